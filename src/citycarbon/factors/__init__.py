@@ -1,0 +1,17 @@
+"""Factor sets as versioned, sourced data, and the reference lists of fuels and gases."""
+
+from citycarbon.factors.library import (
+    FactorProfile,
+    FactorSet,
+    available_ids,
+    diff,
+    list_factor_sets,
+    load_factor_set,
+    parameters,
+)
+from citycarbon.factors.reference import fuels, gases, resolve_fuels, resolve_gases
+
+__all__ = [
+    "FactorProfile", "FactorSet", "available_ids", "diff", "fuels", "gases",
+    "list_factor_sets", "load_factor_set", "parameters", "resolve_fuels", "resolve_gases",
+]

@@ -1,0 +1,300 @@
+"""Factor sets: versioned, sourced tables of coefficients, and the profile a city computes with.
+
+A factor set is a directory ``<id>/`` holding ``manifest.yaml`` (id, version, title, publisher,
+description) and ``factors.csv`` with one value per row::
+
+    parameter,key,context,year,value,unit,source,clause,note
+
+``parameter`` is one of ``parameters.yaml``; ``key`` is a fuel, gas, region or material code;
+``context`` narrows it (a source category, a product) and may be empty; ``year`` is the year the
+value refers to (data year for time series, publication year otherwise). Every row needs a value,
+a unit of the parameter's dimension, a source document and its table/clause: the loader refuses
+anything else, naming file, row and field.
+
+A :class:`FactorProfile` stacks factor sets in priority order under a city's own overrides, and is
+what the accounting core looks values up in. Its :attr:`FactorProfile.version` identifies the
+exact content and is recorded with every result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from citycarbon import units
+from citycarbon.errors import InputError, UnitError, UnknownCodeError
+
+DATA_DIR = Path(__file__).parent / "data"
+COLUMNS = ["parameter", "key", "context", "year", "value", "unit", "source", "clause", "note"]
+REQUIRED = ["parameter", "key", "year", "value", "unit", "source", "clause"]
+INDEX = ["parameter", "key", "context", "year"]
+
+
+@cache
+def parameters() -> dict[str, dict]:
+    """The parameter vocabulary (``parameters.yaml``)."""
+    return yaml.safe_load((Path(__file__).parent / "parameters.yaml").read_text("utf-8"))
+
+
+def search_path(extra: Iterable[str | Path] = ()) -> list[Path]:
+    """Directories searched for factor sets: ``extra``, ``$CITYCARBON_FACTORS_PATH``, built-ins."""
+    env = [Path(p) for p in os.environ.get("CITYCARBON_FACTORS_PATH", "").split(os.pathsep) if p]
+    return [Path(p) for p in extra] + env + [DATA_DIR]
+
+
+def validate_rows(table: pd.DataFrame, source: str, *, first_row: int = 2) -> pd.DataFrame:
+    """Check factor rows; return them typed, with ``dimension`` and ``to_base`` columns added.
+
+    ``first_row`` is the file line of the first data row (2 for a CSV with a header), so errors
+    name the line a user sees in an editor. Raises :class:`InputError` on the first problem.
+    """
+    missing = [c for c in REQUIRED if c not in table.columns]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)}", source=source)
+    table = table.reindex(columns=COLUMNS).copy()
+    for col in ("context", "note"):
+        table[col] = table[col].fillna("").astype(str).str.strip()
+    for col in ("parameter", "key", "unit", "source", "clause"):
+        table[col] = table[col].astype("string").str.strip()
+    vocab = parameters()
+    lines = pd.RangeIndex(first_row, first_row + len(table))
+    table.index = lines
+    for col in REQUIRED:
+        empty = table[col].isna() | (table[col].astype("string") == "")
+        if empty.any():
+            line = int(table.index[np.argmax(empty.to_numpy())])
+            why = "a value without a source is refused" if col in ("source", "clause") else "empty"
+            raise InputError(f"{col} is {why}" if col not in ("source", "clause") else why,
+                             source=source, row=line, field=col)
+    unknown = ~table["parameter"].isin(list(vocab))
+    if unknown.any():
+        line = int(table.index[np.argmax(unknown.to_numpy())])
+        raise UnknownCodeError("parameter", table.at[line, "parameter"], vocab,
+                               source=source, row=line, field="parameter")
+    for col in ("value", "year"):
+        numeric = pd.to_numeric(table[col], errors="coerce")
+        bad = numeric.isna() | ~np.isfinite(numeric.astype("float64"))
+        if bad.any():
+            line = int(table.index[np.argmax(bad.to_numpy())])
+            raise InputError(f"{col} {table.at[line, col]!r} is not a number",
+                             source=source, row=line, field=col, value=table.at[line, col])
+        table[col] = numeric
+    table["year"] = table["year"].astype("int64")
+    if (table["value"] < 0).any():
+        line = int(table.index[np.argmax((table["value"] < 0).to_numpy())])
+        raise InputError("value is negative", source=source, row=line, field="value",
+                         value=table.at[line, "value"])
+    dims, bases = [], []
+    for line, param, unit in zip(table.index, table["parameter"], table["unit"], strict=True):
+        try:  # loops over factor rows (hundreds), not bulk data
+            u = units.parse(unit)
+        except UnitError as err:
+            raise UnitError(err.reason, source=source, row=line, field="unit", value=unit,
+                            suggestions=err.suggestions) from None
+        if u.dimension not in vocab[param]["dimensions"]:
+            raise UnitError(
+                f"unit {unit!r} is {u.dimension}; {param} needs "
+                + " or ".join(vocab[param]["dimensions"]),
+                source=source, row=line, field="unit", value=unit)
+        dims.append(u.dimension)
+        bases.append(u.to_base)
+    table["dimension"] = dims
+    table["to_base"] = bases
+    dup = table.duplicated(INDEX, keep="first")
+    if dup.any():
+        line = int(table.index[np.argmax(dup.to_numpy())])
+        raise InputError("duplicate parameter/key/context/year", source=source, row=line,
+                         field="key", value=table.at[line, "key"])
+    return table
+
+
+@dataclass(frozen=True)
+class FactorSet:
+    """One versioned, sourced factor set."""
+
+    id: str
+    version: str
+    title: str
+    table: pd.DataFrame = field(repr=False)
+    publisher: str = ""
+    description: str = ""
+    path: Path | None = None
+
+    @property
+    def label(self) -> str:
+        """``id@version``, as recorded with results."""
+        return f"{self.id}@{self.version}"
+
+
+def load_factor_set(name_or_path: str | Path, *, extra_paths: Iterable[str | Path] = ()) -> FactorSet:
+    """Load a factor set by id (searched on :func:`search_path`) or from a directory path."""
+    path = Path(name_or_path)
+    if not (path.is_dir() and (path / "manifest.yaml").exists()):
+        found = [d / str(name_or_path) for d in search_path(extra_paths)
+                 if (d / str(name_or_path) / "manifest.yaml").exists()]
+        if not found:
+            raise UnknownCodeError("factor set", str(name_or_path), available_ids(extra_paths))
+        path = found[0]
+    return _load_dir(path.resolve())
+
+
+@cache
+def _load_dir(path: Path) -> FactorSet:
+    manifest_file = path / "manifest.yaml"
+    manifest = yaml.safe_load(manifest_file.read_text("utf-8")) or {}
+    for key in ("id", "version", "title"):
+        if not manifest.get(key):
+            raise InputError(f"manifest needs {key!r}", source=str(manifest_file), field=key)
+    csv = path / "factors.csv"
+    try:
+        raw = pd.read_csv(csv, dtype=str, keep_default_na=False, na_values=[""], comment=None)
+    except FileNotFoundError:
+        raise InputError("factors.csv is missing", source=str(path)) from None
+    table = validate_rows(raw, str(csv))
+    table.insert(0, "set_id", manifest["id"])
+    table.insert(1, "set_version", str(manifest["version"]))
+    return FactorSet(
+        id=manifest["id"], version=str(manifest["version"]), title=manifest["title"],
+        table=table, publisher=manifest.get("publisher", ""),
+        description=manifest.get("description", ""), path=path,
+    )
+
+
+def available_ids(extra_paths: Iterable[str | Path] = ()) -> list[str]:
+    """Ids of all factor sets on the search path."""
+    ids = {p.parent.name for d in search_path(extra_paths) for p in d.glob("*/manifest.yaml")}
+    return sorted(ids)
+
+
+def list_factor_sets(extra_paths: Iterable[str | Path] = ()) -> list[FactorSet]:
+    """All factor sets on the search path."""
+    return [load_factor_set(i, extra_paths=extra_paths) for i in available_ids(extra_paths)]
+
+
+class FactorProfile:
+    """Factor sets in priority order, under a city's overrides: what a computation looks up.
+
+    Parameters
+    ----------
+    sets : factor sets, highest priority first
+    overrides : rows in the factor-set column layout (each with its own source and clause)
+    name : a label for the profile (e.g. the city id)
+    """
+
+    def __init__(self, sets: Sequence[FactorSet], overrides: pd.DataFrame | None = None,
+                 name: str = "custom") -> None:
+        self.name = name
+        self.sets = list(sets)
+        parts = []
+        if overrides is not None and len(overrides):
+            ov = validate_rows(overrides, f"{name} config: factor overrides", first_row=1)
+            ov.insert(0, "set_id", f"{name}-overrides")
+            ov.insert(1, "set_version", _digest(ov))
+            parts.append(ov)
+        parts += [s.table for s in self.sets]
+        combined = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+        self.table = combined.drop_duplicates(INDEX, keep="first").reset_index(drop=True)
+        self._by_year = {p for p, spec in parameters().items() if spec.get("by_year")}
+
+    @property
+    def version(self) -> str:
+        """Identifies the profile's exact content: set labels and a digest of all values."""
+        labels = ",".join(s.label for s in self.sets)
+        return f"{self.name}[{labels}]#{_digest(self.table)}"
+
+    def rows(self, parameter: str, context: str = "") -> pd.DataFrame:
+        """All rows of one parameter (and context)."""
+        t = self.table
+        return t[(t["parameter"] == parameter) & (t["context"] == context)]
+
+    def lookup_many(self, parameter: str, keys, unit: str, *, context: str = "",
+                    year: int | None = None, source: str | None = None) -> np.ndarray:
+        """Values for many keys (array or Series), converted to ``unit``; vectorised over unique keys.
+
+        Raises :class:`UnknownCodeError` naming the first key that has no value.
+        """
+        keys = pd.Series(keys, copy=False)
+        codes, uniques = pd.factorize(keys, use_na_sentinel=True)
+        table = self.rows(parameter, context)
+        if parameter in self._by_year:
+            if year is None:
+                raise InputError(f"{parameter} is a time series: give a year")
+            table = table[table["year"] <= year].sort_values("year").drop_duplicates("key", keep="last")
+        found = table.set_index("key")
+        missing = [k for k in uniques if k not in found.index]
+        if missing or (codes < 0).any():
+            bad = missing[0] if missing else None
+            row = keys.index[int(np.argmax(keys.to_numpy() == bad))] if missing else None
+            where = f" (context {context!r})" if context else ""
+            when = f" for year {year}" if year is not None and parameter in self._by_year else ""
+            raise UnknownCodeError(
+                f"{parameter}{where}{when}: key", bad, found.index.astype(str),
+                source=source or f"factor profile {self.name}", row=row)
+        target = units.parse(unit)
+        sub = found.loc[list(uniques)]
+        dims = sub["dimension"].to_numpy()
+        wrong = dims != target.dimension
+        if wrong.any():
+            raise UnitError(
+                f"{parameter} for {sub.index[np.argmax(wrong)]!r} is {dims[np.argmax(wrong)]}, "
+                f"cannot express in {unit}", source=source or f"factor profile {self.name}")
+        values = (sub["value"].to_numpy() * sub["to_base"].to_numpy()) / target.to_base
+        return values[codes]
+
+    def lookup(self, parameter: str, key: str, unit: str, *, context: str = "",
+               year: int | None = None) -> float:
+        """One value, converted to ``unit``."""
+        return float(self.lookup_many(parameter, [key], unit, context=context, year=year)[0])
+
+    def provenance(self, parameter: str, key: str, *, context: str = "",
+                   year: int | None = None) -> dict:
+        """Which set, version, source and clause a looked-up value comes from."""
+        t = self.rows(parameter, context)
+        t = t[t["key"] == key]
+        if parameter in self._by_year and year is not None:
+            t = t[t["year"] <= year].sort_values("year").tail(1)
+        if t.empty:
+            raise UnknownCodeError(f"{parameter}: key", key, self.rows(parameter, context)["key"])
+        r = t.iloc[0]
+        return {c: (r[c].item() if hasattr(r[c], "item") else r[c])
+                for c in ("set_id", "set_version", "parameter", "key", "context", "year",
+                          "value", "unit", "source", "clause")}
+
+
+def _digest(table: pd.DataFrame) -> str:
+    cols = [c for c in ("set_id", *INDEX, "value", "unit") if c in table.columns]
+    text = table[cols].astype(str).to_csv(index=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def diff(a: FactorSet, b: FactorSet) -> pd.DataFrame:
+    """Rows that differ between two sets: only in a, only in b, or changed value (in a's unit).
+
+    Columns: parameter, key, context, year, status, value_a, unit_a, value_b_in_unit_a, rel_change.
+    """
+    left = a.table.set_index(INDEX)
+    right = b.table.set_index(INDEX)
+    joined = left.join(right, how="outer", lsuffix="_a", rsuffix="_b")
+    in_a, in_b = joined["value_a"].notna(), joined["value_b"].notna()
+    same_dim = joined["dimension_a"] == joined["dimension_b"]
+    value_b_in_a = np.where(
+        same_dim, joined["value_b"] * joined["to_base_b"] / joined["to_base_a"], np.nan)
+    out = pd.DataFrame({
+        "value_a": joined["value_a"], "unit_a": joined["unit_a"],
+        "value_b": joined["value_b"], "unit_b": joined["unit_b"],
+        "value_b_in_unit_a": value_b_in_a,
+    }, index=joined.index)
+    out["rel_change"] = out["value_b_in_unit_a"] / out["value_a"] - 1
+    out["status"] = np.select(
+        [in_a & ~in_b, ~in_a & in_b, ~np.isclose(out["value_a"], out["value_b_in_unit_a"],
+                                                   rtol=1e-9, equal_nan=False)],
+        ["only_a", "only_b", "changed"], default="same")
+    return out[out["status"] != "same"].reset_index()
