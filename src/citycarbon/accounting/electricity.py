@@ -1,0 +1,83 @@
+"""Purchased electricity and heat (scope 2): location-based and market-based.
+
+Location-based: the consumption times the average emission factor of the grid it is drawn from.
+Market-based: consumption covered by contractual instruments the user records (green-electricity
+contracts 绿电交易, renewable energy certificates 绿证) carries the instrument's factor; the rest
+carries a residual-mix factor (where none is published, the grid average, as the Scope 2 Guidance
+allows, which overstates nothing but double-counts the contracted renewables in the average).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def electricity_co2_t(electricity_mwh, grid_ef_tco2_per_mwh):
+    """Location-based CO2 of purchased electricity, tonnes.
+
+    E = AD_electricity x EF_grid
+
+    Parameters
+    ----------
+    electricity_mwh : array-like
+        Net purchased electricity [MWh].
+    grid_ef_tco2_per_mwh : array-like
+        Grid average CO2 emission factor [tCO2/MWh].
+
+    References
+    ----------
+    [1] GB/T 32150-2015 工业企业温室气体排放核算和报告通则, 6.7 (购入的电力、热力产生的排放).
+    [2] GHG Protocol Scope 2 Guidance (WRI/WBCSD 2015), Ch. 6, location-based method.
+    """
+    return electricity_mwh * grid_ef_tco2_per_mwh
+
+
+def heat_co2_t(heat_gj, heat_ef_tco2_per_gj):
+    """CO2 of purchased heat (steam, hot water), tonnes.
+
+    E = AD_heat x EF_heat
+
+    Parameters
+    ----------
+    heat_gj : array-like
+        Net purchased heat [GJ].
+    heat_ef_tco2_per_gj : array-like
+        Heat emission factor [tCO2/GJ] (the 核算指南 default is 0.11 tCO2/GJ).
+
+    References
+    ----------
+    [1] GB/T 32150-2015, 6.7.
+    """
+    return heat_gj * heat_ef_tco2_per_gj
+
+
+def market_based_electricity_co2_t(
+    electricity_mwh,
+    contractual_mwh,
+    residual_ef_tco2_per_mwh,
+    contractual_ef_tco2_per_mwh=0.0,
+):
+    """Market-based CO2 of purchased electricity, tonnes.
+
+    E = min(C, AD) x EF_contract + max(AD - C, 0) x EF_residual
+
+    Contractual instruments beyond consumption are not counted (no negative scope 2).
+
+    Parameters
+    ----------
+    electricity_mwh : array-like
+        Purchased electricity [MWh].
+    contractual_mwh : array-like
+        Electricity covered by contractual instruments (green power, certificates) [MWh].
+    residual_ef_tco2_per_mwh : array-like
+        Residual-mix factor for uncovered consumption [tCO2/MWh].
+    contractual_ef_tco2_per_mwh : array-like, default 0
+        Factor of the contracted electricity [tCO2/MWh] (0 for wind, solar, hydro).
+
+    References
+    ----------
+    [1] GHG Protocol Scope 2 Guidance (WRI/WBCSD 2015), Ch. 6, market-based method and
+        Table 6.3 (market-based scope 2 data hierarchy).
+    """
+    covered = np.minimum(contractual_mwh, electricity_mwh)
+    return covered * contractual_ef_tco2_per_mwh + (electricity_mwh - covered) * residual_ef_tco2_per_mwh
