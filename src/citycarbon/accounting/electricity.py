@@ -10,6 +10,12 @@ allows, which overstates nothing but double-counts the contracted renewables in 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+
+from citycarbon import units
+from citycarbon.accounting.inputs import non_negative
+from citycarbon.errors import InputError
+from citycarbon.factors import FactorProfile, resolve_fuels
 
 
 def electricity_co2_t(electricity_mwh, grid_ef_tco2_per_mwh):
@@ -81,3 +87,56 @@ def market_based_electricity_co2_t(
     """
     covered = np.minimum(contractual_mwh, electricity_mwh)
     return covered * contractual_ef_tco2_per_mwh + (electricity_mwh - covered) * residual_ef_tco2_per_mwh
+
+
+SCOPE2_FUELS = ("electricity", "heat")
+
+
+def purchased_energy_emissions(activity: pd.DataFrame, profile: FactorProfile, *, year: int,
+                               grid_region: str = "national") -> pd.DataFrame:
+    """Location-based scope 2 of purchased electricity and heat rows, tonnes CO2.
+
+    Parameters
+    ----------
+    activity : pandas.DataFrame
+        Columns ``fuel`` (``electricity`` or ``heat``, any spelling :func:`resolve_fuels` knows),
+        ``quantity`` and ``unit`` (any energy unit: 万千瓦时, MWh, GJ, 百万千焦 ...).
+    profile : citycarbon.factors.FactorProfile
+        Supplies ``grid_ef`` (key ``grid_region``) and ``heat_ef`` (key ``heat``) for ``year``.
+    year : int
+        Data year; time-series factors take the latest value published for a year <= it.
+    grid_region : str
+        Key of the grid factor series (``national``, a regional grid or a province).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index: ``energy_mwh`` (electricity) / ``energy_gj`` (heat), ``co2_t``, ``ef`` and
+        ``ef_unit``, ``method``.
+    """
+    fuel = resolve_fuels(activity["fuel"])
+    other = ~fuel.isin(SCOPE2_FUELS)
+    if other.any():
+        row = activity.index[np.argmax(other.to_numpy())]
+        raise InputError(f"{fuel[row]!r} is not purchased electricity or heat", row=row,
+                         field="fuel", value=activity.at[row, "fuel"])
+    quantity = non_negative(activity["quantity"])
+    energy_gj = quantity * units.to_base_factors(activity["unit"], expect="energy")
+    is_power = (fuel == "electricity").to_numpy()
+    grid = profile.lookup("grid_ef", grid_region, "tCO2e/MWh", year=year) if is_power.any() else 0.0
+    heat = profile.lookup("heat_ef", "heat", "tCO2e/GJ", year=year) if (~is_power).any() else 0.0
+    mwh = units.convert(energy_gj, "GJ", "MWh")
+    co2 = np.where(is_power, electricity_co2_t(mwh, grid), heat_co2_t(energy_gj, heat))
+    return pd.DataFrame(
+        {
+            "fuel": fuel,
+            "energy_gj": energy_gj,
+            "energy_mwh": mwh,
+            "co2_t": co2,
+            "ef": np.where(is_power, grid, heat),
+            "ef_unit": np.where(is_power, "tCO2/MWh", "tCO2/GJ"),
+            "method": np.where(is_power, f"location-based, grid_ef[{grid_region}]",
+                               "purchased heat, heat_ef"),
+        },
+        index=activity.index,
+    )

@@ -34,18 +34,19 @@ def _spellings(table: pd.DataFrame, names: tuple[str, ...]) -> dict[str, str]:
 def _resolve(values, table: pd.DataFrame, names: tuple[str, ...], kind: str,
              source: str | None, field: str | None) -> pd.Series:
     values = pd.Series(values, copy=False)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)  # work on distinct values only
     spell = _spellings(table, names)
-    codes, uniques = pd.factorize(values.astype("string").str.strip().str.lower())
-    mapped = np.array([spell.get(u) for u in uniques], dtype=object)
-    if (codes < 0).any() or any(m is None for m in mapped):
-        bad_i = int(np.argmax(codes < 0)) if (codes < 0).any() else None
-        if bad_i is None:
-            bad_u = next(i for i, m in enumerate(mapped) if m is None)
-            bad_i = int(np.argmax(codes == bad_u))
+    mapped = [spell.get(str(u).strip().lower()) for u in uniques]
+    if (codes < 0).any() or None in mapped:
+        bad = int(np.argmax(codes < 0)) if (codes < 0).any() else int(
+            np.argmax(codes == mapped.index(None)))
         known = [f"{c} {table.at[c, 'name_zh']}" for c in table.index]
-        raise UnknownCodeError(kind, values.iloc[bad_i], known, source=source,
-                               row=values.index[bad_i], field=field)
-    return pd.Series(mapped[codes], index=values.index, dtype="string")
+        raise UnknownCodeError(kind, values.iloc[bad], known, source=source,
+                               row=values.index[bad], field=field)
+    categories = list(dict.fromkeys(mapped))
+    position = np.array([categories.index(m) for m in mapped], dtype="int32")
+    resolved = pd.Categorical.from_codes(position[codes], categories=categories)
+    return pd.Series(resolved, index=values.index, name=values.name)
 
 
 def resolve_fuels(values, *, source: str | None = None, field: str | None = "fuel") -> pd.Series:

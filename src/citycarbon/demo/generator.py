@@ -1,0 +1,1019 @@
+"""Deterministic demo city generator (示例城市数据生成器): a synthetic city calibrated to published totals.
+
+The generator writes the demo files of the data contract (``parks.csv``, ``enterprises.csv``,
+``grid_nodes.csv``, ``meters.csv``, ``energy_monthly.parquet``, ``meter_readings.parquet``,
+``city_statistics.csv``, ``industrial_output.csv``, ``green_electricity.csv``) with canonical
+columns, ready to go through the real ingest path. Districts come from the city configuration;
+every number that is specific to the city (published totals, industry mix, parks, load shapes,
+assumptions) comes from ``calibration/<city id>.yaml`` — nothing city-specific lives in code.
+
+Everything at enterprise level is synthetic: names say so (``示例企业0001（合成）``). The city
+totals of ``city_statistics`` follow the published figures of the calibration file, and the
+enterprises' electricity adds up to ``coverage_electricity`` x the city's 全社会用电量 (scaled by
+``enterprises / reference_enterprises``).
+
+Output is a pure function of the arguments: the same seed gives the same bytes. Random numbers
+come from independent streams keyed by purpose (``numpy.random.SeedSequence``), so one table
+does not shift when another grows. Readings are generated month by month and meter chunk by
+meter chunk and streamed to Parquet row groups, so memory stays bounded (10,000 meters x 1 year
+of hourly readings = 87.6 M rows).
+
+Conventions
+-----------
+- Months are calendar months in the city's local time zone (``timezone`` of the city config).
+  ``meter_readings.ts`` is UTC (µs) and marks the *start* of the interval; a month's readings are
+  those whose local start time falls in the month.
+- For every enterprise with meters, the month's readings of all its meters sum to its
+  ``energy_monthly`` electricity ``consumed_total`` x (1 + d), |d| <= ``meter_accuracy`` (0.5%),
+  plus at most half a Wh of rounding per reading.
+- Stocks: ``closing_stock = opening_stock + purchased - consumed_total`` on every row; fuels that
+  cannot be stored (electricity, heat, pipeline gas) have zero stocks and purchased = consumed.
+
+References
+----------
+[1] GB 32100-2015 法人和其他组织统一社会信用代码编码规则 (credit code and its check character).
+[2] GB 11714-1997 全国组织机构代码编制规则 (organisation code check character, positions 9-17).
+[3] GB/T 4754-2017 国民经济行业分类 (industry classes).
+[4] GB/T 2260 中华人民共和国行政区划代码 (district codes).
+[5] 国家统计局 205-1表 工业企业能源购进、消费与库存 (layout of energy_monthly).
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from citycarbon import units
+from citycarbon.config import CityConfig, load_city
+from citycarbon.data.codes import CHARSET, WEIGHTS
+from citycarbon.errors import InputError, UnknownCodeError
+from citycarbon.factors import fuels
+
+CALIBRATION_DIR = Path(__file__).parent / "calibration"
+
+#: Reading intervals by name (pandas frequency); "none" writes no readings.
+READINGS: dict[str, str | None] = {"hourly": "1h", "15min": "15min", "daily": "1D", "none": None}
+
+#: Upper bound of rows generated and written at once (one Parquet row group).
+ROWS_PER_CHUNK = 2_000_000
+
+#: Canonical columns of the contract's demo files (data-contract.md, "Lake tables").
+COLUMNS: dict[str, list[str]] = {
+    "parks": ["code", "name_zh", "name_en", "district_code", "lon", "lat"],
+    "enterprises": ["credit_code", "name", "industry_code", "district_code", "park_code", "lon",
+                    "lat", "is_key"],
+    "grid_nodes": ["node_id", "name", "district_code", "voltage_kv", "lon", "lat"],
+    "meters": ["meter_id", "enterprise_code", "grid_node_id"],
+    "energy_monthly": ["enterprise_code", "period", "fuel", "unit", "opening_stock", "purchased",
+                       "purchase_value_10k_cny", "consumed_total", "consumed_industrial",
+                       "consumed_as_feedstock", "consumed_non_industrial", "consumed_transport",
+                       "closing_stock"],
+    "meter_readings": ["meter_id", "ts", "kwh"],
+    "city_statistics": ["region_code", "year", "indicator", "price_basis", "value", "unit"],
+    "industrial_output": ["enterprise_code", "period", "product", "quantity", "unit",
+                          "output_value_10k_cny"],
+    "green_electricity": ["enterprise_code", "period", "mwh", "instrument", "certificate_id"],
+}
+
+#: Weights of GB 11714-1997 for the 8-character organisation code body (check = position 9).
+ORG_CODE_WEIGHTS = np.array([3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
+
+_DECIMALS = 4  # quantities in energy_monthly and the other tables
+_INDUSTRY_CODE = re.compile(r"^[A-T]\d{4}$")
+
+
+# --------------------------------------------------------------------------------------------
+# calibration file and random streams
+# --------------------------------------------------------------------------------------------
+
+def calibration_path(city_id: str) -> Path:
+    """Path of the calibration file of a city: ``calibration/<city id>.yaml`` beside this module."""
+    return CALIBRATION_DIR / f"{city_id}.yaml"
+
+
+def load_calibration(city_id: str) -> dict:
+    """Load and check the calibration file of a city.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, or a published/assumption reference, fuel or industry code in it
+        is unknown.
+    """
+    path = calibration_path(city_id)
+    if not path.exists():
+        known = sorted(p.stem for p in CALIBRATION_DIR.glob("*.yaml"))
+        raise InputError(f"no demo calibration for city {city_id!r} (cities with one: {known}); "
+                         f"write {path.name} like xiamen.yaml", source=str(path))
+    cal = yaml.safe_load(path.read_text("utf-8"))
+    fuel_codes = set(fuels().index)
+    for row, ind in enumerate(cal["industries"]):
+        if not _INDUSTRY_CODE.match(str(ind["code"])):
+            raise InputError("industry code must be a GB/T 4754-2017 class like 'C3974'",
+                             source=str(path), row=row, field="industries.code", value=ind["code"])
+        for f in [*ind.get("fuels", {}), *ind.get("feedstock", {})]:
+            if f not in fuel_codes:
+                raise UnknownCodeError("fuel", f, fuel_codes, source=str(path), row=row,
+                                       field="industries.fuels")
+    ids = [p["id"] for p in cal["published"]]
+    if len(ids) != len(set(ids)):
+        raise InputError("published ids must be unique", source=str(path), field="published.id")
+    return cal
+
+
+def _rng(seed: int, *keys: int | str) -> np.random.Generator:
+    """An independent random stream for ``seed`` and a purpose (strings hashed with CRC-32)."""
+    ints = [k if isinstance(k, int) else zlib.crc32(k.encode("utf-8")) for k in keys]
+    return np.random.default_rng(np.random.SeedSequence([int(seed), *ints]))
+
+
+def _assumption(cal: dict, name: str):
+    try:
+        return cal["assumptions"][name]["value"]
+    except KeyError:
+        raise InputError(f"assumption {name!r} is missing", source=cal.get("city"),
+                         field=f"assumptions.{name}") from None
+
+
+def _published(cal: dict) -> pd.DataFrame:
+    table = pd.DataFrame(cal["published"])
+    table["price_basis"] = table.get("price_basis", pd.Series(dtype=object)).fillna("")
+    return table
+
+
+def largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
+    """Integer counts proportional to ``weights`` that add up to ``total`` (Hamilton's method)."""
+    weights = np.asarray(weights, dtype="float64")
+    quota = weights / weights.sum() * total
+    counts = np.floor(quota).astype(np.int64)
+    rest = total - counts.sum()
+    order = np.argsort(-(quota - counts), kind="stable")
+    counts[order[:rest]] += 1
+    return counts
+
+
+# --------------------------------------------------------------------------------------------
+# identifiers
+# --------------------------------------------------------------------------------------------
+
+def credit_codes(district_codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Unique synthetic 统一社会信用代码 with valid check characters, vectorised.
+
+    Layout (GB 32100-2015): ``9`` (registered by market regulation) ``1`` (enterprise), the
+    6-digit division code of the registering district, a 9-character organisation code
+    ``MA`` + 6 random characters + its GB 11714 check character, then the GB 32100 check
+    character C18 = 31 − MOD(Σ Ci·Wi, 31) (31 written 0).
+
+    Parameters
+    ----------
+    district_codes : array of str
+        GB/T 2260 six-digit district code per enterprise.
+    rng : numpy.random.Generator
+        Random stream for the serial part.
+
+    Returns
+    -------
+    numpy.ndarray of str
+        One 18-character code per input row.
+
+    References
+    ----------
+    [1] GB 32100-2015, 4.1 and the check character formula.
+    [2] GB 11714-1997, check character C9 = 11 − MOD(Σ Ci·Wi, 11), Wi = 3,7,9,10,5,8,4,2
+        (10 written X, 11 written 0).
+    """
+    n = len(district_codes)
+    charset = np.frombuffer(CHARSET.encode("ascii"), dtype=np.uint8)
+    serial = rng.choice(len(CHARSET) ** 6, size=n, replace=False)
+    digits = serial[:, None] // (len(CHARSET) ** np.arange(5, -1, -1)) % len(CHARSET)
+    chars = np.empty((n, 18), dtype=np.uint8)
+    chars[:, 0] = ord("9")
+    chars[:, 1] = ord("1")
+    district = np.array([str(d) for d in district_codes], dtype="S6")
+    chars[:, 2:8] = district.view(np.uint8).reshape(n, 6)
+    chars[:, 8] = ord("M")
+    chars[:, 9] = ord("A")
+    chars[:, 10:16] = charset[digits]
+    # GB 11714: digits count their value, letters A..Z count 10..35
+    body = chars[:, 8:16].astype(np.int64)
+    org_values = np.where(body <= ord("9"), body - ord("0"), body - ord("A") + 10)
+    org_check = 11 - (org_values @ ORG_CODE_WEIGHTS) % 11
+    chars[:, 16] = np.where(org_check == 10, ord("X"),
+                            np.where(org_check == 11, ord("0"), org_check + ord("0")))
+    value_of = np.full(256, -1, dtype=np.int64)
+    value_of[charset] = np.arange(len(CHARSET))
+    total = value_of[chars[:, :17]] @ WEIGHTS
+    chars[:, 17] = charset[(len(CHARSET) - total % len(CHARSET)) % len(CHARSET)]
+    return chars.view("S18").ravel().astype(str)
+
+
+# --------------------------------------------------------------------------------------------
+# the in-memory city
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class DemoCity:
+    """All demo tables but the meter readings, plus the arrays the readings are built from.
+
+    Array attributes are indexed like ``enterprises`` (rows) and ``periods`` (columns).
+    """
+
+    city: CityConfig
+    calibration: dict
+    seed: int
+    years: list[int]
+    periods: pd.DatetimeIndex
+    parks: pd.DataFrame
+    enterprises: pd.DataFrame
+    grid_nodes: pd.DataFrame
+    meters: pd.DataFrame
+    energy_monthly: pd.DataFrame
+    city_statistics: pd.DataFrame
+    industrial_output: pd.DataFrame
+    green_electricity: pd.DataFrame
+    targets: pd.DataFrame
+    electricity_10k_kwh: np.ndarray          # (enterprises, months)
+    meter_enterprise: np.ndarray             # enterprise row of each meter
+    meter_share: np.ndarray                  # meter's share of its enterprise's electricity
+    meter_profile: np.ndarray                # load-profile index of each meter
+    meter_deviation: np.ndarray              # (enterprises, months) d of the meter sums
+    profile_names: list[str] = field(default_factory=list)
+
+
+def build_city(city: str | Path | CityConfig | None = None, *, seed: int = 20261123,
+               enterprises: int = 3000, meters: int | None = None, years: int = 3,
+               end_year: int = 2024) -> DemoCity:
+    """Build every demo table in memory except the meter readings (cheap at default size).
+
+    Parameters
+    ----------
+    city : str, Path, CityConfig or None
+        City name or config path (default: ``$CITYCARBON_CITY`` or xiamen).
+    seed : int
+        Random seed; the same seed gives the same tables.
+    enterprises : int
+        Number of synthetic enterprises (>= 1).
+    meters : int or None
+        Number of meters; None gives 1-4 meters per key enterprise.
+    years : int
+        Number of calendar years, ending with ``end_year``.
+    end_year : int
+        Last year of data.
+
+    Returns
+    -------
+    DemoCity
+    """
+    if enterprises < 1 or years < 1 or (meters is not None and meters < 0):
+        raise InputError("enterprises and years must be >= 1 and meters >= 0",
+                         value=(enterprises, years, meters))
+    cfg = city if isinstance(city, CityConfig) else load_city(city)
+    cal = load_calibration(cfg.id)
+    missing = [d.code for d in cfg.districts if d.code not in cal["districts"]]
+    if missing:
+        raise InputError("districts of the city config are missing from the calibration file",
+                         source=str(calibration_path(cfg.id)), field="districts", value=missing)
+    year_list = list(range(end_year - years + 1, end_year + 1))
+    periods = pd.date_range(f"{year_list[0]}-01-01", periods=12 * years, freq="MS")
+
+    parks = _parks(cal, cfg)
+    ent, ind = _enterprises(cal, cfg, enterprises, seed)
+    targets = electricity_targets(cal, cfg, year_list, enterprises)
+    elec_year = _annual_electricity(ind, ent, targets, seed)
+    elec = _monthly(cal, ind, ent, elec_year, periods, seed)
+    ent["is_key"] = _key_enterprises(cal, ind, ent, elec)
+    nodes = _grid_nodes(cal, cfg, seed)
+    meter_table, meter_ent, meter_share = _meters(cal, cfg, ent, elec, nodes, meters, seed)
+    profile_names = list(cal["load_profiles"])
+    meter_profile = np.array([profile_names.index(p) for p in ind["profile"]])[
+        ent["industry_row"].to_numpy()][meter_ent]
+    accuracy = float(_assumption(cal, "meter_accuracy"))
+    deviation = _rng(seed, "meter_deviation").uniform(-accuracy, accuracy, size=elec.shape)
+    energy = _energy_monthly(cal, ind, ent, elec, periods, seed)
+    stats = _city_statistics(cal, cfg, year_list, ent, elec)
+    output = _industrial_output(cal, ind, ent, elec, periods, seed)
+    green = _green_electricity(cal, ind, ent, elec, periods, seed)
+    return DemoCity(
+        city=cfg, calibration=cal, seed=seed, years=year_list, periods=periods, parks=parks,
+        enterprises=ent[COLUMNS["enterprises"]].copy(), grid_nodes=nodes, meters=meter_table,
+        energy_monthly=energy, city_statistics=stats, industrial_output=output,
+        green_electricity=green, targets=targets, electricity_10k_kwh=elec,
+        meter_enterprise=meter_ent, meter_share=meter_share, meter_profile=meter_profile,
+        meter_deviation=deviation, profile_names=profile_names,
+    )
+
+
+def generate_city(out_dir: str | Path, *, city: str | Path | CityConfig | None = None,
+                  seed: int = 20261123, enterprises: int = 3000, meters: int | None = None,
+                  years: int = 3, end_year: int = 2024, readings: str = "hourly") -> dict[str, Path]:
+    """Write the demo city files to ``out_dir``; deterministic for a seed (same bytes).
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Directory to write to (created if missing; files of the same name are replaced).
+    city, seed, enterprises, meters, years, end_year
+        See :func:`build_city`. ``meters=10000, years=1`` is the benchmark scale
+        (87.6 M hourly readings).
+    readings : {"hourly", "15min", "daily", "none"}
+        Interval of ``meter_readings.parquet``; "none" skips the file.
+
+    Returns
+    -------
+    dict of str to Path
+        Table name (``parks``, ``enterprises``, ..., ``meter_readings``) to the file written.
+    """
+    if readings not in READINGS:
+        raise InputError(f"readings must be one of {list(READINGS)}", field="readings",
+                         value=readings)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    demo = build_city(city, seed=seed, enterprises=enterprises, meters=meters, years=years,
+                      end_year=end_year)
+    paths: dict[str, Path] = {}
+    for name in ("parks", "enterprises", "grid_nodes", "meters"):
+        paths[name] = _write_csv(getattr(demo, name), out / f"{name}.csv")
+    paths["energy_monthly"] = _write_energy_parquet(demo.energy_monthly,
+                                                    out / "energy_monthly.parquet")
+    if READINGS[readings] is not None:
+        paths["meter_readings"] = write_meter_readings(demo, out / "meter_readings.parquet",
+                                                       readings=readings)
+    for name in ("city_statistics", "industrial_output", "green_electricity"):
+        paths[name] = _write_csv(getattr(demo, name), out / f"{name}.csv")
+    return paths
+
+
+# --------------------------------------------------------------------------------------------
+# registry: parks, enterprises, grid nodes, meters
+# --------------------------------------------------------------------------------------------
+
+def _parks(cal: dict, cfg: CityConfig) -> pd.DataFrame:
+    parks = pd.DataFrame(cal["parks"]).rename(columns={"district": "district_code"})
+    districts = {d.code for d in cfg.districts}
+    bad = ~parks["district_code"].isin(districts)
+    if bad.any():
+        raise InputError("park district is not a district of the city",
+                         source=str(calibration_path(cfg.id)), field="parks.district",
+                         value=parks.loc[bad, "district_code"].iloc[0])
+    return parks[COLUMNS["parks"]].reset_index(drop=True)
+
+
+def _industries(cal: dict) -> pd.DataFrame:
+    ind = pd.DataFrame(cal["industries"])
+    ind["weight"] = ind["weight"] / ind["weight"].sum()
+    return ind
+
+
+def _bbox(cal: dict, codes: np.ndarray) -> np.ndarray:
+    boxes = {k: v["bbox"] for k, v in cal["districts"].items()}
+    return np.array([boxes[c] for c in codes], dtype="float64").reshape(len(codes), 4)
+
+
+def _enterprises(cal: dict, cfg: CityConfig, n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Enterprises with industry, district, park, position and a relative size (electricity)."""
+    ind = _industries(cal)
+    counts = largest_remainder(ind["weight"].to_numpy(), n)
+    rng = _rng(seed, "enterprises")
+    industry_row = rng.permutation(np.repeat(np.arange(len(ind)), counts))
+    # electricity share of each industry present, spread over its firms by log-normal sizes
+    present = counts > 0
+    share = np.where(present, ind["electricity"].to_numpy(), 0.0)
+    share = share / share.sum()
+    sigma = ind["sigma"].to_numpy()[industry_row]
+    size = rng.lognormal(0.0, sigma)
+    size_sum = np.bincount(industry_row, weights=size, minlength=len(ind))
+    relative = share[industry_row] * size / size_sum[industry_row]
+
+    # parks: industries that list parks put `park_share` of their firms into one of them
+    parks = {p["code"]: p for p in cal["parks"]}
+    park_share = float(_assumption(cal, "park_share"))
+    in_park = rng.random(n) < park_share
+    park_code = np.full(n, None, dtype=object)
+    for k, row in ind.iterrows():  # loop over industries
+        members = np.flatnonzero((industry_row == k) & in_park)
+        if row["parks"] and len(members):
+            park_code[members] = np.array(row["parks"], dtype=object)[
+                rng.integers(0, len(row["parks"]), len(members))]
+    has_park = park_code != None  # noqa: E711 (element-wise comparison)
+    district_codes = np.array([d.code for d in cfg.districts])
+    weights = np.array([cal["districts"][c]["enterprise_weight"] for c in district_codes])
+    district = district_codes[rng.choice(len(district_codes), size=n, p=weights / weights.sum())]
+    district[has_park] = [parks[c]["district"] for c in park_code[has_park]]
+    box = _bbox(cal, district)
+    lon = box[:, 0] + rng.random(n) * (box[:, 2] - box[:, 0])
+    lat = box[:, 1] + rng.random(n) * (box[:, 3] - box[:, 1])
+    park_lon = np.array([parks[c]["lon"] if c else np.nan for c in park_code])
+    park_lat = np.array([parks[c]["lat"] if c else np.nan for c in park_code])
+    jitter = rng.normal(0.0, 0.006, size=(n, 2))
+    lon = np.where(has_park, np.clip(park_lon + jitter[:, 0], box[:, 0], box[:, 2]), lon)
+    lat = np.where(has_park, np.clip(park_lat + jitter[:, 1], box[:, 1], box[:, 3]), lat)
+
+    width = max(4, len(str(n)))
+    number = np.char.zfill(np.arange(1, n + 1).astype(str), width)
+    ent = pd.DataFrame({
+        "credit_code": credit_codes(district, _rng(seed, "credit_codes")),
+        "name": np.char.add(np.char.add("示例企业", number), "（合成）"),
+        "industry_code": ind["code"].to_numpy()[industry_row],
+        "district_code": district,
+        "park_code": park_code,
+        "lon": np.round(lon, 6),
+        "lat": np.round(lat, 6),
+        "is_key": False,
+        "industry_row": industry_row,
+        "relative_size": relative,
+        "industrial": ind["industrial"].to_numpy(dtype=bool)[industry_row],
+    })
+    return ent, ind
+
+
+def _key_enterprises(cal: dict, ind: pd.DataFrame, ent: pd.DataFrame,
+                     elec: np.ndarray) -> np.ndarray:
+    """Key energy users (重点用能单位): the largest ``key_share`` by electricity and coal users."""
+    share = float(_assumption(cal, "key_share"))
+    total = elec.sum(axis=1)
+    n_key = max(1, round(share * len(ent)))
+    key = np.zeros(len(ent), dtype=bool)
+    key[np.argsort(-total, kind="stable")[:n_key]] = True
+    coal = np.array(["raw_coal" in (f or {}) for f in ind["fuels"]])
+    return key | coal[ent["industry_row"].to_numpy()]
+
+
+def _grid_nodes(cal: dict, cfg: CityConfig, seed: int) -> pd.DataFrame:
+    rng = _rng(seed, "grid_nodes")
+    rows = []
+    for d in cfg.districts:  # loop over districts and substations (a few dozen rows)
+        box = cal["districts"][d.code]["bbox"]
+        for kv, count in sorted(cal["grid"]["per_district"].items(), reverse=True):
+            for k in range(1, int(count) + 1):
+                rows.append({
+                    "node_id": f"GN-{d.code}-{kv}KV-{k}",
+                    "name": f"示例{kv}kV变电站 {d.zh}{k}号（合成）",
+                    "district_code": d.code,
+                    "voltage_kv": float(kv),
+                    "lon": round(box[0] + rng.random() * (box[2] - box[0]), 6),
+                    "lat": round(box[1] + rng.random() * (box[3] - box[1]), 6),
+                })
+    return pd.DataFrame(rows, columns=COLUMNS["grid_nodes"])
+
+
+def _meter_counts(cal: dict, ent: pd.DataFrame, total: np.ndarray, meters: int | None) -> np.ndarray:
+    """Meters per enterprise: default 1-4 per key enterprise by size, else ``meters`` in all."""
+    n = len(ent)
+    order = np.argsort(-total, kind="stable")
+    counts = np.zeros(n, dtype=np.int64)
+    if meters is None:
+        low, high = _assumption(cal, "meters_per_key_enterprise")
+        key = np.flatnonzero(ent["is_key"].to_numpy())
+        rank = pd.Series(total[key]).rank(pct=True, method="first").to_numpy()
+        counts[key] = np.clip(low + np.floor(rank * (high - low + 1)), low, high).astype(np.int64)
+    elif meters <= n:
+        counts[order[:meters]] = 1
+    else:
+        counts[:] = 1 + largest_remainder(total, meters - n)
+    return counts
+
+
+def _meters(cal: dict, cfg: CityConfig, ent: pd.DataFrame, elec: np.ndarray, nodes: pd.DataFrame,
+            meters: int | None, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    total = elec.sum(axis=1)
+    counts = _meter_counts(cal, ent, total, meters)
+    meter_ent = np.repeat(np.arange(len(ent)), counts)
+    rng = _rng(seed, "meters")
+    weight = rng.gamma(2.0, size=len(meter_ent))
+    share = weight / np.bincount(meter_ent, weights=weight, minlength=len(ent))[meter_ent]
+    # connect at the nearest substation of the enterprise's district: 220 kV for the largest 1%
+    big = total >= np.quantile(total, 0.99) if len(total) else np.zeros(0, dtype=bool)
+    kv = np.where(big[meter_ent], 220.0, 110.0)
+    lon = ent["lon"].to_numpy()[meter_ent]
+    lat = ent["lat"].to_numpy()[meter_ent]
+    dist = np.hypot(lon[:, None] - nodes["lon"].to_numpy()[None, :],
+                    lat[:, None] - nodes["lat"].to_numpy()[None, :])
+    allowed = ((nodes["district_code"].to_numpy()[None, :]
+                == ent["district_code"].to_numpy()[meter_ent][:, None])
+               & (nodes["voltage_kv"].to_numpy()[None, :] == kv[:, None]))
+    node = np.argmin(np.where(allowed, dist, np.inf), axis=1) if len(meter_ent) else meter_ent
+    width = max(7, len(str(len(meter_ent))))
+    ids = np.char.add(f"{cfg.id.upper()}-M", np.char.zfill(
+        np.arange(1, len(meter_ent) + 1).astype(str), width))
+    table = pd.DataFrame({"meter_id": ids,
+                          "enterprise_code": ent["credit_code"].to_numpy()[meter_ent],
+                          "grid_node_id": nodes["node_id"].to_numpy()[node]})
+    return table, meter_ent, share
+
+
+# --------------------------------------------------------------------------------------------
+# electricity: calibrated annual totals, monthly series
+# --------------------------------------------------------------------------------------------
+
+def electricity_targets(cal: dict, cfg: CityConfig, years: list[int],
+                        enterprises: int) -> pd.DataFrame:
+    """Annual electricity targets of the synthetic enterprises.
+
+    target = coverage_electricity x city 全社会用电量 x enterprises / reference_enterprises
+
+    Returns
+    -------
+    pandas.DataFrame
+        year, city_electricity_10k_kwh, coverage, scale, enterprises_10k_kwh.
+    """
+    series = city_series(cal, cfg, years)
+    meta, values = series["electricity_consumption"]
+    city = units.convert(values, meta["unit"], "10^4 kWh")
+    coverage = float(_assumption(cal, "coverage_electricity"))
+    scale = enterprises / float(_assumption(cal, "reference_enterprises"))
+    return pd.DataFrame({"year": years, "city_electricity_10k_kwh": city, "coverage": coverage,
+                         "scale": scale, "enterprises_10k_kwh": city * coverage * scale})
+
+
+def _annual_electricity(ind: pd.DataFrame, ent: pd.DataFrame, targets: pd.DataFrame,
+                        seed: int) -> np.ndarray:
+    """Per enterprise and year [10^4 kWh]: size x growth path, scaled to the year's target."""
+    rng = _rng(seed, "growth")
+    growth = ind["growth"].to_numpy()[ent["industry_row"].to_numpy()] + rng.normal(
+        0.0, 0.04, len(ent))
+    steps = np.arange(len(targets))
+    raw = ent["relative_size"].to_numpy()[:, None] * (1.0 + growth[:, None]) ** steps[None, :]
+    return raw * (targets["enterprises_10k_kwh"].to_numpy() / raw.sum(axis=0))[None, :]
+
+
+def _month_shares(profile: np.ndarray, periods: pd.DatetimeIndex) -> np.ndarray:
+    """Share of each month in its year: factor x days, normalised per year. profile (k, 12)."""
+    days = periods.days_in_month.to_numpy()
+    raw = profile[:, periods.month.to_numpy() - 1] * days[None, :]
+    year = np.repeat(np.arange(len(periods) // 12), 12)
+    sums = np.add.reduceat(raw, np.arange(0, len(periods), 12), axis=1)
+    return raw / sums[:, year]
+
+
+def _monthly(cal: dict, ind: pd.DataFrame, ent: pd.DataFrame, elec_year: np.ndarray,
+             periods: pd.DatetimeIndex, seed: int) -> np.ndarray:
+    """Monthly electricity [10^4 kWh] with seasonality and noise; annual totals preserved."""
+    seasons = list(cal["seasonality"])
+    profile = np.array([cal["seasonality"][s] for s in seasons], dtype="float64")
+    season_row = np.array([seasons.index(s) for s in ind["season"]])[ent["industry_row"].to_numpy()]
+    shares = _month_shares(profile, periods)[season_row]
+    noise = _rng(seed, "monthly").lognormal(0.0, 0.03, size=shares.shape)
+    raw = shares * noise
+    year = np.repeat(np.arange(elec_year.shape[1]), 12)
+    sums = np.add.reduceat(raw, np.arange(0, raw.shape[1], 12), axis=1)
+    return np.round(raw / sums[:, year] * elec_year[:, year], _DECIMALS)
+
+
+# --------------------------------------------------------------------------------------------
+# energy_monthly (205-1)
+# --------------------------------------------------------------------------------------------
+
+def _energy_monthly(cal: dict, ind: pd.DataFrame, ent: pd.DataFrame, elec: np.ndarray,
+                    periods: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
+    """Fuel-by-fuel monthly energy purchase, consumption and stocks of every enterprise."""
+    rng = _rng(seed, "fuels")
+    industry_row = ent["industry_row"].to_numpy()
+    pair_ent, pair_fuel, blocks = [np.arange(len(ent))], [np.full(len(ent), "electricity")], [elec]
+    for k, row in ind.iterrows():  # loop over industries and their fuels
+        members = np.flatnonzero(industry_row == k)
+        for fuel, (probability, per_10k_kwh) in sorted((row["fuels"] or {}).items()):
+            users = members[rng.random(len(members)) < probability]
+            if not len(users):
+                continue
+            level = rng.lognormal(0.0, 0.3, size=(len(users), 1))
+            wiggle = rng.lognormal(0.0, 0.06, size=(len(users), elec.shape[1]))
+            blocks.append(np.round(elec[users] * per_10k_kwh * level * wiggle, _DECIMALS))
+            pair_ent.append(users)
+            pair_fuel.append(np.full(len(users), fuel))
+    consumed = np.vstack(blocks)
+    e_idx = np.concatenate(pair_ent)
+    fuel = np.concatenate(pair_fuel).astype(object)
+    order = np.lexsort((fuel.astype(str), e_idx))
+    consumed, e_idx, fuel = consumed[order], e_idx[order], fuel[order]
+
+    use = cal["assumptions"]["fuel_use"]
+    non_share = pd.Series(fuel).map(use["non_industrial"]).fillna(0.0).to_numpy()[:, None]
+    transport_share = pd.Series(fuel).map(use["transport"]).fillna(0.0).to_numpy()[:, None]
+    industrial = ent["industrial"].to_numpy()[e_idx][:, None]
+    feedstock_share = _feedstock_shares(ind, industry_row[e_idx], fuel)[:, None]
+    non_ind = np.where(industrial, np.round(consumed * non_share, _DECIMALS), consumed)
+    ind_use = np.round(consumed - non_ind, _DECIMALS)
+    feedstock = np.round(ind_use * feedstock_share, _DECIMALS)
+    transport = np.round(non_ind * transport_share, _DECIMALS)
+
+    opening, purchased, closing = _stocks(cal, fuel, consumed, rng)
+    prices = cal["assumptions"]["prices_cny_per_unit"]
+    price = pd.Series(fuel).map(prices).to_numpy(dtype="float64")[:, None]
+    value = np.round(units.convert(purchased * price, "CNY", "10^4 CNY"), _DECIMALS)
+
+    n_months = consumed.shape[1]
+    stat_unit = fuels()["stat_unit"]
+    frame = pd.DataFrame({
+        "enterprise_code": np.repeat(ent["credit_code"].to_numpy()[e_idx], n_months),
+        "period": np.tile(periods.to_numpy().astype("datetime64[D]"), len(e_idx)),
+        "fuel": np.repeat(fuel, n_months),
+        "unit": np.repeat(stat_unit.reindex(fuel).to_numpy(), n_months),
+        "opening_stock": opening.ravel(),
+        "purchased": purchased.ravel(),
+        "purchase_value_10k_cny": value.ravel(),
+        "consumed_total": consumed.ravel(),
+        "consumed_industrial": ind_use.ravel(),
+        "consumed_as_feedstock": feedstock.ravel(),
+        "consumed_non_industrial": non_ind.ravel(),
+        "consumed_transport": transport.ravel(),
+        "closing_stock": closing.ravel(),
+    })
+    return frame
+
+
+def _feedstock_shares(ind: pd.DataFrame, industry_row: np.ndarray, fuel: np.ndarray) -> np.ndarray:
+    """Share of industrial use that is feedstock (用作原料、材料), per (industry, fuel) row."""
+    table = {(k, f): share for k, spec in enumerate(ind.get("feedstock", [None] * len(ind)))
+             if isinstance(spec, dict) for f, share in spec.items()}  # loop over industries
+    if not table:
+        return np.zeros(len(fuel))
+    index = pd.MultiIndex.from_tuples(list(table), names=["industry", "fuel"])
+    lookup = pd.Series(list(table.values()), index=index, dtype="float64")
+    keys = pd.MultiIndex.from_arrays([industry_row, fuel.astype(str)], names=["industry", "fuel"])
+    return lookup.reindex(keys).fillna(0.0).to_numpy()
+
+
+def _stocks(cal: dict, fuel: np.ndarray, consumed: np.ndarray,
+            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Opening stock, purchases and closing stock with closing = opening + purchased − consumed.
+
+    Storable fuels keep a closing stock of at least ``stock_months`` x the month's consumption;
+    purchases top it up (rounded up, so stocks never go negative). Others have no stock.
+    """
+    storable = np.isin(fuel, cal["assumptions"]["fuel_use"]["storable"])[:, None]
+    low, high = _assumption(cal, "stock_months")
+    target = consumed * rng.uniform(low, high, size=consumed.shape)
+    opening = np.zeros_like(consumed)
+    purchased = consumed.copy()
+    closing = np.zeros_like(consumed)
+    stock = np.round(consumed[:, 0] * rng.uniform(low, high, size=len(consumed)), _DECIMALS)
+    scale = 10.0 ** _DECIMALS
+    for m in range(consumed.shape[1]):  # loop over months, vectorised over enterprise-fuels
+        need = np.maximum(0.0, target[:, m] - stock + consumed[:, m])
+        buy = np.ceil(need * scale - 1e-9) / scale
+        opening[:, m] = stock
+        purchased[:, m] = buy
+        stock = stock + buy - consumed[:, m]
+        closing[:, m] = stock
+    opening = np.where(storable, opening, 0.0)
+    closing = np.where(storable, closing, 0.0)
+    purchased = np.where(storable, purchased, consumed)
+    return opening, purchased, closing
+
+
+# --------------------------------------------------------------------------------------------
+# city statistics
+# --------------------------------------------------------------------------------------------
+
+def _growth(cal: dict, spec: dict, published: pd.DataFrame, year: int) -> float:
+    indicator = spec.get("growth_indicator")
+    if indicator:
+        hit = published[(published["indicator"] == indicator) & (published["year"] == year)]
+        if len(hit):
+            return float(hit["value"].iloc[0])
+    missing = spec.get("growth_missing", {})
+    if year in missing:
+        return float(_assumption(cal, missing[year]))
+    return float(_assumption(cal, spec.get("growth", "growth_default")))
+
+
+def _from_points(points: dict[int, float], years: list[int], growth) -> np.ndarray:
+    """Published points; log-linear in between; compounded ``growth(year)`` beyond them."""
+    known = sorted(points)
+    out = []
+    for y in years:  # loop over a handful of years
+        if y in points:
+            v = points[y]
+        elif known[0] < y < known[-1]:
+            a = max(k for k in known if k < y)
+            b = min(k for k in known if k > y)
+            t = (y - a) / (b - a)
+            v = points[a] * (points[b] / points[a]) ** t
+        elif y > known[-1]:
+            v = points[known[-1]] * np.prod([1 + growth(k) for k in range(known[-1] + 1, y + 1)])
+        else:
+            v = points[known[0]] / np.prod([1 + growth(k) for k in range(y + 1, known[0] + 1)])
+        out.append(v)
+    return np.array(out, dtype="float64")
+
+
+def city_series(cal: dict, cfg: CityConfig, years: list[int]) -> dict[str, tuple[dict, np.ndarray]]:
+    """City-level statistics per year from the calibration's ``series`` (see the YAML file).
+
+    Returns
+    -------
+    dict
+        series name -> (spec with ``indicator``, ``unit``, ``price_basis``, values per year).
+    """
+    published = _published(cal)
+    city_rows = published[published["region"] == cfg.adcode]
+    out: dict[str, tuple[dict, np.ndarray]] = {}
+    for name, spec in cal["series"].items():  # loop over a dozen indicators; order matters
+        spec = {**spec, "indicator": spec.get("indicator", name)}
+        method = spec["method"]
+        if method == "points":
+            rows = city_rows[(city_rows["indicator"] == spec["indicator"])
+                             & (city_rows["price_basis"] == spec.get("price_basis", ""))]
+            points = dict(zip(rows["year"].astype(int), rows["value"].astype(float), strict=True))
+            values = _from_points(points, years,
+                                  lambda y, s=spec: _growth(cal, s, published, y))
+        elif method == "chain":
+            base = spec["base_year"]
+            base_value = _from_points(
+                _points_of(city_rows, spec["of"]), [base],
+                lambda y: _growth(cal, {}, published, y))[0]
+            real = {**spec, "growth_indicator": spec["growth_indicator"]}
+
+            def factor(y: int, base: int = base, real: dict = real) -> float:
+                rng_years = range(base + 1, y + 1) if y >= base else range(y + 1, base + 1)
+                f = np.prod([1 + _growth(cal, real, published, k) for k in rng_years])
+                return float(f if y >= base else 1 / f)
+
+            values = np.array([base_value * factor(y) for y in years])
+            spec["price_basis"] = f"comparable_{base}"
+        elif method == "share_of":
+            values = out[spec["of"]][1] * _shares(city_rows, spec, years)
+        elif method == "ratio":
+            if "ratio_published" in spec:
+                ratio = float(published.set_index("id").at[spec["ratio_published"], "value"])
+            else:
+                ratio = float(_assumption(cal, spec["ratio"]))
+            if spec.get("complement"):
+                ratio = 1.0 - ratio
+            values = out[spec["of"]][1] * ratio * float(spec.get("scale", 1.0))
+        else:
+            raise InputError(f"series method {method!r} is unknown", field=f"series.{name}",
+                             value=method, suggestions=["points", "chain", "share_of", "ratio"])
+        spec.setdefault("price_basis", "")
+        out[name] = (spec, values)
+    return out
+
+
+def _points_of(city_rows: pd.DataFrame, name: str) -> dict[int, float]:
+    rows = city_rows[(city_rows["indicator"] == name) & (city_rows["price_basis"] == "current")]
+    return dict(zip(rows["year"].astype(int), rows["value"].astype(float), strict=True))
+
+
+def _shares(city_rows: pd.DataFrame, spec: dict, years: list[int]) -> np.ndarray:
+    """Sector share per year: published structures and value-added points, linear in between."""
+    known: dict[int, float] = {}
+    structure = city_rows[city_rows["indicator"] == "sector_structure"]
+    for y, v in zip(structure["year"], structure["value"], strict=True):
+        known[int(y)] = float(v[spec["structure_index"]]) / float(sum(v))
+    gdp = city_rows[(city_rows["indicator"] == spec["of"]) & (city_rows["price_basis"] == "current")]
+    own = city_rows[city_rows["indicator"] == spec["indicator"]]
+    for y, v in zip(own["year"], own["value"], strict=True):
+        g = gdp[gdp["year"] == y]
+        if len(g):
+            known[int(y)] = float(v) / float(g["value"].iloc[0])
+    ks = sorted(known)
+    return np.interp(years, ks, [known[k] for k in ks])
+
+
+def _city_statistics(cal: dict, cfg: CityConfig, years: list[int], ent: pd.DataFrame,
+                     elec: np.ndarray) -> pd.DataFrame:
+    """city_statistics rows for the city and its districts (see ``district_split``)."""
+    series = city_series(cal, cfg, years)
+    published = _published(cal)
+    codes = [d.code for d in cfg.districts]
+    gdp22 = published[(published["indicator"] == "gdp") & published["region"].isin(codes)
+                      & (published["year"] == 2022)].set_index("region")["value"]
+    shares = {
+        "gdp_2022": gdp22.reindex(codes).to_numpy(dtype="float64") / gdp22.sum(),
+        "population_share_2018": np.array(
+            [cal["districts"][c]["population_share_2018"] for c in codes], dtype="float64"),
+    }
+    shares["population_share_2018"] /= shares["population_share_2018"].sum()
+    # enterprises' electricity per district and year
+    year_idx = np.repeat(np.arange(len(years)), 12)
+    by_year = np.zeros((len(ent), len(years)))
+    np.add.at(by_year.T, year_idx, elec.T)
+    d_idx = pd.Categorical(ent["district_code"], categories=codes).codes
+    ent_district = np.zeros((len(codes), len(years)))
+    np.add.at(ent_district, d_idx, by_year)
+
+    frames = []
+    for name, (spec, values) in series.items():  # loop over indicators
+        rule = cal["district_split"].get(name, "gdp_2022")
+        unit = spec["unit"]
+        if rule == "enterprises_plus_population":
+            ent_d = units.convert(ent_district, "10^4 kWh", unit)
+            rest = values - ent_d.sum(axis=0)
+            district_values = ent_d + rest[None, :] * shares["population_share_2018"][:, None]
+        else:
+            district_values = shares[rule][:, None] * values[None, :]
+            pub = published[(published["indicator"] == spec["indicator"])
+                            & (published["price_basis"] == spec["price_basis"])
+                            & published["region"].isin(codes)]
+            for j, y in enumerate(years):  # published district values replace the split
+                hit = pub[pub["year"] == y].set_index("region")["value"]
+                if set(hit.index) == set(codes):
+                    district_values[:, j] = hit.reindex(codes).to_numpy(dtype="float64")
+        region = np.repeat([cfg.adcode, *codes], len(years))
+        value = np.concatenate([values, district_values.ravel()])
+        frames.append(pd.DataFrame({
+            "region_code": region,
+            "year": np.tile(years, len(codes) + 1),
+            "indicator": spec["indicator"],
+            "price_basis": spec["price_basis"],
+            "value": np.round(value, _DECIMALS),
+            "unit": unit,
+        }))
+    return pd.concat(frames, ignore_index=True)[COLUMNS["city_statistics"]]
+
+
+# --------------------------------------------------------------------------------------------
+# industrial output and green electricity
+# --------------------------------------------------------------------------------------------
+
+def _industrial_output(cal: dict, ind: pd.DataFrame, ent: pd.DataFrame, elec: np.ndarray,
+                       periods: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
+    """Monthly main product of the key industrial enterprises (a subset)."""
+    rng = _rng(seed, "industrial_output")
+    industry_row = ent["industry_row"].to_numpy()
+    has_product = ind["product"].map(lambda p: isinstance(p, list)).to_numpy()[industry_row]
+    chosen = np.flatnonzero(ent["is_key"].to_numpy() & ent["industrial"].to_numpy() & has_product)
+    product = ind["product"].to_numpy()[industry_row[chosen]]
+    name = np.array([p[0] for p in product], dtype=object)
+    unit = np.array([p[1] for p in product], dtype=object)
+    per_10k_kwh = np.array([p[2] for p in product], dtype="float64")
+    value_per_kwh = ind["value_cny_per_kwh"].to_numpy(dtype="float64")[industry_row[chosen]]
+    level = rng.lognormal(0.0, 0.15, size=(len(chosen), 1))
+    e = elec[chosen]
+    quantity = np.round(e * per_10k_kwh[:, None] * level, _DECIMALS)
+    # 10^4 kWh x CNY/kWh = 10^4 CNY
+    value_cny = units.convert(e, "10^4 kWh", "kWh") * value_per_kwh[:, None] * level
+    value = np.round(units.convert(value_cny, "CNY", "10^4 CNY"), _DECIMALS)
+    m = len(periods)
+    return pd.DataFrame({
+        "enterprise_code": np.repeat(ent["credit_code"].to_numpy()[chosen], m),
+        "period": np.tile(periods.to_numpy().astype("datetime64[D]"), len(chosen)),
+        "product": np.repeat(name, m),
+        "quantity": quantity.ravel(),
+        "unit": np.repeat(unit, m),
+        "output_value_10k_cny": value.ravel(),
+    })[COLUMNS["industrial_output"]]
+
+
+def _green_electricity(cal: dict, ind: pd.DataFrame, ent: pd.DataFrame, elec: np.ndarray,
+                       periods: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
+    """Green electricity of a subset: quarterly certificates (绿证) or monthly green-power deals."""
+    rng = _rng(seed, "green_electricity")
+    industry_row = ent["industry_row"].to_numpy()
+    green = ind["green"].to_numpy(dtype=bool)[industry_row]
+    buyers = np.flatnonzero(green & (rng.random(len(ent)) < float(
+        _assumption(cal, "green_electricity_share"))))
+    fraction = rng.uniform(0.1, 0.4, size=len(buyers))
+    certificate = rng.random(len(buyers)) < 0.5
+    mwh = units.convert(elec[buyers], "10^4 kWh", "MWh") * fraction[:, None]
+    per_cert = float(_assumption(cal, "green_certificate_mwh"))
+    frames = []
+    # contracts: monthly, no certificate id
+    c = np.flatnonzero(~certificate)
+    frames.append(pd.DataFrame({
+        "enterprise_code": np.repeat(ent["credit_code"].to_numpy()[buyers[c]], len(periods)),
+        "period": np.tile(periods.to_numpy().astype("datetime64[D]"), len(c)),
+        "mwh": np.round(mwh[c].ravel(), _DECIMALS),
+        "instrument": "green_power_contract",
+        "certificate_id": "",
+    }))
+    # certificates: per quarter, whole certificates, one id per purchase
+    g = np.flatnonzero(certificate)
+    quarter = mwh[g].reshape(len(g), -1, 3).sum(axis=2)
+    n_q = quarter.shape[1]
+    count = np.floor(quarter / per_cert)
+    q_periods = periods[::3].to_numpy().astype("datetime64[D]")
+    q_year = periods[::3].year.to_numpy()
+    serial = np.arange(1, len(g) * n_q + 1)
+    frames.append(pd.DataFrame({
+        "enterprise_code": np.repeat(ent["credit_code"].to_numpy()[buyers[g]], n_q),
+        "period": np.tile(q_periods, len(g)),
+        "mwh": (count * per_cert).ravel(),
+        "instrument": "green_certificate",
+        "certificate_id": np.char.add(
+            np.char.add(np.char.add("GEC-SYN-", np.tile(q_year, len(g)).astype(str)), "-"),
+            np.char.zfill(serial.astype(str), 7)),
+    }))
+    out = pd.concat(frames, ignore_index=True)
+    return out[out["mwh"] > 0][COLUMNS["green_electricity"]].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# meter readings (streamed)
+# --------------------------------------------------------------------------------------------
+
+def _interval_starts(year: int, month: int, tz: str, freq: str) -> pd.DatetimeIndex:
+    start = pd.Timestamp(year=year, month=month, day=1, tz=tz)
+    return pd.date_range(start, start + pd.offsets.MonthBegin(1), freq=freq, inclusive="left")
+
+
+def load_shapes(cal: dict, local: pd.DatetimeIndex, freq: str) -> np.ndarray:
+    """Relative load of each profile in each interval: daily[hour] x weekly[weekday].
+
+    Parameters
+    ----------
+    cal : dict
+        Calibration with ``load_profiles`` (24 hourly and 7 weekday factors per profile).
+    local : pandas.DatetimeIndex
+        Interval starts in local time.
+    freq : str
+        Interval length; daily intervals use the mean of the 24 hourly factors.
+
+    Returns
+    -------
+    numpy.ndarray, shape (profiles, intervals)
+    """
+    profiles = cal["load_profiles"].values()
+    daily = np.array([p["daily"] for p in profiles], dtype="float64")
+    weekly = np.array([p["weekly"] for p in profiles], dtype="float64")
+    if freq == "1D":
+        hourly = np.repeat(daily.mean(axis=1, keepdims=True), len(local), axis=1)
+    else:
+        hourly = daily[:, local.hour.to_numpy()]
+    return hourly * weekly[:, local.dayofweek.to_numpy()]
+
+
+def write_meter_readings(demo: DemoCity, path: str | Path, *, readings: str = "hourly") -> Path:
+    """Stream ``meter_readings`` to one Parquet file, a row group per month and meter chunk.
+
+    Each meter's month is the enterprise's monthly electricity x (1 + d) x the meter's share,
+    spread over the intervals by the industry's load shape with log-normal noise; readings are
+    rounded to 1 Wh and never negative. Memory stays bounded by ``ROWS_PER_CHUNK``.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    freq = READINGS[readings]
+    if freq is None:
+        raise InputError("readings='none' writes no readings", field="readings", value=readings)
+    path = Path(path)
+    cal = demo.calibration
+    sigma = float(_assumption(cal, "reading_noise_sigma"))
+    schema = pa.schema([("meter_id", pa.string()), ("ts", pa.timestamp("us", tz="UTC")),
+                        ("kwh", pa.float64())])
+    meter_ids = pa.array(demo.meters["meter_id"].to_numpy(dtype=str))
+    monthly_kwh = units.convert(demo.electricity_10k_kwh, "10^4 kWh", "kWh") * (
+        1.0 + demo.meter_deviation)
+    with pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=["meter_id"],
+                          column_encoding={"ts": "DELTA_BINARY_PACKED",
+                                           "kwh": "BYTE_STREAM_SPLIT"}) as writer:
+        for mi, period in enumerate(demo.periods):  # loop over months
+            local = _interval_starts(period.year, period.month, demo.city.timezone, freq)
+            ts_us = local.tz_convert("UTC").asi8 // 1000
+            shapes = load_shapes(cal, local, freq)
+            n_int = len(local)
+            per_chunk = max(1, ROWS_PER_CHUNK // n_int)
+            metered = monthly_kwh[demo.meter_enterprise, mi] * demo.meter_share
+            for ci, start in enumerate(range(0, len(meter_ids), per_chunk)):  # meter chunks
+                stop = min(start + per_chunk, len(meter_ids))
+                rng = _rng(demo.seed, "readings", mi, ci)
+                shape = shapes[demo.meter_profile[start:stop]]
+                shape *= np.exp(sigma * rng.standard_normal(shape.shape) - sigma**2 / 2)
+                shape /= shape.sum(axis=1, keepdims=True)
+                kwh = np.round(shape * metered[start:stop, None], 3)
+                m = stop - start
+                table = pa.table({
+                    "meter_id": meter_ids.slice(start, m).take(
+                        pa.array(np.repeat(np.arange(m, dtype=np.int32), n_int))),
+                    "ts": pa.array(np.tile(ts_us, m), type=pa.timestamp("us", tz="UTC")),
+                    "kwh": pa.array(kwh.ravel()),
+                }, schema=schema)
+                writer.write_table(table, row_group_size=len(table))
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# writers
+# --------------------------------------------------------------------------------------------
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    return path
+
+
+def _write_energy_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    fields = [pa.field("enterprise_code", pa.string()), pa.field("period", pa.date32()),
+              pa.field("fuel", pa.string()), pa.field("unit", pa.string())]
+    fields += [pa.field(c, pa.float64()) for c in COLUMNS["energy_monthly"][4:]]
+    schema = pa.schema(fields)
+    table = pa.Table.from_pandas(frame[COLUMNS["energy_monthly"]], schema=schema,
+                                 preserve_index=False).replace_schema_metadata(None)
+    pq.write_table(table, path, compression="zstd")
+    return path
+
+
+__all__ = [
+    "COLUMNS", "READINGS", "DemoCity", "build_city", "calibration_path", "city_series",
+    "credit_codes", "electricity_targets", "generate_city", "largest_remainder",
+    "load_calibration", "load_shapes", "write_meter_readings",
+]
