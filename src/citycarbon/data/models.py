@@ -1,0 +1,213 @@
+"""Catalog tables (目录库): the entity registry, the ingest batch ledger and the audit log.
+
+SQLAlchemy 2 typed ORM models, portable across SQLite (the default) and PostgreSQL
+(production). The schema is created and changed only through the Alembic migrations in
+``citycarbon/data/migrations`` (``citycarbon db upgrade``); a test checks that the migrations
+produce exactly these models.
+
+Tables
+------
+regions       city and districts (GB/T 2260 six-digit codes), synced from the city config
+parks         industrial parks (园区)
+enterprises   enterprises by 统一社会信用代码 (GB 32100-2015), GB/T 4754-2017 industry class
+grid_nodes    power-grid nodes (substations, feeders)
+meters        electricity meters of enterprises at grid nodes
+batches       one row per ingest run: running → committed | failed
+batch_files   the Parquet files a batch wrote into the lake (paths relative to the lake)
+audit_log     who changed what, with the row before and after (JSON)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Constraint names are fixed so that migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+BATCH_STATUSES = ("running", "committed", "failed")
+REGION_LEVELS = ("city", "district")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp stored in UTC that always reads back timezone-aware.
+
+    PostgreSQL keeps ``timestamp with time zone``; SQLite has no timezone type and returns naive
+    values, which are UTC by construction here. Naive inputs are refused (never guessed).
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"timestamp {value!r} has no timezone; give an aware datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every catalog table."""
+
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: sa.JSON}
+
+
+class Region(Base):
+    """A city or district (区), keyed by its GB/T 2260 administrative division code."""
+
+    __tablename__ = "regions"
+    __table_args__ = (
+        sa.CheckConstraint("level IN ('city', 'district')", name="level"),
+    )
+
+    code: Mapped[str] = mapped_column(sa.String(6), primary_key=True)
+    level: Mapped[str] = mapped_column(sa.String(16))
+    name_zh: Mapped[str] = mapped_column(sa.String(100))
+    name_en: Mapped[str | None] = mapped_column(sa.String(100))
+    # For a city the province code (not itself a row), for a district its city.
+    parent_code: Mapped[str | None] = mapped_column(sa.String(6))
+
+
+class Park(Base):
+    """An industrial park (园区) in a district."""
+
+    __tablename__ = "parks"
+
+    code: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str | None] = mapped_column(sa.String(200))
+    district_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+
+
+class Enterprise(Base):
+    """An enterprise (企业), keyed by its 18-character 统一社会信用代码 (GB 32100-2015)."""
+
+    __tablename__ = "enterprises"
+    __table_args__ = (
+        sa.CheckConstraint("length(credit_code) = 18", name="credit_code_length"),
+    )
+
+    credit_code: Mapped[str] = mapped_column(sa.String(18), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    # GB/T 4754-2017 class, with or without the section letter: 'C3974' or '3974'.
+    industry_code: Mapped[str | None] = mapped_column(sa.String(5), index=True)
+    district_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    park_code: Mapped[str | None] = mapped_column(sa.ForeignKey("parks.code"), index=True)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+    # 重点用能单位 (key energy-consuming unit)
+    is_key: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+
+
+class GridNode(Base):
+    """A node of the power grid (substation, feeder) to which meters are attached."""
+
+    __tablename__ = "grid_nodes"
+
+    node_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(sa.String(200))
+    district_code: Mapped[str | None] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    voltage_kv: Mapped[float | None] = mapped_column(sa.Float)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+
+
+class Meter(Base):
+    """An electricity meter of an enterprise, connected at a grid node."""
+
+    __tablename__ = "meters"
+
+    meter_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    enterprise_code: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("enterprises.credit_code"), index=True)
+    grid_node_id: Mapped[str | None] = mapped_column(sa.ForeignKey("grid_nodes.node_id"),
+                                                     index=True)
+
+
+class Batch(Base):
+    """One ingest run. Ids only grow; a (kind, content_hash) pair is committed at most once."""
+
+    __tablename__ = "batches"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('running', 'committed', 'failed')", name="status"),
+        sa.Index("uq_batches_committed_kind_content_hash", "kind", "content_hash", unique=True,
+                 sqlite_where=sa.text("status = 'committed'"),
+                 postgresql_where=sa.text("status = 'committed'")),
+        # SQLite reuses the largest rowid after a delete unless AUTOINCREMENT is set.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    source_name: Mapped[str] = mapped_column(sa.String(500))
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(16), default="running", index=True)
+    rows_in: Mapped[int | None] = mapped_column(sa.Integer)
+    rows_accepted: Mapped[int | None] = mapped_column(sa.Integer)
+    rows_quarantined: Mapped[int | None] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(sa.String(100))
+    message: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class BatchFile(Base):
+    """A Parquet file a batch wrote, ``path`` relative to the lake directory."""
+
+    __tablename__ = "batch_files"
+    __table_args__ = (sa.UniqueConstraint("path"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("batches.id", ondelete="CASCADE"),
+                                          index=True)
+    table_name: Mapped[str] = mapped_column(sa.String(64), index=True)
+    path: Mapped[str] = mapped_column(sa.String(500))
+    rows: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class AuditLog(Base):
+    """Who did what to which entity, with its state before and after (JSON, None if absent)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(sa.String(100))
+    action: Mapped[str] = mapped_column(sa.String(50))
+    entity: Mapped[str] = mapped_column(sa.String(64))
+    entity_id: Mapped[str | None] = mapped_column(sa.String(100))
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+
+
+#: Registry tables (loaded through ingest) and the column that identifies a row.
+REGISTRY_KEYS = {
+    "regions": "code",
+    "parks": "code",
+    "enterprises": "credit_code",
+    "grid_nodes": "node_id",
+    "meters": "meter_id",
+}
