@@ -92,3 +92,18 @@ def test_duplicates_refused():
                           "unit": "GJ/t", "source": "s", "clause": "c"}] * 2)
     with pytest.raises(InputError, match="duplicate"):
         validate_rows(rows, "mem")
+
+
+def test_priority_across_years_and_series(tmp_path):
+    # a higher-priority set shadows a lower one for a non-series parameter whatever the years;
+    # for time series each year is its own value and the latest year <= Y is used
+    hi = load_factor_set(write_set(tmp_path, "hi", "ncv,crude_oil,,2015,41.816,GJ/t,s,c,\n"
+                                   "grid_ef,national,,2022,0.5703,tCO2/MWh,s,c,\n"))
+    lo = load_factor_set(write_set(tmp_path, "lo", "ncv,crude_oil,,2006,42.3,GJ/t,s,c,\n"
+                                   "ncv,naphtha,,2006,44.5,GJ/t,s,c,\n"
+                                   "grid_ef,national,,2019,0.6101,tCO2/MWh,s,c,\n"
+                                   "grid_ef,national,,2022,0.9,tCO2/MWh,s,c,\n"))
+    p = FactorProfile([hi, lo])
+    assert list(p.lookup_many("ncv", ["crude_oil", "naphtha"], "GJ/t")) == [41.816, 44.5]
+    assert p.lookup("grid_ef", "national", "tCO2/MWh", year=2020) == 0.6101
+    assert p.lookup("grid_ef", "national", "tCO2/MWh", year=2022) == 0.5703

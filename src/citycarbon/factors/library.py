@@ -201,8 +201,13 @@ class FactorProfile:
             parts.append(ov)
         parts += [s.table for s in self.sets]
         combined = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
-        self.table = combined.drop_duplicates(INDEX, keep="first").reset_index(drop=True)
         self._by_year = {p for p, spec in parameters().items() if spec.get("by_year")}
+        # The first (highest-priority) value wins: per year for time series, otherwise per
+        # parameter, key and context whatever year each source gives.
+        series = combined["parameter"].isin(self._by_year)
+        shadowed = combined.duplicated(["parameter", "key", "context", "year"], keep="first")
+        shadowed |= ~series & combined.duplicated(["parameter", "key", "context"], keep="first")
+        self.table = combined[~shadowed].reset_index(drop=True)
 
     @property
     def version(self) -> str:

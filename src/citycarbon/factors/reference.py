@@ -26,8 +26,9 @@ def gases() -> pd.DataFrame:
 def _spellings(table: pd.DataFrame, names: tuple[str, ...]) -> dict[str, str]:
     spell = {}
     for code, row in table.iterrows():  # reference lists: tens of rows
-        words = [code, *(row[n] for n in names), *row["aliases"].split(";")]
+        words = [*(row[n] for n in names), *row["aliases"].split(";")]
         spell.update({w.strip().lower(): code for w in words if w.strip()})
+    spell.update({code.lower(): code for code in table.index})  # a code always means itself
     return spell
 
 

@@ -1,0 +1,205 @@
+"""The enterprise carbon account (企业碳排放核算), in the structure of the 核算指南.
+
+E_GHG = E_combustion + E_process + E_purchased_electricity + E_purchased_heat
+
+with scope 1 = combustion + process (direct), scope 2 = purchased electricity and heat (indirect),
+reported by gas and in CO2e with the profile's GWP set, in total, per output value (万元) and per
+unit of product. Every line carries its method and the factor set/version it used.
+
+References
+----------
+[1] GB/T 32150-2015 工业企业温室气体排放核算和报告通则, 6 (核算步骤与方法), 7 (报告).
+[2] 国家发展改革委 《工业其他行业企业温室气体排放核算方法与报告指南（试行）》 (2015), 4 (核算方法):
+    E_GHG = E_CO2_燃烧 + E_CO2_碳酸盐 − R_CO2_回收 + E_CO2_净电 + E_CO2_净热.
+[3] GHG Protocol Corporate Standard (2004), Ch. 4 (scopes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from citycarbon import units
+from citycarbon.accounting.combustion import fuel_combustion_emissions
+from citycarbon.accounting.electricity import (
+    SCOPE2_FUELS,
+    electricity_co2_t,
+    market_based_electricity_co2_t,
+    purchased_energy_emissions,
+)
+from citycarbon.errors import InputError
+from citycarbon.factors import FactorProfile, resolve_fuels
+
+GASES = ("CO2", "CH4", "N2O")
+
+
+def activity_emissions(activity: pd.DataFrame, profile: FactorProfile, *, year: int,
+                       grid_region: str = "national",
+                       ch4_n2o_context: str = "manufacturing") -> pd.DataFrame:
+    """Scope 1 combustion and scope 2 purchased-energy emissions of fuel-by-fuel activity rows.
+
+    Parameters
+    ----------
+    activity : pandas.DataFrame
+        Columns ``fuel``, ``quantity``, ``unit`` (plus any others, kept). Fuel rows of electricity
+        and heat are purchased energy (scope 2); all others are burnt fuel (scope 1).
+    profile : FactorProfile
+        Factor values; its :attr:`FactorProfile.version` is written into ``factor_profile``.
+    year : int
+        Data year (for time-series factors such as the grid factor).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index as ``activity``: ``fuel`` (resolved code), ``scope`` (1 or 2), ``energy_gj``,
+        ``co2_t``, ``ch4_t``, ``n2o_t``, ``co2e_t``, ``method``, ``factor_profile``.
+    """
+    fuel = resolve_fuels(activity["fuel"])
+    purchased = fuel.isin(SCOPE2_FUELS).to_numpy()
+    n = len(activity)
+    out = pd.DataFrame(
+        {
+            "fuel": fuel,
+            "scope": np.where(purchased, 2, 1).astype("int8"),
+            "energy_gj": np.zeros(n),
+            "co2_t": np.zeros(n),
+            "ch4_t": np.zeros(n),
+            "n2o_t": np.zeros(n),
+            "co2e_t": np.zeros(n),
+        },
+        index=activity.index,
+    )
+    method = np.empty(n, dtype=object)
+    if (~purchased).any():
+        burnt = activity.loc[~purchased].assign(fuel=fuel[~purchased])
+        comb = fuel_combustion_emissions(burnt, profile, ch4_n2o_context=ch4_n2o_context)
+        for col in ("energy_gj", "co2_t", "ch4_t", "n2o_t", "co2e_t"):
+            out.loc[~purchased, col] = comb[col].to_numpy()
+        method[~purchased] = comb["method"].to_numpy()
+    if purchased.any():
+        bought = activity.loc[purchased].assign(fuel=fuel[purchased])
+        s2 = purchased_energy_emissions(bought, profile, year=year, grid_region=grid_region)
+        out.loc[purchased, "energy_gj"] = s2["energy_gj"].to_numpy()
+        out.loc[purchased, "co2_t"] = s2["co2_t"].to_numpy()
+        out.loc[purchased, "co2e_t"] = s2["co2_t"].to_numpy()  # CO2 only: GWP of CO2 is 1
+        method[purchased] = s2["method"].to_numpy()
+    out["method"] = pd.Categorical(method)
+    out["factor_profile"] = profile.version
+    return out
+
+
+def account_lines(energy: pd.DataFrame, profile: FactorProfile, *, year: int,
+                  grid_region: str = "national", ch4_n2o_context: str = "manufacturing",
+                  source: str | None = None) -> pd.DataFrame:
+    """Account lines of fuel-by-fuel energy use: one line per enterprise, item and gas.
+
+    Parameters
+    ----------
+    energy : pandas.DataFrame
+        Columns ``enterprise_code``, ``fuel``, ``quantity`` (consumed), ``unit`` and optionally
+        ``feedstock_quantity`` (用作原料、材料, same unit; not burnt, so not combustion).
+    profile, year, grid_region, ch4_n2o_context :
+        As for :func:`activity_emissions`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``enterprise_code``, ``category`` (fuel_combustion | purchased_electricity |
+        purchased_heat), ``scope``, ``item`` (fuel code), ``gas``, ``activity``,
+        ``activity_unit``, ``mass_t``, ``co2e_t``, ``method``, ``factor_profile``.
+    """
+    burnt = energy.copy()
+    if "feedstock_quantity" in energy.columns:
+        feed = pd.to_numeric(energy["feedstock_quantity"], errors="coerce").fillna(0.0)
+        qty = pd.to_numeric(energy["quantity"], errors="coerce")
+        over = feed > qty
+        if over.any():
+            row = energy.index[np.argmax(over.to_numpy())]
+            raise InputError("feedstock_quantity exceeds quantity consumed", source=source,
+                             row=row, field="feedstock_quantity", value=feed[row])
+        burnt["quantity"] = qty - feed
+    em = activity_emissions(burnt, profile, year=year, grid_region=grid_region,
+                            ch4_n2o_context=ch4_n2o_context)
+    gwp = {g: profile.lookup("gwp100", g, "1") for g in ("CH4_non_fossil", "N2O")}
+    category = np.where(em["scope"] == 1, "fuel_combustion",
+                        np.where(em["fuel"] == "electricity", "purchased_electricity",
+                                 "purchased_heat"))
+    base = pd.DataFrame({
+        "enterprise_code": energy["enterprise_code"].to_numpy(),
+        "category": category,
+        "scope": em["scope"].to_numpy(),
+        "item": em["fuel"].astype(str).to_numpy(),
+        "activity": burnt["quantity"].to_numpy(dtype="float64"),
+        "activity_unit": energy["unit"].astype(str).to_numpy(),
+        "method": em["method"].astype(str).to_numpy(),
+    })
+    parts = [
+        base.assign(gas="CO2", mass_t=em["co2_t"].to_numpy(), co2e_t=em["co2_t"].to_numpy()),
+        base.assign(gas="CH4", mass_t=em["ch4_t"].to_numpy(),
+                    co2e_t=em["ch4_t"].to_numpy() * gwp["CH4_non_fossil"]),
+        base.assign(gas="N2O", mass_t=em["n2o_t"].to_numpy(),
+                    co2e_t=em["n2o_t"].to_numpy() * gwp["N2O"]),
+    ]
+    lines = pd.concat(parts, ignore_index=True)
+    lines = lines[(lines["gas"] == "CO2") | (lines["mass_t"] > 0)]
+    lines["factor_profile"] = profile.version
+    return lines.reset_index(drop=True)[
+        ["enterprise_code", "category", "scope", "item", "gas", "activity", "activity_unit",
+         "mass_t", "co2e_t", "method", "factor_profile"]]
+
+
+def account_summary(lines: pd.DataFrame, profile: FactorProfile, *, year: int,
+                    grid_region: str = "national", green: pd.DataFrame | None = None,
+                    output: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per-enterprise totals: scope 1, scope 2 (location- and market-based), by gas, intensities.
+
+    Parameters
+    ----------
+    lines : pandas.DataFrame
+        From :func:`account_lines` (and process lines in the same layout).
+    green : pandas.DataFrame, optional
+        Green-electricity records: ``enterprise_code``, ``mwh`` (green power contracts or
+        certificates, zero-emission). Market-based scope 2 uses the grid average as residual mix
+        (no residual mix is published for China).
+    output : pandas.DataFrame, optional
+        ``enterprise_code``, ``output_value_10k_cny`` and optionally ``product_quantity`` for
+        intensities (per 万元 and per unit of product).
+
+    Returns
+    -------
+    pandas.DataFrame indexed by ``enterprise_code``: ``scope1_tco2e``, ``scope2_location_tco2e``,
+    ``scope2_market_tco2e``, ``total_tco2e`` (scope 1 + location-based scope 2), ``co2_t``,
+    ``ch4_t``, ``n2o_t``, ``electricity_mwh``, ``green_mwh``, intensities where output is given,
+    ``factor_profile``.
+    """
+    scope = lines.pivot_table(index="enterprise_code", columns="scope", values="co2e_t",
+                              aggfunc="sum", fill_value=0.0)
+    s = pd.DataFrame(index=scope.index)
+    s["scope1_tco2e"] = scope[1] if 1 in scope else 0.0
+    s["scope2_location_tco2e"] = scope[2] if 2 in scope else 0.0
+    gas = lines.pivot_table(index="enterprise_code", columns="gas", values="mass_t",
+                            aggfunc="sum", fill_value=0.0).reindex(s.index, fill_value=0.0)
+    for g in GASES:
+        s[f"{g.lower()}_t"] = gas[g] if g in gas else 0.0
+    power = lines[(lines["category"] == "purchased_electricity") & (lines["gas"] == "CO2")]
+    gj = power["activity"] * units.to_base_factors(power["activity_unit"], expect="energy")
+    mwh = units.convert(gj.groupby(power["enterprise_code"]).sum(), "GJ", "MWh")
+    s["electricity_mwh"] = mwh.reindex(s.index, fill_value=0.0)
+    s["green_mwh"] = 0.0
+    if green is not None and len(green):
+        s["green_mwh"] = green.groupby("enterprise_code")["mwh"].sum().reindex(
+            s.index, fill_value=0.0)
+    grid = profile.lookup("grid_ef", grid_region, "tCO2e/MWh", year=year)
+    heat = s["scope2_location_tco2e"] - electricity_co2_t(s["electricity_mwh"], grid)
+    s["scope2_market_tco2e"] = heat + market_based_electricity_co2_t(
+        s["electricity_mwh"], s["green_mwh"], grid)
+    s["total_tco2e"] = s["scope1_tco2e"] + s["scope2_location_tco2e"]
+    if output is not None and len(output):
+        o = output.groupby("enterprise_code").sum(numeric_only=True).reindex(s.index)
+        s["output_value_10k_cny"] = o["output_value_10k_cny"]
+        s["tco2e_per_10k_cny"] = s["total_tco2e"] / s["output_value_10k_cny"]
+        if "product_quantity" in o:
+            s["product_quantity"] = o["product_quantity"]
+            s["tco2e_per_product_unit"] = s["total_tco2e"] / s["product_quantity"]
+    s["factor_profile"] = profile.version
+    return s
