@@ -84,6 +84,10 @@ def load_city(name_or_path: str | Path | None = None) -> CityConfig:
         raw = yaml.safe_load(path.read_text("utf-8"))
     except FileNotFoundError:
         raise InputError("city configuration file not found", source=str(path)) from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise InputError(f"not valid YAML: {getattr(err, 'problem', err)}", source=str(path),
+                         row=mark.line + 1 if mark else None) from None
     try:
         return CityConfig(**raw, path=path)
     except ValidationError as err:
