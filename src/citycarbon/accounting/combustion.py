@@ -20,7 +20,7 @@ import pandas as pd
 
 from citycarbon import units
 from citycarbon.accounting.gwp import gwp_set_label, gwp_values
-from citycarbon.accounting.inputs import non_negative
+from citycarbon.accounting.inputs import distinct_rows, non_negative, scale_per_unit
 from citycarbon.errors import InputError, UnitError
 from citycarbon.factors import FactorProfile, fuels, resolve_fuels
 
@@ -33,6 +33,7 @@ METHOD_TIER1 = "IPCC 2006 Tier 1"
 
 COLUMNS = ["fuel", "ipcc_fuel", "energy_gj", "co2_t", "co2_biogenic_t", "ch4_t", "n2o_t",
            "co2e_t", "method", "ch4_n2o_context", "co2_factors", "ch4_n2o_factors", "gwp_set"]
+NUMERIC = ("energy_gj", "co2_t", "co2_biogenic_t", "ch4_t", "n2o_t", "co2e_t")
 
 
 def combustion_co2_t(fuel_quantity, ncv_gj_per_unit, carbon_content_tc_per_tj, oxidation):
@@ -179,6 +180,19 @@ def fuel_combustion_emissions(activity: pd.DataFrame, profile: FactorProfile, *,
                          field=missing[0])
     if activity.empty:
         return pd.DataFrame(columns=COLUMNS, index=activity.index)
+    quantity = non_negative(activity["quantity"], source=where)
+    # linear in quantity: computed once per distinct (fuel, unit, context), then scaled
+    keys = [c for c in ("fuel", "unit", "ch4_n2o_context") if c in activity.columns]
+    code, distinct = distinct_rows(activity, keys)
+    per_unit = _combustion_rows(distinct.assign(quantity=1.0), profile,
+                                ch4_n2o_context=ch4_n2o_context, ch4_gwp_key=ch4_gwp_key,
+                                where=where)
+    return scale_per_unit(per_unit, code, quantity, NUMERIC, activity.index)
+
+
+def _combustion_rows(activity: pd.DataFrame, profile: FactorProfile, *, ch4_n2o_context: str,
+                     ch4_gwp_key: str, where: str) -> pd.DataFrame:
+    """The method row by row (vectorised): used on the distinct rows of the activity table."""
     index = activity.index
 
     # distinct fuels: every lookup below runs per fuel (tens), results are broadcast to rows
@@ -192,7 +206,7 @@ def fuel_combustion_emissions(activity: pd.DataFrame, profile: FactorProfile, *,
                          "use accounting.electricity.purchased_energy_emissions",
                          source=where, row=row, field="fuel", value=activity.at[row, "fuel"])
 
-    quantity = non_negative(activity["quantity"], source=where)
+    quantity = activity["quantity"].to_numpy(dtype="float64")
     u_code, u_uniq = pd.factorize(activity["unit"], use_na_sentinel=True)
     try:
         to_base = units.to_base_factors(activity["unit"], expect=("mass", "volume", "energy"))

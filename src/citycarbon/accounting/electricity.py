@@ -134,9 +134,13 @@ def purchased_energy_emissions(activity: pd.DataFrame, profile: FactorProfile, *
             "energy_mwh": mwh,
             "co2_t": co2,
             "ef": np.where(is_power, grid, heat),
-            "ef_unit": np.where(is_power, "tCO2/MWh", "tCO2/GJ"),
-            "method": np.where(is_power, f"location-based, grid_ef[{grid_region}]",
-                               "purchased heat, heat_ef"),
+            "ef_unit": _labels(is_power, "tCO2/MWh", "tCO2/GJ"),
+            "method": _labels(is_power, f"location-based, grid_ef[{grid_region}]",
+                              "purchased heat, heat_ef"),
         },
         index=activity.index,
     )
+
+
+def _labels(is_power: np.ndarray, power: str, heat: str) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.where(is_power, 0, 1), categories=[power, heat])

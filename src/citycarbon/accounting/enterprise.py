@@ -27,6 +27,7 @@ from citycarbon.accounting.electricity import (
     market_based_electricity_co2_t,
     purchased_energy_emissions,
 )
+from citycarbon.accounting.inputs import distinct_rows, non_negative, scale_per_unit
 from citycarbon.errors import InputError
 from citycarbon.factors import FactorProfile, resolve_fuels
 
@@ -54,38 +55,39 @@ def activity_emissions(activity: pd.DataFrame, profile: FactorProfile, *, year: 
         Same index as ``activity``: ``fuel`` (resolved code), ``scope`` (1 or 2), ``energy_gj``,
         ``co2_t``, ``ch4_t``, ``n2o_t``, ``co2e_t``, ``method``, ``factor_profile``.
     """
-    fuel = resolve_fuels(activity["fuel"])
-    purchased = fuel.isin(SCOPE2_FUELS).to_numpy()
-    n = len(activity)
-    out = pd.DataFrame(
-        {
-            "fuel": fuel,
-            "scope": np.where(purchased, 2, 1).astype("int8"),
-            "energy_gj": np.zeros(n),
-            "co2_t": np.zeros(n),
-            "ch4_t": np.zeros(n),
-            "n2o_t": np.zeros(n),
-            "co2e_t": np.zeros(n),
-        },
-        index=activity.index,
-    )
-    method = np.empty(n, dtype=object)
-    if (~purchased).any():
-        burnt = activity.loc[~purchased].assign(fuel=fuel[~purchased])
-        comb = fuel_combustion_emissions(burnt, profile, ch4_n2o_context=ch4_n2o_context)
-        for col in ("energy_gj", "co2_t", "ch4_t", "n2o_t", "co2e_t"):
-            out.loc[~purchased, col] = comb[col].to_numpy()
-        method[~purchased] = comb["method"].to_numpy()
-    if purchased.any():
-        bought = activity.loc[purchased].assign(fuel=fuel[purchased])
-        s2 = purchased_energy_emissions(bought, profile, year=year, grid_region=grid_region)
-        out.loc[purchased, "energy_gj"] = s2["energy_gj"].to_numpy()
-        out.loc[purchased, "co2_t"] = s2["co2_t"].to_numpy()
-        out.loc[purchased, "co2e_t"] = s2["co2_t"].to_numpy()  # CO2 only: GWP of CO2 is 1
-        method[purchased] = s2["method"].to_numpy()
-    out["method"] = pd.Categorical(method)
-    out["factor_profile"] = profile.version
+    quantity = non_negative(activity["quantity"])
+    keys = [c for c in ("fuel", "unit", "ch4_n2o_context") if c in activity.columns]
+    code, distinct = distinct_rows(activity, keys)
+    out = scale_per_unit(_per_unit(distinct, profile, year, grid_region, ch4_n2o_context),
+                         code, quantity, PER_UNIT, activity.index)
+    out["scope"] = out["scope"].astype("int8")
+    out["factor_profile"] = pd.Categorical.from_codes(np.zeros(len(out), dtype="int8"),
+                                                      categories=[profile.version])
     return out
+
+
+PER_UNIT = ("energy_gj", "co2_t", "ch4_t", "n2o_t", "co2e_t")
+
+
+def _per_unit(distinct: pd.DataFrame, profile: FactorProfile, year: int, grid_region: str,
+              ch4_n2o_context: str) -> pd.DataFrame:
+    """Emissions of one unit of quantity for each distinct (fuel, unit, context) row."""
+    fuel = resolve_fuels(distinct["fuel"])
+    purchased = fuel.isin(SCOPE2_FUELS).to_numpy()
+    one = distinct.assign(fuel=fuel.astype(str), quantity=1.0)
+    parts = []
+    if (~purchased).any():
+        parts.append(fuel_combustion_emissions(one[~purchased], profile,
+                                               ch4_n2o_context=ch4_n2o_context))
+    if purchased.any():
+        s2 = purchased_energy_emissions(one[purchased], profile, year=year,
+                                        grid_region=grid_region)
+        parts.append(s2.assign(co2e_t=s2["co2_t"], ch4_t=0.0, n2o_t=0.0))
+    per_unit = pd.concat([p[["fuel", *PER_UNIT]].assign(method=p["method"].astype(str))
+                          for p in parts]).reindex(distinct.index)
+    per_unit["fuel"] = per_unit["fuel"].astype(str)
+    per_unit.insert(1, "scope", np.where(purchased, 2, 1))
+    return per_unit
 
 
 def account_lines(energy: pd.DataFrame, profile: FactorProfile, *, year: int,

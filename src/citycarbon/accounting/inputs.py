@@ -22,3 +22,38 @@ def non_negative(values: pd.Series, *, field: str = "quantity",
         raise InputError(f"{field} {values[row]!r} {why}", source=source, row=row, field=field,
                          value=values[row])
     return numeric.to_numpy(dtype="float64")
+
+
+def distinct_rows(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each row's code of its distinct ``keys`` combination, and the first row of each combination.
+
+    Methods that are linear in quantity compute once per distinct combination (tens of rows)
+    and scale (see :func:`scale_per_unit`). The distinct rows keep the index label of their first
+    occurrence, so errors raised on them name a row the user sees.
+    """
+    combo = np.zeros(len(frame), dtype="int64")
+    for col in keys:
+        codes, uniques = pd.factorize(frame[col], use_na_sentinel=True)
+        combo = combo * (len(uniques) + 1) + (codes + 1)
+    code, _ = pd.factorize(combo)
+    # factorize numbers combinations in order of first appearance
+    n = code.max() + 1 if len(code) else 0
+    first = np.searchsorted(np.maximum.accumulate(code), np.arange(n))
+    return code, frame.iloc[first][keys]
+
+
+def scale_per_unit(per_unit: pd.DataFrame, code: np.ndarray, quantity: np.ndarray,
+                   numeric: tuple[str, ...], index: pd.Index) -> pd.DataFrame:
+    """Expand per-unit results of distinct rows back to all rows: ``numeric`` columns times
+    quantity, other numeric columns as they are, labels as categoricals."""
+    out = {}
+    for col in per_unit.columns:
+        values = per_unit[col]
+        if col in numeric:
+            out[col] = values.to_numpy(dtype="float64")[code] * quantity
+        elif pd.api.types.is_numeric_dtype(values):
+            out[col] = values.to_numpy()[code]
+        else:
+            cat = pd.Categorical(values.astype(str))
+            out[col] = pd.Categorical.from_codes(cat.codes[code], categories=cat.categories)
+    return pd.DataFrame(out, index=index)

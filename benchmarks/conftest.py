@@ -1,0 +1,1 @@
+"""Benchmarks: run by `make bench` (pytest -m slow -s benchmarks); each prints its figures."""
