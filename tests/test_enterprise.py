@@ -5,7 +5,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from citycarbon.accounting.enterprise import account_lines, account_summary, activity_emissions
+from citycarbon.accounting.enterprise import (
+    account_lines,
+    account_summary,
+    activity_emissions,
+    process_lines,
+)
 from citycarbon.errors import InputError
 from citycarbon.factors import FactorProfile, load_factor_set
 
@@ -84,3 +89,20 @@ def test_parts_sum_and_linear(rows, k):
         total, rel=1e-9, abs=1e-9)
     scaled = account_lines(df.assign(quantity=df["quantity"] * k), PROFILE, year=2023)
     assert scaled["co2e_t"].sum() == pytest.approx(total * k, rel=1e-9, abs=1e-9)
+
+
+def test_process_lines_in_account():
+    profile = FactorProfile([load_factor_set("ipcc-2006-ippu"), load_factor_set("ipcc-ar5-gwp100")],
+                            SCOPE2, name="t")
+    process = pd.DataFrame({"enterprise_code": ["X", "Y"], "process": ["clinker", "electronics_tier1"],
+                            "material": ["clinker", "NF3"], "quantity": [1000, 50000],
+                            "unit": ["t", "m2"], "product": ["", "tft_fpd"]}, index=[7, 9])
+    lines = process_lines(process, profile)
+    s = account_summary(lines, profile, year=2023)
+    # IPCC 2006 Vol.3 eq. 2.2 with eq. 2.4: 1,000 t clinker x 0.51 x CKD 1.02 = 520.2 t CO2
+    assert s.at["X", "scope1_tco2e"] == pytest.approx(520.2)
+    # Tier 1 (eq. 6.1): NF3 for TFT-FPD from the set's Table 6.2 value x 50,000 m2, AR5 GWP 16,100
+    nf3 = lines.loc[lines["gas"] == "NF3", "mass_t"].iloc[0]
+    ef = profile.lookup("fgas_ef", "NF3", "t/m2", context="tft_fpd")
+    assert nf3 == pytest.approx(50_000 * ef)
+    assert s.at["Y", "scope1_tco2e"] == pytest.approx(nf3 * 16_100)

@@ -27,7 +27,9 @@ from citycarbon.accounting.electricity import (
     market_based_electricity_co2_t,
     purchased_energy_emissions,
 )
+from citycarbon.accounting.gwp import to_co2e
 from citycarbon.accounting.inputs import distinct_rows, non_negative, scale_per_unit
+from citycarbon.accounting.process import process_emissions, process_gas_masses
 from citycarbon.errors import InputError
 from citycarbon.factors import FactorProfile, resolve_fuels
 
@@ -148,6 +150,34 @@ def account_lines(energy: pd.DataFrame, profile: FactorProfile, *, year: int,
     return lines.reset_index(drop=True)[
         ["enterprise_code", "category", "scope", "item", "gas", "activity", "activity_unit",
          "mass_t", "co2e_t", "method", "factor_profile"]]
+
+
+def process_lines(process: pd.DataFrame, profile: FactorProfile, *,
+                  source: str | None = None) -> pd.DataFrame:
+    """Account lines of industrial processes (工业生产过程排放), in the :func:`account_lines` layout.
+
+    ``process`` has ``enterprise_code`` and the columns of
+    :func:`citycarbon.accounting.process.process_emissions` (process, material, quantity, unit,
+    product, optional parameters). Each gas (CO2, F-gases and their by-products) is one line,
+    converted to CO2e with the profile's GWP100 set.
+    """
+    result = process_emissions(process, profile, source=source)
+    gases = to_co2e(process_gas_masses(result), profile, source=source)
+    src = process.loc[gases["row"].to_numpy()]  # the input row of each gas line
+    lines = pd.DataFrame({
+        "enterprise_code": src["enterprise_code"].to_numpy(),
+        "category": "industrial_process",
+        "scope": 1,
+        "item": gases["material"].to_numpy(),
+        "gas": gases["gas"].astype(str).to_numpy(),
+        "activity": pd.to_numeric(src["quantity"]).to_numpy(),
+        "activity_unit": src["unit"].astype(str).to_numpy(),
+        "mass_t": gases["mass_t"].to_numpy(),
+        "co2e_t": gases["co2e_t"].to_numpy(),
+        "method": gases["method"].astype(str).to_numpy(),
+        "factor_profile": profile.version,
+    })
+    return lines
 
 
 def account_summary(lines: pd.DataFrame, profile: FactorProfile, *, year: int,

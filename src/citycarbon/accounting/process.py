@@ -414,7 +414,7 @@ def process_emissions(activity: pd.DataFrame, profile: FactorProfile, *,
           ``destruction_efficiency`` and ``destruction_efficiency_cf4`` / ``_c2f6`` /
           ``_chf3`` for the by-products that form.
 
-        Fractions must lie in [0, 1]; correction factors must be >= 0.
+        Fractions must lie in [0, 1]; correction factors must be >= 1.
     profile : FactorProfile
         Supplies process_ef, process_parameter, fgas_ef and fgas_parameter values (e.g. the
         ``ipcc-2006-ippu`` set).
@@ -526,8 +526,8 @@ class _Table:
         self.slots.append(slot)
 
     def _lookup(self, mask: np.ndarray, parameter: str, keys, *, context="",
-                field: str = "material", units_by_dim: dict[str, str] | None = None,
-                record: bool = True) -> np.ndarray:
+                field: str = "material", units_by_dim: dict[str, str] | None = None
+                ) -> np.ndarray:
         """Values of ``parameter`` for the rows in ``mask`` (keys and contexts per row)."""
         keys = pd.Series(np.asarray(keys, dtype=object), index=self.index[mask])
         ctx = pd.Series(context, index=keys.index, dtype=object)
@@ -556,8 +556,7 @@ class _Table:
                 sub[m] = self.profile.lookup_many(parameter, k[m], units_by_dim[d], context=c,
                                                   source=self.where)
             values[sel] = sub
-        if record:
-            self._slot(mask, parameter, keys.to_numpy(), ctx.to_numpy())
+        self._slot(mask, parameter, keys.to_numpy(), ctx.to_numpy())
         return values
 
     def _ef(self, mask: np.ndarray, keys) -> np.ndarray:
@@ -659,7 +658,19 @@ class _Table:
 
     # -- process families -------------------------------------------------------------------
 
+    def _no_material(self, m: np.ndarray) -> None:
+        """Cement and clinker rows take their factor from the process; refuse another material."""
+        mat = self.material[m]
+        bad = ~mat.isin(["", "cement", "clinker", "clinker_before_ckd"])
+        if bad.any():
+            row = mat.index[np.argmax(bad.to_numpy())]
+            raise InputError(f"material {mat[row]!r} does not fit process "
+                             f"{self.process[row]!r} (leave it blank: the clinker factor is "
+                             "implied)", source=self.where, row=row, field="material",
+                             value=mat[row])
+
     def _cement(self, m: np.ndarray) -> None:
+        self._no_material(m)
         cf = self._param(m, "clinker_fraction", why=" for process 'cement' (Tier 1)")
         ef = self._ef(m, np.full(int(m.sum()), "clinker"))
         self.out["mass_t"][m] = cement_tier1_co2_t(self.q_base[m], cf, ef)
@@ -667,6 +678,7 @@ class _Table:
         self.out["method"][m] = METHODS["cement"]
 
     def _clinker(self, m: np.ndarray) -> None:
+        self._no_material(m)
         ef = self._ef(m, np.full(int(m.sum()), "clinker_before_ckd"))
         ckd = self._profile_default(m, "ckd_correction", "ckd_correction", "cement",
                                     low=1.0, high=None)
