@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from citycarbon import __version__, factors
@@ -19,6 +21,8 @@ app = typer.Typer(
 )
 factors_app = typer.Typer(help="Browse and compare factor sets (因子库).", no_args_is_help=True)
 app.add_typer(factors_app, name="factors")
+db_app = typer.Typer(help="Catalog database (目录库): migrations and status.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 console = Console()
 
 CityOption = Annotated[
@@ -96,6 +100,335 @@ def factors_diff(
                       "" if r.rel_change != r.rel_change else f"{r.rel_change:+.2%}")
     console.print(table)
     console.print(f"{len(d)} difference(s)")
+
+
+EngineOption = Annotated[
+    str | None,
+    typer.Option("--engine", help="Query engine: duckdb or spark (default: $CITYCARBON_ENGINE "
+                 "or duckdb; Spark master from $CITYCARBON_SPARK_MASTER, default local[2])."),
+]
+YearOption = Annotated[int | None, typer.Option("--year", help="Only this data year.")]
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return "" if value != value else f"{value:,.4f}"
+    return "" if value is None else str(value)
+
+
+@app.command()
+def compute(engine: EngineOption = None, year: YearOption = None, city: CityOption = None) -> None:
+    """Run the named queries over the lake; write each result with its run_id, factor profile and
+    method to <lake>/results/<query>/run_id=<id>/part.parquet."""
+    import time
+
+    from citycarbon.config import load_city
+    from citycarbon.data import query
+    from citycarbon.settings import get_settings
+
+    settings = get_settings()
+    try:
+        with query.open_engine(engine) as eng:
+            t0 = time.perf_counter()
+            info = query.register_city(eng, settings=settings, city=load_city(city))
+            skipped = {n: query.missing_views(eng, n) for n in query.named_queries()}
+            names = [n for n, missing in skipped.items() if not missing]
+            results = query.compute(eng, names, lake_dir=settings.lake, year=year)
+            seconds = time.perf_counter() - t0
+            engine_name = eng.name
+    except CitycarbonError as err:
+        fail(err)
+    lake = Table("lake table", "files", "batches", "years", title="inputs")
+    for table, i in info.items():
+        lake.add_row(table, str(i.files), str(i.batches), ", ".join(map(str, i.years)))
+    console.print(lake if info else f"[yellow]no committed data in the lake[/] {settings.lake}")
+    out = Table("query", "rows", "CO2 (t)", "energy (tce)", title="results")
+    out.add_column("written to", overflow="fold")
+    for name, (frame, path) in results.items():
+        co2 = frame["co2_t"].sum() if "co2_t" in frame else float("nan")
+        tce = frame["energy_tce"].sum() if "energy_tce" in frame else float("nan")
+        out.add_row(name, str(len(frame)), _cell(float(co2)), _cell(float(tce)),
+                    str(path.relative_to(settings.lake)))
+    console.print(out)
+    for name, missing in skipped.items():
+        if missing:
+            console.print(f"[yellow]skipped[/] {name}: no data for {', '.join(missing)}")
+    if results:
+        frame = next(iter(results.values()))[0]
+        console.print(f"run [bold]{frame['run_id'].iloc[0] if len(frame) else '-'}[/] on "
+                      f"{engine_name} in {seconds:.1f} s; factor profile "
+                      f"{frame['factor_profile'].iloc[0] if len(frame) else '-'}")
+
+
+@app.command("query")
+def query_command(
+    name: Annotated[str | None, typer.Argument(help="Named query; omit to list them.")] = None,
+    engine: EngineOption = None,
+    year: YearOption = None,
+    limit: Annotated[int, typer.Option(help="Rows to print.")] = 50,
+    csv: Annotated[bool, typer.Option("--csv", help="Print all rows as CSV.")] = False,
+    city: CityOption = None,
+) -> None:
+    """Print a named query's result (or, without a name, the list of named queries)."""
+    from citycarbon.config import load_city
+    from citycarbon.data import query
+
+    if name is None:
+        listing = Table(title="named queries")
+        for col in ("query", "title", "needs"):
+            listing.add_column(col, overflow="fold")
+        for q in query.named_queries().values():
+            listing.add_row(q.name, q.title, ", ".join(q.requires))
+        console.print(listing)
+        return
+    try:
+        query.get_query(name)
+        with query.open_engine(engine) as eng:
+            query.register_city(eng, city=load_city(city))
+            frame = query.run_query(eng, name, year=year)
+    except CitycarbonError as err:
+        fail(err)
+    if csv:
+        typer.echo(frame.to_csv(index=False), nl=False)
+        return
+    table = Table(title=f"{name} ({len(frame)} rows)")
+    for col in frame.columns:
+        table.add_column(str(col), overflow="fold")
+    for row in frame.head(limit).itertuples(index=False):
+        table.add_row(*map(_cell, row))
+    console.print(table)
+    if len(frame) > limit:
+        console.print(f"... {len(frame) - limit} more rows (--limit)")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the catalog database ($CITYCARBON_DATABASE_URL) to the newest schema."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from citycarbon.data import catalog
+
+    try:
+        before = catalog.current_revision()
+        catalog.upgrade()
+        st = catalog.status()
+    except (CitycarbonError, SQLAlchemyError) as err:
+        fail(err)
+    console.print(f"{st.url}: revision {before or '(empty)'} → {st.revision}")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show the catalog URL (no password), its migration revision and the rows per table."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from citycarbon.data import catalog
+
+    try:
+        st = catalog.status()
+    except (CitycarbonError, SQLAlchemyError) as err:
+        fail(err)
+    state = ("up to date" if st.revision == st.head else
+             "not migrated: run `citycarbon db upgrade`" if st.revision is None else
+             f"behind {st.head}: run `citycarbon db upgrade`")
+    console.print(f"[bold]{st.url}[/]\nrevision {st.revision or '-'} ({state})")
+    table = Table("table", "rows")
+    for name, n in st.row_counts.items():
+        table.add_row(name, f"{n:,}")
+    if st.row_counts:
+        console.print(table)
+
+
+@app.command("demo-data")
+def demo_data(
+    out_dir: Annotated[Path, typer.Argument(help="Directory to write the demo files to.")],
+    enterprises: Annotated[int, typer.Option(help="Number of synthetic enterprises.")] = 3000,
+    meters: Annotated[int | None, typer.Option(
+        help="Number of meters (default: 1-4 per key enterprise).")] = None,
+    years: Annotated[int, typer.Option(help="Calendar years of data.")] = 3,
+    end_year: Annotated[int, typer.Option(help="Last year of data.")] = 2024,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 20261123,
+    readings: Annotated[str, typer.Option(help="hourly, 15min, daily or none.")] = "hourly",
+    city: CityOption = None,
+) -> None:
+    """Write the deterministic synthetic demo city (示例城市, calibrated to published totals)."""
+    from citycarbon.demo import generate_city
+
+    try:
+        paths = generate_city(out_dir, city=city, seed=seed, enterprises=enterprises,
+                              meters=meters, years=years, end_year=end_year, readings=readings)
+    except CitycarbonError as err:
+        fail(err)
+    table = Table("table", "file", "bytes")
+    for name, path in paths.items():
+        table.add_row(name, str(path), f"{path.stat().st_size:,}")
+    console.print(table)
+
+
+@app.command("ingest")
+def ingest_command(
+    kind: Annotated[str, typer.Argument(help="energy_monthly, meter_readings, city_statistics, "
+                                        "industrial_output, green_electricity, parks, "
+                                        "enterprises, grid_nodes or meters.")],
+    file: Annotated[Path, typer.Argument(help="A .csv (UTF-8 or GBK), .xlsx or .parquet file.")],
+    report_dir: Annotated[Path | None, typer.Option(
+        "--report-dir", help="Where the error report goes (default $CITYCARBON_HOME/reports/"
+        "ingest); written to <dir>/<batch_id>/errors.csv and errors.xlsx.")] = None,
+    user: Annotated[str, typer.Option("--user", help="Recorded as the batch's creator.")] = "cli",
+    city: CityOption = None,
+) -> None:
+    """Validate a file and load it (数据接入): accepted rows to the lake or registry, rejected
+    rows to quarantine with the reason, one batch in the catalog."""
+    from citycarbon.data.ingest import ingest
+
+    try:
+        r = ingest(kind, file, created_by=user, report_dir=report_dir, city=city)
+    except CitycarbonError as err:
+        fail(err)
+    if r.unchanged:
+        console.print(f"[yellow]unchanged:[/] this file was ingested before as batch "
+                      f"[bold]{r.batch_id}[/] ({r.source_name}); nothing added")
+    table = Table("batch", "kind", "rows in", "accepted", "quarantined", "skipped", "seconds",
+                  title=f"{r.source_name} ({r.encoding or file.suffix.lstrip('.')})")
+    table.add_row(str(r.batch_id), r.kind, f"{r.rows_in:,}", f"[green]{r.rows_accepted:,}[/]",
+                  f"[red]{r.rows_quarantined:,}[/]" if r.rows_quarantined else "0",
+                  f"{r.rows_skipped:,}", f"{r.seconds:.1f}")
+    console.print(table)
+    if r.problems is not None and len(r.problems):
+        probs = Table("column", "reason", "rows", "e.g. row", title="quarantined rows by reason")
+        for p in r.problems.itertuples(index=False):
+            probs.add_row(str(p.column), str(p.reason), f"{p.rows:,}", str(p.example_row))
+        console.print(probs)
+    if r.ignored_columns:
+        console.print(f"[yellow]ignored columns:[/] {', '.join(r.ignored_columns)}")
+    if r.report_csv:
+        console.print(f"error report: {r.report_csv} and {r.report_xlsx}")
+
+
+@app.command("template")
+def template_command(
+    form: Annotated[str, typer.Argument(help="Form: 205-1 (能源购进、消费与库存).")],
+    out: Annotated[Path, typer.Argument(help="The .xlsx file to write.")],
+    enterprise: Annotated[str | None, typer.Option(
+        help="统一社会信用代码: one enterprise-month form (with --period).")] = None,
+    period: Annotated[str | None, typer.Option(help="报告期, e.g. 2024-01.")] = None,
+    city: CityOption = None,
+) -> None:
+    """Write a downloadable Excel template of a statistics form to fill in."""
+    from citycarbon.data import excel205
+
+    if form.replace("表", "") != "205-1":
+        fail(CitycarbonError(f"unknown form {form!r}; available: 205-1"))
+    try:
+        path = excel205.write_template(out, enterprise_code=enterprise, period=period, city=city)
+    except CitycarbonError as err:
+        fail(err)
+    console.print(f"wrote {path} (205-1表 能源购进、消费与库存); load it with "
+                  f"`citycarbon ingest energy_monthly {path}`")
+
+
+@app.command("batches")
+def batches_command(
+    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
+    limit: Annotated[int, typer.Option(help="Newest batches to show.")] = 50,
+) -> None:
+    """List ingest batches (newest first) with their status and row counts."""
+    from citycarbon.data import catalog
+
+    frame = catalog.registry_frame("batches")
+    if kind:
+        frame = frame[frame["kind"] == kind]
+    frame = frame.sort_values("id", ascending=False).head(limit)
+    table = Table("id", "kind", "file", "status", "in", "accepted", "quarantined", "created",
+                  "by", "message")
+    colour = {"committed": "green", "failed": "red", "running": "yellow"}
+    for b in frame.itertuples(index=False):
+        table.add_row(str(b.id), b.kind, b.source_name,
+                      f"[{colour.get(b.status, 'white')}]{b.status}[/]",
+                      *("" if pd_isna(v) else f"{int(v):,}"
+                        for v in (b.rows_in, b.rows_accepted, b.rows_quarantined)),
+                      str(b.created_at)[:19], b.created_by, (b.message or "")[:60])
+    console.print(table)
+
+
+def pd_isna(value: object) -> bool:
+    return value is None or value != value
+
+
+@app.command("quarantine")
+def quarantine_command(
+    batch: Annotated[int | None, typer.Option("--batch", help="Only this batch.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to print.")] = 50,
+) -> None:
+    """Show quarantined (rejected) rows with file, row, column, value and reason."""
+    from citycarbon.data.ingest import read_quarantine
+
+    try:
+        frame = read_quarantine(batch)
+    except CitycarbonError as err:
+        fail(err)
+    table = Table("batch", "file", "row", "column", "value", "reason",
+                  title=f"quarantined rows ({len(frame):,})")
+    for q in frame.head(limit).itertuples(index=False):
+        table.add_row(str(q.batch_id), q.source_name, str(q.source_row), str(q.column or ""),
+                      str(q.value or ""), str(q.reason))
+    console.print(table)
+    if len(frame) > limit:
+        console.print(f"... {len(frame) - limit:,} more (--limit)")
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if path.suffix.lower() in (".xlsx", ".xls"):
+        return pd.read_excel(path, dtype={"enterprise_code": str})
+    if path.suffix.lower() == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, dtype={"enterprise_code": str}, encoding="utf-8-sig")
+
+
+@app.command()
+def account(
+    energy: Annotated[Path, typer.Argument(help="CSV/Excel/Parquet: enterprise_code, fuel, "
+                                           "quantity, unit [, feedstock_quantity].")],
+    year: Annotated[int, typer.Option(help="Data year (selects time-series factors).")],
+    process: Annotated[Path | None, typer.Option(help="Process activity: enterprise_code, "
+                                                 "process, material, quantity, unit, product.")] = None,
+    green: Annotated[Path | None, typer.Option(help="Green electricity: enterprise_code, mwh.")] = None,
+    output: Annotated[Path | None, typer.Option(help="Output: enterprise_code, "
+                                                "output_value_10k_cny [, product_quantity].")] = None,
+    lines_csv: Annotated[Path | None, typer.Option("--lines", help="Write the account lines "
+                                                   "(with method and factor provenance) here.")] = None,
+    city: CityOption = None,
+) -> None:
+    """Enterprise carbon account (企业碳排放核算) of files, in the structure of the 核算指南."""
+    from citycarbon.accounting.enterprise import account_lines, account_summary, process_lines
+    from citycarbon.config import load_city
+
+    try:
+        cfg = load_city(city)
+        profile = cfg.factor_profile()
+        parts = [account_lines(_read_table(energy), profile, year=year,
+                               grid_region=cfg.factors.grid_region, source=str(energy))]
+        if process:
+            parts.append(process_lines(_read_table(process), profile, source=str(process)))
+        lines = pd.concat(parts, ignore_index=True)
+        summary = account_summary(lines, profile, year=year, grid_region=cfg.factors.grid_region,
+                                  green=_read_table(green) if green else None,
+                                  output=_read_table(output) if output else None)
+    except (CitycarbonError, FileNotFoundError) as err:
+        fail(err)
+    table = Table(title=f"enterprise carbon accounts {year}")
+    table.add_column("enterprise", no_wrap=True)
+    for name in ("scope 1", "scope 2 location", "scope 2 market", "total", "per 万元"):
+        table.add_column(f"{name} tCO2e", justify="right")
+    for code, r in summary.iterrows():
+        table.add_row(str(code), f"{r.scope1_tco2e:,.2f}", f"{r.scope2_location_tco2e:,.2f}",
+                      f"{r.scope2_market_tco2e:,.2f}", f"{r.total_tco2e:,.2f}",
+                      f"{r.tco2e_per_10k_cny:,.4f}" if "tco2e_per_10k_cny" in r else "")
+    console.print(table)
+    console.print(f"factor profile: {escape(profile.version)}")
+    if lines_csv:
+        lines.to_csv(lines_csv, index=False, encoding="utf-8-sig")
+        console.print(f"account lines written to {lines_csv}")
 
 
 if __name__ == "__main__":

@@ -55,7 +55,8 @@ def activity_emissions(activity: pd.DataFrame, profile: FactorProfile, *, year: 
     -------
     pandas.DataFrame
         Same index as ``activity``: ``fuel`` (resolved code), ``scope`` (1 or 2), ``energy_gj``,
-        ``co2_t``, ``ch4_t``, ``n2o_t``, ``co2e_t``, ``method``, ``factor_profile``.
+        ``co2_t``, ``ch4_t``, ``n2o_t``, ``co2e_t``, ``method``, ``factors`` (set@version and
+        source of each factor used), ``factor_profile``.
     """
     quantity = non_negative(activity["quantity"])
     keys = [c for c in ("fuel", "unit", "ch4_n2o_context") if c in activity.columns]
@@ -69,6 +70,8 @@ def activity_emissions(activity: pd.DataFrame, profile: FactorProfile, *, year: 
 
 
 PER_UNIT = ("energy_gj", "co2_t", "ch4_t", "n2o_t", "co2e_t")
+LINE_COLUMNS = ["enterprise_code", "category", "scope", "item", "gas", "activity", "activity_unit",
+                "mass_t", "co2e_t", "method", "factors", "factor_profile"]
 
 
 def _per_unit(distinct: pd.DataFrame, profile: FactorProfile, year: int, grid_region: str,
@@ -79,17 +82,30 @@ def _per_unit(distinct: pd.DataFrame, profile: FactorProfile, year: int, grid_re
     one = distinct.assign(fuel=fuel.astype(str), quantity=1.0)
     parts = []
     if (~purchased).any():
-        parts.append(fuel_combustion_emissions(one[~purchased], profile,
-                                               ch4_n2o_context=ch4_n2o_context))
+        comb = fuel_combustion_emissions(one[~purchased], profile,
+                                         ch4_n2o_context=ch4_n2o_context)
+        parts.append(comb.assign(factors="CO2: " + comb["co2_factors"].astype(str)
+                                 + "; CH4/N2O: " + comb["ch4_n2o_factors"].astype(str)
+                                 + "; GWP: " + comb["gwp_set"].astype(str)))
     if purchased.any():
         s2 = purchased_energy_emissions(one[purchased], profile, year=year,
                                         grid_region=grid_region)
-        parts.append(s2.assign(co2e_t=s2["co2_t"], ch4_t=0.0, n2o_t=0.0))
-    per_unit = pd.concat([p[["fuel", *PER_UNIT]].assign(method=p["method"].astype(str))
+        cite = {f: _cite(profile.provenance(*key, year=year))
+                for f, key in (("electricity", ("grid_ef", grid_region)),
+                               ("heat", ("heat_ef", "heat"))) if (s2["fuel"] == f).any()}
+        parts.append(s2.assign(co2e_t=s2["co2_t"], ch4_t=0.0, n2o_t=0.0,
+                               factors=s2["fuel"].astype(str).map(cite)))
+    per_unit = pd.concat([p[["fuel", *PER_UNIT]].assign(method=p["method"].astype(str),
+                                                        factors=p["factors"].astype(str))
                           for p in parts]).reindex(distinct.index)
     per_unit["fuel"] = per_unit["fuel"].astype(str)
     per_unit.insert(1, "scope", np.where(purchased, 2, 1))
     return per_unit
+
+
+def _cite(prov: dict) -> str:
+    return (f"{prov['set_id']}@{prov['set_version']}: {prov['parameter']}[{prov['key']}] "
+            f"{prov['year']} = {prov['value']:g} {prov['unit']} ({prov['source']}, {prov['clause']})")
 
 
 def account_lines(energy: pd.DataFrame, profile: FactorProfile, *, year: int,
@@ -136,6 +152,7 @@ def account_lines(energy: pd.DataFrame, profile: FactorProfile, *, year: int,
         "activity": burnt["quantity"].to_numpy(dtype="float64"),
         "activity_unit": energy["unit"].astype(str).to_numpy(),
         "method": em["method"].astype(str).to_numpy(),
+        "factors": em["factors"].astype(str).to_numpy(),
     })
     parts = [
         base.assign(gas="CO2", mass_t=em["co2_t"].to_numpy(), co2e_t=em["co2_t"].to_numpy()),
@@ -147,9 +164,7 @@ def account_lines(energy: pd.DataFrame, profile: FactorProfile, *, year: int,
     lines = pd.concat(parts, ignore_index=True)
     lines = lines[(lines["gas"] == "CO2") | (lines["mass_t"] > 0)]
     lines["factor_profile"] = profile.version
-    return lines.reset_index(drop=True)[
-        ["enterprise_code", "category", "scope", "item", "gas", "activity", "activity_unit",
-         "mass_t", "co2e_t", "method", "factor_profile"]]
+    return lines.reset_index(drop=True)[LINE_COLUMNS]
 
 
 def process_lines(process: pd.DataFrame, profile: FactorProfile, *,
@@ -175,9 +190,10 @@ def process_lines(process: pd.DataFrame, profile: FactorProfile, *,
         "mass_t": gases["mass_t"].to_numpy(),
         "co2e_t": gases["co2e_t"].to_numpy(),
         "method": gases["method"].astype(str).to_numpy(),
+        "factors": result.loc[gases["row"].to_numpy(), "factors"].astype(str).to_numpy(),
         "factor_profile": profile.version,
     })
-    return lines
+    return lines[LINE_COLUMNS]
 
 
 def account_summary(lines: pd.DataFrame, profile: FactorProfile, *, year: int,
