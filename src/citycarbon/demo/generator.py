@@ -887,21 +887,22 @@ def _green_electricity(cal: dict, ind: pd.DataFrame, ent: pd.DataFrame, elec: np
     }))
     # certificates: per quarter, whole certificates, one id per purchase
     g = np.flatnonzero(certificate)
-    quarter = mwh[g].reshape(len(g), -1, 3).sum(axis=2)
-    n_q = quarter.shape[1]
-    count = np.floor(quarter / per_cert)
-    q_periods = periods[::3].to_numpy().astype("datetime64[D]")
-    q_year = periods[::3].year.to_numpy()
-    serial = np.arange(1, len(g) * n_q + 1)
-    frames.append(pd.DataFrame({
-        "enterprise_code": np.repeat(ent["credit_code"].to_numpy()[buyers[g]], n_q),
-        "period": np.tile(q_periods, len(g)),
-        "mwh": (count * per_cert).ravel(),
-        "instrument": "green_certificate",
-        "certificate_id": np.char.add(
-            np.char.add(np.char.add("GEC-SYN-", np.tile(q_year, len(g)).astype(str)), "-"),
-            np.char.zfill(serial.astype(str), 7)),
-    }))
+    if len(g):
+        quarter = mwh[g].reshape(len(g), len(periods) // 3, 3).sum(axis=2)
+        n_q = quarter.shape[1]
+        count = np.floor(quarter / per_cert)
+        q_periods = periods[::3].to_numpy().astype("datetime64[D]")
+        q_year = periods[::3].year.to_numpy()
+        serial = np.arange(1, len(g) * n_q + 1)
+        frames.append(pd.DataFrame({
+            "enterprise_code": np.repeat(ent["credit_code"].to_numpy()[buyers[g]], n_q),
+            "period": np.tile(q_periods, len(g)),
+            "mwh": (count * per_cert).ravel(),
+            "instrument": "green_certificate",
+            "certificate_id": np.char.add(
+                np.char.add(np.char.add("GEC-SYN-", np.tile(q_year, len(g)).astype(str)), "-"),
+                np.char.zfill(serial.astype(str), 7)),
+        }))
     out = pd.concat(frames, ignore_index=True)
     return out[out["mwh"] > 0][COLUMNS["green_electricity"]].reset_index(drop=True)
 
