@@ -76,6 +76,7 @@ _UNITS: dict[str, tuple[str, float]] = {
     "GgCO2e": ("ghg", 1e3),
     # money
     "CNY": ("money", 1e-4),
+    "10^3 CNY": ("money", 0.1),
     "10^4 CNY": ("money", 1.0),
     "10^8 CNY": ("money", 1e4),
     # area
@@ -107,7 +108,7 @@ _ALIASES: dict[str, str] = {
     "kgco2": "kgCO2e", "gco2": "gCO2e", "ktco2": "ktCO2e", "mtco2": "MtCO2e", "ggco2": "GgCO2e",
     "吨二氧化碳": "tCO2e", "吨二氧化碳当量": "tCO2e", "万吨二氧化碳": "10^4 tCO2e",
     "万吨二氧化碳当量": "10^4 tCO2e", "万tco2": "10^4 tCO2e", "万tco2e": "10^4 tCO2e",
-    "元": "CNY", "yuan": "CNY", "万元": "10^4 CNY", "亿元": "10^8 CNY",
+    "元": "CNY", "yuan": "CNY", "千元": "10^3 CNY", "万元": "10^4 CNY", "亿元": "10^8 CNY",
     "平方米": "m2", "m²": "m2", "万平方米": "10^4 m2", "公顷": "ha", "平方千米": "km2",
     "平方公里": "km2", "亩": "mu",
     "fraction": "1", "ratio": "1", "": "1", "-": "1",

@@ -95,7 +95,7 @@ class Alias:
     header: str
     column: str
     unit: str
-    scale: float = 1.0  # value x scale is in ``unit`` (千元 = 10^3 元: unit 'CNY', scale 1e3)
+    scale: float = 1.0  # value x scale is in ``unit`` (e.g. 金额（千元）: unit '千元')
 
 
 @dataclass(frozen=True)
@@ -287,9 +287,9 @@ ENERGY_MONTHLY = Schema(
         AtMostRule("consumed_transport", "consumed_total",
                    reason="运输工具消费 is part of 消费量合计"),
     ),
-    aliases=(Alias("购进量金额千元", "purchase_value_10k_cny", "CNY", 1e3),
-             Alias("金额千元", "purchase_value_10k_cny", "CNY", 1e3),
-             Alias("购进金额千元", "purchase_value_10k_cny", "CNY", 1e3),
+    aliases=(Alias("购进量金额千元", "purchase_value_10k_cny", "千元"),
+             Alias("金额千元", "purchase_value_10k_cny", "千元"),
+             Alias("购进金额千元", "purchase_value_10k_cny", "千元"),
              Alias("购进金额元", "purchase_value_10k_cny", "CNY", 1.0)),
     ignored_headers=("参考折标系数", "采用折标系数", "折标系数", "序号", "行次", "备注"),
     skip_rows={"fuel_name": ("能源合计", "综合能源消费量", "合计", "总计"),
