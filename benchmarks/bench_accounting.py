@@ -29,10 +29,30 @@ from citycarbon.config import load_city
 ROWS = int(os.environ.get("BENCH_ROWS", 10_000_000))
 SAMPLE = 200_000
 YEAR = 2023
-FUELS = ["raw_coal", "natural_gas", "diesel", "gasoline", "lpg", "fuel_oil", "coke",
-         "electricity", "heat", "lng"]
-UNITS = {"raw_coal": "t", "natural_gas": "10^4 m3", "diesel": "t", "gasoline": "t", "lpg": "t",
-         "fuel_oil": "t", "coke": "t", "electricity": "10^4 kWh", "heat": "GJ", "lng": "t"}
+FUELS = [
+    "raw_coal",
+    "natural_gas",
+    "diesel",
+    "gasoline",
+    "lpg",
+    "fuel_oil",
+    "coke",
+    "electricity",
+    "heat",
+    "lng",
+]
+UNITS = {
+    "raw_coal": "t",
+    "natural_gas": "10^4 m3",
+    "diesel": "t",
+    "gasoline": "t",
+    "lpg": "t",
+    "fuel_oil": "t",
+    "coke": "t",
+    "electricity": "10^4 kWh",
+    "heat": "GJ",
+    "lng": "t",
+}
 
 
 def make_activity(rows: int, seed: int = 7) -> pd.DataFrame:
@@ -42,13 +62,15 @@ def make_activity(rows: int, seed: int = 7) -> pd.DataFrame:
     unit_names = sorted(set(UNITS.values()))
     unit_of_fuel = np.array([unit_names.index(UNITS[f]) for f in FUELS])
     unit = pd.Categorical.from_codes(unit_of_fuel[fuel_i], categories=unit_names)
-    return pd.DataFrame({
-        "enterprise": rng.integers(0, 100_000, rows, dtype="int32"),
-        "month": rng.integers(1, 13, rows, dtype="int8"),
-        "fuel": fuel,
-        "unit": unit,
-        "quantity": rng.gamma(2.0, 50.0, rows),
-    })
+    return pd.DataFrame(
+        {
+            "enterprise": rng.integers(0, 100_000, rows, dtype="int32"),
+            "month": rng.integers(1, 13, rows, dtype="int8"),
+            "fuel": fuel,
+            "unit": unit,
+            "quantity": rng.gamma(2.0, 50.0, rows),
+        }
+    )
 
 
 CHILD = """
@@ -85,8 +107,9 @@ def per_row_python(df: pd.DataFrame, profile, year: int, grid_region: str) -> np
     for fuel in FUELS:  # per-fuel factors: energy per unit, then CO2/CH4/N2O per GJ
         if fuel in ("electricity", "heat"):
             continue
-        one = pd.DataFrame({"fuel": [fuel, fuel], "quantity": [1.0, 1.0],
-                            "unit": [UNITS[fuel], "GJ"]})
+        one = pd.DataFrame(
+            {"fuel": [fuel, fuel], "quantity": [1.0, 1.0], "unit": [UNITS[fuel], "GJ"]}
+        )
         r = fuel_combustion_emissions(one, profile)
         ncv[fuel] = r["energy_gj"].iloc[0]
         per_gj[fuel] = (r["co2_t"].iloc[1], r["ch4_t"].iloc[1], r["n2o_t"].iloc[1])
@@ -112,8 +135,12 @@ def test_accounting_10m_rows(tmp_path):
     df = make_activity(ROWS)
     path = tmp_path / "activity.parquet"
     df.to_parquet(path)
-    run = subprocess.run([sys.executable, "-c", CHILD, str(path), str(YEAR)],
-                         capture_output=True, text=True, check=True)
+    run = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path), str(YEAR)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     fig = json.loads(run.stdout.strip().splitlines()[-1])
     rate = ROWS / fig["seconds"]
 
@@ -128,10 +155,12 @@ def test_accounting_10m_rows(tmp_path):
     fast = activity_emissions(sample, profile, year=YEAR, grid_region=city.factors.grid_region)
     np.testing.assert_allclose(fast["co2e_t"].to_numpy(), slow, rtol=1e-9, atol=1e-9)
 
-    print(f"\n[bench_accounting] {ROWS:,} rows in {fig['seconds']:.2f} s = {rate / 1e6:.1f} M rows/s,"
-          f" peak RSS {fig['peak_rss_mb']:.0f} MB (child process incl. reading Parquet);"
-          f" per-row Python {per_row_rate:,.0f} rows/s -> {rate / per_row_rate:.0f}x;"
-          f" total {fig['co2e_t'] / 1e6:,.2f} MtCO2e")
+    print(
+        f"\n[bench_accounting] {ROWS:,} rows in {fig['seconds']:.2f} s = {rate / 1e6:.1f} M rows/s,"
+        f" peak RSS {fig['peak_rss_mb']:.0f} MB (child process incl. reading Parquet);"
+        f" per-row Python {per_row_rate:,.0f} rows/s -> {rate / per_row_rate:.0f}x;"
+        f" total {fig['co2e_t'] / 1e6:,.2f} MtCO2e"
+    )
     assert fig["seconds"] <= 3.0
     assert fig["peak_rss_mb"] <= 2048
     assert rate / per_row_rate >= 10

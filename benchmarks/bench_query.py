@@ -40,10 +40,21 @@ NAME = "enterprise_month_electricity_emissions"
 
 
 def grid_profile() -> FactorProfile:
-    raw = pd.DataFrame([{
-        "parameter": "grid_ef", "key": "national", "context": "", "year": "2022",
-        "value": "0.5703", "unit": "tCO2/MWh", "source": "生态环境部 环办气候函〔2023〕43号",
-        "clause": "2022 national grid average", "note": ""}])
+    raw = pd.DataFrame(
+        [
+            {
+                "parameter": "grid_ef",
+                "key": "national",
+                "context": "",
+                "year": "2022",
+                "value": "0.5703",
+                "unit": "tCO2/MWh",
+                "source": "生态环境部 环办气候函〔2023〕43号",
+                "clause": "2022 national grid average",
+                "note": "",
+            }
+        ]
+    )
     table = validate_rows(raw, "benchmark factors")
     table.insert(0, "set_id", "bench")
     table.insert(1, "set_version", "1")
@@ -53,27 +64,43 @@ def grid_profile() -> FactorProfile:
 def registry(seed: int = 11) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     owner = rng.integers(0, ENTERPRISES, METERS)
-    return pd.DataFrame({
-        "meter_id": [f"M{i:06d}" for i in range(METERS)],
-        "enterprise_code": [f"91350200{e:010d}" for e in owner],
-        "grid_node_id": [f"N{i % 97:03d}" for i in range(METERS)],
-    })
+    return pd.DataFrame(
+        {
+            "meter_id": [f"M{i:06d}" for i in range(METERS)],
+            "enterprise_code": [f"91350200{e:010d}" for e in owner],
+            "grid_node_id": [f"N{i % 97:03d}" for i in range(METERS)],
+        }
+    )
 
 
-def write_month(lake: Path, month: int, batch: int, meters: np.ndarray, start: str, hours: int,
-                rng: np.random.Generator) -> str:
+def write_month(
+    lake: Path,
+    month: int,
+    batch: int,
+    meters: np.ndarray,
+    start: str,
+    hours: int,
+    rng: np.random.Generator,
+) -> str:
     """Readings of ``meters`` for ``hours`` hours from ``start``, one file; its relative path."""
     names = pa.array([f"M{i:06d}" for i in range(METERS)])
     first = np.datetime64(start, "h")
     n = len(meters) * hours
-    table = pa.table({
-        "batch_id": pa.array(np.full(n, batch, dtype="int64")),
-        "meter_id": pa.DictionaryArray.from_arrays(
-            pa.array(np.repeat(meters.astype("int32"), hours)), names),
-        "ts": pa.array((first + np.tile(np.arange(hours), len(meters)).astype("timedelta64[h]"))
-                       .astype("datetime64[us]"), type=pa.timestamp("us", tz="UTC")),
-        "kwh": pa.array(rng.gamma(2.0, 25.0, n)),
-    })
+    table = pa.table(
+        {
+            "batch_id": pa.array(np.full(n, batch, dtype="int64")),
+            "meter_id": pa.DictionaryArray.from_arrays(
+                pa.array(np.repeat(meters.astype("int32"), hours)), names
+            ),
+            "ts": pa.array(
+                (first + np.tile(np.arange(hours), len(meters)).astype("timedelta64[h]")).astype(
+                    "datetime64[us]"
+                ),
+                type=pa.timestamp("us", tz="UTC"),
+            ),
+            "kwh": pa.array(rng.gamma(2.0, 25.0, n)),
+        }
+    )
     rel = Path("meter_readings") / f"year={YEAR}" / f"month={month:02d}" / f"b{batch}-0.parquet"
     (lake / rel).parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, lake / rel, row_group_size=1 << 20)
@@ -88,8 +115,7 @@ def build_lake(lake: Path, seed: int = 7) -> list[tuple[int, str]]:
     for month in range(1, 13):
         start = pd.Timestamp(YEAR, month, 1)
         hours = int((start + pd.offsets.MonthBegin(1) - start) / pd.Timedelta(hours=1))
-        files.append((month, write_month(lake, month, month, every, start.isoformat(), hours,
-                                         rng)))
+        files.append((month, write_month(lake, month, month, every, start.isoformat(), hours, rng)))
     return files
 
 
@@ -110,8 +136,9 @@ def through_layer(lake: Path, files, meters: pd.DataFrame, profile) -> pd.DataFr
         return query.run_query(engine, NAME)
 
 
-def hand_written_duckdb(lake: Path, meters: pd.DataFrame, grid_tco2_per_mwh: float,
-                        mwh_per_kwh: float) -> pd.DataFrame:
+def hand_written_duckdb(
+    lake: Path, meters: pd.DataFrame, grid_tco2_per_mwh: float, mwh_per_kwh: float
+) -> pd.DataFrame:
     import duckdb
 
     con = duckdb.connect()
@@ -131,8 +158,9 @@ def hand_written_duckdb(lake: Path, meters: pd.DataFrame, grid_tco2_per_mwh: flo
     return frame
 
 
-def straightforward_pandas(lake: Path, files, meters: pd.DataFrame, grid_tco2_per_mwh: float,
-                           mwh_per_kwh: float) -> pd.DataFrame:
+def straightforward_pandas(
+    lake: Path, files, meters: pd.DataFrame, grid_tco2_per_mwh: float, mwh_per_kwh: float
+) -> pd.DataFrame:
     """Read each month's committed files, keep the latest batch per (meter, hour), join, group."""
     by_month: dict[str, list[str]] = {}
     for _, rel in files:
@@ -182,33 +210,41 @@ def test_enterprise_month_emissions_87m_readings(tmp_path):
 
     # a correction: 100 meters re-sent for 10-16 March (batch 13) supersede batch 3's rows
     corrected = np.arange(100)
-    rel = write_month(lake, 3, 13, corrected, f"{YEAR}-03-10T00:00", 24 * 7,
-                      np.random.default_rng(3))
+    rel = write_month(
+        lake, 3, 13, corrected, f"{YEAR}-03-10T00:00", 24 * 7, np.random.default_rng(3)
+    )
     fixed_files = [*files, (13, rel)]
     fixed_s, fixed = best_of(3, lambda: through_layer(lake, fixed_files, meters, profile))
     new = pq.read_table(lake / rel)
-    old = pq.read_table(lake / files[2][1], filters=[
-        ("meter_id", "in", [f"M{i:06d}" for i in corrected]),
-        ("ts", ">=", pd.Timestamp(f"{YEAR}-03-10", tz="UTC")),
-        ("ts", "<", pd.Timestamp(f"{YEAR}-03-17", tz="UTC"))])
+    old = pq.read_table(
+        lake / files[2][1],
+        filters=[
+            ("meter_id", "in", [f"M{i:06d}" for i in corrected]),
+            ("ts", ">=", pd.Timestamp(f"{YEAR}-03-10", tz="UTC")),
+            ("ts", "<", pd.Timestamp(f"{YEAR}-03-17", tz="UTC")),
+        ],
+    )
     assert old.num_rows == new.num_rows == 100 * 24 * 7
     delta_kwh = pc.sum(new["kwh"]).as_py() - pc.sum(old["kwh"]).as_py()
     assert fixed["electricity_kwh"].sum() - layer["electricity_kwh"].sum() == pytest.approx(
-        delta_kwh, rel=1e-6)
+        delta_kwh, rel=1e-6
+    )
     assert fixed["readings"].sum() == rows
 
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\n[bench_query] {rows / 1e6:.1f} M readings, {METERS:,} meters, "
-          f"{layer['enterprise_code'].nunique():,} enterprises, 12 monthly files "
-          f"(generated in {gen_s:.1f} s):\n"
-          f"  query layer, DuckDB        {layer_s:6.2f} s  ({rows / layer_s / 1e6:.0f} M rows/s)\n"
-          f"  hand-written DuckDB SQL    {hand_s:6.2f} s  -> layer/hand = {layer_s / hand_s:.2f}x\n"
-          f"  straightforward pandas     {pandas_s:6.2f} s  -> pandas/layer = "
-          f"{pandas_s / layer_s:.0f}x\n"
-          f"  layer with a correction batch (16,800 rows superseded, window over March): "
-          f"{fixed_s:.2f} s\n"
-          f"  total {layer['co2_t'].sum() / 1e3:,.1f} ktCO2; peak RSS of the process "
-          f"{rss_mb:,.0f} MB")
+    print(
+        f"\n[bench_query] {rows / 1e6:.1f} M readings, {METERS:,} meters, "
+        f"{layer['enterprise_code'].nunique():,} enterprises, 12 monthly files "
+        f"(generated in {gen_s:.1f} s):\n"
+        f"  query layer, DuckDB        {layer_s:6.2f} s  ({rows / layer_s / 1e6:.0f} M rows/s)\n"
+        f"  hand-written DuckDB SQL    {hand_s:6.2f} s  -> layer/hand = {layer_s / hand_s:.2f}x\n"
+        f"  straightforward pandas     {pandas_s:6.2f} s  -> pandas/layer = "
+        f"{pandas_s / layer_s:.0f}x\n"
+        f"  layer with a correction batch (16,800 rows superseded, window over March): "
+        f"{fixed_s:.2f} s\n"
+        f"  total {layer['co2_t'].sum() / 1e3:,.1f} ktCO2; peak RSS of the process "
+        f"{rss_mb:,.0f} MB"
+    )
     assert layer_s <= 5.0
     assert layer_s <= 1.3 * hand_s
     assert pandas_s / layer_s >= 10

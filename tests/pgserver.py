@@ -31,8 +31,13 @@ from pathlib import Path
 
 import pytest
 
-SEARCH_DIRS = ("/usr/lib/postgresql/*/bin", "/usr/local/bin", "/usr/local/pgsql/bin",
-               "/usr/pgsql-*/bin", "/opt/homebrew/bin")
+SEARCH_DIRS = (
+    "/usr/lib/postgresql/*/bin",
+    "/usr/local/bin",
+    "/usr/local/pgsql/bin",
+    "/usr/pgsql-*/bin",
+    "/opt/homebrew/bin",
+)
 SUPERUSER = "postgres"
 HOST = "127.0.0.1"
 SERVER_SETTINGS = {
@@ -77,8 +82,9 @@ def _run_as() -> pwd.struct_passwd | None:
 def _reachable_tmp(account: pwd.struct_passwd | None) -> str | None:
     """A temp parent another account can traverse and whose socket path stays short."""
     base = Path(tempfile.gettempdir())
-    ok = len(str(base)) < 60 and (account is None or all(
-        os.stat(p).st_mode & 0o001 for p in (base, *base.parents)))
+    ok = len(str(base)) < 60 and (
+        account is None or all(os.stat(p).st_mode & 0o001 for p in (base, *base.parents))
+    )
     return None if ok else "/tmp"
 
 
@@ -109,45 +115,79 @@ class PostgresServer:
         env.update(LC_ALL="C", LANG="C", HOME=str(self.root))
         owner = {}
         if self.account is not None:
-            owner = {"user": self.account.pw_uid, "group": self.account.pw_gid,
-                     "extra_groups": []}
-        return subprocess.run(args, cwd=self.root, env=env, capture_output=True, text=True,
-                              check=check, **owner)
+            owner = {"user": self.account.pw_uid, "group": self.account.pw_gid, "extra_groups": []}
+        return subprocess.run(
+            args, cwd=self.root, env=env, capture_output=True, text=True, check=check, **owner
+        )
 
     def start(self) -> None:
         """initdb, configure, start on a free port (retrying if the port was taken)."""
         t0 = time.perf_counter()
         if self.account is not None:
             os.chown(self.root, self.account.pw_uid, self.account.pw_gid)
-        self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", SUPERUSER,
-                  "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.datadir),
+            "-U",
+            SUPERUSER,
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
         for _attempt in range(5):
             self.port = _free_port()
-            settings = {**SERVER_SETTINGS, "port": str(self.port),
-                        "unix_socket_directories": f"'{self.root}'"}
+            settings = {
+                **SERVER_SETTINGS,
+                "port": str(self.port),
+                "unix_socket_directories": f"'{self.root}'",
+            }
             with open(self.datadir / "postgresql.conf", "a", encoding="utf-8") as conf:
                 conf.writelines(f"{k} = {v}\n" for k, v in settings.items())
-            done = self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l",
-                             str(self.root / "server.log"), "-w", "-t", "60", "start",
-                             check=False)
+            done = self._run(
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.datadir),
+                "-l",
+                str(self.root / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+                check=False,
+            )
             if done.returncode == 0:
                 break
         else:
-            raise RuntimeError(f"PostgreSQL did not start:\n{done.stdout}{done.stderr}\n"
-                               f"{self.log_tail()}")
+            raise RuntimeError(
+                f"PostgreSQL did not start:\n{done.stdout}{done.stderr}\n{self.log_tail()}"
+            )
         self.startup_s = time.perf_counter() - t0
         self.version = self._run(str(self.bindir / "postgres"), "--version").stdout.strip()
 
     def stop(self) -> None:
         """Stop the server (fast shutdown: disconnects clients) and delete its directory."""
         if self.port:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w",
-                      "stop", check=False)
+            self._run(
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.datadir),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+                check=False,
+            )
         shutil.rmtree(self.root, ignore_errors=True)
 
     def log_tail(self, n: int = 30) -> str:
         log = self.root / "server.log"
-        return "".join(log.read_text(errors="replace").splitlines(True)[-n:]) if log.exists() else ""
+        return (
+            "".join(log.read_text(errors="replace").splitlines(True)[-n:]) if log.exists() else ""
+        )
 
     def url(self, dbname: str = "postgres") -> str:
         """SQLAlchemy URL of a database on this server (psycopg 3 driver)."""
@@ -158,8 +198,9 @@ class PostgresServer:
         import psycopg
 
         name = name or f"t{next(self._counter)}"
-        with psycopg.connect(host=HOST, port=self.port, user=SUPERUSER, dbname="postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            host=HOST, port=self.port, user=SUPERUSER, dbname="postgres", autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
@@ -169,10 +210,12 @@ def postgres_server() -> Iterator[PostgresServer]:
     """A running PostgreSQL server for the whole session; fails if PostgreSQL is not installed."""
     bindir = find_bindir()
     if bindir is None:
-        pytest.fail("PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found on PATH "
-                    f"or in {', '.join(SEARCH_DIRS)}. `make test` installs them "
-                    "(scripts/install-system-deps.sh, Debian package 'postgresql').",
-                    pytrace=False)
+        pytest.fail(
+            "PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found on PATH "
+            f"or in {', '.join(SEARCH_DIRS)}. `make test` installs them "
+            "(scripts/install-system-deps.sh, Debian package 'postgresql').",
+            pytrace=False,
+        )
     account = _run_as()
     root = Path(tempfile.mkdtemp(prefix="citycarbon-pg-", dir=_reachable_tmp(account)))
     server = PostgresServer(bindir, root, account)
@@ -205,4 +248,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for server in _started:
         terminalreporter.write_line(
             f"pgserver: {server.version} started in {server.startup_s:.2f} s "
-            f"(initdb + start) on port {server.port}")
+            f"(initdb + start) on port {server.port}"
+        )

@@ -87,11 +87,20 @@ def test_batch_lifecycle(catalog_url):
     assert info.created_at.tzinfo is not None
     assert catalog.find_committed_batch("parks", HASH_A, url=catalog_url) is None
 
-    catalog.commit_batch(first, {"rows_in": 3, "rows_accepted": 2, "rows_quarantined": 1},
-                         [("parks", "parks/b1-0.parquet", 2)], url=catalog_url)
+    catalog.commit_batch(
+        first,
+        {"rows_in": 3, "rows_accepted": 2, "rows_quarantined": 1},
+        [("parks", "parks/b1-0.parquet", 2)],
+        url=catalog_url,
+    )
     found = catalog.find_committed_batch("parks", HASH_A, url=catalog_url)
-    assert (found.id, found.status, found.rows_in, found.rows_accepted,
-            found.rows_quarantined) == (first, "committed", 3, 2, 1)
+    assert (found.id, found.status, found.rows_in, found.rows_accepted, found.rows_quarantined) == (
+        first,
+        "committed",
+        3,
+        2,
+        1,
+    )
     assert found.finished_at >= found.created_at
     assert catalog.committed_files("parks", url=catalog_url) == [(first, "parks/b1-0.parquet")]
 
@@ -99,8 +108,9 @@ def test_batch_lifecycle(catalog_url):
     again = catalog.begin_batch("parks", "copy of parks.csv", HASH_A, "tester", url=catalog_url)
     assert again > first
     with pytest.raises(InputError, match=f"already committed as batch {first}"):
-        catalog.commit_batch(again, {"rows_in": 3}, [("parks", "parks/b2-0.parquet", 2)],
-                             url=catalog_url)
+        catalog.commit_batch(
+            again, {"rows_in": 3}, [("parks", "parks/b2-0.parquet", 2)], url=catalog_url
+        )
     catalog.fail_batch(again, "duplicate", url=catalog_url)
     assert catalog.batch_ids("committed", url=catalog_url) == [first]
     assert catalog.batch_ids("failed", url=catalog_url) == [again]
@@ -134,8 +144,10 @@ def test_commit_rejects_paths_outside_the_lake(catalog_url):
 
 
 def test_batch_ids_never_reused(catalog_url):
-    ids = [catalog.begin_batch("parks", f"p{i}.csv", f"{i}" * 64, "t", url=catalog_url)
-           for i in range(3)]
+    ids = [
+        catalog.begin_batch("parks", f"p{i}.csv", f"{i}" * 64, "t", url=catalog_url)
+        for i in range(3)
+    ]
     with catalog.session_scope(catalog_url) as s:
         s.execute(sa.delete(Batch).where(Batch.id == ids[-1]))
     assert catalog.begin_batch("parks", "p.csv", HASH_B, "t", url=catalog_url) > ids[-1]
@@ -144,45 +156,98 @@ def test_batch_ids_never_reused(catalog_url):
 def test_database_refuses_two_committed_batches_of_same_content(catalog_url):
     # The partial unique index guards against a race between two committers.
     with catalog.session_scope(catalog_url) as s:
-        s.add_all([Batch(kind="parks", source_name="a", content_hash=HASH_A, status="failed",
-                         created_by="t") for _ in range(2)])
+        s.add_all(
+            [
+                Batch(
+                    kind="parks",
+                    source_name="a",
+                    content_hash=HASH_A,
+                    status="failed",
+                    created_by="t",
+                )
+                for _ in range(2)
+            ]
+        )
     with pytest.raises(sa.exc.IntegrityError), catalog.session_scope(catalog_url) as s:
-        s.add_all([Batch(kind="parks", source_name="a", content_hash=HASH_A,
-                         status="committed", created_by="t") for _ in range(2)])
+        s.add_all(
+            [
+                Batch(
+                    kind="parks",
+                    source_name="a",
+                    content_hash=HASH_A,
+                    status="committed",
+                    created_by="t",
+                )
+                for _ in range(2)
+            ]
+        )
 
 
 def test_registry_upsert_and_read_back(catalog_url):
     assert catalog.sync_regions(load_city(), url=catalog_url) == 7
-    parks = pd.DataFrame({"code": ["XM-P1", "XM-P2"], "name_zh": ["火炬高新区", "海沧生物医药港"],
-                          "name_en": ["Torch Hi-tech Zone", None],
-                          "district_code": ["350206", "350205"],
-                          "lon": [118.18, np.nan], "lat": [24.52, 24.48]})
+    parks = pd.DataFrame(
+        {
+            "code": ["XM-P1", "XM-P2"],
+            "name_zh": ["火炬高新区", "海沧生物医药港"],
+            "name_en": ["Torch Hi-tech Zone", None],
+            "district_code": ["350206", "350205"],
+            "lon": [118.18, np.nan],
+            "lat": [24.52, 24.48],
+        }
+    )
     assert catalog.upsert_registry("parks", parks, url=catalog_url) == 2
-    ent = pd.DataFrame({"credit_code": [_code("91350200MA3XXXXX0"), _code("91350203000000001")],
-                        "name": ["厦门甲公司", "厦门乙公司"], "industry_code": ["C3974", "4411"],
-                        "district_code": ["350206", "350203"], "park_code": ["XM-P1", None],
-                        "lon": [118.1, 118.09], "lat": [24.5, 24.45], "is_key": [True, False]})
+    ent = pd.DataFrame(
+        {
+            "credit_code": [_code("91350200MA3XXXXX0"), _code("91350203000000001")],
+            "name": ["厦门甲公司", "厦门乙公司"],
+            "industry_code": ["C3974", "4411"],
+            "district_code": ["350206", "350203"],
+            "park_code": ["XM-P1", None],
+            "lon": [118.1, 118.09],
+            "lat": [24.5, 24.45],
+            "is_key": [True, False],
+        }
+    )
     catalog.upsert_registry("enterprises", ent, url=catalog_url)
-    catalog.upsert_registry("grid_nodes", pd.DataFrame(
-        {"node_id": ["SS-1"], "name": ["湖里变"], "district_code": ["350206"],
-         "voltage_kv": [110.0]}), url=catalog_url)
-    catalog.upsert_registry("meters", pd.DataFrame(
-        {"meter_id": ["M1"], "enterprise_code": [ent.credit_code[0]],
-         "grid_node_id": ["SS-1"]}), url=catalog_url)
+    catalog.upsert_registry(
+        "grid_nodes",
+        pd.DataFrame(
+            {
+                "node_id": ["SS-1"],
+                "name": ["湖里变"],
+                "district_code": ["350206"],
+                "voltage_kv": [110.0],
+            }
+        ),
+        url=catalog_url,
+    )
+    catalog.upsert_registry(
+        "meters",
+        pd.DataFrame(
+            {"meter_id": ["M1"], "enterprise_code": [ent.credit_code[0]], "grid_node_id": ["SS-1"]}
+        ),
+        url=catalog_url,
+    )
 
     got = catalog.registry_frame("parks", url=catalog_url)
     pd.testing.assert_frame_equal(got, parks.astype({"name_en": object}))
     # An update with only some columns leaves the others unchanged.
-    catalog.upsert_registry("parks", pd.DataFrame({"code": ["XM-P2"], "name_en": ["Haicang"]}),
-                            url=catalog_url)
+    catalog.upsert_registry(
+        "parks", pd.DataFrame({"code": ["XM-P2"], "name_en": ["Haicang"]}), url=catalog_url
+    )
     got = catalog.registry_frame("parks", url=catalog_url).set_index("code")
     assert got.loc["XM-P2", "name_en"] == "Haicang"
     assert got.loc["XM-P2", "name_zh"] == "海沧生物医药港" and math.isnan(got.loc["XM-P2", "lon"])
     e = catalog.registry_frame("enterprises", url=catalog_url)
     assert e["is_key"].dtype == bool and e.set_index("name")["is_key"].to_dict() == {
-        "厦门甲公司": True, "厦门乙公司": False}
+        "厦门甲公司": True,
+        "厦门乙公司": False,
+    }
     assert catalog.registry_frame("meters", url=catalog_url).iloc[0].to_dict() == {
-        "meter_id": "M1", "enterprise_code": ent.credit_code[0], "grid_node_id": "SS-1"}
+        "meter_id": "M1",
+        "enterprise_code": ent.credit_code[0],
+        "grid_node_id": "SS-1",
+    }
     regions = catalog.registry_frame("regions", url=catalog_url)
     assert regions.set_index("code").loc["350200", "level"] == "city"
     assert set(regions[regions.level == "district"].parent_code) == {"350200"}
@@ -196,14 +261,17 @@ def test_empty_registry_frame_has_typed_columns(catalog_url):
 
 def test_upsert_names_bad_rows(catalog_url):
     catalog.sync_regions(url=catalog_url)
-    parks = pd.DataFrame({"code": ["P1", "P2"], "name_zh": ["a", "b"],
-                          "district_code": ["350206", "350299"]}, index=[2, 3])
+    parks = pd.DataFrame(
+        {"code": ["P1", "P2"], "name_zh": ["a", "b"], "district_code": ["350206", "350299"]},
+        index=[2, 3],
+    )
     with pytest.raises(UnknownCodeError) as err:
         catalog.upsert_registry("parks", parks, url=catalog_url)
     assert (err.value.row, err.value.field, err.value.value) == (3, "district_code", "350299")
     with pytest.raises(UnknownCodeError, match="distict_code"):
-        catalog.upsert_registry("parks", parks.rename(columns={"district_code": "distict_code"}),
-                                url=catalog_url)
+        catalog.upsert_registry(
+            "parks", parks.rename(columns={"district_code": "distict_code"}), url=catalog_url
+        )
     with pytest.raises(InputError, match="more than once"):
         catalog.upsert_registry("parks", pd.concat([parks.iloc[:1]] * 2), url=catalog_url)
     with pytest.raises(UnknownCodeError, match="catalog table"):
@@ -230,13 +298,18 @@ def test_audit_record_round_trip(catalog_url):
     before = {"name": "厦门甲公司", "lon": float("nan"), "is_key": np.bool_(False)}
     after = {"name": "厦门甲有限公司", "employees": np.int64(120), "tags": ("重点", "C3974")}
     with catalog.session_scope(catalog_url) as s:
-        entry = catalog.record_audit(s, "admin", "update", "enterprises", "91350200MA3XXXXX0X",
-                                     before, after)
+        entry = catalog.record_audit(
+            s, "admin", "update", "enterprises", "91350200MA3XXXXX0X", before, after
+        )
         entry_id = entry.id
     with catalog.session_scope(catalog_url) as s:
         got = s.get(AuditLog, entry_id)
         assert (got.actor, got.action, got.entity, got.entity_id) == (
-            "admin", "update", "enterprises", "91350200MA3XXXXX0X")
+            "admin",
+            "update",
+            "enterprises",
+            "91350200MA3XXXXX0X",
+        )
         assert got.before == {"name": "厦门甲公司", "lon": None, "is_key": False}
         assert got.after == {"name": "厦门甲有限公司", "employees": 120, "tags": ["重点", "C3974"]}
         assert got.at.tzinfo is not None

@@ -22,12 +22,21 @@ from citycarbon.data.codes import (
 WORKED_EXAMPLE = "91350100M000100Y4Z"
 # Codes "found online" that python-stdnum's test suite asserts valid
 # (arthurdejong/python-stdnum, tests/test_cn_uscc.doctest; stdnum/cn/uscc.py docstring).
-PUBLISHED_VALID = ["91110000600037341L", "91310115MA1K3BTP2B", "913505007821784439",
-                   "9144030071526726XG", "92340603MA2PBQBC2X", "121200004013590816"]
+PUBLISHED_VALID = [
+    "91110000600037341L",
+    "91310115MA1K3BTP2B",
+    "913505007821784439",
+    "9144030071526726XG",
+    "92340603MA2PBQBC2X",
+    "121200004013590816",
+]
 # Real Fujian pilot-period codes that do not satisfy the check, with the check character
 # computed by an independent implementation (aarioai/id-rule, chinese_org_id.go, header comment).
-PILOT_CODES_FAILING = {"91350100M0001TGQXM": "1", "91350211M0000XUF46": "R",
-                       "91350203M0001FUE2P": "J"}
+PILOT_CODES_FAILING = {
+    "91350100M0001TGQXM": "1",
+    "91350211M0000XUF46": "R",
+    "91350203M0001FUE2P": "J",
+}
 
 code17 = st.text(alphabet=CHARSET, min_size=17, max_size=17)
 
@@ -57,8 +66,19 @@ def test_pilot_codes_fail_with_the_independently_computed_check(code, check):
     assert not valid_credit_code(code)
 
 
-@pytest.mark.parametrize("code", ["", "12345", "91110000600037341l", " 91110000600037341L",
-                                  "9111000060003IOZSV", "91110000600037341LX", None, 91110000])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "",
+        "12345",
+        "91110000600037341l",
+        " 91110000600037341L",
+        "9111000060003IOZSV",
+        "91110000600037341LX",
+        None,
+        91110000,
+    ],
+)
 def test_malformed_codes_are_invalid(code):
     assert not valid_credit_code(code)
 
@@ -71,8 +91,15 @@ def test_check_char_needs_17_code_characters():
 
 
 def test_vectorised_matches_scalar():
-    values = [*PUBLISHED_VALID, *PILOT_CODES_FAILING, WORKED_EXAMPLE, None, "x", float("nan"),
-              "91350100M000100Y43"]
+    values = [
+        *PUBLISHED_VALID,
+        *PILOT_CODES_FAILING,
+        WORKED_EXAMPLE,
+        None,
+        "x",
+        float("nan"),
+        "91350100M000100Y43",
+    ]
     codes = pd.Series(values, index=range(10, 10 + len(values)), name="credit")
     got = valid_credit_codes(codes)
     assert got.index.equals(codes.index) and got.name == "credit" and got.dtype == bool
@@ -92,6 +119,6 @@ def test_changing_one_character_invalidates(head, position, shift):
     # MOD 31 with weights prime to 31 detects every single substitution.
     code = head + credit_code_check_char(head)
     changed = CHARSET[(CHARSET.index(code[position]) + shift) % 31]
-    wrong = code[:position] + changed + code[position + 1:]
+    wrong = code[:position] + changed + code[position + 1 :]
     assert not valid_credit_code(wrong)
     assert not valid_credit_codes(pd.Series([wrong])).iloc[0]

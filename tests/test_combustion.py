@@ -38,12 +38,21 @@ def chinese_profile() -> FactorProfile:
         ("carbon_content", "natural_gas", "", 15.3, "kgC/GJ", HELIYON, "Table 2"),
         ("oxidation", "natural_gas", "", 0.99, "1", HELIYON, "Table 2"),
         ("ch4_ef", "other_bituminous_coal", "manufacturing", 10, "kg/TJ", IPCC_V2_CH2, "Table 2.3"),
-        ("n2o_ef", "other_bituminous_coal", "manufacturing", 1.5, "kg/TJ", IPCC_V2_CH2, "Table 2.3"),
+        (
+            "n2o_ef",
+            "other_bituminous_coal",
+            "manufacturing",
+            1.5,
+            "kg/TJ",
+            IPCC_V2_CH2,
+            "Table 2.3",
+        ),
         ("ch4_ef", "natural_gas", "manufacturing", 1, "kg/TJ", IPCC_V2_CH2, "Table 2.3"),
         ("n2o_ef", "natural_gas", "manufacturing", 0.1, "kg/TJ", IPCC_V2_CH2, "Table 2.3"),
     ]
-    df = pd.DataFrame(rows, columns=["parameter", "key", "context", "value", "unit", "source",
-                                     "clause"]).assign(year=2023)
+    df = pd.DataFrame(
+        rows, columns=["parameter", "key", "context", "value", "unit", "source", "clause"]
+    ).assign(year=2023)
     return FactorProfile([AR5], df, name="cn-test")
 
 
@@ -52,6 +61,7 @@ def activity(*rows, **extra) -> pd.DataFrame:
 
 
 # --- single equations ---------------------------------------------------------------------------
+
 
 def test_guideline_equation_reproduces_published_chinese_factors():
     # Heliyon 9(11):e21241, Table 2 (carbon emission factor tC/unit, CO2 factor tCO2/unit):
@@ -81,12 +91,14 @@ def test_tier1_natural_gas_ipcc_defaults():
 def test_equations_are_vectorised():
     np.testing.assert_allclose(
         combustion_co2_t(np.array([1.0, 2.0]), 20.908, np.array([26.4, 26.4]), 0.98),
-        2 * [combustion_co2_t(1.0, 20.908, 26.4, 0.98)] * np.array([1, 2]))
+        2 * [combustion_co2_t(1.0, 20.908, 26.4, 0.98)] * np.array([1, 2]),
+    )
     s = pd.Series([1.0, 10.0])
     pd.testing.assert_series_equal(combustion_gas_t(s, 3.0), s * 3e-3)
 
 
 # --- the ipcc-2006-energy factor set ------------------------------------------------------------
+
 
 def test_ipcc_carbon_content_reproduces_table_1_4():
     # IPCC 2006 Vol. 2 Ch. 1: Table 1.4 CO2 factors are Table 1.3 carbon contents x 44/12 with
@@ -111,9 +123,24 @@ def test_every_fuel_list_ipcc_fuel_has_ipcc_defaults():
     for parameter in ("carbon_content", "oxidation", "co2_ef"):
         assert ipcc_fuels <= set(PROFILE.rows(parameter)["key"]), parameter
     assert ipcc_fuels - {"industrial_wastes"} <= set(PROFILE.rows("ncv")["key"])
-    chinese = set(fuels().loc[["raw_coal", "cleaned_coal", "coke", "coke_oven_gas", "gasoline",
-                               "kerosene", "diesel", "fuel_oil", "lpg", "refinery_gas",
-                               "natural_gas"], "ipcc_fuel"])
+    chinese = set(
+        fuels().loc[
+            [
+                "raw_coal",
+                "cleaned_coal",
+                "coke",
+                "coke_oven_gas",
+                "gasoline",
+                "kerosene",
+                "diesel",
+                "fuel_oil",
+                "lpg",
+                "refinery_gas",
+                "natural_gas",
+            ],
+            "ipcc_fuel",
+        ]
+    )
     for context in ("energy_industries", "manufacturing", "residential"):
         assert chinese <= set(PROFILE.rows("ch4_ef", context)["key"]), context
         assert chinese <= set(PROFILE.rows("n2o_ef", context)["key"]), context
@@ -122,12 +149,17 @@ def test_every_fuel_list_ipcc_fuel_has_ipcc_defaults():
 def test_ipcc_ncv_table_1_2_spot_values():
     # IPCC 2006 Vol. 2, Ch. 1, Table 1.2 (TJ/Gg): natural gas 48.0, other bituminous coal 25.8,
     # gas/diesel oil 43.0, blast furnace gas 2.47
-    for key, ncv in [("natural_gas", 48.0), ("other_bituminous_coal", 25.8),
-                     ("gas_diesel_oil", 43.0), ("blast_furnace_gas", 2.47)]:
+    for key, ncv in [
+        ("natural_gas", 48.0),
+        ("other_bituminous_coal", 25.8),
+        ("gas_diesel_oil", 43.0),
+        ("blast_furnace_gas", 2.47),
+    ]:
         assert PROFILE.lookup("ncv", key, "GJ/t") == pytest.approx(ncv)
 
 
 # --- the table function -------------------------------------------------------------------------
+
 
 def test_natural_gas_tier1_table_with_co2e():
     # 1 TJ of natural gas in manufacturing: 56.1 t CO2 (Table 1.4), 1 kg CH4, 0.1 kg N2O
@@ -162,7 +194,8 @@ def test_guideline_method_with_chinese_factors():
     # Heliyon Table 2: 1 万m3 natural gas -> 21.6 tCO2; 1 t raw coal -> 2.0 tCO2 (see above)
     out = fuel_combustion_emissions(
         activity(("natural_gas", 10_000, "m3"), ("原煤", 1.0, "吨"), ("天然气", 1.0, "万立方米")),
-        chinese_profile())
+        chinese_profile(),
+    )
     assert (out["method"] == METHOD_GUIDELINE).all()
     np.testing.assert_allclose(out["co2_t"], [21.62, 1.983, 21.62], atol=0.005)
     assert out["co2_t"].iloc[0] == pytest.approx(out["co2_t"].iloc[2])
@@ -194,14 +227,21 @@ def test_energy_units_need_no_ncv():
 def test_ch4_n2o_source_category_per_row():
     # other bituminous coal CH4: Table 2.2 energy industries 1, Table 2.3 manufacturing 10,
     # Table 2.5 residential 300 kg/TJ.
-    a = activity(*[("other_bituminous_coal", 1.0, "TJ")] * 4,
-                 ch4_n2o_context=["energy_industries", None, "residential", ""])
+    a = activity(
+        *[("other_bituminous_coal", 1.0, "TJ")] * 4,
+        ch4_n2o_context=["energy_industries", None, "residential", ""],
+    )
     out = fuel_combustion_emissions(a, PROFILE)
     np.testing.assert_allclose(out["ch4_t"], [1e-3, 10e-3, 300e-3, 10e-3])
     assert out["ch4_n2o_context"].astype(str).tolist() == [
-        "energy_industries", "manufacturing", "residential", "manufacturing"]
-    out = fuel_combustion_emissions(activity(("other_bituminous_coal", 1.0, "TJ")), PROFILE,
-                                    ch4_n2o_context="residential")
+        "energy_industries",
+        "manufacturing",
+        "residential",
+        "manufacturing",
+    ]
+    out = fuel_combustion_emissions(
+        activity(("other_bituminous_coal", 1.0, "TJ")), PROFILE, ch4_n2o_context="residential"
+    )
     assert out["ch4_t"].iloc[0] == pytest.approx(0.3)
 
 
@@ -212,51 +252,66 @@ def test_ar6_combustion_methane_uses_non_fossil_gwp_by_default():
     a = activity(("other_bituminous_coal", 1.0, "TJ"))
     out = fuel_combustion_emissions(a, profile, ch4_n2o_context="residential").iloc[0]
     assert out["co2e_t"] == pytest.approx(out["co2_t"] + 0.3 * 27.0 + 1.5e-3 * 273)
-    fossil = fuel_combustion_emissions(a, profile, ch4_n2o_context="residential",
-                                       ch4_gwp_key="CH4").iloc[0]
+    fossil = fuel_combustion_emissions(
+        a, profile, ch4_n2o_context="residential", ch4_gwp_key="CH4"
+    ).iloc[0]
     assert fossil["co2e_t"] - out["co2e_t"] == pytest.approx(0.3 * (29.8 - 27.0))
 
 
 def test_mixed_table_keeps_index_and_methods():
-    profile = FactorProfile([AR5], chinese_profile().table[
-        ["parameter", "key", "context", "year", "value", "unit", "source", "clause"]])
-    profile = FactorProfile([IPCC, AR5], profile.table[
-        ["parameter", "key", "context", "year", "value", "unit", "source", "clause"]].query(
+    profile = FactorProfile(
+        [AR5],
+        chinese_profile().table[
+            ["parameter", "key", "context", "year", "value", "unit", "source", "clause"]
+        ],
+    )
+    profile = FactorProfile(
+        [IPCC, AR5],
+        profile.table[
+            ["parameter", "key", "context", "year", "value", "unit", "source", "clause"]
+        ].query(
             "parameter in ['carbon_content', 'oxidation'] or "
-            "(parameter == 'ncv' and key == 'raw_coal')"), name="mix")
+            "(parameter == 'ncv' and key == 'raw_coal')"
+        ),
+        name="mix",
+    )
     a = activity(("raw_coal", 2.0, "t"), ("diesel", 1.0, "t"), ("raw_coal", 1.0, "t"))
     a.index = [10, 20, 30]
     out = fuel_combustion_emissions(a, profile)
     assert out.index.tolist() == [10, 20, 30]
-    assert out["method"].astype(str).tolist() == [METHOD_GUIDELINE, METHOD_TIER1,
-                                                  METHOD_GUIDELINE]
+    assert out["method"].astype(str).tolist() == [METHOD_GUIDELINE, METHOD_TIER1, METHOD_GUIDELINE]
     assert out.loc[10, "co2_t"] == pytest.approx(2 * out.loc[30, "co2_t"])
 
 
 # --- errors -------------------------------------------------------------------------------------
 
+
 def test_unknown_fuel_names_row_and_suggests():
     with pytest.raises(UnknownCodeError) as err:
-        fuel_combustion_emissions(activity(("coke", 1, "t"), ("naturalgas", 1, "t")), PROFILE,
-                                  source="205-1.xlsx")
+        fuel_combustion_emissions(
+            activity(("coke", 1, "t"), ("naturalgas", 1, "t")), PROFILE, source="205-1.xlsx"
+        )
     assert err.value.row == 1 and err.value.field == "fuel" and err.value.source == "205-1.xlsx"
     assert any("natural" in s for s in err.value.suggestions)
 
 
-@pytest.mark.parametrize(("quantity", "match"), [(-1.0, "negative"), ("abc", "not a number"),
-                                                 (None, "not a number")])
+@pytest.mark.parametrize(
+    ("quantity", "match"), [(-1.0, "negative"), ("abc", "not a number"), (None, "not a number")]
+)
 def test_bad_quantity(quantity, match):
     with pytest.raises(InputError, match=match) as err:
         fuel_combustion_emissions(activity(("coke", 1, "t"), ("coke", quantity, "t")), PROFILE)
     assert err.value.row == 1 and err.value.field == "quantity"
 
 
-@pytest.mark.parametrize(("unit", "match"), [(None, "missing"), ("furlong", "unknown"),
-                                             ("m2", "area")])
+@pytest.mark.parametrize(
+    ("unit", "match"), [(None, "missing"), ("furlong", "unknown"), ("m2", "area")]
+)
 def test_bad_unit(unit, match):
     with pytest.raises(UnitError, match=match) as err:
-        fuel_combustion_emissions(activity(("coke", 1, "t"), ("coke", 1, unit)), PROFILE,
-                                  source="f.csv")
+        fuel_combustion_emissions(
+            activity(("coke", 1, "t"), ("coke", 1, unit)), PROFILE, source="f.csv"
+        )
     assert err.value.row == 1 and err.value.field == "unit" and err.value.source == "f.csv"
 
 
@@ -280,8 +335,9 @@ def test_missing_factors_are_named():
     assert err.value.row == 0
     # Table 2.4 (commercial) natural gas row is not in the set: refused, not zero
     with pytest.raises(InputError, match=r"ch4_ef.*commercial"):
-        fuel_combustion_emissions(activity(("natural_gas", 1, "t")), PROFILE,
-                                  ch4_n2o_context="commercial")
+        fuel_combustion_emissions(
+            activity(("natural_gas", 1, "t")), PROFILE, ch4_n2o_context="commercial"
+        )
     with pytest.raises(InputError, match="source category"):
         fuel_combustion_emissions(activity(("coke", 1, "t")), PROFILE, ch4_n2o_context="shops")
     with pytest.raises(UnknownCodeError, match="gwp100"):
@@ -298,8 +354,19 @@ def test_empty_activity():
 def test_higher_priority_set_wins_across_years():
     # A Chinese per-volume NCV for natural_gas (published 2015) above the IPCC set's (2006):
     # the profile must use the Chinese one only.
-    cn = pd.DataFrame([{"parameter": "ncv", "key": "natural_gas", "year": 2015, "value": 389.31,
-                        "unit": "GJ/10^4 m3", "source": HELIYON, "clause": "Table 2"}])
+    cn = pd.DataFrame(
+        [
+            {
+                "parameter": "ncv",
+                "key": "natural_gas",
+                "year": 2015,
+                "value": 389.31,
+                "unit": "GJ/10^4 m3",
+                "source": HELIYON,
+                "clause": "Table 2",
+            }
+        ]
+    )
     profile = FactorProfile([IPCC, AR5], cn, name="cn")
     out = fuel_combustion_emissions(activity(("natural_gas", 1, "万立方米")), profile)
     assert out["energy_gj"].iloc[0] == pytest.approx(389.31)
@@ -307,13 +374,29 @@ def test_higher_priority_set_wins_across_years():
 
 # --- properties ---------------------------------------------------------------------------------
 
-FUELS = ["natural_gas", "diesel", "raw_coal", "coke", "wood", "lpg", "gasoline", "fuel_oil",
-         "anthracite", "charcoal", "landfill_gas", "coke_oven_gas", "blast_furnace_gas"]
+FUELS = [
+    "natural_gas",
+    "diesel",
+    "raw_coal",
+    "coke",
+    "wood",
+    "lpg",
+    "gasoline",
+    "fuel_oil",
+    "anthracite",
+    "charcoal",
+    "landfill_gas",
+    "coke_oven_gas",
+    "blast_furnace_gas",
+]
 CONTEXTS = ["energy_industries", "manufacturing", "residential"]
 rows_strategy = st.lists(
-    st.tuples(st.sampled_from(FUELS), st.floats(0, 1e7, allow_subnormal=False),
-              st.sampled_from(CONTEXTS)),
-    min_size=1, max_size=15)
+    st.tuples(
+        st.sampled_from(FUELS), st.floats(0, 1e7, allow_subnormal=False), st.sampled_from(CONTEXTS)
+    ),
+    min_size=1,
+    max_size=15,
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -324,9 +407,12 @@ def test_gas_parts_sum_to_co2e(rows, gwp_set):
     out = fuel_combustion_emissions(a, profile)
     g_ch4 = profile.lookup("gwp100", "CH4_non_fossil", "1")
     g_n2o = profile.lookup("gwp100", "N2O", "1")
-    np.testing.assert_allclose(out["co2e_t"],
-                               out["co2_t"] + out["ch4_t"] * g_ch4 + out["n2o_t"] * g_n2o,
-                               rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(
+        out["co2e_t"],
+        out["co2_t"] + out["ch4_t"] * g_ch4 + out["n2o_t"] * g_n2o,
+        rtol=1e-12,
+        atol=1e-9,
+    )
     assert (out[["co2_t", "co2_biogenic_t", "ch4_t", "n2o_t", "co2e_t"]] >= 0).all().all()
 
 
@@ -346,6 +432,7 @@ def test_wan_tonnes_and_tonnes_agree(rows):
     a = pd.DataFrame(rows, columns=["fuel", "quantity", "ch4_n2o_context"]).assign(unit="t")
     in_t = fuel_combustion_emissions(a, PROFILE)
     in_wan_t = fuel_combustion_emissions(
-        a.assign(quantity=a["quantity"] / 1e4, unit="万吨"), PROFILE)
+        a.assign(quantity=a["quantity"] / 1e4, unit="万吨"), PROFILE
+    )
     for col in ("energy_gj", "co2_t", "co2_biogenic_t", "ch4_t", "n2o_t", "co2e_t"):
         np.testing.assert_allclose(in_wan_t[col], in_t[col], rtol=1e-12, atol=1e-12)

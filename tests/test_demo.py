@@ -79,8 +79,14 @@ def test_credit_codes_are_valid_and_unique(default_city):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.sampled_from(["350203", "350205", "350206", "350211", "350212", "350213"]),
-                min_size=1, max_size=50), st.integers(0, 2**32 - 1))
+@given(
+    st.lists(
+        st.sampled_from(["350203", "350205", "350206", "350211", "350212", "350213"]),
+        min_size=1,
+        max_size=50,
+    ),
+    st.integers(0, 2**32 - 1),
+)
 def test_credit_codes_property(districts, seed):
     codes = credit_codes(np.array(districts), np.random.default_rng(seed))
     assert valid_credit_codes(pd.Series(codes)).all()
@@ -97,7 +103,8 @@ def test_enterprises_in_real_districts_and_boxes(default_city, calibration):
     assert ((ent["lon"] >= box[:, 0]) & (ent["lon"] <= box[:, 2])).all()
     assert ((ent["lat"] >= box[:, 1]) & (ent["lat"] <= box[:, 3])).all()
     in_park = ent.dropna(subset=["park_code"]).merge(
-        default_city.parks, left_on="park_code", right_on="code", suffixes=("", "_park"))
+        default_city.parks, left_on="park_code", right_on="code", suffixes=("", "_park")
+    )
     assert (in_park["district_code"] == in_park["district_code_park"]).all()
     assert ent["name"].str.endswith("（合成）").all()
     assert 0.09 <= ent["is_key"].mean() <= 0.12
@@ -110,8 +117,10 @@ def test_meters_map_to_enterprises_and_nodes(default_city):
     assert set(meters["enterprise_code"]) == set(ent.index[ent["is_key"]])
     nodes = default_city.grid_nodes.set_index("node_id")
     assert meters["grid_node_id"].isin(nodes.index).all()
-    same = (nodes.loc[meters["grid_node_id"], "district_code"].to_numpy()
-            == ent.loc[meters["enterprise_code"], "district_code"].to_numpy())
+    same = (
+        nodes.loc[meters["grid_node_id"], "district_code"].to_numpy()
+        == ent.loc[meters["enterprise_code"], "district_code"].to_numpy()
+    )
     assert same.all()
     per_key = meters.groupby("enterprise_code").size()
     assert per_key.between(1, 4).all()
@@ -135,8 +144,11 @@ def test_monthly_meter_sums_match_energy_monthly(small_files, calibration):
     readings["period"] = local.dt.tz_localize(None).dt.to_period("M").dt.to_timestamp()
     readings = readings.merge(meters, on="meter_id")
     metered = readings.groupby(["enterprise_code", "period"])["kwh"].agg(["sum", "size"])
-    elec = energy[energy["fuel"] == "electricity"].assign(period=lambda f: pd.to_datetime(
-        f["period"])).set_index(["enterprise_code", "period"])["consumed_total"]
+    elec = (
+        energy[energy["fuel"] == "electricity"]
+        .assign(period=lambda f: pd.to_datetime(f["period"]))
+        .set_index(["enterprise_code", "period"])["consumed_total"]
+    )
     reported = units.convert(elec.reindex(metered.index), "10^4 kWh", "kWh")
     assert len(metered) == 12 * meters["enterprise_code"].nunique()
     assert (readings["kwh"] >= 0).all()
@@ -148,10 +160,12 @@ def test_monthly_meter_sums_match_energy_monthly(small_files, calibration):
 
 def test_stock_identity_and_consumption_split(default_city):
     e = default_city.energy_monthly
-    np.testing.assert_allclose(e["closing_stock"], e["opening_stock"] + e["purchased"]
-                               - e["consumed_total"], atol=1e-6)
-    np.testing.assert_allclose(e["consumed_total"],
-                               e["consumed_industrial"] + e["consumed_non_industrial"], atol=1e-6)
+    np.testing.assert_allclose(
+        e["closing_stock"], e["opening_stock"] + e["purchased"] - e["consumed_total"], atol=1e-6
+    )
+    np.testing.assert_allclose(
+        e["consumed_total"], e["consumed_industrial"] + e["consumed_non_industrial"], atol=1e-6
+    )
     assert (e["consumed_as_feedstock"] <= e["consumed_industrial"] + 1e-9).all()
     assert (e["consumed_transport"] <= e["consumed_non_industrial"] + 1e-9).all()
     numeric = e.select_dtypes("number")
@@ -173,23 +187,28 @@ def test_derived_electricity_reproduces_bulletin(published):
     gdp_10k_cny = units.convert(published.at["gdp_2021", "value"], "10^8 CNY", "10^4 CNY")
     kwh = gdp_10k_cny * published.at["electricity_intensity_2021", "value"]
     assert units.convert(kwh, "kWh", "10^8 kWh") == pytest.approx(
-        published.at["electricity_2021", "value"], abs=1e-4)
+        published.at["electricity_2021", "value"], abs=1e-4
+    )
     # 2023 report: population 532.70万, 比上一年度略增1.9万人 -> 530.80万 in 2022
     assert published.at["population_2023", "value"] - 1.9 == pytest.approx(
-        published.at["population_2022", "value"])
+        published.at["population_2022", "value"]
+    )
 
 
 def test_calibrated_totals_at_default_size(default_city, calibration, published):
     stats = default_city.city_statistics.set_index(
-        ["region_code", "year", "indicator", "price_basis"])["value"]
+        ["region_code", "year", "indicator", "price_basis"]
+    )["value"]
     # published figures appear unchanged (厦门 statistical bulletins 2022, 2023; 十四五 review 2025)
     for year, ref in [(2022, "gdp_2022"), (2023, "gdp_2023"), (2024, "gdp_2024")]:
         assert stats["350200", year, "gdp", "current"] == pytest.approx(published.at[ref, "value"])
     for year, ref in [(2022, "population_2022"), (2023, "population_2023")]:
-        assert stats["350200", year, "population", ""] == pytest.approx(
-            published.at[ref, "value"])
-    district_gdp = published[(published["indicator"] == "gdp") & (published["year"] == 2022)
-                             & (published["region"] != "350200")]
+        assert stats["350200", year, "population", ""] == pytest.approx(published.at[ref, "value"])
+    district_gdp = published[
+        (published["indicator"] == "gdp")
+        & (published["year"] == 2022)
+        & (published["region"] != "350200")
+    ]
     for _, row in district_gdp.iterrows():
         assert stats[row["region"], 2022, "gdp", "current"] == pytest.approx(row["value"])
     # comparable prices: 2020 GDP x published real growth 2021 (8.1%), 2022 (4.4%), 2023 (3.1%)
@@ -199,16 +218,16 @@ def test_calibrated_totals_at_default_size(default_city, calibration, published)
     # enterprises' electricity = coverage x city 全社会用电量 (2021 derived x national growth)
     coverage = calibration["assumptions"]["coverage_electricity"]["value"]
     city_2021 = published.at["electricity_2021", "value"]
-    growth = {y: published.at[f"national_electricity_growth_{y}", "value"]
-              for y in (2022, 2023, 2024)}
+    growth = {
+        y: published.at[f"national_electricity_growth_{y}", "value"] for y in (2022, 2023, 2024)
+    }
     energy = default_city.energy_monthly
     elec = energy[energy["fuel"] == "electricity"]
     by_year = elec.groupby(pd.to_datetime(elec["period"]).dt.year)["consumed_total"].sum()
     city = city_2021
     for year in (2022, 2023, 2024):
         city *= 1 + growth[year]
-        assert stats["350200", year, "electricity_consumption", ""] == pytest.approx(
-            city, abs=1e-4)
+        assert stats["350200", year, "electricity_consumption", ""] == pytest.approx(city, abs=1e-4)
         expected = units.convert(city, "10^8 kWh", "10^4 kWh") * coverage
         assert by_year[year] == pytest.approx(expected, rel=1e-6)  # rounding of monthly values
 
@@ -216,8 +235,9 @@ def test_calibrated_totals_at_default_size(default_city, calibration, published)
 def test_districts_add_up_to_the_city(default_city):
     s = default_city.city_statistics
     city = s[s["region_code"] == "350200"].set_index(["year", "indicator", "price_basis"])["value"]
-    parts = s[s["region_code"] != "350200"].groupby(["year", "indicator", "price_basis"])[
-        "value"].sum()
+    parts = (
+        s[s["region_code"] != "350200"].groupby(["year", "indicator", "price_basis"])["value"].sum()
+    )
     # published district GDPs of 2022 add to 7802.65, the city's figure is 7802.66 (rounding)
     np.testing.assert_allclose(parts.reindex(city.index), city, rtol=2e-6, atol=5e-4)
     assert (s["value"] > 0).all()
@@ -234,7 +254,9 @@ def test_industrial_output_and_green_electricity(default_city):
     assert certs["certificate_id"].is_unique
     assert (certs["mwh"] % 1 == 0).all()  # whole certificates of 1 MWh
     energy = default_city.energy_monthly
-    elec = energy[energy["fuel"] == "electricity"].groupby("enterprise_code")["consumed_total"].sum()
+    elec = (
+        energy[energy["fuel"] == "electricity"].groupby("enterprise_code")["consumed_total"].sum()
+    )
     bought = green.groupby("enterprise_code")["mwh"].sum()
     assert (bought <= units.convert(elec.reindex(bought.index), "10^4 kWh", "MWh")).all()
 
@@ -249,8 +271,10 @@ def test_largest_remainder_property(weights, total):
 
 
 def test_cli_demo_data(tmp_path):
-    result = CliRunner().invoke(app, ["demo-data", str(tmp_path), "--enterprises", "30",
-                                      "--years", "1", "--readings", "daily"])
+    result = CliRunner().invoke(
+        app,
+        ["demo-data", str(tmp_path), "--enterprises", "30", "--years", "1", "--readings", "daily"],
+    )
     assert result.exit_code == 0, result.output
     readings = pd.read_parquet(tmp_path / "meter_readings.parquet")
     assert len(readings) == readings["meter_id"].nunique() * 366

@@ -28,11 +28,11 @@ def test_market_based_hand_checked():
     assert market_based_electricity_co2_t(1_000, 1_500, 0.5703) == 0.0
 
 
-@given(
-    st.floats(0, 1e9), st.floats(0, 1e9), st.floats(0.0, 1.5), st.floats(0.0, 1.5)
-)
+@given(st.floats(0, 1e9), st.floats(0, 1e9), st.floats(0.0, 1.5), st.floats(0.0, 1.5))
 def test_market_based_bounds(consumed, contracted, grid_ef, contract_ef):
-    market = market_based_electricity_co2_t(consumed, contracted, grid_ef, min(contract_ef, grid_ef))
+    market = market_based_electricity_co2_t(
+        consumed, contracted, grid_ef, min(contract_ef, grid_ef)
+    )
     location = electricity_co2_t(consumed, grid_ef)
     assert 0 <= market <= location * (1 + 1e-12) + 1e-9
 

@@ -18,10 +18,21 @@ GB_SRC = "GB/T 2589-2020, Annex A, Table A.1"
 def primary_profile(kgce_per_kwh: float, year: int = 2023) -> FactorProfile:
     """The GB/T 2589 set under one override: electricity's 等价值 for ``year``, as a city enters
     the year's average generation coal rate from its statistics."""
-    rows = pd.DataFrame([{
-        "parameter": "coal_equivalent_primary", "key": "electricity", "context": "", "year": year,
-        "value": kgce_per_kwh, "unit": "kgce/kWh", "source": "test city statistics",
-        "clause": "average coal rate of thermal generation", "note": ""}])
+    rows = pd.DataFrame(
+        [
+            {
+                "parameter": "coal_equivalent_primary",
+                "key": "electricity",
+                "context": "",
+                "year": year,
+                "value": kgce_per_kwh,
+                "unit": "kgce/kWh",
+                "source": "test city statistics",
+                "clause": "average coal rate of thermal generation",
+                "note": "",
+            }
+        ]
+    )
     return FactorProfile([GB2589], rows.astype(str), name="test")
 
 
@@ -37,8 +48,12 @@ def test_raw_coal_electricity_natural_gas_and_heat_to_tce():
     # GB/T 2589-2020, Table A.1: 1 t raw coal = 0.7143 tce; 1 万kWh electricity (当量值,
     # 0.1229 kgce/kWh) = 1.229 tce; 1 万m3 natural gas at 1.3300 kgce/m3 = 13.3 tce;
     # 1 GJ heat at 0.03412 kgce/MJ = 0.03412 tce
-    out = energy_consumption_tce([1, 1, 1, 1], ["t", "万千瓦时", "万立方米", "GJ"],
-                                 ["raw_coal", "electricity", "natural_gas", "heat"], PROFILE)
+    out = energy_consumption_tce(
+        [1, 1, 1, 1],
+        ["t", "万千瓦时", "万立方米", "GJ"],
+        ["raw_coal", "electricity", "natural_gas", "heat"],
+        PROFILE,
+    )
     assert out.name == "energy_tce"
     assert out.to_numpy() == pytest.approx([0.7143, 1.229, 13.3, 0.03412])
 
@@ -76,8 +91,9 @@ def test_errors_name_the_row():
     with pytest.raises(UnknownCodeError, match=r"row 1.*'coal'.*raw_coal"):
         energy_consumption_tce([1, 2], ["t", "t"], ["raw_coal", "coal"], PROFILE)
     with pytest.raises(UnitError, match=r"row b.*raw_coal.*per mass"):
-        energy_consumption_tce(pd.Series([1, 2], index=["a", "b"]), ["t", "m3"],
-                               ["raw_coal", "raw_coal"], PROFILE)
+        energy_consumption_tce(
+            pd.Series([1, 2], index=["a", "b"]), ["t", "m3"], ["raw_coal", "raw_coal"], PROFILE
+        )
     with pytest.raises(InputError, match=r"row 1.*negative"):
         energy_consumption_tce([1, -2], "t", "coke", PROFILE)
     with pytest.raises(InputError, match=r"row 0.*not a number"):
@@ -96,23 +112,31 @@ def test_fuel_without_coefficient_and_bad_options():
     with pytest.raises(InputError, match="basis"):
         energy_consumption_tce([1], "t", "coke", PROFILE, basis="primary")
     with pytest.raises(InputError, match="needs a data year"):
-        energy_consumption_tce([1], "MWh", "electricity", primary_profile(0.3),
-                               basis="equivalent")
+        energy_consumption_tce([1], "MWh", "electricity", primary_profile(0.3), basis="equivalent")
     with pytest.raises(UnknownCodeError, match="coal_equivalent_primary"):  # not in GB/T 2589
         energy_consumption_tce([1], "MWh", "electricity", PROFILE, basis="equivalent", year=2023)
     with pytest.raises(InputError, match="unit has 2 rows"):
         energy_consumption_tce([1], ["t", "t"], "coke", PROFILE)
 
 
-FUELS_UNITS = [("raw_coal", "t"), ("coke", "kg"), ("natural_gas", "m3"), ("lng", "t"),
-               ("electricity", "kWh"), ("heat", "GJ"), ("coke_oven_gas", "10^4 m3"),
-               ("diesel", "t")]
+FUELS_UNITS = [
+    ("raw_coal", "t"),
+    ("coke", "kg"),
+    ("natural_gas", "m3"),
+    ("lng", "t"),
+    ("electricity", "kWh"),
+    ("heat", "GJ"),
+    ("coke_oven_gas", "10^4 m3"),
+    ("diesel", "t"),
+]
 quantities = st.floats(min_value=0, max_value=1e9, allow_nan=False, allow_infinity=False)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(FUELS_UNITS), quantities), min_size=1, max_size=12),
-       st.floats(min_value=0, max_value=1e3, allow_nan=False))
+@given(
+    st.lists(st.tuples(st.sampled_from(FUELS_UNITS), quantities), min_size=1, max_size=12),
+    st.floats(min_value=0, max_value=1e3, allow_nan=False),
+)
 def test_scales_linearly(rows, k):
     fuel = [f for (f, _), _ in rows]
     unit = [u for (_, u), _ in rows]
@@ -122,18 +146,30 @@ def test_scales_linearly(rows, k):
     assert np.allclose(scaled, base * k, rtol=1e-12, atol=1e-9)
     # additive: the rows of one fuel and unit add up to their total quantity converted at once
     same = [i for i, r in enumerate(rows) if r[0] == rows[0][0]]
-    parts = energy_consumption_tce(q[same], [unit[i] for i in same], [fuel[i] for i in same],
-                                   PROFILE).sum()
+    parts = energy_consumption_tce(
+        q[same], [unit[i] for i in same], [fuel[i] for i in same], PROFILE
+    ).sum()
     assert parts == pytest.approx(
         energy_consumption_tce([q[same].sum()], [unit[0]], [fuel[0]], PROFILE).iloc[0],
-        rel=1e-9, abs=1e-9)
+        rel=1e-9,
+        abs=1e-9,
+    )
 
 
 @settings(max_examples=60, deadline=None)
-@given(quantities, st.sampled_from([
-    ("raw_coal", "万吨", "t", 1e4), ("natural_gas", "万立方米", "m3", 1e4),
-    ("electricity", "万千瓦时", "kWh", 1e4), ("electricity", "MWh", "kWh", 1e3),
-    ("heat", "百万千焦", "MJ", 1e3), ("lpg", "kg", "t", 1e-3)]))
+@given(
+    quantities,
+    st.sampled_from(
+        [
+            ("raw_coal", "万吨", "t", 1e4),
+            ("natural_gas", "万立方米", "m3", 1e4),
+            ("electricity", "万千瓦时", "kWh", 1e4),
+            ("electricity", "MWh", "kWh", 1e3),
+            ("heat", "百万千焦", "MJ", 1e3),
+            ("lpg", "kg", "t", 1e-3),
+        ]
+    ),
+)
 def test_unit_round_trips_give_the_same_tce(q, case):
     fuel, big, small, ratio = case
     a = energy_consumption_tce([q], [big], [fuel], PROFILE).iloc[0]

@@ -18,9 +18,26 @@ PROVINCIAL = load_factor_set("cn-provincial-inventory")
 
 # The fuel list of the energy statistics (能源购进、消费与库存 205-1 表) in fuels.csv.
 STATISTICAL_FUELS = [
-    "raw_coal", "cleaned_coal", "other_washed_coal", "briquette", "coke", "coke_oven_gas",
-    "blast_furnace_gas", "other_gas", "crude_oil", "gasoline", "kerosene", "diesel", "fuel_oil",
-    "naphtha", "lpg", "refinery_gas", "natural_gas", "lng", "heat", "electricity",
+    "raw_coal",
+    "cleaned_coal",
+    "other_washed_coal",
+    "briquette",
+    "coke",
+    "coke_oven_gas",
+    "blast_furnace_gas",
+    "other_gas",
+    "crude_oil",
+    "gasoline",
+    "kerosene",
+    "diesel",
+    "fuel_oil",
+    "naphtha",
+    "lpg",
+    "refinery_gas",
+    "natural_gas",
+    "lng",
+    "heat",
+    "electricity",
 ]
 # GB/T 2589-2020 Table A.1 lists no 型煤 and no 石脑油; the set says so in its manifest.
 NOT_IN_TABLE_A1 = {"briquette", "naphtha"}
@@ -38,19 +55,22 @@ def test_sets_are_on_the_search_path_and_load():
         assert fs.table["clause"].str.len().min() > 0
 
 
-@pytest.mark.parametrize(("key", "unit", "expected"), [
-    # GB/T 2589-2020, Annex A, Table A.1 (折标准煤系数, 当量值)
-    ("raw_coal", "kgce/kg", 0.7143),
-    ("cleaned_coal", "kgce/kg", 0.9000),
-    ("coke", "kgce/kg", 0.9714),
-    ("crude_oil", "kgce/kg", 1.4286),
-    ("gasoline", "kgce/kg", 1.4714),
-    ("diesel", "kgce/kg", 1.4571),
-    ("lpg", "kgce/kg", 1.7143),
-    ("blast_furnace_gas", "kgce/m3", 0.1286),
-    ("electricity", "kgce/kWh", 0.1229),
-    ("heat", "kgce/MJ", 0.03412),
-])
+@pytest.mark.parametrize(
+    ("key", "unit", "expected"),
+    [
+        # GB/T 2589-2020, Annex A, Table A.1 (折标准煤系数, 当量值)
+        ("raw_coal", "kgce/kg", 0.7143),
+        ("cleaned_coal", "kgce/kg", 0.9000),
+        ("coke", "kgce/kg", 0.9714),
+        ("crude_oil", "kgce/kg", 1.4286),
+        ("gasoline", "kgce/kg", 1.4714),
+        ("diesel", "kgce/kg", 1.4571),
+        ("lpg", "kgce/kg", 1.7143),
+        ("blast_furnace_gas", "kgce/m3", 0.1286),
+        ("electricity", "kgce/kWh", 0.1229),
+        ("heat", "kgce/MJ", 0.03412),
+    ],
+)
 def test_gbt2589_coal_equivalents(key, unit, expected):
     assert value(GB2589, "coal_equivalent", key, unit) == pytest.approx(expected, abs=5e-6)
 
@@ -98,21 +118,32 @@ def test_gbt2589_coefficients_follow_from_their_heat_values():
 
 def test_gbt2589_other_gas_subtypes():
     # Table A.1, 其他煤气: 发生炉煤气 0.1786, 水煤气 0.3571 kgce/m3
-    assert value(GB2589, "coal_equivalent", "other_gas", "kgce/m3",
-                 context="producer_gas") == pytest.approx(0.1786)
-    assert value(GB2589, "coal_equivalent", "other_gas", "kgce/m3",
-                 context="water_gas") == pytest.approx(0.3571)
+    assert value(
+        GB2589, "coal_equivalent", "other_gas", "kgce/m3", context="producer_gas"
+    ) == pytest.approx(0.1786)
+    assert value(
+        GB2589, "coal_equivalent", "other_gas", "kgce/m3", context="water_gas"
+    ) == pytest.approx(0.3571)
 
 
-@pytest.mark.parametrize(("context", "year", "expected"), [
-    # MEE carbon-market notices: 0.6101 for 2019-2020 data (2021 power-sector guide), 0.5810
-    # for 2021 (2022 notice), 0.5703 for 2022 (notice on 2023-2025 power-sector reporting)
-    ("ets", 2019, 0.6101), ("ets", 2020, 0.6101), ("ets", 2021, 0.5810), ("ets", 2022, 0.5703),
-    # MEE/NBS 电力二氧化碳排放因子: 2021 (公告2024年第12号), 2022 (2024-12-20), 2023 (annex, 表1)
-    ("", 2021, 0.5568), ("", 2022, 0.5366), ("", 2023, 0.5306),
-    # 2023 annex, 表4 (without market-traded non-fossil power) and 表5 (fossil power only)
-    ("excluding_market_nonfossil", 2023, 0.6096), ("fossil", 2023, 0.8273),
-])
+@pytest.mark.parametrize(
+    ("context", "year", "expected"),
+    [
+        # MEE carbon-market notices: 0.6101 for 2019-2020 data (2021 power-sector guide), 0.5810
+        # for 2021 (2022 notice), 0.5703 for 2022 (notice on 2023-2025 power-sector reporting)
+        ("ets", 2019, 0.6101),
+        ("ets", 2020, 0.6101),
+        ("ets", 2021, 0.5810),
+        ("ets", 2022, 0.5703),
+        # MEE/NBS 电力二氧化碳排放因子: 2021 (公告2024年第12号), 2022 (2024-12-20), 2023 (annex, 表1)
+        ("", 2021, 0.5568),
+        ("", 2022, 0.5366),
+        ("", 2023, 0.5306),
+        # 2023 annex, 表4 (without market-traded non-fossil power) and 表5 (fossil power only)
+        ("excluding_market_nonfossil", 2023, 0.6096),
+        ("fossil", 2023, 0.8273),
+    ],
+)
 def test_national_grid_factors(context, year, expected):
     got = value(GRID, "grid_ef", "national", "tCO2/MWh", context=context, year=year)
     assert got == pytest.approx(expected, abs=5e-5)
@@ -165,18 +196,30 @@ def test_guide_ncvs_agree_with_gbt2589_where_they_share_a_source():
     # The guide's NCVs with footnote 中国能源统计年鉴 are the GB/T 2589 heat values
     profile = FactorProfile([GUIDE])
     reference = FactorProfile([GB2589])
-    for key, unit in [("natural_gas", "GJ/m3"), ("coke_oven_gas", "GJ/m3"), ("coke", "GJ/t"),
-                      ("diesel", "GJ/t"), ("lpg", "GJ/t"), ("other_gas", "GJ/m3")]:
+    for key, unit in [
+        ("natural_gas", "GJ/m3"),
+        ("coke_oven_gas", "GJ/m3"),
+        ("coke", "GJ/t"),
+        ("diesel", "GJ/t"),
+        ("lpg", "GJ/t"),
+        ("other_gas", "GJ/m3"),
+    ]:
         assert profile.lookup("ncv", key, unit) == pytest.approx(
-            reference.lookup("ncv", key, unit), rel=1e-6), key
+            reference.lookup("ncv", key, unit), rel=1e-6
+        ), key
 
 
 def test_guide_co2_factor_of_natural_gas():
     # 389.31 GJ/10^4 Nm3 x 15.3 tC/TJ x 99 % x 44/12 = 21.62 tCO2/10^4 Nm3: the natural-gas
     # factor commonly quoted from the 核算指南 defaults (e.g. 21.622 tCO2e/万Nm3 in factor templates)
     p = FactorProfile([GUIDE])
-    ef = (p.lookup("ncv", "natural_gas", "TJ/10^4 m3") * p.lookup("carbon_content", "natural_gas",
-          "tC/TJ") * p.lookup("oxidation", "natural_gas", "1") * 44 / 12)
+    ef = (
+        p.lookup("ncv", "natural_gas", "TJ/10^4 m3")
+        * p.lookup("carbon_content", "natural_gas", "tC/TJ")
+        * p.lookup("oxidation", "natural_gas", "1")
+        * 44
+        / 12
+    )
     assert ef == pytest.approx(21.62, abs=0.005)
 
 
@@ -184,7 +227,15 @@ def test_keys_are_known_fuel_or_region_codes():
     known = set(fuels().index)
     for fs in (GB2589, GUIDE, PROVINCIAL):
         assert set(fs.table["key"]) <= known, fs.id
-    regions = {"national", "north_china", "northeast", "east_china", "central_china",
-               "northwest", "south_china", "southwest"}
+    regions = {
+        "national",
+        "north_china",
+        "northeast",
+        "east_china",
+        "central_china",
+        "northwest",
+        "south_china",
+        "southwest",
+    }
     assert regions <= set(GRID.table["key"])
     assert not pd.Series(sorted(GRID.table["key"])).str.contains(r"[^a-z_]").any()

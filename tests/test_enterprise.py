@@ -14,32 +14,56 @@ from citycarbon.accounting.enterprise import (
 from citycarbon.errors import InputError
 from citycarbon.factors import FactorProfile, load_factor_set
 
-SCOPE2 = pd.DataFrame([
-    # MEE 环办气候函〔2023〕43号: national grid average 2022, 0.5703 tCO2/MWh
-    {"parameter": "grid_ef", "key": "national", "year": 2022, "value": 0.5703,
-     "unit": "tCO2/MWh", "source": "MEE 环办气候函〔2023〕43号", "clause": "2022 national average"},
-    # 核算指南 default for purchased heat, 0.11 tCO2/GJ
-    {"parameter": "heat_ef", "key": "heat", "year": 2015, "value": 0.11, "unit": "tCO2/GJ",
-     "source": "工业其他行业企业温室气体排放核算方法与报告指南", "clause": "热力供应排放因子缺省值 (0.11 tCO2/GJ)"},
-])
+SCOPE2 = pd.DataFrame(
+    [
+        # MEE 环办气候函〔2023〕43号: national grid average 2022, 0.5703 tCO2/MWh
+        {
+            "parameter": "grid_ef",
+            "key": "national",
+            "year": 2022,
+            "value": 0.5703,
+            "unit": "tCO2/MWh",
+            "source": "MEE 环办气候函〔2023〕43号",
+            "clause": "2022 national average",
+        },
+        # 核算指南 default for purchased heat, 0.11 tCO2/GJ
+        {
+            "parameter": "heat_ef",
+            "key": "heat",
+            "year": 2015,
+            "value": 0.11,
+            "unit": "tCO2/GJ",
+            "source": "工业其他行业企业温室气体排放核算方法与报告指南",
+            "clause": "热力供应排放因子缺省值 (0.11 tCO2/GJ)",
+        },
+    ]
+)
 PROFILE = FactorProfile(
-    [load_factor_set("ipcc-2006-energy"), load_factor_set("ipcc-ar5-gwp100")], SCOPE2, name="t")
+    [load_factor_set("ipcc-2006-energy"), load_factor_set("ipcc-ar5-gwp100")], SCOPE2, name="t"
+)
 
-ENERGY = pd.DataFrame({
-    "enterprise_code": ["A", "A", "A", "B"],
-    "fuel": ["LNG", "电力", "热力", "柴油"],
-    "quantity": [10, 100, 500, 20],
-    "unit": ["t", "万千瓦时", "GJ", "t"],
-    "feedstock_quantity": [2, 0, 0, 0],
-})
+ENERGY = pd.DataFrame(
+    {
+        "enterprise_code": ["A", "A", "A", "B"],
+        "fuel": ["LNG", "电力", "热力", "柴油"],
+        "quantity": [10, 100, 500, 20],
+        "unit": ["t", "万千瓦时", "GJ", "t"],
+        "feedstock_quantity": [2, 0, 0, 0],
+    }
+)
 
 
 def test_account_hand_checked():
     lines = account_lines(ENERGY, PROFILE, year=2023)
-    s = account_summary(lines, PROFILE, year=2023,
-                        green=pd.DataFrame({"enterprise_code": ["A"], "mwh": [300.0]}),
-                        output=pd.DataFrame({"enterprise_code": ["A", "B"],
-                                             "output_value_10k_cny": [1000.0, 50.0]}))
+    s = account_summary(
+        lines,
+        PROFILE,
+        year=2023,
+        green=pd.DataFrame({"enterprise_code": ["A"], "mwh": [300.0]}),
+        output=pd.DataFrame(
+            {"enterprise_code": ["A", "B"], "output_value_10k_cny": [1000.0, 50.0]}
+        ),
+    )
     # A burns 10 - 2 (feedstock) = 8 t LNG: IPCC 2006 Vol.2 Table 1.2 NCV 48.0 TJ/Gg and
     # Table 1.4 CO2 EF 56,100 kg/TJ -> 8 x 0.048 TJ x 56.1 t/TJ = 21.5424 t CO2;
     # Table 2.3 (manufacturing) CH4 1 kg/TJ, N2O 0.1 kg/TJ; AR5 GWP 28 and 265.
@@ -73,30 +97,52 @@ def test_unknown_fuel_names_row_and_suggests():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["diesel", "lng", "electricity", "heat", "lpg"]),
-                          st.floats(0, 1e6)), min_size=1, max_size=12),
-       st.floats(0.01, 100))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["diesel", "lng", "electricity", "heat", "lpg"]), st.floats(0, 1e6)
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.floats(0.01, 100),
+)
 def test_parts_sum_and_linear(rows, k):
     units_of = {"electricity": "MWh", "heat": "GJ"}
-    df = pd.DataFrame({"enterprise_code": "E", "fuel": [r[0] for r in rows],
-                       "quantity": [r[1] for r in rows],
-                       "unit": [units_of.get(r[0], "t") for r in rows]})
+    df = pd.DataFrame(
+        {
+            "enterprise_code": "E",
+            "fuel": [r[0] for r in rows],
+            "quantity": [r[1] for r in rows],
+            "unit": [units_of.get(r[0], "t") for r in rows],
+        }
+    )
     lines = account_lines(df, PROFILE, year=2023)
     s = account_summary(lines, PROFILE, year=2023)
     total = lines["co2e_t"].sum()
     assert s["total_tco2e"].sum() == pytest.approx(total, rel=1e-9, abs=1e-9)
     assert (s["scope1_tco2e"] + s["scope2_location_tco2e"]).sum() == pytest.approx(
-        total, rel=1e-9, abs=1e-9)
+        total, rel=1e-9, abs=1e-9
+    )
     scaled = account_lines(df.assign(quantity=df["quantity"] * k), PROFILE, year=2023)
     assert scaled["co2e_t"].sum() == pytest.approx(total * k, rel=1e-9, abs=1e-9)
 
 
 def test_process_lines_in_account():
-    profile = FactorProfile([load_factor_set("ipcc-2006-ippu"), load_factor_set("ipcc-ar5-gwp100")],
-                            SCOPE2, name="t")
-    process = pd.DataFrame({"enterprise_code": ["X", "Y"], "process": ["clinker", "electronics_tier1"],
-                            "material": ["clinker", "NF3"], "quantity": [1000, 50000],
-                            "unit": ["t", "m2"], "product": ["", "tft_fpd"]}, index=[7, 9])
+    profile = FactorProfile(
+        [load_factor_set("ipcc-2006-ippu"), load_factor_set("ipcc-ar5-gwp100")], SCOPE2, name="t"
+    )
+    process = pd.DataFrame(
+        {
+            "enterprise_code": ["X", "Y"],
+            "process": ["clinker", "electronics_tier1"],
+            "material": ["clinker", "NF3"],
+            "quantity": [1000, 50000],
+            "unit": ["t", "m2"],
+            "product": ["", "tft_fpd"],
+        },
+        index=[7, 9],
+    )
     lines = process_lines(process, profile)
     s = account_summary(lines, profile, year=2023)
     # IPCC 2006 Vol.3 eq. 2.2 with eq. 2.4: 1,000 t clinker x 0.51 x CKD 1.02 = 520.2 t CO2

@@ -19,10 +19,13 @@ def write_set(root: Path, set_id: str, rows: str, version: str = "1") -> Path:
 
 
 def test_load_convert_and_provenance(tmp_path):
-    d = write_set(tmp_path, "t1",
-                  "ncv,natural_gas,,2020,38931,kJ/m3,GB/T 2589-2020,表A.1,\n"
-                  "grid_ef,national,,2019,0.6101,tCO2/MWh,MEE 2021,附录,\n"
-                  "grid_ef,national,,2022,0.5703,tCO2/MWh,MEE 2023,通知,\n")
+    d = write_set(
+        tmp_path,
+        "t1",
+        "ncv,natural_gas,,2020,38931,kJ/m3,GB/T 2589-2020,表A.1,\n"
+        "grid_ef,national,,2019,0.6101,tCO2/MWh,MEE 2021,附录,\n"
+        "grid_ef,national,,2022,0.5703,tCO2/MWh,MEE 2023,通知,\n",
+    )
     fs = load_factor_set(d)
     assert fs.label == "t1@1"
     p = FactorProfile([fs])
@@ -39,8 +42,19 @@ def test_load_convert_and_provenance(tmp_path):
 
 def test_override_wins_and_needs_source(tmp_path):
     fs = load_factor_set(write_set(tmp_path, "t2", "grid_ef,fujian,,2022,0.40,tCO2/MWh,src,tab,\n"))
-    ov = pd.DataFrame([{"parameter": "grid_ef", "key": "fujian", "year": 2022, "value": 0.35,
-                        "unit": "tCO2/MWh", "source": "city study", "clause": "p. 3"}])
+    ov = pd.DataFrame(
+        [
+            {
+                "parameter": "grid_ef",
+                "key": "fujian",
+                "year": 2022,
+                "value": 0.35,
+                "unit": "tCO2/MWh",
+                "source": "city study",
+                "clause": "p. 3",
+            }
+        ]
+    )
     p = FactorProfile([fs], ov, name="testcity")
     assert p.lookup("grid_ef", "fujian", "tCO2/MWh", year=2022) == pytest.approx(0.35)
     assert p.provenance("grid_ef", "fujian", year=2022)["set_id"] == "testcity-overrides"
@@ -68,8 +82,9 @@ def test_bad_rows_name_file_row_field(tmp_path, row, match, field):
 
 
 def test_missing_key_and_wrong_unit(tmp_path):
-    p = FactorProfile([load_factor_set(write_set(tmp_path, "t3",
-                                                 "ncv,raw_coal,,2020,20908,kJ/kg,s,c,\n"))])
+    p = FactorProfile(
+        [load_factor_set(write_set(tmp_path, "t3", "ncv,raw_coal,,2020,20908,kJ/kg,s,c,\n"))]
+    )
     with pytest.raises(UnknownCodeError, match="raw_col") as err:
         p.lookup_many("ncv", pd.Series(["raw_coal", "raw_col"], index=[5, 6]), "GJ/t")
     assert err.value.row == 6 and "raw_coal" in err.value.suggestions
@@ -78,18 +93,32 @@ def test_missing_key_and_wrong_unit(tmp_path):
 
 
 def test_diff(tmp_path):
-    a = load_factor_set(write_set(tmp_path, "a", "ncv,x,,2020,1000,kJ/kg,s,c,\n"
-                                  "ncv,y,,2020,2,GJ/t,s,c,\n"))
-    b = load_factor_set(write_set(tmp_path, "b", "ncv,x,,2020,1,GJ/t,s,c,\n"
-                                  "ncv,z,,2020,3,GJ/t,s,c,\n"))
+    a = load_factor_set(
+        write_set(tmp_path, "a", "ncv,x,,2020,1000,kJ/kg,s,c,\nncv,y,,2020,2,GJ/t,s,c,\n")
+    )
+    b = load_factor_set(
+        write_set(tmp_path, "b", "ncv,x,,2020,1,GJ/t,s,c,\nncv,z,,2020,3,GJ/t,s,c,\n")
+    )
     d = diff(a, b).set_index("key")
     assert d.loc["y", "status"] == "only_a" and d.loc["z", "status"] == "only_b"
     assert "x" not in d.index  # 1000 kJ/kg == 1 GJ/t
 
 
 def test_duplicates_refused():
-    rows = pd.DataFrame([{"parameter": "ncv", "key": "x", "year": 2020, "value": 1,
-                          "unit": "GJ/t", "source": "s", "clause": "c"}] * 2)
+    rows = pd.DataFrame(
+        [
+            {
+                "parameter": "ncv",
+                "key": "x",
+                "year": 2020,
+                "value": 1,
+                "unit": "GJ/t",
+                "source": "s",
+                "clause": "c",
+            }
+        ]
+        * 2
+    )
     with pytest.raises(InputError, match="duplicate"):
         validate_rows(rows, "mem")
 
@@ -97,12 +126,23 @@ def test_duplicates_refused():
 def test_priority_across_years_and_series(tmp_path):
     # a higher-priority set shadows a lower one for a non-series parameter whatever the years;
     # for time series each year is its own value and the latest year <= Y is used
-    hi = load_factor_set(write_set(tmp_path, "hi", "ncv,crude_oil,,2015,41.816,GJ/t,s,c,\n"
-                                   "grid_ef,national,,2022,0.5703,tCO2/MWh,s,c,\n"))
-    lo = load_factor_set(write_set(tmp_path, "lo", "ncv,crude_oil,,2006,42.3,GJ/t,s,c,\n"
-                                   "ncv,naphtha,,2006,44.5,GJ/t,s,c,\n"
-                                   "grid_ef,national,,2019,0.6101,tCO2/MWh,s,c,\n"
-                                   "grid_ef,national,,2022,0.9,tCO2/MWh,s,c,\n"))
+    hi = load_factor_set(
+        write_set(
+            tmp_path,
+            "hi",
+            "ncv,crude_oil,,2015,41.816,GJ/t,s,c,\ngrid_ef,national,,2022,0.5703,tCO2/MWh,s,c,\n",
+        )
+    )
+    lo = load_factor_set(
+        write_set(
+            tmp_path,
+            "lo",
+            "ncv,crude_oil,,2006,42.3,GJ/t,s,c,\n"
+            "ncv,naphtha,,2006,44.5,GJ/t,s,c,\n"
+            "grid_ef,national,,2019,0.6101,tCO2/MWh,s,c,\n"
+            "grid_ef,national,,2022,0.9,tCO2/MWh,s,c,\n",
+        )
+    )
     p = FactorProfile([hi, lo])
     assert list(p.lookup_many("ncv", ["crude_oil", "naphtha"], "GJ/t")) == [41.816, 44.5]
     assert p.lookup("grid_ef", "national", "tCO2/MWh", year=2020) == 0.6101

@@ -13,28 +13,82 @@ from citycarbon.factors import FactorProfile, available_ids, gases, load_factor_
 
 # Published GWP100 tables, transcribed here independently of the factor-set files.
 # AR4: IPCC AR4 WG1 Ch. 2, Table 2.14 (100-yr column). HFC-41, C4F6, C5F8 are not in the table.
-AR4 = {"CO2": 1, "CH4": 25, "N2O": 298, "SF6": 22800, "NF3": 17200, "HFC-23": 14800,
-       "HFC-32": 675, "HFC-125": 3500, "HFC-134a": 1430, "HFC-143a": 4470, "HFC-152a": 124,
-       "HFC-227ea": 3220, "HFC-236fa": 9810, "HFC-245fa": 1030, "CF4": 7390, "C2F6": 12200,
-       "C3F8": 8830, "c-C4F8": 10300}
+AR4 = {
+    "CO2": 1,
+    "CH4": 25,
+    "N2O": 298,
+    "SF6": 22800,
+    "NF3": 17200,
+    "HFC-23": 14800,
+    "HFC-32": 675,
+    "HFC-125": 3500,
+    "HFC-134a": 1430,
+    "HFC-143a": 4470,
+    "HFC-152a": 124,
+    "HFC-227ea": 3220,
+    "HFC-236fa": 9810,
+    "HFC-245fa": 1030,
+    "CF4": 7390,
+    "C2F6": 12200,
+    "C3F8": 8830,
+    "c-C4F8": 10300,
+}
 # AR5: IPCC AR5 WG1 Ch. 8, Table 8.A.1, GWP100 without climate-carbon feedback.
-AR5 = {"CO2": 1, "CH4": 28, "N2O": 265, "SF6": 23500, "NF3": 16100, "HFC-23": 12400,
-       "HFC-32": 677, "HFC-41": 116, "HFC-125": 3170, "HFC-134a": 1300, "HFC-143a": 4800,
-       "HFC-152a": 138, "HFC-227ea": 3350, "HFC-236fa": 8060, "HFC-245fa": 858, "CF4": 6630,
-       "C2F6": 11100, "C3F8": 8900, "c-C4F8": 9540}
+AR5 = {
+    "CO2": 1,
+    "CH4": 28,
+    "N2O": 265,
+    "SF6": 23500,
+    "NF3": 16100,
+    "HFC-23": 12400,
+    "HFC-32": 677,
+    "HFC-41": 116,
+    "HFC-125": 3170,
+    "HFC-134a": 1300,
+    "HFC-143a": 4800,
+    "HFC-152a": 138,
+    "HFC-227ea": 3350,
+    "HFC-236fa": 8060,
+    "HFC-245fa": 858,
+    "CF4": 6630,
+    "C2F6": 11100,
+    "C3F8": 8900,
+    "c-C4F8": 9540,
+}
 # AR6: IPCC AR6 WG1 Ch. 7, Table 7.15 (CH4 fossil 29.8, non-fossil 27.0, N2O 273) and
 # Table 7.SM.7 (GWP-100) for the rest.
-AR6 = {"CO2": 1, "CH4": 29.8, "CH4_non_fossil": 27.0, "N2O": 273, "SF6": 25200, "NF3": 17400,
-       "HFC-23": 14600, "HFC-32": 771, "HFC-41": 135, "HFC-125": 3740, "HFC-134a": 1530,
-       "HFC-143a": 5810, "HFC-152a": 164, "HFC-227ea": 3600, "HFC-236fa": 8690,
-       "HFC-245fa": 962, "CF4": 7380, "C2F6": 12400, "C3F8": 9290, "c-C4F8": 10200,
-       "C4F6": 0.004, "C5F8": 78.1}
+AR6 = {
+    "CO2": 1,
+    "CH4": 29.8,
+    "CH4_non_fossil": 27.0,
+    "N2O": 273,
+    "SF6": 25200,
+    "NF3": 17400,
+    "HFC-23": 14600,
+    "HFC-32": 771,
+    "HFC-41": 135,
+    "HFC-125": 3740,
+    "HFC-134a": 1530,
+    "HFC-143a": 5810,
+    "HFC-152a": 164,
+    "HFC-227ea": 3600,
+    "HFC-236fa": 8690,
+    "HFC-245fa": 962,
+    "CF4": 7380,
+    "C2F6": 12400,
+    "C3F8": 9290,
+    "c-C4F8": 10200,
+    "C4F6": 0.004,
+    "C5F8": 78.1,
+}
 PUBLISHED = {"ipcc-ar4-gwp100": AR4, "ipcc-ar5-gwp100": AR5, "ipcc-ar6-gwp100": AR6}
 
 # The values that tell the three reports apart (a set labelled AR6 that holds AR5 numbers fails).
-SIGNATURES = {4: {"CH4": 25, "N2O": 298, "SF6": 22800},
-              5: {"CH4": 28, "N2O": 265, "SF6": 23500},
-              6: {"CH4": 29.8, "N2O": 273, "SF6": 25200}}
+SIGNATURES = {
+    4: {"CH4": 25, "N2O": 298, "SF6": 22800},
+    5: {"CH4": 28, "N2O": 265, "SF6": 23500},
+    6: {"CH4": 29.8, "N2O": 273, "SF6": 25200},
+}
 
 
 def values_of(set_id: str) -> dict[str, float]:
@@ -101,8 +155,13 @@ def test_one_tonne_methane_is_28_t_co2e_in_ar5():
 def test_to_co2e_long_form_resolves_formulas_and_names():
     # AR4 Table 2.14: HFC-23 (CHF3) 14,800; CH4 25; N2O 298.
     profile = FactorProfile([load_factor_set("ipcc-ar4-gwp100")])
-    df = pd.DataFrame({"gas": ["CHF3", "甲烷", "nitrous oxide"], "mass_t": [2.0, 10.0, 1.0],
-                       "site": ["a", "b", "c"]})
+    df = pd.DataFrame(
+        {
+            "gas": ["CHF3", "甲烷", "nitrous oxide"],
+            "mass_t": [2.0, 10.0, 1.0],
+            "site": ["a", "b", "c"],
+        }
+    )
     out = to_co2e(df, profile)
     assert out["gas"].astype(str).tolist() == ["HFC-23", "CH4", "N2O"]
     np.testing.assert_allclose(out["co2e_t"], [29_600.0, 250.0, 298.0])
@@ -114,8 +173,10 @@ def test_methane_code_is_methane_not_its_non_fossil_variant():
     # 'CH4' is also the formula of CH4_non_fossil in gases.csv; as a code it means (fossil) CH4:
     # AR6 Table 7.15 29.8, not 27.0.
     profile = FactorProfile([load_factor_set("ipcc-ar6-gwp100")])
-    np.testing.assert_allclose(gwp_values(["CH4", "ch4", "CH4_non_fossil", "CH4_fossil"], profile),
-                               [29.8, 29.8, 27.0, 29.8])
+    np.testing.assert_allclose(
+        gwp_values(["CH4", "ch4", "CH4_non_fossil", "CH4_fossil"], profile),
+        [29.8, 29.8, 27.0, 29.8],
+    )
 
 
 def test_to_co2e_wide_form_sums_gases():
@@ -146,9 +207,12 @@ def test_to_co2e_errors():
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(sorted(AR5)), st.floats(-1e6, 1e6)), min_size=1,
-                max_size=12),
-       st.floats(0, 1e3))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(sorted(AR5)), st.floats(-1e6, 1e6)), min_size=1, max_size=12
+    ),
+    st.floats(0, 1e3),
+)
 def test_co2e_is_linear_and_parts_sum(rows, k):
     profile = FactorProfile([load_factor_set("ipcc-ar5-gwp100")])
     df = pd.DataFrame(rows, columns=["gas", "mass_t"])

@@ -53,11 +53,13 @@ def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
 def registry(home, tmp_path) -> None:
     """Three enterprises, a grid node and three meters, loaded through ingest."""
     ents = "统一社会信用代码,企业名称,行业代码,所属区\n" + "".join(
-        f"{c},企业{i},C3974,350203\n" for i, c in enumerate(ENT))
+        f"{c},企业{i},C3974,350203\n" for i, c in enumerate(ENT)
+    )
     assert ingest("enterprises", write_csv(tmp_path / "ent.csv", ents)).rows_accepted == 3
     ingest("grid_nodes", write_csv(tmp_path / "gn.csv", "node_id,name\nGN1,节点1\n"))
     meters = "meter_id,enterprise_code,grid_node_id\n" + "".join(
-        f"{m},{ENT[i]},GN1\n" for i, m in enumerate(METERS))
+        f"{m},{ENT[i]},GN1\n" for i, m in enumerate(METERS)
+    )
     assert ingest("meters", write_csv(tmp_path / "m.csv", meters)).rows_accepted == 3
 
 
@@ -66,14 +68,17 @@ def quarantine(batch_id: int) -> pd.DataFrame:
 
 
 def energy_csv(rows: list[str]) -> str:
-    return ("enterprise_code,period,fuel,unit,consumed_total,consumed_industrial,"
-            "consumed_non_industrial\n" + "".join(r + "\n" for r in rows))
+    return (
+        "enterprise_code,period,fuel,unit,consumed_total,consumed_industrial,"
+        "consumed_non_industrial\n" + "".join(r + "\n" for r in rows)
+    )
 
 
 # ----------------------------------------------------------------------- whole-file refusals
 def test_missing_required_column_rejects_the_file_naming_it(registry, tmp_path):
-    f = write_csv(tmp_path / "e.csv", "enterprise_code,period,fuel,unit\n"
-                  f"{ENT[0]},2024-01,diesel,t\n")
+    f = write_csv(
+        tmp_path / "e.csv", f"enterprise_code,period,fuel,unit\n{ENT[0]},2024-01,diesel,t\n"
+    )
     with pytest.raises(InputError) as err:
         ingest("energy_monthly", f)
     assert "consumed_total" in str(err.value) and "the file has columns" in str(err.value)
@@ -90,14 +95,23 @@ def test_file_of_another_kind_is_named(registry, tmp_path):
 
 
 def test_unknown_columns_are_ignored_and_reported(registry, tmp_path):
-    f = write_csv(tmp_path / "e.csv", "enterprise_code,period,fuel,unit,consumed_total,remark\n"
-                  f"{ENT[0]},2024-01,diesel,t,5,hello\n")
+    f = write_csv(
+        tmp_path / "e.csv",
+        "enterprise_code,period,fuel,unit,consumed_total,remark\n"
+        f"{ENT[0]},2024-01,diesel,t,5,hello\n",
+    )
     r = ingest("energy_monthly", f)
     assert (r.rows_accepted, r.ignored_columns) == (1, ["remark"])
 
 
-@pytest.mark.parametrize("content", [b"", b"enterprise_code,period,fuel,unit,consumed_total\n",
-                                     b"enterprise_code,period,fuel,unit,consumed_total\n\n\n"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"enterprise_code,period,fuel,unit,consumed_total\n",
+        b"enterprise_code,period,fuel,unit,consumed_total\n\n\n",
+    ],
+)
 def test_empty_file_is_refused(registry, tmp_path, content):
     f = tmp_path / "e.csv"
     f.write_bytes(content)
@@ -111,9 +125,13 @@ def test_truncated_xlsx_and_parquet_are_refused(registry, tmp_path):
     bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(InputError, match="xlsx"):
         ingest("energy_monthly", bad)
-    table = pa.table({"meter_id": ["M1"] * 100, "ts": pd.date_range("2024-01-01", periods=100,
-                                                                   freq="h", tz="UTC"),
-                      "kwh": np.arange(100.0)})
+    table = pa.table(
+        {
+            "meter_id": ["M1"] * 100,
+            "ts": pd.date_range("2024-01-01", periods=100, freq="h", tz="UTC"),
+            "kwh": np.arange(100.0),
+        }
+    )
     pq.write_table(table, tmp_path / "r.parquet")
     data = (tmp_path / "r.parquet").read_bytes()
     (tmp_path / "cut.parquet").write_bytes(data[: len(data) - 40])
@@ -138,8 +156,10 @@ def test_undecodable_csv_is_refused(registry, tmp_path):
 
 # ------------------------------------------------------------------------------ row checks
 def test_unknown_registry_codes_are_quarantined_with_suggestions(registry, tmp_path):
-    f = write_csv(tmp_path / "r.csv", "meter_id,ts,kwh\nM1,2024-01-01 00:00,1\n"
-                  "M9,2024-01-01 00:00,2\nM2,2024-01-01 00:00,3\n")
+    f = write_csv(
+        tmp_path / "r.csv",
+        "meter_id,ts,kwh\nM1,2024-01-01 00:00,1\nM9,2024-01-01 00:00,2\nM2,2024-01-01 00:00,3\n",
+    )
     r = ingest("meter_readings", f)
     assert (r.rows_in, r.rows_accepted, r.rows_quarantined) == (3, 2, 1)
     q = quarantine(r.batch_id)
@@ -153,12 +173,17 @@ def test_unknown_registry_codes_are_quarantined_with_suggestions(registry, tmp_p
 
 
 def test_units_are_converted_to_the_stat_unit_and_wrong_units_quarantined(registry, tmp_path):
-    f = write_csv(tmp_path / "e.csv", energy_csv([
-        f"{ENT[0]},2024-01,天然气,立方米,25000,20000,5000",  # m3 -> 10^4 m3
-        f"{ENT[0]},2024-01,electricity,kWh,120000,100000,20000",  # kWh -> 10^4 kWh
-        f"{ENT[1]},2024-01,natural_gas,kWh,1,1,0",  # energy unit for a gas counted in volume
-        f"{ENT[1]},2024-01,diesel,furlong,1,1,0",  # unknown unit
-    ]))
+    f = write_csv(
+        tmp_path / "e.csv",
+        energy_csv(
+            [
+                f"{ENT[0]},2024-01,天然气,立方米,25000,20000,5000",  # m3 -> 10^4 m3
+                f"{ENT[0]},2024-01,electricity,kWh,120000,100000,20000",  # kWh -> 10^4 kWh
+                f"{ENT[1]},2024-01,natural_gas,kWh,1,1,0",  # energy unit for a gas counted in volume
+                f"{ENT[1]},2024-01,diesel,furlong,1,1,0",  # unknown unit
+            ]
+        ),
+    )
     r = ingest("energy_monthly", f)
     assert (r.rows_accepted, r.rows_quarantined) == (2, 2)
     cur = lake.read_current("energy_monthly").set_index("fuel")
@@ -172,12 +197,17 @@ def test_units_are_converted_to_the_stat_unit_and_wrong_units_quarantined(regist
 
 
 def test_text_negative_and_rule_violations_are_quarantined(registry, tmp_path):
-    f = write_csv(tmp_path / "e.csv", energy_csv([
-        f"{ENT[0]},2024-01,diesel,t,abc,1,0",
-        f"{ENT[0]},2024-02,diesel,t,-3,,",
-        f"{ENT[0]},2024-03,diesel,t,10,4,4",  # 合计 != 工业 + 非工业
-        f"{ENT[0]},2024-04,diesel,t,\"1,250.5\",1250.5,0",  # thousands separator is a number
-    ]))
+    f = write_csv(
+        tmp_path / "e.csv",
+        energy_csv(
+            [
+                f"{ENT[0]},2024-01,diesel,t,abc,1,0",
+                f"{ENT[0]},2024-02,diesel,t,-3,,",
+                f"{ENT[0]},2024-03,diesel,t,10,4,4",  # 合计 != 工业 + 非工业
+                f'{ENT[0]},2024-04,diesel,t,"1,250.5",1250.5,0',  # thousands separator is a number
+            ]
+        ),
+    )
     r = ingest("energy_monthly", f)
     assert (r.rows_in, r.rows_accepted, r.rows_quarantined) == (4, 1, 3)
     q = quarantine(r.batch_id).set_index("source_row")
@@ -188,12 +218,15 @@ def test_text_negative_and_rule_violations_are_quarantined(registry, tmp_path):
 
 
 def test_duplicates_exact_kept_once_conflicts_all_rejected(registry, tmp_path):
-    f = write_csv(tmp_path / "r.csv", "meter_id,ts,kwh\n"
-                  "M1,2024-01-01 00:00,1\n"
-                  "M1,2024-01-01 00:00,1\n"  # same values: a repeat
-                  "M2,2024-01-01 00:00,5\n"
-                  "M2,2024-01-01 00:00,6\n"  # same key, other value: a conflict
-                  "M3,2024-01-01 00:00,7\n")
+    f = write_csv(
+        tmp_path / "r.csv",
+        "meter_id,ts,kwh\n"
+        "M1,2024-01-01 00:00,1\n"
+        "M1,2024-01-01 00:00,1\n"  # same values: a repeat
+        "M2,2024-01-01 00:00,5\n"
+        "M2,2024-01-01 00:00,6\n"  # same key, other value: a conflict
+        "M3,2024-01-01 00:00,7\n",
+    )
     r = ingest("meter_readings", f)
     assert (r.rows_in, r.rows_accepted, r.rows_quarantined) == (5, 2, 3)
     q = quarantine(r.batch_id).set_index("source_row")["reason"]
@@ -205,18 +238,23 @@ def test_duplicates_exact_kept_once_conflicts_all_rejected(registry, tmp_path):
 
 
 def test_timestamps_local_to_utc_and_out_of_range(registry, tmp_path):
-    f = write_csv(tmp_path / "r.csv", "电表编号,采集时间,电量\n"
-                  "M1,2024-01-01 08:00,1\n"  # naive: Asia/Shanghai wall clock
-                  "M1,2024-01-01T01:00:00Z,2\n"  # explicit UTC
-                  "M1,1999-12-31 23:00,3\n"  # before 2000
-                  "M1,2999-01-01 00:00,4\n"  # future
-                  "M1,2024-02-30 00:00,5\n"  # no such day
-                  "M1,yesterday,6\n")
+    f = write_csv(
+        tmp_path / "r.csv",
+        "电表编号,采集时间,电量\n"
+        "M1,2024-01-01 08:00,1\n"  # naive: Asia/Shanghai wall clock
+        "M1,2024-01-01T01:00:00Z,2\n"  # explicit UTC
+        "M1,1999-12-31 23:00,3\n"  # before 2000
+        "M1,2999-01-01 00:00,4\n"  # future
+        "M1,2024-02-30 00:00,5\n"  # no such day
+        "M1,yesterday,6\n",
+    )
     r = ingest("meter_readings", f)
     assert (r.rows_accepted, r.rows_quarantined) == (2, 4)
     cur = lake.read_current("meter_readings")
-    assert cur["ts"].tolist() == [pd.Timestamp("2024-01-01 00:00", tz="UTC"),
-                                  pd.Timestamp("2024-01-01 01:00", tz="UTC")]
+    assert cur["ts"].tolist() == [
+        pd.Timestamp("2024-01-01 00:00", tz="UTC"),
+        pd.Timestamp("2024-01-01 01:00", tz="UTC"),
+    ]
     q = quarantine(r.batch_id).set_index("source_row")["reason"]
     assert "before 2000-01-01" in q[4] and "after now" in q[5]
     assert q[6].startswith("not a timestamp") and q[7].startswith("not a timestamp")
@@ -228,30 +266,37 @@ def test_readings_are_partitioned_by_local_month(registry, tmp_path):
     files = lake.table_files("meter_readings", home_lake())
     # 2024-02-01 00:00 in Xiamen is 2024-01-31 16:00 UTC: it counts in February
     assert [p.parent.relative_to(home_lake()).as_posix() for p in files] == [
-        "meter_readings/year=2024/month=02"]
+        "meter_readings/year=2024/month=02"
+    ]
 
 
 def test_gbk_csv_with_chinese_headers(registry, tmp_path):
-    text = ("统一社会信用代码,报告期,能源名称,计量单位,消费量合计,工业生产消费,非工业生产消费\n"
-            f"{ENT[0]},2024年3月,原煤,吨,12.5,12.5,0\n"
-            f"{ENT[0]},2024年3月,柴油,吨,1,0.5,0.5\n")
+    text = (
+        "统一社会信用代码,报告期,能源名称,计量单位,消费量合计,工业生产消费,非工业生产消费\n"
+        f"{ENT[0]},2024年3月,原煤,吨,12.5,12.5,0\n"
+        f"{ENT[0]},2024年3月,柴油,吨,1,0.5,0.5\n"
+    )
     r = ingest("energy_monthly", write_csv(tmp_path / "gbk.csv", text, "gbk"))
     assert (r.encoding, r.rows_accepted, r.rows_quarantined) == ("gb18030", 2, 0)
     cur = lake.read_current("energy_monthly")
     assert sorted(cur["fuel"]) == ["diesel", "raw_coal"]
     assert set(cur["period"]) == {pd.Timestamp("2024-03-01")}
-    r = ingest("energy_monthly", write_csv(tmp_path / "bom.csv", text.replace("原煤", "汽油"),
-                                           "utf-8-sig"))
+    r = ingest(
+        "energy_monthly", write_csv(tmp_path / "bom.csv", text.replace("原煤", "汽油"), "utf-8-sig")
+    )
     assert (r.encoding, r.rows_accepted) == ("utf-8", 2)
 
 
 def test_csv_line_numbers_as_the_user_sees_them(registry, tmp_path):
-    f = write_csv(tmp_path / "r.csv", 'meter_id,ts,kwh\n'
-                  'M1,2024-01-01 00:00,1\n'
-                  '\n'  # blank line 3: not data
-                  'M1,2024-01-01 01:00\n'  # line 4: a field short
-                  '"M\n2",2024-01-01 02:00,2\n'  # lines 5-6: a value with a line break
-                  'M1,2024-01-01 03:00,x\n')  # line 7
+    f = write_csv(
+        tmp_path / "r.csv",
+        "meter_id,ts,kwh\n"
+        "M1,2024-01-01 00:00,1\n"
+        "\n"  # blank line 3: not data
+        "M1,2024-01-01 01:00\n"  # line 4: a field short
+        '"M\n2",2024-01-01 02:00,2\n'  # lines 5-6: a value with a line break
+        "M1,2024-01-01 03:00,x\n",
+    )  # line 7
     r = ingest("meter_readings", f)
     assert (r.rows_in, r.rows_accepted, r.rows_quarantined, r.rows_skipped) == (4, 1, 3, 1)
     q = quarantine(r.batch_id)
@@ -271,10 +316,17 @@ def test_same_file_again_adds_nothing(registry, tmp_path):
 
 
 def test_resubmission_supersedes_on_the_natural_key_and_keeps_history(registry, tmp_path):
-    a = ingest("energy_monthly", write_csv(tmp_path / "a.csv", energy_csv([
-        f"{ENT[0]},2024-01,diesel,t,10,10,0", f"{ENT[1]},2024-01,diesel,t,7,7,0"])))
-    b = ingest("energy_monthly", write_csv(tmp_path / "b.csv", energy_csv([
-        f"{ENT[0]},2024-01,diesel,t,11,11,0"])))  # corrects enterprise 0
+    a = ingest(
+        "energy_monthly",
+        write_csv(
+            tmp_path / "a.csv",
+            energy_csv([f"{ENT[0]},2024-01,diesel,t,10,10,0", f"{ENT[1]},2024-01,diesel,t,7,7,0"]),
+        ),
+    )
+    b = ingest(
+        "energy_monthly",
+        write_csv(tmp_path / "b.csv", energy_csv([f"{ENT[0]},2024-01,diesel,t,11,11,0"])),
+    )  # corrects enterprise 0
     assert b.batch_id > a.batch_id
     cur = lake.read_current("energy_monthly").set_index("enterprise_code")
     assert cur.at[ENT[0], "consumed_total"] == 11 and cur.at[ENT[0], "batch_id"] == b.batch_id
@@ -286,8 +338,14 @@ def test_resubmission_supersedes_on_the_natural_key_and_keeps_history(registry, 
 def test_errors_report_written_next_to_the_batch(registry, tmp_path):
     f = write_csv(tmp_path / "r.csv", "meter_id,ts,kwh\nM1,2024-01-01 00:00,-1\n")
     r = ingest("meter_readings", f)
-    assert r.report_csv == Path(os.environ["CITYCARBON_HOME"]) / "reports" / "ingest" / str(
-        r.batch_id) / "errors.csv"
+    assert (
+        r.report_csv
+        == Path(os.environ["CITYCARBON_HOME"])
+        / "reports"
+        / "ingest"
+        / str(r.batch_id)
+        / "errors.csv"
+    )
     report = pd.read_csv(r.report_csv)
     assert report.iloc[0]["row (行号)"] == 2 and report.iloc[0]["reason (原因)"] == "is negative"
     assert pd.read_excel(r.report_xlsx).shape[0] == 1
@@ -308,8 +366,9 @@ def test_sigkill_mid_ingest_leaves_the_committed_state_unchanged(registry, tmp_p
     before_rows = lake.read_current("meter_readings")
     before_files = lake.table_files("meter_readings", home_lake())
     before_committed = catalog.batch_ids("committed")
-    new = write_csv(tmp_path / "new.csv", "meter_id,ts,kwh\nM1,2024-01-01 00:00,5\n"
-                    "M2,2024-03-01 00:00,6\n")
+    new = write_csv(
+        tmp_path / "new.csv", "meter_id,ts,kwh\nM1,2024-01-01 00:00,5\nM2,2024-03-01 00:00,6\n"
+    )
     env = {**os.environ, "CITYCARBON_INGEST_PAUSE": f"{stage}:60"}
     proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(new)], env=env)
     marker_glob = f"b*.{stage}"
@@ -338,16 +397,41 @@ def test_sigkill_mid_ingest_leaves_the_committed_state_unchanged(registry, tmp_p
 
 
 # ----------------------------------------------------------------------------- property
-CELL = st.one_of(st.sampled_from(["M1", "M2", "M3", "M9", "", "x", "2024-01-01 00:00",
-                                  "2024-13-01 00:00", "1", "-1", "1e3", "abc", "，"]),
-                 st.text(alphabet="M123 -:.,\"", max_size=6))
+CELL = st.one_of(
+    st.sampled_from(
+        [
+            "M1",
+            "M2",
+            "M3",
+            "M9",
+            "",
+            "x",
+            "2024-01-01 00:00",
+            "2024-13-01 00:00",
+            "1",
+            "-1",
+            "1e3",
+            "abc",
+            "，",
+        ]
+    ),
+    st.text(alphabet='M123 -:.,"', max_size=6),
+)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(st.tuples(st.sampled_from([*METERS, "M9", ""]),
-                               st.integers(0, 5), CELL), min_size=1, max_size=25),
-       extra=st.lists(st.tuples(CELL, CELL), max_size=3))
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from([*METERS, "M9", ""]), st.integers(0, 5), CELL),
+        min_size=1,
+        max_size=25,
+    ),
+    extra=st.lists(st.tuples(CELL, CELL), max_size=3),
+)
 def test_fuzz_rows_in_is_accepted_plus_quarantined(registry, tmp_path, rows, extra):
     import csv
     import io
@@ -370,8 +454,11 @@ def test_fuzz_rows_in_is_accepted_plus_quarantined(registry, tmp_path, rows, ext
     q = quarantine(r.batch_id)
     assert q["source_row"].nunique() == r.rows_quarantined
     if not r.unchanged:
-        stored = sum(pq.read_metadata(home_lake() / p).num_rows
-                     for b, p in catalog.committed_files("meter_readings") if b == r.batch_id)
+        stored = sum(
+            pq.read_metadata(home_lake() / p).num_rows
+            for b, p in catalog.committed_files("meter_readings")
+            if b == r.batch_id
+        )
         assert stored == r.rows_accepted
     committed = {home_lake() / p for _, p in catalog.committed_files("meter_readings")}
     assert set(lake.table_files("meter_readings", home_lake())) == committed
@@ -381,16 +468,23 @@ def test_fuzz_rows_in_is_accepted_plus_quarantined(registry, tmp_path, rows, ext
 
 # ------------------------------------------------------------------------------------ 205-1
 def _energy_rows() -> pd.DataFrame:
-    return pd.DataFrame({
-        "enterprise_code": [ENT[0], ENT[0], ENT[1]],
-        "period": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-02-01"]).date,
-        "fuel": ["natural_gas", "electricity", "diesel"],
-        "unit": ["10^4 m3", "10^4 kWh", "t"],
-        "opening_stock": [np.nan, np.nan, 2.0], "purchased": [1.5, 30.0, 4.0],
-        "purchase_value_10k_cny": [5.25, 21.0, 3.2], "consumed_total": [1.5, 30.0, 5.0],
-        "consumed_industrial": [1.2, 28.0, 5.0], "consumed_as_feedstock": [0.2, 0.0, 0.0],
-        "consumed_non_industrial": [0.3, 2.0, 0.0], "consumed_transport": [0.0, 0.0, 1.0],
-        "closing_stock": [np.nan, np.nan, 1.0]})
+    return pd.DataFrame(
+        {
+            "enterprise_code": [ENT[0], ENT[0], ENT[1]],
+            "period": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-02-01"]).date,
+            "fuel": ["natural_gas", "electricity", "diesel"],
+            "unit": ["10^4 m3", "10^4 kWh", "t"],
+            "opening_stock": [np.nan, np.nan, 2.0],
+            "purchased": [1.5, 30.0, 4.0],
+            "purchase_value_10k_cny": [5.25, 21.0, 3.2],
+            "consumed_total": [1.5, 30.0, 5.0],
+            "consumed_industrial": [1.2, 28.0, 5.0],
+            "consumed_as_feedstock": [0.2, 0.0, 0.0],
+            "consumed_non_industrial": [0.3, 2.0, 0.0],
+            "consumed_transport": [0.0, 0.0, 1.0],
+            "closing_stock": [np.nan, np.nan, 1.0],
+        }
+    )
 
 
 def test_205_template_round_trip_long_layout(registry, tmp_path):
@@ -407,8 +501,9 @@ def test_205_template_round_trip_long_layout(registry, tmp_path):
 
 def test_205_form_layout_for_one_enterprise_month(registry, tmp_path):
     rows = _energy_rows().iloc[:2]
-    path = excel205.write_template(tmp_path / "form.xlsx", enterprise_code=ENT[0],
-                                   period="2024年1月", rows=rows)
+    path = excel205.write_template(
+        tmp_path / "form.xlsx", enterprise_code=ENT[0], period="2024年1月", rows=rows
+    )
     r = ingest("energy_monthly", path)
     assert (r.rows_accepted, r.rows_quarantined) == (2, 0)
     cur = lake.read_current("energy_monthly")
@@ -422,8 +517,26 @@ def test_205_blank_template_has_the_form_headers(tmp_path):
     path = excel205.write_template(tmp_path / "blank.xlsx")
     sheet = openpyxl.load_workbook(path).worksheets[0]
     cells = {c.value for row in sheet.iter_rows(max_row=6) for c in row if c.value}
-    for header in ("统一社会信用代码", "报告期", "能源名称", "代码", "计量单位", "年初库存量",
-                   "购进量", "实物量", "金额（千元）", "消费量", "合计", "工业生产消费",
-                   "#用作原料、材料", "非工业生产消费", "#运输工具消费", "年末库存量",
-                   "参考折标系数", "甲", "乙", "丙"):
+    for header in (
+        "统一社会信用代码",
+        "报告期",
+        "能源名称",
+        "代码",
+        "计量单位",
+        "年初库存量",
+        "购进量",
+        "实物量",
+        "金额（千元）",
+        "消费量",
+        "合计",
+        "工业生产消费",
+        "#用作原料、材料",
+        "非工业生产消费",
+        "#运输工具消费",
+        "年末库存量",
+        "参考折标系数",
+        "甲",
+        "乙",
+        "丙",
+    ):
         assert header in cells

@@ -55,8 +55,15 @@ FACTORS = [
     ("oxidation", "raw_coal", 2015, 94, "%", GUIDE, "Appendix 2, Table 2.1"),
     ("oxidation", "natural_gas", 2015, 99, "%", GUIDE, "Appendix 2, Table 2.1"),
     ("heat_ef", "heat", 2015, 0.11, "tCO2/GJ", GUIDE, "section 4 (净购入热力), default"),
-    ("grid_ef", "national", 2022, 0.5703, "tCO2/MWh", "生态环境部 环办气候函〔2023〕43号",
-     "2022 national grid average"),
+    (
+        "grid_ef",
+        "national",
+        2022,
+        0.5703,
+        "tCO2/MWh",
+        "生态环境部 环办气候函〔2023〕43号",
+        "2022 national grid average",
+    ),
     ("coal_equivalent", "diesel", 2020, 1.4571, "kgce/kg", GB2589, "Appendix A, Table A.1"),
     ("ncv", "gas_diesel_oil", 2006, 43.0, "TJ/Gg", IPCC, "Table 1.2"),
     ("co2_ef", "gas_diesel_oil", 2006, 74100, "kg/TJ", IPCC, "Table 1.4"),
@@ -64,8 +71,9 @@ FACTORS = [
 
 
 def make_profile(rows=FACTORS) -> FactorProfile:
-    raw = pd.DataFrame(rows, columns=["parameter", "key", "year", "value", "unit", "source",
-                                      "clause"]).assign(context="", note="")
+    raw = pd.DataFrame(
+        rows, columns=["parameter", "key", "year", "value", "unit", "source", "clause"]
+    ).assign(context="", note="")
     table = validate_rows(raw.astype({"year": str, "value": str}), "test factors")
     table.insert(0, "set_id", "test-cn")
     table.insert(1, "set_version", "1")
@@ -84,28 +92,40 @@ def write(lake: Path, table: str, year: int, month: int, name: str, frame: pd.Da
 
 
 def readings(batch: int, rows: list[tuple[str, str, float]]) -> pd.DataFrame:
-    return pd.DataFrame({
-        "batch_id": np.full(len(rows), batch, dtype="int64"),
-        "meter_id": [r[0] for r in rows],
-        "ts": pd.to_datetime([r[1] for r in rows], utc=True).as_unit("us"),
-        "kwh": [float(r[2]) for r in rows],
-    })
+    return pd.DataFrame(
+        {
+            "batch_id": np.full(len(rows), batch, dtype="int64"),
+            "meter_id": [r[0] for r in rows],
+            "ts": pd.to_datetime([r[1] for r in rows], utc=True).as_unit("us"),
+            "kwh": [float(r[2]) for r in rows],
+        }
+    )
 
 
-ENERGY_COLS = ["opening_stock", "purchased", "purchase_value_10k_cny", "consumed_total",
-               "consumed_industrial", "consumed_as_feedstock", "consumed_non_industrial",
-               "consumed_transport", "closing_stock"]
+ENERGY_COLS = [
+    "opening_stock",
+    "purchased",
+    "purchase_value_10k_cny",
+    "consumed_total",
+    "consumed_industrial",
+    "consumed_as_feedstock",
+    "consumed_non_industrial",
+    "consumed_transport",
+    "closing_stock",
+]
 
 
 def energy(batch: int, rows: list[tuple]) -> pd.DataFrame:
     """rows: enterprise_code, period, fuel, unit, consumed_total, consumed_as_feedstock."""
-    frame = pd.DataFrame({
-        "batch_id": np.full(len(rows), batch, dtype="int64"),
-        "enterprise_code": [r[0] for r in rows],
-        "period": [dt.date.fromisoformat(r[1]) for r in rows],
-        "fuel": [r[2] for r in rows],
-        "unit": [r[3] for r in rows],
-    })
+    frame = pd.DataFrame(
+        {
+            "batch_id": np.full(len(rows), batch, dtype="int64"),
+            "enterprise_code": [r[0] for r in rows],
+            "period": [dt.date.fromisoformat(r[1]) for r in rows],
+            "fuel": [r[2] for r in rows],
+            "unit": [r[3] for r in rows],
+        }
+    )
     for col in ENERGY_COLS:
         frame[col] = np.nan
     frame["consumed_total"] = [float(r[4]) for r in rows]
@@ -113,8 +133,13 @@ def energy(batch: int, rows: list[tuple]) -> pd.DataFrame:
     return frame
 
 
-METERS = pd.DataFrame({"meter_id": ["M1", "M2", "M3"], "enterprise_code": ["A", "A", "B"],
-                       "grid_node_id": ["N1", "N1", "N2"]})
+METERS = pd.DataFrame(
+    {
+        "meter_id": ["M1", "M2", "M3"],
+        "enterprise_code": ["A", "A", "B"],
+        "grid_node_id": ["N1", "N1", "N2"],
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -123,46 +148,146 @@ def lake(tmp_path_factory) -> tuple[Path, dict]:
     committed), 4-5 (205-1 energy; 5 corrects A's coal of January)."""
     root = tmp_path_factory.mktemp("lake")
     mr = [
-        (1, write(root, "meter_readings", 2023, 1, "b1-0.parquet", readings(1, [
-            ("M1", "2023-01-01 00:00", 10), ("M1", "2023-01-01 01:00", 20),
-            ("M2", "2023-01-01 00:00", 5), ("M3", "2023-01-01 00:00", 7)]))),
-        (1, write(root, "meter_readings", 2023, 2, "b1-1.parquet", readings(1, [
-            ("M1", "2023-02-01 00:00", 100)]))),
-        (2, write(root, "meter_readings", 2023, 1, "b2-0.parquet", readings(2, [
-            ("M1", "2023-01-01 01:00", 25)]))),
+        (
+            1,
+            write(
+                root,
+                "meter_readings",
+                2023,
+                1,
+                "b1-0.parquet",
+                readings(
+                    1,
+                    [
+                        ("M1", "2023-01-01 00:00", 10),
+                        ("M1", "2023-01-01 01:00", 20),
+                        ("M2", "2023-01-01 00:00", 5),
+                        ("M3", "2023-01-01 00:00", 7),
+                    ],
+                ),
+            ),
+        ),
+        (
+            1,
+            write(
+                root,
+                "meter_readings",
+                2023,
+                2,
+                "b1-1.parquet",
+                readings(1, [("M1", "2023-02-01 00:00", 100)]),
+            ),
+        ),
+        (
+            2,
+            write(
+                root,
+                "meter_readings",
+                2023,
+                1,
+                "b2-0.parquet",
+                readings(2, [("M1", "2023-01-01 01:00", 25)]),
+            ),
+        ),
     ]
     # batch 3 failed: its file is in the lake but not in the catalog's committed list
-    write(root, "meter_readings", 2023, 1, "b3-0.parquet", readings(3, [
-        ("M3", "2023-01-01 00:00", 1000)]))
+    write(
+        root,
+        "meter_readings",
+        2023,
+        1,
+        "b3-0.parquet",
+        readings(3, [("M3", "2023-01-01 00:00", 1000)]),
+    )
     em = [
-        (4, write(root, "energy_monthly", 2023, 1, "b4-0.parquet", energy(4, [
-            ("A", "2023-01-01", "raw_coal", "t", 1000, None),
-            ("A", "2023-01-01", "natural_gas", "10^4 m3", 10, 2),
-            ("A", "2023-01-01", "electricity", "10^4 kWh", 50, None),
-            ("A", "2023-01-01", "heat", "GJ", 1000, None),
-            ("B", "2023-01-01", "raw_coal", "t", 500, None),
-            ("C", "2023-01-01", "diesel", "t", 10, None)]))),
-        (5, write(root, "energy_monthly", 2023, 1, "b5-0.parquet", energy(5, [
-            ("A", "2023-01-01", "raw_coal", "t", 1200, None)]))),
+        (
+            4,
+            write(
+                root,
+                "energy_monthly",
+                2023,
+                1,
+                "b4-0.parquet",
+                energy(
+                    4,
+                    [
+                        ("A", "2023-01-01", "raw_coal", "t", 1000, None),
+                        ("A", "2023-01-01", "natural_gas", "10^4 m3", 10, 2),
+                        ("A", "2023-01-01", "electricity", "10^4 kWh", 50, None),
+                        ("A", "2023-01-01", "heat", "GJ", 1000, None),
+                        ("B", "2023-01-01", "raw_coal", "t", 500, None),
+                        ("C", "2023-01-01", "diesel", "t", 10, None),
+                    ],
+                ),
+            ),
+        ),
+        (
+            5,
+            write(
+                root,
+                "energy_monthly",
+                2023,
+                1,
+                "b5-0.parquet",
+                energy(5, [("A", "2023-01-01", "raw_coal", "t", 1200, None)]),
+            ),
+        ),
     ]
+
     # green electricity: batch 9 moves certificate GEC1 to February (another partition) and
     # corrects the contract row without a certificate (keyed by enterprise, period, instrument)
     def green(batch, rows):
-        return pd.DataFrame({
-            "batch_id": np.full(len(rows), batch, dtype="int64"),
-            "enterprise_code": [r[0] for r in rows],
-            "period": [dt.date.fromisoformat(r[1]) for r in rows],
-            "mwh": [float(r[2]) for r in rows],
-            "instrument": [r[3] for r in rows],
-            "certificate_id": [r[4] for r in rows]})
+        return pd.DataFrame(
+            {
+                "batch_id": np.full(len(rows), batch, dtype="int64"),
+                "enterprise_code": [r[0] for r in rows],
+                "period": [dt.date.fromisoformat(r[1]) for r in rows],
+                "mwh": [float(r[2]) for r in rows],
+                "instrument": [r[3] for r in rows],
+                "certificate_id": [r[4] for r in rows],
+            }
+        )
+
     ge = [
-        (8, write(root, "green_electricity", 2023, 1, "b8-0.parquet", green(8, [
-            ("A", "2023-01-01", 10, "green_certificate", "GEC1"),
-            ("A", "2023-01-01", 5, "green_power_contract", None)]))),
-        (9, write(root, "green_electricity", 2023, 2, "b9-0.parquet", green(9, [
-            ("A", "2023-02-01", 12, "green_certificate", "GEC1")]))),
-        (9, write(root, "green_electricity", 2023, 1, "b9-1.parquet", green(9, [
-            ("A", "2023-01-01", 6, "green_power_contract", "")]))),
+        (
+            8,
+            write(
+                root,
+                "green_electricity",
+                2023,
+                1,
+                "b8-0.parquet",
+                green(
+                    8,
+                    [
+                        ("A", "2023-01-01", 10, "green_certificate", "GEC1"),
+                        ("A", "2023-01-01", 5, "green_power_contract", None),
+                    ],
+                ),
+            ),
+        ),
+        (
+            9,
+            write(
+                root,
+                "green_electricity",
+                2023,
+                2,
+                "b9-0.parquet",
+                green(9, [("A", "2023-02-01", 12, "green_certificate", "GEC1")]),
+            ),
+        ),
+        (
+            9,
+            write(
+                root,
+                "green_electricity",
+                2023,
+                1,
+                "b9-1.parquet",
+                green(9, [("A", "2023-01-01", 6, "green_power_contract", "")]),
+            ),
+        ),
     ]
     return root, {"meter_readings": mr, "energy_monthly": em, "green_electricity": ge}
 
@@ -171,8 +296,9 @@ def register(engine: query.QueryEngine, lake: tuple[Path, dict], profile=None) -
     root, files = lake
     info = query.register_lake(engine, root, files)
     engine.register_frame("meters", METERS)
-    query.register_factors(engine, profile or make_profile(), range(2020, 2025),
-                           grid_region="national")
+    query.register_factors(
+        engine, profile or make_profile(), range(2020, 2025), grid_region="national"
+    )
     return info
 
 
@@ -186,8 +312,10 @@ def duck(lake):
 
 def test_current_view_takes_highest_committed_batch(duck):
     engine, info = duck
-    cur = engine.sql("SELECT meter_id, ts, kwh, batch_id, year, month FROM current_meter_readings "
-                     "ORDER BY meter_id, ts")
+    cur = engine.sql(
+        "SELECT meter_id, ts, kwh, batch_id, year, month FROM current_meter_readings "
+        "ORDER BY meter_id, ts"
+    )
     assert cur["meter_id"].tolist() == ["M1", "M1", "M1", "M2", "M3"]
     # M1 01:00 was 20 kWh in batch 1 and 25 in batch 2: the higher batch wins
     assert cur["kwh"].tolist() == [10.0, 25.0, 100.0, 5.0, 7.0]
@@ -198,12 +326,15 @@ def test_current_view_takes_highest_committed_batch(duck):
     assert cur[["year", "month"]].drop_duplicates().values.tolist() == [[2023, 1], [2023, 2]]
     # only the two January files overlap in key ranges; February's is read without the window
     assert info["meter_readings"] == query.LakeTableInfo("current_meter_readings", 3, 2, 2, (2023,))
-    coal = engine.sql("SELECT consumed_total, batch_id FROM current_energy_monthly "
-                      "WHERE enterprise_code = 'A' AND fuel = 'raw_coal'")
+    coal = engine.sql(
+        "SELECT consumed_total, batch_id FROM current_energy_monthly "
+        "WHERE enterprise_code = 'A' AND fuel = 'raw_coal'"
+    )
     assert coal.values.tolist() == [[1200.0, 5]]
     assert engine.sql("SELECT COUNT(*) AS n FROM current_energy_monthly")["n"].item() == 6
-    green = engine.sql("SELECT certificate_id, period, mwh, batch_id FROM current_green_electricity "
-                       "ORDER BY mwh")
+    green = engine.sql(
+        "SELECT certificate_id, period, mwh, batch_id FROM current_green_electricity ORDER BY mwh"
+    )
     assert green[["mwh", "batch_id"]].values.tolist() == [[6.0, 9], [12.0, 9]]
     assert green["period"].tolist() == [pd.Timestamp("2023-01-01"), pd.Timestamp("2023-02-01")]
     assert info["green_electricity"].window_files == 3  # alternative key: always the window
@@ -223,8 +354,19 @@ def test_pruning_gives_same_rows_as_window_over_everything(lake):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(1, 4), st.integers(0, 20), st.integers(0, 5),
-                          st.integers(0, 20), st.integers(0, 5)), min_size=1, max_size=12))
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 4),
+            st.integers(0, 20),
+            st.integers(0, 5),
+            st.integers(0, 20),
+            st.integers(0, 5),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
 def test_files_needing_window_flags_every_overlap(files):
     # files of (batch, lo1, len1, lo2, len2): a file escapes the window only if its key box
     # overlaps no box of a file of another batch (brute force over all pairs)
@@ -233,9 +375,14 @@ def test_files_needing_window_flags_every_overlap(files):
     flagged = query.files_needing_window(batches, boxes)
     for i, a in enumerate(files):
         overlaps = any(
-            b[0] != a[0] and a[1] <= b[1] + b[2] and b[1] <= a[1] + a[2]
-            and a[3] <= b[3] + b[4] and b[3] <= a[3] + a[4]
-            for j, b in enumerate(files) if j != i)
+            b[0] != a[0]
+            and a[1] <= b[1] + b[2]
+            and b[1] <= a[1] + a[2]
+            and a[3] <= b[3] + b[4]
+            and b[3] <= a[3] + a[4]
+            for j, b in enumerate(files)
+            if j != i
+        )
         assert flagged[i] == overlaps
 
 
@@ -247,14 +394,18 @@ def test_factor_values_in_base_units_and_latest_year(duck):
     assert fv["source_year"].tolist() == [2022] * 3
     np.testing.assert_allclose(fv["value_base"], 0.5703 / 3.6, rtol=1e-12)
     assert set(fv["unit_base"]) == {"tCO2e/GJ"}
-    cc = engine.sql("SELECT value_base, unit_base FROM factor_values "
-                    "WHERE parameter = 'carbon_content' AND key = 'raw_coal'")
+    cc = engine.sql(
+        "SELECT value_base, unit_base FROM factor_values "
+        "WHERE parameter = 'carbon_content' AND key = 'raw_coal'"
+    )
     assert cc.values.tolist() == [[pytest.approx(0.02637, rel=1e-12), "t/GJ"]]
 
 
 # natural gas with an NCV per tonne (IPCC style) while 205-1 counts it in 10^4 m3
-BAD_GAS = [*[r for r in FACTORS if not (r[0] == "ncv" and r[1] == "natural_gas")],
-           ("ncv", "natural_gas", 2006, 48.0, "TJ/Gg", IPCC, "Table 1.2")]
+BAD_GAS = [
+    *[r for r in FACTORS if not (r[0] == "ncv" and r[1] == "natural_gas")],
+    ("ncv", "natural_gas", 2006, 48.0, "TJ/Gg", IPCC, "Table 1.2"),
+]
 
 
 def test_fuel_factors_are_per_statistical_unit():
@@ -271,7 +422,9 @@ def test_fuel_factors_are_per_statistical_unit():
     assert ff.at["raw_coal", "oxidation"] == pytest.approx(0.94)
     assert not ff.at["electricity", "combustion"] and ff.at["raw_coal", "combustion"]
     assert (ff.at["electricity", "scope2_parameter"], ff.at["electricity", "scope2_key"]) == (
-        "grid_ef", "national")
+        "grid_ef",
+        "national",
+    )
     assert ff.at["raw_coal", "co2_method"] == "guideline"
     # diesel: no own NCV or carbon content; NCV and CO2 factor of its IPCC fuel type (Tier 1)
     assert ff.at["diesel", "co2_method"] == "tier1"
@@ -291,12 +444,20 @@ def expected_electricity() -> pd.DataFrame:
     # A, Jan 2023: M1 10 + 25 (batch 2 replaces 20) + M2 5 = 40 kWh = 0.040 MWh; B: M3 7 kWh;
     # A, Feb: 100 kWh. CO2 = MWh x 0.5703 tCO2/MWh (2022 factor, latest <= 2023).
     kwh = np.array([40.0, 100.0, 7.0])
-    return pd.DataFrame({
-        "enterprise_code": ["A", "A", "B"], "year": [2023] * 3, "month": [1, 2, 1],
-        "meters": [2, 1, 1], "readings": [3, 1, 1], "electricity_kwh": kwh,
-        "electricity_mwh": kwh / 1000, "grid_ef_tco2_per_mwh": [0.5703] * 3,
-        "grid_ef_year": [2022] * 3, "co2_t": kwh / 1000 * 0.5703,
-    })
+    return pd.DataFrame(
+        {
+            "enterprise_code": ["A", "A", "B"],
+            "year": [2023] * 3,
+            "month": [1, 2, 1],
+            "meters": [2, 1, 1],
+            "readings": [3, 1, 1],
+            "electricity_kwh": kwh,
+            "electricity_mwh": kwh / 1000,
+            "grid_ef_tco2_per_mwh": [0.5703] * 3,
+            "grid_ef_year": [2022] * 3,
+            "co2_t": kwh / 1000 * 0.5703,
+        }
+    )
 
 
 def test_electricity_emissions_by_hand(duck):
@@ -346,42 +507,74 @@ def test_fuel_query_agrees_with_the_domain_combustion_function(lake):
     from citycarbon.factors import load_factor_set
 
     test_set = make_profile().sets[0]
-    profile = FactorProfile([test_set, load_factor_set("ipcc-2006-energy"),
-                             load_factor_set("ipcc-ar5-gwp100")], name="test+ipcc")
+    profile = FactorProfile(
+        [test_set, load_factor_set("ipcc-2006-energy"), load_factor_set("ipcc-ar5-gwp100")],
+        name="test+ipcc",
+    )
     with query.open_engine("duckdb") as engine:
         register(engine, lake, profile)
         got = query.run_query(engine, "enterprise_month_fuel_emissions").set_index(
-            "enterprise_code")["combustion_co2_t"]
-        rows = engine.sql("SELECT enterprise_code, fuel, unit, consumed_total - "
-                          "COALESCE(consumed_as_feedstock, 0) AS quantity "
-                          "FROM current_energy_monthly WHERE fuel NOT IN ('electricity', 'heat')")
-    domain = fuel_combustion_emissions(rows, profile).assign(
-        enterprise_code=rows["enterprise_code"]).groupby("enterprise_code")["co2_t"].sum()
-    pd.testing.assert_series_equal(got.sort_index(), domain.sort_index(), rtol=1e-12,
-                                   check_names=False)
+            "enterprise_code"
+        )["combustion_co2_t"]
+        rows = engine.sql(
+            "SELECT enterprise_code, fuel, unit, consumed_total - "
+            "COALESCE(consumed_as_feedstock, 0) AS quantity "
+            "FROM current_energy_monthly WHERE fuel NOT IN ('electricity', 'heat')"
+        )
+    domain = (
+        fuel_combustion_emissions(rows, profile)
+        .assign(enterprise_code=rows["enterprise_code"])
+        .groupby("enterprise_code")["co2_t"]
+        .sum()
+    )
+    pd.testing.assert_series_equal(
+        got.sort_index(), domain.sort_index(), rtol=1e-12, check_names=False
+    )
 
 
 def test_missing_factors_are_refused_not_zero(lake, tmp_path):
     root, files = lake
-    extra = write(root, "energy_monthly", 2023, 1, "b6-0.parquet", energy(6, [
-        ("D", "2023-01-01", "coke", "t", 3, None)]))
-    early = write(root, "meter_readings", 2021, 6, "b7-0.parquet", readings(7, [
-        ("M3", "2021-06-01 00:00", 1)]))
+    extra = write(
+        root,
+        "energy_monthly",
+        2023,
+        1,
+        "b6-0.parquet",
+        energy(6, [("D", "2023-01-01", "coke", "t", 3, None)]),
+    )
+    early = write(
+        root,
+        "meter_readings",
+        2021,
+        6,
+        "b7-0.parquet",
+        readings(7, [("M3", "2021-06-01 00:00", 1)]),
+    )
     with query.open_engine("duckdb") as engine:
-        register(engine, (root, {"energy_monthly": [*files["energy_monthly"], (6, extra)],
-                                 "meter_readings": [*files["meter_readings"], (7, early)]}))
+        register(
+            engine,
+            (
+                root,
+                {
+                    "energy_monthly": [*files["energy_monthly"], (6, extra)],
+                    "meter_readings": [*files["meter_readings"], (7, early)],
+                },
+            ),
+        )
         with pytest.raises(InputError, match="coke") as err:
             query.run_query(engine, "enterprise_month_fuel_emissions")
         assert "coal_equivalent" in str(err.value)
         gaps = query.check_query(engine, "enterprise_month_fuel_emissions")
-        assert gaps[["missing", "key", "year"]].values.tolist() == [["coal_equivalent", "coke",
-                                                                      2023]]
+        assert gaps[["missing", "key", "year"]].values.tolist() == [
+            ["coal_equivalent", "coke", 2023]
+        ]
         # 2021 is before the first grid factor (2022): no silent zero for it
         with pytest.raises(InputError, match="grid_ef"):
             query.run_query(engine, "enterprise_month_electricity_emissions")
         # the year that has a factor runs
-        assert len(query.run_query(engine, "enterprise_month_electricity_emissions",
-                                   year=2023)) == 3
+        assert (
+            len(query.run_query(engine, "enterprise_month_electricity_emissions", year=2023)) == 3
+        )
     with query.open_engine("duckdb") as engine:
         register(engine, lake, make_profile(BAD_GAS))
         with pytest.raises(InputError, match=r"cannot be expressed per 10\^4 m3"):
@@ -403,12 +596,17 @@ def test_unknown_names_are_refused(duck):
 def test_compute_writes_results_with_provenance(duck, tmp_path):
     engine, _ = duck
     out = query.compute(engine, lake_dir=tmp_path, run_id="r1")
-    assert set(out) == {"enterprise_month_electricity_emissions",
-                        "enterprise_month_fuel_emissions"}
+    assert set(out) == {"enterprise_month_electricity_emissions", "enterprise_month_fuel_emissions"}
     frame, path = out["enterprise_month_electricity_emissions"]
     assert frame["engine"].unique().tolist() == ["duckdb"]
-    assert path == tmp_path / "results" / "enterprise_month_electricity_emissions" / "run_id=r1" \
+    assert (
+        path
+        == tmp_path
+        / "results"
+        / "enterprise_month_electricity_emissions"
+        / "run_id=r1"
         / "part.parquet"
+    )
     back = pd.read_parquet(path)
     assert back["run_id"].unique().tolist() == ["r1"]
     assert back["factor_profile"].iloc[0] == make_profile().version
@@ -427,8 +625,9 @@ def spark_engine():
 
 
 @pytest.mark.spark
-@pytest.mark.parametrize("name", ["enterprise_month_electricity_emissions",
-                                  "enterprise_month_fuel_emissions"])
+@pytest.mark.parametrize(
+    "name", ["enterprise_month_electricity_emissions", "enterprise_month_fuel_emissions"]
+)
 def test_spark_gives_duckdb_results(name, duck, lake, spark_engine):
     register(spark_engine, lake)
     on_duckdb = query.run_query(duck[0], name)
@@ -443,9 +642,11 @@ def test_spark_gives_duckdb_results(name, duck, lake, spark_engine):
 @pytest.mark.spark
 def test_spark_current_view_matches_duckdb(duck, lake, spark_engine):
     register(spark_engine, lake)
-    for text in ("SELECT * FROM current_meter_readings ORDER BY meter_id, ts",
-                 "SELECT * FROM current_green_electricity ORDER BY mwh",
-                 "SELECT * FROM current_energy_monthly ORDER BY enterprise_code, fuel"):
+    for text in (
+        "SELECT * FROM current_meter_readings ORDER BY meter_id, ts",
+        "SELECT * FROM current_green_electricity ORDER BY mwh",
+        "SELECT * FROM current_energy_monthly ORDER BY enterprise_code, fuel",
+    ):
         pd.testing.assert_frame_equal(spark_engine.sql(text), duck[0].sql(text))
     with pytest.raises(query.QueryError, match="spark"):
         spark_engine.sql("SELECT no_such_column FROM factor_values")
@@ -464,15 +665,16 @@ def test_cli_compute_and_query_through_the_catalog(tmp_path, monkeypatch):
     sets = tmp_path / "sets" / "test-cn"
     sets.mkdir(parents=True)
     (sets / "manifest.yaml").write_text("id: test-cn\nversion: '1'\ntitle: test factors\n")
-    pd.DataFrame(FACTORS, columns=["parameter", "key", "year", "value", "unit", "source",
-                                   "clause"]).assign(context="", note="").to_csv(
-        sets / "factors.csv", index=False)
+    pd.DataFrame(
+        FACTORS, columns=["parameter", "key", "year", "value", "unit", "source", "clause"]
+    ).assign(context="", note="").to_csv(sets / "factors.csv", index=False)
     city_yaml = tmp_path / "testcity.yaml"
     city_yaml.write_text(
         "id: testcity\nname: {zh: 测试市, en: Testcity}\nadcode: '350200'\n"
         "province: {code: '350000', zh: 福建省, en: Fujian}\n"
         "districts:\n  - {code: '350203', zh: 思明区, en: Siming}\n"
-        "factors: {sets: [test-cn], gwp: test-cn, grid_region: national}\n")
+        "factors: {sets: [test-cn], gwp: test-cn, grid_region: national}\n"
+    )
     home = tmp_path / "home"
     monkeypatch.setenv("CITYCARBON_HOME", str(home))
     monkeypatch.setenv("CITYCARBON_FACTORS_PATH", str(tmp_path / "sets"))
@@ -484,23 +686,38 @@ def test_cli_compute_and_query_through_the_catalog(tmp_path, monkeypatch):
     # registry: two enterprises with valid 统一社会信用代码 (GB 32100-2015), three meters
     codes = [c + credit_code_check_char(c) for c in ("91350200MA0000001", "91350200MA0000002")]
     catalog.sync_regions(city, url=url)
-    catalog.upsert_registry("enterprises", pd.DataFrame({
-        "credit_code": codes, "name": ["A", "B"], "district_code": ["350203"] * 2}), url=url)
-    catalog.upsert_registry("meters", METERS[["meter_id"]].assign(
-        enterprise_code=[codes[0], codes[0], codes[1]]), url=url)
+    catalog.upsert_registry(
+        "enterprises",
+        pd.DataFrame({"credit_code": codes, "name": ["A", "B"], "district_code": ["350203"] * 2}),
+        url=url,
+    )
+    catalog.upsert_registry(
+        "meters",
+        METERS[["meter_id"]].assign(enterprise_code=[codes[0], codes[0], codes[1]]),
+        url=url,
+    )
 
     # two committed reading batches (the second corrects one reading) and a failed one
     lake = home / "lake"
-    batches = [[("M1", "2023-01-01 00:00", 10), ("M1", "2023-01-01 01:00", 20),
-                ("M2", "2023-01-01 00:00", 5), ("M3", "2023-01-01 00:00", 7)],
-               [("M1", "2023-01-01 01:00", 25)], [("M3", "2023-01-01 00:00", 1000)]]
+    batches = [
+        [
+            ("M1", "2023-01-01 00:00", 10),
+            ("M1", "2023-01-01 01:00", 20),
+            ("M2", "2023-01-01 00:00", 5),
+            ("M3", "2023-01-01 00:00", 7),
+        ],
+        [("M1", "2023-01-01 01:00", 25)],
+        [("M3", "2023-01-01 00:00", 1000)],
+    ]
     for i, rows in enumerate(batches):
-        batch = catalog.begin_batch("meter_readings", f"readings-{i}.csv", f"hash{i}", "test",
-                                    url=url)
+        batch = catalog.begin_batch(
+            "meter_readings", f"readings-{i}.csv", f"hash{i}", "test", url=url
+        )
         rel = write(lake, "meter_readings", 2023, 1, f"b{batch}-0.parquet", readings(batch, rows))
         if i < 2:
-            catalog.commit_batch(batch, {"rows_in": len(rows)},
-                                 [("meter_readings", rel, len(rows))], url=url)
+            catalog.commit_batch(
+                batch, {"rows_in": len(rows)}, [("meter_readings", rel, len(rows))], url=url
+            )
         else:
             catalog.fail_batch(batch, "test: failed", url=url)
 
@@ -517,8 +734,9 @@ def test_cli_compute_and_query_through_the_catalog(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "on duckdb" in result.output
     assert "skipped" in result.output and "current_energy_monthly" in result.output
-    written = list((lake / "results" / "enterprise_month_electricity_emissions").glob(
-        "run_id=*/part.parquet"))
+    written = list(
+        (lake / "results" / "enterprise_month_electricity_emissions").glob("run_id=*/part.parquet")
+    )
     assert len(written) == 1
     back = pd.read_parquet(written[0]).set_index("enterprise_code")
     # A: 10 + 25 + 5 = 40 kWh, B: 7 kWh (the failed batch's 1000 kWh is invisible)
@@ -526,15 +744,18 @@ def test_cli_compute_and_query_through_the_catalog(tmp_path, monkeypatch):
     assert back.loc[codes[0], "co2_t"] == pytest.approx(0.040 * 0.5703, rel=1e-12)
     assert back["factor_profile"].iloc[0] == city.factor_profile().version
 
-    shown = runner.invoke(app, ["query", "enterprise_month_electricity_emissions", "--city",
-                                str(city_yaml)])
+    shown = runner.invoke(
+        app, ["query", "enterprise_month_electricity_emissions", "--city", str(city_yaml)]
+    )
     assert shown.exit_code == 0, shown.output
     assert "(2 rows)" in shown.output
-    as_csv = runner.invoke(app, ["query", "enterprise_month_electricity_emissions", "--csv",
-                                 "--city", str(city_yaml)])
+    as_csv = runner.invoke(
+        app, ["query", "enterprise_month_electricity_emissions", "--csv", "--city", str(city_yaml)]
+    )
     printed = pd.read_csv(io.StringIO(as_csv.output))
     assert printed["enterprise_code"].tolist() == codes
     assert printed["electricity_kwh"].tolist() == [40.0, 7.0]
-    unknown = runner.invoke(app, ["query", "enterprise_month_electricity", "--city",
-                                  str(city_yaml)])
+    unknown = runner.invoke(
+        app, ["query", "enterprise_month_electricity", "--city", str(city_yaml)]
+    )
     assert unknown.exit_code == 2 and "did you mean" in unknown.output

@@ -69,8 +69,10 @@ def test_to_base_factors_names_the_row():
     np.testing.assert_allclose(units.to_base_factors(pd.Series(["t", "万吨", "t"])), [1, 1e4, 1])
 
 
-@given(st.floats(min_value=0, max_value=1e12, allow_nan=False),
-       st.sampled_from(["kWh", "MWh", "10^4 kWh", "GJ", "TJ", "tce", "kgce", "kcal"]),
-       st.sampled_from(["kWh", "MWh", "GJ", "tce", "10^4 tce"]))
+@given(
+    st.floats(min_value=0, max_value=1e12, allow_nan=False),
+    st.sampled_from(["kWh", "MWh", "10^4 kWh", "GJ", "TJ", "tce", "kgce", "kcal"]),
+    st.sampled_from(["kWh", "MWh", "GJ", "tce", "10^4 tce"]),
+)
 def test_round_trip(value, a, b):
     assert units.convert(units.convert(value, a, b), b, a) == pytest.approx(value, rel=1e-12)

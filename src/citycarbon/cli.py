@@ -27,8 +27,9 @@ console = Console()
 
 CityOption = Annotated[
     str | None,
-    typer.Option("--city", help="City name or path to its YAML config (default: $CITYCARBON_CITY "
-                 "or xiamen)."),
+    typer.Option(
+        "--city", help="City name or path to its YAML config (default: $CITYCARBON_CITY or xiamen)."
+    ),
 ]
 
 
@@ -46,13 +47,20 @@ def version() -> None:
 
 @factors_app.command("list")
 def factors_list(
-    path: Annotated[list[Path] | None, typer.Option(help="Extra directory with factor sets.")] = None,
+    path: Annotated[
+        list[Path] | None, typer.Option(help="Extra directory with factor sets.")
+    ] = None,
 ) -> None:
     """List the factor sets on the search path."""
     table = Table("id", "version", "title", "values", "parameters")
     for s in factors.list_factor_sets(path or ()):
-        table.add_row(s.id, s.version, s.title, str(len(s.table)),
-                      ", ".join(sorted(s.table["parameter"].unique())))
+        table.add_row(
+            s.id,
+            s.version,
+            s.title,
+            str(len(s.table)),
+            ", ".join(sorted(s.table["parameter"].unique())),
+        )
     console.print(table)
 
 
@@ -75,8 +83,9 @@ def factors_show(
     console.print(f"[bold]{s.label}[/] {s.title}\n{s.description}".rstrip())
     table = Table("parameter", "key", "context", "year", "value", "unit", "source", "clause")
     for r in t.itertuples():
-        table.add_row(r.parameter, r.key, r.context, str(r.year), f"{r.value:g}", r.unit,
-                      r.source, r.clause)
+        table.add_row(
+            r.parameter, r.key, r.context, str(r.year), f"{r.value:g}", r.unit, r.source, r.clause
+        )
     console.print(table)
 
 
@@ -90,22 +99,31 @@ def factors_diff(
         d = factors.diff(factors.load_factor_set(a), factors.load_factor_set(b))
     except CitycarbonError as err:
         fail(err)
-    table = Table("parameter", "key", "context", "year", "status", f"{a}", f"{b} (in {a} unit)",
-                  "change")
+    table = Table(
+        "parameter", "key", "context", "year", "status", f"{a}", f"{b} (in {a} unit)", "change"
+    )
     for r in d.itertuples():
-        table.add_row(r.parameter, r.key, r.context, str(r.year), r.status,
-                      "" if r.value_a != r.value_a else f"{r.value_a:g} {r.unit_a}",
-                      "" if r.value_b_in_unit_a != r.value_b_in_unit_a
-                      else f"{r.value_b_in_unit_a:g}",
-                      "" if r.rel_change != r.rel_change else f"{r.rel_change:+.2%}")
+        table.add_row(
+            r.parameter,
+            r.key,
+            r.context,
+            str(r.year),
+            r.status,
+            "" if r.value_a != r.value_a else f"{r.value_a:g} {r.unit_a}",
+            "" if r.value_b_in_unit_a != r.value_b_in_unit_a else f"{r.value_b_in_unit_a:g}",
+            "" if r.rel_change != r.rel_change else f"{r.rel_change:+.2%}",
+        )
     console.print(table)
     console.print(f"{len(d)} difference(s)")
 
 
 EngineOption = Annotated[
     str | None,
-    typer.Option("--engine", help="Query engine: duckdb or spark (default: $CITYCARBON_ENGINE "
-                 "or duckdb; Spark master from $CITYCARBON_SPARK_MASTER, default local[2])."),
+    typer.Option(
+        "--engine",
+        help="Query engine: duckdb or spark (default: $CITYCARBON_ENGINE "
+        "or duckdb; Spark master from $CITYCARBON_SPARK_MASTER, default local[2]).",
+    ),
 ]
 YearOption = Annotated[int | None, typer.Option("--year", help="Only this data year.")]
 
@@ -147,17 +165,24 @@ def compute(engine: EngineOption = None, year: YearOption = None, city: CityOpti
     for name, (frame, path) in results.items():
         co2 = frame["co2_t"].sum() if "co2_t" in frame else float("nan")
         tce = frame["energy_tce"].sum() if "energy_tce" in frame else float("nan")
-        out.add_row(name, str(len(frame)), _cell(float(co2)), _cell(float(tce)),
-                    str(path.relative_to(settings.lake)))
+        out.add_row(
+            name,
+            str(len(frame)),
+            _cell(float(co2)),
+            _cell(float(tce)),
+            str(path.relative_to(settings.lake)),
+        )
     console.print(out)
     for name, missing in skipped.items():
         if missing:
             console.print(f"[yellow]skipped[/] {name}: no data for {', '.join(missing)}")
     if results:
         frame = next(iter(results.values()))[0]
-        console.print(f"run [bold]{frame['run_id'].iloc[0] if len(frame) else '-'}[/] on "
-                      f"{engine_name} in {seconds:.1f} s; factor profile "
-                      f"{frame['factor_profile'].iloc[0] if len(frame) else '-'}")
+        console.print(
+            f"run [bold]{frame['run_id'].iloc[0] if len(frame) else '-'}[/] on "
+            f"{engine_name} in {seconds:.1f} s; factor profile "
+            f"{frame['factor_profile'].iloc[0] if len(frame) else '-'}"
+        )
 
 
 @app.command("query")
@@ -228,9 +253,13 @@ def db_status() -> None:
         st = catalog.status()
     except (CitycarbonError, SQLAlchemyError) as err:
         fail(err)
-    state = ("up to date" if st.revision == st.head else
-             "not migrated: run `citycarbon db upgrade`" if st.revision is None else
-             f"behind {st.head}: run `citycarbon db upgrade`")
+    state = (
+        "up to date"
+        if st.revision == st.head
+        else "not migrated: run `citycarbon db upgrade`"
+        if st.revision is None
+        else f"behind {st.head}: run `citycarbon db upgrade`"
+    )
     console.print(f"[bold]{st.url}[/]\nrevision {st.revision or '-'} ({state})")
     table = Table("table", "rows")
     for name, n in st.row_counts.items():
@@ -243,8 +272,9 @@ def db_status() -> None:
 def demo_data(
     out_dir: Annotated[Path, typer.Argument(help="Directory to write the demo files to.")],
     enterprises: Annotated[int, typer.Option(help="Number of synthetic enterprises.")] = 3000,
-    meters: Annotated[int | None, typer.Option(
-        help="Number of meters (default: 1-4 per key enterprise).")] = None,
+    meters: Annotated[
+        int | None, typer.Option(help="Number of meters (default: 1-4 per key enterprise).")
+    ] = None,
     years: Annotated[int, typer.Option(help="Calendar years of data.")] = 3,
     end_year: Annotated[int, typer.Option(help="Last year of data.")] = 2024,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same bytes).")] = 20261123,
@@ -255,8 +285,16 @@ def demo_data(
     from citycarbon.demo import generate_city
 
     try:
-        paths = generate_city(out_dir, city=city, seed=seed, enterprises=enterprises,
-                              meters=meters, years=years, end_year=end_year, readings=readings)
+        paths = generate_city(
+            out_dir,
+            city=city,
+            seed=seed,
+            enterprises=enterprises,
+            meters=meters,
+            years=years,
+            end_year=end_year,
+            readings=readings,
+        )
     except CitycarbonError as err:
         fail(err)
     table = Table("table", "file", "bytes")
@@ -267,13 +305,23 @@ def demo_data(
 
 @app.command("ingest")
 def ingest_command(
-    kind: Annotated[str, typer.Argument(help="energy_monthly, meter_readings, city_statistics, "
-                                        "industrial_output, green_electricity, parks, "
-                                        "enterprises, grid_nodes or meters.")],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="energy_monthly, meter_readings, city_statistics, "
+            "industrial_output, green_electricity, parks, "
+            "enterprises, grid_nodes or meters."
+        ),
+    ],
     file: Annotated[Path, typer.Argument(help="A .csv (UTF-8 or GBK), .xlsx or .parquet file.")],
-    report_dir: Annotated[Path | None, typer.Option(
-        "--report-dir", help="Where the error report goes (default $CITYCARBON_HOME/reports/"
-        "ingest); written to <dir>/<batch_id>/errors.csv and errors.xlsx.")] = None,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--report-dir",
+            help="Where the error report goes (default $CITYCARBON_HOME/reports/"
+            "ingest); written to <dir>/<batch_id>/errors.csv and errors.xlsx.",
+        ),
+    ] = None,
     user: Annotated[str, typer.Option("--user", help="Recorded as the batch's creator.")] = "cli",
     city: CityOption = None,
 ) -> None:
@@ -286,13 +334,29 @@ def ingest_command(
     except CitycarbonError as err:
         fail(err)
     if r.unchanged:
-        console.print(f"[yellow]unchanged:[/] this file was ingested before as batch "
-                      f"[bold]{r.batch_id}[/] ({r.source_name}); nothing added")
-    table = Table("batch", "kind", "rows in", "accepted", "quarantined", "skipped", "seconds",
-                  title=f"{r.source_name} ({r.encoding or file.suffix.lstrip('.')})")
-    table.add_row(str(r.batch_id), r.kind, f"{r.rows_in:,}", f"[green]{r.rows_accepted:,}[/]",
-                  f"[red]{r.rows_quarantined:,}[/]" if r.rows_quarantined else "0",
-                  f"{r.rows_skipped:,}", f"{r.seconds:.1f}")
+        console.print(
+            f"[yellow]unchanged:[/] this file was ingested before as batch "
+            f"[bold]{r.batch_id}[/] ({r.source_name}); nothing added"
+        )
+    table = Table(
+        "batch",
+        "kind",
+        "rows in",
+        "accepted",
+        "quarantined",
+        "skipped",
+        "seconds",
+        title=f"{r.source_name} ({r.encoding or file.suffix.lstrip('.')})",
+    )
+    table.add_row(
+        str(r.batch_id),
+        r.kind,
+        f"{r.rows_in:,}",
+        f"[green]{r.rows_accepted:,}[/]",
+        f"[red]{r.rows_quarantined:,}[/]" if r.rows_quarantined else "0",
+        f"{r.rows_skipped:,}",
+        f"{r.seconds:.1f}",
+    )
     console.print(table)
     if r.problems is not None and len(r.problems):
         probs = Table("column", "reason", "rows", "e.g. row", title="quarantined rows by reason")
@@ -309,8 +373,10 @@ def ingest_command(
 def template_command(
     form: Annotated[str, typer.Argument(help="Form: 205-1 (能源购进、消费与库存).")],
     out: Annotated[Path, typer.Argument(help="The .xlsx file to write.")],
-    enterprise: Annotated[str | None, typer.Option(
-        help="统一社会信用代码: one enterprise-month form (with --period).")] = None,
+    enterprise: Annotated[
+        str | None,
+        typer.Option(help="统一社会信用代码: one enterprise-month form (with --period)."),
+    ] = None,
     period: Annotated[str | None, typer.Option(help="报告期, e.g. 2024-01.")] = None,
     city: CityOption = None,
 ) -> None:
@@ -323,8 +389,10 @@ def template_command(
         path = excel205.write_template(out, enterprise_code=enterprise, period=period, city=city)
     except CitycarbonError as err:
         fail(err)
-    console.print(f"wrote {path} (205-1表 能源购进、消费与库存); load it with "
-                  f"`citycarbon ingest energy_monthly {path}`")
+    console.print(
+        f"wrote {path} (205-1表 能源购进、消费与库存); load it with "
+        f"`citycarbon ingest energy_monthly {path}`"
+    )
 
 
 @app.command("batches")
@@ -339,15 +407,24 @@ def batches_command(
     if kind:
         frame = frame[frame["kind"] == kind]
     frame = frame.sort_values("id", ascending=False).head(limit)
-    table = Table("id", "kind", "file", "status", "in", "accepted", "quarantined", "created",
-                  "by", "message")
+    table = Table(
+        "id", "kind", "file", "status", "in", "accepted", "quarantined", "created", "by", "message"
+    )
     colour = {"committed": "green", "failed": "red", "running": "yellow"}
     for b in frame.itertuples(index=False):
-        table.add_row(str(b.id), b.kind, b.source_name,
-                      f"[{colour.get(b.status, 'white')}]{b.status}[/]",
-                      *("" if pd_isna(v) else f"{int(v):,}"
-                        for v in (b.rows_in, b.rows_accepted, b.rows_quarantined)),
-                      str(b.created_at)[:19], b.created_by, (b.message or "")[:60])
+        table.add_row(
+            str(b.id),
+            b.kind,
+            b.source_name,
+            f"[{colour.get(b.status, 'white')}]{b.status}[/]",
+            *(
+                "" if pd_isna(v) else f"{int(v):,}"
+                for v in (b.rows_in, b.rows_accepted, b.rows_quarantined)
+            ),
+            str(b.created_at)[:19],
+            b.created_by,
+            (b.message or "")[:60],
+        )
     console.print(table)
 
 
@@ -367,11 +444,24 @@ def quarantine_command(
         frame = read_quarantine(batch)
     except CitycarbonError as err:
         fail(err)
-    table = Table("batch", "file", "row", "column", "value", "reason",
-                  title=f"quarantined rows ({len(frame):,})")
+    table = Table(
+        "batch",
+        "file",
+        "row",
+        "column",
+        "value",
+        "reason",
+        title=f"quarantined rows ({len(frame):,})",
+    )
     for q in frame.head(limit).itertuples(index=False):
-        table.add_row(str(q.batch_id), q.source_name, str(q.source_row), str(q.column or ""),
-                      str(q.value or ""), str(q.reason))
+        table.add_row(
+            str(q.batch_id),
+            q.source_name,
+            str(q.source_row),
+            str(q.column or ""),
+            str(q.value or ""),
+            str(q.reason),
+        )
     console.print(table)
     if len(frame) > limit:
         console.print(f"... {len(frame) - limit:,} more (--limit)")
@@ -387,16 +477,32 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 @app.command()
 def account(
-    energy: Annotated[Path, typer.Argument(help="CSV/Excel/Parquet: enterprise_code, fuel, "
-                                           "quantity, unit [, feedstock_quantity].")],
+    energy: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV/Excel/Parquet: enterprise_code, fuel, quantity, unit [, feedstock_quantity]."
+        ),
+    ],
     year: Annotated[int, typer.Option(help="Data year (selects time-series factors).")],
-    process: Annotated[Path | None, typer.Option(help="Process activity: enterprise_code, "
-                                                 "process, material, quantity, unit, product.")] = None,
-    green: Annotated[Path | None, typer.Option(help="Green electricity: enterprise_code, mwh.")] = None,
-    output: Annotated[Path | None, typer.Option(help="Output: enterprise_code, "
-                                                "output_value_10k_cny [, product_quantity].")] = None,
-    lines_csv: Annotated[Path | None, typer.Option("--lines", help="Write the account lines "
-                                                   "(with method and factor provenance) here.")] = None,
+    process: Annotated[
+        Path | None,
+        typer.Option(
+            help="Process activity: enterprise_code, process, material, quantity, unit, product."
+        ),
+    ] = None,
+    green: Annotated[
+        Path | None, typer.Option(help="Green electricity: enterprise_code, mwh.")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Output: enterprise_code, output_value_10k_cny [, product_quantity]."),
+    ] = None,
+    lines_csv: Annotated[
+        Path | None,
+        typer.Option(
+            "--lines", help="Write the account lines (with method and factor provenance) here."
+        ),
+    ] = None,
     city: CityOption = None,
 ) -> None:
     """Enterprise carbon account (企业碳排放核算) of files, in the structure of the 核算指南."""
@@ -406,14 +512,26 @@ def account(
     try:
         cfg = load_city(city)
         profile = cfg.factor_profile()
-        parts = [account_lines(_read_table(energy), profile, year=year,
-                               grid_region=cfg.factors.grid_region, source=str(energy))]
+        parts = [
+            account_lines(
+                _read_table(energy),
+                profile,
+                year=year,
+                grid_region=cfg.factors.grid_region,
+                source=str(energy),
+            )
+        ]
         if process:
             parts.append(process_lines(_read_table(process), profile, source=str(process)))
         lines = pd.concat(parts, ignore_index=True)
-        summary = account_summary(lines, profile, year=year, grid_region=cfg.factors.grid_region,
-                                  green=_read_table(green) if green else None,
-                                  output=_read_table(output) if output else None)
+        summary = account_summary(
+            lines,
+            profile,
+            year=year,
+            grid_region=cfg.factors.grid_region,
+            green=_read_table(green) if green else None,
+            output=_read_table(output) if output else None,
+        )
     except (CitycarbonError, FileNotFoundError) as err:
         fail(err)
     table = Table(title=f"enterprise carbon accounts {year}")
@@ -421,9 +539,14 @@ def account(
     for name in ("scope 1", "scope 2 location", "scope 2 market", "total", "per 万元"):
         table.add_column(f"{name} tCO2e", justify="right")
     for code, r in summary.iterrows():
-        table.add_row(str(code), f"{r.scope1_tco2e:,.2f}", f"{r.scope2_location_tco2e:,.2f}",
-                      f"{r.scope2_market_tco2e:,.2f}", f"{r.total_tco2e:,.2f}",
-                      f"{r.tco2e_per_10k_cny:,.4f}" if "tco2e_per_10k_cny" in r else "")
+        table.add_row(
+            str(code),
+            f"{r.scope1_tco2e:,.2f}",
+            f"{r.scope2_location_tco2e:,.2f}",
+            f"{r.scope2_market_tco2e:,.2f}",
+            f"{r.total_tco2e:,.2f}",
+            f"{r.tco2e_per_10k_cny:,.4f}" if "tco2e_per_10k_cny" in r else "",
+        )
     console.print(table)
     console.print(f"factor profile: {escape(profile.version)}")
     if lines_csv:
@@ -443,21 +566,37 @@ def demo(
     from citycarbon.settings import get_settings
 
     try:
-        run = run_demo(enterprises=enterprises, years=years, engine=engine, city=city,
-                       console=console)
+        run = run_demo(
+            enterprises=enterprises, years=years, engine=engine, city=city, console=console
+        )
         tables = summarise(run)
     except CitycarbonError as err:
         fail(err)
-    ingested = Table("kind", "rows in", "accepted", "quarantined", "batch", "seconds",
-                     title="ingest (through the validating ingest path)")
+    ingested = Table(
+        "kind",
+        "rows in",
+        "accepted",
+        "quarantined",
+        "batch",
+        "seconds",
+        title="ingest (through the validating ingest path)",
+    )
     for r in run.ingests:
-        ingested.add_row(r.kind, f"{r.rows_in:,}", f"{r.rows_accepted:,}",
-                         f"{r.rows_quarantined:,}", f"{r.batch_id} {r.status}", f"{r.seconds:.1f}")
+        ingested.add_row(
+            r.kind,
+            f"{r.rows_in:,}",
+            f"{r.rows_accepted:,}",
+            f"{r.rows_quarantined:,}",
+            f"{r.batch_id} {r.status}",
+            f"{r.seconds:.1f}",
+        )
     console.print(ingested)
-    for name, title in (("by_year", "covered enterprises by year"),
-                        ("by_district", "by district, latest year"),
-                        ("top", "ten largest emitters, latest year"),
-                        ("power_check", "电-碳 check: scope-2 CO2 from meters vs 205-1 returns")):
+    for name, title in (
+        ("by_year", "covered enterprises by year"),
+        ("by_district", "by district, latest year"),
+        ("top", "ten largest emitters, latest year"),
+        ("power_check", "电-碳 check: scope-2 CO2 from meters vs 205-1 returns"),
+    ):
         if name in tables:
             console.print(_frame_table(tables[name], f"{title} — 合成数据 synthetic data"))
     console.print(f"inputs in {run.input_dir}; results under {get_settings().lake / 'results'}")
@@ -469,8 +608,15 @@ def _frame_table(frame: pd.DataFrame, title: str) -> Table:
     for col in frame.columns:
         table.add_column(str(col), justify="right" if frame[col].dtype.kind in "if" else "left")
     for idx, row in frame.iterrows():
-        table.add_row(str(idx), *[(f"{v:+.2f}" if str(c).endswith("_pct") else f"{v:,.1f}")
-                                  if isinstance(v, float) else str(v) for c, v in row.items()])
+        table.add_row(
+            str(idx),
+            *[
+                (f"{v:+.2f}" if str(c).endswith("_pct") else f"{v:,.1f}")
+                if isinstance(v, float)
+                else str(v)
+                for c, v in row.items()
+            ],
+        )
     return table
 
 

@@ -31,8 +31,21 @@ CH4_N2O_CONTEXTS = ("energy_industries", "manufacturing", "commercial", "residen
 METHOD_GUIDELINE = "guideline: NCV×CC×OF"
 METHOD_TIER1 = "IPCC 2006 Tier 1"
 
-COLUMNS = ["fuel", "ipcc_fuel", "energy_gj", "co2_t", "co2_biogenic_t", "ch4_t", "n2o_t",
-           "co2e_t", "method", "ch4_n2o_context", "co2_factors", "ch4_n2o_factors", "gwp_set"]
+COLUMNS = [
+    "fuel",
+    "ipcc_fuel",
+    "energy_gj",
+    "co2_t",
+    "co2_biogenic_t",
+    "ch4_t",
+    "n2o_t",
+    "co2e_t",
+    "method",
+    "ch4_n2o_context",
+    "co2_factors",
+    "ch4_n2o_factors",
+    "gwp_set",
+]
 NUMERIC = ("energy_gj", "co2_t", "co2_biogenic_t", "ch4_t", "n2o_t", "co2e_t")
 
 
@@ -65,8 +78,7 @@ def combustion_co2_t(fuel_quantity, ncv_gj_per_unit, carbon_content_tc_per_tj, o
     [2] IPCC 2006 Guidelines, Vol. 2, Ch. 2, eq. 2.1, with the emission factor from Ch. 1,
         Table 1.3 (carbon content) and 1.4.2.1 (oxidation factor).
     """
-    return (fuel_quantity * ncv_gj_per_unit * 1e-3 * carbon_content_tc_per_tj * oxidation
-            * CO2_PER_C)
+    return fuel_quantity * ncv_gj_per_unit * 1e-3 * carbon_content_tc_per_tj * oxidation * CO2_PER_C
 
 
 def combustion_co2_tier1_t(energy_tj, co2_ef_kg_per_tj):
@@ -121,10 +133,14 @@ def combustion_gas_t(energy_tj, ef_kg_per_tj):
     return energy_tj * ef_kg_per_tj * 1e-3
 
 
-def fuel_combustion_emissions(activity: pd.DataFrame, profile: FactorProfile, *,
-                              ch4_n2o_context: str = "manufacturing",
-                              ch4_gwp_key: str = "CH4_non_fossil",
-                              source: str | None = None) -> pd.DataFrame:
+def fuel_combustion_emissions(
+    activity: pd.DataFrame,
+    profile: FactorProfile,
+    *,
+    ch4_n2o_context: str = "manufacturing",
+    ch4_gwp_key: str = "CH4_non_fossil",
+    source: str | None = None,
+) -> pd.DataFrame:
     """CO2, CH4, N2O and CO2e of fuel-by-fuel combustion rows.
 
     Parameters
@@ -176,22 +192,31 @@ def fuel_combustion_emissions(activity: pd.DataFrame, profile: FactorProfile, *,
     where = source or "activity"
     missing = [c for c in ("fuel", "quantity", "unit") if c not in activity.columns]
     if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)}", source=where,
-                         field=missing[0])
+        raise InputError(f"missing column(s) {', '.join(missing)}", source=where, field=missing[0])
     if activity.empty:
         return pd.DataFrame(columns=COLUMNS, index=activity.index)
     quantity = non_negative(activity["quantity"], source=where)
     # linear in quantity: computed once per distinct (fuel, unit, context), then scaled
     keys = [c for c in ("fuel", "unit", "ch4_n2o_context") if c in activity.columns]
     code, distinct = distinct_rows(activity, keys)
-    per_unit = _combustion_rows(distinct.assign(quantity=1.0), profile,
-                                ch4_n2o_context=ch4_n2o_context, ch4_gwp_key=ch4_gwp_key,
-                                where=where)
+    per_unit = _combustion_rows(
+        distinct.assign(quantity=1.0),
+        profile,
+        ch4_n2o_context=ch4_n2o_context,
+        ch4_gwp_key=ch4_gwp_key,
+        where=where,
+    )
     return scale_per_unit(per_unit, code, quantity, NUMERIC, activity.index)
 
 
-def _combustion_rows(activity: pd.DataFrame, profile: FactorProfile, *, ch4_n2o_context: str,
-                     ch4_gwp_key: str, where: str) -> pd.DataFrame:
+def _combustion_rows(
+    activity: pd.DataFrame,
+    profile: FactorProfile,
+    *,
+    ch4_n2o_context: str,
+    ch4_gwp_key: str,
+    where: str,
+) -> pd.DataFrame:
     """The method row by row (vectorised): used on the distinct rows of the activity table."""
     index = activity.index
 
@@ -202,17 +227,28 @@ def _combustion_rows(activity: pd.DataFrame, profile: FactorProfile, *, ch4_n2o_
     scope2 = (u.ipcc == "").to_numpy()[f_code]
     if scope2.any():
         row = index[np.argmax(scope2)]
-        raise InputError(f"{fuel[row]!r} is purchased energy (scope 2), not fuel combustion: "
-                         "use accounting.electricity.purchased_energy_emissions",
-                         source=where, row=row, field="fuel", value=activity.at[row, "fuel"])
+        raise InputError(
+            f"{fuel[row]!r} is purchased energy (scope 2), not fuel combustion: "
+            "use accounting.electricity.purchased_energy_emissions",
+            source=where,
+            row=row,
+            field="fuel",
+            value=activity.at[row, "fuel"],
+        )
 
     quantity = activity["quantity"].to_numpy(dtype="float64")
     u_code, u_uniq = pd.factorize(activity["unit"], use_na_sentinel=True)
     try:
         to_base = units.to_base_factors(activity["unit"], expect=("mass", "volume", "energy"))
     except UnitError as err:
-        raise UnitError(err.reason, source=where, row=err.row, field="unit", value=err.value,
-                        suggestions=err.suggestions) from None
+        raise UnitError(
+            err.reason,
+            source=where,
+            row=err.row,
+            field="unit",
+            value=err.value,
+            suggestions=err.suggestions,
+        ) from None
     dim = np.array([units.dimension(x) for x in u_uniq], dtype=object)[u_code]
     q_base = quantity * to_base  # t, m3 or GJ
     in_energy = dim == "energy"
@@ -224,8 +260,12 @@ def _combustion_rows(activity: pd.DataFrame, profile: FactorProfile, *, ch4_n2o_
         raise InputError(
             f"no CO2 factors for fuel {fuel[row]!r}: the profile has neither ncv, "
             f"carbon_content and oxidation for {fuel[row]!r} nor co2_ef for its IPCC fuel "
-            f"{u.ipcc.iloc[f_code[np.argmax(lacking)]]!r}", source=where, row=row, field="fuel",
-            value=activity.at[row, "fuel"])
+            f"{u.ipcc.iloc[f_code[np.argmax(lacking)]]!r}",
+            source=where,
+            row=row,
+            field="fuel",
+            value=activity.at[row, "fuel"],
+        )
 
     # energy: rows in energy units as they are, others times the NCV of the fuel (or its IPCC
     # fuel type), whose denominator must be the row's dimension
@@ -236,7 +276,11 @@ def _combustion_rows(activity: pd.DataFrame, profile: FactorProfile, *, ch4_n2o_
         raise InputError(
             f"no net calorific value (ncv) for fuel {fuel.iloc[i]!r} (key "
             f"{u.ncv_key.iloc[f_code[i]]!r}) in profile {profile.name}: give the quantity in "
-            "an energy unit or add an ncv factor", source=where, row=index[i], field="fuel")
+            "an energy unit or add an ncv factor",
+            source=where,
+            row=index[i],
+            field="fuel",
+        )
     per = u.ncv_per.to_numpy()[f_code]
     mismatch = needs & (per != dim)
     if mismatch.any():
@@ -244,15 +288,20 @@ def _combustion_rows(activity: pd.DataFrame, profile: FactorProfile, *, ch4_n2o_
         raise InputError(
             f"quantity of {fuel.iloc[i]!r} is in {dim[i]} units but its ncv "
             f"({u.ncv_key.iloc[f_code[i]]!r}, {u.ncv_unit.iloc[f_code[i]]}) is per {per[i]}: "
-            f"give the quantity per {per[i]} or add an ncv per {dim[i]}", source=where,
-            row=index[i], field="unit")
+            f"give the quantity per {per[i]} or add an ncv per {dim[i]}",
+            source=where,
+            row=index[i],
+            field="unit",
+        )
     energy_gj = np.where(needs, q_base * u.ncv_gj_per_base(where)[f_code], q_base)
     energy_tj = units.convert(energy_gj, "GJ", "TJ")
 
     cc, of, ef = u.co2_factors(where)
-    co2 = np.where(guideline,
-                   combustion_co2_t(energy_gj, 1.0, cc[f_code], of[f_code]),
-                   combustion_co2_tier1_t(energy_tj, ef[f_code]))
+    co2 = np.where(
+        guideline,
+        combustion_co2_t(energy_gj, 1.0, cc[f_code], of[f_code]),
+        combustion_co2_tier1_t(energy_tj, ef[f_code]),
+    )
 
     context = _contexts(activity, ch4_n2o_context, where)
     c_code, c_uniq = pd.factorize(context)
@@ -267,8 +316,9 @@ def _combustion_rows(activity: pd.DataFrame, profile: FactorProfile, *, ch4_n2o_
         gas_labels[rows] = label_u[f_code[rows]]
     ch4 = combustion_gas_t(energy_tj, ch4_ef)
     n2o = combustion_gas_t(energy_tj, n2o_ef)
-    gwp_ch4, gwp_n2o = gwp_values(pd.Series([ch4_gwp_key, "N2O"]), profile, source=where,
-                                  field="ch4_gwp_key")
+    gwp_ch4, gwp_n2o = gwp_values(
+        pd.Series([ch4_gwp_key, "N2O"]), profile, source=where, field="ch4_gwp_key"
+    )
 
     fossil = u.fossil[f_code]
     co2_fossil = np.where(fossil, co2, 0.0)
@@ -302,22 +352,28 @@ class _FuelTable:
         self.codes = pd.Series(codes.astype(str), index=codes)
         self.ipcc = pd.Series(ref["ipcc_fuel"].reindex(codes).fillna("").to_numpy(), index=codes)
         self.fossil = (ref["fossil"].reindex(codes) == "true").to_numpy()
-        rows = {p: _first_rows(profile, p) for p in ("ncv", "carbon_content", "oxidation",
-                                                     "co2_ef")}
+        rows = {
+            p: _first_rows(profile, p) for p in ("ncv", "carbon_content", "oxidation", "co2_ef")
+        }
         self.rows = rows
         self.has_ncv = codes.isin(rows["ncv"].index)
-        self.guideline_capable = (codes.isin(rows["carbon_content"].index)
-                                  & codes.isin(rows["oxidation"].index))
+        self.guideline_capable = codes.isin(rows["carbon_content"].index) & codes.isin(
+            rows["oxidation"].index
+        )
         self.has_co2_ef = self.ipcc.isin(rows["co2_ef"].index).to_numpy()
         self.ncv_key = self.codes.where(self.has_ncv, self.ipcc)
         ncv = rows["ncv"].reindex(self.ncv_key.to_numpy())
         self.ncv_unit = pd.Series(ncv["unit"].to_numpy(), index=codes)
-        self.ncv_per = pd.Series([str(d).partition("/")[2] if isinstance(d, str) else np.nan
-                                  for d in ncv["dimension"]], index=codes, dtype=object)
+        self.ncv_per = pd.Series(
+            [str(d).partition("/")[2] if isinstance(d, str) else np.nan for d in ncv["dimension"]],
+            index=codes,
+            dtype=object,
+        )
         label = {p: _label_map(r) for p, r in rows.items()}
         ncv_label = self.ncv_key.map(label["ncv"]).fillna("")
-        self.labels_guideline = _join(ncv_label, self.codes.map(label["carbon_content"]),
-                                      self.codes.map(label["oxidation"]))
+        self.labels_guideline = _join(
+            ncv_label, self.codes.map(label["carbon_content"]), self.codes.map(label["oxidation"])
+        )
         self.labels_tier1 = _join(ncv_label, self.ipcc.map(label["co2_ef"]))
 
     def ncv_gj_per_base(self, where: str) -> np.ndarray:
@@ -327,8 +383,9 @@ class _FuelTable:
         for per, target in targets.items():  # three dimensions, not rows
             mask = (self.ncv_per == per).to_numpy()
             if mask.any():
-                out[mask] = self.profile.lookup_many("ncv", self.ncv_key[mask], target,
-                                                     source=where)
+                out[mask] = self.profile.lookup_many(
+                    "ncv", self.ncv_key[mask], target, source=where
+                )
         return out
 
     def co2_factors(self, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -337,8 +394,7 @@ class _FuelTable:
         cc, of, ef = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
         g = self.guideline_capable
         if g.any():
-            cc[g] = self.profile.lookup_many("carbon_content", self.codes[g], "tC/TJ",
-                                             source=where)
+            cc[g] = self.profile.lookup_many("carbon_content", self.codes[g], "tC/TJ", source=where)
             of[g] = self.profile.lookup_many("oxidation", self.codes[g], "1", source=where)
         t = self.has_co2_ef
         if t.any():
@@ -347,14 +403,20 @@ class _FuelTable:
             sub = np.empty(int(t.sum()))
             for d in dims.unique():
                 m = (dims == d).to_numpy()
-                sub[m] = self.profile.lookup_many("co2_ef", self.ipcc[t][m], target[d],
-                                                  source=where)
+                sub[m] = self.profile.lookup_many(
+                    "co2_ef", self.ipcc[t][m], target[d], source=where
+                )
             ef[t] = sub
         return cc, of, ef
 
-    def gas_factors(self, context: str, in_context: np.ndarray, f_code: np.ndarray,
-                    activity: pd.DataFrame, where: str
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def gas_factors(
+        self,
+        context: str,
+        in_context: np.ndarray,
+        f_code: np.ndarray,
+        activity: pd.DataFrame,
+        where: str,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """CH4 and N2O factors [kg/TJ] and their set labels in one source category."""
         n = len(self.codes)
         present = np.unique(f_code[in_context])
@@ -370,11 +432,16 @@ class _FuelTable:
                     f"no {parameter} for IPCC fuel {self.ipcc.iloc[u_bad]!r} (fuel "
                     f"{self.codes.iloc[u_bad]!r}) in source category {context!r} in profile "
                     f"{self.profile.name}: add the factor (with its source) or choose another "
-                    "ch4_n2o_context", source=where, row=activity.index[i], field="fuel",
-                    value=activity["fuel"].iloc[i])
+                    "ch4_n2o_context",
+                    source=where,
+                    row=activity.index[i],
+                    field="fuel",
+                    value=activity["fuel"].iloc[i],
+                )
             values = np.full(n, np.nan)
-            values[present] = self.profile.lookup_many(parameter, keys, "kg/TJ",
-                                                       context=context, source=where)
+            values[present] = self.profile.lookup_many(
+                parameter, keys, "kg/TJ", context=context, source=where
+            )
             out.append(values)
             labels.append(self.ipcc.map(_label_map(rows)))
         return out[0], out[1], _join(*labels)
@@ -383,8 +450,9 @@ class _FuelTable:
 def _first_rows(profile: FactorProfile, parameter: str, context: str = "") -> pd.DataFrame:
     """The highest-priority row per key (the profile table is in priority order)."""
     rows = profile.rows(parameter, context)
-    rows = rows.reindex(columns=list(dict.fromkeys(
-        [*rows.columns, "set_id", "set_version", "dimension", "unit"])))
+    rows = rows.reindex(
+        columns=list(dict.fromkeys([*rows.columns, "set_id", "set_version", "dimension", "unit"]))
+    )
     return rows.drop_duplicates("key", keep="first").set_index("key")
 
 
@@ -395,9 +463,10 @@ def _label_map(rows: pd.DataFrame) -> pd.Series:
 def _join(*parts: pd.Series) -> np.ndarray:
     """Per position, the distinct non-empty labels joined by '+' (on per-fuel arrays, tens)."""
     columns = [p.fillna("").astype(str).to_numpy() for p in parts]
-    return np.array(["+".join(dict.fromkeys(v for v in vals if v)) for vals in zip(*columns,
-                                                                                     strict=True)],
-                    dtype=object)
+    return np.array(
+        ["+".join(dict.fromkeys(v for v in vals if v)) for vals in zip(*columns, strict=True)],
+        dtype=object,
+    )
 
 
 def _contexts(activity: pd.DataFrame, default: str, where: str) -> np.ndarray:
@@ -409,7 +478,12 @@ def _contexts(activity: pd.DataFrame, default: str, where: str) -> np.ndarray:
     bad = ~ctx.isin(CH4_N2O_CONTEXTS)
     if bad.any():
         row = activity.index[np.argmax(bad.to_numpy())]
-        raise InputError(f"CH4/N2O source category {ctx[row]!r} is unknown; use one of "
-                         f"{', '.join(CH4_N2O_CONTEXTS)}", source=where, row=row,
-                         field="ch4_n2o_context", value=ctx[row])
+        raise InputError(
+            f"CH4/N2O source category {ctx[row]!r} is unknown; use one of "
+            f"{', '.join(CH4_N2O_CONTEXTS)}",
+            source=where,
+            row=row,
+            field="ch4_n2o_context",
+            value=ctx[row],
+        )
     return ctx.to_numpy(dtype=object)

@@ -86,14 +86,18 @@ def market_based_electricity_co2_t(
         Table 6.3 (market-based scope 2 data hierarchy).
     """
     covered = np.minimum(contractual_mwh, electricity_mwh)
-    return covered * contractual_ef_tco2_per_mwh + (electricity_mwh - covered) * residual_ef_tco2_per_mwh
+    return (
+        covered * contractual_ef_tco2_per_mwh
+        + (electricity_mwh - covered) * residual_ef_tco2_per_mwh
+    )
 
 
 SCOPE2_FUELS = ("electricity", "heat")
 
 
-def purchased_energy_emissions(activity: pd.DataFrame, profile: FactorProfile, *, year: int,
-                               grid_region: str = "national") -> pd.DataFrame:
+def purchased_energy_emissions(
+    activity: pd.DataFrame, profile: FactorProfile, *, year: int, grid_region: str = "national"
+) -> pd.DataFrame:
     """Location-based scope 2 of purchased electricity and heat rows, tonnes CO2.
 
     Parameters
@@ -118,8 +122,12 @@ def purchased_energy_emissions(activity: pd.DataFrame, profile: FactorProfile, *
     other = ~fuel.isin(SCOPE2_FUELS)
     if other.any():
         row = activity.index[np.argmax(other.to_numpy())]
-        raise InputError(f"{fuel[row]!r} is not purchased electricity or heat", row=row,
-                         field="fuel", value=activity.at[row, "fuel"])
+        raise InputError(
+            f"{fuel[row]!r} is not purchased electricity or heat",
+            row=row,
+            field="fuel",
+            value=activity.at[row, "fuel"],
+        )
     quantity = non_negative(activity["quantity"])
     energy_gj = quantity * units.to_base_factors(activity["unit"], expect="energy")
     is_power = (fuel == "electricity").to_numpy()
@@ -135,8 +143,9 @@ def purchased_energy_emissions(activity: pd.DataFrame, profile: FactorProfile, *
             "co2_t": co2,
             "ef": np.where(is_power, grid, heat),
             "ef_unit": _labels(is_power, "tCO2/MWh", "tCO2/GJ"),
-            "method": _labels(is_power, f"location-based, grid_ef[{grid_region}]",
-                              "purchased heat, heat_ef"),
+            "method": _labels(
+                is_power, f"location-based, grid_ef[{grid_region}]", "purchased heat, heat_ef"
+            ),
         },
         index=activity.index,
     )

@@ -78,9 +78,16 @@ def energy_tce(quantity, tce_per_unit):
     return quantity * tce_per_unit
 
 
-def energy_consumption_tce(quantity, unit, fuel, profile: FactorProfile, *,
-                           basis: str = "calorific", year: int | None = None,
-                           source: str | None = None) -> pd.Series:
+def energy_consumption_tce(
+    quantity,
+    unit,
+    fuel,
+    profile: FactorProfile,
+    *,
+    basis: str = "calorific",
+    year: int | None = None,
+    source: str | None = None,
+) -> pd.Series:
     """Standard coal of energy use, row by row, looked up in a factor profile, tce.
 
     Parameters
@@ -122,9 +129,13 @@ def energy_consumption_tce(quantity, unit, fuel, profile: FactorProfile, *,
     .. [1] GB/T 2589-2020 综合能耗计算通则: terms 当量值 and 等价值; Annex A, Table A.1.
     """
     if basis not in BASES:
-        raise InputError(f"basis {basis!r} is unknown: use 'calorific' (当量值) or "
-                         "'equivalent' (等价值)", source=source, field="basis", value=basis,
-                         suggestions=BASES)
+        raise InputError(
+            f"basis {basis!r} is unknown: use 'calorific' (当量值) or 'equivalent' (等价值)",
+            source=source,
+            field="basis",
+            value=basis,
+            suggestions=BASES,
+        )
     qty = quantity if isinstance(quantity, pd.Series) else pd.Series(np.asarray(quantity))
     index = qty.index
     unit_s = _aligned(unit, index, "unit")
@@ -138,8 +149,12 @@ def energy_consumption_tce(quantity, unit, fuel, profile: FactorProfile, *,
     primary = (basis == "equivalent") & (codes == "electricity").to_numpy()
     if primary.any() and year is None:
         row = index[int(np.argmax(primary))]
-        raise InputError("the equivalent basis (等价值) of electricity needs a data year",
-                         source=source, row=row, field="year")
+        raise InputError(
+            "the equivalent basis (等价值) of electricity needs a data year",
+            source=source,
+            row=row,
+            field="year",
+        )
 
     coef = np.empty(len(index), dtype="float64")  # tce per base unit of the row's dimension
     for dim in np.unique(dims):  # at most three dimensions: mass, volume, energy
@@ -151,8 +166,12 @@ def energy_consumption_tce(quantity, unit, fuel, profile: FactorProfile, *,
             keys = codes[rows]
             _check_dimension(profile, parameter, keys, dim, unit_s[rows], source)
             coef[rows] = profile.lookup_many(
-                parameter, keys, f"tce/{units.base_unit(dim)}",
-                year=year if is_primary else None, source=source)
+                parameter,
+                keys,
+                f"tce/{units.base_unit(dim)}",
+                year=year if is_primary else None,
+                source=source,
+            )
     return pd.Series(energy_tce(amount * to_base, coef), index=index, name="energy_tce")
 
 
@@ -160,11 +179,9 @@ def _aligned(values, index: pd.Index, field: str) -> pd.Series:
     """A scalar broadcast to ``index``, or array-likes of the same length (by position)."""
     if np.ndim(values) == 0:
         return pd.Series([values] * len(index), index=index, dtype=object)
-    values = pd.Series(values.to_numpy() if isinstance(values, pd.Series) else values,
-                       dtype=object)
+    values = pd.Series(values.to_numpy() if isinstance(values, pd.Series) else values, dtype=object)
     if len(values) != len(index):
-        raise InputError(f"{field} has {len(values)} rows, quantity has {len(index)}",
-                         field=field)
+        raise InputError(f"{field} has {len(values)} rows, quantity has {len(index)}", field=field)
     values.index = index
     return values
 
@@ -175,8 +192,14 @@ def _dimensions(unit_s: pd.Series) -> np.ndarray:
     return dims[codes]
 
 
-def _check_dimension(profile: FactorProfile, parameter: str, keys: pd.Series, dim: str,
-                     unit_s: pd.Series, source: str | None) -> None:
+def _check_dimension(
+    profile: FactorProfile,
+    parameter: str,
+    keys: pd.Series,
+    dim: str,
+    unit_s: pd.Series,
+    source: str | None,
+) -> None:
     """Raise :class:`UnitError` naming the first row whose unit does not fit its coefficient."""
     table = profile.rows(parameter)
     given = table.drop_duplicates("key").set_index("key")["dimension"]
@@ -188,5 +211,9 @@ def _check_dimension(profile: FactorProfile, parameter: str, keys: pd.Series, di
         needs = str(per[i]).split("/", 1)[1]
         raise UnitError(
             f"{key} is given in {unit_s.iloc[i]!r} ({dim}), but its {parameter} is per {needs}: "
-            f"give the quantity in a {needs} unit", source=source, row=row, field="unit",
-            value=unit_s.iloc[i])
+            f"give the quantity in a {needs} unit",
+            source=source,
+            row=row,
+            field="unit",
+            value=unit_s.iloc[i],
+        )

@@ -36,9 +36,14 @@ from citycarbon.factors import FactorProfile, resolve_fuels
 GASES = ("CO2", "CH4", "N2O")
 
 
-def activity_emissions(activity: pd.DataFrame, profile: FactorProfile, *, year: int,
-                       grid_region: str = "national",
-                       ch4_n2o_context: str = "manufacturing") -> pd.DataFrame:
+def activity_emissions(
+    activity: pd.DataFrame,
+    profile: FactorProfile,
+    *,
+    year: int,
+    grid_region: str = "national",
+    ch4_n2o_context: str = "manufacturing",
+) -> pd.DataFrame:
     """Scope 1 combustion and scope 2 purchased-energy emissions of fuel-by-fuel activity rows.
 
     Parameters
@@ -61,56 +66,102 @@ def activity_emissions(activity: pd.DataFrame, profile: FactorProfile, *, year: 
     quantity = non_negative(activity["quantity"])
     keys = [c for c in ("fuel", "unit", "ch4_n2o_context") if c in activity.columns]
     code, distinct = distinct_rows(activity, keys)
-    out = scale_per_unit(_per_unit(distinct, profile, year, grid_region, ch4_n2o_context),
-                         code, quantity, PER_UNIT, activity.index)
+    out = scale_per_unit(
+        _per_unit(distinct, profile, year, grid_region, ch4_n2o_context),
+        code,
+        quantity,
+        PER_UNIT,
+        activity.index,
+    )
     out["scope"] = out["scope"].astype("int8")
-    out["factor_profile"] = pd.Categorical.from_codes(np.zeros(len(out), dtype="int8"),
-                                                      categories=[profile.version])
+    out["factor_profile"] = pd.Categorical.from_codes(
+        np.zeros(len(out), dtype="int8"), categories=[profile.version]
+    )
     return out
 
 
 PER_UNIT = ("energy_gj", "co2_t", "ch4_t", "n2o_t", "co2e_t")
-LINE_COLUMNS = ["enterprise_code", "category", "scope", "item", "gas", "activity", "activity_unit",
-                "mass_t", "co2e_t", "method", "factors", "factor_profile"]
+LINE_COLUMNS = [
+    "enterprise_code",
+    "category",
+    "scope",
+    "item",
+    "gas",
+    "activity",
+    "activity_unit",
+    "mass_t",
+    "co2e_t",
+    "method",
+    "factors",
+    "factor_profile",
+]
 
 
-def _per_unit(distinct: pd.DataFrame, profile: FactorProfile, year: int, grid_region: str,
-              ch4_n2o_context: str) -> pd.DataFrame:
+def _per_unit(
+    distinct: pd.DataFrame,
+    profile: FactorProfile,
+    year: int,
+    grid_region: str,
+    ch4_n2o_context: str,
+) -> pd.DataFrame:
     """Emissions of one unit of quantity for each distinct (fuel, unit, context) row."""
     fuel = resolve_fuels(distinct["fuel"])
     purchased = fuel.isin(SCOPE2_FUELS).to_numpy()
     one = distinct.assign(fuel=fuel.astype(str), quantity=1.0)
     parts = []
     if (~purchased).any():
-        comb = fuel_combustion_emissions(one[~purchased], profile,
-                                         ch4_n2o_context=ch4_n2o_context)
-        parts.append(comb.assign(factors="CO2: " + comb["co2_factors"].astype(str)
-                                 + "; CH4/N2O: " + comb["ch4_n2o_factors"].astype(str)
-                                 + "; GWP: " + comb["gwp_set"].astype(str)))
+        comb = fuel_combustion_emissions(one[~purchased], profile, ch4_n2o_context=ch4_n2o_context)
+        parts.append(
+            comb.assign(
+                factors="CO2: "
+                + comb["co2_factors"].astype(str)
+                + "; CH4/N2O: "
+                + comb["ch4_n2o_factors"].astype(str)
+                + "; GWP: "
+                + comb["gwp_set"].astype(str)
+            )
+        )
     if purchased.any():
-        s2 = purchased_energy_emissions(one[purchased], profile, year=year,
-                                        grid_region=grid_region)
-        cite = {f: _cite(profile.provenance(*key, year=year))
-                for f, key in (("electricity", ("grid_ef", grid_region)),
-                               ("heat", ("heat_ef", "heat"))) if (s2["fuel"] == f).any()}
-        parts.append(s2.assign(co2e_t=s2["co2_t"], ch4_t=0.0, n2o_t=0.0,
-                               factors=s2["fuel"].astype(str).map(cite)))
-    per_unit = pd.concat([p[["fuel", *PER_UNIT]].assign(method=p["method"].astype(str),
-                                                        factors=p["factors"].astype(str))
-                          for p in parts]).reindex(distinct.index)
+        s2 = purchased_energy_emissions(one[purchased], profile, year=year, grid_region=grid_region)
+        cite = {
+            f: _cite(profile.provenance(*key, year=year))
+            for f, key in (("electricity", ("grid_ef", grid_region)), ("heat", ("heat_ef", "heat")))
+            if (s2["fuel"] == f).any()
+        }
+        parts.append(
+            s2.assign(
+                co2e_t=s2["co2_t"], ch4_t=0.0, n2o_t=0.0, factors=s2["fuel"].astype(str).map(cite)
+            )
+        )
+    per_unit = pd.concat(
+        [
+            p[["fuel", *PER_UNIT]].assign(
+                method=p["method"].astype(str), factors=p["factors"].astype(str)
+            )
+            for p in parts
+        ]
+    ).reindex(distinct.index)
     per_unit["fuel"] = per_unit["fuel"].astype(str)
     per_unit.insert(1, "scope", np.where(purchased, 2, 1))
     return per_unit
 
 
 def _cite(prov: dict) -> str:
-    return (f"{prov['set_id']}@{prov['set_version']}: {prov['parameter']}[{prov['key']}] "
-            f"{prov['year']} = {prov['value']:g} {prov['unit']} ({prov['source']}, {prov['clause']})")
+    return (
+        f"{prov['set_id']}@{prov['set_version']}: {prov['parameter']}[{prov['key']}] "
+        f"{prov['year']} = {prov['value']:g} {prov['unit']} ({prov['source']}, {prov['clause']})"
+    )
 
 
-def account_lines(energy: pd.DataFrame, profile: FactorProfile, *, year: int,
-                  grid_region: str = "national", ch4_n2o_context: str = "manufacturing",
-                  source: str | None = None) -> pd.DataFrame:
+def account_lines(
+    energy: pd.DataFrame,
+    profile: FactorProfile,
+    *,
+    year: int,
+    grid_region: str = "national",
+    ch4_n2o_context: str = "manufacturing",
+    source: str | None = None,
+) -> pd.DataFrame:
     """Account lines of fuel-by-fuel energy use: one line per enterprise, item and gas.
 
     Parameters
@@ -135,31 +186,45 @@ def account_lines(energy: pd.DataFrame, profile: FactorProfile, *, year: int,
         over = feed > qty
         if over.any():
             row = energy.index[np.argmax(over.to_numpy())]
-            raise InputError("feedstock_quantity exceeds quantity consumed", source=source,
-                             row=row, field="feedstock_quantity", value=feed[row])
+            raise InputError(
+                "feedstock_quantity exceeds quantity consumed",
+                source=source,
+                row=row,
+                field="feedstock_quantity",
+                value=feed[row],
+            )
         burnt["quantity"] = qty - feed
-    em = activity_emissions(burnt, profile, year=year, grid_region=grid_region,
-                            ch4_n2o_context=ch4_n2o_context)
+    em = activity_emissions(
+        burnt, profile, year=year, grid_region=grid_region, ch4_n2o_context=ch4_n2o_context
+    )
     gwp = {g: profile.lookup("gwp100", g, "1") for g in ("CH4_non_fossil", "N2O")}
-    category = np.where(em["scope"] == 1, "fuel_combustion",
-                        np.where(em["fuel"] == "electricity", "purchased_electricity",
-                                 "purchased_heat"))
-    base = pd.DataFrame({
-        "enterprise_code": energy["enterprise_code"].to_numpy(),
-        "category": category,
-        "scope": em["scope"].to_numpy(),
-        "item": em["fuel"].astype(str).to_numpy(),
-        "activity": burnt["quantity"].to_numpy(dtype="float64"),
-        "activity_unit": energy["unit"].astype(str).to_numpy(),
-        "method": em["method"].astype(str).to_numpy(),
-        "factors": em["factors"].astype(str).to_numpy(),
-    })
+    category = np.where(
+        em["scope"] == 1,
+        "fuel_combustion",
+        np.where(em["fuel"] == "electricity", "purchased_electricity", "purchased_heat"),
+    )
+    base = pd.DataFrame(
+        {
+            "enterprise_code": energy["enterprise_code"].to_numpy(),
+            "category": category,
+            "scope": em["scope"].to_numpy(),
+            "item": em["fuel"].astype(str).to_numpy(),
+            "activity": burnt["quantity"].to_numpy(dtype="float64"),
+            "activity_unit": energy["unit"].astype(str).to_numpy(),
+            "method": em["method"].astype(str).to_numpy(),
+            "factors": em["factors"].astype(str).to_numpy(),
+        }
+    )
     parts = [
         base.assign(gas="CO2", mass_t=em["co2_t"].to_numpy(), co2e_t=em["co2_t"].to_numpy()),
-        base.assign(gas="CH4", mass_t=em["ch4_t"].to_numpy(),
-                    co2e_t=em["ch4_t"].to_numpy() * gwp["CH4_non_fossil"]),
-        base.assign(gas="N2O", mass_t=em["n2o_t"].to_numpy(),
-                    co2e_t=em["n2o_t"].to_numpy() * gwp["N2O"]),
+        base.assign(
+            gas="CH4",
+            mass_t=em["ch4_t"].to_numpy(),
+            co2e_t=em["ch4_t"].to_numpy() * gwp["CH4_non_fossil"],
+        ),
+        base.assign(
+            gas="N2O", mass_t=em["n2o_t"].to_numpy(), co2e_t=em["n2o_t"].to_numpy() * gwp["N2O"]
+        ),
     ]
     lines = pd.concat(parts, ignore_index=True)
     lines = lines[(lines["gas"] == "CO2") | (lines["mass_t"] > 0)]
@@ -167,8 +232,9 @@ def account_lines(energy: pd.DataFrame, profile: FactorProfile, *, year: int,
     return lines.reset_index(drop=True)[LINE_COLUMNS]
 
 
-def process_lines(process: pd.DataFrame, profile: FactorProfile, *,
-                  source: str | None = None) -> pd.DataFrame:
+def process_lines(
+    process: pd.DataFrame, profile: FactorProfile, *, source: str | None = None
+) -> pd.DataFrame:
     """Account lines of industrial processes (工业生产过程排放), in the :func:`account_lines` layout.
 
     ``process`` has ``enterprise_code`` and the columns of
@@ -179,26 +245,34 @@ def process_lines(process: pd.DataFrame, profile: FactorProfile, *,
     result = process_emissions(process, profile, source=source)
     gases = to_co2e(process_gas_masses(result), profile, source=source)
     src = process.loc[gases["row"].to_numpy()]  # the input row of each gas line
-    lines = pd.DataFrame({
-        "enterprise_code": src["enterprise_code"].to_numpy(),
-        "category": "industrial_process",
-        "scope": 1,
-        "item": gases["material"].to_numpy(),
-        "gas": gases["gas"].astype(str).to_numpy(),
-        "activity": pd.to_numeric(src["quantity"]).to_numpy(),
-        "activity_unit": src["unit"].astype(str).to_numpy(),
-        "mass_t": gases["mass_t"].to_numpy(),
-        "co2e_t": gases["co2e_t"].to_numpy(),
-        "method": gases["method"].astype(str).to_numpy(),
-        "factors": result.loc[gases["row"].to_numpy(), "factors"].astype(str).to_numpy(),
-        "factor_profile": profile.version,
-    })
+    lines = pd.DataFrame(
+        {
+            "enterprise_code": src["enterprise_code"].to_numpy(),
+            "category": "industrial_process",
+            "scope": 1,
+            "item": gases["material"].to_numpy(),
+            "gas": gases["gas"].astype(str).to_numpy(),
+            "activity": pd.to_numeric(src["quantity"]).to_numpy(),
+            "activity_unit": src["unit"].astype(str).to_numpy(),
+            "mass_t": gases["mass_t"].to_numpy(),
+            "co2e_t": gases["co2e_t"].to_numpy(),
+            "method": gases["method"].astype(str).to_numpy(),
+            "factors": result.loc[gases["row"].to_numpy(), "factors"].astype(str).to_numpy(),
+            "factor_profile": profile.version,
+        }
+    )
     return lines[LINE_COLUMNS]
 
 
-def account_summary(lines: pd.DataFrame, profile: FactorProfile, *, year: int,
-                    grid_region: str = "national", green: pd.DataFrame | None = None,
-                    output: pd.DataFrame | None = None) -> pd.DataFrame:
+def account_summary(
+    lines: pd.DataFrame,
+    profile: FactorProfile,
+    *,
+    year: int,
+    grid_region: str = "national",
+    green: pd.DataFrame | None = None,
+    output: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Per-enterprise totals: scope 1, scope 2 (location- and market-based), by gas, intensities.
 
     Parameters
@@ -220,13 +294,15 @@ def account_summary(lines: pd.DataFrame, profile: FactorProfile, *, year: int,
     ``ch4_t``, ``n2o_t``, ``electricity_mwh``, ``green_mwh``, intensities where output is given,
     ``factor_profile``.
     """
-    scope = lines.pivot_table(index="enterprise_code", columns="scope", values="co2e_t",
-                              aggfunc="sum", fill_value=0.0)
+    scope = lines.pivot_table(
+        index="enterprise_code", columns="scope", values="co2e_t", aggfunc="sum", fill_value=0.0
+    )
     s = pd.DataFrame(index=scope.index)
     s["scope1_tco2e"] = scope[1] if 1 in scope else 0.0
     s["scope2_location_tco2e"] = scope[2] if 2 in scope else 0.0
-    gas = lines.pivot_table(index="enterprise_code", columns="gas", values="mass_t",
-                            aggfunc="sum", fill_value=0.0).reindex(s.index, fill_value=0.0)
+    gas = lines.pivot_table(
+        index="enterprise_code", columns="gas", values="mass_t", aggfunc="sum", fill_value=0.0
+    ).reindex(s.index, fill_value=0.0)
     for g in GASES:
         s[f"{g.lower()}_t"] = gas[g] if g in gas else 0.0
     power = lines[(lines["category"] == "purchased_electricity") & (lines["gas"] == "CO2")]
@@ -235,12 +311,14 @@ def account_summary(lines: pd.DataFrame, profile: FactorProfile, *, year: int,
     s["electricity_mwh"] = mwh.reindex(s.index, fill_value=0.0)
     s["green_mwh"] = 0.0
     if green is not None and len(green):
-        s["green_mwh"] = green.groupby("enterprise_code")["mwh"].sum().reindex(
-            s.index, fill_value=0.0)
+        s["green_mwh"] = (
+            green.groupby("enterprise_code")["mwh"].sum().reindex(s.index, fill_value=0.0)
+        )
     grid = profile.lookup("grid_ef", grid_region, "tCO2e/MWh", year=year)
     heat = s["scope2_location_tco2e"] - electricity_co2_t(s["electricity_mwh"], grid)
     s["scope2_market_tco2e"] = heat + market_based_electricity_co2_t(
-        s["electricity_mwh"], s["green_mwh"], grid)
+        s["electricity_mwh"], s["green_mwh"], grid
+    )
     s["total_tco2e"] = s["scope1_tco2e"] + s["scope2_location_tco2e"]
     if output is not None and len(output):
         o = output.groupby("enterprise_code").sum(numeric_only=True).reindex(s.index)

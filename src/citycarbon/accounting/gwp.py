@@ -48,8 +48,9 @@ def co2e_t(mass_t, gwp):
     return mass_t * gwp
 
 
-def gwp_values(gas, profile: FactorProfile, *, source: str | None = None,
-               field: str | None = "gas") -> np.ndarray:
+def gwp_values(
+    gas, profile: FactorProfile, *, source: str | None = None, field: str | None = "gas"
+) -> np.ndarray:
     """GWP100 of each gas (codes, formulas or names :func:`resolve_gases` knows), from a profile.
 
     Raises :class:`UnknownCodeError` naming the row of an unknown gas, or the gas the profile's
@@ -61,8 +62,12 @@ def gwp_values(gas, profile: FactorProfile, *, source: str | None = None,
     except UnknownCodeError as err:
         raise UnknownCodeError(
             f"gwp100 in {gwp_set_label(profile) or 'the profile (no GWP set)'}: gas",
-            err.value, profile.rows("gwp100")["key"], source=source, row=err.row,
-            field=field) from None
+            err.value,
+            profile.rows("gwp100")["key"],
+            source=source,
+            row=err.row,
+            field=field,
+        ) from None
 
 
 def gas_codes(values, *, source: str | None = None, field: str | None = "gas") -> pd.Series:
@@ -90,8 +95,9 @@ def gwp_set_label(profile: FactorProfile) -> str:
     return "+".join(labels)
 
 
-def to_co2e(gas_masses: pd.DataFrame, profile: FactorProfile, *,
-            source: str | None = None) -> pd.DataFrame:
+def to_co2e(
+    gas_masses: pd.DataFrame, profile: FactorProfile, *, source: str | None = None
+) -> pd.DataFrame:
     """Convert gas masses to CO2-equivalents with the profile's GWP100 set.
 
     Parameters
@@ -133,8 +139,11 @@ def to_co2e(gas_masses: pd.DataFrame, profile: FactorProfile, *,
         out["gwp_set"] = label
         return out
     if "gas" in gas_masses.columns or "mass_t" in gas_masses.columns:
-        raise InputError("long form needs both columns 'gas' and 'mass_t'", source=source,
-                         field="gas" if "gas" not in gas_masses.columns else "mass_t")
+        raise InputError(
+            "long form needs both columns 'gas' and 'mass_t'",
+            source=source,
+            field="gas" if "gas" not in gas_masses.columns else "mass_t",
+        )
     if gas_masses.shape[1] == 0:
         raise InputError("no gas columns", source=source)
     names = pd.Series(gas_masses.columns.astype(str), index=gas_masses.columns.astype(str))
@@ -154,6 +163,11 @@ def _finite(values: pd.Series, field: str, source: str | None) -> np.ndarray:
     bad = numeric.isna() | ~np.isfinite(numeric.astype("float64"))
     if bad.any():
         row = values.index[np.argmax(bad.to_numpy())]
-        raise InputError(f"{field} {values[row]!r} is not a number", source=source, row=row,
-                         field=field, value=values[row])
+        raise InputError(
+            f"{field} {values[row]!r} is not a number",
+            source=source,
+            row=row,
+            field=field,
+            value=values[row],
+        )
     return numeric.to_numpy(dtype="float64")

@@ -8,8 +8,9 @@ import pandas as pd
 from citycarbon.errors import InputError
 
 
-def non_negative(values: pd.Series, *, field: str = "quantity",
-                 source: str | None = None) -> np.ndarray:
+def non_negative(
+    values: pd.Series, *, field: str = "quantity", source: str | None = None
+) -> np.ndarray:
     """Values as float64; text, missing or negative values raise :class:`InputError` naming the row.
 
     Never a silent zero: a blank quantity is an error, not 0.
@@ -19,8 +20,9 @@ def non_negative(values: pd.Series, *, field: str = "quantity",
     if bad.any():
         row = values.index[np.argmax(bad.to_numpy())]
         why = "is negative" if numeric[row] < 0 else "is not a number"
-        raise InputError(f"{field} {values[row]!r} {why}", source=source, row=row, field=field,
-                         value=values[row])
+        raise InputError(
+            f"{field} {values[row]!r} {why}", source=source, row=row, field=field, value=values[row]
+        )
     return numeric.to_numpy(dtype="float64")
 
 
@@ -42,8 +44,13 @@ def distinct_rows(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.
     return code, frame.iloc[first][keys]
 
 
-def scale_per_unit(per_unit: pd.DataFrame, code: np.ndarray, quantity: np.ndarray,
-                   numeric: tuple[str, ...], index: pd.Index) -> pd.DataFrame:
+def scale_per_unit(
+    per_unit: pd.DataFrame,
+    code: np.ndarray,
+    quantity: np.ndarray,
+    numeric: tuple[str, ...],
+    index: pd.Index,
+) -> pd.DataFrame:
     """Expand per-unit results of distinct rows back to all rows: ``numeric`` columns times
     quantity, other numeric columns as they are, labels as categoricals."""
     out = {}

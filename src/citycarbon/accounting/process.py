@@ -51,21 +51,37 @@ METHODS = {
     "carbonate": f"{IPCC} §2.5: carbonate x EF (Table 2.1) x F",
     "electronics_tier1": f"{IPCC} Tier 1, eq. 6.1: substrate area x EF (Table 6.2)",
     "electronics_tier2a": f"{IPCC} Tier 2a, eq. 6.2 and by-product equations: "
-                          "(1-h) x FC x (1-U) x (1 - a x d)",
+    "(1-h) x FC x (1-U) x (1 - a x d)",
 }
 
 #: by-product symbol in the factor set -> gas code of the by-product, output column
-BYPRODUCTS = {"B_CF4": ("CF4", "cf4_byproduct_t"), "B_C2F6": ("C2F6", "c2f6_byproduct_t"),
-              "B_CHF3": ("HFC-23", "chf3_byproduct_t")}
+BYPRODUCTS = {
+    "B_CF4": ("CF4", "cf4_byproduct_t"),
+    "B_C2F6": ("C2F6", "c2f6_byproduct_t"),
+    "B_CHF3": ("HFC-23", "chf3_byproduct_t"),
+}
 
-COLUMNS = ["process", "material", "product", "gas", "mass_t", "cf4_byproduct_t",
-           "c2f6_byproduct_t", "chf3_byproduct_t", "method", "factors", "factor_sets"]
+COLUMNS = [
+    "process",
+    "material",
+    "product",
+    "gas",
+    "mass_t",
+    "cf4_byproduct_t",
+    "c2f6_byproduct_t",
+    "chf3_byproduct_t",
+    "method",
+    "factors",
+    "factor_sets",
+]
 
 
 # --- single equations: mineral industry ---------------------------------------------------------
 
-def cement_tier1_co2_t(cement_t, clinker_fraction, ef_clinker_tco2_per_t,
-                       clinker_import_t=0.0, clinker_export_t=0.0):
+
+def cement_tier1_co2_t(
+    cement_t, clinker_fraction, ef_clinker_tco2_per_t, clinker_import_t=0.0, clinker_export_t=0.0
+):
     """CO2 of cement production from cement output (Tier 1), tonnes.
 
     E = [sum_i (M_ci x C_cli) - Im + Ex] x EF_clc
@@ -93,8 +109,9 @@ def cement_tier1_co2_t(cement_t, clinker_fraction, ef_clinker_tco2_per_t,
     ----------
     [1] IPCC 2006 Guidelines, Vol. 3, Ch. 2, §2.2.1.1, eq. 2.1; EF_clc from eq. 2.4.
     """
-    return ((cement_t * clinker_fraction - clinker_import_t + clinker_export_t)
-            * ef_clinker_tco2_per_t)
+    return (
+        cement_t * clinker_fraction - clinker_import_t + clinker_export_t
+    ) * ef_clinker_tco2_per_t
 
 
 def cement_clinker_co2_t(clinker_t, ef_clinker_tco2_per_t, ckd_correction):
@@ -125,8 +142,14 @@ def cement_clinker_co2_t(clinker_t, ef_clinker_tco2_per_t, ckd_correction):
     return clinker_t * ef_clinker_tco2_per_t * ckd_correction
 
 
-def ckd_correction_factor(ckd_t, clinker_t, ckd_carbonate_fraction, ckd_calcination_fraction,
-                          ef_carbonate_tco2_per_t, ef_clinker_tco2_per_t):
+def ckd_correction_factor(
+    ckd_t,
+    clinker_t,
+    ckd_carbonate_fraction,
+    ckd_calcination_fraction,
+    ef_carbonate_tco2_per_t,
+    ef_clinker_tco2_per_t,
+):
     """Correction factor for cement kiln dust (CKD) not recycled to the kiln, dimensionless.
 
     CF_ckd = 1 + (M_d / M_cl) x C_d x F_d x (EF_c / EF_cl)
@@ -151,7 +174,8 @@ def ckd_correction_factor(ckd_t, clinker_t, ckd_carbonate_fraction, ckd_calcinat
     [1] IPCC 2006 Guidelines, Vol. 3, Ch. 2, §2.2.1.2, eq. 2.5.
     """
     return 1 + (ckd_t / clinker_t) * ckd_carbonate_fraction * ckd_calcination_fraction * (
-        ef_carbonate_tco2_per_t / ef_clinker_tco2_per_t)
+        ef_carbonate_tco2_per_t / ef_clinker_tco2_per_t
+    )
 
 
 def oxide_ef_tco2_per_t(oxide_fraction, stoichiometric_ratio_tco2_per_t):
@@ -286,6 +310,7 @@ def carbonate_use_co2_t(carbonate_t, ef_tco2_per_t, calcination_fraction=1.0):
 
 # --- single equations: electronics --------------------------------------------------------------
 
+
 def electronics_tier1_fgas_kg(substrate_m2, ef_kg_per_m2):
     """F-gas emissions of electronics manufacturing by the Tier 1 method, kg of the gas.
 
@@ -314,8 +339,9 @@ def electronics_tier1_fgas_kg(substrate_m2, ef_kg_per_m2):
     return substrate_m2 * ef_kg_per_m2
 
 
-def electronics_tier2a_fgas_kg(gas_consumed_kg, heel_fraction, one_minus_u, abatement_fraction,
-                               destruction_efficiency):
+def electronics_tier2a_fgas_kg(
+    gas_consumed_kg, heel_fraction, one_minus_u, abatement_fraction, destruction_efficiency
+):
     """Emissions of an input F-gas by the Tier 2a method, kg of the gas.
 
     E_i = (1 - h) x FC_i x (1 - U_i) x (1 - a_i x d_i)
@@ -342,12 +368,21 @@ def electronics_tier2a_fgas_kg(gas_consumed_kg, heel_fraction, one_minus_u, abat
     ----------
     [1] IPCC 2006 Guidelines, Vol. 3, Ch. 6, §6.2.1.1, eq. 6.2; §6.2.2.1 (Tier 2a defaults).
     """
-    return ((1 - heel_fraction) * gas_consumed_kg * one_minus_u
-            * (1 - abatement_fraction * destruction_efficiency))
+    return (
+        (1 - heel_fraction)
+        * gas_consumed_kg
+        * one_minus_u
+        * (1 - abatement_fraction * destruction_efficiency)
+    )
 
 
-def electronics_tier2a_byproduct_kg(gas_consumed_kg, heel_fraction, byproduct_rate,
-                                    abatement_fraction, destruction_efficiency_byproduct):
+def electronics_tier2a_byproduct_kg(
+    gas_consumed_kg,
+    heel_fraction,
+    byproduct_rate,
+    abatement_fraction,
+    destruction_efficiency_byproduct,
+):
     """By-product emissions (CF4, C2F6, ...) from the use of an input F-gas, Tier 2a, kg.
 
     BPE_k,i = (1 - h) x B_k,i x FC_i x (1 - a_i x d_k)
@@ -375,14 +410,20 @@ def electronics_tier2a_byproduct_kg(gas_consumed_kg, heel_fraction, byproduct_ra
     [1] IPCC 2006 Guidelines, Vol. 3, Ch. 6, §6.2.1.1, eq. 6.3 (by-product CF4; the C2F6
         equation that follows has the same form); §6.2.2.1 (Tier 2a defaults).
     """
-    return ((1 - heel_fraction) * byproduct_rate * gas_consumed_kg
-            * (1 - abatement_fraction * destruction_efficiency_byproduct))
+    return (
+        (1 - heel_fraction)
+        * byproduct_rate
+        * gas_consumed_kg
+        * (1 - abatement_fraction * destruction_efficiency_byproduct)
+    )
 
 
 # --- table level --------------------------------------------------------------------------------
 
-def process_emissions(activity: pd.DataFrame, profile: FactorProfile, *,
-                      source: str | None = None) -> pd.DataFrame:
+
+def process_emissions(
+    activity: pd.DataFrame, profile: FactorProfile, *, source: str | None = None
+) -> pd.DataFrame:
     """Process emissions of activity rows, one result row per input row.
 
     Parameters
@@ -447,8 +488,7 @@ def process_emissions(activity: pd.DataFrame, profile: FactorProfile, *,
     where = source or "activity"
     missing = [c for c in ("process", "quantity", "unit") if c not in activity.columns]
     if missing:
-        raise InputError(f"missing column(s) {', '.join(missing)}", source=where,
-                         field=missing[0])
+        raise InputError(f"missing column(s) {', '.join(missing)}", source=where, field=missing[0])
     if activity.empty:
         return pd.DataFrame(columns=COLUMNS, index=activity.index)
     t = _Table(activity, profile, where)
@@ -468,8 +508,11 @@ def process_gas_masses(result: pd.DataFrame) -> pd.DataFrame:
     for gas, column in BYPRODUCTS.values():
         rows = base[base[column] > 0]
         if len(rows):
-            parts.append(rows.assign(gas=gas, mass_t=rows[column])[
-                ["row", "process", "material", "gas", "mass_t", "method"]])
+            parts.append(
+                rows.assign(gas=gas, mass_t=rows[column])[
+                    ["row", "process", "material", "gas", "mass_t", "method"]
+                ]
+            )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -484,8 +527,14 @@ class _Table:
         unknown = ~process.isin(list(PROCESSES))
         if unknown.any():
             row = self.index[np.argmax(unknown.to_numpy())]
-            raise UnknownCodeError("process", activity.at[row, "process"], list(PROCESSES),
-                                   source=where, row=row, field="process")
+            raise UnknownCodeError(
+                "process",
+                activity.at[row, "process"],
+                list(PROCESSES),
+                source=where,
+                row=row,
+                field="process",
+            )
         self.process = process
         self.material = _text(activity, "material")
         self.product = _text(activity, "product")
@@ -493,18 +542,29 @@ class _Table:
         try:
             to_base = units.to_base_factors(activity["unit"])
         except UnitError as err:
-            raise UnitError(err.reason, source=where, row=err.row, field="unit", value=err.value,
-                            suggestions=err.suggestions) from None
+            raise UnitError(
+                err.reason,
+                source=where,
+                row=err.row,
+                field="unit",
+                value=err.value,
+                suggestions=err.suggestions,
+            ) from None
         u_code, u_uniq = pd.factorize(activity["unit"])
         dim = np.array([units.dimension(u) for u in u_uniq], dtype=object)[u_code]
         expected = process.map({k: v[0] for k, v in PROCESSES.items()}).to_numpy()
         wrong = dim != expected
         if wrong.any():
             i = int(np.argmax(wrong))
-            raise UnitError(f"unit {activity['unit'].iloc[i]!r} is {dim[i]}; process "
-                            f"{process.iloc[i]!r} needs a quantity in {expected[i]} "
-                            f"({PROCESSES[process.iloc[i]][1]})", source=where,
-                            row=self.index[i], field="unit", value=activity["unit"].iloc[i])
+            raise UnitError(
+                f"unit {activity['unit'].iloc[i]!r} is {dim[i]}; process "
+                f"{process.iloc[i]!r} needs a quantity in {expected[i]} "
+                f"({PROCESSES[process.iloc[i]][1]})",
+                source=where,
+                row=self.index[i],
+                field="unit",
+                value=activity["unit"].iloc[i],
+            )
         self.q_base = quantity * to_base  # t for mass, m2 for area
         self.out = {
             "material": np.array(self.material.to_numpy(), dtype=object),
@@ -520,14 +580,25 @@ class _Table:
     def _slot(self, mask: np.ndarray, parameter: str, keys, context="") -> None:
         """Record that rows in ``mask`` used ``parameter[key|context]`` from the profile."""
         slot = np.full(len(self.index), "", dtype=object)
-        slot[mask] = (parameter + "\x1f" + pd.Series(keys, dtype=object).astype(str)
-                      + "\x1f" + pd.Series(context, index=range(int(mask.sum())), dtype=object)
-                      .astype(str)).to_numpy()
+        slot[mask] = (
+            parameter
+            + "\x1f"
+            + pd.Series(keys, dtype=object).astype(str)
+            + "\x1f"
+            + pd.Series(context, index=range(int(mask.sum())), dtype=object).astype(str)
+        ).to_numpy()
         self.slots.append(slot)
 
-    def _lookup(self, mask: np.ndarray, parameter: str, keys, *, context="",
-                field: str = "material", units_by_dim: dict[str, str] | None = None
-                ) -> np.ndarray:
+    def _lookup(
+        self,
+        mask: np.ndarray,
+        parameter: str,
+        keys,
+        *,
+        context="",
+        field: str = "material",
+        units_by_dim: dict[str, str] | None = None,
+    ) -> np.ndarray:
         """Values of ``parameter`` for the rows in ``mask`` (keys and contexts per row)."""
         keys = pd.Series(np.asarray(keys, dtype=object), index=self.index[mask])
         ctx = pd.Series(context, index=keys.index, dtype=object)
@@ -542,29 +613,40 @@ class _Table:
                 row = k.index[np.argmax(lacking.to_numpy())]
                 what = f"{parameter} (context {c!r})" if c else parameter
                 raise UnknownCodeError(
-                    f"{what} in profile {self.profile.name}: key", k[row], rows.index.astype(str),
-                    source=self.where, row=row, field=field)
+                    f"{what} in profile {self.profile.name}: key",
+                    k[row],
+                    rows.index.astype(str),
+                    source=self.where,
+                    row=row,
+                    field=field,
+                )
             dims = k.map(rows["dimension"])
             sub = np.empty(len(k))
             for d in dims.unique():  # at most two dimensions
                 m = (dims == d).to_numpy()
                 if d not in units_by_dim:
                     row = k.index[np.argmax(m)]
-                    raise UnitError(f"{parameter} for {k[row]!r} is {d}, expected "
-                                    + " or ".join(units_by_dim), source=self.where, row=row,
-                                    field=field)
-                sub[m] = self.profile.lookup_many(parameter, k[m], units_by_dim[d], context=c,
-                                                  source=self.where)
+                    raise UnitError(
+                        f"{parameter} for {k[row]!r} is {d}, expected " + " or ".join(units_by_dim),
+                        source=self.where,
+                        row=row,
+                        field=field,
+                    )
+                sub[m] = self.profile.lookup_many(
+                    parameter, k[m], units_by_dim[d], context=c, source=self.where
+                )
             values[sel] = sub
         self._slot(mask, parameter, keys.to_numpy(), ctx.to_numpy())
         return values
 
     def _ef(self, mask: np.ndarray, keys) -> np.ndarray:
-        return self._lookup(mask, "process_ef", keys,
-                            units_by_dim={"ghg/mass": "tCO2e/t", "mass/mass": "t/t"})
+        return self._lookup(
+            mask, "process_ef", keys, units_by_dim={"ghg/mass": "tCO2e/t", "mass/mass": "t/t"}
+        )
 
-    def _param(self, mask: np.ndarray, column: str, *, default=None, low=0.0, high=1.0,
-               why: str = "") -> np.ndarray:
+    def _param(
+        self, mask: np.ndarray, column: str, *, default=None, low=0.0, high=1.0, why: str = ""
+    ) -> np.ndarray:
         """A numeric input column on the rows in ``mask``: blanks take ``default``.
 
         ``default`` is a scalar, an array over the masked rows, or None (blank is an error).
@@ -578,24 +660,34 @@ class _Table:
             bad = ~blank & ~np.isfinite(values)
             if bad.any():
                 row = raw.index[np.argmax(bad)]
-                raise InputError(f"{column} {raw[row]!r} is not a number", source=self.where,
-                                 row=row, field=column, value=raw[row])
+                raise InputError(
+                    f"{column} {raw[row]!r} is not a number",
+                    source=self.where,
+                    row=row,
+                    field=column,
+                    value=raw[row],
+                )
         else:
             blank = np.ones(n, dtype=bool)
             values = np.full(n, np.nan)
         if blank.any():
             if default is None:
                 row = self.index[mask][np.argmax(blank)]
-                raise InputError(f"{column} is required{why}", source=self.where, row=row,
-                                 field=column)
+                raise InputError(
+                    f"{column} is required{why}", source=self.where, row=row, field=column
+                )
             values = np.where(blank, default, values)
         out = (values < low) | (values > high if high is not None else False)
         if out.any():
             row = self.index[mask][np.argmax(out)]
             rng = f"in [{low:g}, {high:g}]" if high is not None else f">= {low:g}"
-            raise InputError(f"{column} {values[np.argmax(out)]!r} must be {rng}",
-                             source=self.where, row=row, field=column,
-                             value=values[np.argmax(out)])
+            raise InputError(
+                f"{column} {values[np.argmax(out)]!r} must be {rng}",
+                source=self.where,
+                row=row,
+                field=column,
+                value=values[np.argmax(out)],
+            )
         return values
 
     def _given(self, mask: np.ndarray, column: str) -> np.ndarray:
@@ -605,8 +697,9 @@ class _Table:
         raw = self.a.loc[mask, column]
         return (raw.notna() & (raw.astype("string").str.strip() != "")).to_numpy()
 
-    def _profile_default(self, mask: np.ndarray, column: str, key: str, context: str,
-                         **bounds) -> np.ndarray:
+    def _profile_default(
+        self, mask: np.ndarray, column: str, key: str, context: str, **bounds
+    ) -> np.ndarray:
         """Column values, blanks filled from process_parameter[key|context] (recorded)."""
         given = self._given(mask, column)
         n = int(mask.sum())
@@ -614,46 +707,72 @@ class _Table:
         if (~given).any():
             sub = mask.copy()
             sub[mask] = ~given
-            default[~given] = self._lookup(sub, "process_parameter", np.full(int(sub.sum()), key),
-                                           context=context, field=column)
+            default[~given] = self._lookup(
+                sub,
+                "process_parameter",
+                np.full(int(sub.sum()), key),
+                context=context,
+                field=column,
+            )
         return self._param(mask, column, default=default, **bounds)
 
     def _materials(self, mask: np.ndarray, allowed) -> np.ndarray:
         """Material keys of the rows in ``mask``; blanks and keys outside ``allowed`` raise."""
         mat = self.material[mask]
-        known = [k for k in self.profile.rows("process_ef")["key"].astype(str).unique()
-                 if allowed(k)]
+        known = [
+            k for k in self.profile.rows("process_ef")["key"].astype(str).unique() if allowed(k)
+        ]
         bad = ~mat.isin(known)
         if bad.any():
             row = mat.index[np.argmax(bad.to_numpy())]
             proc = self.process[row]
             if mat[row] == "":
-                raise InputError(f"material is required for process {proc!r}",
-                                 source=self.where, row=row, field="material",
-                                 suggestions=known[:5])
-            raise UnknownCodeError(f"material for process {proc!r}", mat[row], known,
-                                   source=self.where, row=row, field="material")
+                raise InputError(
+                    f"material is required for process {proc!r}",
+                    source=self.where,
+                    row=row,
+                    field="material",
+                    suggestions=known[:5],
+                )
+            raise UnknownCodeError(
+                f"material for process {proc!r}",
+                mat[row],
+                known,
+                source=self.where,
+                row=row,
+                field="material",
+            )
         return mat.to_numpy(dtype=object)
 
     def _gases(self, mask: np.ndarray) -> np.ndarray:
         mat = self.material[mask]
         if (mat == "").any():
             row = mat.index[np.argmax((mat == "").to_numpy())]
-            raise InputError("material (the gas) is required for electronics rows",
-                             source=self.where, row=row, field="material")
+            raise InputError(
+                "material (the gas) is required for electronics rows",
+                source=self.where,
+                row=row,
+                field="material",
+            )
         return gas_codes(mat, source=self.where, field="material").to_numpy(dtype=object)
 
     def _products(self, mask: np.ndarray, parameter: str, symbol: str = "") -> np.ndarray:
         prod = self.product[mask]
-        contexts = self.profile.table.loc[self.profile.table["parameter"] == parameter,
-                                          "context"].astype(str)
+        contexts = self.profile.table.loc[
+            self.profile.table["parameter"] == parameter, "context"
+        ].astype(str)
         known = sorted({c.split("|")[0] for c in contexts if c})
         bad = ~prod.isin(known)
         if bad.any():
             row = prod.index[np.argmax(bad.to_numpy())]
-            raise UnknownCodeError(f"product for {parameter} (known: {', '.join(known)})",
-                                   prod[row], known, source=self.where, row=row,
-                                   field="product")
+            raise UnknownCodeError(
+                f"product for {parameter} (known: {', '.join(known)})",
+                prod[row],
+                known,
+                source=self.where,
+                row=row,
+                field="product",
+            )
         return (prod + symbol).to_numpy(dtype=object)
 
     # -- process families -------------------------------------------------------------------
@@ -664,10 +783,15 @@ class _Table:
         bad = ~mat.isin(["", "cement", "clinker", "clinker_before_ckd"])
         if bad.any():
             row = mat.index[np.argmax(bad.to_numpy())]
-            raise InputError(f"material {mat[row]!r} does not fit process "
-                             f"{self.process[row]!r} (leave it blank: the clinker factor is "
-                             "implied)", source=self.where, row=row, field="material",
-                             value=mat[row])
+            raise InputError(
+                f"material {mat[row]!r} does not fit process "
+                f"{self.process[row]!r} (leave it blank: the clinker factor is "
+                "implied)",
+                source=self.where,
+                row=row,
+                field="material",
+                value=mat[row],
+            )
 
     def _cement(self, m: np.ndarray) -> None:
         self._no_material(m)
@@ -680,8 +804,9 @@ class _Table:
     def _clinker(self, m: np.ndarray) -> None:
         self._no_material(m)
         ef = self._ef(m, np.full(int(m.sum()), "clinker_before_ckd"))
-        ckd = self._profile_default(m, "ckd_correction", "ckd_correction", "cement",
-                                    low=1.0, high=None)
+        ckd = self._profile_default(
+            m, "ckd_correction", "ckd_correction", "cement", low=1.0, high=None
+        )
         self.out["mass_t"][m] = cement_clinker_co2_t(self.q_base[m], ef, ckd)
         self.out["material"][m] = "clinker_before_ckd"
         self.out["method"][m] = METHODS["clinker"]
@@ -694,24 +819,28 @@ class _Table:
             given = self._given(m, column) & tier1
             if given.any():
                 row = self.index[m][np.argmax(given)]
-                raise InputError(f"{column} given for material 'lime' (Tier 1 default factor, "
-                                 "no corrections): give the lime type (lime_high_calcium, "
-                                 "lime_dolomitic_..., lime_hydraulic) for Tier 2",
-                                 source=self.where, row=row, field=column)
+                raise InputError(
+                    f"{column} given for material 'lime' (Tier 1 default factor, "
+                    "no corrections): give the lime type (lime_high_calcium, "
+                    "lime_dolomitic_..., lime_hydraulic) for Tier 2",
+                    source=self.where,
+                    row=row,
+                    field=column,
+                )
         lkd = np.ones(int(m.sum()))
         ch = np.ones(int(m.sum()))
         if (~tier1).any():
             t2 = m.copy()
             t2[m] = ~tier1
-            lkd[~tier1] = self._profile_default(t2, "lkd_correction", "lkd_correction", "lime",
-                                                low=1.0, high=None)
+            lkd[~tier1] = self._profile_default(
+                t2, "lkd_correction", "lkd_correction", "lime", low=1.0, high=None
+            )
             x = self._param(t2, "hydrated_fraction", default=0.0)
             y = np.zeros(len(x))
             if (x > 0).any():
                 xm = t2.copy()
                 xm[t2] = x > 0
-                y[x > 0] = self._param(xm, "water_content",
-                                       why=" where hydrated_fraction > 0")
+                y[x > 0] = self._param(xm, "water_content", why=" where hydrated_fraction > 0")
             ch[~tier1] = hydrated_lime_correction(x, y)
         self.out["mass_t"][m] = lime_co2_t(self.q_base[m], ef, lkd, ch)
         self.out["material"][m] = mat
@@ -735,8 +864,11 @@ class _Table:
                 raise InputError(
                     f"cullet_ratio is required for glass type {self.material[row]!r} "
                     f"(Tier 2){self._cullet_range(self.material[row])}; or use material "
-                    "'glass' for the Tier 1 defaults", source=self.where, row=row,
-                    field="cullet_ratio")
+                    "'glass' for the Tier 1 defaults",
+                    source=self.where,
+                    row=row,
+                    field="cullet_ratio",
+                )
             cr[~tier1] = self._param(t2, "cullet_ratio")
         self.out["mass_t"][m] = glass_co2_t(self.q_base[m], ef, cr)
         self.out["material"][m] = mat
@@ -746,8 +878,10 @@ class _Table:
         low = self.profile.rows("process_parameter", glass_key)
         low = low.set_index("key")["value"]
         if {"cullet_ratio_low", "cullet_ratio_high"} <= set(low.index):
-            return (f"; typical range {low['cullet_ratio_low']:g}-{low['cullet_ratio_high']:g}"
-                    " (IPCC 2006 Vol. 3 Table 2.6)")
+            return (
+                f"; typical range {low['cullet_ratio_low']:g}-{low['cullet_ratio_high']:g}"
+                " (IPCC 2006 Vol. 3 Table 2.6)"
+            )
         return ""
 
     def _carbonate(self, m: np.ndarray) -> None:
@@ -761,8 +895,7 @@ class _Table:
     def _electronics_tier1(self, m: np.ndarray) -> None:
         gas = self._gases(m)
         product = self._products(m, "fgas_ef")
-        ef = self._lookup(m, "fgas_ef", gas, context=product,
-                          units_by_dim={"mass/area": "kg/m2"})
+        ef = self._lookup(m, "fgas_ef", gas, context=product, units_by_dim={"mass/area": "kg/m2"})
         kg = electronics_tier1_fgas_kg(self.q_base[m], ef)
         self.out["mass_t"][m] = units.convert(kg, "kg", "t")
         self.out["gas"][m] = gas
@@ -779,8 +912,9 @@ class _Table:
         abated[m] = a > 0
         d = np.zeros(int(m.sum()))
         if abated.any():
-            d[a > 0] = self._param(abated, "destruction_efficiency",
-                                   why=" where abatement_fraction > 0")
+            d[a > 0] = self._param(
+                abated, "destruction_efficiency", why=" where abatement_fraction > 0"
+            )
         fc_kg = units.convert(self.q_base[m], "t", "kg")
         kg = electronics_tier2a_fgas_kg(fc_kg, h, one_minus_u, a, d)
         self.out["mass_t"][m] = units.convert(kg, "kg", "t")
@@ -801,8 +935,11 @@ class _Table:
                 sub = m.copy()
                 sub[m] = need
                 name = "destruction_efficiency_" + bp_gas.replace("HFC-23", "chf3").lower()
-                d_bp[need] = self._param(sub, name, why=f" where abatement_fraction > 0 and "
-                                         f"{bp_gas} forms as a by-product")
+                d_bp[need] = self._param(
+                    sub,
+                    name,
+                    why=f" where abatement_fraction > 0 and {bp_gas} forms as a by-product",
+                )
             bp_kg = electronics_tier2a_byproduct_kg(fc_kg, h, rates, a, d_bp)
             self.out[column][m] = units.convert(bp_kg, "kg", "t")
         self.out["gas"][m] = gas
@@ -847,13 +984,13 @@ class _Table:
                 p = cache[slot]
                 at = f"{p['key']}|{p['context']}" if p["context"] else p["key"]
                 label = f"{p['set_id']}@{p['set_version']}"
-                parts.append(f"{label} {p['parameter']}[{at}] = {p['value']:g} {p['unit']} "
-                             f"({p['clause']})")
+                parts.append(
+                    f"{label} {p['parameter']}[{at}] = {p['value']:g} {p['unit']} ({p['clause']})"
+                )
                 sets.append(label)
             labels.append("; ".join(parts))
             set_labels.append("+".join(dict.fromkeys(sets)))
-        return (np.array(labels, dtype=object)[codes],
-                np.array(set_labels, dtype=object)[codes])
+        return (np.array(labels, dtype=object)[codes], np.array(set_labels, dtype=object)[codes])
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:

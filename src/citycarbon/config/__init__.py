@@ -71,8 +71,10 @@ def city_path(name_or_path: str | Path | None = None) -> Path:
     packaged = CONFIG_DIR / f"{name_or_path}.yaml"
     if not packaged.exists():
         known = [p.stem for p in CONFIG_DIR.glob("*.yaml")]
-        raise InputError(f"city {str(name_or_path)!r} is unknown; packaged cities: {known}, "
-                         "or give a path to a .yaml file")
+        raise InputError(
+            f"city {str(name_or_path)!r} is unknown; packaged cities: {known}, "
+            "or give a path to a .yaml file"
+        )
     return packaged
 
 
@@ -86,11 +88,15 @@ def load_city(name_or_path: str | Path | None = None) -> CityConfig:
         raise InputError("city configuration file not found", source=str(path)) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        raise InputError(f"not valid YAML: {getattr(err, 'problem', err)}", source=str(path),
-                         row=mark.line + 1 if mark else None) from None
+        raise InputError(
+            f"not valid YAML: {getattr(err, 'problem', err)}",
+            source=str(path),
+            row=mark.line + 1 if mark else None,
+        ) from None
     try:
         return CityConfig(**raw, path=path)
     except ValidationError as err:
         first = err.errors()[0]
-        raise InputError(first["msg"], source=str(path),
-                         field=".".join(str(p) for p in first["loc"])) from None
+        raise InputError(
+            first["msg"], source=str(path), field=".".join(str(p) for p in first["loc"])
+        ) from None

@@ -52,7 +52,7 @@ def database_url(url: str | None = None) -> str:
     url = url or get_settings().database_url
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -208,9 +208,12 @@ def ensure_catalog(url: str | None = None) -> None:
     if current != head_revision():
         known = {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
         if current is not None and current not in known:
-            raise InputError(f"the catalog is at revision {current!r}, which this version of "
-                             f"citycarbon does not know (newest {head_revision()!r}); "
-                             "upgrade citycarbon", source=sa.make_url(url).render_as_string())
+            raise InputError(
+                f"the catalog is at revision {current!r}, which this version of "
+                f"citycarbon does not know (newest {head_revision()!r}); "
+                "upgrade citycarbon",
+                source=sa.make_url(url).render_as_string(),
+            )
         upgrade(url)
     _ready.add(url)
 
@@ -234,9 +237,12 @@ def status(url: str | None = None) -> CatalogStatus:
         present = set(sa.inspect(conn).get_table_names())
         for name, table in TABLES.items():
             if name in present:
-                counts[name] = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-    return CatalogStatus(engine.url.render_as_string(hide_password=True), revision,
-                         head_revision(), counts)
+                counts[name] = conn.execute(
+                    sa.select(sa.func.count()).select_from(table)
+                ).scalar_one()
+    return CatalogStatus(
+        engine.url.render_as_string(hide_password=True), revision, head_revision(), counts
+    )
 
 
 # --------------------------------------------------------------------------- registry
@@ -298,18 +304,27 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 def _check_keys(table_name: str, df: pd.DataFrame, key: str) -> None:
     unknown = [c for c in df.columns if c not in TABLES[table_name].c]
     if unknown:
-        raise UnknownCodeError(f"column of {table_name}", unknown[0], TABLES[table_name].c.keys(),
-                               source=table_name, field=str(unknown[0]))
+        raise UnknownCodeError(
+            f"column of {table_name}",
+            unknown[0],
+            TABLES[table_name].c.keys(),
+            source=table_name,
+            field=str(unknown[0]),
+        )
     if key not in df.columns:
         raise InputError(f"the key column {key!r} is missing", source=table_name, field=key)
     missing = df[key].isna().to_numpy()
     if missing.any():
-        raise InputError("the key is empty", source=table_name, row=df.index[missing][0],
-                         field=key)
+        raise InputError("the key is empty", source=table_name, row=df.index[missing][0], field=key)
     dup = df[key].duplicated().to_numpy()
     if dup.any():
-        raise InputError("the key appears more than once", source=table_name,
-                         row=df.index[dup][0], field=key, value=df[key][dup].iloc[0])
+        raise InputError(
+            "the key appears more than once",
+            source=table_name,
+            row=df.index[dup][0],
+            field=key,
+            value=df[key][dup].iloc[0],
+        )
 
 
 def _check_foreign_keys(session: Session, table_name: str, df: pd.DataFrame) -> None:
@@ -324,9 +339,14 @@ def _check_foreign_keys(session: Session, table_name: str, df: pd.DataFrame) -> 
         values = df[name]
         bad = (values.notna() & ~values.isin(known)).to_numpy()
         if bad.any():
-            raise UnknownCodeError(f"{fk.column.table.name} {fk.column.name}", values[bad].iloc[0],
-                                   [str(k) for k in known], source=table_name,
-                                   row=df.index[bad][0], field=name)
+            raise UnknownCodeError(
+                f"{fk.column.table.name} {fk.column.name}",
+                values[bad].iloc[0],
+                [str(k) for k in known],
+                source=table_name,
+                row=df.index[bad][0],
+                field=name,
+            )
 
 
 def _insert(dialect_name: str) -> Any:
@@ -339,8 +359,9 @@ def _insert(dialect_name: str) -> Any:
     return insert
 
 
-def upsert_registry(table_name: str, df: pd.DataFrame, *, url: str | None = None,
-                    session: Session | None = None) -> int:
+def upsert_registry(
+    table_name: str, df: pd.DataFrame, *, url: str | None = None, session: Session | None = None
+) -> int:
     """Insert or update registry rows by their key; columns not in ``df`` are left unchanged.
 
     Parameters
@@ -377,23 +398,38 @@ def upsert_registry(table_name: str, df: pd.DataFrame, *, url: str | None = None
         try:
             if (~existing).any():  # new rows (ON CONFLICT guards a concurrent insert)
                 stmt = _insert(s.get_bind().dialect.name)(table)
-                stmt = (stmt.on_conflict_do_update(index_elements=[key],
-                                                   set_={c: stmt.excluded[c] for c in others})
-                        if others else stmt.on_conflict_do_nothing(index_elements=[key]))
+                stmt = (
+                    stmt.on_conflict_do_update(
+                        index_elements=[key], set_={c: stmt.excluded[c] for c in others}
+                    )
+                    if others
+                    else stmt.on_conflict_do_nothing(index_elements=[key])
+                )
                 s.execute(stmt, _records(df[~existing]))
             if existing.any() and others:  # known rows: only the given columns change
-                stmt = (sa.update(table).where(table.c[key] == sa.bindparam("k_"))
-                        .values({c: sa.bindparam(f"v_{c}") for c in others}))
-                s.execute(stmt, _records(df[existing].set_axis(
-                    ["k_" if c == key else f"v_{c}" for c in df.columns], axis=1)))
+                stmt = (
+                    sa.update(table)
+                    .where(table.c[key] == sa.bindparam("k_"))
+                    .values({c: sa.bindparam(f"v_{c}") for c in others})
+                )
+                s.execute(
+                    stmt,
+                    _records(
+                        df[existing].set_axis(
+                            ["k_" if c == key else f"v_{c}" for c in df.columns], axis=1
+                        )
+                    ),
+                )
         except sa.exc.IntegrityError as err:
-            raise InputError(f"rows break a rule of the table: {err.orig}",
-                             source=table_name) from err
+            raise InputError(
+                f"rows break a rule of the table: {err.orig}", source=table_name
+            ) from err
     return len(df)
 
 
-def sync_regions(city_config: Any = None, *, url: str | None = None,
-                 session: Session | None = None) -> int:
+def sync_regions(
+    city_config: Any = None, *, url: str | None = None, session: Session | None = None
+) -> int:
     """Upsert the city and its districts from a city configuration into ``regions``.
 
     Parameters
@@ -410,10 +446,23 @@ def sync_regions(city_config: Any = None, *, url: str | None = None,
         from citycarbon.config import load_city
 
         city_config = load_city()
-    city = {"code": city_config.adcode, "level": "city", "name_zh": city_config.name.zh,
-            "name_en": city_config.name.en, "parent_code": city_config.province.code}
-    districts = [{"code": d.code, "level": "district", "name_zh": d.zh, "name_en": d.en,
-                  "parent_code": city_config.adcode} for d in city_config.districts]
+    city = {
+        "code": city_config.adcode,
+        "level": "city",
+        "name_zh": city_config.name.zh,
+        "name_en": city_config.name.en,
+        "parent_code": city_config.province.code,
+    }
+    districts = [
+        {
+            "code": d.code,
+            "level": "district",
+            "name_zh": d.zh,
+            "name_en": d.en,
+            "parent_code": city_config.adcode,
+        }
+        for d in city_config.districts
+    ]
     return upsert_registry("regions", pd.DataFrame([city, *districts]), url=url, session=session)
 
 
@@ -440,8 +489,9 @@ class BatchInfo:
         return cls(**{f: getattr(batch, f) for f in cls.__dataclass_fields__})
 
 
-def begin_batch(kind: str, source_name: str, content_hash: str, created_by: str, *,
-                url: str | None = None) -> int:
+def begin_batch(
+    kind: str, source_name: str, content_hash: str, created_by: str, *, url: str | None = None
+) -> int:
     """Record a new batch with status 'running' and return its id (committed at once).
 
     Ids grow monotonically, also after deletes, on SQLite and PostgreSQL. The batch stays
@@ -449,8 +499,13 @@ def begin_batch(kind: str, source_name: str, content_hash: str, created_by: str,
     process ended crashed, and its lake files are invisible (not in ``batch_files``).
     """
     with session_scope(url) as s:
-        batch = Batch(kind=kind, source_name=source_name, content_hash=content_hash,
-                      status="running", created_by=created_by)
+        batch = Batch(
+            kind=kind,
+            source_name=source_name,
+            content_hash=content_hash,
+            status="running",
+            created_by=created_by,
+        )
         s.add(batch)
         s.flush()
         return batch.id
@@ -463,13 +518,16 @@ def get_batch(batch_id: int, *, url: str | None = None) -> BatchInfo | None:
         return None if batch is None else BatchInfo.of(batch)
 
 
-def find_committed_batch(kind: str, content_hash: str, *, url: str | None = None,
-                         session: Session | None = None) -> BatchInfo | None:
+def find_committed_batch(
+    kind: str, content_hash: str, *, url: str | None = None, session: Session | None = None
+) -> BatchInfo | None:
     """The committed batch of this kind with this content hash (the same file ingested before)."""
     with _joined(session, url, write=False) as s:
-        batch = s.scalars(sa.select(Batch).where(
-            Batch.kind == kind, Batch.content_hash == content_hash,
-            Batch.status == "committed")).first()
+        batch = s.scalars(
+            sa.select(Batch).where(
+                Batch.kind == kind, Batch.content_hash == content_hash, Batch.status == "committed"
+            )
+        ).first()
         return None if batch is None else BatchInfo.of(batch)
 
 
@@ -478,27 +536,42 @@ def _running(s: Session, batch_id: int, action: str) -> Batch:
     if batch is None:
         raise InputError(f"batch {batch_id} does not exist", source="batches", value=batch_id)
     if batch.status != "running":
-        raise InputError(f"batch {batch_id} is {batch.status}; only a running batch can be "
-                         f"{action}", source="batches", value=batch_id)
+        raise InputError(
+            f"batch {batch_id} is {batch.status}; only a running batch can be {action}",
+            source="batches",
+            value=batch_id,
+        )
     return batch
 
 
 def _file_rows(batch_id: int, files: Iterable[Any]) -> list[BatchFile]:
     rows = []
     for f in files:
-        table_name, path, n = ((f["table_name"], f["path"], f["rows"]) if isinstance(f, Mapping)
-                               else f)
+        table_name, path, n = (
+            (f["table_name"], f["path"], f["rows"]) if isinstance(f, Mapping) else f
+        )
         path = PurePosixPath(Path(path).as_posix())
         if path.is_absolute() or ".." in path.parts:
-            raise InputError("a batch file path must be relative to the lake", source="batches",
-                             field="path", value=str(path))
-        rows.append(BatchFile(batch_id=batch_id, table_name=table_name, path=str(path),
-                              rows=int(n)))
+            raise InputError(
+                "a batch file path must be relative to the lake",
+                source="batches",
+                field="path",
+                value=str(path),
+            )
+        rows.append(
+            BatchFile(batch_id=batch_id, table_name=table_name, path=str(path), rows=int(n))
+        )
     return rows
 
 
-def commit_batch(batch_id: int, counts: Mapping[str, int], files: Iterable[Any], *,
-                 url: str | None = None, session: Session | None = None) -> None:
+def commit_batch(
+    batch_id: int,
+    counts: Mapping[str, int],
+    files: Iterable[Any],
+    *,
+    url: str | None = None,
+    session: Session | None = None,
+) -> None:
     """Mark a running batch committed, with its row counts and lake files (now visible).
 
     Parameters
@@ -521,23 +594,38 @@ def commit_batch(batch_id: int, counts: Mapping[str, int], files: Iterable[Any],
     """
     unknown = set(counts) - set(BATCH_COUNT_FIELDS)
     if unknown:
-        raise InputError(f"unknown batch count(s) {sorted(unknown)}; known: "
-                         f"{list(BATCH_COUNT_FIELDS)}", source="batches")
+        raise InputError(
+            f"unknown batch count(s) {sorted(unknown)}; known: {list(BATCH_COUNT_FIELDS)}",
+            source="batches",
+        )
     with _joined(session, url) as s:
         batch = _running(s, batch_id, "committed")
         other = find_committed_batch(batch.kind, batch.content_hash, session=s)
         if other is not None:
-            raise InputError(f"the same {batch.kind} content was already committed as batch "
-                             f"{other.id} ({other.source_name})", source=batch.source_name,
-                             value=batch.content_hash)
+            raise InputError(
+                f"the same {batch.kind} content was already committed as batch "
+                f"{other.id} ({other.source_name})",
+                source=batch.source_name,
+                value=batch.content_hash,
+            )
         for name, n in counts.items():
             setattr(batch, name, int(n))
         batch.status, batch.finished_at = "committed", utcnow()
         new_files = _file_rows(batch_id, files)
         s.add_all(new_files)
-        record_audit(s, batch.created_by, "commit", "batch", batch_id, {"status": "running"},
-                     {"status": "committed", **{k: int(v) for k, v in counts.items()},
-                      "files": len(new_files)})
+        record_audit(
+            s,
+            batch.created_by,
+            "commit",
+            "batch",
+            batch_id,
+            {"status": "running"},
+            {
+                "status": "committed",
+                **{k: int(v) for k, v in counts.items()},
+                "files": len(new_files),
+            },
+        )
         s.flush()
 
 
@@ -548,8 +636,9 @@ def fail_batch(batch_id: int, message: str, *, url: str | None = None) -> None:
         batch.status, batch.finished_at, batch.message = "failed", utcnow(), message
 
 
-def batch_ids(status: str | None = None, *, kind: str | None = None,
-              url: str | None = None) -> list[int]:
+def batch_ids(
+    status: str | None = None, *, kind: str | None = None, url: str | None = None
+) -> list[int]:
     """Ids of the batches with this status (running, committed, failed) and kind, ascending."""
     if status is not None and status not in models.BATCH_STATUSES:
         raise UnknownCodeError("batch status", status, models.BATCH_STATUSES)
@@ -568,10 +657,12 @@ def committed_files(table_name: str, *, url: str | None = None) -> list[tuple[in
     Paths are relative to the lake directory. Files of running, failed or crashed batches are
     not listed, which is what makes them invisible to readers.
     """
-    query = (sa.select(BatchFile.batch_id, BatchFile.path)
-             .join(Batch, Batch.id == BatchFile.batch_id)
-             .where(Batch.status == "committed", BatchFile.table_name == table_name)
-             .order_by(BatchFile.batch_id, BatchFile.path))
+    query = (
+        sa.select(BatchFile.batch_id, BatchFile.path)
+        .join(Batch, Batch.id == BatchFile.batch_id)
+        .where(Batch.status == "committed", BatchFile.table_name == table_name)
+        .order_by(BatchFile.batch_id, BatchFile.path)
+    )
     with _reading(url) as s:
         return [(int(b), str(p)) for b, p in s.execute(query)]
 
@@ -592,9 +683,15 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def record_audit(session: Session, actor: str, action: str, entity: str,
-                 entity_id: str | int | None, before: Mapping[str, Any] | None,
-                 after: Mapping[str, Any] | None) -> AuditLog:
+def record_audit(
+    session: Session,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str | int | None,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+) -> AuditLog:
     """Add an audit entry to the caller's session (written when its transaction commits).
 
     Parameters
@@ -611,9 +708,14 @@ def record_audit(session: Session, actor: str, action: str, entity: str,
         The entity's fields before and after (None when it did not exist / no longer exists);
         NaN is stored as null, other non-JSON values as strings.
     """
-    entry = AuditLog(actor=actor, action=action, entity=entity,
-                     entity_id=None if entity_id is None else str(entity_id),
-                     before=_jsonable(before), after=_jsonable(after))
+    entry = AuditLog(
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=None if entity_id is None else str(entity_id),
+        before=_jsonable(before),
+        after=_jsonable(after),
+    )
     session.add(entry)
     session.flush()
     return entry

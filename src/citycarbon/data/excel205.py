@@ -58,8 +58,15 @@ COLUMNS: tuple[tuple[str, str, str, str], ...] = (
 )
 LEAD = (("统一社会信用代码", "enterprise_code"), ("报告期", "period"))
 #: How the statistical units of fuels.csv are written on the form.
-UNIT_LABELS = {"t": "吨", "10^4 m3": "万立方米", "10^4 kWh": "万千瓦时", "GJ": "百万千焦",
-               "TJ": "太焦", "m3": "立方米", "kWh": "千瓦时"}
+UNIT_LABELS = {
+    "t": "吨",
+    "10^4 m3": "万立方米",
+    "10^4 kWh": "万千瓦时",
+    "GJ": "百万千焦",
+    "TJ": "太焦",
+    "m3": "立方米",
+    "kWh": "千瓦时",
+}
 THOUSAND = 1e3  # 千元 = 10^3 元
 
 
@@ -78,8 +85,11 @@ def reference_coefficients(fuel_codes: Sequence[str], city: Any = None) -> dict[
     out = {}
     for code in fuel_codes:  # the fuel list: tens of fuels
         try:
-            out[code] = float(profile.lookup_many("coal_equivalent", [code],
-                                                  f"tce/{table.at[code, 'stat_unit']}")[0])
+            out[code] = float(
+                profile.lookup_many(
+                    "coal_equivalent", [code], f"tce/{table.at[code, 'stat_unit']}"
+                )[0]
+            )
         except (CitycarbonError, KeyError):
             continue
     return out
@@ -91,11 +101,13 @@ def _fuel_sheet(book: Any, coefficients: dict[str, float]) -> tuple[str, int]:
     table = fuels()
     sheet = book.add_worksheet("能源目录")
     bold = book.add_format({"bold": True})
-    sheet.write_row(0, 0, ["能源名称", "代码", "计量单位", "参考折标系数（吨标准煤/计量单位）",
-                           "English"], bold)
+    sheet.write_row(
+        0, 0, ["能源名称", "代码", "计量单位", "参考折标系数（吨标准煤/计量单位）", "English"], bold
+    )
     for i, (code, row) in enumerate(table.iterrows(), start=1):  # fuel list: tens of rows
-        sheet.write_row(i, 0, [row["name_zh"], code,
-                               UNIT_LABELS.get(row["stat_unit"], row["stat_unit"])])
+        sheet.write_row(
+            i, 0, [row["name_zh"], code, UNIT_LABELS.get(row["stat_unit"], row["stat_unit"])]
+        )
         if code in coefficients:
             sheet.write_number(i, 3, coefficients[code])
         sheet.write(i, 4, row["name_en"])
@@ -107,8 +119,16 @@ def _fuel_sheet(book: Any, coefficients: dict[str, float]) -> tuple[str, int]:
 
 def _header(book: Any, sheet: Any, first_col: int, top: int, lead: bool) -> int:
     """Write the two header rows and the column-number row; return the first data row."""
-    head = book.add_format({"bold": True, "align": "center", "valign": "vcenter", "border": 1,
-                            "text_wrap": True, "bg_color": "#F2F2F2"})
+    head = book.add_format(
+        {
+            "bold": True,
+            "align": "center",
+            "valign": "vcenter",
+            "border": 1,
+            "text_wrap": True,
+            "bg_color": "#F2F2F2",
+        }
+    )
     cols = ([(name, "", "", key) for name, key in LEAD] if lead else []) + list(COLUMNS)
     c = first_col
     i = 0
@@ -132,9 +152,14 @@ def _header(book: Any, sheet: Any, first_col: int, top: int, lead: bool) -> int:
     return top + 3
 
 
-def write_template(out: str | Path, *, enterprise_code: str | None = None,
-                   period: str | None = None, rows: pd.DataFrame | None = None,
-                   city: Any = None) -> Path:
+def write_template(
+    out: str | Path,
+    *,
+    enterprise_code: str | None = None,
+    period: str | None = None,
+    rows: pd.DataFrame | None = None,
+    city: Any = None,
+) -> Path:
     """Write a 205-1表 workbook to fill in (or filled with ``rows``).
 
     Parameters
@@ -186,17 +211,26 @@ def write_template(out: str | Path, *, enterprise_code: str | None = None,
     sheet.set_column(1, ncols - 1, 12)
     fuel_sheet, nfuels = _fuel_sheet(book, coefficients)
     name_col = 0 if form else len(LEAD)
-    sheet.data_validation(first, name_col, first + 100_000, name_col, {
-        "validate": "list", "source": f"='{fuel_sheet}'!$A$2:$A${nfuels + 1}",
-        "error_type": "warning"})
+    sheet.data_validation(
+        first,
+        name_col,
+        first + 100_000,
+        name_col,
+        {
+            "validate": "list",
+            "source": f"='{fuel_sheet}'!$A$2:$A${nfuels + 1}",
+            "error_type": "warning",
+        },
+    )
     if rows is not None and len(rows):
         _write_rows(sheet, rows, first, form, coefficients)
     book.close()
     return out
 
 
-def _write_rows(sheet: Any, rows: pd.DataFrame, first: int, form: bool,
-                coefficients: dict[str, float]) -> None:
+def _write_rows(
+    sheet: Any, rows: pd.DataFrame, first: int, form: bool, coefficients: dict[str, float]
+) -> None:
     from citycarbon.factors import fuels
 
     table = fuels()
@@ -205,18 +239,26 @@ def _write_rows(sheet: Any, rows: pd.DataFrame, first: int, form: bool,
     names = fuel.map(table["name_zh"]).fillna(fuel)
     unit = frame["unit"].astype(str) if "unit" in frame else fuel.map(table["stat_unit"])
     unit_label = unit.map(lambda u: UNIT_LABELS.get(u, u))  # distinct units, few
-    value_k = (frame["purchase_value_10k_cny"].to_numpy(dtype="float64")
-               * units.factor("10^4 CNY", "CNY") / THOUSAND
-               if "purchase_value_10k_cny" in frame else np.full(len(frame), np.nan))
+    value_k = (
+        frame["purchase_value_10k_cny"].to_numpy(dtype="float64")
+        * units.factor("10^4 CNY", "CNY")
+        / THOUSAND
+        if "purchase_value_10k_cny" in frame
+        else np.full(len(frame), np.nan)
+    )
     period = pd.to_datetime(frame["period"]).dt.strftime("%Y-%m") if "period" in frame else None
-    quantity = {key: frame[key].to_numpy(dtype="float64") if key in frame else
-                np.full(len(frame), np.nan) for _, _, _, key in COLUMNS[3:]}
+    quantity = {
+        key: frame[key].to_numpy(dtype="float64") if key in frame else np.full(len(frame), np.nan)
+        for _, _, _, key in COLUMNS[3:]
+    }
     quantity["purchase_value_kcny"] = value_k
     quantity["coefficient_reference"] = fuel.map(coefficients).to_numpy(dtype="float64")
-    lead = [] if form else [frame["enterprise_code"].astype(str).to_numpy(),
-                            period.to_numpy()]
-    columns = lead + [names.to_numpy(), unit_label.to_numpy(), fuel.to_numpy()] + [
-        quantity[key] for _, _, _, key in COLUMNS[3:]]
+    lead = [] if form else [frame["enterprise_code"].astype(str).to_numpy(), period.to_numpy()]
+    columns = (
+        lead
+        + [names.to_numpy(), unit_label.to_numpy(), fuel.to_numpy()]
+        + [quantity[key] for _, _, _, key in COLUMNS[3:]]
+    )
     for i in range(len(frame)):  # writing cells: xlsxwriter is row by row
         r = first + i
         for c, col in enumerate(columns):
@@ -235,5 +277,12 @@ def ingest_205(path: str | Path, **kwargs: Any) -> Any:
     return ingest("energy_monthly", path, **kwargs)
 
 
-__all__ = ["COLUMNS", "FORM", "TITLE", "UNIT_LABELS", "ingest_205", "reference_coefficients",
-           "write_template"]
+__all__ = [
+    "COLUMNS",
+    "FORM",
+    "TITLE",
+    "UNIT_LABELS",
+    "ingest_205",
+    "reference_coefficients",
+    "write_template",
+]

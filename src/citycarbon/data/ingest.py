@@ -65,12 +65,19 @@ from citycarbon.data.schemas import (
 from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.settings import get_settings
 
-FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
-           ".parquet": "parquet", ".pq": "parquet"}
+FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 CHUNK_ROWS = 1_000_000  # rows validated at once
 CSV_BLOCK_BYTES = 16 << 20
 XLSX_MAX_REPORT_ROWS = 100_000  # rows in the .xlsx error report (the .csv has all)
-DUCKDB_MEMORY = os.environ.get("CITYCARBON_INGEST_MEMORY", "768MB")
+DUCKDB_MEMORY = os.environ.get("CITYCARBON_INGEST_MEMORY", "512MB")
 PAUSE_ENV = "CITYCARBON_INGEST_PAUSE"  # tests: "<stage>:<seconds>", stages staged, published
 _ROW_BITS = 32  # _row = (part << 32) | row: part is the sheet (Excel) or 0
 
@@ -118,8 +125,11 @@ def file_format(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         hint = " (save it as .xlsx)" if path.suffix.lower() == ".xls" else ""
-        raise InputError(f"unsupported file type {path.suffix or '(none)'!r}{hint}; "
-                         f"give {', '.join(sorted(FORMATS))}", source=str(path))
+        raise InputError(
+            f"unsupported file type {path.suffix or '(none)'!r}{hint}; "
+            f"give {', '.join(sorted(FORMATS))}",
+            source=str(path),
+        )
     return fmt
 
 
@@ -166,11 +176,13 @@ def _check_gb18030(path: Path, utf8_error_at: int) -> str:
                 decoder.decode(chunk)
             except UnicodeDecodeError as err:
                 at = done + err.start
-                lines += chunk[:err.start].count(b"\n")
+                lines += chunk[: err.start].count(b"\n")
                 raise InputError(
                     f"the file is neither UTF-8 nor GBK/GB18030 text (bytes at offset {at}, "
                     f"line {lines + 1}, decode in neither; not UTF-8 from offset "
-                    f"{utf8_error_at}); save it as UTF-8 CSV", source=str(path)) from None
+                    f"{utf8_error_at}); save it as UTF-8 CSV",
+                    source=str(path),
+                ) from None
             lines += chunk.count(b"\n")
             done += len(chunk)
     return "gb18030"
@@ -236,22 +248,32 @@ class CSVReader(Reader):
         invalid: list[tuple[int, str, int]] = []
 
         def handler(row: Any) -> str:
-            invalid.append((int(row.number) - 2 if row.number else -1, row.text,
-                            row.actual_columns))
+            invalid.append(
+                (int(row.number) - 2 if row.number else -1, row.text, row.actual_columns)
+            )
             return "skip"
 
         reader = pacsv.open_csv(
             self.path,
             read_options=pacsv.ReadOptions(
-                use_threads=False, block_size=CSV_BLOCK_BYTES, column_names=self.names,
-                skip_rows=1, encoding="utf8" if self.info.encoding == "utf-8"
-                else self.info.encoding),
+                use_threads=False,
+                block_size=CSV_BLOCK_BYTES,
+                column_names=self.names,
+                skip_rows=1,
+                encoding="utf8" if self.info.encoding == "utf-8" else self.info.encoding,
+            ),
             parse_options=pacsv.ParseOptions(
-                delimiter=self.delimiter, newlines_in_values=self.info.has_quotes,
-                ignore_empty_lines=False, invalid_row_handler=handler),
+                delimiter=self.delimiter,
+                newlines_in_values=self.info.has_quotes,
+                ignore_empty_lines=False,
+                invalid_row_handler=handler,
+            ),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in self.names}, strings_can_be_null=False,
-                quoted_strings_can_be_null=False))
+                column_types={n: pa.string() for n in self.names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
         record = 0  # next data record index (0-based, skipped records included)
         extra_lines = 0  # lines taken by newlines inside quoted values so far
         used = 0  # invalid records accounted for
@@ -272,8 +294,11 @@ class CSVReader(Reader):
                 if self.info.has_quotes and n:
                     nl = np.zeros(n, dtype="int64")
                     for name in batch.schema.names:  # columns, not rows
-                        nl += np.asarray(pc.count_substring(batch[name], "\n")
-                                         .fill_null(0).to_numpy(zero_copy_only=False))
+                        nl += np.asarray(
+                            pc.count_substring(batch[name], "\n")
+                            .fill_null(0)
+                            .to_numpy(zero_copy_only=False)
+                        )
                     cum[1:] = np.cumsum(nl)
                     lines = lines + cum[:-1]
                     extra_lines += int(nl.sum())
@@ -281,17 +306,23 @@ class CSVReader(Reader):
                 table = pa.Table.from_batches([batch])
                 empty = np.ones(n, dtype=bool)
                 for name in table.column_names:  # a blank line reads as empty fields
-                    empty &= np.asarray(pc.equal(table[name], "").fill_null(True)
-                                        .to_numpy(zero_copy_only=False))
+                    empty &= np.asarray(
+                        pc.equal(table[name], "").fill_null(True).to_numpy(zero_copy_only=False)
+                    )
                     if not empty.any():
                         break
                 table = table.append_column("_row", pa.array(lines, pa.int64()))
                 blank = int(empty.sum())
                 if blank:
                     table = table.filter(pa.array(~empty))
-                bad = [(int(r) + 2 + extra_before + int(cum[np.searchsorted(k, r)]), text,
-                        f"has {cols} field(s), the header has {len(self.names)}")
-                       for r, text, cols in done_invalid]
+                bad = [
+                    (
+                        int(r) + 2 + extra_before + int(cum[np.searchsorted(k, r)]),
+                        text,
+                        f"has {cols} field(s), the header has {len(self.names)}",
+                    )
+                    for r, text, cols in done_invalid
+                ]
                 yield Chunk(table, 0, bad, blank)
         except pa.ArrowInvalid as err:
             raise InputError(f"cannot read the CSV: {err}", source=str(self.path)) from None
@@ -299,11 +330,23 @@ class CSVReader(Reader):
             raise InputError(f"cannot decode the CSV: {err}", source=str(self.path)) from None
         rest = invalid[used:]
         if rest:
-            yield Chunk(pa.table({**{n: pa.array([], pa.string()) for n in self.names},
-                                  "_row": pa.array([], pa.int64())}), 0,
-                        [(int(r) + 2 + extra_lines, t,
-                          f"has {c} field(s), the header has {len(self.names)}")
-                         for r, t, c in rest])
+            yield Chunk(
+                pa.table(
+                    {
+                        **{n: pa.array([], pa.string()) for n in self.names},
+                        "_row": pa.array([], pa.int64()),
+                    }
+                ),
+                0,
+                [
+                    (
+                        int(r) + 2 + extra_lines,
+                        t,
+                        f"has {c} field(s), the header has {len(self.names)}",
+                    )
+                    for r, t, c in rest
+                ],
+            )
 
 
 class ParquetReader(Reader):
@@ -323,13 +366,15 @@ class ParquetReader(Reader):
             for batch in self.file.iter_batches(batch_size=CHUNK_ROWS):
                 n = batch.num_rows
                 table = pa.Table.from_batches([batch])
-                table = table.append_column("_row", pa.array(np.arange(start, start + n),
-                                                            pa.int64()))
+                table = table.append_column(
+                    "_row", pa.array(np.arange(start, start + n), pa.int64())
+                )
                 start += n
                 yield Chunk(table, 0)
         except (pa.ArrowInvalid, OSError) as err:
-            raise InputError(f"not a readable Parquet file ({err})", source=str(self.path)) \
-                from None
+            raise InputError(
+                f"not a readable Parquet file ({err})", source=str(self.path)
+            ) from None
 
 
 _FOOTER_WORDS = ("单位负责人", "统计负责人", "填表人", "报出日期", "说明", "注：", "注:")
@@ -351,8 +396,9 @@ class ExcelReader(Reader):
         try:
             self.book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as err:
-            raise InputError(f"not a readable .xlsx workbook ({type(err).__name__}: {err})",
-                             source=str(path)) from None
+            raise InputError(
+                f"not a readable .xlsx workbook ({type(err).__name__}: {err})", source=str(path)
+            ) from None
         self.parts = []
         self.found_headers: list[str] = []
         self.best: tuple[list[str], list[str]] | None = None  # closest sheet header, missing
@@ -361,8 +407,10 @@ class ExcelReader(Reader):
         try:
             yield from self._chunks()
         except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as err:
-            raise InputError(f"the .xlsx workbook is damaged ({type(err).__name__}: {err})",
-                             source=str(self.path)) from None
+            raise InputError(
+                f"the .xlsx workbook is damaged ({type(err).__name__}: {err})",
+                source=str(self.path),
+            ) from None
         finally:
             self.book.close()
 
@@ -382,8 +430,9 @@ class ExcelReader(Reader):
             numbers: list[int] = []
             width = len(names)
             for r, values in itertools.chain(pending, rows):  # Excel rows, one by one
-                if values is None or all(v is None or (isinstance(v, str) and not v.strip())
-                                         for v in values):
+                if values is None or all(
+                    v is None or (isinstance(v, str) and not v.strip()) for v in values
+                ):
                     continue
                 first = next((v for v in values if v is not None), "")
                 if isinstance(first, str) and first.strip().startswith(_FOOTER_WORDS):
@@ -399,8 +448,9 @@ class ExcelReader(Reader):
                 yield self._chunk(names, cols, numbers, consts, part)
 
     @staticmethod
-    def _chunk(names: list[str], cols: list[list], numbers: list[int], consts: dict[str, str],
-               part: int) -> Chunk:
+    def _chunk(
+        names: list[str], cols: list[list], numbers: list[int], consts: dict[str, str], part: int
+    ) -> Chunk:
         data = {n: pa.array(c, pa.string()) for n, c in zip(names, cols, strict=True)}
         for k, v in consts.items():
             if k not in data:
@@ -430,13 +480,13 @@ class ExcelReader(Reader):
                         last = n or last
                         filled.append(last)
                     sub += [""] * (len(filled) - len(sub))
-                    names = [f"{g} {s}".strip() if s else g for g, s in zip(filled, sub,
-                                                                          strict=False)]
+                    names = [
+                        f"{g} {s}".strip() if s else g for g, s in zip(filled, sub, strict=False)
+                    ]
                     nxt = next(rows, None)
             pending = []
             if nxt is not None:
-                cells = {str(v).strip() for v in (nxt[1] or ()) if v is not None
-                         and str(v).strip()}
+                cells = {str(v).strip() for v in (nxt[1] or ()) if v is not None and str(v).strip()}
                 if not (cells and cells <= (_FORM_LETTERS | {str(k) for k in range(1, 40)})):
                     pending.append(nxt)  # a data row, not the column-number row 甲 乙 丙 1 2
             consts = self._constants(above)
@@ -459,8 +509,9 @@ class ExcelReader(Reader):
             filled.append(last)
         combined = match_headers(kind, filled, sub_headers=sub)
         single = match_headers(kind, names)
-        return (len(combined.columns) + len(combined.scaled)
-                > len(single.columns) + len(single.scaled))
+        return len(combined.columns) + len(combined.scaled) > len(single.columns) + len(
+            single.scaled
+        )
 
     def _constants(self, above: list[tuple]) -> dict[str, str]:
         """``label：value`` cells above the table for the enterprise and the period."""
@@ -474,8 +525,11 @@ class ExcelReader(Reader):
                 m = match_headers(self.schema.kind, [label])
                 name = next(iter(m.columns), None)
                 if name in wanted:
-                    value = rest.strip() if sep and rest.strip() else (
-                        _cell_text(cells[j + 1]) if j + 1 < len(cells) else None)
+                    value = (
+                        rest.strip()
+                        if sep and rest.strip()
+                        else (_cell_text(cells[j + 1]) if j + 1 < len(cells) else None)
+                    )
                     if value:
                         out[name] = value
         return out
@@ -499,16 +553,34 @@ def _cell_text(v: Any) -> str | None:
 class _Run:
     """One ingest of one file into one batch."""
 
-    def __init__(self, schema: Schema, batch_id: int, path: Path, fmt: str, info: FileInfo,
-                 city: Any, staging: Path, url: str) -> None:
-        self.schema, self.batch_id, self.path, self.fmt, self.info = schema, batch_id, path, \
-            fmt, info
+    def __init__(
+        self,
+        schema: Schema,
+        batch_id: int,
+        path: Path,
+        fmt: str,
+        info: FileInfo,
+        city: Any,
+        staging: Path,
+        url: str,
+    ) -> None:
+        self.schema, self.batch_id, self.path, self.fmt, self.info = (
+            schema,
+            batch_id,
+            path,
+            fmt,
+            info,
+        )
         self.city, self.staging, self.url = city, staging, url
         self.rows_in = self.rows_quarantined = self.rows_skipped = 0
-        self.ctx = CheckContext(city.timezone, pd.Timestamp.now(tz="UTC"),
-                                self._code_lists(), source=path.name)
-        self.writer = None if schema.registry else lk.StagingWriter(
-            staging, batch_id, schema.arrow_schema(), schema.table)
+        self.ctx = CheckContext(
+            city.timezone, pd.Timestamp.now(tz="UTC"), self._code_lists(), source=path.name
+        )
+        self.writer = (
+            None
+            if schema.registry
+            else lk.StagingWriter(staging, batch_id, schema.arrow_schema(), schema.table)
+        )
         self.registry_parts: list[pa.Table] = []
         self.quarantine_parts: list[pa.Table] = []
         self.quarantine_files: list[lk.StagedFile] = []
@@ -540,8 +612,9 @@ class _Run:
                 values = pd.Series(district)
             else:
                 continue
-            out[name] = pa.array(pd.Series(values, dtype=object).dropna().astype(str).tolist(),
-                                 pa.string())
+            out[name] = pa.array(
+                pd.Series(values, dtype=object).dropna().astype(str).tolist(), pa.string()
+            )
         return out
 
     # -- reading and checking
@@ -557,9 +630,12 @@ class _Run:
         any_rows = False
         for chunk in self.reader.chunks():
             if chunk.part not in mapping:
-                mapping[chunk.part] = self._mapping(self.reader.headers[chunk.part]
-                                                    if chunk.part < len(self.reader.headers)
-                                                    else [], chunk)
+                mapping[chunk.part] = self._mapping(
+                    self.reader.headers[chunk.part]
+                    if chunk.part < len(self.reader.headers)
+                    else [],
+                    chunk,
+                )
             self.rows_skipped += chunk.blank
             self._chunk(chunk, mapping[chunk.part])
             any_rows = any_rows or chunk.raw.num_rows > 0 or bool(chunk.invalid)
@@ -570,7 +646,9 @@ class _Run:
             if self.fmt == "xlsx":
                 raise InputError(
                     f"no sheet has a header row of {schema.kind} (columns "
-                    f"{', '.join(schema.required)})", source=self.path.name)
+                    f"{', '.join(schema.required)})",
+                    source=self.path.name,
+                )
             self._mapping(self.reader.headers[0] if self.reader.headers else [], None)
         if not any_rows and self.rows_in == 0:
             raise InputError("the file has no data rows (empty file)", source=self.path.name)
@@ -584,10 +662,13 @@ class _Run:
             hint = _other_kind_hint(self.schema.kind, names)
             raise InputError(
                 f"missing required column(s) {', '.join(m.missing)} (also accepted: "
-                + "; ".join(f"{c}: {', '.join(self.schema.column(c).aliases[:3])}"
-                            for c in m.missing)
+                + "; ".join(
+                    f"{c}: {', '.join(self.schema.column(c).aliases[:3])}" for c in m.missing
+                )
                 + f"); the file has columns: {', '.join(map(str, names)) or '(none)'}{hint}",
-                source=self.path.name, field=m.missing[0])
+                source=self.path.name,
+                field=m.missing[0],
+            )
         self.ignored = sorted(set(self.ignored) | set(m.unknown))
         return m
 
@@ -608,8 +689,9 @@ class _Run:
                 cols[f"{name}__scale"] = pa.array(np.full(n, units.factor(unit, target) * scale))
                 labels[name] = header
         self.labels[chunk.part] = labels
-        canonical = pa.table(cols) if n else pa.table(
-            {k: pa.array([], v.type) for k, v in cols.items()})
+        canonical = (
+            pa.table(cols) if n else pa.table({k: pa.array([], v.type) for k, v in cols.items()})
+        )
         checked = check_table(schema, canonical, self.ctx)
         keep = ~checked.bad & ~checked.skipped
         self.rows_in += n - int(checked.skipped.sum()) + len(chunk.invalid)
@@ -627,13 +709,15 @@ class _Run:
         if self.schema.registry:
             self.registry_parts.append(accepted)
             return
-        data = data.add_column(0, "batch_id", pa.array(np.full(data.num_rows, self.batch_id),
-                                                        pa.int64()))
+        data = data.add_column(
+            0, "batch_id", pa.array(np.full(data.num_rows, self.batch_id), pa.int64())
+        )
         years, months = lk.partition_columns(self.schema, data, self.city.timezone)
         self.writer.write(data, rows, years, months)
 
-    def _quarantine(self, chunk: Chunk, raw: pa.Table, rows: np.ndarray, checked: Any,
-                    labels: dict[str, str]) -> None:
+    def _quarantine(
+        self, chunk: Chunk, raw: pa.Table, rows: np.ndarray, checked: Any, labels: dict[str, str]
+    ) -> None:
         probs = checked.problems
         bad_pos = np.flatnonzero(checked.bad)
         originals = raw.drop_columns(["_row"]).take(pa.array(bad_pos))
@@ -642,27 +726,41 @@ class _Run:
         prow = probs["_row"].to_numpy()
         where = np.searchsorted(bad_rows, prow) if len(bad_rows) else np.zeros(0, dtype="int64")
         part = chunk.part
-        label_arr = np.array([labels.get(c, c) for c in probs["column"].to_pylist()],
-                             dtype=object) if probs.num_rows < 100_000 else \
-            probs["column"].to_numpy(zero_copy_only=False)
-        table = pa.table({
-            "_row": pa.array(prow, pa.int64()),
-            "column": pa.array(label_arr, pa.string()),
-            "value": probs["value"],
-            "reason": probs["reason"],
-            "raw": pa.array(np.asarray(raw_json, dtype=object)[where] if len(where) else [],
-                            pa.string()),
-        })
+        label_arr = (
+            np.array([labels.get(c, c) for c in probs["column"].to_pylist()], dtype=object)
+            if probs.num_rows < 100_000
+            else probs["column"].to_numpy(zero_copy_only=False)
+        )
+        table = pa.table(
+            {
+                "_row": pa.array(prow, pa.int64()),
+                "column": pa.array(label_arr, pa.string()),
+                "value": probs["value"],
+                "reason": probs["reason"],
+                "raw": pa.array(
+                    np.asarray(raw_json, dtype=object)[where] if len(where) else [], pa.string()
+                ),
+            }
+        )
         if chunk.invalid:
             inv = [(r | (part << _ROW_BITS), text, why) for r, text, why in chunk.invalid]
-            table = pa.concat_tables([table, pa.table({
-                "_row": pa.array([i[0] for i in inv], pa.int64()),
-                "column": pa.array([""] * len(inv), pa.string()),
-                "value": pa.array([i[1] for i in inv], pa.string()),
-                "reason": pa.array([i[2] for i in inv], pa.string()),
-                "raw": pa.array([json.dumps({"line": i[1]}, ensure_ascii=False) for i in inv],
-                                pa.string()),
-            })])
+            table = pa.concat_tables(
+                [
+                    table,
+                    pa.table(
+                        {
+                            "_row": pa.array([i[0] for i in inv], pa.int64()),
+                            "column": pa.array([""] * len(inv), pa.string()),
+                            "value": pa.array([i[1] for i in inv], pa.string()),
+                            "reason": pa.array([i[2] for i in inv], pa.string()),
+                            "raw": pa.array(
+                                [json.dumps({"line": i[1]}, ensure_ascii=False) for i in inv],
+                                pa.string(),
+                            ),
+                        }
+                    ),
+                ]
+            )
         self._add_quarantine(table)
 
     def _add_quarantine(self, table: pa.Table) -> None:
@@ -681,13 +779,19 @@ class _Run:
         part_idx = rows >> _ROW_BITS
         names = np.asarray(parts, dtype=object)[np.clip(part_idx, 0, len(parts) - 1)]
         n = t.num_rows
-        out = pa.table({
-            "batch_id": pa.array(np.full(n, self.batch_id), pa.int64()),
-            "kind": pa.array(np.full(n, self.schema.kind, dtype=object), pa.string()),
-            "source_name": pa.array(names, pa.string()),
-            "source_row": pa.array(rows & ((1 << _ROW_BITS) - 1), pa.int64()),
-            "column": t["column"], "value": t["value"], "reason": t["reason"], "raw": t["raw"],
-        }, schema=QUARANTINE_SCHEMA)
+        out = pa.table(
+            {
+                "batch_id": pa.array(np.full(n, self.batch_id), pa.int64()),
+                "kind": pa.array(np.full(n, self.schema.kind, dtype=object), pa.string()),
+                "source_name": pa.array(names, pa.string()),
+                "source_row": pa.array(rows & ((1 << _ROW_BITS) - 1), pa.int64()),
+                "column": t["column"],
+                "value": t["value"],
+                "reason": t["reason"],
+                "raw": t["raw"],
+            },
+            schema=QUARANTINE_SCHEMA,
+        )
         k = len(self.quarantine_files)
         rel = f"{lk.QUARANTINE}/{lk.file_name(self.batch_id, k)}"
         path = self.staging / "data" / rel
@@ -715,8 +819,11 @@ class _Run:
         ("conflicting values"), since it is not known which one is right.
         """
         key = self._key_cols()
-        values = [c for c in self.schema.arrow_schema().names
-                  if c not in ("batch_id",) and c in dups.columns]
+        values = [
+            c
+            for c in self.schema.arrow_schema().names
+            if c not in ("batch_id",) and c in dups.columns
+        ]
         dups = dups.sort_values("_row", kind="stable").reset_index(drop=True)
         group = dups.groupby(key, dropna=False, sort=False).ngroup().to_numpy()
         vh = pd.util.hash_pandas_object(dups[values], index=False).to_numpy()
@@ -731,17 +838,26 @@ class _Run:
         label = ", ".join(self._key_labels())
         other = np.where(rank == 0, second, first).astype("int64") & ((1 << _ROW_BITS) - 1)
         reasons = np.where(
-            exact, np.char.add("duplicate row: same values as row ",
-                               (first & ((1 << _ROW_BITS) - 1)).astype(str)),
-            np.char.add(f"conflicting values for the same key ({label}) as row ",
-                        other.astype(str)))
+            exact,
+            np.char.add(
+                "duplicate row: same values as row ", (first & ((1 << _ROW_BITS) - 1)).astype(str)
+            ),
+            np.char.add(
+                f"conflicting values for the same key ({label}) as row ", other.astype(str)
+            ),
+        )
         key_text = dups[key].astype(str).agg(" | ".join, axis=1).to_numpy()
-        rec = pd.DataFrame({
-            "_row": dups["_row"].to_numpy()[drop], "column": label,
-            "value": key_text[drop], "reason": reasons[drop],
-            "raw": _json_lines(pa.Table.from_pandas(dups.loc[drop, values],
-                                                    preserve_index=False)),
-        })
+        rec = pd.DataFrame(
+            {
+                "_row": dups["_row"].to_numpy()[drop],
+                "column": label,
+                "value": key_text[drop],
+                "reason": reasons[drop],
+                "raw": _json_lines(
+                    pa.Table.from_pandas(dups.loc[drop, values], preserve_index=False)
+                ),
+            }
+        )
         return dups["_row"].to_numpy()[drop], rec
 
     def _key_cols(self) -> list[str]:
@@ -754,8 +870,9 @@ class _Run:
             first = self.schema.natural_key[0]
             alt = frame[list(self.schema.alt_key)].astype(str).agg("|".join, axis=1)
             has = frame[first].fillna("").astype(str) != ""
-            frame = frame.assign(_key=np.where(has, "c|" + frame[first].fillna("").astype(str),
-                                               "k|" + alt))
+            frame = frame.assign(
+                _key=np.where(has, "c|" + frame[first].fillna("").astype(str), "k|" + alt)
+            )
         return frame
 
     def _dedupe_registry(self) -> None:
@@ -772,11 +889,21 @@ class _Run:
 
     def _record_dups(self, rec: pd.DataFrame) -> None:
         self.rows_quarantined += len(rec)
-        self._add_quarantine(pa.Table.from_pandas(rec[["_row", "column", "value", "reason",
-                                                       "raw"]], preserve_index=False)
-                             .cast(pa.schema([("_row", pa.int64()), ("column", pa.string()),
-                                              ("value", pa.string()), ("reason", pa.string()),
-                                              ("raw", pa.string())])))
+        self._add_quarantine(
+            pa.Table.from_pandas(
+                rec[["_row", "column", "value", "reason", "raw"]], preserve_index=False
+            ).cast(
+                pa.schema(
+                    [
+                        ("_row", pa.int64()),
+                        ("column", pa.string()),
+                        ("value", pa.string()),
+                        ("reason", pa.string()),
+                        ("raw", pa.string()),
+                    ]
+                )
+            )
+        )
 
     def _dedupe_lake(self) -> None:
         import duckdb
@@ -797,14 +924,16 @@ class _Run:
                 listing = "[" + ", ".join(f"'{_sql(str(f.data))}'" for f in files) + "]"
                 count = con.execute(
                     f"SELECT count(*) FROM (SELECT {key_sql} FROM read_parquet({listing}) "
-                    f"GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
+                    f"GROUP BY ALL HAVING count(*) > 1)"
+                ).fetchone()[0]
                 if count:
                     self._fix_partition(con, files, listing, key_sql)
         finally:
             con.close()
 
-    def _fix_partition(self, con: Any, files: list[lk.StagedFile], listing: str,
-                       key_sql: str) -> None:
+    def _fix_partition(
+        self, con: Any, files: list[lk.StagedFile], listing: str, key_sql: str
+    ) -> None:
         rows_listing = "[" + ", ".join(f"'{_sql(str(f.rows_file))}'" for f in files) + "]"
         dups = con.execute(
             f"WITH d AS (SELECT *, {key_sql} AS _k FROM read_parquet({listing}, filename = true,"
@@ -855,13 +984,20 @@ def _json_lines(table: pa.Table) -> list[str]:
     frame = table.to_pandas()
     for c in frame.columns:
         if isinstance(frame[c].dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(
-                frame[c]):
+            frame[c]
+        ):
             frame[c] = frame[c].astype(str)
         elif frame[c].dtype == object:
-            frame[c] = frame[c].map(lambda v: v if v is None or isinstance(v, str | int | float)
-                                    else str(v)) if frame[c].map(type).nunique() > 1 else frame[c]
-    text = frame.to_json(orient="records", lines=True, force_ascii=False, date_format="iso",
-                         default_handler=str)
+            frame[c] = (
+                frame[c].map(
+                    lambda v: v if v is None or isinstance(v, str | int | float) else str(v)
+                )
+                if frame[c].map(type).nunique() > 1
+                else frame[c]
+            )
+    text = frame.to_json(
+        orient="records", lines=True, force_ascii=False, date_format="iso", default_handler=str
+    )
     return text.rstrip("\n").split("\n")
 
 
@@ -889,8 +1025,14 @@ def _pause(stage: str, lake: Path, batch_id: int) -> None:
 
 
 # ---------------------------------------------------------------------------------- ingest
-def ingest(kind: str, path: str | Path, *, created_by: str = "cli",
-           report_dir: str | Path | None = None, city: Any = None) -> IngestResult:
+def ingest(
+    kind: str,
+    path: str | Path,
+    *,
+    created_by: str = "cli",
+    report_dir: str | Path | None = None,
+    city: Any = None,
+) -> IngestResult:
     """Validate a file of one kind and load it: accepted rows to the lake (or the registry),
     rejected rows to ``quarantine``, one committed batch in the catalog.
 
@@ -948,12 +1090,18 @@ def ingest(kind: str, path: str | Path, *, created_by: str = "cli",
         run.read()
         run.dedupe()
         staged = run.files()
-        counts = {"rows_in": run.rows_in, "rows_accepted": run.rows_accepted,
-                  "rows_quarantined": run.rows_quarantined}
+        counts = {
+            "rows_in": run.rows_in,
+            "rows_accepted": run.rows_accepted,
+            "rows_quarantined": run.rows_quarantined,
+        }
         if counts["rows_in"] != counts["rows_accepted"] + counts["rows_quarantined"]:
-            raise InputError(f"internal error: rows in {counts['rows_in']} != accepted "
-                             f"{counts['rows_accepted']} + quarantined "
-                             f"{counts['rows_quarantined']}", source=path.name)
+            raise InputError(
+                f"internal error: rows in {counts['rows_in']} != accepted "
+                f"{counts['rows_accepted']} + quarantined "
+                f"{counts['rows_quarantined']}",
+                source=path.name,
+            )
         _pause("staged", lake, batch_id)
         published = lk.publish(staged, lake)
         _pause("published", lake, batch_id)
@@ -962,8 +1110,9 @@ def ingest(kind: str, path: str | Path, *, created_by: str = "cli",
             if schema.registry:
                 catalog.sync_regions(city_cfg, session=s)
                 if len(run.registry):
-                    catalog.upsert_registry(schema.table, run.registry.reset_index(drop=True),
-                                            session=s)
+                    catalog.upsert_registry(
+                        schema.table, run.registry.reset_index(drop=True), session=s
+                    )
             catalog.commit_batch(batch_id, counts, entries, session=s)
     except BaseException as err:
         for p in published:
@@ -976,19 +1125,29 @@ def ingest(kind: str, path: str | Path, *, created_by: str = "cli",
         lock.release()
         if isinstance(err, CitycarbonError | KeyboardInterrupt | SystemExit):
             raise
-        raise InputError(f"ingest failed: {type(err).__name__}: {err}", source=path.name) \
-            from err
+        raise InputError(f"ingest failed: {type(err).__name__}: {err}", source=path.name) from err
     shutil.rmtree(staging, ignore_errors=True)
     lock.release()
     qfiles = [lake / f.rel for f in run.quarantine_files]
     csv_path, xlsx_path = write_reports(qfiles, reports_base / str(batch_id))
     return IngestResult(
-        batch_id=batch_id, kind=kind, source_name=path.name, content_hash=info.sha256,
-        status="committed", rows_in=counts["rows_in"], rows_accepted=counts["rows_accepted"],
-        rows_quarantined=counts["rows_quarantined"], rows_skipped=run.rows_skipped,
-        files=[f.rel for f in staged], report_csv=csv_path, report_xlsx=xlsx_path,
-        problems=problem_summary(qfiles), ignored_columns=run.ignored, encoding=info.encoding,
-        seconds=time.perf_counter() - t0)
+        batch_id=batch_id,
+        kind=kind,
+        source_name=path.name,
+        content_hash=info.sha256,
+        status="committed",
+        rows_in=counts["rows_in"],
+        rows_accepted=counts["rows_accepted"],
+        rows_quarantined=counts["rows_quarantined"],
+        rows_skipped=run.rows_skipped,
+        files=[f.rel for f in staged],
+        report_csv=csv_path,
+        report_xlsx=xlsx_path,
+        problems=problem_summary(qfiles),
+        ignored_columns=run.ignored,
+        encoding=info.encoding,
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def _message(err: BaseException) -> str:
@@ -1001,19 +1160,30 @@ def _unchanged(existing: Any, reports_base: Path, info: FileInfo, t0: float) -> 
     d = reports_base / str(existing.id)
     csv_path, xlsx_path = d / "errors.csv", d / "errors.xlsx"
     return IngestResult(
-        batch_id=existing.id, kind=existing.kind, source_name=existing.source_name,
-        content_hash=existing.content_hash, status="unchanged", rows_in=existing.rows_in or 0,
+        batch_id=existing.id,
+        kind=existing.kind,
+        source_name=existing.source_name,
+        content_hash=existing.content_hash,
+        status="unchanged",
+        rows_in=existing.rows_in or 0,
         rows_accepted=existing.rows_accepted or 0,
         rows_quarantined=existing.rows_quarantined or 0,
         report_csv=csv_path if csv_path.exists() else None,
-        report_xlsx=xlsx_path if xlsx_path.exists() else None, encoding=info.encoding,
-        seconds=time.perf_counter() - t0)
+        report_xlsx=xlsx_path if xlsx_path.exists() else None,
+        encoding=info.encoding,
+        seconds=time.perf_counter() - t0,
+    )
 
 
 # --------------------------------------------------------------------------------- reports
-REPORT_COLUMNS = {"source_name": "file (文件)", "source_row": "row (行号)",
-                  "column": "column (列)", "value": "value (值)", "reason": "reason (原因)",
-                  "raw": "row as read (原始行)"}
+REPORT_COLUMNS = {
+    "source_name": "file (文件)",
+    "source_row": "row (行号)",
+    "column": "column (列)",
+    "value": "value (值)",
+    "reason": "reason (原因)",
+    "raw": "row as read (原始行)",
+}
 
 
 def write_reports(quarantine_files: list[Path], out_dir: Path) -> tuple[Path, Path]:
@@ -1032,8 +1202,11 @@ def write_reports(quarantine_files: list[Path], out_dir: Path) -> tuple[Path, Pa
             listing = "[" + ", ".join(f"'{_sql(str(p))}'" for p in quarantine_files) + "]"
             src = f"(SELECT {select} FROM read_parquet({listing}) ORDER BY source_name, source_row)"
         else:
-            src = ("(SELECT " + ", ".join(f"NULL::VARCHAR AS \"{v}\""
-                                          for v in REPORT_COLUMNS.values()) + " WHERE FALSE)")
+            src = (
+                "(SELECT "
+                + ", ".join(f'NULL::VARCHAR AS "{v}"' for v in REPORT_COLUMNS.values())
+                + " WHERE FALSE)"
+            )
         con.execute(f"COPY {src} TO '{_sql(str(csv_path))}' (HEADER, DELIMITER ',')")
         head = con.execute(f"SELECT * FROM {src} LIMIT {XLSX_MAX_REPORT_ROWS}").fetchall()
         total = con.execute(f"SELECT count(*) FROM {src}").fetchone()[0]
@@ -1066,7 +1239,8 @@ def problem_summary(quarantine_files: list[Path], top: int = 20) -> pd.DataFrame
         return con.execute(
             "SELECT \"column\", regexp_replace(reason, '''[^'']*''', '…', 'g') AS reason, "
             f"count(*) AS rows, min(source_row) AS example_row FROM read_parquet({listing}) "
-            f"GROUP BY ALL ORDER BY rows DESC, example_row LIMIT {int(top)}").df()
+            f"GROUP BY ALL ORDER BY rows DESC, example_row LIMIT {int(top)}"
+        ).df()
     finally:
         con.close()
 
@@ -1077,5 +1251,15 @@ def read_quarantine(batch_id: int | None = None) -> pd.DataFrame:
     return frame
 
 
-__all__ = ["FORMATS", "FileInfo", "IngestResult", "file_format", "ingest", "inspect_file",
-           "normalize_header", "problem_summary", "read_quarantine", "write_reports"]
+__all__ = [
+    "FORMATS",
+    "FileInfo",
+    "IngestResult",
+    "file_format",
+    "ingest",
+    "inspect_file",
+    "normalize_header",
+    "problem_summary",
+    "read_quarantine",
+    "write_reports",
+]

@@ -82,8 +82,9 @@ def batch_of(path: str | Path) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def partition_columns(schema: Schema, table: pa.Table, timezone: str
-                      ) -> tuple[np.ndarray | None, np.ndarray | None]:
+def partition_columns(
+    schema: Schema, table: pa.Table, timezone: str
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Year and month partition values of each row (None where the table has no such level).
 
     ``period`` → its year and month; ``ts`` → the local calendar month in ``timezone``;
@@ -138,17 +139,27 @@ class StagingWriter:
     so that files without problems can be moved into the lake unchanged.
     """
 
-    def __init__(self, staging: Path, batch_id: int, schema: pa.Schema, table: str, *,
-                 group_rows: int = 262_144, max_buffered: int = 2_000_000,
-                 file_rows: int = 16_000_000, first_n: int = 0) -> None:
+    def __init__(
+        self,
+        staging: Path,
+        batch_id: int,
+        schema: pa.Schema,
+        table: str,
+        *,
+        group_rows: int = 262_144,
+        max_buffered: int = 2_000_000,
+        file_rows: int = 16_000_000,
+        first_n: int = 0,
+    ) -> None:
         self.staging, self.batch_id, self.schema, self.table = staging, batch_id, schema, table
         self.group_rows, self.max_buffered, self.file_rows = group_rows, max_buffered, file_rows
         self.parts: dict[tuple, _Part] = {}
         self.n = first_n
         self.buffered = 0
 
-    def write(self, data: pa.Table, rows: np.ndarray, years: np.ndarray | None,
-              months: np.ndarray | None) -> None:
+    def write(
+        self, data: pa.Table, rows: np.ndarray, years: np.ndarray | None, months: np.ndarray | None
+    ) -> None:
         """Add rows (``data`` in the table's schema, ``rows`` their source row numbers)."""
         if data.num_rows == 0:
             return
@@ -190,8 +201,9 @@ class StagingWriter:
         data.parent.mkdir(parents=True, exist_ok=True)
         rows.parent.mkdir(parents=True, exist_ok=True)
         part.writer = pq.ParquetWriter(data, self.schema, **PARQUET_OPTIONS)
-        part.row_writer = pq.ParquetWriter(rows, pa.schema([("_row", pa.int64())]),
-                                           compression="zstd")
+        part.row_writer = pq.ParquetWriter(
+            rows, pa.schema([("_row", pa.int64())]), compression="zstd"
+        )
         part.files.append(StagedFile(self.table, rel, data, rows))
         part.in_file = 0
 
@@ -373,12 +385,16 @@ def _stale(catalog: Any, batch_id: int, url: str | None) -> bool:
     return age.total_seconds() > RUNNING_GRACE_S
 
 
-def _fail(catalog: Any, batch_id: int, running: set[int], url: str | None,
-          report: CleanupReport) -> None:
+def _fail(
+    catalog: Any, batch_id: int, running: set[int], url: str | None, report: CleanupReport
+) -> None:
     if batch_id in running:
         try:
-            catalog.fail_batch(batch_id, "interrupted: the process ended before the batch "
-                               "committed; its files were removed", url=url)
+            catalog.fail_batch(
+                batch_id,
+                "interrupted: the process ended before the batch committed; its files were removed",
+                url=url,
+            )
             report.failed_batches.append(batch_id)
         except InputError:  # committed or failed meanwhile
             pass
@@ -389,13 +405,11 @@ def _key_sql(schema: Schema) -> str:
     if schema.alt_key:
         first = schema.natural_key[0]
         alt = " || '|' || ".join(f"CAST({c} AS VARCHAR)" for c in schema.alt_key)
-        return (f"CASE WHEN COALESCE({first}, '') = '' THEN 'k|' || {alt} "
-                f"ELSE 'c|' || {first} END")
+        return f"CASE WHEN COALESCE({first}, '') = '' THEN 'k|' || {alt} ELSE 'c|' || {first} END"
     return ", ".join(schema.natural_key)
 
 
-def committed_paths(table: str, *, lake: Path | None = None, url: str | None = None
-                    ) -> list[Path]:
+def committed_paths(table: str, *, lake: Path | None = None, url: str | None = None) -> list[Path]:
     """Absolute paths of a lake table's files in committed batches (the catalog's list)."""
     from citycarbon.data import catalog
 
@@ -403,9 +417,15 @@ def committed_paths(table: str, *, lake: Path | None = None, url: str | None = N
     return [lake / p for _, p in catalog.committed_files(table, url=url)]
 
 
-def read_current(table: str, filters: Mapping[str, Any] | None = None, *,
-                 columns: Sequence[str] | None = None, lake: Path | None = None,
-                 url: str | None = None, memory_limit: str = "2GB") -> pd.DataFrame:
+def read_current(
+    table: str,
+    filters: Mapping[str, Any] | None = None,
+    *,
+    columns: Sequence[str] | None = None,
+    lake: Path | None = None,
+    url: str | None = None,
+    memory_limit: str = "2GB",
+) -> pd.DataFrame:
     """The current rows of a lake table as pandas: committed batches only, and per natural key
     the row of the highest batch_id (DuckDB over the catalog's file list).
 
@@ -439,8 +459,10 @@ def read_current(table: str, filters: Mapping[str, Any] | None = None, *,
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET memory_limit = '{memory_limit}'")
         listing = "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
-        src = (f"read_parquet({listing}, hive_partitioning = true, union_by_name = true, "
-               "hive_types_autocast = true)")
+        src = (
+            f"read_parquet({listing}, hive_partitioning = true, union_by_name = true, "
+            "hive_types_autocast = true)"
+        )
         where, params = [], []
         for col, value in (filters or {}).items():
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", col):
@@ -456,9 +478,11 @@ def read_current(table: str, filters: Mapping[str, Any] | None = None, *,
         if schema is None:  # quarantine
             sql = f"SELECT * FROM {src}{cond} ORDER BY batch_id, source_row"
         else:
-            sql = (f"SELECT * EXCLUDE (_rank) FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "
-                   f"{_key_sql(schema)} ORDER BY batch_id DESC) AS _rank FROM {src}{cond}) "
-                   f"WHERE _rank = 1 ORDER BY {', '.join(schema.natural_key)}")
+            sql = (
+                f"SELECT * EXCLUDE (_rank) FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "
+                f"{_key_sql(schema)} ORDER BY batch_id DESC) AS _rank FROM {src}{cond}) "
+                f"WHERE _rank = 1 ORDER BY {', '.join(schema.natural_key)}"
+            )
         frame = con.execute(sql, params).df()
     finally:
         con.close()

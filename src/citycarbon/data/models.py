@@ -77,9 +77,7 @@ class Region(Base):
     """A city or district (区), keyed by its GB/T 2260 administrative division code."""
 
     __tablename__ = "regions"
-    __table_args__ = (
-        sa.CheckConstraint("level IN ('city', 'district')", name="level"),
-    )
+    __table_args__ = (sa.CheckConstraint("level IN ('city', 'district')", name="level"),)
 
     code: Mapped[str] = mapped_column(sa.String(6), primary_key=True)
     level: Mapped[str] = mapped_column(sa.String(16))
@@ -106,9 +104,7 @@ class Enterprise(Base):
     """An enterprise (企业), keyed by its 18-character 统一社会信用代码 (GB 32100-2015)."""
 
     __tablename__ = "enterprises"
-    __table_args__ = (
-        sa.CheckConstraint("length(credit_code) = 18", name="credit_code_length"),
-    )
+    __table_args__ = (sa.CheckConstraint("length(credit_code) = 18", name="credit_code_length"),)
 
     credit_code: Mapped[str] = mapped_column(sa.String(18), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
@@ -142,9 +138,11 @@ class Meter(Base):
 
     meter_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     enterprise_code: Mapped[str | None] = mapped_column(
-        sa.ForeignKey("enterprises.credit_code"), index=True)
-    grid_node_id: Mapped[str | None] = mapped_column(sa.ForeignKey("grid_nodes.node_id"),
-                                                     index=True)
+        sa.ForeignKey("enterprises.credit_code"), index=True
+    )
+    grid_node_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("grid_nodes.node_id"), index=True
+    )
 
 
 class Batch(Base):
@@ -153,9 +151,14 @@ class Batch(Base):
     __tablename__ = "batches"
     __table_args__ = (
         sa.CheckConstraint("status IN ('running', 'committed', 'failed')", name="status"),
-        sa.Index("uq_batches_committed_kind_content_hash", "kind", "content_hash", unique=True,
-                 sqlite_where=sa.text("status = 'committed'"),
-                 postgresql_where=sa.text("status = 'committed'")),
+        sa.Index(
+            "uq_batches_committed_kind_content_hash",
+            "kind",
+            "content_hash",
+            unique=True,
+            sqlite_where=sa.text("status = 'committed'"),
+            postgresql_where=sa.text("status = 'committed'"),
+        ),
         # SQLite reuses the largest rowid after a delete unless AUTOINCREMENT is set.
         {"sqlite_autoincrement": True},
     )
@@ -181,8 +184,9 @@ class BatchFile(Base):
     __table_args__ = (sa.UniqueConstraint("path"),)
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
-    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("batches.id", ondelete="CASCADE"),
-                                          index=True)
+    batch_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("batches.id", ondelete="CASCADE"), index=True
+    )
     table_name: Mapped[str] = mapped_column(sa.String(64), index=True)
     path: Mapped[str] = mapped_column(sa.String(500))
     rows: Mapped[int] = mapped_column(sa.BigInteger)

@@ -77,9 +77,11 @@ QUERY_DIR = Path(__file__).parent / "queries"
 # always deduplicated through the window: a certificate may be corrected to another period, so
 # its key does not bound the files it can appear in.
 NATURAL_KEYS: dict[str, tuple[str, ...]] = {
-    s.table: s.natural_key for s in SCHEMAS.values() if not s.registry}
+    s.table: s.natural_key for s in SCHEMAS.values() if not s.registry
+}
 ALT_KEYS: dict[str, tuple[str, ...]] = {
-    s.table: s.alt_key for s in SCHEMAS.values() if not s.registry and s.alt_key}
+    s.table: s.alt_key for s in SCHEMAS.values() if not s.registry and s.alt_key
+}
 
 
 def _partition_sql(table: str) -> str:
@@ -186,8 +188,9 @@ class QueryEngine:
 
     name = "base"
 
-    def register_files(self, view: str, paths: Sequence[str | Path],
-                       base_path: str | Path | None = None) -> None:
+    def register_files(
+        self, view: str, paths: Sequence[str | Path], base_path: str | Path | None = None
+    ) -> None:
         """Expose Parquet files as ``view``; ``key=value`` directories below ``base_path``
         (``year=2023/month=03``) become integer columns."""
         raise NotImplementedError
@@ -212,8 +215,9 @@ class QueryEngine:
         """Column names of a view."""
         return list(self.sql(f"SELECT * FROM {_ident(view)} WHERE 1 = 0").columns)
 
-    def register_lake(self, lake_dir: str | Path, files_by_table: Mapping[str, Iterable], *,
-                      prune: bool = True) -> dict[str, LakeTableInfo]:
+    def register_lake(
+        self, lake_dir: str | Path, files_by_table: Mapping[str, Iterable], *, prune: bool = True
+    ) -> dict[str, LakeTableInfo]:
         """See :func:`register_lake`."""
         return register_lake(self, lake_dir, files_by_table, prune=prune)
 
@@ -281,8 +285,10 @@ class DuckDBEngine(QueryEngine):
         moved = [k for k in types if k not in physical]
         select = f"* EXCLUDE ({', '.join(moved)}), {', '.join(moved)}" if moved else "*"
         self._drop(view)
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS "
-                         f"SELECT {select} FROM read_parquet({listing}, {options})")
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {view} AS "
+            f"SELECT {select} FROM read_parquet({listing}, {options})"
+        )
         self._views.add(view)
 
     def register_frame(self, view, frame) -> None:
@@ -328,8 +334,11 @@ def spark_session(master: str | None = None) -> Any:
         if _SPARK_ROOT is not None:
             running = _SPARK_ROOT.sparkContext.master
             if running != master:
-                raise InputError(f"Spark already runs with master {running!r} in this process",
-                                 field="spark_master", value=master)
+                raise InputError(
+                    f"Spark already runs with master {running!r} in this process",
+                    field="spark_master",
+                    value=master,
+                )
             return _SPARK_ROOT
         from pyspark.sql import SparkSession
 
@@ -338,15 +347,18 @@ def spark_session(master: str | None = None) -> Any:
             .appName("citycarbon")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", os.environ.get(
-                "CITYCARBON_SPARK_SHUFFLE_PARTITIONS", "4"))
+            .config(
+                "spark.sql.shuffle.partitions",
+                os.environ.get("CITYCARBON_SPARK_SHUFFLE_PARTITIONS", "4"),
+            )
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.driver.memory", os.environ.get("CITYCARBON_SPARK_DRIVER_MEMORY", "2g"))
         )
         if master.startswith("local"):
-            builder = (builder.config("spark.driver.host", "127.0.0.1")
-                       .config("spark.driver.bindAddress", "127.0.0.1"))
+            builder = builder.config("spark.driver.host", "127.0.0.1").config(
+                "spark.driver.bindAddress", "127.0.0.1"
+            )
         _SPARK_ROOT = builder.getOrCreate()
         _SPARK_ROOT.sparkContext.setLogLevel("ERROR")
         atexit.register(_stop_spark)
@@ -459,8 +471,11 @@ def _file_list(lake_dir: Path, table: str, entries: Iterable) -> list[tuple[int 
         path = Path(rel)
         path = path if path.is_absolute() else lake_dir / path
         if not path.exists():
-            raise InputError("the catalog lists this committed file, but it is not in the lake",
-                             source=str(path), field=table)
+            raise InputError(
+                "the catalog lists this committed file, but it is not in the lake",
+                source=str(path),
+                field=table,
+            )
         if batch is None:
             m = re.match(r"^b(\d+)-", path.name)
             batch = int(m.group(1)) if m else None
@@ -503,8 +518,10 @@ def _key_ranges(paths: Sequence[Path], key: Sequence[str], base: Path) -> list[l
 def _comparable(values: list) -> np.ndarray:
     """Key bounds of one column as an array numpy can compare: float64 for numbers, int64 for
     dates and times (naive ones taken as UTC), else objects (strings compare as strings)."""
-    if all(isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
-           for v in values):
+    if all(
+        isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+        for v in values
+    ):
         return np.asarray(values, dtype="float64")
     if all(isinstance(v, datetime.date) for v in values):
         try:
@@ -540,8 +557,14 @@ def files_needing_window(batches: Sequence[int | None], boxes: list[list[tuple]]
         if lo_a.dtype == object or hi_a.dtype == object:
             ii, jj = np.nonzero(cand[np.ix_(idx, idx)])  # compare only remaining pairs
             try:
-                keep = np.fromiter((lo_a[a] <= hi_a[c] and lo_a[c] <= hi_a[a]
-                                    for a, c in zip(ii, jj, strict=True)), bool, len(ii))
+                keep = np.fromiter(
+                    (
+                        lo_a[a] <= hi_a[c] and lo_a[c] <= hi_a[a]
+                        for a, c in zip(ii, jj, strict=True)
+                    ),
+                    bool,
+                    len(ii),
+                )
             except TypeError:  # incomparable bounds: keep the pairs
                 continue
             sub = np.zeros((len(idx), len(idx)), dtype=bool)
@@ -553,9 +576,13 @@ def files_needing_window(batches: Sequence[int | None], boxes: list[list[tuple]]
     return cand.any(axis=1)
 
 
-def register_lake(engine: QueryEngine, lake_dir: str | Path,
-                  committed_files_by_table: Mapping[str, Iterable], *,
-                  prune: bool = True) -> dict[str, LakeTableInfo]:
+def register_lake(
+    engine: QueryEngine,
+    lake_dir: str | Path,
+    committed_files_by_table: Mapping[str, Iterable],
+    *,
+    prune: bool = True,
+) -> dict[str, LakeTableInfo]:
     """Expose the committed lake files as ``current_<table>`` (or ``lake_<table>``) views.
 
     Parameters
@@ -586,8 +613,11 @@ def register_lake(engine: QueryEngine, lake_dir: str | Path,
         base = lake_dir / table
         batches = [b for b, _ in files]
         paths = [p for _, p in files]
-        years = tuple(sorted({int(v) for p in paths
-                              if (v := hive_partitions(p, base).get("year", "")).isdigit()}))
+        years = tuple(
+            sorted(
+                {int(v) for p in paths if (v := hive_partitions(p, base).get("year", "")).isdigit()}
+            )
+        )
         key = NATURAL_KEYS.get(table)
         if key is None:
             engine.register_files(f"lake_{table}", paths, base)
@@ -614,7 +644,8 @@ def register_lake(engine: QueryEngine, lake_dir: str | Path,
             parts.append(
                 f"SELECT {cols} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {partition} "
                 f"ORDER BY batch_id DESC) AS _row_rank FROM {raw['window']}) w "
-                "WHERE _row_rank = 1")
+                "WHERE _row_rank = 1"
+            )
         view = f"current_{table}"
         engine.create_view(view, " UNION ALL ".join(parts))
         info[table] = LakeTableInfo(view, len(paths), len(set(batches)), len(dedup), years)
@@ -651,11 +682,25 @@ def factor_values_frame(profile: FactorProfile, year_range: Iterable[int]) -> pd
     years = pd.DataFrame({"year": sorted({int(y) for y in year_range})}, dtype="int64")
     if series.any() and len(years):
         grid = t.loc[series, group].drop_duplicates().merge(years, how="cross")
-        expanded = pd.merge_asof(grid.sort_values("year"), t[series], on="year", by=group,
-                                 direction="backward")
+        expanded = pd.merge_asof(
+            grid.sort_values("year"), t[series], on="year", by=group, direction="backward"
+        )
         parts.append(expanded[expanded["value_base"].notna()])
-    cols = ["parameter", "key", "context", "year", "value_base", "unit_base", "source_year",
-            "value", "unit", "set_id", "set_version", "source", "clause"]
+    cols = [
+        "parameter",
+        "key",
+        "context",
+        "year",
+        "value_base",
+        "unit_base",
+        "source_year",
+        "value",
+        "unit",
+        "set_id",
+        "set_version",
+        "source",
+        "clause",
+    ]
     out = pd.concat(parts, ignore_index=True).reindex(columns=cols)
     text = [c for c in cols if c not in ("year", "value_base", "source_year", "value")]
     out[text] = out[text].astype(object).fillna("").astype(str)
@@ -670,8 +715,14 @@ def _first_rows(profile: FactorProfile, parameter: str) -> pd.DataFrame:
     return profile.rows(parameter).drop_duplicates("key", keep="first").set_index("key")
 
 
-def _per_stat_unit(rows: pd.DataFrame, keys: pd.Series, numerator: str, stat_units: pd.Series,
-                   problems: pd.Series, parameter: str) -> pd.Series:
+def _per_stat_unit(
+    rows: pd.DataFrame,
+    keys: pd.Series,
+    numerator: str,
+    stat_units: pd.Series,
+    problems: pd.Series,
+    parameter: str,
+) -> pd.Series:
     """Values of ``rows`` for ``keys`` (per fuel) in ``numerator`` per the fuel's stat unit.
 
     NaN where the key has no value; NaN and a note in ``problems`` where the value's denominator
@@ -682,12 +733,18 @@ def _per_stat_unit(rows: pd.DataFrame, keys: pd.Series, numerator: str, stat_uni
     den = stat_units.map(units.parse)  # fuels: tens of rows
     want = [f"{num.dimension}/{d.dimension}" for d in den]
     ok = found["dimension"].to_numpy() == np.array(want, dtype=object)
-    value = (found["value"].to_numpy(dtype="float64") * found["to_base"].to_numpy(dtype="float64")
-             * np.array([d.to_base for d in den]) / num.to_base)
+    value = (
+        found["value"].to_numpy(dtype="float64")
+        * found["to_base"].to_numpy(dtype="float64")
+        * np.array([d.to_base for d in den])
+        / num.to_base
+    )
     wrong = found["value"].notna().to_numpy() & ~ok
     for i in np.flatnonzero(wrong):  # only the fuels with a problem
-        note = (f"{parameter} of {keys.iloc[i]!r} is in {found['unit'].iloc[i]}, cannot be "
-                f"expressed per {stat_units.iloc[i]} (the fuel's statistical unit)")
+        note = (
+            f"{parameter} of {keys.iloc[i]!r} is in {found['unit'].iloc[i]}, cannot be "
+            f"expressed per {stat_units.iloc[i]} (the fuel's statistical unit)"
+        )
         problems.iloc[i] = note if not problems.iloc[i] else f"{problems.iloc[i]}; {note}"
     return pd.Series(np.where(ok, value, np.nan), index=keys.index)
 
@@ -729,17 +786,21 @@ def fuel_factors_frame(profile: FactorProfile, *, grid_region: str = "national")
     code = pd.Series(ref.index, index=ref.index)
     ipcc = ref["ipcc_fuel"].replace("", np.nan)
     problems = pd.Series("", index=ref.index, dtype=object)
-    rows = {p: _first_rows(profile, p) for p in
-            ("coal_equivalent", "ncv", "carbon_content", "oxidation", "co2_ef")}
+    rows = {
+        p: _first_rows(profile, p)
+        for p in ("coal_equivalent", "ncv", "carbon_content", "oxidation", "co2_ef")
+    }
     stat_dim = stat.map(units.dimension)
     ref["gj_per_stat_unit"] = np.where(stat_dim == "energy", units.to_base_factors(stat), np.nan)
-    ref["tce_per_stat_unit"] = _per_stat_unit(rows["coal_equivalent"], code, "tce", stat,
-                                              problems, "coal_equivalent")
+    ref["tce_per_stat_unit"] = _per_stat_unit(
+        rows["coal_equivalent"], code, "tce", stat, problems, "coal_equivalent"
+    )
     own_ncv = code.isin(rows["ncv"].index) & ref["combustion"]
     ncv_key = code.where(own_ncv, ipcc).where(ref["combustion"])
     ref["ncv_gj_per_stat_unit"] = _per_stat_unit(rows["ncv"], ncv_key, "GJ", stat, problems, "ncv")
-    guideline = (own_ncv & code.isin(rows["carbon_content"].index)
-                 & code.isin(rows["oxidation"].index))
+    guideline = (
+        own_ncv & code.isin(rows["carbon_content"].index) & code.isin(rows["oxidation"].index)
+    )
     tier1 = ref["combustion"] & ~guideline & ipcc.isin(rows["co2_ef"].index)
     ref["co2_method"] = np.where(guideline, "guideline", np.where(tier1, "tier1", None))
     cc, of = rows["carbon_content"], rows["oxidation"]
@@ -747,11 +808,13 @@ def fuel_factors_frame(profile: FactorProfile, *, grid_region: str = "national")
     ref["carbon_content_tc_per_gj"] = (cc["value"] * cc["to_base"]).reindex(g).to_numpy()
     ref["oxidation"] = (of["value"] * of["to_base"]).reindex(g).to_numpy()
     ef = rows["co2_ef"]  # kg/TJ or kgCO2e/TJ: base t/GJ or tCO2e/GJ, numerically equal
-    ref["co2_ef_tco2_per_gj"] = (ef["value"] * ef["to_base"]).reindex(
-        ipcc.where(tier1).fillna("").to_numpy()).to_numpy()
+    ref["co2_ef_tco2_per_gj"] = (
+        (ef["value"] * ef["to_base"]).reindex(ipcc.where(tier1).fillna("").to_numpy()).to_numpy()
+    )
     ref["scope2_parameter"] = [SCOPE2_SERIES.get(f, (None, None))[0] for f in ref.index]
-    ref["scope2_key"] = [(SCOPE2_SERIES[f][1] or grid_region) if f in SCOPE2_SERIES else None
-                         for f in ref.index]
+    ref["scope2_key"] = [
+        (SCOPE2_SERIES[f][1] or grid_region) if f in SCOPE2_SERIES else None for f in ref.index
+    ]
     ref["factor_problem"] = problems.replace("", None)
     return ref.rename_axis("fuel").reset_index()
 
@@ -759,13 +822,22 @@ def fuel_factors_frame(profile: FactorProfile, *, grid_region: str = "national")
 def unit_factors_frame() -> pd.DataFrame:
     """The ``unit_factors`` view: symbol, dimension and factor to base of :data:`QUERY_UNITS`."""
     parsed = [units.parse(s) for s in QUERY_UNITS]
-    return pd.DataFrame({"symbol": [u.symbol for u in parsed],
-                         "dimension": [u.dimension for u in parsed],
-                         "to_base": [u.to_base for u in parsed]})
+    return pd.DataFrame(
+        {
+            "symbol": [u.symbol for u in parsed],
+            "dimension": [u.dimension for u in parsed],
+            "to_base": [u.to_base for u in parsed],
+        }
+    )
 
 
-def register_factors(engine: QueryEngine, profile: FactorProfile, year_range: Iterable[int], *,
-                     grid_region: str = "national") -> None:
+def register_factors(
+    engine: QueryEngine,
+    profile: FactorProfile,
+    year_range: Iterable[int],
+    *,
+    grid_region: str = "national",
+) -> None:
     """Expose a factor profile as the ``factor_values``, ``fuel_factors``, ``factor_choice`` and
     ``unit_factors`` views (see the module docstring).
 
@@ -781,9 +853,16 @@ def register_factors(engine: QueryEngine, profile: FactorProfile, year_range: It
     """
     engine.register_frame("factor_values", factor_values_frame(profile, year_range))
     engine.register_frame("fuel_factors", fuel_factors_frame(profile, grid_region=grid_region))
-    engine.register_frame("factor_choice", pd.DataFrame({
-        "grid_region": [grid_region], "profile_name": [profile.name],
-        "profile_version": [profile.version]}))
+    engine.register_frame(
+        "factor_choice",
+        pd.DataFrame(
+            {
+                "grid_region": [grid_region],
+                "profile_name": [profile.name],
+                "profile_version": [profile.version],
+            }
+        ),
+    )
     engine.register_frame("unit_factors", unit_factors_frame())
 
 
@@ -826,9 +905,13 @@ def named_queries() -> dict[str, NamedQuery]:
         head = dict(re.findall(r"^--\s*(\w+):\s*(.+?)\s*$", text, flags=re.MULTILINE))
         check = path.with_name(path.stem + ".check.sql")
         out[path.stem] = NamedQuery(
-            name=path.stem, sql=_strip(text), title=head.get("title", path.stem),
-            method=head.get("method", path.stem), requires=_header_list(head, "requires"),
-            not_null=_header_list(head, "not_null"), zero=_header_list(head, "zero"),
+            name=path.stem,
+            sql=_strip(text),
+            title=head.get("title", path.stem),
+            method=head.get("method", path.stem),
+            requires=_header_list(head, "requires"),
+            not_null=_header_list(head, "not_null"),
+            zero=_header_list(head, "zero"),
             check_sql=_strip(check.read_text("utf-8")) if check.exists() else None,
         )
     return out
@@ -853,8 +936,9 @@ def check_query(engine: QueryEngine, name: str) -> pd.DataFrame:
     return engine.sql(q.check_sql) if q.check_sql else pd.DataFrame()
 
 
-def run_query(engine: QueryEngine, name: str, *, year: int | None = None,
-              check: bool = True) -> pd.DataFrame:
+def run_query(
+    engine: QueryEngine, name: str, *, year: int | None = None, check: bool = True
+) -> pd.DataFrame:
     """Run a named query (optionally for data year ``year`` only).
 
     Raises :class:`InputError` if a view it needs is missing, or (``check``) if its result shows
@@ -865,12 +949,15 @@ def run_query(engine: QueryEngine, name: str, *, year: int | None = None,
     q = get_query(name)
     missing = missing_views(engine, name)
     if missing:
-        raise InputError(f"query {name} needs view(s) {', '.join(missing)}: no committed data "
-                         "or no factors registered for them", field="views")
+        raise InputError(
+            f"query {name} needs view(s) {', '.join(missing)}: no committed data "
+            "or no factors registered for them",
+            field="views",
+        )
     text = q.sql
     if year is not None:  # filter, then order as the query does (its last ORDER BY names columns)
         last = re.search(r"\bORDER\s+BY\s+([^()]*)$", text, flags=re.IGNORECASE)
-        body, order = (text[:last.start()], f" ORDER BY {last.group(1)}") if last else (text, "")
+        body, order = (text[: last.start()], f" ORDER BY {last.group(1)}") if last else (text, "")
         text = f"SELECT * FROM ({body}) q WHERE q.year = {int(year)}{order}"
     result = engine.sql(text)
     if check and len(result):
@@ -884,19 +971,23 @@ def run_query(engine: QueryEngine, name: str, *, year: int | None = None,
             if not len(gaps):
                 gaps = result.loc[bad]
             first = gaps.iloc[0]
-            listing = "; ".join(", ".join(f"{c}={r[c]}" for c in gaps.columns)
-                                for _, r in gaps.head(5).iterrows())
+            listing = "; ".join(
+                ", ".join(f"{c}={r[c]}" for c in gaps.columns) for _, r in gaps.head(5).iterrows()
+            )
             raise InputError(
                 f"query {name}: {int(bad.sum())} result row(s) rest on missing inputs; "
                 f"{len(gaps)} gap(s): {listing}",
-                source=str(first.get("source", name)), field=str(first.get("missing", "")) or None,
-                value=first.get("key"))
+                source=str(first.get("source", name)),
+                field=str(first.get("missing", "")) or None,
+                value=first.get("key"),
+            )
     return result
 
 
 # ---------------------------------------------------------------------------- city + results
-def register_city(engine: QueryEngine, *, settings=None, city=None,
-                  years: Iterable[int] | None = None) -> dict[str, LakeTableInfo]:
+def register_city(
+    engine: QueryEngine, *, settings=None, city=None, years: Iterable[int] | None = None
+) -> dict[str, LakeTableInfo]:
     """Register everything the named queries read, from the catalog, the lake and the city config.
 
     ``current_<table>`` views from the catalog's committed files, the registry tables, and the
@@ -913,8 +1004,12 @@ def register_city(engine: QueryEngine, *, settings=None, city=None,
     for table in REGISTRY_TABLES:
         engine.register_frame(table, catalog.registry_frame(table, url=url))
     data_years = {y for i in info.values() for y in i.years}
-    register_factors(engine, city.factor_profile(), years or data_years or [],
-                     grid_region=city.factors.grid_region)
+    register_factors(
+        engine,
+        city.factor_profile(),
+        years or data_years or [],
+        grid_region=city.factors.grid_region,
+    )
     return info
 
 
@@ -934,9 +1029,15 @@ def write_result(frame: pd.DataFrame, lake_dir: str | Path, query: str, run_id: 
     return out
 
 
-def compute(engine: QueryEngine, names: Sequence[str] | None = None, *, lake_dir: str | Path,
-            run_id: str | None = None, year: int | None = None,
-            profile_version: str | None = None) -> dict[str, tuple[pd.DataFrame, Path]]:
+def compute(
+    engine: QueryEngine,
+    names: Sequence[str] | None = None,
+    *,
+    lake_dir: str | Path,
+    run_id: str | None = None,
+    year: int | None = None,
+    profile_version: str | None = None,
+) -> dict[str, tuple[pd.DataFrame, Path]]:
     """Run named queries and write each result, with ``run_id``, ``factor_profile`` and
     ``method`` columns, to the lake results area. Queries whose views are missing are skipped.
 
@@ -952,7 +1053,8 @@ def compute(engine: QueryEngine, names: Sequence[str] | None = None, *, lake_dir
     for name in names or [n for n in named_queries() if not missing_views(engine, n)]:
         result = run_query(engine, name, year=year)
         q = get_query(name)
-        result = result.assign(run_id=run_id, factor_profile=profile_version or "",
-                               method=q.method, engine=engine.name)
+        result = result.assign(
+            run_id=run_id, factor_profile=profile_version or "", method=q.method, engine=engine.name
+        )
         out[name] = (result, write_result(result, lake_dir, name, run_id))
     return out

@@ -40,8 +40,12 @@ from citycarbon.errors import InputError, UnitError, UnknownCodeError, close_mat
 DTYPES = ("string", "float64", "int64", "bool", "month", "timestamp")
 #: Arrow type each declared dtype is stored as in the lake.
 ARROW_TYPES: dict[str, pa.DataType] = {
-    "string": pa.string(), "float64": pa.float64(), "int64": pa.int64(), "bool": pa.bool_(),
-    "month": pa.date32(), "timestamp": pa.timestamp("us", tz="UTC"),
+    "string": pa.string(),
+    "float64": pa.float64(),
+    "int64": pa.int64(),
+    "bool": pa.bool_(),
+    "month": pa.date32(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
 }
 #: Unit symbol meaning "the fuel's statistical unit" (``stat_unit`` of factors/data/fuels.csv).
 FUEL_STAT_UNIT = "<stat_unit of the fuel>"
@@ -223,17 +227,46 @@ INSTRUMENTS: dict[str, tuple[str, ...]] = {
     "green_power_contract": ("绿电交易", "绿色电力交易", "绿电", "ppa", "contract"),
 }
 BOOL_SPELLINGS: dict[str, bool] = {
-    "true": True, "false": False, "1": True, "0": False, "yes": True, "no": False, "y": True,
-    "n": False, "t": True, "f": False, "是": True, "否": False, "1.0": True, "0.0": False,
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+    "yes": True,
+    "no": False,
+    "y": True,
+    "n": False,
+    "t": True,
+    "f": False,
+    "是": True,
+    "否": False,
+    "1.0": True,
+    "0.0": False,
 }
 #: Code lists: names of the registries (catalog) or vocabularies a column may refer to.
-CODE_LISTS = ("enterprise", "meter", "grid_node", "park", "region", "district", "fuel",
-              "indicator", "instrument")
+CODE_LISTS = (
+    "enterprise",
+    "meter",
+    "grid_node",
+    "park",
+    "region",
+    "district",
+    "fuel",
+    "indicator",
+    "instrument",
+)
 _EMPTY_MARKS = ("-", "—", "－", "--", "/", "nan", "NaN", "null", "NULL", "None")
 
 # ------------------------------------------------------------------------------- schemas
-_ENTERPRISE = ("统一社会信用代码", "社会信用代码", "信用代码", "企业代码", "单位代码", "uscc",
-               "credit_code", "enterprise")
+_ENTERPRISE = (
+    "统一社会信用代码",
+    "社会信用代码",
+    "信用代码",
+    "企业代码",
+    "单位代码",
+    "uscc",
+    "credit_code",
+    "enterprise",
+)
 _PERIOD = ("报告期", "统计期", "期别", "月份", "年月", "month", "date", "日期", "时间")
 _DISTRICT = ("所属区", "所在区", "区代码", "区划代码", "行政区划代码", "district")
 _LON = ("经度", "longitude", "lng")
@@ -241,89 +274,191 @@ _LAT = ("纬度", "latitude")
 _QUANTITY = dict(dtype="float64", required=False, nullable=True, unit=FUEL_STAT_UNIT, minimum=0.0)
 
 ENERGY_MONTHLY = Schema(
-    kind="energy_monthly", table="energy_monthly",
+    kind="energy_monthly",
+    table="energy_monthly",
     title="能源购进、消费与库存 (205-1表), by enterprise, month and fuel",
     columns=(
         Column("enterprise_code", "string", codes="enterprise", aliases=_ENTERPRISE),
         Column("period", "month", earliest="1990-01-01", latest="this_month", aliases=_PERIOD),
-        Column("fuel", "string", required=False, nullable=True, codes="fuel",
-               aliases=("代码", "能源代码", "fuel_code", "energy_code"),
-               doc="fuel code of factors/data/fuels.csv (or a name or alias of it)"),
-        Column("fuel_name", "string", required=False, nullable=True, output=False,
-               aliases=("能源名称", "能源品种", "品种", "能源", "fuel_name_zh", "energy"),
-               doc="fuel name (原煤, 天然气, ...), used where 代码 is not a fuel code"),
+        Column(
+            "fuel",
+            "string",
+            required=False,
+            nullable=True,
+            codes="fuel",
+            aliases=("代码", "能源代码", "fuel_code", "energy_code"),
+            doc="fuel code of factors/data/fuels.csv (or a name or alias of it)",
+        ),
+        Column(
+            "fuel_name",
+            "string",
+            required=False,
+            nullable=True,
+            output=False,
+            aliases=("能源名称", "能源品种", "品种", "能源", "fuel_name_zh", "energy"),
+            doc="fuel name (原煤, 天然气, ...), used where 代码 is not a fuel code",
+        ),
         Column("unit", "string", aliases=("计量单位", "单位", "unit_of_measure")),
         Column("opening_stock", **_QUANTITY, aliases=("年初库存量", "期初库存量", "库存量年初")),
-        Column("purchased", **_QUANTITY, aliases=("购进量实物量", "购进量", "购进实物量", "实物量")),
-        Column("purchase_value_10k_cny", "float64", required=False, nullable=True,
-               unit="10^4 CNY", minimum=0.0, aliases=("购进金额万元", "金额万元")),
-        Column("consumed_total", "float64", unit=FUEL_STAT_UNIT, minimum=0.0,
-               aliases=("消费量合计", "消费合计", "合计", "消费量")),
-        Column("consumed_industrial", **_QUANTITY,
-               aliases=("工业生产消费", "消费量工业生产消费")),
-        Column("consumed_as_feedstock", **_QUANTITY,
-               aliases=("用作原料材料", "用作原材料", "用于原材料", "其中用作原料材料",
-                        "工业生产消费用作原料材料", "消费量用作原料材料", "消费量用于原材料",
-                        "消费量用作原材料")),
-        Column("consumed_non_industrial", **_QUANTITY,
-               aliases=("非工业生产消费", "消费量非工业生产消费")),
-        Column("consumed_transport", **_QUANTITY,
-               aliases=("运输工具消费", "合计中运输工具消费", "消费量运输工具消费",
-                        "消费量合计中运输工具消费")),
+        Column(
+            "purchased", **_QUANTITY, aliases=("购进量实物量", "购进量", "购进实物量", "实物量")
+        ),
+        Column(
+            "purchase_value_10k_cny",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="10^4 CNY",
+            minimum=0.0,
+            aliases=("购进金额万元", "金额万元"),
+        ),
+        Column(
+            "consumed_total",
+            "float64",
+            unit=FUEL_STAT_UNIT,
+            minimum=0.0,
+            aliases=("消费量合计", "消费合计", "合计", "消费量"),
+        ),
+        Column("consumed_industrial", **_QUANTITY, aliases=("工业生产消费", "消费量工业生产消费")),
+        Column(
+            "consumed_as_feedstock",
+            **_QUANTITY,
+            aliases=(
+                "用作原料材料",
+                "用作原材料",
+                "用于原材料",
+                "其中用作原料材料",
+                "工业生产消费用作原料材料",
+                "消费量用作原料材料",
+                "消费量用于原材料",
+                "消费量用作原材料",
+            ),
+        ),
+        Column(
+            "consumed_non_industrial",
+            **_QUANTITY,
+            aliases=("非工业生产消费", "消费量非工业生产消费"),
+        ),
+        Column(
+            "consumed_transport",
+            **_QUANTITY,
+            aliases=(
+                "运输工具消费",
+                "合计中运输工具消费",
+                "消费量运输工具消费",
+                "消费量合计中运输工具消费",
+            ),
+        ),
         Column("closing_stock", **_QUANTITY, aliases=("年末库存量", "期末库存量")),
     ),
     natural_key=("enterprise_code", "period", "fuel"),
     partition="period",
-    unit_rule=UnitRule("unit", ("opening_stock", "purchased", "consumed_total",
-                                "consumed_industrial", "consumed_as_feedstock",
-                                "consumed_non_industrial", "consumed_transport",
-                                "closing_stock"), target="fuel", key_column="fuel"),
+    unit_rule=UnitRule(
+        "unit",
+        (
+            "opening_stock",
+            "purchased",
+            "consumed_total",
+            "consumed_industrial",
+            "consumed_as_feedstock",
+            "consumed_non_industrial",
+            "consumed_transport",
+            "closing_stock",
+        ),
+        target="fuel",
+        key_column="fuel",
+    ),
     rules=(
         EitherRule("fuel", "fuel_name"),
-        SumRule("consumed_total", ("consumed_industrial", "consumed_non_industrial"),
-                reason="消费量合计 must equal 工业生产消费 + 非工业生产消费"),
-        AtMostRule("consumed_as_feedstock", "consumed_industrial",
-                   reason="用作原料、材料 is part of 工业生产消费"),
-        AtMostRule("consumed_transport", "consumed_total",
-                   reason="运输工具消费 is part of 消费量合计"),
+        SumRule(
+            "consumed_total",
+            ("consumed_industrial", "consumed_non_industrial"),
+            reason="消费量合计 must equal 工业生产消费 + 非工业生产消费",
+        ),
+        AtMostRule(
+            "consumed_as_feedstock",
+            "consumed_industrial",
+            reason="用作原料、材料 is part of 工业生产消费",
+        ),
+        AtMostRule(
+            "consumed_transport", "consumed_total", reason="运输工具消费 is part of 消费量合计"
+        ),
     ),
-    aliases=(Alias("购进量金额千元", "purchase_value_10k_cny", "千元"),
-             Alias("金额千元", "purchase_value_10k_cny", "千元"),
-             Alias("购进金额千元", "purchase_value_10k_cny", "千元"),
-             Alias("购进金额元", "purchase_value_10k_cny", "CNY", 1.0)),
+    aliases=(
+        Alias("购进量金额千元", "purchase_value_10k_cny", "千元"),
+        Alias("金额千元", "purchase_value_10k_cny", "千元"),
+        Alias("购进金额千元", "purchase_value_10k_cny", "千元"),
+        Alias("购进金额元", "purchase_value_10k_cny", "CNY", 1.0),
+    ),
     ignored_headers=("参考折标系数", "采用折标系数", "折标系数", "序号", "行次", "备注"),
-    skip_rows={"fuel_name": ("能源合计", "综合能源消费量", "合计", "总计"),
-               "fuel": ("能源合计", "合计", "总计")},
+    skip_rows={
+        "fuel_name": ("能源合计", "综合能源消费量", "合计", "总计"),
+        "fuel": ("能源合计", "合计", "总计"),
+    },
 )
 
 METER_READINGS = Schema(
-    kind="meter_readings", table="meter_readings", title="Electricity meter readings (电表读数)",
+    kind="meter_readings",
+    table="meter_readings",
+    title="Electricity meter readings (电表读数)",
     columns=(
-        Column("meter_id", "string", codes="meter",
-               aliases=("电表编号", "表号", "计量点编号", "电表号", "meter")),
-        Column("ts", "timestamp", earliest="2000-01-01", latest="now+1d",
-               aliases=("时间", "采集时间", "时间戳", "日期时间", "读数时间", "timestamp",
-                        "datetime", "time")),
-        Column("kwh", "float64", unit="kWh", minimum=0.0,
-               aliases=("电量", "用电量", "有功电量", "电量kwh", "用电量kwh", "energy_kwh")),
+        Column(
+            "meter_id",
+            "string",
+            codes="meter",
+            aliases=("电表编号", "表号", "计量点编号", "电表号", "meter"),
+        ),
+        Column(
+            "ts",
+            "timestamp",
+            earliest="2000-01-01",
+            latest="now+1d",
+            aliases=(
+                "时间",
+                "采集时间",
+                "时间戳",
+                "日期时间",
+                "读数时间",
+                "timestamp",
+                "datetime",
+                "time",
+            ),
+        ),
+        Column(
+            "kwh",
+            "float64",
+            unit="kWh",
+            minimum=0.0,
+            aliases=("电量", "用电量", "有功电量", "电量kwh", "用电量kwh", "energy_kwh"),
+        ),
     ),
     natural_key=("meter_id", "ts"),
     partition="ts",
 )
 
 CITY_STATISTICS = Schema(
-    kind="city_statistics", table="city_statistics",
+    kind="city_statistics",
+    table="city_statistics",
     title="City and district statistics (统计年鉴指标)",
     columns=(
-        Column("region_code", "string", codes="region", pattern=r"\d{6}",
-               aliases=("行政区划代码", "区划代码", "地区代码", "region", "adcode")),
-        Column("year", "int64", minimum=1949, latest="this_year",
-               aliases=("年份", "年度", "年")),
-        Column("indicator", "string", codes="indicator",
-               aliases=("指标", "指标名称", "指标代码")),
-        Column("price_basis", "string", required=False, nullable=True, default="",
-               pattern=r"current|comparable_\d{4}",
-               aliases=("价格口径", "价格基准", "计价方式")),
+        Column(
+            "region_code",
+            "string",
+            codes="region",
+            pattern=r"\d{6}",
+            aliases=("行政区划代码", "区划代码", "地区代码", "region", "adcode"),
+        ),
+        Column("year", "int64", minimum=1949, latest="this_year", aliases=("年份", "年度", "年")),
+        Column("indicator", "string", codes="indicator", aliases=("指标", "指标名称", "指标代码")),
+        Column(
+            "price_basis",
+            "string",
+            required=False,
+            nullable=True,
+            default="",
+            pattern=r"current|comparable_\d{4}",
+            aliases=("价格口径", "价格基准", "计价方式"),
+        ),
         Column("value", "float64", minimum=0.0, aliases=("数值", "值", "指标值")),
         Column("unit", "string", aliases=("计量单位", "单位")),
     ),
@@ -333,7 +468,8 @@ CITY_STATISTICS = Schema(
 )
 
 INDUSTRIAL_OUTPUT = Schema(
-    kind="industrial_output", table="industrial_output",
+    kind="industrial_output",
+    table="industrial_output",
     title="Industrial output by enterprise, month and product (工业产品产量)",
     columns=(
         Column("enterprise_code", "string", codes="enterprise", aliases=_ENTERPRISE),
@@ -341,26 +477,47 @@ INDUSTRIAL_OUTPUT = Schema(
         Column("product", "string", aliases=("产品名称", "产品", "product_name")),
         Column("quantity", "float64", minimum=0.0, aliases=("产量", "数量", "实物量")),
         Column("unit", "string", aliases=("计量单位", "单位")),
-        Column("output_value_10k_cny", "float64", required=False, nullable=True,
-               unit="10^4 CNY", minimum=0.0,
-               aliases=("产值万元", "工业总产值万元", "产值", "工业总产值")),
+        Column(
+            "output_value_10k_cny",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="10^4 CNY",
+            minimum=0.0,
+            aliases=("产值万元", "工业总产值万元", "产值", "工业总产值"),
+        ),
     ),
     natural_key=("enterprise_code", "period", "product"),
     partition="period",
 )
 
 GREEN_ELECTRICITY = Schema(
-    kind="green_electricity", table="green_electricity",
+    kind="green_electricity",
+    table="green_electricity",
     title="Green electricity bought: certificates and green-power contracts (绿证、绿电交易)",
     columns=(
         Column("enterprise_code", "string", codes="enterprise", aliases=_ENTERPRISE),
         Column("period", "month", earliest="2017-01-01", latest="this_month", aliases=_PERIOD),
-        Column("mwh", "float64", unit="MWh", minimum=0.0,
-               aliases=("电量mwh", "绿电电量", "交易电量", "电量兆瓦时", "电量")),
-        Column("instrument", "string", codes="instrument",
-               aliases=("类型", "方式", "绿电类型", "交易方式")),
-        Column("certificate_id", "string", required=False, nullable=True,
-               aliases=("证书编号", "绿证编号", "certificate")),
+        Column(
+            "mwh",
+            "float64",
+            unit="MWh",
+            minimum=0.0,
+            aliases=("电量mwh", "绿电电量", "交易电量", "电量兆瓦时", "电量"),
+        ),
+        Column(
+            "instrument",
+            "string",
+            codes="instrument",
+            aliases=("类型", "方式", "绿电类型", "交易方式"),
+        ),
+        Column(
+            "certificate_id",
+            "string",
+            required=False,
+            nullable=True,
+            aliases=("证书编号", "绿证编号", "certificate"),
+        ),
     ),
     natural_key=("certificate_id",),
     alt_key=("enterprise_code", "period", "instrument"),
@@ -369,82 +526,169 @@ GREEN_ELECTRICITY = Schema(
 )
 
 PARKS = Schema(
-    kind="parks", table="parks", title="Industrial parks (园区)", registry=True,
+    kind="parks",
+    table="parks",
+    title="Industrial parks (园区)",
+    registry=True,
     columns=(
         Column("code", "string", aliases=("园区代码", "园区编号", "park_code")),
         Column("name_zh", "string", aliases=("园区名称", "名称", "name")),
         Column("name_en", "string", required=False, nullable=True, aliases=("英文名称",)),
         Column("district_code", "string", codes="district", aliases=_DISTRICT),
-        Column("lon", "float64", required=False, nullable=True, minimum=-180, maximum=180,
-               aliases=_LON),
-        Column("lat", "float64", required=False, nullable=True, minimum=-90, maximum=90,
-               aliases=_LAT),
+        Column(
+            "lon", "float64", required=False, nullable=True, minimum=-180, maximum=180, aliases=_LON
+        ),
+        Column(
+            "lat", "float64", required=False, nullable=True, minimum=-90, maximum=90, aliases=_LAT
+        ),
     ),
     natural_key=("code",),
 )
 
 ENTERPRISES = Schema(
-    kind="enterprises", table="enterprises", title="Enterprises (企业)", registry=True,
+    kind="enterprises",
+    table="enterprises",
+    title="Enterprises (企业)",
+    registry=True,
     columns=(
-        Column("credit_code", "string", check="credit_code",
-               aliases=("统一社会信用代码", "社会信用代码", "信用代码", "uscc", "enterprise_code")),
+        Column(
+            "credit_code",
+            "string",
+            check="credit_code",
+            aliases=("统一社会信用代码", "社会信用代码", "信用代码", "uscc", "enterprise_code"),
+        ),
         Column("name", "string", aliases=("企业名称", "单位名称", "名称")),
-        Column("industry_code", "string", required=False, nullable=True, pattern=r"[A-T]?\d{4}",
-               aliases=("行业代码", "国民经济行业代码", "行业分类代码", "industry")),
+        Column(
+            "industry_code",
+            "string",
+            required=False,
+            nullable=True,
+            pattern=r"[A-T]?\d{4}",
+            aliases=("行业代码", "国民经济行业代码", "行业分类代码", "industry"),
+        ),
         Column("district_code", "string", codes="district", aliases=_DISTRICT),
-        Column("park_code", "string", required=False, nullable=True, codes="park",
-               aliases=("园区代码", "所属园区", "园区")),
-        Column("lon", "float64", required=False, nullable=True, minimum=-180, maximum=180,
-               aliases=_LON),
-        Column("lat", "float64", required=False, nullable=True, minimum=-90, maximum=90,
-               aliases=_LAT),
-        Column("is_key", "bool", required=False, nullable=True, default=False,
-               aliases=("重点用能单位", "是否重点用能单位", "key_energy_user")),
+        Column(
+            "park_code",
+            "string",
+            required=False,
+            nullable=True,
+            codes="park",
+            aliases=("园区代码", "所属园区", "园区"),
+        ),
+        Column(
+            "lon", "float64", required=False, nullable=True, minimum=-180, maximum=180, aliases=_LON
+        ),
+        Column(
+            "lat", "float64", required=False, nullable=True, minimum=-90, maximum=90, aliases=_LAT
+        ),
+        Column(
+            "is_key",
+            "bool",
+            required=False,
+            nullable=True,
+            default=False,
+            aliases=("重点用能单位", "是否重点用能单位", "key_energy_user"),
+        ),
     ),
     natural_key=("credit_code",),
 )
 
 GRID_NODES = Schema(
-    kind="grid_nodes", table="grid_nodes", title="Power-grid nodes (电网节点)", registry=True,
+    kind="grid_nodes",
+    table="grid_nodes",
+    title="Power-grid nodes (电网节点)",
+    registry=True,
     columns=(
         Column("node_id", "string", aliases=("节点编号", "变电站编号", "节点", "grid_node_id")),
-        Column("name", "string", required=False, nullable=True,
-               aliases=("名称", "节点名称", "变电站名称")),
-        Column("district_code", "string", required=False, nullable=True, codes="district",
-               aliases=_DISTRICT),
-        Column("voltage_kv", "float64", required=False, nullable=True, minimum=0.0,
-               aliases=("电压等级kv", "电压等级", "电压")),
-        Column("lon", "float64", required=False, nullable=True, minimum=-180, maximum=180,
-               aliases=_LON),
-        Column("lat", "float64", required=False, nullable=True, minimum=-90, maximum=90,
-               aliases=_LAT),
+        Column(
+            "name",
+            "string",
+            required=False,
+            nullable=True,
+            aliases=("名称", "节点名称", "变电站名称"),
+        ),
+        Column(
+            "district_code",
+            "string",
+            required=False,
+            nullable=True,
+            codes="district",
+            aliases=_DISTRICT,
+        ),
+        Column(
+            "voltage_kv",
+            "float64",
+            required=False,
+            nullable=True,
+            minimum=0.0,
+            aliases=("电压等级kv", "电压等级", "电压"),
+        ),
+        Column(
+            "lon", "float64", required=False, nullable=True, minimum=-180, maximum=180, aliases=_LON
+        ),
+        Column(
+            "lat", "float64", required=False, nullable=True, minimum=-90, maximum=90, aliases=_LAT
+        ),
     ),
     natural_key=("node_id",),
 )
 
 METERS = Schema(
-    kind="meters", table="meters", title="Electricity meters (电表)", registry=True,
+    kind="meters",
+    table="meters",
+    title="Electricity meters (电表)",
+    registry=True,
     columns=(
         Column("meter_id", "string", aliases=("电表编号", "表号", "计量点编号", "meter")),
-        Column("enterprise_code", "string", required=False, nullable=True, codes="enterprise",
-               aliases=_ENTERPRISE),
-        Column("grid_node_id", "string", required=False, nullable=True, codes="grid_node",
-               aliases=("节点编号", "所属节点", "变电站编号", "node_id")),
+        Column(
+            "enterprise_code",
+            "string",
+            required=False,
+            nullable=True,
+            codes="enterprise",
+            aliases=_ENTERPRISE,
+        ),
+        Column(
+            "grid_node_id",
+            "string",
+            required=False,
+            nullable=True,
+            codes="grid_node",
+            aliases=("节点编号", "所属节点", "变电站编号", "node_id"),
+        ),
     ),
     natural_key=("meter_id",),
 )
 
-SCHEMAS: dict[str, Schema] = {s.kind: s for s in (
-    ENERGY_MONTHLY, METER_READINGS, CITY_STATISTICS, INDUSTRIAL_OUTPUT, GREEN_ELECTRICITY,
-    PARKS, ENTERPRISES, GRID_NODES, METERS)}
+SCHEMAS: dict[str, Schema] = {
+    s.kind: s
+    for s in (
+        ENERGY_MONTHLY,
+        METER_READINGS,
+        CITY_STATISTICS,
+        INDUSTRIAL_OUTPUT,
+        GREEN_ELECTRICITY,
+        PARKS,
+        ENTERPRISES,
+        GRID_NODES,
+        METERS,
+    )
+}
 #: Kinds whose files are streamed in chunks (may be larger than memory).
 STREAMED_KINDS = frozenset({"meter_readings"})
 #: The quarantine lake table (data-contract.md): rejected rows with the reason.
-QUARANTINE_SCHEMA = pa.schema([
-    ("batch_id", pa.int64()), ("kind", pa.string()), ("source_name", pa.string()),
-    ("source_row", pa.int64()), ("column", pa.string()), ("value", pa.string()),
-    ("reason", pa.string()), ("raw", pa.string()),
-])
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("batch_id", pa.int64()),
+        ("kind", pa.string()),
+        ("source_name", pa.string()),
+        ("source_row", pa.int64()),
+        ("column", pa.string()),
+        ("value", pa.string()),
+        ("reason", pa.string()),
+        ("raw", pa.string()),
+    ]
+)
 
 
 def get_schema(kind: str) -> Schema:
@@ -496,8 +740,13 @@ def _header_index(kind: str) -> dict[str, tuple[str, Alias | None]]:
     return index
 
 
-def match_headers(kind: str, headers: list[str], *, source: str | None = None,
-                  sub_headers: list[str] | None = None) -> HeaderMatch:
+def match_headers(
+    kind: str,
+    headers: list[str],
+    *,
+    source: str | None = None,
+    sub_headers: list[str] | None = None,
+) -> HeaderMatch:
     """Map a file's headers to the columns of ``kind``.
 
     A header is matched on its normalised form (:func:`normalize_header`); with ``sub_headers``
@@ -517,8 +766,10 @@ def match_headers(kind: str, headers: list[str], *, source: str | None = None,
     for i, header in enumerate(headers):
         sub = (sub_headers[i] if sub_headers and i < len(sub_headers) else None) or ""
         candidates = ([header + sub, sub] if sub else []) + [header]
-        hit = next((index[normalize_header(c)] for c in candidates
-                    if c and normalize_header(c) in index), None)
+        hit = next(
+            (index[normalize_header(c)] for c in candidates if c and normalize_header(c) in index),
+            None,
+        )
         label = f"{header} {sub}".strip() if sub else str(header)
         if hit is None:
             if label:
@@ -530,8 +781,11 @@ def match_headers(kind: str, headers: list[str], *, source: str | None = None,
             continue
         if name in columns or name in scaled:
             first = columns.get(name) or scaled[name][0]
-            raise InputError(f"headers {first!r} and {label!r} both name column {name!r}",
-                             source=source, field=label)
+            raise InputError(
+                f"headers {first!r} and {label!r} both name column {name!r}",
+                source=source,
+                field=label,
+            )
         if alias is None:
             columns[name] = label
         else:
@@ -563,8 +817,9 @@ class _Problems:
         self.bad = np.zeros(n, dtype=bool)
         self.parts: list[tuple[np.ndarray, str, pa.Array, str | np.ndarray]] = []
 
-    def add(self, mask: np.ndarray, column: str, values: pa.Array,
-            reason: str | np.ndarray) -> None:
+    def add(
+        self, mask: np.ndarray, column: str, values: pa.Array, reason: str | np.ndarray
+    ) -> None:
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
             pos = np.flatnonzero(mask)
@@ -575,20 +830,30 @@ class _Problems:
     def table(self, rows: np.ndarray) -> pa.Table:
         """Problems as a table: ``_row`` (source row), ``column``, ``value``, ``reason``."""
         if not self.parts:
-            return pa.table({"_row": pa.array([], pa.int64()), "column": pa.array([], pa.string()),
-                             "value": pa.array([], pa.string()),
-                             "reason": pa.array([], pa.string())})
+            return pa.table(
+                {
+                    "_row": pa.array([], pa.int64()),
+                    "column": pa.array([], pa.string()),
+                    "value": pa.array([], pa.string()),
+                    "reason": pa.array([], pa.string()),
+                }
+            )
         pieces = []
         for pos, column, values, why in self.parts:
             vals = _as_text(values.take(pa.array(pos)))
             n = len(pos)
-            pieces.append(pa.table({
-                "_row": pa.array(rows[pos], pa.int64()),
-                "column": pa.array(np.full(n, column, dtype=object), pa.string()),
-                "value": vals,
-                "reason": pa.array(np.broadcast_to(np.asarray(why, dtype=object), (n,)),
-                                   pa.string()),
-            }))
+            pieces.append(
+                pa.table(
+                    {
+                        "_row": pa.array(rows[pos], pa.int64()),
+                        "column": pa.array(np.full(n, column, dtype=object), pa.string()),
+                        "value": vals,
+                        "reason": pa.array(
+                            np.broadcast_to(np.asarray(why, dtype=object), (n,)), pa.string()
+                        ),
+                    }
+                )
+            )
         return pa.concat_tables(pieces)
 
 
@@ -635,8 +900,12 @@ def to_float(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Text may use thousands separators (``1,234.5``); ``-``, ``—``, ``/`` and empty cells are
     missing. Anything else that is not a finite decimal number is bad.
     """
-    if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) \
-            or pa.types.is_decimal(arr.type) or pa.types.is_boolean(arr.type):
+    if (
+        pa.types.is_integer(arr.type)
+        or pa.types.is_floating(arr.type)
+        or pa.types.is_decimal(arr.type)
+        or pa.types.is_boolean(arr.type)
+    ):
         values = _np(pc.cast(arr, pa.float64()).fill_null(np.nan), "float64")
         given = _present(arr) & ~np.isnan(values)
         bad = given & ~np.isfinite(values)
@@ -646,8 +915,10 @@ def to_float(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     grouped = pc.match_substring_regex(text, _THOUSANDS).fill_null(False)
     text = pc.if_else(grouped, pc.replace_substring(text, ",", ""), text)
     ok = pc.match_substring_regex(text, _NUMBER).fill_null(False)
-    values = _np(pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.float64())
-                 .fill_null(np.nan), "float64")
+    values = _np(
+        pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.float64()).fill_null(np.nan),
+        "float64",
+    )
     ok_np = _np(ok, "bool") & np.isfinite(values)
     return np.where(ok_np, values, np.nan), ok_np, given & ~ok_np
 
@@ -672,8 +943,10 @@ def to_bool(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return lookup[idx], given & (idx >= 0), given & (idx < 0)
 
 
-_MONTH_RE = (r"^(?P<y>\d{4})\s*(?:[-/.年]\s*(?P<m>\d{1,2})|(?P<m2>\d{2}))\s*月?"
-             r"(?:\s*[-/.]?\s*(?P<d>\d{1,2})\s*日?)?(?:[ T]0{1,2}:00(?::00(?:\.0+)?)?)?$")
+_MONTH_RE = (
+    r"^(?P<y>\d{4})\s*(?:[-/.年]\s*(?P<m>\d{1,2})|(?P<m2>\d{2}))\s*月?"
+    r"(?:\s*[-/.]?\s*(?P<d>\d{1,2})\s*日?)?(?:[ T]0{1,2}:00(?::00(?:\.0+)?)?)?$"
+)
 
 
 def _ints(struct: pa.Array, name: str) -> np.ndarray:
@@ -699,11 +972,19 @@ def to_month(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
         m = _np(pc.month(arr).fill_null(1), "int64")
         d = _np(pc.day(arr).fill_null(1), "int64")
         if pa.types.is_timestamp(arr.type):
-            midnight = _np(pc.equal(pc.cast(pc.subtract(pc.cast(arr, pa.timestamp("us")),
-                                                        pc.floor_temporal(pc.cast(
-                                                            arr, pa.timestamp("us")),
-                                                            unit="day")),
-                                            pa.int64()), 0).fill_null(True), "bool")
+            midnight = _np(
+                pc.equal(
+                    pc.cast(
+                        pc.subtract(
+                            pc.cast(arr, pa.timestamp("us")),
+                            pc.floor_temporal(pc.cast(arr, pa.timestamp("us")), unit="day"),
+                        ),
+                        pa.int64(),
+                    ),
+                    0,
+                ).fill_null(True),
+                "bool",
+            )
         else:
             midnight = np.ones(n, dtype=bool)
         days = _month_index(y, m).astype("datetime64[M]").astype("datetime64[D]").astype("int64")
@@ -722,9 +1003,11 @@ def to_month(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     return days, given & ok, given & ~ok, not_first
 
 
-_TS_RE = (r"^(?P<y>\d{4})[-/.](?P<mo>\d{1,2})[-/.](?P<d>\d{1,2})"
-          r"(?:[ T]+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,6})\d*)?)?)?"
-          r"\s*(?P<z>Z|[+-]\d{2}:?\d{2})?$")
+_TS_RE = (
+    r"^(?P<y>\d{4})[-/.](?P<mo>\d{1,2})[-/.](?P<d>\d{1,2})"
+    r"(?:[ T]+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,6})\d*)?)?)?"
+    r"\s*(?P<z>Z|[+-]\d{2}:?\d{2})?$"
+)
 
 
 def to_timestamp(arr: pa.Array, timezone: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -741,10 +1024,15 @@ def to_timestamp(arr: pa.Array, timezone: str) -> tuple[np.ndarray, np.ndarray, 
         if pa.types.is_date(ts.type):
             ts = pc.cast(pc.cast(ts, pa.timestamp("s")), pa.timestamp("us"))
         if ts.type.tz is None:
-            ts = pc.assume_timezone(pc.cast(ts, pa.timestamp("us")), timezone=timezone,
-                                    ambiguous="earliest", nonexistent="earliest")
-        values = _np(pc.cast(pc.cast(ts, pa.timestamp("us", tz="UTC")), pa.int64())
-                     .fill_null(0), "int64")
+            ts = pc.assume_timezone(
+                pc.cast(ts, pa.timestamp("us")),
+                timezone=timezone,
+                ambiguous="earliest",
+                nonexistent="earliest",
+            )
+        values = _np(
+            pc.cast(pc.cast(ts, pa.timestamp("us", tz="UTC")), pa.int64()).fill_null(0), "int64"
+        )
         return values, given, np.zeros(n, dtype=bool)
     text = _empty_marks(_as_text(arr))
     given = _present(text)
@@ -752,8 +1040,9 @@ def to_timestamp(arr: pa.Array, timezone: str) -> tuple[np.ndarray, np.ndarray, 
     fast = pc.strptime(text, format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True)
     fast_ok = _present(fast)
     if fast_ok.any():
-        utc = pc.assume_timezone(fast, timezone=timezone, ambiguous="earliest",
-                                 nonexistent="earliest")
+        utc = pc.assume_timezone(
+            fast, timezone=timezone, ambiguous="earliest", nonexistent="earliest"
+        )
         values = _np(pc.cast(utc, pa.int64()).fill_null(0), "int64")
         rest = given & ~fast_ok
         if rest.any():
@@ -772,8 +1061,11 @@ def _parse_timestamps(text: pa.Array, timezone: str) -> tuple[np.ndarray, np.nda
     matched = _np(pc.is_valid(parts), "bool")
     y, mo, d, h, mi, s = (_ints(parts, k) for k in ("y", "mo", "d", "h", "mi", "s"))
     frac_text = pc.struct_field(parts, "f")
-    frac_text = pc.if_else(pc.equal(frac_text, ""), pa.scalar(None, pa.string()),
-                           pc.utf8_rpad(frac_text, width=6, padding="0"))
+    frac_text = pc.if_else(
+        pc.equal(frac_text, ""),
+        pa.scalar(None, pa.string()),
+        pc.utf8_rpad(frac_text, width=6, padding="0"),
+    )
     frac = _np(pc.cast(frac_text, pa.int64()).fill_null(0), "int64")
     h, mi, s = np.maximum(h, 0), np.maximum(mi, 0), np.maximum(s, 0)
     ok = matched & (mo >= 1) & (mo <= 12) & (d >= 1) & (h < 24) & (mi < 60) & (s < 60)
@@ -788,15 +1080,21 @@ def _parse_timestamps(text: pa.Array, timezone: str) -> tuple[np.ndarray, np.nda
         zone_txt = pc.replace_substring(pc.if_else(pc.equal(zone, "Z"), "+0000", zone), ":", "")
         zones = np.where(has_zone, _np(zone_txt.fill_null("+0000"), None).astype(str), "+0000")
         distinct, inverse = np.unique(zones, return_inverse=True)
-        secs = np.array([(-1 if z[0] == "-" else 1) * (int(z[1:3]) * 3600 + int(z[3:5]) * 60)
-                         for z in distinct], dtype="int64")  # distinct offsets, not rows
+        secs = np.array(
+            [
+                (-1 if z[0] == "-" else 1) * (int(z[1:3]) * 3600 + int(z[3:5]) * 60)
+                for z in distinct
+            ],
+            dtype="int64",
+        )  # distinct offsets, not rows
         offset_us = secs[inverse] * 1_000_000
     values = np.where(has_zone, local_us - offset_us, 0)
     naive = ok & ~has_zone
     if naive.any():
         local = pa.array(np.where(naive, local_us, 0), pa.timestamp("us"))
-        utc = pc.assume_timezone(local, timezone=timezone, ambiguous="earliest",
-                                 nonexistent="earliest")
+        utc = pc.assume_timezone(
+            local, timezone=timezone, ambiguous="earliest", nonexistent="earliest"
+        )
         values = np.where(naive, _np(pc.cast(utc, pa.int64()), "int64"), values)
     return values, given & ok, given & ~ok
 
@@ -842,8 +1140,11 @@ def resolve_vocabulary(kind: str, text: pa.Array) -> tuple[pa.Array, np.ndarray,
     """
     spell = _spelling_map(kind)
     lowered = pc.utf8_lower(text)
-    enc = pc.dictionary_encode(lowered).combine_chunks() if isinstance(
-        lowered, pa.ChunkedArray) else pc.dictionary_encode(lowered)
+    enc = (
+        pc.dictionary_encode(lowered).combine_chunks()
+        if isinstance(lowered, pa.ChunkedArray)
+        else pc.dictionary_encode(lowered)
+    )
     uniques = enc.dictionary.to_pylist()
     mapped = pa.array([spell.get(u) for u in uniques], pa.string())  # distinct values only
     codes = mapped.take(enc.indices)
@@ -851,8 +1152,9 @@ def resolve_vocabulary(kind: str, text: pa.Array) -> tuple[pa.Array, np.ndarray,
     return codes, unknown, sorted(set(spell.values()))
 
 
-def _suggest_reason(kind: str, values: pa.Array, mask: np.ndarray, known: list[str],
-                    label: str, note: str = "") -> np.ndarray:
+def _suggest_reason(
+    kind: str, values: pa.Array, mask: np.ndarray, known: list[str], label: str, note: str = ""
+) -> np.ndarray:
     """Reasons for unknown codes, with suggestions for (at most 50) distinct unknown values."""
     reasons = np.full(len(values), "", dtype=object)
     pos = np.flatnonzero(mask)
@@ -930,8 +1232,9 @@ def check_table(schema: Schema, raw: pa.Table, ctx: CheckContext) -> Checked:
     for name, words in schema.skip_rows.items():
         arr = column(name)
         if arr is not None:
-            skipped |= _np(pc.is_in(_as_text(arr), value_set=pa.array(list(words)))
-                           .fill_null(False), "bool")
+            skipped |= _np(
+                pc.is_in(_as_text(arr), value_set=pa.array(list(words))).fill_null(False), "bool"
+            )
 
     for col in schema.columns:
         arr = column(col.name)
@@ -964,13 +1267,18 @@ def check_table(schema: Schema, raw: pa.Table, ctx: CheckContext) -> Checked:
         elif col.dtype == "month":
             values, given, bad, not_first = to_month(arr)
             problems.add(bad, col.name, arr, "not a month (expected YYYY-MM, e.g. 2024-01)")
-            problems.add(not_first, col.name, arr,
-                         "a month is its first day (YYYY-MM or YYYY-MM-01), not another day")
+            problems.add(
+                not_first,
+                col.name,
+                arr,
+                "a month is its first day (YYYY-MM or YYYY-MM-01), not another day",
+            )
             bad = bad | not_first
         elif col.dtype == "timestamp":
             values, given, bad = to_timestamp(arr, ctx.timezone)
-            problems.add(bad, col.name, arr,
-                         "not a timestamp (expected YYYY-MM-DD HH:MM[:SS][+08:00])")
+            problems.add(
+                bad, col.name, arr, "not a timestamp (expected YYYY-MM-DD HH:MM[:SS][+08:00])"
+            )
         else:  # pragma: no cover - schemas are declared above
             raise ValueError(col.dtype)
         missing = ~given & ~bad & ~skipped
@@ -995,13 +1303,18 @@ def check_table(schema: Schema, raw: pa.Table, ctx: CheckContext) -> Checked:
     return Checked(table, problems.bad, probs, skipped)
 
 
-def _range_checks(col: Column, values, given: np.ndarray, arr: pa.Array,
-                  problems: _Problems, ctx: CheckContext) -> None:
+def _range_checks(
+    col: Column, values, given: np.ndarray, arr: pa.Array, problems: _Problems, ctx: CheckContext
+) -> None:
     if col.dtype in ("float64", "int64"):
         v = np.where(given, values, 0.0)
         if col.minimum is not None:
-            problems.add(given & (v < col.minimum), col.name, arr,
-                         "is negative" if col.minimum == 0 else f"is below {col.minimum:g}")
+            problems.add(
+                given & (v < col.minimum),
+                col.name,
+                arr,
+                "is negative" if col.minimum == 0 else f"is below {col.minimum:g}",
+            )
         if col.maximum is not None:
             problems.add(given & (v > col.maximum), col.name, arr, f"is above {col.maximum:g}")
         if col.latest == "this_year":
@@ -1014,13 +1327,18 @@ def _range_checks(col: Column, values, given: np.ndarray, arr: pa.Array,
         what = "month" if col.dtype == "month" else "timestamp"
         if lo is not None:
             lo_us = _utc_us(lo, ctx, col.dtype)
-            problems.add(given & (us < lo_us), col.name, arr,
-                         f"{what} out of range: before {lo.date()}")
+            problems.add(
+                given & (us < lo_us), col.name, arr, f"{what} out of range: before {lo.date()}"
+            )
         if hi is not None:
             hi_us = _utc_us(hi, ctx, col.dtype)
             label = "the current month" if col.latest == "this_month" else "now"
-            problems.add(given & (us > hi_us), col.name, arr,
-                         f"{what} out of range: after {label} ({hi.strftime('%Y-%m-%d')})")
+            problems.add(
+                given & (us > hi_us),
+                col.name,
+                arr,
+                f"{what} out of range: after {label} ({hi.strftime('%Y-%m-%d')})",
+            )
 
 
 def _utc_us(t: pd.Timestamp, ctx: CheckContext, dtype: str) -> int:
@@ -1030,17 +1348,28 @@ def _utc_us(t: pd.Timestamp, ctx: CheckContext, dtype: str) -> int:
     return int(t.tz_convert("UTC").value // 1000)
 
 
-def _code_checks(schema: Schema, out: dict, text_of: dict, problems: _Problems,
-                 ctx: CheckContext) -> None:
+def _code_checks(
+    schema: Schema, out: dict, text_of: dict, problems: _Problems, ctx: CheckContext
+) -> None:
     for col in schema.columns:
         values = out[col.name]
         if col.codes in VOCABULARIES:
             codes, unknown, known = resolve_vocabulary(col.codes, values)
-            either = next((r for r in schema.rules if isinstance(r, EitherRule)
-                           and col.name in (r.column, r.alternative)), None)
+            either = next(
+                (
+                    r
+                    for r in schema.rules
+                    if isinstance(r, EitherRule) and col.name in (r.column, r.alternative)
+                ),
+                None,
+            )
             if either is None:
-                problems.add(unknown, col.name, text_of[col.name],
-                             _suggest_reason(col.codes, values, unknown, known, col.codes))
+                problems.add(
+                    unknown,
+                    col.name,
+                    text_of[col.name],
+                    _suggest_reason(col.codes, values, unknown, known, col.codes),
+                )
                 out[col.name] = codes
             else:
                 out[col.name] = (codes, unknown, known)  # settled by the EitherRule
@@ -1050,34 +1379,50 @@ def _code_checks(schema: Schema, out: dict, text_of: dict, problems: _Problems,
                 raise InputError(f"code list {col.codes!r} was not loaded", source=ctx.source)
             given = _present(values)
             unknown = given & ~_np(pc.is_in(values, value_set=known).fill_null(False), "bool")
-            label = {"enterprise": "enterprise (统一社会信用代码)", "meter": "meter",
-                     "grid_node": "grid node", "park": "park", "region": "region code",
-                     "district": "district code"}.get(col.codes, col.codes)
+            label = {
+                "enterprise": "enterprise (统一社会信用代码)",
+                "meter": "meter",
+                "grid_node": "grid node",
+                "park": "park",
+                "region": "region code",
+                "district": "district code",
+            }.get(col.codes, col.codes)
             hint = _np(known, None).astype(str).tolist() if len(known) <= 5000 else []
-            note = (" in the registry (register it first)"
-                    if col.codes in ("enterprise", "meter", "grid_node", "park") else "")
+            note = (
+                " in the registry (register it first)"
+                if col.codes in ("enterprise", "meter", "grid_node", "park")
+                else ""
+            )
             reasons = _suggest_reason(col.codes, values, unknown, hint, label, note)
             problems.add(unknown, col.name, text_of[col.name], reasons)
         if col.pattern is not None and not isinstance(out[col.name], tuple):
             values = out[col.name]
             given = _present(values) & ~_np(pc.equal(values, "").fill_null(False), "bool")
-            ok = _np(pc.match_substring_regex(values, f"^(?:{col.pattern})$").fill_null(False),
-                     "bool")
-            problems.add(given & ~ok, col.name, text_of[col.name],
-                         f"does not match the pattern {col.pattern}")
+            ok = _np(
+                pc.match_substring_regex(values, f"^(?:{col.pattern})$").fill_null(False), "bool"
+            )
+            problems.add(
+                given & ~ok,
+                col.name,
+                text_of[col.name],
+                f"does not match the pattern {col.pattern}",
+            )
         if col.check == "credit_code":
             from citycarbon.data.codes import valid_credit_codes
 
             values = out[col.name]
             given = _present(values)
             ok = valid_credit_codes(pd.Series(_np(values, None))).to_numpy()
-            problems.add(given & ~ok, col.name, text_of[col.name],
-                         "not a valid 统一社会信用代码 (18 characters with the GB 32100-2015 "
-                         "check character)")
+            problems.add(
+                given & ~ok,
+                col.name,
+                text_of[col.name],
+                "not a valid 统一社会信用代码 (18 characters with the GB 32100-2015 "
+                "check character)",
+            )
 
 
-def _apply_rule(rule: Rule, schema: Schema, out: dict, text_of: dict,
-                problems: _Problems) -> None:
+def _apply_rule(rule: Rule, schema: Schema, out: dict, text_of: dict, problems: _Problems) -> None:
     if isinstance(rule, EitherRule):
         code_v, _, known = out[rule.column]
         vocabulary = schema.column(rule.column).codes
@@ -1087,17 +1432,43 @@ def _apply_rule(rule: Rule, schema: Schema, out: dict, text_of: dict,
         code_ok, alt_ok = _present(code_v), _present(alt_v)
         resolved = pc.if_else(pa.array(code_ok), code_v, alt_v)
         none = ~code_ok & ~alt_ok
-        problems.add(none & ~code_given & ~alt_given, rule.alternative, text_of[rule.alternative],
-                     f"is empty: give the {rule.alternative} or the {rule.column}")
-        problems.add(none & code_given, rule.column, text_of[rule.column],
-                     _suggest_reason(rule.column, text_of_as_text(text_of[rule.column]),
-                                     none & code_given, known, rule.column))
-        problems.add(none & ~code_given & alt_given, rule.alternative, text_of[rule.alternative],
-                     _suggest_reason(rule.column, text_of_as_text(text_of[rule.alternative]),
-                                     none & ~code_given & alt_given, known, rule.column))
+        problems.add(
+            none & ~code_given & ~alt_given,
+            rule.alternative,
+            text_of[rule.alternative],
+            f"is empty: give the {rule.alternative} or the {rule.column}",
+        )
+        problems.add(
+            none & code_given,
+            rule.column,
+            text_of[rule.column],
+            _suggest_reason(
+                rule.column,
+                text_of_as_text(text_of[rule.column]),
+                none & code_given,
+                known,
+                rule.column,
+            ),
+        )
+        problems.add(
+            none & ~code_given & alt_given,
+            rule.alternative,
+            text_of[rule.alternative],
+            _suggest_reason(
+                rule.column,
+                text_of_as_text(text_of[rule.alternative]),
+                none & ~code_given & alt_given,
+                known,
+                rule.column,
+            ),
+        )
         clash = code_ok & alt_ok & ~_np(pc.equal(code_v, alt_v).fill_null(False), "bool")
-        problems.add(clash, rule.alternative, text_of[rule.alternative],
-                     f"names another {rule.column} than the {rule.column} column")
+        problems.add(
+            clash,
+            rule.alternative,
+            text_of[rule.alternative],
+            f"names another {rule.column} than the {rule.column} column",
+        )
         out[rule.column] = resolved
         out[rule.alternative] = alt_v
     elif isinstance(rule, SumRule):
@@ -1108,18 +1479,30 @@ def _apply_rule(rule: Rule, schema: Schema, out: dict, text_of: dict,
             given &= ~np.isnan(p)
         s = np.sum(parts, axis=0) if parts else np.zeros_like(total)
         off = given & (np.abs(total - s) > rule.rel_tol * np.abs(total) + rule.abs_tol)
-        problems.add(off, rule.total, text_of[rule.total],
-                     rule.reason or f"{rule.total} is not the sum of {', '.join(rule.parts)}")
+        problems.add(
+            off,
+            rule.total,
+            text_of[rule.total],
+            rule.reason or f"{rule.total} is not the sum of {', '.join(rule.parts)}",
+        )
     elif isinstance(rule, AtMostRule):
         part, whole = out[rule.part], out[rule.whole]
         off = ~np.isnan(part) & ~np.isnan(whole) & (part > whole * (1 + rule.rel_tol) + 1e-12)
-        problems.add(off, rule.part, text_of[rule.part],
-                     rule.reason or f"{rule.part} is larger than {rule.whole}")
+        problems.add(
+            off,
+            rule.part,
+            text_of[rule.part],
+            rule.reason or f"{rule.part} is larger than {rule.whole}",
+        )
     elif isinstance(rule, RequiredIfRule):
         when = _np(pc.equal(out[rule.when_column], rule.value).fill_null(False), "bool")
         missing = when & ~_present(out[rule.column])
-        problems.add(missing, rule.column, text_of[rule.column],
-                     f"is required where {rule.when_column} is {rule.value}")
+        problems.add(
+            missing,
+            rule.column,
+            text_of[rule.column],
+            f"is required where {rule.when_column} is {rule.value}",
+        )
 
 
 def text_of_as_text(arr: pa.Array) -> pa.Array:
@@ -1140,8 +1523,9 @@ def _target_unit(rule: UnitRule, key: str) -> tuple[str, tuple[str, ...]]:
     return ind.unit, ind.spellings
 
 
-def unit_factors(rule: UnitRule, keys: pa.Array, unit_text: pa.Array
-                 ) -> tuple[np.ndarray, pa.Array, np.ndarray]:
+def unit_factors(
+    rule: UnitRule, keys: pa.Array, unit_text: pa.Array
+) -> tuple[np.ndarray, pa.Array, np.ndarray]:
     """Per row: factor from the given unit to the target unit, the target unit, the reason the
     unit is refused ('' if accepted); computed once per distinct (key, unit) pair."""
     n = len(keys)
@@ -1157,35 +1541,45 @@ def unit_factors(rule: UnitRule, keys: pa.Array, unit_text: pa.Array
         if not given:
             factors.append(np.nan), targets.append(target), reasons.append("is empty")
             continue
-        if spellings and (given in spellings or normalize_header(given) in
-                          {normalize_header(s) for s in spellings}):
+        if spellings and (
+            given in spellings
+            or normalize_header(given) in {normalize_header(s) for s in spellings}
+        ):
             factors.append(1.0), targets.append(target), reasons.append("")
             continue
         try:
             f = units.factor(given, target)
         except UnitError as err:
             why = err.reason
-            sug = f" (did you mean {', '.join(map(repr, err.suggestions))}?)" \
-                if err.suggestions else ""
+            sug = (
+                f" (did you mean {', '.join(map(repr, err.suggestions))}?)"
+                if err.suggestions
+                else ""
+            )
             factors.append(np.nan), targets.append(target)
-            reasons.append(f"unit {given!r} cannot be used for {key} (stored in {target}): "
-                           f"{why}{sug}")
+            reasons.append(
+                f"unit {given!r} cannot be used for {key} (stored in {target}): {why}{sug}"
+            )
             continue
         factors.append(f), targets.append(target), reasons.append("")
     idx = _np(enc.indices, "int64") if n else np.zeros(0, dtype="int64")
-    return (np.asarray(factors, dtype="float64")[idx],
-            pa.array(targets, pa.string()).take(pa.array(idx)),
-            np.asarray(reasons, dtype=object)[idx])
+    return (
+        np.asarray(factors, dtype="float64")[idx],
+        pa.array(targets, pa.string()).take(pa.array(idx)),
+        np.asarray(reasons, dtype=object)[idx],
+    )
 
 
-def _unit_checks(schema: Schema, rule: UnitRule, raw: pa.Table, out: dict, text_of: dict,
-                 problems: _Problems) -> None:
+def _unit_checks(
+    schema: Schema, rule: UnitRule, raw: pa.Table, out: dict, text_of: dict, problems: _Problems
+) -> None:
     keys = out[rule.key_column]
     unit_text = out[rule.unit_column]
     factor, target, reasons = unit_factors(rule, keys, unit_text)
     refused = (reasons != "") & _present(keys)
-    problems.add(refused & _present(unit_text), rule.unit_column, text_of[rule.unit_column],
-                 reasons)
+    problems.add(
+        refused & _present(unit_text), rule.unit_column, text_of[rule.unit_column], reasons
+    )
     for name in rule.value_columns:
         out[name] = out[name] * np.where(refused, np.nan, factor)
     out[rule.unit_column] = pc.if_else(pa.array(_present(target)), target, unit_text)
@@ -1202,8 +1596,9 @@ def _typed_table(schema: Schema, out: dict, n: int) -> pa.Table:
             arr = pa.array(np.asarray(v, dtype="float64"), pa.float64(), from_pandas=True)
         elif col.dtype == "int64":
             f = np.asarray(v, dtype="float64")
-            arr = pa.array(np.where(np.isnan(f), 0, f).astype("int64"), pa.int64(),
-                           mask=np.isnan(f))
+            arr = pa.array(
+                np.where(np.isnan(f), 0, f).astype("int64"), pa.int64(), mask=np.isnan(f)
+            )
         elif col.dtype == "bool":
             arr = pa.array(np.asarray(v, dtype=bool), pa.bool_())
         elif col.dtype == "month":

@@ -13,6 +13,12 @@ from citycarbon.demo.generator import (
 )
 
 __all__ = [
-    "DemoCity", "build_city", "city_series", "credit_codes", "electricity_targets",
-    "generate_city", "load_calibration", "write_meter_readings",
+    "DemoCity",
+    "build_city",
+    "city_series",
+    "credit_codes",
+    "electricity_targets",
+    "generate_city",
+    "load_calibration",
+    "write_meter_readings",
 ]

@@ -68,18 +68,43 @@ ROWS_PER_CHUNK = 2_000_000
 #: Canonical columns of the contract's demo files (data-contract.md, "Lake tables").
 COLUMNS: dict[str, list[str]] = {
     "parks": ["code", "name_zh", "name_en", "district_code", "lon", "lat"],
-    "enterprises": ["credit_code", "name", "industry_code", "district_code", "park_code", "lon",
-                    "lat", "is_key"],
+    "enterprises": [
+        "credit_code",
+        "name",
+        "industry_code",
+        "district_code",
+        "park_code",
+        "lon",
+        "lat",
+        "is_key",
+    ],
     "grid_nodes": ["node_id", "name", "district_code", "voltage_kv", "lon", "lat"],
     "meters": ["meter_id", "enterprise_code", "grid_node_id"],
-    "energy_monthly": ["enterprise_code", "period", "fuel", "unit", "opening_stock", "purchased",
-                       "purchase_value_10k_cny", "consumed_total", "consumed_industrial",
-                       "consumed_as_feedstock", "consumed_non_industrial", "consumed_transport",
-                       "closing_stock"],
+    "energy_monthly": [
+        "enterprise_code",
+        "period",
+        "fuel",
+        "unit",
+        "opening_stock",
+        "purchased",
+        "purchase_value_10k_cny",
+        "consumed_total",
+        "consumed_industrial",
+        "consumed_as_feedstock",
+        "consumed_non_industrial",
+        "consumed_transport",
+        "closing_stock",
+    ],
     "meter_readings": ["meter_id", "ts", "kwh"],
     "city_statistics": ["region_code", "year", "indicator", "price_basis", "value", "unit"],
-    "industrial_output": ["enterprise_code", "period", "product", "quantity", "unit",
-                          "output_value_10k_cny"],
+    "industrial_output": [
+        "enterprise_code",
+        "period",
+        "product",
+        "quantity",
+        "unit",
+        "output_value_10k_cny",
+    ],
     "green_electricity": ["enterprise_code", "period", "mwh", "instrument", "certificate_id"],
 }
 
@@ -93,6 +118,7 @@ _INDUSTRY_CODE = re.compile(r"^[A-T]\d{4}$")
 # --------------------------------------------------------------------------------------------
 # calibration file and random streams
 # --------------------------------------------------------------------------------------------
+
 
 def calibration_path(city_id: str) -> Path:
     """Path of the calibration file of a city: ``calibration/<city id>.yaml`` beside this module."""
@@ -111,18 +137,27 @@ def load_calibration(city_id: str) -> dict:
     path = calibration_path(city_id)
     if not path.exists():
         known = sorted(p.stem for p in CALIBRATION_DIR.glob("*.yaml"))
-        raise InputError(f"no demo calibration for city {city_id!r} (cities with one: {known}); "
-                         f"write {path.name} like xiamen.yaml", source=str(path))
+        raise InputError(
+            f"no demo calibration for city {city_id!r} (cities with one: {known}); "
+            f"write {path.name} like xiamen.yaml",
+            source=str(path),
+        )
     cal = yaml.safe_load(path.read_text("utf-8"))
     fuel_codes = set(fuels().index)
     for row, ind in enumerate(cal["industries"]):
         if not _INDUSTRY_CODE.match(str(ind["code"])):
-            raise InputError("industry code must be a GB/T 4754-2017 class like 'C3974'",
-                             source=str(path), row=row, field="industries.code", value=ind["code"])
+            raise InputError(
+                "industry code must be a GB/T 4754-2017 class like 'C3974'",
+                source=str(path),
+                row=row,
+                field="industries.code",
+                value=ind["code"],
+            )
         for f in [*ind.get("fuels", {}), *ind.get("feedstock", {})]:
             if f not in fuel_codes:
-                raise UnknownCodeError("fuel", f, fuel_codes, source=str(path), row=row,
-                                       field="industries.fuels")
+                raise UnknownCodeError(
+                    "fuel", f, fuel_codes, source=str(path), row=row, field="industries.fuels"
+                )
     ids = [p["id"] for p in cal["published"]]
     if len(ids) != len(set(ids)):
         raise InputError("published ids must be unique", source=str(path), field="published.id")
@@ -139,8 +174,9 @@ def _assumption(cal: dict, name: str):
     try:
         return cal["assumptions"][name]["value"]
     except KeyError:
-        raise InputError(f"assumption {name!r} is missing", source=cal.get("city"),
-                         field=f"assumptions.{name}") from None
+        raise InputError(
+            f"assumption {name!r} is missing", source=cal.get("city"), field=f"assumptions.{name}"
+        ) from None
 
 
 def _published(cal: dict) -> pd.DataFrame:
@@ -163,6 +199,7 @@ def largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # identifiers
 # --------------------------------------------------------------------------------------------
+
 
 def credit_codes(district_codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Unique synthetic 统一社会信用代码 with valid check characters, vectorised.
@@ -206,8 +243,9 @@ def credit_codes(district_codes: np.ndarray, rng: np.random.Generator) -> np.nda
     body = chars[:, 8:16].astype(np.int64)
     org_values = np.where(body <= ord("9"), body - ord("0"), body - ord("A") + 10)
     org_check = 11 - (org_values @ ORG_CODE_WEIGHTS) % 11
-    chars[:, 16] = np.where(org_check == 10, ord("X"),
-                            np.where(org_check == 11, ord("0"), org_check + ord("0")))
+    chars[:, 16] = np.where(
+        org_check == 10, ord("X"), np.where(org_check == 11, ord("0"), org_check + ord("0"))
+    )
     value_of = np.full(256, -1, dtype=np.int64)
     value_of[charset] = np.arange(len(CHARSET))
     total = value_of[chars[:, :17]] @ WEIGHTS
@@ -218,6 +256,7 @@ def credit_codes(district_codes: np.ndarray, rng: np.random.Generator) -> np.nda
 # --------------------------------------------------------------------------------------------
 # the in-memory city
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class DemoCity:
@@ -240,17 +279,23 @@ class DemoCity:
     industrial_output: pd.DataFrame
     green_electricity: pd.DataFrame
     targets: pd.DataFrame
-    electricity_10k_kwh: np.ndarray          # (enterprises, months)
-    meter_enterprise: np.ndarray             # enterprise row of each meter
-    meter_share: np.ndarray                  # meter's share of its enterprise's electricity
-    meter_profile: np.ndarray                # load-profile index of each meter
-    meter_deviation: np.ndarray              # (enterprises, months) d of the meter sums
+    electricity_10k_kwh: np.ndarray  # (enterprises, months)
+    meter_enterprise: np.ndarray  # enterprise row of each meter
+    meter_share: np.ndarray  # meter's share of its enterprise's electricity
+    meter_profile: np.ndarray  # load-profile index of each meter
+    meter_deviation: np.ndarray  # (enterprises, months) d of the meter sums
     profile_names: list[str] = field(default_factory=list)
 
 
-def build_city(city: str | Path | CityConfig | None = None, *, seed: int = 20261123,
-               enterprises: int = 3000, meters: int | None = None, years: int = 3,
-               end_year: int = 2024) -> DemoCity:
+def build_city(
+    city: str | Path | CityConfig | None = None,
+    *,
+    seed: int = 20261123,
+    enterprises: int = 3000,
+    meters: int | None = None,
+    years: int = 3,
+    end_year: int = 2024,
+) -> DemoCity:
     """Build every demo table in memory except the meter readings (cheap at default size).
 
     Parameters
@@ -273,14 +318,19 @@ def build_city(city: str | Path | CityConfig | None = None, *, seed: int = 20261
     DemoCity
     """
     if enterprises < 1 or years < 1 or (meters is not None and meters < 0):
-        raise InputError("enterprises and years must be >= 1 and meters >= 0",
-                         value=(enterprises, years, meters))
+        raise InputError(
+            "enterprises and years must be >= 1 and meters >= 0", value=(enterprises, years, meters)
+        )
     cfg = city if isinstance(city, CityConfig) else load_city(city)
     cal = load_calibration(cfg.id)
     missing = [d.code for d in cfg.districts if d.code not in cal["districts"]]
     if missing:
-        raise InputError("districts of the city config are missing from the calibration file",
-                         source=str(calibration_path(cfg.id)), field="districts", value=missing)
+        raise InputError(
+            "districts of the city config are missing from the calibration file",
+            source=str(calibration_path(cfg.id)),
+            field="districts",
+            value=missing,
+        )
     year_list = list(range(end_year - years + 1, end_year + 1))
     periods = pd.date_range(f"{year_list[0]}-01-01", periods=12 * years, freq="MS")
 
@@ -294,7 +344,8 @@ def build_city(city: str | Path | CityConfig | None = None, *, seed: int = 20261
     meter_table, meter_ent, meter_share = _meters(cal, cfg, ent, elec, nodes, meters, seed)
     profile_names = list(cal["load_profiles"])
     meter_profile = np.array([profile_names.index(p) for p in ind["profile"]])[
-        ent["industry_row"].to_numpy()][meter_ent]
+        ent["industry_row"].to_numpy()
+    ][meter_ent]
     accuracy = float(_assumption(cal, "meter_accuracy"))
     deviation = _rng(seed, "meter_deviation").uniform(-accuracy, accuracy, size=elec.shape)
     energy = _energy_monthly(cal, ind, ent, elec, periods, seed)
@@ -302,18 +353,40 @@ def build_city(city: str | Path | CityConfig | None = None, *, seed: int = 20261
     output = _industrial_output(cal, ind, ent, elec, periods, seed)
     green = _green_electricity(cal, ind, ent, elec, periods, seed)
     return DemoCity(
-        city=cfg, calibration=cal, seed=seed, years=year_list, periods=periods, parks=parks,
-        enterprises=ent[COLUMNS["enterprises"]].copy(), grid_nodes=nodes, meters=meter_table,
-        energy_monthly=energy, city_statistics=stats, industrial_output=output,
-        green_electricity=green, targets=targets, electricity_10k_kwh=elec,
-        meter_enterprise=meter_ent, meter_share=meter_share, meter_profile=meter_profile,
-        meter_deviation=deviation, profile_names=profile_names,
+        city=cfg,
+        calibration=cal,
+        seed=seed,
+        years=year_list,
+        periods=periods,
+        parks=parks,
+        enterprises=ent[COLUMNS["enterprises"]].copy(),
+        grid_nodes=nodes,
+        meters=meter_table,
+        energy_monthly=energy,
+        city_statistics=stats,
+        industrial_output=output,
+        green_electricity=green,
+        targets=targets,
+        electricity_10k_kwh=elec,
+        meter_enterprise=meter_ent,
+        meter_share=meter_share,
+        meter_profile=meter_profile,
+        meter_deviation=deviation,
+        profile_names=profile_names,
     )
 
 
-def generate_city(out_dir: str | Path, *, city: str | Path | CityConfig | None = None,
-                  seed: int = 20261123, enterprises: int = 3000, meters: int | None = None,
-                  years: int = 3, end_year: int = 2024, readings: str = "hourly") -> dict[str, Path]:
+def generate_city(
+    out_dir: str | Path,
+    *,
+    city: str | Path | CityConfig | None = None,
+    seed: int = 20261123,
+    enterprises: int = 3000,
+    meters: int | None = None,
+    years: int = 3,
+    end_year: int = 2024,
+    readings: str = "hourly",
+) -> dict[str, Path]:
     """Write the demo city files to ``out_dir``; deterministic for a seed (same bytes).
 
     Parameters
@@ -332,20 +405,24 @@ def generate_city(out_dir: str | Path, *, city: str | Path | CityConfig | None =
         Table name (``parks``, ``enterprises``, ..., ``meter_readings``) to the file written.
     """
     if readings not in READINGS:
-        raise InputError(f"readings must be one of {list(READINGS)}", field="readings",
-                         value=readings)
+        raise InputError(
+            f"readings must be one of {list(READINGS)}", field="readings", value=readings
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    demo = build_city(city, seed=seed, enterprises=enterprises, meters=meters, years=years,
-                      end_year=end_year)
+    demo = build_city(
+        city, seed=seed, enterprises=enterprises, meters=meters, years=years, end_year=end_year
+    )
     paths: dict[str, Path] = {}
     for name in ("parks", "enterprises", "grid_nodes", "meters"):
         paths[name] = _write_csv(getattr(demo, name), out / f"{name}.csv")
-    paths["energy_monthly"] = _write_energy_parquet(demo.energy_monthly,
-                                                    out / "energy_monthly.parquet")
+    paths["energy_monthly"] = _write_energy_parquet(
+        demo.energy_monthly, out / "energy_monthly.parquet"
+    )
     if READINGS[readings] is not None:
-        paths["meter_readings"] = write_meter_readings(demo, out / "meter_readings.parquet",
-                                                       readings=readings)
+        paths["meter_readings"] = write_meter_readings(
+            demo, out / "meter_readings.parquet", readings=readings
+        )
     for name in ("city_statistics", "industrial_output", "green_electricity"):
         paths[name] = _write_csv(getattr(demo, name), out / f"{name}.csv")
     return paths
@@ -355,14 +432,18 @@ def generate_city(out_dir: str | Path, *, city: str | Path | CityConfig | None =
 # registry: parks, enterprises, grid nodes, meters
 # --------------------------------------------------------------------------------------------
 
+
 def _parks(cal: dict, cfg: CityConfig) -> pd.DataFrame:
     parks = pd.DataFrame(cal["parks"]).rename(columns={"district": "district_code"})
     districts = {d.code for d in cfg.districts}
     bad = ~parks["district_code"].isin(districts)
     if bad.any():
-        raise InputError("park district is not a district of the city",
-                         source=str(calibration_path(cfg.id)), field="parks.district",
-                         value=parks.loc[bad, "district_code"].iloc[0])
+        raise InputError(
+            "park district is not a district of the city",
+            source=str(calibration_path(cfg.id)),
+            field="parks.district",
+            value=parks.loc[bad, "district_code"].iloc[0],
+        )
     return parks[COLUMNS["parks"]].reset_index(drop=True)
 
 
@@ -377,7 +458,9 @@ def _bbox(cal: dict, codes: np.ndarray) -> np.ndarray:
     return np.array([boxes[c] for c in codes], dtype="float64").reshape(len(codes), 4)
 
 
-def _enterprises(cal: dict, cfg: CityConfig, n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _enterprises(
+    cal: dict, cfg: CityConfig, n: int, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Enterprises with industry, district, park, position and a relative size (electricity)."""
     ind = _industries(cal)
     counts = largest_remainder(ind["weight"].to_numpy(), n)
@@ -401,7 +484,8 @@ def _enterprises(cal: dict, cfg: CityConfig, n: int, seed: int) -> tuple[pd.Data
         members = np.flatnonzero((industry_row == k) & in_park)
         if row["parks"] and len(members):
             park_code[members] = np.array(row["parks"], dtype=object)[
-                rng.integers(0, len(row["parks"]), len(members))]
+                rng.integers(0, len(row["parks"]), len(members))
+            ]
     has_park = park_code != None  # noqa: E711 (element-wise comparison)
     district_codes = np.array([d.code for d in cfg.districts])
     weights = np.array([cal["districts"][c]["enterprise_weight"] for c in district_codes])
@@ -418,24 +502,27 @@ def _enterprises(cal: dict, cfg: CityConfig, n: int, seed: int) -> tuple[pd.Data
 
     width = max(4, len(str(n)))
     number = np.char.zfill(np.arange(1, n + 1).astype(str), width)
-    ent = pd.DataFrame({
-        "credit_code": credit_codes(district, _rng(seed, "credit_codes")),
-        "name": np.char.add(np.char.add("示例企业", number), "（合成）"),
-        "industry_code": ind["code"].to_numpy()[industry_row],
-        "district_code": district,
-        "park_code": park_code,
-        "lon": np.round(lon, 6),
-        "lat": np.round(lat, 6),
-        "is_key": False,
-        "industry_row": industry_row,
-        "relative_size": relative,
-        "industrial": ind["industrial"].to_numpy(dtype=bool)[industry_row],
-    })
+    ent = pd.DataFrame(
+        {
+            "credit_code": credit_codes(district, _rng(seed, "credit_codes")),
+            "name": np.char.add(np.char.add("示例企业", number), "（合成）"),
+            "industry_code": ind["code"].to_numpy()[industry_row],
+            "district_code": district,
+            "park_code": park_code,
+            "lon": np.round(lon, 6),
+            "lat": np.round(lat, 6),
+            "is_key": False,
+            "industry_row": industry_row,
+            "relative_size": relative,
+            "industrial": ind["industrial"].to_numpy(dtype=bool)[industry_row],
+        }
+    )
     return ent, ind
 
 
-def _key_enterprises(cal: dict, ind: pd.DataFrame, ent: pd.DataFrame,
-                     elec: np.ndarray) -> np.ndarray:
+def _key_enterprises(
+    cal: dict, ind: pd.DataFrame, ent: pd.DataFrame, elec: np.ndarray
+) -> np.ndarray:
     """Key energy users (重点用能单位): the largest ``key_share`` by electricity and coal users."""
     share = float(_assumption(cal, "key_share"))
     total = elec.sum(axis=1)
@@ -453,18 +540,22 @@ def _grid_nodes(cal: dict, cfg: CityConfig, seed: int) -> pd.DataFrame:
         box = cal["districts"][d.code]["bbox"]
         for kv, count in sorted(cal["grid"]["per_district"].items(), reverse=True):
             for k in range(1, int(count) + 1):
-                rows.append({
-                    "node_id": f"GN-{d.code}-{kv}KV-{k}",
-                    "name": f"示例{kv}kV变电站 {d.zh}{k}号（合成）",
-                    "district_code": d.code,
-                    "voltage_kv": float(kv),
-                    "lon": round(box[0] + rng.random() * (box[2] - box[0]), 6),
-                    "lat": round(box[1] + rng.random() * (box[3] - box[1]), 6),
-                })
+                rows.append(
+                    {
+                        "node_id": f"GN-{d.code}-{kv}KV-{k}",
+                        "name": f"示例{kv}kV变电站 {d.zh}{k}号（合成）",
+                        "district_code": d.code,
+                        "voltage_kv": float(kv),
+                        "lon": round(box[0] + rng.random() * (box[2] - box[0]), 6),
+                        "lat": round(box[1] + rng.random() * (box[3] - box[1]), 6),
+                    }
+                )
     return pd.DataFrame(rows, columns=COLUMNS["grid_nodes"])
 
 
-def _meter_counts(cal: dict, ent: pd.DataFrame, total: np.ndarray, meters: int | None) -> np.ndarray:
+def _meter_counts(
+    cal: dict, ent: pd.DataFrame, total: np.ndarray, meters: int | None
+) -> np.ndarray:
     """Meters per enterprise: default 1-4 per key enterprise by size, else ``meters`` in all."""
     n = len(ent)
     order = np.argsort(-total, kind="stable")
@@ -481,8 +572,15 @@ def _meter_counts(cal: dict, ent: pd.DataFrame, total: np.ndarray, meters: int |
     return counts
 
 
-def _meters(cal: dict, cfg: CityConfig, ent: pd.DataFrame, elec: np.ndarray, nodes: pd.DataFrame,
-            meters: int | None, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def _meters(
+    cal: dict,
+    cfg: CityConfig,
+    ent: pd.DataFrame,
+    elec: np.ndarray,
+    nodes: pd.DataFrame,
+    meters: int | None,
+    seed: int,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     total = elec.sum(axis=1)
     counts = _meter_counts(cal, ent, total, meters)
     meter_ent = np.repeat(np.arange(len(ent)), counts)
@@ -494,18 +592,26 @@ def _meters(cal: dict, cfg: CityConfig, ent: pd.DataFrame, elec: np.ndarray, nod
     kv = np.where(big[meter_ent], 220.0, 110.0)
     lon = ent["lon"].to_numpy()[meter_ent]
     lat = ent["lat"].to_numpy()[meter_ent]
-    dist = np.hypot(lon[:, None] - nodes["lon"].to_numpy()[None, :],
-                    lat[:, None] - nodes["lat"].to_numpy()[None, :])
-    allowed = ((nodes["district_code"].to_numpy()[None, :]
-                == ent["district_code"].to_numpy()[meter_ent][:, None])
-               & (nodes["voltage_kv"].to_numpy()[None, :] == kv[:, None]))
+    dist = np.hypot(
+        lon[:, None] - nodes["lon"].to_numpy()[None, :],
+        lat[:, None] - nodes["lat"].to_numpy()[None, :],
+    )
+    allowed = (
+        nodes["district_code"].to_numpy()[None, :]
+        == ent["district_code"].to_numpy()[meter_ent][:, None]
+    ) & (nodes["voltage_kv"].to_numpy()[None, :] == kv[:, None])
     node = np.argmin(np.where(allowed, dist, np.inf), axis=1) if len(meter_ent) else meter_ent
     width = max(7, len(str(len(meter_ent))))
-    ids = np.char.add(f"{cfg.id.upper()}-M", np.char.zfill(
-        np.arange(1, len(meter_ent) + 1).astype(str), width))
-    table = pd.DataFrame({"meter_id": ids,
-                          "enterprise_code": ent["credit_code"].to_numpy()[meter_ent],
-                          "grid_node_id": nodes["node_id"].to_numpy()[node]})
+    ids = np.char.add(
+        f"{cfg.id.upper()}-M", np.char.zfill(np.arange(1, len(meter_ent) + 1).astype(str), width)
+    )
+    table = pd.DataFrame(
+        {
+            "meter_id": ids,
+            "enterprise_code": ent["credit_code"].to_numpy()[meter_ent],
+            "grid_node_id": nodes["node_id"].to_numpy()[node],
+        }
+    )
     return table, meter_ent, share
 
 
@@ -513,8 +619,10 @@ def _meters(cal: dict, cfg: CityConfig, ent: pd.DataFrame, elec: np.ndarray, nod
 # electricity: calibrated annual totals, monthly series
 # --------------------------------------------------------------------------------------------
 
-def electricity_targets(cal: dict, cfg: CityConfig, years: list[int],
-                        enterprises: int) -> pd.DataFrame:
+
+def electricity_targets(
+    cal: dict, cfg: CityConfig, years: list[int], enterprises: int
+) -> pd.DataFrame:
     """Annual electricity targets of the synthetic enterprises.
 
     target = coverage_electricity x city 全社会用电量 x enterprises / reference_enterprises
@@ -529,16 +637,25 @@ def electricity_targets(cal: dict, cfg: CityConfig, years: list[int],
     city = units.convert(values, meta["unit"], "10^4 kWh")
     coverage = float(_assumption(cal, "coverage_electricity"))
     scale = enterprises / float(_assumption(cal, "reference_enterprises"))
-    return pd.DataFrame({"year": years, "city_electricity_10k_kwh": city, "coverage": coverage,
-                         "scale": scale, "enterprises_10k_kwh": city * coverage * scale})
+    return pd.DataFrame(
+        {
+            "year": years,
+            "city_electricity_10k_kwh": city,
+            "coverage": coverage,
+            "scale": scale,
+            "enterprises_10k_kwh": city * coverage * scale,
+        }
+    )
 
 
-def _annual_electricity(ind: pd.DataFrame, ent: pd.DataFrame, targets: pd.DataFrame,
-                        seed: int) -> np.ndarray:
+def _annual_electricity(
+    ind: pd.DataFrame, ent: pd.DataFrame, targets: pd.DataFrame, seed: int
+) -> np.ndarray:
     """Per enterprise and year [10^4 kWh]: size x growth path, scaled to the year's target."""
     rng = _rng(seed, "growth")
     growth = ind["growth"].to_numpy()[ent["industry_row"].to_numpy()] + rng.normal(
-        0.0, 0.04, len(ent))
+        0.0, 0.04, len(ent)
+    )
     steps = np.arange(len(targets))
     raw = ent["relative_size"].to_numpy()[:, None] * (1.0 + growth[:, None]) ** steps[None, :]
     return raw * (targets["enterprises_10k_kwh"].to_numpy() / raw.sum(axis=0))[None, :]
@@ -553,8 +670,14 @@ def _month_shares(profile: np.ndarray, periods: pd.DatetimeIndex) -> np.ndarray:
     return raw / sums[:, year]
 
 
-def _monthly(cal: dict, ind: pd.DataFrame, ent: pd.DataFrame, elec_year: np.ndarray,
-             periods: pd.DatetimeIndex, seed: int) -> np.ndarray:
+def _monthly(
+    cal: dict,
+    ind: pd.DataFrame,
+    ent: pd.DataFrame,
+    elec_year: np.ndarray,
+    periods: pd.DatetimeIndex,
+    seed: int,
+) -> np.ndarray:
     """Monthly electricity [10^4 kWh] with seasonality and noise; annual totals preserved."""
     seasons = list(cal["seasonality"])
     profile = np.array([cal["seasonality"][s] for s in seasons], dtype="float64")
@@ -571,8 +694,15 @@ def _monthly(cal: dict, ind: pd.DataFrame, ent: pd.DataFrame, elec_year: np.ndar
 # energy_monthly (205-1)
 # --------------------------------------------------------------------------------------------
 
-def _energy_monthly(cal: dict, ind: pd.DataFrame, ent: pd.DataFrame, elec: np.ndarray,
-                    periods: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
+
+def _energy_monthly(
+    cal: dict,
+    ind: pd.DataFrame,
+    ent: pd.DataFrame,
+    elec: np.ndarray,
+    periods: pd.DatetimeIndex,
+    seed: int,
+) -> pd.DataFrame:
     """Fuel-by-fuel monthly energy purchase, consumption and stocks of every enterprise."""
     rng = _rng(seed, "fuels")
     industry_row = ent["industry_row"].to_numpy()
@@ -611,28 +741,34 @@ def _energy_monthly(cal: dict, ind: pd.DataFrame, ent: pd.DataFrame, elec: np.nd
 
     n_months = consumed.shape[1]
     stat_unit = fuels()["stat_unit"]
-    frame = pd.DataFrame({
-        "enterprise_code": np.repeat(ent["credit_code"].to_numpy()[e_idx], n_months),
-        "period": np.tile(periods.to_numpy().astype("datetime64[D]"), len(e_idx)),
-        "fuel": np.repeat(fuel, n_months),
-        "unit": np.repeat(stat_unit.reindex(fuel).to_numpy(), n_months),
-        "opening_stock": opening.ravel(),
-        "purchased": purchased.ravel(),
-        "purchase_value_10k_cny": value.ravel(),
-        "consumed_total": consumed.ravel(),
-        "consumed_industrial": ind_use.ravel(),
-        "consumed_as_feedstock": feedstock.ravel(),
-        "consumed_non_industrial": non_ind.ravel(),
-        "consumed_transport": transport.ravel(),
-        "closing_stock": closing.ravel(),
-    })
+    frame = pd.DataFrame(
+        {
+            "enterprise_code": np.repeat(ent["credit_code"].to_numpy()[e_idx], n_months),
+            "period": np.tile(periods.to_numpy().astype("datetime64[D]"), len(e_idx)),
+            "fuel": np.repeat(fuel, n_months),
+            "unit": np.repeat(stat_unit.reindex(fuel).to_numpy(), n_months),
+            "opening_stock": opening.ravel(),
+            "purchased": purchased.ravel(),
+            "purchase_value_10k_cny": value.ravel(),
+            "consumed_total": consumed.ravel(),
+            "consumed_industrial": ind_use.ravel(),
+            "consumed_as_feedstock": feedstock.ravel(),
+            "consumed_non_industrial": non_ind.ravel(),
+            "consumed_transport": transport.ravel(),
+            "closing_stock": closing.ravel(),
+        }
+    )
     return frame
 
 
 def _feedstock_shares(ind: pd.DataFrame, industry_row: np.ndarray, fuel: np.ndarray) -> np.ndarray:
     """Share of industrial use that is feedstock (用作原料、材料), per (industry, fuel) row."""
-    table = {(k, f): share for k, spec in enumerate(ind.get("feedstock", [None] * len(ind)))
-             if isinstance(spec, dict) for f, share in spec.items()}  # loop over industries
+    table = {
+        (k, f): share
+        for k, spec in enumerate(ind.get("feedstock", [None] * len(ind)))
+        if isinstance(spec, dict)
+        for f, share in spec.items()
+    }  # loop over industries
     if not table:
         return np.zeros(len(fuel))
     index = pd.MultiIndex.from_tuples(list(table), names=["industry", "fuel"])
@@ -641,8 +777,9 @@ def _feedstock_shares(ind: pd.DataFrame, industry_row: np.ndarray, fuel: np.ndar
     return lookup.reindex(keys).fillna(0.0).to_numpy()
 
 
-def _stocks(cal: dict, fuel: np.ndarray, consumed: np.ndarray,
-            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _stocks(
+    cal: dict, fuel: np.ndarray, consumed: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Opening stock, purchases and closing stock with closing = opening + purchased − consumed.
 
     Storable fuels keep a closing stock of at least ``stock_months`` x the month's consumption;
@@ -655,7 +792,7 @@ def _stocks(cal: dict, fuel: np.ndarray, consumed: np.ndarray,
     purchased = consumed.copy()
     closing = np.zeros_like(consumed)
     stock = np.round(consumed[:, 0] * rng.uniform(low, high, size=len(consumed)), _DECIMALS)
-    scale = 10.0 ** _DECIMALS
+    scale = 10.0**_DECIMALS
     for m in range(consumed.shape[1]):  # loop over months, vectorised over enterprise-fuels
         need = np.maximum(0.0, target[:, m] - stock + consumed[:, m])
         buy = np.ceil(need * scale - 1e-9) / scale
@@ -672,6 +809,7 @@ def _stocks(cal: dict, fuel: np.ndarray, consumed: np.ndarray,
 # --------------------------------------------------------------------------------------------
 # city statistics
 # --------------------------------------------------------------------------------------------
+
 
 def _growth(cal: dict, spec: dict, published: pd.DataFrame, year: int) -> float:
     indicator = spec.get("growth_indicator")
@@ -720,16 +858,17 @@ def city_series(cal: dict, cfg: CityConfig, years: list[int]) -> dict[str, tuple
         spec = {**spec, "indicator": spec.get("indicator", name)}
         method = spec["method"]
         if method == "points":
-            rows = city_rows[(city_rows["indicator"] == spec["indicator"])
-                             & (city_rows["price_basis"] == spec.get("price_basis", ""))]
+            rows = city_rows[
+                (city_rows["indicator"] == spec["indicator"])
+                & (city_rows["price_basis"] == spec.get("price_basis", ""))
+            ]
             points = dict(zip(rows["year"].astype(int), rows["value"].astype(float), strict=True))
-            values = _from_points(points, years,
-                                  lambda y, s=spec: _growth(cal, s, published, y))
+            values = _from_points(points, years, lambda y, s=spec: _growth(cal, s, published, y))
         elif method == "chain":
             base = spec["base_year"]
             base_value = _from_points(
-                _points_of(city_rows, spec["of"]), [base],
-                lambda y: _growth(cal, {}, published, y))[0]
+                _points_of(city_rows, spec["of"]), [base], lambda y: _growth(cal, {}, published, y)
+            )[0]
             real = {**spec, "growth_indicator": spec["growth_indicator"]}
 
             def factor(y: int, base: int = base, real: dict = real) -> float:
@@ -750,8 +889,12 @@ def city_series(cal: dict, cfg: CityConfig, years: list[int]) -> dict[str, tuple
                 ratio = 1.0 - ratio
             values = out[spec["of"]][1] * ratio * float(spec.get("scale", 1.0))
         else:
-            raise InputError(f"series method {method!r} is unknown", field=f"series.{name}",
-                             value=method, suggestions=["points", "chain", "share_of", "ratio"])
+            raise InputError(
+                f"series method {method!r} is unknown",
+                field=f"series.{name}",
+                value=method,
+                suggestions=["points", "chain", "share_of", "ratio"],
+            )
         spec.setdefault("price_basis", "")
         out[name] = (spec, values)
     return out
@@ -768,7 +911,9 @@ def _shares(city_rows: pd.DataFrame, spec: dict, years: list[int]) -> np.ndarray
     structure = city_rows[city_rows["indicator"] == "sector_structure"]
     for y, v in zip(structure["year"], structure["value"], strict=True):
         known[int(y)] = float(v[spec["structure_index"]]) / float(sum(v))
-    gdp = city_rows[(city_rows["indicator"] == spec["of"]) & (city_rows["price_basis"] == "current")]
+    gdp = city_rows[
+        (city_rows["indicator"] == spec["of"]) & (city_rows["price_basis"] == "current")
+    ]
     own = city_rows[city_rows["indicator"] == spec["indicator"]]
     for y, v in zip(own["year"], own["value"], strict=True):
         g = gdp[gdp["year"] == y]
@@ -778,18 +923,23 @@ def _shares(city_rows: pd.DataFrame, spec: dict, years: list[int]) -> np.ndarray
     return np.interp(years, ks, [known[k] for k in ks])
 
 
-def _city_statistics(cal: dict, cfg: CityConfig, years: list[int], ent: pd.DataFrame,
-                     elec: np.ndarray) -> pd.DataFrame:
+def _city_statistics(
+    cal: dict, cfg: CityConfig, years: list[int], ent: pd.DataFrame, elec: np.ndarray
+) -> pd.DataFrame:
     """city_statistics rows for the city and its districts (see ``district_split``)."""
     series = city_series(cal, cfg, years)
     published = _published(cal)
     codes = [d.code for d in cfg.districts]
-    gdp22 = published[(published["indicator"] == "gdp") & published["region"].isin(codes)
-                      & (published["year"] == 2022)].set_index("region")["value"]
+    gdp22 = published[
+        (published["indicator"] == "gdp")
+        & published["region"].isin(codes)
+        & (published["year"] == 2022)
+    ].set_index("region")["value"]
     shares = {
         "gdp_2022": gdp22.reindex(codes).to_numpy(dtype="float64") / gdp22.sum(),
         "population_share_2018": np.array(
-            [cal["districts"][c]["population_share_2018"] for c in codes], dtype="float64"),
+            [cal["districts"][c]["population_share_2018"] for c in codes], dtype="float64"
+        ),
     }
     shares["population_share_2018"] /= shares["population_share_2018"].sum()
     # enterprises' electricity per district and year
@@ -810,23 +960,29 @@ def _city_statistics(cal: dict, cfg: CityConfig, years: list[int], ent: pd.DataF
             district_values = ent_d + rest[None, :] * shares["population_share_2018"][:, None]
         else:
             district_values = shares[rule][:, None] * values[None, :]
-            pub = published[(published["indicator"] == spec["indicator"])
-                            & (published["price_basis"] == spec["price_basis"])
-                            & published["region"].isin(codes)]
+            pub = published[
+                (published["indicator"] == spec["indicator"])
+                & (published["price_basis"] == spec["price_basis"])
+                & published["region"].isin(codes)
+            ]
             for j, y in enumerate(years):  # published district values replace the split
                 hit = pub[pub["year"] == y].set_index("region")["value"]
                 if set(hit.index) == set(codes):
                     district_values[:, j] = hit.reindex(codes).to_numpy(dtype="float64")
         region = np.repeat([cfg.adcode, *codes], len(years))
         value = np.concatenate([values, district_values.ravel()])
-        frames.append(pd.DataFrame({
-            "region_code": region,
-            "year": np.tile(years, len(codes) + 1),
-            "indicator": spec["indicator"],
-            "price_basis": spec["price_basis"],
-            "value": np.round(value, _DECIMALS),
-            "unit": unit,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "region_code": region,
+                    "year": np.tile(years, len(codes) + 1),
+                    "indicator": spec["indicator"],
+                    "price_basis": spec["price_basis"],
+                    "value": np.round(value, _DECIMALS),
+                    "unit": unit,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)[COLUMNS["city_statistics"]]
 
 
@@ -834,8 +990,15 @@ def _city_statistics(cal: dict, cfg: CityConfig, years: list[int], ent: pd.DataF
 # industrial output and green electricity
 # --------------------------------------------------------------------------------------------
 
-def _industrial_output(cal: dict, ind: pd.DataFrame, ent: pd.DataFrame, elec: np.ndarray,
-                       periods: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
+
+def _industrial_output(
+    cal: dict,
+    ind: pd.DataFrame,
+    ent: pd.DataFrame,
+    elec: np.ndarray,
+    periods: pd.DatetimeIndex,
+    seed: int,
+) -> pd.DataFrame:
     """Monthly main product of the key industrial enterprises (a subset)."""
     rng = _rng(seed, "industrial_output")
     industry_row = ent["industry_row"].to_numpy()
@@ -853,24 +1016,33 @@ def _industrial_output(cal: dict, ind: pd.DataFrame, ent: pd.DataFrame, elec: np
     value_cny = units.convert(e, "10^4 kWh", "kWh") * value_per_kwh[:, None] * level
     value = np.round(units.convert(value_cny, "CNY", "10^4 CNY"), _DECIMALS)
     m = len(periods)
-    return pd.DataFrame({
-        "enterprise_code": np.repeat(ent["credit_code"].to_numpy()[chosen], m),
-        "period": np.tile(periods.to_numpy().astype("datetime64[D]"), len(chosen)),
-        "product": np.repeat(name, m),
-        "quantity": quantity.ravel(),
-        "unit": np.repeat(unit, m),
-        "output_value_10k_cny": value.ravel(),
-    })[COLUMNS["industrial_output"]]
+    return pd.DataFrame(
+        {
+            "enterprise_code": np.repeat(ent["credit_code"].to_numpy()[chosen], m),
+            "period": np.tile(periods.to_numpy().astype("datetime64[D]"), len(chosen)),
+            "product": np.repeat(name, m),
+            "quantity": quantity.ravel(),
+            "unit": np.repeat(unit, m),
+            "output_value_10k_cny": value.ravel(),
+        }
+    )[COLUMNS["industrial_output"]]
 
 
-def _green_electricity(cal: dict, ind: pd.DataFrame, ent: pd.DataFrame, elec: np.ndarray,
-                       periods: pd.DatetimeIndex, seed: int) -> pd.DataFrame:
+def _green_electricity(
+    cal: dict,
+    ind: pd.DataFrame,
+    ent: pd.DataFrame,
+    elec: np.ndarray,
+    periods: pd.DatetimeIndex,
+    seed: int,
+) -> pd.DataFrame:
     """Green electricity of a subset: quarterly certificates (绿证) or monthly green-power deals."""
     rng = _rng(seed, "green_electricity")
     industry_row = ent["industry_row"].to_numpy()
     green = ind["green"].to_numpy(dtype=bool)[industry_row]
-    buyers = np.flatnonzero(green & (rng.random(len(ent)) < float(
-        _assumption(cal, "green_electricity_share"))))
+    buyers = np.flatnonzero(
+        green & (rng.random(len(ent)) < float(_assumption(cal, "green_electricity_share")))
+    )
     fraction = rng.uniform(0.1, 0.4, size=len(buyers))
     certificate = rng.random(len(buyers)) < 0.5
     mwh = units.convert(elec[buyers], "10^4 kWh", "MWh") * fraction[:, None]
@@ -878,13 +1050,19 @@ def _green_electricity(cal: dict, ind: pd.DataFrame, ent: pd.DataFrame, elec: np
     frames = []
     # contracts: monthly, no certificate id
     c = np.flatnonzero(~certificate)
-    frames.append(pd.DataFrame({
-        "enterprise_code": np.repeat(ent["credit_code"].to_numpy()[buyers[c]], len(periods)),
-        "period": np.tile(periods.to_numpy().astype("datetime64[D]"), len(c)),
-        "mwh": np.round(mwh[c].ravel(), _DECIMALS),
-        "instrument": "green_power_contract",
-        "certificate_id": "",
-    }))
+    frames.append(
+        pd.DataFrame(
+            {
+                "enterprise_code": np.repeat(
+                    ent["credit_code"].to_numpy()[buyers[c]], len(periods)
+                ),
+                "period": np.tile(periods.to_numpy().astype("datetime64[D]"), len(c)),
+                "mwh": np.round(mwh[c].ravel(), _DECIMALS),
+                "instrument": "green_power_contract",
+                "certificate_id": "",
+            }
+        )
+    )
     # certificates: per quarter, whole certificates, one id per purchase
     g = np.flatnonzero(certificate)
     if len(g):
@@ -894,15 +1072,22 @@ def _green_electricity(cal: dict, ind: pd.DataFrame, ent: pd.DataFrame, elec: np
         q_periods = periods[::3].to_numpy().astype("datetime64[D]")
         q_year = periods[::3].year.to_numpy()
         serial = np.arange(1, len(g) * n_q + 1)
-        frames.append(pd.DataFrame({
-            "enterprise_code": np.repeat(ent["credit_code"].to_numpy()[buyers[g]], n_q),
-            "period": np.tile(q_periods, len(g)),
-            "mwh": (count * per_cert).ravel(),
-            "instrument": "green_certificate",
-            "certificate_id": np.char.add(
-                np.char.add(np.char.add("GEC-SYN-", np.tile(q_year, len(g)).astype(str)), "-"),
-                np.char.zfill(serial.astype(str), 7)),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "enterprise_code": np.repeat(ent["credit_code"].to_numpy()[buyers[g]], n_q),
+                    "period": np.tile(q_periods, len(g)),
+                    "mwh": (count * per_cert).ravel(),
+                    "instrument": "green_certificate",
+                    "certificate_id": np.char.add(
+                        np.char.add(
+                            np.char.add("GEC-SYN-", np.tile(q_year, len(g)).astype(str)), "-"
+                        ),
+                        np.char.zfill(serial.astype(str), 7),
+                    ),
+                }
+            )
+        )
     out = pd.concat(frames, ignore_index=True)
     return out[out["mwh"] > 0][COLUMNS["green_electricity"]].reset_index(drop=True)
 
@@ -910,6 +1095,7 @@ def _green_electricity(cal: dict, ind: pd.DataFrame, ent: pd.DataFrame, elec: np
 # --------------------------------------------------------------------------------------------
 # meter readings (streamed)
 # --------------------------------------------------------------------------------------------
+
 
 def _interval_starts(year: int, month: int, tz: str, freq: str) -> pd.DatetimeIndex:
     start = pd.Timestamp(year=year, month=month, day=1, tz=tz)
@@ -960,14 +1146,20 @@ def write_meter_readings(demo: DemoCity, path: str | Path, *, readings: str = "h
     path = Path(path)
     cal = demo.calibration
     sigma = float(_assumption(cal, "reading_noise_sigma"))
-    schema = pa.schema([("meter_id", pa.string()), ("ts", pa.timestamp("us", tz="UTC")),
-                        ("kwh", pa.float64())])
+    schema = pa.schema(
+        [("meter_id", pa.string()), ("ts", pa.timestamp("us", tz="UTC")), ("kwh", pa.float64())]
+    )
     meter_ids = pa.array(demo.meters["meter_id"].to_numpy(dtype=str))
     monthly_kwh = units.convert(demo.electricity_10k_kwh, "10^4 kWh", "kWh") * (
-        1.0 + demo.meter_deviation)
-    with pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=["meter_id"],
-                          column_encoding={"ts": "DELTA_BINARY_PACKED",
-                                           "kwh": "BYTE_STREAM_SPLIT"}) as writer:
+        1.0 + demo.meter_deviation
+    )
+    with pq.ParquetWriter(
+        path,
+        schema,
+        compression="zstd",
+        use_dictionary=["meter_id"],
+        column_encoding={"ts": "DELTA_BINARY_PACKED", "kwh": "BYTE_STREAM_SPLIT"},
+    ) as writer:
         for mi, period in enumerate(demo.periods):  # loop over months
             local = _interval_starts(period.year, period.month, demo.city.timezone, freq)
             ts_us = local.tz_convert("UTC").asi8 // 1000
@@ -983,12 +1175,16 @@ def write_meter_readings(demo: DemoCity, path: str | Path, *, readings: str = "h
                 shape /= shape.sum(axis=1, keepdims=True)
                 kwh = np.round(shape * metered[start:stop, None], 3)
                 m = stop - start
-                table = pa.table({
-                    "meter_id": meter_ids.slice(start, m).take(
-                        pa.array(np.repeat(np.arange(m, dtype=np.int32), n_int))),
-                    "ts": pa.array(np.tile(ts_us, m), type=pa.timestamp("us", tz="UTC")),
-                    "kwh": pa.array(kwh.ravel()),
-                }, schema=schema)
+                table = pa.table(
+                    {
+                        "meter_id": meter_ids.slice(start, m).take(
+                            pa.array(np.repeat(np.arange(m, dtype=np.int32), n_int))
+                        ),
+                        "ts": pa.array(np.tile(ts_us, m), type=pa.timestamp("us", tz="UTC")),
+                        "kwh": pa.array(kwh.ravel()),
+                    },
+                    schema=schema,
+                )
                 writer.write_table(table, row_group_size=len(table))
     return path
 
@@ -997,24 +1193,40 @@ def write_meter_readings(demo: DemoCity, path: str | Path, *, readings: str = "h
 # writers
 # --------------------------------------------------------------------------------------------
 
+
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
     frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
     return path
 
 
 def _write_energy_parquet(frame: pd.DataFrame, path: Path) -> Path:
-    fields = [pa.field("enterprise_code", pa.string()), pa.field("period", pa.date32()),
-              pa.field("fuel", pa.string()), pa.field("unit", pa.string())]
+    fields = [
+        pa.field("enterprise_code", pa.string()),
+        pa.field("period", pa.date32()),
+        pa.field("fuel", pa.string()),
+        pa.field("unit", pa.string()),
+    ]
     fields += [pa.field(c, pa.float64()) for c in COLUMNS["energy_monthly"][4:]]
     schema = pa.schema(fields)
-    table = pa.Table.from_pandas(frame[COLUMNS["energy_monthly"]], schema=schema,
-                                 preserve_index=False).replace_schema_metadata(None)
+    table = pa.Table.from_pandas(
+        frame[COLUMNS["energy_monthly"]], schema=schema, preserve_index=False
+    ).replace_schema_metadata(None)
     pq.write_table(table, path, compression="zstd")
     return path
 
 
 __all__ = [
-    "COLUMNS", "READINGS", "DemoCity", "build_city", "calibration_path", "city_series",
-    "credit_codes", "electricity_targets", "generate_city", "largest_remainder",
-    "load_calibration", "load_shapes", "write_meter_readings",
+    "COLUMNS",
+    "READINGS",
+    "DemoCity",
+    "build_city",
+    "calibration_path",
+    "city_series",
+    "credit_codes",
+    "electricity_targets",
+    "generate_city",
+    "largest_remainder",
+    "load_calibration",
+    "load_shapes",
+    "write_meter_readings",
 ]

@@ -17,8 +17,17 @@ from citycarbon.demo.generator import generate_city
 from citycarbon.settings import get_settings
 
 # registry first (later kinds reference it), then activity data
-INGEST_ORDER = ("parks", "grid_nodes", "enterprises", "meters", "energy_monthly",
-                "meter_readings", "city_statistics", "industrial_output", "green_electricity")
+INGEST_ORDER = (
+    "parks",
+    "grid_nodes",
+    "enterprises",
+    "meters",
+    "energy_monthly",
+    "meter_readings",
+    "city_statistics",
+    "industrial_output",
+    "green_electricity",
+)
 
 
 @dataclass
@@ -28,20 +37,32 @@ class DemoRun:
     input_dir: Path
 
 
-def run_demo(*, enterprises: int = 3000, years: int = 3, meters: int | None = None,
-             seed: int = 20261123, engine: str | None = None, city: str | None = None,
-             console: Console | None = None) -> DemoRun:
+def run_demo(
+    *,
+    enterprises: int = 3000,
+    years: int = 3,
+    meters: int | None = None,
+    seed: int = 20261123,
+    engine: str | None = None,
+    city: str | None = None,
+    console: Console | None = None,
+) -> DemoRun:
     """Build, ingest and compute the demo city in the current ``CITYCARBON_HOME``."""
     console = console or Console()
     settings = get_settings()
     cfg = load_city(city)
     input_dir = settings.home / "demo-input"
-    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(),
-               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(f"generating synthetic {cfg.name.zh} (seed {seed})", total=1)
-        files = generate_city(input_dir, city=city, seed=seed, enterprises=enterprises,
-                              meters=meters, years=years)
+        files = generate_city(
+            input_dir, city=city, seed=seed, enterprises=enterprises, meters=meters, years=years
+        )
         progress.advance(task)
         catalog.ensure_catalog()
         catalog.sync_regions(cfg)

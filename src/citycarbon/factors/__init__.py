@@ -12,6 +12,15 @@ from citycarbon.factors.library import (
 from citycarbon.factors.reference import fuels, gases, resolve_fuels, resolve_gases
 
 __all__ = [
-    "FactorProfile", "FactorSet", "available_ids", "diff", "fuels", "gases",
-    "list_factor_sets", "load_factor_set", "parameters", "resolve_fuels", "resolve_gases",
+    "FactorProfile",
+    "FactorSet",
+    "available_ids",
+    "diff",
+    "fuels",
+    "gases",
+    "list_factor_sets",
+    "load_factor_set",
+    "parameters",
+    "resolve_fuels",
+    "resolve_gases",
 ]

@@ -72,38 +72,68 @@ def validate_rows(table: pd.DataFrame, source: str, *, first_row: int = 2) -> pd
         if empty.any():
             line = int(table.index[np.argmax(empty.to_numpy())])
             why = "a value without a source is refused" if col in ("source", "clause") else "empty"
-            raise InputError(f"{col} is {why}" if col not in ("source", "clause") else why,
-                             source=source, row=line, field=col)
+            raise InputError(
+                f"{col} is {why}" if col not in ("source", "clause") else why,
+                source=source,
+                row=line,
+                field=col,
+            )
     unknown = ~table["parameter"].isin(list(vocab))
     if unknown.any():
         line = int(table.index[np.argmax(unknown.to_numpy())])
-        raise UnknownCodeError("parameter", table.at[line, "parameter"], vocab,
-                               source=source, row=line, field="parameter")
+        raise UnknownCodeError(
+            "parameter",
+            table.at[line, "parameter"],
+            vocab,
+            source=source,
+            row=line,
+            field="parameter",
+        )
     for col in ("value", "year"):
         numeric = pd.to_numeric(table[col], errors="coerce")
         bad = numeric.isna() | ~np.isfinite(numeric.astype("float64"))
         if bad.any():
             line = int(table.index[np.argmax(bad.to_numpy())])
-            raise InputError(f"{col} {table.at[line, col]!r} is not a number",
-                             source=source, row=line, field=col, value=table.at[line, col])
+            raise InputError(
+                f"{col} {table.at[line, col]!r} is not a number",
+                source=source,
+                row=line,
+                field=col,
+                value=table.at[line, col],
+            )
         table[col] = numeric
     table["year"] = table["year"].astype("int64")
     if (table["value"] < 0).any():
         line = int(table.index[np.argmax((table["value"] < 0).to_numpy())])
-        raise InputError("value is negative", source=source, row=line, field="value",
-                         value=table.at[line, "value"])
+        raise InputError(
+            "value is negative",
+            source=source,
+            row=line,
+            field="value",
+            value=table.at[line, "value"],
+        )
     dims, bases = [], []
     for line, param, unit in zip(table.index, table["parameter"], table["unit"], strict=True):
         try:  # loops over factor rows (hundreds), not bulk data
             u = units.parse(unit)
         except UnitError as err:
-            raise UnitError(err.reason, source=source, row=line, field="unit", value=unit,
-                            suggestions=err.suggestions) from None
+            raise UnitError(
+                err.reason,
+                source=source,
+                row=line,
+                field="unit",
+                value=unit,
+                suggestions=err.suggestions,
+            ) from None
         if u.dimension not in vocab[param]["dimensions"]:
             raise UnitError(
                 f"unit {unit!r} is {u.dimension}; {param} needs "
                 + " or ".join(vocab[param]["dimensions"]),
-                source=source, row=line, field="unit", value=unit)
+                source=source,
+                row=line,
+                field="unit",
+                value=unit,
+            )
         dims.append(u.dimension)
         bases.append(u.to_base)
     table["dimension"] = dims
@@ -111,8 +141,13 @@ def validate_rows(table: pd.DataFrame, source: str, *, first_row: int = 2) -> pd
     dup = table.duplicated(INDEX, keep="first")
     if dup.any():
         line = int(table.index[np.argmax(dup.to_numpy())])
-        raise InputError("duplicate parameter/key/context/year", source=source, row=line,
-                         field="key", value=table.at[line, "key"])
+        raise InputError(
+            "duplicate parameter/key/context/year",
+            source=source,
+            row=line,
+            field="key",
+            value=table.at[line, "key"],
+        )
     return table
 
 
@@ -134,12 +169,17 @@ class FactorSet:
         return f"{self.id}@{self.version}"
 
 
-def load_factor_set(name_or_path: str | Path, *, extra_paths: Iterable[str | Path] = ()) -> FactorSet:
+def load_factor_set(
+    name_or_path: str | Path, *, extra_paths: Iterable[str | Path] = ()
+) -> FactorSet:
     """Load a factor set by id (searched on :func:`search_path`) or from a directory path."""
     path = Path(name_or_path)
     if not (path.is_dir() and (path / "manifest.yaml").exists()):
-        found = [d / str(name_or_path) for d in search_path(extra_paths)
-                 if (d / str(name_or_path) / "manifest.yaml").exists()]
+        found = [
+            d / str(name_or_path)
+            for d in search_path(extra_paths)
+            if (d / str(name_or_path) / "manifest.yaml").exists()
+        ]
         if not found:
             raise UnknownCodeError("factor set", str(name_or_path), available_ids(extra_paths))
         path = found[0]
@@ -162,9 +202,13 @@ def _load_dir(path: Path) -> FactorSet:
     table.insert(0, "set_id", manifest["id"])
     table.insert(1, "set_version", str(manifest["version"]))
     return FactorSet(
-        id=manifest["id"], version=str(manifest["version"]), title=manifest["title"],
-        table=table, publisher=manifest.get("publisher", ""),
-        description=manifest.get("description", ""), path=path,
+        id=manifest["id"],
+        version=str(manifest["version"]),
+        title=manifest["title"],
+        table=table,
+        publisher=manifest.get("publisher", ""),
+        description=manifest.get("description", ""),
+        path=path,
     )
 
 
@@ -189,8 +233,9 @@ class FactorProfile:
     name : a label for the profile (e.g. the city id)
     """
 
-    def __init__(self, sets: Sequence[FactorSet], overrides: pd.DataFrame | None = None,
-                 name: str = "custom") -> None:
+    def __init__(
+        self, sets: Sequence[FactorSet], overrides: pd.DataFrame | None = None, name: str = "custom"
+    ) -> None:
         self.name = name
         self.sets = list(sets)
         parts = []
@@ -220,8 +265,16 @@ class FactorProfile:
         t = self.table
         return t[(t["parameter"] == parameter) & (t["context"] == context)]
 
-    def lookup_many(self, parameter: str, keys, unit: str, *, context: str = "",
-                    year: int | None = None, source: str | None = None) -> np.ndarray:
+    def lookup_many(
+        self,
+        parameter: str,
+        keys,
+        unit: str,
+        *,
+        context: str = "",
+        year: int | None = None,
+        source: str | None = None,
+    ) -> np.ndarray:
         """Values for many keys (array or Series), converted to ``unit``; vectorised over unique keys.
 
         Raises :class:`UnknownCodeError` naming the first key that has no value.
@@ -232,7 +285,9 @@ class FactorProfile:
         if parameter in self._by_year:
             if year is None:
                 raise InputError(f"{parameter} is a time series: give a year")
-            table = table[table["year"] <= year].sort_values("year").drop_duplicates("key", keep="last")
+            table = (
+                table[table["year"] <= year].sort_values("year").drop_duplicates("key", keep="last")
+            )
         found = table.set_index("key")
         missing = [k for k in uniques if k not in found.index]
         if missing or (codes < 0).any():
@@ -241,8 +296,12 @@ class FactorProfile:
             where = f" (context {context!r})" if context else ""
             when = f" for year {year}" if year is not None and parameter in self._by_year else ""
             raise UnknownCodeError(
-                f"{parameter}{where}{when}: key", bad, found.index.astype(str),
-                source=source or f"factor profile {self.name}", row=row)
+                f"{parameter}{where}{when}: key",
+                bad,
+                found.index.astype(str),
+                source=source or f"factor profile {self.name}",
+                row=row,
+            )
         target = units.parse(unit)
         sub = found.loc[list(uniques)]
         dims = sub["dimension"].to_numpy()
@@ -250,17 +309,21 @@ class FactorProfile:
         if wrong.any():
             raise UnitError(
                 f"{parameter} for {sub.index[np.argmax(wrong)]!r} is {dims[np.argmax(wrong)]}, "
-                f"cannot express in {unit}", source=source or f"factor profile {self.name}")
+                f"cannot express in {unit}",
+                source=source or f"factor profile {self.name}",
+            )
         values = (sub["value"].to_numpy() * sub["to_base"].to_numpy()) / target.to_base
         return values[codes]
 
-    def lookup(self, parameter: str, key: str, unit: str, *, context: str = "",
-               year: int | None = None) -> float:
+    def lookup(
+        self, parameter: str, key: str, unit: str, *, context: str = "", year: int | None = None
+    ) -> float:
         """One value, converted to ``unit``."""
         return float(self.lookup_many(parameter, [key], unit, context=context, year=year)[0])
 
-    def provenance(self, parameter: str, key: str, *, context: str = "",
-                   year: int | None = None) -> dict:
+    def provenance(
+        self, parameter: str, key: str, *, context: str = "", year: int | None = None
+    ) -> dict:
         """Which set, version, source and clause a looked-up value comes from."""
         t = self.rows(parameter, context)
         t = t[t["key"] == key]
@@ -269,9 +332,21 @@ class FactorProfile:
         if t.empty:
             raise UnknownCodeError(f"{parameter}: key", key, self.rows(parameter, context)["key"])
         r = t.iloc[0]
-        return {c: (r[c].item() if hasattr(r[c], "item") else r[c])
-                for c in ("set_id", "set_version", "parameter", "key", "context", "year",
-                          "value", "unit", "source", "clause")}
+        return {
+            c: (r[c].item() if hasattr(r[c], "item") else r[c])
+            for c in (
+                "set_id",
+                "set_version",
+                "parameter",
+                "key",
+                "context",
+                "year",
+                "value",
+                "unit",
+                "source",
+                "clause",
+            )
+        }
 
 
 def _digest(table: pd.DataFrame) -> str:
@@ -291,15 +366,26 @@ def diff(a: FactorSet, b: FactorSet) -> pd.DataFrame:
     in_a, in_b = joined["value_a"].notna(), joined["value_b"].notna()
     same_dim = joined["dimension_a"] == joined["dimension_b"]
     value_b_in_a = np.where(
-        same_dim, joined["value_b"] * joined["to_base_b"] / joined["to_base_a"], np.nan)
-    out = pd.DataFrame({
-        "value_a": joined["value_a"], "unit_a": joined["unit_a"],
-        "value_b": joined["value_b"], "unit_b": joined["unit_b"],
-        "value_b_in_unit_a": value_b_in_a,
-    }, index=joined.index)
+        same_dim, joined["value_b"] * joined["to_base_b"] / joined["to_base_a"], np.nan
+    )
+    out = pd.DataFrame(
+        {
+            "value_a": joined["value_a"],
+            "unit_a": joined["unit_a"],
+            "value_b": joined["value_b"],
+            "unit_b": joined["unit_b"],
+            "value_b_in_unit_a": value_b_in_a,
+        },
+        index=joined.index,
+    )
     out["rel_change"] = out["value_b_in_unit_a"] / out["value_a"] - 1
     out["status"] = np.select(
-        [in_a & ~in_b, ~in_a & in_b, ~np.isclose(out["value_a"], out["value_b_in_unit_a"],
-                                                   rtol=1e-9, equal_nan=False)],
-        ["only_a", "only_b", "changed"], default="same")
+        [
+            in_a & ~in_b,
+            ~in_a & in_b,
+            ~np.isclose(out["value_a"], out["value_b_in_unit_a"], rtol=1e-9, equal_nan=False),
+        ],
+        ["only_a", "only_b", "changed"],
+        default="same",
+    )
     return out[out["status"] != "same"].reset_index()

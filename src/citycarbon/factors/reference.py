@@ -32,18 +32,28 @@ def _spellings(table: pd.DataFrame, names: tuple[str, ...]) -> dict[str, str]:
     return spell
 
 
-def _resolve(values, table: pd.DataFrame, names: tuple[str, ...], kind: str,
-             source: str | None, field: str | None) -> pd.Series:
+def _resolve(
+    values,
+    table: pd.DataFrame,
+    names: tuple[str, ...],
+    kind: str,
+    source: str | None,
+    field: str | None,
+) -> pd.Series:
     values = pd.Series(values, copy=False)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)  # work on distinct values only
     spell = _spellings(table, names)
     mapped = [spell.get(str(u).strip().lower()) for u in uniques]
     if (codes < 0).any() or None in mapped:
-        bad = int(np.argmax(codes < 0)) if (codes < 0).any() else int(
-            np.argmax(codes == mapped.index(None)))
+        bad = (
+            int(np.argmax(codes < 0))
+            if (codes < 0).any()
+            else int(np.argmax(codes == mapped.index(None)))
+        )
         known = [f"{c} {table.at[c, 'name_zh']}" for c in table.index]
-        raise UnknownCodeError(kind, values.iloc[bad], known, source=source,
-                               row=values.index[bad], field=field)
+        raise UnknownCodeError(
+            kind, values.iloc[bad], known, source=source, row=values.index[bad], field=field
+        )
     categories = list(dict.fromkeys(mapped))
     position = np.array([categories.index(m) for m in mapped], dtype="int32")
     resolved = pd.Categorical.from_codes(position[codes], categories=categories)

@@ -40,8 +40,9 @@ def upgrade() -> None:
         sa.Column("district_code", sa.String(6), nullable=False),
         sa.Column("lon", sa.Float(), nullable=True),
         sa.Column("lat", sa.Float(), nullable=True),
-        sa.ForeignKeyConstraint(["district_code"], ["regions.code"],
-                                name=op.f("fk_parks_district_code_regions")),
+        sa.ForeignKeyConstraint(
+            ["district_code"], ["regions.code"], name=op.f("fk_parks_district_code_regions")
+        ),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_parks")),
     )
     op.create_index(op.f("ix_parks_district_code"), "parks", ["district_code"])
@@ -55,12 +56,15 @@ def upgrade() -> None:
         sa.Column("lon", sa.Float(), nullable=True),
         sa.Column("lat", sa.Float(), nullable=True),
         sa.Column("is_key", sa.Boolean(), server_default=sa.false(), nullable=False),
-        sa.CheckConstraint("length(credit_code) = 18",
-                           name=op.f("ck_enterprises_credit_code_length")),
-        sa.ForeignKeyConstraint(["district_code"], ["regions.code"],
-                                name=op.f("fk_enterprises_district_code_regions")),
-        sa.ForeignKeyConstraint(["park_code"], ["parks.code"],
-                                name=op.f("fk_enterprises_park_code_parks")),
+        sa.CheckConstraint(
+            "length(credit_code) = 18", name=op.f("ck_enterprises_credit_code_length")
+        ),
+        sa.ForeignKeyConstraint(
+            ["district_code"], ["regions.code"], name=op.f("fk_enterprises_district_code_regions")
+        ),
+        sa.ForeignKeyConstraint(
+            ["park_code"], ["parks.code"], name=op.f("fk_enterprises_park_code_parks")
+        ),
         sa.PrimaryKeyConstraint("credit_code", name=op.f("pk_enterprises")),
     )
     op.create_index(op.f("ix_enterprises_district_code"), "enterprises", ["district_code"])
@@ -74,8 +78,9 @@ def upgrade() -> None:
         sa.Column("voltage_kv", sa.Float(), nullable=True),
         sa.Column("lon", sa.Float(), nullable=True),
         sa.Column("lat", sa.Float(), nullable=True),
-        sa.ForeignKeyConstraint(["district_code"], ["regions.code"],
-                                name=op.f("fk_grid_nodes_district_code_regions")),
+        sa.ForeignKeyConstraint(
+            ["district_code"], ["regions.code"], name=op.f("fk_grid_nodes_district_code_regions")
+        ),
         sa.PrimaryKeyConstraint("node_id", name=op.f("pk_grid_nodes")),
     )
     op.create_index(op.f("ix_grid_nodes_district_code"), "grid_nodes", ["district_code"])
@@ -84,10 +89,14 @@ def upgrade() -> None:
         sa.Column("meter_id", sa.String(64), nullable=False),
         sa.Column("enterprise_code", sa.String(18), nullable=True),
         sa.Column("grid_node_id", sa.String(64), nullable=True),
-        sa.ForeignKeyConstraint(["enterprise_code"], ["enterprises.credit_code"],
-                                name=op.f("fk_meters_enterprise_code_enterprises")),
-        sa.ForeignKeyConstraint(["grid_node_id"], ["grid_nodes.node_id"],
-                                name=op.f("fk_meters_grid_node_id_grid_nodes")),
+        sa.ForeignKeyConstraint(
+            ["enterprise_code"],
+            ["enterprises.credit_code"],
+            name=op.f("fk_meters_enterprise_code_enterprises"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["grid_node_id"], ["grid_nodes.node_id"], name=op.f("fk_meters_grid_node_id_grid_nodes")
+        ),
         sa.PrimaryKeyConstraint("meter_id", name=op.f("pk_meters")),
     )
     op.create_index(op.f("ix_meters_enterprise_code"), "meters", ["enterprise_code"])
@@ -106,15 +115,21 @@ def upgrade() -> None:
         sa.Column("finished_at", TIMESTAMP, nullable=True),
         sa.Column("created_by", sa.String(100), nullable=False),
         sa.Column("message", sa.Text(), nullable=True),
-        sa.CheckConstraint("status IN ('running', 'committed', 'failed')",
-                           name=op.f("ck_batches_status")),
+        sa.CheckConstraint(
+            "status IN ('running', 'committed', 'failed')", name=op.f("ck_batches_status")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_batches")),
         sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_batches_status"), "batches", ["status"])
-    op.create_index("uq_batches_committed_kind_content_hash", "batches", ["kind", "content_hash"],
-                    unique=True, sqlite_where=sa.text("status = 'committed'"),
-                    postgresql_where=sa.text("status = 'committed'"))
+    op.create_index(
+        "uq_batches_committed_kind_content_hash",
+        "batches",
+        ["kind", "content_hash"],
+        unique=True,
+        sqlite_where=sa.text("status = 'committed'"),
+        postgresql_where=sa.text("status = 'committed'"),
+    )
     op.create_table(
         "batch_files",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -122,8 +137,12 @@ def upgrade() -> None:
         sa.Column("table_name", sa.String(64), nullable=False),
         sa.Column("path", sa.String(500), nullable=False),
         sa.Column("rows", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["batch_id"], ["batches.id"], ondelete="CASCADE",
-                                name=op.f("fk_batch_files_batch_id_batches")),
+        sa.ForeignKeyConstraint(
+            ["batch_id"],
+            ["batches.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_batch_files_batch_id_batches"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_batch_files")),
         sa.UniqueConstraint("path", name=op.f("uq_batch_files_path")),
     )
