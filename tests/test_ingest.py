@@ -170,6 +170,10 @@ def test_unknown_registry_codes_are_quarantined_with_suggestions(registry, tmp_p
     r = ingest("energy_monthly", e)
     assert r.rows_quarantined == 1
     assert quarantine(r.batch_id)["column"].tolist() == ["enterprise_code"]
+    typo = write_csv(tmp_path / "t.csv", energy_csv([f"{ENT[0]},2024-01,天燃气,10^4 m3,1,1,0"]))
+    r = ingest("energy_monthly", typo)
+    reason = quarantine(r.batch_id)["reason"].iat[0]
+    assert "'天燃气' is unknown" in reason and "'天然气'" in reason  # did you mean 天然气
 
 
 def test_units_are_converted_to_the_stat_unit_and_wrong_units_quarantined(registry, tmp_path):

@@ -1149,7 +1149,7 @@ def resolve_vocabulary(kind: str, text: pa.Array) -> tuple[pa.Array, np.ndarray,
     mapped = pa.array([spell.get(u) for u in uniques], pa.string())  # distinct values only
     codes = mapped.take(enc.indices)
     unknown = _present(text) & ~_present(codes)
-    return codes, unknown, sorted(set(spell.values()))
+    return codes, unknown, sorted(spell)  # every spelling, so a typo of a Chinese name matches
 
 
 def _suggest_reason(
