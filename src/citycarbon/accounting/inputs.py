@@ -52,15 +52,24 @@ def scale_per_unit(
     index: pd.Index,
 ) -> pd.DataFrame:
     """Expand per-unit results of distinct rows back to all rows: ``numeric`` columns times
-    quantity, other numeric columns as they are, labels as categoricals."""
-    out = {}
+    quantity, other numeric columns as they are, labels as categoricals.
+
+    The scaled columns are written into one preallocated float block (no temporaries, no
+    consolidation copy): at ten million rows memory traffic, not arithmetic, is the cost.
+    """
+    scaled = [c for c in per_unit.columns if c in numeric]
+    block = np.empty((len(code), len(scaled)), dtype="float64", order="F")
+    for i, col in enumerate(scaled):
+        np.take(per_unit[col].to_numpy(dtype="float64"), code, out=block[:, i])
+        np.multiply(block[:, i], quantity, out=block[:, i])
+    out = pd.DataFrame(block, columns=scaled, index=index, copy=False)
     for col in per_unit.columns:
         values = per_unit[col]
         if col in numeric:
-            out[col] = values.to_numpy(dtype="float64")[code] * quantity
-        elif pd.api.types.is_numeric_dtype(values):
+            continue
+        if pd.api.types.is_numeric_dtype(values):
             out[col] = values.to_numpy()[code]
         else:
             cat = pd.Categorical(values.astype(str))
             out[col] = pd.Categorical.from_codes(cat.codes[code], categories=cat.categories)
-    return pd.DataFrame(out, index=index)
+    return out
