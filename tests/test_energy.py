@@ -175,3 +175,17 @@ def test_unit_round_trips_give_the_same_tce(q, case):
     a = energy_consumption_tce([q], [big], [fuel], PROFILE).iloc[0]
     b = energy_consumption_tce([q * ratio], [small], [fuel], PROFILE).iloc[0]
     assert a == pytest.approx(b, rel=1e-12, abs=1e-12)
+
+
+def test_fuel_without_published_coefficient_converts_from_its_ncv():
+    # GB/T 2589-2020, 3.2: 1 kgce = 29 307.6 kJ, so the calorific (当量) coefficient of a fuel is
+    # its NCV / 29.3076 GJ/tce. 型煤 (briquette) has no Annex A coefficient in the shipped set; its
+    # NCV in the enterprise guides' default table is 17.460 GJ/t -> 0.59575 tce/t.
+    from citycarbon.config import load_city
+
+    profile = load_city().factor_profile()
+    tce = energy_consumption_tce([100.0], ["t"], ["型煤"], profile)
+    assert tce.iloc[0] == pytest.approx(100 * 17.460 / 29.3076)
+    # a fuel with a published coefficient keeps it: raw coal 0.7143 kgce/kg (表A.1)
+    both = energy_consumption_tce([100.0, 100.0], ["t", "t"], ["原煤", "型煤"], profile)
+    assert both.tolist() == pytest.approx([71.43, 100 * 17.460 / 29.3076])

@@ -21,7 +21,7 @@ import pandas as pd
 
 from citycarbon import units
 from citycarbon.accounting.inputs import non_negative
-from citycarbon.errors import InputError, UnitError
+from citycarbon.errors import InputError, UnitError, UnknownCodeError
 from citycarbon.factors import FactorProfile, resolve_fuels
 
 BASES = ("calorific", "equivalent")
@@ -164,6 +164,32 @@ def energy_consumption_tce(
                 continue
             parameter = "coal_equivalent_primary" if is_primary else "coal_equivalent"
             keys = codes[rows]
+            if not is_primary:
+                # 当量值 is the net calorific value in standard coal (GB/T 2589-2020, 3.2): a
+                # fuel without a published coefficient is converted from its NCV
+                by_ncv = (~keys.isin(profile.rows(parameter)["key"])).to_numpy()
+                if by_ncv.any():
+                    ncv_rows = np.flatnonzero(rows)[by_ncv]
+                    _check_dimension(profile, "ncv", keys[by_ncv], dim, unit_s[ncv_rows], source)
+                    try:
+                        ncv = profile.lookup_many(
+                            "ncv", keys[by_ncv], f"GJ/{units.base_unit(dim)}", source=source
+                        )
+                    except UnknownCodeError as err:
+                        raise UnknownCodeError(
+                            "coal_equivalent (nor an ncv to derive it from): key",
+                            err.value,
+                            profile.rows(parameter)["key"],
+                            source=source,
+                            row=err.row,
+                            field="fuel",
+                        ) from None
+                    coef[ncv_rows] = units.convert(ncv, "GJ", "tce")
+                    rows = rows.copy()
+                    rows[ncv_rows] = False
+                    keys = codes[rows]
+                    if not rows.any():
+                        continue
             _check_dimension(profile, parameter, keys, dim, unit_s[rows], source)
             coef[rows] = profile.lookup_many(
                 parameter,
