@@ -99,19 +99,21 @@ def factors_diff(
         d = factors.diff(factors.load_factor_set(a), factors.load_factor_set(b))
     except CitycarbonError as err:
         fail(err)
-    table = Table(
-        "parameter", "key", "context", "year", "status", f"{a}", f"{b} (in {a} unit)", "change"
-    )
+    table = Table("parameter", "key", "context", "year", "status", a, b, "change")
     for r in d.itertuples():
+        if pd.notna(r.value_b_in_unit_a):
+            value_b = f"{r.value_b_in_unit_a:g} {r.unit_a}"
+        else:
+            value_b = "" if pd.isna(r.value_b) else f"{r.value_b:g} {r.unit_b}"
         table.add_row(
             r.parameter,
             r.key,
             r.context,
-            str(r.year),
+            "" if pd.isna(r.year) else str(r.year),
             r.status,
-            "" if r.value_a != r.value_a else f"{r.value_a:g} {r.unit_a}",
-            "" if r.value_b_in_unit_a != r.value_b_in_unit_a else f"{r.value_b_in_unit_a:g}",
-            "" if r.rel_change != r.rel_change else f"{r.rel_change:+.2%}",
+            "" if pd.isna(r.value_a) else f"{r.value_a:g} {r.unit_a}",
+            value_b,
+            "" if pd.isna(r.rel_change) else f"{r.rel_change:+.2%}",
         )
     console.print(table)
     console.print(f"{len(d)} difference(s)")

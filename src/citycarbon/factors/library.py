@@ -358,11 +358,19 @@ def _digest(table: pd.DataFrame) -> str:
 def diff(a: FactorSet, b: FactorSet) -> pd.DataFrame:
     """Rows that differ between two sets: only in a, only in b, or changed value (in a's unit).
 
-    Columns: parameter, key, context, year, status, value_a, unit_a, value_b_in_unit_a, rel_change.
+    Values are matched on parameter, key and context, and also on year for time series (a
+    GWP of AR5 and of AR6 are the same quantity published in different years).
+
+    Columns: parameter, key, context, year (series only), status, value_a, unit_a, value_b,
+    unit_b, value_b_in_unit_a, rel_change.
     """
-    left = a.table.set_index(INDEX)
-    right = b.table.set_index(INDEX)
-    joined = left.join(right, how="outer", lsuffix="_a", rsuffix="_b")
+    series = {p for p, spec in parameters().items() if spec.get("by_year")}
+
+    def keyed(table: pd.DataFrame) -> pd.DataFrame:
+        year = table["year"].where(table["parameter"].isin(series)).astype("Int64")
+        return table.assign(year=year).drop_duplicates(INDEX).set_index(INDEX)
+
+    joined = keyed(a.table).join(keyed(b.table), how="outer", lsuffix="_a", rsuffix="_b")
     in_a, in_b = joined["value_a"].notna(), joined["value_b"].notna()
     same_dim = joined["dimension_a"] == joined["dimension_b"]
     value_b_in_a = np.where(
