@@ -152,7 +152,9 @@ def test_priority_across_years_and_series(tmp_path):
 def test_diff_matches_non_series_across_publication_years():
     # AR5 (Table 8.A.1) CH4 28 vs AR6 (Table 7.15) fossil CH4 29.8: the same quantity, published
     # in 2013 and 2021, shows as changed, not as two unrelated rows
-    d = diff(load_factor_set("ipcc-ar5-gwp100"), load_factor_set("ipcc-ar6-gwp100")).set_index("key")
+    d = diff(load_factor_set("ipcc-ar5-gwp100"), load_factor_set("ipcc-ar6-gwp100")).set_index(
+        "key"
+    )
     assert d.at["CH4", "status"] == "changed"
     assert d.at["CH4", "rel_change"] == pytest.approx(29.8 / 28 - 1)
     assert d.at["SF6", "value_b_in_unit_a"] == pytest.approx(25_200)
