@@ -231,33 +231,53 @@ def convert(value, from_unit: str, to_unit: str):
     return value * factor(from_unit, to_unit)
 
 
-def to_base_factors(units: pd.Series, *, expect: str | tuple[str, ...] | None = None) -> np.ndarray:
+def to_base_factors(
+    units: pd.Series,
+    *,
+    expect: str | tuple[str, ...] | None = None,
+    source: str | None = None,
+    field: str = "unit",
+) -> np.ndarray:
     """Per-row factors to the base unit for a column of unit strings (vectorised over unique units).
 
-    Raises :class:`UnitError` naming the first offending row (0-based index label) if a unit is
-    unknown, missing, or not of the expected dimension(s).
+    Raises :class:`UnitError` naming ``source``, ``field`` and the first offending row (index
+    label) if a unit is unknown, missing, or not of the expected dimension(s).
     """
     codes, uniques = pd.factorize(units, use_na_sentinel=True)
     if (codes < 0).any():
         row = units.index[int(np.argmax(codes < 0))]
-        raise UnitError("unit is missing", row=row, value=None)
+        raise UnitError("unit is missing", source=source, row=row, field=field, value=None)
     allowed = (expect,) if isinstance(expect, str) else expect
     factors = np.empty(len(uniques), dtype="float64")
     for i, text in enumerate(uniques):  # loops over distinct units only
+        row = units.index[int(np.argmax(codes == i))]
         try:
             u = parse(text)
         except UnitError as err:
-            row = units.index[int(np.argmax(codes == i))]
-            raise UnitError(err.reason, row=row, value=text, suggestions=err.suggestions) from None
+            raise UnitError(
+                err.reason,
+                source=source,
+                row=row,
+                field=field,
+                value=text,
+                suggestions=err.suggestions,
+            ) from None
         if allowed and u.dimension not in allowed:
-            row = units.index[int(np.argmax(codes == i))]
             raise UnitError(
                 f"unit {text!r} is {u.dimension}, expected {' or '.join(allowed)}",
+                source=source,
                 row=row,
+                field=field,
                 value=text,
             )
         factors[i] = u.to_base
     return factors[codes]
+
+
+def dimensions(units: pd.Series) -> np.ndarray:
+    """Per-row dimension of a column of (valid) unit strings, parsed once per distinct unit."""
+    codes, uniques = pd.factorize(units)
+    return np.array([parse(u).dimension for u in uniques], dtype=object)[codes]
 
 
 def base_unit(dim: str) -> str:

@@ -21,7 +21,7 @@ import pandas as pd
 from citycarbon import units
 from citycarbon.accounting.gwp import gwp_set_label, gwp_values
 from citycarbon.accounting.inputs import distinct_rows, non_negative, scale_per_unit
-from citycarbon.errors import InputError, UnitError
+from citycarbon.errors import InputError
 from citycarbon.factors import FactorProfile, fuels, resolve_fuels
 
 CO2_PER_C = 44 / 12  # molar mass ratio CO2 : C (IPCC 2006 Vol. 2 eq. 2.1 note; 核算指南 通则)
@@ -237,19 +237,10 @@ def _combustion_rows(
         )
 
     quantity = activity["quantity"].to_numpy(dtype="float64")
-    u_code, u_uniq = pd.factorize(activity["unit"], use_na_sentinel=True)
-    try:
-        to_base = units.to_base_factors(activity["unit"], expect=("mass", "volume", "energy"))
-    except UnitError as err:
-        raise UnitError(
-            err.reason,
-            source=where,
-            row=err.row,
-            field="unit",
-            value=err.value,
-            suggestions=err.suggestions,
-        ) from None
-    dim = np.array([units.dimension(x) for x in u_uniq], dtype=object)[u_code]
+    to_base = units.to_base_factors(
+        activity["unit"], expect=("mass", "volume", "energy"), source=where
+    )
+    dim = units.dimensions(activity["unit"])
     q_base = quantity * to_base  # t, m3 or GJ
     in_energy = dim == "energy"
 

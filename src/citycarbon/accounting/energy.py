@@ -143,8 +143,8 @@ def energy_consumption_tce(
 
     amount = non_negative(qty, field="quantity", source=source)
     codes = resolve_fuels(fuel_s, source=source, field="fuel")
-    to_base = units.to_base_factors(unit_s, expect=ACTIVITY_DIMENSIONS)
-    dims = _dimensions(unit_s)
+    to_base = units.to_base_factors(unit_s, expect=ACTIVITY_DIMENSIONS, source=source)
+    dims = units.dimensions(unit_s)
 
     primary = (basis == "equivalent") & (codes == "electricity").to_numpy()
     if primary.any() and year is None:
@@ -210,12 +210,6 @@ def _aligned(values, index: pd.Index, field: str) -> pd.Series:
         raise InputError(f"{field} has {len(values)} rows, quantity has {len(index)}", field=field)
     values.index = index
     return values
-
-
-def _dimensions(unit_s: pd.Series) -> np.ndarray:
-    codes, uniques = pd.factorize(unit_s)
-    dims = np.array([units.parse(u).dimension for u in uniques], dtype=object)  # distinct units
-    return dims[codes]
 
 
 def _check_dimension(

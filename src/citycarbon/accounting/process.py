@@ -539,19 +539,8 @@ class _Table:
         self.material = _text(activity, "material")
         self.product = _text(activity, "product")
         quantity = non_negative(activity["quantity"], source=where)
-        try:
-            to_base = units.to_base_factors(activity["unit"])
-        except UnitError as err:
-            raise UnitError(
-                err.reason,
-                source=where,
-                row=err.row,
-                field="unit",
-                value=err.value,
-                suggestions=err.suggestions,
-            ) from None
-        u_code, u_uniq = pd.factorize(activity["unit"])
-        dim = np.array([units.dimension(u) for u in u_uniq], dtype=object)[u_code]
+        to_base = units.to_base_factors(activity["unit"], source=where)
+        dim = units.dimensions(activity["unit"])
         expected = process.map({k: v[0] for k, v in PROCESSES.items()}).to_numpy()
         wrong = dim != expected
         if wrong.any():
