@@ -54,6 +54,7 @@ import yaml
 from citycarbon import units
 from citycarbon.config import CityConfig, load_city
 from citycarbon.data.codes import CHARSET, WEIGHTS
+from citycarbon.data.schemas import SCHEMAS
 from citycarbon.errors import InputError, UnknownCodeError
 from citycarbon.factors import fuels
 
@@ -65,47 +66,9 @@ READINGS: dict[str, str | None] = {"hourly": "1h", "15min": "15min", "daily": "1
 #: Upper bound of rows generated and written at once (one Parquet row group).
 ROWS_PER_CHUNK = 2_000_000
 
-#: Canonical columns of the contract's demo files (data-contract.md, "Lake tables").
+#: Columns of the demo files: the output columns the ingest schemas declare for each kind.
 COLUMNS: dict[str, list[str]] = {
-    "parks": ["code", "name_zh", "name_en", "district_code", "lon", "lat"],
-    "enterprises": [
-        "credit_code",
-        "name",
-        "industry_code",
-        "district_code",
-        "park_code",
-        "lon",
-        "lat",
-        "is_key",
-    ],
-    "grid_nodes": ["node_id", "name", "district_code", "voltage_kv", "lon", "lat"],
-    "meters": ["meter_id", "enterprise_code", "grid_node_id"],
-    "energy_monthly": [
-        "enterprise_code",
-        "period",
-        "fuel",
-        "unit",
-        "opening_stock",
-        "purchased",
-        "purchase_value_10k_cny",
-        "consumed_total",
-        "consumed_industrial",
-        "consumed_as_feedstock",
-        "consumed_non_industrial",
-        "consumed_transport",
-        "closing_stock",
-    ],
-    "meter_readings": ["meter_id", "ts", "kwh"],
-    "city_statistics": ["region_code", "year", "indicator", "price_basis", "value", "unit"],
-    "industrial_output": [
-        "enterprise_code",
-        "period",
-        "product",
-        "quantity",
-        "unit",
-        "output_value_10k_cny",
-    ],
-    "green_electricity": ["enterprise_code", "period", "mwh", "instrument", "certificate_id"],
+    kind: [c.name for c in schema.columns if c.output] for kind, schema in SCHEMAS.items()
 }
 
 #: Weights of GB 11714-1997 for the 8-character organisation code body (check = position 9).
