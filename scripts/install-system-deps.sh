@@ -2,6 +2,9 @@
 # Installs the Debian packages the test suite needs, only when they are missing:
 #   - a Java 17 runtime, for PySpark in local mode (Spark parity tests)
 #   - PostgreSQL server binaries, for the catalog tests on a real server
+#   - Chromium, for the Playwright browser tests (Debian's build, not a downloaded one)
+#   - a CJK font, so pages, screenshots and PDF reports show Chinese text
+#   - poppler-utils (pdftoppm), to render a PDF report page to PNG in a test
 set -euo pipefail
 
 need=()
@@ -9,6 +12,9 @@ command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
   need+=(postgresql)
 fi
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils poppler-data)
+fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-noto-cjk)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "system-deps: all present"

@@ -156,16 +156,21 @@ def alembic_config() -> Config:
 
 @cache
 def head_revision() -> str:
-    """The newest migration revision shipped with this version of citycarbon."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None, "no migrations packaged"
-    return head
+    """The newest migration revision(s) shipped with this version of citycarbon.
+
+    Each capability (access, targets, scenarios, ...) adds its tables in its own migration
+    branch off ``0001``; the heads are joined with ``+`` in sorted order.
+    """
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    assert heads, "no migrations packaged"
+    return "+".join(sorted(heads))
 
 
 def current_revision(url: str | None = None) -> str | None:
-    """The revision the database is at, or None when it was never migrated."""
+    """The revision(s) the database is at (``+``-joined), or None when it was never migrated."""
     with get_engine(url).connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return "+".join(sorted(heads)) if heads else None
 
 
 def _run_alembic(url: str | None, fn: Any, revision: str) -> None:
@@ -178,7 +183,7 @@ def _run_alembic(url: str | None, fn: Any, revision: str) -> None:
         fn(cfg, revision)
 
 
-def upgrade(url: str | None = None, revision: str = "head") -> None:
+def upgrade(url: str | None = None, revision: str = "heads") -> None:
     """Migrate the catalog to ``revision`` (default the newest), in one transaction.
 
     Concurrent upgrades of the same database are serialised (SQLite write lock, PostgreSQL
@@ -187,7 +192,7 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     url = database_url(url)
     with _lock:
         _run_alembic(url, command.upgrade, revision)
-        if revision == "head":
+        if revision in ("head", "heads"):
             _ready.add(url)
 
 
@@ -207,7 +212,7 @@ def ensure_catalog(url: str | None = None) -> None:
     current = current_revision(url)
     if current != head_revision():
         known = {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-        if current is not None and current not in known:
+        if current is not None and not set(current.split("+")) <= known:
             raise InputError(
                 f"the catalog is at revision {current!r}, which this version of "
                 f"citycarbon does not know (newest {head_revision()!r}); "
