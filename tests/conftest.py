@@ -1,4 +1,35 @@
 """Shared test fixtures."""
 
+from pathlib import Path
+
+import pytest
+
 # A real PostgreSQL server for tests marked `postgres` (fixtures postgres_url, fresh_postgres_url).
 pytest_plugins = ["tests.pgserver"]
+
+#: Size of the small demo city the tests share (built once per test session).
+SMALL_DEMO = {"enterprises": 150, "years": 3}
+
+
+@pytest.fixture(scope="session")
+def small_demo_dir(tmp_path_factory) -> Path:
+    """A CITYCARBON_HOME holding the small demo city, generated, ingested and computed once.
+
+    Tests must not change it: use ``demo_home`` (read-only use) or copy it.
+    """
+    from citycarbon.demo.pipeline import run_demo
+
+    home = tmp_path_factory.mktemp("small-demo")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CITYCARBON_HOME", str(home))
+        mp.delenv("CITYCARBON_DATABASE_URL", raising=False)
+        run_demo(**SMALL_DEMO)
+    return home
+
+
+@pytest.fixture
+def demo_home(small_demo_dir, monkeypatch) -> Path:
+    """CITYCARBON_HOME pointed at the shared small demo city for the duration of one test."""
+    monkeypatch.setenv("CITYCARBON_HOME", str(small_demo_dir))
+    monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
+    return small_demo_dir
