@@ -350,7 +350,9 @@ def test_database_url_defaults_to_psycopg3():
 def test_catalog_newer_than_the_code_is_refused(catalog_url):
     catalog.upgrade(catalog_url)
     with catalog.get_engine(catalog_url).begin() as conn:
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+        # one row per migration branch head: replace them all by an unknown revision
+        conn.execute(sa.text("DELETE FROM alembic_version"))
+        conn.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES ('9999')"))
     catalog.dispose_engines()
     with pytest.raises(InputError, match="does not know"):
         catalog.ensure_catalog(catalog_url)
