@@ -14,9 +14,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## demo: build the deterministic demo city, compute everything and show the results
+## demo: build the deterministic demo city, compute everything, show the results, then serve
+## the web platform on http://127.0.0.1:8000 (demo users and passwords are printed)
 demo: $(STAMP)
 	$(BIN)/citycarbon demo
+	$(BIN)/citycarbon serve --host 127.0.0.1 --port 8000
 
 ## test: install what the tests need (system packages too) and run the whole default suite
 test: system-deps $(STAMP)

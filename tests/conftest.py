@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 # A real PostgreSQL server for tests marked `postgres` (fixtures postgres_url, fresh_postgres_url).
-pytest_plugins = ["tests.pgserver"]
+pytest_plugins = ["tests.pgserver", "tests.web_fixtures"]  # web_fixtures: web_home, app
 
 #: Size of the small demo city the tests share (built once per test session).
 SMALL_DEMO = {"enterprises": 150, "years": 3}

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from citycarbon import units
+from citycarbon import geo, units
 from citycarbon.cli import app
 from citycarbon.config import load_city
 from citycarbon.data.codes import valid_credit_codes
@@ -93,15 +93,17 @@ def test_credit_codes_property(districts, seed):
     assert len(set(codes)) == len(codes)
 
 
-def test_enterprises_in_real_districts_and_boxes(default_city, calibration):
+def test_enterprises_inside_their_real_districts(default_city):
     districts = {d.code for d in load_city("xiamen").districts}
     ent = default_city.enterprises
     assert set(ent["district_code"]) <= districts
     assert set(default_city.parks["district_code"]) <= districts
     assert set(default_city.grid_nodes["district_code"]) <= districts
-    box = np.array([calibration["districts"][c]["bbox"] for c in ent["district_code"]])
-    assert ((ent["lon"] >= box[:, 0]) & (ent["lon"] <= box[:, 2])).all()
-    assert ((ent["lat"] >= box[:, 1]) & (ent["lat"] <= box[:, 3])).all()
+    # every enterprise and grid node lies inside its own district's packaged boundary
+    fc = geo.boundaries(load_city("xiamen"))
+    for points in (ent, default_city.grid_nodes):
+        found = geo.district_of_points(fc, points["lon"].to_numpy(), points["lat"].to_numpy())
+        assert (found == points["district_code"].to_numpy()).all()
     in_park = ent.dropna(subset=["park_code"]).merge(
         default_city.parks, left_on="park_code", right_on="code", suffixes=("", "_park")
     )

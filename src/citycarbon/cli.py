@@ -23,6 +23,20 @@ factors_app = typer.Typer(help="Browse and compare factor sets (因子库).", no
 app.add_typer(factors_app, name="factors")
 db_app = typer.Typer(help="Catalog database (目录库): migrations and status.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+# web platform (issue 7): `citycarbon serve`, `citycarbon users add|list|passwd`
+from citycarbon.web.commands import serve_command, users_app  # noqa: E402
+
+app.add_typer(users_app, name="users")
+app.command("serve")(serve_command)
+# reports and carbon dual control (issue 5 part B): sub-apps in citycarbon.reports.cli
+from citycarbon.reports.cli import report_app, targets_app  # noqa: E402
+
+app.add_typer(report_app, name="report")
+app.add_typer(targets_app, name="targets")
+# pathways and decision support (issue 8): sub-app in citycarbon.scenario_cli
+from citycarbon.scenario_cli import scenario_app  # noqa: E402
+
+app.add_typer(scenario_app, name="scenario")
 console = Console()
 
 CityOption = Annotated[
@@ -311,7 +325,7 @@ def ingest_command(
         str,
         typer.Argument(
             help="energy_monthly, meter_readings, city_statistics, "
-            "industrial_output, green_electricity, parks, "
+            "industrial_output, green_electricity, energy_balance, parks, "
             "enterprises, grid_nodes or meters."
         ),
     ],
@@ -556,6 +570,98 @@ def account(
         console.print(f"account lines written to {lines_csv}")
 
 
+# --- city energy balance and GHG inventory (issue 5) -----------------------------------------
+inventory_app = typer.Typer(
+    help="City energy balance (能源平衡表) and GHG inventory (城市温室气体清单).",
+    no_args_is_help=True,
+)
+app.add_typer(inventory_app, name="inventory")
+InventoryYear = Annotated[
+    int | None, typer.Option("--year", help="Data year (default: all / the latest).")
+]
+
+
+@inventory_app.command("compute")
+def inventory_compute(
+    year: InventoryYear = None,
+    base_year: Annotated[int | None, typer.Option(help="Base year of intensity declines.")] = None,
+    city: CityOption = None,
+) -> None:
+    """Compute balance, inventory, indicators, uncertainty and reconciliation; write results."""
+    from citycarbon.data.inventory_run import compute_inventory
+
+    try:
+        out = compute_inventory([year] if year else None, base_year=base_year, city=city)
+    except CitycarbonError as err:
+        fail(err)
+    _print_indicators(out["city_indicators"], year)
+    console.print(f"run {out['city_inventory']['run_id'].iat[0]}: " + ", ".join(out))
+
+
+@inventory_app.command("show")
+def inventory_show(year: InventoryYear = None) -> None:
+    """Show the latest inventory by IPCC sector and gas, both accounting bases."""
+    from citycarbon.data.inventory_run import latest_result
+
+    try:
+        inv = latest_result("city_inventory")
+        ind = latest_result("city_indicators")
+    except CitycarbonError as err:
+        fail(err)
+    year = year or int(inv["year"].max())
+    city = inv[(inv["level"] == "city") & inv["month"].isna() & (inv["year"] == year)]
+    table = Table("sector", "名称", "gas", "scope", "basis", "t", "tCO2e", "key", title=str(year))
+    for r in city.sort_values(["basis", "sector", "gas"]).itertuples():
+        table.add_row(
+            r.sector,
+            r.sector_name_zh,
+            r.gas,
+            str(r.scope),
+            r.basis,
+            "" if pd.isna(r.emissions_t) else f"{r.emissions_t:,.1f}",
+            "" if pd.isna(r.emissions_tco2e) else f"{r.emissions_tco2e:,.1f}",
+            r.notation_key,
+        )
+    console.print(table)
+    _print_indicators(ind, year)
+
+
+@inventory_app.command("balance")
+def inventory_balance(
+    year: InventoryYear = None,
+    xlsx: Annotated[Path | None, typer.Option(help="Write the table in 统计年鉴 layout.")] = None,
+) -> None:
+    """Show the latest energy balance (合计 column, tce) and optionally export it to Excel."""
+    from citycarbon.data.inventory_run import latest_result, write_balance_xlsx
+
+    try:
+        b = latest_result("energy_balance")
+        year = year or int(b["year"].max())
+        total = b[(b["fuel"] == "total") & (b["year"] == year)]
+        table = Table("项目", "当量值 tce", "等价值 tce", "check", title=f"能源平衡表 {year}")
+        wide = total.pivot_table(index=["order", "item_zh"], columns="tce_basis", values="tce")
+        flags = total.groupby(["order", "item_zh"])["flag"].first()
+        for (order, name), r in wide.iterrows():
+            table.add_row(
+                name, f"{r['calorific']:,.1f}", f"{r['coal_equivalent']:,.1f}", flags[(order, name)]
+            )
+        console.print(table)
+        if xlsx:
+            console.print(f"written {write_balance_xlsx(b, xlsx, year=year)}")
+    except CitycarbonError as err:
+        fail(err)
+
+
+def _print_indicators(ind: pd.DataFrame, year: int | None) -> None:
+    rows = ind[ind["period_type"] == "year"]
+    if year:
+        rows = rows[rows["year"] == year]
+    table = Table("year", "indicator", "value", "unit", title="city indicators (城市指标)")
+    for r in rows.itertuples():
+        table.add_row(str(r.year), r.indicator, f"{r.value:,.4g}", r.unit)
+    console.print(table)
+
+
 @app.command()
 def demo(
     enterprises: Annotated[int, typer.Option(help="Synthetic enterprises.")] = 3000,
@@ -602,6 +708,11 @@ def demo(
         if name in tables:
             console.print(_frame_table(tables[name], f"{title} — 合成数据 synthetic data"))
     console.print(f"inputs in {run.input_dir}; results under {get_settings().lake / 'results'}")
+    if run.users:  # web platform demo users (passwords for the synthetic demo only)
+        users = Table("username", "password", "role", "scope", title="web demo users 演示用户")
+        for u in run.users:
+            users.add_row(u.username, u.password, u.role, u.scope_code or "")
+        console.print(users)
 
 
 def _frame_table(frame: pd.DataFrame, title: str) -> Table:
@@ -620,6 +731,25 @@ def _frame_table(frame: pd.DataFrame, title: str) -> Table:
             ],
         )
     return table
+
+
+# --- carbon emission flow (碳排放流) and hourly nodal scope 2 (issue 6): commands in cli_flow.py
+from citycarbon.cli_flow import flow_app  # noqa: E402
+
+app.add_typer(flow_app, name="flow")
+
+
+# 电-碳 chain: `nowcast run|backtest|history` and `indicators` (commands in cli_power.py)
+from citycarbon.cli_power import indicators_command, nowcast_app  # noqa: E402
+
+app.add_typer(nowcast_app, name="nowcast")
+app.command("indicators")(indicators_command)
+
+
+# 电碳生态地图 (issues 6/7): `map check|precompute` (commands in cli_map.py)
+from citycarbon.cli_map import map_app  # noqa: E402
+
+app.add_typer(map_app, name="map")
 
 
 if __name__ == "__main__":

@@ -52,6 +52,8 @@ class CityConfig(BaseModel):
     province: Province
     timezone: str = "Asia/Shanghai"
     districts: list[District]
+    #: District boundary GeoJSON (packaged in citycarbon/geo/data or beside the YAML).
+    boundaries: str | None = None
     factors: FactorChoice
     path: Path | None = None
 

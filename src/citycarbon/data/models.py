@@ -207,6 +207,181 @@ class AuditLog(Base):
     after: Mapped[dict[str, Any] | None]
 
 
+# --------------------------------------------------------------------------- access (web)
+# Users, API tokens and failed logins (migration 0002_access; rules in citycarbon.data.access).
+USER_ROLES = (
+    "admin",
+    "city_analyst",
+    "district_manager",
+    "park_manager",
+    "enterprise_user",
+    "viewer",
+)
+
+
+class User(Base):
+    """A platform user: argon2 password hash, one role, and the code its scope is bound to
+    (district code, park code or credit code for district/park/enterprise roles)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "role IN ('admin', 'city_analyst', 'district_manager', 'park_manager', "
+            "'enterprise_user', 'viewer')",
+            name="role",
+        ),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(sa.String(200))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(32))
+    scope_code: Mapped[str | None] = mapped_column(sa.String(32))
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
+    # Incremented on password change / sign-out everywhere: older session cookies stop working.
+    session_epoch: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """An API token of a user for integrations; only its SHA-256 is stored (shown once)."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class LoginFailure(Base):
+    """A failed sign-in (rate limiting: too many per user name and address lock it for a while)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (sa.Index("ix_login_failures_username_ip", "username", "ip"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(sa.String(64))
+    ip: Mapped[str] = mapped_column(sa.String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# --------------------------------------------------------------------------- targets (双控)
+# Carbon dual-control targets with history, their annual decomposition and the warnings log
+# (migration 0003_targets; access in citycarbon.data.targets_store).
+TARGET_LEVELS = ("city", "district", "park", "industry", "enterprise")
+
+
+class Target(Base):
+    """One version of a dual-control target; a change closes it (``valid_to``) and adds the next
+    version of the same ``code``, so the history stays."""
+
+    __tablename__ = "targets"
+    __table_args__ = (
+        sa.UniqueConstraint("code", "version"),
+        sa.CheckConstraint(
+            "level IN ('city', 'district', 'park', 'industry', 'enterprise')", name="level"
+        ),
+        sa.CheckConstraint("kind IN ('intensity', 'total')", name="kind"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(sa.String(100), index=True)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    level: Mapped[str] = mapped_column(sa.String(16))
+    entity_code: Mapped[str] = mapped_column(sa.String(32))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    indicator: Mapped[str] = mapped_column(sa.String(64))
+    period_label: Mapped[str] = mapped_column(sa.String(32))
+    base_year: Mapped[int] = mapped_column(sa.Integer)
+    end_year: Mapped[int] = mapped_column(sa.Integer)
+    target_value: Mapped[float] = mapped_column(sa.Float)
+    target_unit: Mapped[str] = mapped_column(sa.String(16))
+    base_value: Mapped[float | None] = mapped_column(sa.Float)
+    decomposition: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16))  # published | illustrative
+    source: Mapped[str] = mapped_column(sa.Text)
+    valid_from: Mapped[datetime] = mapped_column(default=utcnow)
+    valid_to: Mapped[datetime | None] = mapped_column(index=True)
+    created_by: Mapped[str] = mapped_column(sa.String(100))
+
+
+class TargetAnnual(Base):
+    """The annual decomposition of a target version (schedule-proportional value per year)."""
+
+    __tablename__ = "target_annual"
+
+    target_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("targets.id", ondelete="CASCADE"), primary_key=True
+    )
+    year: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    target_value: Mapped[float | None] = mapped_column(sa.Float)
+
+
+class WarningLog(Base):
+    """An early warning: raised when a rule's level becomes yellow/red or changes."""
+
+    __tablename__ = "warnings"
+    __table_args__ = (
+        sa.CheckConstraint("level IN ('green', 'yellow', 'red')", name="level"),
+        sa.Index("ix_warnings_rule_id_subject_period", "rule_id", "subject", "period"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    run_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    rule_id: Mapped[str] = mapped_column(sa.String(64))
+    subject: Mapped[str] = mapped_column(sa.String(100))  # target code or entity code
+    target_id: Mapped[int | None] = mapped_column(sa.ForeignKey("targets.id"))
+    level: Mapped[str] = mapped_column(sa.String(8))
+    entity_level: Mapped[str] = mapped_column(sa.String(16))
+    entity_code: Mapped[str] = mapped_column(sa.String(32))
+    entity_name: Mapped[str | None] = mapped_column(sa.String(200))
+    period: Mapped[str] = mapped_column(sa.String(16))
+    metric: Mapped[str] = mapped_column(sa.String(64))
+    value: Mapped[float | None] = mapped_column(sa.Float)
+    threshold: Mapped[float | None] = mapped_column(sa.Float)
+    message: Mapped[str] = mapped_column(sa.Text)
+    notified_via: Mapped[str | None] = mapped_column(sa.String(100))
+    notify_error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+# --------------------------------------------------------------------------- pathways (scenarios)
+# Scenarios with versions (migration 0004_scenarios; rules in citycarbon.data.scenarios).
+class Scenario(Base):
+    """One version of a scenario (情景): baseline + measures (JSON list of {id, start_year,
+    full_year, scale, params}). Saving again adds the next version; older rows are the history."""
+
+    __tablename__ = "scenarios"
+    __table_args__ = (
+        sa.UniqueConstraint("name", "version"),
+        sa.CheckConstraint("version >= 1", name="version_positive"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(sa.String(100), index=True)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    title_zh: Mapped[str | None] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    base_year: Mapped[int | None] = mapped_column(sa.Integer)
+    measures: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+    settings: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    created_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 #: Registry tables (loaded through ingest) and the column that identifies a row.
 REGISTRY_KEYS = {
     "regions": "code",

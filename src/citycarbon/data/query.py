@@ -1029,6 +1029,26 @@ def write_result(frame: pd.DataFrame, lake_dir: str | Path, query: str, run_id: 
     return out
 
 
+def result_runs(name: str, lake_dir: str | Path | None = None) -> list[Path]:
+    """The files of every run of a result table, oldest first (run ids sort by time)."""
+    lake = Path(lake_dir) if lake_dir is not None else get_settings().lake
+    return sorted((lake / "results" / _ident(name)).glob("run_id=*/part.parquet"))
+
+
+def read_latest_result(
+    name: str, lake_dir: str | Path | None = None, *, hint: str = "citycarbon demo"
+) -> pd.DataFrame:
+    """The newest run of a result table; an InputError naming ``hint`` (the command that
+    computes it) when there is none."""
+    runs = result_runs(name, lake_dir)
+    if not runs:
+        lake = Path(lake_dir) if lake_dir is not None else get_settings().lake
+        raise InputError(
+            f"no {name} result yet: run `{hint}` first", source=str(lake / "results" / name)
+        )
+    return pd.read_parquet(runs[-1])
+
+
 def compute(
     engine: QueryEngine,
     names: Sequence[str] | None = None,

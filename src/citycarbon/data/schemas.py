@@ -253,6 +253,7 @@ CODE_LISTS = (
     "fuel",
     "indicator",
     "instrument",
+    "balance_item",
 )
 _EMPTY_MARKS = ("-", "—", "－", "--", "/", "nan", "NaN", "null", "NULL", "None")
 
@@ -525,6 +526,48 @@ GREEN_ELECTRICITY = Schema(
     rules=(RequiredIfRule("certificate_id", "instrument", "green_certificate"),),
 )
 
+# --- energy balance (能源平衡表), city/district level: issue 5 (inventory) -------------------
+ENERGY_BALANCE = Schema(
+    kind="energy_balance",
+    table="energy_balance",
+    title="Energy balance table by region, year, item and fuel (能源平衡表, 实物量)",
+    columns=(
+        Column(
+            "region_code",
+            "string",
+            codes="region",
+            pattern=r"\d{6}",
+            aliases=("行政区划代码", "区划代码", "地区代码", "地区", "region", "adcode"),
+        ),
+        Column("year", "int64", minimum=1949, latest="this_year", aliases=("年份", "年度", "年")),
+        Column(
+            "item",
+            "string",
+            codes="balance_item",
+            aliases=("项目", "指标", "平衡表项目", "行项目", "item_code"),
+            doc="item code or name of accounting/data/balance_items.csv (调入量, 火力发电, 工业 ...)",
+        ),
+        Column(
+            "fuel",
+            "string",
+            codes="fuel",
+            aliases=("能源品种", "能源名称", "品种", "能源", "能源代码", "fuel_code"),
+        ),
+        Column(
+            "quantity",
+            "float64",
+            unit=FUEL_STAT_UNIT,
+            aliases=("实物量", "数量", "数值", "消费量", "value"),
+            doc="signed as in the yearbook: (-) items and transformation inputs may be negative",
+        ),
+        Column("unit", "string", aliases=("计量单位", "单位")),
+    ),
+    natural_key=("region_code", "year", "item", "fuel"),
+    partition="year",
+    unit_rule=UnitRule("unit", ("quantity",), target="fuel", key_column="fuel"),
+    skip_rows={"fuel": ("合计", "总计", "能源合计")},
+)
+
 PARKS = Schema(
     kind="parks",
     table="parks",
@@ -668,6 +711,7 @@ SCHEMAS: dict[str, Schema] = {
         CITY_STATISTICS,
         INDUSTRIAL_OUTPUT,
         GREEN_ELECTRICITY,
+        ENERGY_BALANCE,
         PARKS,
         ENTERPRISES,
         GRID_NODES,
@@ -1124,12 +1168,21 @@ def _spelling_map(kind: str) -> dict[str, str]:
             for w in (ind.code, ind.zh):
                 spell[w.lower()] = ind.code
         return spell
+    if kind == "balance_item":  # 能源平衡表 items (citycarbon.accounting.balance)
+        from citycarbon.accounting.balance import balance_items
+
+        spell = {}
+        for code, row in balance_items().iterrows():  # tens of items
+            for w in (code, row["zh"], row["en"], *row["aliases"].split(";")):
+                if w.strip():
+                    spell.setdefault(w.strip().lower(), code)
+        return spell
     if kind == "instrument":
         return {w.lower(): code for code, words in INSTRUMENTS.items() for w in (code, *words)}
     raise KeyError(kind)
 
 
-VOCABULARIES = ("fuel", "indicator", "instrument")
+VOCABULARIES = ("fuel", "indicator", "instrument", "balance_item")
 
 
 def resolve_vocabulary(kind: str, text: pa.Array) -> tuple[pa.Array, np.ndarray, list[str]]:

@@ -2,7 +2,8 @@
 
 The generator writes the demo files of the data contract (``parks.csv``, ``enterprises.csv``,
 ``grid_nodes.csv``, ``meters.csv``, ``energy_monthly.parquet``, ``meter_readings.parquet``,
-``city_statistics.csv``, ``industrial_output.csv``, ``green_electricity.csv``) with canonical
+``city_statistics.csv``, ``industrial_output.csv``, ``green_electricity.csv``,
+``energy_balance.csv``) with canonical
 columns, ready to go through the real ingest path. Districts come from the city configuration;
 every number that is specific to the city (published totals, industry mix, parks, load shapes,
 assumptions) comes from ``calibration/<city id>.yaml`` — nothing city-specific lives in code.
@@ -248,6 +249,7 @@ class DemoCity:
     meter_profile: np.ndarray  # load-profile index of each meter
     meter_deviation: np.ndarray  # (enterprises, months) d of the meter sums
     profile_names: list[str] = field(default_factory=list)
+    energy_balance: pd.DataFrame = field(default_factory=pd.DataFrame)  # issue 5
 
 
 def build_city(
@@ -315,6 +317,7 @@ def build_city(
     stats = _city_statistics(cal, cfg, year_list, ent, elec)
     output = _industrial_output(cal, ind, ent, elec, periods, seed)
     green = _green_electricity(cal, ind, ent, elec, periods, seed)
+    balance = _energy_balance(cal, cfg, ent, energy, stats, year_list)
     return DemoCity(
         city=cfg,
         calibration=cal,
@@ -336,6 +339,7 @@ def build_city(
         meter_profile=meter_profile,
         meter_deviation=deviation,
         profile_names=profile_names,
+        energy_balance=balance,
     )
 
 
@@ -386,7 +390,7 @@ def generate_city(
         paths["meter_readings"] = write_meter_readings(
             demo, out / "meter_readings.parquet", readings=readings
         )
-    for name in ("city_statistics", "industrial_output", "green_electricity"):
+    for name in ("city_statistics", "industrial_output", "green_electricity", "energy_balance"):
         paths[name] = _write_csv(getattr(demo, name), out / f"{name}.csv")
     return paths
 
@@ -416,9 +420,17 @@ def _industries(cal: dict) -> pd.DataFrame:
     return ind
 
 
-def _bbox(cal: dict, codes: np.ndarray) -> np.ndarray:
-    boxes = {k: v["bbox"] for k, v in cal["districts"].items()}
-    return np.array([boxes[c] for c in codes], dtype="float64").reshape(len(codes), 4)
+def _positions(cfg: CityConfig, district: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random lon/lat inside each point's district, from the city's packaged boundaries
+    (citycarbon.geo), shape (n, 2)."""
+    from citycarbon import geo
+
+    shapes = {f["properties"]["code"]: f["geometry"] for f in geo.boundaries(cfg)["features"]}
+    out = np.empty((len(district), 2))
+    for code in np.unique(district):  # a handful of districts
+        rows = np.flatnonzero(district == code)
+        out[rows] = geo.random_points_in(shapes[code], len(rows), rng)
+    return out
 
 
 def _enterprises(
@@ -454,14 +466,18 @@ def _enterprises(
     weights = np.array([cal["districts"][c]["enterprise_weight"] for c in district_codes])
     district = district_codes[rng.choice(len(district_codes), size=n, p=weights / weights.sum())]
     district[has_park] = [parks[c]["district"] for c in park_code[has_park]]
-    box = _bbox(cal, district)
-    lon = box[:, 0] + rng.random(n) * (box[:, 2] - box[:, 0])
-    lat = box[:, 1] + rng.random(n) * (box[:, 3] - box[:, 1])
+    # anywhere in the district; park firms near their park's centre (when that stays inside)
+    lon, lat = _positions(cfg, district, rng).T
     park_lon = np.array([parks[c]["lon"] if c else np.nan for c in park_code])
     park_lat = np.array([parks[c]["lat"] if c else np.nan for c in park_code])
     jitter = rng.normal(0.0, 0.006, size=(n, 2))
-    lon = np.where(has_park, np.clip(park_lon + jitter[:, 0], box[:, 0], box[:, 2]), lon)
-    lat = np.where(has_park, np.clip(park_lat + jitter[:, 1], box[:, 1], box[:, 3]), lat)
+    near_lon, near_lat = park_lon + jitter[:, 0], park_lat + jitter[:, 1]
+    from citycarbon import geo
+
+    found = geo.district_of_points(geo.boundaries(cfg), near_lon, near_lat)
+    near = has_park & (found == district)
+    lon = np.where(near, near_lon, lon)
+    lat = np.where(near, near_lat, lat)
 
     width = max(4, len(str(n)))
     number = np.char.zfill(np.arange(1, n + 1).astype(str), width)
@@ -500,7 +516,6 @@ def _grid_nodes(cal: dict, cfg: CityConfig, seed: int) -> pd.DataFrame:
     rng = _rng(seed, "grid_nodes")
     rows = []
     for d in cfg.districts:  # loop over districts and substations (a few dozen rows)
-        box = cal["districts"][d.code]["bbox"]
         for kv, count in sorted(cal["grid"]["per_district"].items(), reverse=True):
             for k in range(1, int(count) + 1):
                 rows.append(
@@ -509,11 +524,12 @@ def _grid_nodes(cal: dict, cfg: CityConfig, seed: int) -> pd.DataFrame:
                         "name": f"示例{kv}kV变电站 {d.zh}{k}号（合成）",
                         "district_code": d.code,
                         "voltage_kv": float(kv),
-                        "lon": round(box[0] + rng.random() * (box[2] - box[0]), 6),
-                        "lat": round(box[1] + rng.random() * (box[3] - box[1]), 6),
                     }
                 )
-    return pd.DataFrame(rows, columns=COLUMNS["grid_nodes"])
+    nodes = pd.DataFrame(rows)
+    lon, lat = _positions(cfg, nodes["district_code"].to_numpy(), rng).T
+    nodes["lon"], nodes["lat"] = np.round(lon, 6), np.round(lat, 6)
+    return nodes[list(COLUMNS["grid_nodes"])]
 
 
 def _meter_counts(
@@ -1150,6 +1166,175 @@ def write_meter_readings(demo: DemoCity, path: str | Path, *, readings: str = "h
                 )
                 writer.write_table(table, row_group_size=len(table))
     return path
+
+
+# --------------------------------------------------------------------------------------------
+# city energy balance (能源平衡表), issue 5
+# --------------------------------------------------------------------------------------------
+
+
+def _energy_balance(
+    cal: dict,
+    cfg: CityConfig,
+    ent: pd.DataFrame,
+    energy: pd.DataFrame,
+    stats: pd.DataFrame,
+    years: list[int],
+) -> pd.DataFrame:
+    """The city's energy balance per year and fuel, consistent with the enterprises' returns.
+
+    Covered part: the synthetic enterprises' annual 205-1 sums, booked by industry
+    (:func:`citycarbon.accounting.balance.item_of_industry`): fuels burnt by power and heat
+    plants (D4411, D4412, D4430) are transformation inputs with outputs at the calibration's
+    efficiencies; everything else is final consumption of the enterprise's sector, feedstock
+    under 其中：用作原料、材料; stock changes are the enterprises' own. Remainder (assumptions of
+    ``energy_balance`` in the calibration): electricity = 全社会用电量 x (1 - loss rate) minus
+    the enterprises' use, split by sector shares; other fuels per 10^4 residents. Supply closes
+    the balance: local non-fossil electricity is 一次能源生产量, the rest comes in (调入) or goes
+    out (调出), so 平衡差额 is zero up to rounding.
+    """
+    from citycarbon.accounting.balance import item_of_industry
+    from citycarbon.accounting.energy import energy_consumption_tce
+
+    spec = cal.get("energy_balance")
+    if not spec:
+        return pd.DataFrame(columns=COLUMNS["energy_balance"])
+
+    def value(name: str) -> float:
+        return float(spec[name]["value"])
+
+    stat_unit = fuels()["stat_unit"]
+    industry = ent.set_index("credit_code")["industry_code"]
+    e = energy.assign(year=pd.DatetimeIndex(energy["period"]).year)
+    e = e[e["year"].isin(years)]
+    booked = item_of_industry(industry.reindex(e["enterprise_code"]).to_numpy())
+    process = booked["transformation"].to_numpy()
+    carrier = e["fuel"].isin(["electricity", "heat"]).to_numpy()
+    burnt = (process != "") & ~carrier
+    parts = []
+    final = e.assign(item=booked["item"].to_numpy())[~burnt]
+    parts.append(final.groupby(["year", "item", "fuel"])["consumed_total"].sum())
+    feed = final[final["consumed_as_feedstock"].fillna(0) > 0]
+    parts.append(
+        feed.assign(item="industry_feedstock")
+        .groupby(["year", "item", "fuel"])["consumed_as_feedstock"]
+        .sum()
+    )
+    # transformation: fuels burnt by power and heat plants (CHP split by chp_heat_share)
+    heat_share = np.select(
+        [process == "heating", process == "thermal_power+heating"],
+        [1.0, value("chp_heat_share")],
+        0.0,
+    )
+    fuel_in = e[burnt].assign(h=heat_share[burnt])
+    inputs = pd.concat(
+        [
+            fuel_in.assign(item="thermal_power", q=-fuel_in["consumed_total"] * (1 - fuel_in["h"])),
+            fuel_in.assign(item="heating", q=-fuel_in["consumed_total"] * fuel_in["h"]),
+        ]
+    )
+    inputs = inputs[inputs["q"] != 0].groupby(["year", "item", "fuel"])["q"].sum()
+    parts.append(inputs)
+    if len(inputs):
+        qin = inputs.reset_index()
+        unit = stat_unit.reindex(qin["fuel"]).to_numpy()
+        gj = units.convert(
+            energy_consumption_tce(-qin["q"], unit, qin["fuel"], cfg.factor_profile()).to_numpy(),
+            "tce",
+            "GJ",
+        )
+        out = qin.assign(gj=gj).groupby(["year", "item"])["gj"].sum().reset_index()
+        power = out["item"] == "thermal_power"
+        out["fuel"] = np.where(power, "electricity", "heat")
+        out["q"] = np.where(
+            power,
+            units.convert(out["gj"] * value("power_efficiency"), "GJ", "10^4 kWh"),
+            out["gj"] * value("heat_efficiency"),
+        )
+        parts.append(out.set_index(["year", "item", "fuel"])["q"])
+    # stock changes of the enterprises: opening of January - closing of December (decrease +)
+    first = e[pd.DatetimeIndex(e["period"]).month == 1].groupby(["year", "fuel"])["opening_stock"]
+    last = e[pd.DatetimeIndex(e["period"]).month == 12].groupby(["year", "fuel"])["closing_stock"]
+    stock = (first.sum() - last.sum()).fillna(0.0)
+    stock = stock[stock != 0].rename("q").reset_index().assign(item="stock_change")
+    parts.append(stock.set_index(["year", "item", "fuel"])["q"])
+    # non-enterprise remainder
+    city = stats[(stats["region_code"] == cfg.adcode) & (stats["price_basis"] == "")]
+    city = city.set_index(["indicator", "year"])["value"]
+    e_city = units.convert(
+        city.loc["electricity_consumption"].reindex(years).to_numpy(), "10^8 kWh", "10^4 kWh"
+    )
+    population = city.loc["population"].reindex(years).to_numpy()
+    loss = e_city * value("electricity_loss_rate")
+    ent_elec = e[e["fuel"] == "electricity"].groupby("year")["consumed_total"].sum()
+    rest = e_city - loss - ent_elec.reindex(years).fillna(0).to_numpy()
+    if (rest < 0).any():
+        raise InputError(
+            "the enterprises use more electricity than the city's 全社会用电量 less losses",
+            source=str(calibration_path(cfg.id)),
+            field="energy_balance",
+        )
+    shares = pd.Series(spec["remainder_electricity_shares"], dtype="float64")
+    shares = shares / shares.sum()
+    rows = [
+        pd.DataFrame({"year": years, "item": item, "fuel": "electricity", "q": rest * share})
+        for item, share in shares.items()
+    ]
+    for item, per in spec["remainder_per_10k_persons"].items():
+        for fuel, amount in per.items():
+            rows.append(
+                pd.DataFrame(
+                    {"year": years, "item": item, "fuel": fuel, "q": population * float(amount)}
+                )
+            )
+    rows.append(pd.DataFrame({"year": years, "item": "losses", "fuel": "electricity", "q": loss}))
+    rows.append(
+        pd.DataFrame(
+            {
+                "year": years,
+                "item": "production",
+                "fuel": "electricity",
+                "q": e_city * value("local_nonfossil_electricity_share"),
+            }
+        )
+    )
+    parts.append(pd.concat(rows).groupby(["year", "item", "fuel"])["q"].sum())
+    long = pd.concat([p.rename("q") for p in parts]).groupby(level=[0, 1, 2]).sum().reset_index()
+    # gas losses, then close the supply with inflow / outflow
+    use_items = set(spec["remainder_electricity_shares"]) | {
+        "industry_manufacturing",
+        "industry_utilities",
+        "industry_mining",
+        "agriculture",
+        "construction",
+        "transport",
+        "commerce",
+        "other",
+        "residential_urban",
+        "residential_rural",
+    }
+    wide = long.pivot_table(index=["year", "fuel"], columns="item", values="q", aggfunc="sum")
+    wide = wide.fillna(0.0)
+    final_use = wide[[c for c in wide.columns if c in use_items]].sum(axis=1)
+    gas = wide.index.get_level_values("fuel") == "natural_gas"
+    gas_loss = np.where(gas, final_use * value("natural_gas_loss_rate"), 0.0)
+    losses = wide.get("losses", 0.0) + gas_loss
+    trans = wide[[c for c in ("thermal_power", "heating") if c in wide.columns]].sum(axis=1)
+    supply = wide.get("production", 0.0) + wide.get("stock_change", 0.0) + trans
+    net = final_use + losses - supply  # to come in (>0) or go out (<0)
+    wide["losses"] = losses
+    wide["inflow"] = net.clip(lower=0)
+    wide["outflow"] = -(-net).clip(lower=0)
+    long = wide.stack().rename("quantity").reset_index()
+    long = long[np.round(long["quantity"], _DECIMALS) != 0]
+    long = long.assign(
+        region_code=cfg.adcode,
+        quantity=np.round(long["quantity"], _DECIMALS),
+        unit=stat_unit.reindex(long["fuel"]).to_numpy(),
+    )
+    return long.sort_values(["year", "item", "fuel"])[COLUMNS["energy_balance"]].reset_index(
+        drop=True
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ compute with the query layer, and summarise. Every number printed is computed, n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +25,7 @@ INGEST_ORDER = (
     "energy_monthly",
     "meter_readings",
     "city_statistics",
+    "energy_balance",
     "industrial_output",
     "green_electricity",
 )
@@ -35,6 +36,7 @@ class DemoRun:
     ingests: list[IngestResult]
     results: dict[str, tuple[pd.DataFrame, Path]]
     input_dir: Path
+    users: list = field(default_factory=list)  # web demo users (citycarbon.demo.users)
 
 
 def run_demo(
@@ -77,7 +79,41 @@ def run_demo(
             query.register_city(eng, settings=settings, city=cfg)
             results = query.compute(eng, lake_dir=settings.lake)
         progress.advance(task)
-    return DemoRun(ingests=ingests, results=results, input_dir=input_dir)
+        # city energy balance and GHG inventory (issue 5), under the same run id
+        task = progress.add_task("inventory (能源平衡表, 城市清单)", total=1)
+        from citycarbon.data.inventory_run import compute_inventory
+
+        run_id = next(iter(results.values()))[0]["run_id"].iat[0] if results else None
+        for name, frame in compute_inventory(run_id=run_id, city=cfg, settings=settings).items():
+            part = f"run_id={frame['run_id'].iat[0]}"
+            results[name] = (frame, settings.lake / "results" / name / part / "part.parquet")
+        progress.advance(task)
+        # 电-碳 chain: nowcast vintages as if the statistics of the last 2, then 1 month(s) were
+        # still out, and the 电-碳-能 indicators (citycarbon/data/power_runs.py)
+        task = progress.add_task("nowcast (以电折碳) and indicators", total=1)
+        from citycarbon.data import power_runs
+
+        power = power_runs.read_power_data(settings=settings, city=cfg)
+        run = power_runs.run_nowcast(holdout_months=2, settings=settings, data=power)
+        run = power_runs.run_nowcast(  # the next vintage keeps the models the first one chose
+            holdout_months=1,
+            model=run.models,
+            sigma_floor=run.sigma_floor,
+            settings=settings,
+            data=power,
+        )
+        results["nowcast"] = (run.table, run.path)
+        power_runs.run_indicators(settings=settings, data=power)
+        progress.advance(task)
+    # carbon dual control: targets, progress and warnings after the ingest (failure-safe hook)
+    from citycarbon.targets.service import after_ingest
+
+    after_ingest(cfg=cfg, settings=settings)
+    # web platform: one demo user per role (passwords documented, demo only)
+    from citycarbon.demo.users import create_demo_users
+
+    demo_users = create_demo_users(cfg)
+    return DemoRun(ingests=ingests, results=results, input_dir=input_dir, users=demo_users)
 
 
 def summarise(run: DemoRun) -> dict[str, pd.DataFrame]:

@@ -1,0 +1,65 @@
+"""City energy balance + GHG inventory of the full demo city (3,000 enterprises, 3 years).
+
+Floor (issue 5): inventory + balance (+ the targets read of its results, where that module
+exists) <= 10 s. The demo city is built once in the benchmark's own temporary home (not timed).
+Run: ``.venv/bin/python -m pytest -m slow -s benchmarks/bench_inventory.py``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def full_demo(tmp_path_factory):
+    from citycarbon.demo.pipeline import run_demo
+
+    home = tmp_path_factory.mktemp("inventory-bench")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CITYCARBON_HOME", str(home))
+        mp.delenv("CITYCARBON_DATABASE_URL", raising=False)
+        t = time.perf_counter()
+        run_demo(enterprises=3000, years=3)
+        print(f"\nfull demo built in {time.perf_counter() - t:.1f} s (not part of the floor)")
+    return home
+
+
+@pytest.mark.slow
+def test_inventory_full_demo_speed(full_demo, monkeypatch):
+    from citycarbon.data.inventory_run import compute_inventory
+
+    monkeypatch.setenv("CITYCARBON_HOME", str(full_demo))
+    monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
+    t = time.perf_counter()
+    out = compute_inventory()
+    inventory_s = time.perf_counter() - t
+    targets_s = 0.0
+    try:
+        from citycarbon.data.targets_inputs import load_actuals
+    except ImportError:  # part B not present
+        load_actuals = None
+    if load_actuals is not None:
+        t = time.perf_counter()
+        actuals = load_actuals()
+        targets_s = time.perf_counter() - t
+        assert actuals.source == "city_inventory"
+    print(f"compute_inventory (balance, inventory, indicators, uncertainty): {inventory_s:.2f} s")
+    print(f"targets read of the results (load_actuals): {targets_s:.2f} s")
+    for name, frame in out.items():
+        print(f"  {name}: {len(frame):,} rows")
+    ind = out["city_indicators"]
+    last = ind[(ind["period_type"] == "year") & (ind["year"] == ind["year"].max())]
+    for r in last.itertuples():
+        if r.indicator in (
+            "total_ghg_tco2e",
+            "total_ghg_tco2e_territorial",
+            "energy_consumption_tce",
+            "intensity_tco2e_per_10k_cny",
+            "coal_share",
+            "nonfossil_share",
+            "enterprise_coverage_share",
+        ):
+            print(f"  {r.year} {r.indicator}: {r.value:,.4g} {r.unit}")
+    assert inventory_s + targets_s <= 10.0

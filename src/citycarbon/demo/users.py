@@ -1,0 +1,76 @@
+"""Demo users of the web platform, one per role, created by ``citycarbon demo``.
+
+The passwords are for the synthetic demo only and documented (README): ``<username>-demo``.
+Scopes are chosen deterministically from the demo registry: the district manager manages 思明区
+(the first district of the city config), the park manager the park with the most enterprises,
+the enterprise user the largest emitter of that park (the lowest credit code when no results).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from citycarbon.data import access, catalog, users
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    password: str
+    role: str
+    scope_code: str | None
+    display_name: str
+
+
+def demo_password(username: str) -> str:
+    """The documented demo password of a demo user."""
+    return f"{username}-demo"
+
+
+def create_demo_users(city_config) -> list[DemoUser]:
+    """Create (or keep) the demo users; returns them with their passwords."""
+    ents = catalog.registry_frame("enterprises")
+    district = city_config.districts[0]
+    by_park = ents.dropna(subset=["park_code"]).groupby("park_code").size()
+    park = (
+        str(by_park.sort_values(ascending=False, kind="stable").index[0]) if len(by_park) else None
+    )
+    members = ents[ents["park_code"] == park] if park else ents
+    res = access.results()
+    enterprise = str(members["credit_code"].min())
+    if res is not None and len(res.annual):
+        annual = res.annual[res.annual["enterprise_code"].isin(members["credit_code"])]
+        if len(annual):
+            totals = annual.groupby("enterprise_code")["co2_t"].sum().sort_index()
+            enterprise = str(totals.idxmax())
+    wanted = [
+        ("admin", "admin", None, "管理员"),
+        ("analyst", "city_analyst", None, "市级分析员"),
+        ("siming", "district_manager", district.code, f"{district.zh}管理员"),
+        ("park", "park_manager", park, "园区管理员"),
+        ("enterprise", "enterprise_user", enterprise, "企业用户"),
+        ("viewer", "viewer", None, "只读用户"),
+    ]
+    out = []
+    for username, role, scope, name in wanted:
+        if role == "park_manager" and scope is None:
+            continue
+        if users.get_user_by_name(username) is None:
+            users.create_user(
+                username,
+                demo_password(username),
+                role,
+                scope_code=scope,
+                display_name=name,
+                actor="demo",
+            )
+        out.append(DemoUser(username, demo_password(username), role, scope, name))
+    access.invalidate()
+    return out
+
+
+def demo_users_frame(demo_users: list[DemoUser]) -> pd.DataFrame:
+    """The demo users as a table (for the demo summary)."""
+    return pd.DataFrame([u.__dict__ for u in demo_users]).set_index("username")

@@ -1,0 +1,455 @@
+"""The citycarbon web platform (FastAPI): pages (Jinja2, server-rendered, ECharts charts) and
+the JSON API ``/api/v1`` (OpenAPI at ``/docs`` and ``/openapi.json``).
+
+Pages and API endpoints live in ``citycarbon/web/routes/<name>.py``, each exposing ``router``
+(a FastAPI ``APIRouter``); :data:`ROUTE_MODULES` lists them and :func:`create_app` includes the
+ones that exist, so a team adds a page by adding its module (and its name here). The navigation
+(:data:`NAV`) shows an entry only when its module is present and the user's role may open it.
+
+Every read goes through :mod:`citycarbon.data.access` (scope by role); sessions and CSRF are in
+:mod:`citycarbon.web.auth`. Errors are pages (or JSON under ``/api``), never tracebacks.
+
+Run it with ``citycarbon serve`` (uvicorn).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import io
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pandas as pd
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from citycarbon import __version__
+from citycarbon.data.access import AccessDenied, NotVisible
+from citycarbon.errors import CitycarbonError, InputError
+from citycarbon.web import auth
+from citycarbon.web.i18n import DEFAULT_LANG, LANGS, Translator
+
+log = logging.getLogger("citycarbon.web")
+WEB_DIR = Path(__file__).parent
+TEMPLATES_DIR = WEB_DIR / "templates"
+STATIC_DIR = WEB_DIR / "static"
+
+#: Route modules under citycarbon.web.routes, included when present.
+ROUTE_MODULES = (
+    "login",
+    "overview",
+    "map",
+    "enterprises",
+    "inventory",
+    "scenarios",
+    "targets",
+    "data",
+    "factors",
+    "admin",
+    "api",
+)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str  # i18n key nav.<key>, and the page's ``active`` name
+    path: str
+    module: str
+    permission: str = "read"
+
+
+NAV = (
+    NavItem("overview", "/", "overview"),
+    NavItem("map", "/map", "map"),
+    NavItem("enterprises", "/enterprises", "enterprises"),
+    NavItem("inventory", "/inventory", "inventory"),
+    NavItem("scenarios", "/scenarios", "scenarios"),
+    NavItem("targets", "/targets", "targets"),
+    NavItem("data", "/data", "data"),
+    NavItem("factors", "/factors", "factors"),
+    NavItem("admin", "/admin", "admin", "manage_users"),
+)
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+
+def _fmt_num(value: Any, digits: int = 1) -> str:
+    """Thousands separators, ``digits`` decimals; '–' for missing values."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, int | float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+templates.env.filters["num"] = _fmt_num
+
+
+def lang_of(request: Request) -> str:
+    """The request's language: ``?lang=`` (remembered in a cookie), the cookie, else Chinese."""
+    q = request.query_params.get("lang")
+    if q in LANGS:
+        return q
+    c = request.cookies.get(auth.LANG_COOKIE)
+    return c if c in LANGS else DEFAULT_LANG
+
+
+def url_with(request: Request, **params: Any) -> str:
+    """The current URL with some query parameters replaced (None removes one)."""
+    query = dict(request.query_params)
+    for k, v in params.items():
+        if v is None:
+            query.pop(k, None)
+        else:
+            query[k] = str(v)
+    qs = "&".join(f"{quote(k)}={quote(v)}" for k, v in query.items())
+    return request.url.path + (f"?{qs}" if qs else "")
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """Render a page template with the common context: ``t`` (translations), ``lang``,
+    ``principal``, ``nav`` (entries the user may open), ``csrf_token``, ``active``, ``url_with``."""
+    lang = lang_of(request)
+    principal = auth.current_principal(request)
+    present = request.app.state.route_modules
+    nav = [
+        n
+        for n in NAV
+        if n.module in present and principal is not None and principal.can(n.permission)
+    ]
+    ctx = {
+        "request": request,
+        "t": Translator(lang),
+        "lang": lang,
+        "principal": principal,
+        "nav": nav,
+        "csrf_token": auth.csrf_token(request),
+        "active": None,
+        "version": __version__,
+        "url_with": lambda **kw: url_with(request, **kw),
+    }
+    ctx.update(context or {})
+    response = templates.TemplateResponse(request, template, ctx, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --------------------------------------------------------------------------- tables out
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready rows: NaN/NaT → None, timestamps → ISO 8601, numpy → Python (pandas' C
+    JSON writer, 15 significant digits)."""
+    if frame.empty:
+        return []
+    return json.loads(
+        frame.to_json(orient="records", date_format="iso", double_precision=15, force_ascii=False)
+    )
+
+
+#: Cell texts a spreadsheet would run as a formula (OWASP: CSV injection); prefixed with '.
+FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
+def table_download(frame: pd.DataFrame, name: str, fmt: str) -> Response:
+    """A table as a CSV (UTF-8 with BOM, opens in Excel) or an Excel file."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name) or "table"
+    frame = frame.copy()
+    for col in frame.columns:
+        if frame[col].dtype == object:  # no spreadsheet formulas from data (CSV injection)
+            frame[col] = frame[col].map(
+                lambda v: "'" + v if isinstance(v, str) and v[:1] in FORMULA_STARTS else v
+            )
+        if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
+            frame[col] = frame[col].dt.tz_convert("UTC").dt.tz_localize(None)
+        elif frame[col].dtype == object:
+            frame[col] = frame[col].map(
+                lambda v: v.replace(tzinfo=None) if hasattr(v, "tzinfo") and v.tzinfo else v
+            )
+    if fmt == "csv":
+        body = frame.to_csv(index=False).encode("utf-8-sig")
+        return Response(
+            body,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'},
+        )
+    if fmt == "xlsx":
+        buf = io.BytesIO()
+        with pd.ExcelWriter(buf, engine="xlsxwriter") as writer:
+            frame.to_excel(writer, index=False, sheet_name=safe[:31])
+        return Response(
+            buf.getvalue(),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{safe}.xlsx"'},
+        )
+    raise HTTPException(422, f"unknown format {fmt!r}: use json, csv or xlsx")
+
+
+# --------------------------------------------------------------------------- errors
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    if _is_api(request):
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+    return render(request, "error.html", {"status": status, "message": message}, status_code=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(auth.LoginRequired)
+    async def _login(request: Request, exc: auth.LoginRequired) -> Response:
+        if _is_api(request):
+            return _error(request, 401, "not signed in: use a session or an API token")
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(AccessDenied)
+    async def _denied(request: Request, exc: AccessDenied) -> Response:
+        return _error(request, 403, str(exc))
+
+    @app.exception_handler(NotVisible)
+    async def _not_visible(request: Request, exc: NotVisible) -> Response:
+        return _error(request, 404, str(exc))
+
+    @app.exception_handler(InputError)
+    async def _input(request: Request, exc: InputError) -> Response:
+        return _error(request, 422, str(exc))
+
+    @app.exception_handler(CitycarbonError)
+    async def _cc(request: Request, exc: CitycarbonError) -> Response:
+        return _error(request, 422, str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        detail = exc.detail
+        if detail == "csrf":
+            detail = Translator(lang_of(request))("error.csrf")
+        if _is_api(request):
+            return JSONResponse(
+                {"detail": detail}, status_code=exc.status_code, headers=exc.headers
+            )
+        return _error(request, exc.status_code, str(detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        if _is_api(request):
+            return JSONResponse({"detail": errors}, status_code=422)
+        text = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+        return _error(request, 422, text)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error(request, 500, Translator(lang_of(request))("error.internal"))
+
+
+# --------------------------------------------------------------------------- app
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; "
+        "form-action 'self'"
+    ),
+}
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+)
+
+
+class WebMiddleware:
+    """Pure ASGI middleware: loads the signed session into ``request.state``, writes it back
+    when changed, remembers ``?lang=`` in a cookie and adds the security headers."""
+
+    def __init__(self, app: Any, sessions: auth.Sessions, settings: auth.WebSettings) -> None:
+        self.app = app
+        self.sessions = sessions
+        self.settings = settings
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from starlette.datastructures import MutableHeaders
+        from starlette.requests import HTTPConnection
+
+        conn = HTTPConnection(scope)
+        state = scope.setdefault("state", {})
+        state["session"] = self.sessions.load(conn.cookies.get(auth.SESSION_COOKIE))
+        state["session_dirty"] = False
+        state["principal"] = None
+        lang = conn.query_params.get("lang")
+        set_lang = lang in LANGS and conn.cookies.get(auth.LANG_COOKIE) != lang
+        path = scope["path"]
+
+        async def send_wrapper(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                cookies = Response()
+                if state["session_dirty"]:
+                    self.sessions.set_cookie(cookies, state["session"])
+                if set_lang:
+                    cookies.set_cookie(
+                        auth.LANG_COOKIE,
+                        lang,
+                        max_age=365 * 86400,
+                        path="/",
+                        samesite="lax",
+                        secure=self.settings.secure_cookies,
+                    )
+                for k, v in cookies.raw_headers:
+                    if k == b"set-cookie":
+                        headers.append("set-cookie", v.decode("latin-1"))
+                for k, v in SECURITY_HEADERS.items():
+                    if k not in headers:
+                        headers[k] = v
+                if path == "/docs":
+                    headers["Content-Security-Policy"] = DOCS_CSP
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+def available_route_modules() -> list[str]:
+    """The route modules of :data:`ROUTE_MODULES` that are installed."""
+    return [m for m in ROUTE_MODULES if importlib.util.find_spec(f"citycarbon.web.routes.{m}")]
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """One route of a route module (for the access tests and docs)."""
+
+    module: str
+    path: str
+    methods: frozenset[str]
+    name: str
+    in_schema: bool
+
+
+def route_table(app: FastAPI) -> list[RouteInfo]:
+    """Every route the app's route modules define (paths include the routers' prefixes)."""
+    from fastapi.routing import APIRoute
+
+    out = []
+    for name in sorted(app.state.route_modules):
+        router = importlib.import_module(f"citycarbon.web.routes.{name}").router
+        for r in router.routes:
+            if isinstance(r, APIRoute):
+                out.append(
+                    RouteInfo(name, r.path, frozenset(r.methods), r.name, r.include_in_schema)
+                )
+    return out
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Say in the OpenAPI document what error answers look like: a 422 carries either the list
+    of field errors (request validation) or one message (a value the data reject), and every
+    endpoint may answer 401/403/404 with ``{"detail": message}``."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        spec = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        if "HTTPValidationError" in schemas:
+            prop = schemas["HTTPValidationError"]["properties"]["detail"]
+            schemas["HTTPValidationError"]["properties"]["detail"] = {
+                "anyOf": [prop, {"type": "string"}],
+                "title": "Detail",
+            }
+        schemas["Message"] = {
+            "type": "object",
+            "properties": {"detail": {"type": "string"}},
+            "required": ["detail"],
+        }
+        ref = {
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}}
+        }
+        texts = {"401": "not signed in", "403": "not allowed", "404": "not found or out of scope"}
+        for item in spec.get("paths", {}).values():
+            for op in item.values():
+                for code, text in texts.items():
+                    op.setdefault("responses", {}).setdefault(code, {"description": text, **ref})
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_app(settings: auth.WebSettings | None = None) -> FastAPI:
+    """The web application.
+
+    Parameters
+    ----------
+    settings : WebSettings, optional
+        Secret key and cookie flags; default from the environment (``CITYCARBON_SECRET_KEY``,
+        else a key stored in ``$CITYCARBON_HOME/secret_key``; ``CITYCARBON_SECURE_COOKIES``).
+    """
+    settings = settings or auth.WebSettings.from_env()
+    sessions = auth.Sessions(settings)
+    app = FastAPI(
+        title="citycarbon API",
+        version=__version__,
+        description=(
+            "碳达峰碳中和管理决策平台 — JSON API. Sign in on the web page (session cookie; "
+            "unsafe methods then need the X-CSRF-Token header) or send `Authorization: Bearer "
+            "<API token>` (tokens are issued on the 管理 page). Every endpoint applies the "
+            "caller's role and scope."
+        ),
+        dependencies=[Depends(auth.csrf_protect)],
+        docs_url=None,  # served below from the vendored Swagger UI (no CDN)
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.sessions = sessions
+
+    app.add_middleware(WebMiddleware, sessions=sessions, settings=settings)
+
+    _install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    present = []
+    for name in available_route_modules():
+        module = importlib.import_module(f"citycarbon.web.routes.{name}")
+        app.include_router(module.router)
+        present.append(name)
+    app.state.route_modules = frozenset(present)
+    _document_errors(app)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="citycarbon API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

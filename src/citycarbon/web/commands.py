@@ -1,0 +1,125 @@
+"""CLI commands of the web platform: ``citycarbon serve`` and ``citycarbon users ...``
+(registered in :mod:`citycarbon.cli`; logic here, no formulas)."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from citycarbon.errors import CitycarbonError
+
+console = Console()
+users_app = typer.Typer(
+    help="Platform users (用户): add, list, set passwords.", no_args_is_help=True
+)
+
+
+def _fail(err: Exception) -> None:
+    console.print(f"[bold red]error:[/] {err}")
+    raise typer.Exit(2)
+
+
+def _password(password: str | None) -> str:
+    if password:
+        return password
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("again: "):
+        _fail(ValueError("the passwords differ"))
+    return first
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the web platform and the API (uvicorn) on http://HOST:PORT."""
+    import uvicorn
+
+    from citycarbon.data import catalog
+
+    try:
+        catalog.ensure_catalog()
+    except CitycarbonError as err:
+        _fail(err)
+    console.print(f"citycarbon web on [bold]http://{host}:{port}[/] (API docs at /docs)")
+    uvicorn.run(
+        "citycarbon.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
+    )
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[
+        str,
+        typer.Option(
+            help="admin, city_analyst, district_manager, park_manager, enterprise_user or viewer."
+        ),
+    ] = "viewer",
+    scope: Annotated[
+        str | None, typer.Option(help="District code, park code or credit code of scoped roles.")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Password (asked for when not given).")
+    ] = None,
+) -> None:
+    """Add a user (the password is stored as an argon2 hash)."""
+    from citycarbon.data import users
+
+    try:
+        info = users.create_user(
+            username, _password(password), role, scope_code=scope, display_name=name, actor="cli"
+        )
+    except CitycarbonError as err:
+        _fail(err)
+    console.print(
+        f"user {info.username} ({info.role}{', ' + info.scope_code if info.scope_code else ''}) added"
+    )
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List the users (no password hashes)."""
+    from citycarbon.data import users
+
+    frame = users.list_users()
+    table = Table("username", "role", "scope", "name", "active", "last login")
+    for r in frame.itertuples():
+        table.add_row(
+            r.username,
+            r.role,
+            r.scope_code or "",
+            r.display_name or "",
+            "yes" if r.active else "no",
+            str(r.last_login_at or "")[:19],
+        )
+    console.print(table)
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: Annotated[str, typer.Argument(help="User name.")],
+    password: Annotated[
+        str | None, typer.Option(help="New password (asked for when not given).")
+    ] = None,
+) -> None:
+    """Set a user's password (their open sessions end)."""
+    from citycarbon.data import users
+
+    try:
+        users.set_password(username, _password(password), actor="cli")
+    except CitycarbonError as err:
+        _fail(err)
+    console.print(f"password of {username} set")

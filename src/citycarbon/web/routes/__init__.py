@@ -1,0 +1,1 @@
+"""Route modules of the web platform: each exposes ``router`` (see citycarbon.web.app)."""

@@ -1,0 +1,147 @@
+"""管理 (admins only): users and roles, passwords, API tokens (shown once), the audit log."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from citycarbon.data import access, users
+from citycarbon.data.access import Principal
+from citycarbon.data.models import USER_ROLES
+from citycarbon.errors import CitycarbonError
+from citycarbon.web import auth
+from citycarbon.web.app import records, render
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+
+
+def admin_principal(principal: Annotated[Principal, Depends(auth.require_principal)]) -> Principal:
+    access.require(principal, "manage_users")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(admin_principal)]
+
+
+def _page(
+    request: Request,
+    offset: int = 0,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    new_token: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    audit, total = users.audit_frame(limit=PAGE_SIZE, offset=offset)
+    audit = audit.assign(
+        before=audit["before"].map(lambda v: json.dumps(v, ensure_ascii=False) if v else ""),
+        after=audit["after"].map(lambda v: json.dumps(v, ensure_ascii=False) if v else ""),
+    )
+    return render(
+        request,
+        "admin.html",
+        {
+            "active": "admin",
+            "users": records(users.list_users()),
+            "tokens": records(users.list_tokens()),
+            "audit": records(audit),
+            "total": total,
+            "offset": offset,
+            "limit": PAGE_SIZE,
+            "roles": USER_ROLES,
+            "error": error,
+            "notice": notice,
+            "new_token": new_token,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_page(
+    request: Request, principal: AdminDep, offset: Annotated[int, Query(ge=0)] = 0
+) -> HTMLResponse:
+    return _page(request, offset)
+
+
+def _done(request: Request, fn, *args, **kwargs) -> Response:
+    try:
+        fn(*args, **kwargs)
+    except CitycarbonError as err:
+        return _page(request, error=str(err), status_code=422)
+    return RedirectResponse("/admin?saved=1", status_code=303)
+
+
+@router.post("/admin/users")
+def add_user(
+    request: Request,
+    principal: AdminDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1024)],
+    role: Annotated[str, Form(max_length=32)],
+    scope_code: Annotated[str, Form(max_length=32)] = "",
+    display_name: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    return _done(
+        request,
+        users.create_user,
+        username,
+        password,
+        role,
+        scope_code=scope_code or None,
+        display_name=display_name or None,
+        actor=principal.username,
+    )
+
+
+@router.post("/admin/users/{username}")
+def update_user(
+    request: Request,
+    principal: AdminDep,
+    username: str,
+    role: Annotated[str, Form(max_length=32)],
+    scope_code: Annotated[str, Form(max_length=32)] = "",
+    active: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    return _done(
+        request,
+        users.update_user,
+        username,
+        role=role,
+        scope_code=scope_code or "",
+        active=active == "on",
+        actor=principal.username,
+    )
+
+
+@router.post("/admin/users/{username}/password")
+def set_password(
+    request: Request,
+    principal: AdminDep,
+    username: str,
+    password: Annotated[str, Form(max_length=1024)],
+) -> Response:
+    return _done(request, users.set_password, username, password, actor=principal.username)
+
+
+@router.post("/admin/tokens", response_class=HTMLResponse)
+def new_token(
+    request: Request,
+    principal: AdminDep,
+    username: Annotated[str, Form(max_length=64)],
+    name: Annotated[str, Form(max_length=100)],
+) -> Response:
+    try:
+        _, token = users.create_token(username, name, actor=principal.username)
+    except CitycarbonError as err:
+        return _page(request, error=str(err), status_code=422)
+    return _page(request, new_token=token)
+
+
+@router.post("/admin/tokens/{token_id}/revoke")
+def revoke_token(request: Request, principal: AdminDep, token_id: int) -> Response:
+    return _done(request, users.revoke_token, token_id, actor=principal.username)

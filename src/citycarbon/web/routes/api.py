@@ -1,0 +1,476 @@
+"""HTTP API ``/api/v1`` (JSON; lists also as CSV or Excel with ``format=csv|xlsx``).
+
+Authentication: the web session cookie (unsafe methods then need ``X-CSRF-Token``) or
+``Authorization: Bearer <API token>``. Every endpoint reads through
+:mod:`citycarbon.data.access`, so the caller's role and scope apply exactly as on the pages.
+Lists are paginated (``limit``, ``offset``; the answer gives ``total``).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path as FsPath
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, UploadFile
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from citycarbon import factors
+from citycarbon.data import access, users
+from citycarbon.data.access import Principal
+from citycarbon.data.schemas import SCHEMAS
+from citycarbon.errors import CitycarbonError, InputError
+from citycarbon.web import auth
+from citycarbon.web.app import records, table_download
+
+router = APIRouter(prefix="/api/v1")
+PrincipalDep = Annotated[Principal, Depends(auth.principal_dep)]
+Limit = Annotated[int, Query(ge=1, le=1000, description="rows per page")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")]
+Format = Annotated[
+    Literal["json", "csv", "xlsx"],
+    Query(description="json (paginated) or a CSV/Excel file of all rows"),
+]
+CreditCode = Annotated[
+    str, Path(min_length=18, max_length=18, description="统一社会信用代码 (18 characters)")
+]
+Year = Annotated[int | None, Query(ge=1900, le=2200, description="data year (default latest)")]
+UPLOAD_KINDS = tuple(SCHEMAS)
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+class Page(BaseModel):
+    """One page of a list."""
+
+    total: int = Field(description="rows matching the filters")
+    limit: int
+    offset: int
+    items: list[dict[str, Any]]
+
+
+class Me(BaseModel):
+    username: str
+    display_name: str | None
+    role: str
+    scope_code: str | None
+    scope: str
+    permissions: list[str]
+
+
+class Overview(BaseModel):
+    latest_year: int | None
+    years: list[dict[str, Any]]
+    districts: list[dict[str, Any]]
+    top: list[dict[str, Any]]
+    run_id: str | None
+    factor_profile: str | None
+
+
+class EnterpriseDetail(BaseModel):
+    enterprise: dict[str, Any]
+    rank: dict[str, Any]
+
+
+class UploadReport(BaseModel):
+    batch_id: int
+    kind: str
+    source_name: str
+    status: str
+    rows_in: int
+    rows_accepted: int
+    rows_quarantined: int
+    rows_skipped: int
+    ignored_columns: list[str]
+    problems: list[dict[str, Any]]
+    quarantined_rows: list[dict[str, Any]] = Field(description="the first 200 problem rows")
+
+
+class NewUser(BaseModel):
+    username: str = Field(min_length=2, max_length=64)
+    password: str = Field(min_length=8, max_length=1024)
+    role: Literal[
+        "admin", "city_analyst", "district_manager", "park_manager", "enterprise_user", "viewer"
+    ]
+    scope_code: str | None = Field(None, max_length=32)
+    display_name: str | None = Field(None, max_length=200)
+
+
+class NewToken(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    username: str | None = Field(None, description="owner (admins only; default yourself)")
+
+
+class TokenOut(BaseModel):
+    id: int
+    token: str = Field(description="shown only in this answer; store it now")
+
+
+def page(frame: pd.DataFrame, limit: int, offset: int, fmt: str, name: str) -> Any:
+    """A paginated JSON page, or the whole frame as a file."""
+    if fmt != "json":
+        return table_download(frame, name, fmt)
+    return JSONResponse(
+        {
+            "total": len(frame),
+            "limit": limit,
+            "offset": offset,
+            "items": records(frame.iloc[offset : offset + limit]),
+        }
+    )
+
+
+def _one(frame: pd.DataFrame, fmt: str, name: str) -> Any:
+    """A whole table as JSON rows (already JSON-safe: sent as is) or as a file."""
+    return JSONResponse(records(frame)) if fmt == "json" else table_download(frame, name, fmt)
+
+
+# --------------------------------------------------------------------------- me, overview
+@router.get("/me", response_model=Me, tags=["access"])
+async def me(principal: PrincipalDep) -> dict:
+    """Who the caller is, their role, scope and permissions."""
+    return {
+        "username": principal.username,
+        "display_name": principal.display_name,
+        "role": principal.role,
+        "scope_code": principal.scope_code,
+        "scope": access.scope_label(principal, "en"),
+        "permissions": sorted(p for p in access.PERMISSIONS if principal.can(p)),
+    }
+
+
+@router.get("/overview", response_model=Overview, tags=["overview"])
+async def overview(principal: PrincipalDep) -> Any:
+    """Totals by year, by district (latest year) and the ten largest emitters, over the
+    enterprises the caller sees (the city for city-wide roles)."""
+    from citycarbon.web.routes.overview import overview_data
+
+    data = dict(overview_data(principal))  # the memoized answer is shared: copy
+    data.pop("months", None)
+    return JSONResponse(data)
+
+
+@router.get("/overview/years", tags=["overview"])
+async def overview_years(principal: PrincipalDep, format: Format = "json") -> Any:
+    """Energy [tce], scope 1, scope 2 and total CO2 [t] and reporting enterprises by year."""
+    return _one(access.totals_by_year(principal), format, "totals_by_year")
+
+
+@router.get("/overview/months", tags=["overview"])
+async def overview_months(principal: PrincipalDep, format: Format = "json") -> Any:
+    """Energy and CO2 by month."""
+    return _one(access.totals_by_month(principal), format, "totals_by_month")
+
+
+@router.get("/overview/districts", tags=["overview"])
+async def overview_districts(
+    principal: PrincipalDep, year: Year = None, format: Format = "json"
+) -> Any:
+    """Energy and CO2 by district in a year (default the latest)."""
+    return _one(access.totals_by_district(principal, year), format, "totals_by_district")
+
+
+@router.get("/overview/top", tags=["overview"])
+async def overview_top(
+    principal: PrincipalDep,
+    year: Year = None,
+    n: Annotated[int, Query(ge=1, le=500)] = 10,
+    format: Format = "json",
+) -> Any:
+    """The largest CO2 emitters of a year among the enterprises the caller sees."""
+    return _one(access.top_emitters(principal, year, n), format, "top_emitters")
+
+
+@router.get("/statistics", tags=["overview"])
+def statistics(principal: PrincipalDep, format: Format = "json") -> Any:
+    """City statistics (GDP, population, energy ...) by region, year and indicator."""
+    return _one(access.city_statistics(principal), format, "city_statistics")
+
+
+# --------------------------------------------------------------------------- enterprises
+@router.get("/enterprises", response_model=Page, tags=["enterprises"])
+async def enterprise_list(
+    principal: PrincipalDep,
+    q: Annotated[str | None, Query(max_length=100, description="name or credit code")] = None,
+    district: Annotated[str | None, Query(max_length=6)] = None,
+    park: Annotated[str | None, Query(max_length=32)] = None,
+    industry: Annotated[str | None, Query(max_length=5, description="GB/T 4754 prefix")] = None,
+    key_only: bool = False,
+    year: Year = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """Enterprises the caller sees with their energy and CO2 of a year, largest first."""
+    frame = access.enterprises(
+        principal,
+        q=q,
+        district=district,
+        park=park,
+        industry=industry,
+        key_only=key_only,
+        year=year,
+    )
+    return page(frame, limit, offset, format, "enterprises")
+
+
+@router.get("/enterprises/{credit_code}", response_model=EnterpriseDetail, tags=["enterprises"])
+def enterprise_detail(principal: PrincipalDep, credit_code: CreditCode, year: Year = None) -> dict:
+    """One enterprise (404 outside the caller's scope) and its rank in its industry."""
+    return {
+        "enterprise": access.enterprise(principal, credit_code),
+        "rank": access.enterprise_rank(principal, credit_code, year),
+    }
+
+
+@router.get("/enterprises/{credit_code}/monthly", tags=["enterprises"])
+def enterprise_monthly(
+    principal: PrincipalDep, credit_code: CreditCode, format: Format = "json"
+) -> Any:
+    """Monthly energy [tce] and CO2 [t] of one enterprise (latest results run)."""
+    return _one(access.enterprise_monthly(principal, credit_code), format, f"{credit_code}_monthly")
+
+
+@router.get("/enterprises/{credit_code}/fuel-mix", tags=["enterprises"])
+def enterprise_fuel_mix(
+    principal: PrincipalDep, credit_code: CreditCode, year: Year = None, format: Format = "json"
+) -> Any:
+    """Energy use of one enterprise by fuel in a year: quantity and standard coal [tce]."""
+    frame = access.enterprise_fuel_mix(principal, credit_code, year)
+    return _one(frame, format, f"{credit_code}_fuel_mix")
+
+
+# --------------------------------------------------------------------------- data
+@router.get("/batches", response_model=Page, tags=["data"])
+def batch_list(
+    principal: PrincipalDep,
+    kind: Annotated[str | None, Query(max_length=32)] = None,
+    status: Literal["running", "committed", "failed"] | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """Ingest batches (city-wide roles: all; others: their own), newest first."""
+    return page(
+        access.batches(principal, kind=kind, status=status), limit, offset, format, "batches"
+    )
+
+
+@router.get("/batches/{batch_id}", tags=["data"])
+def batch_detail(principal: PrincipalDep, batch_id: Annotated[int, Path(ge=1, le=2**31)]) -> dict:
+    """One batch."""
+    info = access.batch(principal, batch_id)
+    return records(pd.DataFrame([info.__dict__]))[0]
+
+
+@router.get("/quarantine", response_model=Page, tags=["data"])
+def quarantine(
+    principal: PrincipalDep,
+    batch_id: Annotated[int | None, Query(ge=1, le=2**31)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """Quarantined (rejected) rows with the column, value and reason."""
+    return page(access.quarantine(principal, batch_id), limit, offset, format, "quarantine")
+
+
+def ingest_upload(principal: Principal, kind: str, upload: UploadFile) -> dict[str, Any]:
+    """Save an uploaded file under its own name in a temporary directory and ingest it."""
+    from citycarbon.data.ingest import read_quarantine
+
+    access.require(principal, "upload")
+    if kind not in UPLOAD_KINDS:
+        raise InputError(f"unknown kind {kind!r}; known: {', '.join(UPLOAD_KINDS)}", field="kind")
+    name = FsPath(upload.filename or "upload.csv").name.replace("\x00", "")[:200] or "upload.csv"
+    with tempfile.TemporaryDirectory(prefix="cc-upload-") as tmp:
+        path = FsPath(tmp) / name
+        size = 0
+        with path.open("wb") as f:
+            while chunk := upload.file.read(1 << 20):
+                size += len(chunk)
+                if size > MAX_UPLOAD_BYTES:
+                    raise InputError(
+                        f"the file is larger than {MAX_UPLOAD_BYTES >> 20} MB", source=name
+                    )
+                f.write(chunk)
+        result = access.upload(principal, kind, path, name)
+    rows = read_quarantine(result.batch_id) if result.rows_quarantined else pd.DataFrame()
+    problems = result.problems if result.problems is not None else pd.DataFrame()
+    return {
+        "batch_id": result.batch_id,
+        "kind": result.kind,
+        "source_name": result.source_name,
+        "status": result.status,
+        "rows_in": result.rows_in,
+        "rows_accepted": result.rows_accepted,
+        "rows_quarantined": result.rows_quarantined,
+        "rows_skipped": result.rows_skipped,
+        "ignored_columns": list(result.ignored_columns),
+        "problems": records(problems),
+        "quarantined_rows": records(rows.head(200)),
+    }
+
+
+@router.post("/uploads", response_model=UploadReport, tags=["data"])
+def upload(
+    principal: PrincipalDep,
+    kind: Annotated[str, Form(max_length=32, description="ingest kind, e.g. energy_monthly")],
+    file: Annotated[UploadFile, File(description="CSV, Excel (.xlsx) or Parquet")],
+) -> dict:
+    """Validate and ingest a file (admins and city analysts): the validation report with
+    accepted and quarantined counts and the problem rows."""
+    return ingest_upload(principal, kind, file)
+
+
+# --------------------------------------------------------------------------- factors
+def _factor_set(set_id: str) -> factors.FactorSet:
+    if set_id not in factors.available_ids():
+        raise access.NotVisible(f"factor set {set_id!r} not found")
+    return factors.load_factor_set(set_id)
+
+
+FACTOR_SET_COLUMNS = ["id", "version", "title", "publisher", "values", "parameters"]
+
+
+def factor_sets_frame() -> pd.DataFrame:
+    rows = [
+        {
+            "id": s.id,
+            "version": s.version,
+            "title": s.title,
+            "publisher": s.publisher,
+            "values": len(s.table),
+            "parameters": ", ".join(sorted(s.table["parameter"].unique())),
+        }
+        for s in factors.list_factor_sets()
+    ]
+    return pd.DataFrame(rows, columns=FACTOR_SET_COLUMNS)
+
+
+@router.get("/factor-sets", tags=["factors"])
+def factor_set_list(principal: PrincipalDep, format: Format = "json") -> Any:
+    """The factor sets of the library (id, version, title, publisher, counts)."""
+    access.require(principal, "read")
+    return _one(factor_sets_frame(), format, "factor_sets")
+
+
+FactorValueColumns = [
+    "parameter",
+    "key",
+    "context",
+    "year",
+    "value",
+    "unit",
+    "source",
+    "clause",
+    "note",
+]
+
+
+def factor_values(set_id: str, parameter: str | None = None, q: str | None = None) -> pd.DataFrame:
+    t = _factor_set(set_id).table
+    if parameter:
+        t = t[t["parameter"] == parameter]
+    if q:
+        text = q.lower()
+        t = t[t["key"].astype(str).str.lower().str.contains(text, regex=False)]
+    return t[[c for c in FactorValueColumns if c in t.columns]].reset_index(drop=True)
+
+
+@router.get("/factor-sets/{set_id}", response_model=Page, tags=["factors"])
+def factor_set_values(
+    principal: PrincipalDep,
+    set_id: Annotated[str, Path(max_length=100)],
+    parameter: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, Query(max_length=100, description="key contains")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """Values of a factor set with unit, source and clause."""
+    access.require(principal, "read")
+    return page(factor_values(set_id, parameter, q), limit, offset, format, f"factors_{set_id}")
+
+
+def factor_diff(a: str, b: str) -> pd.DataFrame:
+    return factors.diff(_factor_set(a), _factor_set(b))
+
+
+@router.get("/factor-diff", response_model=Page, tags=["factors"])
+def factor_set_diff(
+    principal: PrincipalDep,
+    a: Annotated[str, Query(max_length=100)],
+    b: Annotated[str, Query(max_length=100)],
+    limit: Limit = 200,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """Values that differ between two factor sets (only in a, only in b, changed)."""
+    access.require(principal, "read")
+    return page(factor_diff(a, b), limit, offset, format, f"diff_{a}_{b}")
+
+
+# --------------------------------------------------------------------------- admin
+@router.get("/users", tags=["admin"])
+def user_list(principal: PrincipalDep, format: Format = "json") -> Any:
+    """Users (admins only; no password hashes)."""
+    access.require(principal, "manage_users")
+    return _one(users.list_users(), format, "users")
+
+
+@router.post("/users", status_code=201, tags=["admin"])
+def user_create(principal: PrincipalDep, body: NewUser) -> dict:
+    """Add a user (admins only; audited)."""
+    access.require(principal, "manage_users")
+    info = users.create_user(
+        body.username,
+        body.password,
+        body.role,
+        scope_code=body.scope_code,
+        display_name=body.display_name,
+        actor=principal.username,
+    )
+    return info.public()
+
+
+@router.get("/tokens", tags=["admin"])
+def token_list(principal: PrincipalDep, format: Format = "json") -> Any:
+    """API tokens (admins: all; others: their own). The tokens themselves are never shown."""
+    frame = users.list_tokens()
+    if not principal.can("manage_users"):
+        frame = frame[frame["username"] == principal.username]
+    return _one(frame.reset_index(drop=True), format, "api_tokens")
+
+
+@router.post("/tokens", response_model=TokenOut, status_code=201, tags=["admin"])
+def token_create(principal: PrincipalDep, body: NewToken) -> dict:
+    """A new API token (for yourself; admins also for others). Shown once. Audited."""
+    owner = body.username or principal.username
+    if owner != principal.username:
+        access.require(principal, "manage_users")
+    if principal.user_id is None:
+        raise HTTPException(403, "only users can own tokens")
+    token_id, token = users.create_token(owner, body.name, actor=principal.username)
+    return {"id": token_id, "token": token}
+
+
+@router.get("/audit", response_model=Page, tags=["admin"])
+def audit(
+    principal: PrincipalDep,
+    entity: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """The audit log, newest first (admins only)."""
+    access.require(principal, "read_audit")
+    if format != "json":
+        frame, _ = users.audit_frame(limit=1_000_000, offset=0, entity=entity)
+        return table_download(frame.astype({"before": str, "after": str}), "audit_log", format)
+    frame, total = users.audit_frame(limit=limit, offset=offset, entity=entity)
+    return {"total": total, "limit": limit, "offset": offset, "items": records(frame)}
+
+
+__all__ = ["CitycarbonError", "Response", "router"]

@@ -1,0 +1,130 @@
+"""企业: the enterprise list (search, filters, downloads) and one enterprise's page (monthly
+energy and CO2 chart, fuel mix, rank in its industry). Reads only through the access layer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse
+
+from citycarbon.data import access
+from citycarbon.data.access import Principal
+from citycarbon.web import auth
+from citycarbon.web.app import lang_of, records, render
+from citycarbon.web.i18n import Translator
+
+router = APIRouter(include_in_schema=False)
+PrincipalDep = Annotated[Principal, Depends(auth.principal_dep)]
+PAGE_SIZE = 50
+
+
+@router.get("/enterprises", response_class=HTMLResponse)
+def enterprise_list_page(
+    request: Request,
+    principal: PrincipalDep,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    district: Annotated[str | None, Query(max_length=6)] = None,
+    industry: Annotated[str | None, Query(max_length=5)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> HTMLResponse:
+    frame = access.enterprises(principal, q=q, district=district or None, industry=industry)
+    reg = access.registry()
+    visible = access.visible_district_codes(principal)
+    districts = reg.regions[reg.regions["level"] == "district"]
+    if visible is not None:
+        districts = districts[districts["code"].isin(visible)]
+    params = {k: v for k, v in {"q": q, "district": district, "industry": industry}.items() if v}
+    query = urlencode(params)
+    return render(
+        request,
+        "enterprises.html",
+        {
+            "active": "enterprises",
+            "rows": records(frame.iloc[offset : offset + PAGE_SIZE]),
+            "total": len(frame),
+            "offset": offset,
+            "limit": PAGE_SIZE,
+            "year": int(frame["year"].iloc[0]) if "year" in frame and len(frame) else None,
+            "q": q or "",
+            "district": district or "",
+            "industry": industry or "",
+            "districts": records(districts[["code", "name_zh", "name_en"]]),
+            "api_href": "/api/v1/enterprises" + (f"?{query}" if query else ""),
+        },
+    )
+
+
+@router.get("/enterprises/{credit_code}", response_class=HTMLResponse)
+def enterprise_page(
+    request: Request,
+    principal: PrincipalDep,
+    credit_code: Annotated[str, Path(max_length=18)],
+) -> HTMLResponse:
+    t = Translator(lang_of(request))
+    ent = access.enterprise(principal, credit_code)
+    monthly = access.enterprise_monthly(principal, credit_code)
+    rank = access.enterprise_rank(principal, credit_code)
+    mix = access.enterprise_fuel_mix(principal, credit_code, rank["year"])
+    labels = [f"{y}-{m:02d}" for y, m in zip(monthly["year"], monthly["month"], strict=True)]
+    chart = {
+        "legend": {"top": 0},
+        "grid": {"left": 70, "right": 70, "top": 40, "bottom": 50},
+        "xAxis": {"type": "category", "data": labels},
+        "yAxis": [
+            {"type": "value", "name": "t CO₂"},
+            {"type": "value", "name": "tce", "splitLine": {"show": False}},
+        ],
+        "dataZoom": [{"type": "inside"}, {"type": "slider", "height": 16, "bottom": 8}],
+        "series": [
+            {
+                "name": t("overview.scope1"),
+                "type": "bar",
+                "stack": "co2",
+                "data": monthly["scope1_co2_t"].round(2).tolist(),
+            },
+            {
+                "name": t("overview.scope2"),
+                "type": "bar",
+                "stack": "co2",
+                "data": monthly["scope2_co2_t"].round(2).tolist(),
+            },
+            {
+                "name": t("overview.energy"),
+                "type": "line",
+                "yAxisIndex": 1,
+                "data": monthly["energy_tce"].round(2).tolist(),
+            },
+        ],
+    }
+    mix_ok = mix.dropna(subset=["energy_tce"])
+    pie = {
+        "tooltip": {"trigger": "item"},
+        "legend": {"type": "scroll", "bottom": 0},
+        "series": [
+            {
+                "type": "pie",
+                "radius": ["35%", "65%"],
+                "data": [
+                    {"name": str(n or f), "value": round(float(v), 2)}
+                    for f, n, v in zip(
+                        mix_ok["fuel"], mix_ok["name_zh"], mix_ok["energy_tce"], strict=True
+                    )
+                ],
+            }
+        ],
+    }
+    return render(
+        request,
+        "enterprise.html",
+        {
+            "active": "enterprises",
+            "e": ent,
+            "rank": rank,
+            "mix": records(mix),
+            "monthly": records(monthly),
+            "monthly_chart": chart,
+            "pie": pie,
+        },
+    )

@@ -1,0 +1,79 @@
+"""因子库: browse the factor sets (values with unit, source and clause) and compare two sets
+(:func:`citycarbon.factors.library.diff`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse
+
+from citycarbon import factors
+from citycarbon.data import access
+from citycarbon.data.access import Principal
+from citycarbon.web import auth
+from citycarbon.web.app import records, render
+from citycarbon.web.routes.api import _factor_set, factor_diff, factor_sets_frame, factor_values
+
+router = APIRouter(include_in_schema=False)
+PrincipalDep = Annotated[Principal, Depends(auth.principal_dep)]
+PAGE_SIZE = 100
+
+
+@router.get("/factors", response_class=HTMLResponse)
+def factors_page(
+    request: Request,
+    principal: PrincipalDep,
+    a: Annotated[str | None, Query(max_length=100)] = None,
+    b: Annotated[str | None, Query(max_length=100)] = None,
+) -> HTMLResponse:
+    access.require(principal, "read")
+    diff = None
+    if a and b:
+        diff = records(factor_diff(a, b))
+    return render(
+        request,
+        "factors.html",
+        {
+            "active": "factors",
+            "sets": records(factor_sets_frame()),
+            "ids": factors.available_ids(),
+            "a": a or "",
+            "b": b or "",
+            "diff": diff,
+            "diff_href": "/api/v1/factor-diff?" + urlencode({"a": a or "", "b": b or ""}),
+        },
+    )
+
+
+@router.get("/factors/{set_id}", response_class=HTMLResponse)
+def factor_set_page(
+    request: Request,
+    principal: PrincipalDep,
+    set_id: Annotated[str, Path(max_length=100)],
+    parameter: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> HTMLResponse:
+    access.require(principal, "read")
+    fs = _factor_set(set_id)
+    values = factor_values(set_id, parameter or None, q or None)
+    params = {k: v for k, v in {"parameter": parameter, "q": q}.items() if v}
+    return render(
+        request,
+        "factor_set.html",
+        {
+            "active": "factors",
+            "fs": fs,
+            "parameters": sorted(fs.table["parameter"].unique()),
+            "parameter": parameter or "",
+            "q": q or "",
+            "rows": records(values.iloc[offset : offset + PAGE_SIZE]),
+            "total": len(values),
+            "offset": offset,
+            "limit": PAGE_SIZE,
+            "api_href": f"/api/v1/factor-sets/{set_id}"
+            + (f"?{urlencode(params)}" if params else ""),
+        },
+    )

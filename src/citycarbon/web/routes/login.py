@@ -1,0 +1,64 @@
+"""登录 / 退出: sign-in (argon2 check, rate limited per user name and address) and sign-out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from citycarbon.data import users
+from citycarbon.errors import InputError
+from citycarbon.web import auth
+from citycarbon.web.app import lang_of, render
+from citycarbon.web.i18n import Translator
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths (no scheme, no //host) are followed after sign-in."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/") -> Response:
+    if auth.current_principal(request) is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "login.html", {"next_url": _safe_next(next), "active": "login"})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1024)],
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    t = Translator(lang_of(request))
+    try:
+        user = users.authenticate(username, password, auth.client_ip(request))
+    except users.RateLimited:
+        return render(
+            request,
+            "login.html",
+            {"error": t("login.limited"), "next_url": _safe_next(next), "username": username},
+            status_code=429,
+        )
+    except InputError:
+        return render(
+            request,
+            "login.html",
+            {"error": t("login.failed"), "next_url": _safe_next(next), "username": username},
+            status_code=401,
+        )
+    auth.sign_in(request, user)
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    auth.sign_out(request)
+    return RedirectResponse("/login", status_code=303)

@@ -1,0 +1,484 @@
+"""情景分析: stored scenarios run and compared side by side (trajectories to 2060, peak year and
+value, distance to neutrality, intensity targets met or missed), the Monte Carlo fan chart, the
+marginal abatement cost curve, co-benefits, socio-economic estimates and the LMDI
+decomposition of the city's history; a form to save a new scenario (admins and city analysts,
+CSRF-protected, audited by the storage); and the JSON API ``/api/v1/scenarios/...``.
+
+Scenarios are city-wide analyses: the pages and API need ``read_city``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, Field, ValidationError
+
+from citycarbon import units
+from citycarbon.data import access
+from citycarbon.data import page_queries as pq
+from citycarbon.data.access import Principal
+from citycarbon.errors import CitycarbonError, InputError
+from citycarbon.web import auth
+from citycarbon.web.app import lang_of, records, render, table_download
+from citycarbon.web.i18n import Translator
+from citycarbon.web.routes.api import Format, Limit, Offset, Page, page
+
+router = APIRouter()
+PrincipalDep = Annotated[Principal, Depends(auth.require_principal)]
+Names = Annotated[list[str], Query(max_length=100, description="scenario names (repeat)")]
+Name = Annotated[str, Query(max_length=100, description="scenario name")]
+Draws = Annotated[int, Query(ge=0, le=pq.MAX_DRAWS, description="Monte Carlo draws (0 = central)")]
+Seed = Annotated[int, Query(ge=0, le=2**31, description="seed of the draws")]
+FAN_DRAWS = 300
+TO_10KT = units.factor("tCO2e", "10^4 tCO2e")  # charts and tables in 万吨
+
+
+def editor(principal: PrincipalDep) -> Principal:
+    """The principal, if their role may create scenarios (checked before the body is read)."""
+    access.require(principal, "edit_scenarios")
+    return principal
+
+
+EditorDep = Annotated[Principal, Depends(editor)]
+
+
+class MeasureSpec(BaseModel):
+    id: str = Field(max_length=64, description="measure id of the catalogue")
+    start_year: int | None = Field(None, ge=2000, le=2060)
+    full_year: int | None = Field(None, ge=2000, le=2060)
+    scale: float | None = Field(None, ge=0, le=10)
+
+
+class NewScenario(BaseModel):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_\-]+$")
+    title_zh: str | None = Field(None, max_length=200)
+    description: str | None = Field(None, max_length=2000)
+    measures: list[MeasureSpec] = Field(default_factory=list)
+
+
+class ScenarioOut(BaseModel):
+    name: str
+    version: int
+    title_zh: str | None
+    description: str | None
+    measures: list[dict[str, Any]]
+    created_by: str
+
+
+# --------------------------------------------------------------------------- charts
+def _trajectory_chart(traj: pd.DataFrame, summary: pd.DataFrame, t: Translator) -> dict:
+    years = sorted(traj["year"].unique().tolist())
+    series, peaks = [], []
+    for name, g in traj.groupby("scenario", sort=False):
+        tot = g[g["sector"] == "total"].set_index("year")["emissions_tco2e"].reindex(years)
+        net = g[g["sector"] == "net"].set_index("year")["emissions_tco2e"].reindex(years)
+        series.append(
+            {
+                "name": f"{name} · {t('scenarios.gross')}",
+                "type": "line",
+                "showSymbol": False,
+                "data": (tot * TO_10KT).round(1).tolist(),
+            }
+        )
+        series.append(
+            {
+                "name": f"{name} · {t('scenarios.net')}",
+                "type": "line",
+                "showSymbol": False,
+                "lineStyle": {"type": "dashed"},
+                "data": (net * TO_10KT).round(1).tolist(),
+            }
+        )
+        row = summary[summary["scenario"] == name]
+        if len(row) and pd.notna(row["peak_year"].iat[0]):
+            year = int(row["peak_year"].iat[0])
+            value = round(float(row["peak_value_tco2e"].iat[0]) * TO_10KT, 1)
+            peaks.append({"name": f"{name} {year}", "value": [str(year), value]})
+    if peaks:
+        series.append(
+            {
+                "name": t("scenarios.peak"),
+                "type": "scatter",
+                "symbol": "triangle",
+                "symbolSize": 11,
+                "itemStyle": {"color": "#b3261e"},
+                "label": {"show": True, "position": "top", "formatter": "{b}", "fontSize": 11},
+                "labelLayout": {"hideOverlap": True},
+                "data": peaks,
+            }
+        )
+    return {
+        "legend": {"type": "scroll", "bottom": 0},
+        "grid": {"left": 70, "right": 20, "top": 30, "bottom": 60},
+        "xAxis": {"type": "category", "data": [str(y) for y in years]},
+        "yAxis": {"type": "value", "name": t("scenarios.unit_10kt")},
+        "series": series,
+    }
+
+
+def _fan_chart(fan: pd.DataFrame, t: Translator) -> dict:
+    years = [str(y) for y in fan["year"]]
+    to10kt = lambda c: (fan[c] * TO_10KT).round(1)  # noqa: E731
+    bands = [("p5", None), ("p25", "p5"), ("p75", "p25"), ("p95", "p75")]
+    colours = {"p25": "#b9ddd6", "p75": "#6fb8aa", "p95": "#b9ddd6"}
+    series = []
+    for top, bottom in bands:
+        data = to10kt(top) if bottom is None else to10kt(top) - to10kt(bottom)
+        series.append(
+            {
+                "name": "p5" if bottom is None else f"{bottom}–{top}",
+                "type": "line",
+                "stack": "fan",
+                "showSymbol": False,
+                "lineStyle": {"opacity": 0},
+                "areaStyle": {"opacity": 0 if bottom is None else 0.9, "color": colours.get(top)},
+                "itemStyle": {"color": colours.get(top, "#ffffff")},
+                "data": data.round(1).tolist(),
+                "tooltip": {"show": False},
+            }
+        )
+    series.append(
+        {
+            "name": t("scenarios.median"),
+            "type": "line",
+            "showSymbol": False,
+            "lineStyle": {"color": "#0f6b5c", "width": 2},
+            "itemStyle": {"color": "#0f6b5c"},
+            "data": to10kt("p50").tolist(),
+        }
+    )
+    return {
+        "legend": {"top": 0, "data": [t("scenarios.median"), "p5–p25", "p25–p75", "p75–p95"]},
+        "grid": {"left": 70, "right": 20, "top": 40, "bottom": 30},
+        "tooltip": {"trigger": "axis"},
+        "xAxis": {"type": "category", "data": years, "boundaryGap": False},
+        "yAxis": {"type": "value", "name": t("scenarios.unit_10kt")},
+        "series": series,
+    }
+
+
+def _macc_chart(curve: pd.DataFrame, lang: str) -> dict:
+    """Bars as filled steps on a value x-axis: width = abatement, height = cost."""
+    c = curve.dropna(subset=["cost_cny_per_tco2e"])
+    c = c[c["abatement_tco2e"] > 0]
+    series = []
+    for r in c.itertuples(index=False):
+        x0, x1 = round(float(r.x0_tco2e) * TO_10KT, 2), round(float(r.x1_tco2e) * TO_10KT, 2)
+        cost = round(float(r.cost_cny_per_tco2e), 1)
+        series.append(
+            {
+                "name": r.zh if lang == "zh" else r.en,
+                "type": "line",
+                "showSymbol": False,
+                "areaStyle": {"opacity": 0.75},
+                "lineStyle": {"width": 1},
+                "data": [[x0, cost], [x1, cost]],
+            }
+        )
+    return {
+        "legend": {"type": "scroll", "bottom": 0},
+        "grid": {"left": 70, "right": 30, "top": 30, "bottom": 70},
+        "tooltip": {"trigger": "item"},
+        "xAxis": {
+            "type": "value",
+            "name": "万吨 CO₂e" if lang == "zh" else "10 kt CO₂e",
+            "nameLocation": "middle",
+            "nameGap": 24,
+        },
+        "yAxis": {"type": "value", "name": "CNY/tCO₂e"},
+        "series": series,
+    }
+
+
+def _lmdi_chart(decomp: pd.DataFrame, t: Translator) -> dict:
+    factors = [c for c in decomp.columns if c not in ("from", "to", "total")]
+    periods = [f"{a}–{b}" for a, b in zip(decomp["from"], decomp["to"], strict=True)]
+    totals = decomp[factors].sum()
+    waterfall = {
+        "grid": {"left": 80, "right": 20, "top": 30, "bottom": 40},
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
+        "legend": {"top": 0},
+        "xAxis": {"type": "category", "data": [*periods, t("scenarios.lmdi_sum")]},
+        "yAxis": {"type": "value", "name": "tCO₂e"},
+        "series": [
+            {
+                "name": t("scenarios.lmdi_" + f) if t.has("scenarios.lmdi_" + f) else f,
+                "type": "bar",
+                "stack": "lmdi",
+                "data": [*decomp[f].round(0).tolist(), round(float(totals[f]), 0)],
+            }
+            for f in factors
+        ]
+        + [
+            {
+                "name": t("scenarios.lmdi_total"),
+                "type": "line",
+                "data": [
+                    *decomp["total"].round(0).tolist(),
+                    round(float(decomp["total"].sum()), 0),
+                ],
+            }
+        ],
+    }
+    return waterfall
+
+
+# --------------------------------------------------------------------------- page
+@router.get("/scenarios", response_class=HTMLResponse, include_in_schema=False)
+def scenarios_page(
+    request: Request,
+    principal: PrincipalDep,
+    names: Annotated[list[str] | None, Query(max_length=100)] = None,
+    draws: Draws = 0,
+    fan: Annotated[str | None, Query(max_length=100)] = None,
+    macc: Annotated[str | None, Query(max_length=100)] = None,
+    macc_year: Annotated[int, Query(ge=2025, le=2060)] = 2040,
+    cob_year: Annotated[int, Query(ge=2025, le=2060)] = 2030,
+    notice: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    lang = lang_of(request)
+    t = Translator(lang)
+    ctx: dict[str, Any] = {
+        "active": "scenarios",
+        "to_10kt": TO_10KT,
+        "city_wide": principal.can("read_city"),
+        "can_edit": principal.can("edit_scenarios"),
+        "notice": notice,
+    }
+    if not principal.can("read_city"):
+        return render(request, "scenarios.html", ctx)
+    from citycarbon.pathways import catalogue as cat
+
+    stored = pq.scenario_list(principal)
+    ctx.update(
+        stored=records(stored),
+        catalogue=records(
+            cat.measure_catalogue().drop_duplicates("id")[["id", "kind", "sector", "zh", "en"]]
+        ),
+    )
+    if stored.empty:
+        return render(request, "scenarios.html", ctx)
+    known = stored["name"].tolist()
+    chosen = [n for n in (names or []) if n in known] or known[:4]
+    fan_name = fan if fan in known else next((n for n in chosen if n != "baseline"), chosen[0])
+    macc_name = macc if macc in known else fan_name
+    try:
+        summary = pq.scenario_compare(principal, chosen, draws=draws)
+        traj = pq.scenario_trajectories(principal, chosen, draws=draws)
+        fan_frame = pq.scenario_fan(principal, fan_name, draws=max(draws, FAN_DRAWS))
+        curve = pq.scenario_macc(principal, macc_name, macc_year)
+        cob = pq.scenario_cobenefits(principal, fan_name, cob_year)
+        econ = pq.scenario_economics(principal, fan_name)
+        decomp = pq.decomposition(principal)
+    except CitycarbonError as err:
+        ctx["error"] = str(err)
+        return render(request, "scenarios.html", ctx)
+    history = pq.city_history()
+    ctx.update(
+        chosen=chosen,
+        draws=draws,
+        fan_name=fan_name,
+        macc_name=macc_name,
+        macc_year=macc_year,
+        cob_year=cob_year,
+        summary=records(summary),
+        trajectory_chart=_trajectory_chart(traj, summary, t),
+        fan_chart=_fan_chart(fan_frame, t),
+        macc_chart=_macc_chart(curve, lang),
+        macc_rows=records(curve),
+        cobenefits=records(cob),
+        economics=records(econ),
+        lmdi_chart=_lmdi_chart(decomp, t) if len(decomp) else None,
+        lmdi_rows=records(decomp),
+        history_method=history.method,
+        names_query="&".join(f"names={n}" for n in chosen),
+    )
+    return render(request, "scenarios.html", ctx)
+
+
+@router.post("/scenarios", include_in_schema=False)
+def scenario_create_form(
+    request: Request,
+    principal: EditorDep,
+    name: Annotated[str, Form(max_length=100)] = "",
+    title_zh: Annotated[str, Form(max_length=200)] = "",
+    description: Annotated[str, Form(max_length=2000)] = "",
+    measure: Annotated[list[str] | None, Form()] = None,
+) -> RedirectResponse:
+    """Save a new scenario (version) from the page's form; audited by the storage."""
+    try:
+        body = NewScenario(
+            name=name.strip(),
+            title_zh=title_zh or None,
+            description=description or None,
+            measures=[MeasureSpec(id=m) for m in (measure or [])],
+        )
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise InputError(
+            f"{first['msg']}", field=".".join(map(str, first["loc"])), value=name
+        ) from None
+    row = pq.save_scenario(
+        principal,
+        body.name,
+        [m.model_dump(exclude_none=True) for m in body.measures],
+        title_zh=body.title_zh,
+        description=body.description,
+    )
+    return RedirectResponse(
+        f"/scenarios?names={row['name']}&notice=saved:{row['name']}@{row['version']}",
+        status_code=303,
+    )
+
+
+@router.post("/scenarios/seed", include_in_schema=False)
+def scenario_seed_form(request: Request, principal: EditorDep) -> RedirectResponse:
+    """Store the default scenarios when none exist."""
+    n = pq.seed_scenarios(principal)
+    return RedirectResponse(f"/scenarios?notice=seeded:{n}", status_code=303)
+
+
+# --------------------------------------------------------------------------- API
+@router.get("/api/v1/scenarios", response_model=Page, tags=["scenarios"])
+def api_list(
+    principal: PrincipalDep, limit: Limit = 100, offset: Offset = 0, format: Format = "json"
+) -> Any:
+    """Stored scenarios (current version of each; city-wide roles)."""
+    return page(pq.scenario_list(principal), limit, offset, format, "scenarios")
+
+
+@router.post("/api/v1/scenarios", response_model=ScenarioOut, status_code=201, tags=["scenarios"])
+def api_create(principal: EditorDep, body: NewScenario) -> dict:
+    """Save a new scenario version (admins and city analysts; validated against the measure
+    catalogue; audited)."""
+    row = pq.save_scenario(
+        principal,
+        body.name,
+        [m.model_dump(exclude_none=True) for m in body.measures],
+        title_zh=body.title_zh,
+        description=body.description,
+    )
+    return row
+
+
+@router.get("/api/v1/scenarios/measures", response_model=Page, tags=["scenarios"])
+def api_measures(
+    principal: PrincipalDep, limit: Limit = 500, offset: Offset = 0, format: Format = "json"
+) -> Any:
+    """The measure catalogue (parameters with ranges, units and sources)."""
+    from citycarbon.pathways import catalogue as cat
+
+    access.require(principal, "read_city")
+    return page(cat.measure_catalogue(), limit, offset, format, "measure_catalogue")
+
+
+@router.get("/api/v1/scenarios/compare", response_model=Page, tags=["scenarios"])
+def api_compare(
+    principal: PrincipalDep,
+    names: Names,
+    draws: Draws = 0,
+    seed: Seed = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """Headline figures side by side: peak year and value, probability of peaking by 2030,
+    net emissions and distance to neutrality in 2060, intensity targets met."""
+    return page(
+        pq.scenario_compare(principal, names, draws=draws, seed=seed),
+        limit,
+        offset,
+        format,
+        "scenario_compare",
+    )
+
+
+@router.get("/api/v1/scenarios/trajectories", response_model=Page, tags=["scenarios"])
+def api_trajectories(
+    principal: PrincipalDep,
+    names: Names,
+    draws: Draws = 0,
+    seed: Seed = 0,
+    limit: Limit = 1000,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """Yearly emissions [tCO2e] to 2060 by sector, total, sinks and net (median over draws)."""
+    return page(
+        pq.scenario_trajectories(principal, names, draws=draws, seed=seed),
+        limit,
+        offset,
+        format,
+        "scenario_trajectories",
+    )
+
+
+@router.get("/api/v1/scenarios/fan", response_model=Page, tags=["scenarios"])
+def api_fan(
+    principal: PrincipalDep,
+    name: Name,
+    draws: Draws = FAN_DRAWS,
+    seed: Seed = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """Percentiles (p5, p25, p50, p75, p95) of gross emissions per year over Monte Carlo draws."""
+    return page(
+        pq.scenario_fan(principal, name, draws=draws, seed=seed),
+        limit,
+        offset,
+        format,
+        f"fan_{name}",
+    )
+
+
+@router.get("/api/v1/scenarios/macc", response_model=Page, tags=["scenarios"])
+def api_macc(
+    principal: PrincipalDep,
+    name: Name,
+    year: Annotated[int, Query(ge=2025, le=2060)] = 2040,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """Marginal abatement cost curve of a scenario's measures: abatement [tCO2e] (bar width)
+    and cost [CNY/tCO2e] (height), cheapest first."""
+    return page(pq.scenario_macc(principal, name, year), limit, offset, format, f"macc_{name}")
+
+
+@router.get("/api/v1/scenarios/cobenefits", tags=["scenarios"])
+def api_cobenefits(
+    principal: PrincipalDep,
+    name: Name,
+    year: Annotated[int, Query(ge=2025, le=2060)] = 2030,
+    format: Format = "json",
+) -> Any:
+    """Air pollutants and CO2 of a scenario vs the baseline in a year (co-benefits)."""
+    frame = pq.scenario_cobenefits(principal, name, year)
+    return (
+        records(frame) if format == "json" else table_download(frame, f"cobenefits_{name}", format)
+    )
+
+
+@router.get("/api/v1/scenarios/economics", tags=["scenarios"])
+def api_economics(principal: PrincipalDep, name: Name, format: Format = "json") -> Any:
+    """Socio-economic ESTIMATES to 2060: investment, operating cost, energy savings, GDP effect,
+    jobs (illustrative input-output multipliers)."""
+    frame = pq.scenario_economics(principal, name)
+    return (
+        records(frame) if format == "json" else table_download(frame, f"economics_{name}", format)
+    )
+
+
+@router.get("/api/v1/scenarios/decomposition", tags=["scenarios"])
+def api_decomposition(
+    principal: PrincipalDep,
+    method: Literal["additive", "multiplicative"] = "additive",
+    format: Format = "json",
+) -> Any:
+    """LMDI-I Kaya decomposition of the city's emissions history, year on year (Ang 2015)."""
+    frame = pq.decomposition(principal, method)
+    return records(frame) if format == "json" else table_download(frame, f"lmdi_{method}", format)

@@ -1,0 +1,284 @@
+"""目标与预警: carbon dual-control targets (city, districts, key industries and enterprises;
+five-year and annual), progress against the schedule-proportional target, the trend forecast
+of the period end, warning lamps and the warnings log, report downloads; and the JSON API
+``/api/v1/targets/...``. Reads only through :mod:`citycarbon.data.page_queries`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup, escape
+from pydantic import BaseModel
+
+from citycarbon.data import access
+from citycarbon.data import page_queries as pq
+from citycarbon.data.access import Principal
+from citycarbon.web import auth
+from citycarbon.web.app import lang_of, records, render, table_download
+from citycarbon.web.i18n import Translator
+from citycarbon.web.routes.api import Format, Limit, Offset, Page, page
+
+router = APIRouter()
+PrincipalDep = Annotated[Principal, Depends(auth.require_principal)]
+TargetCode = Annotated[str, Query(max_length=100, description="target code")]
+NOT_COMPUTED = "not yet computed: run `citycarbon targets recompute` (or `citycarbon demo`)"
+
+
+class Lamps(BaseModel):
+    """Counts of the latest warning lamps over the caller's subjects."""
+
+    red: int
+    yellow: int
+    green: int
+    run_id: str | None
+
+
+def lamp_counts(principal: Principal) -> dict[str, Any]:
+    s = pq.status(principal)
+    counts = {lv: 0 for lv in ("red", "yellow", "green")}
+    if len(s) and "subject" in s:
+        worst = s.assign(r=s["level"].map(pq.LAMP_RANK)).sort_values("r").groupby("subject").tail(1)
+        for lv, n in worst["level"].value_counts().items():
+            counts[str(lv)] = int(n)
+    counts["run_id"] = str(s["run_id"].iat[0]) if len(s) and "run_id" in s else None
+    return counts
+
+
+def overview_panel(request: Request, principal: Principal) -> str | None:
+    """The 双控目标灯 panel of the overview page (HTML) or None when nothing is evaluated."""
+    t = Translator(lang_of(request))
+    c = lamp_counts(principal)
+    if c["run_id"] is None:
+        return None
+    parts = [
+        f'<span><span class="lamp {lv}"></span>{escape(t("targets.lamp_" + lv))} '
+        f'<b class="count">{c[lv]}</b></span>'
+        for lv in ("red", "yellow", "green")
+    ]
+    return str(
+        Markup(
+            '<link rel="stylesheet" href="/static/css/analysis.css"><div class="lamps" id="target-lamps">'
+            + "".join(parts)
+            + f'</div><p><a href="/targets">{escape(t("targets.open"))}</a></p>'
+        )
+    )
+
+
+def _progress_chart(prog: pd.DataFrame, annual: pd.DataFrame, row: dict, t: Translator) -> dict:
+    years = sorted(
+        set(prog["year"].tolist()) | set(annual["year"].tolist()) | {int(row["end_year"])}
+    )
+    actual = prog.set_index("year")["value"].reindex(years)
+    path = annual.set_index("year")["target_value"].reindex(years)
+    series = [
+        {
+            "name": t("targets.actual"),
+            "type": "line",
+            "data": [None if pd.isna(v) else round(float(v), 6) for v in actual],
+        },
+        {
+            "name": t("targets.schedule"),
+            "type": "line",
+            "lineStyle": {"type": "dashed"},
+            "data": [None if pd.isna(v) else round(float(v), 6) for v in path],
+        },
+    ]
+    fc = row.get("forecast_end_value")
+    if fc is not None and not pd.isna(fc) and len(prog):
+        last = int(prog["year"].max())
+        series.append(
+            {
+                "name": t("targets.forecast"),
+                "type": "line",
+                "lineStyle": {"type": "dotted"},
+                "data": [
+                    round(float(actual[last]), 6)
+                    if y == last
+                    else (round(float(fc), 6) if y == int(row["end_year"]) else None)
+                    for y in years
+                ],
+                "connectNulls": True,
+            }
+        )
+    return {
+        "legend": {"top": 0},
+        "grid": {"left": 80, "right": 20, "top": 36, "bottom": 30},
+        "xAxis": {"type": "category", "data": [str(y) for y in years]},
+        "yAxis": {"type": "value", "scale": True},
+        "series": series,
+    }
+
+
+def _by_lamp(frame: pd.DataFrame) -> pd.DataFrame:
+    """Red first, then yellow, then green."""
+    if frame.empty or "level" not in frame:
+        return frame
+    rank = frame["level"].map(pq.LAMP_RANK).fillna(-1)
+    return frame.assign(_r=-rank).sort_values(["_r", "rule_id", "subject"]).drop(columns="_r")
+
+
+INTENSITY_COLS = (
+    "value",
+    "target_value_year",
+    "actual_decline_pct",
+    "scheduled_decline_pct",
+    "decline_gap_pts",
+    "forecast_end_value",
+    "forecast_decline_pct",
+    "forecast_decline_gap_pts",
+)
+TOTAL_COLS = (
+    "value",
+    "cap_value",
+    "actual_to_date",
+    "budget_to_date",
+    "budget_use_ratio",
+    "forecast_end_value",
+    "forecast_cap_ratio",
+)
+
+
+@router.get("/targets", response_class=HTMLResponse, include_in_schema=False)
+def targets_page(
+    request: Request,
+    principal: PrincipalDep,
+    code: Annotated[str | None, Query(max_length=100)] = None,
+) -> HTMLResponse:
+    lang = lang_of(request)
+    t = Translator(lang)
+    tg = pq.targets(principal)
+    computed = pq.result("target_progress") is not None
+    ctx: dict[str, Any] = {
+        "active": "targets",
+        "scope": access.scope_label(principal, lang),
+        "computed": computed,
+        "targets": records(tg),
+        "lamps": lamp_counts(principal),
+        "warnings": records(pq.warnings_log(principal).head(100)),
+        "status": records(_by_lamp(pq.status(principal))),
+        "city_wide": principal.can("read_city"),
+    }
+    with_progress = tg[tg["progress_year"].notna()] if "progress_year" in tg else tg.head(0)
+    selected = (
+        code
+        if code in set(with_progress["code"])
+        else (str(with_progress["code"].iat[0]) if len(with_progress) else None)
+    )
+    if selected:
+        row = tg[tg["code"] == selected].iloc[0].to_dict()
+        prog = pq.progress(principal, selected)
+        annual = pq.annual_path(principal, selected)
+        ctx.update(
+            selected=selected,
+            selected_row=records(pd.DataFrame([row]))[0],
+            progress_chart=_progress_chart(prog, annual, row, t),
+            progress_rows=records(
+                prog[
+                    [
+                        "year",
+                        "months",
+                        *[
+                            c
+                            for c in (INTENSITY_COLS if row["kind"] == "intensity" else TOTAL_COLS)
+                            if c in prog and prog[c].notna().any()
+                        ],
+                    ]
+                ]
+            ),
+        )
+    return render(request, "targets.html", ctx)
+
+
+# --------------------------------------------------------------------------- API
+@router.get("/api/v1/targets", response_model=Page, tags=["targets"])
+def api_targets(
+    principal: PrincipalDep,
+    level: Annotated[
+        Literal["city", "district", "park", "industry", "enterprise"] | None, Query()
+    ] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """Current targets the caller may see with their latest progress (actual, scheduled,
+    forecast of the period end) and the worst warning lamp."""
+    frame = pq.targets(principal)
+    if level:
+        frame = frame[frame["level"] == level]
+    return page(frame.reset_index(drop=True), limit, offset, format, "targets")
+
+
+@router.get("/api/v1/targets/lamps", response_model=Lamps, tags=["targets"])
+def api_lamps(principal: PrincipalDep) -> dict:
+    """Number of subjects per latest warning lamp (red, yellow, green)."""
+    return lamp_counts(principal)
+
+
+@router.get("/api/v1/targets/progress", response_model=Page, tags=["targets"])
+def api_progress(
+    principal: PrincipalDep,
+    target: Annotated[str | None, Query(max_length=100, description="target code")] = None,
+    limit: Limit = 200,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """Yearly progress of the visible targets (or one): actual value, scheduled and actual
+    decline, gap, budget use, forecast of the period end."""
+    return page(pq.progress(principal, target), limit, offset, format, "target_progress")
+
+
+@router.get("/api/v1/targets/annual", tags=["targets"])
+def api_annual(principal: PrincipalDep, target: TargetCode, format: Format = "json") -> Any:
+    """The annual (schedule-proportional) decomposition of one target."""
+    frame = pq.annual_path(principal, target)
+    return records(frame) if format == "json" else table_download(frame, f"{target}_annual", format)
+
+
+@router.get("/api/v1/targets/status", response_model=Page, tags=["targets"])
+def api_status(
+    principal: PrincipalDep,
+    level: Annotated[Literal["green", "yellow", "red"] | None, Query()] = None,
+    limit: Limit = 200,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """The latest evaluation of every warning rule: metric, value, threshold and lamp."""
+    frame = pq.status(principal)
+    if level:
+        frame = frame[frame["level"] == level]
+    return page(frame.reset_index(drop=True), limit, offset, format, "target_status")
+
+
+@router.get("/api/v1/targets/warnings", response_model=Page, tags=["targets"])
+def api_warnings(
+    principal: PrincipalDep, limit: Limit = 100, offset: Offset = 0, format: Format = "json"
+) -> Any:
+    """The warnings log (changes of lamp), newest first."""
+    return page(pq.warnings_log(principal), limit, offset, format, "warnings_log")
+
+
+@router.get(
+    "/api/v1/targets/report",
+    tags=["targets"],
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def api_report(
+    principal: PrincipalDep,
+    period: Annotated[str | None, Query(max_length=40, description="e.g. 2021-2025")] = None,
+    format: Literal["pdf", "xlsx"] = "pdf",
+) -> Response:
+    """The dual-control report (PDF or Excel, from the reports module; city-wide roles)."""
+    from citycarbon.data.report_inputs import targets_report
+    from citycarbon.reports.excel import write_excel
+    from citycarbon.reports.pdf import targets_pdf
+    from citycarbon.web.routes.inventory import _stream_report
+
+    access.require(principal, "read_city")
+    if pq.result("target_progress") is None:
+        raise HTTPException(404, NOT_COMPUTED)
+    data = targets_report(period)
+    return _stream_report(data, f"targets-{data.period}", format, targets_pdf, write_excel)

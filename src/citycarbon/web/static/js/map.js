@@ -1,0 +1,385 @@
+/* 电碳生态地图 — the electricity-carbon eco map page.
+ *
+ * Draws the city's districts (ECharts registerMap with the GeoJSON from /api/v1/map/boundaries)
+ * as a choropleth, with parks, enterprises and grid nodes as scatter layers (toggled from the
+ * legend), a period slider (year / month / day) and a side panel with the clicked district,
+ * park or enterprise. Everything comes from the /api/v1/map/... JSON endpoints, which apply the
+ * signed-in user's scope. No external resources: ECharts is vendored.
+ */
+(function () {
+  "use strict";
+
+  const root = document.getElementById("cc-map");
+  if (!root) return;
+  const T = JSON.parse(document.getElementById("cc-map-i18n").textContent);
+  const lang = (document.documentElement.lang || "zh").toLowerCase().startsWith("en") ? "en" : "zh";
+  const api = root.dataset.api || "/api/v1/map";
+  const enterpriseUrl = root.dataset.enterpriseUrl || "/enterprises/";
+  const chart = echarts.init(root, null, { renderer: "canvas" });
+  window.ccMapChart = chart; // for tests and the browser console
+
+  const els = {
+    kind: document.getElementById("cc-map-kind"),
+    slider: document.getElementById("cc-map-slider"),
+    period: document.getElementById("cc-map-period"),
+    metric: document.getElementById("cc-map-metric"),
+    play: document.getElementById("cc-map-play"),
+    panel: document.getElementById("cc-map-panel"),
+    status: document.getElementById("cc-map-status"),
+  };
+
+  const state = {
+    periods: null,
+    list: [],
+    period: null,
+    metric: "co2_t",
+    districts: [],
+    names: {},
+    timer: null,
+    seq: 0,
+  };
+
+  const METRICS = {
+    co2_t: { label: T.metric_co2, unit: "t" },
+    energy_tce: { label: T.metric_energy, unit: "tce" },
+    electricity_mwh: { label: T.metric_electricity, unit: "MWh" },
+    electricity_co2_t: { label: T.metric_electricity_co2, unit: "t" },
+    ghg_tco2e: { label: T.metric_ghg, unit: "tCO₂e" },
+  };
+
+  function fmt(v, digits) {
+    if (v === null || v === undefined || Number.isNaN(v)) return "—";
+    const d = digits === undefined ? (Math.abs(v) >= 100 ? 0 : 1) : digits;
+    return Number(v).toLocaleString(lang === "en" ? "en-US" : "zh-CN", {
+      maximumFractionDigits: d,
+      minimumFractionDigits: 0,
+    });
+  }
+  function esc(s) {
+    return String(s === null || s === undefined ? "" : s).replace(/[&<>"']/g, (c) => ({
+      "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
+    })[c]);
+  }
+  function nameOf(o) {
+    return lang === "en" ? o.name_en || o.name_zh || o.name : o.name_zh || o.name;
+  }
+  async function getJSON(path) {
+    const res = await fetch(api + path, { headers: { Accept: "application/json" } });
+    if (!res.ok) {
+      let detail = res.statusText;
+      try {
+        const body = await res.json();
+        detail = body.detail || body.message || detail;
+      } catch (e) { /* not JSON */ }
+      throw new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
+    }
+    return res.json();
+  }
+  function setStatus(text, isError) {
+    els.status.textContent = text || "";
+    els.status.classList.toggle("cc-map-error", !!isError);
+  }
+
+  // ------------------------------------------------------------------ periods
+  function listFor(kind) {
+    const p = state.periods;
+    if (kind === "year") return p.years;
+    if (kind === "month") return p.months;
+    if (!p.days) return [];
+    const out = [];
+    const d = new Date(p.days.first + "T00:00:00Z");
+    const last = new Date(p.days.last + "T00:00:00Z");
+    while (d <= last) {
+      out.push(d.toISOString().slice(0, 10));
+      d.setUTCDate(d.getUTCDate() + 1);
+    }
+    return out;
+  }
+  function setKind(kind, keep) {
+    state.list = listFor(kind);
+    els.slider.max = Math.max(0, state.list.length - 1);
+    let i = state.list.length - 1;
+    if (keep) {
+      const j = state.list.findIndex((x) => x.startsWith(keep.slice(0, kind === "year" ? 4 : 7)));
+      if (j >= 0) i = j;
+    }
+    els.slider.value = i;
+    // a day shows metered electricity only (the fuel returns are monthly); the inventory is
+    // yearly
+    const allowed = (m) =>
+      kind === "day" ? m.startsWith("electricity") : kind === "year" || m !== "ghg_tco2e";
+    for (const opt of els.metric.options) opt.disabled = !allowed(opt.value);
+    if (!allowed(state.metric)) {
+      state.metric = kind === "day" ? "electricity_co2_t" : "co2_t";
+      els.metric.value = state.metric;
+    }
+    choose(i);
+  }
+  function choose(i) {
+    state.period = state.list[i];
+    els.period.textContent = state.period || "—";
+    load();
+  }
+
+  // ------------------------------------------------------------------ drawing
+  function baseOption(geojson) {
+    return {
+      animation: false,
+      tooltip: { trigger: "item", confine: true, formatter: tooltip },
+      legend: {
+        top: 8,
+        left: 8,
+        orient: "vertical",
+        data: [T.layer_parks, T.layer_enterprises, T.layer_nodes],
+        selected: { [T.layer_nodes]: false },
+        backgroundColor: "rgba(255,255,255,0.85)",
+      },
+      visualMap: {
+        type: "continuous",
+        seriesIndex: 0,
+        min: 0,
+        max: 1,
+        calculable: true,
+        left: 8,
+        bottom: 8,
+        text: ["", ""],
+        inRange: { color: ["#e8f5e9", "#a5d6a7", "#ffcc80", "#ef6c00", "#b71c1c"] },
+        formatter: (v) => fmt(v, 0),
+      },
+      geo: {
+        map: "cc-city",
+        roam: true,
+        layoutCenter: ["50%", "50%"],
+        layoutSize: "95%",
+        label: {
+          show: true,
+          formatter: (p) => (state.names[p.name] ? nameOf(state.names[p.name]) : p.name),
+          color: "#263238",
+          fontSize: 13,
+        },
+        itemStyle: { borderColor: "#546e7a", borderWidth: 1 },
+        emphasis: { label: { show: true }, itemStyle: { areaColor: "#fff59d" } },
+        select: { disabled: true },
+      },
+      series: [
+        { name: T.layer_districts, type: "map", geoIndex: 0, data: [] },
+        {
+          name: T.layer_parks, type: "scatter", coordinateSystem: "geo", symbol: "diamond",
+          symbolSize: 14, itemStyle: { color: "#1565c0", borderColor: "#fff" }, data: [], z: 4,
+        },
+        {
+          name: T.layer_enterprises, type: "scatter", coordinateSystem: "geo", data: [], z: 3,
+          itemStyle: { color: "rgba(38,50,56,0.6)", borderColor: "#fff", borderWidth: 0.6 },
+          symbolSize: (v) => v[2],
+        },
+        {
+          name: T.layer_nodes, type: "scatter", coordinateSystem: "geo", symbol: "triangle",
+          data: [], z: 5, itemStyle: { color: "#6a1b9a", borderColor: "#fff" },
+          symbolSize: (v) => v[2],
+        },
+      ],
+    };
+  }
+
+  function tooltip(p) {
+    const m = METRICS[state.metric];
+    if (p.seriesIndex === 0 || p.componentType === "geo") {
+      const d = state.districts.find((x) => x.code === p.name);
+      if (!d) return esc(p.name);
+      const v = d.visible ? fmt(d[state.metric]) + " " + m.unit : T.not_in_scope;
+      return `<b>${esc(nameOf(d))}</b><br>${esc(m.label)}: ${v}`;
+    }
+    const o = p.data && p.data.item;
+    if (!o) return "";
+    if (p.seriesIndex === 1) {
+      return `<b>${esc(nameOf(o))}</b><br>${esc(T.enterprises)}: ${o.enterprises}` +
+        `<br>${esc(METRICS.co2_t.label)}: ${fmt(o.co2_t)} t`;
+    }
+    if (p.seriesIndex === 2) {
+      const key = state.metric in o ? state.metric : "co2_t";
+      const em = METRICS[key];
+      return `<b>${esc(o.name)}</b><br>${esc(o.credit_code)}<br>${esc(em.label)}: ` +
+        `${fmt(o[key])} ${em.unit}` + (o.position_ok ? "" : `<br><i>${esc(T.position_off)}</i>`);
+    }
+    return `<b>${esc(o.name)}</b> (${fmt(o.voltage_kv, 0)} kV)<br>${esc(T.metric_electricity)}: ` +
+      `${fmt(o.electricity_mwh)} MWh<br>${esc(T.intensity)}: ${fmt(o.intensity_tco2_per_mwh, 4)} tCO₂/MWh`;
+  }
+
+  function sizeScale(values, lo, hi) {
+    const ok = (v) => typeof v === "number" && Number.isFinite(v) && v > 0;
+    const finite = values.filter(ok);
+    const max = finite.length ? Math.max(...finite) : 1;
+    return (v) => (ok(v) ? lo + (hi - lo) * Math.sqrt(v / max) : lo);
+  }
+
+  async function load() {
+    if (!state.period) return;
+    const seq = ++state.seq;
+    const q = "?period=" + encodeURIComponent(state.period);
+    setStatus(T.loading);
+    try {
+      const [districts, points] = await Promise.all([
+        getJSON("/districts" + q),
+        getJSON("/points" + q),
+      ]);
+      if (seq !== state.seq) return; // a newer period was chosen meanwhile
+      draw(districts, points);
+      setStatus("");
+    } catch (err) {
+      setStatus(T.error + ": " + err.message, true);
+    }
+  }
+
+  function draw(districts, points) {
+    const metric = state.metric;
+    state.districts = districts.districts;
+    const vals = state.districts.filter((d) => d.visible && d[metric] !== null).map((d) => d[metric]);
+    const max = vals.length ? Math.max(...vals) : 1;
+    const cols = points.enterprises.columns;
+    const ix = Object.fromEntries(cols.map((c, i) => [c, i]));
+    const ents = points.enterprises.rows.map((r) => Object.fromEntries(cols.map((c, i) => [c, r[i]])));
+    // enterprises are sized by the chosen indicator where they carry it, else by their CO2
+    const entMetric = ix[metric] === undefined ? "co2_t" : metric;
+    const entSize = sizeScale(ents.map((e) => e[entMetric]), 3, 26);
+    const nodeSize = sizeScale(points.nodes.map((n) => n.electricity_mwh), 7, 22);
+    chart.setOption({
+      visualMap: { min: 0, max: max || 1, text: [METRICS[metric].unit, ""] },
+      series: [
+        {
+          data: state.districts.map((d) => ({
+            name: d.code,
+            value: d.visible ? d[metric] : null,
+            itemStyle: d.visible ? undefined : { areaColor: "#eceff1" },
+          })),
+        },
+        { data: points.parks.map((p) => ({ value: [p.lon, p.lat, 14], item: p })) },
+        {
+          data: ents.map((e) => ({ value: [e.lon, e.lat, entSize(e[entMetric])], item: e })),
+        },
+        {
+          data: points.nodes.map((n) => ({
+            value: [n.lon, n.lat, nodeSize(n.electricity_mwh)], item: n,
+          })),
+        },
+      ],
+    });
+    root.dataset.period = state.period;
+    root.dataset.kind = districts.kind;
+    root.dataset.districts = String(state.districts.length);
+    root.dataset.enterprises = String(ents.length);
+    root.dataset.ready = "1";
+  }
+
+  // ------------------------------------------------------------------ side panel
+  function row(label, value) {
+    return `<tr><th>${esc(label)}</th><td>${value}</td></tr>`;
+  }
+  async function showDistrict(code) {
+    try {
+      const d = await getJSON(`/districts/${encodeURIComponent(code)}?period=${state.period}`);
+      const tops = d.top_enterprises.map((e) =>
+        `<li><a href="${enterpriseUrl}${encodeURIComponent(e.credit_code)}">${esc(e.name)}</a>` +
+        ` <span class="cc-num">${fmt(e.co2_t)} t</span></li>`).join("");
+      const parks = d.parks.map((p) =>
+        `<li><a href="#" data-park="${esc(p.code)}">${esc(nameOf(p))}</a>` +
+        ` <span class="cc-num">${fmt(p.co2_t)} t</span></li>`).join("");
+      els.panel.innerHTML =
+        `<h3>${esc(nameOf(d))} <small>${esc(d.code)} · ${esc(d.period)}</small></h3><table>` +
+        row(T.metric_co2, fmt(d.co2_t) + " t") + row(T.metric_energy, fmt(d.energy_tce) + " tce") +
+        row(T.metric_electricity, fmt(d.electricity_mwh) + " MWh") +
+        row(T.enterprises, fmt(d.enterprises, 0) + " / " + fmt(d.enterprises_registered, 0)) +
+        row(T.area, fmt(d.area_km2, 1) + " km²") + `</table>` +
+        (parks ? `<h4>${esc(T.layer_parks)}</h4><ul>${parks}</ul>` : "") +
+        `<h4>${esc(T.top_emitters)}</h4><ol>${tops || "<li>—</li>"}</ol>` +
+        (d.positions_outside_district ? `<p class="cc-note">${esc(T.positions_outside)}: ${d.positions_outside_district}</p>` : "");
+      els.panel.querySelectorAll("a[data-park]").forEach((a) =>
+        a.addEventListener("click", (ev) => { ev.preventDefault(); showPark(a.dataset.park); }));
+    } catch (err) {
+      els.panel.innerHTML = `<p class="cc-map-error">${esc(err.message)}</p>`;
+    }
+  }
+  async function showPark(code) {
+    try {
+      const p = await getJSON(`/parks/${encodeURIComponent(code)}?period=${state.period}`);
+      const members = p.members.slice(0, 20).map((e) =>
+        `<li><a href="${enterpriseUrl}${encodeURIComponent(e.credit_code)}">${esc(e.name)}</a>` +
+        ` <span class="cc-num">${fmt(e.co2_t)} t</span></li>`).join("");
+      els.panel.innerHTML =
+        `<h3>${esc(nameOf(p))} <small>${esc(p.period)}</small></h3><table>` +
+        row(T.metric_co2, fmt(p.co2_t) + " t") + row(T.metric_energy, fmt(p.energy_tce) + " tce") +
+        row(T.enterprises, fmt(p.enterprises, 0)) + `</table>` +
+        `<h4>${esc(T.top_emitters)}</h4><ol>${members || "<li>—</li>"}</ol>`;
+    } catch (err) {
+      els.panel.innerHTML = `<p class="cc-map-error">${esc(err.message)}</p>`;
+    }
+  }
+  function showEnterprise(e) {
+    els.panel.innerHTML =
+      `<h3>${esc(e.name)}</h3><table>` + row(T.credit_code, esc(e.credit_code)) +
+      row(T.metric_co2, fmt(e.co2_t) + " t") + row(T.metric_energy, fmt(e.energy_tce) + " tce") +
+      row(T.metric_electricity, fmt(e.electricity_mwh) + " MWh") + row(T.industry, esc(e.industry_code)) +
+      `</table><p><a class="cc-button" href="${enterpriseUrl}${encodeURIComponent(e.credit_code)}">` +
+      `${esc(T.open_enterprise)} →</a></p>`;
+  }
+  function showNode(n) {
+    els.panel.innerHTML =
+      `<h3>${esc(n.name)}</h3><table>` + row(T.node_id, esc(n.node_id)) +
+      row(T.voltage, fmt(n.voltage_kv, 0) + " kV") + row(T.meters, fmt(n.meters, 0)) +
+      row(T.metric_electricity, fmt(n.electricity_mwh) + " MWh") +
+      row(T.metric_electricity_co2, fmt(n.electricity_co2_t) + " t") +
+      row(T.intensity, fmt(n.intensity_tco2_per_mwh, 4) + " tCO₂/MWh") + `</table>` +
+      `<p class="cc-note">${esc(T.intensity_note)}</p>`;
+  }
+
+  chart.on("click", (p) => {
+    if (p.componentType === "geo" || p.seriesIndex === 0) return showDistrict(p.name);
+    const o = p.data && p.data.item;
+    if (!o) return;
+    if (p.seriesIndex === 1) return showPark(o.code);
+    if (p.seriesIndex === 2) return showEnterprise(o);
+    if (p.seriesIndex === 3) return showNode(o);
+  });
+
+  // ------------------------------------------------------------------ controls
+  els.kind.addEventListener("change", () => setKind(els.kind.value, state.period));
+  els.slider.addEventListener("input", () => {
+    els.period.textContent = state.list[+els.slider.value] || "—";
+  });
+  els.slider.addEventListener("change", () => choose(+els.slider.value));
+  els.metric.addEventListener("change", () => { state.metric = els.metric.value; load(); });
+  els.play.addEventListener("click", () => {
+    if (state.timer) {
+      clearInterval(state.timer);
+      state.timer = null;
+      els.play.textContent = "▶";
+      return;
+    }
+    els.play.textContent = "❚❚";
+    state.timer = setInterval(() => {
+      const i = (+els.slider.value + 1) % state.list.length;
+      els.slider.value = i;
+      choose(i);
+    }, 1200);
+  });
+  window.addEventListener("resize", () => chart.resize());
+
+  // ------------------------------------------------------------------ start
+  (async function start() {
+    setStatus(T.loading);
+    try {
+      const [geojson, periods] = await Promise.all([getJSON("/boundaries"), getJSON("/periods")]);
+      echarts.registerMap("cc-city", geojson);
+      for (const f of geojson.features) state.names[f.properties.code] = f.properties;
+      state.periods = periods;
+      chart.setOption(baseOption(geojson));
+      if (!periods.months.length) {
+        setStatus(T.no_data, true);
+        return;
+      }
+      if (!periods.days) els.kind.querySelector('option[value="day"]').disabled = true;
+      setKind(els.kind.value || "month");
+    } catch (err) {
+      setStatus(T.error + ": " + err.message, true);
+    }
+  })();
+})();

@@ -1,0 +1,189 @@
+"""The map page in a real browser (Debian chromium, headless, via Playwright): the six districts
+are drawn, layers load, a click on a district opens its summary; screenshots are saved to
+``test-artifacts/screenshots/``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from citycarbon.data import catalog, users
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+PASSWORD = "browser-map-password"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(small_demo_dir, tmp_path_factory):
+    """uvicorn serving the app over a copy of the small demo city with two users."""
+    home = tmp_path_factory.mktemp("map-browser") / "h"
+    shutil.copytree(small_demo_dir, home)
+    env = {**os.environ, "CITYCARBON_HOME": str(home)}
+    env.pop("CITYCARBON_DATABASE_URL", None)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CITYCARBON_HOME", str(home))
+        mp.delenv("CITYCARBON_DATABASE_URL", raising=False)
+        users.create_user("b_admin", PASSWORD, "admin")
+        users.create_user("b_dist", PASSWORD, "district_manager", scope_code="350211")
+        catalog.dispose_engines()
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "citycarbon.web.app:create_app",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the server did not start")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+def _sign_in(browser, base: str, user: str, lang: str = "zh"):
+    page = browser.new_page(viewport={"width": 1400, "height": 950})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{base}/login?lang={lang}")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    page.goto(f"{base}/map?lang={lang}")
+    page.wait_for_selector("#cc-map[data-ready='1']", timeout=20_000)
+    page.wait_for_timeout(300)  # let the canvas paint before screenshots
+    return page, errors
+
+
+def test_map_draws_six_districts_and_layers(server, browser):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page, errors = _sign_in(browser, server, "b_admin")
+    info = page.evaluate(
+        """() => {
+            const o = window.ccMapChart.getOption();
+            return {
+                features: echarts.getMap('cc-city').geoJSON.features.length,
+                districts: o.series[0].data.length,
+                coloured: o.series[0].data.filter(d => d.value !== null).length,
+                parks: o.series[1].data.length,
+                enterprises: o.series[2].data.length,
+                period: document.getElementById('cc-map-period').textContent,
+            };
+        }"""
+    )
+    assert info["features"] == 6 and info["districts"] == 6 and info["coloured"] == 6
+    assert info["parks"] > 0 and info["enterprises"] == 150
+    assert len(info["period"]) == 7  # YYYY-MM: the latest month by default
+    page.screenshot(path=str(ARTIFACTS / "map_admin_zh.png"), full_page=True)
+
+    # click 同安区 (the largest district) at its label point: the side panel shows its summary
+    point = page.evaluate(
+        """() => {
+            const f = echarts.getMap('cc-city').geoJSON.features
+                .find(f => f.properties.code === '350212');
+            return window.ccMapChart.convertToPixel({geoIndex: 0}, f.properties.cp);
+        }"""
+    )
+    box = page.locator("#cc-map").bounding_box()
+    page.mouse.click(box["x"] + point[0], box["y"] + point[1])
+    page.wait_for_selector("#cc-map-panel h3", timeout=10_000)
+    assert "同安区" in page.inner_text("#cc-map-panel h3")
+
+    # the grid-node layer (off by default) toggles on from the legend
+    nodes = page.evaluate(
+        """() => {
+            window.ccMapChart.dispatchAction({type: 'legendSelect', name: '电网节点'});
+            const o = window.ccMapChart.getOption();
+            return {selected: o.legend[0].selected['电网节点'], n: o.series[3].data.length};
+        }"""
+    )
+    assert nodes == {"selected": True, "n": 24}
+    page.wait_for_timeout(200)
+    page.screenshot(path=str(ARTIFACTS / "map_admin_nodes_zh.png"))
+
+    # switch to days: the slider covers every day, districts show metered electricity
+    page.select_option("#cc-map-kind", "day")
+    page.wait_for_selector("#cc-map[data-kind='day']", timeout=10_000)
+    assert page.input_value("#cc-map-metric") == "electricity_co2_t"
+    page.screenshot(path=str(ARTIFACTS / "map_admin_day_zh.png"))
+
+    # years offer the city inventory's district roll-up (GHG incl. imported electricity)
+    page.select_option("#cc-map-kind", "year")
+    page.wait_for_selector("#cc-map[data-kind='year']", timeout=10_000)
+    page.select_option("#cc-map-metric", "ghg_tco2e")
+    page.wait_for_timeout(800)
+    shown = page.evaluate(
+        """() => {
+            const s = window.ccMapChart.getOption().series;
+            return {
+                coloured: s[0].data.filter(d => d.value !== null).length,
+                sized: s[2].data.filter(d => Number.isFinite(d.value[2])).length,
+            };
+        }"""
+    )
+    assert shown == {"coloured": 6, "sized": 150}
+    page.screenshot(path=str(ARTIFACTS / "map_admin_year_ghg_zh.png"))
+    assert errors == []
+    page.close()
+
+
+def test_district_manager_map_in_english(server, browser):
+    page, errors = _sign_in(browser, server, "b_dist", lang="en")
+    info = page.evaluate(
+        """() => {
+            const o = window.ccMapChart.getOption();
+            return {
+                coloured: o.series[0].data.filter(d => d.value !== null).map(d => d.name),
+                enterprises: o.series[2].data.map(d => d.item.district_code),
+                legend: o.legend[0].data,
+            };
+        }"""
+    )
+    assert info["coloured"] == ["350211"]
+    assert info["enterprises"] and set(info["enterprises"]) == {"350211"}
+    assert "Enterprises" in info["legend"]
+    page.screenshot(path=str(ARTIFACTS / "map_district_en.png"), full_page=True)
+    assert errors == []
+    page.close()

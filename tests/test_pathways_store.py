@@ -1,0 +1,198 @@
+"""Scenarios in the catalog (versions), the demo city's inputs from the lake, and the CLI."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from citycarbon.errors import InputError, UnknownCodeError
+
+
+@pytest.fixture
+def home(small_demo_dir, tmp_path, monkeypatch):
+    """A writable copy of the shared small demo city."""
+    h = tmp_path / "h"
+    shutil.copytree(small_demo_dir, h)
+    monkeypatch.setenv("CITYCARBON_HOME", str(h))
+    monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
+    from citycarbon.data import catalog
+
+    catalog.dispose_engines()
+    yield h
+    catalog.dispose_engines()
+
+
+def test_scenarios_are_versioned_and_audited(home):
+    from citycarbon.data import catalog
+    from citycarbon.data import scenarios as ds
+
+    assert ds.ensure_default_scenarios() == 3
+    assert ds.ensure_default_scenarios() == 0
+    listed = ds.list_scenarios()
+    assert set(listed["name"]) == {"baseline", "policy", "enhanced"}
+    first = ds.save_scenario("mine", [{"id": "rooftop_pv"}], description="v1", created_by="ana")
+    second = ds.save_scenario(
+        "mine", [{"id": "rooftop_pv", "scale": 2}], description="v2", created_by="ana"
+    )
+    assert (first["version"], second["version"]) == (1, 2)
+    assert ds.load_scenario("mine")["measures"] == [{"id": "rooftop_pv", "scale": 2}]
+    assert ds.load_scenario("mine", version=1)["description"] == "v1"
+    assert ds.scenario_versions("mine")["version"].tolist() == [1, 2]
+    with pytest.raises(UnknownCodeError, match="scenario"):
+        ds.load_scenario("nope")
+    with pytest.raises(UnknownCodeError, match="measure"):
+        ds.save_scenario("bad", [{"id": "warp_drive"}])
+    with catalog.session_scope() as s:
+        from sqlalchemy import select
+
+        from citycarbon.data.models import AuditLog
+
+        audited = s.scalars(select(AuditLog.entity_id).where(AuditLog.entity == "scenario")).all()
+    assert "mine@2" in audited
+
+
+def test_city_history_from_the_lake(demo_home):
+    from citycarbon.data import scenarios as ds
+
+    h = ds.city_history()
+    assert set(h.emissions["sector"]) == {"industry", "transport", "buildings", "other"}
+    assert sorted(h.emissions["year"].unique()) == sorted(h.drivers["year"])
+    # the demo has an inventory: the history is the inventory's city total (basis incl. net
+    # imported electricity), year by year, split over the model's sectors
+    from citycarbon.data.inventory_run import latest_result
+
+    inv = latest_result("city_inventory")
+    city = (
+        inv[
+            (inv["level"] == "city")
+            & inv["month"].isna()
+            & (inv["basis"] == "incl_net_imported_electricity")
+        ]
+        .groupby("year")["emissions_tco2e"]
+        .sum()
+    )
+    by_year = h.emissions.groupby("year")["emissions_tco2e"].sum()
+    np.testing.assert_allclose(by_year.to_numpy(), city.reindex(by_year.index), rtol=1e-9)
+    assert h.method == ds.METHOD_INVENTORY
+    assert h.drivers["gdp_price_basis"].str.startswith("comparable").all()
+    shares = h.mix.groupby("sector")["share"].sum()
+    np.testing.assert_allclose(shares.to_numpy(), 1.0)
+    inputs = h.model_inputs()
+    from citycarbon.pathways import scenario as sc
+
+    run = sc.simulate(measures=[], **inputs)
+    base = h.emissions[h.emissions["year"] == h.base_year]["emissions_tco2e"].sum()
+    assert run.gross[0, 0] == pytest.approx(base, rel=1e-9)
+    decomposition = ds.history_decomposition(h)
+    effects = decomposition.drop(columns=["from", "to", "total"]).sum(axis=1)
+    np.testing.assert_allclose(effects, decomposition["total"])
+
+
+def test_city_history_needs_results(tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYCARBON_HOME", str(tmp_path))
+    monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
+    from citycarbon.data import scenarios as ds
+
+    with pytest.raises(InputError):
+        ds.city_history()
+
+
+def test_cli_scenario_commands(home):
+    from citycarbon.cli import app
+
+    runner = CliRunner()
+    out = runner.invoke(app, ["scenario", "list"])
+    assert out.exit_code == 0, out.output
+    assert "enhanced" in out.output
+    out = runner.invoke(app, ["scenario", "run", "policy", "--draws", "50", "--seed", "1"])
+    assert out.exit_code == 0, out.output
+    assert "probability_peak_by" in out.output and "APeq" in out.output
+    out = runner.invoke(app, ["scenario", "compare", "baseline", "policy", "--draws", "20"])
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(app, ["scenario", "macc", "policy", "--year", "2035"])
+    assert out.exit_code == 0, out.output
+    assert "rooftop_pv" in out.output
+    out = runner.invoke(app, ["scenario", "run", "no_such_scenario", "--draws", "0"])
+    assert out.exit_code == 2 and "unknown" in out.output
+
+
+def test_scenario_results_for_the_web_page(home):
+    import json
+
+    from citycarbon.data import scenarios as ds
+
+    out = ds.scenario_results(["baseline", "policy"], draws=100, seed=3, macc_of="policy")
+    assert list(out["summary"]["scenario"]) == ["baseline", "policy"]
+    assert set(out["trajectory"]["scenario"]) == {"baseline", "policy"}
+    assert {"p5", "p50", "p95"} <= set(out["fan"].columns)
+    assert not out["macc"].empty and not out["cobenefits"].empty
+    json.dumps(out["chart"])  # JSON-ready
+    assert out["chart"]["macc"] and not out["sector_peaks"].empty
+    with pytest.raises(InputError, match="at least 6"):
+        ds.forecast_history(ds.city_history())  # the demo city has 3 years
+
+
+def _long_history():
+    import pandas as pd
+
+    from citycarbon.data.scenarios import CityHistory
+
+    rng = np.random.default_rng(5)
+    years = np.arange(2016, 2025)
+    t = years - years[0]
+    sectors = {"industry": 2e7, "transport": 6e6, "buildings": 1e7, "other": 2e6}
+    emissions = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "year": years,
+                    "sector": s,
+                    "emissions_tco2e": v * 1.02**t * np.exp(rng.normal(0, 0.01, len(t))),
+                    "energy_tce": v / 3 * 1.025**t * np.exp(rng.normal(0, 0.01, len(t))),
+                }
+            )
+            for s, v in sectors.items()
+        ]
+    )
+    pop = 450 * 1.015**t * np.exp(rng.normal(0, 0.003, len(t)))
+    gdp = 3000 * 1.07**t * np.exp(rng.normal(0, 0.01, len(t)))
+    drivers = pd.DataFrame(
+        {
+            "year": years,
+            "population": pop,
+            "gdp": gdp,
+            "gdp_price_basis": "comparable_2020",
+            "energy_tce": emissions.groupby("year")["energy_tce"].sum().to_numpy(),
+            "emissions_tco2e": emissions.groupby("year")["emissions_tco2e"].sum().to_numpy(),
+        }
+    )
+    from citycarbon.pathways import catalogue as cat
+
+    a = cat.baseline_assumptions()
+    mix = pd.DataFrame(
+        [(s, c, v) for s, d in a["sectors"].items() for c, v in d["mix"].items()],
+        columns=["sector", "carrier", "share"],
+    )
+    grid = pd.Series(0.55, index=years)
+    return CityHistory(emissions, drivers, mix, grid, int(years[-1]))
+
+
+def test_forecast_baseline_and_stirpat_on_a_long_history():
+    from citycarbon.data import scenarios as ds
+    from citycarbon.pathways import scenario as sc
+
+    h = _long_history()
+    growth = ds.forecast_growth(h)
+    assert set(growth["sector"]) == set(h.emissions["sector"]) and growth["year"].min() == 2025
+    inputs = h.model_inputs()
+    run = sc.simulate(measures=[], growth_override=growth, **inputs)
+    assert run.gross[0, 0] == pytest.approx(h.drivers["emissions_tco2e"].iat[-1], rel=1e-9)
+    forecasts, backtests = ds.forecast_history(h, horizon=4)
+    assert set(forecasts["series"]) == {"emissions_tco2e", "gdp", "population"}
+    assert (backtests["mape"] < 0.05).all()
+    elasticities = ds.history_stirpat(h, n_boot=200)
+    assert list(elasticities["driver"]) == ["population", "gdp_per_capita", "energy_intensity"]
+    assert (elasticities["ci_low"] <= elasticities["ci_high"]).all()

@@ -1,0 +1,302 @@
+"""Electricity-to-carbon nowcast: MAPE, models, backtest on the small demo, vintages, meter checks."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from citycarbon.errors import InputError
+from citycarbon.power import meters as mt
+from citycarbon.power import nowcast as nc
+
+# Floors on the small demo city (150 enterprises, 2022-2024, 24 one-month-ahead origins).
+CITY_MAPE_FLOOR_PCT = 3.0
+ENTERPRISE_MAPE_FLOOR_PCT = 5.0
+
+
+# ----------------------------------------------------------------------------------- MAPE
+def test_mape_hand_computed():
+    # |100-110|/100 = 10 %, |200-190|/200 = 5 %, |400-400|/400 = 0 %  -> mean 5 %
+    assert nc.mape_pct([100, 200, 400], [110, 190, 400]) == pytest.approx(5.0)
+    # pairs with a missing value are left out
+    assert nc.mape_pct([100, np.nan, 50], [90, 1, 55]) == pytest.approx(10.0)
+
+
+def test_mape_refuses_zero_actual():
+    with pytest.raises(InputError, match="undefined"):
+        nc.mape_pct([0.0, 1.0], [1.0, 1.0])
+
+
+# --------------------------------------------------------------------------------- models
+def _panel(x: np.ndarray, y_per_kwh: float, ef: float, months: int = 30) -> pd.DataFrame:
+    periods = pd.date_range("2022-01-01", periods=months, freq="MS")
+    x = np.resize(x, months)
+    return pd.DataFrame(
+        {
+            "level": "enterprise",
+            "entity": "E1",
+            "period": periods,
+            "metered_kwh": x,
+            "electricity_kwh": x,
+            "other_co2_t": y_per_kwh * x,
+            "co2_t": ef * x + y_per_kwh * x,
+        }
+    )
+
+
+def test_ratio_model_recovers_an_exact_relation():
+    ef = pd.Series({2022: 5e-4, 2023: 5e-4, 2024: 4e-4})  # tCO2/kWh; the 2024 factor changes
+    x = 1e6 * (1 + 0.1 * np.sin(np.arange(30)))
+    panel = _panel(x, 2e-4, 5e-4)
+    panel.loc[panel["period"].dt.year == 2024, "co2_t"] = (4e-4 + 2e-4) * panel["metered_kwh"]
+    rows = panel[panel["period"] >= "2024-03-01"]
+    est = nc.estimate(panel, rows, pd.Timestamp("2024-02-01"), ef, model="ratio")
+    # scope 2 uses the nowcast year's grid factor exactly; the rest is a stationary ratio
+    assert est["estimate_tco2"].to_numpy() == pytest.approx(rows["co2_t"].to_numpy(), rel=1e-9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(scale=st.floats(0.01, 100.0), rho=st.floats(0.0, 1e-3))
+def test_ratio_estimate_scales_linearly(scale, rho):
+    ef = pd.Series({2022: 5e-4, 2023: 5e-4, 2024: 5e-4})
+    x = 1e5 * (1 + 0.2 * np.cos(np.arange(30) / 2))
+    panel = _panel(x, rho, 5e-4)
+    big = panel.assign(
+        **{c: panel[c] * scale for c in ["metered_kwh", "electricity_kwh", "other_co2_t", "co2_t"]}
+    )
+    through = pd.Timestamp("2024-01-01")
+    a = nc.estimate(panel, panel.tail(3), through, ef)["estimate_tco2"].to_numpy()
+    b = nc.estimate(big, big.tail(3), through, ef)["estimate_tco2"].to_numpy()
+    assert b == pytest.approx(a * scale, rel=1e-9)
+
+
+def test_disaggregate_days_add_up_to_the_month():
+    monthly = pd.DataFrame(
+        {
+            "level": "city",
+            "entity": "C",
+            "period": [pd.Timestamp("2024-01-01")],
+            "metered_kwh": [310.0],
+            "estimate_tco2": [62.0],
+            "lower_tco2": [60.0],
+            "upper_tco2": [64.0],
+            "model": "ratio",
+        }
+    )
+    days = pd.DataFrame(
+        {
+            "level": "city",
+            "entity": "C",
+            "day": pd.date_range("2024-01-01", periods=31, freq="D"),
+            "metered_kwh": np.r_[np.full(30, 10.0), 10.0],
+        }
+    )
+    d, w = nc.disaggregate(monthly, days)
+    assert d["estimate_tco2"].sum() == pytest.approx(62.0)
+    assert w["estimate_tco2"].sum() == pytest.approx(62.0)
+    assert w["period"].dt.dayofweek.eq(0).all()  # ISO weeks start on Monday
+
+
+# --------------------------------------------------------------------- demo: backtest, runs
+def test_backtest_on_small_demo_meets_floor(demo_home):
+    from citycarbon.data import power_runs
+
+    data = power_runs.read_power_data()
+    summary, errors, _ = power_runs.run_backtest(data=data, write=False)
+    best = summary[
+        [c for c in summary if c.startswith("mape_") and c not in ("mape_naive", "mape_fallback")]
+    ].min(axis=1)
+    assert best["city"] <= CITY_MAPE_FLOOR_PCT
+    assert best["enterprise"] <= ENTERPRISE_MAPE_FLOOR_PCT
+    assert (summary["gain_vs_naive_pct"] > 0).all()  # every level beats the naive baseline
+    assert set(summary.index) == {"city", "district", "industry", "enterprise"}
+    assert errors["period"].nunique() == 24  # rolling origins 2023-01 .. 2024-12
+
+
+def test_panel_levels_add_up(demo_home):
+    from citycarbon.data import power_runs
+
+    panel = power_runs.monthly_panel(power_runs.read_power_data())
+    tot = panel.groupby(["level", "period"])[["metered_kwh", "co2_t"]].sum()
+    for level in ("district", "industry"):
+        np.testing.assert_allclose(tot.loc[level].to_numpy(), tot.loc["city"].to_numpy(), rtol=1e-9)
+
+
+def test_vintages_are_kept_and_recalibrate(small_demo_dir, tmp_path, monkeypatch):
+    from citycarbon.data import power_runs
+
+    home = tmp_path / "h"
+    shutil.copytree(small_demo_dir, home)
+    monkeypatch.setenv("CITYCARBON_HOME", str(home))
+    shutil.rmtree(home / "lake" / "results" / "nowcast", ignore_errors=True)
+    data = power_runs.read_power_data()
+    first = power_runs.run_nowcast(holdout_months=2, model="ratio", data=data)
+    again = power_runs.run_nowcast(holdout_months=2, model="ratio", data=data)
+    later = power_runs.run_nowcast(holdout_months=1, model="ratio", data=data)
+    assert first.recalibrated and not again.recalibrated and later.recalibrated
+    assert later.calibrated_through == first.calibrated_through + pd.DateOffset(months=1)
+    assert len({first.path, again.path, later.path}) == 3 and all(
+        p.exists() for p in (first.path, again.path, later.path)
+    )
+    hist = power_runs.nowcast_history(level="city", data=data)
+    dec = hist[hist["period"] == later.calibrated_through + pd.DateOffset(months=1)]
+    assert len(dec) == 3  # the December estimate in each of the three vintages
+    assert dec["error_pct"].abs().max() < 5.0  # the statistics arrived: the miss is visible
+    t = later.table
+    # days add up to their (complete) month
+    m = t[t["frequency"] == "month"].set_index(["level", "entity", "period"])["estimate_tco2"]
+    d = t[t["frequency"] == "day"]
+    d = d.assign(period=d["period"].dt.to_period("M").dt.to_timestamp())
+    sums = d.groupby(["level", "entity", "period"])["estimate_tco2"].sum()
+    np.testing.assert_allclose(sums.reindex(m.index).to_numpy(), m.to_numpy(), rtol=1e-9)
+    assert (t["lower_tco2"] <= t["estimate_tco2"]).all()
+    assert (t["estimate_tco2"] <= t["upper_tco2"]).all()
+
+
+# ---------------------------------------------------------------------------- meter checks
+def _hourly(n: int, meter: str = "M1") -> pd.DataFrame:
+    ts = pd.date_range("2024-01-01", periods=n, freq="1h", tz="UTC")
+    return pd.DataFrame({"meter_id": meter, "ts": ts, "kwh": np.arange(1.0, n + 1)})
+
+
+def test_gap_rule_fills_short_gaps_only():
+    r = _hourly(12).drop(index=[2, 3, 7, 8, 9, 10])  # a 2-reading gap and a 4-reading gap
+    filled = mt.fill_gaps(r, interval="1h", max_fill_intervals=3)
+    assert filled["filled"].sum() == 2
+    # linear between 2.0 (01:00) and 5.0 (04:00)
+    assert filled.loc[filled["filled"], "kwh"].tolist() == pytest.approx([3.0, 4.0])
+    report = mt.meter_quality_report(r, interval="1h", max_fill_intervals=3)
+    assert report[["issue", "count"]].values.tolist() == [["gap_filled", 2], ["gap", 4]]
+    long = report[report["issue"] == "gap"].iloc[0]
+    assert long["from"] == pd.Timestamp("2024-01-01 07:00", tz="UTC")
+    assert long["to"] == pd.Timestamp("2024-01-01 10:00", tz="UTC")
+    # the rule off: nothing is filled
+    assert not mt.fill_gaps(r, max_fill_intervals=0)["filled"].any()
+
+
+@settings(max_examples=40, deadline=None)
+@given(drop=st.sets(st.integers(1, 46), max_size=20), limit=st.integers(0, 5))
+def test_gap_fill_never_touches_readings_and_adds_k_times_mean(drop, limit):
+    r = _hourly(48).drop(index=sorted(drop))
+    out = mt.fill_gaps(r, max_fill_intervals=limit)
+    kept = out[~out["filled"]]
+    assert kept["kwh"].tolist() == r["kwh"].tolist()
+    gaps = mt.find_gaps(
+        r.assign(ns=r["ts"].astype("int64"))[["meter_id", "ns", "kwh"]], 3_600_000_000_000
+    )
+    short = gaps[gaps["missing"] <= limit]
+    assert out["filled"].sum() == short["missing"].sum()
+    added = mt.gap_fill_energy_kwh(short["missing"], short["before_kwh"], short["after_kwh"])
+    assert out.loc[out["filled"], "kwh"].sum() == pytest.approx(float(np.sum(added)))
+
+
+def test_duplicates_negative_and_misaligned_are_reported():
+    r = _hourly(6)
+    r = pd.concat([r, r.iloc[[1]], r.iloc[[2]].assign(kwh=99.0)], ignore_index=True)
+    r.loc[4, "kwh"] = -1.0
+    r = pd.concat(
+        [
+            r,
+            pd.DataFrame(
+                {
+                    "meter_id": ["M1"],
+                    "kwh": [1.0],
+                    "ts": [pd.Timestamp("2024-01-01 05:30", tz="UTC")],
+                }
+            ),
+        ]
+    )
+    rep = mt.meter_quality_report(r, interval="1h").set_index("issue")
+    assert rep.loc["duplicate", "count"] == 2
+    assert rep.loc["conflicting_duplicate", "count"] == 2
+    assert rep.loc["negative", "count"] == 1
+    assert rep.loc["misaligned", "count"] == 1
+
+
+def test_dst_confusion_of_naive_local_times_is_reported():
+    # Europe/Berlin: 2024-03-31 02:00-03:00 does not exist, 2024-10-27 02:00-03:00 occurs twice
+    naive = pd.DataFrame(
+        {
+            "meter_id": "M2",
+            "ts": pd.to_datetime(
+                [
+                    "2024-03-31 01:00",
+                    "2024-03-31 02:00",
+                    "2024-03-31 03:00",
+                    "2024-10-27 02:00",
+                    "2024-10-27 02:00",
+                ]
+            ),
+            "kwh": [1.0, 1.0, 1.0, 1.0, 2.0],
+        }
+    )
+    rep = mt.meter_quality_report(naive, timezone="Europe/Berlin").set_index("issue")
+    assert rep.loc["dst_nonexistent", "count"] == 1
+    assert rep.loc["dst_ambiguous", "count"] == 2
+    days = pd.DatetimeIndex(["2024-03-31", "2024-10-27", "2024-05-01"])
+    assert mt.expected_intervals_per_day(days, "Europe/Berlin", "1h").tolist() == [23, 25, 24]
+    assert mt.expected_intervals_per_day(days, "Asia/Shanghai", "1h").tolist() == [24, 24, 24]
+
+
+def test_daily_meter_energy_applies_the_rule_in_duckdb():
+    from citycarbon.data import power_runs, query
+
+    r = _hourly(24 * 3)  # three local days in Asia/Shanghai (UTC+8) start at 16:00 UTC
+    r = r.drop(index=[30, 31, 50, 51, 52, 53, 54])  # 2 missing (filled) and 5 missing (kept)
+    r["year"], r["month"] = 2024, 1
+    with query.open_engine("duckdb") as eng:
+        eng.register_frame("readings", r)
+        days, report = power_runs.daily_meter_energy(
+            eng, "Asia/Shanghai", view="readings", interval="1h", max_fill_intervals=3
+        )
+    assert set(report["issue"]) == {"gap_filled", "gap"}
+    assert days["filled_kwh"].sum() == pytest.approx(31.0 + 32.0)  # linear between 30 and 33
+    by_day = days.set_index("day")
+    # UTC 06:00-07:00 on Jan 2 is 14:00-15:00 local: filled, the local day is complete
+    assert by_day.loc["2024-01-02", "complete"] and by_day.loc["2024-01-02", "readings"] == 24
+    # UTC 02:00-06:00 on Jan 3 is 10:00-14:00 local: 5 missing, left missing
+    assert not by_day.loc["2024-01-03", "complete"]
+    assert by_day.loc["2024-01-03", "readings"] == 24 - 5
+
+
+def test_loglinear_backfitting_equals_statsmodels_ols():
+    # the vectorised back-fitting must reach the least-squares fit of
+    # log Y = a_e + b_e log X + gamma_month (statsmodels OLS with dummies and interactions)
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(7)
+    periods = pd.date_range("2022-01-01", periods=24, freq="MS")
+    frames = []
+    for e, (a, b) in enumerate([(1.0, 0.9), (0.5, 1.1), (2.0, 0.7)]):
+        lx = np.log(1e6) + rng.normal(0, 0.3, 24)
+        ly = a + b * lx + 0.05 * np.sin(periods.month.to_numpy()) + rng.normal(0, 0.02, 24)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "level": "enterprise",
+                    "entity": f"E{e}",
+                    "period": periods,
+                    "metered_kwh": np.exp(lx),
+                    "electricity_kwh": np.exp(lx),
+                    "other_co2_t": 0.0,
+                    "co2_t": np.exp(ly),
+                }
+            )
+        )
+    panel = pd.concat(frames, ignore_index=True)
+    params, effects = nc.fit_loglinear(panel, periods[-1], iterations=400)
+    r = panel[nc.KEY].assign(month=panel["period"].dt.month)
+    r = r.merge(params, on=nc.KEY).merge(effects, on=["level", "month"])
+    mine = r["a"] + r["b"] * np.log(panel["metered_kwh"]) + r["gamma"]
+    ent = pd.get_dummies(panel["entity"], dtype=float)
+    lx = np.log(panel["metered_kwh"]).to_numpy()
+    month = pd.get_dummies(panel["period"].dt.month, drop_first=True, dtype=float)
+    design = pd.concat([ent, ent.mul(lx, axis=0).add_suffix("_lx"), month], axis=1)
+    ols = sm.OLS(np.log(panel["co2_t"]).to_numpy(), design.to_numpy()).fit()
+    np.testing.assert_allclose(mine.to_numpy(), ols.fittedvalues, rtol=1e-7)
+    assert params.set_index("entity")["b"].to_numpy() == pytest.approx(ols.params[3:6], rel=1e-5)

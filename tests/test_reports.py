@@ -1,0 +1,103 @@
+"""Reports: the inventory and targets PDFs render Chinese and charts (checked on a PNG of a page),
+the Excel workbook holds every table, the GPC table adds up, and the CLI writes the files."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from citycarbon.cli import app
+from citycarbon.data.report_inputs import inventory_report, targets_report
+from citycarbon.data.targets_inputs import latest_result
+from citycarbon.reports.excel import write_excel
+from citycarbon.reports.pdf import cjk_font, inventory_pdf
+
+
+@pytest.fixture
+def home(small_demo_dir, tmp_path, monkeypatch) -> Path:
+    h = tmp_path / "h"
+    shutil.copytree(small_demo_dir, h)
+    monkeypatch.setenv("CITYCARBON_HOME", str(h))
+    monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
+    return h
+
+
+def _page_png(pdf: Path, page: int, out: Path) -> np.ndarray:
+    from PIL import Image
+
+    subprocess.run(
+        ["pdftoppm", "-r", "60", "-png", "-f", str(page), "-l", str(page), str(pdf), str(out)],
+        check=True,
+        timeout=60,
+    )
+    png = sorted(out.parent.glob(out.name + "*.png"))[0]
+    return np.asarray(Image.open(png).convert("L"), dtype="float64")
+
+
+def test_inventory_pdf_is_not_blank_and_renders_chinese(home, tmp_path):
+    data = inventory_report(2024)
+    pdf = inventory_pdf(data, tmp_path / "inv.pdf")
+    text = subprocess.run(
+        ["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "厦门市温室气体排放清单报告" in text  # the CJK font maps the glyphs back to Unicode
+    px = _page_png(pdf, 1, tmp_path / "p1")
+    dark = (px < 128).mean()
+    assert px.std() > 20 and 0.01 < dark < 0.6  # text, table lines and chart bars, not blank
+    assert cjk_font() in ("CityCJK", "STSong-Light")
+    # the provenance of every total is on the last page
+    pages = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    last = int(next(line for line in pages.splitlines() if line.startswith("Pages")).split()[-1])
+    tail = subprocess.run(
+        ["pdftotext", "-f", str(last), "-l", str(last), str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    _inv, run_id = latest_result("city_inventory")
+    assert run_id in tail.replace("\n", "")
+
+
+def test_excel_holds_every_table_and_gpc_adds_up(home, tmp_path):
+    data = inventory_report(2024)
+    path = write_excel(data, tmp_path / "inv.xlsx")
+    sheets = pd.read_excel(path, sheet_name=None)
+    assert set(data.tables) <= set(sheets) and "provenance" in sheets
+    gpc = data.tables["gpc"]
+    total = data.tables["total"]["value"].iloc[0]
+    assert gpc["total_tco2e"].sum() == pytest.approx(total, rel=1e-9)
+    assert set(gpc["gpc_sector"].dropna()) >= {"I.1", "I.2", "I.3"}
+    gases = [c for c in ("CO2", "CH4", "N2O") if c in gpc]
+    empty = gpc[gpc[gases].isna().all(axis=1)]
+    assert len(empty) and empty["total_tco2e"].isna().all()  # blank, never a silent zero
+    assert (empty["notation_key"].fillna("") != "").all()  # ... and says why (NE, NO, IE)
+
+
+def test_cli_reports(home):
+    runner = CliRunner()
+    r = runner.invoke(app, ["report", "inventory", "--year", "2024"])
+    assert r.exit_code == 0, r.output
+    reports = home / "reports"
+    assert (reports / "inventory-2024.pdf").stat().st_size > 10_000
+    assert (reports / "inventory-2024-gpc.csv").exists()
+    r = runner.invoke(app, ["report", "inventory", "--year", "2024", "--month", "3"])
+    assert r.exit_code == 0, r.output
+    assert (reports / "inventory-2024-03.pdf").exists()
+    assert runner.invoke(app, ["targets", "recompute", "--no-notify"]).exit_code == 0
+    r = runner.invoke(app, ["report", "targets", "--period", "2021-2025"])
+    assert r.exit_code == 0, r.output
+    data = targets_report("2021-2025")  # progress from the demo's hook, then the recompute
+    assert set(data.tables["progress"]["period_label"]) == {"14th FYP 2021-2025"}
+    r = runner.invoke(app, ["report", "targets", "--period", "1990-1995"])
+    assert r.exit_code == 2 and "known" in r.output
+    r = runner.invoke(app, ["report", "inventory", "--year", "1999"])
+    assert r.exit_code == 2 and "1999" in r.output

@@ -1,0 +1,189 @@
+"""数据 page and API: upload → validation report (accepted/quarantined counts, problem rows),
+batch ledger, quarantine browser, CSV/Excel downloads, audit of the batch; enterprise page."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from citycarbon.data import access, catalog
+from citycarbon.data.models import AuditLog
+from tests.web_fixtures import page_csrf, sign_in
+
+GOOD = "91350211MAKB5N0G4C"
+
+
+def _bad_energy_csv(web_home) -> bytes:
+    """Three rows of the demo's own returns (same values again), two of them broken."""
+    frame = pd.read_parquet(web_home / "demo-input" / "energy_monthly.parquet").head(3).copy()
+    frame.loc[1, "fuel"] = "天燃气X"  # unknown fuel
+    frame.loc[2, "consumed_total"] = -5.0  # negative consumption
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+def test_upload_shows_the_validation_report_and_is_audited(app, web_home):
+    client = sign_in(app, "analyst")
+    body = _bad_energy_csv(web_home)
+    r = client.post(
+        "/data/upload",
+        data={"kind": "energy_monthly", "csrf_token": page_csrf(client, "/data")},
+        files={"file": ("能源月报-坏.csv", body, "text/csv")},
+    )
+    assert r.status_code == 200, r.text[:500]
+    assert 'id="rows-in">3<' in r.text
+    assert 'id="rows-accepted">1<' in r.text
+    assert 'id="rows-quarantined">2<' in r.text
+    assert "天燃气X" in r.text  # the problem row's value is shown
+    batches = client.get("/api/v1/batches", params={"kind": "energy_monthly"}).json()["items"]
+    mine = batches[0]
+    assert (mine["source_name"], mine["created_by"]) == ("能源月报-坏.csv", "analyst")
+    rows = client.get("/api/v1/quarantine", params={"batch_id": mine["id"]}).json()
+    # one quarantine row per problem; the two broken input rows (header = row 1)
+    assert rows["total"] >= 2
+    assert {r["source_row"] for r in rows["items"]} == {3, 4}
+    with catalog.session_scope() as s:
+        entry = s.scalars(
+            sa.select(AuditLog).where(
+                AuditLog.entity == "batch", AuditLog.entity_id == str(mine["id"])
+            )
+        ).one()
+    assert (entry.actor, entry.action, entry.after["rows_quarantined"]) == ("analyst", "commit", 2)
+    page = client.get(f"/data/batches/{mine['id']}")
+    assert page.status_code == 200 and "天燃气X" in page.text
+    # the same file again: nothing new, the report says so
+    r = client.post(
+        "/api/v1/uploads",
+        data={"kind": "energy_monthly"},
+        files={"file": ("能源月报-坏.csv", body, "text/csv")},
+        headers={"X-CSRF-Token": page_csrf(client)},
+    )
+    assert r.status_code == 200 and r.json()["status"] == "unchanged"
+
+
+def test_upload_errors_are_messages_not_tracebacks(app):
+    client = sign_in(app, "admin")
+    token = page_csrf(client, "/data")
+    r = client.post(
+        "/data/upload",
+        data={"kind": "energy_monthly", "csrf_token": token},
+        files={"file": ("x.csv", b"\x00\x01 not a table", "text/csv")},
+    )
+    assert r.status_code == 422
+    assert 'id="upload-error"' in r.text and "Traceback" not in r.text
+    r = client.post(
+        "/api/v1/uploads",
+        data={"kind": "no_such_kind"},
+        files={"file": ("x.csv", b"a,b\n1,2\n", "text/csv")},
+        headers={"X-CSRF-Token": token},
+    )
+    assert r.status_code == 422 and "energy_monthly" in r.json()["detail"]
+    viewer = sign_in(app, "viewer")
+    r = viewer.post(
+        "/api/v1/uploads",
+        data={"kind": "energy_monthly"},
+        files={"file": ("x.csv", b"a,b\n1,2\n", "text/csv")},
+        headers={"X-CSRF-Token": page_csrf(viewer)},
+    )
+    assert r.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/enterprises",
+        "/api/v1/batches",
+        "/api/v1/quarantine",
+        "/api/v1/overview/years",
+        "/api/v1/overview/districts",
+        "/api/v1/factor-sets/cn-mee-grid",
+        "/api/v1/factor-diff?a=ipcc-ar5-gwp100&b=ipcc-ar6-gwp100",
+        "/api/v1/users",
+        "/api/v1/audit",
+    ],
+)
+def test_tables_download_as_csv_and_excel(app, path):
+    client = sign_in(app, "admin")
+    sep = "&" if "?" in path else "?"
+    data = client.get(path + sep + "limit=1000").json()
+    rows = data["items"] if isinstance(data, dict) else data
+    total = data["total"] if isinstance(data, dict) else len(data)
+    csv = client.get(path + sep + "format=csv")
+    assert csv.status_code == 200 and csv.content.startswith(b"\xef\xbb\xbf")  # BOM for Excel
+    frame = pd.read_csv(io.BytesIO(csv.content), encoding="utf-8-sig")
+    assert len(frame) == total
+    xlsx = client.get(path + sep + "format=xlsx")
+    assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
+    book = pd.read_excel(io.BytesIO(xlsx.content))
+    assert len(book) == total
+    if rows:
+        assert list(frame.columns) == list(rows[0])
+
+
+def test_pagination_and_filters(app):
+    client = sign_in(app, "viewer")
+    full = client.get("/api/v1/enterprises", params={"limit": 1000}).json()
+    a = client.get("/api/v1/enterprises", params={"limit": 7, "offset": 0}).json()
+    b = client.get("/api/v1/enterprises", params={"limit": 7, "offset": 7}).json()
+    assert a["total"] == b["total"] == full["total"] == 150
+    assert a["items"] + b["items"] == full["items"][:14]
+    co2 = [e["co2_t"] for e in full["items"] if e["co2_t"] is not None]
+    assert co2 == sorted(co2, reverse=True)
+    siming = client.get("/api/v1/enterprises", params={"district": "350203", "limit": 1000}).json()
+    assert siming["total"] > 0 and {e["district_code"] for e in siming["items"]} == {"350203"}
+    one = client.get("/api/v1/enterprises", params={"q": GOOD.lower()}).json()
+    assert [e["credit_code"] for e in one["items"]] == [GOOD]
+
+
+def test_enterprise_page_fuel_mix_adds_up_to_its_energy(app):
+    """The fuel mix (energy_monthly x GB/T 2589 coefficients, per fuel) and the results run
+    (the enterprise_month_fuel_emissions query) are two paths to the same annual energy."""
+    client = sign_in(app, "viewer")
+    detail = client.get(f"/api/v1/enterprises/{GOOD}").json()
+    year = detail["rank"]["year"]
+    mix = client.get(f"/api/v1/enterprises/{GOOD}/fuel-mix", params={"year": year}).json()
+    monthly = client.get(f"/api/v1/enterprises/{GOOD}/monthly").json()
+    energy = sum(m["energy_tce"] for m in monthly if m["year"] == year)
+    assert sum(f["energy_tce"] for f in mix) == pytest.approx(energy, rel=1e-9)
+    assert 1 <= detail["rank"]["rank"] <= detail["rank"]["of"]
+    page = client.get(f"/enterprises/{GOOD}")
+    assert page.status_code == 200 and "chart-monthly" in page.text and "chart-fuelmix" in page.text
+    assert detail["enterprise"]["name"] in page.text
+
+
+def test_overview_in_both_languages(app):
+    client = sign_in(app, "viewer")
+    zh = client.get("/")
+    assert 'lang="zh-CN"' in zh.text and "二氧化碳排放" in zh.text
+    assert "尚未计算" in zh.text or "panel-targets" in zh.text
+    en = client.get("/?lang=en")
+    assert 'lang="en"' in en.text and "CO₂ emissions" in en.text
+    assert "cc_lang=en" in en.headers["set-cookie"]
+    assert 'lang="en"' in client.get("/enterprises").text  # remembered
+    res = access.results()
+    latest = int(res.annual["year"].max())
+    total = res.annual[res.annual["year"] == latest]["co2_t"].sum()
+    assert f"{total:,.0f}" in zh.text
+
+
+def test_downloads_do_not_carry_spreadsheet_formulas(app):
+    """A registry text that starts like a formula (=, +, -, @) is written as text (OWASP CSV
+    injection), in CSV and Excel alike."""
+    ents = catalog.registry_frame("enterprises")
+    code = ents["credit_code"].iloc[-1]
+    catalog.upsert_registry(
+        "enterprises", pd.DataFrame({"credit_code": [code], "name": ['=HYPERLINK("x","y")']})
+    )
+    access.invalidate()
+    client = sign_in(app, "viewer")
+    csv = client.get("/api/v1/enterprises", params={"q": code, "format": "csv"})
+    frame = pd.read_csv(io.BytesIO(csv.content), encoding="utf-8-sig")
+    assert frame["name"].tolist() == ['\'=HYPERLINK("x","y")']
+    xlsx = client.get("/api/v1/enterprises", params={"q": code, "format": "xlsx"})
+    assert pd.read_excel(io.BytesIO(xlsx.content))["name"].tolist() == frame["name"].tolist()
+    # the JSON API gives the value as stored
+    assert client.get("/api/v1/enterprises", params={"q": code}).json()["items"][0]["name"] == (
+        '=HYPERLINK("x","y")'
+    )

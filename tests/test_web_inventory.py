@@ -1,0 +1,205 @@
+"""清单 page and ``/api/v1/inventory``: the page renders for an analyst, the API's numbers are the
+lake's ``city_inventory`` results (sector rows add up to the city total; the drill-down rows
+plus the unattributed residual add up to the city), scoped users see only their enterprises'
+bottom-up rows, the energy balance downloads as Excel, and a home without results shows the
+'not yet computed' message."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import pandas as pd
+import pytest
+
+from citycarbon.data import access, catalog
+from citycarbon.web.app import create_app
+from tests import web_fixtures
+from tests.web_fixtures import SETTINGS, sign_in
+
+app, web_home = web_fixtures.app, web_fixtures.web_home  # shared fixtures
+
+BASES = ("incl_net_imported_electricity", "territorial")
+
+
+def _lake_inventory(home) -> pd.DataFrame:
+    runs = sorted((home / "lake" / "results" / "city_inventory").glob("run_id=*/part.parquet"))
+    return pd.read_parquet(runs[-1])
+
+
+@pytest.fixture(scope="module")
+def clients(app):
+    return {u: sign_in(app, u) for u in ("analyst", "siming", "park", "enterprise")}
+
+
+def test_page_renders_for_an_analyst(clients):
+    r = clients["analyst"].get("/inventory")
+    assert r.status_code == 200
+    for marker in (
+        'id="sector-table"',
+        'id="drill-table"',
+        'id="indicator-table"',
+        'id="uncertainty-table"',
+        'id="balance-physical"',
+        'id="balance-xlsx"',
+        'data-basis="territorial"',
+        'data-basis="incl_net_imported_electricity"',
+    ):
+        assert marker in r.text, marker
+    for params in (
+        {"period": "month"},
+        {"period": "quarter", "basis": "territorial"},
+        {"tce_basis": "coal_equivalent"},
+        {"district": "350211"},
+        {"lang": "en"},
+    ):
+        r = clients["analyst"].get("/inventory", params=params)
+        assert r.status_code == 200 and "Traceback" not in r.text, params
+
+
+@pytest.mark.parametrize("basis", BASES)
+def test_sector_rows_add_up_to_the_lake_city_total(clients, web_home, basis):
+    lake = _lake_inventory(web_home)
+    year = int(lake["year"].max())
+    city = lake[
+        (lake["level"] == "city")
+        & lake["month"].isna()
+        & (lake["year"] == year)
+        & (lake["basis"] == basis)
+    ]
+    s = (
+        clients["analyst"]
+        .get("/api/v1/inventory/summary", params={"year": year, "basis": basis})
+        .json()
+    )
+    sectors = sum(r["emissions_tco2e"] or 0.0 for r in s["by_sector"])
+    gases = sum(r["emissions_tco2e"] or 0.0 for r in s["by_gas"])
+    assert s["total_tco2e"] == pytest.approx(city["emissions_tco2e"].sum(), rel=1e-12)
+    assert sectors == pytest.approx(s["total_tco2e"], rel=1e-12)
+    assert gases == pytest.approx(s["total_tco2e"], rel=1e-12)
+    assert s["provenance"]["run_id"] == str(lake["run_id"].iat[0])
+
+
+def test_drilldown_closes_on_the_city_and_matches_the_district_rows(clients, web_home):
+    lake = _lake_inventory(web_home)
+    year, basis = int(lake["year"].max()), BASES[0]
+    d = (
+        clients["analyst"]
+        .get("/api/v1/inventory/drilldown", params={"year": year, "basis": basis, "limit": 1000})
+        .json()
+    )
+    assert d["level"] == "district"
+    city = lake[
+        (lake["level"] == "city")
+        & lake["month"].isna()
+        & (lake["year"] == year)
+        & (lake["basis"] == basis)
+    ]["emissions_tco2e"].sum()
+    assert sum(r["emissions_tco2e"] for r in d["items"]) == pytest.approx(city, rel=1e-9)
+    assert d["items"][-1]["entity_code"] == "unattributed"
+    dist = lake[(lake["level"] == "district") & (lake["year"] == year) & (lake["basis"] == basis)]
+    dist = (
+        dist[dist["entity_code"] != "unattributed"].groupby("entity_code")["emissions_tco2e"].sum()
+    )
+    got = {
+        r["entity_code"]: r["emissions_tco2e"]
+        for r in d["items"]
+        if r["entity_code"] != "unattributed"
+    }
+    assert got == pytest.approx(dist[dist.index.isin(got)].to_dict(), rel=1e-9)
+    # one level down: the parks of a district add up to the district
+    code = max(got, key=got.get)
+    parks = (
+        clients["analyst"]
+        .get("/api/v1/inventory/drilldown", params={"year": year, "basis": basis, "district": code})
+        .json()
+    )
+    assert parks["level"] == "park"
+    assert sum(r["emissions_tco2e"] for r in parks["items"]) == pytest.approx(got[code], rel=1e-9)
+
+
+def test_scoped_users_see_only_their_enterprises(clients, web_home):
+    lake = _lake_inventory(web_home)
+    year, basis = int(lake["year"].max()), BASES[0]
+    ents = catalog.registry_frame("enterprises").set_index("credit_code")
+    ent_rows = lake[
+        (lake["level"] == "enterprise") & (lake["year"] == year) & (lake["basis"] == basis)
+    ]
+    for user in ("siming", "park", "enterprise"):
+        c = clients[user]
+        principal = access.Principal.of(_user(user))
+        visible = access.visible_enterprise_codes(principal)
+        s = c.get("/api/v1/inventory/summary", params={"year": year, "basis": basis}).json()
+        mine = ent_rows[ent_rows["entity_code"].isin(visible)]["emissions_tco2e"].sum()
+        assert s["total_tco2e"] == pytest.approx(mine, rel=1e-9), user
+        d = c.get(
+            "/api/v1/inventory/drilldown", params={"year": year, "basis": basis, "limit": 1000}
+        ).json()
+        assert "unattributed" not in {r["entity_code"] for r in d["items"]}
+        assert sum(r["emissions_tco2e"] or 0 for r in d["items"]) == pytest.approx(mine, rel=1e-9)
+        for path in (
+            "/api/v1/inventory/indicators",
+            "/api/v1/inventory/uncertainty",
+            "/api/v1/inventory/balance",
+            "/api/v1/inventory/reconciliation",
+            "/api/v1/inventory/balance.xlsx",
+            "/api/v1/inventory/report",
+        ):
+            assert c.get(path).status_code == 403, (user, path)
+        page = c.get("/inventory")
+        assert page.status_code == 200 and 'id="city-only"' in page.text
+    # a district manager asking for another district gets nothing of it
+    siming = access.Principal.of(_user("siming"))
+    other = sorted(set(ents["district_code"]) - {siming.scope_code})[0]
+    d = clients["siming"].get("/api/v1/inventory/drilldown", params={"district": other}).json()
+    assert d["items"] == []
+    # the enterprise user's drill-down lists only their own enterprise
+    e = clients["enterprise"].get("/api/v1/inventory/drilldown").json()
+    assert e["level"] == "enterprise"
+    assert {r["entity_code"] for r in e["items"]} <= {_user("enterprise").scope_code}
+
+
+def _user(name):
+    from citycarbon.data import users
+
+    return users.get_user_by_name(name)
+
+
+def test_balance_excel_and_csv_downloads(clients):
+    r = clients["analyst"].get("/api/v1/inventory/balance.xlsx")
+    assert r.status_code == 200
+    sheets = pd.read_excel(io.BytesIO(r.content), sheet_name=None)
+    assert {"实物量", "标准量（当量值）", "标准量（等价值）"} <= set(sheets)
+    csv = clients["analyst"].get("/api/v1/inventory/rows", params={"format": "csv"})
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    rows = pd.read_csv(io.StringIO(csv.content.decode("utf-8-sig")))
+    assert set(rows["basis"]) == set(BASES)
+
+
+def test_not_computed_shows_a_message(small_demo_dir, tmp_path, monkeypatch):
+    home = tmp_path / "h"
+    shutil.copytree(small_demo_dir, home)
+    for name in (
+        "city_inventory",
+        "city_indicators",
+        "energy_balance",
+        "inventory_uncertainty",
+        "inventory_reconciliation",
+    ):
+        shutil.rmtree(home / "lake" / "results" / name, ignore_errors=True)
+    monkeypatch.setenv("CITYCARBON_HOME", str(home))
+    monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
+    access.invalidate()
+    client = sign_in(create_app(SETTINGS), "analyst")
+    r = client.get("/inventory")
+    assert r.status_code == 200
+    assert 'id="not-computed"' in r.text and "citycarbon inventory compute" in r.text
+    assert client.get("/api/v1/inventory/summary").status_code == 404
+    assert client.get("/api/v1/inventory/years").json() == []
+    access.invalidate()
+
+
+def test_report_streams_as_pdf(clients):
+    r = clients["analyst"].get("/api/v1/inventory/report", params={"format": "pdf"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.content[:5] == b"%PDF-"

@@ -1,0 +1,138 @@
+"""The map API (/api/v1/map/...): scoping by role, schemas, errors, and the page."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+
+import pytest
+
+from citycarbon.data import catalog, users
+from citycarbon.data import map_layers as ml
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+PASSWORD = "map-test-password"
+
+
+@pytest.fixture(scope="module")
+def web(small_demo_dir, tmp_path_factory):
+    """A copy of the small demo city with an admin, an enterprise user and a district manager
+    (API tokens), and a TestClient of the app."""
+    home = tmp_path_factory.mktemp("map-web") / "h"
+    shutil.copytree(small_demo_dir, home)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CITYCARBON_HOME", str(home))
+        mp.delenv("CITYCARBON_DATABASE_URL", raising=False)
+        from citycarbon.data import access
+        from citycarbon.web.app import create_app
+
+        access.invalidate()
+        ml.clear_cache()
+        ent = catalog.registry_frame("enterprises")
+        own = ent.sort_values("credit_code").iloc[0]
+        users.create_user("m_admin", PASSWORD, "admin")
+        users.create_user("m_ent", PASSWORD, "enterprise_user", scope_code=own["credit_code"])
+        users.create_user("m_dist", PASSWORD, "district_manager", scope_code="350205")
+        tokens = {u: users.create_token(u, "test")[1] for u in ("m_admin", "m_ent", "m_dist")}
+        client = TestClient(create_app())
+        yield {"client": client, "tokens": tokens, "own": own, "enterprises": ent, "home": home}
+        ml.clear_cache()
+        access.invalidate()
+        catalog.dispose_engines()
+
+
+def get(web, user: str, path: str, status: int = 200) -> dict:
+    r = web["client"].get(path, headers={"Authorization": f"Bearer {web['tokens'][user]}"})
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+def latest_month(web) -> str:
+    return get(web, "m_admin", "/api/v1/map/periods")["months"][-1]
+
+
+def test_admin_sees_every_layer(web):
+    month = latest_month(web)
+    d = get(web, "m_admin", f"/api/v1/map/districts?period={month}")
+    assert len(d["districts"]) == 6 and all(x["visible"] for x in d["districts"])
+    assert sum(x["enterprises"] or 0 for x in d["districts"]) > 0
+    pts = get(web, "m_admin", f"/api/v1/map/points?period={month}")
+    assert len(pts["enterprises"]["rows"]) == len(web["enterprises"])
+    assert pts["parks"] and pts["nodes"]
+
+
+def test_enterprise_user_sees_only_own_point(web):
+    month = latest_month(web)
+    own = web["own"]
+    pts = get(web, "m_ent", f"/api/v1/map/points?period={month}")
+    assert [r[0] for r in pts["enterprises"]["rows"]] == [own["credit_code"]]
+    assert pts["parks"] == [] and pts["nodes"] == []
+    d = get(web, "m_ent", f"/api/v1/map/districts?period={month}")
+    assert not any(x["visible"] or x["co2_t"] is not None for x in d["districts"])
+    # other objects are "not found", whether they exist or not
+    get(web, "m_ent", f"/api/v1/map/districts/{own['district_code']}?period={month}", 404)
+    park = web["enterprises"]["park_code"].dropna().iloc[0]
+    get(web, "m_ent", f"/api/v1/map/parks/{park}?period={month[:4]}", 404)
+
+
+def test_district_manager_sees_only_own_district(web):
+    month = latest_month(web)
+    ent = web["enterprises"]
+    pts = get(web, "m_dist", f"/api/v1/map/points?period={month}")
+    codes = {r[0] for r in pts["enterprises"]["rows"]}
+    assert codes == set(ent.loc[ent["district_code"] == "350205", "credit_code"])
+    assert {p["district_code"] for p in pts["parks"]} <= {"350205"}
+    d = get(web, "m_dist", f"/api/v1/map/districts?period={month}")
+    assert [x["code"] for x in d["districts"] if x["visible"]] == ["350205"]
+    s = get(web, "m_dist", f"/api/v1/map/districts/350205?period={month}")
+    assert s["co2_t"] > 0
+    assert {e["district_code"] for e in s["top_enterprises"]} == {"350205"}
+    get(web, "m_dist", f"/api/v1/map/districts/350203?period={month}", 404)
+
+
+def test_day_period_and_errors(web):
+    periods = get(web, "m_admin", "/api/v1/map/periods")
+    day = periods["days"]["last"]
+    d = get(web, "m_admin", f"/api/v1/map/districts?period={day}")
+    assert d["kind"] == "day"
+    assert sum(x["electricity_mwh"] or 0 for x in d["districts"]) > 0
+    assert all(x["co2_t"] is None for x in d["districts"])  # fuel returns are monthly
+    err = get(web, "m_admin", "/api/v1/map/districts?period=2031-01", 422)
+    assert "available" in err["detail"]
+    get(web, "m_admin", "/api/v1/map/districts?period=June", 422)
+    get(web, "m_admin", f"/api/v1/map/points?period={day}&layers=roads", 422)
+    r = web["client"].get(f"/api/v1/map/districts?period={day}")
+    assert r.status_code == 401
+
+
+def test_boundaries_and_openapi(web):
+    fc = get(web, "m_ent", "/api/v1/map/boundaries")
+    assert fc["type"] == "FeatureCollection" and len(fc["features"]) == 6
+    assert {f["properties"]["name"] for f in fc["features"]} == {
+        "350203", "350205", "350206", "350211", "350212", "350213",
+    }  # fmt: skip
+    spec = web["client"].get("/openapi.json").json()
+    paths = [p for p in spec["paths"] if p.startswith("/api/v1/map/")]
+    assert len(paths) == 6
+    schema = spec["paths"]["/api/v1/map/districts"]["get"]["responses"]["200"]["content"]
+    assert schema["application/json"]["schema"]["$ref"].endswith("/DistrictsOut")
+
+
+def test_page_renders_in_both_languages(web):
+    c = web["client"]
+    page = c.get("/login")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    r = c.post(
+        "/login",
+        data={"username": "m_admin", "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert r.status_code in (302, 303)
+    zh = c.get("/map?lang=zh")
+    assert zh.status_code == 200 and "电碳生态地图" in zh.text and "/static/js/map.js" in zh.text
+    en = c.get("/map?lang=en")
+    assert "Electricity-carbon eco map" in en.text and "Grid nodes" in en.text
+    c.get("/map?lang=zh")  # leave the language cookie at the default for other tests

@@ -1,0 +1,163 @@
+"""情景分析 page and ``/api/v1/scenarios``: seeding and creating scenarios are CSRF-protected,
+limited to admins and city analysts and audited; the page renders the comparison, fan chart,
+MACC, co-benefits, estimates and LMDI; the API's figures agree with each other; scoped roles
+get no city-wide scenario data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from citycarbon.data import users
+from tests import web_fixtures
+from tests.web_fixtures import page_csrf, sign_in
+
+app, web_home = web_fixtures.app, web_fixtures.web_home  # shared fixtures
+
+
+@pytest.fixture(scope="module")
+def clients(app):
+    return {u: sign_in(app, u) for u in ("analyst", "viewer", "siming", "enterprise")}
+
+
+@pytest.fixture(scope="module")
+def seeded(clients):
+    c = clients["analyst"]
+    r = c.post(
+        "/scenarios/seed", data={"csrf_token": page_csrf(c, "/scenarios")}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    return c
+
+
+def test_state_changes_need_the_csrf_token(clients):
+    c = clients["analyst"]
+    assert c.post("/scenarios/seed", data={}).status_code == 403
+    r = c.post("/scenarios", data={"name": "no_token", "measure": ["industrial_efficiency"]})
+    assert r.status_code == 403
+    r = c.post("/api/v1/scenarios", json={"name": "no_token", "measures": []})
+    assert r.status_code == 403
+    r = c.post("/scenarios", data={"name": "no_token", "csrf_token": "forged"})
+    assert r.status_code == 403
+    assert "no_token" not in {s["name"] for s in c.get("/api/v1/scenarios").json()["items"]}
+
+
+def test_only_admins_and_analysts_may_create(clients, seeded):
+    for user in ("viewer", "siming", "enterprise"):
+        c = clients[user]
+        token = page_csrf(c)
+        r = c.post(
+            "/api/v1/scenarios",
+            json={"name": f"by_{user}", "measures": []},
+            headers={"X-CSRF-Token": token},
+        )
+        assert r.status_code == 403, user
+        r = c.post("/scenarios", data={"name": f"by_{user}", "csrf_token": token})
+        assert r.status_code == 403, user
+
+
+def test_scoped_roles_get_no_city_wide_scenarios(clients, seeded):
+    for user in ("siming", "enterprise"):
+        c = clients[user]
+        page = c.get("/scenarios")
+        assert page.status_code == 200 and 'id="city-only"' in page.text
+        for path, params in (
+            ("/api/v1/scenarios", {}),
+            ("/api/v1/scenarios/compare", {"names": "policy"}),
+            ("/api/v1/scenarios/decomposition", {}),
+            ("/api/v1/scenarios/macc", {"name": "enhanced"}),
+        ):
+            assert c.get(path, params=params).status_code == 403, (user, path)
+
+
+def test_page_renders_every_panel(clients, seeded):
+    r = seeded.get("/scenarios", params={"names": ["baseline", "policy", "enhanced"], "draws": 200})
+    assert r.status_code == 200, r.text[:300]
+    for marker in (
+        'id="compare-table"',
+        'id="chart-trajectories"',
+        'id="chart-fan"',
+        'id="chart-macc"',
+        'id="cobenefits-table"',
+        'id="economics-table"',
+        'id="chart-lmdi"',
+        'id="create-form"',
+        'class="estimate"',
+    ):
+        assert marker in r.text, marker
+    viewer = clients["viewer"].get("/scenarios")
+    assert viewer.status_code == 200 and 'id="create-form"' not in viewer.text
+
+
+def test_compare_agrees_with_the_trajectories(seeded):
+    names = ["baseline", "policy"]
+    cmp = seeded.get("/api/v1/scenarios/compare", params={"names": names}).json()["items"]
+    traj = seeded.get(
+        "/api/v1/scenarios/trajectories", params={"names": names, "limit": 1000}
+    ).json()
+    assert traj["total"] > traj["limit"] or traj["total"] == len(traj["items"])
+    full = seeded.get("/api/v1/scenarios/trajectories", params={"names": names, "format": "csv"})
+    assert full.status_code == 200
+    import io
+
+    import pandas as pd
+
+    t = pd.read_csv(io.StringIO(full.content.decode("utf-8-sig")))
+    for row in cmp:
+        tot = t[(t["scenario"] == row["scenario"]) & (t["sector"] == "total")].sort_values("year")
+        assert tot["emissions_tco2e"].iat[0] == pytest.approx(row["base_year_tco2e"], rel=1e-9)
+        i = int(np.argmax(tot["emissions_tco2e"].to_numpy()))
+        expected = None if i == len(tot) - 1 else int(tot["year"].iat[i])
+        assert row["peak_year"] == expected
+        net_end = t[
+            (t["scenario"] == row["scenario"]) & (t["sector"] == "net") & (t["year"] == 2060)
+        ]
+        assert net_end["emissions_tco2e"].iat[0] == pytest.approx(row["net_end_tco2e"], rel=1e-9)
+
+
+def test_macc_widths_are_cumulative_abatement(seeded):
+    curve = seeded.get("/api/v1/scenarios/macc", params={"name": "enhanced", "year": 2040}).json()[
+        "items"
+    ]
+    assert curve
+    positive = [c for c in curve if c["abatement_tco2e"] > 0]
+    for c in positive:
+        assert c["x1_tco2e"] - c["x0_tco2e"] == pytest.approx(c["abatement_tco2e"], rel=1e-9)
+    costs = [c["cost_cny_per_tco2e"] for c in positive if c["cost_cny_per_tco2e"] is not None]
+    assert costs == sorted(costs)
+    fan = seeded.get("/api/v1/scenarios/fan", params={"name": "policy", "draws": 100}).json()[
+        "items"
+    ]
+    assert all(f["p5"] <= f["p25"] <= f["p50"] <= f["p75"] <= f["p95"] for f in fan)
+
+
+def test_create_is_saved_and_audited(seeded):
+    token = page_csrf(seeded, "/scenarios")
+    r = seeded.post(
+        "/scenarios",
+        data={
+            "name": "web_test",
+            "title_zh": "网页测试",
+            "measure": ["industrial_efficiency", "rooftop_pv"],
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text[:300]
+    listed = {s["name"]: s for s in seeded.get("/api/v1/scenarios").json()["items"]}
+    assert listed["web_test"]["measures"] == 2 and listed["web_test"]["created_by"] == "analyst"
+    r = seeded.post(
+        "/api/v1/scenarios",
+        json={"name": "web_test", "measures": [{"id": "rooftop_pv"}]},
+        headers={"X-CSRF-Token": token},
+    )
+    assert r.status_code == 201 and r.json()["version"] == 2
+    audit, _ = users.audit_frame(entity="scenario", limit=50)
+    mine = audit[audit["entity_id"].astype(str).str.startswith("web_test@")]
+    assert set(mine["actor"]) == {"analyst"} and len(mine) == 2
+    bad = seeded.post(
+        "/api/v1/scenarios",
+        json={"name": "bad", "measures": [{"id": "no_such"}]},
+        headers={"X-CSRF-Token": token},
+    )
+    assert bad.status_code == 422

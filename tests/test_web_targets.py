@@ -1,0 +1,148 @@
+"""目标与预警 page and ``/api/v1/targets``: the page renders for an analyst, the API returns the
+catalog's current targets with the lake's progress, lamp counts follow the latest status,
+scoped users see only their own entities' targets and warnings, the report streams as Excel."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+
+from citycarbon.data import access, targets_store
+from tests import web_fixtures
+from tests.web_fixtures import sign_in
+
+app, web_home = web_fixtures.app, web_fixtures.web_home  # shared fixtures
+
+
+def _lake(home, name) -> pd.DataFrame:
+    runs = sorted((home / "lake" / "results" / name).glob("run_id=*/part.parquet"))
+    return pd.read_parquet(runs[-1])
+
+
+def _user(name):
+    from citycarbon.data import users
+
+    return users.get_user_by_name(name)
+
+
+@pytest.fixture(scope="module")
+def clients(app):
+    return {u: sign_in(app, u) for u in ("analyst", "siming", "park", "enterprise")}
+
+
+def test_page_renders_with_lamps_progress_and_log(clients):
+    r = clients["analyst"].get("/targets")
+    assert r.status_code == 200
+    for marker in (
+        'id="lamps"',
+        'id="targets-table"',
+        'id="chart-progress"',
+        'id="status-table"',
+        'id="warnings-table"',
+        'id="report-pdf"',
+    ):
+        assert marker in r.text, marker
+    r = clients["analyst"].get("/targets", params={"code": "xm-14fyp-co2-total", "lang": "en"})
+    assert r.status_code == 200 and "Traceback" not in r.text
+    home = clients["analyst"].get("/")
+    assert 'id="target-lamps"' in home.text  # the overview's panel
+
+
+def test_targets_and_progress_are_the_stored_ones(clients, web_home):
+    api = clients["analyst"].get("/api/v1/targets", params={"limit": 1000}).json()
+    current = targets_store.targets_frame()
+    assert api["total"] == len(current)
+    assert {t["code"] for t in api["items"]} == set(current["code"])
+    prog = _lake(web_home, "target_progress")
+    city = prog[prog["code"] == "xm-14fyp-co2-intensity"].sort_values("year")
+    got = (
+        clients["analyst"]
+        .get("/api/v1/targets/progress", params={"target": "xm-14fyp-co2-intensity"})
+        .json()["items"]
+    )
+    assert [g["year"] for g in got] == city["year"].tolist()
+    assert [g["actual_decline_pct"] for g in got] == pytest.approx(
+        city["actual_decline_pct"].tolist()
+    )
+    row = next(t for t in api["items"] if t["code"] == "xm-14fyp-co2-intensity")
+    assert row["actual_value"] == pytest.approx(city["value"].iat[-1])
+    annual = (
+        clients["analyst"]
+        .get("/api/v1/targets/annual", params={"target": "xm-14fyp-co2-intensity"})
+        .json()
+    )
+    assert [a["year"] for a in annual] == sorted(a["year"] for a in annual)
+
+
+def test_lamp_counts_follow_the_latest_status(clients, web_home):
+    status = _lake(web_home, "target_status")
+    rank = {"green": 0, "yellow": 1, "red": 2}
+    worst = status.assign(r=status["level"].map(rank)).groupby("subject")["r"].max()
+    lamps = clients["analyst"].get("/api/v1/targets/lamps").json()
+    assert lamps["red"] == int((worst == 2).sum())
+    assert lamps["yellow"] == int((worst == 1).sum())
+    assert lamps["green"] == int((worst == 0).sum())
+
+
+def test_scoped_users_see_only_their_own_targets_and_warnings(clients):
+    for user in ("siming", "park", "enterprise"):
+        principal = access.Principal.of(_user(user))
+        ents = access.visible_enterprise_codes(principal)
+        items = clients[user].get("/api/v1/targets", params={"limit": 1000}).json()["items"]
+        for t in items:
+            assert (t["level"], t["entity_code"]) != ("city", "350200"), user
+            if t["level"] == "district":
+                assert user == "siming" and t["entity_code"] == principal.scope_code
+            if t["level"] == "enterprise":
+                assert t["entity_code"] in ents
+            assert t["level"] != "industry"
+        for w in (
+            clients[user].get("/api/v1/targets/warnings", params={"limit": 1000}).json()["items"]
+        ):
+            assert w["entity_level"] != "city"
+            if w["entity_level"] == "enterprise":
+                assert w["entity_code"] in ents
+            if w["entity_level"] == "district":
+                assert w["entity_code"] == principal.scope_code
+        r = clients[user].get(
+            "/api/v1/targets/progress", params={"target": "xm-14fyp-co2-intensity"}
+        )
+        assert r.status_code == 404
+        assert clients[user].get("/api/v1/targets/report").status_code == 403
+        assert clients[user].get("/targets").status_code == 200
+    siming = clients["siming"].get("/api/v1/targets").json()["items"]
+    assert [t["code"] for t in siming] == ["xm-14fyp-intensity-350203"]
+
+
+def test_report_streams_as_excel(clients):
+    r = clients["analyst"].get("/api/v1/targets/report", params={"format": "xlsx"})
+    assert r.status_code == 200
+    assert r.headers["content-disposition"].startswith("attachment;")
+    sheets = pd.read_excel(io.BytesIO(r.content), sheet_name=None)
+    assert len(sheets) >= 2
+    csv = clients["analyst"].get("/api/v1/targets/status", params={"format": "csv"})
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+
+
+def test_not_computed_shows_a_message(small_demo_dir, tmp_path, monkeypatch):
+    import shutil
+
+    from citycarbon.web.app import create_app
+    from tests.web_fixtures import SETTINGS
+
+    home = tmp_path / "h"
+    shutil.copytree(small_demo_dir, home)
+    for name in ("target_progress", "target_status"):
+        shutil.rmtree(home / "lake" / "results" / name, ignore_errors=True)
+    monkeypatch.setenv("CITYCARBON_HOME", str(home))
+    monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
+    access.invalidate()
+    client = sign_in(create_app(SETTINGS), "analyst")
+    r = client.get("/targets")
+    assert r.status_code == 200
+    assert 'id="not-computed"' in r.text and "citycarbon targets recompute" in r.text
+    assert client.get("/api/v1/targets/report").status_code == 404
+    assert client.get("/api/v1/targets/lamps").json()["run_id"] is None
+    access.invalidate()
