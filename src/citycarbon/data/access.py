@@ -142,7 +142,9 @@ class Results:
 
 
 def _latest(lake: Path, name: str) -> Path | None:
-    runs = sorted((lake / "results" / name).glob("run_id=*/part.parquet"))
+    from citycarbon.data.query import result_runs
+
+    runs = result_runs(name, lake)
     return runs[-1] if runs else None
 
 

@@ -229,7 +229,9 @@ class DayFrames(Mapping[str, pd.DataFrame]):
 
 def _latest_run(lake: Path, name: str) -> Path | None:
     """The part file of the newest run of a result (run ids sort by time)."""
-    runs = sorted((lake / "results" / name).glob("run_id=*/part.parquet"))
+    from citycarbon.data.query import result_runs
+
+    runs = result_runs(name, lake)
     return runs[-1] if runs else None
 
 

@@ -43,7 +43,9 @@ _cache: dict[tuple[str, str], tuple[tuple, pd.DataFrame]] = {}
 
 # --------------------------------------------------------------------------- results
 def _latest_path(name: str) -> Path | None:
-    runs = sorted((Path(get_settings().lake) / "results" / name).glob("run_id=*/part.parquet"))
+    from citycarbon.data.query import result_runs
+
+    runs = result_runs(name)
     return runs[-1] if runs else None
 
 

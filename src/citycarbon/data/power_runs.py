@@ -37,8 +37,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from citycarbon import units
 from citycarbon.errors import InputError
@@ -388,19 +386,9 @@ def level_days(data: PowerData, days: pd.DataFrame | None = None) -> pd.DataFram
 
 # ------------------------------------------------------------------------------------ runs
 def _write(frame: pd.DataFrame, lake: Path, name: str, run_id: str) -> Path:
-    out = Path(lake) / "results" / name / f"run_id={run_id}" / "part.parquet"
-    if out.exists():
-        raise InputError(
-            "a result with this run_id exists already (vintages are never overwritten)",
-            source=str(out),
-            field="run_id",
-            value=run_id,
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".parquet.tmp")
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-    tmp.replace(out)
-    return out
+    from citycarbon.data.query import write_result
+
+    return write_result(frame, lake, name, run_id)
 
 
 @dataclass
@@ -576,7 +564,9 @@ def run_nowcast(
 
 
 def _previous_through(lake: Path) -> pd.Timestamp | None:
-    files = sorted((Path(lake) / "results" / NOWCAST).glob("run_id=*/part.parquet"))
+    from citycarbon.data.query import result_runs
+
+    files = result_runs(NOWCAST, lake)
     if not files:
         return None
     got = [
@@ -602,7 +592,9 @@ def nowcast_history(
     from citycarbon.settings import get_settings
 
     settings = settings or get_settings()
-    files = sorted((Path(settings.lake) / "results" / NOWCAST).glob("run_id=*/part.parquet"))
+    from citycarbon.data.query import result_runs
+
+    files = result_runs(NOWCAST, settings.lake)
     if not files:
         return pd.DataFrame()
     filters = [("frequency", "=", frequency)]

@@ -1020,8 +1020,16 @@ def new_run_id() -> str:
 
 
 def write_result(frame: pd.DataFrame, lake_dir: str | Path, query: str, run_id: str) -> Path:
-    """Write a result to ``<lake>/results/<query>/run_id=<run_id>/part.parquet``."""
+    """Write a result to ``<lake>/results/<query>/run_id=<run_id>/part.parquet`` (atomically;
+    a run is never overwritten: results are the audit trail of what was computed)."""
     out = Path(lake_dir) / "results" / _ident(query) / f"run_id={run_id}" / "part.parquet"
+    if out.exists():
+        raise InputError(
+            "a result with this run_id exists already (runs are never overwritten)",
+            source=str(out),
+            field="run_id",
+            value=run_id,
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".parquet.tmp")
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)

@@ -26,8 +26,9 @@ TOTAL = "total_ghg_tco2e"
 
 def latest_result(name: str, lake: str | Path | None = None) -> tuple[pd.DataFrame, str] | None:
     """The newest run of a result table (run ids sort by time) and its run id, or None."""
-    lake = Path(lake) if lake is not None else get_settings().lake
-    runs = sorted((lake / "results" / name).glob("run_id=*/part.parquet"))
+    from citycarbon.data.query import result_runs
+
+    runs = result_runs(name, lake)
     if not runs:
         return None
     return pd.read_parquet(runs[-1]), runs[-1].parent.name.split("=", 1)[1]

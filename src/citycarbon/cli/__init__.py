@@ -24,17 +24,17 @@ app.add_typer(factors_app, name="factors")
 db_app = typer.Typer(help="Catalog database (目录库): migrations and status.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 # web platform (issue 7): `citycarbon serve`, `citycarbon users add|list|passwd`
-from citycarbon.web.commands import serve_command, users_app  # noqa: E402
+from citycarbon.cli.web import serve_command, users_app  # noqa: E402
 
 app.add_typer(users_app, name="users")
 app.command("serve")(serve_command)
 # reports and carbon dual control (issue 5 part B): sub-apps in citycarbon.reports.cli
-from citycarbon.reports.cli import report_app, targets_app  # noqa: E402
+from citycarbon.cli.report import report_app, targets_app  # noqa: E402
 
 app.add_typer(report_app, name="report")
 app.add_typer(targets_app, name="targets")
 # pathways and decision support (issue 8): sub-app in citycarbon.scenario_cli
-from citycarbon.scenario_cli import scenario_app  # noqa: E402
+from citycarbon.cli.scenario import scenario_app  # noqa: E402
 
 app.add_typer(scenario_app, name="scenario")
 console = Console()
@@ -734,20 +734,20 @@ def _frame_table(frame: pd.DataFrame, title: str) -> Table:
 
 
 # --- carbon emission flow (碳排放流) and hourly nodal scope 2 (issue 6): commands in cli_flow.py
-from citycarbon.cli_flow import flow_app  # noqa: E402
+from citycarbon.cli.flow import flow_app  # noqa: E402
 
 app.add_typer(flow_app, name="flow")
 
 
-# 电-碳 chain: `nowcast run|backtest|history` and `indicators` (commands in cli_power.py)
-from citycarbon.cli_power import indicators_command, nowcast_app  # noqa: E402
+# 电-碳 chain: `nowcast run|backtest|history` and `indicators` (commands in cli/power.py)
+from citycarbon.cli.power import indicators_command, nowcast_app  # noqa: E402
 
 app.add_typer(nowcast_app, name="nowcast")
 app.command("indicators")(indicators_command)
 
 
-# 电碳生态地图 (issues 6/7): `map check|precompute` (commands in cli_map.py)
-from citycarbon.cli_map import map_app  # noqa: E402
+# 电碳生态地图 (issues 6/7): `map check|precompute` (commands in cli/maps.py)
+from citycarbon.cli.maps import map_app  # noqa: E402
 
 app.add_typer(map_app, name="map")
 
