@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from citycarbon.data import access
 from citycarbon.data.access import Principal
+from citycarbon.data.schemas import get_schema
 from citycarbon.errors import CitycarbonError
 from citycarbon.web import auth
 from citycarbon.web.app import records, render
@@ -30,6 +31,7 @@ def _page(
         {
             "active": "data",
             "kinds": UPLOAD_KINDS,
+            "kind_titles": {k: get_schema(k).title for k in UPLOAD_KINDS},
             "can_upload": principal.can("upload"),
             "batches": records(frame.head(200)),
             "batches_total": len(frame),
@@ -56,7 +58,16 @@ def data_upload(
         report = ingest_upload(principal, kind, file)
     except CitycarbonError as err:
         return _page(request, principal, upload_error=str(err), kind=kind, status_code=422)
-    return _page(request, principal, report=report, kind=kind)
+    warning = None
+    if report["status"] == "committed":  # targets, warnings (and nowcast) anew; never fails
+        from types import SimpleNamespace
+
+        from citycarbon.targets.service import after_ingest
+
+        if after_ingest(SimpleNamespace(**report)) is None:
+            warning = "recompute failed"
+        access.invalidate()
+    return _page(request, principal, report=report, kind=kind, recompute_warning=warning)
 
 
 @router.get("/data/batches/{batch_id}", response_class=HTMLResponse)
