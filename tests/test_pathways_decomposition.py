@@ -57,6 +57,62 @@ def test_additive_matches_ang_2005_table1_formula_by_hand():
     assert out["total"] == pytest.approx(153.75 - 140.0, rel=1e-12)
 
 
+# Published worked example: Xu, X.Y., Ang, B.W. (2014) Multilevel index decomposition analysis:
+# approaches and application. Energy Economics 44, 375-382, doi:10.1016/j.eneco.2014.05.002
+# (accepted manuscript, section 5.1 "Example 1: Symmetric hierarchy"). Table 1 ("Multilevel
+# decomposition: an illustrative example (arbitrary units)", data from Ang 1995) gives energy E and
+# activity A per subsector for year 0 and year T; sector rows are the bracketed sums. Table 2
+# ("Single level LMDI-I decomposition results: symmetric hierarchy and Dtot = 1.28") gives the
+# multiplicative LMDI-I effects to 4 decimals. The factors are E_i = A x (A_i / A) x (E_i / A_i);
+# shares and intensities are derived from E and A because Table 1 prints them rounded
+# (e.g. subsector 2, year T: I = 10/8 = 1.25, printed 1.3).
+XU_ANG_2014_TABLE1 = {  # name: (E0, A0, ET, AT)
+    "subsector 1": (20.0, 5.0, 30.0, 12.0),
+    "subsector 2": (10.0, 5.0, 10.0, 8.0),
+    "subsector 3": (8.0, 10.0, 15.0, 30.0),
+    "subsector 4": (12.0, 30.0, 9.0, 30.0),
+}
+XU_ANG_2014_SECTORS = {
+    "sector 1": ("subsector 1", "subsector 2"),
+    "sector 2": ("subsector 3", "subsector 4"),
+}
+XU_ANG_2014_TABLE2 = {  # level: (Dact, Dstr, Dint)
+    "level 1": (1.5998, 1.1183, 0.7154),
+    "level 2": (1.5936, 1.2378, 0.6489),
+}
+
+
+def _activity_structure_intensity(energy: pd.Series, activity: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "activity": activity.sum(),
+            "structure": activity / activity.sum(),
+            "intensity": energy / activity,
+        }
+    )
+
+
+@pytest.mark.parametrize("level", ["level 1", "level 2"])
+def test_reproduces_xu_ang_2014_table2_multiplicative(level):
+    data = pd.DataFrame(XU_ANG_2014_TABLE1, index=["e0", "a0", "et", "at"]).T
+    if level == "level 1":
+        data = pd.DataFrame(
+            {s: data.loc[list(subs)].sum() for s, subs in XU_ANG_2014_SECTORS.items()}
+        ).T
+        # Table 1 bracketed sector totals: E0 (30, 20), A0 (10, 40), ET (40, 24), AT (20, 60)
+        assert data.to_numpy().tolist() == [[30, 10, 40, 20], [20, 40, 24, 60]]
+    f0 = _activity_structure_intensity(data["e0"], data["a0"])
+    ft = _activity_structure_intensity(data["et"], data["at"])
+    mul = lmdi_multiplicative(f0, ft)
+    assert mul["total"] == pytest.approx(1.28, abs=5e-5)  # Dtot = 64 / 50, Table 2 caption
+    got = mul[["activity", "structure", "intensity"]].to_numpy()
+    assert np.round(got, 4).tolist() == list(XU_ANG_2014_TABLE2[level])
+    # The additive form of the same data is linked by dV_k = L(V^T, V^0) ln D_k (Ang 2015):
+    # it must sum to 64 - 50 = 14.
+    add = lmdi_additive(f0, ft)
+    assert add[["activity", "structure", "intensity"]].sum() == pytest.approx(14.0, rel=1e-12)
+
+
 # Independent cross-check: the LMDIR package (M. Heun, an implementation of Ang 2005; MIT),
 # tests/testthat/test_lmdi.R, "linear LMDI" and "multiplicative LMDI" expectations computed in its
 # LMDI_testing.xlsx for two sub-categories x three factors over 1971-1974.

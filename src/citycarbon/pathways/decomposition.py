@@ -30,6 +30,9 @@ References
     indicators through decomposition. Energy 23(6), 489-495.
 [6] Wood, R., Lenzen, M. (2006) Zero-value problems of the logarithmic mean Divisia index
     decomposition method. Energy Policy 34, 1326-1331.
+[7] Xu, X.Y., Ang, B.W. (2014) Multilevel index decomposition analysis: approaches and
+    application. Energy Economics 44, 375-382. Section 5.1, Tables 1-2: the worked example
+    (multiplicative LMDI-I, activity/structure/intensity) reproduced in the tests.
 """
 
 from __future__ import annotations
