@@ -1,7 +1,7 @@
 """City energy balance + GHG inventory of the full demo city (3,000 enterprises, 3 years).
 
 Floor (issue 5): inventory + balance (+ the targets read of its results, where that module
-exists) <= 10 s. The demo city is built once in the benchmark's own temporary home (not timed).
+exists) <= 10 s. The full demo city is built once per benchmark session (benchmarks/conftest.py, not timed).
 Run: ``.venv/bin/python -m pytest -m slow -s benchmarks/bench_inventory.py``.
 """
 
@@ -12,26 +12,10 @@ import time
 import pytest
 
 
-@pytest.fixture(scope="module")
-def full_demo(tmp_path_factory):
-    from citycarbon.demo.pipeline import run_demo
-
-    home = tmp_path_factory.mktemp("inventory-bench")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CITYCARBON_HOME", str(home))
-        mp.delenv("CITYCARBON_DATABASE_URL", raising=False)
-        t = time.perf_counter()
-        run_demo(enterprises=3000, years=3)
-        print(f"\nfull demo built in {time.perf_counter() - t:.1f} s (not part of the floor)")
-    return home
-
-
 @pytest.mark.slow
-def test_inventory_full_demo_speed(full_demo, monkeypatch):
+def test_inventory_full_demo_speed(full_demo_copy):
     from citycarbon.data.inventory_run import compute_inventory
 
-    monkeypatch.setenv("CITYCARBON_HOME", str(full_demo))
-    monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
     t = time.perf_counter()
     out = compute_inventory()
     inventory_s = time.perf_counter() - t

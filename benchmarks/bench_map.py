@@ -6,13 +6,11 @@ district manager. Also printed: the one-off build of the precomputed map data, c
 scans the readings) and from the day-aggregate disk cache (a restarted server).
 
 Run: ``.venv/bin/python -m pytest -m slow -s benchmarks/bench_map.py``
-(``BENCH_MAP_HOME=<dir>`` reuses a full demo home instead of building one, ~30 s.)
+(The full demo home comes from benchmarks/conftest.py; ``CITYCARBON_BENCH_HOME`` reuses one.)
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import statistics
 import time
 import warnings
@@ -24,19 +22,10 @@ FLOOR_MS = 50.0
 
 
 @pytest.mark.slow
-def test_map_endpoints_under_50_ms(tmp_path, monkeypatch):
+def test_map_endpoints_under_50_ms(full_demo_copy):
     from citycarbon.data import access, catalog, users
     from citycarbon.data import map_layers as ml
-    from citycarbon.demo.pipeline import run_demo
 
-    home = tmp_path / "home"
-    given = os.environ.get("BENCH_MAP_HOME")
-    if given:
-        shutil.copytree(given, home, ignore=shutil.ignore_patterns("cache"))
-    monkeypatch.setenv("CITYCARBON_HOME", str(home))
-    monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
-    if not given:
-        run_demo()
     access.invalidate()
     ml.clear_cache()
 
@@ -94,4 +83,4 @@ def test_map_endpoints_under_50_ms(tmp_path, monkeypatch):
     catalog.dispose_engines()
     print(f"worst median: {worst:.1f} ms (floor {FLOOR_MS:.0f} ms)")
     assert worst < FLOOR_MS
-    assert Path(home / "cache" / "map").exists()
+    assert Path(full_demo_copy / "cache" / "map").exists()

@@ -7,7 +7,7 @@
   ``first-contentful-paint``), fresh browser context each time: must be <= 1.5 s.
 
 The city is the full-size demo (3,000 enterprises, 3 years): ``$CITYCARBON_BENCH_HOME`` if set,
-else ``benchmarks/out/web-home`` (built by ``citycarbon demo`` on first use, a few minutes).
+else built once per benchmark session (benchmarks/conftest.py).
 
 Run: ``.venv/bin/python -m pytest -m slow -s benchmarks/bench_web.py``
 """
@@ -84,18 +84,8 @@ def _pct(values: list[float], q: float) -> float:
 
 
 @pytest.fixture(scope="module")
-def full_home() -> Path:
-    home = Path(os.environ.get("CITYCARBON_BENCH_HOME") or ROOT / "benchmarks" / "out" / "web-home")
-    results = home / "lake" / "results" / "enterprise_month_fuel_emissions"
-    if not any(results.glob("run_id=*/part.parquet")):
-        home.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "CITYCARBON_HOME": str(home)}
-        env.pop("CITYCARBON_DATABASE_URL", None)
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "citycarbon.cli", "demo"], env=env, check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
-        print(f"\nbuilt the full demo in {time.perf_counter() - t0:.0f} s: {home}")
-    return home
+def full_home(full_demo_dir) -> Path:
+    return full_demo_dir  # benchmarks/conftest.py: the full demo, built once per session
 
 
 @pytest.fixture(scope="module")
