@@ -271,7 +271,10 @@ def label_sectors(rows: pd.DataFrame) -> pd.DataFrame:
     """Add ``sector_name_zh`` (IPCC / 清单指南 name) from :func:`inventory_sectors`."""
     names = inventory_sectors()["zh"]
     detail = {"1.A.4.a": "商业和公共机构", "1.A.4.b": "居民生活", "1.A.4.c": "农林牧渔业"}
+    from citycarbon.accounting.ippu import category_names  # IPPU categories 2.A.1 ... 2.E.3
+
     zh = rows["sector"].map(names).fillna(rows["sector"].map(detail))
+    zh = zh.fillna(rows["sector"].map(category_names()))
     return rows.assign(sector_name_zh=zh.fillna(""))
 
 

@@ -2,7 +2,8 @@
 
 The domain work is in :mod:`citycarbon.accounting.balance`, :mod:`~citycarbon.accounting.inventory`
 and :mod:`~citycarbon.accounting.uncertainty`; this module only gathers their inputs (lake
-tables ``energy_balance``, ``energy_monthly``, ``city_statistics``; the enterprise, park and
+tables ``energy_balance``, ``energy_monthly``, ``city_statistics``, ``industrial_output`` (IPPU,
+:mod:`~citycarbon.accounting.ippu`); the enterprise, park and
 region registries; the city's factor profile), calls them and writes the results with
 ``run_id``, ``factor_profile`` and ``method`` to ``<lake>/results/<name>/run_id=<id>/``.
 
@@ -20,6 +21,7 @@ import pandas as pd
 from citycarbon import units
 from citycarbon.accounting import balance as bal
 from citycarbon.accounting import inventory as inv
+from citycarbon.accounting import ippu as ippu_
 from citycarbon.accounting import uncertainty as unc
 from citycarbon.accounting.energy import energy_consumption_tce
 from citycarbon.errors import InputError
@@ -48,6 +50,11 @@ METHOD_MONTHLY = (
 METHOD_ENTITY = (
     "bottom-up from 205-1 returns (energy_monthly): scope 1 = fuel burnt (less feedstock), "
     "scope 2 = electricity x grid_ef; each enterprise counted once; unattributed = city - sum"
+)
+METHOD_IPPU_OTHER = (
+    "NE: IPPU categories without product output data (2.B chemical, 2.C metal, 2.D non-energy "
+    "products, 2.F ODS substitutes, 2.G, 2.H, and 2.A/2.E products not reported); product map "
+    "accounting/data/ippu_products.csv"
 )
 _CONTEXT = {
     "1.A.1": "energy_industries",
@@ -143,7 +150,12 @@ def compute_inventory(
     keys = ["region_code", "year", "sector", "gas", "scope"]
     scope1 = _sum_with_notation(fuel_rows, keys)
     missing = [s for s in inv.NOT_ESTIMATED if s not in set(scope1["sector"])]
-    scope1 = pd.concat([scope1, inv.not_estimated_rows(cfg.adcode, year_list, missing)])
+    ippu_rows, ippu_prov = _ippu_rows(year_list, profile, settings)
+    ippu_city = _ippu_city(ippu_rows, ippu_prov, cfg.adcode, year_list)
+    scope1 = pd.concat(
+        [scope1, ippu_city, inv.not_estimated_rows(cfg.adcode, year_list, missing)],
+        ignore_index=True,
+    )
     scope2 = inv.net_imported_electricity_rows(completed, grid)
     city_year = inv.with_bases(scope1, scope2.drop(columns="net_imported_mwh"))
     city_year = city_year.assign(
@@ -152,6 +164,7 @@ def compute_inventory(
 
     # ---- enterprises, bottom-up
     ent_rows, ent_energy = _enterprise_rows(year_list, profile, grid, settings)
+    ent_rows = pd.concat([ent_rows, ippu_rows], ignore_index=True)
     reg = catalog.registry_frame("enterprises", url=url).set_index("credit_code")
     ent_rows = ent_rows.join(
         reg[["industry_code", "district_code", "park_code"]], on="enterprise_code"
@@ -187,6 +200,7 @@ def compute_inventory(
         ],
         ignore_index=True,
     )
+    city_inventory["method"] = _ippu_methods(city_inventory, ippu_prov)
     city_inventory = inv.label_sectors(city_inventory)
     city_inventory["month"] = city_inventory["month"].astype("Int64")
     city_inventory["scope"] = city_inventory["scope"].astype("int64")
@@ -199,7 +213,9 @@ def compute_inventory(
     indicators = _indicators(
         cfg, city_inventory, energy, completed, grid, stats, year_list, base_year
     ).assign(run_id=run_id, factor_profile=version)
-    uncertainty = _uncertainty(fuel_rows, scope2, cfg.adcode, year_list, mc_iterations)
+    uncertainty = _uncertainty(
+        fuel_rows, scope2, cfg.adcode, year_list, mc_iterations, ippu=ippu_city
+    )
     reconciliation = pd.concat(
         [
             _reconciliation(city_year, ent_year, cfg.adcode),
@@ -336,6 +352,52 @@ def _enterprise_rows(year_list, profile, grid: pd.Series, settings):
         .sum()
     )
     return pd.concat([s1, s2], ignore_index=True), energy
+
+
+def _ippu_rows(year_list, profile, settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """IPPU rows per enterprise and month from ``industrial_output`` (:mod:`accounting.ippu`),
+    and per (category, gas) the method and factors used or the reason it is NE."""
+    from citycarbon.data import lake
+
+    cols = ["enterprise_code", "product", "quantity", "unit", "year", "month"]
+    out = lake.read_current(
+        "industrial_output",
+        {"year": list(year_list)},
+        columns=cols,
+        lake=settings.lake,
+        url=settings.database_url,
+    )
+    rows, prov = ippu_.ippu_emissions(out, profile, source="lake table industrial_output")
+    rows["enterprise_code"] = rows["enterprise_code"].astype(str)
+    return rows, prov
+
+
+def _ippu_city(rows: pd.DataFrame, prov: pd.DataFrame, region: str, year_list) -> pd.DataFrame:
+    """City IPPU rows per year, category and gas: the sum of the enterprises (bottom-up is the
+    only source, so nothing is unattributed), plus NE rows for categories that cannot be
+    estimated."""
+    vals = ["emissions_t", "emissions_tco2e"]
+    city = rows.groupby(["year", "sector", "gas", "scope"], as_index=False)[vals].sum()
+    ne = prov.loc[prov["notation_key"] == "NE", ["sector", "gas"]]
+    ne = ne.merge(pd.DataFrame({"year": list(year_list)}), how="cross")
+    ne = ne.assign(scope=1, emissions_t=np.nan, emissions_tco2e=np.nan)
+    parts = [p for p in (city.assign(notation_key=""), ne.assign(notation_key="NE")) if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=["region_code", "year", "sector", "gas", "scope", *vals])
+    out = pd.concat(parts, ignore_index=True).assign(region_code=region)
+    out["year"] = out["year"].astype("int64")
+    return out
+
+
+def _ippu_methods(inventory: pd.DataFrame, prov: pd.DataFrame) -> pd.Series:
+    """The ``method`` column with the IPPU rows' own method, factors and NE reasons."""
+    method = inventory["method"].astype(object)
+    by = prov.set_index(["sector", "gas"])["method"]
+    key = pd.MultiIndex.from_frame(inventory[["sector", "gas"]].astype(str))
+    own = by.reindex(key).to_numpy() if len(by) else np.full(len(inventory), np.nan)
+    method = pd.Series(np.where(pd.notna(own), own, method), index=inventory.index)
+    method[inventory["sector"] == "2"] = METHOD_IPPU_OTHER
+    return method
 
 
 def _gdp_comparable_10k_cny(stats: pd.DataFrame, region: str, year_list) -> pd.Series:
@@ -519,11 +581,12 @@ def _indicators(cfg, inventory, energy, completed, grid, stats, year_list, base_
     return out
 
 
-def _uncertainty(fuel_rows, scope2, region, year_list, iterations) -> pd.DataFrame:
+def _uncertainty(fuel_rows, scope2, region, year_list, iterations, ippu=None) -> pd.DataFrame:
     ranges = unc.uncertainty_ranges()["uncertainty_pct"]
     rows = []
     cats = fuel_rows[fuel_rows["emissions_tco2e"].notna()]
     s2 = scope2.assign(fuel="electricity", ch4_n2o_context="grid")
+    ip = ippu[ippu["emissions_tco2e"].notna()] if ippu is not None else pd.DataFrame()
     for basis in ("territorial", "incl_net_imported_electricity"):
         for y in year_list:  # a handful of years
             c = cats[cats["year"] == y]
@@ -531,6 +594,17 @@ def _uncertainty(fuel_rows, scope2, region, year_list, iterations) -> pd.DataFra
             ua = np.full(len(c), ranges[("activity", "fuel_combustion")])
             uf = ranges.reindex(pd.MultiIndex.from_arrays([["ef"] * len(c), c["gas"]])).to_numpy()
             group = (c["gas"] + "|" + c["fuel"] + "|" + c["ch4_n2o_context"].astype(str)).to_numpy()
+            if len(ip):
+                p = ip[ip["year"] == y]
+                # electronics F-gases (2.E) vs mineral CO2 (2.A): ranges ef|ippu_electronics ...
+                elec = p["sector"].str.startswith("2.E")
+                kind = np.where(elec, "ippu_electronics", "ippu_mineral")
+                x = np.concatenate([x, p["emissions_tco2e"].to_numpy()])
+                ua = np.concatenate([ua, [ranges[("activity", "ippu_production")]] * len(p)])
+                uf = np.concatenate(
+                    [uf, ranges.reindex(pd.MultiIndex.from_arrays([["ef"] * len(p), kind]))]
+                )
+                group = np.concatenate([group, ("ippu|" + p["sector"] + "|" + p["gas"]).to_numpy()])
             if basis != "territorial":
                 e = s2[s2["year"] == y]
                 x = np.concatenate([x, e["emissions_tco2e"].to_numpy()])

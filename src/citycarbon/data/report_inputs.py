@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from citycarbon.accounting.inventory import _sector_root
 from citycarbon.data.targets_inputs import FUEL_RESULT, latest_result
 from citycarbon.errors import InputError
 from citycarbon.settings import get_settings
@@ -86,12 +87,20 @@ def gpc_table(inv: pd.DataFrame) -> pd.DataFrame:
     )
     gases = [c for c in wide.columns]
     out["total_tco2e"] = out[gases].sum(axis=1, min_count=1)
-    out = out.merge(
-        sectors[["code", "zh", "en", "gpc_sector", "in_basic", "in_basic_plus"]],
-        left_on="sector",
-        right_on="code",
-        how="left",
-    ).drop(columns="code")
+    # sub-categories (IPPU 2.E.2 ...) take GPC reference and BASIC flags of their root row
+    root = out["sector"].map(_sector_root)
+    out = (
+        out.assign(code=root)
+        .merge(
+            sectors[["code", "zh", "en", "gpc_sector", "in_basic", "in_basic_plus"]],
+            on="code",
+            how="left",
+        )
+        .drop(columns="code")
+    )
+    own_zh = city.drop_duplicates("sector").set_index("sector")["sector_name_zh"]
+    own_zh = out["sector"].map(own_zh)
+    out["zh"] = own_zh.mask(own_zh.fillna("") == "").fillna(out["zh"])
     cols = [
         "gpc_sector",
         "sector",
