@@ -111,10 +111,6 @@ def _open(page, url: str) -> dict:
 def test_pages_draw_every_chart(server, browser, path, shot, min_charts):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page, errors = _page(browser, server, "analyst")
-    if path.startswith("/scenarios"):  # no scenarios in the demo: load the defaults
-        page.goto(f"{server}/scenarios")
-        page.click("#seed")
-        page.wait_for_load_state("networkidle")
     info = _open(page, server + path)
     assert info["charts"] >= min_charts
     assert info["drawn"] == info["charts"], info

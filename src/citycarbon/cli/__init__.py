@@ -381,6 +381,11 @@ def ingest_command(
         console.print(probs)
     if r.ignored_columns:
         console.print(f"[yellow]ignored columns:[/] {', '.join(r.ignored_columns)}")
+    if r.status == "committed" and not r.unchanged:  # targets, warnings (and nowcast) anew
+        from citycarbon.targets.service import after_ingest
+
+        if after_ingest(r, cfg=city) is None:
+            console.print("[yellow]warning:[/] recomputing targets and warnings failed (see log)")
     if r.report_csv:
         console.print(f"error report: {r.report_csv} and {r.report_xlsx}")
 

@@ -127,6 +127,8 @@ class MapData:
     provenance: dict[str, Any] = field(default_factory=dict)
     #: (grid node, enterprise) pairs of the meter registry
     node_enterprises: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: nodal carbon intensity per (node_id, period 'YYYY' | 'YYYY-MM') when computed
+    node_intensity: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: enterprise point rows per period, built on first use (every enterprise, unscoped)
     _rows: dict[str, list[list]] = field(default_factory=dict, repr=False)
     _visibility: dict[frozenset[str], Visibility] = field(default_factory=dict, repr=False)
@@ -239,7 +241,7 @@ def _inputs_key(settings: Any, cfg: Any) -> tuple:
     from citycarbon.data import catalog
 
     lake = Path(settings.lake)
-    names = (FUEL_RESULT, ELECTRICITY_RESULT, INVENTORY_RESULT)
+    names = (FUEL_RESULT, ELECTRICITY_RESULT, INVENTORY_RESULT, NODE_INTENSITY_RESULT)
     runs = tuple(str(_latest_run(lake, n) or "") for n in names)
     files = catalog.committed_files("meter_readings", url=settings.database_url)
     batches = tuple(sorted({b for b, _ in files}))
@@ -540,6 +542,11 @@ def build_map_data(cfg: Any, *, settings: Any, key: tuple | None = None) -> MapD
             ["grid_node_id", "enterprise_code"]
         ].drop_duplicates(),
     )
+    ni_path = _latest_run(lake, NODE_INTENSITY_RESULT)  # carbon emission flow (scope2_run.py)
+    if ni_path:
+        ni = pd.read_parquet(ni_path, columns=["node_id", "period", NODE_E, "basis", "run_id"])
+        data.node_intensity = ni.set_index(["node_id", "period"])
+        provenance["node_intensity_run_id"] = str(ni["run_id"].iat[0]) if len(ni) else None
     provenance["build_s"] = round(time.perf_counter() - t0, 3)
     return data
 
@@ -674,10 +681,32 @@ def park_points(data: MapData, period: Period, scope: Scope = EVERYTHING) -> lis
     ]
 
 
+NODE_INTENSITY_RESULT = "grid_node_intensity"
+NODE_E = "intensity_tco2_per_mwh"
+
+
+def _nodal(data: MapData, node_ids: pd.Index, period: Period) -> dict[str, tuple[float, str]]:
+    """Node -> (nodal intensity [tCO2/MWh], basis) of the period (a day takes its month's)."""
+    ni = data.node_intensity
+    if ni.empty:
+        return {}
+    text = period.text if period.kind != "day" else f"{period.year:04d}-{period.month:02d}"
+    out = {}
+    for nid in node_ids:  # one lookup per grid node (tens), not bulk data
+        if (nid, text) in ni.index:
+            row = ni.loc[(nid, text)]
+            out[nid] = (float(row[NODE_E]), f"nodal: {row['basis']}")
+    return out
+
+
+def _times(mwh: float | None, intensity: float) -> float | None:
+    return None if mwh is None else mwh * intensity
+
+
 def node_points(data: MapData, period: Period, scope: Scope = EVERYTHING) -> list[dict]:
     """Grid nodes with the metered electricity [MWh] of the meters connected to them and its
-    location-based CO2 [t]. Every node has the same intensity (the grid factor of the year) until
-    nodal carbon intensities (carbon emission flow) are available."""
+    location-based CO2 [t]: with the nodal intensity of the period where ``grid_node_intensity``
+    (carbon emission flow) was computed, else the grid factor of the year for every node."""
     check_period(data, period)
     nodes = data.nodes[_allowed(data.nodes.index, visibility(data, scope).nodes)]
     frame = _frame(data.node_periods, period, data.node_days)
@@ -686,6 +715,7 @@ def node_points(data: MapData, period: Period, scope: Scope = EVERYTHING) -> lis
         _col(frame, nodes.index, "electricity_co2_t"),
     )
     ef = data.grid_ef_tco2_per_mwh.get(period.year)
+    nodal = _nodal(data, nodes.index, period)
     return [
         {
             "node_id": nid,
@@ -696,9 +726,9 @@ def node_points(data: MapData, period: Period, scope: Scope = EVERYTHING) -> lis
             "lat": _num(r["lat"]),
             "meters": int(r["meters"]),
             "electricity_mwh": mwh[i],
-            "electricity_co2_t": co2[i],
-            "intensity_tco2_per_mwh": ef,
-            "intensity_basis": "grid average (location-based)",
+            "electricity_co2_t": co2[i] if nid not in nodal else _times(mwh[i], nodal[nid][0]),
+            "intensity_tco2_per_mwh": nodal[nid][0] if nid in nodal else ef,
+            "intensity_basis": nodal[nid][1] if nid in nodal else "grid average (location-based)",
         }
         for i, (nid, r) in enumerate(nodes.iterrows())
     ]

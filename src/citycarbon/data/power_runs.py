@@ -211,7 +211,8 @@ def daily_meter_energy(
     days = engine.sql(
         f"SELECT meter_id, CAST((epoch_us(ts) + {offset}) // 86400000000 AS BIGINT) AS day, "
         f"SUM(kwh) AS kwh, COUNT(*) AS readings, "
-        f"SUM(CASE WHEN epoch_us(ts) % {step_us} <> 0 THEN 1 ELSE 0 END) AS misaligned "
+        # off the interval grid when any reading's remainder is not 0 (a MAX, not a CASE per row)
+        f"MAX(ABS(epoch_us(ts) % {step_us})) AS misaligned "
         f"FROM {view} {where} GROUP BY 1, 2"
     )
     day_no = days["day"].to_numpy().astype("int64")
@@ -334,14 +335,14 @@ def _levels(
 ) -> pd.DataFrame:
     """Sum an enterprise table to city, district, industry and key-enterprise level."""
     parts = []
-    spec = agg or {c: "sum" for c in value_cols}
+    spec = agg
     for level in nc.LEVELS:  # loop over four levels
         f = frame if level != "enterprise" else frame[frame["is_key"].astype(bool)]
         col = LEVEL_COLUMN.get(level)
         keys = f[col].fillna("?") if col else pd.Series(city_code, index=f.index)
-        g = f.groupby([keys.rename("entity"), f[time]], sort=True).agg(spec)
-        if agg is None:  # sums keep NaN when every member is NaN (no statistics yet)
-            g = f.groupby([keys.rename("entity"), f[time]], sort=True)[value_cols].sum(min_count=1)
+        groups = f.groupby([keys.rename("entity"), f[time]], sort=True)
+        # sums keep NaN when every member is NaN (no statistics yet)
+        g = groups[value_cols].sum(min_count=1) if agg is None else groups.agg(spec)
         parts.append(g.reset_index().assign(level=level))
     return pd.concat(parts, ignore_index=True)
 
@@ -379,9 +380,8 @@ def level_days(data: PowerData, days: pd.DataFrame | None = None) -> pd.DataFram
     d = days.merge(_entity_frame(data), on="enterprise_code", how="left")
     d = d.rename(columns={"kwh": "metered_kwh"})
     d["complete"] = d["complete"].astype(float)
-    out = _levels(d, data.city.adcode, ["metered_kwh"], "day")
-    comp = _levels(d, data.city.adcode, ["complete"], "day", agg={"complete": "min"})
-    return out.merge(comp, on=["level", "entity", "day"], how="left")
+    spec = {"metered_kwh": "sum", "complete": "min"}  # metered kWh has no NaN: a plain sum
+    return _levels(d, data.city.adcode, list(spec), "day", agg=spec)
 
 
 # ------------------------------------------------------------------------------------ runs

@@ -14,6 +14,7 @@ from citycarbon.config import load_city
 from citycarbon.data import catalog, query
 from citycarbon.data.ingest import IngestResult, ingest
 from citycarbon.demo.generator import generate_city
+from citycarbon.errors import InputError
 from citycarbon.settings import get_settings
 
 # registry first (later kinds reference it), then activity data
@@ -105,6 +106,17 @@ def run_demo(
         results["nowcast"] = (run.table, run.path)
         power_runs.run_indicators(settings=settings, data=power)
         progress.advance(task)
+        # nodal intensities and hourly scope 2 of the latest year (synthetic demo grid)
+        task = progress.add_task("nowcast backtest, hourly nodal scope 2 (碳排放流)", total=1)
+        from citycarbon.data.scope2_run import persist_demo_scope2
+
+        try:  # MAPE vs naive, per level (needs a year of statistics before its origins)
+            power_runs.run_backtest(settings=settings, data=power)
+        except InputError as err:
+            console.print(f"[yellow]nowcast backtest skipped: {err}[/yellow]")
+
+        persist_demo_scope2(settings=settings, city=cfg)
+        progress.advance(task)
     # carbon dual control: targets, progress and warnings after the ingest (failure-safe hook)
     from citycarbon.targets.service import after_ingest
 
@@ -113,6 +125,10 @@ def run_demo(
     from citycarbon.demo.users import create_demo_users
 
     demo_users = create_demo_users(cfg)
+    # pathways: the catalogue's default scenarios (baseline, policy, enhanced) in the catalog
+    from citycarbon.data.scenarios import ensure_default_scenarios
+
+    ensure_default_scenarios()
     return DemoRun(ingests=ingests, results=results, input_dir=input_dir, users=demo_users)
 
 

@@ -584,6 +584,12 @@ def backtest(
             e["model"] = np.where(e["model"] == "naive_city_growth", e["model"], m)
             e["evaluated_model"] = m
             frames.append(e)
+    if not frames:
+        raise InputError(
+            f"no backtest origin: the statistics need at least {max(min_history, 12) + horizon} "
+            "months (a year of calibration before each origin, for the naive baseline)",
+            field="period",
+        )
     out = pd.concat(frames, ignore_index=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["ape_pct"] = (

@@ -262,3 +262,56 @@ def hourly_scope2_by_enterprise(
     out = out[cols].reset_index()
     order = np.argsort(-out["difference_pct"].abs().fillna(-1).to_numpy(), kind="stable")
     return out.iloc[order].reset_index(drop=True)
+
+
+def period_node_intensity(
+    node_intensity: pd.DataFrame, node_kwh: pd.DataFrame, timezone: str
+) -> pd.DataFrame:
+    """Monthly and annual carbon intensity of each grid node, weighted by its metered load.
+
+    ē_{n,P} = Σ_{h∈P} kWh_{n,h} · e_{n,h} / Σ_{h∈P} kWh_{n,h}   (a node without metered load in
+    P: the unweighted mean of e_{n,h} over P's hours).
+
+    Parameters
+    ----------
+    node_intensity : DataFrame
+        ``ts`` (hour start, UTC), ``node_id``, ``intensity_tco2_per_mwh`` [tCO2/MWh].
+    node_kwh : DataFrame
+        ``ts``, ``node_id``, ``kwh``: metered consumption per node and hour [kWh].
+    timezone : str
+        The city's time zone: months and years are local calendar periods.
+
+    Returns
+    -------
+    DataFrame
+        node_id, period ('YYYY' or 'YYYY-MM'), year, month (0 for a year), kwh,
+        intensity_tco2_per_mwh, weighting ('metered load' | 'hours').
+
+    References
+    ----------
+    [1] GHG Protocol Scope 2 Guidance (2015), Sec. 6.3 (consumption-weighted average factors).
+    [2] Kang C. et al. (2015), IEEE Trans. Smart Grid 6(5), eq. (12) (nodal intensity).
+    """
+    ni = node_intensity[["ts", "node_id", E]].assign(ts=lambda d: _utc(d["ts"]))
+    kw = node_kwh[["ts", "node_id", "kwh"]].assign(ts=lambda d: _utc(d["ts"]))
+    df = ni.merge(kw, on=["ts", "node_id"], how="left")
+    df["kwh"] = df["kwh"].fillna(0.0)
+    local = pd.DatetimeIndex(df["ts"]).tz_convert(timezone)
+    df["year"], df["month"] = local.year, local.month
+    df["ke"] = df["kwh"] * df[E]
+    frames = []
+    for keys, month in ((["node_id", "year", "month"], True), (["node_id", "year"], False)):
+        g = df.groupby(keys, as_index=False).agg(
+            kwh=("kwh", "sum"), ke=("ke", "sum"), mean_e=(E, "mean")
+        )
+        weighted = g["kwh"] > 0
+        g[E] = np.where(weighted, g["ke"] / g["kwh"].where(weighted), g["mean_e"])
+        g["weighting"] = np.where(weighted, "metered load", "hours")
+        if not month:
+            g["month"] = 0
+        g["period"] = g["year"].astype(str) + np.where(
+            g["month"] > 0, "-" + g["month"].astype(str).str.zfill(2), ""
+        )
+        frames.append(g)
+    out = pd.concat(frames, ignore_index=True)
+    return out[["node_id", "period", "year", "month", "kwh", E, "weighting"]]

@@ -392,6 +392,13 @@ def after_ingest(
     """
     if result is not None and getattr(result, "status", "committed") not in ("committed",):
         return None
+    if getattr(result, "kind", None) in ("energy_monthly", "meter_readings"):
+        try:  # statistics or meters arrived: a new nowcast vintage (earlier ones are kept)
+            from citycarbon.data.scope2_run import renowcast
+
+            renowcast(cfg=cfg, settings=settings)
+        except Exception:
+            log.exception("nowcast: re-run after ingest failed")
     try:
         return recompute(cfg, settings=settings, actor="ingest")
     except Exception:

@@ -48,6 +48,7 @@ ROUTE_MODULES = (
     "login",
     "overview",
     "map",
+    "power",
     "enterprises",
     "inventory",
     "scenarios",
@@ -70,6 +71,7 @@ class NavItem:
 NAV = (
     NavItem("overview", "/", "overview"),
     NavItem("map", "/map", "map"),
+    NavItem("power", "/power", "power"),
     NavItem("enterprises", "/enterprises", "enterprises"),
     NavItem("inventory", "/inventory", "inventory"),
     NavItem("scenarios", "/scenarios", "scenarios"),

@@ -126,5 +126,15 @@ def enterprise_page(
             "monthly": records(monthly),
             "monthly_chart": chart,
             "pie": pie,
+            "power_panel": _power_panel(request, principal, credit_code),
         },
     )
+
+
+def _power_panel(request: Request, principal: Principal, code: str) -> object:
+    """The 电-碳-能 panel of the power module (None when absent or not computed)."""
+    if "power" not in request.app.state.route_modules:
+        return None
+    from citycarbon.web.routes.power import enterprise_panel
+
+    return enterprise_panel(request, principal, code)

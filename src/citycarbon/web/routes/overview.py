@@ -28,7 +28,7 @@ PrincipalDep = Annotated[Principal, Depends(auth.principal_dep)]
 #: (panel key, route module that may provide ``overview_panel``, i18n key of the placeholder)
 PANELS = (
     ("targets", "targets", "overview.targets_missing"),
-    ("nowcast", "nowcast", "overview.nowcast_missing"),
+    ("nowcast", "power", "overview.nowcast_missing"),
 )
 
 

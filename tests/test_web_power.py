@@ -1,0 +1,186 @@
+"""电碳监测 page and ``/api/v1/power``: pages render for an analyst, API rows are the lake's
+results, scoped users see only their own rows; the map colours grid nodes with the persisted
+nodal intensities; ingesting through the CLI re-runs the nowcast and the targets."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from citycarbon.data import access, catalog
+from tests import web_fixtures
+from tests.web_fixtures import sign_in
+
+app, web_home = web_fixtures.app, web_fixtures.web_home  # shared fixtures
+
+
+def _runs(home, name) -> list:
+    return sorted((home / "lake" / "results" / name).glob("run_id=*/part.parquet"))
+
+
+def _lake(home, name) -> pd.DataFrame:
+    return pd.read_parquet(_runs(home, name)[-1])
+
+
+def _all(client, path, **params) -> list[dict]:
+    params = {"limit": 1000, **params}
+    r = client.get(path, params=params)
+    assert r.status_code == 200, r.text[:300]
+    body = r.json()
+    assert body["total"] <= 1000, "test expects one page"
+    return body["items"]
+
+
+@pytest.fixture(scope="module")
+def clients(app):
+    return {u: sign_in(app, u) for u in ("analyst", "siming", "park", "enterprise")}
+
+
+def test_pages_render_for_an_analyst(clients, web_home):
+    c = clients["analyst"]
+    for level in ("city", "district", "industry", "enterprise"):
+        r = c.get("/power", params={"level": level})
+        assert r.status_code == 200
+        assert 'id="chart-nowcast"' in r.text and 'id="backtest-table"' in r.text
+    assert 'id="scope2-table"' in r.text and "/api/v1/power/scope2?format=csv" in r.text
+    overview = c.get("/").text
+    assert 'id="nowcast-panel"' in overview and 'href="/power"' in overview
+    key = _lake(web_home, "hourly_scope2")["enterprise_code"].iat[0]
+    page = c.get(f"/enterprises/{key}").text
+    assert 'id="power-panel"' in page and 'id="power-indicators"' in page
+    assert 'id="power-scope2"' in page
+
+
+def test_api_rows_are_the_lake_results(clients, web_home):
+    c = clients["analyst"]
+    lake = _lake(web_home, "nowcast")
+    city = lake[(lake["frequency"] == "month") & (lake["level"] == "city")]
+    got = _all(c, "/api/v1/power/nowcast", level="city")
+    assert [round(r["estimate_tco2"], 6) for r in got] == [
+        round(v, 6) for v in city["estimate_tco2"]
+    ]
+    assert {r["run_id"] for r in got} == {lake["run_id"].iat[0]}
+    s2 = _lake(web_home, "hourly_scope2")
+    api = pd.DataFrame(_all(c, "/api/v1/power/scope2")).set_index("enterprise_code")
+    assert len(api) == len(s2)
+    lake_s2 = s2.set_index("enterprise_code")["difference_co2_t"]
+    assert api["difference_co2_t"].to_numpy() == pytest.approx(
+        lake_s2.reindex(api.index).to_numpy()
+    )
+    bt = pd.DataFrame(_all(c, "/api/v1/power/backtest")).set_index("level")
+    errors = _lake(web_home, "nowcast_backtest")
+    naive = errors[errors["evaluated_model"] == "naive"]
+    assert set(bt.index) == set(errors["level"])
+    assert (bt["mape_naive"] > 0).all() and bt["mape_naive"].max() <= naive["ape_pct"].max()
+    hist = _all(c, "/api/v1/power/nowcast/history", level="city", entity=city["entity"].iat[0])
+    assert len({r["run_id"] for r in hist}) == len(_runs(web_home, "nowcast"))
+    csv = c.get("/api/v1/power/anomalies", params={"format": "csv"})
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    xlsx = c.get("/api/v1/power/indicators", params={"format": "xlsx"})
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+
+def test_district_manager_sees_only_their_district(clients, web_home):
+    c = clients["siming"]
+    me = catalog.registry_frame("enterprises").set_index("credit_code")
+    user_scope = c.get("/api/v1/me").json()["scope_code"]
+    own = set(me.index[me["district_code"] == user_scope])
+    rows = pd.DataFrame(_all(c, "/api/v1/power/nowcast"))
+    assert set(rows["level"]) <= {"district", "enterprise"}
+    assert set(rows.loc[rows["level"] == "district", "entity"]) == {user_scope}
+    assert set(rows.loc[rows["level"] == "enterprise", "entity"]) <= own
+    other = next(d for d in me["district_code"].unique() if d != user_scope)
+    assert _all(c, "/api/v1/power/nowcast/history", level="district", entity=other) == []
+    assert _all(c, "/api/v1/power/nowcast/history", level="city", entity="350200") == []
+    for path in ("scope2", "anomalies", "indicators"):
+        got = {r["enterprise_code"] for r in _all(c, f"/api/v1/power/{path}")}
+        assert got <= own, path
+        assert got or path == "anomalies", path  # the small demo may have no anomaly there
+    assert c.get("/power", params={"level": "city"}).status_code == 200
+
+
+def test_enterprise_user_sees_only_their_enterprise(clients):
+    c = clients["enterprise"]
+    code = c.get("/api/v1/me").json()["scope_code"]
+    rows = _all(c, "/api/v1/power/nowcast")
+    assert all(r["level"] == "enterprise" and r["entity"] == code for r in rows)
+    for path in ("scope2", "anomalies", "indicators", "meter-quality"):
+        assert {r["enterprise_code"] for r in _all(c, f"/api/v1/power/{path}")} <= {code}
+    assert _all(c, "/api/v1/power/backtest") == [] or all(
+        r["level"] == "enterprise" for r in _all(c, "/api/v1/power/backtest")
+    )
+
+
+def test_map_colours_nodes_with_nodal_intensities(demo_home):
+    from citycarbon.config import load_city
+    from citycarbon.data import map_layers as ml
+    from citycarbon.settings import get_settings
+
+    nodal = _lake(demo_home, "grid_node_intensity").set_index(["node_id", "period"])
+    data = ml.build_map_data(load_city(), settings=get_settings())
+    year = int(nodal["year"].max())
+    for text in (str(year), f"{year}-06"):
+        points = ml.node_points(data, ml.parse_period(text))
+        lit = [p for p in points if (p["node_id"], text) in nodal.index]
+        assert lit, "no node with a nodal intensity"
+        for p in lit:
+            assert p["intensity_basis"].startswith("nodal")
+            want = nodal.loc[(p["node_id"], text), "intensity_tco2_per_mwh"]
+            assert p["intensity_tco2_per_mwh"] == pytest.approx(want)
+            if p["electricity_mwh"] is not None:
+                assert p["electricity_co2_t"] == pytest.approx(p["electricity_mwh"] * want)
+        assert len({round(p["intensity_tco2_per_mwh"], 6) for p in lit}) > 1
+    earlier = ml.node_points(data, ml.parse_period(str(year - 1)))
+    assert {p["intensity_basis"] for p in earlier} == {"grid average (location-based)"}
+
+
+def test_cli_ingest_reruns_the_nowcast_and_targets(small_demo_dir, tmp_path, monkeypatch):
+    from citycarbon.cli import app as cli
+
+    home = tmp_path / "h"
+    shutil.copytree(small_demo_dir, home)
+    monkeypatch.setenv("CITYCARBON_HOME", str(home))
+    monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
+    access.invalidate()
+    energy = pd.read_parquet(home / "demo-input" / "energy_monthly.parquet")
+    last = energy[(energy["period"] == energy["period"].max()) & (energy["fuel"] == "electricity")]
+    fix = last.head(3).copy()
+    qty = [c for c in fix.columns if c.startswith(("consumed", "purchase", "opening", "closing"))]
+    fix[qty] = fix[qty] * 1.1  # a correction of three returns
+    path = tmp_path / "correction.csv"
+    fix.to_csv(path, index=False)
+    before = {n: len(_runs(home, n)) for n in ("nowcast", "target_status")}
+    r = CliRunner().invoke(cli, ["ingest", "energy_monthly", str(path)])
+    assert r.exit_code == 0, r.output
+    assert "quarantined" not in r.output or " 0 " in r.output
+    assert "failed" not in r.output
+    after = {n: len(_runs(home, n)) for n in ("nowcast", "target_status")}
+    assert after == {n: v + 1 for n, v in before.items()}
+    vintages = [
+        pd.read_parquet(p, columns=["run_id"])["run_id"].iat[0] for p in _runs(home, "nowcast")
+    ]
+    assert len(set(vintages)) == len(vintages)  # earlier vintages kept
+    access.invalidate()
+
+
+def test_persisted_scope2_equals_the_flow_over_every_reading(demo_home):
+    """Summing readings per (enterprise, node, hour) in DuckDB before the flow changes no number:
+    the stored result equals :func:`citycarbon.data.flow_run.demo_scope2` over every reading."""
+    import numpy as np
+
+    from citycarbon.data.flow_run import demo_scope2
+
+    stored = _lake(demo_home, "hourly_scope2").set_index("enterprise_code")
+    direct = demo_scope2(int(stored["year"].iat[0])).enterprises.set_index("enterprise_code")
+    assert set(stored.index) == set(direct.index)
+    for col in ("meters", "hourly_co2_t", "location_effect_co2_t", "timing_effect_co2_t"):
+        np.testing.assert_allclose(
+            stored[col].reindex(direct.index).to_numpy(float),
+            direct[col].to_numpy(float),
+            rtol=1e-9,
+            atol=1e-9,
+            err_msg=col,
+        )
