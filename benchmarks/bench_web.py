@@ -1,6 +1,7 @@
 """Web platform speed: dashboard API latency under load and first contentful paint.
 
-- Dashboard APIs (overview totals by year/month/district, top emitters, the enterprise list)
+- Dashboard and map APIs (overview totals by year/month/district, top emitters, the enterprise
+  list, the map's district and point layers by month and day)
   with 50 concurrent clients whose requests come from a second local process (httpx async),
   against ``citycarbon serve``-equivalent uvicorn (a third process): p95 must be <= 150 ms.
 - First contentful paint of the overview page in headless Debian chromium (Performance API,
@@ -135,6 +136,12 @@ DASHBOARD = [
     "/api/v1/enterprises?limit=50",
     "/api/v1/enterprises?limit=50&offset=100",
     "/api/v1/me",
+    # 电碳生态地图 layers (the map page's requests)
+    "/api/v1/map/periods",
+    "/api/v1/map/districts?period=2024-12",
+    "/api/v1/map/points?period=2024-12",
+    "/api/v1/map/districts?period=2024-12-31",
+    "/api/v1/map/points?period=2024-12-31",
 ]
 
 

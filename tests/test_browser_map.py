@@ -4,82 +4,27 @@ are drawn, layers load, a click on a district opens its summary; screenshots are
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
-import httpx
 import pytest
 
 from citycarbon.data import catalog, users
+from tests.web_fixtures import SHOTS as ARTIFACTS
+from tests.web_fixtures import demo_copy, live_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 PASSWORD = "browser-map-password"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed"),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(small_demo_dir, tmp_path_factory):
     """uvicorn serving the app over a copy of the small demo city with two users."""
-    home = tmp_path_factory.mktemp("map-browser") / "h"
-    shutil.copytree(small_demo_dir, home)
-    env = {**os.environ, "CITYCARBON_HOME": str(home)}
-    env.pop("CITYCARBON_DATABASE_URL", None)
+    home = demo_copy(small_demo_dir, tmp_path_factory, "map-browser")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CITYCARBON_HOME", str(home))
         mp.delenv("CITYCARBON_DATABASE_URL", raising=False)
         users.create_user("b_admin", PASSWORD, "admin")
         users.create_user("b_dist", PASSWORD, "district_manager", scope_code="350211")
         catalog.dispose_engines()
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "citycarbon.web.app:create_app",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the server did not start")
+    with live_server(home) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
 
 
 def _sign_in(browser, base: str, user: str, lang: str = "zh"):

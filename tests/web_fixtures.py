@@ -1,13 +1,21 @@
 """Fixtures of the web platform tests: a writable copy of the small demo city (with its demo
-users, one per role) and signed-in TestClients."""
+users, one per role), signed-in TestClients, and for the browser tests a live uvicorn server
+(:func:`live_server`) and Debian chromium driven by Playwright (fixture ``browser``)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -16,6 +24,14 @@ from citycarbon.web.app import create_app
 from citycarbon.web.auth import WebSettings
 
 SETTINGS = WebSettings(secret_key="test-secret-key-not-for-production")
+CHROMIUM = Path("/usr/bin/chromium")
+#: Where browser tests save their screenshots (test artifacts, not committed).
+SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+#: Marks of every browser test module: ``pytestmark = BROWSER_MARKS``.
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed"),
+]
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -64,3 +80,60 @@ def sign_in(app, username: str, password: str | None = None) -> TestClient:
 
 def page_csrf(client: TestClient, path: str = "/") -> str:
     return csrf_of(client.get(path).text)
+
+
+# --------------------------------------------------------------------------- browser tests
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def live_server(home: Path) -> Iterator[str]:
+    """uvicorn in a second process serving the app over ``home``; yields its base URL."""
+    env = {**os.environ, "CITYCARBON_HOME": str(home)}
+    env.pop("CITYCARBON_DATABASE_URL", None)
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "citycarbon.web.app:create_app",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the server did not start")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def demo_copy(small_demo_dir: Path, tmp_path_factory, name: str) -> Path:
+    """A private copy of the small demo home for one test module."""
+    home = tmp_path_factory.mktemp(name) / "h"
+    shutil.copytree(small_demo_dir, home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian chromium, headless, launched once per test session (Playwright)."""
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()

@@ -9,10 +9,12 @@ district's points and totals).
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from citycarbon.data import map_layers as ml
@@ -168,6 +170,36 @@ def _data() -> ml.MapData:
     return ml.map_data()
 
 
+#: Encoded JSON of the layer endpoints per (endpoint, period, scope, layers) of the current map
+#: data: the layers change only when the results do (a new MapData empties it), so the same
+#: answer is not rebuilt and re-serialised for every client (the point layer is ~400 KB).
+_ENCODED: OrderedDict[tuple, bytes] = OrderedDict()
+_ENCODED_MAX = 256
+_encoded_lock = threading.Lock()
+_encoded_for: list[Any] = [None]  # the MapData the cache belongs to
+
+
+def _cached_json(
+    data: ml.MapData, key: tuple, build: Callable[[], dict], model: type[BaseModel]
+) -> Response:
+    """The endpoint's answer as JSON bytes, validated by its response model once and cached."""
+    with _encoded_lock:
+        if _encoded_for[0] is not data:
+            _ENCODED.clear()
+            _encoded_for[0] = data
+        body = _ENCODED.get(key)
+        if body is not None:
+            _ENCODED.move_to_end(key)
+    if body is None:
+        body = model.model_validate(build()).model_dump_json().encode()
+        with _encoded_lock:
+            if _encoded_for[0] is data:  # not when newer map data arrived meanwhile
+                _ENCODED[key] = body
+            while len(_ENCODED) > _ENCODED_MAX:
+                _ENCODED.popitem(last=False)
+    return Response(content=body, media_type="application/json")
+
+
 def _period(data: ml.MapData, text: str) -> ml.Period:
     try:
         period = ml.parse_period(text)
@@ -243,7 +275,12 @@ def map_districts(scope: ScopeDep, period: PeriodQ) -> dict:
     """District totals for a period (choropleth). Values outside the user's scope are null."""
     data = _data()
     p = _period(data, period)
-    return {"period": p.text, "kind": p.kind, "districts": ml.district_layer(data, p, scope)}
+    return _cached_json(
+        data,
+        ("districts", p.text, scope),
+        lambda: {"period": p.text, "kind": p.kind, "districts": ml.district_layer(data, p, scope)},
+        DistrictsOut,
+    )
 
 
 @router.get("/api/v1/map/points", response_model=PointsOut, tags=["map"])
@@ -264,13 +301,22 @@ def map_points(
             422, f"unknown layer(s) {sorted(unknown)}: use enterprises, parks, nodes"
         )
     empty = {"columns": ml.ENTERPRISE_COLUMNS, "rows": []}
-    return {
-        "period": p.text,
-        "kind": p.kind,
-        "enterprises": ml.enterprise_points(data, p, scope) if "enterprises" in wanted else empty,
-        "parks": ml.park_points(data, p, scope) if "parks" in wanted and p.kind != "day" else [],
-        "nodes": ml.node_points(data, p, scope) if "nodes" in wanted else [],
-    }
+    return _cached_json(
+        data,
+        ("points", p.text, scope, frozenset(wanted)),
+        lambda: {
+            "period": p.text,
+            "kind": p.kind,
+            "enterprises": ml.enterprise_points(data, p, scope)
+            if "enterprises" in wanted
+            else empty,
+            "parks": ml.park_points(data, p, scope)
+            if "parks" in wanted and p.kind != "day"
+            else [],
+            "nodes": ml.node_points(data, p, scope) if "nodes" in wanted else [],
+        },
+        PointsOut,
+    )
 
 
 @router.get("/api/v1/map/districts/{code}", response_model=DistrictSummary, tags=["map"])
