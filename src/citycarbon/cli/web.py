@@ -36,6 +36,12 @@ def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    schedule: Annotated[
+        bool,
+        typer.Option(
+            help="Also recompute targets and warnings on the city's cron (targets.schedule)."
+        ),
+    ] = True,
 ) -> None:
     """Serve the web platform and the API (uvicorn) on http://HOST:PORT."""
     import uvicorn
@@ -46,6 +52,14 @@ def serve_command(
         catalog.ensure_catalog()
     except CitycarbonError as err:
         _fail(err)
+    if schedule:  # one scheduler in this (the parent) process, whatever the worker count
+        from citycarbon.targets.service import JOB_ID, start_scheduler
+
+        try:
+            job = start_scheduler().get_job(JOB_ID)
+        except CitycarbonError as err:
+            _fail(err)
+        console.print(f"targets recompute scheduled ({job.trigger}); next {job.next_run_time}")
     console.print(f"citycarbon web on [bold]http://{host}:{port}[/] (API docs at /docs)")
     uvicorn.run(
         "citycarbon.web.app:create_app",
