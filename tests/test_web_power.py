@@ -168,13 +168,27 @@ def test_cli_ingest_reruns_the_nowcast_and_targets(small_demo_dir, tmp_path, mon
 
 def test_persisted_scope2_equals_the_flow_over_every_reading(demo_home):
     """Summing readings per (enterprise, node, hour) in DuckDB before the flow changes no number:
-    the stored result equals :func:`citycarbon.data.flow_run.demo_scope2` over every reading."""
+    the stored result equals the flow over every single reading of the year."""
     import numpy as np
 
-    from citycarbon.data.flow_run import demo_scope2
+    from citycarbon.config import load_city
+    from citycarbon.data import catalog, lake
+    from citycarbon.data.flow_run import demo_import_intensity, load_grid
+    from citycarbon.power.demo_grid import demo_hourly_scope2
 
     stored = _lake(demo_home, "hourly_scope2").set_index("enterprise_code")
-    direct = demo_scope2(int(stored["year"].iat[0])).enterprises.set_index("enterprise_code")
+    year = int(stored["year"].iat[0])
+    grid = load_grid()
+    readings = lake.read_current(
+        "meter_readings", {"year": year}, columns=["meter_id", "ts", "kwh"]
+    )
+    direct = demo_hourly_scope2(
+        grid,
+        readings,
+        catalog.registry_frame("meters"),
+        import_tco2_per_mwh=demo_import_intensity(grid.config, year),
+        timezone=load_city().timezone,
+    ).enterprises.set_index("enterprise_code")
     assert set(stored.index) == set(direct.index)
     for col in ("meters", "hourly_co2_t", "location_effect_co2_t", "timing_effect_co2_t"):
         np.testing.assert_allclose(
