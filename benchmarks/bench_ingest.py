@@ -27,9 +27,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from citycarbon.data import catalog, excel205
-from citycarbon.data.codes import CHARSET, WEIGHTS
-from citycarbon.data.ingest import ingest
+from citycarbon.contract.codes import CHARSET, WEIGHTS
+from citycarbon.ingest import excel205
+from citycarbon.ingest.loader import ingest
+from citycarbon.store import catalog
 
 METERS = int(os.environ.get("CITYCARBON_BENCH_METERS", "10000"))
 HOURS = int(os.environ.get("CITYCARBON_BENCH_HOURS", "8760"))
@@ -37,7 +38,7 @@ ENTERPRISES = 2_000
 SEED = 20240101
 CHILD = """
 import json, resource, sys, time
-from citycarbon.data.ingest import ingest
+from citycarbon.ingest.loader import ingest
 t = time.perf_counter()
 r = ingest("meter_readings", sys.argv[1])
 print(json.dumps({"seconds": time.perf_counter() - t, "rows_in": r.rows_in,

@@ -14,14 +14,14 @@ import pytest
 
 @pytest.mark.slow
 def test_inventory_full_demo_speed(full_demo_copy):
-    from citycarbon.data.inventory_run import compute_inventory
+    from citycarbon.runs.inventory import compute_inventory
 
     t = time.perf_counter()
     out = compute_inventory()
     inventory_s = time.perf_counter() - t
     targets_s = 0.0
     try:
-        from citycarbon.data.targets_inputs import load_actuals
+        from citycarbon.runs.targets_inputs import load_actuals
     except ImportError:  # part B not present
         load_actuals = None
     if load_actuals is not None:

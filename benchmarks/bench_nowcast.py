@@ -44,7 +44,7 @@ def bench_city(tmp_path_factory):
 def _statistics(demo):
     """Enterprise-month CO2 of the demo's 205-1 returns through the named query (DuckDB)."""
     from citycarbon import units
-    from citycarbon.data import query
+    from citycarbon.store import query
 
     em = demo.energy_monthly.copy()
     em["period"] = pd.to_datetime(em["period"])
@@ -73,8 +73,9 @@ def _statistics(demo):
 
 @pytest.mark.slow
 def test_daily_nowcast_10k_meters_one_year(bench_city):
-    from citycarbon.data import power_runs, query
     from citycarbon.power import nowcast as nc
+    from citycarbon.runs import power as power_runs
+    from citycarbon.store import query
 
     demo, path = bench_city
     stats, grid = _statistics(demo)

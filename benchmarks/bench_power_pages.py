@@ -14,9 +14,9 @@ import pytest
 
 @pytest.mark.slow
 def test_persist_demo_scope2_full_demo(full_demo_copy):
-    from citycarbon.data import power_queries as pw
-    from citycarbon.data.access import SYSTEM
-    from citycarbon.data.scope2_run import persist_demo_scope2
+    from citycarbon.read import power as pw
+    from citycarbon.read.access import SYSTEM
+    from citycarbon.runs.scope2 import persist_demo_scope2
 
     t = time.perf_counter()
     out = persist_demo_scope2()

@@ -29,9 +29,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from citycarbon.data import query
 from citycarbon.factors import FactorProfile, FactorSet
 from citycarbon.factors.library import validate_rows
+from citycarbon.store import query
 
 YEAR = 2023
 METERS = 10_000

@@ -9,7 +9,7 @@ import pytest
 
 @pytest.mark.slow
 def test_one_pdf_report_within_20_s(full_demo_copy, tmp_path):
-    from citycarbon.data.report_inputs import inventory_report
+    from citycarbon.read.reports import inventory_report
     from citycarbon.reports.pdf import inventory_pdf
 
     t0 = time.perf_counter()

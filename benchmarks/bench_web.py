@@ -96,7 +96,7 @@ def server(full_home):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CITYCARBON_HOME", str(full_home))
         mp.delenv("CITYCARBON_DATABASE_URL", raising=False)
-        from citycarbon.data import catalog, users
+        from citycarbon.store import catalog, users
 
         tokens = {
             u: users.create_token(u, "bench", actor="bench")[1] for u in ("analyst", "siming")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from citycarbon.data import catalog, users
+from citycarbon.store import catalog, users
 from tests.web_fixtures import SHOTS as ARTIFACTS
 from tests.web_fixtures import demo_copy, live_server
 

@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 
 from citycarbon.cli import app
 from citycarbon.config import load_city
-from citycarbon.data import catalog
-from citycarbon.data.codes import credit_code_check_char
-from citycarbon.data.models import AuditLog, Base, Batch, Park
+from citycarbon.contract.codes import credit_code_check_char
 from citycarbon.errors import InputError, UnknownCodeError
+from citycarbon.store import catalog
+from citycarbon.store.models import AuditLog, Base, Batch, Park
 
 HASH_A = "a" * 64
 HASH_B = "b" * 64

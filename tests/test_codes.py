@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from citycarbon.data.codes import (
+from citycarbon.contract.codes import (
     CHARSET,
     WEIGHTS,
     credit_code_check_char,

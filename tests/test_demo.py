@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from citycarbon import geo, units
 from citycarbon.cli import app
 from citycarbon.config import load_city
-from citycarbon.data.codes import valid_credit_codes
+from citycarbon.contract.codes import valid_credit_codes
 from citycarbon.demo import build_city, credit_codes, generate_city
 from citycarbon.demo.generator import (
     COLUMNS,

@@ -20,10 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from citycarbon.data import catalog, excel205, lake
-from citycarbon.data.codes import credit_code_check_char
-from citycarbon.data.ingest import ingest
+from citycarbon.contract.codes import credit_code_check_char
 from citycarbon.errors import InputError
+from citycarbon.ingest import excel205
+from citycarbon.ingest.loader import ingest
+from citycarbon.store import catalog, lake
 
 
 def credit(i: int) -> str:
@@ -358,7 +359,7 @@ def test_errors_report_written_next_to_the_batch(registry, tmp_path):
 # ----------------------------------------------------------------------------- atomicity
 KILL_SCRIPT = """
 import sys
-from citycarbon.data.ingest import ingest
+from citycarbon.ingest.loader import ingest
 ingest("meter_readings", sys.argv[1])
 """
 

@@ -83,7 +83,7 @@ def test_small_city_balance_by_hand():
     assert cell(b, "industry", "raw_coal") == 100.0  # parent filled from its child
     assert (b["flag"] == "").all()
 
-    from citycarbon.data.inventory_run import _coefficients
+    from citycarbon.runs.inventory import _coefficients
 
     coefs = _coefficients(b, PROFILE)
     k = coefs.set_index(["fuel", "tce_basis"])["tce_per_unit"]
@@ -354,8 +354,8 @@ def test_intensity_and_decline():
 
 # --------------------------------------------------------------------------- demo city
 def test_demo_results_are_consistent(demo_home):
-    from citycarbon.data import lake
-    from citycarbon.data.inventory_run import latest_result
+    from citycarbon.runs.inventory import latest_result
+    from citycarbon.store import lake
 
     b = latest_result("energy_balance")
     sd = b[(b["item"] == "statistical_difference") & (b["fuel"] != "total")]
@@ -378,7 +378,7 @@ def test_demo_results_are_consistent(demo_home):
 
     # industry final consumption covers the enterprises' returns (remainder = assumption)
     em = lake.read_current("energy_monthly")
-    from citycarbon.data import catalog
+    from citycarbon.store import catalog
 
     reg = catalog.registry_frame("enterprises").set_index("credit_code")["industry_code"]
     booked = bal.item_of_industry(reg.reindex(em["enterprise_code"]).to_numpy())
@@ -416,8 +416,8 @@ def test_demo_results_are_consistent(demo_home):
 
 
 def test_ingest_chinese_balance_and_export(small_demo_dir, tmp_path, monkeypatch):
-    from citycarbon.data.ingest import ingest
-    from citycarbon.data.inventory_run import (
+    from citycarbon.ingest.loader import ingest
+    from citycarbon.runs.inventory import (
         balance_from_wide,
         compute_inventory,
         write_balance_xlsx,

@@ -144,7 +144,7 @@ def test_activity_repeats_electronics_rows_per_gas(profile):
 # ---------------------------------------------------------------- the small demo city's inventory
 @pytest.fixture(scope="module")
 def demo_inventory(small_demo_dir):
-    from citycarbon.data.inventory_run import compute_inventory
+    from citycarbon.runs.inventory import compute_inventory
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CITYCARBON_HOME", str(small_demo_dir))

@@ -7,9 +7,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from citycarbon.data import catalog
-from citycarbon.data import map_layers as ml
 from citycarbon.errors import InputError
+from citycarbon.read import map_layers as ml
+from citycarbon.store import catalog
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ def home(small_demo_dir, tmp_path, monkeypatch):
     shutil.copytree(small_demo_dir, h)
     monkeypatch.setenv("CITYCARBON_HOME", str(h))
     monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
-    from citycarbon.data import catalog
+    from citycarbon.store import catalog
 
     catalog.dispose_engines()
     yield h
@@ -26,8 +26,8 @@ def home(small_demo_dir, tmp_path, monkeypatch):
 
 
 def test_scenarios_are_versioned_and_audited(home):
-    from citycarbon.data import catalog
-    from citycarbon.data import scenarios as ds
+    from citycarbon.runs import scenarios as ds
+    from citycarbon.store import catalog
 
     # the demo pipeline seeded the catalogue's default scenarios; seeding again adds nothing
     assert ds.ensure_default_scenarios() == 0
@@ -48,21 +48,21 @@ def test_scenarios_are_versioned_and_audited(home):
     with catalog.session_scope() as s:
         from sqlalchemy import select
 
-        from citycarbon.data.models import AuditLog
+        from citycarbon.store.models import AuditLog
 
         audited = s.scalars(select(AuditLog.entity_id).where(AuditLog.entity == "scenario")).all()
     assert "mine@2" in audited
 
 
 def test_city_history_from_the_lake(demo_home):
-    from citycarbon.data import scenarios as ds
+    from citycarbon.runs import scenarios as ds
 
     h = ds.city_history()
     assert set(h.emissions["sector"]) == {"industry", "transport", "buildings", "other"}
     assert sorted(h.emissions["year"].unique()) == sorted(h.drivers["year"])
     # the demo has an inventory: the history is the inventory's city total (basis incl. net
     # imported electricity), year by year, split over the model's sectors
-    from citycarbon.data.inventory_run import latest_result
+    from citycarbon.runs.inventory import latest_result
 
     inv = latest_result("city_inventory")
     city = (
@@ -94,7 +94,7 @@ def test_city_history_from_the_lake(demo_home):
 def test_city_history_needs_results(tmp_path, monkeypatch):
     monkeypatch.setenv("CITYCARBON_HOME", str(tmp_path))
     monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
-    from citycarbon.data import scenarios as ds
+    from citycarbon.runs import scenarios as ds
 
     with pytest.raises(InputError):
         ds.city_history()
@@ -125,7 +125,7 @@ def test_cli_scenario_commands(home):
 def test_scenario_results_for_the_web_page(home):
     import json
 
-    from citycarbon.data import scenarios as ds
+    from citycarbon.runs import scenarios as ds
 
     out = ds.scenario_results(["baseline", "policy"], draws=100, seed=3, macc_of="policy")
     assert list(out["summary"]["scenario"]) == ["baseline", "policy"]
@@ -141,7 +141,7 @@ def test_scenario_results_for_the_web_page(home):
 def _long_history():
     import pandas as pd
 
-    from citycarbon.data.scenarios import CityHistory
+    from citycarbon.runs.scenarios import CityHistory
 
     rng = np.random.default_rng(5)
     years = np.arange(2016, 2025)
@@ -184,8 +184,8 @@ def _long_history():
 
 
 def test_forecast_baseline_and_stirpat_on_a_long_history():
-    from citycarbon.data import scenarios as ds
     from citycarbon.pathways import scenario as sc
+    from citycarbon.runs import scenarios as ds
 
     h = _long_history()
     growth = ds.forecast_growth(h)

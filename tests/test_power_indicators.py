@@ -106,7 +106,7 @@ def test_yoy_and_rank():
 
 
 def test_indicator_tables_add_up_on_the_small_demo(demo_home):
-    from citycarbon.data import power_runs
+    from citycarbon.runs import power as power_runs
 
     tables = power_runs.run_indicators(basis="equivalent", write=False)
     e, i = tables["enterprise"], tables["industry"]

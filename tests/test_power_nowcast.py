@@ -104,7 +104,7 @@ def test_disaggregate_days_add_up_to_the_month():
 
 # --------------------------------------------------------------------- demo: backtest, runs
 def test_backtest_on_small_demo_meets_floor(demo_home):
-    from citycarbon.data import power_runs
+    from citycarbon.runs import power as power_runs
 
     data = power_runs.read_power_data()
     summary, errors, _ = power_runs.run_backtest(data=data, write=False)
@@ -119,7 +119,7 @@ def test_backtest_on_small_demo_meets_floor(demo_home):
 
 
 def test_panel_levels_add_up(demo_home):
-    from citycarbon.data import power_runs
+    from citycarbon.runs import power as power_runs
 
     panel = power_runs.monthly_panel(power_runs.read_power_data())
     tot = panel.groupby(["level", "period"])[["metered_kwh", "co2_t"]].sum()
@@ -128,7 +128,7 @@ def test_panel_levels_add_up(demo_home):
 
 
 def test_vintages_are_kept_and_recalibrate(small_demo_dir, tmp_path, monkeypatch):
-    from citycarbon.data import power_runs
+    from citycarbon.runs import power as power_runs
 
     home = tmp_path / "h"
     shutil.copytree(small_demo_dir, home)
@@ -244,7 +244,8 @@ def test_dst_confusion_of_naive_local_times_is_reported():
 
 
 def test_daily_meter_energy_applies_the_rule_in_duckdb():
-    from citycarbon.data import power_runs, query
+    from citycarbon.runs import power as power_runs
+    from citycarbon.store import query
 
     r = _hourly(24 * 3)  # three local days in Asia/Shanghai (UTC+8) start at 16:00 UTC
     r = r.drop(index=[30, 31, 50, 51, 52, 53, 54])  # 2 missing (filled) and 5 missing (kept)

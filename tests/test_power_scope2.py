@@ -145,8 +145,8 @@ def test_node_intensity_long_and_annual_average():
 
 
 def test_demo_city_hourly_scope2(demo_home):
-    from citycarbon.data import catalog
-    from citycarbon.data.flow_run import demo_scope2
+    from citycarbon.runs.flow import demo_scope2
+    from citycarbon.store import catalog
 
     res = demo_scope2(2024)
     ent = res.enterprises

@@ -34,10 +34,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from citycarbon.data import query
 from citycarbon.errors import InputError, UnknownCodeError
 from citycarbon.factors import FactorProfile, FactorSet
 from citycarbon.factors.library import validate_rows
+from citycarbon.store import query
 
 GB2589 = "GB/T 2589-2020 综合能耗计算通则"
 GUIDE = "工业其他行业企业温室气体排放核算方法与报告指南（试行）"
@@ -658,8 +658,8 @@ def test_cli_compute_and_query_through_the_catalog(tmp_path, monkeypatch):
 
     from citycarbon.cli import app
     from citycarbon.config import load_city
-    from citycarbon.data import catalog
-    from citycarbon.data.codes import credit_code_check_char
+    from citycarbon.contract.codes import credit_code_check_char
+    from citycarbon.store import catalog
 
     # a factor set on the search path and a city that uses it
     sets = tmp_path / "sets" / "test-cn"
@@ -722,7 +722,7 @@ def test_cli_compute_and_query_through_the_catalog(tmp_path, monkeypatch):
             catalog.fail_batch(batch, "test: failed", url=url)
 
     # the layer's current view and the lake module's reader (independent code) agree
-    from citycarbon.data.lake import read_current
+    from citycarbon.store.lake import read_current
 
     with query.open_engine("duckdb") as engine:
         query.register_city(engine, city=city)

@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from citycarbon.cli import app
-from citycarbon.data.report_inputs import inventory_report, targets_report
-from citycarbon.data.targets_inputs import latest_result
+from citycarbon.read.reports import inventory_report, targets_report
 from citycarbon.reports.excel import write_excel
 from citycarbon.reports.pdf import cjk_font, inventory_pdf
+from citycarbon.runs.targets_inputs import latest_result
 
 
 @pytest.fixture

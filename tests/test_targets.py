@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from citycarbon.errors import InputError
+from citycarbon.runs.targets import RULES_FILE
 from citycarbon.targets import targets as tg
 from citycarbon.targets import warnings as wn
-from citycarbon.targets.service import RULES_FILE
 
 
 def _target(**kw) -> pd.DataFrame:

@@ -18,12 +18,13 @@ import sqlalchemy as sa
 import yaml
 
 from citycarbon.config import CONFIG_DIR, load_city
-from citycarbon.data import catalog, query, targets_store
-from citycarbon.data.models import WarningLog
-from citycarbon.data.targets_inputs import load_actuals
-from citycarbon.settings import get_settings
-from citycarbon.targets import service
-from citycarbon.targets.service import DATA_DIR
+from citycarbon.config.settings import get_settings
+from citycarbon.runs import targets as service
+from citycarbon.runs.targets import DATA_DIR
+from citycarbon.runs.targets_inputs import load_actuals
+from citycarbon.store import catalog, query
+from citycarbon.store import targets as targets_store
+from citycarbon.store.models import WarningLog
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from citycarbon.data import access, catalog
+from citycarbon.read import access
+from citycarbon.store import catalog
 from citycarbon.web.app import create_app, route_table
 from tests.web_fixtures import SETTINGS, sign_in
 
@@ -53,7 +54,7 @@ def world(web_home):
 
 
 def _user(name):
-    from citycarbon.data import users
+    from citycarbon.store import users
 
     return users.get_user_by_name(name)
 

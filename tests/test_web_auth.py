@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from citycarbon.data import catalog, users
-from citycarbon.data.models import ApiToken, AuditLog, User
+from citycarbon.store import catalog, users
+from citycarbon.store.models import ApiToken, AuditLog, User
 from citycarbon.web.app import create_app
 from citycarbon.web.auth import SESSION_COOKIE, WebSettings
 from tests.web_fixtures import csrf_of, page_csrf, sign_in

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from citycarbon.data import access, catalog
-from citycarbon.data.models import AuditLog
+from citycarbon.read import access
+from citycarbon.store import catalog
+from citycarbon.store.models import AuditLog
 from tests.web_fixtures import page_csrf, sign_in
 
 GOOD = "91350211MAKB5N0G4C"

@@ -12,7 +12,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from citycarbon.data import access, catalog
+from citycarbon.read import access
+from citycarbon.store import catalog
 from citycarbon.web.app import create_app
 from tests import web_fixtures
 from tests.web_fixtures import SETTINGS, sign_in
@@ -160,7 +161,7 @@ def test_scoped_users_see_only_their_enterprises(clients, web_home):
 
 
 def _user(name):
-    from citycarbon.data import users
+    from citycarbon.store import users
 
     return users.get_user_by_name(name)
 

@@ -7,8 +7,8 @@ import warnings
 
 import pytest
 
-from citycarbon.data import catalog, users
-from citycarbon.data import map_layers as ml
+from citycarbon.read import map_layers as ml
+from citycarbon.store import catalog, users
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -26,7 +26,7 @@ def web(small_demo_dir, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CITYCARBON_HOME", str(home))
         mp.delenv("CITYCARBON_DATABASE_URL", raising=False)
-        from citycarbon.data import access
+        from citycarbon.read import access
         from citycarbon.web.app import create_app
 
         access.invalidate()

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from citycarbon.data import access, catalog
+from citycarbon.read import access
+from citycarbon.store import catalog
 from tests import web_fixtures
 from tests.web_fixtures import sign_in
 
@@ -116,8 +117,8 @@ def test_enterprise_user_sees_only_their_enterprise(clients):
 
 def test_map_colours_nodes_with_nodal_intensities(demo_home):
     from citycarbon.config import load_city
-    from citycarbon.data import map_layers as ml
-    from citycarbon.settings import get_settings
+    from citycarbon.config.settings import get_settings
+    from citycarbon.read import map_layers as ml
 
     nodal = _lake(demo_home, "grid_node_intensity").set_index(["node_id", "period"])
     data = ml.build_map_data(load_city(), settings=get_settings())
@@ -172,9 +173,9 @@ def test_persisted_scope2_equals_the_flow_over_every_reading(demo_home):
     import numpy as np
 
     from citycarbon.config import load_city
-    from citycarbon.data import catalog, lake
-    from citycarbon.data.flow_run import demo_import_intensity, load_grid
     from citycarbon.power.demo_grid import demo_hourly_scope2
+    from citycarbon.runs.flow import demo_import_intensity, load_grid
+    from citycarbon.store import catalog, lake
 
     stored = _lake(demo_home, "hourly_scope2").set_index("enterprise_code")
     year = int(stored["year"].iat[0])

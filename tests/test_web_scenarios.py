@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from citycarbon.data import users
+from citycarbon.store import users
 from tests import web_fixtures
 from tests.web_fixtures import page_csrf, sign_in
 

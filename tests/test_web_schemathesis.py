@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from citycarbon.data import users
+from citycarbon.store import users
 from citycarbon.web.app import create_app
 from tests.web_fixtures import SETTINGS
 

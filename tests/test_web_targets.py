@@ -9,7 +9,8 @@ import io
 import pandas as pd
 import pytest
 
-from citycarbon.data import access, targets_store
+from citycarbon.read import access
+from citycarbon.store import targets as targets_store
 from tests import web_fixtures
 from tests.web_fixtures import sign_in
 
@@ -22,7 +23,7 @@ def _lake(home, name) -> pd.DataFrame:
 
 
 def _user(name):
-    from citycarbon.data import users
+    from citycarbon.store import users
 
     return users.get_user_by_name(name)
 

@@ -38,7 +38,7 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 @pytest.fixture(scope="module")
 def web_home(small_demo_dir: Path, tmp_path_factory) -> Iterator[Path]:
     """A copy of the small demo home (sign-ins and uploads write to the catalog)."""
-    from citycarbon.data import access
+    from citycarbon.read import access
 
     home = tmp_path_factory.mktemp("web") / "home"
     shutil.copytree(small_demo_dir, home)

@@ -157,8 +157,8 @@ def compute(engine: EngineOption = None, year: YearOption = None, city: CityOpti
     import time
 
     from citycarbon.config import load_city
-    from citycarbon.data import query
-    from citycarbon.settings import get_settings
+    from citycarbon.config.settings import get_settings
+    from citycarbon.store import query
 
     settings = get_settings()
     try:
@@ -212,7 +212,7 @@ def query_command(
 ) -> None:
     """Print a named query's result (or, without a name, the list of named queries)."""
     from citycarbon.config import load_city
-    from citycarbon.data import query
+    from citycarbon.store import query
 
     if name is None:
         listing = Table(title="named queries")
@@ -247,7 +247,7 @@ def db_upgrade() -> None:
     """Migrate the catalog database ($CITYCARBON_DATABASE_URL) to the newest schema."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from citycarbon.data import catalog
+    from citycarbon.store import catalog
 
     try:
         before = catalog.current_revision()
@@ -263,7 +263,7 @@ def db_status() -> None:
     """Show the catalog URL (no password), its migration revision and the rows per table."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from citycarbon.data import catalog
+    from citycarbon.store import catalog
 
     try:
         st = catalog.status()
@@ -343,7 +343,7 @@ def ingest_command(
 ) -> None:
     """Validate a file and load it (数据接入): accepted rows to the lake or registry, rejected
     rows to quarantine with the reason, one batch in the catalog."""
-    from citycarbon.data.ingest import ingest
+    from citycarbon.ingest.loader import ingest
 
     try:
         r = ingest(kind, file, created_by=user, report_dir=report_dir, city=city)
@@ -382,7 +382,7 @@ def ingest_command(
     if r.ignored_columns:
         console.print(f"[yellow]ignored columns:[/] {', '.join(r.ignored_columns)}")
     if r.status == "committed" and not r.unchanged:  # targets, warnings (and nowcast) anew
-        from citycarbon.targets.service import after_ingest
+        from citycarbon.runs.targets import after_ingest
 
         if after_ingest(r, cfg=city) is None:
             console.print("[yellow]warning:[/] recomputing targets and warnings failed (see log)")
@@ -402,7 +402,7 @@ def template_command(
     city: CityOption = None,
 ) -> None:
     """Write a downloadable Excel template of a statistics form to fill in."""
-    from citycarbon.data import excel205
+    from citycarbon.ingest import excel205
 
     if form.replace("表", "") != "205-1":
         fail(CitycarbonError(f"unknown form {form!r}; available: 205-1"))
@@ -422,7 +422,7 @@ def batches_command(
     limit: Annotated[int, typer.Option(help="Newest batches to show.")] = 50,
 ) -> None:
     """List ingest batches (newest first) with their status and row counts."""
-    from citycarbon.data import catalog
+    from citycarbon.store import catalog
 
     frame = catalog.registry_frame("batches")
     if kind:
@@ -459,7 +459,7 @@ def quarantine_command(
     limit: Annotated[int, typer.Option(help="Rows to print.")] = 50,
 ) -> None:
     """Show quarantined (rejected) rows with file, row, column, value and reason."""
-    from citycarbon.data.ingest import read_quarantine
+    from citycarbon.ingest.loader import read_quarantine
 
     try:
         frame = read_quarantine(batch)
@@ -593,7 +593,7 @@ def inventory_compute(
     city: CityOption = None,
 ) -> None:
     """Compute balance, inventory, indicators, uncertainty and reconciliation; write results."""
-    from citycarbon.data.inventory_run import compute_inventory
+    from citycarbon.runs.inventory import compute_inventory
 
     try:
         out = compute_inventory([year] if year else None, base_year=base_year, city=city)
@@ -606,7 +606,7 @@ def inventory_compute(
 @inventory_app.command("show")
 def inventory_show(year: InventoryYear = None) -> None:
     """Show the latest inventory by IPCC sector and gas, both accounting bases."""
-    from citycarbon.data.inventory_run import latest_result
+    from citycarbon.runs.inventory import latest_result
 
     try:
         inv = latest_result("city_inventory")
@@ -637,7 +637,7 @@ def inventory_balance(
     xlsx: Annotated[Path | None, typer.Option(help="Write the table in 统计年鉴 layout.")] = None,
 ) -> None:
     """Show the latest energy balance (合计 column, tce) and optionally export it to Excel."""
-    from citycarbon.data.inventory_run import latest_result, write_balance_xlsx
+    from citycarbon.runs.inventory import latest_result, write_balance_xlsx
 
     try:
         b = latest_result("energy_balance")
@@ -675,8 +675,8 @@ def demo(
     city: CityOption = None,
 ) -> None:
     """Build the deterministic synthetic demo city, ingest it, compute and summarise (合成数据)."""
+    from citycarbon.config.settings import get_settings
     from citycarbon.demo.pipeline import run_demo, summarise
-    from citycarbon.settings import get_settings
 
     try:
         run = run_demo(

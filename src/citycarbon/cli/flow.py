@@ -1,5 +1,5 @@
 """`citycarbon flow case|scope2`: carbon emission flow (碳排放流) on a grid and hourly nodal
-scope 2 — thin commands over :mod:`citycarbon.data.flow_run` (registered in ``cli.py``)."""
+scope 2 — thin commands over :mod:`citycarbon.runs.flow` (registered in ``cli.py``)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def flow_case(
     out: Annotated[Path | None, typer.Option(help="Write nodal intensities to this CSV.")] = None,
 ) -> None:
     """Solve a pandapower case (AC) and print its nodal carbon intensities (节点碳势)."""
-    from citycarbon.data.flow_run import case_carbon_flow
+    from citycarbon.runs.flow import case_carbon_flow
 
     try:
         cf, label = case_carbon_flow(
@@ -76,7 +76,7 @@ def flow_scope2(
     city: CityOption = None,
 ) -> None:
     """Hourly nodal scope 2 of the demo city's enterprises (SYNTHETIC demo grid, IEEE 118)."""
-    from citycarbon.data.flow_run import demo_scope2
+    from citycarbon.runs.flow import demo_scope2
 
     try:
         res = demo_scope2(year, city=city, annual_factor=annual_factor)

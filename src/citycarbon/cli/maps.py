@@ -1,5 +1,5 @@
 """`citycarbon map check|precompute`: the city's district boundaries and the map layers' cube
-(thin: the work is in :mod:`citycarbon.geo` and :mod:`citycarbon.data.map_layers`)."""
+(thin: the work is in :mod:`citycarbon.geo` and :mod:`citycarbon.read.map_layers`)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def check(city: CityOption = None) -> None:
         raise typer.Exit(2) from None
     outside: dict[str, tuple[int, int]] = {}
     try:
-        from citycarbon.data import catalog
+        from citycarbon.store import catalog
 
         ent = catalog.registry_frame("enterprises")
         located = geo.district_of_points(fc, ent["lon"], ent["lat"])
@@ -76,7 +76,7 @@ def precompute(city: CityOption = None) -> None:
     """Build the map layers' cube of the current CITYCARBON_HOME now (the server otherwise does it
     on first use): day aggregates of the meter readings are cached under $CITYCARBON_HOME/cache."""
     from citycarbon.config import load_city
-    from citycarbon.data import map_layers as ml
+    from citycarbon.read import map_layers as ml
 
     try:
         t0 = time.perf_counter()

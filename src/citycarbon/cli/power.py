@@ -1,5 +1,5 @@
 """`citycarbon nowcast run|backtest|history` and `citycarbon indicators`: thin commands over
-:mod:`citycarbon.data.power_runs` (registered on the main app at the end of ``cli.py``)."""
+:mod:`citycarbon.runs.power` (registered on the main app at the end of ``cli.py``)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def nowcast_run(
 ) -> None:
     """Calibrate on the statistics that are in, nowcast the months that are not; write a vintage
     to <lake>/results/nowcast/run_id=<id>/ (earlier vintages are kept)."""
-    from citycarbon.data import power_runs
+    from citycarbon.runs import power as power_runs
 
     try:
         run = power_runs.run_nowcast(
@@ -86,7 +86,7 @@ def nowcast_backtest(
     city: CityOption = None,
 ) -> None:
     """Rolling-origin backtest: MAPE per level and model, gain over the naive baseline."""
-    from citycarbon.data import power_runs
+    from citycarbon.runs import power as power_runs
 
     try:
         summary, errors, path = power_runs.run_backtest(horizon=horizon, city=city)
@@ -121,7 +121,7 @@ def nowcast_history(
     frequency: Annotated[str, typer.Option(help="day, week or month.")] = "month",
 ) -> None:
     """How the estimates moved from vintage to vintage."""
-    from citycarbon.data import power_runs
+    from citycarbon.runs import power as power_runs
 
     try:
         data = power_runs.read_power_data() if frequency == "month" else None
@@ -155,7 +155,7 @@ def indicators_command(
     city: CityOption = None,
 ) -> None:
     """电-碳-能 indicators per enterprise and industry; daily load anomalies."""
-    from citycarbon.data import power_runs
+    from citycarbon.runs import power as power_runs
 
     try:
         tables = power_runs.run_indicators(year=year, basis=basis, city=city)

@@ -33,7 +33,7 @@ def _fail(err: Exception) -> None:
 
 
 def _out(out: Path | None) -> Path:
-    from citycarbon.settings import get_settings
+    from citycarbon.config.settings import get_settings
 
     return out or get_settings().home / "reports"
 
@@ -49,7 +49,7 @@ def report_inventory(
 ) -> None:
     """Inventory report (清单报告): PDF, Excel (all tables) and the GPC table as CSV."""
     from citycarbon.config import load_city
-    from citycarbon.data.report_inputs import inventory_report
+    from citycarbon.read.reports import inventory_report
     from citycarbon.reports.excel import write_excel, write_gpc_csv
     from citycarbon.reports.pdf import inventory_pdf
 
@@ -80,7 +80,7 @@ def report_targets(
 ) -> None:
     """Dual-control report (双控目标进展): progress vs schedule, warnings; PDF and Excel."""
     from citycarbon.config import load_city
-    from citycarbon.data.report_inputs import targets_report
+    from citycarbon.read.reports import targets_report
     from citycarbon.reports.excel import write_excel
     from citycarbon.reports.pdf import targets_pdf
 
@@ -104,7 +104,7 @@ def targets_recompute(
 ) -> None:
     """Sync the targets from the city config, compute progress, log and send warnings."""
     from citycarbon.config import load_city
-    from citycarbon.targets.service import recompute
+    from citycarbon.runs.targets import recompute
 
     try:
         r = recompute(load_city(city), actor="cli", notify=notify)
@@ -129,7 +129,7 @@ def targets_recompute(
 @targets_app.command("warnings")
 def targets_warnings(limit: Annotated[int, typer.Option(help="Newest entries.")] = 30) -> None:
     """Show the warnings log, newest first."""
-    from citycarbon.data.targets_store import warnings_frame
+    from citycarbon.store.targets import warnings_frame
 
     table = Table("id", "at", "level", "message", "sent")
     for w in warnings_frame(limit=limit).itertuples(index=False):
@@ -141,7 +141,7 @@ def targets_warnings(limit: Annotated[int, typer.Option(help="Newest entries.")]
 def targets_schedule(city: CityOption = None) -> None:
     """Run the recompute on the city's cron schedule until interrupted (Ctrl-C)."""
     from citycarbon.config import load_city
-    from citycarbon.targets.service import JOB_ID, start_scheduler
+    from citycarbon.runs.targets import JOB_ID, start_scheduler
 
     try:
         scheduler = start_scheduler(load_city(city))

@@ -1,5 +1,5 @@
 """CLI sub-app ``citycarbon scenario list|show|save|run|compare|macc|decompose`` (thin: no
-formulas; the domain is :mod:`citycarbon.pathways`, storage :mod:`citycarbon.data.scenarios`)."""
+formulas; the domain is :mod:`citycarbon.pathways`, storage :mod:`citycarbon.runs.scenarios`)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def _table(frame: pd.DataFrame, title: str) -> Table:
 @scenario_app.command("list")
 def scenario_list() -> None:
     """List stored scenarios (current versions); seeds the defaults on first use."""
-    from citycarbon.data import scenarios as ds
+    from citycarbon.runs import scenarios as ds
 
     try:
         ds.ensure_default_scenarios()
@@ -76,7 +76,7 @@ def scenario_save(
     """Save a scenario from a file as a new version (validated against the measure catalogue)."""
     import yaml
 
-    from citycarbon.data import scenarios as ds
+    from citycarbon.runs import scenarios as ds
 
     try:
         data = yaml.safe_load(spec.read_text(encoding="utf-8"))
@@ -115,10 +115,10 @@ def scenario_run(
 ) -> None:
     """Run a scenario to 2060: trajectory, peak, neutrality gap, intensity targets, fan chart,
     co-benefits and economic estimates."""
-    from citycarbon.data import scenarios as ds
     from citycarbon.pathways import cobenefits as cb
     from citycarbon.pathways import economics as ec
     from citycarbon.pathways import scenario as sc
+    from citycarbon.runs import scenarios as ds
 
     try:
         ds.ensure_default_scenarios()
@@ -156,8 +156,8 @@ def scenario_compare(
     csv: CsvOption = None,
 ) -> None:
     """Compare scenarios side by side (peak, probability of peaking by 2030, 2060 gap)."""
-    from citycarbon.data import scenarios as ds
     from citycarbon.pathways import scenario as sc
+    from citycarbon.runs import scenarios as ds
 
     try:
         ds.ensure_default_scenarios()
@@ -179,9 +179,9 @@ def scenario_macc(
     csv: CsvOption = None,
 ) -> None:
     """Marginal abatement cost curve (边际减排成本曲线) of a scenario's measures."""
-    from citycarbon.data import scenarios as ds
     from citycarbon.pathways import catalogue as cat
     from citycarbon.pathways import macc as mc
+    from citycarbon.runs import scenarios as ds
 
     try:
         ds.ensure_default_scenarios()
@@ -202,7 +202,7 @@ def scenario_decompose(
     method: Annotated[str, typer.Option(help="additive or multiplicative.")] = "additive",
 ) -> None:
     """LMDI-I Kaya decomposition of the city's emissions history (year on year)."""
-    from citycarbon.data import scenarios as ds
+    from citycarbon.runs import scenarios as ds
 
     try:
         frame = ds.history_decomposition(ds.city_history(), method=method)

@@ -46,14 +46,14 @@ def serve_command(
     """Serve the web platform and the API (uvicorn) on http://HOST:PORT."""
     import uvicorn
 
-    from citycarbon.data import catalog
+    from citycarbon.store import catalog
 
     try:
         catalog.ensure_catalog()
     except CitycarbonError as err:
         _fail(err)
     if schedule:  # one scheduler in this (the parent) process, whatever the worker count
-        from citycarbon.targets.service import JOB_ID, start_scheduler
+        from citycarbon.runs.targets import JOB_ID, start_scheduler
 
         try:
             job = start_scheduler().get_job(JOB_ID)
@@ -90,7 +90,7 @@ def users_add(
     ] = None,
 ) -> None:
     """Add a user (the password is stored as an argon2 hash)."""
-    from citycarbon.data import users
+    from citycarbon.store import users
 
     try:
         info = users.create_user(
@@ -106,7 +106,7 @@ def users_add(
 @users_app.command("list")
 def users_list() -> None:
     """List the users (no password hashes)."""
-    from citycarbon.data import users
+    from citycarbon.store import users
 
     frame = users.list_users()
     table = Table("username", "role", "scope", "name", "active", "last login")
@@ -130,7 +130,7 @@ def users_passwd(
     ] = None,
 ) -> None:
     """Set a user's password (their open sessions end)."""
-    from citycarbon.data import users
+    from citycarbon.store import users
 
     try:
         users.set_password(username, _password(password), actor="cli")

@@ -54,8 +54,8 @@ import yaml
 
 from citycarbon import units
 from citycarbon.config import CityConfig, load_city
-from citycarbon.data.codes import CHARSET, WEIGHTS
-from citycarbon.data.schemas import SCHEMAS
+from citycarbon.contract.codes import CHARSET, WEIGHTS
+from citycarbon.contract.inputs import SCHEMAS
 from citycarbon.errors import InputError, UnknownCodeError
 from citycarbon.factors import fuels
 

@@ -11,11 +11,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from citycarbon.config import load_city
-from citycarbon.data import catalog, query
-from citycarbon.data.ingest import IngestResult, ingest
+from citycarbon.config.settings import get_settings
 from citycarbon.demo.generator import generate_city
 from citycarbon.errors import InputError
-from citycarbon.settings import get_settings
+from citycarbon.ingest.loader import IngestResult, ingest
+from citycarbon.store import catalog, query
 
 # registry first (later kinds reference it), then activity data
 INGEST_ORDER = (
@@ -82,7 +82,7 @@ def run_demo(
         progress.advance(task)
         # city energy balance and GHG inventory (issue 5), under the same run id
         task = progress.add_task("inventory (能源平衡表, 城市清单)", total=1)
-        from citycarbon.data.inventory_run import compute_inventory
+        from citycarbon.runs.inventory import compute_inventory
 
         run_id = next(iter(results.values()))[0]["run_id"].iat[0] if results else None
         for name, frame in compute_inventory(run_id=run_id, city=cfg, settings=settings).items():
@@ -92,7 +92,7 @@ def run_demo(
         # 电-碳 chain: nowcast vintages as if the statistics of the last 2, then 1 month(s) were
         # still out, and the 电-碳-能 indicators (citycarbon/data/power_runs.py)
         task = progress.add_task("nowcast (以电折碳) and indicators", total=1)
-        from citycarbon.data import power_runs
+        from citycarbon.runs import power as power_runs
 
         power = power_runs.read_power_data(settings=settings, city=cfg)
         run = power_runs.run_nowcast(holdout_months=2, settings=settings, data=power)
@@ -108,7 +108,7 @@ def run_demo(
         progress.advance(task)
         # nodal intensities and hourly scope 2 of the latest year (synthetic demo grid)
         task = progress.add_task("nowcast backtest, hourly nodal scope 2 (碳排放流)", total=1)
-        from citycarbon.data.scope2_run import persist_demo_scope2
+        from citycarbon.runs.scope2 import persist_demo_scope2
 
         try:  # MAPE vs naive, per level (needs a year of statistics before its origins)
             power_runs.run_backtest(settings=settings, data=power)
@@ -118,7 +118,7 @@ def run_demo(
         persist_demo_scope2(settings=settings, city=cfg)
         progress.advance(task)
     # carbon dual control: targets, progress and warnings after the ingest (failure-safe hook)
-    from citycarbon.targets.service import after_ingest
+    from citycarbon.runs.targets import after_ingest
 
     after_ingest(cfg=cfg, settings=settings)
     # web platform: one demo user per role (passwords documented, demo only)
@@ -126,7 +126,7 @@ def run_demo(
 
     demo_users = create_demo_users(cfg)
     # pathways: the catalogue's default scenarios (baseline, policy, enhanced) in the catalog
-    from citycarbon.data.scenarios import ensure_default_scenarios
+    from citycarbon.runs.scenarios import ensure_default_scenarios
 
     ensure_default_scenarios()
     return DemoRun(ingests=ingests, results=results, input_dir=input_dir, users=demo_users)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from citycarbon.data import access, catalog, users
+from citycarbon.read import access
+from citycarbon.store import catalog, users
 
 
 @dataclass(frozen=True)

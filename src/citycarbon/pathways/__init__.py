@@ -16,5 +16,5 @@ files, no database):
 - :mod:`~citycarbon.pathways.economics` investment, costs, savings, input-output effects.
 
 Catalogue and assumption files live in ``pathways/data`` with source, year and unit per value.
-Storage of scenarios and the demo city's inputs: :mod:`citycarbon.data.scenarios`.
+Storage of scenarios and the demo city's inputs: :mod:`citycarbon.runs.scenarios`.
 """

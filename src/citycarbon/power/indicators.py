@@ -1,6 +1,6 @@
 """电-碳-能 indicators: electricity, energy and carbon of enterprises and industries side by side.
 
-Plain, vectorised functions over columns; the caller (``citycarbon.data.power_runs``) looks up
+Plain, vectorised functions over columns; the caller (``citycarbon.runs.power``) looks up
 the standard-coal coefficients of electricity in the city's factor profile and passes them in.
 
 - electricity share of final energy on the 当量值 (calorific, 0.1229 kgce/kWh) or 等价值

@@ -1,2 +1,2 @@
 """Reports: PDF (reportlab + matplotlib) and Excel, over the tables of
-:mod:`citycarbon.data.report_inputs` (no formulas here)."""
+:mod:`citycarbon.read.reports` (no formulas here)."""

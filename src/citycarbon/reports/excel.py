@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from citycarbon.data.report_inputs import ReportData
+from citycarbon.read.reports import ReportData
 
 
 def _excel_safe(frame: pd.DataFrame) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from citycarbon.data.report_inputs import ReportData
+from citycarbon.read.reports import ReportData
 
 FALLBACK_CID = "STSong-Light"
 

@@ -6,7 +6,7 @@ Pages and API endpoints live in ``citycarbon/web/routes/<name>.py``, each exposi
 ones that exist, so a team adds a page by adding its module (and its name here). The navigation
 (:data:`NAV`) shows an entry only when its module is present and the user's role may open it.
 
-Every read goes through :mod:`citycarbon.data.access` (scope by role); sessions and CSRF are in
+Every read goes through :mod:`citycarbon.read.access` (scope by role); sessions and CSRF are in
 :mod:`citycarbon.web.auth`. Errors are pages (or JSON under ``/api``), never tracebacks.
 
 Run it with ``citycarbon serve`` (uvicorn).
@@ -33,8 +33,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from citycarbon import __version__
-from citycarbon.data.access import AccessDenied, NotVisible
 from citycarbon.errors import CitycarbonError, InputError
+from citycarbon.read.access import AccessDenied, NotVisible
 from citycarbon.web import auth
 from citycarbon.web.i18n import DEFAULT_LANG, LANGS, Translator
 

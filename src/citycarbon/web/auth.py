@@ -24,9 +24,9 @@ from typing import Any
 from fastapi import HTTPException, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from citycarbon.data import users
-from citycarbon.data.access import Principal
-from citycarbon.settings import get_settings
+from citycarbon.config.settings import get_settings
+from citycarbon.read.access import Principal
+from citycarbon.store import users
 
 SESSION_COOKIE = "cc_session"
 LANG_COOKIE = "cc_lang"

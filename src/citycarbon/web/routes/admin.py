@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from citycarbon.data import access, users
-from citycarbon.data.access import Principal
-from citycarbon.data.models import USER_ROLES
 from citycarbon.errors import CitycarbonError
+from citycarbon.read import access
+from citycarbon.read.access import Principal
+from citycarbon.store import users
+from citycarbon.store.models import USER_ROLES
 from citycarbon.web import auth
 from citycarbon.web.app import records, render
 

@@ -2,7 +2,7 @@
 
 Authentication: the web session cookie (unsafe methods then need ``X-CSRF-Token``) or
 ``Authorization: Bearer <API token>``. Every endpoint reads through
-:mod:`citycarbon.data.access`, so the caller's role and scope apply exactly as on the pages.
+:mod:`citycarbon.read.access`, so the caller's role and scope apply exactly as on the pages.
 Lists are paginated (``limit``, ``offset``; the answer gives ``total``).
 """
 
@@ -18,10 +18,11 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from citycarbon import factors
-from citycarbon.data import access, users
-from citycarbon.data.access import Principal
-from citycarbon.data.schemas import SCHEMAS
+from citycarbon.contract.inputs import SCHEMAS
 from citycarbon.errors import CitycarbonError, InputError
+from citycarbon.read import access
+from citycarbon.read.access import Principal
+from citycarbon.store import users
 from citycarbon.web import auth
 from citycarbon.web.app import records, table_download
 
@@ -278,7 +279,7 @@ def quarantine(
 
 def ingest_upload(principal: Principal, kind: str, upload: UploadFile) -> dict[str, Any]:
     """Save an uploaded file under its own name in a temporary directory and ingest it."""
-    from citycarbon.data.ingest import read_quarantine
+    from citycarbon.ingest.loader import read_quarantine
 
     access.require(principal, "upload")
     if kind not in UPLOAD_KINDS:

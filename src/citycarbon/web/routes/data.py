@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
-from citycarbon.data import access
-from citycarbon.data.access import Principal
-from citycarbon.data.schemas import get_schema
+from citycarbon.contract.inputs import get_schema
 from citycarbon.errors import CitycarbonError
+from citycarbon.read import access
+from citycarbon.read.access import Principal
 from citycarbon.web import auth
 from citycarbon.web.app import records, render
 from citycarbon.web.routes.api import UPLOAD_KINDS, ingest_upload
@@ -62,7 +62,7 @@ def data_upload(
     if report["status"] == "committed":  # targets, warnings (and nowcast) anew; never fails
         from types import SimpleNamespace
 
-        from citycarbon.targets.service import after_ingest
+        from citycarbon.runs.targets import after_ingest
 
         if after_ingest(SimpleNamespace(**report)) is None:
             warning = "recompute failed"

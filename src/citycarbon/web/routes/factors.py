@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from citycarbon import factors
-from citycarbon.data import access
-from citycarbon.data.access import Principal
+from citycarbon.read import access
+from citycarbon.read.access import Principal
 from citycarbon.web import auth
 from citycarbon.web.app import records, render
 from citycarbon.web.routes.api import _factor_set, factor_diff, factor_sets_frame, factor_values

@@ -2,7 +2,7 @@
 (territorial; incl. net imported electricity), the drill-down city → district → park → industry
 → enterprise, coverage and the unattributed residual, indicators (year, quarter, month),
 uncertainty (IPCC approaches 1 and 2) and the 能源平衡表 with its Excel download; and the JSON
-API ``/api/v1/inventory/...``. Reads only through :mod:`citycarbon.data.page_queries`."""
+API ``/api/v1/inventory/...``. Reads only through :mod:`citycarbon.read.pages`."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from citycarbon.data import access
-from citycarbon.data import page_queries as pq
-from citycarbon.data.access import Principal
+from citycarbon.read import access
+from citycarbon.read import pages as pq
+from citycarbon.read.access import Principal
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render, table_download
 from citycarbon.web.i18n import Translator
@@ -460,7 +460,7 @@ def api_balance(
 def api_balance_xlsx(principal: PrincipalDep, year: Year = None) -> Response:
     """The 能源平衡表 of a year in the statistical bureaus' layout (实物量, 标准量 当量值/等价值,
     检查), as Excel (city-wide roles)."""
-    from citycarbon.data.inventory_run import write_balance_xlsx
+    from citycarbon.runs.inventory import write_balance_xlsx
 
     access.require(principal, "read_city")
     bal = pq.result("energy_balance")
@@ -487,7 +487,7 @@ def api_report(
     principal: PrincipalDep, year: Year = None, format: Literal["pdf", "xlsx"] = "pdf"
 ) -> Response:
     """The inventory report of a year (PDF or Excel, from the reports module; city-wide roles)."""
-    from citycarbon.data.report_inputs import inventory_report
+    from citycarbon.read.reports import inventory_report
     from citycarbon.reports.excel import write_excel
     from citycarbon.reports.pdf import inventory_pdf
 

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from citycarbon.data import users
 from citycarbon.errors import InputError
+from citycarbon.store import users
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, render
 from citycarbon.web.i18n import Translator

@@ -1,6 +1,6 @@
 """电碳生态地图 — the electricity-carbon eco map: the page and its JSON API (/api/v1/map/...).
 
-A thin shell over :mod:`citycarbon.data.map_layers` (precomputed per results run) and
+A thin shell over :mod:`citycarbon.read.map_layers` (precomputed per results run) and
 :func:`citycarbon.geo.boundaries`; who sees what comes from the access layer and is applied by
 the layer functions (enterprise users: their own enterprise point only; district managers: their
 district's points and totals).
@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from citycarbon.data import map_layers as ml
 from citycarbon.errors import InputError
+from citycarbon.read import map_layers as ml
 
 
 def _warm_in_background() -> None:
@@ -156,8 +156,8 @@ def _principal(request: Request) -> Any:
 
 def map_scope(principal: Annotated[Any, Depends(_principal)]) -> ml.Scope:
     """What the user may see on the map: the access layer's visible enterprises (totals of
-    districts, parks and grid nodes follow, see :func:`citycarbon.data.map_layers.visibility`)."""
-    from citycarbon.data import access
+    districts, parks and grid nodes follow, see :func:`citycarbon.read.map_layers.visibility`)."""
+    from citycarbon.read import access
 
     access.require(principal, "read")
     return ml.Scope(access.visible_enterprise_codes(principal))
@@ -236,7 +236,7 @@ JS_KEYS = (
 @router.get("/map", response_class=HTMLResponse, include_in_schema=False)
 def map_page(request: Request, principal: Annotated[Any, Depends(_principal)]) -> HTMLResponse:
     """The map page; its data come from the API below (the cube is warmed meanwhile)."""
-    from citycarbon.data import access
+    from citycarbon.read import access
     from citycarbon.web.app import lang_of, render
     from citycarbon.web.i18n import Translator
 

@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from citycarbon.data import access
-from citycarbon.data.access import Principal
+from citycarbon.read import access
+from citycarbon.read.access import Principal
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.i18n import Translator

@@ -2,7 +2,7 @@
 intervals and the statistics where they arrived), how an estimate moved across vintages, the
 backtest against the naive baseline, meter quality, load anomalies and hourly nodal scope 2;
 the overview's "latest nowcast" panel, the enterprise page's 电-碳-能 panel and the JSON API
-``/api/v1/power/...``. Reads only through :mod:`citycarbon.data.power_queries`."""
+``/api/v1/power/...``. Reads only through :mod:`citycarbon.read.power`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 
-from citycarbon.data import access
-from citycarbon.data import power_queries as pw
-from citycarbon.data.access import Principal
+from citycarbon.read import access
+from citycarbon.read import power as pw
+from citycarbon.read.access import Principal
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render, templates
 from citycarbon.web.i18n import Translator

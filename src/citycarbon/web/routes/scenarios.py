@@ -16,10 +16,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from citycarbon import units
-from citycarbon.data import access
-from citycarbon.data import page_queries as pq
-from citycarbon.data.access import Principal
 from citycarbon.errors import CitycarbonError, InputError
+from citycarbon.read import access
+from citycarbon.read import pages as pq
+from citycarbon.read.access import Principal
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render, table_download
 from citycarbon.web.i18n import Translator

@@ -1,7 +1,7 @@
 """目标与预警: carbon dual-control targets (city, districts, key industries and enterprises;
 five-year and annual), progress against the schedule-proportional target, the trend forecast
 of the period end, warning lamps and the warnings log, report downloads; and the JSON API
-``/api/v1/targets/...``. Reads only through :mod:`citycarbon.data.page_queries`."""
+``/api/v1/targets/...``. Reads only through :mod:`citycarbon.read.pages`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup, escape
 from pydantic import BaseModel
 
-from citycarbon.data import access
-from citycarbon.data import page_queries as pq
-from citycarbon.data.access import Principal
+from citycarbon.read import access
+from citycarbon.read import pages as pq
+from citycarbon.read.access import Principal
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render, table_download
 from citycarbon.web.i18n import Translator
@@ -272,7 +272,7 @@ def api_report(
     format: Literal["pdf", "xlsx"] = "pdf",
 ) -> Response:
     """The dual-control report (PDF or Excel, from the reports module; city-wide roles)."""
-    from citycarbon.data.report_inputs import targets_report
+    from citycarbon.read.reports import targets_report
     from citycarbon.reports.excel import write_excel
     from citycarbon.reports.pdf import targets_pdf
     from citycarbon.web.routes.inventory import _stream_report

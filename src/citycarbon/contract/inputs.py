@@ -1,0 +1,1667 @@
+"""Declared schemas of every ingest kind, and the vectorised checks derived from them.
+
+A :class:`Schema` says, as data, what a file of one *kind* must hold: its columns (type, unit,
+range, code list, pattern, whether required and whether it may be empty), the Chinese and
+English headers each column is recognised by, the unit rule that converts quantities, the
+cross-column rules, the natural key and how the lake table is partitioned. :func:`check_table`
+derives the checks from that declaration and runs them on an Arrow table (all rows at once, no
+Python loop over rows); :mod:`citycarbon.ingest.loader` streams files through it.
+
+Kinds
+-----
+Lake tables (data-contract.md, "Lake tables"): ``energy_monthly`` (205-1表 能源购进、消费与库存),
+``meter_readings``, ``city_statistics``, ``industrial_output``, ``green_electricity``.
+Registry (catalog) tables: ``parks``, ``enterprises``, ``grid_nodes``, ``meters``.
+
+References
+----------
+[1] 国家统计局《能源统计报表制度》, 205-1表 能源购进、消费与库存 (columns 甲/乙/丙, 1-9).
+[2] GB 32100-2015 法人和其他组织统一社会信用代码编码规则 (credit code check character).
+[3] GB/T 2260 中华人民共和国行政区划代码; GB/T 4754-2017 国民经济行业分类.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from citycarbon import units
+from citycarbon.errors import InputError, UnitError, UnknownCodeError, close_matches
+
+# ------------------------------------------------------------------------------ declarations
+DTYPES = ("string", "float64", "int64", "bool", "month", "timestamp")
+#: Arrow type each declared dtype is stored as in the lake.
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "float64": pa.float64(),
+    "int64": pa.int64(),
+    "bool": pa.bool_(),
+    "month": pa.date32(),
+    "timestamp": pa.timestamp("us", tz="UTC"),
+}
+#: Unit symbol meaning "the fuel's statistical unit" (``stat_unit`` of factors/data/fuels.csv).
+FUEL_STAT_UNIT = "<stat_unit of the fuel>"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One declared column.
+
+    Attributes
+    ----------
+    name : canonical name (the lake/catalog column)
+    dtype : one of ``DTYPES``; ``month`` is a date on the 1st of a month, ``timestamp`` is stored
+        in UTC (naive inputs are local time of the city)
+    required : the file must have this column (else the whole file is rejected)
+    nullable : a row may leave it empty
+    unit : unit the value is stored in (``FUEL_STAT_UNIT``: the fuel's statistical unit)
+    minimum, maximum : allowed range (inclusive) of numbers (years included)
+    codes : code list the value must belong to (see :data:`CODE_LISTS`)
+    pattern : regular expression the text must match (whole value)
+    check : extra check, ``'credit_code'`` (GB 32100-2015 check character)
+    earliest, latest : date range of months/timestamps; ``'now'``, ``'now+1d'`` or
+        ``'this_month'`` are relative to the ingest time in the city's time zone
+    aliases : other headers (Chinese, English) the column is recognised by
+    output : False for input-only helper columns (not written to the table)
+    default : value of an optional column that the file does not have
+    """
+
+    name: str
+    dtype: str
+    required: bool = True
+    nullable: bool = False
+    unit: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    codes: str | None = None
+    pattern: str | None = None
+    check: str | None = None
+    earliest: str | None = None
+    latest: str | None = None
+    aliases: tuple[str, ...] = ()
+    output: bool = True
+    default: object = None
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Alias:
+    """A header that maps to a column but gives the value in another unit (e.g. 金额（千元）)."""
+
+    header: str
+    column: str
+    unit: str
+    scale: float = 1.0  # value x scale is in ``unit`` (e.g. 金额（千元）: unit '千元')
+
+
+@dataclass(frozen=True)
+class UnitRule:
+    """Quantities whose unit is given per row in ``unit_column``; converted to the target unit.
+
+    ``target`` is ``'fuel'`` (the fuel's stat_unit) or ``'indicator'`` (the indicator's unit).
+    """
+
+    unit_column: str
+    value_columns: tuple[str, ...]
+    target: str
+    key_column: str
+
+
+@dataclass(frozen=True)
+class SumRule:
+    """``total`` equals the sum of ``parts`` (where all are given), within a tolerance."""
+
+    total: str
+    parts: tuple[str, ...]
+    rel_tol: float = 1e-3
+    abs_tol: float = 1e-6
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AtMostRule:
+    """``part`` is not larger than ``whole`` (where both are given)."""
+
+    part: str
+    whole: str
+    rel_tol: float = 1e-6
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RequiredIfRule:
+    """``column`` must be given where ``when_column`` equals ``value``."""
+
+    column: str
+    when_column: str
+    value: str
+
+
+@dataclass(frozen=True)
+class EitherRule:
+    """``column`` (a code) or ``alternative`` (a name of the same thing) must resolve; where both
+    are given they must agree. The result is stored in ``column``."""
+
+    column: str
+    alternative: str
+
+
+Rule = SumRule | AtMostRule | RequiredIfRule | EitherRule
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What a file of one kind holds, and where its rows go."""
+
+    kind: str
+    table: str
+    title: str
+    columns: tuple[Column, ...]
+    natural_key: tuple[str, ...]
+    registry: bool = False
+    partition: str | None = None  # 'period', 'ts', 'year' or None
+    unit_rule: UnitRule | None = None
+    rules: tuple[Rule, ...] = ()
+    alt_key: tuple[str, ...] = ()  # key where the first natural-key column is empty
+    aliases: tuple[Alias, ...] = ()
+    ignored_headers: tuple[str, ...] = ()  # known headers that carry nothing to store
+    skip_rows: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # total rows etc.
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def output_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.output]
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def arrow_schema(self) -> pa.Schema:
+        """Arrow schema of the stored rows (lake tables: ``batch_id`` first)."""
+        fields = [pa.field(c.name, ARROW_TYPES[c.dtype]) for c in self.output_columns]
+        if not self.registry:
+            fields.insert(0, pa.field("batch_id", pa.int64()))
+        return pa.schema(fields)
+
+
+# --------------------------------------------------------------------------- vocabularies
+@dataclass(frozen=True)
+class Indicator:
+    """A city statistics indicator, the unit it is stored in and its Chinese name."""
+
+    code: str
+    zh: str
+    unit: str
+    spellings: tuple[str, ...] = ()  # for units that citycarbon.units does not know (counts)
+
+
+#: Indicators of ``city_statistics`` (统计年鉴 names); values are stored in ``unit``.
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator("gdp", "地区生产总值", "10^8 CNY"),
+    Indicator("va_primary", "第一产业增加值", "10^8 CNY"),
+    Indicator("va_secondary", "第二产业增加值", "10^8 CNY"),
+    Indicator("va_industry", "工业增加值", "10^8 CNY"),
+    Indicator("va_construction", "建筑业增加值", "10^8 CNY"),
+    Indicator("va_tertiary", "第三产业增加值", "10^8 CNY"),
+    Indicator("population", "常住人口", "10^4 persons", ("10^4 persons", "万人")),
+    Indicator("vehicles", "机动车保有量", "10^4 vehicles", ("10^4 vehicles", "万辆")),
+    Indicator("floor_area", "建筑面积", "10^4 m2"),
+    Indicator("electricity_consumption", "全社会用电量", "10^8 kWh"),
+    Indicator("energy_consumption", "能源消费总量", "10^4 tce"),
+)
+INSTRUMENTS: dict[str, tuple[str, ...]] = {
+    "green_certificate": ("绿证", "绿色电力证书", "gec", "certificate"),
+    "green_power_contract": ("绿电交易", "绿色电力交易", "绿电", "ppa", "contract"),
+}
+BOOL_SPELLINGS: dict[str, bool] = {
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+    "yes": True,
+    "no": False,
+    "y": True,
+    "n": False,
+    "t": True,
+    "f": False,
+    "是": True,
+    "否": False,
+    "1.0": True,
+    "0.0": False,
+}
+#: Code lists: names of the registries (catalog) or vocabularies a column may refer to.
+CODE_LISTS = (
+    "enterprise",
+    "meter",
+    "grid_node",
+    "park",
+    "region",
+    "district",
+    "fuel",
+    "indicator",
+    "instrument",
+    "balance_item",
+)
+_EMPTY_MARKS = ("-", "—", "－", "--", "/", "nan", "NaN", "null", "NULL", "None")
+
+# ------------------------------------------------------------------------------- schemas
+_ENTERPRISE = (
+    "统一社会信用代码",
+    "社会信用代码",
+    "信用代码",
+    "企业代码",
+    "单位代码",
+    "uscc",
+    "credit_code",
+    "enterprise",
+)
+_PERIOD = ("报告期", "统计期", "期别", "月份", "年月", "month", "date", "日期", "时间")
+_DISTRICT = ("所属区", "所在区", "区代码", "区划代码", "行政区划代码", "district")
+_LON = ("经度", "longitude", "lng")
+_LAT = ("纬度", "latitude")
+_QUANTITY = dict(dtype="float64", required=False, nullable=True, unit=FUEL_STAT_UNIT, minimum=0.0)
+
+ENERGY_MONTHLY = Schema(
+    kind="energy_monthly",
+    table="energy_monthly",
+    title="能源购进、消费与库存 (205-1表), by enterprise, month and fuel",
+    columns=(
+        Column("enterprise_code", "string", codes="enterprise", aliases=_ENTERPRISE),
+        Column("period", "month", earliest="1990-01-01", latest="this_month", aliases=_PERIOD),
+        Column(
+            "fuel",
+            "string",
+            required=False,
+            nullable=True,
+            codes="fuel",
+            aliases=("代码", "能源代码", "fuel_code", "energy_code"),
+            doc="fuel code of factors/data/fuels.csv (or a name or alias of it)",
+        ),
+        Column(
+            "fuel_name",
+            "string",
+            required=False,
+            nullable=True,
+            output=False,
+            aliases=("能源名称", "能源品种", "品种", "能源", "fuel_name_zh", "energy"),
+            doc="fuel name (原煤, 天然气, ...), used where 代码 is not a fuel code",
+        ),
+        Column("unit", "string", aliases=("计量单位", "单位", "unit_of_measure")),
+        Column("opening_stock", **_QUANTITY, aliases=("年初库存量", "期初库存量", "库存量年初")),
+        Column(
+            "purchased", **_QUANTITY, aliases=("购进量实物量", "购进量", "购进实物量", "实物量")
+        ),
+        Column(
+            "purchase_value_10k_cny",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="10^4 CNY",
+            minimum=0.0,
+            aliases=("购进金额万元", "金额万元"),
+        ),
+        Column(
+            "consumed_total",
+            "float64",
+            unit=FUEL_STAT_UNIT,
+            minimum=0.0,
+            aliases=("消费量合计", "消费合计", "合计", "消费量"),
+        ),
+        Column("consumed_industrial", **_QUANTITY, aliases=("工业生产消费", "消费量工业生产消费")),
+        Column(
+            "consumed_as_feedstock",
+            **_QUANTITY,
+            aliases=(
+                "用作原料材料",
+                "用作原材料",
+                "用于原材料",
+                "其中用作原料材料",
+                "工业生产消费用作原料材料",
+                "消费量用作原料材料",
+                "消费量用于原材料",
+                "消费量用作原材料",
+            ),
+        ),
+        Column(
+            "consumed_non_industrial",
+            **_QUANTITY,
+            aliases=("非工业生产消费", "消费量非工业生产消费"),
+        ),
+        Column(
+            "consumed_transport",
+            **_QUANTITY,
+            aliases=(
+                "运输工具消费",
+                "合计中运输工具消费",
+                "消费量运输工具消费",
+                "消费量合计中运输工具消费",
+            ),
+        ),
+        Column("closing_stock", **_QUANTITY, aliases=("年末库存量", "期末库存量")),
+    ),
+    natural_key=("enterprise_code", "period", "fuel"),
+    partition="period",
+    unit_rule=UnitRule(
+        "unit",
+        (
+            "opening_stock",
+            "purchased",
+            "consumed_total",
+            "consumed_industrial",
+            "consumed_as_feedstock",
+            "consumed_non_industrial",
+            "consumed_transport",
+            "closing_stock",
+        ),
+        target="fuel",
+        key_column="fuel",
+    ),
+    rules=(
+        EitherRule("fuel", "fuel_name"),
+        SumRule(
+            "consumed_total",
+            ("consumed_industrial", "consumed_non_industrial"),
+            reason="消费量合计 must equal 工业生产消费 + 非工业生产消费",
+        ),
+        AtMostRule(
+            "consumed_as_feedstock",
+            "consumed_industrial",
+            reason="用作原料、材料 is part of 工业生产消费",
+        ),
+        AtMostRule(
+            "consumed_transport", "consumed_total", reason="运输工具消费 is part of 消费量合计"
+        ),
+    ),
+    aliases=(
+        Alias("购进量金额千元", "purchase_value_10k_cny", "千元"),
+        Alias("金额千元", "purchase_value_10k_cny", "千元"),
+        Alias("购进金额千元", "purchase_value_10k_cny", "千元"),
+        Alias("购进金额元", "purchase_value_10k_cny", "CNY", 1.0),
+    ),
+    ignored_headers=("参考折标系数", "采用折标系数", "折标系数", "序号", "行次", "备注"),
+    skip_rows={
+        "fuel_name": ("能源合计", "综合能源消费量", "合计", "总计"),
+        "fuel": ("能源合计", "合计", "总计"),
+    },
+)
+
+METER_READINGS = Schema(
+    kind="meter_readings",
+    table="meter_readings",
+    title="Electricity meter readings (电表读数)",
+    columns=(
+        Column(
+            "meter_id",
+            "string",
+            codes="meter",
+            aliases=("电表编号", "表号", "计量点编号", "电表号", "meter"),
+        ),
+        Column(
+            "ts",
+            "timestamp",
+            earliest="2000-01-01",
+            latest="now+1d",
+            aliases=(
+                "时间",
+                "采集时间",
+                "时间戳",
+                "日期时间",
+                "读数时间",
+                "timestamp",
+                "datetime",
+                "time",
+            ),
+        ),
+        Column(
+            "kwh",
+            "float64",
+            unit="kWh",
+            minimum=0.0,
+            aliases=("电量", "用电量", "有功电量", "电量kwh", "用电量kwh", "energy_kwh"),
+        ),
+    ),
+    natural_key=("meter_id", "ts"),
+    partition="ts",
+)
+
+CITY_STATISTICS = Schema(
+    kind="city_statistics",
+    table="city_statistics",
+    title="City and district statistics (统计年鉴指标)",
+    columns=(
+        Column(
+            "region_code",
+            "string",
+            codes="region",
+            pattern=r"\d{6}",
+            aliases=("行政区划代码", "区划代码", "地区代码", "region", "adcode"),
+        ),
+        Column("year", "int64", minimum=1949, latest="this_year", aliases=("年份", "年度", "年")),
+        Column("indicator", "string", codes="indicator", aliases=("指标", "指标名称", "指标代码")),
+        Column(
+            "price_basis",
+            "string",
+            required=False,
+            nullable=True,
+            default="",
+            pattern=r"current|comparable_\d{4}",
+            aliases=("价格口径", "价格基准", "计价方式"),
+        ),
+        Column("value", "float64", minimum=0.0, aliases=("数值", "值", "指标值")),
+        Column("unit", "string", aliases=("计量单位", "单位")),
+    ),
+    natural_key=("region_code", "year", "indicator", "price_basis"),
+    partition="year",
+    unit_rule=UnitRule("unit", ("value",), target="indicator", key_column="indicator"),
+)
+
+INDUSTRIAL_OUTPUT = Schema(
+    kind="industrial_output",
+    table="industrial_output",
+    title="Industrial output by enterprise, month and product (工业产品产量)",
+    columns=(
+        Column("enterprise_code", "string", codes="enterprise", aliases=_ENTERPRISE),
+        Column("period", "month", earliest="1990-01-01", latest="this_month", aliases=_PERIOD),
+        Column("product", "string", aliases=("产品名称", "产品", "product_name")),
+        Column("quantity", "float64", minimum=0.0, aliases=("产量", "数量", "实物量")),
+        Column("unit", "string", aliases=("计量单位", "单位")),
+        Column(
+            "output_value_10k_cny",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="10^4 CNY",
+            minimum=0.0,
+            aliases=("产值万元", "工业总产值万元", "产值", "工业总产值"),
+        ),
+    ),
+    natural_key=("enterprise_code", "period", "product"),
+    partition="period",
+)
+
+GREEN_ELECTRICITY = Schema(
+    kind="green_electricity",
+    table="green_electricity",
+    title="Green electricity bought: certificates and green-power contracts (绿证、绿电交易)",
+    columns=(
+        Column("enterprise_code", "string", codes="enterprise", aliases=_ENTERPRISE),
+        Column("period", "month", earliest="2017-01-01", latest="this_month", aliases=_PERIOD),
+        Column(
+            "mwh",
+            "float64",
+            unit="MWh",
+            minimum=0.0,
+            aliases=("电量mwh", "绿电电量", "交易电量", "电量兆瓦时", "电量"),
+        ),
+        Column(
+            "instrument",
+            "string",
+            codes="instrument",
+            aliases=("类型", "方式", "绿电类型", "交易方式"),
+        ),
+        Column(
+            "certificate_id",
+            "string",
+            required=False,
+            nullable=True,
+            aliases=("证书编号", "绿证编号", "certificate"),
+        ),
+    ),
+    natural_key=("certificate_id",),
+    alt_key=("enterprise_code", "period", "instrument"),
+    partition="period",
+    rules=(RequiredIfRule("certificate_id", "instrument", "green_certificate"),),
+)
+
+# --- energy balance (能源平衡表), city/district level: issue 5 (inventory) -------------------
+ENERGY_BALANCE = Schema(
+    kind="energy_balance",
+    table="energy_balance",
+    title="Energy balance table by region, year, item and fuel (能源平衡表, 实物量)",
+    columns=(
+        Column(
+            "region_code",
+            "string",
+            codes="region",
+            pattern=r"\d{6}",
+            aliases=("行政区划代码", "区划代码", "地区代码", "地区", "region", "adcode"),
+        ),
+        Column("year", "int64", minimum=1949, latest="this_year", aliases=("年份", "年度", "年")),
+        Column(
+            "item",
+            "string",
+            codes="balance_item",
+            aliases=("项目", "指标", "平衡表项目", "行项目", "item_code"),
+            doc="item code or name of accounting/data/balance_items.csv (调入量, 火力发电, 工业 ...)",
+        ),
+        Column(
+            "fuel",
+            "string",
+            codes="fuel",
+            aliases=("能源品种", "能源名称", "品种", "能源", "能源代码", "fuel_code"),
+        ),
+        Column(
+            "quantity",
+            "float64",
+            unit=FUEL_STAT_UNIT,
+            aliases=("实物量", "数量", "数值", "消费量", "value"),
+            doc="signed as in the yearbook: (-) items and transformation inputs may be negative",
+        ),
+        Column("unit", "string", aliases=("计量单位", "单位")),
+    ),
+    natural_key=("region_code", "year", "item", "fuel"),
+    partition="year",
+    unit_rule=UnitRule("unit", ("quantity",), target="fuel", key_column="fuel"),
+    skip_rows={"fuel": ("合计", "总计", "能源合计")},
+)
+
+PARKS = Schema(
+    kind="parks",
+    table="parks",
+    title="Industrial parks (园区)",
+    registry=True,
+    columns=(
+        Column("code", "string", aliases=("园区代码", "园区编号", "park_code")),
+        Column("name_zh", "string", aliases=("园区名称", "名称", "name")),
+        Column("name_en", "string", required=False, nullable=True, aliases=("英文名称",)),
+        Column("district_code", "string", codes="district", aliases=_DISTRICT),
+        Column(
+            "lon", "float64", required=False, nullable=True, minimum=-180, maximum=180, aliases=_LON
+        ),
+        Column(
+            "lat", "float64", required=False, nullable=True, minimum=-90, maximum=90, aliases=_LAT
+        ),
+    ),
+    natural_key=("code",),
+)
+
+ENTERPRISES = Schema(
+    kind="enterprises",
+    table="enterprises",
+    title="Enterprises (企业)",
+    registry=True,
+    columns=(
+        Column(
+            "credit_code",
+            "string",
+            check="credit_code",
+            aliases=("统一社会信用代码", "社会信用代码", "信用代码", "uscc", "enterprise_code"),
+        ),
+        Column("name", "string", aliases=("企业名称", "单位名称", "名称")),
+        Column(
+            "industry_code",
+            "string",
+            required=False,
+            nullable=True,
+            pattern=r"[A-T]?\d{4}",
+            aliases=("行业代码", "国民经济行业代码", "行业分类代码", "industry"),
+        ),
+        Column("district_code", "string", codes="district", aliases=_DISTRICT),
+        Column(
+            "park_code",
+            "string",
+            required=False,
+            nullable=True,
+            codes="park",
+            aliases=("园区代码", "所属园区", "园区"),
+        ),
+        Column(
+            "lon", "float64", required=False, nullable=True, minimum=-180, maximum=180, aliases=_LON
+        ),
+        Column(
+            "lat", "float64", required=False, nullable=True, minimum=-90, maximum=90, aliases=_LAT
+        ),
+        Column(
+            "is_key",
+            "bool",
+            required=False,
+            nullable=True,
+            default=False,
+            aliases=("重点用能单位", "是否重点用能单位", "key_energy_user"),
+        ),
+    ),
+    natural_key=("credit_code",),
+)
+
+GRID_NODES = Schema(
+    kind="grid_nodes",
+    table="grid_nodes",
+    title="Power-grid nodes (电网节点)",
+    registry=True,
+    columns=(
+        Column("node_id", "string", aliases=("节点编号", "变电站编号", "节点", "grid_node_id")),
+        Column(
+            "name",
+            "string",
+            required=False,
+            nullable=True,
+            aliases=("名称", "节点名称", "变电站名称"),
+        ),
+        Column(
+            "district_code",
+            "string",
+            required=False,
+            nullable=True,
+            codes="district",
+            aliases=_DISTRICT,
+        ),
+        Column(
+            "voltage_kv",
+            "float64",
+            required=False,
+            nullable=True,
+            minimum=0.0,
+            aliases=("电压等级kv", "电压等级", "电压"),
+        ),
+        Column(
+            "lon", "float64", required=False, nullable=True, minimum=-180, maximum=180, aliases=_LON
+        ),
+        Column(
+            "lat", "float64", required=False, nullable=True, minimum=-90, maximum=90, aliases=_LAT
+        ),
+    ),
+    natural_key=("node_id",),
+)
+
+METERS = Schema(
+    kind="meters",
+    table="meters",
+    title="Electricity meters (电表)",
+    registry=True,
+    columns=(
+        Column("meter_id", "string", aliases=("电表编号", "表号", "计量点编号", "meter")),
+        Column(
+            "enterprise_code",
+            "string",
+            required=False,
+            nullable=True,
+            codes="enterprise",
+            aliases=_ENTERPRISE,
+        ),
+        Column(
+            "grid_node_id",
+            "string",
+            required=False,
+            nullable=True,
+            codes="grid_node",
+            aliases=("节点编号", "所属节点", "变电站编号", "node_id"),
+        ),
+    ),
+    natural_key=("meter_id",),
+)
+
+SCHEMAS: dict[str, Schema] = {
+    s.kind: s
+    for s in (
+        ENERGY_MONTHLY,
+        METER_READINGS,
+        CITY_STATISTICS,
+        INDUSTRIAL_OUTPUT,
+        GREEN_ELECTRICITY,
+        ENERGY_BALANCE,
+        PARKS,
+        ENTERPRISES,
+        GRID_NODES,
+        METERS,
+    )
+}
+#: Kinds whose files are streamed in chunks (may be larger than memory).
+STREAMED_KINDS = frozenset({"meter_readings"})
+#: The quarantine lake table (data-contract.md): rejected rows with the reason.
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("batch_id", pa.int64()),
+        ("kind", pa.string()),
+        ("source_name", pa.string()),
+        ("source_row", pa.int64()),
+        ("column", pa.string()),
+        ("value", pa.string()),
+        ("reason", pa.string()),
+        ("raw", pa.string()),
+    ]
+)
+
+
+def get_schema(kind: str) -> Schema:
+    """The schema of an ingest kind; unknown kinds raise with suggestions."""
+    try:
+        return SCHEMAS[kind]
+    except KeyError:
+        raise UnknownCodeError("ingest kind", kind, SCHEMAS, field="kind") from None
+
+
+# ------------------------------------------------------------------------------- headers
+_HEADER_DROP = re.compile(r"[\s()（）\[\]【】{}:：#＃*＊、,，.。;；'\"`_\-/\\|]+")
+_ENUM_PREFIX = re.compile(r"^(?:\d+\.|[一二三四五六七八九十]+、|\(\d+\)|（\d+）)")
+
+
+def normalize_header(text: object) -> str:
+    """A header reduced for matching: NFKC, lower case, without enumeration, blanks and punctuation.
+
+    ``'1.工业生产消费'``, ``'金额（千元）'``, ``'Enterprise Code'`` → ``'工业生产消费'``,
+    ``'金额千元'``, ``'enterprisecode'``.
+    """
+    s = unicodedata.normalize("NFKC", str(text)).strip().lstrip("\ufeff").lower()
+    s = _ENUM_PREFIX.sub("", s.strip())
+    return _HEADER_DROP.sub("", s)
+
+
+@dataclass(frozen=True)
+class HeaderMatch:
+    """How a file's headers map to a schema."""
+
+    columns: dict[str, str]  # canonical column -> source header
+    scaled: dict[str, tuple[str, str, float]]  # canonical column -> (header, unit, scale)
+    ignored: list[str]  # known headers carrying nothing to store
+    unknown: list[str]  # headers of no column (ignored, reported)
+    missing: list[str]  # required columns not found
+
+
+@cache
+def _header_index(kind: str) -> dict[str, tuple[str, Alias | None]]:
+    schema = get_schema(kind)
+    index: dict[str, tuple[str, Alias | None]] = {}
+    for col in schema.columns:
+        for name in (col.name, *col.aliases):
+            index.setdefault(normalize_header(name), (col.name, None))
+    for alias in schema.aliases:
+        index[normalize_header(alias.header)] = (alias.column, alias)
+    for header in schema.ignored_headers:
+        index.setdefault(normalize_header(header), ("", None))
+    return index
+
+
+def match_headers(
+    kind: str,
+    headers: list[str],
+    *,
+    source: str | None = None,
+    sub_headers: list[str] | None = None,
+) -> HeaderMatch:
+    """Map a file's headers to the columns of ``kind``.
+
+    A header is matched on its normalised form (:func:`normalize_header`); with ``sub_headers``
+    (the second row of a two-row Excel header, e.g. 购进量 / 实物量, 金额（千元）) the pair is tried
+    first, then the sub-header alone, then the header alone.
+
+    Raises
+    ------
+    InputError
+        Two headers that name the same column.
+    """
+    index = _header_index(kind)
+    schema = get_schema(kind)
+    columns: dict[str, str] = {}
+    scaled: dict[str, tuple[str, str, float]] = {}
+    ignored, unknown = [], []
+    for i, header in enumerate(headers):
+        sub = (sub_headers[i] if sub_headers and i < len(sub_headers) else None) or ""
+        candidates = ([header + sub, sub] if sub else []) + [header]
+        hit = next(
+            (index[normalize_header(c)] for c in candidates if c and normalize_header(c) in index),
+            None,
+        )
+        label = f"{header} {sub}".strip() if sub else str(header)
+        if hit is None:
+            if label:
+                unknown.append(label)
+            continue
+        name, alias = hit
+        if not name:
+            ignored.append(label)
+            continue
+        if name in columns or name in scaled:
+            first = columns.get(name) or scaled[name][0]
+            raise InputError(
+                f"headers {first!r} and {label!r} both name column {name!r}",
+                source=source,
+                field=label,
+            )
+        if alias is None:
+            columns[name] = label
+        else:
+            scaled[name] = (label, alias.unit, alias.scale)
+    missing = [c for c in schema.required if c not in columns and c not in scaled]
+    return HeaderMatch(columns, scaled, ignored, unknown, missing)
+
+
+# -------------------------------------------------------------------------------- checks
+@dataclass
+class CheckContext:
+    """What the checks need besides the rows: code lists, the city's time zone, the clock."""
+
+    timezone: str
+    now: pd.Timestamp  # UTC
+    codes: dict[str, pa.Array] = field(default_factory=dict)  # membership code lists
+    source: str = ""
+
+    @property
+    def local_now(self) -> pd.Timestamp:
+        return self.now.tz_convert(self.timezone)
+
+
+class _Problems:
+    """Row problems collected column by column: (row position, column, value, reason)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.bad = np.zeros(n, dtype=bool)
+        self.parts: list[tuple[np.ndarray, str, pa.Array, str | np.ndarray]] = []
+
+    def add(
+        self, mask: np.ndarray, column: str, values: pa.Array, reason: str | np.ndarray
+    ) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            pos = np.flatnonzero(mask)
+            why = reason[pos] if isinstance(reason, np.ndarray) else reason
+            self.parts.append((pos, column, values, why))
+            self.bad[pos] = True
+
+    def table(self, rows: np.ndarray) -> pa.Table:
+        """Problems as a table: ``_row`` (source row), ``column``, ``value``, ``reason``."""
+        if not self.parts:
+            return pa.table(
+                {
+                    "_row": pa.array([], pa.int64()),
+                    "column": pa.array([], pa.string()),
+                    "value": pa.array([], pa.string()),
+                    "reason": pa.array([], pa.string()),
+                }
+            )
+        pieces = []
+        for pos, column, values, why in self.parts:
+            vals = _as_text(values.take(pa.array(pos)))
+            n = len(pos)
+            pieces.append(
+                pa.table(
+                    {
+                        "_row": pa.array(rows[pos], pa.int64()),
+                        "column": pa.array(np.full(n, column, dtype=object), pa.string()),
+                        "value": vals,
+                        "reason": pa.array(
+                            np.broadcast_to(np.asarray(why, dtype=object), (n,)), pa.string()
+                        ),
+                    }
+                )
+            )
+        return pa.concat_tables(pieces)
+
+
+def _np(arr: pa.Array | pa.ChunkedArray, dtype: str | None = None) -> np.ndarray:
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    out = arr.to_numpy(zero_copy_only=False)
+    return out.astype(dtype) if dtype else out
+
+
+def _as_text(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Any Arrow array as trimmed text, empty text as null (the value a user wrote)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    if pa.types.is_null(arr.type):
+        return pa.nulls(len(arr), pa.string())
+    if pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.string())
+    if not pa.types.is_string(arr.type):
+        arr = pc.cast(arr, pa.string())
+    arr = pc.utf8_trim_whitespace(arr)
+    return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+
+
+def _present(arr: pa.Array) -> np.ndarray:
+    return _np(pc.is_valid(arr), "bool")
+
+
+_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+_THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
+_INTEGER = r"^[+-]?\d+(\.0*)?$"
+
+
+def _empty_marks(text: pa.Array) -> pa.Array:
+    marks = pc.is_in(text, value_set=pa.array(_EMPTY_MARKS))
+    return pc.if_else(marks, pa.scalar(None, pa.string()), text)
+
+
+def to_float(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Numbers from text or numeric Arrow data: (values with NaN for missing, given, bad).
+
+    Text may use thousands separators (``1,234.5``); ``-``, ``—``, ``/`` and empty cells are
+    missing. Anything else that is not a finite decimal number is bad.
+    """
+    if (
+        pa.types.is_integer(arr.type)
+        or pa.types.is_floating(arr.type)
+        or pa.types.is_decimal(arr.type)
+        or pa.types.is_boolean(arr.type)
+    ):
+        values = _np(pc.cast(arr, pa.float64()).fill_null(np.nan), "float64")
+        given = _present(arr) & ~np.isnan(values)
+        bad = given & ~np.isfinite(values)
+        return np.where(bad, np.nan, values), given & ~bad, bad
+    text = _empty_marks(_as_text(arr))
+    given = _present(text)
+    grouped = pc.match_substring_regex(text, _THOUSANDS).fill_null(False)
+    text = pc.if_else(grouped, pc.replace_substring(text, ",", ""), text)
+    ok = pc.match_substring_regex(text, _NUMBER).fill_null(False)
+    values = _np(
+        pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.float64()).fill_null(np.nan),
+        "float64",
+    )
+    ok_np = _np(ok, "bool") & np.isfinite(values)
+    return np.where(ok_np, values, np.nan), ok_np, given & ~ok_np
+
+
+def to_int(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Integers (as float64 array for NaN) from text or numbers: (values, given, bad)."""
+    values, given, bad = to_float(arr)
+    frac = given & (values != np.floor(np.where(given, values, 0)))
+    return np.where(frac, np.nan, values), given & ~frac, bad | frac
+
+
+def to_bool(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Booleans from bool columns or text (true/false, 1/0, yes/no, 是/否): (values, given, bad)."""
+    if pa.types.is_boolean(arr.type):
+        given = _present(arr)
+        return _np(arr.fill_null(False), "bool"), given, np.zeros(len(arr), dtype=bool)
+    text = pc.utf8_lower(_empty_marks(_as_text(arr)))
+    given = _present(text)
+    keys = pa.array(list(BOOL_SPELLINGS))
+    idx = _np(pc.index_in(text, value_set=keys).fill_null(-1), "int64")
+    lookup = np.array([*BOOL_SPELLINGS.values(), False])
+    return lookup[idx], given & (idx >= 0), given & (idx < 0)
+
+
+_MONTH_RE = (
+    r"^(?P<y>\d{4})\s*(?:[-/.年]\s*(?P<m>\d{1,2})|(?P<m2>\d{2}))\s*月?"
+    r"(?:\s*[-/.]?\s*(?P<d>\d{1,2})\s*日?)?(?:[ T]0{1,2}:00(?::00(?:\.0+)?)?)?$"
+)
+
+
+def _ints(struct: pa.Array, name: str) -> np.ndarray:
+    text = pc.struct_field(struct, name)
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    return _np(pc.cast(text, pa.int64()).fill_null(-1), "int64")
+
+
+def _month_index(y: np.ndarray, m: np.ndarray) -> np.ndarray:
+    return (y - 1970) * 12 + (m - 1)
+
+
+def to_month(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Months from dates or text: (days since 1970 of the month's 1st, given, bad, not_first).
+
+    Accepted text: ``2024-01``, ``2024/1``, ``2024年1月``, ``202401``, ``2024-01-01`` (a date
+    must be the 1st of its month; ``not_first`` flags other days).
+    """
+    n = len(arr)
+    if pa.types.is_date(arr.type) or pa.types.is_timestamp(arr.type):
+        given = _present(arr)
+        y = _np(pc.year(arr).fill_null(1970), "int64")
+        m = _np(pc.month(arr).fill_null(1), "int64")
+        d = _np(pc.day(arr).fill_null(1), "int64")
+        if pa.types.is_timestamp(arr.type):
+            midnight = _np(
+                pc.equal(
+                    pc.cast(
+                        pc.subtract(
+                            pc.cast(arr, pa.timestamp("us")),
+                            pc.floor_temporal(pc.cast(arr, pa.timestamp("us")), unit="day"),
+                        ),
+                        pa.int64(),
+                    ),
+                    0,
+                ).fill_null(True),
+                "bool",
+            )
+        else:
+            midnight = np.ones(n, dtype=bool)
+        days = _month_index(y, m).astype("datetime64[M]").astype("datetime64[D]").astype("int64")
+        not_first = given & ((d != 1) | ~midnight)
+        return days, given, np.zeros(n, dtype=bool), not_first
+    text = _empty_marks(_as_text(arr))
+    given = _present(text)
+    parts = pc.extract_regex(text, _MONTH_RE)
+    matched = _np(pc.is_valid(parts), "bool")
+    y, m, m2, d = (_ints(parts, k) for k in ("y", "m", "m2", "d"))
+    m = np.where(m >= 0, m, m2)
+    ok = matched & (m >= 1) & (m <= 12)
+    days = np.where(ok, _month_index(y, np.where(ok, m, 1)), 0).astype("datetime64[M]")
+    days = days.astype("datetime64[D]").astype("int64")
+    not_first = ok & (d >= 0) & (d != 1)
+    return days, given & ok, given & ~ok, not_first
+
+
+_TS_RE = (
+    r"^(?P<y>\d{4})[-/.](?P<mo>\d{1,2})[-/.](?P<d>\d{1,2})"
+    r"(?:[ T]+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,6})\d*)?)?)?"
+    r"\s*(?P<z>Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def to_timestamp(arr: pa.Array, timezone: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """UTC microseconds from timestamps, dates or text: (values, given, bad).
+
+    Naive values (no offset) are wall-clock time of ``timezone`` (the city); text may carry an
+    offset (``Z``, ``+08:00``). Accepted text: ``2024-01-31 23:00[:00[.ffffff]]``, ``T``
+    between date and time, ``/`` or ``.`` between date parts, a date alone (midnight).
+    """
+    n = len(arr)
+    if pa.types.is_timestamp(arr.type) or pa.types.is_date(arr.type):
+        given = _present(arr)
+        ts = arr
+        if pa.types.is_date(ts.type):
+            ts = pc.cast(pc.cast(ts, pa.timestamp("s")), pa.timestamp("us"))
+        if ts.type.tz is None:
+            ts = pc.assume_timezone(
+                pc.cast(ts, pa.timestamp("us")),
+                timezone=timezone,
+                ambiguous="earliest",
+                nonexistent="earliest",
+            )
+        values = _np(
+            pc.cast(pc.cast(ts, pa.timestamp("us", tz="UTC")), pa.int64()).fill_null(0), "int64"
+        )
+        return values, given, np.zeros(n, dtype=bool)
+    text = _empty_marks(_as_text(arr))
+    given = _present(text)
+    # fast path: the common 'YYYY-MM-DD HH:MM:SS' local time; the rest through the full parser
+    fast = pc.strptime(text, format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True)
+    fast_ok = _present(fast)
+    if fast_ok.any():
+        utc = pc.assume_timezone(
+            fast, timezone=timezone, ambiguous="earliest", nonexistent="earliest"
+        )
+        values = _np(pc.cast(utc, pa.int64()).fill_null(0), "int64")
+        rest = given & ~fast_ok
+        if rest.any():
+            idx = np.flatnonzero(rest)
+            v2, ok2, _ = _parse_timestamps(text.take(pa.array(idx)), timezone)
+            values[idx] = v2
+            fast_ok[idx] = ok2
+        return values, fast_ok, given & ~fast_ok
+    return _parse_timestamps(text, timezone)
+
+
+def _parse_timestamps(text: pa.Array, timezone: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = len(text)
+    given = _present(text)
+    parts = pc.extract_regex(text, _TS_RE)
+    matched = _np(pc.is_valid(parts), "bool")
+    y, mo, d, h, mi, s = (_ints(parts, k) for k in ("y", "mo", "d", "h", "mi", "s"))
+    frac_text = pc.struct_field(parts, "f")
+    frac_text = pc.if_else(
+        pc.equal(frac_text, ""),
+        pa.scalar(None, pa.string()),
+        pc.utf8_rpad(frac_text, width=6, padding="0"),
+    )
+    frac = _np(pc.cast(frac_text, pa.int64()).fill_null(0), "int64")
+    h, mi, s = np.maximum(h, 0), np.maximum(mi, 0), np.maximum(s, 0)
+    ok = matched & (mo >= 1) & (mo <= 12) & (d >= 1) & (h < 24) & (mi < 60) & (s < 60)
+    month = np.where(ok, _month_index(y, np.where(ok, mo, 1)), 0).astype("datetime64[M]")
+    day = month.astype("datetime64[D]") + np.where(ok, d - 1, 0)
+    ok &= day.astype("datetime64[M]") == month  # 31 February is no date
+    local_us = (day.astype("int64") * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000 + frac
+    zone = pc.struct_field(parts, "z")
+    has_zone = _np(pc.and_(pc.is_valid(parts), pc.not_equal(zone, "")).fill_null(False), "bool")
+    offset_us = np.zeros(n, dtype="int64")
+    if has_zone.any():
+        zone_txt = pc.replace_substring(pc.if_else(pc.equal(zone, "Z"), "+0000", zone), ":", "")
+        zones = np.where(has_zone, _np(zone_txt.fill_null("+0000"), None).astype(str), "+0000")
+        distinct, inverse = np.unique(zones, return_inverse=True)
+        secs = np.array(
+            [
+                (-1 if z[0] == "-" else 1) * (int(z[1:3]) * 3600 + int(z[3:5]) * 60)
+                for z in distinct
+            ],
+            dtype="int64",
+        )  # distinct offsets, not rows
+        offset_us = secs[inverse] * 1_000_000
+    values = np.where(has_zone, local_us - offset_us, 0)
+    naive = ok & ~has_zone
+    if naive.any():
+        local = pa.array(np.where(naive, local_us, 0), pa.timestamp("us"))
+        utc = pc.assume_timezone(
+            local, timezone=timezone, ambiguous="earliest", nonexistent="earliest"
+        )
+        values = np.where(naive, _np(pc.cast(utc, pa.int64()), "int64"), values)
+    return values, given & ok, given & ~ok
+
+
+def to_text(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Trimmed text (empty → null) and whether given; numbers written as text (``10001``)."""
+    text = _as_text(arr)
+    return text, _present(text)
+
+
+# ----------------------------------------------------------------------- vocabularies lookup
+def _spelling_map(kind: str) -> dict[str, str]:
+    if kind == "fuel":
+        from citycarbon.factors import fuels
+
+        table = fuels()
+        spell: dict[str, str] = {}
+        for code in table.index:  # the fuel list: tens of rows
+            row = table.loc[code]
+            for w in (code, row["name_zh"], row["name_en"], *row["aliases"].split(";")):
+                if w.strip():
+                    spell.setdefault(w.strip().lower(), code)
+        return spell
+    if kind == "indicator":
+        spell = {}
+        for ind in INDICATORS:
+            for w in (ind.code, ind.zh):
+                spell[w.lower()] = ind.code
+        return spell
+    if kind == "balance_item":  # 能源平衡表 items (citycarbon.accounting.balance)
+        from citycarbon.accounting.balance import balance_items
+
+        spell = {}
+        for code, row in balance_items().iterrows():  # tens of items
+            for w in (code, row["zh"], row["en"], *row["aliases"].split(";")):
+                if w.strip():
+                    spell.setdefault(w.strip().lower(), code)
+        return spell
+    if kind == "instrument":
+        return {w.lower(): code for code, words in INSTRUMENTS.items() for w in (code, *words)}
+    raise KeyError(kind)
+
+
+VOCABULARIES = ("fuel", "indicator", "instrument", "balance_item")
+
+
+def resolve_vocabulary(kind: str, text: pa.Array) -> tuple[pa.Array, np.ndarray, list[str]]:
+    """Map spellings of a vocabulary (fuel, indicator, instrument) to codes over distinct values.
+
+    Returns the codes (null where unknown), a mask of unknown given values and the known
+    spellings (for suggestions).
+    """
+    spell = _spelling_map(kind)
+    lowered = pc.utf8_lower(text)
+    enc = (
+        pc.dictionary_encode(lowered).combine_chunks()
+        if isinstance(lowered, pa.ChunkedArray)
+        else pc.dictionary_encode(lowered)
+    )
+    uniques = enc.dictionary.to_pylist()
+    mapped = pa.array([spell.get(u) for u in uniques], pa.string())  # distinct values only
+    codes = mapped.take(enc.indices)
+    unknown = _present(text) & ~_present(codes)
+    return codes, unknown, sorted(spell)  # every spelling, so a typo of a Chinese name matches
+
+
+def _suggest_reason(
+    kind: str, values: pa.Array, mask: np.ndarray, known: list[str], label: str, note: str = ""
+) -> np.ndarray:
+    """Reasons for unknown codes, with suggestions for (at most 50) distinct unknown values."""
+    reasons = np.full(len(values), "", dtype=object)
+    pos = np.flatnonzero(mask)
+    if not len(pos):
+        return reasons
+    bad = _np(values.take(pa.array(pos)), None)
+    distinct, inverse = np.unique(bad.astype(str), return_inverse=True)
+    texts = []
+    for i, v in enumerate(distinct):  # distinct unknown values, not rows
+        hints = close_matches(v, known) if i < 50 and len(known) < 200_000 else []
+        hint = f" (did you mean {', '.join(repr(h) for h in hints)}?)" if hints else ""
+        texts.append(f"{label} {str(v)!r} is unknown{note}{hint}")
+    reasons[pos] = np.array(texts, dtype=object)[inverse]
+    return reasons
+
+
+# ---------------------------------------------------------------------------------- limits
+def _date_limit(spec: str | None, ctx: CheckContext) -> pd.Timestamp | None:
+    """A date limit as a UTC timestamp (``'now'``, ``'now+1d'``, ``'this_month'``, ISO date)."""
+    if spec is None:
+        return None
+    if spec == "now":
+        return ctx.now
+    if spec == "now+1d":
+        return ctx.now + pd.Timedelta(days=1)
+    if spec == "this_month":
+        local = ctx.local_now
+        return pd.Timestamp(year=local.year, month=local.month, day=1)
+    if spec == "this_year":
+        return pd.Timestamp(year=ctx.local_now.year, month=12, day=31)
+    return pd.Timestamp(spec)
+
+
+# ------------------------------------------------------------------------------ main check
+@dataclass
+class Checked:
+    """Result of :func:`check_table` for one chunk of rows."""
+
+    table: pa.Table  # every row, typed (columns of the schema's output, plus ``_row``)
+    bad: np.ndarray  # rows with at least one problem
+    problems: pa.Table  # _row, column, value, reason (several per row possible)
+    skipped: np.ndarray  # rows that are not data (form total rows), neither kept nor rejected
+
+
+def check_table(schema: Schema, raw: pa.Table, ctx: CheckContext) -> Checked:
+    """Type, unit, code, range and rule checks of one chunk of rows, all vectorised.
+
+    Parameters
+    ----------
+    schema : Schema
+    raw : pyarrow.Table
+        Columns named as the schema's (after :func:`match_headers`), in any Arrow type (text
+        from CSV/Excel, typed from Parquet), plus ``_row`` (the row number the user sees) and
+        ``<column>__scale``/``<column>__unit`` for columns given in another unit (e.g. 千元).
+    ctx : CheckContext
+
+    Returns
+    -------
+    Checked
+        The typed rows and, per row, what is wrong with it.
+    """
+    n = raw.num_rows
+    rows = _np(raw["_row"], "int64")
+    problems = _Problems(n)
+    out: dict[str, pa.Array | np.ndarray] = {}
+    text_of: dict[str, pa.Array] = {}
+
+    def column(name: str) -> pa.Array | None:
+        if name not in raw.column_names:
+            return None
+        arr = raw[name]
+        return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+    skipped = np.zeros(n, dtype=bool)
+    for name, words in schema.skip_rows.items():
+        arr = column(name)
+        if arr is not None:
+            skipped |= _np(
+                pc.is_in(_as_text(arr), value_set=pa.array(list(words))).fill_null(False), "bool"
+            )
+
+    for col in schema.columns:
+        arr = column(col.name)
+        if arr is None:
+            arr = pa.nulls(n, pa.string())
+            if col.default is not None:
+                arr = pa.array(np.full(n, col.default, dtype=object))
+        text_of[col.name] = arr
+        if col.dtype == "string":
+            values, given = to_text(arr)
+            if col.default is not None:
+                values = values.fill_null(col.default)
+                given = np.ones(n, dtype=bool)
+            bad = np.zeros(n, dtype=bool)
+        elif col.dtype == "float64":
+            values, given, bad = to_float(arr)
+            scale_col = column(f"{col.name}__scale")
+            if scale_col is not None:
+                values = values * _np(scale_col.fill_null(1.0), "float64")
+            problems.add(bad, col.name, arr, "not a number")
+        elif col.dtype == "int64":
+            values, given, bad = to_int(arr)
+            problems.add(bad, col.name, arr, "not a whole number")
+        elif col.dtype == "bool":
+            values, given, bad = to_bool(arr)
+            problems.add(bad, col.name, arr, "not yes/no (true/false, 1/0, 是/否)")
+            if col.default is not None:
+                values = np.where(given, values, bool(col.default))
+                given = np.ones(n, dtype=bool)
+        elif col.dtype == "month":
+            values, given, bad, not_first = to_month(arr)
+            problems.add(bad, col.name, arr, "not a month (expected YYYY-MM, e.g. 2024-01)")
+            problems.add(
+                not_first,
+                col.name,
+                arr,
+                "a month is its first day (YYYY-MM or YYYY-MM-01), not another day",
+            )
+            bad = bad | not_first
+        elif col.dtype == "timestamp":
+            values, given, bad = to_timestamp(arr, ctx.timezone)
+            problems.add(
+                bad, col.name, arr, "not a timestamp (expected YYYY-MM-DD HH:MM[:SS][+08:00])"
+            )
+        else:  # pragma: no cover - schemas are declared above
+            raise ValueError(col.dtype)
+        missing = ~given & ~bad & ~skipped
+        if not col.nullable:
+            problems.add(missing, col.name, arr, "is empty (a value is required)")
+        out[col.name] = values
+        _range_checks(col, values, given, arr, problems, ctx)
+
+    _code_checks(schema, out, text_of, problems, ctx)
+    for rule in schema.rules:
+        _apply_rule(rule, schema, out, text_of, problems)
+    if schema.unit_rule is not None:
+        _unit_checks(schema, schema.unit_rule, raw, out, text_of, problems)
+
+    problems.bad &= ~skipped
+    table = _typed_table(schema, out, n)
+    table = table.append_column("_row", pa.array(rows, pa.int64()))
+    probs = problems.table(rows)
+    if skipped.any():
+        keep = ~np.isin(_np(probs["_row"], "int64"), rows[skipped])
+        probs = probs.filter(pa.array(keep))
+    return Checked(table, problems.bad, probs, skipped)
+
+
+def _range_checks(
+    col: Column, values, given: np.ndarray, arr: pa.Array, problems: _Problems, ctx: CheckContext
+) -> None:
+    if col.dtype in ("float64", "int64"):
+        v = np.where(given, values, 0.0)
+        if col.minimum is not None:
+            problems.add(
+                given & (v < col.minimum),
+                col.name,
+                arr,
+                "is negative" if col.minimum == 0 else f"is below {col.minimum:g}",
+            )
+        if col.maximum is not None:
+            problems.add(given & (v > col.maximum), col.name, arr, f"is above {col.maximum:g}")
+        if col.latest == "this_year":
+            last = ctx.local_now.year
+            problems.add(given & (v > last), col.name, arr, f"is after {last}")
+    if col.dtype in ("month", "timestamp"):
+        scale = 86_400_000_000 if col.dtype == "month" else 1
+        us = np.asarray(values, dtype="int64") * scale
+        lo, hi = _date_limit(col.earliest, ctx), _date_limit(col.latest, ctx)
+        what = "month" if col.dtype == "month" else "timestamp"
+        if lo is not None:
+            lo_us = _utc_us(lo, ctx, col.dtype)
+            problems.add(
+                given & (us < lo_us), col.name, arr, f"{what} out of range: before {lo.date()}"
+            )
+        if hi is not None:
+            hi_us = _utc_us(hi, ctx, col.dtype)
+            label = "the current month" if col.latest == "this_month" else "now"
+            problems.add(
+                given & (us > hi_us),
+                col.name,
+                arr,
+                f"{what} out of range: after {label} ({hi.strftime('%Y-%m-%d')})",
+            )
+
+
+def _utc_us(t: pd.Timestamp, ctx: CheckContext, dtype: str) -> int:
+    if dtype == "month":  # months are calendar dates: compare on the date
+        return int(pd.Timestamp(t.date()).value // 1000)
+    t = t if t.tzinfo is not None else t.tz_localize(ctx.timezone)
+    return int(t.tz_convert("UTC").value // 1000)
+
+
+def _code_checks(
+    schema: Schema, out: dict, text_of: dict, problems: _Problems, ctx: CheckContext
+) -> None:
+    for col in schema.columns:
+        values = out[col.name]
+        if col.codes in VOCABULARIES:
+            codes, unknown, known = resolve_vocabulary(col.codes, values)
+            either = next(
+                (
+                    r
+                    for r in schema.rules
+                    if isinstance(r, EitherRule) and col.name in (r.column, r.alternative)
+                ),
+                None,
+            )
+            if either is None:
+                problems.add(
+                    unknown,
+                    col.name,
+                    text_of[col.name],
+                    _suggest_reason(col.codes, values, unknown, known, col.codes),
+                )
+                out[col.name] = codes
+            else:
+                out[col.name] = (codes, unknown, known)  # settled by the EitherRule
+        elif col.codes is not None:
+            known = ctx.codes.get(col.codes)
+            if known is None:
+                raise InputError(f"code list {col.codes!r} was not loaded", source=ctx.source)
+            given = _present(values)
+            unknown = given & ~_np(pc.is_in(values, value_set=known).fill_null(False), "bool")
+            label = {
+                "enterprise": "enterprise (统一社会信用代码)",
+                "meter": "meter",
+                "grid_node": "grid node",
+                "park": "park",
+                "region": "region code",
+                "district": "district code",
+            }.get(col.codes, col.codes)
+            hint = _np(known, None).astype(str).tolist() if len(known) <= 5000 else []
+            note = (
+                " in the registry (register it first)"
+                if col.codes in ("enterprise", "meter", "grid_node", "park")
+                else ""
+            )
+            reasons = _suggest_reason(col.codes, values, unknown, hint, label, note)
+            problems.add(unknown, col.name, text_of[col.name], reasons)
+        if col.pattern is not None and not isinstance(out[col.name], tuple):
+            values = out[col.name]
+            given = _present(values) & ~_np(pc.equal(values, "").fill_null(False), "bool")
+            ok = _np(
+                pc.match_substring_regex(values, f"^(?:{col.pattern})$").fill_null(False), "bool"
+            )
+            problems.add(
+                given & ~ok,
+                col.name,
+                text_of[col.name],
+                f"does not match the pattern {col.pattern}",
+            )
+        if col.check == "credit_code":
+            from citycarbon.contract.codes import valid_credit_codes
+
+            values = out[col.name]
+            given = _present(values)
+            ok = valid_credit_codes(pd.Series(_np(values, None))).to_numpy()
+            problems.add(
+                given & ~ok,
+                col.name,
+                text_of[col.name],
+                "not a valid 统一社会信用代码 (18 characters with the GB 32100-2015 "
+                "check character)",
+            )
+
+
+def _apply_rule(rule: Rule, schema: Schema, out: dict, text_of: dict, problems: _Problems) -> None:
+    if isinstance(rule, EitherRule):
+        code_v, _, known = out[rule.column]
+        vocabulary = schema.column(rule.column).codes
+        alt_v, _, _ = resolve_vocabulary(vocabulary, out[rule.alternative])
+        code_given = _present(text_of_as_text(text_of[rule.column]))
+        alt_given = _present(text_of_as_text(text_of[rule.alternative]))
+        code_ok, alt_ok = _present(code_v), _present(alt_v)
+        resolved = pc.if_else(pa.array(code_ok), code_v, alt_v)
+        none = ~code_ok & ~alt_ok
+        problems.add(
+            none & ~code_given & ~alt_given,
+            rule.alternative,
+            text_of[rule.alternative],
+            f"is empty: give the {rule.alternative} or the {rule.column}",
+        )
+        problems.add(
+            none & code_given,
+            rule.column,
+            text_of[rule.column],
+            _suggest_reason(
+                rule.column,
+                text_of_as_text(text_of[rule.column]),
+                none & code_given,
+                known,
+                rule.column,
+            ),
+        )
+        problems.add(
+            none & ~code_given & alt_given,
+            rule.alternative,
+            text_of[rule.alternative],
+            _suggest_reason(
+                rule.column,
+                text_of_as_text(text_of[rule.alternative]),
+                none & ~code_given & alt_given,
+                known,
+                rule.column,
+            ),
+        )
+        clash = code_ok & alt_ok & ~_np(pc.equal(code_v, alt_v).fill_null(False), "bool")
+        problems.add(
+            clash,
+            rule.alternative,
+            text_of[rule.alternative],
+            f"names another {rule.column} than the {rule.column} column",
+        )
+        out[rule.column] = resolved
+        out[rule.alternative] = alt_v
+    elif isinstance(rule, SumRule):
+        total = out[rule.total]
+        parts = [out[p] for p in rule.parts]
+        given = ~np.isnan(total)
+        for p in parts:
+            given &= ~np.isnan(p)
+        s = np.sum(parts, axis=0) if parts else np.zeros_like(total)
+        off = given & (np.abs(total - s) > rule.rel_tol * np.abs(total) + rule.abs_tol)
+        problems.add(
+            off,
+            rule.total,
+            text_of[rule.total],
+            rule.reason or f"{rule.total} is not the sum of {', '.join(rule.parts)}",
+        )
+    elif isinstance(rule, AtMostRule):
+        part, whole = out[rule.part], out[rule.whole]
+        off = ~np.isnan(part) & ~np.isnan(whole) & (part > whole * (1 + rule.rel_tol) + 1e-12)
+        problems.add(
+            off,
+            rule.part,
+            text_of[rule.part],
+            rule.reason or f"{rule.part} is larger than {rule.whole}",
+        )
+    elif isinstance(rule, RequiredIfRule):
+        when = _np(pc.equal(out[rule.when_column], rule.value).fill_null(False), "bool")
+        missing = when & ~_present(out[rule.column])
+        problems.add(
+            missing,
+            rule.column,
+            text_of[rule.column],
+            f"is required where {rule.when_column} is {rule.value}",
+        )
+
+
+def text_of_as_text(arr: pa.Array) -> pa.Array:
+    return _empty_marks(_as_text(arr))
+
+
+@cache
+def _fuel_stat_units() -> dict[str, str]:
+    from citycarbon.factors import fuels
+
+    return fuels()["stat_unit"].to_dict()
+
+
+def _target_unit(rule: UnitRule, key: str) -> tuple[str, tuple[str, ...]]:
+    if rule.target == "fuel":
+        return _fuel_stat_units()[key], ()
+    ind = next(i for i in INDICATORS if i.code == key)
+    return ind.unit, ind.spellings
+
+
+def unit_factors(
+    rule: UnitRule, keys: pa.Array, unit_text: pa.Array
+) -> tuple[np.ndarray, pa.Array, np.ndarray]:
+    """Per row: factor from the given unit to the target unit, the target unit, the reason the
+    unit is refused ('' if accepted); computed once per distinct (key, unit) pair."""
+    n = len(keys)
+    pair = pc.binary_join_element_wise(keys.fill_null(""), unit_text.fill_null(""), "\x1f")
+    enc = pc.dictionary_encode(pair)
+    factors, targets, reasons = [], [], []
+    for combo in enc.dictionary.to_pylist():  # distinct (key, unit) pairs
+        key, _, given = combo.partition("\x1f")
+        if not key:
+            factors.append(np.nan), targets.append(None), reasons.append("")
+            continue
+        target, spellings = _target_unit(rule, key)
+        if not given:
+            factors.append(np.nan), targets.append(target), reasons.append("is empty")
+            continue
+        if spellings and (
+            given in spellings
+            or normalize_header(given) in {normalize_header(s) for s in spellings}
+        ):
+            factors.append(1.0), targets.append(target), reasons.append("")
+            continue
+        try:
+            f = units.factor(given, target)
+        except UnitError as err:
+            why = err.reason
+            sug = (
+                f" (did you mean {', '.join(map(repr, err.suggestions))}?)"
+                if err.suggestions
+                else ""
+            )
+            factors.append(np.nan), targets.append(target)
+            reasons.append(
+                f"unit {given!r} cannot be used for {key} (stored in {target}): {why}{sug}"
+            )
+            continue
+        factors.append(f), targets.append(target), reasons.append("")
+    idx = _np(enc.indices, "int64") if n else np.zeros(0, dtype="int64")
+    return (
+        np.asarray(factors, dtype="float64")[idx],
+        pa.array(targets, pa.string()).take(pa.array(idx)),
+        np.asarray(reasons, dtype=object)[idx],
+    )
+
+
+def _unit_checks(
+    schema: Schema, rule: UnitRule, raw: pa.Table, out: dict, text_of: dict, problems: _Problems
+) -> None:
+    keys = out[rule.key_column]
+    unit_text = out[rule.unit_column]
+    factor, target, reasons = unit_factors(rule, keys, unit_text)
+    refused = (reasons != "") & _present(keys)
+    problems.add(
+        refused & _present(unit_text), rule.unit_column, text_of[rule.unit_column], reasons
+    )
+    for name in rule.value_columns:
+        out[name] = out[name] * np.where(refused, np.nan, factor)
+    out[rule.unit_column] = pc.if_else(pa.array(_present(target)), target, unit_text)
+
+
+def _typed_table(schema: Schema, out: dict, n: int) -> pa.Table:
+    arrays, names = [], []
+    for col in schema.output_columns:
+        v = out[col.name]
+        typ = ARROW_TYPES[col.dtype]
+        if col.dtype == "string":
+            arr = v if isinstance(v, pa.Array) else pa.array(v, pa.string())
+        elif col.dtype == "float64":
+            arr = pa.array(np.asarray(v, dtype="float64"), pa.float64(), from_pandas=True)
+        elif col.dtype == "int64":
+            f = np.asarray(v, dtype="float64")
+            arr = pa.array(
+                np.where(np.isnan(f), 0, f).astype("int64"), pa.int64(), mask=np.isnan(f)
+            )
+        elif col.dtype == "bool":
+            arr = pa.array(np.asarray(v, dtype=bool), pa.bool_())
+        elif col.dtype == "month":
+            arr = pa.array(np.asarray(v, dtype="int64").astype("int32"), pa.int32()).cast(typ)
+        else:
+            arr = pa.array(np.asarray(v, dtype="int64"), pa.int64()).cast(typ)
+        arrays.append(arr)
+        names.append(col.name)
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+#: Hook for tests and callers: functions that load a code list by name.
+CodeLoader = Callable[[str], pa.Array]

@@ -1,0 +1,617 @@
+"""The access layer: who may read and change what. Every web page and API endpoint reads
+through these functions, so a rule lives here once and not in templates.
+
+Roles (``citycarbon.store.models.USER_ROLES``) and what they see
+----------------------------------------------------------------
+admin              everything; manages users, API tokens, reads the audit log; uploads data
+city_analyst       everything in the city; uploads data
+viewer             everything in the city, read only
+district_manager   enterprises (and their results) of one district (``scope_code`` = GB/T 2260)
+park_manager       enterprises of one park (``scope_code`` = park code)
+enterprise_user    one enterprise (``scope_code`` = 统一社会信用代码)
+
+Objects outside a user's scope are reported as *not found* (:class:`NotVisible`, HTTP 404), so
+their existence does not leak; functions a role lacks raise :class:`AccessDenied` (HTTP 403).
+Ingest batches and quarantined rows belong to city-wide roles, and to the user who uploaded them.
+
+Results are read from the latest run of ``enterprise_month_fuel_emissions`` in the lake and
+kept in memory (per run), as is the registry (re-read every :data:`CACHE_TTL_S` seconds).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from citycarbon.config.settings import get_settings
+from citycarbon.errors import CitycarbonError
+from citycarbon.store import catalog
+from citycarbon.store.models import USER_ROLES
+
+CITY_WIDE_ROLES = frozenset({"admin", "city_analyst", "viewer"})
+#: permission -> roles that have it (one place for every role rule).
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "read": frozenset(USER_ROLES),
+    "read_city": CITY_WIDE_ROLES,
+    "upload": frozenset({"admin", "city_analyst"}),
+    "manage_users": frozenset({"admin"}),
+    "read_audit": frozenset({"admin"}),
+    "edit_scenarios": frozenset({"admin", "city_analyst"}),  # 情景分析 pages
+}
+FUEL_RESULT = "enterprise_month_fuel_emissions"
+RESULT_SUMS = ("energy_tce", "scope1_co2_t", "scope2_co2_t", "co2_t")
+CACHE_TTL_S = 10.0
+
+
+class AccessDenied(CitycarbonError):
+    """The user's role does not allow this (HTTP 403)."""
+
+
+class NotVisible(CitycarbonError):
+    """The object does not exist or lies outside the user's scope (HTTP 404)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in user (or API token holder) a request acts for.
+
+    ``scope_code`` is the district, park or enterprise code of scoped roles (None otherwise).
+    """
+
+    user_id: int | None
+    username: str
+    role: str
+    scope_code: str | None = None
+    display_name: str | None = None
+    via: str = "session"  # 'session', 'token' or 'system'
+
+    @property
+    def city_wide(self) -> bool:
+        return self.role in CITY_WIDE_ROLES
+
+    def can(self, permission: str) -> bool:
+        return self.role in PERMISSIONS[permission]
+
+    @classmethod
+    def of(cls, user: Any, via: str = "session") -> Principal:
+        return cls(user.id, user.username, user.role, user.scope_code, user.display_name, via)
+
+
+SYSTEM = Principal(None, "system", "admin", via="system")
+
+
+def require(principal: Principal, permission: str) -> None:
+    """Raise :class:`AccessDenied` unless the principal's role has ``permission``."""
+    if not principal.can(permission):
+        raise AccessDenied(f"the role {principal.role!r} may not {permission.replace('_', ' ')}")
+
+
+# --------------------------------------------------------------------------- cached inputs
+_lock = threading.RLock()
+_registry_cache: dict[str, tuple[float, Registry]] = {}
+_results_cache: dict[str, tuple[float, tuple, Results | None]] = {}
+_generation = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Regions, parks and enterprises of the catalog (pandas, indexed by their codes)."""
+
+    regions: pd.DataFrame
+    parks: pd.DataFrame
+    enterprises: pd.DataFrame
+    gen: int = 0  # snapshot number (memo keys)
+
+
+def registry(*, refresh: bool = False) -> Registry:
+    """The registry, re-read from the catalog at most every :data:`CACHE_TTL_S` seconds."""
+    url = catalog.database_url()
+    now = time.monotonic()
+    with _lock:
+        hit = _registry_cache.get(url)
+        if hit and not refresh and now - hit[0] < CACHE_TTL_S:
+            return hit[1]
+    reg = Registry(
+        regions=catalog.registry_frame("regions").set_index("code", drop=False),
+        parks=catalog.registry_frame("parks").set_index("code", drop=False),
+        enterprises=catalog.registry_frame("enterprises").set_index("credit_code", drop=False),
+        gen=next(_generation),
+    )
+    with _lock:
+        _registry_cache[url] = (now, reg)
+    return reg
+
+
+@dataclass(frozen=True)
+class Results:
+    """The latest results run of the fuel returns, with annual sums precomputed."""
+
+    run_id: str
+    factor_profile: str
+    method: str
+    monthly: pd.DataFrame  # enterprise_code, year, month, energy_tce, scope1/2, co2_t
+    annual: pd.DataFrame  # enterprise_code, year, sums (index: range)
+    gen: int = 0  # snapshot number (memo keys)
+
+
+def _latest(lake: Path, name: str) -> Path | None:
+    from citycarbon.store.query import result_runs
+
+    runs = result_runs(name, lake)
+    return runs[-1] if runs else None
+
+
+def invalidate() -> None:
+    """Forget cached registry and results (after an upload, in tests)."""
+    with _lock:
+        _registry_cache.clear()
+        _results_cache.clear()
+        _memo.clear()
+
+
+def results() -> Results | None:
+    """The latest ``enterprise_month_fuel_emissions`` run, or None when none was computed."""
+    lake = get_settings().lake
+    key_name = str(lake)
+    now = time.monotonic()
+    with _lock:
+        hit = _results_cache.get(key_name)
+        if hit and now - hit[0] < CACHE_TTL_S:
+            return hit[2]
+    path = _latest(lake, FUEL_RESULT)
+    key = (str(path), path.stat().st_mtime_ns) if path else None
+    with _lock:
+        hit = _results_cache.get(key_name)
+        if hit and hit[1] == key:
+            _results_cache[key_name] = (now, key, hit[2])
+            return hit[2]
+    res = None
+    if path is not None:
+        cols = ["enterprise_code", "year", "month", *RESULT_SUMS, "run_id", "factor_profile"]
+        frame = pd.read_parquet(path, columns=[*cols, "method"])
+        first = frame.iloc[0] if len(frame) else None
+        monthly = frame[["enterprise_code", "year", "month", *RESULT_SUMS]].copy()
+        monthly["year"] = monthly["year"].astype("int64")
+        monthly["month"] = monthly["month"].astype("int64")
+        annual = monthly.groupby(["enterprise_code", "year"], as_index=False)[
+            list(RESULT_SUMS)
+        ].sum()
+        res = Results(
+            run_id=str(first["run_id"]) if first is not None else path.parent.name[7:],
+            factor_profile=str(first["factor_profile"]) if first is not None else "",
+            method=str(first["method"]) if first is not None else "",
+            monthly=monthly,
+            annual=annual,
+            gen=next(_generation),
+        )
+    with _lock:
+        _results_cache[key_name] = (now, key, res)
+    return res
+
+
+# --------------------------------------------------------------------------- scope
+def visible_enterprise_codes(principal: Principal) -> frozenset[str] | None:
+    """Credit codes the principal may see; None = all (city-wide roles)."""
+    if principal.city_wide:
+        return None
+    ents = registry().enterprises
+    code = principal.scope_code
+    if principal.role == "district_manager":
+        return frozenset(ents.index[ents["district_code"].to_numpy() == code])
+    if principal.role == "park_manager":
+        return frozenset(ents.index[ents["park_code"].to_numpy() == code])
+    if principal.role == "enterprise_user":
+        return frozenset([code]) if code in ents.index else frozenset()
+    return frozenset()
+
+
+def visible_district_codes(principal: Principal) -> frozenset[str] | None:
+    """District codes the principal's data lie in; None = all."""
+    if principal.city_wide:
+        return None
+    reg = registry()
+    code = principal.scope_code
+    if principal.role == "district_manager":
+        return frozenset([code])
+    if principal.role == "park_manager" and code in reg.parks.index:
+        return frozenset([reg.parks.at[code, "district_code"]])
+    if principal.role == "enterprise_user" and code in reg.enterprises.index:
+        return frozenset([reg.enterprises.at[code, "district_code"]])
+    return frozenset()
+
+
+def visible_park_codes(principal: Principal) -> frozenset[str] | None:
+    """Park codes the principal may see; None = all."""
+    if principal.city_wide:
+        return None
+    parks = registry().parks
+    if principal.role == "district_manager":
+        return frozenset(parks.index[parks["district_code"].to_numpy() == principal.scope_code])
+    if principal.role == "park_manager":
+        return frozenset([principal.scope_code])
+    return frozenset()
+
+
+def _mask(codes: pd.Series, visible: frozenset[str] | None) -> np.ndarray:
+    if visible is None:
+        return np.ones(len(codes), dtype=bool)
+    return codes.isin(visible).to_numpy()
+
+
+def scope_label(principal: Principal, lang: str = "zh") -> str:
+    """A short description of what the principal sees (for page headers)."""
+    if principal.city_wide:
+        return "全市" if lang == "zh" else "whole city"
+    reg = registry()
+    code = principal.scope_code
+    if principal.role == "district_manager" and code in reg.regions.index:
+        return str(reg.regions.at[code, "name_zh" if lang == "zh" else "name_en"] or code)
+    if principal.role == "park_manager" and code in reg.parks.index:
+        return str(reg.parks.at[code, "name_zh"] or code)
+    if principal.role == "enterprise_user" and code in reg.enterprises.index:
+        return str(reg.enterprises.at[code, "name"])
+    return str(code)
+
+
+# --------------------------------------------------------------------------- memo
+_memo: dict[tuple, Any] = {}
+MEMO_SIZE = 512
+
+
+def _scope_key(principal: Principal) -> tuple:
+    return ("city",) if principal.city_wide else (principal.role, principal.scope_code)
+
+
+def memoized(fn: Any) -> Any:
+    """Cache a scoped read per (scope, arguments, registry and results snapshot): the
+    dashboards ask the same questions over and over, the answers change only with new data.
+    Callers get the same frame object and must not modify it."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(principal: Principal, *args: Any, **kwargs: Any) -> Any:
+        require(principal, "read")
+        key = (
+            fn.__name__,
+            _scope_key(principal),
+            args,
+            tuple(sorted(kwargs.items())),
+            registry().gen,
+            getattr(results(), "gen", None),
+        )
+        with _lock:
+            if key in _memo:
+                return _memo[key]
+        value = fn(principal, *args, **kwargs)
+        with _lock:
+            if len(_memo) >= MEMO_SIZE:
+                _memo.clear()
+            _memo[key] = value
+        return value
+
+    return wrapper
+
+
+# --------------------------------------------------------------------------- enterprises
+ENTERPRISE_COLUMNS = [
+    "credit_code",
+    "name",
+    "industry_code",
+    "district_code",
+    "district",
+    "district_en",
+    "park_code",
+    "is_key",
+    "lon",
+    "lat",
+]
+
+
+@memoized
+def enterprises(
+    principal: Principal,
+    *,
+    q: str | None = None,
+    district: str | None = None,
+    park: str | None = None,
+    industry: str | None = None,
+    key_only: bool = False,
+    year: int | None = None,
+) -> pd.DataFrame:
+    """The enterprises the principal may see, filtered, with their latest-year (or ``year``)
+    energy and CO2 from the results (NaN when not reported), largest CO2 first.
+
+    ``q`` matches the name or the credit code (case-insensitive substring); ``industry`` a
+    GB/T 4754 prefix ('C26' or '26').
+    """
+    require(principal, "read")
+    reg = registry()
+    ents = reg.enterprises
+    ents = ents[_mask(ents["credit_code"], visible_enterprise_codes(principal))]
+    if q:
+        text = q.strip().lower()
+        ents = ents[
+            ents["name"].str.lower().str.contains(text, regex=False).to_numpy()
+            | ents["credit_code"].str.lower().str.contains(text, regex=False).to_numpy()
+        ]
+    if district:
+        ents = ents[ents["district_code"].to_numpy() == district]
+    if park:
+        ents = ents[ents["park_code"].to_numpy() == park]
+    if industry:
+        ind = industry.strip().upper()
+        codes = ents["industry_code"].fillna("").str.upper()
+        ents = ents[
+            (
+                codes.str.startswith(ind)
+                | codes.str.lstrip("ABCDEFGHIJKLMNOPQRST").str.startswith(
+                    ind.lstrip("ABCDEFGHIJKLMNOPQRST")
+                )
+            ).to_numpy()
+        ]
+    if key_only:
+        ents = ents[ents["is_key"].fillna(False).astype(bool).to_numpy()]
+    out = ents.reset_index(drop=True).copy()
+    out["district"] = reg.regions["name_zh"].reindex(out["district_code"]).to_numpy()
+    out["district_en"] = reg.regions["name_en"].reindex(out["district_code"]).to_numpy()
+    out = out[ENTERPRISE_COLUMNS]
+    res = results()
+    if res is not None and len(res.annual):
+        y = int(year) if year else int(res.annual["year"].max())
+        annual = res.annual[res.annual["year"].to_numpy() == y].set_index("enterprise_code")
+        out["year"] = y
+        out["energy_tce"] = annual["energy_tce"].reindex(out["credit_code"]).to_numpy()
+        out["co2_t"] = annual["co2_t"].reindex(out["credit_code"]).to_numpy()
+        out = out.sort_values(["co2_t", "credit_code"], ascending=[False, True], na_position="last")
+    return out.reset_index(drop=True)
+
+
+def enterprise(principal: Principal, credit_code: str) -> dict[str, Any]:
+    """One enterprise's registry row (plus district and park names); NotVisible otherwise."""
+    require(principal, "read")
+    reg = registry()
+    visible = visible_enterprise_codes(principal)
+    if credit_code not in reg.enterprises.index or (
+        visible is not None and credit_code not in visible
+    ):
+        raise NotVisible(f"enterprise {credit_code} not found")
+    row = reg.enterprises.loc[credit_code].to_dict()
+    row["district"] = reg.regions["name_zh"].get(row["district_code"])
+    park = row.get("park_code")
+    row["park"] = reg.parks["name_zh"].get(park) if isinstance(park, str) else None
+    return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+
+
+def enterprise_monthly(principal: Principal, credit_code: str) -> pd.DataFrame:
+    """Monthly energy and CO2 of one visible enterprise (latest results run)."""
+    enterprise(principal, credit_code)
+    res = results()
+    if res is None:
+        return pd.DataFrame(columns=["year", "month", *RESULT_SUMS])
+    m = res.monthly[res.monthly["enterprise_code"].to_numpy() == credit_code]
+    return m.drop(columns="enterprise_code").sort_values(["year", "month"]).reset_index(drop=True)
+
+
+def enterprise_rank(principal: Principal, credit_code: str, year: int | None = None) -> dict:
+    """Rank of a visible enterprise's CO2 among all enterprises of its industry (GB/T 4754
+    class) in a year: rank 1 = largest. Only the rank and the count are disclosed."""
+    ent = enterprise(principal, credit_code)
+    res = results()
+    if res is None or not len(res.annual):
+        return {"year": None, "rank": None, "of": 0, "industry_code": ent.get("industry_code")}
+    y = int(year) if year else int(res.annual["year"].max())
+    ents = registry().enterprises
+    annual = res.annual[res.annual["year"].to_numpy() == y]
+    ind = ents["industry_code"].reindex(annual["enterprise_code"]).to_numpy()
+    peers = annual[ind == ent.get("industry_code")].sort_values("co2_t", ascending=False)
+    codes = peers["enterprise_code"].tolist()
+    rank = codes.index(credit_code) + 1 if credit_code in codes else None
+    return {"year": y, "rank": rank, "of": len(codes), "industry_code": ent.get("industry_code")}
+
+
+def enterprise_fuel_mix(
+    principal: Principal, credit_code: str, year: int | None = None
+) -> pd.DataFrame:
+    """Energy use of one visible enterprise by fuel in a year: quantity in the fuel's
+    statistical unit and standard coal [tce] (GB/T 2589-2020 coefficients of the city profile)."""
+    from citycarbon.accounting.energy import energy_tce
+    from citycarbon.config import load_city
+    from citycarbon.store import lake, query
+
+    enterprise(principal, credit_code)
+    filters: dict[str, Any] = {"enterprise_code": credit_code}
+    if year:
+        filters["year"] = int(year)
+    rows = lake.read_current(
+        "energy_monthly",
+        filters,
+        columns=["enterprise_code", "year", "fuel", "unit", "consumed_total"],
+    )
+    cols = ["fuel", "name_zh", "unit", "quantity", "energy_tce"]
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    if not year:
+        rows = rows[rows["year"] == rows["year"].max()]
+    qty = rows.groupby(["fuel", "unit"], as_index=False)["consumed_total"].sum()
+    ff = _fuel_factors(load_city, query).set_index("fuel")
+    tce = ff["tce_per_stat_unit"].reindex(qty["fuel"]).to_numpy()
+    same_unit = ff["stat_unit"].reindex(qty["fuel"]).to_numpy() == qty["unit"].to_numpy()
+    out = pd.DataFrame(
+        {
+            "fuel": qty["fuel"],
+            "name_zh": ff["name_zh"].reindex(qty["fuel"]).to_numpy(),
+            "unit": qty["unit"],
+            "quantity": qty["consumed_total"],
+            "energy_tce": np.where(
+                same_unit, energy_tce(qty["consumed_total"].to_numpy(), tce), np.nan
+            ),
+        }
+    )
+    return out.sort_values("energy_tce", ascending=False, na_position="last").reset_index(drop=True)
+
+
+_ff_cache: dict[str, pd.DataFrame] = {}
+
+
+def _fuel_factors(load_city: Any, query: Any) -> pd.DataFrame:
+    cfg = load_city()
+    with _lock:
+        if cfg.id not in _ff_cache:
+            _ff_cache[cfg.id] = query.fuel_factors_frame(cfg.factor_profile())
+        return _ff_cache[cfg.id]
+
+
+# --------------------------------------------------------------------------- totals
+@memoized
+def totals_by_year(principal: Principal) -> pd.DataFrame:
+    """Energy and CO2 by year over the enterprises the principal sees (the city for city-wide
+    roles), with the number of reporting enterprises."""
+    require(principal, "read")
+    res = results()
+    cols = ["year", *RESULT_SUMS, "enterprises"]
+    if res is None:
+        return pd.DataFrame(columns=cols)
+    a = res.annual[_mask(res.annual["enterprise_code"], visible_enterprise_codes(principal))]
+    out = a.groupby("year")[list(RESULT_SUMS)].sum()
+    out["enterprises"] = a.groupby("year")["enterprise_code"].nunique()
+    return out.reset_index()[cols]
+
+
+@memoized
+def totals_by_month(principal: Principal) -> pd.DataFrame:
+    """Monthly energy and CO2 over the enterprises the principal sees."""
+    require(principal, "read")
+    res = results()
+    if res is None:
+        return pd.DataFrame(columns=["year", "month", *RESULT_SUMS])
+    m = res.monthly[_mask(res.monthly["enterprise_code"], visible_enterprise_codes(principal))]
+    return m.groupby(["year", "month"], as_index=False)[list(RESULT_SUMS)].sum()
+
+
+@memoized
+def totals_by_district(principal: Principal, year: int | None = None) -> pd.DataFrame:
+    """Energy and CO2 of a year (default the latest) by district, over visible enterprises."""
+    require(principal, "read")
+    res = results()
+    cols = ["district_code", "district", "district_en", *RESULT_SUMS, "enterprises"]
+    if res is None or not len(res.annual):
+        return pd.DataFrame(columns=cols)
+    reg = registry()
+    y = int(year) if year else int(res.annual["year"].max())
+    a = res.annual[res.annual["year"].to_numpy() == y]
+    a = a[_mask(a["enterprise_code"], visible_enterprise_codes(principal))]
+    a = a.assign(
+        district_code=reg.enterprises["district_code"].reindex(a["enterprise_code"]).to_numpy()
+    )
+    out = a.groupby("district_code")[list(RESULT_SUMS)].sum()
+    out["enterprises"] = a.groupby("district_code")["enterprise_code"].nunique()
+    out = out.reset_index()
+    out["district"] = reg.regions["name_zh"].reindex(out["district_code"]).to_numpy()
+    out["district_en"] = reg.regions["name_en"].reindex(out["district_code"]).to_numpy()
+    return out.sort_values("co2_t", ascending=False)[cols].reset_index(drop=True)
+
+
+@memoized
+def top_emitters(principal: Principal, year: int | None = None, n: int = 10) -> pd.DataFrame:
+    """The ``n`` largest CO2 emitters of a year among visible enterprises."""
+    frame = enterprises(principal, year=year)
+    if "co2_t" not in frame:
+        return frame.head(0)
+    return frame.dropna(subset=["co2_t"]).head(n).reset_index(drop=True)
+
+
+def city_statistics(principal: Principal) -> pd.DataFrame:
+    """City-level statistics (GDP, population, energy ...) by year: city-wide roles only, and
+    for district managers their district's rows."""
+    from citycarbon.store import lake
+
+    require(principal, "read")
+    districts = visible_district_codes(principal)
+    if districts is None:
+        return lake.read_current("city_statistics")
+    if principal.role != "district_manager":
+        return lake.read_current("city_statistics").head(0)
+    return lake.read_current("city_statistics", {"region_code": sorted(districts)})
+
+
+# --------------------------------------------------------------------------- batches
+BATCH_COLUMNS = [
+    "id",
+    "kind",
+    "source_name",
+    "status",
+    "rows_in",
+    "rows_accepted",
+    "rows_quarantined",
+    "created_at",
+    "finished_at",
+    "created_by",
+    "message",
+]
+
+
+def _batch_visible(principal: Principal, batch: Any) -> bool:
+    return principal.city_wide or batch.created_by == principal.username
+
+
+def batches(
+    principal: Principal, *, kind: str | None = None, status: str | None = None
+) -> pd.DataFrame:
+    """Ingest batches the principal may see (city-wide roles: all; others: their own), newest first."""
+    import sqlalchemy as sa
+
+    from citycarbon.store.models import Batch
+
+    require(principal, "read")
+    query = sa.select(*(getattr(Batch, c) for c in BATCH_COLUMNS)).order_by(Batch.id.desc())
+    if kind:
+        query = query.where(Batch.kind == kind)
+    if status:
+        query = query.where(Batch.status == status)
+    if not principal.city_wide:
+        query = query.where(Batch.created_by == principal.username)
+    with catalog._reading(None) as s:
+        rows = s.execute(query).all()
+    return pd.DataFrame(rows, columns=BATCH_COLUMNS)
+
+
+def batch(principal: Principal, batch_id: int) -> catalog.BatchInfo:
+    """One visible batch; NotVisible otherwise."""
+    require(principal, "read")
+    info = catalog.get_batch(int(batch_id))
+    if info is None or not _batch_visible(principal, info):
+        raise NotVisible(f"batch {batch_id} not found")
+    return info
+
+
+def quarantine(principal: Principal, batch_id: int | None = None) -> pd.DataFrame:
+    """Quarantined rows of visible committed batches (one batch, or all visible ones)."""
+    from citycarbon.ingest.loader import read_quarantine
+
+    require(principal, "read")
+    if batch_id is not None:
+        batch(principal, batch_id)
+        return read_quarantine(int(batch_id))
+    frame = read_quarantine(None)
+    if principal.city_wide:
+        return frame
+    own = batches(principal)["id"].tolist()
+    return frame[frame["batch_id"].isin(own).to_numpy()].reset_index(drop=True)
+
+
+def upload(principal: Principal, kind: str, path: Path, source_name: str) -> Any:
+    """Ingest an uploaded file of any kind as the principal (uploaders only); returns the
+    :class:`citycarbon.ingest.loader.IngestResult`. The batch is audited by the catalog."""
+    from citycarbon.ingest.loader import ingest
+
+    require(principal, "upload")
+    result = ingest(kind, path, created_by=principal.username)
+    invalidate()
+    return result

@@ -1,0 +1,807 @@
+"""Map layers of the electricity-carbon eco map (电碳生态地图): districts, parks, enterprises and
+grid nodes with their energy, electricity and CO2 per period, precomputed once per results run.
+
+Everything the map pages ask for is cut from a :class:`MapData` built once per (lake, results
+runs, committed meter batches) and kept in memory; the day-level meter aggregates are also kept
+on disk (``$CITYCARBON_HOME/cache/map/``) so a restarted server does not rescan the readings.
+
+Sources
+-------
+- ``enterprise_month_fuel_emissions`` (latest run): energy [tce] and CO2 [t] per enterprise and
+  month, scopes 1 and 2, from the 205-1 fuel returns.
+- ``enterprise_month_electricity_emissions`` (latest run): the location-based grid factor of each
+  year [tCO2/MWh] that run used.
+- ``meter_readings`` (committed batches) summed per meter and local calendar day with DuckDB,
+  joined to the meter registry: metered electricity [MWh] per grid node, enterprise and district.
+- ``city_inventory`` (latest run, when the inventory was run): yearly GHG [tCO2e] of its
+  district roll-up (basis incl. net imported electricity).
+- The registry (catalog): parks, enterprises (lon/lat, district, park), grid nodes, meters.
+
+Periods are ``YYYY`` (a year), ``YYYY-MM`` (a month) or ``YYYY-MM-DD`` (a day: metered
+electricity only, the fuel returns being monthly). Who may see what is decided by the caller
+(the web access layer) and passed in as a :class:`Scope`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from citycarbon import geo, units
+from citycarbon.errors import InputError
+
+FUEL_RESULT = "enterprise_month_fuel_emissions"
+ELECTRICITY_RESULT = "enterprise_month_electricity_emissions"
+#: the city GHG inventory (accounting.inventory): its district roll-up, yearly
+INVENTORY_RESULT = "city_inventory"
+INVENTORY_BASIS = "incl_net_imported_electricity"
+PERIOD_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+CACHE_TTL_S = 30.0  # how often a served MapData has its inputs checked (in the background)
+
+_lock = threading.RLock()
+_cache: dict[tuple, tuple[float, MapData]] = {}
+_refreshing: set[tuple] = set()
+_build_lock = threading.Lock()
+
+
+# --------------------------------------------------------------------------- scope, periods
+@dataclass(frozen=True)
+class Scope:
+    """The enterprises a user may see (``None`` = all), as the access layer says.
+
+    Aggregates follow from it, without a role rule here: a district's, park's or grid node's
+    total is shown only when the user may see *every* enterprise in it (a district manager sees
+    their district's totals; an enterprise user sees their own point and no totals, because a
+    total would disclose other enterprises). See :func:`visibility`.
+    """
+
+    enterprises: frozenset[str] | None = None
+
+
+EVERYTHING = Scope()
+
+
+@dataclass(frozen=True)
+class Period:
+    """A map period: a year, a month or a day (``kind`` 'year' | 'month' | 'day')."""
+
+    text: str
+    kind: str
+    year: int
+    month: int | None = None
+    day: int | None = None
+
+
+def parse_period(text: str) -> Period:
+    """``'2024'`` | ``'2024-06'`` | ``'2024-06-15'`` → :class:`Period`; anything else → InputError."""
+    m = PERIOD_RE.match(str(text).strip())
+    if not m:
+        raise InputError("period must be YYYY, YYYY-MM or YYYY-MM-DD", field="period", value=text)
+    year, month, day = (int(g) if g else None for g in m.groups())
+    if month is not None and not 1 <= month <= 12:
+        raise InputError("month must be 01-12", field="period", value=text)
+    if day is not None:
+        try:
+            pd.Timestamp(year=year, month=month, day=day)
+        except ValueError:
+            raise InputError("no such day", field="period", value=text) from None
+    kind = "day" if day else "month" if month else "year"
+    return Period(str(text).strip(), kind, year, month, day)
+
+
+# --------------------------------------------------------------------------- the precomputed cube
+@dataclass
+class MapData:
+    """Everything the map serves, precomputed (see the module docstring)."""
+
+    boundaries: dict
+    districts: pd.DataFrame  # code, name_zh, name_en, area_km2, cp_lon, cp_lat
+    parks: pd.DataFrame  # code, name_zh, name_en, district_code, lon, lat, enterprises
+    enterprises: pd.DataFrame  # credit_code (index), name, industry, district, park, lon, lat, ...
+    nodes: pd.DataFrame  # node_id (index), name, district_code, voltage_kv, lon, lat, meters
+    #: per period text ('2024', '2024-06') -> frame indexed by enterprise_code
+    enterprise_periods: dict[str, pd.DataFrame]
+    #: per period text -> frame indexed by district code / park code / node id
+    district_periods: dict[str, pd.DataFrame]
+    park_periods: dict[str, pd.DataFrame]
+    node_periods: dict[str, pd.DataFrame]
+    #: day-level metered electricity: day text -> frames (enterprise / node / district)
+    enterprise_days: Mapping[str, pd.DataFrame]
+    node_days: Mapping[str, pd.DataFrame]
+    district_days: Mapping[str, pd.DataFrame]
+    months: list[str]
+    days: list[str]
+    grid_ef_tco2_per_mwh: dict[int, float]
+    provenance: dict[str, Any] = field(default_factory=dict)
+    #: (grid node, enterprise) pairs of the meter registry
+    node_enterprises: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: nodal carbon intensity per (node_id, period 'YYYY' | 'YYYY-MM') when computed
+    node_intensity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: enterprise point rows per period, built on first use (every enterprise, unscoped)
+    _rows: dict[str, list[list]] = field(default_factory=dict, repr=False)
+    _visibility: dict[frozenset[str], Visibility] = field(default_factory=dict, repr=False)
+
+    @property
+    def years(self) -> list[str]:
+        return sorted({m[:4] for m in self.months})
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Codes whose totals a scope may see (``None`` = all)."""
+
+    districts: frozenset[str] | None
+    parks: frozenset[str] | None
+    nodes: frozenset[str] | None
+
+
+def visibility(data: MapData, scope: Scope) -> Visibility:
+    """Which aggregates a scope may see: those all of whose enterprises it may see.
+
+    A district or park with no enterprise is shown to everyone who sees some enterprise in its
+    district (there is nothing to disclose) — not to a user who sees none. A grid node counts
+    the enterprises metered behind it; a node with no meter follows its district.
+    """
+    if scope.enterprises is None:
+        return Visibility(None, None, None)
+    hit = data._visibility.get(scope.enterprises)
+    if hit is not None:
+        return hit
+    ent = data.enterprises
+    seen = pd.Series(ent.index.isin(list(scope.enterprises)), index=ent.index)
+
+    def complete(keys: pd.Series) -> set[str]:
+        ok = seen.reindex(keys.index).groupby(keys.to_numpy()).agg(["all", "any"])
+        return set(ok.index[ok["all"] & ok["any"]])
+
+    seen_districts = set(ent.loc[seen.to_numpy(), "district_code"])
+    districts = complete(ent["district_code"])
+    districts |= {d for d in data.districts.index if d in seen_districts} - set(
+        ent["district_code"]
+    )
+    parks = complete(ent["park_code"].dropna())
+    empty_parks = set(data.parks.index) - set(ent["park_code"].dropna())
+    parks |= {c for c in empty_parks if data.parks.at[c, "district_code"] in districts}
+    pairs = data.node_enterprises
+    nodes: set[str] = set()
+    if len(pairs):
+        ok = seen.reindex(pairs["enterprise_code"]).fillna(False).to_numpy()
+        agg = pd.Series(ok).groupby(pairs["grid_node_id"].to_numpy()).all()
+        nodes = set(agg.index[agg.to_numpy()])
+    metered = set(pairs["grid_node_id"]) if len(pairs) else set()
+    nodes |= {
+        n for n, d in data.nodes["district_code"].items() if n not in metered and d in districts
+    }
+    vis = Visibility(frozenset(districts), frozenset(parks), frozenset(nodes))
+    with _lock:
+        if len(data._visibility) > 256:
+            data._visibility.clear()
+        data._visibility[scope.enterprises] = vis
+    return vis
+
+
+def _allowed(codes: Any, allowed: frozenset[str] | None) -> np.ndarray:
+    codes = np.asarray(list(codes), dtype=object)
+    if allowed is None:
+        return np.ones(len(codes), dtype=bool)
+    return np.isin(codes, list(allowed))
+
+
+class DayFrames(Mapping[str, pd.DataFrame]):
+    """Day text ('2024-06-15') -> values per key that day: slices of one frame sorted by day,
+    so building costs one group-by and a lookup is a slice (no frame per day)."""
+
+    def __init__(self, frame: pd.DataFrame, key: str, values: list[str]) -> None:
+        if frame.empty:
+            self._frame = pd.DataFrame(columns=values)
+            self._pos: dict[str, tuple[int, int]] = {}
+            return
+        grouped = frame.groupby(["day", key], sort=True)[values].sum()
+        days = grouped.index.get_level_values("day").to_numpy(dtype="datetime64[D]")
+        uniq, start = np.unique(days, return_index=True)
+        stop = np.append(start[1:], len(grouped))
+        names = np.datetime_as_string(uniq, unit="D")
+        self._frame = grouped.droplevel("day")
+        self._pos = dict(
+            zip(names.tolist(), zip(start.tolist(), stop.tolist(), strict=True), strict=True)
+        )
+
+    def __getitem__(self, day: str) -> pd.DataFrame:
+        start, stop = self._pos[day]
+        return self._frame.iloc[start:stop]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._pos)
+
+    def __len__(self) -> int:
+        return len(self._pos)
+
+
+def _latest_run(lake: Path, name: str) -> Path | None:
+    """The part file of the newest run of a result (run ids sort by time)."""
+    from citycarbon.store.query import result_runs
+
+    runs = result_runs(name, lake)
+    return runs[-1] if runs else None
+
+
+def _inputs_key(settings: Any, cfg: Any) -> tuple:
+    from citycarbon.store import catalog
+
+    lake = Path(settings.lake)
+    names = (FUEL_RESULT, ELECTRICITY_RESULT, INVENTORY_RESULT, NODE_INTENSITY_RESULT)
+    runs = tuple(str(_latest_run(lake, n) or "") for n in names)
+    files = catalog.committed_files("meter_readings", url=settings.database_url)
+    batches = tuple(sorted({b for b, _ in files}))
+    registry = catalog.registry_frame("enterprises", url=settings.database_url)
+    reg_sig = (len(registry), int(pd.util.hash_pandas_object(registry, index=False).sum()))
+    return (str(lake), settings.database_url, cfg.id, runs, batches, reg_sig)
+
+
+def map_data(cfg: Any = None, *, settings: Any = None, wait: bool = False) -> MapData:
+    """The precomputed map data of the current ``CITYCARBON_HOME``.
+
+    Built on first use (synchronously); afterwards served from memory, and every
+    :data:`CACHE_TTL_S` seconds a background thread checks whether a new results run, meter
+    batch or registry change appeared and swaps in a rebuilt cube (requests never wait for the
+    check). ``wait=True`` does the check in the caller's thread (CLI, tests).
+    """
+    from citycarbon.config import load_city
+    from citycarbon.config.settings import get_settings
+
+    cfg = cfg or load_city()
+    settings = settings or get_settings()
+    home_key = (str(settings.lake), settings.database_url, cfg.id)
+    with _lock:
+        hit = _cache.get(home_key)
+    if hit is not None:
+        if time.monotonic() - hit[0] >= CACHE_TTL_S:
+            if wait:
+                _refresh(home_key, cfg, settings)
+                return _cache[home_key][1]
+            with _lock:
+                start = home_key not in _refreshing
+                _refreshing.add(home_key)
+            if start:
+                threading.Thread(
+                    target=_refresh, args=(home_key, cfg, settings), daemon=True
+                ).start()
+        return hit[1]
+    with _build_lock:  # one first build at a time; others wait for it
+        with _lock:
+            hit = _cache.get(home_key)
+        if hit is not None:
+            return hit[1]
+        data = build_map_data(cfg, settings=settings)
+        with _lock:
+            _cache[home_key] = (time.monotonic(), data)
+        return data
+
+
+def _refresh(home_key: tuple, cfg: Any, settings: Any) -> None:
+    """Rebuild a cached cube if its inputs changed (else just restart its TTL)."""
+    try:
+        with _build_lock:
+            key = _inputs_key(settings, cfg)
+            with _lock:
+                hit = _cache.get(home_key)
+            if hit is not None and hit[1].provenance.get("key") == key:
+                data = hit[1]
+            else:
+                data = build_map_data(cfg, settings=settings, key=key)
+            with _lock:
+                if home_key in _cache or hit is None:
+                    _cache[home_key] = (time.monotonic(), data)
+    except Exception:
+        logging.getLogger(__name__).exception("map data refresh failed")
+    finally:
+        with _lock:
+            _refreshing.discard(home_key)
+
+
+def clear_cache() -> None:
+    """Forget every cached :class:`MapData` (tests, after a recompute)."""
+    with _lock:
+        _cache.clear()
+
+
+def _registry(cfg: Any, settings: Any, fc: dict) -> tuple[pd.DataFrame, ...]:
+    from citycarbon.store import catalog
+
+    url = settings.database_url
+    ent = catalog.registry_frame("enterprises", url=url).set_index("credit_code")
+    parks = catalog.registry_frame("parks", url=url)
+    nodes = catalog.registry_frame("grid_nodes", url=url).set_index("node_id")
+    meters = catalog.registry_frame("meters", url=url)
+    # a point whose position lies outside its registered district is kept but flagged
+    ent["located_in"] = geo.district_of_points(fc, ent["lon"], ent["lat"])
+    ent["position_ok"] = ent["located_in"] == ent["district_code"]
+    parks["enterprises"] = parks["code"].map(ent["park_code"].value_counts()).fillna(0).astype(int)
+    nodes["meters"] = nodes.index.map(meters["grid_node_id"].value_counts()).fillna(0).astype(int)
+    return ent, parks, nodes, meters
+
+
+def _per_period(frame: pd.DataFrame, key: str, values: list[str]) -> dict[str, pd.DataFrame]:
+    """Sum ``values`` per key and month and per key and year: {'2024-06': df, '2024': df}."""
+    out: dict[str, pd.DataFrame] = {}
+    if frame.empty:
+        return out
+    monthly = frame.groupby([key, "year", "month"], sort=True)[values].sum()
+    for (year, month), part in monthly.groupby(level=["year", "month"]):
+        out[f"{year:04d}-{month:02d}"] = part.droplevel(["year", "month"])
+    yearly = frame.groupby([key, "year"], sort=True)[values].sum()
+    for year, part in yearly.groupby(level="year"):
+        out[f"{year:04d}"] = part.droplevel("year")
+    return out
+
+
+def _fixed_utc_offset_s(timezone: str, years: Iterable[int]) -> int | None:
+    """The zone's UTC offset [s] if it is the same all through ``years`` (no daylight saving
+    then), else None."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(timezone)
+    years = list(years) or [2000]
+    stamps = pd.date_range(f"{min(years)}-01-01", f"{max(years)}-12-31", freq="MS", tz="UTC")
+    offsets = {zone.utcoffset(ts.to_pydatetime()) for ts in stamps}
+    return int(offsets.pop().total_seconds()) if len(offsets) == 1 else None
+
+
+def _inventory_by_district(lake: Path) -> dict[str, pd.DataFrame]:
+    """Yearly GHG [tCO2e] per district from the latest city inventory run (its bottom-up district
+    roll-up, basis incl. net imported electricity): {'2024': frame with ghg_tco2e}. Empty when
+    the inventory has not been run (or has no district rows)."""
+    path = _latest_run(lake, INVENTORY_RESULT)
+    if path is None:
+        return {}
+    cols = ["level", "entity_code", "year", "month", "basis", "emissions_tco2e"]
+    try:
+        inv = pd.read_parquet(path, columns=cols, filters=[("level", "==", "district")])
+    except (KeyError, ValueError, pa.ArrowInvalid):  # another layout: no inventory metric
+        logging.getLogger(__name__).warning("map: %s lacks the columns %s", path, cols)
+        return {}
+    inv = inv[(inv["basis"] == INVENTORY_BASIS) & inv["month"].isna()]
+    sums = inv.groupby(["entity_code", "year"])["emissions_tco2e"].sum().rename("ghg_tco2e")
+    return {
+        f"{int(year):04d}": part.droplevel("year").to_frame()
+        for year, part in sums.groupby(level="year")
+    }
+
+
+def _meter_days(settings: Any, cfg: Any, key: tuple) -> pd.DataFrame:
+    """kWh per meter and local calendar day (DuckDB over the committed readings), disk-cached."""
+    from citycarbon.store import catalog, query
+
+    cache_dir = Path(settings.home) / "cache" / "map"
+    digest = hashlib.sha1(repr((key[3], key[4])).encode()).hexdigest()[:16]
+    name = f"meter_days-{digest}.parquet"
+    path = cache_dir / name
+    if path.exists():
+        return pq.read_table(path).to_pandas()
+    files = catalog.committed_files("meter_readings", url=settings.database_url)
+    if not files:
+        return pd.DataFrame(
+            {
+                "meter_id": pd.Series([], dtype=object),
+                "day": pd.Series([], dtype="datetime64[ns]"),
+                "kwh": pd.Series([], dtype="float64"),
+            }
+        )
+    with query.DuckDBEngine() as engine:
+        engine.con.execute("SET enable_progress_bar = false")
+        info = query.register_lake(engine, settings.lake, {"meter_readings": files})
+        offset_s = _fixed_utc_offset_s(cfg.timezone, info["meter_readings"].years)
+        if offset_s is not None:  # integer day numbers: 3-4x faster than a time-zone cast
+            day = f"(epoch_us(ts) + {offset_s * 1_000_000}) // 86400000000"
+        else:  # a zone with daylight saving: ICU converts each reading
+            tz = cfg.timezone.replace("'", "")
+            day = f"datediff('day', DATE '1970-01-01', CAST(timezone('{tz}', ts) AS DATE))"
+        days = engine.sql(
+            f"SELECT meter_id, {day} AS day_number, SUM(kwh) AS kwh "
+            "FROM current_meter_readings GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+    days["day"] = pd.to_datetime(days.pop("day_number").astype("int64"), unit="D")
+    days = days[["meter_id", "day", "kwh"]]
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    for old in cache_dir.glob("meter_days-*.parquet"):
+        old.unlink(missing_ok=True)
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(pa.Table.from_pandas(days, preserve_index=False), tmp)
+    tmp.replace(path)
+    return days
+
+
+def build_map_data(cfg: Any, *, settings: Any, key: tuple | None = None) -> MapData:
+    """Build the :class:`MapData` of a city's home (see :func:`map_data`, which caches it)."""
+    t0 = time.perf_counter()
+    key = key or _inputs_key(settings, cfg)
+    lake = Path(settings.lake)
+    fc = geo.boundaries(cfg)
+    districts = pd.DataFrame(
+        {
+            "code": [f["properties"]["code"] for f in fc["features"]],
+            "name_zh": [f["properties"]["name_zh"] for f in fc["features"]],
+            "name_en": [f["properties"]["name_en"] for f in fc["features"]],
+            "area_km2": [round(geo.area_km2(f["geometry"]), 1) for f in fc["features"]],
+        }
+    ).set_index("code")
+    ent, parks, nodes, meters = _registry(cfg, settings, fc)
+
+    # monthly energy and CO2 from the fuel returns
+    fuel_path = _latest_run(lake, FUEL_RESULT)
+    cols = [
+        "enterprise_code",
+        "year",
+        "month",
+        "energy_tce",
+        "co2_t",
+        "scope1_co2_t",
+        "scope2_co2_t",
+    ]
+    fuel = (
+        pd.read_parquet(fuel_path, columns=[*cols, "run_id", "factor_profile"])
+        if fuel_path
+        else pd.DataFrame(columns=[*cols, "run_id", "factor_profile"])
+    )
+    values = ["energy_tce", "co2_t", "scope1_co2_t", "scope2_co2_t"]
+    fuel = fuel[fuel["enterprise_code"].isin(ent.index)].copy()
+    fuel["district_code"] = fuel["enterprise_code"].map(ent["district_code"])
+    fuel["park_code"] = fuel["enterprise_code"].map(ent["park_code"])
+    fuel["enterprises"] = 1
+
+    # the location-based grid factor per year, as the electricity run used it
+    elec_path = _latest_run(lake, ELECTRICITY_RESULT)
+    grid_ef: dict[int, float] = {}
+    if elec_path:
+        elec = pd.read_parquet(elec_path, columns=["year", "grid_ef_tco2_per_mwh", "run_id"])
+        grid_ef = elec.groupby("year")["grid_ef_tco2_per_mwh"].max().dropna().to_dict()
+
+    # metered electricity per meter-day -> enterprise / node / district, day and month
+    mday = _meter_days(settings, cfg, key)
+    by_meter = meters.set_index("meter_id")
+    mday["enterprise_code"] = mday["meter_id"].map(by_meter["enterprise_code"])
+    mday["grid_node_id"] = mday["meter_id"].map(by_meter["grid_node_id"])
+    mwh_per_kwh = units.factor("kWh", "MWh")
+    mday["electricity_mwh"] = mday["kwh"] * mwh_per_kwh
+    mday["year"] = mday["day"].dt.year
+    mday["month"] = mday["day"].dt.month
+    ef = mday["year"].map(grid_ef)
+    mday["electricity_co2_t"] = mday["electricity_mwh"] * ef
+    mday["district_code"] = mday["enterprise_code"].map(ent["district_code"])
+    node_district = nodes["district_code"]
+    mday["district_code"] = mday["district_code"].fillna(mday["grid_node_id"].map(node_district))
+    evals = ["electricity_mwh", "electricity_co2_t"]
+
+    def by_day(key_col: str) -> DayFrames:
+        return DayFrames(mday, key_col, evals)
+
+    enterprise_periods = _per_period(fuel, "enterprise_code", values)
+    metered_ent = _per_period(mday, "enterprise_code", evals)  # groupby drops NaN keys
+    for p, frame in metered_ent.items():
+        base = enterprise_periods.get(p, pd.DataFrame(columns=values))
+        enterprise_periods[p] = base.join(frame, how="outer")
+    district_periods = _per_period(fuel, "district_code", [*values, "enterprises"])
+    for year, ghg in _inventory_by_district(lake).items():
+        base = district_periods.get(year, pd.DataFrame(columns=values))
+        district_periods[year] = base.join(ghg, how="outer")
+    metered_d = _per_period(mday, "district_code", evals)
+    for p, frame in metered_d.items():
+        base = district_periods.get(p, pd.DataFrame(columns=values))
+        district_periods[p] = base.join(frame, how="outer")
+    park_periods = _per_period(
+        fuel.dropna(subset=["park_code"]), "park_code", [*values, "enterprises"]
+    )
+    node_periods = _per_period(mday, "grid_node_id", evals)
+    # the count of reporting enterprises is a count per month, not a sum over months
+    for frames, col in ((district_periods, "district_code"), (park_periods, "park_code")):
+        counts = fuel.dropna(subset=[col]).groupby([col, "year"])["enterprise_code"].nunique()
+        for year, part in counts.groupby(level="year"):
+            if f"{year:04d}" in frames:
+                frames[f"{year:04d}"]["enterprises"] = part.droplevel("year")
+
+    months = sorted({p for p in [*enterprise_periods, *node_periods] if len(p) == 7})
+    enterprise_days = by_day("enterprise_code")
+    provenance = {
+        "key": key,
+        "fuel_run_id": str(fuel["run_id"].iat[0]) if len(fuel) else None,
+        "factor_profile": str(fuel["factor_profile"].iat[0]) if len(fuel) else None,
+        "electricity_run_id": str(elec["run_id"].iat[0]) if elec_path and len(elec) else None,
+        "meter_days": len(mday),
+        "build_s": None,
+    }
+    data = MapData(
+        boundaries=fc,
+        districts=districts,
+        parks=parks.set_index("code"),
+        enterprises=ent,
+        nodes=nodes,
+        enterprise_periods=enterprise_periods,
+        district_periods=district_periods,
+        park_periods=park_periods,
+        node_periods=node_periods,
+        enterprise_days=enterprise_days,
+        node_days=by_day("grid_node_id"),
+        district_days=by_day("district_code"),
+        months=months,
+        days=sorted(enterprise_days),
+        grid_ef_tco2_per_mwh={int(k): float(v) for k, v in grid_ef.items()},
+        provenance=provenance,
+        node_enterprises=meters.dropna(subset=["grid_node_id", "enterprise_code"])[
+            ["grid_node_id", "enterprise_code"]
+        ].drop_duplicates(),
+    )
+    ni_path = _latest_run(lake, NODE_INTENSITY_RESULT)  # carbon emission flow (scope2_run.py)
+    if ni_path:
+        ni = pd.read_parquet(ni_path, columns=["node_id", "period", NODE_E, "basis", "run_id"])
+        data.node_intensity = ni.set_index(["node_id", "period"])
+        provenance["node_intensity_run_id"] = str(ni["run_id"].iat[0]) if len(ni) else None
+    provenance["build_s"] = round(time.perf_counter() - t0, 3)
+    return data
+
+
+# --------------------------------------------------------------------------- layers
+def _frame(
+    frames: Mapping[str, pd.DataFrame], period: Period, days: Mapping[str, pd.DataFrame]
+) -> pd.DataFrame:
+    source = days if period.kind == "day" else frames
+    return source.get(period.text, pd.DataFrame())
+
+
+def _num(value: Any) -> float | None:
+    """A JSON-safe number: NaN/None -> None, else a float rounded to 4 significant decimals."""
+    if value is None:
+        return None
+    value = float(value)
+    return None if not np.isfinite(value) else round(value, 4)
+
+
+def _col(frame: pd.DataFrame, index: pd.Index, name: str) -> list[float | None]:
+    if name not in frame.columns:
+        return [None] * len(index)
+    values = frame[name].reindex(index).to_numpy(dtype="float64", na_value=np.nan)
+    rounded = np.round(values, 4).astype(object)
+    rounded[~np.isfinite(values)] = None
+    return rounded.tolist()
+
+
+def check_period(data: MapData, period: Period) -> None:
+    """Raise InputError when the data hold nothing for a period (lists what they hold)."""
+    known = data.days if period.kind == "day" else data.months
+    if period.kind == "year":
+        known = data.years
+    if period.text not in known:
+        span = f"{known[0]} … {known[-1]}" if known else "none"
+        raise InputError(
+            f"no map data for {period.kind} {period.text} (available: {span})",
+            field="period",
+            value=period.text,
+        )
+
+
+DISTRICT_VALUES = ("energy_tce", "co2_t", "electricity_mwh", "electricity_co2_t", "ghg_tco2e")
+
+
+def district_layer(data: MapData, period: Period, scope: Scope = EVERYTHING) -> list[dict]:
+    """One row per district: energy [tce], CO2 [t] (fuel returns; month or year), metered
+    electricity [MWh] with its CO2 [t] (any period) and the inventory's GHG [tCO2e] (year).
+    Values are None outside the scope."""
+    check_period(data, period)
+    frame = _frame(data.district_periods, period, data.district_days)
+    idx = data.districts.index
+    visible = _allowed(idx, visibility(data, scope).districts)
+    out = []
+    cols = {c: _col(frame, idx, c) for c in (*DISTRICT_VALUES, "enterprises")}
+    for i, code in enumerate(idx):
+        row = {
+            "code": code,
+            "name_zh": data.districts.at[code, "name_zh"],
+            "name_en": data.districts.at[code, "name_en"],
+            "area_km2": float(data.districts.at[code, "area_km2"]),
+            "visible": bool(visible[i]),
+        }
+        for c, vals in cols.items():
+            row[c] = vals[i] if visible[i] else None
+        if row["enterprises"] is not None:
+            row["enterprises"] = int(row["enterprises"])
+        out.append(row)
+    return out
+
+
+ENTERPRISE_COLUMNS = [
+    "credit_code", "name", "lon", "lat", "district_code", "park_code", "industry_code", "is_key",
+    "position_ok", "energy_tce", "co2_t", "electricity_mwh", "electricity_co2_t",
+]  # fmt: skip
+
+
+def _enterprise_rows(data: MapData, period: Period) -> list[list]:
+    """Every enterprise's point row for a period (cached on the MapData)."""
+    rows = data._rows.get(period.text)
+    if rows is not None:
+        return rows
+    ent = data.enterprises[data.enterprises["lon"].notna() & data.enterprises["lat"].notna()]
+    frame = _frame(data.enterprise_periods, period, data.enterprise_days)
+    idx = ent.index
+    metrics = [_col(frame, idx, c) for c in ENTERPRISE_COLUMNS[9:]]
+    park = [p if isinstance(p, str) else None for p in ent["park_code"]]
+    base = zip(
+        idx, ent["name"], ent["lon"].astype(float), ent["lat"].astype(float),
+        ent["district_code"], park, ent["industry_code"], ent["is_key"].astype(bool),
+        ent["position_ok"].astype(bool), *metrics, strict=True,
+    )  # fmt: skip
+    rows = [list(r) for r in base]
+    with _lock:
+        if len(data._rows) > 64:  # a long scrub through days: keep memory bounded
+            data._rows.clear()
+        data._rows[period.text] = rows
+    return rows
+
+
+def enterprise_points(data: MapData, period: Period, scope: Scope = EVERYTHING) -> dict:
+    """Enterprise points (columnar: ``columns`` + ``rows``), sized on the client by CO2.
+
+    Enterprise users see their own enterprise only; district managers their districts'."""
+    check_period(data, period)
+    rows = _enterprise_rows(data, period)
+    if scope.enterprises is not None:
+        rows = [r for r in rows if r[0] in scope.enterprises]
+    return {"columns": ENTERPRISE_COLUMNS, "rows": rows}
+
+
+def park_points(data: MapData, period: Period, scope: Scope = EVERYTHING) -> list[dict]:
+    """Park points with their enterprises' totals (aggregates: hidden from enterprise users)."""
+    check_period(data, period)
+    parks = data.parks[_allowed(data.parks.index, visibility(data, scope).parks)]
+    frame = _frame(data.park_periods, period, {})
+    energy, co2 = _col(frame, parks.index, "energy_tce"), _col(frame, parks.index, "co2_t")
+    return [
+        {
+            "code": code,
+            "name_zh": r.name_zh,
+            "name_en": r.name_en,
+            "district_code": r.district_code,
+            "lon": _num(r.lon),
+            "lat": _num(r.lat),
+            "enterprises": int(r.enterprises),
+            "energy_tce": energy[i],
+            "co2_t": co2[i],
+        }
+        for i, (code, r) in enumerate(parks.iterrows())
+    ]
+
+
+NODE_INTENSITY_RESULT = "grid_node_intensity"
+NODE_E = "intensity_tco2_per_mwh"
+
+
+def _nodal(data: MapData, node_ids: pd.Index, period: Period) -> dict[str, tuple[float, str]]:
+    """Node -> (nodal intensity [tCO2/MWh], basis) of the period (a day takes its month's)."""
+    ni = data.node_intensity
+    if ni.empty:
+        return {}
+    text = period.text if period.kind != "day" else f"{period.year:04d}-{period.month:02d}"
+    out = {}
+    for nid in node_ids:  # one lookup per grid node (tens), not bulk data
+        if (nid, text) in ni.index:
+            row = ni.loc[(nid, text)]
+            out[nid] = (float(row[NODE_E]), f"nodal: {row['basis']}")
+    return out
+
+
+def _times(mwh: float | None, intensity: float) -> float | None:
+    return None if mwh is None else mwh * intensity
+
+
+def node_points(data: MapData, period: Period, scope: Scope = EVERYTHING) -> list[dict]:
+    """Grid nodes with the metered electricity [MWh] of the meters connected to them and its
+    location-based CO2 [t]: with the nodal intensity of the period where ``grid_node_intensity``
+    (carbon emission flow) was computed, else the grid factor of the year for every node."""
+    check_period(data, period)
+    nodes = data.nodes[_allowed(data.nodes.index, visibility(data, scope).nodes)]
+    frame = _frame(data.node_periods, period, data.node_days)
+    mwh, co2 = (
+        _col(frame, nodes.index, "electricity_mwh"),
+        _col(frame, nodes.index, "electricity_co2_t"),
+    )
+    ef = data.grid_ef_tco2_per_mwh.get(period.year)
+    nodal = _nodal(data, nodes.index, period)
+    return [
+        {
+            "node_id": nid,
+            "name": r["name"],
+            "district_code": r["district_code"],
+            "voltage_kv": _num(r["voltage_kv"]),
+            "lon": _num(r["lon"]),
+            "lat": _num(r["lat"]),
+            "meters": int(r["meters"]),
+            "electricity_mwh": mwh[i],
+            "electricity_co2_t": co2[i] if nid not in nodal else _times(mwh[i], nodal[nid][0]),
+            "intensity_tco2_per_mwh": nodal[nid][0] if nid in nodal else ef,
+            "intensity_basis": nodal[nid][1] if nid in nodal else "grid average (location-based)",
+        }
+        for i, (nid, r) in enumerate(nodes.iterrows())
+    ]
+
+
+def district_summary(
+    data: MapData, code: str, period: Period, scope: Scope = EVERYTHING, *, top: int = 10
+) -> dict:
+    """A district's totals for a period, its parks, its top emitters and its monthly series."""
+    if code not in data.districts.index:
+        raise InputError("unknown district", field="code", value=code,
+                         suggestions=[f"{c} {n}" for c, n in data.districts["name_zh"].items()])  # fmt: skip
+    if not _allowed([code], visibility(data, scope).districts)[0]:
+        raise PermissionError(f"district {code} is outside your scope")
+    row = next(r for r in district_layer(data, period, scope) if r["code"] == code)
+    ents = enterprise_points(data, period, scope)
+    cols = ents["columns"]
+    i_district = cols.index("district_code")
+    i_co2 = cols.index("co2_t")
+    mine = [r for r in ents["rows"] if r[i_district] == code and r[i_co2] is not None]
+    ranked = sorted(mine, key=lambda r: -r[i_co2])[:top]
+    series = []
+    for month in data.months:
+        frame = data.district_periods.get(month)
+        if frame is not None and code in frame.index:
+            series.append(
+                {
+                    "period": month,
+                    "energy_tce": _num(frame.at[code, "energy_tce"])
+                    if "energy_tce" in frame
+                    else None,
+                    "co2_t": _num(frame.at[code, "co2_t"]) if "co2_t" in frame else None,
+                }
+            )
+    return {
+        **row,
+        "period": period.text,
+        "parks": [p for p in park_points(data, period, scope) if p["district_code"] == code],
+        "top_enterprises": [dict(zip(cols, r, strict=True)) for r in ranked],
+        "series": series,
+        "enterprises_registered": int((data.enterprises["district_code"] == code).sum()),
+        "positions_outside_district": int(
+            ((data.enterprises["district_code"] == code) & ~data.enterprises["position_ok"]).sum()
+        ),
+    }
+
+
+def park_summary(data: MapData, code: str, period: Period, scope: Scope = EVERYTHING) -> dict:
+    """A park's totals for a period and its enterprises (largest CO2 first)."""
+    if code not in data.parks.index:
+        raise InputError("unknown park", field="code", value=code)
+    park = next((p for p in park_points(data, period, scope) if p["code"] == code), None)
+    if park is None:
+        raise PermissionError(f"park {code} is outside your scope")
+    ents = enterprise_points(data, period, scope)
+    cols = ents["columns"]
+    i_park, i_co2 = cols.index("park_code"), cols.index("co2_t")
+    members = sorted((r for r in ents["rows"] if r[i_park] == code), key=lambda r: -(r[i_co2] or 0))
+    return {
+        **park,
+        "period": period.text,
+        "members": [dict(zip(cols, r, strict=True)) for r in members],
+    }
+
+
+def periods(data: MapData) -> dict:
+    """The periods the map can show and what each kind carries."""
+    return {
+        "years": data.years,
+        "months": data.months,
+        "days": {"first": data.days[0], "last": data.days[-1], "count": len(data.days)}
+        if data.days
+        else None,
+        "grid_ef_tco2_per_mwh": {str(k): v for k, v in data.grid_ef_tco2_per_mwh.items()},
+        "provenance": {k: v for k, v in data.provenance.items() if k != "key"},
+    }

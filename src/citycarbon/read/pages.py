@@ -1,0 +1,735 @@
+"""Scoped reads of the 清单 (inventory), 目标与预警 (targets) and 情景分析 (scenarios) pages and
+their API: every function takes the :class:`~citycarbon.read.access.Principal` and returns only
+what its role may see (rules of :mod:`citycarbon.read.access`).
+
+- City-wide roles (admin, city_analyst, viewer) read the city inventory (top-down), indicators,
+  uncertainty, the energy balance, reconciliation, every target and warning, and the scenarios.
+- Scoped roles (district, park, enterprise) read the bottom-up inventory of the enterprises they
+  see (``level = enterprise`` rows of ``city_inventory``, summed over their registry district,
+  park and industry), the targets and warnings of their own entities, and nothing city-wide: the
+  city total, the unattributed residual (city - covered, which would reveal the city total),
+  indicators, balance, uncertainty and scenarios need ``read_city``.
+
+No formulas here: selections and sums of computed results only. A result that was not computed
+yet gives an empty table or None; the pages then say which command computes it.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from citycarbon.config.settings import get_settings
+from citycarbon.errors import InputError
+from citycarbon.read import access
+from citycarbon.read.access import Principal
+
+BASES = ("incl_net_imported_electricity", "territorial")
+UNATTRIBUTED = "unattributed"
+NO_PARK = "-"
+DRILL_LEVELS = ("district", "park", "industry", "enterprise")
+COMPUTE_HINT = {
+    "inventory": "citycarbon inventory compute",
+    "targets": "citycarbon targets recompute",
+    "scenarios": "citycarbon scenario list",
+}
+_lock = threading.RLock()
+_cache: dict[tuple[str, str], tuple[tuple, pd.DataFrame]] = {}
+
+
+# --------------------------------------------------------------------------- results
+def _latest_path(name: str) -> Path | None:
+    from citycarbon.store.query import result_runs
+
+    runs = result_runs(name)
+    return runs[-1] if runs else None
+
+
+def result(name: str) -> pd.DataFrame | None:
+    """The newest run of a lake result (cached per file and modification time), or None."""
+    path = _latest_path(name)
+    if path is None:
+        return None
+    key = (str(path), path.stat().st_mtime_ns)
+    ck = (str(get_settings().lake), name)
+    with _lock:
+        hit = _cache.get(ck)
+        if hit and hit[0] == key:
+            return hit[1]
+    frame = pd.read_parquet(path)
+    with _lock:
+        _cache[ck] = (key, frame)
+    return frame
+
+
+def provenance(name: str) -> dict[str, Any] | None:
+    """run_id, factor profile and method of the newest run of a result (None when absent)."""
+    f = result(name)
+    if f is None or not len(f):
+        return None
+    row = f.iloc[0]
+    return {
+        "result": name,
+        "run_id": str(row.get("run_id", "")),
+        "factor_profile": str(row.get("factor_profile", "")),
+        "method": str(row.get("method", "")) if "method" in f else "",
+    }
+
+
+def _check_basis(basis: str) -> str:
+    if basis not in BASES:
+        raise InputError(f"basis must be one of {list(BASES)}", field="basis", value=basis)
+    return basis
+
+
+# --------------------------------------------------------------------------- inventory
+def inventory_years(principal: Principal) -> list[int]:
+    """Years of the city inventory (empty when not computed)."""
+    access.require(principal, "read")
+    inv = result("city_inventory")
+    return [] if inv is None else sorted(int(y) for y in inv["year"].unique())
+
+
+def _enterprise_rows(principal: Principal, inv: pd.DataFrame) -> pd.DataFrame:
+    """Yearly ``level = enterprise`` rows of visible enterprises with their registry district,
+    park and industry (the unattributed residual excluded)."""
+    ent = inv[(inv["level"] == "enterprise") & inv["month"].isna()]
+    ent = ent[ent["entity_code"] != UNATTRIBUTED]
+    visible = access.visible_enterprise_codes(principal)
+    if visible is not None:
+        ent = ent[ent["entity_code"].isin(visible).to_numpy()]
+    reg = access.registry().enterprises
+    codes = ent["entity_code"]
+    return ent.assign(
+        district_code=reg["district_code"].reindex(codes).to_numpy(),
+        park_code=reg["park_code"].reindex(codes).fillna(NO_PARK).to_numpy(),
+        industry_code=reg["industry_code"].reindex(codes).fillna("").to_numpy(),
+    )
+
+
+def inventory_rows(
+    principal: Principal, year: int | None = None, basis: str | None = None
+) -> pd.DataFrame:
+    """Yearly inventory rows (sector, gas, scope, basis, emissions) of the principal's scope:
+    the city (top-down) for city-wide roles, else the sum of the visible enterprises."""
+    access.require(principal, "read")
+    inv = result("city_inventory")
+    cols = [
+        "year",
+        "sector",
+        "sector_name_zh",
+        "gas",
+        "scope",
+        "basis",
+        "emissions_t",
+        "emissions_tco2e",
+        "notation_key",
+    ]
+    if inv is None:
+        return pd.DataFrame(columns=cols)
+    if principal.can("read_city"):
+        rows = inv[(inv["level"] == "city") & inv["month"].isna()]
+    else:
+        rows = _enterprise_rows(principal, inv)
+        keys = ["year", "sector", "sector_name_zh", "gas", "scope", "basis"]
+        rows = rows.groupby(keys, as_index=False)[["emissions_t", "emissions_tco2e"]].sum(
+            min_count=1
+        )
+        rows["notation_key"] = np.where(rows["emissions_tco2e"].isna(), "NE", "")
+    if year is not None:
+        rows = rows[rows["year"].to_numpy() == int(year)]
+    if basis is not None:
+        rows = rows[rows["basis"].to_numpy() == _check_basis(basis)]
+    return rows[cols].sort_values(["year", "basis", "sector", "gas"]).reset_index(drop=True)
+
+
+def _grouped(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    out = rows.groupby(keys, as_index=False, dropna=False)["emissions_tco2e"].sum(min_count=1)
+    nk = rows.groupby(keys, dropna=False)["notation_key"].agg(
+        lambda s: ",".join(sorted({k for k in s.dropna() if k}))
+    )
+    out = out.merge(nk.rename("notation_key").reset_index(), on=keys, how="left")
+    total = out["emissions_tco2e"].sum()
+    out["share"] = out["emissions_tco2e"] / total if total else np.nan
+    return out
+
+
+def inventory_summary(
+    principal: Principal, year: int, basis: str
+) -> dict[str, pd.DataFrame | float]:
+    """By sector (with scope), by gas and by scope for one year and basis, and the total."""
+    rows = inventory_rows(principal, year, basis)
+    return {
+        "by_sector": _grouped(rows, ["sector", "sector_name_zh", "scope"]).sort_values("sector"),
+        "by_gas": _grouped(rows, ["gas"]).sort_values("gas"),
+        "by_scope": _grouped(rows, ["scope"]).sort_values("scope"),
+        "total_tco2e": float(rows["emissions_tco2e"].sum()),
+    }
+
+
+def inventory_trend(principal: Principal, basis: str) -> pd.DataFrame:
+    """Emissions [tCO2e] by year and sector of the principal's scope (wide: one column a
+    sector, plus ``total``)."""
+    rows = inventory_rows(principal, None, basis)
+    if rows.empty:
+        return pd.DataFrame({"year": pd.Series(dtype="int64"), "total": pd.Series(dtype="float64")})
+    wide = (
+        rows.pivot_table(
+            index="year",
+            columns="sector_name_zh",
+            values="emissions_tco2e",
+            aggfunc="sum",
+            dropna=False,
+        )
+        .astype("float64")
+        .fillna(0.0)
+    )
+    wide = wide.reindex(sorted(rows["year"].unique()), fill_value=0.0)
+    wide = wide.loc[:, wide.sum() != 0]
+    wide["total"] = wide.sum(axis=1).astype("float64")
+    return wide.reset_index().rename_axis(columns=None)
+
+
+def drilldown(
+    principal: Principal,
+    year: int,
+    basis: str,
+    *,
+    district: str | None = None,
+    park: str | None = None,
+    industry: str | None = None,
+) -> dict[str, Any]:
+    """One step of the drill-down city → district → park → industry → enterprise.
+
+    The next level below the given filters is listed: each entity with its emissions [tCO2e]
+    (sum of its enterprises' bottom-up rows) and share. At the city level city-wide roles also
+    get the ``unattributed`` row (city total - all enterprises), so the rows add up to the city.
+
+    Returns
+    -------
+    dict
+        ``level`` (the listed level), ``rows`` (DataFrame: entity_code, entity_name,
+        emissions_tco2e, share, enterprises), ``total_tco2e`` (of the filtered scope) and
+        ``filters``.
+    """
+    access.require(principal, "read")
+    _check_basis(basis)
+    inv = result("city_inventory")
+    cols = ["entity_code", "entity_name", "emissions_tco2e", "share", "enterprises"]
+    filters = {"district": district, "park": park, "industry": industry}
+    if principal.role == "district_manager" and not district:
+        filters["district"] = principal.scope_code
+    if principal.role == "park_manager" and not park:
+        filters["park"] = principal.scope_code
+    level = next((lv for lv in DRILL_LEVELS[:-1] if not filters[lv]), "enterprise")
+    if principal.role == "enterprise_user":
+        level = "enterprise"
+    if inv is None:
+        return {
+            "level": level,
+            "rows": pd.DataFrame(columns=cols),
+            "total_tco2e": None,
+            "filters": filters,
+        }
+    ent = _enterprise_rows(principal, inv)
+    ent = ent[(ent["year"].to_numpy() == int(year)) & (ent["basis"].to_numpy() == basis)]
+    for key, col in (
+        ("district", "district_code"),
+        ("park", "park_code"),
+        ("industry", "industry_code"),
+    ):
+        if filters[key]:
+            ent = ent[ent[col].to_numpy() == filters[key]]
+    col = {
+        "district": "district_code",
+        "park": "park_code",
+        "industry": "industry_code",
+        "enterprise": "entity_code",
+    }[level]
+    g = ent.groupby(col)
+    out = (
+        pd.DataFrame(
+            {
+                "emissions_tco2e": g["emissions_tco2e"].sum(min_count=1),
+                "enterprises": g["entity_code"].nunique(),
+            }
+        )
+        .reset_index()
+        .rename(columns={col: "entity_code"})
+    )
+    reg = access.registry()
+    if level == "district":
+        names = reg.regions["name_zh"]
+    elif level == "park":
+        names = reg.parks["name_zh"]
+    elif level == "enterprise":
+        names = reg.enterprises["name"]
+    else:
+        names = pd.Series(dtype=object)
+    out["entity_name"] = out["entity_code"].map(names).fillna(out["entity_code"])
+    out.loc[out["entity_code"] == NO_PARK, "entity_name"] = "不属于任何园区"
+    total = float(out["emissions_tco2e"].sum())
+    if level == "district" and principal.can("read_city"):
+        city = inventory_rows(principal, year, basis)["emissions_tco2e"].sum()
+        rest = pd.DataFrame(
+            [
+                {
+                    "entity_code": UNATTRIBUTED,
+                    "entity_name": "未归属（城市总量 - 自下而上合计）",
+                    "emissions_tco2e": float(city) - total,
+                    "enterprises": 0,
+                }
+            ]
+        )
+        out = pd.concat([out, rest], ignore_index=True)
+        total = float(city)
+    out["share"] = out["emissions_tco2e"] / total if total else np.nan
+    out = out.assign(_rest=out["entity_code"] == UNATTRIBUTED).sort_values(
+        ["_rest", "emissions_tco2e"], ascending=[True, False], na_position="last"
+    )  # the residual last
+    return {
+        "level": level,
+        "rows": out[cols].reset_index(drop=True),
+        "total_tco2e": total,
+        "filters": filters,
+    }
+
+
+def reconciliation(principal: Principal, year: int | None = None) -> pd.DataFrame:
+    """Top-down city vs bottom-up enterprises (coverage and unattributed residual) by sector,
+    basis and measure (emissions tCO2e, energy tce): city-wide roles only."""
+    access.require(principal, "read_city")
+    r = result("inventory_reconciliation")
+    if r is None:
+        return pd.DataFrame()
+    if year is not None:
+        r = r[r["year"].to_numpy() == int(year)]
+    return r.drop(columns=["run_id", "factor_profile"], errors="ignore").reset_index(drop=True)
+
+
+INDICATOR_ORDER = (
+    "total_ghg_tco2e",
+    "co2_t",
+    "intensity_tco2e_per_10k_cny",
+    "intensity_decline_pct_vs_base",
+    "co2_intensity_t_per_10k_cny",
+    "co2_intensity_decline_pct_vs_base",
+    "per_capita_tco2e",
+    "energy_consumption_tce",
+    "energy_intensity_tce_per_10k_cny",
+    "energy_intensity_decline_pct_vs_base",
+    "nonfossil_share",
+    "coal_share",
+    "enterprise_coverage_share",
+    "gpc_basic_tco2e",
+    "gpc_basic_plus_tco2e",
+)
+
+
+def indicators(principal: Principal, period_type: str = "year") -> pd.DataFrame:
+    """City indicators (``city_indicators``) of a period type (year, quarter, month), long form
+    with unit and basis: city-wide roles only."""
+    access.require(principal, "read_city")
+    if period_type not in ("year", "quarter", "month"):
+        raise InputError("period must be year, quarter or month", field="period", value=period_type)
+    f = result("city_indicators")
+    if f is None:
+        return pd.DataFrame(columns=["year", "period", "indicator", "value", "unit", "basis"])
+    f = f[f["period_type"] == period_type]
+    rank = {k: i for i, k in enumerate(INDICATOR_ORDER)}
+    f = f.assign(_o=f["indicator"].map(lambda k: rank.get(k, rank.get(k.rsplit("_", 1)[0], 99))))
+    f = f.sort_values(["year", "period", "_o", "indicator"])
+    return f[["year", "period", "indicator", "value", "unit", "basis"]].reset_index(drop=True)
+
+
+def uncertainty(principal: Principal, year: int | None = None) -> pd.DataFrame:
+    """95 % ranges of the city total by approach (1 = error propagation, 2 = Monte Carlo) and
+    basis: city-wide roles only."""
+    access.require(principal, "read_city")
+    u = result("inventory_uncertainty")
+    if u is None:
+        return pd.DataFrame()
+    if year is not None:
+        u = u[u["year"].to_numpy() == int(year)]
+    return u.drop(columns=["run_id", "factor_profile"], errors="ignore").reset_index(drop=True)
+
+
+def energy_balance(principal: Principal, year: int, tce_basis: str = "calorific") -> dict[str, Any]:
+    """The 能源平衡表 of a year: long rows and two wide tables (items × fuels) in physical
+    units and in tce, with the flagged cells and the 平衡差额 (statistical difference) row:
+    city-wide roles only."""
+    access.require(principal, "read_city")
+    b = result("energy_balance")
+    if b is None:
+        return {
+            "long": pd.DataFrame(),
+            "physical": pd.DataFrame(),
+            "tce": pd.DataFrame(),
+            "fuels": [],
+            "flags": [],
+        }
+    if tce_basis not in ("calorific", "coal_equivalent"):
+        raise InputError(
+            "tce basis must be calorific or coal_equivalent", field="tce_basis", value=tce_basis
+        )
+    part = b[(b["year"].to_numpy() == int(year)) & (b["tce_basis"].to_numpy() == tce_basis)]
+    items = part.drop_duplicates("item").sort_values("order")[["item", "item_zh", "item_en"]]
+    fuel_cols = part.drop_duplicates("fuel")[["fuel", "fuel_zh", "unit"]]
+    fuels = [f for f in fuel_cols["fuel"] if f != "total"] + (
+        ["total"] if (fuel_cols["fuel"] == "total").any() else []
+    )
+    meta = fuel_cols.set_index("fuel")
+
+    def wide(values: str, with_total: bool) -> pd.DataFrame:
+        w = part.pivot_table(index="item", columns="fuel", values=values, aggfunc="sum")
+        cols = [f for f in fuels if with_total or f != "total"]
+        w = w.reindex(index=items["item"], columns=cols)
+        w.columns = [
+            f"{meta.at[f, 'fuel_zh']}（{meta.at[f, 'unit'] or 'tce'}）"
+            if values == "quantity"
+            else f"{meta.at[f, 'fuel_zh']}（tce）"
+            for f in cols
+        ]
+        w.insert(0, "item_zh", items["item_zh"].to_numpy())
+        return w.reset_index()
+
+    flagged = part[part["flag"].fillna("").astype(str) != ""][
+        ["item", "item_zh", "fuel", "fuel_zh", "flag"]
+    ]
+    residual = part[part["item"] == "statistical_difference"]
+    residual = residual[residual["tce"].fillna(0).abs() > 1e-9][
+        ["fuel", "fuel_zh", "quantity", "unit", "tce"]
+    ]
+    long = part.drop(columns=["run_id", "factor_profile", "method"], errors="ignore")
+    return {
+        "long": long.reset_index(drop=True),
+        "physical": wide("quantity", False),
+        "tce": wide("tce", True),
+        "fuels": fuels,
+        "flags": flagged.to_dict("records"),
+        "residual": residual.reset_index(drop=True),
+    }
+
+
+def balance_years(principal: Principal) -> list[int]:
+    access.require(principal, "read_city")
+    b = result("energy_balance")
+    return [] if b is None else sorted(int(y) for y in b["year"].unique())
+
+
+# --------------------------------------------------------------------------- targets
+def entity_visible(principal: Principal, level: pd.Series, code: pd.Series) -> np.ndarray:
+    """Mask of (entity level, entity code) pairs the principal may see: everything for
+    city-wide roles; own district, visible parks and enterprises for scoped roles (never the
+    city or city-wide industries)."""
+    level = pd.Series(level).astype(str).to_numpy()
+    code = pd.Series(code).astype(str).to_numpy()
+    if principal.city_wide:
+        return np.ones(len(level), dtype=bool)
+    districts = (
+        access.visible_district_codes(principal)
+        if principal.role == "district_manager"
+        else frozenset()
+    )
+    parks = access.visible_park_codes(principal) or frozenset()
+    ents = access.visible_enterprise_codes(principal) or frozenset()
+    return (
+        ((level == "district") & np.isin(code, list(districts or ())))
+        | ((level == "park") & np.isin(code, list(parks)))
+        | ((level == "enterprise") & np.isin(code, list(ents)))
+    )
+
+
+PROGRESS_COLUMNS = [
+    "year",
+    "months",
+    "value",
+    "actual_decline_pct",
+    "scheduled_decline_pct",
+    "decline_gap_pts",
+    "target_value_year",
+    "forecast_end_value",
+    "forecast_decline_pct",
+    "forecast_decline_gap_pts",
+    "cap_value",
+    "budget_to_date",
+    "actual_to_date",
+    "budget_use_ratio",
+    "forecast_cap_ratio",
+]
+LAMP_RANK = {"green": 0, "yellow": 1, "red": 2}
+
+
+def targets(principal: Principal) -> pd.DataFrame:
+    """Current targets the principal may see, with the latest progress row and the worst
+    warning lamp of their latest status (empty lamp when not evaluated)."""
+    from citycarbon.store import targets as targets_store
+
+    access.require(principal, "read")
+    t = targets_store.targets_frame()
+    t = t[entity_visible(principal, t["level"], t["entity_code"])]
+    t = t.drop(columns=["valid_from", "valid_to", "created_by"], errors="ignore")
+    prog = result("target_progress")
+    if prog is not None and len(prog):
+        last = prog.sort_values(["target_id", "year"]).groupby("target_id").tail(1)
+        last = last.set_index("target_id")[[c for c in PROGRESS_COLUMNS if c in last]]
+        last = last.rename(columns={"value": "actual_value", "year": "progress_year"})
+        t = t.join(last, on="target_id")
+        names = prog.drop_duplicates("target_id").set_index("target_id")["entity_name"]
+        t["entity_name"] = t["target_id"].map(names)
+    st = status(principal)
+    if len(st) and "target_id" in st:
+        s = st.dropna(subset=["target_id"])
+        worst = s.assign(r=s["level"].map(LAMP_RANK)).sort_values("r").groupby("target_id").tail(1)
+        t["lamp"] = t["target_id"].map(worst.set_index("target_id")["level"])
+    else:
+        t["lamp"] = None
+    order = {"city": 0, "district": 1, "park": 2, "industry": 3, "enterprise": 4}
+    t = t.assign(_o=t["level"].map(order)).sort_values(["_o", "period_label", "code"])
+    return t.drop(columns="_o").reset_index(drop=True)
+
+
+def progress(principal: Principal, code: str | None = None) -> pd.DataFrame:
+    """Yearly progress rows of the visible targets (one target with ``code``)."""
+    access.require(principal, "read")
+    prog = result("target_progress")
+    if prog is None:
+        return pd.DataFrame(columns=["code", "year", *PROGRESS_COLUMNS])
+    p = prog[entity_visible(principal, prog["level"], prog["entity_code"])]
+    if code is not None:
+        p = p[p["code"] == code]
+        if p.empty:
+            visible = targets(principal)
+            if code not in set(visible["code"]):
+                raise access.NotVisible(f"target {code} not found")
+    return (
+        p.drop(columns=["run_id", "factor_profile", "method"], errors="ignore")
+        .sort_values(["code", "year"])
+        .reset_index(drop=True)
+    )
+
+
+def annual_path(principal: Principal, code: str) -> pd.DataFrame:
+    """The annual (schedule-proportional) target path of one visible target."""
+    from citycarbon.store import targets as targets_store
+
+    t = targets(principal)
+    row = t[t["code"] == code]
+    if row.empty:
+        raise access.NotVisible(f"target {code} not found")
+    a = targets_store.annual_frame()
+    a = a[a["target_id"] == int(row["target_id"].iat[0])].sort_values("year")
+    return a[["year", "target_value"]].reset_index(drop=True)
+
+
+def status(principal: Principal) -> pd.DataFrame:
+    """The latest warning status (metric value, threshold, lamp) of the visible subjects."""
+    access.require(principal, "read")
+    s = result("target_status")
+    if s is None:
+        return pd.DataFrame(columns=["subject", "level", "metric", "value"])
+    s = s[entity_visible(principal, s["entity_level"], s["entity_code"])]
+    return s.drop(columns=["factor_profile", "method"], errors="ignore").reset_index(drop=True)
+
+
+def warnings_log(principal: Principal) -> pd.DataFrame:
+    """The warnings log (newest first) of the visible entities."""
+    from citycarbon.store import targets as targets_store
+
+    access.require(principal, "read")
+    w = targets_store.warnings_frame()
+    return w[entity_visible(principal, w["entity_level"], w["entity_code"])].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- scenarios
+_history_cache: dict[tuple, Any] = {}
+_run_cache: dict[tuple, Any] = {}
+MAX_DRAWS = 2000
+
+
+def _history_key() -> tuple:
+    path = _latest_path(access.FUEL_RESULT)
+    stats = sorted((Path(get_settings().lake) / "city_statistics").rglob("*.parquet"))
+    return (
+        str(get_settings().lake),
+        str(path),
+        path.stat().st_mtime_ns if path else 0,
+        len(stats),
+        max((p.stat().st_mtime_ns for p in stats), default=0),
+    )
+
+
+def city_history() -> Any:
+    """The pathways model's city history (cached while the inputs do not change)."""
+    from citycarbon.runs import scenarios as ds
+
+    key = _history_key()
+    with _lock:
+        if key in _history_cache:
+            return _history_cache[key]
+    h = ds.city_history()
+    with _lock:
+        _history_cache.clear()
+        _history_cache[key] = h
+    return h
+
+
+def scenario_list(principal: Principal) -> pd.DataFrame:
+    """Stored scenarios (current versions): city-wide roles only."""
+    from citycarbon.runs import scenarios as ds
+
+    access.require(principal, "read_city")
+    return ds.list_scenarios()
+
+
+def run_scenarios(
+    principal: Principal, names: list[str], *, draws: int = 0, seed: int = 0
+) -> dict[str, Any]:
+    """Run stored scenarios (cached by name, version, draws and seed): the runs, the baseline
+    and the history. City-wide roles only."""
+    from citycarbon.runs import scenarios as ds
+
+    access.require(principal, "read_city")
+    if not 0 <= draws <= MAX_DRAWS:
+        raise InputError(f"draws must be 0-{MAX_DRAWS}", field="draws", value=draws)
+    history = city_history()
+    versions = tuple((n, ds.load_scenario(n)["version"]) for n in names)
+    key = (_history_key(), versions, int(draws), int(seed))
+    with _lock:
+        if key in _run_cache:
+            return _run_cache[key]
+    runs, baseline, _ = ds.run_scenarios(list(names), draws=draws, seed=seed, history=history)
+    out = {"runs": runs, "baseline": baseline, "history": history}
+    with _lock:
+        if len(_run_cache) > 32:
+            _run_cache.clear()
+        _run_cache[key] = out
+    return out
+
+
+def scenario_compare(
+    principal: Principal, names: list[str], *, draws: int = 0, seed: int = 0
+) -> pd.DataFrame:
+    """Headline figures side by side (one row a scenario) with the intensity targets met."""
+    from citycarbon.pathways import scenario as sc
+
+    got = run_scenarios(principal, names, draws=draws, seed=seed)
+    rows = []
+    for run in got["runs"]:
+        s = sc.summary(run)
+        ic = sc.intensity_check(run)
+        s["intensity_targets"] = len(ic)
+        s["intensity_targets_met"] = int(ic["met"].sum()) if len(ic) else 0
+        s["intensity_checks"] = "; ".join(
+            f"{r.base_year}-{r.year} ≥{r.required_reduction:.0%}: {r.achieved_reduction:.1%}"
+            f" ({'met' if r.met else 'missed'})"
+            for r in ic.itertuples()
+        )
+        rows.append(s)
+    return pd.DataFrame(rows)
+
+
+def scenario_trajectories(
+    principal: Principal, names: list[str], *, draws: int = 0, seed: int = 0
+) -> pd.DataFrame:
+    """Yearly emissions by sector, total, sinks and net of each scenario (long form)."""
+    from citycarbon.pathways import scenario as sc
+
+    got = run_scenarios(principal, names, draws=draws, seed=seed)
+    return pd.concat([sc.trajectory(r) for r in got["runs"]], ignore_index=True)
+
+
+def scenario_fan(
+    principal: Principal, name: str, *, draws: int = 500, seed: int = 0
+) -> pd.DataFrame:
+    """Percentile bands (p5 ... p95) of the gross emissions of one scenario over draws."""
+    from citycarbon.pathways import scenario as sc
+
+    got = run_scenarios(principal, [name], draws=max(int(draws), 50), seed=seed)
+    return sc.fan_chart(got["runs"][0])
+
+
+def scenario_macc(principal: Principal, name: str, year: int = 2040) -> pd.DataFrame:
+    """Marginal abatement cost curve of a scenario's measures (standalone, in ``year``)."""
+    from citycarbon.pathways import catalogue as cat
+    from citycarbon.pathways import macc as mc
+    from citycarbon.runs import scenarios as ds
+
+    got = run_scenarios(principal, [], draws=0)
+    measures = cat.resolve_measures(ds.load_scenario(name)["measures"])
+    if not measures:
+        return pd.DataFrame(
+            columns=[
+                "id",
+                "zh",
+                "en",
+                "kind",
+                "abatement_tco2e",
+                "cost_cny_per_tco2e",
+                "x0_tco2e",
+                "x1_tco2e",
+            ]
+        )
+    h = got["history"]
+    return mc.macc(got["baseline"], measures, year=int(year), **h.model_inputs())
+
+
+def scenario_cobenefits(principal: Principal, name: str, year: int = 2030) -> pd.DataFrame:
+    """Air-pollutant and CO2 changes of a scenario against the baseline in ``year``."""
+    from citycarbon.pathways import cobenefits as cb
+
+    got = run_scenarios(principal, [name], draws=0)
+    return cb.cobenefits(got["runs"][0], got["baseline"], year=int(year))
+
+
+def scenario_economics(principal: Principal, name: str) -> pd.DataFrame:
+    """Socio-economic estimates (估算) of a scenario vs the baseline, totals to 2060 (empty for
+    a scenario without measures)."""
+    from citycarbon.pathways import economics as ec
+
+    got = run_scenarios(principal, [name], draws=0)
+    run = got["runs"][0]
+    if not run.measures:
+        return pd.DataFrame(columns=["item", "value"])
+    s = ec.economics_summary(ec.economics(run, got["baseline"]))
+    return s.rename_axis("item").reset_index(name="value")
+
+
+def decomposition(principal: Principal, method: str = "additive") -> pd.DataFrame:
+    """LMDI-I Kaya decomposition of the city history, year on year (city-wide roles)."""
+    from citycarbon.runs import scenarios as ds
+
+    access.require(principal, "read_city")
+    if method not in ("additive", "multiplicative"):
+        raise InputError("method must be additive or multiplicative", field="method", value=method)
+    return ds.history_decomposition(city_history(), method=method)
+
+
+def save_scenario(
+    principal: Principal,
+    name: str,
+    measures: list[dict],
+    *,
+    title_zh: str | None = None,
+    description: str | None = None,
+) -> dict:
+    """Save a new scenario version as the principal (``edit_scenarios`` roles; audited)."""
+    from citycarbon.runs import scenarios as ds
+
+    access.require(principal, "edit_scenarios")
+    row = ds.save_scenario(
+        name, measures, title_zh=title_zh, description=description, created_by=principal.username
+    )
+    return {k: v for k, v in row.items() if k != "settings"}
+
+
+def seed_scenarios(principal: Principal) -> int:
+    """Store the default scenarios when none exist (``edit_scenarios`` roles)."""
+    from citycarbon.runs import scenarios as ds
+
+    access.require(principal, "edit_scenarios")
+    return ds.ensure_default_scenarios()

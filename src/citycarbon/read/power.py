@@ -1,0 +1,171 @@
+"""Scoped reads of the 电碳监测 (power-carbon) page and its API: nowcast vintages, backtest, meter
+quality, load anomalies, 电-碳-能 indicators and hourly scope 2 — selections of computed results
+only (no formulas; the backtest summary is :func:`citycarbon.power.nowcast.backtest_summary`).
+
+Scope (rules of :mod:`citycarbon.read.access`): city-wide roles read every level (city,
+district, industry, enterprise); a district manager the rows of their district and of their
+district's enterprises; park managers and enterprise users the rows of the enterprises they see.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from citycarbon.read import access
+from citycarbon.read import pages as pq
+from citycarbon.read.access import Principal
+
+LEVELS = ("city", "district", "industry", "enterprise")
+HINT = "citycarbon demo (or citycarbon power nowcast)"
+
+
+def _visible(principal: Principal, level: pd.Series, entity: pd.Series) -> np.ndarray:
+    """Mask of (level, entity) rows the principal may see."""
+    if principal.city_wide:
+        return np.ones(len(level), dtype=bool)
+    lv, code = level.astype(str).to_numpy(), entity.astype(str).to_numpy()
+    districts = frozenset()
+    if principal.role == "district_manager":
+        districts = access.visible_district_codes(principal) or frozenset()
+    ents = access.visible_enterprise_codes(principal) or frozenset()
+    return ((lv == "district") & np.isin(code, list(districts))) | (
+        (lv == "enterprise") & np.isin(code, list(ents))
+    )
+
+
+def _by_enterprise(principal: Principal, frame: pd.DataFrame | None, col: str) -> pd.DataFrame:
+    if frame is None:
+        return pd.DataFrame()
+    visible = access.visible_enterprise_codes(principal)
+    if visible is None:
+        return frame
+    return frame[frame[col].isin(visible).to_numpy()].reset_index(drop=True)
+
+
+def levels(principal: Principal) -> list[str]:
+    """Levels the principal may select."""
+    if principal.city_wide:
+        return list(LEVELS)
+    return ["district", "enterprise"] if principal.role == "district_manager" else ["enterprise"]
+
+
+def nowcast(principal: Principal, frequency: str = "month") -> pd.DataFrame:
+    """The newest nowcast vintage (rows of one frequency) the principal may see."""
+    access.require(principal, "read")
+    f = pq.result("nowcast")
+    if f is None:
+        return pd.DataFrame()
+    f = f[f["frequency"] == frequency]
+    return f[_visible(principal, f["level"], f["entity"])].reset_index(drop=True)
+
+
+def entities(principal: Principal, level: str) -> list[str]:
+    """Entities of a level in the newest vintage the principal may see."""
+    f = nowcast(principal)
+    return sorted(f.loc[f["level"] == level, "entity"].unique()) if len(f) else []
+
+
+def statistics(principal: Principal, level: str, entity: str) -> pd.DataFrame:
+    """Monthly CO2 of one level/entity from the statistics (the 205-1 fuel returns' latest run):
+    period, actual_tco2. Empty when out of scope."""
+    res = access.results()
+    if res is None or not _visible(principal, pd.Series([level]), pd.Series([entity]))[0]:
+        return pd.DataFrame(columns=["period", "actual_tco2"])
+    m = res.monthly
+    if level != "city":
+        col = {"district": "district_code", "industry": "industry_code"}.get(level)
+        if col:
+            reg = access.registry().enterprises[col]
+            m = m[reg.reindex(m["enterprise_code"]).to_numpy() == entity]
+        else:
+            m = m[m["enterprise_code"] == entity]
+    g = m.groupby(["year", "month"], as_index=False)["co2_t"].sum()
+    g["period"] = pd.to_datetime(dict(year=g["year"], month=g["month"], day=1))
+    return g[["period", "co2_t"]].rename(columns={"co2_t": "actual_tco2"})
+
+
+def history(principal: Principal, level: str, entity: str) -> pd.DataFrame:
+    """Every vintage's monthly estimate of one level/entity (how the estimate moved), with the
+    statistics where they arrived."""
+    from citycarbon.runs.power import nowcast_history
+
+    access.require(principal, "read")
+    if not _visible(principal, pd.Series([level]), pd.Series([entity]))[0]:
+        return pd.DataFrame()
+    h = nowcast_history(level=level, entity=entity)
+    if h.empty:
+        return h
+    cols = ["period", "run_id", "as_of", "calibrated_through", "estimate_tco2", "lower_tco2"]
+    h = h[[*cols, "upper_tco2", "model"]].merge(
+        statistics(principal, level, entity), on="period", how="left"
+    )
+    h["error_pct"] = 100 * (h["estimate_tco2"] / h["actual_tco2"] - 1)
+    return h.sort_values(["period", "as_of", "run_id"]).reset_index(drop=True)
+
+
+def backtest(principal: Principal) -> pd.DataFrame:
+    """MAPE per level and model vs the naive baseline over the rows the principal may see."""
+    from citycarbon.power.nowcast import backtest_summary
+
+    access.require(principal, "read")
+    e = pq.result("nowcast_backtest")
+    if e is None:
+        return pd.DataFrame()
+    e = e[_visible(principal, e["level"], e["entity"])]
+    if e.empty:
+        return pd.DataFrame()
+    out = backtest_summary(e).reset_index()
+    out.columns = [str(c) for c in out.columns]
+    out["run_id"] = str(e["run_id"].iat[0])
+    return out
+
+
+def meter_quality(principal: Principal) -> pd.DataFrame:
+    """The meter-quality report (gaps, fills) of the meters of visible enterprises."""
+    access.require(principal, "read")
+    f = pq.result("meter_quality")
+    if f is None or f.empty:
+        return pd.DataFrame()
+    from citycarbon.store import catalog
+
+    meters = catalog.registry_frame("meters").set_index("meter_id")["enterprise_code"]
+    f = f.assign(enterprise_code=meters.reindex(f["meter_id"]).to_numpy())
+    return _by_enterprise(principal, f, "enterprise_code")
+
+
+def anomalies(principal: Principal) -> pd.DataFrame:
+    """Daily load anomalies of visible enterprises, newest first."""
+    access.require(principal, "read")
+    f = _by_enterprise(principal, pq.result("load_anomalies"), "enterprise_code")
+    return f.sort_values("day", ascending=False).reset_index(drop=True) if len(f) else f
+
+
+def indicators(principal: Principal, level: str = "enterprise") -> pd.DataFrame:
+    """电-碳-能 indicators per enterprise (visible ones) or industry (city-wide roles)."""
+    access.require(principal, "read")
+    f = pq.result("power_indicators")
+    if f is None:
+        return pd.DataFrame()
+    f = f[f["level"] == level]
+    if level == "industry":
+        return f.reset_index(drop=True) if principal.city_wide else f.head(0)
+    return _by_enterprise(principal, f, "enterprise_code")
+
+
+def scope2(principal: Principal) -> pd.DataFrame:
+    """Hourly nodal vs annual-factor scope 2 of visible enterprises, largest |difference| first."""
+    access.require(principal, "read")
+    f = _by_enterprise(principal, pq.result("hourly_scope2"), "enterprise_code")
+    if f.empty:
+        return f
+    names = access.registry().enterprises["name"]
+    f = f.assign(name=names.reindex(f["enterprise_code"]).to_numpy())
+    order = f["difference_co2_t"].abs().sort_values(ascending=False).index
+    return f.loc[order].reset_index(drop=True)
+
+
+def latest_path(name: str) -> Path | None:
+    return pq._latest_path(name)

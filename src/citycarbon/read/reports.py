@@ -1,0 +1,272 @@
+"""The tables of the inventory and targets reports, read from the newest results (no formulas:
+sums and selections of computed results only), with the provenance of every total."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from citycarbon.accounting.inventory import _sector_root
+from citycarbon.config.settings import get_settings
+from citycarbon.errors import InputError
+from citycarbon.runs.targets_inputs import FUEL_RESULT, latest_result
+
+SECTORS_CSV = Path(__file__).parents[1] / "accounting" / "data" / "inventory_sectors.csv"
+BASIS = "incl_net_imported_electricity"
+
+
+@dataclass
+class ReportData:
+    """Everything a report shows: named tables, chart series and provenance."""
+
+    kind: str  # 'inventory' or 'targets'
+    title: str
+    city: str
+    period: str
+    source: str
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    charts: dict[str, pd.DataFrame] = field(default_factory=dict)
+    provenance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: list[str] = field(default_factory=list)
+
+
+def _prov_rows(**frames: tuple[pd.DataFrame, str] | None) -> pd.DataFrame:
+    rows = []
+    for name, got in frames.items():
+        if got is None:
+            continue
+        f, run = got
+        rows.append(
+            {
+                "result": name,
+                "run_id": run,
+                "factor_profile": str(f["factor_profile"].iloc[0])
+                if "factor_profile" in f and len(f)
+                else "",
+                "method": (str(f["method"].iloc[0])[:160] if "method" in f and len(f) else ""),
+                "rows": len(f),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def factor_sets(cfg: Any) -> pd.DataFrame:
+    """The city's factor sets (id, version, title) in priority order."""
+    from citycarbon.factors import load_factor_set
+
+    rows = []
+    for sid in [*cfg.factors.sets, cfg.factors.gwp]:
+        s = load_factor_set(sid)
+        rows.append(
+            {"factor_set": s.id, "version": s.version, "title": s.title, "values": len(s.table)}
+        )
+    return pd.DataFrame(rows)
+
+
+def gpc_table(inv: pd.DataFrame) -> pd.DataFrame:
+    """GPC-compatible table (GHG Protocol for Cities, Table 4.x reporting format): GPC ref.,
+    scope, gases in tCO2e, total, notation key, from the city-level yearly inventory rows."""
+    sectors = pd.read_csv(SECTORS_CSV, dtype=str)
+    city = inv[(inv["level"] == "city") & inv["month"].isna()]
+    city = city[city["basis"] == BASIS] if (city["basis"] == BASIS).any() else city
+    pairs = pd.MultiIndex.from_frame(city[["sector", "scope"]].drop_duplicates())
+    wide = (
+        city.groupby(["sector", "scope", "gas"])["emissions_tco2e"]
+        .sum(min_count=1)
+        .unstack("gas")
+        .reindex(pairs)
+    )  # NE rows stay empty, not zero
+    keys = city.groupby(["sector", "scope"])["notation_key"].agg(
+        lambda s: ",".join(sorted({k for k in s.dropna() if k}))
+    )
+    out = wide.reset_index().merge(
+        keys.rename("notation_key").reset_index(), on=["sector", "scope"], how="left"
+    )
+    gases = [c for c in wide.columns]
+    out["total_tco2e"] = out[gases].sum(axis=1, min_count=1)
+    # sub-categories (IPPU 2.E.2 ...) take GPC reference and BASIC flags of their root row
+    root = out["sector"].map(_sector_root)
+    out = (
+        out.assign(code=root)
+        .merge(
+            sectors[["code", "zh", "en", "gpc_sector", "in_basic", "in_basic_plus"]],
+            on="code",
+            how="left",
+        )
+        .drop(columns="code")
+    )
+    own_zh = city.drop_duplicates("sector").set_index("sector")["sector_name_zh"]
+    own_zh = out["sector"].map(own_zh)
+    out["zh"] = own_zh.mask(own_zh.fillna("") == "").fillna(out["zh"])
+    cols = [
+        "gpc_sector",
+        "sector",
+        "zh",
+        "en",
+        "scope",
+        *gases,
+        "total_tco2e",
+        "notation_key",
+        "in_basic",
+        "in_basic_plus",
+    ]
+    return (
+        out[cols]
+        .rename(columns={"zh": "sector_zh", "en": "sector_en"})
+        .sort_values(["gpc_sector", "scope"])
+        .reset_index(drop=True)
+    )
+
+
+def inventory_report(
+    year: int, month: int | None = None, *, cfg: Any = None, settings: Any = None
+) -> ReportData:
+    """Tables of the annual (or monthly) inventory report of ``year``."""
+    from citycarbon.config import load_city
+
+    settings = settings or get_settings()
+    cfg = cfg or load_city()
+    lake = settings.lake
+    inv = latest_result("city_inventory", lake)
+    ind = latest_result("city_indicators", lake)
+    bal = latest_result("energy_balance", lake)
+    unc = latest_result("inventory_uncertainty", lake)
+    fuel = latest_result(FUEL_RESULT, lake)
+    period = f"{year}" if month is None else f"{year}-{month:02d}"
+    data = ReportData(
+        "inventory",
+        f"{cfg.name.zh}温室气体排放清单报告 {period}",
+        cfg.name.zh,
+        period,
+        "city_inventory" if inv is not None else "enterprise_fallback",
+    )
+    if inv is not None:
+        f = inv[0][inv[0]["year"] == year]
+        f = f[f["basis"] == BASIS] if (f["basis"] == BASIS).any() else f
+        rows = f[f["month"].isna()] if month is None else f[f["month"] == month]
+        if not len(rows) and month is None:
+            raise InputError(
+                f"the inventory has no rows for {year}", source="city_inventory", value=year
+            )
+        city = rows[rows["level"] == "city"]
+        data.tables["by_sector"] = (
+            city.groupby(["sector", "sector_name_zh", "scope"], as_index=False)["emissions_tco2e"]
+            .sum(min_count=1)
+            .sort_values("sector")
+        )
+        data.tables["by_gas"] = city.groupby("gas", as_index=False)[
+            ["emissions_t", "emissions_tco2e"]
+        ].sum(min_count=1)
+        for level, n in (("district", None), ("industry", 15), ("enterprise", 10)):
+            t = (
+                rows[rows["level"] == level]
+                .groupby(["entity_code", "entity_name"], as_index=False)["emissions_tco2e"]
+                .sum()
+            )
+            t = t.sort_values("emissions_tco2e", ascending=False)
+            data.tables[f"by_{level}"] = t.head(n) if n else t
+        monthly = f[(f["level"] == "city") & f["month"].notna()]
+        data.charts["monthly"] = monthly.groupby("month", as_index=False)["emissions_tco2e"].sum()
+        if month is None:
+            data.tables["gpc"] = gpc_table(inv[0][inv[0]["year"] == year])
+        data.tables["total"] = pd.DataFrame(
+            {"indicator": ["total_ghg_tco2e"], "value": [city["emissions_tco2e"].sum()]}
+        )
+    elif fuel is not None:
+        f = fuel[0][fuel[0]["year"] == year]
+        f = f if month is None else f[f["month"] == month]
+        if not len(f):
+            raise InputError(f"no results for {period}", source=FUEL_RESULT, value=period)
+        data.notes.append(
+            "No city inventory results in this lake: covered enterprises only "
+            "(scope 1 + scope 2 CO2 from 205-1 returns)."
+        )
+        data.tables["by_enterprise"] = (
+            f.groupby("enterprise_code", as_index=False)[["energy_tce", "co2_t"]]
+            .sum()
+            .nlargest(10, "co2_t")
+        )
+        data.charts["monthly"] = (
+            fuel[0][fuel[0]["year"] == year]
+            .groupby("month", as_index=False)["co2_t"]
+            .sum()
+            .rename(columns={"co2_t": "emissions_tco2e"})
+        )
+        data.tables["total"] = pd.DataFrame(
+            {"indicator": ["co2_t (covered enterprises)"], "value": [f["co2_t"].sum()]}
+        )
+    else:
+        raise InputError(
+            "no results in the lake: run `citycarbon compute` (or the demo) first", source=str(lake)
+        )
+    if ind is not None and month is None:
+        i = ind[0][(ind[0]["year"] == year) & (ind[0]["period_type"] == "year")]
+        data.tables["indicators"] = i[["indicator", "value", "unit"]]
+    if bal is not None and month is None:
+        b = bal[0][bal[0]["year"] == year]
+        data.tables["energy_balance"] = b.drop(
+            columns=[c for c in ("run_id", "factor_profile", "method") if c in b]
+        )
+        data.tables["balance_items"] = b.groupby(["item", "item_zh"], as_index=False)["tce"].sum()
+    if unc is not None and month is None:
+        data.tables["uncertainty"] = unc[0][unc[0]["year"] == year].drop(
+            columns=[c for c in ("run_id", "factor_profile", "method") if c in unc[0]]
+        )
+    data.tables["factor_sets"] = factor_sets(cfg)
+    data.provenance = _prov_rows(
+        city_inventory=inv,
+        city_indicators=ind,
+        energy_balance=bal,
+        inventory_uncertainty=unc,
+        **{FUEL_RESULT: fuel},
+    )
+    return data
+
+
+def targets_report(
+    period: str | None = None, *, cfg: Any = None, settings: Any = None
+) -> ReportData:
+    """Tables of the targets report: progress of the targets of a period (``2021-2025`` or a
+    period label; default every period), the latest status and the warnings log."""
+    from citycarbon.config import load_city
+    from citycarbon.runs.targets import PROGRESS_RESULT, STATUS_RESULT
+    from citycarbon.store import targets as targets_store
+
+    settings = settings or get_settings()
+    cfg = cfg or load_city()
+    prog = latest_result(PROGRESS_RESULT, settings.lake)
+    status = latest_result(STATUS_RESULT, settings.lake)
+    if prog is None:
+        raise InputError(
+            "no target progress yet: run `citycarbon targets recompute` first",
+            source=str(settings.lake),
+        )
+    p = prog[0]
+    if period:
+        span = p["period_label"].str.contains(period, regex=False) | (
+            p["target_id"].notna() & (p["end_year"].astype(str) == period.split("-")[-1])
+        )
+        p = p[span]
+        if not len(p):
+            known = sorted(prog[0]["period_label"].unique())
+            raise InputError(
+                f"no targets for period {period!r}; known: {known}", field="period", value=period
+            )
+    data = ReportData(
+        "targets",
+        f"{cfg.name.zh}碳排放双控目标进展报告 {period or ''}".strip(),
+        cfg.name.zh,
+        period or "all",
+        str(p["method"].iloc[0]),
+    )
+    data.tables["progress"] = p
+    if status is not None:
+        s = status[0]
+        data.tables["status"] = s[s["subject"].isin(p["code"]) | (s["applies"] == "key_enterprise")]
+    data.tables["warnings"] = targets_store.warnings_frame(limit=200, url=settings.database_url)
+    data.tables["targets"] = targets_store.targets_frame(url=settings.database_url)
+    data.provenance = _prov_rows(**{PROGRESS_RESULT: prog, STATUS_RESULT: status})
+    return data

@@ -1,0 +1,839 @@
+"""Run the city energy balance and GHG inventory: read lake and catalog, compute, write results.
+
+The domain work is in :mod:`citycarbon.accounting.balance`, :mod:`~citycarbon.accounting.inventory`
+and :mod:`~citycarbon.accounting.uncertainty`; this module only gathers their inputs (lake
+tables ``energy_balance``, ``energy_monthly``, ``city_statistics``, ``industrial_output`` (IPPU,
+:mod:`~citycarbon.accounting.ippu`); the enterprise, park and
+region registries; the city's factor profile), calls them and writes the results with
+``run_id``, ``factor_profile`` and ``method`` to ``<lake>/results/<name>/run_id=<id>/``.
+
+Results (columns: see ``RESULTS``): ``energy_balance``, ``city_inventory``, ``city_indicators``,
+``inventory_uncertainty``, ``inventory_reconciliation``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from citycarbon import units
+from citycarbon.accounting import balance as bal
+from citycarbon.accounting import inventory as inv
+from citycarbon.accounting import ippu as ippu_
+from citycarbon.accounting import uncertainty as unc
+from citycarbon.accounting.energy import energy_consumption_tce
+from citycarbon.errors import InputError
+from citycarbon.factors import fuels
+
+RESULTS = (
+    "energy_balance",
+    "city_inventory",
+    "city_indicators",
+    "inventory_uncertainty",
+    "inventory_reconciliation",
+)
+METHOD_BALANCE = (
+    "能源平衡表: A = supply items, T = transformation, D = A + T - losses - F "
+    "(中国能源统计年鉴 地区能源平衡表); tce by GB/T 2589-2020 (当量值), electricity 等价值 by the "
+    "year's coal rate (coal_equivalent_primary)"
+)
+METHOD_CITY = (
+    "top-down from the energy balance: fuel burnt x NCV x CC x OF x 44/12 or IPCC Tier 1 "
+    "(省级温室气体清单编制指南; IPCC 2006 Vol. 2 Ch. 2); net imported electricity x grid_ef "
+    "(incl_net_imported_electricity basis); NE = not estimated (GPC notation key)"
+)
+METHOD_MONTHLY = (
+    " monthly: covered enterprises' own months + (city - covered) spread by days (assumption)"
+)
+METHOD_ENTITY = (
+    "bottom-up from 205-1 returns (energy_monthly): scope 1 = fuel burnt (less feedstock), "
+    "scope 2 = electricity x grid_ef; each enterprise counted once; unattributed = city - sum"
+)
+METHOD_IPPU_OTHER = (
+    "NE: IPPU categories without product output data (2.B chemical, 2.C metal, 2.D non-energy "
+    "products, 2.F ODS substitutes, 2.G, 2.H, and 2.A/2.E products not reported); product map "
+    "accounting/data/ippu_products.csv"
+)
+_CONTEXT = {
+    "1.A.1": "energy_industries",
+    "1.A.2": "manufacturing",
+    "1.A.3": "",
+    "1.A.4.a": "commercial",
+    "1.A.4.b": "residential",
+    "1.A.4.c": "residential",
+}
+
+
+def compute_inventory(
+    years=None,
+    *,
+    run_id: str | None = None,
+    base_year: int | None = None,
+    city=None,
+    settings=None,
+    write: bool = True,
+    mc_iterations: int = 10_000,
+) -> dict[str, pd.DataFrame]:
+    """Compute the energy balance, inventory, indicators, uncertainty and reconciliation.
+
+    Parameters
+    ----------
+    years : iterable of int, optional
+        Data years (default: every year of the city's energy balance in the lake).
+    run_id : str, optional
+        Run id recorded with the results (default: a new one).
+    base_year : int, optional
+        Base year of the intensity declines (default: the first year computed).
+    city : str, Path or CityConfig, optional
+        City (default: ``$CITYCARBON_CITY`` or xiamen).
+    write : bool
+        Write the results to the lake (``query.write_result``).
+    mc_iterations : int
+        Monte Carlo draws of Approach 2.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Result name -> table (see the module docstring).
+
+    Raises
+    ------
+    InputError
+        No energy balance of the city in the lake, or no comparable-price GDP for a year.
+    """
+    from citycarbon.config import CityConfig, load_city
+    from citycarbon.config.settings import get_settings
+    from citycarbon.store import catalog, lake, query
+
+    settings = settings or get_settings()
+    cfg = city if isinstance(city, CityConfig) else load_city(city)
+    profile = cfg.factor_profile()
+    run_id = run_id or query.new_run_id()
+    version = profile.version
+    url = settings.database_url
+    if years is not None and base_year is not None:
+        years = sorted({*map(int, years), int(base_year)})  # the base year is needed too
+    filt = {"year": [int(y) for y in years]} if years is not None else None
+    entries = lake.read_current("energy_balance", filt, lake=settings.lake, url=url)
+    entries = entries[entries["region_code"] == cfg.adcode]
+    if entries.empty:
+        raise InputError(
+            f"no energy balance (能源平衡表) of {cfg.name.zh} ({cfg.adcode}) in the lake"
+            + (f" for {sorted(filt['year'])}" if filt else "")
+            + ": ingest one first (citycarbon ingest energy_balance FILE)",
+            source="lake table energy_balance",
+        )
+    year_list = sorted(int(y) for y in entries["year"].unique())
+    base_year = int(base_year or year_list[0])
+
+    # ---- energy balance
+    completed = bal.complete_balance(entries)
+    coefs = _coefficients(completed, profile)
+    btce = bal.balance_tce(completed, coefs)
+    energy_balance = _label_balance(btce).assign(
+        run_id=run_id, factor_profile=version, method=METHOD_BALANCE
+    )
+    energy = bal.energy_indicators(btce, fuels())
+
+    # ---- city, top-down
+    stat_units = fuels()["stat_unit"]
+    act = inv.combustion_activity(completed)
+    fuel_rows = inv.combustion_gases(act, profile, stat_units)
+    grid = pd.Series(
+        {
+            y: profile.lookup("grid_ef", cfg.factors.grid_region, "tCO2/MWh", year=y)
+            for y in year_list
+        }
+    )
+    keys = ["region_code", "year", "sector", "gas", "scope"]
+    scope1 = _sum_with_notation(fuel_rows, keys)
+    missing = [s for s in inv.NOT_ESTIMATED if s not in set(scope1["sector"])]
+    ippu_rows, ippu_prov = _ippu_rows(year_list, profile, settings)
+    ippu_city = _ippu_city(ippu_rows, ippu_prov, cfg.adcode, year_list)
+    scope1 = pd.concat(
+        [scope1, ippu_city, inv.not_estimated_rows(cfg.adcode, year_list, missing)],
+        ignore_index=True,
+    )
+    scope2 = inv.net_imported_electricity_rows(completed, grid)
+    city_year = inv.with_bases(scope1, scope2.drop(columns="net_imported_mwh"))
+    city_year = city_year.assign(
+        level="city", entity_code=cfg.adcode, entity_name=cfg.name.zh, month=np.nan
+    )
+
+    # ---- enterprises, bottom-up
+    ent_rows, ent_energy = _enterprise_rows(year_list, profile, grid, settings)
+    ent_rows = pd.concat([ent_rows, ippu_rows], ignore_index=True)
+    reg = catalog.registry_frame("enterprises", url=url).set_index("credit_code")
+    ent_rows = ent_rows.join(
+        reg[["industry_code", "district_code", "park_code"]], on="enterprise_code"
+    )
+    ent_rows = inv.with_bases(ent_rows[ent_rows["scope"] == 1], ent_rows[ent_rows["scope"] == 2])
+    yearly_keys = ["enterprise_code", "industry_code", "district_code", "park_code", "year"]
+    rk = ["sector", "gas", "scope", "basis"]
+    ent_year = ent_rows.groupby(yearly_keys + rk, as_index=False, dropna=False)[
+        ["emissions_t", "emissions_tco2e"]
+    ].sum(min_count=1)
+    regions = catalog.registry_frame("regions", url=url).set_index("code")["name_zh"]
+    parks = catalog.registry_frame("parks", url=url).set_index("code")["name_zh"]
+    levels = [
+        inv.roll_up(ent_year, city_year, "district_code", level="district", names=regions),
+        inv.roll_up(ent_year, city_year, "park_code", level="park", names=parks),
+        inv.roll_up(ent_year, city_year, "industry_code", level="industry"),
+        inv.roll_up(ent_year, city_year, "enterprise_code", level="enterprise", names=reg["name"]),
+    ]
+    sub = pd.concat(levels, ignore_index=True).assign(region_code=cfg.adcode, month=np.nan)
+    sub.loc[sub["emissions_t"].isna(), "notation_key"] = "NE"
+    months = inv.spread_over_months(
+        city_year,
+        ent_rows.groupby(["year", "month", *rk], as_index=False)[
+            ["emissions_t", "emissions_tco2e"]
+        ].sum(min_count=1),
+    ).assign(level="city", entity_code=cfg.adcode, entity_name=cfg.name.zh, region_code=cfg.adcode)
+    months["notation_key"] = np.where(months["emissions_t"].isna(), "NE", "")
+    city_inventory = pd.concat(
+        [
+            city_year.assign(method=METHOD_CITY),
+            months.assign(method=METHOD_CITY + METHOD_MONTHLY),
+            sub.assign(method=METHOD_ENTITY),
+        ],
+        ignore_index=True,
+    )
+    city_inventory["method"] = _ippu_methods(city_inventory, ippu_prov)
+    city_inventory = inv.label_sectors(city_inventory)
+    city_inventory["month"] = city_inventory["month"].astype("Int64")
+    city_inventory["scope"] = city_inventory["scope"].astype("int64")
+    city_inventory = city_inventory[[*inv.INVENTORY_COLUMNS, "method"]].assign(
+        run_id=run_id, factor_profile=version
+    )
+
+    # ---- indicators, uncertainty, reconciliation
+    stats = lake.read_current("city_statistics", {"year": year_list}, lake=settings.lake, url=url)
+    indicators = _indicators(
+        cfg, city_inventory, energy, completed, grid, stats, year_list, base_year
+    ).assign(run_id=run_id, factor_profile=version)
+    uncertainty = _uncertainty(
+        fuel_rows, scope2, cfg.adcode, year_list, mc_iterations, ippu=ippu_city
+    )
+    reconciliation = pd.concat(
+        [
+            _reconciliation(city_year, ent_year, cfg.adcode),
+            _energy_reconciliation(completed, ent_energy, coefs, cfg.adcode),
+        ],
+        ignore_index=True,
+    ).assign(run_id=run_id, factor_profile=version)
+    out = {
+        "energy_balance": energy_balance,
+        "city_inventory": city_inventory,
+        "city_indicators": indicators,
+        "inventory_uncertainty": uncertainty.assign(run_id=run_id, factor_profile=version),
+        "inventory_reconciliation": reconciliation,
+    }
+    if write:
+        for name, frame in out.items():
+            query.write_result(frame, settings.lake, name, run_id)
+    return out
+
+
+# ------------------------------------------------------------------------------------ pieces
+def _coefficients(completed: pd.DataFrame, profile) -> pd.DataFrame:
+    """tce per statistical unit of each fuel and year, on both bases."""
+    pairs = completed[["year", "fuel"]].drop_duplicates().reset_index(drop=True)
+    stat = fuels()["stat_unit"].reindex(pairs["fuel"]).to_numpy()
+    parts = []
+    for basis, name in (("calorific", "calorific"), ("equivalent", "coal_equivalent")):
+        values = np.empty(len(pairs))
+        for y in pairs["year"].unique():  # a handful of years
+            rows = (pairs["year"] == y).to_numpy()
+            values[rows] = energy_consumption_tce(
+                np.ones(rows.sum()),
+                stat[rows],
+                pairs["fuel"][rows].to_numpy(),
+                profile,
+                basis=basis,
+                year=int(y),
+                source="energy balance",
+            ).to_numpy()
+        parts.append(pairs.assign(tce_basis=name, tce_per_unit=values))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _label_balance(btce: pd.DataFrame) -> pd.DataFrame:
+    items = bal.balance_items()
+    f = fuels()
+    out = btce.copy()
+    out["item_zh"] = items["zh"].reindex(out["item"]).to_numpy()
+    out["item_en"] = items["en"].reindex(out["item"]).to_numpy()
+    out["fuel_zh"] = f["name_zh"].reindex(out["fuel"]).fillna("合计").to_numpy()
+    out["unit"] = f["stat_unit"].reindex(out["fuel"]).fillna("").to_numpy()
+    out["order"] = items["order"].reindex(out["item"]).to_numpy()
+    cols = [
+        "region_code",
+        "year",
+        "item",
+        "item_zh",
+        "item_en",
+        "order",
+        "fuel",
+        "fuel_zh",
+        "quantity",
+        "unit",
+        "tce",
+        "tce_basis",
+        "given",
+        "flag",
+    ]
+    return out[cols]
+
+
+def _sum_with_notation(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Sum over fuels; NE where every fuel of the group is NE."""
+    g = rows.groupby(keys, as_index=False)
+    out = g[["emissions_t", "emissions_tco2e"]].sum(min_count=1)
+    out["notation_key"] = np.where(out["emissions_t"].isna(), "NE", "")
+    return out
+
+
+def _enterprise_rows(year_list, profile, grid: pd.Series, settings):
+    """Scope-1 (fuel burnt) and scope-2 (electricity) rows per enterprise, month, sector, gas;
+    and the enterprises' energy use per year, balance item and fuel (statistical units)."""
+    from citycarbon.store import catalog, lake
+
+    url = settings.database_url
+    cols = ["enterprise_code", "fuel", "consumed_total", "consumed_as_feedstock", "year", "month"]
+    em = lake.read_current(
+        "energy_monthly", {"year": list(year_list)}, columns=cols, lake=settings.lake, url=url
+    )
+    reg = catalog.registry_frame("enterprises", url=url).set_index("credit_code")
+    industry = reg["industry_code"].reindex(em["enterprise_code"]).fillna("")
+    booked = bal.item_of_industry(industry.to_numpy())
+    sector = booked["ipcc_sector"].to_numpy()
+    burnt = ~em["fuel"].isin(inv.NOT_COMBUSTED).to_numpy()
+    qty = (em["consumed_total"] - em["consumed_as_feedstock"].fillna(0.0)).clip(lower=0.0)
+    act = pd.DataFrame(
+        {
+            "enterprise_code": pd.Categorical(em["enterprise_code"].to_numpy()[burnt]),
+            "year": em["year"].to_numpy()[burnt],
+            "month": em["month"].to_numpy()[burnt],
+            "sector": sector[burnt],
+            "fuel": em["fuel"].to_numpy()[burnt],
+            "quantity": qty.to_numpy()[burnt],
+            "ch4_n2o_context": pd.Series(sector[burnt]).map(_CONTEXT).fillna("").to_numpy(),
+        }
+    )
+    act = act[act["quantity"] > 0]
+    s1 = inv.combustion_gases(act, profile, fuels()["stat_unit"])
+    s1 = s1.groupby(
+        ["enterprise_code", "year", "month", "sector", "gas", "scope"],
+        as_index=False,
+        observed=True,
+    )[["emissions_t", "emissions_tco2e"]].sum(min_count=1)
+    s1["enterprise_code"] = s1["enterprise_code"].astype(str)
+    e = em[em["fuel"] == "electricity"]
+    mwh = units.convert(e["consumed_total"].to_numpy(), "10^4 kWh", "MWh")
+    co2 = mwh * grid.reindex(e["year"]).to_numpy()
+    s2 = pd.DataFrame(
+        {
+            "enterprise_code": e["enterprise_code"].to_numpy(),
+            "year": e["year"].to_numpy(),
+            "month": e["month"].to_numpy(),
+            "sector": inv.NET_IMPORT_SECTOR,
+            "gas": "CO2",
+            "scope": 2,
+            "emissions_t": co2,
+            "emissions_tco2e": co2,
+        }
+    )
+    booked_use = bal.book_enterprise_use(industry.to_numpy(), em["fuel"], em["consumed_total"])
+    energy = (
+        booked_use.assign(year=em["year"].to_numpy(), fuel=em["fuel"].to_numpy())
+        .groupby(["year", "item", "fuel"], as_index=False)["quantity"]
+        .sum()
+    )
+    return pd.concat([s1, s2], ignore_index=True), energy
+
+
+def _ippu_rows(year_list, profile, settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """IPPU rows per enterprise and month from ``industrial_output`` (:mod:`accounting.ippu`),
+    and per (category, gas) the method and factors used or the reason it is NE."""
+    from citycarbon.store import lake
+
+    cols = ["enterprise_code", "product", "quantity", "unit", "year", "month"]
+    out = lake.read_current(
+        "industrial_output",
+        {"year": list(year_list)},
+        columns=cols,
+        lake=settings.lake,
+        url=settings.database_url,
+    )
+    rows, prov = ippu_.ippu_emissions(out, profile, source="lake table industrial_output")
+    rows["enterprise_code"] = rows["enterprise_code"].astype(str)
+    return rows, prov
+
+
+def _ippu_city(rows: pd.DataFrame, prov: pd.DataFrame, region: str, year_list) -> pd.DataFrame:
+    """City IPPU rows per year, category and gas: the sum of the enterprises (bottom-up is the
+    only source, so nothing is unattributed), plus NE rows for categories that cannot be
+    estimated."""
+    vals = ["emissions_t", "emissions_tco2e"]
+    city = rows.groupby(["year", "sector", "gas", "scope"], as_index=False)[vals].sum()
+    ne = prov.loc[prov["notation_key"] == "NE", ["sector", "gas"]]
+    ne = ne.merge(pd.DataFrame({"year": list(year_list)}), how="cross")
+    ne = ne.assign(scope=1, emissions_t=np.nan, emissions_tco2e=np.nan)
+    parts = [p for p in (city.assign(notation_key=""), ne.assign(notation_key="NE")) if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=["region_code", "year", "sector", "gas", "scope", *vals])
+    out = pd.concat(parts, ignore_index=True).assign(region_code=region)
+    out["year"] = out["year"].astype("int64")
+    return out
+
+
+def _ippu_methods(inventory: pd.DataFrame, prov: pd.DataFrame) -> pd.Series:
+    """The ``method`` column with the IPPU rows' own method, factors and NE reasons."""
+    method = inventory["method"].astype(object)
+    by = prov.set_index(["sector", "gas"])["method"]
+    key = pd.MultiIndex.from_frame(inventory[["sector", "gas"]].astype(str))
+    own = by.reindex(key).to_numpy() if len(by) else np.full(len(inventory), np.nan)
+    method = pd.Series(np.where(pd.notna(own), own, method), index=inventory.index)
+    method[inventory["sector"] == "2"] = METHOD_IPPU_OTHER
+    return method
+
+
+def _gdp_comparable_10k_cny(stats: pd.DataFrame, region: str, year_list) -> pd.Series:
+    gdp = stats[
+        (stats["region_code"] == region)
+        & (stats["indicator"] == "gdp")
+        & stats["price_basis"].fillna("").str.startswith("comparable_")
+    ]
+    if gdp.empty:
+        raise InputError(
+            "no comparable-price GDP (city_statistics gdp, price_basis comparable_YYYY) of "
+            f"{region}: intensities need it",
+            source="lake table city_statistics",
+        )
+    bases = sorted(gdp["price_basis"].unique())
+    gdp = gdp[gdp["price_basis"] == bases[0]]
+    value = units.convert(gdp["value"].to_numpy(), gdp["unit"].iloc[0], "10^4 CNY")
+    return pd.Series(value, index=gdp["year"].to_numpy()).reindex(year_list).rename(bases[0])
+
+
+def _indicators(cfg, inventory, energy, completed, grid, stats, year_list, base_year):
+    region = cfg.adcode
+    city = inventory[(inventory["level"] == "city")]
+    yearly = city[city["month"].isna()]
+    monthly = city[city["month"].notna()]
+    rows = []
+
+    def add(period_type, year, period, name, value, unit, basis=""):
+        rows.append((period_type, year, period, name, value, unit, basis))
+
+    gdp = _gdp_comparable_10k_cny(stats, region, year_list)
+    pop = stats[(stats["region_code"] == region) & (stats["indicator"] == "population")]
+    # population is stored in 10^4 persons (INDICATORS); units has no count unit, hence x 1e4
+    pop = pop.set_index("year")["value"].reindex(year_list) * 1e4
+    totals = {}
+    for basis, suffix in (("incl_net_imported_electricity", ""), ("territorial", "_territorial")):
+        b = yearly[yearly["basis"] == basis]
+        ghg = b.groupby("year")["emissions_tco2e"].sum().reindex(year_list)
+        co2 = b[b["gas"] == "CO2"].groupby("year")["emissions_t"].sum().reindex(year_list)
+        totals[basis] = ghg
+        inten = inv.intensity_per_10k_cny(ghg, gdp)
+        co2_inten = inv.intensity_per_10k_cny(co2, gdp)
+        for y in year_list:
+            add("year", y, y, f"total_ghg_tco2e{suffix}", ghg[y], "tCO2e", basis)
+            add("year", y, y, f"co2_t{suffix}", co2[y], "tCO2", basis)
+            add(
+                "year",
+                y,
+                y,
+                f"intensity_tco2e_per_10k_cny{suffix}",
+                inten[y],
+                f"tCO2e/10^4 CNY ({gdp.name})",
+                basis,
+            )
+            add(
+                "year",
+                y,
+                y,
+                f"co2_intensity_t_per_10k_cny{suffix}",
+                co2_inten[y],
+                f"tCO2/10^4 CNY ({gdp.name})",
+                basis,
+            )
+            add(
+                "year",
+                y,
+                y,
+                f"intensity_decline_pct_vs_base{suffix}",
+                inv.decline_pct_vs_base(inten[y], inten.get(base_year, np.nan)),
+                f"% vs {base_year}",
+                basis,
+            )
+            add(
+                "year",
+                y,
+                y,
+                f"co2_intensity_decline_pct_vs_base{suffix}",
+                inv.decline_pct_vs_base(co2_inten[y], co2_inten.get(base_year, np.nan)),
+                f"% vs {base_year}",
+                basis,
+            )
+            add("year", y, y, f"per_capita_tco2e{suffix}", ghg[y] / pop[y], "tCO2e/person", basis)
+        m = monthly[monthly["basis"] == basis]
+        by_m = m.groupby(["year", "month"])["emissions_tco2e"].sum()
+        by_m_co2 = m[m["gas"] == "CO2"].groupby(["year", "month"])["emissions_t"].sum()
+        for (y, mo), v in by_m.items():
+            add("month", y, int(mo), f"total_ghg_tco2e{suffix}", v, "tCO2e", basis)
+            add("month", y, int(mo), f"co2_t{suffix}", by_m_co2.get((y, mo), np.nan), "tCO2", basis)
+        q = by_m.groupby(
+            [by_m.index.get_level_values(0), (by_m.index.get_level_values(1) - 1) // 3 + 1]
+        ).sum()
+        q_co2 = by_m_co2.groupby(
+            [by_m_co2.index.get_level_values(0), (by_m_co2.index.get_level_values(1) - 1) // 3 + 1]
+        ).sum()
+        for (y, qu), v in q.items():
+            add("quarter", y, int(qu), f"total_ghg_tco2e{suffix}", v, "tCO2e", basis)
+            add("quarter", y, int(qu), f"co2_t{suffix}", q_co2.get((y, qu), np.nan), "tCO2", basis)
+    for basis_name, suffix in (("coal_equivalent", ""), ("calorific", "_calorific")):
+        e = energy[(energy["region_code"] == region) & (energy["tce_basis"] == basis_name)]
+        e = e.set_index("year").reindex(year_list)
+        ei = inv.intensity_per_10k_cny(e["energy_consumption_tce"], gdp)
+        for y in year_list:
+            add(
+                "year",
+                y,
+                y,
+                f"energy_consumption_tce{suffix}",
+                e.at[y, "energy_consumption_tce"],
+                f"tce ({basis_name})",
+                basis_name,
+            )
+            add(
+                "year",
+                y,
+                y,
+                f"energy_intensity_tce_per_10k_cny{suffix}",
+                ei[y],
+                f"tce/10^4 CNY ({gdp.name})",
+                basis_name,
+            )
+            add(
+                "year",
+                y,
+                y,
+                f"energy_intensity_decline_pct_vs_base{suffix}",
+                inv.decline_pct_vs_base(ei[y], ei.get(base_year, np.nan)),
+                f"% vs {base_year}",
+                basis_name,
+            )
+            add(
+                "year",
+                y,
+                y,
+                f"nonfossil_share{suffix}",
+                e.at[y, "nonfossil_share"],
+                "1 (local production)",
+                basis_name,
+            )
+            add("year", y, y, f"coal_share{suffix}", e.at[y, "coal_share"], "1", basis_name)
+    # GPC BASIC / BASIC+: scope 2 on all electricity consumed (final + losses) x grid factor
+    el = completed[
+        (completed["fuel"] == "electricity") & completed["item"].isin(["final", "losses"])
+    ]
+    el = el.groupby(["region_code", "year"], as_index=False)["quantity"].sum()
+    mwh = units.convert(el["quantity"].to_numpy(), "10^4 kWh", "MWh")
+    el["emissions_tco2e"] = mwh * grid.reindex(el["year"]).to_numpy()
+    terr = yearly[yearly["basis"] == "territorial"]
+    gpc = inv.gpc_totals(terr, el).set_index("year")
+    for y in year_list:
+        if y in gpc.index:
+            note = f"GPC; NE: {gpc.at[y, 'not_estimated']}"
+            add("year", y, y, "gpc_basic_tco2e", gpc.at[y, "gpc_basic_tco2e"], "tCO2e", note)
+            add(
+                "year",
+                y,
+                y,
+                "gpc_basic_plus_tco2e",
+                gpc.at[y, "gpc_basic_plus_tco2e"],
+                "tCO2e",
+                note,
+            )
+    ent = inventory[(inventory["level"] == "enterprise") & inventory["month"].isna()]
+    for basis in ("incl_net_imported_electricity", "territorial"):
+        e = ent[ent["basis"] == basis]
+        covered = e[e["entity_code"] != inv.UNATTRIBUTED].groupby("year")["emissions_tco2e"].sum()
+        for y in year_list:
+            add(
+                "year",
+                y,
+                y,
+                "enterprise_coverage_share" + ("" if basis.startswith("incl") else "_territorial"),
+                covered.get(y, 0.0) / totals[basis][y],
+                "1",
+                basis,
+            )
+    out = pd.DataFrame(
+        rows, columns=["period_type", "year", "period", "indicator", "value", "unit", "basis"]
+    )
+    out.insert(0, "region_code", region)
+    out["value"] = out["value"].astype("float64")
+    return out
+
+
+def _uncertainty(fuel_rows, scope2, region, year_list, iterations, ippu=None) -> pd.DataFrame:
+    ranges = unc.uncertainty_ranges()["uncertainty_pct"]
+    rows = []
+    cats = fuel_rows[fuel_rows["emissions_tco2e"].notna()]
+    s2 = scope2.assign(fuel="electricity", ch4_n2o_context="grid")
+    ip = ippu[ippu["emissions_tco2e"].notna()] if ippu is not None else pd.DataFrame()
+    for basis in ("territorial", "incl_net_imported_electricity"):
+        for y in year_list:  # a handful of years
+            c = cats[cats["year"] == y]
+            x = c["emissions_tco2e"].to_numpy()
+            ua = np.full(len(c), ranges[("activity", "fuel_combustion")])
+            uf = ranges.reindex(pd.MultiIndex.from_arrays([["ef"] * len(c), c["gas"]])).to_numpy()
+            group = (c["gas"] + "|" + c["fuel"] + "|" + c["ch4_n2o_context"].astype(str)).to_numpy()
+            if len(ip):
+                p = ip[ip["year"] == y]
+                # electronics F-gases (2.E) vs mineral CO2 (2.A): ranges ef|ippu_electronics ...
+                elec = p["sector"].str.startswith("2.E")
+                kind = np.where(elec, "ippu_electronics", "ippu_mineral")
+                x = np.concatenate([x, p["emissions_tco2e"].to_numpy()])
+                ua = np.concatenate([ua, [ranges[("activity", "ippu_production")]] * len(p)])
+                uf = np.concatenate(
+                    [uf, ranges.reindex(pd.MultiIndex.from_arrays([["ef"] * len(p), kind]))]
+                )
+                group = np.concatenate([group, ("ippu|" + p["sector"] + "|" + p["gas"]).to_numpy()])
+            if basis != "territorial":
+                e = s2[s2["year"] == y]
+                x = np.concatenate([x, e["emissions_tco2e"].to_numpy()])
+                ua = np.concatenate(
+                    [ua, [ranges[("activity", "net_imported_electricity")]] * len(e)]
+                )
+                uf = np.concatenate([uf, [ranges[("ef", "grid_electricity")]] * len(e)])
+                group = np.concatenate([group, ["grid"] * len(e)])
+            a1 = unc.approach1(x, ua, uf)
+            a2 = unc.approach2(x, ua, uf, factor_group=group, iterations=iterations, seed=y)
+            for approach, r in ((1, a1), (2, a2)):
+                rows.append(
+                    {"region_code": region, "year": y, "approach": approach, "basis": basis, **r}
+                )
+    cols = [
+        "region_code",
+        "year",
+        "approach",
+        "basis",
+        "total_tco2e",
+        "lower_95",
+        "upper_95",
+        "uncertainty_pct",
+    ]
+    return pd.DataFrame(rows)[cols]
+
+
+def _reconciliation(city_year, ent_year, region) -> pd.DataFrame:
+    """Top-down city vs bottom-up enterprises per year, sector and basis (tCO2e)."""
+    keys = ["year", "sector", "basis"]
+    top = city_year.groupby(keys)["emissions_tco2e"].sum(min_count=1).rename("city_tco2e")
+    bottom = ent_year.groupby(keys)["emissions_tco2e"].sum(min_count=1).rename("enterprises_tco2e")
+    out = pd.concat([top, bottom], axis=1).reset_index()
+    out["enterprises_tco2e"] = out["enterprises_tco2e"].fillna(0.0)
+    out["unattributed_tco2e"] = out["city_tco2e"] - out["enterprises_tco2e"]
+    out["coverage_share"] = out["enterprises_tco2e"] / out["city_tco2e"].where(
+        out["city_tco2e"] != 0
+    )
+    out["flag"] = np.where(
+        out["unattributed_tco2e"] < -1e-6 * out["city_tco2e"].abs().fillna(0) - 1e-9,
+        "enterprises exceed the city total",
+        "",
+    )
+    out = out.rename(
+        columns={
+            "city_tco2e": "city",
+            "enterprises_tco2e": "enterprises",
+            "unattributed_tco2e": "unattributed",
+        }
+    )
+    out.insert(0, "region_code", region)
+    out.insert(2, "measure", "emissions_tco2e")
+    return out
+
+
+def _energy_reconciliation(completed, ent_energy, coefs, region) -> pd.DataFrame:
+    """Energy balance (top-down) vs the enterprises' 205-1 use (bottom-up) per year and item,
+    tce (当量值): final-consumption items and transformation inputs."""
+    k = coefs[coefs["tce_basis"] == "calorific"].set_index(["year", "fuel"])["tce_per_unit"]
+    items = bal.balance_items()
+    final = [*items.index[items["group"] == "final"], "final"]
+    top = completed[completed["item"].isin(final)].copy()
+    inputs = completed[
+        completed["item"].isin(items.index[items["group"] == "transformation"])
+    ].copy()
+    inputs = inputs.assign(item="transformation", quantity=inputs["quantity"].clip(upper=0))
+    top = pd.concat([top, inputs], ignore_index=True)
+    top["tce"] = (
+        top["quantity"] * k.reindex(pd.MultiIndex.from_frame(top[["year", "fuel"]])).to_numpy()
+    )
+    ent = ent_energy.copy()
+    ent["tce"] = (
+        ent["quantity"] * k.reindex(pd.MultiIndex.from_frame(ent[["year", "fuel"]])).to_numpy()
+    )
+    city = top.groupby(["year", "item"])["tce"].sum().rename("city")
+    parent = items["parent"].reindex(ent["item"]).to_numpy()
+    rolled = ent[np.isin(parent, ["industry", "residential"])]
+    rolled = rolled.assign(item=items["parent"].reindex(rolled["item"]).to_numpy())
+    ent = pd.concat([ent, rolled], ignore_index=True)  # parents = sum of their children
+    top_level = ent[items["parent"].reindex(ent["item"]).to_numpy() == "final"]
+    ent = pd.concat([ent, top_level.assign(item="final")], ignore_index=True)
+    bottom = ent.groupby(["year", "item"])["tce"].sum().rename("enterprises")
+    out = pd.concat([city, bottom], axis=1).fillna(0.0).reset_index()
+    out = out[(out["city"] != 0) | (out["enterprises"] != 0)]
+    sign = np.where(out["item"] == "transformation", -1.0, 1.0)  # inputs are negative
+    unattributed = (out["city"] - out["enterprises"]) * sign
+    return pd.DataFrame(
+        {
+            "region_code": region,
+            "year": out["year"].to_numpy(),
+            "measure": "energy_tce_calorific",
+            "sector": out["item"].to_numpy(),
+            "basis": "calorific",
+            "city": out["city"].to_numpy() * sign,
+            "enterprises": out["enterprises"].to_numpy() * sign,
+            "unattributed": unattributed.to_numpy(),
+            "coverage_share": (out["enterprises"] / out["city"].where(out["city"] != 0)).to_numpy(),
+            "flag": np.where(
+                unattributed < -1e-6 * np.abs(out["city"]) - 1e-9,
+                "enterprises exceed the city total",
+                "",
+            ),
+        }
+    )
+
+
+# ------------------------------------------------------------------------------- read / export
+def latest_result(name: str, *, settings=None) -> pd.DataFrame:
+    """The most recent run of a result table (by run id, which sorts by time)."""
+    from citycarbon.store.query import read_latest_result
+
+    lake = settings.lake if settings is not None else None
+    return read_latest_result(name, lake, hint="citycarbon inventory compute")
+
+
+def balance_from_wide(
+    table: pd.DataFrame, *, region_code: str, year: int, source: str | None = None
+) -> pd.DataFrame:
+    """Long ``energy_balance`` rows from a table in the yearbook layout (实物量 sheet).
+
+    The first column holds the items (项目: names, codes or aliases of the balance items), the
+    other headers are fuels with their unit in brackets, e.g. ``原煤（万吨）``, ``电力（亿千瓦时）``
+    (the layout :func:`write_balance_xlsx` writes). Derived items (可供本地区消费的能源量, 终端
+    消费量 ...) are kept: the balance compares them with the computed ones. Blank cells are
+    skipped; a 合计 column is ignored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        region_code, year, item, fuel, quantity, unit: ready for ``ingest energy_balance``.
+    """
+    import re
+
+    from citycarbon.factors import resolve_fuels
+
+    where = source or "balance table"
+    headers = [str(c) for c in table.columns[1:]]
+    parsed = [re.match(r"^\s*([^（(]+?)\s*[（(]([^）)]*)[）)]\s*$", h) for h in headers]
+    keep = [i for i, m in enumerate(parsed) if not headers[i].startswith("合计")]
+    bad = [headers[i] for i in keep if parsed[i] is None]
+    if bad:
+        raise InputError(
+            "fuel headers must name the unit in brackets, e.g. 原煤（万吨）",
+            source=where,
+            field="header",
+            value=bad[0],
+        )
+    names = [parsed[i].group(1) for i in keep]
+    fuel = resolve_fuels(pd.Series(names), source=where, field="header")
+    units_ = [parsed[i].group(2) for i in keep]
+    items = bal.resolve_items(table.iloc[:, 0], source=where)
+    block = table.iloc[:, [i + 1 for i in keep]].apply(pd.to_numeric, errors="coerce")
+    block.index = items.to_numpy()
+    block.columns = pd.MultiIndex.from_arrays([fuel.to_numpy(), units_], names=["fuel", "unit"])
+    long = block.stack(["fuel", "unit"], future_stack=True).dropna().rename("quantity")
+    long = long.rename_axis(["item", "fuel", "unit"]).reset_index()
+    return long.assign(region_code=region_code, year=int(year))[
+        ["region_code", "year", "item", "fuel", "quantity", "unit"]
+    ]
+
+
+def write_balance_xlsx(balance: pd.DataFrame, path: str | Path, *, year: int | None = None) -> Path:
+    """The energy balance in the bureaus' layout: rows = 项目 in 统计年鉴 order, columns = fuels.
+
+    Sheets: 实物量 (physical units), 标准量（当量值）, 标准量（等价值） with a 合计 column, and
+    检查 (the cells flagged as inconsistent). One year per workbook (default: the latest).
+    """
+    import xlsxwriter
+
+    b = balance if year is None else balance[balance["year"] == year]
+    if year is None:
+        year = int(b["year"].max())
+        b = b[b["year"] == year]
+    if b.empty:
+        raise InputError(f"no energy balance rows for {year}", field="year", value=year)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    items = bal.balance_items()
+    fuel_ref = fuels()
+    fuel_order = [f for f in fuel_ref.index if f in set(b["fuel"])]
+    wb = xlsxwriter.Workbook(str(path))
+    head = wb.add_format({"bold": True, "text_wrap": True, "align": "center", "border": 1})
+    num = wb.add_format({"num_format": "#,##0.00", "border": 1})
+    label = wb.add_format({"border": 1})
+    flagged = wb.add_format({"num_format": "#,##0.00", "border": 1, "bg_color": "#FFC7CE"})
+    region = str(b["region_code"].iloc[0])
+    sheets = (
+        ("实物量", "calorific", "quantity", False),
+        ("标准量（当量值）", "calorific", "tce", True),
+        ("标准量（等价值）", "coal_equivalent", "tce", True),
+    )
+    for title, basis, column, with_total in sheets:
+        ws = wb.add_worksheet(title)
+        part = b[b["tce_basis"] == basis]
+        cols = fuel_order + ([bal.TOTAL_FUEL] if with_total else [])
+        ws.write(0, 0, f"{region} 能源平衡表 {year} 年 — {title}", head)
+        ws.write(1, 0, "项目", head)
+        for j, f in enumerate(cols, start=1):
+            if f == bal.TOTAL_FUEL:
+                name = "合计（万吨标准煤）"
+            else:
+                unit = fuel_ref.at[f, "stat_unit"] if column == "quantity" else "tce"
+                name = f"{fuel_ref.at[f, 'name_zh']}（{unit}）"
+            ws.write(1, j, name, head)
+        grid = part.pivot_table(index="item", columns="fuel", values=column, aggfunc="sum")
+        flags = part.pivot_table(index="item", columns="fuel", values="flag", aggfunc="first")
+        for i, code in enumerate(items.index, start=2):
+            ws.write(i, 0, items.at[code, "zh"], label)
+            for j, f in enumerate(cols, start=1):
+                v = grid.at[code, f] if code in grid.index and f in grid.columns else np.nan
+                if f == bal.TOTAL_FUEL and pd.notna(v):
+                    v = units.convert(v, "tce", "10^4 tce")
+                fl = flags.at[code, f] if code in flags.index and f in flags.columns else ""
+                fmt = flagged if isinstance(fl, str) and fl else num
+                empty = items.at[code, "group"] not in ("derived",) and v == 0
+                if pd.isna(v) or empty:  # an empty cell of the table, as the yearbook prints it
+                    ws.write_blank(i, j, None, fmt)
+                else:
+                    ws.write_number(i, j, float(v), fmt)
+        ws.set_column(0, 0, 34)
+        ws.set_column(1, len(cols), 14)
+        ws.freeze_panes(2, 1)
+    ws = wb.add_worksheet("检查")
+    for j, h in enumerate(("项目", "能源品种", "标准量口径", "问题")):
+        ws.write(0, j, h, head)
+    issues = b[(b["flag"] != "") & (b["fuel"] != bal.TOTAL_FUEL)]
+    for i, r in enumerate(issues.itertuples(), start=1):
+        ws.write_row(i, 0, [r.item_zh, r.fuel_zh, r.tce_basis, r.flag])
+    if issues.empty:
+        ws.write(1, 0, "平衡差额在容差内，未发现不一致")
+    wb.close()
+    return path

@@ -1,0 +1,535 @@
+"""Scenarios in the catalog, and the city's inputs to the pathways model.
+
+Catalog: table ``scenarios`` (migration ``0004_scenarios``). Each save adds a version; the
+newest version of a name is current and older ones are its history. Saves are audited.
+
+Inputs: :func:`city_history` builds the city emissions history ``(year, sector,
+emissions_tco2e)`` and the base-year carrier mix the domain functions take, plus the drivers
+from ``city_statistics`` (gdp with price_basis, population, energy_consumption).
+
+The history IS the city inventory (results ``city_inventory`` and ``energy_balance`` of
+``citycarbon inventory compute``) on the basis including net imported electricity, so the
+scenario pages and the 清单 page show the same totals: each energy sector's scope-1 emissions
+(IPCC 1.A.2/1.A.3/1.A.4.x) go to the balance's final-consumption items of that sector in
+proportion to their fossil energy (tce), the electricity and heat emissions (scope 2 of net
+imports and local 1.A.1 generation) in proportion to their electricity and heat use; items and
+non-energy sectors map onto the model's sectors by ``inventory_mapping`` in
+``pathways/data/baseline.yaml``; the carrier mix is the balance's final consumption by sector
+and carrier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from citycarbon import units
+from citycarbon.errors import InputError
+from citycarbon.pathways import catalogue as cat
+from citycarbon.pathways import scenario as sc
+
+METHOD_INVENTORY = (
+    "city inventory (city_inventory, basis incl_net_imported_electricity) allocated to the "
+    "model's sectors by the energy balance's final consumption (fossil tce for scope 1, "
+    "electricity and heat for scope 2 and 1.A.1); carrier mix from the energy balance"
+)
+#: fuels.csv category -> carrier of the pathways model.
+FUEL_CARRIER = {"coal": "coal", "coal_gas": "coal", "oil": "oil", "gas": "gas"}
+
+
+@dataclass
+class CityHistory:
+    """Inputs of the pathways model for one city."""
+
+    emissions: pd.DataFrame  # year, sector, emissions_tco2e
+    drivers: pd.DataFrame  # year, population, gdp, gdp_price_basis, energy_tce, emissions_tco2e
+    mix: pd.DataFrame  # sector, carrier, share (base year)
+    grid_ef: pd.Series  # year -> tCO2/MWh
+    base_year: int
+    method: str = METHOD_INVENTORY
+
+    def model_inputs(self) -> dict:
+        """Keyword arguments of :func:`citycarbon.pathways.scenario.simulate` for the base year."""
+        b = self.base_year
+        ef = float(self.grid_ef[b])
+        em = self.emissions[self.emissions["year"] == b][["sector", "emissions_tco2e"]]
+        d = self.drivers.set_index("year").loc[b]
+        return {
+            "base_energy": sc.base_energy_from_emissions(em, self.mix, grid_ef_tco2_per_mwh=ef),
+            "base_year": b,
+            "grid_ef_tco2_per_mwh": ef,
+            "gdp": float(d["gdp"]),
+            "population": float(d["population"]),
+        }
+
+
+def _statistics(region_code: str) -> pd.DataFrame:
+    from citycarbon.store import lake
+
+    s = lake.read_current("city_statistics")
+    s = s[s["region_code"] == region_code]
+    if s.empty:
+        raise InputError(f"no city_statistics rows for region {region_code}", source="lake")
+    out = {}
+    for ind, unit in (("population", "10^4 persons"), ("energy_consumption", "tce")):
+        rows = s[s["indicator"] == ind]
+        if rows.empty:
+            raise InputError(f"city_statistics has no {ind}", source="city_statistics", field=ind)
+        factor = rows["unit"].map(lambda u, to=unit: units.factor(u, to) if to == "tce" else 1.0)
+        out[ind] = pd.Series(rows["value"].to_numpy() * factor.to_numpy(), index=rows["year"])
+    gdp = s[s["indicator"] == "gdp"]
+    comparable = gdp[gdp["price_basis"].str.startswith("comparable")]
+    gdp = comparable if not comparable.empty else gdp
+    if gdp.empty:
+        raise InputError("city_statistics has no gdp", source="city_statistics", field="gdp")
+    gdp = gdp.sort_values("price_basis").drop_duplicates("year")
+    el = s[s["indicator"] == "electricity_consumption"]
+    if not el.empty:
+        mwh = el["value"].to_numpy() * el["unit"].map(lambda u: units.factor(u, "MWh")).to_numpy()
+        out["electricity_tce"] = pd.Series(mwh * units.factor("MWh", "tce"), index=el["year"])
+    frame = pd.DataFrame(
+        {
+            "population": out["population"],
+            "energy_tce": out["energy_consumption"],
+            "gdp": pd.Series(gdp["value"].to_numpy(), index=gdp["year"]),
+            "gdp_price_basis": pd.Series(gdp["price_basis"].to_numpy(), index=gdp["year"]),
+            **({"electricity_tce": out["electricity_tce"]} if "electricity_tce" in out else {}),
+        }
+    )
+    return (
+        frame.dropna(subset=["population", "energy_tce", "gdp"]).rename_axis("year").reset_index()
+    )
+
+
+def _latest_result(name: str) -> pd.DataFrame:
+    from citycarbon.store.query import read_latest_result
+
+    return read_latest_result(name)
+
+
+def _inventory_history(
+    inventory: pd.DataFrame, balance: pd.DataFrame, region_code: str, mapping: dict
+) -> tuple[pd.DataFrame, dict[int, pd.DataFrame]]:
+    """Sector emissions ``(year, sector, emissions_tco2e, energy_tce)`` and the carrier mix per
+    year from the inventory and energy balance results (see the module docstring)."""
+    from citycarbon.accounting.balance import balance_items
+    from citycarbon.factors import fuels
+
+    items = balance_items()
+    item_sector = pd.Series(mapping["balance_items"], dtype=str)
+    inv = inventory[
+        (inventory["level"] == "city")
+        & (inventory["region_code"] == region_code)
+        & inventory["month"].isna()
+        & (inventory["basis"] == "incl_net_imported_electricity")
+    ]
+    bal = balance[
+        (balance["region_code"] == region_code)
+        & (balance["tce_basis"] == "calorific")
+        & balance["item"].isin(item_sector.index)
+        & (balance["fuel"] != "total")
+    ]
+    category = bal["fuel"].map(fuels()["category"])
+    carrier = category.map(FUEL_CARRIER)
+    carrier = carrier.fillna(bal["fuel"].map({"electricity": "electricity"}))
+    carrier = carrier.fillna(bal["fuel"].map({"heat": mapping["heat_carrier"]}))
+    if carrier.isna().any():
+        raise InputError(
+            "fuel without a pathways carrier",
+            source="energy_balance",
+            field="fuel",
+            value=bal.loc[carrier.isna(), "fuel"].iat[0],
+        )
+    bal = bal.assign(
+        carrier=carrier,
+        fossil_tce=bal["tce"].where(category.isin(list(FUEL_CARRIER)), 0.0),
+        power_tce=bal["tce"].where(bal["fuel"].isin(["electricity", "heat"]), 0.0),
+        ipcc=bal["item"].map(items["ipcc_sector"]),
+        sector=bal["item"].map(item_sector),
+    )
+    by_item = bal.groupby(["year", "item", "ipcc", "sector"], as_index=False)[
+        ["tce", "fossil_tce", "power_tce"]
+    ].sum()
+    # scope 1 of each energy sector -> its items by fossil energy
+    direct = inv[(inv["scope"] == 1) & inv["sector"].isin(set(by_item["ipcc"]))]
+    direct = direct.groupby(["year", "sector"])["emissions_tco2e"].sum()
+    fossil_share = by_item["fossil_tce"] / by_item.groupby(["year", "ipcc"])[
+        "fossil_tce"
+    ].transform("sum").replace(0.0, np.nan)
+    keys = pd.MultiIndex.from_frame(by_item[["year", "ipcc"]])
+    by_item["direct"] = (
+        fossil_share.fillna(0.0).to_numpy() * direct.reindex(keys).fillna(0.0).to_numpy()
+    )
+    # electricity and heat: scope 2 and local generation (1.A.1) -> items by their use
+    power_rows = (inv["scope"] == 2) | inv["sector"].astype(str).str.startswith("1.A.1")
+    power = inv[power_rows].groupby("year")["emissions_tco2e"].sum()
+    power_share = by_item["power_tce"] / by_item.groupby("year")["power_tce"].transform(
+        "sum"
+    ).replace(0.0, np.nan)
+    by_item["power"] = (
+        power_share.fillna(0.0).to_numpy() * power.reindex(by_item["year"]).fillna(0.0).to_numpy()
+    )
+    sector_em = by_item.groupby(["year", "sector"])[["direct", "power", "tce"]].sum()
+    # non-energy sectors (IPPU, AFOLU, waste) by the mapping
+    top = inv["sector"].astype(str).str.split(".").str[0]
+    other = inv[top.isin(list(mapping["ipcc_sectors"])) & (inv["scope"] == 1)]
+    other = (
+        other.assign(
+            model_sector=top[other.index].map(
+                {str(k): v for k, v in mapping["ipcc_sectors"].items()}
+            )
+        )
+        .groupby(["year", "model_sector"])["emissions_tco2e"]
+        .sum()
+    )
+    other.index.names = ["year", "sector"]
+    emissions = (sector_em["direct"] + sector_em["power"]).add(other, fill_value=0.0)
+    allocated = emissions.groupby(level="year").sum()
+    total = inv.groupby("year")["emissions_tco2e"].sum()
+    lost = (total.reindex(allocated.index) - allocated).abs()
+    if (lost > 1e-6 * total.reindex(allocated.index).abs() + 1e-6).any():
+        year = int(lost.idxmax())
+        raise InputError(
+            f"{year}: {float(lost.max()):,.1f} tCO2e of the inventory have no energy use to be "
+            "allocated to (an inventory sector with emissions but no final consumption in the "
+            "energy balance)",
+            source="city_inventory",
+            field="sector",
+        )
+    out = pd.DataFrame({"emissions_tco2e": emissions}).join(sector_em["tce"].rename("energy_tce"))
+    out = out.reset_index().fillna({"energy_tce": 0.0})
+    mix_tce = bal.groupby(["year", "sector", "carrier"])["tce"].sum()
+    mixes = {}
+    for year, m in mix_tce.groupby(level="year"):  # a handful of years
+        wide = m.droplevel("year").unstack("carrier").reindex(columns=list(cat.CARRIERS)).fillna(0)
+        mixes[int(year)] = wide.div(wide.sum(axis=1).replace(0.0, np.nan), axis=0).fillna(0.0)
+    return out, mixes
+
+
+def city_history(city=None) -> CityHistory:
+    """The city's emissions history and drivers from the lake (see the module docstring)."""
+    from citycarbon.config import load_city
+
+    cfg = load_city(city)
+    profile = cfg.factor_profile()
+    a = cat.baseline_assumptions()
+    drivers = _statistics(cfg.adcode)
+    years = drivers["year"].astype(int).tolist()
+    grid = pd.Series(
+        [profile.lookup("grid_ef", cfg.factors.grid_region, "tCO2/MWh", year=y) for y in years],
+        index=years,
+    )
+    sectors = list(a["sectors"])
+    inventory = _latest_result("city_inventory")
+    balance = _latest_result("energy_balance")
+    emissions, mixes = _inventory_history(inventory, balance, cfg.adcode, a["inventory_mapping"])
+    emissions = emissions[emissions["year"].isin(years)]
+    drivers = drivers[drivers["year"].isin(emissions["year"].unique())]
+    if drivers.empty:
+        raise InputError(
+            "the city inventory and city_statistics have no year in common",
+            source="city_inventory",
+            field="year",
+        )
+    drivers = drivers.merge(
+        emissions.groupby("year", as_index=False)["emissions_tco2e"].sum(), on="year"
+    )
+    base = int(drivers["year"].max())
+    mix = mixes[base].reindex(sectors).fillna(0.0).stack().rename("share").reset_index()
+    mix.columns = ["sector", "carrier", "share"]
+    return CityHistory(emissions, drivers, mix, grid, base)
+
+
+# --------------------------------------------------------------------------- catalog
+def _row(s) -> dict:
+    return {
+        "name": s.name,
+        "version": s.version,
+        "title_zh": s.title_zh,
+        "description": s.description,
+        "base_year": s.base_year,
+        "measures": s.measures,
+        "settings": s.settings,
+        "created_by": s.created_by,
+        "created_at": s.created_at,
+    }
+
+
+def save_scenario(
+    name: str,
+    measures: list[dict],
+    *,
+    description: str | None = None,
+    title_zh: str | None = None,
+    base_year: int | None = None,
+    settings: dict | None = None,
+    created_by: str = "system",
+    url: str | None = None,
+) -> dict:
+    """Save a new version of a scenario (validated against the measure catalogue)."""
+    from citycarbon.store import catalog
+    from citycarbon.store.models import Scenario
+
+    if not name or len(name) > 100:
+        raise InputError("scenario name must be 1-100 characters", field="name", value=name)
+    cat.resolve_measures(measures)  # raises on unknown measures or parameters
+    catalog.ensure_catalog(url)
+    with catalog.session_scope(url) as s:
+        last = s.scalar(sa.select(sa.func.max(Scenario.version)).where(Scenario.name == name))
+        row = Scenario(
+            name=name,
+            version=(last or 0) + 1,
+            title_zh=title_zh,
+            description=description,
+            base_year=base_year,
+            measures=list(measures),
+            settings=settings,
+            created_by=created_by,
+        )
+        s.add(row)
+        s.flush()
+        out = _row(row)
+        catalog.record_audit(
+            s,
+            created_by,
+            "save",
+            "scenario",
+            f"{name}@{row.version}",
+            None,
+            {k: v for k, v in out.items() if k != "created_at"},
+        )
+    return out
+
+
+def ensure_default_scenarios(url: str | None = None) -> int:
+    """Seed the default scenarios (``pathways/data/scenarios.yaml``) when none exist; returns
+    the number added."""
+    from citycarbon.store import catalog
+    from citycarbon.store.models import Scenario
+
+    catalog.ensure_catalog(url)
+    with catalog.session_scope(url) as s:
+        if s.scalar(sa.select(sa.func.count(Scenario.id))):
+            return 0
+    for d in cat.default_scenarios():
+        save_scenario(
+            d["name"],
+            d["measures"],
+            description=d.get("description"),
+            title_zh=d.get("zh"),
+            created_by="system",
+            url=url,
+        )
+    return len(cat.default_scenarios())
+
+
+def list_scenarios(url: str | None = None) -> pd.DataFrame:
+    """The current version of every scenario: name, version, title_zh, description, base_year,
+    measures (count), created_by, created_at."""
+    from citycarbon.store import catalog
+    from citycarbon.store.models import Scenario
+
+    catalog.ensure_catalog(url)
+    with catalog.session_scope(url) as s:
+        rows = [_row(r) for r in s.scalars(sa.select(Scenario).order_by(Scenario.name))]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(
+            columns=[
+                "name",
+                "version",
+                "title_zh",
+                "description",
+                "base_year",
+                "measures",
+                "created_by",
+                "created_at",
+            ]
+        )
+    frame = frame.sort_values(["name", "version"]).drop_duplicates("name", keep="last")
+    frame["measures"] = frame["measures"].map(len)
+    return frame.drop(columns="settings").reset_index(drop=True)
+
+
+def load_scenario(name: str, version: int | None = None, url: str | None = None) -> dict:
+    """One scenario version (default: the current one)."""
+    from citycarbon.errors import UnknownCodeError
+    from citycarbon.store import catalog
+    from citycarbon.store.models import Scenario
+
+    catalog.ensure_catalog(url)
+    with catalog.session_scope(url) as s:
+        q = sa.select(Scenario).where(Scenario.name == name)
+        q = q.where(Scenario.version == version) if version else q
+        row = s.scalars(q.order_by(Scenario.version.desc()).limit(1)).first()
+        if row is None:
+            names = s.scalars(sa.select(Scenario.name).distinct()).all()
+            raise UnknownCodeError("scenario", name if not version else f"{name}@{version}", names)
+        return _row(row)
+
+
+def scenario_versions(name: str, url: str | None = None) -> pd.DataFrame:
+    """Every version of a scenario (its history), oldest first."""
+    from citycarbon.store import catalog
+    from citycarbon.store.models import Scenario
+
+    catalog.ensure_catalog(url)
+    with catalog.session_scope(url) as s:
+        rows = [
+            _row(r)
+            for r in s.scalars(
+                sa.select(Scenario).where(Scenario.name == name).order_by(Scenario.version)
+            )
+        ]
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- runs
+def run_scenarios(
+    names: list[str],
+    *,
+    draws: int = 0,
+    seed: int = 0,
+    end_year: int = sc.END_YEAR,
+    history: CityHistory | None = None,
+    baseline: str = "assumptions",
+    url: str | None = None,
+) -> tuple[list[sc.ScenarioRun], sc.ScenarioRun, CityHistory]:
+    """Run stored scenarios on the city's inputs; returns (runs, central baseline, history).
+
+    ``baseline="forecast"`` replaces the assumed sector growth of the first six years by a
+    damped-trend forecast of each sector's energy history (needs six years of history).
+    """
+    history = history or city_history()
+    inputs = history.model_inputs()
+    if baseline == "forecast":
+        inputs["growth_override"] = forecast_growth(history)
+    elif baseline != "assumptions":
+        raise InputError(
+            "baseline must be 'assumptions' or 'forecast'", field="baseline", value=baseline
+        )
+    runs = []
+    for name in names:  # a few scenarios
+        spec = load_scenario(name, url=url)
+        measures = cat.resolve_measures(spec["measures"])
+        runs.append(
+            sc.simulate(
+                **inputs, measures=measures, draws=draws, seed=seed, end_year=end_year, name=name
+            )
+        )
+    baseline = sc.simulate(**inputs, measures=[], end_year=end_year, name="baseline")
+    return runs, baseline, history
+
+
+def history_decomposition(history: CityHistory, *, method: str = "additive") -> pd.DataFrame:
+    """Chained LMDI-I Kaya decomposition of the city history (year on year)."""
+    from citycarbon.pathways.decomposition import decompose_panel, kaya_factors
+
+    d = history.drivers.sort_values("year")
+    f = kaya_factors(d["population"], d["gdp"], d["energy_tce"], d["emissions_tco2e"])
+    f.insert(0, "year", d["year"].to_numpy())
+    return decompose_panel(f, method=method)
+
+
+__all__ = [
+    "CityHistory",
+    "city_history",
+    "ensure_default_scenarios",
+    "forecast_growth",
+    "forecast_history",
+    "history_decomposition",
+    "history_stirpat",
+    "list_scenarios",
+    "load_scenario",
+    "run_scenarios",
+    "save_scenario",
+    "scenario_results",
+    "scenario_versions",
+]
+
+
+def forecast_growth(history: CityHistory, *, horizon: int = 6) -> pd.DataFrame:
+    """Near-term sector growth from damped-trend forecasts of the sector energy history."""
+    from citycarbon.pathways.forecast import growth_from_forecast
+
+    return growth_from_forecast(history.emissions, value="energy_tce", horizon=horizon)
+
+
+def history_stirpat(history: CityHistory, **kw) -> pd.DataFrame:
+    """STIRPAT elasticities of city emissions on population, GDP per capita and energy
+    intensity (ridge + bootstrap); needs at least five years of history."""
+    from citycarbon.pathways.stirpat import stirpat_ridge
+
+    d = history.drivers.assign(
+        gdp_per_capita=lambda f: f["gdp"] / f["population"],
+        energy_intensity=lambda f: f["energy_tce"] / f["gdp"],
+    )
+    return stirpat_ridge(
+        d, "emissions_tco2e", ["population", "gdp_per_capita", "energy_intensity"], **kw
+    )
+
+
+def scenario_results(
+    names: list[str],
+    *,
+    draws: int = 1000,
+    seed: int = 0,
+    macc_of: str | None = None,
+    macc_year: int = 2040,
+    cobenefit_year: int = 2030,
+) -> dict:
+    """Everything a scenario page needs, as DataFrames plus a JSON-ready chart structure.
+
+    Keys: ``summary`` (one row per scenario), ``trajectory`` (year, sector, emissions_tco2e),
+    ``sector_peaks``,
+    ``fan`` (percentiles of gross emissions), ``intensity`` (targets met/missed),
+    ``cobenefits``, ``economics`` (estimates), ``macc`` (when ``macc_of`` is given), ``chart``
+    (:func:`citycarbon.pathways.scenario.chart_data`), ``method`` (how the inputs were built).
+    """
+    from citycarbon.pathways import cobenefits as cb
+    from citycarbon.pathways import economics as ec
+    from citycarbon.pathways import macc as mc
+
+    ensure_default_scenarios()
+    history = city_history()
+    runs, baseline, _ = run_scenarios(names, draws=draws, seed=seed, history=history)
+    out = {
+        "summary": sc.compare(runs).reset_index(),
+        "trajectory": pd.concat([sc.trajectory(r) for r in runs], ignore_index=True),
+        "fan": pd.concat([sc.fan_chart(r) for r in runs], ignore_index=True),
+        "intensity": pd.concat(
+            [sc.intensity_check(r).assign(scenario=r.name) for r in runs], ignore_index=True
+        ),
+        "cobenefits": pd.concat(
+            [cb.cobenefits(r, baseline, year=cobenefit_year) for r in runs], ignore_index=True
+        ),
+        "economics": pd.concat([ec.economics(r, baseline) for r in runs], ignore_index=True),
+        "sector_peaks": pd.concat([sc.sector_peaks(r) for r in runs], ignore_index=True),
+        "chart": sc.chart_data(runs),
+        "method": history.method,
+    }
+    if macc_of:
+        measures = cat.resolve_measures(load_scenario(macc_of)["measures"])
+        out["macc"] = mc.macc(baseline, measures, year=macc_year, **history.model_inputs())
+        out["chart"]["macc"] = mc.macc_chart(out["macc"])
+    return out
+
+
+def forecast_history(history: CityHistory, *, horizon: int = 6, method: str = "holt_damped"):
+    """Statistical forecasts (with backtests) of the city's emissions, GDP and population.
+
+    Needs at least 6 years of history (the demo city has fewer: an :class:`InputError` says so).
+    Returns ``(forecasts, backtests)``: long DataFrames with a ``series`` column.
+    """
+    from citycarbon.pathways.forecast import backtest, forecast_series
+
+    d = history.drivers.set_index("year").sort_index()
+    fcs, bts = [], []
+    for col in ("emissions_tco2e", "gdp", "population"):  # three series
+        fcs.append(forecast_series(d[col], horizon, method=method).assign(series=col))
+        _, summary = backtest(d[col], horizon=min(3, horizon), method=method)
+        bts.append(summary.to_frame().T.assign(series=col))
+    return pd.concat(fcs, ignore_index=True), pd.concat(bts, ignore_index=True)

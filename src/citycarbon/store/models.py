@@ -1,0 +1,392 @@
+"""Catalog tables (目录库): the entity registry, the ingest batch ledger and the audit log.
+
+SQLAlchemy 2 typed ORM models, portable across SQLite (the default) and PostgreSQL
+(production). The schema is created and changed only through the Alembic migrations in
+``citycarbon/store/migrations`` (``citycarbon db upgrade``); a test checks that the migrations
+produce exactly these models.
+
+Tables
+------
+regions       city and districts (GB/T 2260 six-digit codes), synced from the city config
+parks         industrial parks (园区)
+enterprises   enterprises by 统一社会信用代码 (GB 32100-2015), GB/T 4754-2017 industry class
+grid_nodes    power-grid nodes (substations, feeders)
+meters        electricity meters of enterprises at grid nodes
+batches       one row per ingest run: running → committed | failed
+batch_files   the Parquet files a batch wrote into the lake (paths relative to the lake)
+audit_log     who changed what, with the row before and after (JSON)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Constraint names are fixed so that migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+BATCH_STATUSES = ("running", "committed", "failed")
+REGION_LEVELS = ("city", "district")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp stored in UTC that always reads back timezone-aware.
+
+    PostgreSQL keeps ``timestamp with time zone``; SQLite has no timezone type and returns naive
+    values, which are UTC by construction here. Naive inputs are refused (never guessed).
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"timestamp {value!r} has no timezone; give an aware datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every catalog table."""
+
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: sa.JSON}
+
+
+class Region(Base):
+    """A city or district (区), keyed by its GB/T 2260 administrative division code."""
+
+    __tablename__ = "regions"
+    __table_args__ = (sa.CheckConstraint("level IN ('city', 'district')", name="level"),)
+
+    code: Mapped[str] = mapped_column(sa.String(6), primary_key=True)
+    level: Mapped[str] = mapped_column(sa.String(16))
+    name_zh: Mapped[str] = mapped_column(sa.String(100))
+    name_en: Mapped[str | None] = mapped_column(sa.String(100))
+    # For a city the province code (not itself a row), for a district its city.
+    parent_code: Mapped[str | None] = mapped_column(sa.String(6))
+
+
+class Park(Base):
+    """An industrial park (园区) in a district."""
+
+    __tablename__ = "parks"
+
+    code: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str | None] = mapped_column(sa.String(200))
+    district_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+
+
+class Enterprise(Base):
+    """An enterprise (企业), keyed by its 18-character 统一社会信用代码 (GB 32100-2015)."""
+
+    __tablename__ = "enterprises"
+    __table_args__ = (sa.CheckConstraint("length(credit_code) = 18", name="credit_code_length"),)
+
+    credit_code: Mapped[str] = mapped_column(sa.String(18), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    # GB/T 4754-2017 class, with or without the section letter: 'C3974' or '3974'.
+    industry_code: Mapped[str | None] = mapped_column(sa.String(5), index=True)
+    district_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    park_code: Mapped[str | None] = mapped_column(sa.ForeignKey("parks.code"), index=True)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+    # 重点用能单位 (key energy-consuming unit)
+    is_key: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+
+
+class GridNode(Base):
+    """A node of the power grid (substation, feeder) to which meters are attached."""
+
+    __tablename__ = "grid_nodes"
+
+    node_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    name: Mapped[str | None] = mapped_column(sa.String(200))
+    district_code: Mapped[str | None] = mapped_column(sa.ForeignKey("regions.code"), index=True)
+    voltage_kv: Mapped[float | None] = mapped_column(sa.Float)
+    lon: Mapped[float | None] = mapped_column(sa.Float)
+    lat: Mapped[float | None] = mapped_column(sa.Float)
+
+
+class Meter(Base):
+    """An electricity meter of an enterprise, connected at a grid node."""
+
+    __tablename__ = "meters"
+
+    meter_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    enterprise_code: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("enterprises.credit_code"), index=True
+    )
+    grid_node_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("grid_nodes.node_id"), index=True
+    )
+
+
+class Batch(Base):
+    """One ingest run. Ids only grow; a (kind, content_hash) pair is committed at most once."""
+
+    __tablename__ = "batches"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('running', 'committed', 'failed')", name="status"),
+        sa.Index(
+            "uq_batches_committed_kind_content_hash",
+            "kind",
+            "content_hash",
+            unique=True,
+            sqlite_where=sa.text("status = 'committed'"),
+            postgresql_where=sa.text("status = 'committed'"),
+        ),
+        # SQLite reuses the largest rowid after a delete unless AUTOINCREMENT is set.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    source_name: Mapped[str] = mapped_column(sa.String(500))
+    content_hash: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(16), default="running", index=True)
+    rows_in: Mapped[int | None] = mapped_column(sa.Integer)
+    rows_accepted: Mapped[int | None] = mapped_column(sa.Integer)
+    rows_quarantined: Mapped[int | None] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(sa.String(100))
+    message: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class BatchFile(Base):
+    """A Parquet file a batch wrote, ``path`` relative to the lake directory."""
+
+    __tablename__ = "batch_files"
+    __table_args__ = (sa.UniqueConstraint("path"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("batches.id", ondelete="CASCADE"), index=True
+    )
+    table_name: Mapped[str] = mapped_column(sa.String(64), index=True)
+    path: Mapped[str] = mapped_column(sa.String(500))
+    rows: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class AuditLog(Base):
+    """Who did what to which entity, with its state before and after (JSON, None if absent)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(sa.String(100))
+    action: Mapped[str] = mapped_column(sa.String(50))
+    entity: Mapped[str] = mapped_column(sa.String(64))
+    entity_id: Mapped[str | None] = mapped_column(sa.String(100))
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+
+
+# --------------------------------------------------------------------------- access (web)
+# Users, API tokens and failed logins (migration 0002_access; rules in citycarbon.read.access).
+USER_ROLES = (
+    "admin",
+    "city_analyst",
+    "district_manager",
+    "park_manager",
+    "enterprise_user",
+    "viewer",
+)
+
+
+class User(Base):
+    """A platform user: argon2 password hash, one role, and the code its scope is bound to
+    (district code, park code or credit code for district/park/enterprise roles)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "role IN ('admin', 'city_analyst', 'district_manager', 'park_manager', "
+            "'enterprise_user', 'viewer')",
+            name="role",
+        ),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(sa.String(200))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(32))
+    scope_code: Mapped[str | None] = mapped_column(sa.String(32))
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
+    # Incremented on password change / sign-out everywhere: older session cookies stop working.
+    session_epoch: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """An API token of a user for integrations; only its SHA-256 is stored (shown once)."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class LoginFailure(Base):
+    """A failed sign-in (rate limiting: too many per user name and address lock it for a while)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (sa.Index("ix_login_failures_username_ip", "username", "ip"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(sa.String(64))
+    ip: Mapped[str] = mapped_column(sa.String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# --------------------------------------------------------------------------- targets (双控)
+# Carbon dual-control targets with history, their annual decomposition and the warnings log
+# (migration 0003_targets; access in citycarbon.store.targets).
+TARGET_LEVELS = ("city", "district", "park", "industry", "enterprise")
+
+
+class Target(Base):
+    """One version of a dual-control target; a change closes it (``valid_to``) and adds the next
+    version of the same ``code``, so the history stays."""
+
+    __tablename__ = "targets"
+    __table_args__ = (
+        sa.UniqueConstraint("code", "version"),
+        sa.CheckConstraint(
+            "level IN ('city', 'district', 'park', 'industry', 'enterprise')", name="level"
+        ),
+        sa.CheckConstraint("kind IN ('intensity', 'total')", name="kind"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(sa.String(100), index=True)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    level: Mapped[str] = mapped_column(sa.String(16))
+    entity_code: Mapped[str] = mapped_column(sa.String(32))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    indicator: Mapped[str] = mapped_column(sa.String(64))
+    period_label: Mapped[str] = mapped_column(sa.String(32))
+    base_year: Mapped[int] = mapped_column(sa.Integer)
+    end_year: Mapped[int] = mapped_column(sa.Integer)
+    target_value: Mapped[float] = mapped_column(sa.Float)
+    target_unit: Mapped[str] = mapped_column(sa.String(16))
+    base_value: Mapped[float | None] = mapped_column(sa.Float)
+    decomposition: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16))  # published | illustrative
+    source: Mapped[str] = mapped_column(sa.Text)
+    valid_from: Mapped[datetime] = mapped_column(default=utcnow)
+    valid_to: Mapped[datetime | None] = mapped_column(index=True)
+    created_by: Mapped[str] = mapped_column(sa.String(100))
+
+
+class TargetAnnual(Base):
+    """The annual decomposition of a target version (schedule-proportional value per year)."""
+
+    __tablename__ = "target_annual"
+
+    target_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("targets.id", ondelete="CASCADE"), primary_key=True
+    )
+    year: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    target_value: Mapped[float | None] = mapped_column(sa.Float)
+
+
+class WarningLog(Base):
+    """An early warning: raised when a rule's level becomes yellow/red or changes."""
+
+    __tablename__ = "warnings"
+    __table_args__ = (
+        sa.CheckConstraint("level IN ('green', 'yellow', 'red')", name="level"),
+        sa.Index("ix_warnings_rule_id_subject_period", "rule_id", "subject", "period"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    run_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    rule_id: Mapped[str] = mapped_column(sa.String(64))
+    subject: Mapped[str] = mapped_column(sa.String(100))  # target code or entity code
+    target_id: Mapped[int | None] = mapped_column(sa.ForeignKey("targets.id"))
+    level: Mapped[str] = mapped_column(sa.String(8))
+    entity_level: Mapped[str] = mapped_column(sa.String(16))
+    entity_code: Mapped[str] = mapped_column(sa.String(32))
+    entity_name: Mapped[str | None] = mapped_column(sa.String(200))
+    period: Mapped[str] = mapped_column(sa.String(16))
+    metric: Mapped[str] = mapped_column(sa.String(64))
+    value: Mapped[float | None] = mapped_column(sa.Float)
+    threshold: Mapped[float | None] = mapped_column(sa.Float)
+    message: Mapped[str] = mapped_column(sa.Text)
+    notified_via: Mapped[str | None] = mapped_column(sa.String(100))
+    notify_error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+# --------------------------------------------------------------------------- pathways (scenarios)
+# Scenarios with versions (migration 0004_scenarios; rules in citycarbon.runs.scenarios).
+class Scenario(Base):
+    """One version of a scenario (情景): baseline + measures (JSON list of {id, start_year,
+    full_year, scale, params}). Saving again adds the next version; older rows are the history."""
+
+    __tablename__ = "scenarios"
+    __table_args__ = (
+        sa.UniqueConstraint("name", "version"),
+        sa.CheckConstraint("version >= 1", name="version_positive"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(sa.String(100), index=True)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    title_zh: Mapped[str | None] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    base_year: Mapped[int | None] = mapped_column(sa.Integer)
+    measures: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+    settings: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    created_by: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+#: Registry tables (loaded through ingest) and the column that identifies a row.
+REGISTRY_KEYS = {
+    "regions": "code",
+    "parks": "code",
+    "enterprises": "credit_code",
+    "grid_nodes": "node_id",
+    "meters": "meter_id",
+}
