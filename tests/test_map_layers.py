@@ -7,9 +7,14 @@ import shutil
 import pandas as pd
 import pytest
 
+from citycarbon.contract.results import (
+    CITY_INVENTORY,
+    ENTERPRISE_MONTH_ELECTRICITY,
+    ENTERPRISE_MONTH_FUEL,
+)
 from citycarbon.errors import InputError
 from citycarbon.read import map_layers as ml
-from citycarbon.store import catalog
+from citycarbon.store import catalog, results
 
 
 @pytest.fixture
@@ -20,7 +25,7 @@ def data(demo_home) -> ml.MapData:
 
 
 def _fuel_results(home) -> pd.DataFrame:
-    return pd.read_parquet(ml._latest_run(home / "lake", ml.FUEL_RESULT))
+    return results.current(ENTERPRISE_MONTH_FUEL, lake=home / "lake")
 
 
 def test_district_totals_are_the_enterprise_results(data, demo_home):
@@ -112,7 +117,7 @@ def test_bad_periods_are_clear_errors(data):
 def test_local_days_match_the_monthly_metered_result(data, demo_home):
     # days are local calendar days: their sums per month equal the named query's monthly
     # metered electricity, whose months come from the ingest's local-time partitions
-    elec = pd.read_parquet(ml._latest_run(demo_home / "lake", ml.ELECTRICITY_RESULT))
+    elec = results.current(ENTERPRISE_MONTH_ELECTRICITY, lake=demo_home / "lake")
     for month in (data.months[0], data.months[-1]):
         y, m = int(month[:4]), int(month[5:])
         days = [d for d in data.days if d.startswith(month)]
@@ -136,12 +141,9 @@ def test_a_new_results_run_is_picked_up(small_demo_dir, tmp_path, monkeypatch):
     month = first.months[-1]
     before = sum(r["co2_t"] for r in ml.district_layer(first, ml.parse_period(month)))
     # a later run of the same result with every CO2 doubled
-    old = ml._latest_run(home / "lake", ml.FUEL_RESULT)
-    frame = pd.read_parquet(old)
+    frame = results.current(ENTERPRISE_MONTH_FUEL, lake=home / "lake")
     frame["co2_t"] *= 2
-    new = old.parents[1] / "run_id=99991231T000000Z-000000" / "part.parquet"
-    new.parent.mkdir()
-    frame.to_parquet(new)
+    results.write(ENTERPRISE_MONTH_FUEL, frame, lake=home / "lake")
     assert ml.map_data() is first  # within the TTL: the served cube, no check
     monkeypatch.setattr(ml, "CACHE_TTL_S", 0.0)
     second = ml.map_data(wait=True)
@@ -167,10 +169,7 @@ def test_an_empty_city_has_no_periods_and_says_so(tmp_path, monkeypatch):
 
 
 def test_inventory_district_totals_for_years(data, demo_home):
-    path = ml._latest_run(demo_home / "lake", ml.INVENTORY_RESULT)
-    if path is None:
-        pytest.skip("the demo pipeline ran no inventory")
-    inv = pd.read_parquet(path)
+    inv = results.current(CITY_INVENTORY, lake=demo_home / "lake", hint="citycarbon demo")
     inv = inv[(inv["level"] == "district") & (inv["basis"] == ml.INVENTORY_BASIS)]
     year = data.years[-1]
     rows = {r["code"]: r for r in ml.district_layer(data, ml.parse_period(year))}

@@ -34,10 +34,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from citycarbon.contract.results import ENTERPRISE_MONTH_ELECTRICITY
 from citycarbon.errors import InputError, UnknownCodeError
 from citycarbon.factors import FactorProfile, FactorSet
 from citycarbon.factors.library import validate_rows
-from citycarbon.store import query
+from citycarbon.store import query, results
 
 GB2589 = "GB/T 2589-2020 综合能耗计算通则"
 GUIDE = "工业其他行业企业温室气体排放核算方法与报告指南（试行）"
@@ -599,15 +600,8 @@ def test_compute_writes_results_with_provenance(duck, tmp_path):
     assert set(out) == {"enterprise_month_electricity_emissions", "enterprise_month_fuel_emissions"}
     frame, path = out["enterprise_month_electricity_emissions"]
     assert frame["engine"].unique().tolist() == ["duckdb"]
-    assert (
-        path
-        == tmp_path
-        / "results"
-        / "enterprise_month_electricity_emissions"
-        / "run_id=r1"
-        / "part.parquet"
-    )
-    back = pd.read_parquet(path)
+    assert path == tmp_path / "results" / "enterprise_month_electricity_emissions" / "r1"
+    back = results.current(ENTERPRISE_MONTH_ELECTRICITY, lake=tmp_path)
     assert back["run_id"].unique().tolist() == ["r1"]
     assert back["factor_profile"].iloc[0] == make_profile().version
     assert back["method"].iloc[0].startswith("location-based scope 2")
@@ -734,11 +728,8 @@ def test_cli_compute_and_query_through_the_catalog(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "on duckdb" in result.output
     assert "skipped" in result.output and "current_energy_monthly" in result.output
-    written = list(
-        (lake / "results" / "enterprise_month_electricity_emissions").glob("run_id=*/part.parquet")
-    )
-    assert len(written) == 1
-    back = pd.read_parquet(written[0]).set_index("enterprise_code")
+    assert len(results.runs(ENTERPRISE_MONTH_ELECTRICITY, lake=lake)) == 1
+    back = results.current(ENTERPRISE_MONTH_ELECTRICITY, lake=lake).set_index("enterprise_code")
     # A: 10 + 25 + 5 = 40 kWh, B: 7 kWh (the failed batch's 1000 kWh is invisible)
     assert back["electricity_kwh"].to_dict() == {codes[0]: 40.0, codes[1]: 7.0}
     assert back.loc[codes[0], "co2_t"] == pytest.approx(0.040 * 0.5703, rel=1e-12)

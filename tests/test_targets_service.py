@@ -19,10 +19,12 @@ import yaml
 
 from citycarbon.config import CONFIG_DIR, load_city
 from citycarbon.config.settings import get_settings
+from citycarbon.contract.results import CITY_INDICATORS, CITY_INVENTORY, TARGET_PROGRESS
 from citycarbon.runs import targets as service
 from citycarbon.runs.targets import DATA_DIR
 from citycarbon.runs.targets_inputs import load_actuals
-from citycarbon.store import catalog, query
+from citycarbon.store import catalog
+from citycarbon.store import results as store_results
 from citycarbon.store import targets as targets_store
 from citycarbon.store.models import WarningLog
 
@@ -193,18 +195,17 @@ def test_scheduler_runs_the_recompute_job(home, tmp_path):
         assert str(job.trigger).startswith("cron[") and "hour='3'" in str(job.trigger)
         assert job.next_run_time.hour == 3
         job.modify(next_run_time=datetime.now(UTC))  # run it now, on the scheduler's thread
-        results = get_settings().lake / "results" / service.PROGRESS_RESULT
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not list(results.glob("run_id=*/part.parquet")):
+        while time.monotonic() < deadline and not store_results.has(TARGET_PROGRESS):
             time.sleep(0.1)
-        assert list(results.glob("run_id=*/part.parquet"))
+        assert store_results.has(TARGET_PROGRESS)
     finally:
         scheduler.shutdown()
 
 
 def test_inventory_results_are_preferred_when_present(home):
     lake = get_settings().lake
-    common = {"run_id": query.new_run_id(), "factor_profile": "xiamen@test", "method": "inventory"}
+    common = {"factor_profile": "xiamen@test", "method": "inventory", "source_batches": ""}
     rows = []
     for year, total in ((2022, 1000.0), (2023, 1010.0)):
         for basis, extra in (("territorial", 0.0), ("incl_net_imported_electricity", 200.0)):
@@ -229,7 +230,6 @@ def test_inventory_results_are_preferred_when_present(home):
             )
     inv = pd.DataFrame(rows)
     inv["month"] = inv["month"].astype("float64")
-    query.write_result(inv, lake, "city_inventory", common["run_id"])
     ind = pd.DataFrame(
         {
             "region_code": "350200",
@@ -237,18 +237,21 @@ def test_inventory_results_are_preferred_when_present(home):
             "year": [2022, 2023],
             "period": ["2022", "2023"],
             "indicator": "intensity_tco2e_per_10k_cny",
+            "basis": "incl_net_imported_electricity",
             "value": [0.5, 0.48],
             "unit": "tCO2e/10^4 CNY",
             **common,
         }
     )
-    query.write_result(ind, lake, "city_indicators", common["run_id"])
+    with store_results.transaction("20240101T000000Z-test01", lake=lake):  # one run
+        store_results.write(CITY_INVENTORY, inv)
+        store_results.write(CITY_INDICATORS, ind)
     a = load_actuals()
     assert a.source == "city_inventory"
     obs = a.observations.set_index(["level", "entity_code", "indicator", "year"])["value"]
     assert obs[("city", "350200", "total_ghg_tco2e", 2023)] == pytest.approx(1210.0)
     assert obs[("city", "350200", "intensity_tco2e_per_10k_cny", 2023)] == pytest.approx(0.48)
-    assert a.provenance["city_inventory"]["run_id"] == common["run_id"]
+    assert "20240101T000000Z-test01" in a.provenance["city_inventory"]["run_id"].split("+")
     r = service.recompute(load_city(), notify=False)
     city = r.progress[r.progress["code"] == "xm-14fyp-co2-intensity"].set_index("year")
     assert city.loc[2023, "actual_decline_pct"] == pytest.approx(4.0)

@@ -12,8 +12,9 @@ import shutil
 import pandas as pd
 import pytest
 
+from citycarbon.contract.results import CITY_INVENTORY
 from citycarbon.read import access
-from citycarbon.store import catalog
+from citycarbon.store import catalog, results
 from citycarbon.web.app import create_app
 from tests import web_fixtures
 from tests.web_fixtures import SETTINGS, sign_in
@@ -24,8 +25,7 @@ BASES = ("incl_net_imported_electricity", "territorial")
 
 
 def _lake_inventory(home) -> pd.DataFrame:
-    runs = sorted((home / "lake" / "results" / "city_inventory").glob("run_id=*/part.parquet"))
-    return pd.read_parquet(runs[-1])
+    return results.current(CITY_INVENTORY, lake=home / "lake")
 
 
 @pytest.fixture(scope="module")

@@ -10,20 +10,21 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from citycarbon.contract.results import result as declared
 from citycarbon.read import access
-from citycarbon.store import catalog
+from citycarbon.store import catalog, results
 from tests import web_fixtures
 from tests.web_fixtures import sign_in
 
 app, web_home = web_fixtures.app, web_fixtures.web_home  # shared fixtures
 
 
-def _runs(home, name) -> list:
-    return sorted((home / "lake" / "results" / name).glob("run_id=*/part.parquet"))
+def _runs(home, name) -> list[str]:
+    return results.runs(declared(name), lake=home / "lake")
 
 
 def _lake(home, name) -> pd.DataFrame:
-    return pd.read_parquet(_runs(home, name)[-1])
+    return results.current(declared(name), lake=home / "lake")
 
 
 def _all(client, path, **params) -> list[dict]:
@@ -160,9 +161,7 @@ def test_cli_ingest_reruns_the_nowcast_and_targets(small_demo_dir, tmp_path, mon
     assert "failed" not in r.output
     after = {n: len(_runs(home, n)) for n in ("nowcast", "target_status")}
     assert after == {n: v + 1 for n, v in before.items()}
-    vintages = [
-        pd.read_parquet(p, columns=["run_id"])["run_id"].iat[0] for p in _runs(home, "nowcast")
-    ]
+    vintages = _runs(home, "nowcast")
     assert len(set(vintages)) == len(vintages)  # earlier vintages kept
     access.invalidate()
 

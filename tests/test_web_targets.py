@@ -9,7 +9,9 @@ import io
 import pandas as pd
 import pytest
 
+from citycarbon.contract.results import result as declared
 from citycarbon.read import access
+from citycarbon.store import results
 from citycarbon.store import targets as targets_store
 from tests import web_fixtures
 from tests.web_fixtures import sign_in
@@ -18,8 +20,7 @@ app, web_home = web_fixtures.app, web_fixtures.web_home  # shared fixtures
 
 
 def _lake(home, name) -> pd.DataFrame:
-    runs = sorted((home / "lake" / "results" / name).glob("run_id=*/part.parquet"))
-    return pd.read_parquet(runs[-1])
+    return results.current(declared(name), lake=home / "lake")
 
 
 def _user(name):

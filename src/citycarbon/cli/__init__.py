@@ -343,12 +343,14 @@ def ingest_command(
 ) -> None:
     """Validate a file and load it (数据接入): accepted rows to the lake or registry, rejected
     rows to quarantine with the reason, one batch in the catalog."""
-    from citycarbon.ingest.loader import ingest
+    from citycarbon.cli.pipeline import exit_if_failed, print_run
+    from citycarbon.runs.pipeline import ingest_and_run
 
     try:
-        r = ingest(kind, file, created_by=user, report_dir=report_dir, city=city)
+        run = ingest_and_run(kind, file, created_by=user, report_dir=report_dir, city=city)
     except CitycarbonError as err:
         fail(err)
+    r = run.batch
     if r.unchanged:
         console.print(
             f"[yellow]unchanged:[/] this file was ingested before as batch "
@@ -381,13 +383,11 @@ def ingest_command(
         console.print(probs)
     if r.ignored_columns:
         console.print(f"[yellow]ignored columns:[/] {', '.join(r.ignored_columns)}")
-    if r.status == "committed" and not r.unchanged:  # targets, warnings (and nowcast) anew
-        from citycarbon.runs.targets import after_ingest
-
-        if after_ingest(r, cfg=city) is None:
-            console.print("[yellow]warning:[/] recomputing targets and warnings failed (see log)")
     if r.report_csv:
         console.print(f"error report: {r.report_csv} and {r.report_xlsx}")
+    if len(run.steps) > 1:
+        print_run(run, title="recomputed after the ingest (pipeline)")
+    exit_if_failed(run)
 
 
 @app.command("template")
@@ -587,20 +587,20 @@ InventoryYear = Annotated[
 
 
 @inventory_app.command("compute")
-def inventory_compute(
-    year: InventoryYear = None,
-    base_year: Annotated[int | None, typer.Option(help="Base year of intensity declines.")] = None,
-    city: CityOption = None,
-) -> None:
-    """Compute balance, inventory, indicators, uncertainty and reconciliation; write results."""
-    from citycarbon.runs.inventory import compute_inventory
+def inventory_compute(year: InventoryYear = None, city: CityOption = None) -> None:
+    """Compute balance, inventory, indicators, uncertainty and reconciliation (for --year only,
+    other years keep their results) and what depends on them: a run of the pipeline."""
+    from citycarbon.cli.pipeline import exit_if_failed, print_run
+    from citycarbon.runs.inventory import latest_result
+    from citycarbon.runs.pipeline import run
 
     try:
-        out = compute_inventory([year] if year else None, base_year=base_year, city=city)
+        got = run(steps=["inventory"], years=[year] if year else None, city=city, actor="cli")
     except CitycarbonError as err:
         fail(err)
-    _print_indicators(out["city_indicators"], year)
-    console.print(f"run {out['city_inventory']['run_id'].iat[0]}: " + ", ".join(out))
+    print_run(got)
+    exit_if_failed(got)
+    _print_indicators(latest_result("city_indicators"), year)
 
 
 @inventory_app.command("show")
@@ -749,6 +749,12 @@ from citycarbon.cli.power import indicators_command, nowcast_app  # noqa: E402
 
 app.add_typer(nowcast_app, name="nowcast")
 app.command("indicators")(indicators_command)
+
+
+# the pipeline: `pipeline run|status|steps` (commands in cli/pipeline.py)
+from citycarbon.cli.pipeline import pipeline_app  # noqa: E402
+
+app.add_typer(pipeline_app, name="pipeline")
 
 
 # 电碳生态地图 (issues 6/7): `map check|precompute` (commands in cli/maps.py)

@@ -12,10 +12,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from citycarbon.config import load_city
 from citycarbon.config.settings import get_settings
+from citycarbon.contract.results import RESULTS
 from citycarbon.demo.generator import generate_city
 from citycarbon.errors import InputError
 from citycarbon.ingest.loader import IngestResult, ingest
-from citycarbon.store import catalog, query
+from citycarbon.runs import pipeline
+from citycarbon.runs import power as power_runs
+from citycarbon.store import catalog, results
 
 # registry first (later kinds reference it), then activity data
 INGEST_ORDER = (
@@ -38,6 +41,7 @@ class DemoRun:
     results: dict[str, tuple[pd.DataFrame, Path]]
     input_dir: Path
     users: list = field(default_factory=list)  # web demo users (citycarbon.demo.users)
+    run: pipeline.PipelineRun | None = None  # the pipeline run that computed everything
 
 
 def run_demo(
@@ -75,52 +79,41 @@ def run_demo(
             progress.update(task, description=f"ingesting {kind}")
             ingests.append(ingest(kind, files[kind], created_by="demo", city=cfg))
             progress.advance(task)
-        task = progress.add_task("computing", total=1)
-        with query.open_engine(engine) as eng:
-            query.register_city(eng, settings=settings, city=cfg)
-            results = query.compute(eng, lake_dir=settings.lake)
-        progress.advance(task)
-        # city energy balance and GHG inventory (issue 5), under the same run id
-        task = progress.add_task("inventory (能源平衡表, 城市清单)", total=1)
-        from citycarbon.runs.inventory import compute_inventory
+        # an earlier nowcast vintage, as if the statistics of the last 2 months were still out
+        # (the pipeline's nowcast step then adds the vintage with 1 month out, same models)
+        task = progress.add_task("nowcast vintage (以电折碳, 2 months held out)", total=1)
 
-        run_id = next(iter(results.values()))[0]["run_id"].iat[0] if results else None
-        for name, frame in compute_inventory(run_id=run_id, city=cfg, settings=settings).items():
-            part = f"run_id={frame['run_id'].iat[0]}"
-            results[name] = (frame, settings.lake / "results" / name / part / "part.parquet")
-        progress.advance(task)
-        # 电-碳 chain: nowcast vintages as if the statistics of the last 2, then 1 month(s) were
-        # still out, and the 电-碳-能 indicators (citycarbon/data/power_runs.py)
-        task = progress.add_task("nowcast (以电折碳) and indicators", total=1)
-        from citycarbon.runs import power as power_runs
-
-        power = power_runs.read_power_data(settings=settings, city=cfg)
-        run = power_runs.run_nowcast(holdout_months=2, settings=settings, data=power)
-        run = power_runs.run_nowcast(  # the next vintage keeps the models the first one chose
-            holdout_months=1,
-            model=run.models,
-            sigma_floor=run.sigma_floor,
-            settings=settings,
-            data=power,
+        first = pipeline.run(
+            steps=["enterprise_results"], city=cfg, settings=settings, engine=engine, actor="demo"
         )
-        results["nowcast"] = (run.table, run.path)
-        power_runs.run_indicators(settings=settings, data=power)
+        _raise_failed(first)
+        power_runs.run_nowcast(
+            holdout_months=2,
+            settings=settings,
+            data=power_runs.read_power_data(settings=settings, city=cfg),
+        )
         progress.advance(task)
-        # nodal intensities and hourly scope 2 of the latest year (synthetic demo grid)
-        task = progress.add_task("nowcast backtest, hourly nodal scope 2 (碳排放流)", total=1)
-        from citycarbon.runs.scope2 import persist_demo_scope2
+        # everything else through the pipeline, as after any ingest
+        steps = [s.name for s in pipeline.STEPS if s.name != "enterprise_results"]
+        task = progress.add_task("pipeline", total=len(steps))
 
-        try:  # MAPE vs naive, per level (needs a year of statistics before its origins)
-            power_runs.run_backtest(settings=settings, data=power)
-        except InputError as err:
-            console.print(f"[yellow]nowcast backtest skipped: {err}[/yellow]")
+        def on_step(rep: pipeline.StepReport) -> None:
+            progress.update(task, description=f"pipeline: {rep.title_zh} ({rep.status})")
+            if rep.status in ("done", "skipped", "failed"):
+                progress.advance(task)
 
-        persist_demo_scope2(settings=settings, city=cfg)
-        progress.advance(task)
-    # carbon dual control: targets, progress and warnings after the ingest (failure-safe hook)
-    from citycarbon.runs.targets import after_ingest
-
-    after_ingest(cfg=cfg, settings=settings)
+        run = pipeline.run(
+            steps=steps, city=cfg, settings=settings, engine=engine, on_step=on_step, actor="demo"
+        )
+        _raise_failed(run)
+    for rep in run.steps:
+        if rep.status == "skipped":
+            console.print(f"[yellow]{rep.title_en} skipped: {rep.message}[/yellow]")
+    out = {
+        name: (results.current(decl, lake=settings.lake), settings.lake / "results" / name)
+        for name, decl in RESULTS.items()
+        if results.has(decl, lake=settings.lake)
+    }
     # web platform: one demo user per role (passwords documented, demo only)
     from citycarbon.demo.users import create_demo_users
 
@@ -129,7 +122,12 @@ def run_demo(
     from citycarbon.runs.scenarios import ensure_default_scenarios
 
     ensure_default_scenarios()
-    return DemoRun(ingests=ingests, results=results, input_dir=input_dir, users=demo_users)
+    return DemoRun(ingests=ingests, results=out, input_dir=input_dir, users=demo_users, run=run)
+
+
+def _raise_failed(run: pipeline.PipelineRun) -> None:
+    if not run.ok:
+        raise InputError(f"demo pipeline failed: {run.error}")
 
 
 def summarise(run: DemoRun) -> dict[str, pd.DataFrame]:

@@ -31,8 +31,10 @@ import numpy as np
 import pandas as pd
 
 from citycarbon.config.settings import get_settings
+from citycarbon.contract.results import ENTERPRISE_MONTH_FUEL
 from citycarbon.errors import CitycarbonError
 from citycarbon.store import catalog
+from citycarbon.store import results as store_results
 from citycarbon.store.models import USER_ROLES
 
 CITY_WIDE_ROLES = frozenset({"admin", "city_analyst", "viewer"})
@@ -45,7 +47,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "read_audit": frozenset({"admin"}),
     "edit_scenarios": frozenset({"admin", "city_analyst"}),  # 情景分析 pages
 }
-FUEL_RESULT = "enterprise_month_fuel_emissions"
+FUEL_RESULT = ENTERPRISE_MONTH_FUEL.name
 RESULT_SUMS = ("energy_tce", "scope1_co2_t", "scope2_co2_t", "co2_t")
 CACHE_TTL_S = 10.0
 
@@ -96,7 +98,7 @@ def require(principal: Principal, permission: str) -> None:
 # --------------------------------------------------------------------------- cached inputs
 _lock = threading.RLock()
 _registry_cache: dict[str, tuple[float, Registry]] = {}
-_results_cache: dict[str, tuple[float, tuple, Results | None]] = {}
+_results_cache: dict[str, tuple[tuple, Results | None]] = {}
 _generation = itertools.count(1)
 
 
@@ -141,13 +143,6 @@ class Results:
     gen: int = 0  # snapshot number (memo keys)
 
 
-def _latest(lake: Path, name: str) -> Path | None:
-    from citycarbon.store.query import result_runs
-
-    runs = result_runs(name, lake)
-    return runs[-1] if runs else None
-
-
 def invalidate() -> None:
     """Forget cached registry and results (after an upload, in tests)."""
     with _lock:
@@ -157,34 +152,28 @@ def invalidate() -> None:
 
 
 def results() -> Results | None:
-    """The latest ``enterprise_month_fuel_emissions`` run, or None when none was computed."""
+    """The current ``enterprise_month_fuel_emissions`` rows with annual sums, or None when
+    none were computed (cached until the next commit of a run)."""
     lake = get_settings().lake
-    key_name = str(lake)
-    now = time.monotonic()
+    gen = store_results.generation(lake)
     with _lock:
-        hit = _results_cache.get(key_name)
-        if hit and now - hit[0] < CACHE_TTL_S:
-            return hit[2]
-    path = _latest(lake, FUEL_RESULT)
-    key = (str(path), path.stat().st_mtime_ns) if path else None
-    with _lock:
-        hit = _results_cache.get(key_name)
-        if hit and hit[1] == key:
-            _results_cache[key_name] = (now, key, hit[2])
-            return hit[2]
+        hit = _results_cache.get(str(lake))
+        if hit and hit[0] == gen:
+            return hit[1]
     res = None
-    if path is not None:
-        cols = ["enterprise_code", "year", "month", *RESULT_SUMS, "run_id", "factor_profile"]
-        frame = pd.read_parquet(path, columns=[*cols, "method"])
-        first = frame.iloc[0] if len(frame) else None
-        monthly = frame[["enterprise_code", "year", "month", *RESULT_SUMS]].copy()
+    if store_results.has(ENTERPRISE_MONTH_FUEL, lake=lake):
+        cols = ["enterprise_code", "year", "month", *RESULT_SUMS]
+        frame = store_results.current(ENTERPRISE_MONTH_FUEL, lake=lake)
+        monthly = frame[cols].copy()
         monthly["year"] = monthly["year"].astype("int64")
         monthly["month"] = monthly["month"].astype("int64")
         annual = monthly.groupby(["enterprise_code", "year"], as_index=False)[
             list(RESULT_SUMS)
         ].sum()
+        runs = store_results.current_runs(ENTERPRISE_MONTH_FUEL, lake=lake)
+        first = frame.iloc[0] if len(frame) else None
         res = Results(
-            run_id=str(first["run_id"]) if first is not None else path.parent.name[7:],
+            run_id="+".join(runs),
             factor_profile=str(first["factor_profile"]) if first is not None else "",
             method=str(first["method"]) if first is not None else "",
             monthly=monthly,
@@ -192,7 +181,7 @@ def results() -> Results | None:
             gen=next(_generation),
         )
     with _lock:
-        _results_cache[key_name] = (now, key, res)
+        _results_cache[str(lake)] = (gen, res)
     return res
 
 

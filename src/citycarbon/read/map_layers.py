@@ -40,7 +40,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from citycarbon import geo, units
+from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
+from citycarbon.store import results
 
 FUEL_RESULT = "enterprise_month_fuel_emissions"
 ELECTRICITY_RESULT = "enterprise_month_electricity_emissions"
@@ -229,20 +231,19 @@ class DayFrames(Mapping[str, pd.DataFrame]):
         return len(self._pos)
 
 
-def _latest_run(lake: Path, name: str) -> Path | None:
-    """The part file of the newest run of a result (run ids sort by time)."""
-    from citycarbon.store.query import result_runs
-
-    runs = result_runs(name, lake)
-    return runs[-1] if runs else None
+def _current(lake: Path, name: str, columns: list[str]) -> pd.DataFrame | None:
+    """The current rows of a declared result (selected columns), None when none computed."""
+    decl = declared(name)
+    if not results.has(decl, lake=lake):
+        return None
+    return results.current(decl, columns=columns, lake=lake)
 
 
 def _inputs_key(settings: Any, cfg: Any) -> tuple:
     from citycarbon.store import catalog
 
     lake = Path(settings.lake)
-    names = (FUEL_RESULT, ELECTRICITY_RESULT, INVENTORY_RESULT, NODE_INTENSITY_RESULT)
-    runs = tuple(str(_latest_run(lake, n) or "") for n in names)
+    runs = results.generation(lake)
     files = catalog.committed_files("meter_readings", url=settings.database_url)
     batches = tuple(sorted({b for b, _ in files}))
     registry = catalog.registry_frame("enterprises", url=settings.database_url)
@@ -363,16 +364,13 @@ def _inventory_by_district(lake: Path) -> dict[str, pd.DataFrame]:
     """Yearly GHG [tCO2e] per district from the latest city inventory run (its bottom-up district
     roll-up, basis incl. net imported electricity): {'2024': frame with ghg_tco2e}. Empty when
     the inventory has not been run (or has no district rows)."""
-    path = _latest_run(lake, INVENTORY_RESULT)
-    if path is None:
-        return {}
     cols = ["level", "entity_code", "year", "month", "basis", "emissions_tco2e"]
-    try:
-        inv = pd.read_parquet(path, columns=cols, filters=[("level", "==", "district")])
-    except (KeyError, ValueError, pa.ArrowInvalid):  # another layout: no inventory metric
-        logging.getLogger(__name__).warning("map: %s lacks the columns %s", path, cols)
+    inv = _current(lake, INVENTORY_RESULT, cols)
+    if inv is None:
         return {}
-    inv = inv[(inv["basis"] == INVENTORY_BASIS) & inv["month"].isna()]
+    inv = inv[
+        (inv["level"] == "district") & (inv["basis"] == INVENTORY_BASIS) & inv["month"].isna()
+    ]
     sums = inv.groupby(["entity_code", "year"])["emissions_tco2e"].sum().rename("ghg_tco2e")
     return {
         f"{int(year):04d}": part.droplevel("year").to_frame()
@@ -440,7 +438,6 @@ def build_map_data(cfg: Any, *, settings: Any, key: tuple | None = None) -> MapD
     ent, parks, nodes, meters = _registry(cfg, settings, fc)
 
     # monthly energy and CO2 from the fuel returns
-    fuel_path = _latest_run(lake, FUEL_RESULT)
     cols = [
         "enterprise_code",
         "year",
@@ -450,11 +447,9 @@ def build_map_data(cfg: Any, *, settings: Any, key: tuple | None = None) -> MapD
         "scope1_co2_t",
         "scope2_co2_t",
     ]
-    fuel = (
-        pd.read_parquet(fuel_path, columns=[*cols, "run_id", "factor_profile"])
-        if fuel_path
-        else pd.DataFrame(columns=[*cols, "run_id", "factor_profile"])
-    )
+    fuel = _current(lake, FUEL_RESULT, [*cols, "run_id", "factor_profile"])
+    if fuel is None:
+        fuel = pd.DataFrame(columns=[*cols, "run_id", "factor_profile"])
     values = ["energy_tce", "co2_t", "scope1_co2_t", "scope2_co2_t"]
     fuel = fuel[fuel["enterprise_code"].isin(ent.index)].copy()
     fuel["district_code"] = fuel["enterprise_code"].map(ent["district_code"])
@@ -462,10 +457,9 @@ def build_map_data(cfg: Any, *, settings: Any, key: tuple | None = None) -> MapD
     fuel["enterprises"] = 1
 
     # the location-based grid factor per year, as the electricity run used it
-    elec_path = _latest_run(lake, ELECTRICITY_RESULT)
+    elec = _current(lake, ELECTRICITY_RESULT, ["year", "grid_ef_tco2_per_mwh", "run_id"])
     grid_ef: dict[int, float] = {}
-    if elec_path:
-        elec = pd.read_parquet(elec_path, columns=["year", "grid_ef_tco2_per_mwh", "run_id"])
+    if elec is not None:
         grid_ef = elec.groupby("year")["grid_ef_tco2_per_mwh"].max().dropna().to_dict()
 
     # metered electricity per meter-day -> enterprise / node / district, day and month
@@ -517,7 +511,9 @@ def build_map_data(cfg: Any, *, settings: Any, key: tuple | None = None) -> MapD
         "key": key,
         "fuel_run_id": str(fuel["run_id"].iat[0]) if len(fuel) else None,
         "factor_profile": str(fuel["factor_profile"].iat[0]) if len(fuel) else None,
-        "electricity_run_id": str(elec["run_id"].iat[0]) if elec_path and len(elec) else None,
+        "electricity_run_id": str(elec["run_id"].iat[0])
+        if elec is not None and len(elec)
+        else None,
         "meter_days": len(mday),
         "build_s": None,
     }
@@ -542,9 +538,8 @@ def build_map_data(cfg: Any, *, settings: Any, key: tuple | None = None) -> MapD
             ["grid_node_id", "enterprise_code"]
         ].drop_duplicates(),
     )
-    ni_path = _latest_run(lake, NODE_INTENSITY_RESULT)  # carbon emission flow (scope2_run.py)
-    if ni_path:
-        ni = pd.read_parquet(ni_path, columns=["node_id", "period", NODE_E, "basis", "run_id"])
+    ni = _current(lake, NODE_INTENSITY_RESULT, ["node_id", "period", NODE_E, "basis", "run_id"])
+    if ni is not None:  # carbon emission flow (runs/scope2.py)
         data.node_intensity = ni.set_index(["node_id", "period"])
         provenance["node_intensity_run_id"] = str(ni["run_id"].iat[0]) if len(ni) else None
     provenance["build_s"] = round(time.perf_counter() - t0, 3)

@@ -24,9 +24,11 @@ import numpy as np
 import pandas as pd
 
 from citycarbon.config.settings import get_settings
+from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
 from citycarbon.read import access
 from citycarbon.read.access import Principal
+from citycarbon.store import results
 
 BASES = ("incl_net_imported_electricity", "territorial")
 UNATTRIBUTED = "unattributed"
@@ -38,32 +40,14 @@ COMPUTE_HINT = {
     "scenarios": "citycarbon scenario list",
 }
 _lock = threading.RLock()
-_cache: dict[tuple[str, str], tuple[tuple, pd.DataFrame]] = {}
 
 
 # --------------------------------------------------------------------------- results
-def _latest_path(name: str) -> Path | None:
-    from citycarbon.store.query import result_runs
-
-    runs = result_runs(name)
-    return runs[-1] if runs else None
-
-
 def result(name: str) -> pd.DataFrame | None:
-    """The newest run of a lake result (cached per file and modification time), or None."""
-    path = _latest_path(name)
-    if path is None:
-        return None
-    key = (str(path), path.stat().st_mtime_ns)
-    ck = (str(get_settings().lake), name)
-    with _lock:
-        hit = _cache.get(ck)
-        if hit and hit[0] == key:
-            return hit[1]
-    frame = pd.read_parquet(path)
-    with _lock:
-        _cache[ck] = (key, frame)
-    return frame
+    """The current rows of a declared result (the store caches them), or None when none was
+    computed."""
+    decl = declared(name)
+    return results.current(decl) if results.has(decl) else None
 
 
 def provenance(name: str) -> dict[str, Any] | None:
@@ -552,12 +536,9 @@ MAX_DRAWS = 2000
 
 
 def _history_key() -> tuple:
-    path = _latest_path(access.FUEL_RESULT)
     stats = sorted((Path(get_settings().lake) / "city_statistics").rglob("*.parquet"))
     return (
-        str(get_settings().lake),
-        str(path),
-        path.stat().st_mtime_ns if path else 0,
+        results.generation(),
         len(stats),
         max((p.stat().st_mtime_ns for p in stats), default=0),
     )

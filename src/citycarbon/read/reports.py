@@ -232,13 +232,13 @@ def targets_report(
     """Tables of the targets report: progress of the targets of a period (``2021-2025`` or a
     period label; default every period), the latest status and the warnings log."""
     from citycarbon.config import load_city
-    from citycarbon.runs.targets import PROGRESS_RESULT, STATUS_RESULT
+    from citycarbon.contract.results import TARGET_PROGRESS, TARGET_STATUS
     from citycarbon.store import targets as targets_store
 
     settings = settings or get_settings()
     cfg = cfg or load_city()
-    prog = latest_result(PROGRESS_RESULT, settings.lake)
-    status = latest_result(STATUS_RESULT, settings.lake)
+    prog = latest_result(TARGET_PROGRESS.name, settings.lake)
+    status = latest_result(TARGET_STATUS.name, settings.lake)
     if prog is None:
         raise InputError(
             "no target progress yet: run `citycarbon targets recompute` first",
@@ -268,5 +268,5 @@ def targets_report(
         data.tables["status"] = s[s["subject"].isin(p["code"]) | (s["applies"] == "key_enterprise")]
     data.tables["warnings"] = targets_store.warnings_frame(limit=200, url=settings.database_url)
     data.tables["targets"] = targets_store.targets_frame(url=settings.database_url)
-    data.provenance = _prov_rows(**{PROGRESS_RESULT: prog, STATUS_RESULT: status})
+    data.provenance = _prov_rows(**{TARGET_PROGRESS.name: prog, TARGET_STATUS.name: status})
     return data

@@ -24,8 +24,10 @@ from citycarbon.accounting import inventory as inv
 from citycarbon.accounting import ippu as ippu_
 from citycarbon.accounting import uncertainty as unc
 from citycarbon.accounting.energy import energy_consumption_tce
+from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
 from citycarbon.factors import fuels
+from citycarbon.store import results
 
 RESULTS = (
     "energy_balance",
@@ -85,11 +87,13 @@ def compute_inventory(
     run_id : str, optional
         Run id recorded with the results (default: a new one).
     base_year : int, optional
-        Base year of the intensity declines (default: the first year computed).
+        Base year of the intensity declines (default: the first year of the city's energy
+        balance in the lake, whichever years are computed).
     city : str, Path or CityConfig, optional
         City (default: ``$CITYCARBON_CITY`` or xiamen).
     write : bool
-        Write the results to the lake (``query.write_result``).
+        Write the results through the results store: the partitions of ``years`` (every year
+        computed when None) are replaced, other years keep their current rows.
     mc_iterations : int
         Monte Carlo draws of Approach 2.
 
@@ -105,16 +109,23 @@ def compute_inventory(
     """
     from citycarbon.config import CityConfig, load_city
     from citycarbon.config.settings import get_settings
-    from citycarbon.store import catalog, lake, query
+    from citycarbon.store import catalog, lake
 
     settings = settings or get_settings()
     cfg = city if isinstance(city, CityConfig) else load_city(city)
     profile = cfg.factor_profile()
-    run_id = run_id or query.new_run_id()
+    run_id = results.run_id_here(run_id)
     version = profile.version
     url = settings.database_url
-    if years is not None and base_year is not None:
-        years = sorted({*map(int, years), int(base_year)})  # the base year is needed too
+    requested = sorted({int(y) for y in years}) if years is not None else None
+    if base_year is None:  # the same base year whichever years are recomputed
+        have = lake.read_current(
+            "energy_balance", None, columns=["region_code", "year"], lake=settings.lake, url=url
+        )
+        have = have.loc[have["region_code"] == cfg.adcode, "year"]
+        base_year = int(have.min()) if len(have) else None
+    if requested is not None and base_year is not None:
+        years = sorted({*requested, int(base_year)})  # the base year is needed too
     filt = {"year": [int(y) for y in years]} if years is not None else None
     entries = lake.read_current("energy_balance", filt, lake=settings.lake, url=url)
     entries = entries[entries["region_code"] == cfg.adcode]
@@ -231,8 +242,10 @@ def compute_inventory(
         "inventory_reconciliation": reconciliation,
     }
     if write:
-        for name, frame in out.items():
-            query.write_result(frame, settings.lake, name, run_id)
+        parts = requested if requested is not None else year_list
+        with results.transaction(run_id, lake=settings.lake, factor_profile=version):
+            for name, frame in out.items():
+                results.write(declared(name), frame, partitions=parts)
     return out
 
 
@@ -713,11 +726,9 @@ def _energy_reconciliation(completed, ent_energy, coefs, region) -> pd.DataFrame
 
 # ------------------------------------------------------------------------------- read / export
 def latest_result(name: str, *, settings=None) -> pd.DataFrame:
-    """The most recent run of a result table (by run id, which sorts by time)."""
-    from citycarbon.store.query import read_latest_result
-
+    """The current rows of an inventory result (every year's newest run)."""
     lake = settings.lake if settings is not None else None
-    return read_latest_result(name, lake, hint="citycarbon inventory compute")
+    return results.current(declared(name), lake=lake, hint="citycarbon inventory compute")
 
 
 def balance_from_wide(

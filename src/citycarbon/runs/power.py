@@ -32,6 +32,7 @@ Configuration (city YAML, section ``power``; defaults below when absent)::
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,10 +40,14 @@ import numpy as np
 import pandas as pd
 
 from citycarbon import units
+from citycarbon.contract.results import ENTERPRISE_MONTH_FUEL
+from citycarbon.contract.results import NOWCAST as NOWCAST_R
+from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
 from citycarbon.power import indicators as ind
 from citycarbon.power import meters as mt
 from citycarbon.power import nowcast as nc
+from citycarbon.store import results
 
 #: Defaults of the ``power`` section of the city YAML (a city overrides any of them there).
 DEFAULTS: dict[str, dict] = {
@@ -55,7 +60,8 @@ LEVEL_COLUMN = {
     "industry": "industry_code",
     "enterprise": "enterprise_code",
 }
-NOWCAST = "nowcast"
+NOWCAST = NOWCAST_R.name
+log = logging.getLogger("citycarbon.power")
 
 
 def power_config(city) -> dict[str, dict]:
@@ -111,7 +117,7 @@ def read_power_data(*, settings=None, city=None, engine=None) -> PowerData:
     """Statistics, grid factors and per-meter daily electricity from the lake and catalog."""
     from citycarbon.config import load_city
     from citycarbon.config.settings import get_settings
-    from citycarbon.store import catalog, query
+    from citycarbon.store import catalog
 
     settings = settings or get_settings()
     city = city if city is not None and not isinstance(city, str | Path) else load_city(city)
@@ -128,7 +134,9 @@ def read_power_data(*, settings=None, city=None, engine=None) -> PowerData:
             raise InputError(
                 "no meter readings in the lake: ingest meter_readings first", field="meter_readings"
             )
-        fuel = query.run_query(eng, "enterprise_month_fuel_emissions")
+        fuel = results.current(  # one computation of enterprise emissions: the pipeline's
+            ENTERPRISE_MONTH_FUEL, lake=settings.lake, hint="citycarbon pipeline run"
+        )
         elec = eng.sql(
             "SELECT enterprise_code, year, month, unit, SUM(consumed_total) AS q "
             "FROM current_energy_monthly WHERE fuel = 'electricity' "
@@ -386,9 +394,9 @@ def level_days(data: PowerData, days: pd.DataFrame | None = None) -> pd.DataFram
 
 # ------------------------------------------------------------------------------------ runs
 def _write(frame: pd.DataFrame, lake: Path, name: str, run_id: str) -> Path:
-    from citycarbon.store.query import write_result
-
-    return write_result(frame, lake, name, run_id)
+    """Write a whole-table power result under ``run_id`` (joins the active transaction)."""
+    with results.transaction(run_id, lake=lake):
+        return results.write(declared(name), frame)
 
 
 @dataclass
@@ -438,7 +446,6 @@ def run_nowcast(
         Level -> smallest σ of log errors for the intervals (``auto`` sets it from its backtest).
     """
     from citycarbon.config.settings import get_settings
-    from citycarbon.store.query import new_run_id
 
     settings = settings or get_settings()
     data = data or read_power_data(settings=settings, city=city)
@@ -517,7 +524,7 @@ def run_nowcast(
     for freq, f in (("day", daily), ("week", weekly), ("month", monthly)):
         frames.append(f.assign(frequency=freq))
     table = pd.concat(frames, ignore_index=True)
-    run_id = new_run_id()
+    run_id = results.run_id_here()
     table = table.assign(
         run_id=run_id,
         as_of=as_of,
@@ -557,23 +564,67 @@ def run_nowcast(
     prev = _previous_through(settings.lake)
     path = None
     if write:
-        path = _write(table, settings.lake, NOWCAST, run_id)
-        if len(data.quality):
-            _write(data.quality.assign(run_id=run_id), settings.lake, "meter_quality", run_id)
+        with results.transaction(run_id, lake=settings.lake, factor_profile=data.factor_profile):
+            path = _write(table, settings.lake, NOWCAST, run_id)
+            if len(data.quality):
+                _write(data.quality.assign(run_id=run_id), settings.lake, "meter_quality", run_id)
     return NowcastRun(run_id, as_of, through, prev, table, path, data.quality, chosen, floor)
 
 
-def _previous_through(lake: Path) -> pd.Timestamp | None:
-    from citycarbon.store.query import result_runs
+def renowcast(*, cfg=None, settings=None, data: PowerData | None = None) -> NowcastRun | None:
+    """A new nowcast vintage over the current lake (after statistics or meters arrived),
+    keeping the models of the newest vintage (the city's default for the first one); None
+    (with a log line) when there are no meter readings. Earlier vintages are kept.
 
-    files = result_runs(NOWCAST, lake)
-    if not files:
+    Where the statistics already cover every metered month (a demo or a replayed lake), the
+    newest vintage's cut is kept (the first vintage holds the last month out)."""
+    from citycarbon.config.settings import get_settings
+
+    settings = settings or get_settings()
+    runs = results.runs(NOWCAST_R, lake=settings.lake)
+    last = (
+        results.read_run(
+            NOWCAST_R, runs[-1], columns=["method", "calibrated_through"], lake=settings.lake
+        )
+        if runs
+        else None
+    )
+    models = _models_of(str(last["method"].iat[0])) if last is not None else None
+    data = data or read_power_data(settings=settings, city=cfg)
+    if not len(data.meter_days):
+        log.info("nowcast: no meter readings, no vintage")
         return None
+    try:
+        return run_nowcast(model=models, settings=settings, data=data)
+    except InputError as err:
+        if "nothing to nowcast" not in str(err):
+            raise
+    stat_last = data.stats.loc[data.stats["co2_t"].notna(), "period"].max()
+    holdout = 1
+    if last is not None:
+        through = pd.Timestamp(last["calibrated_through"].max())
+        holdout = max((stat_last.year - through.year) * 12 + stat_last.month - through.month, 1)
+    log.info("nowcast: statistics cover every metered month; replaying with %d held out", holdout)
+    return run_nowcast(holdout_months=holdout, model=models, settings=settings, data=data)
+
+
+def _models_of(method: str) -> str | dict[str, str]:
+    """The models a vintage used, from its ``method`` text ('... model per level: city=ratio,
+    district=loglinear' or '... model per level: ratio')."""
+    spec = method.rsplit("model per level:", 1)[-1].strip()
+    if "=" not in spec:
+        return spec or "auto"
+    return dict(part.strip().split("=", 1) for part in spec.split(","))
+
+
+def _previous_through(lake: Path) -> pd.Timestamp | None:
     got = [
-        pd.read_parquet(f, columns=["calibrated_through"])["calibrated_through"].max()
-        for f in files
+        results.read_run(NOWCAST_R, r, columns=["calibrated_through"], lake=lake)[
+            "calibrated_through"
+        ].max()
+        for r in results.runs(NOWCAST_R, lake=lake)
     ]  # one small read per vintage
-    return max(got)
+    return max(got) if got else None
 
 
 def nowcast_history(
@@ -592,17 +643,15 @@ def nowcast_history(
     from citycarbon.config.settings import get_settings
 
     settings = settings or get_settings()
-    from citycarbon.store.query import result_runs
-
-    files = result_runs(NOWCAST, settings.lake)
-    if not files:
+    runs = results.runs(NOWCAST_R, lake=settings.lake)
+    if not runs:
         return pd.DataFrame()
     filters = [("frequency", "=", frequency)]
     if level:
         filters.append(("level", "=", level))
     if entity:
         filters.append(("entity", "=", entity))
-    frames = [pd.read_parquet(f, filters=filters) for f in files]
+    frames = [results.read_run(NOWCAST_R, r, filters=filters, lake=settings.lake) for r in runs]
     out = pd.concat(frames, ignore_index=True)
     if data is not None and frequency == "month":
         panel = monthly_panel(data)[["level", "entity", "period", "co2_t"]]
@@ -625,7 +674,6 @@ def run_backtest(
 ) -> tuple[pd.DataFrame, pd.DataFrame, Path | None]:
     """Rolling-origin backtest of every model at every level; returns (summary, errors, path)."""
     from citycarbon.config.settings import get_settings
-    from citycarbon.store.query import new_run_id
 
     settings = settings or get_settings()
     data = data or read_power_data(settings=settings, city=city)
@@ -641,7 +689,7 @@ def run_backtest(
     summary = nc.backtest_summary(errors)
     path = None
     if write:
-        run_id = new_run_id()
+        run_id = results.run_id_here()
         path = _write(errors.assign(run_id=run_id), settings.lake, "nowcast_backtest", run_id)
     return summary, errors, path
 
@@ -659,7 +707,6 @@ def run_indicators(
     """电-碳-能 indicators per enterprise and industry and year, and daily load anomalies."""
     from citycarbon.config.settings import get_settings
     from citycarbon.store import lake
-    from citycarbon.store.query import new_run_id
 
     if basis not in ("calorific", "equivalent"):
         raise InputError(
@@ -735,7 +782,7 @@ def run_indicators(
         min_change=float(a["min_change"]),
     )
     if write:
-        run_id = new_run_id()
+        run_id = results.run_id_here()
         both = pd.concat(
             [
                 tables["enterprise"].assign(level="enterprise"),
@@ -743,13 +790,16 @@ def run_indicators(
             ],
             ignore_index=True,
         )
-        _write(
-            both.assign(run_id=run_id, factor_profile=data.factor_profile),
-            settings.lake,
-            "power_indicators",
-            run_id,
-        )
-        _write(tables["anomalies"].assign(run_id=run_id), settings.lake, "load_anomalies", run_id)
+        with results.transaction(run_id, lake=settings.lake, factor_profile=data.factor_profile):
+            _write(
+                both.assign(run_id=run_id, factor_profile=data.factor_profile),
+                settings.lake,
+                "power_indicators",
+                run_id,
+            )
+            _write(
+                tables["anomalies"].assign(run_id=run_id), settings.lake, "load_anomalies", run_id
+            )
     return tables
 
 

@@ -30,6 +30,7 @@ from citycarbon import units
 from citycarbon.errors import InputError
 from citycarbon.pathways import catalogue as cat
 from citycarbon.pathways import scenario as sc
+from citycarbon.runs.inventory import latest_result
 
 METHOD_INVENTORY = (
     "city inventory (city_inventory, basis incl_net_imported_electricity) allocated to the "
@@ -102,12 +103,6 @@ def _statistics(region_code: str) -> pd.DataFrame:
     return (
         frame.dropna(subset=["population", "energy_tce", "gdp"]).rename_axis("year").reset_index()
     )
-
-
-def _latest_result(name: str) -> pd.DataFrame:
-    from citycarbon.store.query import read_latest_result
-
-    return read_latest_result(name)
 
 
 def _inventory_history(
@@ -223,8 +218,8 @@ def city_history(city=None) -> CityHistory:
         index=years,
     )
     sectors = list(a["sectors"])
-    inventory = _latest_result("city_inventory")
-    balance = _latest_result("energy_balance")
+    inventory = latest_result("city_inventory")
+    balance = latest_result("energy_balance")
     emissions, mixes = _inventory_history(inventory, balance, cfg.adcode, a["inventory_mapping"])
     emissions = emissions[emissions["year"].isin(years)]
     drivers = drivers[drivers["year"].isin(emissions["year"].unique())]

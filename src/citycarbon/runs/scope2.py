@@ -21,11 +21,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from citycarbon.contract.results import GRID_NODE_INTENSITY, HOURLY_SCOPE2
 
 log = logging.getLogger("citycarbon.power")
-NODE_RESULT = "grid_node_intensity"
-SCOPE2_RESULT = "hourly_scope2"
+NODE_RESULT = GRID_NODE_INTENSITY.name
+SCOPE2_RESULT = HOURLY_SCOPE2.name
 BASIS = "hourly carbon emission flow (DC), synthetic demo grid"
 
 
@@ -41,14 +41,14 @@ def persist_demo_scope2(
     from citycarbon.config.settings import get_settings
     from citycarbon.power.scope2 import period_node_intensity
     from citycarbon.runs.flow import demo_scope2_run
-    from citycarbon.store import query
+    from citycarbon.store import results
 
     t0 = time.perf_counter()
     settings = settings or get_settings()
     cfg = city if city is not None and not isinstance(city, str | Path) else load_city(city)
     readings, res = demo_scope2_run(year, city=cfg, settings=settings)
     nodes = period_node_intensity(res.node_intensity, readings.node_kwh, cfg.timezone)
-    run_id = query.new_run_id()
+    run_id = results.run_id_here()
     common = {
         "run_id": run_id,
         "factor_profile": cfg.factor_profile().version,
@@ -62,8 +62,9 @@ def persist_demo_scope2(
         method="hourly nodal scope 2 vs annual factor (GHG Protocol)",
         **common,
     )
-    node_path = query.write_result(nodes, settings.lake, NODE_RESULT, run_id)
-    ent_path = query.write_result(ents, settings.lake, SCOPE2_RESULT, run_id)
+    with results.transaction(run_id, lake=settings.lake, factor_profile=common["factor_profile"]):
+        node_path = results.write(GRID_NODE_INTENSITY, nodes)
+        ent_path = results.write(HOURLY_SCOPE2, ents)
     total = time.perf_counter() - t0
     log.info("hourly scope 2 %s: %.1fs", readings.year, total)
     return {
@@ -73,44 +74,3 @@ def persist_demo_scope2(
         "seconds": {"total": total},
         "rows_aggregated": len(readings.hourly),
     }
-
-
-def renowcast(*, cfg: Any = None, settings: Any = None) -> Any:
-    """A new nowcast vintage over the current lake (after statistics or meters arrived),
-    keeping the models of the newest vintage; None (with a log line) when there is no vintage
-    yet or nothing to nowcast. Earlier vintages are kept (a new run id)."""
-    from citycarbon.config.settings import get_settings
-    from citycarbon.errors import InputError
-    from citycarbon.runs import power as power_runs
-    from citycarbon.store import query
-
-    settings = settings or get_settings()
-    runs = query.result_runs(power_runs.NOWCAST, settings.lake)
-    if not runs:
-        log.info("nowcast: no vintage yet, not re-run after ingest")
-        return None
-    last = pd.read_parquet(runs[-1], columns=["method", "calibrated_through"])
-    models = _models_of(str(last["method"].iat[0]))
-    data = power_runs.read_power_data(settings=settings, city=cfg)
-    try:
-        return power_runs.run_nowcast(model=models, settings=settings, data=data)
-    except InputError as err:
-        if "nothing to nowcast" not in str(err):
-            raise
-    # statistics cover every metered month (a demo/replay lake): keep the newest vintage's cut
-    through = pd.Timestamp(last["calibrated_through"].max())
-    stat_last = data.stats.loc[data.stats["co2_t"].notna(), "period"].max()
-    holdout = max((stat_last.year - through.year) * 12 + stat_last.month - through.month, 1)
-    log.info("nowcast: statistics cover every metered month; replaying with %d held out", holdout)
-    return power_runs.run_nowcast(
-        holdout_months=holdout, model=models, settings=settings, data=data
-    )
-
-
-def _models_of(method: str) -> str | dict[str, str]:
-    """The models a vintage used, from its ``method`` text ('... model per level: city=ratio,
-    district=loglinear' or '... model per level: ratio')."""
-    spec = method.rsplit("model per level:", 1)[-1].strip()
-    if "=" not in spec:
-        return spec or "auto"
-    return dict(part.strip().split("=", 1) for part in spec.split(","))

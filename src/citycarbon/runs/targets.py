@@ -29,15 +29,15 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from citycarbon.contract.results import TARGET_PROGRESS, TARGET_STATUS
 from citycarbon.errors import InputError
+from citycarbon.store import results
 from citycarbon.targets import targets as tg
 from citycarbon.targets import warnings as wn
 
 log = logging.getLogger(__name__)
 DATA_DIR = Path(__file__).parents[1] / "targets" / "data"
 RULES_FILE = DATA_DIR / "rules.yaml"
-PROGRESS_RESULT = "target_progress"
-STATUS_RESULT = "target_status"
 JOB_ID = "citycarbon-targets-recompute"
 _run_lock = threading.Lock()
 
@@ -250,7 +250,6 @@ def recompute(
     from citycarbon.config import load_city
     from citycarbon.config.settings import get_settings
     from citycarbon.runs.targets_inputs import load_actuals
-    from citycarbon.store import query
     from citycarbon.store import targets as targets_store
 
     settings = settings or get_settings()
@@ -265,7 +264,7 @@ def recompute(
         actuals = load_actuals(
             basis=section.get("basis", "incl_net_imported_electricity"), settings=settings
         )
-        run_id = query.new_run_id()
+        run_id = results.run_id_here()
         progress, annual = compute_progress(targets, actuals.observations)
         if len(annual):
             targets_store.save_annual(annual[["target_id", "year", "target_value"]], url=url)
@@ -288,16 +287,13 @@ def recompute(
             "factor_profile": _profile(actuals.provenance),
             "method": f"targets:{actuals.source}",
         }
-        lake = settings.lake
-        if len(progress):
-            query.write_result(progress.assign(**tag), lake, PROGRESS_RESULT, run_id)
-        if len(status):
-            query.write_result(
-                status.assign(**tag).drop(columns=["ids"], errors="ignore"),
-                lake,
-                STATUS_RESULT,
-                run_id,
-            )
+        with results.transaction(run_id, lake=settings.lake):
+            if len(progress):
+                results.write(TARGET_PROGRESS, progress.assign(**tag))
+            if len(status):
+                results.write(
+                    TARGET_STATUS, status.assign(**tag).drop(columns=["ids"], errors="ignore")
+                )
     result = RecomputeResult(
         run_id, actuals.source, progress, status, logged, provenance=provenance
     )

@@ -25,13 +25,15 @@ TOTAL = "total_ghg_tco2e"
 
 
 def latest_result(name: str, lake: str | Path | None = None) -> tuple[pd.DataFrame, str] | None:
-    """The newest run of a result table (run ids sort by time) and its run id, or None."""
-    from citycarbon.store.query import result_runs
+    """The current rows of a result table and the run id(s) they come from ("r1+r2" where
+    years come from different runs), or None when nothing was computed yet."""
+    from citycarbon.contract.results import result as declared
+    from citycarbon.store import results
 
-    runs = result_runs(name, lake)
-    if not runs:
+    decl = declared(name)
+    if not results.has(decl, lake=lake):
         return None
-    return pd.read_parquet(runs[-1]), runs[-1].parent.name.split("=", 1)[1]
+    return results.current(decl, lake=lake), "+".join(results.current_runs(decl, lake=lake))
 
 
 @dataclass

@@ -672,6 +672,27 @@ def committed_files(table_name: str, *, url: str | None = None) -> list[tuple[in
         return [(int(b), str(p)) for b, p in s.execute(query)]
 
 
+def batch_file_paths(batch_id: int, *, url: str | None = None) -> list[tuple[str, str]]:
+    """``(table_name, path)`` of every lake file a batch wrote (paths relative to the lake)."""
+    query = (
+        sa.select(BatchFile.table_name, BatchFile.path)
+        .where(BatchFile.batch_id == int(batch_id))
+        .order_by(BatchFile.path)
+    )
+    with _reading(url) as s:
+        return [(str(t), str(p)) for t, p in s.execute(query)]
+
+
+def committed_batches_by_kind(*, url: str | None = None) -> dict[str, list[int]]:
+    """Ids of the committed batches per kind, ascending (a run's ``source_batches``)."""
+    query = sa.select(Batch.kind, Batch.id).where(Batch.status == "committed").order_by(Batch.id)
+    out: dict[str, list[int]] = {}
+    with _reading(url) as s:
+        for kind, bid in s.execute(query):
+            out.setdefault(str(kind), []).append(int(bid))
+    return out
+
+
 # --------------------------------------------------------------------------- audit
 def _jsonable(value: Any) -> Any:
     """A JSON-safe copy: NaN → None, numpy scalars → Python, other objects → str."""

@@ -64,8 +64,10 @@ import pyarrow.parquet as pq
 from citycarbon import units
 from citycarbon.config.settings import get_settings
 from citycarbon.contract.inputs import SCHEMAS
+from citycarbon.contract.results import result as declared
 from citycarbon.errors import CitycarbonError, InputError, UnknownCodeError
 from citycarbon.factors import FactorProfile, fuels, parameters
+from citycarbon.store import results
 from citycarbon.store.lake import LAKE_TABLES
 
 ENGINES = ("duckdb", "spark")
@@ -936,10 +938,20 @@ def check_query(engine: QueryEngine, name: str) -> pd.DataFrame:
     return engine.sql(q.check_sql) if q.check_sql else pd.DataFrame()
 
 
+def _years(year: int | Iterable[int] | None) -> list[int] | None:
+    if year is None:
+        return None
+    return [int(year)] if isinstance(year, int | np.integer) else sorted({int(y) for y in year})
+
+
 def run_query(
-    engine: QueryEngine, name: str, *, year: int | None = None, check: bool = True
+    engine: QueryEngine,
+    name: str,
+    *,
+    year: int | Iterable[int] | None = None,
+    check: bool = True,
 ) -> pd.DataFrame:
-    """Run a named query (optionally for data year ``year`` only).
+    """Run a named query (optionally for data year(s) ``year`` only).
 
     Raises :class:`InputError` if a view it needs is missing, or (``check``) if its result shows
     gaps in the inputs (a meter not in the registry, a fuel without factors, a data year before
@@ -955,10 +967,12 @@ def run_query(
             field="views",
         )
     text = q.sql
-    if year is not None:  # filter, then order as the query does (its last ORDER BY names columns)
+    years = _years(year)
+    if years is not None:  # filter, then order as the query does (its last ORDER BY names columns)
         last = re.search(r"\bORDER\s+BY\s+([^()]*)$", text, flags=re.IGNORECASE)
         body, order = (text[: last.start()], f" ORDER BY {last.group(1)}") if last else (text, "")
-        text = f"SELECT * FROM ({body}) q WHERE q.year = {int(year)}{order}"
+        listed = ", ".join(map(str, years)) or "NULL"
+        text = f"SELECT * FROM ({body}) q WHERE q.year IN ({listed}){order}"
     result = engine.sql(text)
     if check and len(result):
         bad = np.zeros(len(result), dtype=bool)
@@ -1013,57 +1027,13 @@ def register_city(
     return info
 
 
-def new_run_id() -> str:
-    """A run id: UTC time and a random suffix, sortable (``20240105T101500Z-3f9a1c``)."""
-    stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%SZ")
-    return f"{stamp}-{os.urandom(3).hex()}"
-
-
-def write_result(frame: pd.DataFrame, lake_dir: str | Path, query: str, run_id: str) -> Path:
-    """Write a result to ``<lake>/results/<query>/run_id=<run_id>/part.parquet`` (atomically;
-    a run is never overwritten: results are the audit trail of what was computed)."""
-    out = Path(lake_dir) / "results" / _ident(query) / f"run_id={run_id}" / "part.parquet"
-    if out.exists():
-        raise InputError(
-            "a result with this run_id exists already (runs are never overwritten)",
-            source=str(out),
-            field="run_id",
-            value=run_id,
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".parquet.tmp")
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-    tmp.replace(out)
-    return out
-
-
-def result_runs(name: str, lake_dir: str | Path | None = None) -> list[Path]:
-    """The files of every run of a result table, oldest first (run ids sort by time)."""
-    lake = Path(lake_dir) if lake_dir is not None else get_settings().lake
-    return sorted((lake / "results" / _ident(name)).glob("run_id=*/part.parquet"))
-
-
-def read_latest_result(
-    name: str, lake_dir: str | Path | None = None, *, hint: str = "citycarbon demo"
-) -> pd.DataFrame:
-    """The newest run of a result table; an InputError naming ``hint`` (the command that
-    computes it) when there is none."""
-    runs = result_runs(name, lake_dir)
-    if not runs:
-        lake = Path(lake_dir) if lake_dir is not None else get_settings().lake
-        raise InputError(
-            f"no {name} result yet: run `{hint}` first", source=str(lake / "results" / name)
-        )
-    return pd.read_parquet(runs[-1])
-
-
 def compute(
     engine: QueryEngine,
     names: Sequence[str] | None = None,
     *,
     lake_dir: str | Path,
     run_id: str | None = None,
-    year: int | None = None,
+    year: int | Iterable[int] | None = None,
     profile_version: str | None = None,
 ) -> dict[str, tuple[pd.DataFrame, Path]]:
     """Run named queries and write each result, with ``run_id``, ``factor_profile`` and
@@ -1074,15 +1044,19 @@ def compute(
     dict
         Query name -> (result with provenance columns, path written).
     """
-    run_id = run_id or new_run_id()
     if profile_version is None and "factor_choice" in engine.views():
         profile_version = str(engine.sql("SELECT profile_version FROM factor_choice").iat[0, 0])
     out = {}
-    for name in names or [n for n in named_queries() if not missing_views(engine, n)]:
-        result = run_query(engine, name, year=year)
-        q = get_query(name)
-        result = result.assign(
-            run_id=run_id, factor_profile=profile_version or "", method=q.method, engine=engine.name
-        )
-        out[name] = (result, write_result(result, lake_dir, name, run_id))
+    with results.transaction(run_id, lake=lake_dir, factor_profile=profile_version or "") as tx:
+        for name in names or [n for n in named_queries() if not missing_views(engine, n)]:
+            frame = run_query(engine, name, year=year)
+            q = get_query(name)
+            frame = frame.assign(
+                run_id=tx.run_id,
+                factor_profile=profile_version or "",
+                method=q.method,
+                engine=engine.name,
+            )
+            path = results.write(declared(name), frame, partitions=_years(year))
+            out[name] = (frame, path)
     return out

@@ -1,0 +1,461 @@
+"""Every result table of citycarbon, declared once: name, key, columns with units, partition and
+provenance.
+
+Writers (only runs, through :mod:`citycarbon.store.results`) and readers (read models, reports,
+runs that build on other results) use these declarations, never a string name or a copied
+column list. The store checks every frame written against its declaration
+(:meth:`Result.conform`).
+
+Units: a unit symbol of :mod:`citycarbon.units` or one of these markers: ``""`` a label or code
+(text), ``"1"`` a count or dimensionless ratio, ``"%"`` a percentage, ``"time"`` a timestamp,
+``"bool"`` a flag.
+
+Partitions: a result with ``partition="year"`` is written per data year; a run replaces only the
+years it computed and the other years keep the run that last wrote them. A result with
+``partition=None`` is written whole by each run (a *vintage*, such as a nowcast as of a day);
+its current value is the newest run. Every run stays readable (how did 2024 change).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import pandas as pd
+
+from citycarbon.errors import InputError
+
+#: Provenance columns every result row carries (added by the store where a run leaves them out).
+PROVENANCE: Mapping[str, str] = MappingProxyType(
+    {
+        "run_id": "",  # the run that computed the row (time-sortable)
+        "factor_profile": "",  # city[set@version,...]#digest of the factor values used
+        "method": "",  # the method (standard, equation) in words
+        "source_batches": "",  # ingest batches the run read: "kind:first-last,...", or ""
+    }
+)
+
+
+@dataclass(frozen=True)
+class Result:
+    """A declared result table.
+
+    Parameters
+    ----------
+    name : str
+        Table name (directory in the lake's results area).
+    key : tuple of str
+        Columns that identify a row within one run.
+    columns : mapping of str to str
+        Every other column with its unit (see the module docstring).
+    partition : str or None
+        ``"year"``: written per data year; None: written whole per run (vintages).
+    method : str
+        Default ``method`` text where a run does not set one per row.
+    title_zh, title_en : str
+        What the table holds, for status pages and exports.
+    """
+
+    name: str
+    key: tuple[str, ...]
+    columns: Mapping[str, str]
+    partition: str | None = "year"
+    method: str = ""
+    title_zh: str = ""
+    title_en: str = ""
+    unique_key: bool = field(default=True)
+
+    @property
+    def all_columns(self) -> tuple[str, ...]:
+        """Key, value and provenance columns, in that order."""
+        return (*self.key, *self.columns, *PROVENANCE)
+
+    def unit(self, column: str) -> str:
+        """The declared unit of ``column``."""
+        for part in (self.columns, PROVENANCE):
+            if column in part:
+                return part[column]
+        if column in self.key:
+            return ""
+        raise KeyError(f"{self.name} has no column {column!r}")
+
+    def conform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with its columns in declared order; an InputError when a declared column is
+        missing, an undeclared one present, a numeric column holds text, or the key repeats."""
+        have = list(frame.columns)
+        missing = [c for c in self.all_columns if c not in have]
+        extra = [c for c in have if c not in self.all_columns]
+        if missing or extra:
+            raise InputError(
+                f"result {self.name} does not match its declaration: "
+                + (f"missing {missing}" if missing else "")
+                + ("; " if missing and extra else "")
+                + (f"undeclared {extra}" if extra else ""),
+                source="contract/results.py",
+                field=self.name,
+            )
+        numeric = [c for c, u in self.columns.items() if u not in ("", "time", "bool")]
+        bad = [
+            c
+            for c in numeric
+            if not (pd.api.types.is_numeric_dtype(frame[c]) or frame[c].isna().all())
+        ]
+        if bad:
+            raise InputError(
+                f"result {self.name}: columns {bad} must be numeric (declared units "
+                + ", ".join(f"{c} [{self.columns[c]}]" for c in bad)
+                + ")",
+                source="contract/results.py",
+                field=self.name,
+            )
+        if self.unique_key and len(frame) and frame.duplicated(list(self.key)).any():
+            dup = frame.loc[frame.duplicated(list(self.key), keep=False), list(self.key)].head(3)
+            raise InputError(
+                f"result {self.name}: key {list(self.key)} repeats, e.g. {dup.to_dict('records')}",
+                source="contract/results.py",
+                field=self.name,
+            )
+        return frame[list(self.all_columns)]
+
+
+# --------------------------------------------------------------------------- enterprise results
+_FUEL_SUMS = {
+    "energy_tce": "tce",
+    "combustion_co2_t": "t",
+    "electricity_co2_t": "t",
+    "heat_co2_t": "t",
+    "scope1_co2_t": "t",
+    "scope2_co2_t": "t",
+    "co2_t": "t",
+    "biogenic_co2_t": "t",
+}
+ENTERPRISE_MONTH_FUEL = Result(
+    "enterprise_month_fuel_emissions",
+    key=("enterprise_code", "year", "month"),
+    columns={
+        "period": "time",
+        "fuels": "1",
+        **_FUEL_SUMS,
+        "rows_missing_factors": "1",
+        "engine": "",
+    },
+    title_zh="企业月度能耗与排放（205-1）",
+    title_en="Enterprise monthly energy and emissions (205-1)",
+)
+ENTERPRISE_MONTH_ELECTRICITY = Result(
+    "enterprise_month_electricity_emissions",
+    key=("enterprise_code", "year", "month"),
+    columns={
+        "meters": "1",
+        "readings": "1",
+        "electricity_kwh": "kWh",
+        "electricity_mwh": "MWh",
+        "grid_ef_tco2_per_mwh": "tCO2/MWh",
+        "grid_ef_year": "1",
+        "co2_t": "t",
+        "engine": "",
+    },
+    title_zh="企业月度电力排放（电表）",
+    title_en="Enterprise monthly electricity emissions (meters)",
+)
+
+# --------------------------------------------------------------------------- city inventory
+ENERGY_BALANCE = Result(
+    "energy_balance",
+    key=("region_code", "year", "item", "fuel", "tce_basis"),
+    columns={
+        "item_zh": "",
+        "item_en": "",
+        "order": "1",
+        "fuel_zh": "",
+        "quantity": "stat_unit",
+        "unit": "",
+        "tce": "tce",
+        "given": "bool",
+        "flag": "",
+    },
+    title_zh="能源平衡表",
+    title_en="Energy balance table",
+)
+CITY_INVENTORY = Result(
+    "city_inventory",
+    key=("region_code", "level", "entity_code", "year", "month", "sector", "gas", "scope", "basis"),
+    columns={
+        "entity_name": "",
+        "sector_name_zh": "",
+        "emissions_t": "t",
+        "emissions_tco2e": "tCO2e",
+        "notation_key": "",
+    },
+    title_zh="城市温室气体清单",
+    title_en="City greenhouse-gas inventory",
+)
+CITY_INDICATORS = Result(
+    "city_indicators",
+    key=("region_code", "period_type", "year", "period", "indicator", "basis"),
+    columns={"value": "per unit column", "unit": ""},
+    method="indicators of the city inventory and energy balance (see city_inventory)",
+    title_zh="城市统计指标",
+    title_en="City indicators",
+)
+INVENTORY_UNCERTAINTY = Result(
+    "inventory_uncertainty",
+    key=("region_code", "year", "approach", "basis"),
+    columns={
+        "total_tco2e": "tCO2e",
+        "lower_95": "tCO2e",
+        "upper_95": "tCO2e",
+        "uncertainty_pct": "%",
+    },
+    method="IPCC 2006 Vol. 1 Ch. 3: approach 1 (eq. 3.1, 3.2) and approach 2 (Monte Carlo)",
+    title_zh="清单不确定性",
+    title_en="Inventory uncertainty",
+)
+INVENTORY_RECONCILIATION = Result(
+    "inventory_reconciliation",
+    key=("region_code", "year", "measure", "sector", "basis"),
+    columns={
+        "city": "per measure",
+        "enterprises": "per measure",
+        "unattributed": "per measure",
+        "coverage_share": "1",
+        "flag": "",
+    },
+    method="bottom-up (205-1 reporters) vs top-down (energy balance); unattributed = city - sum",
+    title_zh="自下而上与自上而下核对",
+    title_en="Bottom-up vs top-down reconciliation",
+)
+
+# --------------------------------------------------------------------------- 电-碳 chain
+NOWCAST = Result(
+    "nowcast",
+    key=("frequency", "level", "entity", "period"),
+    columns={
+        "as_of": "time",
+        "calibrated_through": "time",
+        "estimate_tco2": "t",
+        "lower_tco2": "t",
+        "upper_tco2": "t",
+        "metered_kwh": "kWh",
+        "model": "",
+        "days": "1",
+        "period_complete": "bool",
+        "metered_complete": "1",
+        "city": "",
+    },
+    partition=None,
+    title_zh="以电折碳快报",
+    title_en="Emissions nowcast from power data",
+)
+NOWCAST_BACKTEST = Result(
+    "nowcast_backtest",
+    key=("level", "entity", "period", "calibrated_through", "evaluated_model"),
+    columns={
+        "metered_kwh": "kWh",
+        "estimate_tco2": "t",
+        "lower_tco2": "t",
+        "upper_tco2": "t",
+        "sigma_log": "1",
+        "model": "",
+        "actual_tco2": "t",
+        "ape_pct": "%",
+        "covered": "bool",
+    },
+    partition=None,
+    method="rolling-origin backtest of the nowcast against the statistics (MAPE)",
+    title_zh="快报回测",
+    title_en="Nowcast backtest",
+)
+METER_QUALITY = Result(
+    "meter_quality",
+    key=("meter_id", "issue", "from", "to"),
+    columns={"count": "1"},
+    partition=None,
+    method="meter data quality: gaps, duplicates, DST-invalid local times (power/meters.py)",
+    unique_key=False,
+    title_zh="电表数据质量",
+    title_en="Meter data quality",
+)
+POWER_INDICATORS = Result(
+    "power_indicators",
+    key=("level", "enterprise_code", "industry_code", "district_code", "year"),
+    columns={
+        "energy_tce": "tce",
+        "co2_t": "t",
+        "electricity_kwh": "kWh",
+        "months": "1",
+        "output_value_10k_cny": "10^4 CNY",
+        "is_key": "bool",
+        "electricity_share": "1",
+        "basis": "",
+        "kgco2_per_kwh": "kgCO2/kWh",
+        "tce_per_10k_cny": "tce/10^4 CNY",
+        "tco2_per_10k_cny": "tCO2/10^4 CNY",
+        "energy_tce_yoy_pct": "%",
+        "co2_t_yoy_pct": "%",
+        "electricity_kwh_yoy_pct": "%",
+        "kgco2_per_kwh_yoy_pct": "%",
+        "tco2_per_10k_cny_yoy_pct": "%",
+        "rank_kgco2_per_kwh_in_industry": "1",
+        "rank_tco2_per_10k_cny_in_industry": "1",
+        "industry_size": "1",
+    },
+    partition=None,
+    method="电-碳-能 indicators of the enterprises (power/indicators.py)",
+    title_zh="电-碳-能指标",
+    title_en="Power-carbon-energy indicators",
+)
+LOAD_ANOMALIES = Result(
+    "load_anomalies",
+    key=("enterprise_code", "day"),
+    columns={"kwh": "kWh", "trailing_median_kwh": "kWh", "z": "1", "change": "1", "direction": ""},
+    partition=None,
+    method="daily load against the trailing median (robust z-score)",
+    title_zh="负荷异常",
+    title_en="Load anomalies",
+)
+GRID_NODE_INTENSITY = Result(
+    "grid_node_intensity",
+    key=("node_id", "period"),
+    columns={
+        "year": "1",
+        "month": "1",
+        "kwh": "kWh",
+        "intensity_tco2_per_mwh": "tCO2/MWh",
+        "weighting": "",
+        "basis": "",
+        "grid": "",
+        "import_tco2_per_mwh": "tCO2/MWh",
+    },
+    partition=None,
+    title_zh="电网节点碳排放强度",
+    title_en="Grid node carbon intensity",
+)
+HOURLY_SCOPE2 = Result(
+    "hourly_scope2",
+    key=("enterprise_code", "year"),
+    columns={
+        "meters": "1",
+        "hours": "1",
+        "kwh": "kWh",
+        "hourly_co2_t": "t",
+        "average_co2_t": "t",
+        "difference_co2_t": "t",
+        "difference_pct": "%",
+        "location_effect_co2_t": "t",
+        "timing_effect_co2_t": "t",
+        "effective_intensity_tco2_per_mwh": "tCO2/MWh",
+        "annual_factor_tco2_per_mwh": "tCO2/MWh",
+        "load_intensity_correlation": "1",
+        "grid": "",
+        "import_tco2_per_mwh": "tCO2/MWh",
+    },
+    partition=None,
+    title_zh="逐时节点范围二排放",
+    title_en="Hourly nodal scope 2",
+)
+
+# --------------------------------------------------------------------------- carbon dual control
+TARGET_PROGRESS = Result(
+    "target_progress",
+    key=("target_id", "year"),
+    columns={
+        "value": "per target unit",
+        "base_year_eff": "1",
+        "base_value_eff": "per target unit",
+        "base_source": "",
+        "actual_decline_pct": "%",
+        "scheduled_decline_pct": "%",
+        "decline_gap_pts": "%",
+        "target_value_year": "per target unit",
+        "forecast_end_value": "per target unit",
+        "forecast_decline_pct": "%",
+        "forecast_decline_gap_pts": "%",
+        "months": "1",
+        "cap_value": "per target unit",
+        "budget_to_date": "per target unit",
+        "actual_to_date": "per target unit",
+        "budget_use_ratio": "1",
+        "forecast_cap_ratio": "1",
+        "code": "",
+        "name": "",
+        "level": "",
+        "entity_code": "",
+        "kind": "",
+        "indicator": "",
+        "period_label": "",
+        "end_year": "1",
+        "target_value": "per target unit",
+        "target_unit": "",
+        "status": "",
+        "entity_name": "",
+    },
+    partition=None,
+    title_zh="目标进度",
+    title_en="Target progress",
+)
+TARGET_STATUS = Result(
+    "target_status",
+    key=("subject", "metric", "year", "months"),
+    columns={
+        "target_id": "1",
+        "code": "",
+        "name": "",
+        "level": "",
+        "entity_code": "",
+        "entity_name": "",
+        "value": "per metric",
+        "applies": "",
+        "period": "",
+        "entity_level": "",
+        "previous": "per metric",
+        "rule_id": "",
+        "zh": "",
+        "en": "",
+        "applies_to": "",
+        "direction": "",
+        "unit": "",
+        "threshold": "per metric",
+    },
+    partition=None,
+    unique_key=False,
+    title_zh="预警状态",
+    title_en="Warning status",
+)
+
+#: Every declared result, by name.
+RESULTS: Mapping[str, Result] = MappingProxyType(
+    {
+        r.name: r
+        for r in (
+            ENTERPRISE_MONTH_FUEL,
+            ENTERPRISE_MONTH_ELECTRICITY,
+            ENERGY_BALANCE,
+            CITY_INVENTORY,
+            CITY_INDICATORS,
+            INVENTORY_UNCERTAINTY,
+            INVENTORY_RECONCILIATION,
+            NOWCAST,
+            NOWCAST_BACKTEST,
+            METER_QUALITY,
+            POWER_INDICATORS,
+            LOAD_ANOMALIES,
+            GRID_NODE_INTENSITY,
+            HOURLY_SCOPE2,
+            TARGET_PROGRESS,
+            TARGET_STATUS,
+        )
+    }
+)
+
+
+def result(name: str) -> Result:
+    """The declaration of result ``name``; an InputError naming the declared ones otherwise."""
+    try:
+        return RESULTS[name]
+    except KeyError:
+        raise InputError(
+            f"no result {name!r} is declared (declared: {', '.join(RESULTS)})",
+            source="contract/results.py",
+        ) from None

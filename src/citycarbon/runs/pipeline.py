@@ -1,0 +1,564 @@
+"""The pipeline: after an ingest, the runs its data make stale, in dependency order.
+
+The graph is data (:data:`STEPS`): each step names the lake tables (ingest kinds) it reads, the
+declared results it reads and writes, and whether it is recomputed per data year. An ingest of
+kind K makes stale every step that reads K, and every step that reads a result a stale step
+writes. Steps run in the declared order, for the years the batch touched only (where a step is
+per year), inside one results transaction: their results become current together when the last
+step succeeds, and a failing step is recorded with its reason while the previous results stay
+current.
+
+Every entry that ingests — the CLI, the 数据 page and ``POST /api/v1/uploads`` (through the job
+queue, :mod:`citycarbon.runs.jobs`), the demo — calls :func:`ingest_and_run`; ``citycarbon
+pipeline run`` and commands such as ``citycarbon inventory compute --year Y`` call :func:`run`.
+Runs of one home are serialised by a file lock, so two uploads run one after the other.
+
+A step that does not apply to the data at hand (no energy balance yet, no meter readings, a
+history too short for a backtest) raises :class:`NotApplicable` and is recorded as *skipped*
+with its reason.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import re
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from citycarbon.contract import results as R
+from citycarbon.contract.results import Result
+from citycarbon.errors import CitycarbonError, InputError
+from citycarbon.store import results
+
+log = logging.getLogger("citycarbon.pipeline")
+
+#: The lake tables that hold registry data: a change there touches every year.
+REGISTRY_KINDS = frozenset({"parks", "enterprises", "grid_nodes", "meters"})
+_YEAR_DIR = re.compile(r"(?:^|/)year=(\d{4})(?:/|$)")
+
+
+class NotApplicable(CitycarbonError):
+    """A step that has nothing to compute for the data at hand (recorded as skipped)."""
+
+
+@dataclass
+class Context:
+    """What a step gets: the city, settings, the years to recompute (None = all), the engine."""
+
+    cfg: Any
+    settings: Any
+    years: list[int] | None
+    engine: str | None = None
+    actor: str = "pipeline"
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One node of the pipeline graph."""
+
+    name: str
+    title_zh: str
+    title_en: str
+    inputs: frozenset[str]  # lake tables (ingest kinds) read
+    reads: tuple[Result, ...]  # results read
+    writes: tuple[Result, ...]  # results written
+    by_year: bool  # recomputed for the affected years only
+    run: Callable[[Context], str | None]  # returns a short message
+
+
+# ------------------------------------------------------------------------------------- steps
+def _enterprise_results(ctx: Context) -> str:
+    from citycarbon.store import query
+
+    with query.open_engine(ctx.engine) as eng:
+        query.register_city(eng, settings=ctx.settings, city=ctx.cfg)
+        if "current_energy_monthly" not in eng.views() and "current_meter_readings" not in (
+            eng.views()
+        ):
+            raise NotApplicable("no 205-1 returns or meter readings in the lake yet")
+        out = query.compute(eng, lake_dir=ctx.settings.lake, year=ctx.years)
+    return ", ".join(f"{name}: {len(frame):,} rows" for name, (frame, _) in out.items())
+
+
+def _inventory(ctx: Context) -> str:
+    from citycarbon.runs.inventory import compute_inventory
+    from citycarbon.store import lake
+
+    have = lake.read_current(
+        "energy_balance",
+        None,
+        columns=["region_code", "year"],
+        lake=ctx.settings.lake,
+        url=ctx.settings.database_url,
+    )
+    if not (have["region_code"] == ctx.cfg.adcode).any():
+        raise NotApplicable(
+            f"no energy balance (能源平衡表) of {ctx.cfg.adcode} yet: "
+            "ingest energy_balance to compute the city inventory"
+        )
+    out = compute_inventory(ctx.years, city=ctx.cfg, settings=ctx.settings)
+    years = sorted({int(y) for y in out["city_inventory"]["year"].unique()})
+    return f"years {years[0]}–{years[-1]}" if years else "no years"
+
+
+def _power_data(ctx: Context) -> Any:
+    from citycarbon.runs.power import read_power_data
+
+    if "power_data" not in ctx.notes:
+        try:
+            ctx.notes["power_data"] = read_power_data(settings=ctx.settings, city=ctx.cfg)
+        except InputError as err:
+            raise NotApplicable(str(err)) from None
+    return ctx.notes["power_data"]
+
+
+def _nowcast(ctx: Context) -> str:
+    from citycarbon.runs.power import renowcast, run_indicators
+
+    data = _power_data(ctx)
+    run = renowcast(cfg=ctx.cfg, settings=ctx.settings, data=data)
+    run_indicators(settings=ctx.settings, data=data)
+    if run is None:
+        return "no meter readings: indicators only"
+    return f"vintage as of {run.as_of:%Y-%m-%d}, calibrated through {run.calibrated_through:%Y-%m}"
+
+
+def _backtest(ctx: Context) -> str:
+    from citycarbon.runs.power import run_backtest
+
+    data = _power_data(ctx)
+    try:
+        _, errors, _ = run_backtest(settings=ctx.settings, data=data)
+    except InputError as err:
+        raise NotApplicable(str(err)) from None
+    return f"{len(errors):,} origin-level errors"
+
+
+def _scope2(ctx: Context) -> str:
+    from citycarbon.runs.scope2 import persist_demo_scope2
+
+    try:
+        out = persist_demo_scope2(settings=ctx.settings, city=ctx.cfg)
+    except InputError as err:
+        raise NotApplicable(str(err)) from None
+    return f"year {out['year']}, {out['rows_aggregated']:,} hourly rows"
+
+
+def _targets(ctx: Context) -> str:
+    from citycarbon.runs.targets import recompute
+
+    got = recompute(ctx.cfg, settings=ctx.settings, actor=ctx.actor)
+    return f"{len(got.progress)} target(s), {len(got.logged)} warning change(s)"
+
+
+METER_KINDS = frozenset({"meter_readings", "meters", "enterprises"})
+STEPS: tuple[Step, ...] = (
+    Step(
+        "enterprise_results",
+        "企业核算",
+        "Enterprise accounts",
+        frozenset(
+            {"energy_monthly", "meter_readings", "enterprises", "meters", "green_electricity"}
+        ),
+        (),
+        (R.ENTERPRISE_MONTH_FUEL, R.ENTERPRISE_MONTH_ELECTRICITY),
+        True,
+        _enterprise_results,
+    ),
+    Step(
+        "inventory",
+        "能源平衡表与城市清单",
+        "Energy balance and city inventory",
+        frozenset(
+            {
+                "energy_balance",
+                "energy_monthly",
+                "city_statistics",
+                "industrial_output",
+                "enterprises",
+                "parks",
+            }
+        ),
+        (),
+        (
+            R.ENERGY_BALANCE,
+            R.CITY_INVENTORY,
+            R.CITY_INDICATORS,
+            R.INVENTORY_UNCERTAINTY,
+            R.INVENTORY_RECONCILIATION,
+        ),
+        True,
+        _inventory,
+    ),
+    Step(
+        "nowcast",
+        "以电折碳快报与电-碳-能指标",
+        "Nowcast and power indicators",
+        METER_KINDS | {"city_statistics"},
+        (R.ENTERPRISE_MONTH_FUEL,),
+        (R.NOWCAST, R.METER_QUALITY, R.POWER_INDICATORS, R.LOAD_ANOMALIES),
+        False,
+        _nowcast,
+    ),
+    Step(
+        "backtest",
+        "快报回测",
+        "Nowcast backtest",
+        METER_KINDS,
+        (R.ENTERPRISE_MONTH_FUEL,),
+        (R.NOWCAST_BACKTEST,),
+        False,
+        _backtest,
+    ),
+    Step(
+        "scope2",
+        "逐时节点范围二（碳排放流）",
+        "Hourly nodal scope 2 (carbon emission flow)",
+        frozenset({"meter_readings", "meters", "grid_nodes"}),
+        (),
+        (R.GRID_NODE_INTENSITY, R.HOURLY_SCOPE2),
+        False,
+        _scope2,
+    ),
+    Step(
+        "targets",
+        "目标进度与预警",
+        "Target progress and warnings",
+        frozenset({"city_statistics"}),
+        (R.ENTERPRISE_MONTH_FUEL, R.CITY_INVENTORY, R.CITY_INDICATORS),
+        (R.TARGET_PROGRESS, R.TARGET_STATUS),
+        False,
+        _targets,
+    ),
+)
+STEP_NAMES = tuple(s.name for s in STEPS)
+
+
+def stale_steps(kinds: Iterable[str], *, only: Iterable[str] | None = None) -> list[Step]:
+    """The steps an ingest of ``kinds`` makes stale, in order: those reading one of the kinds,
+    then those reading a result a stale step writes. ``only``: these steps (and what depends
+    on them) instead of the kinds' closure."""
+    kinds = set(kinds)
+    chosen = set(only or ())
+    unknown = chosen - set(STEP_NAMES)
+    if unknown:
+        raise InputError(
+            f"unknown pipeline step(s) {sorted(unknown)} (steps: {', '.join(STEP_NAMES)})"
+        )
+    out: list[Step] = []
+    written: set[str] = set()
+    for step in STEPS:
+        if step.name in chosen or step.inputs & kinds or {r.name for r in step.reads} & written:
+            out.append(step)
+            written |= {r.name for r in step.writes}
+    return out
+
+
+def affected_years(batch_ids: Iterable[int], *, url: str | None = None) -> list[int] | None:
+    """The data years the batches' lake files hold (their ``year=`` partitions); None when a
+    batch holds registry data or unpartitioned files (every year is affected)."""
+    from citycarbon.store import catalog
+
+    years: set[int] = set()
+    for bid in batch_ids:
+        info = catalog.get_batch(int(bid), url=url)
+        if info is None or info.kind in REGISTRY_KINDS:
+            return None
+        for _table, path in catalog.batch_file_paths(int(bid), url=url):
+            m = _YEAR_DIR.search(path)
+            if m is None:
+                return None
+            years.add(int(m.group(1)))
+    return sorted(years)
+
+
+def _source_batches(kinds: Iterable[str], url: str | None) -> str:
+    from citycarbon.store import catalog
+
+    by_kind = catalog.committed_batches_by_kind(url=url)
+    parts = []
+    for kind in sorted(set(kinds) & set(by_kind)):
+        ids = by_kind[kind]
+        parts.append(f"{kind}:{ids[0]}-{ids[-1]}" if len(ids) > 1 else f"{kind}:{ids[0]}")
+    return ",".join(parts)
+
+
+# ------------------------------------------------------------------------------------- runs
+@dataclass
+class StepReport:
+    """How one step of a pipeline run went."""
+
+    name: str
+    title_zh: str
+    title_en: str
+    status: str = "pending"  # pending | running | done | skipped | failed
+    seconds: float = 0.0
+    message: str = ""
+
+
+@dataclass
+class PipelineRun:
+    """A pipeline run: its steps, years, and whether its results were committed."""
+
+    run_id: str
+    kinds: list[str]
+    years: list[int] | None
+    steps: list[StepReport]
+    started_at: str
+    finished_at: str = ""
+    ok: bool = False
+    committed: bool = False
+    error: str = ""
+    actor: str = "pipeline"
+    batch: Any = None  # the ingest result, when the run followed an ingest
+
+    def record(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("batch")
+        if self.batch is not None:
+            out["batch_id"] = int(self.batch.batch_id)
+            out["batch_status"] = str(self.batch.status)
+        return out
+
+
+OnStep = Callable[[StepReport], None]
+
+
+def _runs_dir(settings: Any) -> Path:
+    return Path(settings.home) / "pipeline" / "runs"
+
+
+def _save(run: PipelineRun, settings: Any) -> None:
+    folder = _runs_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{run.started_at.replace(':', '')}-{run.run_id}.json"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(run.record(), ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(path)
+
+
+@contextmanager
+def _home_lock(settings: Any) -> Iterator[None]:
+    """One pipeline run at a time per home (across processes)."""
+    Path(settings.home).mkdir(parents=True, exist_ok=True)
+    path = Path(settings.home) / "pipeline.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _now() -> str:
+    import pandas as pd
+
+    return pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run(
+    kinds: Iterable[str] = (),
+    *,
+    years: Sequence[int] | None = None,
+    steps: Iterable[str] | None = None,
+    city: Any = None,
+    settings: Any = None,
+    engine: str | None = None,
+    on_step: OnStep | None = None,
+    actor: str = "pipeline",
+    batch: Any = None,
+) -> PipelineRun:
+    """Run the steps that ``kinds`` make stale (or ``steps`` and their dependants; all steps
+    when neither is given) for ``years`` (None: every year), as one results transaction.
+
+    Returns the :class:`PipelineRun`; its ``ok`` is False when a step failed (the results of
+    this run are then not committed, and the step's report holds the reason).
+    """
+    from citycarbon.config import CityConfig, load_city
+    from citycarbon.config.settings import get_settings
+
+    settings = settings or get_settings()
+    cfg = city if isinstance(city, CityConfig) else load_city(city)
+    kinds = list(kinds)
+    todo = stale_steps(kinds, only=steps) if (kinds or steps) else list(STEPS)
+    years_list = sorted({int(y) for y in years}) if years is not None else None
+    reports = [StepReport(s.name, s.title_zh, s.title_en) for s in todo]
+    pr = PipelineRun(
+        run_id=results.new_run_id(),
+        kinds=kinds,
+        years=years_list,
+        steps=reports,
+        started_at=_now(),
+        actor=actor,
+        batch=batch,
+    )
+    ctx = Context(cfg, settings, years_list, engine=engine, actor=actor)
+    all_inputs = set().union(*(s.inputs for s in todo)) if todo else set()
+
+    def tell(rep: StepReport) -> None:
+        if on_step is not None:
+            try:
+                on_step(rep)
+            except Exception:  # a broken progress callback never breaks the run
+                log.exception("pipeline: on_step callback failed")
+
+    with _home_lock(settings):
+        try:
+            with results.transaction(
+                pr.run_id,
+                lake=settings.lake,
+                factor_profile=cfg.factor_profile().version,
+                source_batches=_source_batches(all_inputs, settings.database_url),
+                description=f"pipeline: {', '.join(s.name for s in todo)}"
+                + (f" for {years_list}" if years_list is not None else ""),
+            ) as tx:
+                for step, rep in zip(todo, reports, strict=True):
+                    rep.status = "running"
+                    tell(rep)
+                    t0 = time.perf_counter()
+                    try:
+                        rep.message = step.run(ctx) or ""
+                        rep.status = "done"
+                    except NotApplicable as err:
+                        rep.status, rep.message = "skipped", str(err)
+                    except Exception as err:
+                        rep.status = "failed"
+                        rep.message = (
+                            str(err)
+                            if isinstance(err, CitycarbonError)
+                            else (f"{type(err).__name__}: {err}")
+                        )
+                        log.error("pipeline step %s failed:\n%s", step.name, traceback.format_exc())
+                        raise
+                    finally:
+                        rep.seconds = round(time.perf_counter() - t0, 3)
+                        tell(rep)
+            pr.committed = tx.committed
+            pr.ok = True
+        except Exception as err:
+            pr.error = next(
+                (f"{r.name}: {r.message}" for r in reports if r.status == "failed"), str(err)
+            )
+            for rep in reports:
+                if rep.status == "pending":
+                    rep.status = "skipped"
+                    rep.message = "not run: an earlier step failed"
+        finally:
+            pr.finished_at = _now()
+            _save(pr, settings)
+    return pr
+
+
+def ingest_and_run(
+    kind: str,
+    path: str | Path,
+    *,
+    created_by: str = "cli",
+    report_dir: str | Path | None = None,
+    city: Any = None,
+    settings: Any = None,
+    engine: str | None = None,
+    on_step: OnStep | None = None,
+) -> PipelineRun:
+    """Ingest one file, then run what it makes stale for the years it touched.
+
+    The ingest is the run's first step (``ingest``); a file that changes nothing (the same file
+    again, or every row quarantined) runs nothing else. An ingest error (unreadable file, wrong
+    kind) is raised as it is, after the step is reported failed.
+    """
+    from citycarbon.config import CityConfig, load_city
+    from citycarbon.config.settings import get_settings
+    from citycarbon.ingest.loader import ingest
+
+    settings = settings or get_settings()
+    cfg = city if isinstance(city, CityConfig) else load_city(city)
+    rep = StepReport("ingest", "导入与校验", "Ingest and validation", status="running")
+    if on_step is not None:
+        on_step(rep)
+    t0 = time.perf_counter()
+    try:
+        got = ingest(kind, path, created_by=created_by, report_dir=report_dir, city=cfg)
+    except Exception as err:
+        rep.status, rep.message = "failed", str(err)
+        rep.seconds = round(time.perf_counter() - t0, 3)
+        if on_step is not None:
+            on_step(rep)
+        raise
+    rep.status, rep.seconds = "done", round(time.perf_counter() - t0, 3)
+    rep.message = (
+        f"batch {got.batch_id}: {got.rows_accepted:,} accepted, "
+        f"{got.rows_quarantined:,} quarantined"
+        + (" (unchanged: the same file was ingested before)" if got.unchanged else "")
+    )
+    if on_step is not None:
+        on_step(rep)
+    if got.unchanged or got.status != "committed" or not got.rows_accepted:
+        pr = PipelineRun(
+            run_id="",
+            kinds=[kind],
+            years=[],
+            steps=[rep],
+            started_at=_now(),
+            finished_at=_now(),
+            ok=True,
+            actor=created_by,
+            batch=got,
+        )
+        return pr
+    years = affected_years([got.batch_id], url=settings.database_url)
+    pr = run(
+        [kind],
+        years=years,
+        city=cfg,
+        settings=settings,
+        engine=engine,
+        on_step=on_step,
+        actor=created_by,
+        batch=got,
+    )
+    pr.steps.insert(0, rep)
+    return pr
+
+
+def retract_and_run(
+    batch_id: int,
+    *,
+    actor: str,
+    reason: str = "",
+    city: Any = None,
+    settings: Any = None,
+    on_step: OnStep | None = None,
+) -> PipelineRun:
+    """Retract a batch (its rows stop counting, history kept) and recompute what it touched."""
+    from citycarbon.config.settings import get_settings
+    from citycarbon.store import catalog
+
+    settings = settings or get_settings()
+    info = catalog.get_batch(int(batch_id), url=settings.database_url)
+    if info is None:
+        raise InputError(f"batch {batch_id} does not exist", field="batch", value=batch_id)
+    years = affected_years([batch_id], url=settings.database_url)
+    catalog.retract_batch(int(batch_id), actor=actor, reason=reason, url=settings.database_url)
+    return run([info.kind], years=years, city=city, settings=settings, on_step=on_step, actor=actor)
+
+
+def history(settings: Any = None, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest pipeline runs of the home (newest first), as recorded."""
+    from citycarbon.config.settings import get_settings
+
+    settings = settings or get_settings()
+    folder = _runs_dir(settings)
+    if not folder.is_dir():
+        return []
+    files = sorted(folder.glob("*.json"), reverse=True)[:limit]
+    return [json.loads(f.read_text(encoding="utf-8")) for f in files]
