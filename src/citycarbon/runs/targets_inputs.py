@@ -80,13 +80,23 @@ def _fallback(lake: Path, url: str | None) -> Actuals:
     from citycarbon.store import catalog
 
     got = latest_result(FUEL_RESULT, lake)
-    if got is None:
+    if got is None:  # nothing computed yet: typed empty tables (progress of no observation)
+        text, ints = pd.Series(dtype=object), pd.Series(dtype="int64")
         empty = pd.DataFrame(
-            columns=["level", "entity_code", "entity_name", "indicator", "year", "months", "value"]
+            {
+                "level": text,
+                "entity_code": text,
+                "entity_name": text,
+                "indicator": text,
+                "year": ints,
+                "months": ints,
+                "value": pd.Series(dtype="float64"),
+            }
         )
-        return Actuals(
-            empty, pd.DataFrame(columns=["entity_code", "year", "month", "value"]), "none", {}
+        monthly = pd.DataFrame(
+            {"entity_code": text, "year": ints, "month": ints, "value": pd.Series(dtype="float64")}
         )
+        return Actuals(empty, monthly, "none", {})
     fuel, run_id = got
     cfg = load_city()
     ents = catalog.registry_frame("enterprises", url=url)
