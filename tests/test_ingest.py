@@ -340,6 +340,52 @@ def test_resubmission_supersedes_on_the_natural_key_and_keeps_history(registry, 
     assert sorted(everything["consumed_total"]) == [7, 10, 11]  # nothing deleted
 
 
+def test_retracting_a_correction_makes_the_superseded_rows_current_again(registry, tmp_path):
+    from citycarbon.store import query
+
+    a = ingest(
+        "energy_monthly",
+        write_csv(
+            tmp_path / "a.csv",
+            energy_csv([f"{ENT[0]},2024-01,diesel,t,10,10,0", f"{ENT[1]},2024-01,diesel,t,7,7,0"]),
+        ),
+    )
+    b = ingest(
+        "energy_monthly",
+        write_csv(tmp_path / "b.csv", energy_csv([f"{ENT[0]},2024-01,diesel,t,30,30,0"])),
+    )  # a wrong correction (x3)
+
+    def current() -> dict[str, float]:
+        frame = lake.read_current("energy_monthly")
+        return dict(zip(frame["enterprise_code"], frame["consumed_total"], strict=True))
+
+    def current_view() -> dict[str, float]:
+        engine = query.open_engine("duckdb")
+        try:
+            query.register_lake(
+                engine,
+                lake.lake_dir(),
+                {"energy_monthly": catalog.committed_files("energy_monthly")},
+            )
+            frame = engine.sql("SELECT enterprise_code, consumed_total FROM current_energy_monthly")
+        finally:
+            engine.close()
+        return dict(zip(frame["enterprise_code"], frame["consumed_total"], strict=True))
+
+    assert current() == current_view() == {ENT[0]: 30.0, ENT[1]: 7.0}
+    files_before = sorted(lake.table_files("energy_monthly"))
+    done = catalog.retract_batch(b.batch_id, "analyst", "entered in kg as t")
+    assert done.rows_by_table() == {"energy_monthly": 1}
+    assert current() == current_view() == {ENT[0]: 10.0, ENT[1]: 7.0}
+    lake.cleanup()  # the next ingest's cleanup keeps the retracted batch's files (history)
+    assert sorted(lake.table_files("energy_monthly")) == files_before
+    ledger = lake.batch_ledger("energy_monthly").set_index("id")["state"]
+    assert ledger[b.batch_id] == "retracted" and ledger[a.batch_id] == "committed"
+    # the same (correct) file again is a new batch: retracted content is not "unchanged"
+    again = ingest("energy_monthly", tmp_path / "b.csv")
+    assert again.status == "committed" and again.batch_id > b.batch_id
+
+
 def test_errors_report_written_next_to_the_batch(registry, tmp_path):
     f = write_csv(tmp_path / "r.csv", "meter_id,ts,kwh\nM1,2024-01-01 00:00,-1\n")
     r = ingest("meter_readings", f)

@@ -552,14 +552,16 @@ MAX_DRAWS = 2000
 
 
 def _history_key() -> tuple:
+    from citycarbon.store import catalog
+
     path = _latest_path(access.FUEL_RESULT)
-    stats = sorted((Path(get_settings().lake) / "city_statistics").rglob("*.parquet"))
+    # the committed statistics files (a retracted batch leaves the list, its file stays on disk)
+    stats = tuple(catalog.committed_files("city_statistics"))
     return (
         str(get_settings().lake),
         str(path),
         path.stat().st_mtime_ns if path else 0,
-        len(stats),
-        max((p.stat().st_mtime_ns for p in stats), default=0),
+        stats,
     )
 
 
