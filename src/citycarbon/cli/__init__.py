@@ -410,7 +410,9 @@ def ingest_command(
     if r.problems is not None and len(r.problems):
         probs = Table("column", "reason", "rows", "e.g. row", title="quarantined rows by reason")
         for p in r.problems.itertuples(index=False):
-            probs.add_row(str(p.column), str(p.reason), f"{p.rows:,}", str(p.example_row))
+            probs.add_row(
+                escape(str(p.column)), escape(str(p.reason)), f"{p.rows:,}", str(p.example_row)
+            )
         console.print(probs)
     if r.ignored_columns:
         console.print(f"[yellow]ignored columns:[/] {', '.join(r.ignored_columns)}")
@@ -556,11 +558,11 @@ def quarantine_command(
     for q in frame.head(limit).itertuples(index=False):
         table.add_row(
             str(q.batch_id),
-            q.source_name,
+            escape(q.source_name),
             str(q.source_row),
-            str(q.column or ""),
-            str(q.value or ""),
-            str(q.reason),
+            escape(str(q.column or "")),
+            escape(str(q.value or "")),
+            escape(str(q.reason)),
         )
     console.print(table)
     if len(frame) > limit:
