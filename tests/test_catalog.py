@@ -121,6 +121,40 @@ def test_batch_lifecycle(catalog_url):
     assert catalog.find_committed_batch("meters", HASH_A, url=catalog_url).id == other
 
 
+def test_retract_batch_on_both_backends(catalog_url):
+    """'retracted' passes the status CHECK (SQLite and PostgreSQL, after migration 0005); the
+    batch's files leave the committed list, its ledger row and files stay, the audit says who,
+    when and why; retracting again, an unknown batch or a registry batch is refused."""
+    bid = catalog.begin_batch("energy_monthly", "e.csv", HASH_A, "alice", url=catalog_url)
+    path = "energy_monthly/year=2024/month=01/b1-0.parquet"
+    catalog.commit_batch(
+        bid, {"rows_in": 2, "rows_accepted": 2}, [("energy_monthly", path, 2)], url=catalog_url
+    )
+    done = catalog.retract_batch(bid, "bob", "wrong unit (×3)", url=catalog_url)
+    assert (done.batch.status, done.files) == ("retracted", [("energy_monthly", path, 2)])
+    assert "retracted by bob" in done.batch.message and "wrong unit" in done.batch.message
+    assert catalog.committed_files("energy_monthly", url=catalog_url) == []
+    assert catalog.batch_ids("retracted", url=catalog_url) == [bid]
+    audit = catalog.registry_frame("audit_log", url=catalog_url).query("action == 'retract'")
+    assert audit["actor"].tolist() == ["bob"] and audit["entity_id"].tolist() == [str(bid)]
+    assert audit["after"].iloc[0]["reason"] == "wrong unit (×3)"
+    with pytest.raises(InputError, match="already retracted"):
+        catalog.retract_batch(bid, "bob", url=catalog_url)
+    with pytest.raises(InputError, match="does not exist"):
+        catalog.retract_batch(999, "bob", url=catalog_url)
+    # the same content may be committed again after its retraction
+    again = catalog.begin_batch("energy_monthly", "e.csv", HASH_A, "alice", url=catalog_url)
+    catalog.commit_batch(again, {}, [], url=catalog_url)
+    reg = catalog.begin_batch("parks", "p.csv", HASH_B, "alice", url=catalog_url)
+    catalog.commit_batch(reg, {}, [], url=catalog_url)
+    with pytest.raises(InputError, match="registry"):
+        catalog.retract_batch(reg, "bob", url=catalog_url)
+    failed = catalog.begin_batch("parks", "q.csv", HASH_A, "alice", url=catalog_url)
+    catalog.fail_batch(failed, "bad", url=catalog_url)
+    with pytest.raises(InputError, match="only a committed batch"):
+        catalog.retract_batch(failed, "bob", url=catalog_url)
+
+
 def test_failed_batch_leaves_no_committed_batch(catalog_url):
     bid = catalog.begin_batch("energy_monthly", "205-1.xlsx", HASH_B, "tester", url=catalog_url)
     catalog.fail_batch(bid, "sheet 能源 missing", url=catalog_url)

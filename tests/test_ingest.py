@@ -265,6 +265,122 @@ def test_timestamps_local_to_utc_and_out_of_range(registry, tmp_path):
     assert q[6].startswith("not a timestamp") and q[7].startswith("not a timestamp")
 
 
+def test_absurd_and_non_finite_values_are_quarantined_naming_field_and_value(registry, tmp_path):
+    f = write_csv(
+        tmp_path / "e.csv",
+        energy_csv(
+            [
+                f"{ENT[0]},2024-01,diesel,t,1e308,1e308,0",  # finite, absurd: totals became inf
+                f"{ENT[1]},2024-01,diesel,t,inf,inf,0",  # not finite
+                f"{ENT[2]},2024-01,diesel,kg,2e11,2e11,0",  # 2e8 t once converted
+                f"{ENT[2]},2024-02,diesel,kg,2e10,2e10,0",  # 2e7 t: plausible
+            ]
+        ),
+    )
+    r = ingest("energy_monthly", f)
+    assert (r.rows_in, r.rows_accepted, r.rows_quarantined) == (4, 1, 3)
+    q = quarantine(r.batch_id)
+    total = q[q["column"] == "consumed_total"].set_index("source_row")
+    assert total.at[2, "value"] == "1e308"
+    assert total.at[2, "reason"].startswith("consumed_total = 1e+308 (in the statistical unit")
+    assert "above the plausible maximum 1e+08: one enterprise in one month" in total.at[2, "reason"]
+    assert total.at[3, "reason"] == "not a number"
+    assert "consumed_total = 2e+08" in total.at[4, "reason"]  # checked in the stored unit (t)
+    assert lake.read_current("energy_monthly")["consumed_total"].tolist() == [2e7]
+    # numbers typed in Parquet: inf and 1e308 readings
+    pq.write_table(
+        pa.table(
+            {
+                "meter_id": ["M1", "M1", "M1"],
+                "ts": ["2024-01-01 00:00", "2024-01-01 01:00", "2024-01-01 02:00"],
+                "kwh": [np.inf, 1e308, 12.5],
+            }
+        ),
+        tmp_path / "r.parquet",
+    )
+    r = ingest("meter_readings", tmp_path / "r.parquet")
+    assert (r.rows_accepted, r.rows_quarantined) == (1, 2)
+    reasons = quarantine(r.batch_id).set_index("source_row")["reason"]
+    assert reasons[1] == "not a number" and reasons[2].startswith("kwh = 1e+308 kWh is above")
+    assert np.isfinite(lake.read_current("meter_readings")["kwh"]).all()
+
+
+def test_periods_without_a_factor_or_not_over_are_quarantined(registry, tmp_path):
+    """Electricity (and readings) before the first grid_ef year of the city's profile (2021 for
+    the national series) and periods not over at ingest time (the current month or year,
+    future readings) are quarantined with the reason; "now" is injected."""
+    now = pd.Timestamp("2024-03-15 12:00", tz="Asia/Shanghai")
+    f = write_csv(
+        tmp_path / "e.csv",
+        "enterprise_code,period,fuel,unit,consumed_total\n"
+        f"{ENT[0]},2020-05,electricity,10^4 kWh,5\n"  # no grid factor before 2021
+        f"{ENT[0]},2020-05,diesel,t,5\n"  # combustion factors have no year: fine
+        f"{ENT[0]},2021-01,electricity,10^4 kWh,5\n"  # first grid-factor year
+        f"{ENT[0]},2024-02,heat,GJ,5\n"  # last finished month
+        f"{ENT[0]},2024-03,diesel,t,5\n"  # the current month is not over
+        f"{ENT[0]},2025-01,diesel,t,5\n",  # future
+    )
+    r = ingest("energy_monthly", f, now=now)
+    assert (r.rows_in, r.rows_accepted, r.rows_quarantined) == (6, 3, 3)
+    q = quarantine(r.batch_id).set_index("source_row")["reason"]
+    assert q[2] == (
+        "no factor for this period: the factor profile has no grid_ef[national] before 2021, "
+        "its first data year; electricity of this period cannot be accounted"
+    )
+    assert "the month 2024-03 is not over yet" in q[6] and "2024-03 is not over" in q[7]
+    kept = lake.read_current("energy_monthly")
+    assert sorted(zip(kept["fuel"], kept["period"].astype(str), strict=True)) == [
+        ("diesel", "2020-05-01"),
+        ("electricity", "2021-01-01"),
+        ("heat", "2024-02-01"),
+    ]
+    readings = write_csv(
+        tmp_path / "r.csv",
+        "meter_id,ts,kwh\n"
+        "M1,2020-12-31 23:00,1\n"  # local 2020: no grid factor
+        "M1,2021-01-01 00:00,1\n"  # local 2021 (UTC still 2020)
+        "M1,2024-03-15 11:00,1\n"  # an hour ago
+        "M1,2024-03-15 13:00,1\n",  # in an hour
+    )
+    r = ingest("meter_readings", readings, now=now)
+    assert (r.rows_accepted, r.rows_quarantined) == (2, 2)
+    q = quarantine(r.batch_id).set_index("source_row")["reason"]
+    assert "grid_ef[national] before 2021" in q[2] and "after now (2024-03-15 12:00" in q[5]
+    stats = write_csv(
+        tmp_path / "s.csv",
+        "region_code,year,indicator,value,unit\n350200,2023,gdp,8000,亿元\n"
+        "350200,2024,gdp,2000,亿元\n",
+    )
+    r = ingest("city_statistics", stats, now=now)
+    assert (r.rows_accepted, r.rows_quarantined) == (1, 1)
+    assert "the year 2024 is not over yet" in quarantine(r.batch_id)["reason"].iloc[0]
+
+
+def test_a_kind_may_declare_that_it_allows_future_periods():
+    from dataclasses import replace
+
+    from citycarbon.contract.inputs import INDUSTRIAL_OUTPUT, CheckContext, check_table
+
+    ctx = CheckContext(
+        "Asia/Shanghai",
+        pd.Timestamp("2024-03-15", tz="UTC"),
+        codes={"enterprise": pa.array([ENT[0]])},
+    )
+    raw = pa.table(
+        {
+            "enterprise_code": [ENT[0]] * 2,
+            "period": ["2024-02", "2030-01"],
+            "product": ["水泥", "水泥"],
+            "quantity": ["1", "1"],
+            "unit": ["t", "t"],
+            "_row": pa.array([2, 3], pa.int64()),
+        }
+    )
+    assert check_table(INDUSTRIAL_OUTPUT, raw, ctx).bad.tolist() == [False, True]
+    plan = replace(INDUSTRIAL_OUTPUT, allow_future=True)
+    assert check_table(plan, raw, ctx).bad.tolist() == [False, False]
+
+
 def test_readings_are_partitioned_by_local_month(registry, tmp_path):
     f = write_csv(tmp_path / "r.csv", "meter_id,ts,kwh\nM1,2024-02-01 00:00,1\n")
     ingest("meter_readings", f)
@@ -340,6 +456,52 @@ def test_resubmission_supersedes_on_the_natural_key_and_keeps_history(registry, 
     assert sorted(everything["consumed_total"]) == [7, 10, 11]  # nothing deleted
 
 
+def test_retracting_a_correction_makes_the_superseded_rows_current_again(registry, tmp_path):
+    from citycarbon.store import query
+
+    a = ingest(
+        "energy_monthly",
+        write_csv(
+            tmp_path / "a.csv",
+            energy_csv([f"{ENT[0]},2024-01,diesel,t,10,10,0", f"{ENT[1]},2024-01,diesel,t,7,7,0"]),
+        ),
+    )
+    b = ingest(
+        "energy_monthly",
+        write_csv(tmp_path / "b.csv", energy_csv([f"{ENT[0]},2024-01,diesel,t,30,30,0"])),
+    )  # a wrong correction (x3)
+
+    def current() -> dict[str, float]:
+        frame = lake.read_current("energy_monthly")
+        return dict(zip(frame["enterprise_code"], frame["consumed_total"], strict=True))
+
+    def current_view() -> dict[str, float]:
+        engine = query.open_engine("duckdb")
+        try:
+            query.register_lake(
+                engine,
+                lake.lake_dir(),
+                {"energy_monthly": catalog.committed_files("energy_monthly")},
+            )
+            frame = engine.sql("SELECT enterprise_code, consumed_total FROM current_energy_monthly")
+        finally:
+            engine.close()
+        return dict(zip(frame["enterprise_code"], frame["consumed_total"], strict=True))
+
+    assert current() == current_view() == {ENT[0]: 30.0, ENT[1]: 7.0}
+    files_before = sorted(lake.table_files("energy_monthly"))
+    done = catalog.retract_batch(b.batch_id, "analyst", "entered in kg as t")
+    assert done.rows_by_table() == {"energy_monthly": 1}
+    assert current() == current_view() == {ENT[0]: 10.0, ENT[1]: 7.0}
+    lake.cleanup()  # the next ingest's cleanup keeps the retracted batch's files (history)
+    assert sorted(lake.table_files("energy_monthly")) == files_before
+    ledger = lake.batch_ledger("energy_monthly").set_index("id")["state"]
+    assert ledger[b.batch_id] == "retracted" and ledger[a.batch_id] == "committed"
+    # the same (correct) file again is a new batch: retracted content is not "unchanged"
+    again = ingest("energy_monthly", tmp_path / "b.csv")
+    assert again.status == "committed" and again.batch_id > b.batch_id
+
+
 def test_errors_report_written_next_to_the_batch(registry, tmp_path):
     f = write_csv(tmp_path / "r.csv", "meter_id,ts,kwh\nM1,2024-01-01 00:00,-1\n")
     r = ingest("meter_readings", f)
@@ -390,6 +552,14 @@ def test_sigkill_mid_ingest_leaves_the_committed_state_unchanged(registry, tmp_p
     pd.testing.assert_frame_equal(lake.read_current("meter_readings"), before_rows)
     crashed = catalog.batch_ids("running")
     assert len(crashed) == 1
+    from typer.testing import CliRunner
+
+    from citycarbon.cli import app
+
+    listed = CliRunner().invoke(app, ["batches"], env={"COLUMNS": "250"})
+    assert listed.exit_code == 0 and listed.exception is None, listed.output
+    line = next(x for x in listed.output.splitlines() if x.startswith(f"│ {crashed[0]} "))
+    assert "running" in line  # killed moments ago: listed as it is, without a crash
     # the next ingest cleans up and succeeds
     r = ingest("meter_readings", new)
     assert r.status == "committed" and r.rows_accepted == 2
@@ -416,6 +586,13 @@ CELL = st.one_of(
             "1",
             "-1",
             "1e3",
+            "1e308",
+            "inf",
+            "-inf",
+            "1e7",
+            "10000000.5",
+            "2020-06-01 00:00",
+            "2999-01-01 00:00",
             "abc",
             "，",
         ]

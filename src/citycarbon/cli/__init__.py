@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import traceback
 from pathlib import Path
 from typing import Annotated
 
@@ -45,6 +48,36 @@ CityOption = Annotated[
         "--city", help="City name or path to its YAML config (default: $CITYCARBON_CITY or xiamen)."
     ),
 ]
+
+
+class _MessageHandler(logging.Handler):
+    """Log records of the CLI as one-line messages on stderr: a failure logged with its
+    exception shows the exception's text, not a traceback (``CITYCARBON_DEBUG=1`` shows it)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.err = Console(stderr=True)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+            if record.exc_info and record.exc_info[1] is not None:
+                exc = record.exc_info[1]
+                text += f" ({type(exc).__name__}: {exc})"
+                if os.environ.get("CITYCARBON_DEBUG"):
+                    text += "\n" + "".join(traceback.format_exception(exc))
+            level = "warning" if record.levelno < logging.ERROR else "error"
+            self.err.print(f"[yellow]{level}:[/] {escape(text)}", soft_wrap=True)
+        except Exception:  # pragma: no cover - logging must never raise
+            self.handleError(record)
+
+
+@app.callback()
+def _main() -> None:
+    """citycarbon — city carbon peaking and neutrality platform (碳达峰碳中和管理决策平台)."""
+    root = logging.getLogger()
+    if not any(isinstance(h, _MessageHandler) for h in root.handlers) and not root.handlers:
+        root.addHandler(_MessageHandler())
 
 
 def fail(err: Exception) -> None:
@@ -379,7 +412,9 @@ def ingest_command(
     if r.problems is not None and len(r.problems):
         probs = Table("column", "reason", "rows", "e.g. row", title="quarantined rows by reason")
         for p in r.problems.itertuples(index=False):
-            probs.add_row(str(p.column), str(p.reason), f"{p.rows:,}", str(p.example_row))
+            probs.add_row(
+                escape(str(p.column)), escape(str(p.reason)), f"{p.rows:,}", str(p.example_row)
+            )
         console.print(probs)
     if r.ignored_columns:
         console.print(f"[yellow]ignored columns:[/] {', '.join(r.ignored_columns)}")
@@ -416,41 +451,87 @@ def template_command(
     )
 
 
-@app.command("batches")
+batches_app = typer.Typer(
+    help="Ingest batches (批次): list them; retract a wrong one.", invoke_without_command=True
+)
+app.add_typer(batches_app, name="batches")
+
+
+@batches_app.callback()
 def batches_command(
+    ctx: typer.Context,
     kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
     limit: Annotated[int, typer.Option(help="Newest batches to show.")] = 50,
 ) -> None:
-    """List ingest batches (newest first) with their status and row counts."""
-    from citycarbon.store import catalog
+    """List ingest batches (newest first) with their status and row counts.
 
-    frame = catalog.registry_frame("batches")
-    if kind:
-        frame = frame[frame["kind"] == kind]
-    frame = frame.sort_values("id", ascending=False).head(limit)
+    A batch still running after an hour is shown as interrupted (its process ended before it
+    committed); a retracted batch stays listed with who retracted it, when and why.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from citycarbon.store import lake
+
+    try:
+        frame = lake.batch_ledger(kind).head(limit)
+    except CitycarbonError as err:
+        fail(err)
     table = Table(
         "id", "kind", "file", "status", "in", "accepted", "quarantined", "created", "by", "message"
     )
-    colour = {"committed": "green", "failed": "red", "running": "yellow"}
-    for b in frame.itertuples(index=False):
+    colour = {
+        "committed": "green",
+        "failed": "red",
+        "running": "yellow",
+        "interrupted": "red",
+        "retracted": "magenta",
+    }
+    counts = frame[["rows_in", "rows_accepted", "rows_quarantined"]].astype(object)
+    counts = counts.where(frame[counts.columns].notna(), None)
+    for b, n in zip(frame.itertuples(index=False), counts.itertuples(index=False), strict=True):
         table.add_row(
             str(b.id),
-            b.kind,
-            b.source_name,
-            f"[{colour.get(b.status, 'white')}]{b.status}[/]",
-            *(
-                "" if pd_isna(v) else f"{int(v):,}"
-                for v in (b.rows_in, b.rows_accepted, b.rows_quarantined)
-            ),
+            escape(b.kind),
+            escape(b.source_name),
+            f"[{colour.get(b.state, 'white')}]{b.state}[/]",
+            *("" if v is None else f"{int(v):,}" for v in n),
             str(b.created_at)[:19],
-            b.created_by,
-            (b.message or "")[:60],
+            escape(b.created_by),
+            escape((b.message if isinstance(b.message, str) else "")[:80]),
         )
     console.print(table)
 
 
-def pd_isna(value: object) -> bool:
-    return value is None or value != value
+@batches_app.command("retract")
+def batches_retract(
+    batch: Annotated[int, typer.Argument(help="Id of the committed batch to retract.")],
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (kept in the audit log).")
+    ] = None,
+    user: Annotated[str, typer.Option("--user", help="Recorded as who retracted it.")] = "cli",
+) -> None:
+    """Retract a committed batch: its rows stop counting (rows it superseded count again);
+    its files and its entry in `citycarbon batches` stay as history."""
+    from citycarbon.store import catalog
+
+    try:
+        done = catalog.retract_batch(batch, user, reason)
+    except CitycarbonError as err:
+        console.print(f"[bold red]error:[/] {escape(str(err))}")
+        raise typer.Exit(1) from None
+    b = done.batch
+    console.print(
+        f"retracted batch [bold]{b.id}[/] ({escape(b.kind)}, {escape(b.source_name)}, "
+        f"committed {str(b.finished_at)[:19]} by {escape(b.created_by)}): "
+        f"{b.rows_accepted or 0:,} accepted rows no longer count"
+    )
+    for table_name, rows in sorted(done.rows_by_table().items()):
+        n_files = sum(1 for f in done.files if f[0] == table_name)
+        console.print(f"  {table_name}: {rows:,} rows in {n_files} file(s), kept as history")
+    console.print(
+        "rows of earlier batches that it superseded are current again; recompute the results "
+        "that depend on it"
+    )
 
 
 @app.command("quarantine")
@@ -477,11 +558,11 @@ def quarantine_command(
     for q in frame.head(limit).itertuples(index=False):
         table.add_row(
             str(q.batch_id),
-            q.source_name,
+            escape(q.source_name),
             str(q.source_row),
-            str(q.column or ""),
-            str(q.value or ""),
-            str(q.reason),
+            escape(str(q.column or "")),
+            escape(str(q.value or "")),
+            escape(str(q.reason)),
         )
     console.print(table)
     if len(frame) > limit:

@@ -63,12 +63,17 @@ class Column:
     required : the file must have this column (else the whole file is rejected)
     nullable : a row may leave it empty
     unit : unit the value is stored in (``FUEL_STAT_UNIT``: the fuel's statistical unit)
-    minimum, maximum : allowed range (inclusive) of numbers (years included)
+    minimum, maximum : allowed range (inclusive) of numbers (years included); for quantities
+        with a unit rule, checked after conversion to the stored unit
+    plausible : why ``maximum`` (or a negative ``minimum``) is where it is: the bound of a
+        plausible value, not a law of nature (shown in the quarantine reason)
     codes : code list the value must belong to (see :data:`CODE_LISTS`)
     pattern : regular expression the text must match (whole value)
     check : extra check, ``'credit_code'`` (GB 32100-2015 check character)
-    earliest, latest : date range of months/timestamps; ``'now'``, ``'now+1d'`` or
-        ``'this_month'`` are relative to the ingest time in the city's time zone
+    earliest : first allowed month/timestamp (ISO date)
+    latest : ``'finished'`` marks the column as the row's period: a period that is not over at
+        ingest time (the current month or year, a future time; in the city's time zone) is
+        refused unless the schema allows future periods (:attr:`Schema.allow_future`)
     aliases : other headers (Chinese, English) the column is recognised by
     output : False for input-only helper columns (not written to the table)
     default : value of an optional column that the file does not have
@@ -81,6 +86,7 @@ class Column:
     unit: str | None = None
     minimum: float | None = None
     maximum: float | None = None
+    plausible: str = ""
     codes: str | None = None
     pattern: str | None = None
     check: str | None = None
@@ -156,6 +162,31 @@ class EitherRule:
 
 Rule = SumRule | AtMostRule | RequiredIfRule | EitherRule
 
+#: Purchased energy (scope 2) and the factor time series (parameter, key) that prices it; key
+#: None is the city's grid region (``factors.grid_region`` of the city config). Used by the
+#: accounting queries (citycarbon.store.query) and by the ingest check below.
+SCOPE2_SERIES: dict[str, tuple[str, str | None]] = {
+    "electricity": ("grid_ef", None),
+    "heat": ("heat_ef", "heat"),
+}
+
+
+@dataclass(frozen=True)
+class FactorPeriodRule:
+    """Rows that a factor time series (by data year) prices must fall in a year it covers.
+
+    A year before the series' first data year has no factor: such a row would stop the city's
+    computation, so it is quarantined at ingest. Later years use the newest factor (as the
+    factor profile's lookup does).
+
+    ``series`` maps a value of ``when`` (e.g. the fuel) to (parameter, key); with ``when`` None
+    every row uses ``series[""]``.
+    """
+
+    period: str
+    series: Mapping[str, tuple[str, str | None]]
+    when: str | None = None
+
 
 @dataclass(frozen=True)
 class Schema:
@@ -174,6 +205,11 @@ class Schema:
     aliases: tuple[Alias, ...] = ()
     ignored_headers: tuple[str, ...] = ()  # known headers that carry nothing to store
     skip_rows: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # total rows etc.
+    #: periods not yet over (the current month or year, future times) are accepted: plans and
+    #: targets; every statistic or measurement kind refuses them
+    allow_future: bool = False
+    #: rows whose period must be covered by a factor time series (see :class:`FactorPeriodRule`)
+    factor_periods: FactorPeriodRule | None = None
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -272,7 +308,22 @@ _PERIOD = ("报告期", "统计期", "期别", "月份", "年月", "month", "dat
 _DISTRICT = ("所属区", "所在区", "区代码", "区划代码", "行政区划代码", "district")
 _LON = ("经度", "longitude", "lng")
 _LAT = ("纬度", "latitude")
-_QUANTITY = dict(dtype="float64", required=False, nullable=True, unit=FUEL_STAT_UNIT, minimum=0.0)
+#: An enterprise-month of one fuel, in its statistical unit (t, 10^4 m3, 10^4 kWh, GJ ...).
+_MONTH_MAX = 1e8
+_MONTH_WHY = (
+    "one enterprise in one month: 10^8 t of coal is a quarter of the monthly use of China, "
+    "10^8 x 10^4 kWh more than its monthly electricity"
+)
+_QUANTITY = dict(
+    dtype="float64",
+    required=False,
+    nullable=True,
+    unit=FUEL_STAT_UNIT,
+    minimum=0.0,
+    maximum=_MONTH_MAX,
+    plausible=_MONTH_WHY,
+)
+_VALUE_WHY = "10^8 x 10^4 CNY (10^12 CNY) exceeds the yearly revenue of any enterprise"
 
 ENERGY_MONTHLY = Schema(
     kind="energy_monthly",
@@ -280,7 +331,7 @@ ENERGY_MONTHLY = Schema(
     title="能源购进、消费与库存 (205-1表), by enterprise, month and fuel",
     columns=(
         Column("enterprise_code", "string", codes="enterprise", aliases=_ENTERPRISE),
-        Column("period", "month", earliest="1990-01-01", latest="this_month", aliases=_PERIOD),
+        Column("period", "month", earliest="1990-01-01", latest="finished", aliases=_PERIOD),
         Column(
             "fuel",
             "string",
@@ -311,6 +362,8 @@ ENERGY_MONTHLY = Schema(
             nullable=True,
             unit="10^4 CNY",
             minimum=0.0,
+            maximum=1e8,
+            plausible=_VALUE_WHY,
             aliases=("购进金额万元", "金额万元"),
         ),
         Column(
@@ -318,6 +371,8 @@ ENERGY_MONTHLY = Schema(
             "float64",
             unit=FUEL_STAT_UNIT,
             minimum=0.0,
+            maximum=_MONTH_MAX,
+            plausible=_MONTH_WHY,
             aliases=("消费量合计", "消费合计", "合计", "消费量"),
         ),
         Column("consumed_industrial", **_QUANTITY, aliases=("工业生产消费", "消费量工业生产消费")),
@@ -396,6 +451,7 @@ ENERGY_MONTHLY = Schema(
         "fuel_name": ("能源合计", "综合能源消费量", "合计", "总计"),
         "fuel": ("能源合计", "合计", "总计"),
     },
+    factor_periods=FactorPeriodRule("period", SCOPE2_SERIES, when="fuel"),
 )
 
 METER_READINGS = Schema(
@@ -413,7 +469,7 @@ METER_READINGS = Schema(
             "ts",
             "timestamp",
             earliest="2000-01-01",
-            latest="now+1d",
+            latest="finished",
             aliases=(
                 "时间",
                 "采集时间",
@@ -430,11 +486,15 @@ METER_READINGS = Schema(
             "float64",
             unit="kWh",
             minimum=0.0,
+            maximum=1e7,
+            plausible="one meter in one reading interval: 10^7 kWh in an hour is a 10 GW load, "
+            "more than any single industrial site",
             aliases=("电量", "用电量", "有功电量", "电量kwh", "用电量kwh", "energy_kwh"),
         ),
     ),
     natural_key=("meter_id", "ts"),
     partition="ts",
+    factor_periods=FactorPeriodRule("ts", {"": SCOPE2_SERIES["electricity"]}),
 )
 
 CITY_STATISTICS = Schema(
@@ -449,7 +509,7 @@ CITY_STATISTICS = Schema(
             pattern=r"\d{6}",
             aliases=("行政区划代码", "区划代码", "地区代码", "region", "adcode"),
         ),
-        Column("year", "int64", minimum=1949, latest="this_year", aliases=("年份", "年度", "年")),
+        Column("year", "int64", minimum=1949, latest="finished", aliases=("年份", "年度", "年")),
         Column("indicator", "string", codes="indicator", aliases=("指标", "指标名称", "指标代码")),
         Column(
             "price_basis",
@@ -460,7 +520,15 @@ CITY_STATISTICS = Schema(
             pattern=r"current|comparable_\d{4}",
             aliases=("价格口径", "价格基准", "计价方式"),
         ),
-        Column("value", "float64", minimum=0.0, aliases=("数值", "值", "指标值")),
+        Column(
+            "value",
+            "float64",
+            minimum=0.0,
+            maximum=1e8,
+            plausible="above the national total of China for every indicator in its unit (GDP "
+            "1.3 x 10^6 x 10^8 CNY, floor area 7 x 10^6 x 10^4 m2)",
+            aliases=("数值", "值", "指标值"),
+        ),
         Column("unit", "string", aliases=("计量单位", "单位")),
     ),
     natural_key=("region_code", "year", "indicator", "price_basis"),
@@ -474,9 +542,17 @@ INDUSTRIAL_OUTPUT = Schema(
     title="Industrial output by enterprise, month and product (工业产品产量)",
     columns=(
         Column("enterprise_code", "string", codes="enterprise", aliases=_ENTERPRISE),
-        Column("period", "month", earliest="1990-01-01", latest="this_month", aliases=_PERIOD),
+        Column("period", "month", earliest="1990-01-01", latest="finished", aliases=_PERIOD),
         Column("product", "string", aliases=("产品名称", "产品", "product_name")),
-        Column("quantity", "float64", minimum=0.0, aliases=("产量", "数量", "实物量")),
+        Column(
+            "quantity",
+            "float64",
+            minimum=0.0,
+            maximum=1e10,
+            plausible="one enterprise's monthly output of one product: 10^10 of any unit (t, "
+            "pieces, m2) is beyond a national output",
+            aliases=("产量", "数量", "实物量"),
+        ),
         Column("unit", "string", aliases=("计量单位", "单位")),
         Column(
             "output_value_10k_cny",
@@ -485,6 +561,8 @@ INDUSTRIAL_OUTPUT = Schema(
             nullable=True,
             unit="10^4 CNY",
             minimum=0.0,
+            maximum=1e8,
+            plausible=_VALUE_WHY,
             aliases=("产值万元", "工业总产值万元", "产值", "工业总产值"),
         ),
     ),
@@ -498,12 +576,15 @@ GREEN_ELECTRICITY = Schema(
     title="Green electricity bought: certificates and green-power contracts (绿证、绿电交易)",
     columns=(
         Column("enterprise_code", "string", codes="enterprise", aliases=_ENTERPRISE),
-        Column("period", "month", earliest="2017-01-01", latest="this_month", aliases=_PERIOD),
+        Column("period", "month", earliest="2017-01-01", latest="finished", aliases=_PERIOD),
         Column(
             "mwh",
             "float64",
             unit="MWh",
             minimum=0.0,
+            maximum=1e8,
+            plausible="one enterprise in one month: 10^8 MWh is more than the yearly "
+            "electricity use of the largest enterprise",
             aliases=("电量mwh", "绿电电量", "交易电量", "电量兆瓦时", "电量"),
         ),
         Column(
@@ -539,7 +620,7 @@ ENERGY_BALANCE = Schema(
             pattern=r"\d{6}",
             aliases=("行政区划代码", "区划代码", "地区代码", "地区", "region", "adcode"),
         ),
-        Column("year", "int64", minimum=1949, latest="this_year", aliases=("年份", "年度", "年")),
+        Column("year", "int64", minimum=1949, latest="finished", aliases=("年份", "年度", "年")),
         Column(
             "item",
             "string",
@@ -557,6 +638,10 @@ ENERGY_BALANCE = Schema(
             "quantity",
             "float64",
             unit=FUEL_STAT_UNIT,
+            minimum=-1e10,
+            maximum=1e10,
+            plausible="one city's yearly balance item of one fuel: 10^10 t (or 10^10 x 10^4 kWh) "
+            "is beyond the national total of China",
             aliases=("实物量", "数量", "数值", "消费量", "value"),
             doc="signed as in the yearbook: (-) items and transformation inputs may be negative",
         ),
@@ -664,6 +749,8 @@ GRID_NODES = Schema(
             required=False,
             nullable=True,
             minimum=0.0,
+            maximum=1500.0,
+            plausible="the highest AC/DC transmission voltage in use is 1,100 kV",
             aliases=("电压等级kv", "电压等级", "电压"),
         ),
         Column(
@@ -847,6 +934,9 @@ class CheckContext:
     now: pd.Timestamp  # UTC
     codes: dict[str, pa.Array] = field(default_factory=dict)  # membership code lists
     source: str = ""
+    #: Schema.factor_periods resolved for the city: value of its ``when`` column -> (series
+    #: label, first data year or None if the profile has none); empty: not checked
+    factor_years: dict[str, tuple[str, int | None]] = field(default_factory=dict)
 
     @property
     def local_now(self) -> pd.Timestamp:
@@ -870,6 +960,14 @@ class _Problems:
             why = reason[pos] if isinstance(reason, np.ndarray) else reason
             self.parts.append((pos, column, values, why))
             self.bad[pos] = True
+
+    def flagged(self, column: str) -> np.ndarray:
+        """Rows with a problem in ``column`` so far."""
+        mask = np.zeros(self.n, dtype=bool)
+        for pos, col, _, _ in self.parts:  # problems found, not rows
+            if col == column:
+                mask[pos] = True
+        return mask
 
     def table(self, rows: np.ndarray) -> pa.Table:
         """Problems as a table: ``_row`` (source row), ``column``, ``value``, ``reason``."""
@@ -1226,19 +1324,8 @@ def _suggest_reason(
 
 # ---------------------------------------------------------------------------------- limits
 def _date_limit(spec: str | None, ctx: CheckContext) -> pd.Timestamp | None:
-    """A date limit as a UTC timestamp (``'now'``, ``'now+1d'``, ``'this_month'``, ISO date)."""
-    if spec is None:
-        return None
-    if spec == "now":
-        return ctx.now
-    if spec == "now+1d":
-        return ctx.now + pd.Timedelta(days=1)
-    if spec == "this_month":
-        local = ctx.local_now
-        return pd.Timestamp(year=local.year, month=local.month, day=1)
-    if spec == "this_year":
-        return pd.Timestamp(year=ctx.local_now.year, month=12, day=31)
-    return pd.Timestamp(spec)
+    """A declared date limit (ISO date) as a timestamp."""
+    return None if spec is None else pd.Timestamp(spec)
 
 
 # ------------------------------------------------------------------------------ main check
@@ -1338,13 +1425,19 @@ def check_table(schema: Schema, raw: pa.Table, ctx: CheckContext) -> Checked:
         if not col.nullable:
             problems.add(missing, col.name, arr, "is empty (a value is required)")
         out[col.name] = values
-        _range_checks(col, values, given, arr, problems, ctx)
+        converted = schema.unit_rule is not None and col.name in schema.unit_rule.value_columns
+        _range_checks(col, values, given, arr, problems, ctx, schema, upper=not converted)
 
     _code_checks(schema, out, text_of, problems, ctx)
     for rule in schema.rules:
         _apply_rule(rule, schema, out, text_of, problems)
     if schema.unit_rule is not None:
         _unit_checks(schema, schema.unit_rule, raw, out, text_of, problems)
+        for name in schema.unit_rule.value_columns:  # plausible maxima in the stored unit
+            col = schema.column(name)
+            _upper_check(col, out[name], ~np.isnan(out[name]), text_of[name], problems)
+    if schema.factor_periods is not None:
+        _factor_period_checks(schema.factor_periods, out, text_of, problems, ctx)
 
     problems.bad &= ~skipped
     table = _typed_table(schema, out, n)
@@ -1357,41 +1450,121 @@ def check_table(schema: Schema, raw: pa.Table, ctx: CheckContext) -> Checked:
 
 
 def _range_checks(
-    col: Column, values, given: np.ndarray, arr: pa.Array, problems: _Problems, ctx: CheckContext
+    col: Column,
+    values,
+    given: np.ndarray,
+    arr: pa.Array,
+    problems: _Problems,
+    ctx: CheckContext,
+    schema: Schema,
+    *,
+    upper: bool = True,
 ) -> None:
     if col.dtype in ("float64", "int64"):
         v = np.where(given, values, 0.0)
         if col.minimum is not None:
+            low = given & (v < col.minimum)
+            if col.minimum == 0:
+                problems.add(low, col.name, arr, "is negative")
+            else:
+                why = f" ({col.plausible})" if col.plausible else ""
+                problems.add(low, col.name, arr, f"is below {col.minimum:g}{why}")
+        if upper:
+            _upper_check(col, values, given, arr, problems)
+        if col.latest == "finished" and not schema.allow_future:
+            this_year = ctx.local_now.year
             problems.add(
-                given & (v < col.minimum),
+                given & (v >= this_year),
                 col.name,
                 arr,
-                "is negative" if col.minimum == 0 else f"is below {col.minimum:g}",
+                f"period in the future: the year {this_year} is not over yet (only finished "
+                "years are accepted)",
             )
-        if col.maximum is not None:
-            problems.add(given & (v > col.maximum), col.name, arr, f"is above {col.maximum:g}")
-        if col.latest == "this_year":
-            last = ctx.local_now.year
-            problems.add(given & (v > last), col.name, arr, f"is after {last}")
     if col.dtype in ("month", "timestamp"):
         scale = 86_400_000_000 if col.dtype == "month" else 1
         us = np.asarray(values, dtype="int64") * scale
-        lo, hi = _date_limit(col.earliest, ctx), _date_limit(col.latest, ctx)
         what = "month" if col.dtype == "month" else "timestamp"
+        lo = _date_limit(col.earliest, ctx)
         if lo is not None:
             lo_us = _utc_us(lo, ctx, col.dtype)
             problems.add(
                 given & (us < lo_us), col.name, arr, f"{what} out of range: before {lo.date()}"
             )
-        if hi is not None:
-            hi_us = _utc_us(hi, ctx, col.dtype)
-            label = "the current month" if col.latest == "this_month" else "now"
-            problems.add(
-                given & (us > hi_us),
-                col.name,
-                arr,
-                f"{what} out of range: after {label} ({hi.strftime('%Y-%m-%d')})",
-            )
+        if col.latest == "finished" and not schema.allow_future:
+            local = ctx.local_now
+            if col.dtype == "month":  # the current month is not over: months before it only
+                first = pd.Timestamp(year=local.year, month=local.month, day=1)
+                problems.add(
+                    given & (us >= _utc_us(first, ctx, "month")),
+                    col.name,
+                    arr,
+                    f"period in the future: the month {first:%Y-%m} is not over yet (only "
+                    "finished months are accepted)",
+                )
+            else:
+                problems.add(
+                    given & (us > _utc_us(ctx.now, ctx, "timestamp")),
+                    col.name,
+                    arr,
+                    f"timestamp out of range: after now ({local:%Y-%m-%d %H:%M %Z}), a reading "
+                    "in the future",
+                )
+
+
+def _upper_check(
+    col: Column, values: np.ndarray, given: np.ndarray, arr: pa.Array, problems: _Problems
+) -> None:
+    """Values above the column's plausible maximum (in the stored unit), with the reason."""
+    if col.maximum is None:
+        return
+    high = given & (np.where(given, values, 0.0) > col.maximum)
+    if not high.any():
+        return
+    unit = "" if col.unit in (None, FUEL_STAT_UNIT) else f" {col.unit}"
+    stat = " (in the statistical unit of the fuel)" if col.unit == FUEL_STAT_UNIT else ""
+    why = f": {col.plausible}" if col.plausible else ""
+    reasons = np.full(len(values), "", dtype=object)
+    pos = np.flatnonzero(high)
+    shown = np.char.mod("%.6g", np.asarray(values, dtype="float64")[pos])
+    reasons[pos] = np.char.add(
+        np.char.add(f"{col.name} = ", shown),
+        f"{unit}{stat} is above the plausible maximum {col.maximum:g}{unit}{why}",
+    )
+    problems.add(high, col.name, arr, reasons)
+
+
+def _factor_period_checks(
+    rule: FactorPeriodRule, out: dict, text_of: dict, problems: _Problems, ctx: CheckContext
+) -> None:
+    """Rows whose period lies before the first data year of the factor series pricing them."""
+    if not ctx.factor_years:
+        return
+    period = np.asarray(out[rule.period], dtype="int64")
+    dtype = "month" if rule.period == "period" else "timestamp"
+    if dtype == "month":
+        years = period.astype("datetime64[D]").astype("datetime64[Y]").astype("int64") + 1970
+    else:  # the local calendar year of a UTC timestamp
+        local = pc.assume_timezone(pa.array(period, pa.timestamp("us")), timezone="UTC")
+        years = _np(pc.year(pc.cast(local, pa.timestamp("us", tz=ctx.timezone))), "int64")
+    invalid = problems.flagged(rule.period)  # an unreadable or out-of-range period says so
+    if rule.when is None:
+        selector = np.zeros(len(period), dtype=object)
+        selector[:] = ""
+    else:
+        selector = _np(pc.cast(out[rule.when], pa.string()).fill_null(""), None)
+    for value, (label, first) in ctx.factor_years.items():  # a few series, not rows
+        rows = selector == value
+        if not rows.any():
+            continue
+        early = rows & (years < (first if first is not None else 10_000)) & ~invalid
+        when = f"before {first}, its first data year" if first is not None else "at all"
+        problems.add(
+            early,
+            rule.period,
+            text_of[rule.period],
+            f"no factor for this period: the factor profile has no {label} {when}; "
+            f"{value or 'this reading'} of this period cannot be accounted",
+        )
 
 
 def _utc_us(t: pd.Timestamp, ctx: CheckContext, dtype: str) -> int:

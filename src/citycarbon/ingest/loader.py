@@ -550,6 +550,21 @@ def _cell_text(v: Any) -> str | None:
 
 
 # ------------------------------------------------------------------------------ the run
+def factor_years(schema: Schema, city: Any) -> dict[str, tuple[str, int | None]]:
+    """The kind's factor-period rule resolved in the city's factor profile: value of the rule's
+    selector column (the fuel; '' for every row) -> (series label, first data year or None)."""
+    rule = schema.factor_periods
+    if rule is None:
+        return {}
+    profile = city.factor_profile()
+    out: dict[str, tuple[str, int | None]] = {}
+    for value, (parameter, key) in rule.series.items():  # a few series
+        key = key or city.factors.grid_region
+        years = profile.rows(parameter).query("key == @key")["year"].dropna()
+        out[value] = (f"{parameter}[{key}]", int(years.min()) if len(years) else None)
+    return out
+
+
 class _Run:
     """One ingest of one file into one batch."""
 
@@ -563,6 +578,7 @@ class _Run:
         city: Any,
         staging: Path,
         url: str,
+        now: pd.Timestamp | None = None,
     ) -> None:
         self.schema, self.batch_id, self.path, self.fmt, self.info = (
             schema,
@@ -573,8 +589,13 @@ class _Run:
         )
         self.city, self.staging, self.url = city, staging, url
         self.rows_in = self.rows_quarantined = self.rows_skipped = 0
+        now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now).tz_convert("UTC")
         self.ctx = CheckContext(
-            city.timezone, pd.Timestamp.now(tz="UTC"), self._code_lists(), source=path.name
+            city.timezone,
+            now,
+            self._code_lists(),
+            source=path.name,
+            factor_years=factor_years(schema, city),
         )
         self.writer = (
             None
@@ -1032,6 +1053,7 @@ def ingest(
     created_by: str = "cli",
     report_dir: str | Path | None = None,
     city: Any = None,
+    now: Any = None,
 ) -> IngestResult:
     """Validate a file of one kind and load it: accepted rows to the lake (or the registry),
     rejected rows to ``quarantine``, one committed batch in the catalog.
@@ -1050,6 +1072,8 @@ def ingest(
         the files are ``<report_dir>/<batch_id>/errors.csv`` and ``errors.xlsx``.
     city : CityConfig or name, optional
         The city (time zone of naive timestamps, districts); default the configured one.
+    now : timestamp, optional
+        "Now" for the checks of periods not yet over (default the clock); tests set it.
 
     Returns
     -------
@@ -1086,7 +1110,7 @@ def ingest(
     staging = lake / lk.STAGING / f"b{batch_id}"
     published: list[Path] = []
     try:
-        run = _Run(schema, batch_id, path, fmt, info, city_cfg, staging, url)
+        run = _Run(schema, batch_id, path, fmt, info, city_cfg, staging, url, now)
         run.read()
         run.dedupe()
         staged = run.files()

@@ -17,13 +17,11 @@ yet gives an empty table or None; the pages then say which command computes it.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from citycarbon.config.settings import get_settings
 from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
 from citycarbon.read import access
@@ -536,11 +534,13 @@ MAX_DRAWS = 2000
 
 
 def _history_key() -> tuple:
-    stats = sorted((Path(get_settings().lake) / "city_statistics").rglob("*.parquet"))
+    from citycarbon.store import catalog
+
+    # the committed statistics files (a retracted batch leaves the list, its file stays on disk)
+    stats = tuple(catalog.committed_files("city_statistics"))
     return (
         results.generation(),
-        len(stats),
-        max((p.stat().st_mtime_ns for p in stats), default=0),
+        stats,
     )
 
 

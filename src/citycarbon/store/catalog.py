@@ -641,10 +641,99 @@ def fail_batch(batch_id: int, message: str, *, url: str | None = None) -> None:
         batch.status, batch.finished_at, batch.message = "failed", utcnow(), message
 
 
+@dataclass(frozen=True)
+class Retracted:
+    """What :func:`retract_batch` did: the batch (now 'retracted') and its lake files."""
+
+    batch: BatchInfo
+    files: list[tuple[str, str, int]]  # (table, path relative to the lake, rows)
+
+    def rows_by_table(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for table, _, rows in self.files:
+            out[table] = out.get(table, 0) + rows
+        return out
+
+
+def retract_batch(
+    batch_id: int, actor: str, reason: str | None = None, *, url: str | None = None
+) -> Retracted:
+    """Retract a committed batch: its rows stop counting, its files and ledger entry stay.
+
+    The batch's status becomes ``'retracted'`` (who, when and why in the audit log and the
+    batch's message). Readers take only committed batches (:func:`committed_files`), so the
+    batch's rows leave every current view, and rows of earlier batches that it superseded (same
+    natural key) are current again. Files are kept (history; :func:`citycarbon.store.lake.cleanup`
+    leaves them alone). The same file may be ingested again afterwards as a new batch.
+
+    Raises
+    ------
+    InputError
+        Unknown batch; a batch that is not committed (running, failed or already retracted);
+        a batch of a registry kind (enterprises, meters, ...), whose rows were merged into the
+        registry without history — load a corrected registry file instead.
+    """
+    from citycarbon.contract.inputs import SCHEMAS
+
+    with session_scope(url) as s:
+        batch = s.get(Batch, int(batch_id), with_for_update=True)
+        if batch is None:
+            last = s.scalar(sa.select(sa.func.max(Batch.id)))
+            raise InputError(
+                f"batch {batch_id} does not exist"
+                + (f" (batches are numbered 1 to {last})" if last else " (no batches yet)"),
+                source="batches",
+                value=batch_id,
+            )
+        if batch.status == "retracted":
+            raise InputError(
+                f"batch {batch_id} ({batch.source_name}) is already retracted: {batch.message}",
+                source="batches",
+                value=batch_id,
+            )
+        if batch.status != "committed":
+            raise InputError(
+                f"batch {batch_id} ({batch.source_name}) is {batch.status}; only a committed "
+                "batch can be retracted (its rows never counted)",
+                source="batches",
+                value=batch_id,
+            )
+        schema = SCHEMAS.get(batch.kind)
+        if schema is not None and schema.registry:
+            raise InputError(
+                f"batch {batch_id} loaded the {batch.kind} registry, which keeps no history; "
+                f"ingest a corrected {batch.kind} file instead",
+                source="batches",
+                value=batch_id,
+            )
+        at = utcnow()
+        why = (reason or "").strip() or "no reason given"
+        batch.status = "retracted"
+        batch.message = f"retracted by {actor} at {at:%Y-%m-%d %H:%M} UTC: {why}"[:2000]
+        files = [
+            (f.table_name, f.path, int(f.rows))
+            for f in s.scalars(
+                sa.select(BatchFile).where(BatchFile.batch_id == batch.id).order_by(BatchFile.path)
+            )
+        ]
+        record_audit(
+            s,
+            actor,
+            "retract",
+            "batch",
+            batch.id,
+            {"status": "committed"},
+            {"status": "retracted", "reason": why, "at": at.isoformat(), "files": len(files)},
+        )
+        s.flush()
+        return Retracted(BatchInfo.of(batch), files)
+
+
 def batch_ids(
     status: str | None = None, *, kind: str | None = None, url: str | None = None
 ) -> list[int]:
-    """Ids of the batches with this status (running, committed, failed) and kind, ascending."""
+    """Ids of the batches with this status (running, committed, failed, retracted) and kind,
+    ascending."""
     if status is not None and status not in models.BATCH_STATUSES:
         raise UnknownCodeError("batch status", status, models.BATCH_STATUSES)
     query = sa.select(Batch.id).order_by(Batch.id)

@@ -17,7 +17,9 @@ Only committed batches are visible: readers take the file list from the catalog
 moves its files into place and then commits in the catalog; files of a batch that never
 committed (crash, ``kill -9``) are invisible and removed by :func:`cleanup` on the next ingest.
 The *current* rows of a table are, per natural key, those of the highest committed batch_id
-(:func:`read_current`); older rows stay in the lake (history is kept, nothing is deleted).
+(:func:`read_current`); older rows stay in the lake (history is kept, nothing is deleted). A
+retracted batch (:func:`citycarbon.store.catalog.retract_batch`) is no longer committed: its
+files stay on disk, but no reader lists them, so the rows it superseded are current again.
 """
 
 from __future__ import annotations
@@ -321,7 +323,8 @@ def cleanup(lake: Path | None = None, *, url: str | None = None) -> CleanupRepor
 
     A batch is crashed when its lock file is free (its process ended) or, without a lock file,
     when it has been 'running' longer than :data:`RUNNING_GRACE_S`. Its staging directory and
-    any lake file named ``b<id>-*.parquet`` are removed: only committed batches' files remain.
+    any lake file named ``b<id>-*.parquet`` are removed: only committed (and retracted, kept as
+    history) batches' files remain.
     Files of running batches (lock held) are left alone.
     """
     from citycarbon.store import catalog
@@ -330,7 +333,8 @@ def cleanup(lake: Path | None = None, *, url: str | None = None) -> CleanupRepor
     report = CleanupReport()
     staging = lake / STAGING
     running = set(catalog.batch_ids("running", url=url))
-    committed = set(catalog.batch_ids("committed", url=url))
+    kept = set(catalog.batch_ids("committed", url=url))  # files of these batches stay:
+    kept |= set(catalog.batch_ids("retracted", url=url))  # retracted ones are history
     alive: set[int] = set()
     dead: set[int] = set()
     if staging.exists():
@@ -370,11 +374,29 @@ def cleanup(lake: Path | None = None, *, url: str | None = None) -> CleanupRepor
             continue
         for path in root.rglob("b*.parquet"):
             bid = batch_of(path)
-            if bid is None or bid in committed or bid in alive:
+            if bid is None or bid in kept or bid in alive:
                 continue
             path.unlink(missing_ok=True)
             report.removed_files.append(path)
     return report
+
+
+def batch_ledger(
+    kind: str | None = None, *, now: pd.Timestamp | None = None, url: str | None = None
+) -> pd.DataFrame:
+    """The batches (newest first) with ``state``: their status, except that a batch still
+    'running' after :data:`RUNNING_GRACE_S` is ``'interrupted'`` (its process ended before it
+    committed; the next ingest marks it failed and removes its files)."""
+    from citycarbon.store import catalog
+
+    frame = catalog.registry_frame("batches", url=url)
+    if kind:
+        frame = frame[frame["kind"] == kind]
+    frame = frame.sort_values("id", ascending=False).reset_index(drop=True)
+    now = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    age_s = (now - frame["created_at"]).dt.total_seconds().to_numpy()
+    stale = (frame["status"] == "running").to_numpy() & (age_s > RUNNING_GRACE_S)
+    return frame.assign(state=np.where(stale, "interrupted", frame["status"].to_numpy()))
 
 
 def _stale(catalog: Any, batch_id: int, url: str | None) -> bool:

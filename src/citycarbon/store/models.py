@@ -34,7 +34,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-BATCH_STATUSES = ("running", "committed", "failed")
+BATCH_STATUSES = ("running", "committed", "failed", "retracted")
 REGION_LEVELS = ("city", "district")
 
 
@@ -150,7 +150,9 @@ class Batch(Base):
 
     __tablename__ = "batches"
     __table_args__ = (
-        sa.CheckConstraint("status IN ('running', 'committed', 'failed')", name="status"),
+        sa.CheckConstraint(
+            "status IN ('running', 'committed', 'failed', 'retracted')", name="status"
+        ),
         sa.Index(
             "uq_batches_committed_kind_content_hash",
             "kind",

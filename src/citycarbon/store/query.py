@@ -63,7 +63,7 @@ import pyarrow.parquet as pq
 
 from citycarbon import units
 from citycarbon.config.settings import get_settings
-from citycarbon.contract.inputs import SCHEMAS
+from citycarbon.contract.inputs import SCHEMAS, SCOPE2_SERIES
 from citycarbon.contract.results import result as declared
 from citycarbon.errors import CitycarbonError, InputError, UnknownCodeError
 from citycarbon.factors import FactorProfile, fuels, parameters
@@ -96,12 +96,6 @@ def _partition_sql(table: str) -> str:
 
 
 REGISTRY_TABLES = ("regions", "parks", "enterprises", "grid_nodes", "meters")
-# Purchased energy (scope 2) and the factor series that prices it; key None = the city's grid region
-# (as in citycarbon.accounting.electricity.purchased_energy_emissions).
-SCOPE2_SERIES: dict[str, tuple[str, str | None]] = {
-    "electricity": ("grid_ef", None),
-    "heat": ("heat_ef", "heat"),
-}
 # Units the queries convert between (unit_factors view).
 QUERY_UNITS = ("kWh", "MWh", "GJ", "tce", "t", "m3", "tCO2e")
 

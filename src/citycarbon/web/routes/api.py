@@ -247,7 +247,7 @@ def enterprise_fuel_mix(
 def batch_list(
     principal: PrincipalDep,
     kind: Annotated[str | None, Query(max_length=32)] = None,
-    status: Literal["running", "committed", "failed"] | None = None,
+    status: Literal["running", "committed", "failed", "retracted"] | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
     format: Format = "json",
