@@ -145,7 +145,10 @@ def _backtest(ctx: Context) -> str:
 
 def _scope2(ctx: Context) -> str:
     from citycarbon.runs.scope2 import persist_demo_scope2
+    from citycarbon.store import catalog
 
+    if not catalog.committed_files("meter_readings", url=ctx.settings.database_url):
+        raise NotApplicable("no meter readings in the lake yet")
     try:
         out = persist_demo_scope2(settings=ctx.settings, city=ctx.cfg)
     except InputError as err:
