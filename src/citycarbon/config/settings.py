@@ -207,6 +207,8 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 def masked(s: Setting, value: Any) -> str:
     """A value as ``citycarbon config`` prints it: secrets hidden."""
+    if isinstance(value, bool):
+        value = int(value)
     if isinstance(value, tuple):
         value = os.pathsep.join(map(str, value))
     text = "" if value is None else str(value)
@@ -222,6 +224,25 @@ def env_secret(name: str) -> str:
     return os.environ.get(name, "") if name else ""
 
 
-def is_set(name: str) -> bool:
-    """Whether the declared variable ``name`` is given in the environment."""
-    return bool(os.environ.get(BY_NAME[name].name, "").strip())
+def describe(environ: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+    """Every declared setting with its current value (secrets masked), default, meaning and
+    whether the environment gives it (what ``citycarbon config`` prints)."""
+    env = os.environ if environ is None else environ
+    current = get_settings(env)
+    return [
+        {
+            "name": s.name,
+            "value": masked(s, getattr(current, s.field)),
+            "default": s.shown_default,
+            "meaning": s.meaning,
+            "given": "environment" if env.get(s.name, "").strip() else "default",
+        }
+        for s in SETTINGS
+    ]
+
+
+def export(name: str, value: str) -> None:
+    """Set a declared variable for this process and the processes it starts (``serve --city``)."""
+    s = BY_NAME[name]
+    parse(s, value)  # refuse what get_settings would refuse
+    os.environ[s.name] = value
