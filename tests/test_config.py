@@ -140,3 +140,34 @@ def test_citycarbon_city_is_read_on_every_call(tmp_path, monkeypatch):
     assert load_city().id == "testville"
     path.write_text(OTHER_CITY.replace("Testville", "Testburg"), encoding="utf-8")
     assert load_city().name.en == "Testburg"  # an edited file is read again
+
+
+def test_cli_city_reaches_the_targets_fallback(small_demo_dir, tmp_path, monkeypatch):
+    """`targets recompute --city` with another city: its enterprise-fallback totals are labelled
+    with that city (the fallback used to load the default city deep inside the run)."""
+    import shutil
+
+    import pandas as pd
+
+    from citycarbon.store import query
+
+    home = tmp_path / "home"
+    shutil.copytree(small_demo_dir, home)
+    monkeypatch.setenv("CITYCARBON_HOME", str(home))
+    monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CITYCARBON_CITY", raising=False)
+    shutil.rmtree(home / "lake" / "results" / "city_inventory")  # -> the enterprise fallback
+
+    def other(raw: dict) -> None:
+        raw.update(id="othercity", name={"zh": "另一市", "en": "Othercity"})
+        raw["targets"]["notify"] = {}
+
+    path = _xiamen_copy(tmp_path, other)
+    r = CliRunner().invoke(
+        app, ["targets", "recompute", "--city", str(path), "--no-notify"], env={"COLUMNS": "200"}
+    )
+    assert r.exit_code == 0, r.output
+    assert "source enterprise_fallback" in r.output
+    progress = pd.read_parquet(query.result_runs("target_progress", home / "lake")[-1])
+    city = progress[progress["level"] == "city"]
+    assert len(city) and set(city["entity_name"]) == {"另一市"}
