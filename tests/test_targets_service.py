@@ -90,7 +90,6 @@ def _city(tmp_path: Path, notify: dict | None = None, **targets) -> Path:
     raw["targets"].update({"file": str(spec), "notify": notify or {}, **targets})
     path = tmp_path / "city.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
-    load_city.cache_clear()
     return path
 
 

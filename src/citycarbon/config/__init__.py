@@ -155,10 +155,10 @@ def load_city(name_or_path: str | Path | None = None) -> CityConfig:
     it changes)."""
     path = city_path(name_or_path)
     try:
-        mtime = path.stat().st_mtime_ns
+        stat = path.stat()
     except FileNotFoundError:
         raise InputError("city configuration file not found", source=str(path)) from None
-    return _load_file(path, mtime)
+    return _load_file(path, stat.st_mtime_ns, stat.st_size)
 
 
 def as_city(city: CityConfig | str | Path | None = None) -> CityConfig:
@@ -167,7 +167,7 @@ def as_city(city: CityConfig | str | Path | None = None) -> CityConfig:
 
 
 @cache
-def _load_file(path: Path, mtime_ns: int) -> CityConfig:
+def _load_file(path: Path, mtime_ns: int, size: int) -> CityConfig:
     try:
         raw = yaml.safe_load(path.read_text("utf-8"))
     except FileNotFoundError:
