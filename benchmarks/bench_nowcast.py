@@ -73,6 +73,7 @@ def _statistics(demo):
 
 @pytest.mark.slow
 def test_daily_nowcast_10k_meters_one_year(bench_city):
+    from citycarbon.config import PowerSection
     from citycarbon.power import nowcast as nc
     from citycarbon.runs import power as power_runs
     from citycarbon.store import query
@@ -92,7 +93,7 @@ def test_daily_nowcast_10k_meters_one_year(bench_city):
     t1 = time.perf_counter()
     data = power_runs.PowerData(
         city=demo.city,
-        config=power_runs.DEFAULTS,
+        config=PowerSection(),
         enterprises=ents,
         meters=demo.meters,
         stats=stats,

@@ -1,5 +1,8 @@
 """City configurations: nothing is wired to Xiamen; another city loads its own file."""
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -64,3 +67,107 @@ def test_bad_city_file_names_the_file(tmp_path):
     path.write_text("id: x\nname: [unclosed\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"broken\.yaml"):
         load_city(path)
+
+
+def _xiamen_copy(tmp_path: Path, edit: Callable[[dict], object]) -> Path:
+    import yaml
+
+    from citycarbon.config import CONFIG_DIR
+
+    raw = yaml.safe_load((CONFIG_DIR / "xiamen.yaml").read_text("utf-8"))
+    edit(raw)
+    path = tmp_path / "city.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("edit", "section", "key", "hint"),
+    [
+        (lambda r: r["power"]["nowcast"].update(modle="ratio"), "power.nowcast", "modle", "model"),
+        (lambda r: r["targets"].update(shedule="0 3 * * *"), "targets", "shedule", "schedule"),
+        (
+            lambda r: r["targets"]["notify"].update(webhok="x"),
+            "targets.notify",
+            "webhok",
+            "webhook",
+        ),
+        (lambda r: r["factors"].update(gwp_set="x"), "factors", "gwp_set", "gwp"),
+        (lambda r: r.update(powr={}), "(top level)", "powr", "power"),
+    ],
+)
+def test_unknown_key_names_file_section_and_key(tmp_path, edit, section, key, hint):
+    path = _xiamen_copy(tmp_path, edit)
+    with pytest.raises(InputError) as err:
+        load_city(path)
+    text = str(err.value)
+    assert str(path) in text
+    assert f"unknown key {key!r} in section {section}" in text
+    assert f"did you mean {hint!r}" in text
+
+
+def test_typed_sections_and_their_defaults(tmp_path):
+    city = load_city()
+    assert city.power.meters.max_fill_intervals == 3 and city.power.nowcast.model == "auto"
+    assert city.targets.schedule == "30 6 * * *" and city.targets.notify.min_level == "yellow"
+    # a city without the sections gets the documented defaults
+    bare = _xiamen_copy(tmp_path, lambda r: [r.pop("power"), r.pop("targets")])
+    other = load_city(bare)
+    assert other.power.meters.max_fill_intervals == 0 and other.targets.file is None
+    bad = _xiamen_copy(tmp_path, lambda r: r["power"]["nowcast"].update(confidence=1.5))
+    with pytest.raises(InputError, match=r"field power\.nowcast\.confidence"):
+        load_city(bad)
+
+
+def test_section_literals_match_the_domain_constants():
+    from typing import get_args
+
+    from citycarbon.accounting.inventory import BASES
+    from citycarbon.config import Notify, NowcastSection, TargetsSection
+    from citycarbon.power.nowcast import MODELS
+    from citycarbon.targets.warnings import LEVELS
+
+    assert get_args(Notify.model_fields["min_level"].annotation) == LEVELS
+    assert get_args(NowcastSection.model_fields["model"].annotation) == ("auto", *MODELS)
+    assert get_args(TargetsSection.model_fields["basis"].annotation) == BASES
+
+
+def test_citycarbon_city_is_read_on_every_call(tmp_path, monkeypatch):
+    path = tmp_path / "testville.yaml"
+    path.write_text(OTHER_CITY, encoding="utf-8")
+    assert load_city().id == "xiamen"
+    monkeypatch.setenv("CITYCARBON_CITY", str(path))
+    assert load_city().id == "testville"
+    path.write_text(OTHER_CITY.replace("Testville", "Testburg"), encoding="utf-8")
+    assert load_city().name.en == "Testburg"  # an edited file is read again
+
+
+def test_cli_city_reaches_the_targets_fallback(small_demo_dir, tmp_path, monkeypatch):
+    """`targets recompute --city` with another city: its enterprise-fallback totals are labelled
+    with that city (the fallback used to load the default city deep inside the run)."""
+    import shutil
+
+    import pandas as pd
+
+    from citycarbon.store import query
+
+    home = tmp_path / "home"
+    shutil.copytree(small_demo_dir, home)
+    monkeypatch.setenv("CITYCARBON_HOME", str(home))
+    monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CITYCARBON_CITY", raising=False)
+    shutil.rmtree(home / "lake" / "results" / "city_inventory")  # -> the enterprise fallback
+
+    def other(raw: dict) -> None:
+        raw.update(id="othercity", name={"zh": "另一市", "en": "Othercity"})
+        raw["targets"]["notify"] = {}
+
+    path = _xiamen_copy(tmp_path, other)
+    r = CliRunner().invoke(
+        app, ["targets", "recompute", "--city", str(path), "--no-notify"], env={"COLUMNS": "200"}
+    )
+    assert r.exit_code == 0, r.output
+    assert "source enterprise_fallback" in r.output
+    progress = pd.read_parquet(query.result_runs("target_progress", home / "lake")[-1])
+    city = progress[progress["level"] == "city"]
+    assert len(city) and set(city["entity_name"]) == {"另一市"}

@@ -119,7 +119,7 @@ def test_cli_scenario_commands(home):
     assert out.exit_code == 0, out.output
     assert "rooftop_pv" in out.output
     out = runner.invoke(app, ["scenario", "run", "no_such_scenario", "--draws", "0"])
-    assert out.exit_code == 2 and "unknown" in out.output
+    assert out.exit_code == 1 and "unknown" in out.output
 
 
 def test_scenario_results_for_the_web_page(home):

@@ -187,8 +187,8 @@ def test_cli_flow_case_and_errors(tmp_path, demo_home):
     assert len(nodal) == 14
     assert nodal[E].dropna().between(0.392, 0.877).all()
     r = runner.invoke(app, ["flow", "case", "--case", "case30"])
-    assert r.exit_code == 2 and "--intensity" in r.output
+    assert r.exit_code == 1 and "--intensity" in r.output
     r = runner.invoke(app, ["flow", "case", "--case", "case15"])
-    assert r.exit_code == 2 and "unknown" in r.output
+    assert r.exit_code == 1 and "unknown" in r.output
     r = runner.invoke(app, ["flow", "scope2", "--year", "1999"])
-    assert r.exit_code == 2 and "no meter readings for 1999" in r.output
+    assert r.exit_code == 1 and "no meter readings for 1999" in r.output

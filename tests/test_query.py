@@ -749,4 +749,4 @@ def test_cli_compute_and_query_through_the_catalog(tmp_path, monkeypatch):
     unknown = runner.invoke(
         app, ["query", "enterprise_month_electricity", "--city", str(city_yaml)]
     )
-    assert unknown.exit_code == 2 and "did you mean" in unknown.output
+    assert unknown.exit_code == 1 and "did you mean" in unknown.output

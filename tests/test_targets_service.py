@@ -92,7 +92,6 @@ def _city(tmp_path: Path, notify: dict | None = None, **targets) -> Path:
     raw["targets"].update({"file": str(spec), "notify": notify or {}, **targets})
     path = tmp_path / "city.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
-    load_city.cache_clear()
     return path
 
 
@@ -148,7 +147,7 @@ def test_recompute_logs_notifies_once_and_keeps_target_history(home, tmp_path, w
     assert len(received) == 1 and len(messages) == 1
 
     # a changed target makes version 2; version 1 stays with its valid_to, and is audited
-    spec = Path(cfg.model_extra["targets"]["file"])
+    spec = Path(cfg.targets.file)
     data = yaml.safe_load(spec.read_text("utf-8"))
     data["targets"][0]["target_value"] = 19.5
     spec.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import traceback
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +14,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from citycarbon import __version__, factors
+from citycarbon.cli.common import (
+    CityOption,
+    EngineOption,
+    YearOption,
+    cell,
+    console,
+    fail,
+    frame_table,
+)
+from citycarbon.config.settings import get_settings
 from citycarbon.errors import CitycarbonError
 
 app = typer.Typer(
@@ -40,14 +49,6 @@ app.add_typer(targets_app, name="targets")
 from citycarbon.cli.scenario import scenario_app  # noqa: E402
 
 app.add_typer(scenario_app, name="scenario")
-console = Console()
-
-CityOption = Annotated[
-    str | None,
-    typer.Option(
-        "--city", help="City name or path to its YAML config (default: $CITYCARBON_CITY or xiamen)."
-    ),
-]
 
 
 class _MessageHandler(logging.Handler):
@@ -64,7 +65,7 @@ class _MessageHandler(logging.Handler):
             if record.exc_info and record.exc_info[1] is not None:
                 exc = record.exc_info[1]
                 text += f" ({type(exc).__name__}: {exc})"
-                if os.environ.get("CITYCARBON_DEBUG"):
+                if get_settings().debug:
                     text += "\n" + "".join(traceback.format_exception(exc))
             level = "warning" if record.levelno < logging.ERROR else "error"
             self.err.print(f"[yellow]{level}:[/] {escape(text)}", soft_wrap=True)
@@ -80,16 +81,35 @@ def _main() -> None:
         root.addHandler(_MessageHandler())
 
 
-def fail(err: Exception) -> None:
-    """Print a user-facing error and exit 2 (never a bare traceback)."""
-    console.print(f"[bold red]error:[/] {err}")
-    raise typer.Exit(2)
-
-
 @app.command()
 def version() -> None:
     """Print the citycarbon version."""
     console.print(__version__)
+
+
+@app.command("config")
+def config_command(city: CityOption = None) -> None:
+    """Print every setting (environment variable: value, default, meaning; secrets masked) and
+    the city configuration in use."""
+    from citycarbon.config import load_city
+    from citycarbon.config.settings import describe
+
+    try:
+        rows = describe()
+        cfg = load_city(city)
+    except CitycarbonError as err:
+        fail(err)
+    table = Table(title="settings")
+    table.add_column("variable", no_wrap=True)
+    for col in ("value", "from", "default", "meaning"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(*(escape(r[k]) for k in ("name", "value", "given", "default", "meaning")))
+    console.print(table)
+    console.print(
+        f"city: [bold]{cfg.id}[/] {cfg.name.zh} {cfg.name.en} ({cfg.adcode}), "
+        f"{len(cfg.districts)} districts, time zone {cfg.timezone}; config {cfg.path}"
+    )
 
 
 @factors_app.command("list")
@@ -99,8 +119,12 @@ def factors_list(
     ] = None,
 ) -> None:
     """List the factor sets on the search path."""
+    try:
+        sets = factors.list_factor_sets([*(path or ()), *get_settings().factors_path])
+    except CitycarbonError as err:
+        fail(err)
     table = Table("id", "version", "title", "values", "parameters")
-    for s in factors.list_factor_sets(path or ()):
+    for s in sets:
         table.add_row(
             s.id,
             s.version,
@@ -119,7 +143,7 @@ def factors_show(
 ) -> None:
     """Show the values of a factor set with unit, source and clause."""
     try:
-        s = factors.load_factor_set(set_id)
+        s = factors.load_factor_set(set_id, extra_paths=get_settings().factors_path)
     except CitycarbonError as err:
         fail(err)
     t = s.table
@@ -143,7 +167,11 @@ def factors_diff(
 ) -> None:
     """Compare two factor sets: values only in one, and changed values (in the first set's unit)."""
     try:
-        d = factors.diff(factors.load_factor_set(a), factors.load_factor_set(b))
+        extra = get_settings().factors_path
+        d = factors.diff(
+            factors.load_factor_set(a, extra_paths=extra),
+            factors.load_factor_set(b, extra_paths=extra),
+        )
     except CitycarbonError as err:
         fail(err)
     table = Table("parameter", "key", "context", "year", "status", a, b, "change")
@@ -166,23 +194,6 @@ def factors_diff(
     console.print(f"{len(d)} difference(s)")
 
 
-EngineOption = Annotated[
-    str | None,
-    typer.Option(
-        "--engine",
-        help="Query engine: duckdb or spark (default: $CITYCARBON_ENGINE "
-        "or duckdb; Spark master from $CITYCARBON_SPARK_MASTER, default local[2]).",
-    ),
-]
-YearOption = Annotated[int | None, typer.Option("--year", help="Only this data year.")]
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, float):
-        return "" if value != value else f"{value:,.4f}"
-    return "" if value is None else str(value)
-
-
 @app.command()
 def compute(engine: EngineOption = None, year: YearOption = None, city: CityOption = None) -> None:
     """Run the named queries over the lake; write each result with its run_id, factor profile and
@@ -190,7 +201,6 @@ def compute(engine: EngineOption = None, year: YearOption = None, city: CityOpti
     import time
 
     from citycarbon.config import load_city
-    from citycarbon.config.settings import get_settings
     from citycarbon.store import query
 
     settings = get_settings()
@@ -217,8 +227,8 @@ def compute(engine: EngineOption = None, year: YearOption = None, city: CityOpti
         out.add_row(
             name,
             str(len(frame)),
-            _cell(float(co2)),
-            _cell(float(tce)),
+            cell(float(co2)),
+            cell(float(tce)),
             str(path.relative_to(settings.lake)),
         )
     console.print(out)
@@ -269,7 +279,7 @@ def query_command(
     for col in frame.columns:
         table.add_column(str(col), overflow="fold")
     for row in frame.head(limit).itertuples(index=False):
-        table.add_row(*map(_cell, row))
+        table.add_row(*map(cell, row))
     console.print(table)
     if len(frame) > limit:
         console.print(f"... {len(frame) - limit} more rows (--limit)")
@@ -756,7 +766,6 @@ def demo(
     city: CityOption = None,
 ) -> None:
     """Build the deterministic synthetic demo city, ingest it, compute and summarise (合成数据)."""
-    from citycarbon.config.settings import get_settings
     from citycarbon.demo.pipeline import run_demo, summarise
 
     try:
@@ -792,31 +801,13 @@ def demo(
         ("power_check", "电-碳 check: scope-2 CO2 from meters vs 205-1 returns"),
     ):
         if name in tables:
-            console.print(_frame_table(tables[name], f"{title} — 合成数据 synthetic data"))
+            console.print(frame_table(tables[name], f"{title} — 合成数据 synthetic data"))
     console.print(f"inputs in {run.input_dir}; results under {get_settings().lake / 'results'}")
     if run.users:  # web platform demo users (passwords for the synthetic demo only)
         users = Table("username", "password", "role", "scope", title="web demo users 演示用户")
         for u in run.users:
             users.add_row(u.username, u.password, u.role, u.scope_code or "")
         console.print(users)
-
-
-def _frame_table(frame: pd.DataFrame, title: str) -> Table:
-    table = Table(title=title)
-    table.add_column(str(frame.index.name or ""), no_wrap=True)
-    for col in frame.columns:
-        table.add_column(str(col), justify="right" if frame[col].dtype.kind in "if" else "left")
-    for idx, row in frame.iterrows():
-        table.add_row(
-            str(idx),
-            *[
-                (f"{v:+.2f}" if str(c).endswith("_pct") else f"{v:,.1f}")
-                if isinstance(v, float)
-                else str(v)
-                for c, v in row.items()
-            ],
-        )
-    return table
 
 
 # --- carbon emission flow (碳排放流) and hourly nodal scope 2 (issue 6): commands in cli_flow.py

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from citycarbon.cli import CityOption, _cell, console, fail
+from citycarbon.cli.common import CityOption, cell, console, fail
 from citycarbon.errors import CitycarbonError
 
 flow_app = typer.Typer(
@@ -107,7 +107,7 @@ def flow_scope2(
             f"{r.difference_pct:+.1f}",
             f"{r.location_effect_co2_t:,.0f}",
             f"{r.timing_effect_co2_t:,.1f}",
-            _cell(r.load_intensity_correlation),
+            cell(r.load_intensity_correlation),
         )
     console.print(table)
     if out is not None:

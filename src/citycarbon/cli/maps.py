@@ -4,22 +4,17 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from citycarbon.cli.common import CityOption, console, fail
 from citycarbon.errors import CitycarbonError
 
 map_app = typer.Typer(
     help="电碳生态地图: check a city's district boundaries, precompute the map layers.",
     no_args_is_help=True,
 )
-console = Console()
-CityOption = Annotated[
-    str | None, typer.Option("--city", help="City name or path to its YAML config.")
-]
 
 
 @map_app.command("check")
@@ -33,8 +28,7 @@ def check(city: CityOption = None) -> None:
         cfg = load_city(city)
         fc = geo.boundaries(cfg)
     except CitycarbonError as err:
-        console.print(f"[bold red]error:[/] {err}")
-        raise typer.Exit(2) from None
+        fail(err)
     outside: dict[str, tuple[int, int]] = {}
     try:
         from citycarbon.store import catalog
@@ -82,8 +76,7 @@ def precompute(city: CityOption = None) -> None:
         t0 = time.perf_counter()
         data = ml.map_data(load_city(city), wait=True)
     except CitycarbonError as err:
-        console.print(f"[bold red]error:[/] {err}")
-        raise typer.Exit(2) from None
+        fail(err)
     span = f"{data.months[0]} … {data.months[-1]}" if data.months else "no months"
     console.print(
         f"map layers: {len(data.districts)} districts, {len(data.parks)} parks, "

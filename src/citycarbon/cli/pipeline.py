@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from citycarbon.cli.common import CityOption, EngineOption, console, fail
 from citycarbon.errors import CitycarbonError
 
 if TYPE_CHECKING:
@@ -19,7 +19,6 @@ pipeline_app = typer.Typer(
     help="The pipeline (流水线): what an ingest makes stale, recomputed in dependency order.",
     no_args_is_help=True,
 )
-console = Console()
 STATUS_STYLE = {"done": "green", "skipped": "yellow", "failed": "red", "running": "cyan"}
 
 
@@ -64,10 +63,8 @@ def run_command(
     year: Annotated[
         list[int] | None, typer.Option("--year", help="Only these data years (repeatable).")
     ] = None,
-    engine: Annotated[
-        str | None, typer.Option("--engine", help="duckdb (default) or spark.")
-    ] = None,
-    city: Annotated[str | None, typer.Option("--city", help="City name or YAML path.")] = None,
+    engine: EngineOption = None,
+    city: CityOption = None,
 ) -> None:
     """Run the pipeline: every step (default), or what --kind makes stale, or --step and its
     dependants; for --year only where a step is per year."""
@@ -83,8 +80,7 @@ def run_command(
             actor="cli",
         )
     except CitycarbonError as err:
-        console.print(f"[red]error:[/] {err}")
-        raise typer.Exit(1) from None
+        fail(err)
     print_run(run)
     exit_if_failed(run)
 

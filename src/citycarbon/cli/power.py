@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from citycarbon.cli import CityOption, _frame_table, console, fail
+from citycarbon.cli.common import CityOption, console, fail, frame_table
 from citycarbon.errors import CitycarbonError
 
 nowcast_app = typer.Typer(
@@ -106,7 +106,7 @@ def nowcast_backtest(
         if c in summary
     ]
     console.print(
-        _frame_table(
+        frame_table(
             summary[cols],
             "nowcast backtest: MAPE % per level (rolling origin, statistics one month late)",
         )
@@ -143,7 +143,7 @@ def nowcast_history(
         "run_id",
     ]
     cols += [c for c in ("actual_tco2", "error_pct") if c in h]
-    console.print(_frame_table(h[cols].set_index("entity"), f"nowcast vintages, {level}"))
+    console.print(frame_table(h[cols].set_index("entity"), f"nowcast vintages, {level}"))
 
 
 def indicators_command(
@@ -174,14 +174,14 @@ def indicators_command(
     ind = tables["industry"]
     last = ind[ind["year"] == ind["year"].max()].nlargest(top, "co2_t")
     console.print(
-        _frame_table(
+        frame_table(
             last.set_index("industry_code")[cols], f"industries, largest emitters ({basis})"
         )
     )
     ent = tables["enterprise"]
     last = ent[ent["year"] == ent["year"].max()].nlargest(top, "co2_t")
     console.print(
-        _frame_table(
+        frame_table(
             last.set_index("enterprise_code")[[*cols, "rank_kgco2_per_kwh_in_industry"]],
             "enterprises, largest emitters",
         )
@@ -190,7 +190,7 @@ def indicators_command(
     console.print(f"{len(a):,} load anomalies (days); latest:")
     if len(a):
         console.print(
-            _frame_table(
+            frame_table(
                 a.sort_values("day").tail(top).set_index("enterprise_code"), "load anomalies"
             )
         )

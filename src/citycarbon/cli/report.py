@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from citycarbon.cli.common import CityOption, console, fail
 from citycarbon.errors import CitycarbonError
 
 report_app = typer.Typer(
@@ -18,18 +18,11 @@ report_app = typer.Typer(
 targets_app = typer.Typer(
     help="Carbon dual control (碳排放双控): targets, progress, warnings.", no_args_is_help=True
 )
-console = Console()
 
 OutOption = Annotated[
     Path | None,
     typer.Option("--out", help="Output directory (default $CITYCARBON_HOME/reports)."),
 ]
-CityOption = Annotated[str | None, typer.Option("--city", help="City name or YAML path.")]
-
-
-def _fail(err: Exception) -> None:
-    console.print(f"[bold red]error:[/] {err}")
-    raise typer.Exit(2)
 
 
 def _out(out: Path | None) -> Path:
@@ -64,7 +57,7 @@ def report_inventory(
         if "gpc" in data.tables:
             paths.append(write_gpc_csv(data, stem.with_name(stem.name + "-gpc.csv")))
     except CitycarbonError as err:
-        _fail(err)
+        fail(err)
     for p in paths:
         console.print(f"wrote {p}")
     console.print(f"source {data.source}; {time.perf_counter() - t0:.1f} s")
@@ -92,7 +85,7 @@ def report_targets(
             write_excel(data, stem.with_suffix(".xlsx")),
         ]
     except CitycarbonError as err:
-        _fail(err)
+        fail(err)
     for p in paths:
         console.print(f"wrote {p}")
 
@@ -109,7 +102,7 @@ def targets_recompute(
     try:
         r = recompute(load_city(city), actor="cli", notify=notify)
     except CitycarbonError as err:
-        _fail(err)
+        fail(err)
     table = Table("level", "rule", "subject", "period", "value", title=f"status (run {r.run_id})")
     colour = {"red": "red", "yellow": "yellow", "green": "green"}
     for s in r.status.sort_values("level").itertuples(index=False):
@@ -146,7 +139,7 @@ def targets_schedule(city: CityOption = None) -> None:
     try:
         scheduler = start_scheduler(load_city(city))
     except CitycarbonError as err:
-        _fail(err)
+        fail(err)
     job = scheduler.get_job(JOB_ID)
     console.print(f"scheduled {job.trigger}; next run {job.next_run_time}")
     try:

@@ -9,25 +9,19 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from citycarbon.cli.common import CityOption, console, fail
 from citycarbon.errors import CitycarbonError
 
 scenario_app = typer.Typer(
     help="Pathways and scenarios (情景分析): peak, neutrality, Monte Carlo, MACC, co-benefits.",
     no_args_is_help=True,
 )
-console = Console()
 
 DrawsOption = Annotated[int, typer.Option(help="Monte Carlo draws (0 = central values only).")]
 SeedOption = Annotated[int, typer.Option(help="Seed of the Monte Carlo draws.")]
 CsvOption = Annotated[Path | None, typer.Option("--csv", help="Write the table to this CSV.")]
-
-
-def _fail(err: Exception) -> None:
-    console.print(f"[bold red]error:[/] {err}")
-    raise typer.Exit(2)
 
 
 def _fmt(v: object) -> str:
@@ -62,7 +56,7 @@ def scenario_list() -> None:
         ds.ensure_default_scenarios()
         frame = ds.list_scenarios()
     except CitycarbonError as err:
-        _fail(err)
+        fail(err)
     frame["created_at"] = frame["created_at"].astype(str).str[:16]
     cols = ["name", "version", "title_zh", "measures", "created_by", "created_at"]
     console.print(_table(frame[cols], "scenarios (情景)"))
@@ -89,9 +83,9 @@ def scenario_save(
             created_by=user,
         )
     except CitycarbonError as err:
-        _fail(err)
+        fail(err)
     except (OSError, KeyError, yaml.YAMLError) as err:
-        _fail(CitycarbonError(f"{spec}: {err}"))
+        fail(CitycarbonError(f"{spec}: {err}"))
     console.print(f"saved {row['name']} version {row['version']}")
 
 
@@ -112,6 +106,7 @@ def scenario_run(
     baseline: Annotated[
         str, typer.Option(help="Baseline growth: 'assumptions' or 'forecast' (>= 6 years).")
     ] = "assumptions",
+    city: CityOption = None,
 ) -> None:
     """Run a scenario to 2060: trajectory, peak, neutrality gap, intensity targets, fan chart,
     co-benefits and economic estimates."""
@@ -123,7 +118,7 @@ def scenario_run(
     try:
         ds.ensure_default_scenarios()
         (run,), base_run, history = ds.run_scenarios(
-            [name], draws=draws, seed=seed, baseline=baseline
+            [name], draws=draws, seed=seed, baseline=baseline, history=ds.city_history(city)
         )
         console.print(_headline(sc.summary(run)))
         console.print(_table(sc.intensity_check(run), "intensity targets (强度目标)"))
@@ -145,7 +140,7 @@ def scenario_run(
             console.print(f"chart data written to {json_out}")
         console.print(f"inputs: {history.method}")
     except CitycarbonError as err:
-        _fail(err)
+        fail(err)
 
 
 @scenario_app.command("compare")
@@ -154,6 +149,7 @@ def scenario_compare(
     draws: DrawsOption = 500,
     seed: SeedOption = 0,
     csv: CsvOption = None,
+    city: CityOption = None,
 ) -> None:
     """Compare scenarios side by side (peak, probability of peaking by 2030, 2060 gap)."""
     from citycarbon.pathways import scenario as sc
@@ -161,10 +157,10 @@ def scenario_compare(
 
     try:
         ds.ensure_default_scenarios()
-        runs, _, _ = ds.run_scenarios(names, draws=draws, seed=seed)
+        runs, _, _ = ds.run_scenarios(names, draws=draws, seed=seed, history=ds.city_history(city))
         frame = sc.compare(runs).T.reset_index().rename(columns={"index": "figure"})
     except CitycarbonError as err:
-        _fail(err)
+        fail(err)
     console.print(_table(frame, "scenarios side by side"))
     if csv:
         frame.to_csv(csv, index=False, encoding="utf-8-sig")
@@ -177,6 +173,7 @@ def scenario_macc(
     ] = "enhanced",
     year: Annotated[int, typer.Option(help="Evaluation year.")] = 2040,
     csv: CsvOption = None,
+    city: CityOption = None,
 ) -> None:
     """Marginal abatement cost curve (边际减排成本曲线) of a scenario's measures."""
     from citycarbon.pathways import catalogue as cat
@@ -185,12 +182,12 @@ def scenario_macc(
 
     try:
         ds.ensure_default_scenarios()
-        history = ds.city_history()
+        history = ds.city_history(city)
         (_, baseline, _) = ds.run_scenarios([], history=history)
         measures = cat.resolve_measures(ds.load_scenario(name)["measures"])
         curve = mc.macc(baseline, measures, year=year, **history.model_inputs())
     except CitycarbonError as err:
-        _fail(err)
+        fail(err)
     cols = ["id", "zh", "abatement_tco2e", "cost_cny_per_tco2e", "investment_10k_cny"]
     console.print(_table(curve[cols], f"MACC {year} (standalone measures; cost CNY/tCO2e)"))
     if csv:
@@ -200,12 +197,13 @@ def scenario_macc(
 @scenario_app.command("decompose")
 def scenario_decompose(
     method: Annotated[str, typer.Option(help="additive or multiplicative.")] = "additive",
+    city: CityOption = None,
 ) -> None:
     """LMDI-I Kaya decomposition of the city's emissions history (year on year)."""
     from citycarbon.runs import scenarios as ds
 
     try:
-        frame = ds.history_decomposition(ds.city_history(), method=method)
+        frame = ds.history_decomposition(ds.city_history(city), method=method)
     except CitycarbonError as err:
-        _fail(err)
+        fail(err)
     console.print(_table(frame, f"LMDI-I {method} (Kaya factors)"))

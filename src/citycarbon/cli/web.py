@@ -7,20 +7,14 @@ import getpass
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from citycarbon.cli.common import CityOption, console, fail
 from citycarbon.errors import CitycarbonError
 
-console = Console()
 users_app = typer.Typer(
     help="Platform users (用户): add, list, set passwords.", no_args_is_help=True
 )
-
-
-def _fail(err: Exception) -> None:
-    console.print(f"[bold red]error:[/] {err}")
-    raise typer.Exit(2)
 
 
 def _password(password: str | None) -> str:
@@ -28,7 +22,7 @@ def _password(password: str | None) -> str:
         return password
     first = getpass.getpass("password: ")
     if first != getpass.getpass("again: "):
-        _fail(ValueError("the passwords differ"))
+        fail(ValueError("the passwords differ"))
     return first
 
 
@@ -42,23 +36,29 @@ def serve_command(
             help="Also recompute targets and warnings on the city's cron (targets.schedule)."
         ),
     ] = True,
+    city: CityOption = None,
 ) -> None:
     """Serve the web platform and the API (uvicorn) on http://HOST:PORT."""
     import uvicorn
 
+    from citycarbon.config import load_city
+    from citycarbon.config.settings import export
     from citycarbon.store import catalog
 
     try:
+        cfg = load_city(city)
+        if city:  # the workers (other processes) read the city from the environment
+            export("CITYCARBON_CITY", str(cfg.path))
         catalog.ensure_catalog()
     except CitycarbonError as err:
-        _fail(err)
+        fail(err)
     if schedule:  # one scheduler in this (the parent) process, whatever the worker count
         from citycarbon.runs.targets import JOB_ID, start_scheduler
 
         try:
-            job = start_scheduler().get_job(JOB_ID)
+            job = start_scheduler(cfg).get_job(JOB_ID)
         except CitycarbonError as err:
-            _fail(err)
+            fail(err)
         console.print(f"targets recompute scheduled ({job.trigger}); next {job.next_run_time}")
     console.print(f"citycarbon web on [bold]http://{host}:{port}[/] (API docs at /docs)")
     uvicorn.run(
@@ -97,7 +97,7 @@ def users_add(
             username, _password(password), role, scope_code=scope, display_name=name, actor="cli"
         )
     except CitycarbonError as err:
-        _fail(err)
+        fail(err)
     console.print(
         f"user {info.username} ({info.role}{', ' + info.scope_code if info.scope_code else ''}) added"
     )
@@ -135,5 +135,5 @@ def users_passwd(
     try:
         users.set_password(username, _password(password), actor="cli")
     except CitycarbonError as err:
-        _fail(err)
+        fail(err)
     console.print(f"password of {username} set")

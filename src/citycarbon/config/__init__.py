@@ -2,50 +2,113 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
+from typing import Any, Literal
 
 import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from citycarbon.errors import InputError
+from citycarbon.config.settings import get_settings
+from citycarbon.errors import InputError, close_matches
 from citycarbon.factors import FactorProfile, load_factor_set
 
 CONFIG_DIR = Path(__file__).parent
 DEFAULT_CITY = "xiamen"
 
 
-class Names(BaseModel):
+class Section(BaseModel):
+    """A section of the city YAML: unknown keys are refused (see :func:`load_city`)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Names(Section):
     zh: str
     en: str
 
 
-class District(BaseModel):
+class District(Section):
     code: str = Field(pattern=r"^\d{6}$")
     zh: str
     en: str
 
 
-class Province(BaseModel):
+class Province(Section):
     code: str = Field(pattern=r"^\d{6}$")
     zh: str
     en: str
 
 
-class FactorChoice(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class FactorChoice(Section):
     sets: list[str]
     gwp: str
     grid_region: str = "national"
     overrides: list[dict] = []
 
 
-class CityConfig(BaseModel):
+class EmailNotify(Section):
+    """SMTP channel of the warnings; the password is read from the variable ``password_env``."""
+
+    host: str
+    port: int = 25
+    sender: str = Field(alias="from")
+    to: list[str] = []
+    starttls: bool = False
+    username: str | None = None
+    password_env: str | None = None
+
+
+class Notify(Section):
+    #: lowest warning level sent (the levels of citycarbon.targets.warnings.LEVELS)
+    min_level: Literal["green", "yellow", "red"] = "yellow"
+    webhook: str | None = None
+    email: EmailNotify | None = None
+
+
+class TargetsSection(Section):
+    """Carbon dual control: target and rule files, accounting basis, schedule, notification."""
+
+    file: str | None = None
+    rules: str | None = None
+    #: inventory basis of the totals (citycarbon.accounting.inventory.BASES)
+    basis: Literal["territorial", "incl_net_imported_electricity"] = "incl_net_imported_electricity"
+    schedule: str = "30 6 * * *"
+    notify: Notify = Notify()
+
+
+class MetersSection(Section):
+    interval: str = "1h"
+    max_fill_intervals: int = Field(0, ge=0)
+
+
+class NowcastSection(Section):
+    #: per level or one for all: ``auto`` or one of citycarbon.power.nowcast.MODELS
+    model: Literal["auto", "ratio", "loglinear", "naive"] = "auto"
+    confidence: float = Field(0.9, gt=0, lt=1)
+    window_months: int = Field(12, ge=1)
+    horizon: int = Field(1, ge=1)
+
+
+class AnomaliesSection(Section):
+    threshold: float = Field(3.5, gt=0)
+    window_weeks: int = Field(8, ge=1)
+    min_weeks: int = Field(4, ge=1)
+    min_change: float = Field(0.2, ge=0)
+
+
+class PowerSection(Section):
+    """电-碳 chain: meter gap filling, nowcast model, daily-load anomaly rule."""
+
+    meters: MetersSection = MetersSection()
+    nowcast: NowcastSection = NowcastSection()
+    anomalies: AnomaliesSection = AnomaliesSection()
+
+
+class CityConfig(Section):
     """A city's configuration (see ``xiamen.yaml`` for the documented layout)."""
 
-    model_config = ConfigDict(extra="allow")
     id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     name: Names
     adcode: str = Field(pattern=r"^\d{6}$")
@@ -55,35 +118,56 @@ class CityConfig(BaseModel):
     #: District boundary GeoJSON (packaged in citycarbon/geo/data or beside the YAML).
     boundaries: str | None = None
     factors: FactorChoice
+    targets: TargetsSection = TargetsSection()
+    power: PowerSection = PowerSection()
     path: Path | None = None
 
     def factor_profile(self) -> FactorProfile:
         """The city's factor profile: its overrides over its sets, then its GWP set."""
-        sets = [load_factor_set(s) for s in [*self.factors.sets, self.factors.gwp]]
+        extra = get_settings().factors_path
+        sets = [
+            load_factor_set(s, extra_paths=extra) for s in [*self.factors.sets, self.factors.gwp]
+        ]
         overrides = pd.DataFrame(self.factors.overrides) if self.factors.overrides else None
         return FactorProfile(sets, overrides, name=self.id)
 
 
 def city_path(name_or_path: str | Path | None = None) -> Path:
     """Resolve a city name (a packaged config) or a YAML path; default ``$CITYCARBON_CITY`` or xiamen."""
-    name_or_path = name_or_path or os.environ.get("CITYCARBON_CITY") or DEFAULT_CITY
+    name_or_path = name_or_path or get_settings().city or DEFAULT_CITY
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml"):
-        return path
+        return path.resolve()
     packaged = CONFIG_DIR / f"{name_or_path}.yaml"
     if not packaged.exists():
         known = [p.stem for p in CONFIG_DIR.glob("*.yaml")]
         raise InputError(
             f"city {str(name_or_path)!r} is unknown; packaged cities: {known}, "
-            "or give a path to a .yaml file"
+            "or give a path to a .yaml file",
+            suggestions=close_matches(str(name_or_path), known),
         )
     return packaged
 
 
-@cache
 def load_city(name_or_path: str | Path | None = None) -> CityConfig:
-    """Load and validate a city configuration."""
+    """Load and validate a city configuration: a packaged city's name or a YAML path (default
+    ``$CITYCARBON_CITY``, else xiamen, resolved on every call; the parsed file is cached until
+    it changes)."""
     path = city_path(name_or_path)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise InputError("city configuration file not found", source=str(path)) from None
+    return _load_file(path, stat.st_mtime_ns, stat.st_size)
+
+
+def as_city(city: CityConfig | str | Path | None = None) -> CityConfig:
+    """``city`` itself when it is a loaded config, else :func:`load_city` of it."""
+    return city if isinstance(city, CityConfig) else load_city(city)
+
+
+@cache
+def _load_file(path: Path, mtime_ns: int, size: int) -> CityConfig:
     try:
         raw = yaml.safe_load(path.read_text("utf-8"))
     except FileNotFoundError:
@@ -95,10 +179,53 @@ def load_city(name_or_path: str | Path | None = None) -> CityConfig:
             source=str(path),
             row=mark.line + 1 if mark else None,
         ) from None
+    if not isinstance(raw, dict):
+        raise InputError("a city configuration must be a mapping of sections", source=str(path))
     try:
         return CityConfig(**raw, path=path)
     except ValidationError as err:
-        first = err.errors()[0]
-        raise InputError(
-            first["msg"], source=str(path), field=".".join(str(p) for p in first["loc"])
-        ) from None
+        raise _config_error(err.errors()[0], path) from None
+
+
+def _config_error(first: Any, path: Path) -> InputError:
+    """The first validation problem as an error naming the file, section and key."""
+    loc = [str(p) for p in first["loc"]]
+    if first["type"] == "extra_forbidden":
+        section, key = ".".join(loc[:-1]), loc[-1]
+        known = _known_keys(loc[:-1])
+        return InputError(
+            f"unknown key {key!r} in section {section or '(top level)'}; known: {', '.join(known)}",
+            source=str(path),
+            field=".".join(loc),
+            value=key,
+            suggestions=close_matches(key, known),
+        )
+    return InputError(
+        f"{first['msg']} (got {first.get('input')!r})" if "input" in first else first["msg"],
+        source=str(path),
+        field=".".join(loc),
+    )
+
+
+def _known_keys(loc: list[str]) -> list[str]:
+    """The keys a section at ``loc`` (e.g. ``['power', 'nowcast']``) accepts."""
+    model: Any = CityConfig
+    for part in loc:
+        if part.isdigit() or not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        fields = {f.alias or n: f for n, f in model.model_fields.items()}
+        model = _model_of(fields[part].annotation) if part in fields else None
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return []
+    return [f.alias or n for n, f in model.model_fields.items() if n != "path"]
+
+
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model inside ``X``, ``X | None`` or ``list[X]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None

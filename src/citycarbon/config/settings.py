@@ -1,40 +1,256 @@
-"""Where citycarbon keeps its data, and which engines it uses (environment variables).
+"""Every setting citycarbon reads from the environment, declared once (name, type, default,
+meaning) and read here only: no other module reads ``os.environ`` for a citycarbon setting.
 
-- ``CITYCARBON_HOME``: data directory (default ``./var``): ``lake/`` (Parquet), ``catalog.sqlite``,
-  ``reports/``.
-- ``CITYCARBON_DATABASE_URL``: catalog database URL (default SQLite in the home directory;
-  ``postgresql+psycopg://user@host:port/db`` for PostgreSQL).
-- ``CITYCARBON_ENGINE``: query engine for the lake, ``duckdb`` (default) or ``spark``.
-- ``CITYCARBON_SPARK_MASTER``: Spark master URL (default ``local[2]``).
-- ``CITYCARBON_CITY``: city name or config path (default ``xiamen``).
+:data:`SETTINGS` is the declaration; :func:`get_settings` reads and validates it (a bad value is
+an :class:`~citycarbon.errors.InputError` naming the variable); ``citycarbon config`` prints it
+(secrets masked) and README's configuration table is checked against it by a test.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
+
+from citycarbon.errors import InputError, close_matches
+
+SettingType = Literal["str", "path", "paths", "int", "bool", "choice", "size", "url"]
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: ``default`` is what applies when it is unset (as text; ``None``
+    when the default is computed, then ``default_text`` says how)."""
+
+    name: str
+    field: str  # attribute of :class:`Settings`
+    type: SettingType
+    default: str | None
+    meaning: str
+    default_text: str | None = None
+    secret: bool = False
+    choices: tuple[str, ...] = ()
+
+    @property
+    def shown_default(self) -> str:
+        return self.default_text or (self.default if self.default not in (None, "") else "—")
+
+
+#: The declaration: every environment variable citycarbon reads.
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "CITYCARBON_CITY",
+        "city",
+        "str",
+        "xiamen",
+        "city name (a packaged config) or path to a city YAML",
+    ),
+    Setting(
+        "CITYCARBON_HOME",
+        "home",
+        "path",
+        "./var",
+        "data directory: `lake/` (Parquet), catalog, reports",
+    ),
+    Setting(
+        "CITYCARBON_DATABASE_URL",
+        "database_url",
+        "url",
+        None,
+        "catalog database (SQLAlchemy URL; PostgreSQL in production)",
+        default_text="SQLite in the home",
+        secret=True,  # its password part
+    ),
+    Setting(
+        "CITYCARBON_ENGINE",
+        "engine",
+        "choice",
+        "duckdb",
+        "query engine for the lake: `duckdb` or `spark`",
+        choices=("duckdb", "spark"),
+    ),
+    Setting("CITYCARBON_SPARK_MASTER", "spark_master", "str", "local[2]", "Spark master URL"),
+    Setting(
+        "CITYCARBON_SPARK_SHUFFLE_PARTITIONS",
+        "spark_shuffle_partitions",
+        "int",
+        "4",
+        "Spark SQL shuffle partitions",
+    ),
+    Setting(
+        "CITYCARBON_SPARK_DRIVER_MEMORY",
+        "spark_driver_memory",
+        "size",
+        "2g",
+        "memory of the Spark driver",
+    ),
+    Setting(
+        "CITYCARBON_FACTORS_PATH",
+        "factors_path",
+        "paths",
+        "",
+        "extra directories with factor sets (separated by `:`, `;` on Windows)",
+    ),
+    Setting(
+        "CITYCARBON_SECRET_KEY",
+        "secret_key",
+        "str",
+        "",
+        "key signing the web sessions",
+        default_text="a key kept in `$CITYCARBON_HOME/secret_key`",
+        secret=True,
+    ),
+    Setting(
+        "CITYCARBON_SECURE_COOKIES",
+        "secure_cookies",
+        "bool",
+        "0",
+        "`1` marks session cookies Secure (HTTPS only)",
+    ),
+    Setting(
+        "CITYCARBON_INGEST_MEMORY",
+        "ingest_memory",
+        "size",
+        "512MB",
+        "DuckDB memory limit of an ingest",
+    ),
+    Setting(
+        "CITYCARBON_DEBUG",
+        "debug",
+        "bool",
+        "0",
+        "`1` prints tracebacks behind the CLI's one-line error messages",
+    ),
+    Setting(
+        "CITYCARBON_INGEST_PAUSE",
+        "ingest_pause",
+        "str",
+        "",
+        "test hook: `<stage>:<seconds>` sleeps an ingest at a stage (`staged`, `published`)",
+    ),
+)
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 
 
 @dataclass(frozen=True)
 class Settings:
     home: Path
     database_url: str
-    engine: str
-    spark_master: str
+    engine: str = "duckdb"
+    spark_master: str = "local[2]"
+    city: str = "xiamen"
+    spark_shuffle_partitions: int = 4
+    spark_driver_memory: str = "2g"
+    factors_path: tuple[Path, ...] = ()
+    secret_key: str = ""
+    secure_cookies: bool = False
+    debug: bool = False
+    ingest_memory: str = "512MB"
+    ingest_pause: str = ""
 
     @property
     def lake(self) -> Path:
         return self.home / "lake"
 
 
-def get_settings() -> Settings:
-    """Current settings from the environment (read on every call: tests change them)."""
-    home = Path(os.environ.get("CITYCARBON_HOME", "var")).resolve()
-    url = os.environ.get("CITYCARBON_DATABASE_URL") or f"sqlite:///{home / 'catalog.sqlite'}"
-    return Settings(
-        home=home,
-        database_url=url,
-        engine=os.environ.get("CITYCARBON_ENGINE", "duckdb"),
-        spark_master=os.environ.get("CITYCARBON_SPARK_MASTER", "local[2]"),
+def _invalid(s: Setting, raw: str, reason: str, suggestions: list[str] | None = None) -> InputError:
+    return InputError(
+        f"{raw!r} {reason}",
+        source=f"environment variable {s.name}",
+        value=raw,
+        suggestions=suggestions or (),
     )
+
+
+def parse(s: Setting, raw: str) -> Any:
+    """The typed value of ``raw`` for setting ``s`` (raises naming the variable)."""
+    text = raw.strip()
+    if s.type == "path":
+        return Path(text).resolve()
+    if s.type == "paths":
+        return tuple(Path(p) for p in text.split(os.pathsep) if p)
+    if s.type == "int":
+        if not re.fullmatch(r"\d+", text) or int(text) < 1:
+            raise _invalid(s, raw, "is not a positive whole number")
+        return int(text)
+    if s.type == "bool":
+        if text.lower() not in (*_TRUE, *_FALSE):
+            raise _invalid(s, raw, "is not a yes/no value; use 1 or 0")
+        return text.lower() in _TRUE
+    if s.type == "choice":
+        if text.lower() not in s.choices:
+            raise _invalid(
+                s, raw, f"is not one of {', '.join(s.choices)}", close_matches(text, s.choices)
+            )
+        return text.lower()
+    if s.type == "size":
+        if not re.fullmatch(r"\d+(\.\d+)?\s*([kmgt]i?b?)?", text, re.IGNORECASE):
+            raise _invalid(s, raw, "is not a memory size such as 512MB or 2g")
+        return text
+    if s.type == "url":
+        if "://" not in text:
+            raise _invalid(s, raw, "is not a database URL such as postgresql+psycopg://u@host/db")
+        return text
+    return text
+
+
+def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Current settings from the environment (read on every call: tests change them)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for s in SETTINGS:
+        raw = env.get(s.name)
+        if raw is None or not raw.strip():  # set but empty counts as unset
+            raw = s.default
+        values[s.field] = None if raw is None else parse(s, raw)
+    if values["database_url"] is None:
+        values["database_url"] = f"sqlite:///{values['home'] / 'catalog.sqlite'}"
+    return Settings(**values)
+
+
+def masked(s: Setting, value: Any) -> str:
+    """A value as ``citycarbon config`` prints it: secrets hidden."""
+    if isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, tuple):
+        value = os.pathsep.join(map(str, value))
+    text = "" if value is None else str(value)
+    if not s.secret or not text:
+        return text
+    if s.type == "url":  # only the password part of a URL is secret
+        return re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", text)
+    return "***"
+
+
+def env_secret(name: str) -> str:
+    """A secret the city config names by its variable (e.g. ``notify.email.password_env``)."""
+    return os.environ.get(name, "") if name else ""
+
+
+def describe(environ: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+    """Every declared setting with its current value (secrets masked), default, meaning and
+    whether the environment gives it (what ``citycarbon config`` prints)."""
+    env = os.environ if environ is None else environ
+    current = get_settings(env)
+    return [
+        {
+            "name": s.name,
+            "value": masked(s, getattr(current, s.field)),
+            "default": s.shown_default,
+            "meaning": s.meaning,
+            "given": "environment" if env.get(s.name, "").strip() else "default",
+        }
+        for s in SETTINGS
+    ]
+
+
+def export(name: str, value: str) -> None:
+    """Set a declared variable for this process and the processes it starts (``serve --city``)."""
+    s = BY_NAME[name]
+    parse(s, value)  # refuse what get_settings would refuse
+    os.environ[s.name] = value

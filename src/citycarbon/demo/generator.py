@@ -53,7 +53,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from citycarbon import units
-from citycarbon.config import CityConfig, load_city
+from citycarbon.config import CityConfig, as_city
 from citycarbon.contract.codes import CHARSET, WEIGHTS
 from citycarbon.contract.inputs import SCHEMAS
 from citycarbon.errors import InputError, UnknownCodeError
@@ -286,7 +286,7 @@ def build_city(
         raise InputError(
             "enterprises and years must be >= 1 and meters >= 0", value=(enterprises, years, meters)
         )
-    cfg = city if isinstance(city, CityConfig) else load_city(city)
+    cfg = as_city(city)
     cal = load_calibration(cfg.id)
     missing = [d.code for d in cfg.districts if d.code not in cal["districts"]]
     if missing:

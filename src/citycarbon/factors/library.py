@@ -19,7 +19,6 @@ exact content and is recorded with every result.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -45,9 +44,9 @@ def parameters() -> dict[str, dict]:
 
 
 def search_path(extra: Iterable[str | Path] = ()) -> list[Path]:
-    """Directories searched for factor sets: ``extra``, ``$CITYCARBON_FACTORS_PATH``, built-ins."""
-    env = [Path(p) for p in os.environ.get("CITYCARBON_FACTORS_PATH", "").split(os.pathsep) if p]
-    return [Path(p) for p in extra] + env + [DATA_DIR]
+    """Directories searched for factor sets: ``extra`` (callers pass the setting
+    ``CITYCARBON_FACTORS_PATH`` here, see :mod:`citycarbon.config.settings`), then the built-ins."""
+    return [Path(p) for p in extra] + [DATA_DIR]
 
 
 def validate_rows(table: pd.DataFrame, source: str, *, first_row: int = 2) -> pd.DataFrame:

@@ -73,11 +73,11 @@ THOUSAND = 1e3  # 千元 = 10^3 元
 def reference_coefficients(fuel_codes: Sequence[str], city: Any = None) -> dict[str, float]:
     """参考折标系数 per fuel: tce per statistical unit from the city's factor profile
     (``coal_equivalent``); fuels without a value are left out (never a made-up number)."""
-    from citycarbon.config import load_city
+    from citycarbon.config import as_city
     from citycarbon.factors import fuels
 
     try:
-        cfg = city if city is not None and not isinstance(city, str) else load_city(city)
+        cfg = as_city(city)
         profile = cfg.factor_profile()
     except (CitycarbonError, OSError):
         return {}

@@ -77,8 +77,6 @@ FORMATS = {
 CHUNK_ROWS = 1_000_000  # rows validated at once
 CSV_BLOCK_BYTES = 16 << 20
 XLSX_MAX_REPORT_ROWS = 100_000  # rows in the .xlsx error report (the .csv has all)
-DUCKDB_MEMORY = os.environ.get("CITYCARBON_INGEST_MEMORY", "512MB")
-PAUSE_ENV = "CITYCARBON_INGEST_PAUSE"  # tests: "<stage>:<seconds>", stages staged, published
 _ROW_BITS = 32  # _row = (part << 32) | row: part is the sheet (Excel) or 0
 
 
@@ -936,7 +934,7 @@ class _Run:
         tmp.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect()
         try:
-            con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+            con.execute(f"SET memory_limit = '{get_settings().ingest_memory}'")
             con.execute(f"SET temp_directory = '{_sql(str(tmp))}'")
             con.execute("SET preserve_insertion_order = false")
             con.execute("SET TimeZone = 'UTC'")
@@ -1036,7 +1034,7 @@ def _other_kind_hint(kind: str, headers: list[str]) -> str:
 def _pause(stage: str, lake: Path, batch_id: int) -> None:
     """Test hook: ``CITYCARBON_INGEST_PAUSE=<stage>:<seconds>`` sleeps at a stage (after writing
     a marker file ``_staging/b<id>.<stage>``), so a test can kill the process there."""
-    spec = os.environ.get(PAUSE_ENV, "")
+    spec = get_settings().ingest_pause
     for item in filter(None, spec.split(",")):
         name, _, seconds = item.partition(":")
         if name == stage:
@@ -1087,7 +1085,7 @@ def ingest(
         The whole file is refused (unreadable, empty, missing required column, encoding); the
         batch is marked failed and nothing is written.
     """
-    from citycarbon.config import CityConfig, load_city
+    from citycarbon.config import as_city
 
     t0 = time.perf_counter()
     schema = get_schema(kind)
@@ -1103,7 +1101,7 @@ def ingest(
     existing = catalog.find_committed_batch(kind, info.sha256, url=url)
     if existing is not None:
         return _unchanged(existing, reports_base, info, t0)
-    city_cfg = city if isinstance(city, CityConfig) else load_city(city)
+    city_cfg = as_city(city)
     lk.cleanup(lake, url=url)
     batch_id = catalog.begin_batch(kind, path.name, info.sha256, created_by, url=url)
     lock = lk.BatchLock(lake, batch_id)
@@ -1221,7 +1219,7 @@ def write_reports(quarantine_files: list[Path], out_dir: Path) -> tuple[Path, Pa
     select = ", ".join(f'"{k}" AS "{v}"' for k, v in REPORT_COLUMNS.items())
     con = duckdb.connect()
     try:
-        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+        con.execute(f"SET memory_limit = '{get_settings().ingest_memory}'")
         if quarantine_files:
             listing = "[" + ", ".join(f"'{_sql(str(p))}'" for p in quarantine_files) + "]"
             src = f"(SELECT {select} FROM read_parquet({listing}) ORDER BY source_name, source_row)"

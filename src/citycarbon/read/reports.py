@@ -59,7 +59,7 @@ def factor_sets(cfg: Any) -> pd.DataFrame:
 
     rows = []
     for sid in [*cfg.factors.sets, cfg.factors.gwp]:
-        s = load_factor_set(sid)
+        s = load_factor_set(sid, extra_paths=get_settings().factors_path)
         rows.append(
             {"factor_set": s.id, "version": s.version, "title": s.title, "values": len(s.table)}
         )

@@ -115,14 +115,14 @@ def _import_key(grid: Any) -> str:
     return f"{spec['parameter']} {spec['key']}"
 
 
-def demo_import_intensity(config: dict, year: int, *, city: str | None = None) -> float:
+def demo_import_intensity(config: dict, year: int, *, city: Any = None) -> float:
     """The demo grid's import intensity: the city's factor profile value named in demo_grid.yaml
     (``grid_ef`` of ``fujian``, latest year <= ``year``) [tCO2/MWh]."""
-    from citycarbon.config import load_city
+    from citycarbon.config import as_city
 
     spec = config["import_factor"]
     return (
-        load_city(city)
+        as_city(city)
         .factor_profile()
         .lookup(spec["parameter"], spec["key"], spec["unit"], year=year)
     )
@@ -219,18 +219,18 @@ def demo_scope2_run(
     real meters). The import intensity is the city's factor profile value of ``grid_ef`` for
     the key named in ``power/data/demo_grid.yaml`` (Fujian by default).
     """
-    from citycarbon.config import load_city
+    from citycarbon.config import as_city
     from citycarbon.config.settings import get_settings
     from citycarbon.power.demo_grid import demo_hourly_scope2
 
     settings = settings or get_settings()
-    cfg = city if city is not None and not isinstance(city, str | Path) else load_city(city)
+    cfg = as_city(city)
     # importing pandapower and parsing case118 take seconds: do it while DuckDB reads
     with ThreadPoolExecutor(max_workers=1) as pool:
         grid_future = pool.submit(load_grid)
         readings = read_demo_readings(year, cfg=cfg, settings=settings)
         grid = grid_future.result()
-    imp = demo_import_intensity(grid.config, readings.year, city=cfg.id)
+    imp = demo_import_intensity(grid.config, readings.year, city=cfg)
     res = demo_hourly_scope2(
         grid,
         readings.hourly,

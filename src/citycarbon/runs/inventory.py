@@ -107,12 +107,12 @@ def compute_inventory(
     InputError
         No energy balance of the city in the lake, or no comparable-price GDP for a year.
     """
-    from citycarbon.config import CityConfig, load_city
+    from citycarbon.config import as_city
     from citycarbon.config.settings import get_settings
     from citycarbon.store import catalog, lake
 
     settings = settings or get_settings()
-    cfg = city if isinstance(city, CityConfig) else load_city(city)
+    cfg = as_city(city)
     profile = cfg.factor_profile()
     run_id = results.run_id_here(run_id)
     version = profile.version

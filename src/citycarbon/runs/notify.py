@@ -6,7 +6,6 @@ password is read from the environment variable the config names (``password_env`
 
 from __future__ import annotations
 
-import os
 import smtplib
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
@@ -14,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from citycarbon.config.settings import env_secret
 from citycarbon.errors import InputError
 
 
@@ -47,7 +47,7 @@ def send_email(
         if starttls:
             smtp.starttls()
         if username:
-            password = os.environ.get(password_env or "", "")
+            password = env_secret(password_env or "")
             if not password:
                 raise InputError(
                     "SMTP user given but its password variable is empty",

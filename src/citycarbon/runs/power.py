@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from citycarbon import units
+from citycarbon.config import CityConfig, PowerSection, as_city
 from citycarbon.contract.results import ENTERPRISE_MONTH_FUEL
 from citycarbon.contract.results import NOWCAST as NOWCAST_R
 from citycarbon.contract.results import result as declared
@@ -49,12 +50,6 @@ from citycarbon.power import meters as mt
 from citycarbon.power import nowcast as nc
 from citycarbon.store import results
 
-#: Defaults of the ``power`` section of the city YAML (a city overrides any of them there).
-DEFAULTS: dict[str, dict] = {
-    "meters": {"interval": "1h", "max_fill_intervals": 0},
-    "nowcast": {"model": "auto", "confidence": 0.9, "window_months": 12, "horizon": 1},
-    "anomalies": {"threshold": 3.5, "window_weeks": 8, "min_weeks": 4, "min_change": 0.2},
-}
 LEVEL_COLUMN = {
     "district": "district_code",
     "industry": "industry_code",
@@ -64,28 +59,9 @@ NOWCAST = NOWCAST_R.name
 log = logging.getLogger("citycarbon.power")
 
 
-def power_config(city) -> dict[str, dict]:
-    """The ``power`` section of a city config merged over :data:`DEFAULTS`."""
-    raw = getattr(city, "power", None) or {}
-    if not isinstance(raw, dict):
-        raise InputError(
-            "the power section must be a mapping", source=str(city.path), field="power"
-        )
-    out = {}
-    for section, defaults in DEFAULTS.items():
-        given = raw.get(section) or {}
-        if not isinstance(given, dict):
-            raise InputError("must be a mapping", source=str(city.path), field=f"power.{section}")
-        unknown = sorted(set(given) - set(defaults))
-        if unknown:
-            raise InputError(
-                f"unknown setting(s); known: {sorted(defaults)}",
-                source=str(city.path),
-                field=f"power.{section}",
-                value=unknown,
-            )
-        out[section] = {**defaults, **given}
-    return out
+def power_config(city: CityConfig) -> PowerSection:
+    """The ``power`` section of a city config (typed; its defaults where the YAML is silent)."""
+    return city.power
 
 
 # ------------------------------------------------------------------------------ lake reads
@@ -94,7 +70,7 @@ class PowerData:
     """Everything the nowcast needs, read once."""
 
     city: object
-    config: dict
+    config: PowerSection
     enterprises: pd.DataFrame
     meters: pd.DataFrame
     stats: pd.DataFrame  # enterprise_code, period, co2_t, electricity_co2_t, energy_tce, kwh
@@ -115,12 +91,11 @@ def _open(settings, city):
 
 def read_power_data(*, settings=None, city=None, engine=None) -> PowerData:
     """Statistics, grid factors and per-meter daily electricity from the lake and catalog."""
-    from citycarbon.config import load_city
     from citycarbon.config.settings import get_settings
     from citycarbon.store import catalog
 
     settings = settings or get_settings()
-    city = city if city is not None and not isinstance(city, str | Path) else load_city(city)
+    city = as_city(city)
     cfg = power_config(city)
     url = settings.database_url
     eng = engine or _open(settings, city)
@@ -162,8 +137,8 @@ def read_power_data(*, settings=None, city=None, engine=None) -> PowerData:
         meter_days, quality = daily_meter_energy(
             eng,
             city.timezone,
-            interval=cfg["meters"]["interval"],
-            max_fill_intervals=int(cfg["meters"]["max_fill_intervals"]),
+            interval=cfg.meters.interval,
+            max_fill_intervals=cfg.meters.max_fill_intervals,
         )
     finally:
         if engine is None:
@@ -449,7 +424,7 @@ def run_nowcast(
 
     settings = settings or get_settings()
     data = data or read_power_data(settings=settings, city=city)
-    cfg = data.config["nowcast"]
+    cfg = data.config.nowcast
     days = enterprise_days(data)
     last_day = days["day"].max()
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else last_day
@@ -474,11 +449,11 @@ def run_nowcast(
             field="as_of",
             value=str(as_of.date()),
         )
-    chosen = model or cfg["model"]
+    chosen = model or cfg.model
     floor = sigma_floor
     if chosen == "auto":  # the model that backtests best per level on the calibration data
         hist = panel[panel["period"] <= through]
-        horizon = int(cfg["horizon"])
+        horizon = cfg.horizon
         months = sorted(hist["period"].unique())
         # an origin needs a year of history before it (the naive baseline is last year's month)
         first = months[0] + pd.DateOffset(months=12 + horizon - 1) if months else None
@@ -495,8 +470,8 @@ def run_nowcast(
         through,
         data.grid_ef,
         model=chosen,
-        confidence=float(cfg["confidence"]),
-        window_months=int(cfg["window_months"]),
+        confidence=cfg.confidence,
+        window_months=cfg.window_months,
         sigma_floor=floor,
     )
     monthly = monthly.merge(
@@ -677,14 +652,14 @@ def run_backtest(
 
     settings = settings or get_settings()
     data = data or read_power_data(settings=settings, city=city)
-    cfg = data.config["nowcast"]
+    cfg = data.config.nowcast
     panel = monthly_panel(data)
     panel = panel[panel["co2_t"].notna()]
     errors = nc.backtest(
         panel,
         data.grid_ef,
-        horizon=int(horizon or cfg["horizon"]),
-        confidence=float(cfg["confidence"]),
+        horizon=int(horizon or cfg.horizon),
+        confidence=cfg.confidence,
     )
     summary = nc.backtest_summary(errors)
     path = None
@@ -772,14 +747,14 @@ def run_indicators(
         if year is not None:
             g = g[g["year"] == int(year)]
         tables[level] = g.reset_index(drop=True)
-    a = data.config["anomalies"]
+    a = data.config.anomalies
     days = enterprise_days(data)
     tables["anomalies"] = ind.load_anomalies(
         days[["enterprise_code", "day", "kwh"]],
-        threshold=float(a["threshold"]),
-        window=int(a["window_weeks"]),
-        min_periods=int(a["min_weeks"]),
-        min_change=float(a["min_change"]),
+        threshold=float(a.threshold),
+        window=int(a.window_weeks),
+        min_periods=int(a.min_weeks),
+        min_change=float(a.min_change),
     )
     if write:
         run_id = results.run_id_here()

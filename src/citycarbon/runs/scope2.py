@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 from citycarbon.contract.results import GRID_NODE_INTENSITY, HOURLY_SCOPE2
@@ -37,7 +36,7 @@ def persist_demo_scope2(
 
     Returns a dict with ``run_id``, ``year``, the two paths and ``seconds``.
     """
-    from citycarbon.config import load_city
+    from citycarbon.config import as_city
     from citycarbon.config.settings import get_settings
     from citycarbon.power.scope2 import period_node_intensity
     from citycarbon.runs.flow import demo_scope2_run
@@ -45,7 +44,7 @@ def persist_demo_scope2(
 
     t0 = time.perf_counter()
     settings = settings or get_settings()
-    cfg = city if city is not None and not isinstance(city, str | Path) else load_city(city)
+    cfg = as_city(city)
     readings, res = demo_scope2_run(year, city=cfg, settings=settings)
     nodes = period_node_intensity(res.node_intensity, readings.node_kwh, cfg.timezone)
     run_id = results.run_id_here()

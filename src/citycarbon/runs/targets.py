@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from citycarbon.config import TargetsSection, as_city
 from citycarbon.contract.results import TARGET_PROGRESS, TARGET_STATUS
 from citycarbon.errors import InputError
 from citycarbon.store import results
@@ -43,12 +44,9 @@ _run_lock = threading.Lock()
 
 
 # ------------------------------------------------------------------------------- config
-def targets_config(cfg: Any) -> dict[str, Any]:
-    """The ``targets:`` section of a city config ({} when absent)."""
-    section = (getattr(cfg, "model_extra", None) or {}).get("targets") or {}
-    if not isinstance(section, dict):
-        raise InputError("targets: must be a mapping", source=str(cfg.path), field="targets")
-    return section
+def targets_config(cfg: Any) -> TargetsSection:
+    """The ``targets:`` section of a city config (typed; defaults when absent)."""
+    return cfg.targets if cfg is not None else TargetsSection()
 
 
 def _data_file(name: str, cfg: Any) -> Path:
@@ -69,15 +67,15 @@ def load_yaml(path: Path) -> dict[str, Any]:
 def target_specs(cfg: Any) -> tuple[list[dict[str, Any]], str]:
     """Target definitions of the city and the file they come from."""
     section = targets_config(cfg)
-    if not section.get("file"):
+    if not section.file:
         return [], ""
-    path = _data_file(section["file"], cfg)
+    path = _data_file(section.file, cfg)
     return list(load_yaml(path).get("targets") or []), str(path)
 
 
 def load_rules(cfg: Any = None) -> tuple[pd.DataFrame, str]:
     """The warning rules (validated) and their file's version."""
-    name = targets_config(cfg).get("rules") if cfg is not None else None
+    name = targets_config(cfg).rules
     path = _data_file(name, cfg) if name else RULES_FILE
     raw = load_yaml(path)
     return wn.rules_frame(raw.get("rules") or [], source=str(path)), str(raw.get("version", ""))
@@ -247,13 +245,12 @@ def recompute(
     """Sync the city's targets into the catalog, compute progress over the newest results,
     evaluate the warning rules, log new or changed warnings, send them, and write
     ``target_progress`` and ``target_status`` results with a run id."""
-    from citycarbon.config import load_city
     from citycarbon.config.settings import get_settings
     from citycarbon.runs.targets_inputs import load_actuals
     from citycarbon.store import targets as targets_store
 
     settings = settings or get_settings()
-    cfg = cfg if cfg is not None and not isinstance(cfg, str | Path) else load_city(cfg)
+    cfg = as_city(cfg)
     url = settings.database_url
     section = targets_config(cfg)
     with _run_lock:
@@ -261,9 +258,7 @@ def recompute(
         if specs:
             targets_store.sync_targets(specs, actor=actor, source=spec_file, url=url)
         targets = targets_store.targets_frame(url=url)
-        actuals = load_actuals(
-            basis=section.get("basis", "incl_net_imported_electricity"), settings=settings
-        )
+        actuals = load_actuals(basis=section.basis, settings=settings, cfg=cfg)
         run_id = results.run_id_here()
         progress, annual = compute_progress(targets, actuals.observations)
         if len(annual):
@@ -315,8 +310,8 @@ def send_notifications(logged: pd.DataFrame, cfg: Any, *, url: str | None = None
     from citycarbon.runs import notify as nt
     from citycarbon.store import targets as targets_store
 
-    conf = targets_config(cfg).get("notify") or {}
-    min_rank = wn.LEVELS.index(conf.get("min_level", "yellow"))
+    conf = targets_config(cfg).notify
+    min_rank = wn.LEVELS.index(conf.min_level)
     rank = logged["level"].map(wn.LEVELS.index)
     # a return to green is sent when the warning was at or above the minimum before
     send = logged[(rank >= min_rank) | (logged["level"] == "green")]
@@ -346,27 +341,27 @@ def send_notifications(logged: pd.DataFrame, cfg: Any, *, url: str | None = None
         "warnings": items,
     }
     outcome: dict[str, str] = {}
-    if conf.get("webhook"):
+    if conf.webhook:
         try:
-            nt.send_webhook(str(conf["webhook"]), payload)
+            nt.send_webhook(conf.webhook, payload)
             outcome["webhook"] = "ok"
         except Exception as err:
             log.warning("warning webhook failed: %s", err)
             outcome["webhook"] = f"error: {err}"
-    email = conf.get("email")
+    email = conf.email
     if email:
         try:
             nt.send_email(
-                host=email["host"],
-                port=int(email.get("port", 25)),
-                sender=email["from"],
-                to=list(email.get("to") or []),
+                host=email.host,
+                port=email.port,
+                sender=email.sender,
+                to=email.to,
                 subject=f"[citycarbon] {cfg.name.zh} 碳排放双控预警 "
                 f"({payload['worst_level']}, {len(items)})",
                 body="\n".join(i["message"] for i in items) + f"\n\nrun {payload['run_id']}",
-                starttls=bool(email.get("starttls", False)),
-                username=email.get("username"),
-                password_env=email.get("password_env"),
+                starttls=email.starttls,
+                username=email.username,
+                password_env=email.password_env,
             )
             outcome["email"] = "ok"
         except Exception as err:
@@ -420,12 +415,11 @@ def start_scheduler(cfg: Any = None, *, cron: str | None = None, settings: Any =
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.triggers.cron import CronTrigger
 
-    from citycarbon.config import load_city
     from citycarbon.config.settings import get_settings
 
-    cfg = cfg if cfg is not None and not isinstance(cfg, str | Path) else load_city(cfg)
+    cfg = as_city(cfg)
     settings = settings or get_settings()
-    cron = cron or targets_config(cfg).get("schedule") or "30 6 * * *"
+    cron = cron or targets_config(cfg).schedule
     try:
         trigger = CronTrigger.from_crontab(cron, timezone=cfg.timezone)
     except ValueError as err:

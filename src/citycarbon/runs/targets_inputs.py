@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from citycarbon import units
+from citycarbon.config import CityConfig, as_city
 from citycarbon.config.settings import get_settings
 
 FUEL_RESULT = "enterprise_month_fuel_emissions"
@@ -75,8 +76,7 @@ def _with_intensity(obs: pd.DataFrame, gdp: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([obs, inten[obs.columns]], ignore_index=True)
 
 
-def _fallback(lake: Path, url: str | None) -> Actuals:
-    from citycarbon.config import load_city
+def _fallback(lake: Path, url: str | None, cfg: CityConfig) -> Actuals:
     from citycarbon.store import catalog
 
     got = latest_result(FUEL_RESULT, lake)
@@ -98,7 +98,6 @@ def _fallback(lake: Path, url: str | None) -> Actuals:
         )
         return Actuals(empty, monthly, "none", {})
     fuel, run_id = got
-    cfg = load_city()
     ents = catalog.registry_frame("enterprises", url=url)
     regions = catalog.registry_frame("regions", url=url).set_index("code")["name_zh"]
     parks = catalog.registry_frame("parks", url=url).set_index("code")["name_zh"]
@@ -166,9 +165,9 @@ def _fallback(lake: Path, url: str | None) -> Actuals:
 
 
 def _from_inventory(
-    lake: Path, url: str | None, inv: pd.DataFrame, inv_run: str, basis: str
+    lake: Path, url: str | None, inv: pd.DataFrame, inv_run: str, basis: str, cfg: CityConfig
 ) -> Actuals:
-    fallback = _fallback(lake, url)
+    fallback = _fallback(lake, url, cfg)
     if "basis" in inv and (inv["basis"] == basis).any():
         inv = inv[inv["basis"] == basis]
     value = "emissions_tco2e"
@@ -244,7 +243,9 @@ def _from_inventory(
     return Actuals(obs[cols], fallback.enterprise_monthly, "city_inventory", prov)
 
 
-def load_actuals(*, basis: str = "incl_net_imported_electricity", settings: Any = None) -> Actuals:
+def load_actuals(
+    *, basis: str = "incl_net_imported_electricity", settings: Any = None, cfg: Any = None
+) -> Actuals:
     """Actual totals and intensities of the city, districts, parks, industries and enterprises.
 
     Parameters
@@ -252,13 +253,16 @@ def load_actuals(*, basis: str = "incl_net_imported_electricity", settings: Any 
     basis : str
         Inventory basis used for totals when the inventory results exist (``territorial`` or
         ``incl_net_imported_electricity``, the form the 双控 assessment counts electricity in).
+    cfg : CityConfig, str or Path, optional
+        The city (default ``$CITYCARBON_CITY``): its code and name label the city rows.
     """
     settings = settings or get_settings()
+    cfg = as_city(cfg)
     lake, url = Path(settings.lake), settings.database_url
     inv = latest_result("city_inventory", lake)
     if inv is not None and len(inv[0]):
-        return _from_inventory(lake, url, inv[0], inv[1], basis)
-    return _fallback(lake, url)
+        return _from_inventory(lake, url, inv[0], inv[1], basis, cfg)
+    return _fallback(lake, url, cfg)
 
 
 def months_label(year: int, months: int) -> str:

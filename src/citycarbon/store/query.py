@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import atexit
 import datetime
-import os
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -325,7 +324,8 @@ def spark_session(master: str | None = None) -> Any:
     process has one Spark context.
     """
     global _SPARK_ROOT
-    master = master or get_settings().spark_master
+    settings = get_settings()
+    master = master or settings.spark_master
     with _SPARK_LOCK:
         if _SPARK_ROOT is not None:
             running = _SPARK_ROOT.sparkContext.master
@@ -345,11 +345,11 @@ def spark_session(master: str | None = None) -> Any:
             .config("spark.ui.showConsoleProgress", "false")
             .config(
                 "spark.sql.shuffle.partitions",
-                os.environ.get("CITYCARBON_SPARK_SHUFFLE_PARTITIONS", "4"),
+                str(settings.spark_shuffle_partitions),
             )
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .config("spark.driver.memory", os.environ.get("CITYCARBON_SPARK_DRIVER_MEMORY", "2g"))
+            .config("spark.driver.memory", settings.spark_driver_memory)
         )
         if master.startswith("local"):
             builder = builder.config("spark.driver.host", "127.0.0.1").config(
@@ -1001,11 +1001,11 @@ def register_city(
     ``current_<table>`` views from the catalog's committed files, the registry tables, and the
     city's factor profile for the data years found in the lake (or ``years``).
     """
-    from citycarbon.config import load_city
+    from citycarbon.config import as_city
     from citycarbon.store import catalog
 
     settings = settings or get_settings()
-    city = city if city is not None and not isinstance(city, str | Path) else load_city(city)
+    city = as_city(city)
     url = settings.database_url
     files = {t: catalog.committed_files(t, url=url) for t in LAKE_TABLES}
     info = register_lake(engine, settings.lake, files)

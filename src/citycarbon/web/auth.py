@@ -44,9 +44,9 @@ class WebSettings:
 
     @classmethod
     def from_env(cls) -> WebSettings:
-        key = os.environ.get("CITYCARBON_SECRET_KEY") or _stored_secret(get_settings().home)
-        secure = os.environ.get("CITYCARBON_SECURE_COOKIES", "0").lower() in ("1", "true", "yes")
-        return cls(secret_key=key, secure_cookies=secure)
+        settings = get_settings()
+        key = settings.secret_key or _stored_secret(settings.home)
+        return cls(secret_key=key, secure_cookies=settings.secure_cookies)
 
 
 def _stored_secret(home: Path) -> str:

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from citycarbon import factors
+from citycarbon.config.settings import get_settings
 from citycarbon.contract.inputs import SCHEMAS
 from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.read import access
@@ -327,9 +328,10 @@ def upload(
 
 # --------------------------------------------------------------------------- factors
 def _factor_set(set_id: str) -> factors.FactorSet:
-    if set_id not in factors.available_ids():
+    extra = get_settings().factors_path
+    if set_id not in factors.available_ids(extra):
         raise access.NotVisible(f"factor set {set_id!r} not found")
-    return factors.load_factor_set(set_id)
+    return factors.load_factor_set(set_id, extra_paths=extra)
 
 
 FACTOR_SET_COLUMNS = ["id", "version", "title", "publisher", "values", "parameters"]
@@ -345,7 +347,7 @@ def factor_sets_frame() -> pd.DataFrame:
             "values": len(s.table),
             "parameters": ", ".join(sorted(s.table["parameter"].unique())),
         }
-        for s in factors.list_factor_sets()
+        for s in factors.list_factor_sets(get_settings().factors_path)
     ]
     return pd.DataFrame(rows, columns=FACTOR_SET_COLUMNS)
 
