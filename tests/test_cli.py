@@ -95,7 +95,7 @@ def test_batches_lists_failed_killed_and_interrupted_batches(cli_home):
     bad = tmp_path / "bad.csv"
     bad.write_text("enterprise_code,period\nx,2024-01\n", encoding="utf-8")
     r = runner.invoke(app, ["ingest", "energy_monthly", str(bad)])
-    assert r.exit_code == 2 and "missing required column" in r.output  # a failed batch
+    assert r.exit_code == 1 and "missing required column" in r.output  # a failed batch
     killed = catalog.begin_batch("meter_readings", "r.csv", "c" * 64, "cli")  # left running
     old = catalog.begin_batch("meter_readings", "old.csv", "d" * 64, "cli")
     with catalog.session_scope() as s:  # begun two hours ago, never finished

@@ -8,7 +8,9 @@ from typer.testing import CliRunner
 
 from citycarbon.cli import app
 from citycarbon.config import load_city
+from citycarbon.contract.results import TARGET_PROGRESS
 from citycarbon.errors import InputError
+from citycarbon.store import results
 
 OTHER_CITY = """
 id: testville
@@ -147,10 +149,6 @@ def test_cli_city_reaches_the_targets_fallback(small_demo_dir, tmp_path, monkeyp
     with that city (the fallback used to load the default city deep inside the run)."""
     import shutil
 
-    import pandas as pd
-
-    from citycarbon.store import query
-
     home = tmp_path / "home"
     shutil.copytree(small_demo_dir, home)
     monkeypatch.setenv("CITYCARBON_HOME", str(home))
@@ -168,6 +166,6 @@ def test_cli_city_reaches_the_targets_fallback(small_demo_dir, tmp_path, monkeyp
     )
     assert r.exit_code == 0, r.output
     assert "source enterprise_fallback" in r.output
-    progress = pd.read_parquet(query.result_runs("target_progress", home / "lake")[-1])
+    progress = results.current(TARGET_PROGRESS, lake=home / "lake")
     city = progress[progress["level"] == "city"]
     assert len(city) and set(city["entity_name"]) == {"另一市"}
