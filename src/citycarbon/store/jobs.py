@@ -190,3 +190,14 @@ def list_jobs(
             sa.select(Job).where(*where).order_by(Job.id.desc()).limit(limit).offset(offset)
         )
         return [JobInfo.of(j) for j in rows], int(total)
+
+
+def fail_running_jobs(message: str, *, url: str | None = None) -> int:
+    """Mark every job still 'running' failed (its worker stopped); returns how many."""
+    with session_scope(url) as s:
+        result = s.execute(
+            sa.update(Job)
+            .where(Job.status == "running")
+            .values(status="failed", error=message, finished_at=utcnow())
+        )
+        return int(result.rowcount or 0)
