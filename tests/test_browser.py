@@ -79,7 +79,10 @@ def test_upload_a_bad_file_and_see_its_errors(server, browser, tmp_path):
     page.select_option("#upload-kind", "energy_monthly")
     page.set_input_files("#upload-file", str(bad))
     page.click("#upload-submit")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_url(f"{base}/data/jobs/*")  # the upload is queued; its job page polls
+    page.wait_for_selector("#rows-quarantined", timeout=90_000)  # reloaded when done
+    assert page.locator("#job-status").inner_text() == "已完成"
+    assert page.locator("#job-links a[href='/map']").count() == 1
     assert page.locator("#rows-quarantined").inner_text() == "2"
     assert page.locator("#rows-accepted").inner_text() == "2"
     rows = page.locator("#problem-rows").inner_text()

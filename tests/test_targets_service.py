@@ -176,16 +176,6 @@ def test_a_failing_channel_is_recorded_not_raised(home, tmp_path):
     assert log["notify_error"].str.contains("webhook").all()
 
 
-def test_after_ingest_is_failure_safe(home, tmp_path, caplog):
-    cfg = load_city(_city(tmp_path, rules=str(tmp_path / "missing-rules.yaml")))
-    with caplog.at_level("ERROR"):
-        assert service.after_ingest(None, cfg=cfg) is None
-    assert "recompute after ingest failed" in caplog.text
-    (tmp_path / "b").mkdir()
-    ok = service.after_ingest(None, cfg=load_city(_city(tmp_path / "b")))
-    assert ok is not None and len(ok.progress) > 0
-
-
 def test_scheduler_runs_the_recompute_job(home, tmp_path):
     cfg = load_city(_city(tmp_path, schedule="0 3 * * *"))
     scheduler = service.start_scheduler(cfg)

@@ -1,5 +1,6 @@
-"""数据 page and API: upload → validation report (accepted/quarantined counts, problem rows),
-batch ledger, quarantine browser, CSV/Excel downloads, audit of the batch; enterprise page."""
+"""数据 page and API: upload → background job → validation report (accepted/quarantined counts,
+problem rows), batch ledger, quarantine browser, CSV/Excel downloads, audit of the batch;
+enterprise page."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from citycarbon.read import access
 from citycarbon.store import catalog
 from citycarbon.store.models import AuditLog
-from tests.web_fixtures import page_csrf, sign_in
+from tests.web_fixtures import page_csrf, sign_in, wait_job
 
 GOOD = "91350211MAKB5N0G4C"
 
@@ -25,14 +26,22 @@ def _bad_energy_csv(web_home) -> bytes:
     return frame.to_csv(index=False).encode("utf-8")
 
 
-def test_upload_shows_the_validation_report_and_is_audited(app, web_home):
+def test_upload_shows_the_validation_report_and_is_audited(app, web_home, job_worker):
     client = sign_in(app, "analyst")
     body = _bad_energy_csv(web_home)
     r = client.post(
         "/data/upload",
         data={"kind": "energy_monthly", "csrf_token": page_csrf(client, "/data")},
         files={"file": ("能源月报-坏.csv", body, "text/csv")},
+        follow_redirects=False,
     )
+    assert r.status_code == 303, r.text[:500]
+    job_id = int(r.headers["location"].rsplit("/", 1)[1])
+    assert r.headers["location"] == f"/data/jobs/{job_id}"
+    job = wait_job(client, job_id)
+    assert job["status"] == "done", job
+    assert job["steps"][0]["name"] == "ingest"
+    r = client.get(f"/data/jobs/{job_id}")
     assert r.status_code == 200, r.text[:500]
     assert 'id="rows-in">3<' in r.text
     assert 'id="rows-accepted">1<' in r.text
@@ -41,6 +50,10 @@ def test_upload_shows_the_validation_report_and_is_audited(app, web_home):
     batches = client.get("/api/v1/batches", params={"kind": "energy_monthly"}).json()["items"]
     mine = batches[0]
     assert (mine["source_name"], mine["created_by"]) == ("能源月报-坏.csv", "analyst")
+    assert mine["id"] == job["batch_id"]
+    assert 'href="/inventory"' in r.text and 'href="/map"' in r.text  # the refreshed pages
+    data_page = client.get("/data").text
+    assert f'href="/data/jobs/{job_id}"' in data_page and "能源月报-坏.csv" in data_page
     rows = client.get("/api/v1/quarantine", params={"batch_id": mine["id"]}).json()
     # one quarantine row per problem; the two broken input rows (header = row 1)
     assert rows["total"] >= 2
@@ -54,17 +67,22 @@ def test_upload_shows_the_validation_report_and_is_audited(app, web_home):
     assert (entry.actor, entry.action, entry.after["rows_quarantined"]) == ("analyst", "commit", 2)
     page = client.get(f"/data/batches/{mine['id']}")
     assert page.status_code == 200 and "天燃气X" in page.text
-    # the same file again: nothing new, the report says so
+    # the same file again: nothing new, the job points at the earlier batch and says so
     r = client.post(
         "/api/v1/uploads",
         data={"kind": "energy_monthly"},
         files={"file": ("能源月报-坏.csv", body, "text/csv")},
         headers={"X-CSRF-Token": page_csrf(client)},
     )
-    assert r.status_code == 200 and r.json()["status"] == "unchanged"
+    assert r.status_code == 202
+    again = wait_job(client, r.json()["job_id"])
+    assert (again["status"], again["batch_id"]) == ("done", mine["id"])
+    assert [s["status"] for s in again["steps"]] == ["done", "skipped"]
+    page = client.get(f"/data/jobs/{again['id']}").text
+    assert f"（批次 {mine['id']}）" in page
 
 
-def test_upload_errors_are_messages_not_tracebacks(app):
+def test_upload_errors_are_messages_not_tracebacks(app, job_worker):
     client = sign_in(app, "admin")
     token = page_csrf(client, "/data")
     r = client.post(
@@ -72,8 +90,19 @@ def test_upload_errors_are_messages_not_tracebacks(app):
         data={"kind": "energy_monthly", "csrf_token": token},
         files={"file": ("x.csv", b"\x00\x01 not a table", "text/csv")},
     )
-    assert r.status_code == 422
-    assert 'id="upload-error"' in r.text and "Traceback" not in r.text
+    assert r.status_code == 200 and 'id="job"' in r.text  # followed to the job page
+    job_id = int(str(r.url).rsplit("/", 1)[1])
+    job = wait_job(client, job_id)
+    assert job["status"] == "failed" and job["error"].startswith("x.csv")
+    r = client.get(f"/data/jobs/{job_id}")
+    assert 'id="job-error"' in r.text and "Traceback" not in r.text
+    r = client.post(
+        "/data/upload",
+        data={"kind": "energy_monthly", "csrf_token": token},
+        files={"file": ("x.xls", b"old excel", "application/vnd.ms-excel")},
+    )
+    assert r.status_code == 422  # the file type is refused at once
+    assert 'id="upload-error"' in r.text and ".xlsx" in r.text
     r = client.post(
         "/api/v1/uploads",
         data={"kind": "no_such_kind"},

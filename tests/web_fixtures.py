@@ -55,6 +55,29 @@ def app(web_home: Path):
     return create_app(SETTINGS)
 
 
+@pytest.fixture(scope="module")
+def job_worker(web_home: Path) -> Iterator[object]:
+    """The real job consumer (huey, SqliteHuey in the home, one worker thread) for a module."""
+    from citycarbon.runs import jobs
+
+    consumer = jobs.start_worker()
+    yield consumer
+    jobs.stop_worker(consumer)
+
+
+def wait_job(client: TestClient, job_id: int, timeout_s: float = 120, **kw) -> dict:
+    """Poll ``/api/v1/jobs/{id}`` (as a user would) until the job is done or failed."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        r = client.get(f"/api/v1/jobs/{job_id}", **kw)
+        assert r.status_code == 200, r.text[:500]
+        job = r.json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.2)
+    pytest.fail(f"job {job_id} did not finish in {timeout_s} s")
+
+
 def csrf_of(html: str) -> str:
     m = CSRF_RE.search(html)
     assert m, "no CSRF token in the page"
@@ -91,8 +114,9 @@ def _free_port() -> int:
 
 @contextmanager
 def live_server(home: Path) -> Iterator[str]:
-    """uvicorn in a second process serving the app over ``home``; yields its base URL."""
-    env = {**os.environ, "CITYCARBON_HOME": str(home)}
+    """uvicorn in a second process serving the app over ``home`` (with the embedded job
+    worker, as ``citycarbon serve`` runs it); yields its base URL."""
+    env = {**os.environ, "CITYCARBON_HOME": str(home), "CITYCARBON_WORKER": "embedded"}
     env.pop("CITYCARBON_DATABASE_URL", None)
     port = _free_port()
     proc = subprocess.Popen(

@@ -49,6 +49,10 @@ app.add_typer(targets_app, name="targets")
 from citycarbon.cli.scenario import scenario_app  # noqa: E402
 
 app.add_typer(scenario_app, name="scenario")
+# background jobs (issue 12): `citycarbon jobs worker|list|show`
+from citycarbon.cli.jobs import jobs_app  # noqa: E402
+
+app.add_typer(jobs_app, name="jobs")
 
 
 class _MessageHandler(logging.Handler):

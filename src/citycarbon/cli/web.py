@@ -37,8 +37,16 @@ def serve_command(
         ),
     ] = True,
     city: CityOption = None,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            help="Also run the background job worker (uploads) in this process; "
+            "--no-worker leaves the queue to `citycarbon jobs worker`."
+        ),
+    ] = True,
 ) -> None:
     """Serve the web platform and the API (uvicorn) on http://HOST:PORT."""
+
     import uvicorn
 
     from citycarbon.config import load_city
@@ -60,16 +68,34 @@ def serve_command(
         except CitycarbonError as err:
             fail(err)
         console.print(f"targets recompute scheduled ({job.trigger}); next {job.next_run_time}")
+    consumer = None
+    if worker and workers == 1:  # the app starts the consumer with itself (lifespan)
+        export("CITYCARBON_WORKER", "embedded")
+    elif worker:  # several server processes: one consumer, here in the parent
+        from citycarbon.runs.jobs import start_worker
+
+        export("CITYCARBON_WORKER", "off")
+        consumer = start_worker()
+    else:
+        export("CITYCARBON_WORKER", "off")
+    if worker:
+        console.print("background job worker: 1 thread, in this process")
     console.print(f"citycarbon web on [bold]http://{host}:{port}[/] (API docs at /docs)")
-    uvicorn.run(
-        "citycarbon.web.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        proxy_headers=False,
-    )
+    try:
+        uvicorn.run(
+            "citycarbon.web.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            proxy_headers=False,
+        )
+    finally:
+        if consumer is not None:
+            from citycarbon.runs.jobs import stop_worker
+
+            stop_worker(consumer)
 
 
 @users_app.command("add")

@@ -97,6 +97,23 @@ SETTINGS: tuple[Setting, ...] = (
         "extra directories with factor sets (separated by `:`, `;` on Windows)",
     ),
     Setting(
+        "CITYCARBON_QUEUE",
+        "queue",
+        "str",
+        "sqlite",
+        "background job queue (huey): `sqlite` (embedded, `$CITYCARBON_HOME/jobs.sqlite`) or a "
+        "`redis://host:port/db` URL",
+    ),
+    Setting(
+        "CITYCARBON_WORKER",
+        "worker",
+        "choice",
+        "off",
+        "`embedded` runs the job worker inside the web server; `off` leaves the queue to "
+        "`citycarbon jobs worker` (`citycarbon serve` sets `embedded` unless `--no-worker`)",
+        choices=("embedded", "off"),
+    ),
+    Setting(
         "CITYCARBON_SECRET_KEY",
         "secret_key",
         "str",
@@ -152,10 +169,22 @@ class Settings:
     debug: bool = False
     ingest_memory: str = "512MB"
     ingest_pause: str = ""
+    queue: str = "sqlite"
+    worker: str = "off"
 
     @property
     def lake(self) -> Path:
         return self.home / "lake"
+
+    @property
+    def queue_file(self) -> Path:
+        """The embedded (SQLite) job queue's database."""
+        return self.home / "jobs.sqlite"
+
+    @property
+    def uploads(self) -> Path:
+        """Private directory of uploaded files waiting for their job (mode 0700)."""
+        return self.home / "uploads"
 
 
 def _invalid(s: Setting, raw: str, reason: str, suggestions: list[str] | None = None) -> InputError:

@@ -131,8 +131,9 @@ def file_format(path: Path) -> str:
     return fmt
 
 
-def inspect_file(path: Path, fmt: str) -> FileInfo:
+def inspect_file(path: Path, fmt: str, label: str | None = None) -> FileInfo:
     """SHA-256 of the bytes; for CSV also the encoding (UTF-8, else GB18030/GBK, else refused).
+    ``label`` names the file in errors (default its path).
 
     Raises
     ------
@@ -161,11 +162,11 @@ def inspect_file(path: Path, fmt: str) -> FileInfo:
             utf8_ok, bad_at = False, size - 1 + err.start
     encoding = None
     if fmt == "csv":
-        encoding = "utf-8" if utf8_ok else _check_gb18030(path, bad_at or 0)
+        encoding = "utf-8" if utf8_ok else _check_gb18030(path, bad_at or 0, label)
     return FileInfo(digest.hexdigest(), size, encoding, quotes)
 
 
-def _check_gb18030(path: Path, utf8_error_at: int) -> str:
+def _check_gb18030(path: Path, utf8_error_at: int, label: str | None = None) -> str:
     decoder = codecs.getincrementaldecoder("gb18030")()
     done, lines = 0, 0
     with open(path, "rb") as f:
@@ -179,7 +180,7 @@ def _check_gb18030(path: Path, utf8_error_at: int) -> str:
                     f"the file is neither UTF-8 nor GBK/GB18030 text (bytes at offset {at}, "
                     f"line {lines + 1}, decode in neither; not UTF-8 from offset "
                     f"{utf8_error_at}); save it as UTF-8 CSV",
-                    source=str(path),
+                    source=label or str(path),
                 ) from None
             lines += chunk.count(b"\n")
             done += len(chunk)
@@ -200,9 +201,11 @@ class Chunk:
 class Reader:
     """Base of the format readers: headers, parts (sheets) and chunks of rows."""
 
-    def __init__(self, path: Path, schema: Schema) -> None:
+    def __init__(self, path: Path, schema: Schema, name: str | None = None) -> None:
         self.path, self.schema = path, schema
-        self.parts: list[str] = [path.name]
+        self.name = name or path.name  # the file as the user named it (errors, quarantine)
+        self.label = name or str(path)
+        self.parts: list[str] = [self.name]
         self.headers: list[list[str]] = []  # per part
 
     def chunks(self) -> Iterator[Chunk]:
@@ -229,14 +232,14 @@ class CSVReader(Reader):
     sees it in an editor (header line 1; rows spanning several lines counted; blank lines kept
     in the numbering)."""
 
-    def __init__(self, path: Path, schema: Schema, info: FileInfo) -> None:
-        super().__init__(path, schema)
+    def __init__(self, path: Path, schema: Schema, info: FileInfo, name: str | None = None) -> None:
+        super().__init__(path, schema, name)
         self.info = info
         encoding = "utf-8-sig" if info.encoding == "utf-8" else info.encoding
         with open(path, encoding=encoding, newline="") as f:
             first = f.readline()
             if not first.strip():
-                raise InputError("the file is empty (no header line)", source=str(path))
+                raise InputError("the file is empty (no header line)", source=self.label)
             self.delimiter = max((",", "\t", ";", "|"), key=lambda d: (first.count(d), d == ","))
             header = next(csv.reader([first], delimiter=self.delimiter))
         self.names = _unique_names(header)
@@ -323,9 +326,9 @@ class CSVReader(Reader):
                 ]
                 yield Chunk(table, 0, bad, blank)
         except pa.ArrowInvalid as err:
-            raise InputError(f"cannot read the CSV: {err}", source=str(self.path)) from None
+            raise InputError(f"cannot read the CSV: {err}", source=self.label) from None
         except UnicodeDecodeError as err:  # pragma: no cover - checked by inspect_file
-            raise InputError(f"cannot decode the CSV: {err}", source=str(self.path)) from None
+            raise InputError(f"cannot decode the CSV: {err}", source=self.label) from None
         rest = invalid[used:]
         if rest:
             yield Chunk(
@@ -350,12 +353,12 @@ class CSVReader(Reader):
 class ParquetReader(Reader):
     """Parquet in row batches; the row number is the 1-based record number."""
 
-    def __init__(self, path: Path, schema: Schema) -> None:
-        super().__init__(path, schema)
+    def __init__(self, path: Path, schema: Schema, name: str | None = None) -> None:
+        super().__init__(path, schema, name)
         try:
             self.file = pq.ParquetFile(path)
         except (pa.ArrowInvalid, OSError) as err:
-            raise InputError(f"not a readable Parquet file ({err})", source=str(path)) from None
+            raise InputError(f"not a readable Parquet file ({err})", source=self.label) from None
         self.headers = [list(self.file.schema_arrow.names)]
 
     def chunks(self) -> Iterator[Chunk]:
@@ -370,9 +373,7 @@ class ParquetReader(Reader):
                 start += n
                 yield Chunk(table, 0)
         except (pa.ArrowInvalid, OSError) as err:
-            raise InputError(
-                f"not a readable Parquet file ({err})", source=str(self.path)
-            ) from None
+            raise InputError(f"not a readable Parquet file ({err})", source=self.label) from None
 
 
 _FOOTER_WORDS = ("单位负责人", "统计负责人", "填表人", "报出日期", "说明", "注：", "注:")
@@ -386,8 +387,8 @@ class ExcelReader(Reader):
     given above the table (``统一社会信用代码：…``, ``报告期：2024年1月``). Sheets without a
     header are ignored. Row numbers are Excel's."""
 
-    def __init__(self, path: Path, schema: Schema) -> None:
-        super().__init__(path, schema)
+    def __init__(self, path: Path, schema: Schema, name: str | None = None) -> None:
+        super().__init__(path, schema, name)
         import openpyxl
         from openpyxl.utils.exceptions import InvalidFileException
 
@@ -395,7 +396,7 @@ class ExcelReader(Reader):
             self.book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as err:
             raise InputError(
-                f"not a readable .xlsx workbook ({type(err).__name__}: {err})", source=str(path)
+                f"not a readable .xlsx workbook ({type(err).__name__}: {err})", source=self.label
             ) from None
         self.parts = []
         self.found_headers: list[str] = []
@@ -407,7 +408,7 @@ class ExcelReader(Reader):
         except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as err:
             raise InputError(
                 f"the .xlsx workbook is damaged ({type(err).__name__}: {err})",
-                source=str(self.path),
+                source=self.label,
             ) from None
         finally:
             self.book.close()
@@ -422,7 +423,7 @@ class ExcelReader(Reader):
                 continue
             names, consts, pending = found
             part = len(self.parts)
-            self.parts.append(f"{self.path.name}!{sheet.title}")
+            self.parts.append(f"{self.name}!{sheet.title}")
             self.headers.append(names)
             cols: list[list[Any]] = [[] for _ in names]
             numbers: list[int] = []
@@ -464,7 +465,7 @@ class ExcelReader(Reader):
             if i > 30:
                 return None
             texts = ["" if v is None else str(v).strip() for v in (values or ())]
-            match = match_headers(kind, texts, source=str(self.path))
+            match = match_headers(kind, texts, source=self.label)
             if len(match.columns) + len(match.scaled) < 2:
                 above.append(tuple(values or ()))
                 continue
@@ -488,7 +489,7 @@ class ExcelReader(Reader):
                 if not (cells and cells <= (_FORM_LETTERS | {str(k) for k in range(1, 40)})):
                     pending.append(nxt)  # a data row, not the column-number row 甲 乙 丙 1 2
             consts = self._constants(above)
-            full = match_headers(kind, [*names, *consts], source=str(self.path))
+            full = match_headers(kind, [*names, *consts], source=self.label)
             if full.missing:  # a sheet of another table (e.g. a list of fuels): not data
                 if self.best is None or len(full.missing) < len(self.best[1]):
                     self.best = ([*names, *consts], full.missing)
@@ -577,7 +578,9 @@ class _Run:
         staging: Path,
         url: str,
         now: pd.Timestamp | None = None,
+        name: str | None = None,
     ) -> None:
+        self.name = name or path.name  # the file as the user named it
         self.schema, self.batch_id, self.path, self.fmt, self.info = (
             schema,
             batch_id,
@@ -592,7 +595,7 @@ class _Run:
             city.timezone,
             now,
             self._code_lists(),
-            source=path.name,
+            source=self.name,
             factor_years=factor_years(schema, city),
         )
         self.writer = (
@@ -640,11 +643,11 @@ class _Run:
     def read(self) -> None:
         schema = self.schema
         if self.fmt == "csv":
-            self.reader = CSVReader(self.path, schema, self.info)
+            self.reader = CSVReader(self.path, schema, self.info, self.name)
         elif self.fmt == "parquet":
-            self.reader = ParquetReader(self.path, schema)
+            self.reader = ParquetReader(self.path, schema, self.name)
         else:
-            self.reader = ExcelReader(self.path, schema)
+            self.reader = ExcelReader(self.path, schema, self.name)
         mapping: dict[int, Any] = {}
         any_rows = False
         for chunk in self.reader.chunks():
@@ -666,17 +669,17 @@ class _Run:
                 raise InputError(
                     f"no sheet has a header row of {schema.kind} (columns "
                     f"{', '.join(schema.required)})",
-                    source=self.path.name,
+                    source=self.name,
                 )
             self._mapping(self.reader.headers[0] if self.reader.headers else [], None)
         if not any_rows and self.rows_in == 0:
-            raise InputError("the file has no data rows (empty file)", source=self.path.name)
+            raise InputError("the file has no data rows (empty file)", source=self.name)
 
     def _mapping(self, headers: list[str], chunk: Chunk | None) -> Any:
         names = [h for h in headers if h != "_row"]
         if chunk is not None:  # constants from above an Excel table are extra columns
             names += [c for c in chunk.raw.column_names if c not in names and c != "_row"]
-        m = match_headers(self.schema.kind, names, source=self.path.name)
+        m = match_headers(self.schema.kind, names, source=self.name)
         if m.missing:
             hint = _other_kind_hint(self.schema.kind, names)
             raise InputError(
@@ -685,7 +688,7 @@ class _Run:
                     f"{c}: {', '.join(self.schema.column(c).aliases[:3])}" for c in m.missing
                 )
                 + f"); the file has columns: {', '.join(map(str, names)) or '(none)'}{hint}",
-                source=self.path.name,
+                source=self.name,
                 field=m.missing[0],
             )
         self.ignored = sorted(set(self.ignored) | set(m.unknown))
@@ -794,7 +797,7 @@ class _Run:
         t = pa.concat_tables(self.quarantine_parts)
         self.quarantine_parts, self.quarantine_buffered = [], 0
         rows = t["_row"].to_numpy()
-        parts = self.reader.parts if self.reader else [self.path.name]
+        parts = self.reader.parts if self.reader else [self.name]
         part_idx = rows >> _ROW_BITS
         names = np.asarray(parts, dtype=object)[np.clip(part_idx, 0, len(parts) - 1)]
         n = t.num_rows
@@ -1052,6 +1055,7 @@ def ingest(
     report_dir: str | Path | None = None,
     city: Any = None,
     now: Any = None,
+    source_name: str | None = None,
 ) -> IngestResult:
     """Validate a file of one kind and load it: accepted rows to the lake (or the registry),
     rejected rows to ``quarantine``, one committed batch in the catalog.
@@ -1072,6 +1076,9 @@ def ingest(
         The city (time zone of naive timestamps, districts); default the configured one.
     now : timestamp, optional
         "Now" for the checks of periods not yet over (default the clock); tests set it.
+    source_name : str, optional
+        The file's name as the user gave it (an upload saved under a private name), used in
+        the batch, errors and quarantine instead of ``path``; default ``path``'s name.
 
     Returns
     -------
@@ -1091,11 +1098,12 @@ def ingest(
     schema = get_schema(kind)
     path = Path(path)
     if not path.is_file():
-        raise InputError("file not found", source=str(path))
-    fmt = file_format(path)
+        raise InputError("file not found", source=source_name or str(path))
+    name = source_name or path.name
+    fmt = file_format(Path(name) if source_name else path)
     settings = get_settings()
     url, lake = settings.database_url, settings.lake
-    info = inspect_file(path, fmt)
+    info = inspect_file(path, fmt, source_name)
     catalog.ensure_catalog(url)
     reports_base = Path(report_dir) if report_dir else settings.home / "reports" / "ingest"
     existing = catalog.find_committed_batch(kind, info.sha256, url=url)
@@ -1103,12 +1111,12 @@ def ingest(
         return _unchanged(existing, reports_base, info, t0)
     city_cfg = as_city(city)
     lk.cleanup(lake, url=url)
-    batch_id = catalog.begin_batch(kind, path.name, info.sha256, created_by, url=url)
+    batch_id = catalog.begin_batch(kind, name, info.sha256, created_by, url=url)
     lock = lk.BatchLock(lake, batch_id)
     staging = lake / lk.STAGING / f"b{batch_id}"
     published: list[Path] = []
     try:
-        run = _Run(schema, batch_id, path, fmt, info, city_cfg, staging, url, now)
+        run = _Run(schema, batch_id, path, fmt, info, city_cfg, staging, url, now, source_name)
         run.read()
         run.dedupe()
         staged = run.files()
@@ -1122,7 +1130,7 @@ def ingest(
                 f"internal error: rows in {counts['rows_in']} != accepted "
                 f"{counts['rows_accepted']} + quarantined "
                 f"{counts['rows_quarantined']}",
-                source=path.name,
+                source=name,
             )
         _pause("staged", lake, batch_id)
         published = lk.publish(staged, lake)
@@ -1147,7 +1155,7 @@ def ingest(
         lock.release()
         if isinstance(err, CitycarbonError | KeyboardInterrupt | SystemExit):
             raise
-        raise InputError(f"ingest failed: {type(err).__name__}: {err}", source=path.name) from err
+        raise InputError(f"ingest failed: {type(err).__name__}: {err}", source=name) from err
     shutil.rmtree(staging, ignore_errors=True)
     lock.release()
     qfiles = [lake / f.rel for f in run.quarantine_files]
@@ -1155,7 +1163,7 @@ def ingest(
     return IngestResult(
         batch_id=batch_id,
         kind=kind,
-        source_name=path.name,
+        source_name=name,
         content_hash=info.sha256,
         status="committed",
         rows_in=counts["rows_in"],

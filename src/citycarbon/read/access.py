@@ -24,7 +24,6 @@ import itertools
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,6 +45,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_users": frozenset({"admin"}),
     "read_audit": frozenset({"admin"}),
     "edit_scenarios": frozenset({"admin", "city_analyst"}),  # 情景分析 pages
+    "read_all_jobs": frozenset({"admin", "city_analyst"}),  # others see their own jobs
 }
 FUEL_RESULT = ENTERPRISE_MONTH_FUEL.name
 RESULT_SUMS = ("energy_tce", "scope1_co2_t", "scope2_co2_t", "co2_t")
@@ -593,14 +593,3 @@ def quarantine(principal: Principal, batch_id: int | None = None) -> pd.DataFram
         return frame
     own = batches(principal)["id"].tolist()
     return frame[frame["batch_id"].isin(own).to_numpy()].reset_index(drop=True)
-
-
-def upload(principal: Principal, kind: str, path: Path, source_name: str) -> Any:
-    """Ingest an uploaded file of any kind as the principal (uploaders only); returns the
-    :class:`citycarbon.ingest.loader.IngestResult`. The batch is audited by the catalog."""
-    from citycarbon.ingest.loader import ingest
-
-    require(principal, "upload")
-    result = ingest(kind, path, created_by=principal.username)
-    invalidate()
-    return result

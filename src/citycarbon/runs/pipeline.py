@@ -466,6 +466,7 @@ def ingest_and_run(
     kind: str,
     path: str | Path,
     *,
+    source_name: str | None = None,
     created_by: str = "cli",
     report_dir: str | Path | None = None,
     city: Any = None,
@@ -476,7 +477,8 @@ def ingest_and_run(
     """Ingest one file, then run what it makes stale for the years it touched.
 
     The ingest is the run's first step (``ingest``); a file that changes nothing (the same file
-    again, or every row quarantined) runs nothing else. An ingest error (unreadable file, wrong
+    again, or every row quarantined) runs nothing else. ``source_name``: the file's name as the
+    user gave it, where ``path`` is a private copy (uploads). An ingest error (unreadable file, wrong
     kind) is raised as it is, after the step is reported failed.
     """
     from citycarbon.config import CityConfig, load_city
@@ -490,7 +492,14 @@ def ingest_and_run(
         on_step(rep)
     t0 = time.perf_counter()
     try:
-        got = ingest(kind, path, created_by=created_by, report_dir=report_dir, city=cfg)
+        got = ingest(
+            kind,
+            path,
+            created_by=created_by,
+            report_dir=report_dir,
+            city=cfg,
+            source_name=source_name,
+        )
     except Exception as err:
         rep.status, rep.message = "failed", str(err)
         rep.seconds = round(time.perf_counter() - t0, 3)

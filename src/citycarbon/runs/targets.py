@@ -374,30 +374,6 @@ def send_notifications(logged: pd.DataFrame, cfg: Any, *, url: str | None = None
     return outcome
 
 
-# ------------------------------------------------------------------------------- hooks
-def after_ingest(
-    result: Any = None, *, cfg: Any = None, settings: Any = None
-) -> RecomputeResult | None:
-    """Recompute progress and warnings after a successful ingest (or compute).
-
-    Failure-safe: any error is logged and swallowed, so a warning problem never fails an ingest.
-    """
-    if result is not None and getattr(result, "status", "committed") not in ("committed",):
-        return None
-    if getattr(result, "kind", None) in ("energy_monthly", "meter_readings"):
-        try:  # statistics or meters arrived: a new nowcast vintage (earlier ones are kept)
-            from citycarbon.runs.scope2 import renowcast
-
-            renowcast(cfg=cfg, settings=settings)
-        except Exception:
-            log.exception("nowcast: re-run after ingest failed")
-    try:
-        return recompute(cfg, settings=settings, actor="ingest")
-    except Exception:
-        log.exception("targets: recompute after ingest failed")
-        return None
-
-
 def start_scheduler(cfg: Any = None, *, cron: str | None = None, settings: Any = None) -> Any:
     """Start an APScheduler ``BackgroundScheduler`` recomputing on the city's cron schedule.
 

@@ -15,6 +15,7 @@ meters        electricity meters of enterprises at grid nodes
 batches       one row per ingest run: running → committed | failed
 batch_files   the Parquet files a batch wrote into the lake (paths relative to the lake)
 audit_log     who changed what, with the row before and after (JSON)
+jobs          background jobs (an upload and its pipeline): status, steps, progress, error
 """
 
 from __future__ import annotations
@@ -382,6 +383,39 @@ class Scenario(Base):
     settings: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     created_by: Mapped[str] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------- jobs
+# Background jobs: an upload and the pipeline it runs (migration 0006_jobs; queue in
+# citycarbon.runs.jobs, rows in citycarbon.store.jobs).
+JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+class Job(Base):
+    """A background job: queued → running → done | failed, its steps (JSON list of
+    ``{name, status, seconds, message}``), progress [0-1], error and the batch it made.
+    ``source_name`` is the file name the user gave (never a server path)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))  # 'ingest'
+    ingest_kind: Mapped[str | None] = mapped_column(sa.String(32))
+    source_name: Mapped[str | None] = mapped_column(sa.String(500))
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued", index=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)  # users.id
+    created_by: Mapped[str] = mapped_column(sa.String(100))  # user name
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    progress: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("batches.id", ondelete="SET NULL"))
 
 
 #: Registry tables (loaded through ingest) and the column that identifies a row.

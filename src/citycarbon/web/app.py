@@ -20,6 +20,8 @@ import io
 import json
 import logging
 import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -399,6 +401,26 @@ def _document_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """With ``CITYCARBON_WORKER=embedded`` the job consumer (one worker thread) runs in this
+    process from start-up to shutdown; jobs never run on the event loop."""
+    from starlette.concurrency import run_in_threadpool
+
+    from citycarbon.config.settings import get_settings
+
+    consumer = None
+    if get_settings().worker == "embedded":
+        from citycarbon.runs import jobs
+
+        consumer = jobs.start_worker()
+    try:
+        yield
+    finally:
+        if consumer is not None:
+            await run_in_threadpool(jobs.stop_worker, consumer)
+
+
 def create_app(settings: auth.WebSettings | None = None) -> FastAPI:
     """The web application.
 
@@ -407,6 +429,7 @@ def create_app(settings: auth.WebSettings | None = None) -> FastAPI:
     settings : WebSettings, optional
         Secret key and cookie flags; default from the environment (``CITYCARBON_SECRET_KEY``,
         else a key stored in ``$CITYCARBON_HOME/secret_key``; ``CITYCARBON_SECURE_COOKIES``).
+        ``CITYCARBON_WORKER=embedded`` also runs the background job worker in this process.
     """
     settings = settings or auth.WebSettings.from_env()
     sessions = auth.Sessions(settings)
@@ -422,6 +445,7 @@ def create_app(settings: auth.WebSettings | None = None) -> FastAPI:
         dependencies=[Depends(auth.csrf_protect)],
         docs_url=None,  # served below from the vendored Swagger UI (no CDN)
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.sessions = sessions

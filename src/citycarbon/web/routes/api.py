@@ -8,8 +8,6 @@ Lists are paginated (``limit``, ``offset``; the answer gives ``total``).
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -22,8 +20,11 @@ from citycarbon.config.settings import get_settings
 from citycarbon.contract.inputs import SCHEMAS
 from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.read import access
+from citycarbon.read import jobs as job_reads
 from citycarbon.read.access import Principal
+from citycarbon.runs import jobs as job_runs
 from citycarbon.store import users
+from citycarbon.store.jobs import JobInfo
 from citycarbon.web import auth
 from citycarbon.web.app import records, table_download
 
@@ -40,7 +41,6 @@ CreditCode = Annotated[
 ]
 Year = Annotated[int | None, Query(ge=1900, le=2200, description="data year (default latest)")]
 UPLOAD_KINDS = tuple(SCHEMAS)
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
 class Page(BaseModel):
@@ -75,18 +75,45 @@ class EnterpriseDetail(BaseModel):
     rank: dict[str, Any]
 
 
-class UploadReport(BaseModel):
-    batch_id: int
-    kind: str
-    source_name: str
-    status: str
-    rows_in: int
-    rows_accepted: int
-    rows_quarantined: int
-    rows_skipped: int
-    ignored_columns: list[str]
-    problems: list[dict[str, Any]]
-    quarantined_rows: list[dict[str, Any]] = Field(description="the first 200 problem rows")
+class UploadQueued(BaseModel):
+    """An accepted upload: its job runs in the background; poll ``status_url``."""
+
+    job_id: int
+    status: Literal["queued", "running", "done", "failed"]
+    status_url: str = Field(description="GET it until status is done or failed")
+
+
+class JobStep(BaseModel):
+    name: str = Field(description="ingest, targets, ... in the order they ran")
+    status: Literal["running", "done", "failed", "skipped"]
+    seconds: float
+    message: str
+
+
+class JobOut(BaseModel):
+    """A background job: an upload and the pipeline it runs."""
+
+    id: int
+    kind: str = Field(description="'ingest'")
+    ingest_kind: str | None
+    source_name: str | None = Field(description="the uploaded file's name")
+    status: Literal["queued", "running", "done", "failed"]
+    created_by: str
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    steps: list[JobStep]
+    progress: float = Field(ge=0, le=1)
+    error: str | None
+    batch_id: int | None
+    batch_url: str | None = Field(description="the batch's API resource, once there is one")
+
+
+class JobPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[JobOut]
 
 
 class NewUser(BaseModel):
@@ -278,52 +305,57 @@ def quarantine(
     return page(access.quarantine(principal, batch_id), limit, offset, format, "quarantine")
 
 
-def ingest_upload(principal: Principal, kind: str, upload: UploadFile) -> dict[str, Any]:
-    """Save an uploaded file under its own name in a temporary directory and ingest it."""
-    from citycarbon.ingest.loader import read_quarantine
-
+def submit_upload(principal: Principal, kind: str, upload: UploadFile) -> JobInfo:
+    """Queue the ingest of an uploaded file as the principal (uploaders only); its job."""
     access.require(principal, "upload")
     if kind not in UPLOAD_KINDS:
         raise InputError(f"unknown kind {kind!r}; known: {', '.join(UPLOAD_KINDS)}", field="kind")
-    name = FsPath(upload.filename or "upload.csv").name.replace("\x00", "")[:200] or "upload.csv"
-    with tempfile.TemporaryDirectory(prefix="cc-upload-") as tmp:
-        path = FsPath(tmp) / name
-        size = 0
-        with path.open("wb") as f:
-            while chunk := upload.file.read(1 << 20):
-                size += len(chunk)
-                if size > MAX_UPLOAD_BYTES:
-                    raise InputError(
-                        f"the file is larger than {MAX_UPLOAD_BYTES >> 20} MB", source=name
-                    )
-                f.write(chunk)
-        result = access.upload(principal, kind, path, name)
-    rows = read_quarantine(result.batch_id) if result.rows_quarantined else pd.DataFrame()
-    problems = result.problems if result.problems is not None else pd.DataFrame()
-    return {
-        "batch_id": result.batch_id,
-        "kind": result.kind,
-        "source_name": result.source_name,
-        "status": result.status,
-        "rows_in": result.rows_in,
-        "rows_accepted": result.rows_accepted,
-        "rows_quarantined": result.rows_quarantined,
-        "rows_skipped": result.rows_skipped,
-        "ignored_columns": list(result.ignored_columns),
-        "problems": records(problems),
-        "quarantined_rows": records(rows.head(200)),
-    }
+    return job_runs.submit_ingest(
+        kind,
+        upload.file,
+        upload.filename,
+        created_by=principal.username,
+        created_by_id=principal.user_id,
+    )
 
 
-@router.post("/uploads", response_model=UploadReport, tags=["data"])
+def job_out(info: JobInfo) -> dict[str, Any]:
+    """A job as the API shows it (no user ids, no server paths)."""
+    out = info.public()
+    out.pop("created_by_id")
+    out["batch_url"] = f"/api/v1/batches/{info.batch_id}" if info.batch_id else None
+    return out
+
+
+@router.post("/uploads", response_model=UploadQueued, status_code=202, tags=["data"])
 def upload(
     principal: PrincipalDep,
     kind: Annotated[str, Form(max_length=32, description="ingest kind, e.g. energy_monthly")],
     file: Annotated[UploadFile, File(description="CSV, Excel (.xlsx) or Parquet")],
 ) -> dict:
-    """Validate and ingest a file (admins and city analysts): the validation report with
-    accepted and quarantined counts and the problem rows."""
-    return ingest_upload(principal, kind, file)
+    """Queue a file for validation and ingest (admins and city analysts). Answers at once
+    (202) with the job; poll ``status_url`` for its steps, progress, errors and batch. The
+    kind and the file type are checked at once (422)."""
+    job = submit_upload(principal, kind, file)
+    return {"job_id": job.id, "status": job.status, "status_url": f"/api/v1/jobs/{job.id}"}
+
+
+@router.get("/jobs", response_model=JobPage, tags=["data"])
+def job_list(
+    principal: PrincipalDep,
+    status: Literal["queued", "running", "done", "failed"] | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict:
+    """Background jobs, newest first (admins and city analysts: all; others: their own)."""
+    items, total = job_reads.jobs(principal, status=status, limit=limit, offset=offset)
+    return {"total": total, "limit": limit, "offset": offset, "items": [job_out(j) for j in items]}
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, tags=["data"])
+def job_detail(principal: PrincipalDep, job_id: Annotated[int, Path(ge=1, le=2**31)]) -> dict:
+    """One job (404 outside the caller's scope): status, steps, progress, error, batch."""
+    return job_out(job_reads.job(principal, job_id))
 
 
 # --------------------------------------------------------------------------- factors

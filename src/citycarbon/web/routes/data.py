@@ -1,24 +1,27 @@
-"""数据: upload a file of any ingest kind (validation report: accepted/quarantined counts and the
-problem rows), the batch ledger and the quarantine browser."""
+"""数据: upload a file of any ingest kind (queued as a background job; its page shows the steps,
+progress and errors, then the validation report: accepted/quarantined counts and the problem
+rows), recent jobs, the batch ledger and the quarantine browser."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from citycarbon.contract.inputs import get_schema
 from citycarbon.errors import CitycarbonError
 from citycarbon.read import access
+from citycarbon.read import jobs as job_reads
 from citycarbon.read.access import Principal
 from citycarbon.web import auth
 from citycarbon.web.app import records, render
-from citycarbon.web.routes.api import UPLOAD_KINDS, ingest_upload
+from citycarbon.web.routes.api import UPLOAD_KINDS, submit_upload
 
 router = APIRouter(include_in_schema=False)
 PrincipalDep = Annotated[Principal, Depends(auth.principal_dep)]
 PAGE_SIZE = 100
+RECENT_JOBS = 20
 
 
 def _page(
@@ -34,6 +37,7 @@ def _page(
             "kind_titles": {k: get_schema(k).title for k in UPLOAD_KINDS},
             "can_upload": principal.can("upload"),
             "batches": records(frame.head(200)),
+            "jobs": job_reads.jobs(principal, limit=RECENT_JOBS)[0],
             "batches_total": len(frame),
             **extra,
         },
@@ -46,28 +50,47 @@ def data_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
     return _page(request, principal)
 
 
-@router.post("/data/upload", response_class=HTMLResponse)
+@router.post("/data/upload", response_model=None)
 def data_upload(
     request: Request,
     principal: PrincipalDep,
     kind: Annotated[str, Form(max_length=32)],
     file: Annotated[UploadFile, File()],
-) -> HTMLResponse:
+) -> HTMLResponse | RedirectResponse:
+    """Queue the upload and go to its job's page at once (the job runs in the worker)."""
     access.require(principal, "upload")
     try:
-        report = ingest_upload(principal, kind, file)
+        job = submit_upload(principal, kind, file)
     except CitycarbonError as err:
         return _page(request, principal, upload_error=str(err), kind=kind, status_code=422)
-    warning = None
-    if report["status"] == "committed":  # targets, warnings (and nowcast) anew; never fails
-        from types import SimpleNamespace
+    return RedirectResponse(f"/data/jobs/{job.id}", status_code=303)
 
-        from citycarbon.runs.targets import after_ingest
 
-        if after_ingest(SimpleNamespace(**report)) is None:
-            warning = "recompute failed"
-        access.invalidate()
-    return _page(request, principal, report=report, kind=kind, recompute_warning=warning)
+@router.get("/data/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(
+    request: Request, principal: PrincipalDep, job_id: Annotated[int, Path(ge=1, le=2**31)]
+) -> HTMLResponse:
+    """A job's status, steps, progress and error; when finished its validation report."""
+    job = job_reads.job(principal, job_id)
+    batch, rows = None, []
+    if job.finished and job.batch_id:
+        batch = access.batch(principal, job.batch_id)
+        if batch.rows_quarantined:
+            rows = records(access.quarantine(principal, job.batch_id).head(200))
+    steps = ",".join(f"{s['name']}={s['status']}" for s in job.steps)
+    return render(
+        request,
+        "job.html",
+        {
+            "active": "data",
+            "job": job,
+            "state": f"{job.status}:{steps}",
+            "batch": batch,
+            "rows": rows,
+            # the same file again: the job points at the earlier batch, loaded before it
+            "unchanged": batch is not None and batch.created_at < job.created_at,
+        },
+    )
 
 
 @router.get("/data/batches/{batch_id}", response_class=HTMLResponse)
