@@ -42,6 +42,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "read": frozenset(USER_ROLES),
     "read_city": CITY_WIDE_ROLES,
     "upload": frozenset({"admin", "city_analyst"}),
+    "retract": frozenset({"admin", "city_analyst"}),
     "manage_users": frozenset({"admin"}),
     "read_audit": frozenset({"admin"}),
     "edit_scenarios": frozenset({"admin", "city_analyst"}),  # 情景分析 pages

@@ -18,6 +18,7 @@ import logging
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -33,14 +34,15 @@ from citycarbon.store.jobs import JobInfo
 
 log = logging.getLogger(__name__)
 INGEST_TASK = "citycarbon.ingest"
+RETRACT_TASK = "citycarbon.retract"
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 INTERRUPTED = "the worker stopped while this job ran; upload the file again"
-_queues: dict[tuple[str, str], tuple[Any, Any]] = {}  # (queue, place) -> (huey, ingest task)
+_queues: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}  # (queue, place) -> huey, tasks
 _lock = threading.Lock()
 
 
 # --------------------------------------------------------------------------- the queue
-def _queue_and_task(settings: Settings | None = None) -> tuple[Any, Any]:
+def _queue_and_tasks(settings: Settings | None = None) -> tuple[Any, dict[str, Any]]:
     settings = settings or get_settings()
     place = str(settings.queue_file) if settings.queue == "sqlite" else settings.queue
     key = (settings.queue, place)
@@ -59,14 +61,17 @@ def _queue_and_task(settings: Settings | None = None) -> tuple[Any, Any]:
                 source="CITYCARBON_QUEUE",
                 value=settings.queue,
             )
-        task = huey.task(name=INGEST_TASK)(run_ingest_job)
-        _queues[key] = (huey, task)
-        return huey, task
+        tasks = {
+            INGEST_TASK: huey.task(name=INGEST_TASK)(run_ingest_job),
+            RETRACT_TASK: huey.task(name=RETRACT_TASK)(run_retract_job),
+        }
+        _queues[key] = (huey, tasks)
+        return huey, tasks
 
 
 def queue(settings: Settings | None = None) -> Any:
     """The huey instance of the configured queue (one per queue and home, made once)."""
-    return _queue_and_task(settings)[0]
+    return _queue_and_tasks(settings)[0]
 
 
 class EmbeddedConsumer(Consumer):
@@ -163,9 +168,29 @@ def submit_ingest(
         path.unlink(missing_ok=True)
         raise
     try:
-        _queue_and_task()[1](job.id, str(path), city)
+        _queue_and_tasks()[1][INGEST_TASK](job.id, str(path), city)
     except Exception as err:
         path.unlink(missing_ok=True)
+        log.exception("job %s: could not be queued", job.id)
+        return store.finish_job(job.id, "failed", error=f"could not be queued: {err}")
+    return job
+
+
+def submit_retract(
+    batch_id: int,
+    *,
+    created_by: str,
+    created_by_id: int | None = None,
+    reason: str = "",
+    city: str | None = None,
+) -> JobInfo:
+    """Queue the retraction of a batch and the recompute of what it touched (status 'queued')."""
+    job = store.create_job(
+        "retract", created_by=created_by, created_by_id=created_by_id, source_name=f"#{batch_id}"
+    )
+    try:
+        _queue_and_tasks()[1][RETRACT_TASK](job.id, int(batch_id), reason, city)
+    except Exception as err:
         log.exception("job %s: could not be queued", job.id)
         return store.finish_job(job.id, "failed", error=f"could not be queued: {err}")
     return job
@@ -191,32 +216,69 @@ def run_ingest_job(job_id: int, path: str, city: str | None = None) -> None:
 
     store.start_job(job_id)
     try:
-        result = ingest_and_run(
-            job.ingest_kind or "",
-            file,
-            source_name=name,
-            created_by=job.created_by,
-            city=city,
-            on_step=on_step,
+        _finish(
+            job_id,
+            lambda: ingest_and_run(
+                job.ingest_kind or "",
+                file,
+                source_name=name,
+                created_by=job.created_by,
+                city=city,
+                on_step=on_step,
+            ),
+            public,
         )
+    finally:
+        file.unlink(missing_ok=True)
+
+
+def _finish(
+    job_id: int, work: Callable[[], Any], public: Callable[[str], str], batch_id: int | None = None
+) -> None:
+    """Run a job's pipeline work and record its outcome: done, or failed with the failing
+    step's reason (errors users see pass through ``public``)."""
+    try:
+        result = work()
     except CitycarbonError as err:
-        store.finish_job(job_id, "failed", error=public(str(err)))
+        store.finish_job(job_id, "failed", error=public(str(err)), batch_id=batch_id)
+        return
     except Exception as err:
         log.exception("job %s failed", job_id)
         store.finish_job(
             job_id,
             "failed",
             error=f"internal error ({type(err).__name__}); the server log has the details",
+            batch_id=batch_id,
         )
-    else:
-        batch_id = getattr(result.batch, "batch_id", None)
-        if result.ok:
-            store.finish_job(job_id, "done", batch_id=batch_id)
-        else:
-            steps = store.get_job(job_id).steps  # type: ignore[union-attr]
-            failed = [s for s in steps if s["status"] == "failed"]
-            reason = failed[-1]["message"] if failed else "a step of the pipeline failed"
-            step = failed[-1]["name"] if failed else "pipeline"
-            store.finish_job(job_id, "failed", error=f"{step}: {reason}", batch_id=batch_id)
-    finally:
-        file.unlink(missing_ok=True)
+        return
+    batch_id = getattr(result.batch, "batch_id", None) or batch_id
+    if result.ok:
+        store.finish_job(job_id, "done", batch_id=batch_id)
+        return
+    steps = store.get_job(job_id).steps  # type: ignore[union-attr]
+    failed = [s for s in steps if s["status"] == "failed"]
+    reason = failed[-1]["message"] if failed else "a step of the pipeline failed"
+    step = failed[-1]["name"] if failed else "pipeline"
+    store.finish_job(job_id, "failed", error=f"{step}: {reason}", batch_id=batch_id)
+
+
+def run_retract_job(job_id: int, batch_id: int, reason: str, city: str | None = None) -> None:
+    """The worker's task: retract the batch, then run what it made stale."""
+    from citycarbon.runs.pipeline import StepReport, retract_and_run
+
+    job = store.get_job(job_id)
+    if job is None or job.status != "queued":
+        return
+
+    def on_step(rep: StepReport) -> None:
+        store.record_step(job_id, rep.name, rep.status, rep.seconds, rep.message or "")
+
+    store.start_job(job_id)
+    _finish(
+        job_id,
+        lambda: retract_and_run(
+            batch_id, actor=job.created_by, reason=reason, city=city, on_step=on_step
+        ),
+        str,
+        batch_id=batch_id,
+    )

@@ -319,6 +319,24 @@ def submit_upload(principal: Principal, kind: str, upload: UploadFile) -> JobInf
     )
 
 
+def submit_retract(principal: Principal, batch_id: int, reason: str) -> JobInfo:
+    """Queue the retraction of a batch the principal sees (404 otherwise) and may retract."""
+    access.require(principal, "retract")
+    info = access.batch(principal, batch_id)
+    if info.status != "committed":
+        raise InputError(
+            f"batch {batch_id} is {info.status}: only a committed batch can be retracted",
+            field="batch",
+            value=batch_id,
+        )
+    return job_runs.submit_retract(
+        batch_id,
+        created_by=principal.username,
+        created_by_id=principal.user_id,
+        reason=reason.strip(),
+    )
+
+
 def job_out(info: JobInfo) -> dict[str, Any]:
     """A job as the API shows it (no user ids, no server paths)."""
     out = info.public()
@@ -337,6 +355,20 @@ def upload(
     (202) with the job; poll ``status_url`` for its steps, progress, errors and batch. The
     kind and the file type are checked at once (422)."""
     job = submit_upload(principal, kind, file)
+    return {"job_id": job.id, "status": job.status, "status_url": f"/api/v1/jobs/{job.id}"}
+
+
+@router.post(
+    "/batches/{batch_id}/retract", response_model=UploadQueued, status_code=202, tags=["data"]
+)
+def retract(
+    principal: PrincipalDep,
+    batch_id: Annotated[int, Path(ge=1, le=2**31)],
+    reason: Annotated[str, Form(max_length=500, description="why (kept in the audit log)")] = "",
+) -> dict:
+    """Retract a batch (admins and city analysts): its rows stop counting, its history stays;
+    what it touched is recomputed by a background job (202; poll ``status_url``)."""
+    job = submit_retract(principal, batch_id, reason)
     return {"job_id": job.id, "status": job.status, "status_url": f"/api/v1/jobs/{job.id}"}
 
 

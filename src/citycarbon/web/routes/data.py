@@ -16,7 +16,7 @@ from citycarbon.read import jobs as job_reads
 from citycarbon.read.access import Principal
 from citycarbon.web import auth
 from citycarbon.web.app import records, render
-from citycarbon.web.routes.api import UPLOAD_KINDS, submit_upload
+from citycarbon.web.routes.api import UPLOAD_KINDS, submit_retract, submit_upload
 
 router = APIRouter(include_in_schema=False)
 PrincipalDep = Annotated[Principal, Depends(auth.principal_dep)]
@@ -113,8 +113,24 @@ def batch_page(
             "offset": offset,
             "limit": PAGE_SIZE,
             "api_href": f"/api/v1/quarantine?batch_id={batch_id}",
+            "can_retract": principal.can("retract") and info.status == "committed",
         },
     )
+
+
+@router.post("/data/batches/{batch_id}/retract", response_model=None)
+def batch_retract(
+    request: Request,
+    principal: PrincipalDep,
+    batch_id: Annotated[int, Path(ge=1, le=2**31)],
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """Queue the retraction of a batch and go to its job's page."""
+    try:
+        job = submit_retract(principal, batch_id, reason)
+    except CitycarbonError as err:
+        return _page(request, principal, upload_error=str(err), status_code=422)
+    return RedirectResponse(f"/data/jobs/{job.id}", status_code=303)
 
 
 @router.get("/data/quarantine", response_class=HTMLResponse)
