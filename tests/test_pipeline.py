@@ -204,3 +204,12 @@ def test_commands_in_an_empty_home_exit_cleanly(tmp_path, monkeypatch):
     r = runner.invoke(cli, ["pipeline", "run"])
     assert r.exit_code == 0, r.output
     assert "skipped" in r.output and "Traceback" not in r.output
+
+
+def test_every_step_has_a_title_in_both_languages():
+    from citycarbon.web.i18n import Translator
+
+    for lang in ("zh", "en"):
+        t = Translator(lang)
+        for name in ("ingest", *pipeline.STEP_NAMES):
+            assert t.has(f"jobs.step_{name}"), (lang, name)

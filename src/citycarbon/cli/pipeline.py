@@ -28,7 +28,7 @@ def print_run(run: PipelineRun, *, title: str | None = None) -> None:
     for rep in run.steps:
         style = STATUS_STYLE.get(rep.status, "")
         table.add_row(
-            f"{rep.name} ({rep.title_zh})",
+            rep.name,
             f"[{style}]{rep.status}[/]" if style else rep.status,
             f"{rep.seconds:.1f}",
             rep.message,
@@ -128,7 +128,7 @@ def steps_command() -> None:
     table = Table("step", "per year", "reads kinds", "reads results", "writes", title="steps")
     for s in pipeline.STEPS:
         table.add_row(
-            f"{s.name} ({s.title_zh})",
+            s.name,
             "yes" if s.by_year else "no",
             ", ".join(sorted(s.inputs)),
             ", ".join(r.name for r in s.reads),

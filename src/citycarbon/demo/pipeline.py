@@ -98,7 +98,7 @@ def run_demo(
         task = progress.add_task("pipeline", total=len(steps))
 
         def on_step(rep: pipeline.StepReport) -> None:
-            progress.update(task, description=f"pipeline: {rep.title_zh} ({rep.status})")
+            progress.update(task, description=f"pipeline: {rep.name} ({rep.status})")
             if rep.status in ("done", "skipped", "failed"):
                 progress.advance(task)
 
@@ -108,7 +108,7 @@ def run_demo(
         _raise_failed(run)
     for rep in run.steps:
         if rep.status == "skipped":
-            console.print(f"[yellow]{rep.title_en} skipped: {rep.message}[/yellow]")
+            console.print(f"[yellow]{rep.name} skipped: {rep.message}[/yellow]")
     out = {
         name: (results.current(decl, lake=settings.lake), settings.lake / "results" / name)
         for name, decl in RESULTS.items()

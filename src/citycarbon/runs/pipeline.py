@@ -65,9 +65,7 @@ class Context:
 class Step:
     """One node of the pipeline graph."""
 
-    name: str
-    title_zh: str
-    title_en: str
+    name: str  # its title in the UI: i18n key jobs.step_<name>
     inputs: frozenset[str]  # lake tables (ingest kinds) read
     reads: tuple[Result, ...]  # results read
     writes: tuple[Result, ...]  # results written
@@ -167,8 +165,6 @@ METER_KINDS = frozenset({"meter_readings", "meters", "enterprises"})
 STEPS: tuple[Step, ...] = (
     Step(
         "enterprise_results",
-        "企业核算",
-        "Enterprise accounts",
         frozenset(
             {"energy_monthly", "meter_readings", "enterprises", "meters", "green_electricity"}
         ),
@@ -179,8 +175,6 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "inventory",
-        "能源平衡表与城市清单",
-        "Energy balance and city inventory",
         frozenset(
             {
                 "energy_balance",
@@ -204,8 +198,6 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "nowcast",
-        "以电折碳快报与电-碳-能指标",
-        "Nowcast and power indicators",
         METER_KINDS | {"city_statistics"},
         (R.ENTERPRISE_MONTH_FUEL,),
         (R.NOWCAST, R.METER_QUALITY, R.POWER_INDICATORS, R.LOAD_ANOMALIES),
@@ -214,8 +206,6 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "backtest",
-        "快报回测",
-        "Nowcast backtest",
         METER_KINDS,
         (R.ENTERPRISE_MONTH_FUEL,),
         (R.NOWCAST_BACKTEST,),
@@ -224,8 +214,6 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "scope2",
-        "逐时节点范围二（碳排放流）",
-        "Hourly nodal scope 2 (carbon emission flow)",
         frozenset({"meter_readings", "meters", "grid_nodes"}),
         (),
         (R.GRID_NODE_INTENSITY, R.HOURLY_SCOPE2),
@@ -234,8 +222,6 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "targets",
-        "目标进度与预警",
-        "Target progress and warnings",
         frozenset({"city_statistics"}),
         (R.ENTERPRISE_MONTH_FUEL, R.CITY_INVENTORY, R.CITY_INDICATORS),
         (R.TARGET_PROGRESS, R.TARGET_STATUS),
@@ -301,8 +287,6 @@ class StepReport:
     """How one step of a pipeline run went."""
 
     name: str
-    title_zh: str
-    title_en: str
     status: str = "pending"  # pending | running | done | skipped | failed
     seconds: float = 0.0
     message: str = ""
@@ -395,7 +379,7 @@ def run(
     kinds = list(kinds)
     todo = stale_steps(kinds, only=steps) if (kinds or steps) else list(STEPS)
     years_list = sorted({int(y) for y in years}) if years is not None else None
-    reports = [StepReport(s.name, s.title_zh, s.title_en) for s in todo]
+    reports = [StepReport(s.name) for s in todo]
     pr = PipelineRun(
         run_id=results.new_run_id(),
         kinds=kinds,
@@ -487,7 +471,7 @@ def ingest_and_run(
 
     settings = settings or get_settings()
     cfg = city if isinstance(city, CityConfig) else load_city(city)
-    rep = StepReport("ingest", "导入与校验", "Ingest and validation", status="running")
+    rep = StepReport("ingest", status="running")
     if on_step is not None:
         on_step(rep)
     t0 = time.perf_counter()
