@@ -200,52 +200,23 @@ def factors_diff(
 
 @app.command()
 def compute(engine: EngineOption = None, year: YearOption = None, city: CityOption = None) -> None:
-    """Run the named queries over the lake; write each result with its run_id, factor profile and
-    method to <lake>/results/<query>/run_id=<id>/part.parquet."""
-    import time
+    """Recompute the enterprise results (the named queries over the lake) and everything that
+    depends on them: a pipeline run from its enterprise_results step (--year: that year only)."""
+    from citycarbon.cli.pipeline import exit_if_failed, print_run
+    from citycarbon.runs import pipeline
 
-    from citycarbon.config import load_city
-    from citycarbon.store import query
-
-    settings = get_settings()
     try:
-        with query.open_engine(engine) as eng:
-            t0 = time.perf_counter()
-            info = query.register_city(eng, settings=settings, city=load_city(city))
-            skipped = {n: query.missing_views(eng, n) for n in query.named_queries()}
-            names = [n for n, missing in skipped.items() if not missing]
-            results = query.compute(eng, names, lake_dir=settings.lake, year=year)
-            seconds = time.perf_counter() - t0
-            engine_name = eng.name
+        run = pipeline.run(
+            steps=["enterprise_results"],
+            years=[year] if year else None,
+            city=city,
+            engine=engine,
+            actor="cli",
+        )
     except CitycarbonError as err:
         fail(err)
-    lake = Table("lake table", "files", "batches", "years", title="inputs")
-    for table, i in info.items():
-        lake.add_row(table, str(i.files), str(i.batches), ", ".join(map(str, i.years)))
-    console.print(lake if info else f"[yellow]no committed data in the lake[/] {settings.lake}")
-    out = Table("query", "rows", "CO2 (t)", "energy (tce)", title="results")
-    out.add_column("written to", overflow="fold")
-    for name, (frame, path) in results.items():
-        co2 = frame["co2_t"].sum() if "co2_t" in frame else float("nan")
-        tce = frame["energy_tce"].sum() if "energy_tce" in frame else float("nan")
-        out.add_row(
-            name,
-            str(len(frame)),
-            cell(float(co2)),
-            cell(float(tce)),
-            str(path.relative_to(settings.lake)),
-        )
-    console.print(out)
-    for name, missing in skipped.items():
-        if missing:
-            console.print(f"[yellow]skipped[/] {name}: no data for {', '.join(missing)}")
-    if results:
-        frame = next(iter(results.values()))[0]
-        console.print(
-            f"run [bold]{frame['run_id'].iloc[0] if len(frame) else '-'}[/] on "
-            f"{engine_name} in {seconds:.1f} s; factor profile "
-            f"{frame['factor_profile'].iloc[0] if len(frame) else '-'}"
-        )
+    print_run(run)
+    exit_if_failed(run)
 
 
 @app.command("query")

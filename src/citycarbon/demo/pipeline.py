@@ -83,8 +83,13 @@ def run_demo(
         # (the pipeline's nowcast step then adds the vintage with 1 month out, same models)
         task = progress.add_task("nowcast vintage (以电折碳, 2 months held out)", total=1)
 
-        first = pipeline.run(
-            steps=["enterprise_results"], city=cfg, settings=settings, engine=engine, actor="demo"
+        first = pipeline.run(  # the enterprise results the nowcast reads; the rest follows below
+            steps=["enterprise_results"],
+            follow=False,
+            city=cfg,
+            settings=settings,
+            engine=engine,
+            actor="demo",
         )
         _raise_failed(first)
         power_runs.run_nowcast(

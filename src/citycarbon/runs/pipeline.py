@@ -83,8 +83,12 @@ def _enterprise_results(ctx: Context) -> str:
             eng.views()
         ):
             raise NotApplicable("no 205-1 returns or meter readings in the lake yet")
+        skipped = {n: query.missing_views(eng, n) for n in query.named_queries()}
         out = query.compute(eng, lake_dir=ctx.settings.lake, year=ctx.years)
-    return ", ".join(f"{name}: {len(frame):,} rows" for name, (frame, _) in out.items())
+        engine = eng.name
+    done = [f"{name}: {len(frame):,} rows" for name, (frame, _) in out.items()]
+    gaps = [f"{name} skipped (no data for {', '.join(v)})" for name, v in skipped.items() if v]
+    return f"on {engine}: " + "; ".join(done + gaps)
 
 
 def _inventory(ctx: Context) -> str:
@@ -232,10 +236,13 @@ STEPS: tuple[Step, ...] = (
 STEP_NAMES = tuple(s.name for s in STEPS)
 
 
-def stale_steps(kinds: Iterable[str], *, only: Iterable[str] | None = None) -> list[Step]:
+def stale_steps(
+    kinds: Iterable[str], *, only: Iterable[str] | None = None, follow: bool = True
+) -> list[Step]:
     """The steps an ingest of ``kinds`` makes stale, in order: those reading one of the kinds,
     then those reading a result a stale step writes. ``only``: these steps (and what depends
-    on them) instead of the kinds' closure."""
+    on them) instead of the kinds' closure; ``follow=False``: without what depends on them
+    (their results are then newer than their dependants' until those run too)."""
     kinds = set(kinds)
     chosen = set(only or ())
     unknown = chosen - set(STEP_NAMES)
@@ -246,7 +253,8 @@ def stale_steps(kinds: Iterable[str], *, only: Iterable[str] | None = None) -> l
     out: list[Step] = []
     written: set[str] = set()
     for step in STEPS:
-        if step.name in chosen or step.inputs & kinds or {r.name for r in step.reads} & written:
+        follows = follow and bool({r.name for r in step.reads} & written)
+        if step.name in chosen or step.inputs & kinds or follows:
             out.append(step)
             written |= {r.name for r in step.writes}
     return out
@@ -364,9 +372,11 @@ def run(
     on_step: OnStep | None = None,
     actor: str = "pipeline",
     batch: Any = None,
+    follow: bool = True,
 ) -> PipelineRun:
-    """Run the steps that ``kinds`` make stale (or ``steps`` and their dependants; all steps
-    when neither is given) for ``years`` (None: every year), as one results transaction.
+    """Run the steps that ``kinds`` make stale (or ``steps`` and their dependants, or without
+    them with ``follow=False``; all steps when neither is given) for ``years`` (None: every
+    year), as one results transaction.
 
     Returns the :class:`PipelineRun`; its ``ok`` is False when a step failed (the results of
     this run are then not committed, and the step's report holds the reason).
@@ -377,7 +387,7 @@ def run(
     settings = settings or get_settings()
     cfg = city if isinstance(city, CityConfig) else load_city(city)
     kinds = list(kinds)
-    todo = stale_steps(kinds, only=steps) if (kinds or steps) else list(STEPS)
+    todo = stale_steps(kinds, only=steps, follow=follow) if (kinds or steps) else list(STEPS)
     years_list = sorted({int(y) for y in years}) if years is not None else None
     reports = [StepReport(s.name) for s in todo]
     pr = PipelineRun(
