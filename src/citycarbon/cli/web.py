@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import getpass
+import signal
+import subprocess
+import sys
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from citycarbon.cli.common import CityOption, console, fail
 from citycarbon.errors import CitycarbonError
@@ -40,8 +42,8 @@ def serve_command(
     worker: Annotated[
         bool,
         typer.Option(
-            help="Also run the background job worker (uploads) in this process; "
-            "--no-worker leaves the queue to `citycarbon jobs worker`."
+            help="Also run the background job worker (uploads, retractions) in a second "
+            "process; --no-worker leaves the queue to `citycarbon jobs worker`."
         ),
     ] = True,
 ) -> None:
@@ -69,17 +71,12 @@ def serve_command(
             fail(err)
         console.print(f"targets recompute scheduled ({job.trigger}); next {job.next_run_time}")
     consumer = None
-    if worker and workers == 1:  # the app starts the consumer with itself (lifespan)
-        export("CITYCARBON_WORKER", "embedded")
-    elif worker:  # several server processes: one consumer, here in the parent
-        from citycarbon.runs.jobs import start_worker
-
-        export("CITYCARBON_WORKER", "off")
-        consumer = start_worker()
-    else:
-        export("CITYCARBON_WORKER", "off")
-    if worker:
-        console.print("background job worker: 1 thread, in this process")
+    export("CITYCARBON_WORKER", "off")  # the jobs run beside the server, never in its processes
+    if worker:  # one consumer in a second process: pages stay responsive while a job computes
+        consumer = subprocess.Popen(
+            [sys.executable, "-c", "from citycarbon.cli import app; app()", "jobs", "worker"]
+        )
+        console.print(f"background job worker: process {consumer.pid} (1 thread)")
     console.print(f"citycarbon web on [bold]http://{host}:{port}[/] (API docs at /docs)")
     try:
         uvicorn.run(
@@ -92,74 +89,9 @@ def serve_command(
             proxy_headers=False,
         )
     finally:
-        if consumer is not None:
-            from citycarbon.runs.jobs import stop_worker
-
-            stop_worker(consumer)
-
-
-@users_app.command("add")
-def users_add(
-    username: Annotated[str, typer.Argument(help="User name.")],
-    role: Annotated[
-        str,
-        typer.Option(
-            help="admin, city_analyst, district_manager, park_manager, enterprise_user or viewer."
-        ),
-    ] = "viewer",
-    scope: Annotated[
-        str | None, typer.Option(help="District code, park code or credit code of scoped roles.")
-    ] = None,
-    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
-    password: Annotated[
-        str | None, typer.Option(help="Password (asked for when not given).")
-    ] = None,
-) -> None:
-    """Add a user (the password is stored as an argon2 hash)."""
-    from citycarbon.store import users
-
-    try:
-        info = users.create_user(
-            username, _password(password), role, scope_code=scope, display_name=name, actor="cli"
-        )
-    except CitycarbonError as err:
-        fail(err)
-    console.print(
-        f"user {info.username} ({info.role}{', ' + info.scope_code if info.scope_code else ''}) added"
-    )
-
-
-@users_app.command("list")
-def users_list() -> None:
-    """List the users (no password hashes)."""
-    from citycarbon.store import users
-
-    frame = users.list_users()
-    table = Table("username", "role", "scope", "name", "active", "last login")
-    for r in frame.itertuples():
-        table.add_row(
-            r.username,
-            r.role,
-            r.scope_code or "",
-            r.display_name or "",
-            "yes" if r.active else "no",
-            str(r.last_login_at or "")[:19],
-        )
-    console.print(table)
-
-
-@users_app.command("passwd")
-def users_passwd(
-    username: Annotated[str, typer.Argument(help="User name.")],
-    password: Annotated[
-        str | None, typer.Option(help="New password (asked for when not given).")
-    ] = None,
-) -> None:
-    """Set a user's password (their open sessions end)."""
-    from citycarbon.store import users
-
-    try:
-        users.set_password(username, _password(password), actor="cli")
-    except CitycarbonError as err:
-        fail(err)
-    console.print(f"password of {username} set")
+        if consumer is not None:  # SIGINT: huey lets a running job finish
+            consumer.send_signal(signal.SIGINT)
+            try:
+                consumer.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                consumer.kill()

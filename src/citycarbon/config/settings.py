@@ -109,8 +109,9 @@ SETTINGS: tuple[Setting, ...] = (
         "worker",
         "choice",
         "off",
-        "`embedded` runs the job worker inside the web server; `off` leaves the queue to "
-        "`citycarbon jobs worker` (`citycarbon serve` sets `embedded` unless `--no-worker`)",
+        "`embedded` runs the job worker inside the web server process (tests, development); "
+        "`off` leaves the queue to `citycarbon jobs worker` (which `citycarbon serve` starts "
+        "beside itself unless `--no-worker`)",
         choices=("embedded", "off"),
     ),
     Setting(
