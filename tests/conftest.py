@@ -4,8 +4,10 @@ from pathlib import Path
 
 import pytest
 
-# A real PostgreSQL server for tests marked `postgres` (fixtures postgres_url, fresh_postgres_url).
-pytest_plugins = ["tests.pgserver", "tests.web_fixtures"]  # web_fixtures: web_home, app
+# pgserver: a real PostgreSQL server for tests marked `postgres` (postgres_url, fresh_postgres_url);
+# spark_cluster: a standalone Spark master and two workers (spark_cluster, spark_master);
+# web_fixtures: web_home, app.
+pytest_plugins = ["tests.pgserver", "tests.spark_cluster", "tests.web_fixtures"]
 
 #: Size of the small demo city the tests share (built once per test session).
 SMALL_DEMO = {"enterprises": 150, "years": 3}

@@ -314,28 +314,43 @@ class DuckDBEngine(QueryEngine):
 
 _SPARK_LOCK = threading.Lock()
 _SPARK_ROOT: Any = None
+_SPARK_ATEXIT: list[bool] = []
+_LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$", flags=re.IGNORECASE)
+
+
+def _loopback_master(master: str) -> bool:
+    """Whether a master runs on this machine only: local mode, or a standalone master (or the
+    masters of an HA list, ``spark://h1:7077,h2:7077``) whose hosts are loopback addresses."""
+    if master.startswith("local"):
+        return True
+    m = re.match(r"^spark://(.+)$", master)
+    if not m:
+        return False
+    hosts = [h.strip().rsplit(":", 1)[0] for h in m.group(1).split(",")]  # host:port, ...
+    return all(_LOOPBACK.match(h) for h in hosts)
 
 
 def spark_session(master: str | None = None) -> Any:
-    """The process's Spark session (local mode by default), started once and reused.
+    """The process's Spark session for ``master`` (default ``$CITYCARBON_SPARK_MASTER``, else
+    ``local[2]``): started once and reused while the master stays the same.
 
-    Configuration: no UI, few shuffle partitions (data that fits local mode), UTC session time
-    zone, Arrow transfers to and from pandas. A second call with another master is refused: a
-    process has one Spark context.
+    A process has one Spark context: asking for another master stops the running session first
+    (engines opened on it can no longer run queries) and starts one on the new master.
+
+    Configuration: no UI, few shuffle partitions (data that fits local mode or a small cluster),
+    UTC session time zone, Arrow transfers to and from pandas. With local mode or a standalone
+    master on a loopback address (a cluster started on this machine, as the tests do) the driver
+    binds to and advertises 127.0.0.1, so the executors reach it without leaving the machine;
+    otherwise Spark's own settings (``SPARK_LOCAL_IP``, ``spark-defaults.conf``) decide.
     """
     global _SPARK_ROOT
     settings = get_settings()
     master = master or settings.spark_master
     with _SPARK_LOCK:
         if _SPARK_ROOT is not None:
-            running = _SPARK_ROOT.sparkContext.master
-            if running != master:
-                raise InputError(
-                    f"Spark already runs with master {running!r} in this process",
-                    field="spark_master",
-                    value=master,
-                )
-            return _SPARK_ROOT
+            if _SPARK_ROOT.sparkContext.master == master:
+                return _SPARK_ROOT
+            _stop_spark_locked()
         from pyspark.sql import SparkSession
 
         builder = (
@@ -351,33 +366,64 @@ def spark_session(master: str | None = None) -> Any:
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.driver.memory", settings.spark_driver_memory)
         )
-        if master.startswith("local"):
+        if _loopback_master(master):
             builder = builder.config("spark.driver.host", "127.0.0.1").config(
                 "spark.driver.bindAddress", "127.0.0.1"
             )
         _SPARK_ROOT = builder.getOrCreate()
         _SPARK_ROOT.sparkContext.setLogLevel("ERROR")
-        atexit.register(_stop_spark)
+        if not _SPARK_ATEXIT:
+            atexit.register(stop_spark)
+            _SPARK_ATEXIT.append(True)
         return _SPARK_ROOT
 
 
-def _stop_spark() -> None:
+def _stop_spark_locked() -> None:
     global _SPARK_ROOT
+    if _SPARK_ROOT is not None:
+        _SPARK_ROOT.stop()
+        _SPARK_ROOT = None
+
+
+def stop_spark(master: str | None = None) -> bool:
+    """Stop the process's Spark session (only if it runs on ``master``, when given); a
+    standalone cluster then frees the cores its executors held. Returns whether one stopped."""
     with _SPARK_LOCK:
-        if _SPARK_ROOT is not None:
-            _SPARK_ROOT.stop()
-            _SPARK_ROOT = None
+        if _SPARK_ROOT is None or (master and _SPARK_ROOT.sparkContext.master != master):
+            return False
+        _stop_spark_locked()
+        return True
 
 
 class SparkEngine(QueryEngine):
-    """Spark SQL through PySpark; each engine is its own session (views) on the shared context."""
+    """Spark SQL through PySpark; each engine is its own session (views) on the shared context.
+
+    An engine belongs to the context it was opened on: once the process switched to another
+    master (see :func:`spark_session`) or stopped Spark, it refuses to run and says so.
+    """
 
     name = "spark"
 
     def __init__(self, *, master: str | None = None) -> None:
-        self.spark = spark_session(master).newSession()
-        self.spark.conf.set("spark.sql.session.timeZone", "UTC")
+        self._spark = spark_session(master).newSession()
+        self._spark.conf.set("spark.sql.session.timeZone", "UTC")
+        self.master: str = self._spark.sparkContext.master
         self._views: set[str] = set()
+
+    def _stopped(self) -> bool:
+        return self._spark.sparkContext._jsc is None
+
+    @property
+    def spark(self) -> Any:
+        """The engine's Spark session (an error if its context has been stopped)."""
+        if self._stopped():
+            raise InputError(
+                "this Spark engine's session has stopped (the process stopped Spark or switched "
+                "to another master): open a new engine",
+                field="spark_master",
+                value=self.master,
+            )
+        return self._spark
 
     def register_files(self, view, paths, base_path=None) -> None:
         view = _ident(view)
@@ -422,8 +468,9 @@ class SparkEngine(QueryEngine):
         return _canonical(table)
 
     def close(self) -> None:
-        for view in self._views:
-            self.spark.catalog.dropTempView(view)
+        if not self._stopped():  # a stopped context took its views with it
+            for view in self._views:
+                self._spark.catalog.dropTempView(view)
         self._views.clear()
 
 
