@@ -1,6 +1,6 @@
 """Scale-out: the query layer on a standalone Spark cluster (a master and two workers that the test
 session starts, see tests/spark_cluster.py) gives DuckDB's results on the small demo city, in
-process and through ``citycarbon compute --engine spark`` in a subprocess.
+process, and the whole pipeline (`citycarbon pipeline run --engine spark`) in a subprocess.
 """
 
 from __future__ import annotations
@@ -13,15 +13,13 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 
-from citycarbon.store import query
+from citycarbon.contract.results import RESULTS
+from citycarbon.store import query, results
 from tests.spark_cluster import WORKERS, SparkCluster
 
 pytestmark = pytest.mark.spark
-
-PROVENANCE = ["run_id", "factor_profile", "method", "engine"]
 
 
 def duckdb_results(home: Path) -> dict[str, pd.DataFrame]:
@@ -81,41 +79,58 @@ def test_named_queries_on_the_cluster_equal_duckdb(
         assert sum(text.count("Finished task") for text in logs.values()) > 0
 
 
-def test_cli_compute_on_the_cluster(
-    small_demo_dir, on_duckdb, spark_cluster: SparkCluster, tmp_path
+def _pipeline(home: Path, env: dict[str, str], engine: str) -> subprocess.CompletedProcess:
+    cli = Path(sys.executable).with_name("citycarbon")
+    return subprocess.run(
+        [str(cli), "pipeline", "run", "--engine", engine],
+        env={**env, "CITYCARBON_HOME": str(home), "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_the_whole_pipeline_on_the_cluster_equals_duckdb(
+    small_demo_dir, spark_cluster: SparkCluster, tmp_path
 ):
-    home = tmp_path / "home"  # the CLI writes results: on a copy of the shared demo
-    shutil.copytree(small_demo_dir, home, ignore=shutil.ignore_patterns("demo-input"))
-    env = {
-        **os.environ,
-        "CITYCARBON_HOME": str(home),
-        "CITYCARBON_SPARK_MASTER": spark_cluster.master_url,
-    }
+    """`citycarbon pipeline run --engine spark` (every step, every year) in a subprocess whose
+    application runs on the cluster, against the same run on DuckDB: every declared result
+    equal, provenance aside."""
+    env = {**os.environ, "CITYCARBON_SPARK_MASTER": spark_cluster.master_url}
     env.pop("CITYCARBON_DATABASE_URL", None)
+    homes = {}
+    for engine in ("duckdb", "spark"):
+        homes[engine] = tmp_path / engine  # the runs write results: on copies of the demo
+        shutil.copytree(small_demo_dir, homes[engine], ignore=shutil.ignore_patterns("demo-input"))
     # the cluster's two cores are held by the in-process application, if any: free them
     query.stop_spark(spark_cluster.master_url)
     before = {a["id"] for a in spark_cluster.state()["completedapps"]}
+    for engine, home in homes.items():
+        done = _pipeline(home, env, engine)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"on {engine}" in done.stdout
+        assert "failed" not in done.stdout
 
-    cli = Path(sys.executable).with_name("citycarbon")
-    done = subprocess.run(
-        [str(cli), "compute", "--engine", "spark"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "on spark" in done.stdout
-
-    # the CLI's application ran on the cluster, in an executor on each worker, and finished
+    # the Spark run's application ran on the cluster, in an executor on each worker
     finished = [a for a in spark_cluster.state()["completedapps"] if a["id"] not in before]
     assert [a["name"] for a in finished] == ["citycarbon"]
     logs = spark_cluster.executor_logs(finished[0]["id"])
     assert all(logs.values()), f"an executor log is missing: {list(logs)}"
 
-    # what it wrote equals DuckDB's results (the copy holds the same data as the shared demo)
-    for name, reference in on_duckdb.items():
-        written = pq.ParquetFile(query.result_runs(name, home / "lake")[-1]).read()
-        assert written.column("engine").unique().to_pylist() == ["spark"]
-        on_spark = query._canonical(written.drop_columns(PROVENANCE))
-        pd.testing.assert_frame_equal(on_spark, reference, rtol=1e-9)
+    skip = ["run_id", "source_batches", "engine"]
+    compared = 0
+    for name, decl in RESULTS.items():
+        got = {e: results.current(decl, lake=h / "lake") for e, h in homes.items()}
+        assert len(got["spark"]) == len(got["duckdb"]), name
+        if not len(got["duckdb"]):
+            continue
+        key = list(decl.key)
+        a, b = (
+            got[e].drop(columns=[c for c in skip if c in got[e]]).sort_values(key, kind="stable")
+            for e in ("spark", "duckdb")
+        )
+        pd.testing.assert_frame_equal(
+            a.reset_index(drop=True), b.reset_index(drop=True), rtol=1e-9, check_dtype=False
+        )
+        compared += 1
+    assert compared >= 12  # the demo city has data for (nearly) every declared result
