@@ -86,7 +86,13 @@ def _enterprise_results(ctx: Context) -> str:
         ):
             raise NotApplicable("no 205-1 returns or meter readings in the lake yet")
         out = query.compute(eng, lake_dir=ctx.settings.lake, year=ctx.years)
-    return ", ".join(f"{name}: {len(frame):,} rows" for name, (frame, _) in out.items())
+    done = [f"{name}: {len(frame):,} rows" for name, (frame, _) in out.items()]
+    if R.ENTERPRISE_MONTH_FUEL.name in out:  # by sector and gas, from the accounts just staged
+        from citycarbon.runs.enterprise import sector_gases
+
+        gases = sector_gases(ctx.years, city=ctx.cfg, settings=ctx.settings)
+        done.append(f"{R.ENTERPRISE_MONTH_GASES.name}: {len(gases):,} rows")
+    return ", ".join(done)
 
 
 def _inventory(ctx: Context) -> str:
@@ -173,7 +179,7 @@ STEPS: tuple[Step, ...] = (
             {"energy_monthly", "meter_readings", "enterprises", "meters", "green_electricity"}
         ),
         (),
-        (R.ENTERPRISE_MONTH_FUEL, R.ENTERPRISE_MONTH_ELECTRICITY),
+        (R.ENTERPRISE_MONTH_FUEL, R.ENTERPRISE_MONTH_ELECTRICITY, R.ENTERPRISE_MONTH_GASES),
         True,
         _enterprise_results,
     ),
@@ -191,7 +197,7 @@ STEPS: tuple[Step, ...] = (
                 "parks",
             }
         ),
-        (),
+        (R.ENTERPRISE_MONTH_GASES,),  # the bottom-up: the enterprise accounts by sector and gas
         (
             R.ENERGY_BALANCE,
             R.CITY_INVENTORY,
