@@ -604,9 +604,9 @@ def _account_year(frame: pd.DataFrame, year: int | None, source: str) -> int:
     if len(frame) and other.any():
         i = int(other.to_numpy().argmax())
         raise InputError(
-            "an account covers one data year (--year"
+            f"year {frame['year'].iloc[i]}: an account covers one data year (--year"
             + (f" {year}" if year is not None else f": the first row's {years.iloc[0]}")
-            + "): account each year apart",
+            + "), account each year apart",
             source=source,
             row=i + 2,  # the file's line: header is line 1
             field="year",
