@@ -205,16 +205,24 @@ def compute(engine: EngineOption = None, year: YearOption = None, city: CityOpti
     import time
 
     from citycarbon.config import load_city
+    from citycarbon.runs.enterprise import compute_accounts
     from citycarbon.store import query
 
     settings = get_settings()
     try:
+        cfg = load_city(city)
         with query.open_engine(engine) as eng:
             t0 = time.perf_counter()
-            info = query.register_city(eng, settings=settings, city=load_city(city))
+            info = query.register_city(eng, settings=settings, city=cfg)
             skipped = {n: query.missing_views(eng, n) for n in query.named_queries()}
             names = [n for n, missing in skipped.items() if not missing]
-            results = query.compute(eng, names, lake_dir=settings.lake, year=year)
+            results = compute_accounts(
+                eng,
+                names,
+                years=[year] if year is not None else None,
+                city=cfg,
+                settings=settings,
+            )
             seconds = time.perf_counter() - t0
             engine_name = eng.name
     except CitycarbonError as err:

@@ -43,6 +43,30 @@ def burnt_fuel(years: Sequence[int] | None, *, settings: Any) -> pd.DataFrame:
     )
 
 
+def compute_accounts(
+    engine: Any,
+    names: Sequence[str] | None = None,
+    *,
+    years: Sequence[int] | None,
+    city: Any,
+    settings: Any,
+) -> dict[str, tuple[pd.DataFrame, Any]]:
+    """The enterprise results in one transaction: the named queries (``names``: those whose
+    views the engine has, by default) and, with the accounts, their rows by sector and gas.
+
+    Returns result name -> (rows, directory written), as :func:`citycarbon.store.query.compute`.
+    """
+    from citycarbon.store import query
+
+    with results.transaction(lake=settings.lake, factor_profile=city.factor_profile().version):
+        out = query.compute(engine, names, lake_dir=settings.lake, year=years)
+        if ENTERPRISE_MONTH_FUEL.name in out:  # from the accounts just staged
+            gases = sector_gases(years, city=city, settings=settings, write=False)
+            path = results.write(ENTERPRISE_MONTH_GASES, gases, partitions=years)
+            out[ENTERPRISE_MONTH_GASES.name] = (gases, path)
+    return out
+
+
 def sector_gases(
     years: Sequence[int] | None, *, city: Any, settings: Any, write: bool = True
 ) -> pd.DataFrame:

@@ -77,6 +77,7 @@ class Step:
 
 # ------------------------------------------------------------------------------------- steps
 def _enterprise_results(ctx: Context) -> str:
+    from citycarbon.runs.enterprise import compute_accounts
     from citycarbon.store import query
 
     with query.open_engine(ctx.engine) as eng:
@@ -85,14 +86,8 @@ def _enterprise_results(ctx: Context) -> str:
             eng.views()
         ):
             raise NotApplicable("no 205-1 returns or meter readings in the lake yet")
-        out = query.compute(eng, lake_dir=ctx.settings.lake, year=ctx.years)
-    done = [f"{name}: {len(frame):,} rows" for name, (frame, _) in out.items()]
-    if R.ENTERPRISE_MONTH_FUEL.name in out:  # by sector and gas, from the accounts just staged
-        from citycarbon.runs.enterprise import sector_gases
-
-        gases = sector_gases(ctx.years, city=ctx.cfg, settings=ctx.settings)
-        done.append(f"{R.ENTERPRISE_MONTH_GASES.name}: {len(gases):,} rows")
-    return ", ".join(done)
+        out = compute_accounts(eng, years=ctx.years, city=ctx.cfg, settings=ctx.settings)
+    return ", ".join(f"{name}: {len(frame):,} rows" for name, (frame, _) in out.items())
 
 
 def _inventory(ctx: Context) -> str:
