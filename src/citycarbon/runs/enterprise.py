@@ -7,6 +7,19 @@ city inventory's bottom-up, through :data:`~citycarbon.contract.results.ENTERPRI
 written here by the same pipeline step: its CO2 rows are the accounts' CO2 (never recomputed),
 CH4 and N2O are added from the same fuel burnt
 (:func:`citycarbon.accounting.inventory.enterprise_sector_gases`).
+
+Before, the inventory recomputed the enterprises' CO2 from the lake with its own code, and
+``citycarbon account`` with a third. The numbers agree now by construction (inventory) or by the
+same factor choices (the account: :func:`citycarbon.accounting.enterprise.account_summary`'s
+``energy_co2_t``; tests/test_enterprise_consistency.py). Differences that are intended:
+
+- the city inventory books purchased heat where it is produced (1.A.1), so an enterprise's
+  inventory CO2 is its account CO2 less purchased heat; its IPPU rows (sector 2, process) are
+  not in the enterprise CO2 from energy;
+- CH4 and N2O: the inventory uses the stationary-combustion category of the enterprise's IPCC
+  sector, the account the 核算指南's industrial category (equal for 1.A.2);
+- the platform's enterprise CO2 is location-based; the account also shows market-based scope 2
+  with green electricity (no published residual mix: the grid average).
 """
 
 from __future__ import annotations
