@@ -153,6 +153,18 @@ def _cite(prov: dict) -> str:
     )
 
 
+#: Columns of the 205-1 return (lake table ``energy_monthly``) and the account's names for them.
+FORM_205_1 = {"consumed_total": "quantity", "consumed_as_feedstock": "feedstock_quantity"}
+
+
+def energy_205_1(energy: pd.DataFrame) -> pd.DataFrame:
+    """``energy`` with the 205-1 columns (消费量合计 ``consumed_total``, 用作原料、材料
+    ``consumed_as_feedstock``) named as the account reads them, where it has no ``quantity``."""
+    if "quantity" in energy.columns or "consumed_total" not in energy.columns:
+        return energy
+    return energy.rename(columns={k: v for k, v in FORM_205_1.items() if k in energy.columns})
+
+
 def account_lines(
     energy: pd.DataFrame,
     profile: FactorProfile,
@@ -168,7 +180,10 @@ def account_lines(
     ----------
     energy : pandas.DataFrame
         Columns ``enterprise_code``, ``fuel``, ``quantity`` (consumed), ``unit`` and optionally
-        ``feedstock_quantity`` (用作原料、材料, same unit; not burnt, so not combustion).
+        ``feedstock_quantity`` (用作原料、材料, same unit; not burnt, so not combustion). Rows of
+        the 205-1 layout (``consumed_total``, ``consumed_as_feedstock``, as ingested in the
+        ``energy_monthly`` lake table) are read as ``quantity`` and ``feedstock_quantity``
+        (:func:`energy_205_1`).
     profile, year, grid_region, ch4_n2o_context :
         As for :func:`activity_emissions`.
 
@@ -179,6 +194,7 @@ def account_lines(
         purchased_heat), ``scope``, ``item`` (fuel code), ``gas``, ``activity``,
         ``activity_unit``, ``mass_t``, ``co2e_t``, ``method``, ``factor_profile``.
     """
+    energy = energy_205_1(energy)
     burnt = energy.copy()
     if "feedstock_quantity" in energy.columns:
         feed = pd.to_numeric(energy["feedstock_quantity"], errors="coerce").fillna(0.0)
@@ -291,8 +307,10 @@ def account_summary(
     -------
     pandas.DataFrame indexed by ``enterprise_code``: ``scope1_tco2e``, ``scope2_location_tco2e``,
     ``scope2_market_tco2e``, ``total_tco2e`` (scope 1 + location-based scope 2), ``co2_t``,
-    ``ch4_t``, ``n2o_t``, ``electricity_mwh``, ``green_mwh``, intensities where output is given,
-    ``factor_profile``.
+    ``ch4_t``, ``n2o_t``, ``energy_co2_t`` (CO2 of fuel burnt and of purchased electricity and
+    heat, location-based: the platform's enterprise CO2, ``co2_t`` of the result
+    ``enterprise_month_fuel_emissions``), ``electricity_mwh``, ``green_mwh``, intensities where
+    output is given, ``factor_profile``.
     """
     scope = lines.pivot_table(
         index="enterprise_code", columns="scope", values="co2e_t", aggfunc="sum", fill_value=0.0
@@ -305,6 +323,10 @@ def account_summary(
     ).reindex(s.index, fill_value=0.0)
     for g in GASES:
         s[f"{g.lower()}_t"] = gas[g] if g in gas else 0.0
+    energy_co2 = lines[(lines["category"] != "industrial_process") & (lines["gas"] == "CO2")]
+    s["energy_co2_t"] = (
+        energy_co2.groupby("enterprise_code")["mass_t"].sum().reindex(s.index, fill_value=0.0)
+    )
     power = lines[(lines["category"] == "purchased_electricity") & (lines["gas"] == "CO2")]
     gj = power["activity"] * units.to_base_factors(power["activity_unit"], expect="energy")
     mwh = units.convert(gj.groupby(power["enterprise_code"]).sum(), "GJ", "MWh")

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from citycarbon import units
-from citycarbon.accounting.balance import DATA_DIR, balance_items
+from citycarbon.accounting.balance import DATA_DIR, balance_items, item_of_industry
 from citycarbon.accounting.combustion import fuel_combustion_emissions
 from citycarbon.accounting.electricity import electricity_co2_t
 from citycarbon.accounting.gwp import gwp_values
@@ -198,6 +198,113 @@ def combustion_gases(
             )
         )
     return pd.concat(parts, ignore_index=True)
+
+
+def enterprise_sectors(industry_code) -> pd.DataFrame:
+    """IPCC source category and CH4/N2O factor category of enterprises by their industry.
+
+    The industry's IPCC sector (:func:`citycarbon.accounting.balance.item_of_industry`: 1.A.1
+    power and heat plants, 1.A.2 industry and construction, 1.A.3 transport, 1.A.4.a/b/c) and
+    the stationary-combustion category the balance items of that sector use for CH4 and N2O
+    (balance_items.csv; '' for transport: no mobile-source factors, CH4 and N2O then NE), as
+    the top-down inventory uses them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index: ``sector``, ``ch4_n2o_context``.
+    """
+    booked = item_of_industry(industry_code)
+    items = balance_items()[["ipcc_sector", "ch4_n2o_context"]].fillna("")
+    items = items[items["ipcc_sector"] != ""].drop_duplicates("ipcc_sector")  # one per sector
+    context = items.set_index("ipcc_sector")["ch4_n2o_context"]
+    return pd.DataFrame(
+        {
+            "sector": booked["ipcc_sector"].to_numpy(),
+            "ch4_n2o_context": context.reindex(booked["ipcc_sector"]).fillna("").to_numpy(),
+        },
+        index=booked.index,
+    )
+
+
+def enterprise_sector_gases(
+    accounts: pd.DataFrame,
+    burnt: pd.DataFrame,
+    sectors: pd.DataFrame,
+    profile: FactorProfile,
+    stat_units: pd.Series,
+) -> pd.DataFrame:
+    """Enterprise emissions per month, IPCC sector, gas and scope, from the enterprise accounts.
+
+    The CO2 is the enterprise account's, never recomputed: scope 1 = ``combustion_co2_t`` (fossil
+    fuel burnt less feedstock, GB/T 32150-2015 6.4) in the enterprise's sector, scope 2 =
+    ``electricity_co2_t`` (location-based, 6.7) as net imported electricity (``S2.1``). CH4 and
+    N2O of the same fuel burnt by the sector's stationary-combustion factors (:func:`combustion_gases`),
+    NE (NaN) where the profile has none. Purchased heat has no row: the city inventory counts
+    heat where it is produced (1.A.1).
+
+    Parameters
+    ----------
+    accounts : enterprise_code, year, month, combustion_co2_t, electricity_co2_t [t]
+        (the ``enterprise_month_fuel_emissions`` result)
+    burnt : enterprise_code, year, month, fuel, quantity (burnt, statistical unit, > 0)
+    sectors : by enterprise_code, ``sector`` and ``ch4_n2o_context`` (:func:`enterprise_sectors`)
+    profile : factor profile (CH4/N2O factors, GWP100)
+    stat_units : fuels.csv ``stat_unit`` by fuel code
+
+    Returns
+    -------
+    pandas.DataFrame
+        enterprise_code, year, month, sector, gas, scope, emissions_t, emissions_tco2e,
+        notation_key ('NE' where not estimated).
+    """
+    keys = ["enterprise_code", "year", "month"]
+    out_keys = [*keys, "sector", "gas", "scope"]
+    code = burnt["enterprise_code"].astype(str)
+    act = pd.DataFrame(
+        {
+            "enterprise_code": pd.Categorical(code.to_numpy()),
+            "year": burnt["year"].to_numpy(dtype="int64"),
+            "month": burnt["month"].to_numpy(dtype="int64"),
+            "sector": sectors["sector"].reindex(code).to_numpy(),
+            "fuel": burnt["fuel"].to_numpy(),
+            "quantity": burnt["quantity"].to_numpy(dtype="float64"),
+            "ch4_n2o_context": sectors["ch4_n2o_context"].reindex(code).fillna("").to_numpy(),
+        }
+    )
+    gases = combustion_gases(act, profile, stat_units)
+    gases = gases[gases["gas"] != "CO2"] if len(gases) else gases
+    other = gases.groupby(out_keys, as_index=False, observed=True)[
+        ["emissions_t", "emissions_tco2e"]
+    ].sum(min_count=1)
+    other["enterprise_code"] = other["enterprise_code"].astype(str)
+    acc = accounts.assign(
+        enterprise_code=accounts["enterprise_code"].astype(str),
+        year=accounts["year"].astype("int64"),
+        month=accounts["month"].astype("int64"),
+    )
+    # scope 1 CO2 where fuel was burnt (a biomass-only month keeps its fossil CO2 of 0)
+    where_burnt = pd.MultiIndex.from_frame(other[keys].drop_duplicates())
+    s1 = acc[pd.MultiIndex.from_frame(acc[keys]).isin(where_burnt)]
+    s1 = s1[keys].assign(
+        sector=sectors["sector"].reindex(s1["enterprise_code"]).to_numpy(),
+        gas="CO2",
+        scope=1,
+        emissions_t=s1["combustion_co2_t"].to_numpy(dtype="float64"),
+    )
+    s2 = acc[acc["electricity_co2_t"].fillna(0.0) != 0.0]
+    s2 = s2[keys].assign(
+        sector=NET_IMPORT_SECTOR,
+        gas="CO2",
+        scope=2,
+        emissions_t=s2["electricity_co2_t"].to_numpy(dtype="float64"),
+    )
+    co2 = pd.concat([s1, s2], ignore_index=True)
+    co2["emissions_tco2e"] = co2["emissions_t"] * gwp_values(["CO2"], profile)[0]
+    out = pd.concat([co2, other], ignore_index=True)
+    out["scope"] = out["scope"].astype("int64")
+    out["notation_key"] = np.where(out["emissions_t"].isna(), "NE", "")
+    return out.sort_values(out_keys, ignore_index=True)
 
 
 def net_imported_electricity_rows(

@@ -24,7 +24,7 @@ from citycarbon.cli.common import (
     frame_table,
 )
 from citycarbon.config.settings import get_settings
-from citycarbon.errors import CitycarbonError
+from citycarbon.errors import CitycarbonError, InputError
 
 app = typer.Typer(
     help="citycarbon — city carbon peaking and neutrality platform (碳达峰碳中和管理决策平台).",
@@ -562,15 +562,47 @@ def _read_table(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"enterprise_code": str}, encoding="utf-8-sig")
 
 
+def _account_year(frame: pd.DataFrame, year: int | None, source: str) -> int:
+    """The data year of an account: ``--year``, or the file's ``year`` column (one year)."""
+    if "year" not in frame.columns:
+        if year is None:
+            raise InputError(
+                "no data year: give --year or a year column", source=source, field="year"
+            )
+        return int(year)
+    years = pd.to_numeric(frame["year"], errors="coerce")
+    other = years != (year if year is not None else years.iloc[0])
+    if len(frame) and other.any():
+        i = int(other.to_numpy().argmax())
+        raise InputError(
+            f"year {frame['year'].iloc[i]}: an account covers one data year (--year"
+            + (f" {year}" if year is not None else f": the first row's {years.iloc[0]}")
+            + "), account each year apart",
+            source=source,
+            row=i + 2,  # the file's line: header is line 1
+            field="year",
+            value=frame["year"].iloc[i],
+        )
+    if year is not None:
+        return int(year)
+    if not len(frame):
+        raise InputError("no rows", source=source)
+    return int(years.iloc[0])
+
+
 @app.command()
 def account(
     energy: Annotated[
         Path,
         typer.Argument(
-            help="CSV/Excel/Parquet: enterprise_code, fuel, quantity, unit [, feedstock_quantity]."
+            help="CSV/Excel/Parquet: enterprise_code, fuel, quantity, unit [, feedstock_quantity]"
+            " — or 205-1 rows (consumed_total, consumed_as_feedstock) as in energy_monthly."
         ),
     ],
-    year: Annotated[int, typer.Option(help="Data year (selects time-series factors).")],
+    year: Annotated[
+        int | None,
+        typer.Option(help="Data year (selects time-series factors); default: the year column."),
+    ] = None,
     process: Annotated[
         Path | None,
         typer.Option(
@@ -590,18 +622,31 @@ def account(
             "--lines", help="Write the account lines (with method and factor provenance) here."
         ),
     ] = None,
+    summary_csv: Annotated[
+        Path | None,
+        typer.Option("--summary", help="Write the per-enterprise totals (CSV) here."),
+    ] = None,
     city: CityOption = None,
 ) -> None:
-    """Enterprise carbon account (企业碳排放核算) of files, in the structure of the 核算指南."""
+    """Enterprise carbon account (企业碳排放核算) of files, in the structure of the 核算指南.
+
+    Fuels, feedstock, factors and the grid factor are chosen as the platform chooses them for
+    its enterprise results (the city's factor profile and grid region): "energy CO2" equals the
+    CO2 the 企业 page and the map show for the same 205-1 rows. The tCO2e columns follow the
+    核算指南: they add CH4 and N2O (GWP100 of the profile, industrial-combustion factors) and
+    process emissions, which the platform's CO2 leaves out.
+    """
     from citycarbon.accounting.enterprise import account_lines, account_summary, process_lines
     from citycarbon.config import load_city
 
     try:
         cfg = load_city(city)
         profile = cfg.factor_profile()
+        rows = _read_table(energy)
+        year = _account_year(rows, year, str(energy))
         parts = [
             account_lines(
-                _read_table(energy),
+                rows,
                 profile,
                 year=year,
                 grid_region=cfg.factors.grid_region,
@@ -623,11 +668,13 @@ def account(
         fail(err)
     table = Table(title=f"enterprise carbon accounts {year}")
     table.add_column("enterprise", no_wrap=True)
+    table.add_column("energy CO2 t", justify="right")
     for name in ("scope 1", "scope 2 location", "scope 2 market", "total", "per 万元"):
         table.add_column(f"{name} tCO2e", justify="right")
     for code, r in summary.iterrows():
         table.add_row(
             str(code),
+            f"{r.energy_co2_t:,.2f}",
             f"{r.scope1_tco2e:,.2f}",
             f"{r.scope2_location_tco2e:,.2f}",
             f"{r.scope2_market_tco2e:,.2f}",
@@ -635,10 +682,19 @@ def account(
             f"{r.tco2e_per_10k_cny:,.4f}" if "tco2e_per_10k_cny" in r else "",
         )
     console.print(table)
+    console.print(
+        "energy CO2 = fossil fuel burnt (less feedstock) + purchased electricity and heat, "
+        f"grid factor {escape(cfg.factors.grid_region)} {year} (location-based): the platform's "
+        "enterprise CO2 (企业 page, map). tCO2e adds CH4, N2O (GWP100) and process emissions "
+        "(核算指南); biogenic CO2 is a memo item in neither."
+    )
     console.print(f"factor profile: {escape(profile.version)}")
     if lines_csv:
         lines.to_csv(lines_csv, index=False, encoding="utf-8-sig")
         console.print(f"account lines written to {lines_csv}")
+    if summary_csv:
+        summary.to_csv(summary_csv, encoding="utf-8-sig")
+        console.print(f"totals written to {summary_csv}")
 
 
 # --- city energy balance and GHG inventory (issue 5) -----------------------------------------

@@ -159,6 +159,25 @@ ENTERPRISE_MONTH_ELECTRICITY = Result(
     title_zh="企业月度电力排放（电表）",
     title_en="Enterprise monthly electricity emissions (meters)",
 )
+ENTERPRISE_MONTH_GASES = Result(
+    "enterprise_month_sector_gas_emissions",
+    key=("enterprise_code", "year", "month", "sector", "gas", "scope"),
+    columns={
+        "emissions_t": "t",
+        "emissions_tco2e": "tCO2e",
+        "notation_key": "",
+    },
+    method=(
+        "enterprise accounts by IPCC sector (of the enterprise's industry) and gas: CO2 of scope 1 "
+        "= combustion_co2_t and of scope 2 (S2.1 net imported electricity) = electricity_co2_t of "
+        "enterprise_month_fuel_emissions; CH4 and N2O of the fuel burnt (less feedstock) by the "
+        "stationary-combustion factors of the sector (IPCC 2006 Vol. 2 Tables 2.2-2.5), GWP100 of "
+        "the profile; NE where the profile has no factor. Purchased heat is not a row: the city "
+        "inventory counts heat where it is produced (1.A.1)"
+    ),
+    title_zh="企业月度分部门分气体排放",
+    title_en="Enterprise monthly emissions by IPCC sector and gas",
+)
 
 # --------------------------------------------------------------------------- city inventory
 ENERGY_BALANCE = Result(
@@ -431,6 +450,7 @@ RESULTS: Mapping[str, Result] = MappingProxyType(
         for r in (
             ENTERPRISE_MONTH_FUEL,
             ENTERPRISE_MONTH_ELECTRICITY,
+            ENTERPRISE_MONTH_GASES,
             ENERGY_BALANCE,
             CITY_INVENTORY,
             CITY_INDICATORS,

@@ -24,6 +24,7 @@ from citycarbon.accounting import inventory as inv
 from citycarbon.accounting import ippu as ippu_
 from citycarbon.accounting import uncertainty as unc
 from citycarbon.accounting.energy import energy_consumption_tce
+from citycarbon.contract.results import ENTERPRISE_MONTH_GASES
 from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
 from citycarbon.factors import fuels
@@ -50,22 +51,15 @@ METHOD_MONTHLY = (
     " monthly: covered enterprises' own months + (city - covered) spread by days (assumption)"
 )
 METHOD_ENTITY = (
-    "bottom-up from 205-1 returns (energy_monthly): scope 1 = fuel burnt (less feedstock), "
-    "scope 2 = electricity x grid_ef; each enterprise counted once; unattributed = city - sum"
+    "bottom-up from the enterprise accounts (enterprise_month_sector_gas_emissions, the 205-1 "
+    "returns): scope 1 = fuel burnt (less feedstock), scope 2 = electricity x grid_ef; each "
+    "enterprise counted once; unattributed = city - sum"
 )
 METHOD_IPPU_OTHER = (
     "NE: IPPU categories without product output data (2.B chemical, 2.C metal, 2.D non-energy "
     "products, 2.F ODS substitutes, 2.G, 2.H, and 2.A/2.E products not reported); product map "
     "accounting/data/ippu_products.csv"
 )
-_CONTEXT = {
-    "1.A.1": "energy_industries",
-    "1.A.2": "manufacturing",
-    "1.A.3": "",
-    "1.A.4.a": "commercial",
-    "1.A.4.b": "residential",
-    "1.A.4.c": "residential",
-}
 
 
 def compute_inventory(
@@ -174,7 +168,8 @@ def compute_inventory(
     )
 
     # ---- enterprises, bottom-up
-    ent_rows, ent_energy = _enterprise_rows(year_list, profile, grid, settings)
+    ent_rows = _enterprise_rows(year_list, settings)
+    ent_energy = _enterprise_energy(year_list, settings)
     ent_rows = pd.concat([ent_rows, ippu_rows], ignore_index=True)
     reg = catalog.registry_frame("enterprises", url=url).set_index("credit_code")
     ent_rows = ent_rows.join(
@@ -308,63 +303,46 @@ def _sum_with_notation(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return out
 
 
-def _enterprise_rows(year_list, profile, grid: pd.Series, settings):
-    """Scope-1 (fuel burnt) and scope-2 (electricity) rows per enterprise, month, sector, gas;
-    and the enterprises' energy use per year, balance item and fuel (statistical units)."""
+def _enterprise_rows(year_list, settings) -> pd.DataFrame:
+    """Scope-1 and scope-2 rows per enterprise, month, sector and gas: the enterprise accounts
+    (result ``enterprise_month_sector_gas_emissions`` of the pipeline's enterprise step, the same
+    CO2 as the 企业 pages and the map), never recomputed here."""
+    cols = [
+        "enterprise_code",
+        "year",
+        "month",
+        "sector",
+        "gas",
+        "scope",
+        "emissions_t",
+        "emissions_tco2e",
+    ]
+    rows = results.current(
+        ENTERPRISE_MONTH_GASES, partitions=year_list, columns=cols, lake=settings.lake
+    )
+    return rows.astype({"year": "int64", "month": "int64", "scope": "int64"}).assign(
+        enterprise_code=rows["enterprise_code"].astype(str)
+    )
+
+
+def _enterprise_energy(year_list, settings) -> pd.DataFrame:
+    """The enterprises' energy use per year, balance item and fuel (statistical units), from
+    the 205-1 returns: the bottom-up side of the energy reconciliation."""
     from citycarbon.store import catalog, lake
 
     url = settings.database_url
-    cols = ["enterprise_code", "fuel", "consumed_total", "consumed_as_feedstock", "year", "month"]
+    cols = ["enterprise_code", "fuel", "consumed_total", "year"]
     em = lake.read_current(
         "energy_monthly", {"year": list(year_list)}, columns=cols, lake=settings.lake, url=url
     )
     reg = catalog.registry_frame("enterprises", url=url).set_index("credit_code")
     industry = reg["industry_code"].reindex(em["enterprise_code"]).fillna("")
-    booked = bal.item_of_industry(industry.to_numpy())
-    sector = booked["ipcc_sector"].to_numpy()
-    burnt = ~em["fuel"].isin(inv.NOT_COMBUSTED).to_numpy()
-    qty = (em["consumed_total"] - em["consumed_as_feedstock"].fillna(0.0)).clip(lower=0.0)
-    act = pd.DataFrame(
-        {
-            "enterprise_code": pd.Categorical(em["enterprise_code"].to_numpy()[burnt]),
-            "year": em["year"].to_numpy()[burnt],
-            "month": em["month"].to_numpy()[burnt],
-            "sector": sector[burnt],
-            "fuel": em["fuel"].to_numpy()[burnt],
-            "quantity": qty.to_numpy()[burnt],
-            "ch4_n2o_context": pd.Series(sector[burnt]).map(_CONTEXT).fillna("").to_numpy(),
-        }
-    )
-    act = act[act["quantity"] > 0]
-    s1 = inv.combustion_gases(act, profile, fuels()["stat_unit"])
-    s1 = s1.groupby(
-        ["enterprise_code", "year", "month", "sector", "gas", "scope"],
-        as_index=False,
-        observed=True,
-    )[["emissions_t", "emissions_tco2e"]].sum(min_count=1)
-    s1["enterprise_code"] = s1["enterprise_code"].astype(str)
-    e = em[em["fuel"] == "electricity"]
-    mwh = units.convert(e["consumed_total"].to_numpy(), "10^4 kWh", "MWh")
-    co2 = mwh * grid.reindex(e["year"]).to_numpy()
-    s2 = pd.DataFrame(
-        {
-            "enterprise_code": e["enterprise_code"].to_numpy(),
-            "year": e["year"].to_numpy(),
-            "month": e["month"].to_numpy(),
-            "sector": inv.NET_IMPORT_SECTOR,
-            "gas": "CO2",
-            "scope": 2,
-            "emissions_t": co2,
-            "emissions_tco2e": co2,
-        }
-    )
     booked_use = bal.book_enterprise_use(industry.to_numpy(), em["fuel"], em["consumed_total"])
-    energy = (
+    return (
         booked_use.assign(year=em["year"].to_numpy(), fuel=em["fuel"].to_numpy())
         .groupby(["year", "item", "fuel"], as_index=False)["quantity"]
         .sum()
     )
-    return pd.concat([s1, s2], ignore_index=True), energy
 
 
 def _ippu_rows(year_list, profile, settings) -> tuple[pd.DataFrame, pd.DataFrame]:

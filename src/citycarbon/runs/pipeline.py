@@ -75,6 +75,7 @@ class Step:
 
 # ------------------------------------------------------------------------------------- steps
 def _enterprise_results(ctx: Context) -> str:
+    from citycarbon.runs.enterprise import compute_accounts
     from citycarbon.store import query
 
     with query.open_engine(ctx.engine) as eng:
@@ -84,7 +85,7 @@ def _enterprise_results(ctx: Context) -> str:
         ):
             raise NotApplicable("no 205-1 returns or meter readings in the lake yet")
         skipped = {n: query.missing_views(eng, n) for n in query.named_queries()}
-        out = query.compute(eng, lake_dir=ctx.settings.lake, year=ctx.years)
+        out = compute_accounts(eng, years=ctx.years, city=ctx.cfg, settings=ctx.settings)
         engine = eng.name
     done = [f"{name}: {len(frame):,} rows" for name, (frame, _) in out.items()]
     gaps = [f"{name} skipped (no data for {', '.join(v)})" for name, v in skipped.items() if v]
@@ -173,7 +174,7 @@ STEPS: tuple[Step, ...] = (
             {"energy_monthly", "meter_readings", "enterprises", "meters", "green_electricity"}
         ),
         (),
-        (R.ENTERPRISE_MONTH_FUEL, R.ENTERPRISE_MONTH_ELECTRICITY),
+        (R.ENTERPRISE_MONTH_FUEL, R.ENTERPRISE_MONTH_ELECTRICITY, R.ENTERPRISE_MONTH_GASES),
         True,
         _enterprise_results,
     ),
@@ -189,7 +190,7 @@ STEPS: tuple[Step, ...] = (
                 "parks",
             }
         ),
-        (),
+        (R.ENTERPRISE_MONTH_GASES,),  # the bottom-up: the enterprise accounts by sector and gas
         (
             R.ENERGY_BALANCE,
             R.CITY_INVENTORY,
