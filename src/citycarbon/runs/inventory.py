@@ -55,6 +55,11 @@ METHOD_ENTITY = (
     "returns): scope 1 = fuel burnt (less feedstock), scope 2 = electricity x grid_ef; each "
     "enterprise counted once; unattributed = city - sum"
 )
+METHOD_NO_BALANCE = (
+    "NE: no 能源平衡表 of the city for this year yet, so no city total (top-down); the district, "
+    "park, industry and enterprise levels are the 205-1 reporters' own (bottom-up), without the "
+    "unattributed residual"
+)
 METHOD_IPPU_OTHER = (
     "NE: IPPU categories without product output data (2.B chemical, 2.C metal, 2.D non-energy "
     "products, 2.F ODS substitutes, 2.G, 2.H, and 2.A/2.E products not reported); product map "
@@ -132,6 +137,14 @@ def compute_inventory(
         )
     year_list = sorted(int(y) for y in entries["year"].unique())
     base_year = int(base_year or year_list[0])
+    # years with enterprise accounts but no balance yet (the current year, say): bottom-up only
+    have_ents = results.current(
+        ENTERPRISE_MONTH_GASES, partitions=requested, columns=["year"], lake=settings.lake
+    )["year"]
+    open_years = sorted({int(y) for y in have_ents.unique()} - set(year_list))
+    if requested is not None:
+        open_years = [y for y in open_years if y in requested]
+    ent_years = sorted({*year_list, *open_years})
 
     # ---- energy balance
     completed = bal.complete_balance(entries)
@@ -155,8 +168,10 @@ def compute_inventory(
     keys = ["region_code", "year", "sector", "gas", "scope"]
     scope1 = _sum_with_notation(fuel_rows, keys)
     missing = [s for s in inv.NOT_ESTIMATED if s not in set(scope1["sector"])]
-    ippu_rows, ippu_prov = _ippu_rows(year_list, profile, settings)
-    ippu_city = _ippu_city(ippu_rows, ippu_prov, cfg.adcode, year_list)
+    ippu_rows, ippu_prov = _ippu_rows(ent_years, profile, settings)
+    ippu_city = _ippu_city(
+        ippu_rows[ippu_rows["year"].isin(year_list)], ippu_prov, cfg.adcode, year_list
+    )
     scope1 = pd.concat(
         [scope1, ippu_city, inv.not_estimated_rows(cfg.adcode, year_list, missing)],
         ignore_index=True,
@@ -166,9 +181,13 @@ def compute_inventory(
     city_year = city_year.assign(
         level="city", entity_code=cfg.adcode, entity_name=cfg.name.zh, month=np.nan
     )
+    no_balance = inv.with_bases(
+        inv.not_estimated_rows(cfg.adcode, open_years, sorted(set(city_year["sector"]))),
+        pd.DataFrame(columns=["region_code", "year", "sector", "gas", "scope"]),
+    ).assign(level="city", entity_code=cfg.adcode, entity_name=cfg.name.zh, month=np.nan)
 
     # ---- enterprises, bottom-up
-    ent_rows = _enterprise_rows(year_list, settings)
+    ent_rows = _enterprise_rows(ent_years, settings)
     ent_energy = _enterprise_energy(year_list, settings)
     ent_rows = pd.concat([ent_rows, ippu_rows], ignore_index=True)
     reg = catalog.registry_frame("enterprises", url=url).set_index("credit_code")
@@ -201,6 +220,7 @@ def compute_inventory(
     city_inventory = pd.concat(
         [
             city_year.assign(method=METHOD_CITY),
+            no_balance.assign(method=METHOD_NO_BALANCE),
             months.assign(method=METHOD_CITY + METHOD_MONTHLY),
             sub.assign(method=METHOD_ENTITY),
         ],
@@ -217,14 +237,21 @@ def compute_inventory(
     # ---- indicators, uncertainty, reconciliation
     stats = lake.read_current("city_statistics", {"year": year_list}, lake=settings.lake, url=url)
     indicators = _indicators(
-        cfg, city_inventory, energy, completed, grid, stats, year_list, base_year
+        cfg,
+        city_inventory[city_inventory["year"].isin(year_list)],
+        energy,
+        completed,
+        grid,
+        stats,
+        year_list,
+        base_year,
     ).assign(run_id=run_id, factor_profile=version)
     uncertainty = _uncertainty(
         fuel_rows, scope2, cfg.adcode, year_list, mc_iterations, ippu=ippu_city
     )
     reconciliation = pd.concat(
         [
-            _reconciliation(city_year, ent_year, cfg.adcode),
+            _reconciliation(city_year, ent_year[ent_year["year"].isin(year_list)], cfg.adcode),
             _energy_reconciliation(completed, ent_energy, coefs, cfg.adcode),
         ],
         ignore_index=True,
@@ -237,7 +264,7 @@ def compute_inventory(
         "inventory_reconciliation": reconciliation,
     }
     if write:
-        parts = requested if requested is not None else year_list
+        parts = requested if requested is not None else ent_years
         with results.transaction(run_id, lake=settings.lake, factor_profile=version):
             for name, frame in out.items():
                 results.write(declared(name), frame, partitions=parts)

@@ -93,7 +93,7 @@ def _enterprise_results(ctx: Context) -> str:
 
 
 def _inventory(ctx: Context) -> str:
-    from citycarbon.runs.inventory import compute_inventory
+    from citycarbon.runs.inventory import METHOD_NO_BALANCE, compute_inventory
     from citycarbon.store import lake
 
     have = lake.read_current(
@@ -109,8 +109,12 @@ def _inventory(ctx: Context) -> str:
             "ingest energy_balance to compute the city inventory"
         )
     out = compute_inventory(ctx.years, city=ctx.cfg, settings=ctx.settings)
-    years = sorted({int(y) for y in out["city_inventory"]["year"].unique()})
-    return f"years {years[0]}–{years[-1]}" if years else "no years"
+    inv = out["city_inventory"]
+    years = ctx.years or sorted({int(y) for y in inv["year"].unique()})
+    open_ = sorted({int(y) for y in inv.loc[inv["method"] == METHOD_NO_BALANCE, "year"]})
+    return f"years {', '.join(map(str, years))}" + (
+        f" ({', '.join(map(str, open_))}: no energy balance yet, bottom-up only)" if open_ else ""
+    )
 
 
 def _power_data(ctx: Context) -> Any:
