@@ -85,6 +85,9 @@ def test_a_new_month_uploaded_in_the_browser_reaches_every_page(server, browser,
     assert year in inv_years, inv_years
     page.goto(f"{base}/inventory?year={year}")
     page.wait_for_load_state("networkidle")
+    assert page.locator("#no-balance").count() == 1  # no city total yet: said, not zero
+    drill = page.locator("table", has_text="思明区").first.inner_text()
+    assert "未归属" not in drill  # no residual against a total that does not exist
     page.screenshot(path=str(SHOTS / "pipeline-inventory.png"), full_page=True)
     # the map: its months include the new one (the layer cube is rebuilt after a commit)
     got = _until(

@@ -149,7 +149,7 @@ def inventory_summary(
         "by_sector": _grouped(rows, ["sector", "sector_name_zh", "scope"]).sort_values("sector"),
         "by_gas": _grouped(rows, ["gas"]).sort_values("gas"),
         "by_scope": _grouped(rows, ["scope"]).sort_values("scope"),
-        "total_tco2e": float(rows["emissions_tco2e"].sum()),
+        "total_tco2e": float(rows["emissions_tco2e"].sum(min_count=1)),  # NaN: all NE
     }
 
 
@@ -157,6 +157,8 @@ def inventory_trend(principal: Principal, basis: str) -> pd.DataFrame:
     """Emissions [tCO2e] by year and sector of the principal's scope (wide: one column a
     sector, plus ``total``)."""
     rows = inventory_rows(principal, None, basis)
+    estimated = rows.groupby("year")["emissions_tco2e"].sum(min_count=1).dropna().index
+    rows = rows[rows["year"].isin(estimated)]  # a year without a city total (NE) is no zero
     if rows.empty:
         return pd.DataFrame({"year": pd.Series(dtype="int64"), "total": pd.Series(dtype="float64")})
     wide = (
@@ -255,8 +257,12 @@ def drilldown(
     out["entity_name"] = out["entity_code"].map(names).fillna(out["entity_code"])
     out.loc[out["entity_code"] == NO_PARK, "entity_name"] = "不属于任何园区"
     total = float(out["emissions_tco2e"].sum())
-    if level == "district" and principal.can("read_city"):
-        city = inventory_rows(principal, year, basis)["emissions_tco2e"].sum()
+    city = (
+        inventory_rows(principal, year, basis)["emissions_tco2e"].sum(min_count=1)
+        if level == "district" and principal.can("read_city")
+        else np.nan
+    )
+    if not np.isnan(city):  # no residual where the city total is not estimated (no balance)
         rest = pd.DataFrame(
             [
                 {

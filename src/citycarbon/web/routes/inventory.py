@@ -6,6 +6,7 @@ API ``/api/v1/inventory/...``. Reads only through :mod:`citycarbon.read.pages`."
 
 from __future__ import annotations
 
+import math
 import tempfile
 from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
@@ -261,7 +262,7 @@ def inventory_page(
     other = "territorial" if basis != "territorial" else "incl_net_imported_electricity"
     totals = {
         basis: summary["total_tco2e"],
-        other: float(pq.inventory_rows(principal, year, other)["emissions_tco2e"].sum()),
+        other: float(pq.inventory_rows(principal, year, other)["emissions_tco2e"].sum(min_count=1)),
     }
     drill = pq.drilldown(principal, year, basis, district=district, park=park, industry=industry)
     ctx.update(
@@ -270,6 +271,7 @@ def inventory_page(
         totals=totals,
         charts=_charts(principal, year, basis, summary, t),
         drill=drill,
+        no_city_total=principal.can("read_city") and math.isnan(summary["total_tco2e"]),
         drill_rows=records(drill["rows"].head(PAGE_DRILL)),
         drill_total_rows=len(drill["rows"]),
         crumbs=_crumbs(drill["filters"], t),
