@@ -25,6 +25,7 @@ from citycarbon.cli.common import (
 )
 from citycarbon.config.settings import get_settings
 from citycarbon.errors import CitycarbonError
+from citycarbon.read import access
 
 app = typer.Typer(
     help="citycarbon — city carbon peaking and neutrality platform (碳达峰碳中和管理决策平台).",
@@ -554,10 +555,8 @@ def quarantine_command(
     limit: Annotated[int, typer.Option(help="Rows to print.")] = 50,
 ) -> None:
     """Show quarantined (rejected) rows with file, row, column, value and reason."""
-    from citycarbon.ingest.loader import read_quarantine
-
     try:
-        frame = read_quarantine(batch)
+        frame = access.quarantine(access.SYSTEM, batch)
     except CitycarbonError as err:
         fail(err)
     table = Table(

@@ -1,5 +1,5 @@
 """`citycarbon map check|precompute`: the city's district boundaries and the map layers' cube
-(thin: the work is in :mod:`citycarbon.geo` and :mod:`citycarbon.read.map_layers`)."""
+(thin: the work is in :mod:`citycarbon.geo` and :mod:`citycarbon.runs.map_layers`)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def precompute(city: CityOption = None) -> None:
     """Build the map layers' cube of the current CITYCARBON_HOME now (the server otherwise does it
     on first use): day aggregates of the meter readings are cached under $CITYCARBON_HOME/cache."""
     from citycarbon.config import load_city
-    from citycarbon.read import map_layers as ml
+    from citycarbon.runs import map_layers as ml
 
     try:
         t0 = time.perf_counter()

@@ -42,9 +42,9 @@ def report_inventory(
 ) -> None:
     """Inventory report (清单报告): PDF, Excel (all tables) and the GPC table as CSV."""
     from citycarbon.config import load_city
-    from citycarbon.read.reports import inventory_report
     from citycarbon.reports.excel import write_excel, write_gpc_csv
     from citycarbon.reports.pdf import inventory_pdf
+    from citycarbon.runs.reports import inventory_report
 
     t0 = time.perf_counter()
     try:
@@ -73,9 +73,9 @@ def report_targets(
 ) -> None:
     """Dual-control report (双控目标进展): progress vs schedule, warnings; PDF and Excel."""
     from citycarbon.config import load_city
-    from citycarbon.read.reports import targets_report
     from citycarbon.reports.excel import write_excel
     from citycarbon.reports.pdf import targets_pdf
+    from citycarbon.runs.reports import targets_report
 
     try:
         data = targets_report(period, cfg=load_city(city))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from citycarbon.read.reports import ReportData
+from citycarbon.runs.reports import ReportData
 
 
 def _excel_safe(frame: pd.DataFrame) -> pd.DataFrame:

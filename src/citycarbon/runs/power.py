@@ -609,11 +609,14 @@ def nowcast_history(
     frequency: str = "month",
     settings=None,
     data: PowerData | None = None,
+    actuals: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every vintage of the nowcasts (how an estimate moved), oldest first.
 
-    With ``data`` (:func:`read_power_data`) and ``frequency="month"``, the statistics that have
-    arrived since are joined as ``actual_tco2`` and ``error_pct`` (estimate vs actual).
+    With ``frequency="month"`` and the statistics that have arrived since — ``data``
+    (:func:`read_power_data`, every level and entity) or ``actuals`` (``period``,
+    ``actual_tco2`` of the one ``level`` and ``entity`` asked for, as a read model gives them)
+    — these are joined as ``actual_tco2`` and ``error_pct`` (estimate vs actual).
     """
     from citycarbon.config.settings import get_settings
 
@@ -628,15 +631,28 @@ def nowcast_history(
         filters.append(("entity", "=", entity))
     frames = [results.read_run(NOWCAST_R, r, filters=filters, lake=settings.lake) for r in runs]
     out = pd.concat(frames, ignore_index=True)
-    if data is not None and frequency == "month":
-        panel = monthly_panel(data)[["level", "entity", "period", "co2_t"]]
-        out = out.merge(
-            panel.rename(columns={"co2_t": "actual_tco2"}),
-            on=["level", "entity", "period"],
-            how="left",
-        )
+    if frequency == "month" and (data is not None or actuals is not None):
+        if data is not None:
+            panel = monthly_panel(data)[["level", "entity", "period", "co2_t"]]
+            panel = panel.rename(columns={"co2_t": "actual_tco2"})
+            on = ["level", "entity", "period"]
+        else:
+            panel, on = actuals[["period", "actual_tco2"]], ["period"]
+        out = out.merge(panel, on=on, how="left")
         out["error_pct"] = 100 * (out["estimate_tco2"] / out["actual_tco2"] - 1)
     return out.sort_values(["level", "entity", "period", "as_of", "run_id"]).reset_index(drop=True)
+
+
+def backtest_table(errors: pd.DataFrame) -> pd.DataFrame:
+    """MAPE per level and model vs the naive baseline (:func:`~citycarbon.power.nowcast.
+    backtest_summary`) of stored backtest rows (result ``nowcast_backtest``), one row a level,
+    with the run id of the rows."""
+    if errors.empty:
+        return pd.DataFrame()
+    out = nc.backtest_summary(errors).reset_index()
+    out.columns = [str(c) for c in out.columns]
+    out["run_id"] = str(errors["run_id"].iat[0])
+    return out
 
 
 def run_backtest(

@@ -22,6 +22,7 @@ from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.read import access
 from citycarbon.read import jobs as job_reads
 from citycarbon.read.access import Principal
+from citycarbon.runs import enterprise_energy
 from citycarbon.runs import jobs as job_runs
 from citycarbon.store import users
 from citycarbon.store.jobs import JobInfo
@@ -266,7 +267,8 @@ def enterprise_fuel_mix(
     principal: PrincipalDep, credit_code: CreditCode, year: Year = None, format: Format = "json"
 ) -> Any:
     """Energy use of one enterprise by fuel in a year: quantity and standard coal [tce]."""
-    frame = access.enterprise_fuel_mix(principal, credit_code, year)
+    access.enterprise(principal, credit_code)  # visible, or 404
+    frame = enterprise_energy.fuel_mix(credit_code, year)
     return _one(frame, format, f"{credit_code}_fuel_mix")
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from citycarbon.read import access
 from citycarbon.read.access import Principal
+from citycarbon.runs import enterprise_energy
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.i18n import Translator
@@ -66,7 +67,7 @@ def enterprise_page(
     ent = access.enterprise(principal, credit_code)
     monthly = access.enterprise_monthly(principal, credit_code)
     rank = access.enterprise_rank(principal, credit_code)
-    mix = access.enterprise_fuel_mix(principal, credit_code, rank["year"])
+    mix = enterprise_energy.fuel_mix(credit_code, rank["year"])
     labels = [f"{y}-{m:02d}" for y, m in zip(monthly["year"], monthly["month"], strict=True)]
     chart = {
         "legend": {"top": 0},

@@ -487,9 +487,9 @@ def api_report(
     principal: PrincipalDep, year: Year = None, format: Literal["pdf", "xlsx"] = "pdf"
 ) -> Response:
     """The inventory report of a year (PDF or Excel, from the reports module; city-wide roles)."""
-    from citycarbon.read.reports import inventory_report
     from citycarbon.reports.excel import write_excel
     from citycarbon.reports.pdf import inventory_pdf
+    from citycarbon.runs.reports import inventory_report
 
     access.require(principal, "read_city")
     y = _year(principal, year)

@@ -1,6 +1,6 @@
 """电碳生态地图 — the electricity-carbon eco map: the page and its JSON API (/api/v1/map/...).
 
-A thin shell over :mod:`citycarbon.read.map_layers` (precomputed per results run) and
+A thin shell over :mod:`citycarbon.runs.map_layers` (precomputed per results run) and
 :func:`citycarbon.geo.boundaries`; who sees what comes from the access layer and is applied by
 the layer functions (enterprise users: their own enterprise point only; district managers: their
 district's points and totals).
@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from citycarbon.errors import InputError
-from citycarbon.read import map_layers as ml
+from citycarbon.runs import map_layers as ml
 
 
 def _warm_in_background() -> None:
@@ -156,7 +156,7 @@ def _principal(request: Request) -> Any:
 
 def map_scope(principal: Annotated[Any, Depends(_principal)]) -> ml.Scope:
     """What the user may see on the map: the access layer's visible enterprises (totals of
-    districts, parks and grid nodes follow, see :func:`citycarbon.read.map_layers.visibility`)."""
+    districts, parks and grid nodes follow, see :func:`citycarbon.runs.map_layers.visibility`)."""
     from citycarbon.read import access
 
     access.require(principal, "read")

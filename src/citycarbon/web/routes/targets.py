@@ -272,9 +272,9 @@ def api_report(
     format: Literal["pdf", "xlsx"] = "pdf",
 ) -> Response:
     """The dual-control report (PDF or Excel, from the reports module; city-wide roles)."""
-    from citycarbon.read.reports import targets_report
     from citycarbon.reports.excel import write_excel
     from citycarbon.reports.pdf import targets_pdf
+    from citycarbon.runs.reports import targets_report
     from citycarbon.web.routes.inventory import _stream_report
 
     access.require(principal, "read_city")

@@ -1,6 +1,10 @@
 """Map layers of the electricity-carbon eco map (电碳生态地图): districts, parks, enterprises and
 grid nodes with their energy, electricity and CO2 per period, precomputed once per results run.
 
+A computation on request (district areas and the district of each enterprise from the
+boundaries, metered electricity aggregated from the readings, intensities), kept in memory
+and on disk; the faces (map pages, ``citycarbon map``) call it.
+
 Everything the map pages ask for is cut from a :class:`MapData` built once per (lake, results
 runs, committed meter batches) and kept in memory; the day-level meter aggregates are also kept
 on disk (``$CITYCARBON_HOME/cache/map/``) so a restarted server does not rescan the readings.
