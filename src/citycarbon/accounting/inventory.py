@@ -44,6 +44,7 @@ from citycarbon.accounting.balance import DATA_DIR, balance_items
 from citycarbon.accounting.combustion import fuel_combustion_emissions
 from citycarbon.accounting.electricity import electricity_co2_t
 from citycarbon.accounting.gwp import gwp_values
+from citycarbon.accounting.ippu import category_names
 from citycarbon.factors import FactorProfile, fuels
 
 GASES = ("CO2", "CH4", "N2O")
@@ -271,7 +272,6 @@ def label_sectors(rows: pd.DataFrame) -> pd.DataFrame:
     """Add ``sector_name_zh`` (IPCC / 清单指南 name) from :func:`inventory_sectors`."""
     names = inventory_sectors()["zh"]
     detail = {"1.A.4.a": "商业和公共机构", "1.A.4.b": "居民生活", "1.A.4.c": "农林牧渔业"}
-    from citycarbon.accounting.ippu import category_names  # IPPU categories 2.A.1 ... 2.E.3
 
     zh = rows["sector"].map(names).fillna(rows["sector"].map(detail))
     zh = zh.fillna(rows["sector"].map(category_names()))

@@ -10,7 +10,12 @@ import typer
 from rich.table import Table
 
 from citycarbon.cli.common import CityOption, console, fail
+from citycarbon.config import load_city
+from citycarbon.config.settings import export
 from citycarbon.errors import CitycarbonError
+from citycarbon.runs.jobs import start_worker, stop_worker
+from citycarbon.runs.targets import JOB_ID, start_scheduler
+from citycarbon.store import catalog, users
 
 users_app = typer.Typer(
     help="Platform users (用户): add, list, set passwords.", no_args_is_help=True
@@ -49,10 +54,6 @@ def serve_command(
 
     import uvicorn
 
-    from citycarbon.config import load_city
-    from citycarbon.config.settings import export
-    from citycarbon.store import catalog
-
     try:
         cfg = load_city(city)
         if city:  # the workers (other processes) read the city from the environment
@@ -61,8 +62,6 @@ def serve_command(
     except CitycarbonError as err:
         fail(err)
     if schedule:  # one scheduler in this (the parent) process, whatever the worker count
-        from citycarbon.runs.targets import JOB_ID, start_scheduler
-
         try:
             job = start_scheduler(cfg).get_job(JOB_ID)
         except CitycarbonError as err:
@@ -72,8 +71,6 @@ def serve_command(
     if worker and workers == 1:  # the app starts the consumer with itself (lifespan)
         export("CITYCARBON_WORKER", "embedded")
     elif worker:  # several server processes: one consumer, here in the parent
-        from citycarbon.runs.jobs import start_worker
-
         export("CITYCARBON_WORKER", "off")
         consumer = start_worker()
     else:
@@ -93,8 +90,6 @@ def serve_command(
         )
     finally:
         if consumer is not None:
-            from citycarbon.runs.jobs import stop_worker
-
             stop_worker(consumer)
 
 
@@ -116,7 +111,6 @@ def users_add(
     ] = None,
 ) -> None:
     """Add a user (the password is stored as an argon2 hash)."""
-    from citycarbon.store import users
 
     try:
         info = users.create_user(
@@ -132,7 +126,6 @@ def users_add(
 @users_app.command("list")
 def users_list() -> None:
     """List the users (no password hashes)."""
-    from citycarbon.store import users
 
     frame = users.list_users()
     table = Table("username", "role", "scope", "name", "active", "last login")
@@ -156,7 +149,6 @@ def users_passwd(
     ] = None,
 ) -> None:
     """Set a user's password (their open sessions end)."""
-    from citycarbon.store import users
 
     try:
         users.set_password(username, _password(password), actor="cli")

@@ -50,6 +50,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from citycarbon import units
+from citycarbon.config import as_city
 from citycarbon.config.settings import get_settings
 from citycarbon.contract.inputs import (
     QUARANTINE_SCHEMA,
@@ -1092,7 +1093,6 @@ def ingest(
         The whole file is refused (unreadable, empty, missing required column, encoding); the
         batch is marked failed and nothing is written.
     """
-    from citycarbon.config import as_city
 
     t0 = time.perf_counter()
     schema = get_schema(kind)

@@ -24,10 +24,12 @@ from citycarbon.accounting import inventory as inv
 from citycarbon.accounting import ippu as ippu_
 from citycarbon.accounting import uncertainty as unc
 from citycarbon.accounting.energy import energy_consumption_tce
+from citycarbon.config import as_city
+from citycarbon.config.settings import get_settings
 from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
-from citycarbon.factors import fuels
-from citycarbon.store import results
+from citycarbon.factors import fuels, resolve_fuels
+from citycarbon.store import catalog, lake, results
 
 RESULTS = (
     "energy_balance",
@@ -107,10 +109,6 @@ def compute_inventory(
     InputError
         No energy balance of the city in the lake, or no comparable-price GDP for a year.
     """
-    from citycarbon.config import as_city
-    from citycarbon.config.settings import get_settings
-    from citycarbon.store import catalog, lake
-
     settings = settings or get_settings()
     cfg = as_city(city)
     profile = cfg.factor_profile()
@@ -311,8 +309,6 @@ def _sum_with_notation(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def _enterprise_rows(year_list, profile, grid: pd.Series, settings):
     """Scope-1 (fuel burnt) and scope-2 (electricity) rows per enterprise, month, sector, gas;
     and the enterprises' energy use per year, balance item and fuel (statistical units)."""
-    from citycarbon.store import catalog, lake
-
     url = settings.database_url
     cols = ["enterprise_code", "fuel", "consumed_total", "consumed_as_feedstock", "year", "month"]
     em = lake.read_current(
@@ -370,8 +366,6 @@ def _enterprise_rows(year_list, profile, grid: pd.Series, settings):
 def _ippu_rows(year_list, profile, settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """IPPU rows per enterprise and month from ``industrial_output`` (:mod:`accounting.ippu`),
     and per (category, gas) the method and factors used or the reason it is NE."""
-    from citycarbon.store import lake
-
     cols = ["enterprise_code", "product", "quantity", "unit", "year", "month"]
     out = lake.read_current(
         "industrial_output",
@@ -748,8 +742,6 @@ def balance_from_wide(
         region_code, year, item, fuel, quantity, unit: ready for ``ingest energy_balance``.
     """
     import re
-
-    from citycarbon.factors import resolve_fuels
 
     where = source or "balance table"
     headers = [str(c) for c in table.columns[1:]]

@@ -28,6 +28,7 @@ from citycarbon.store import users
 from citycarbon.store.jobs import JobInfo
 from citycarbon.web import auth
 from citycarbon.web.app import records, table_download
+from citycarbon.web.routes.overview import overview_data
 
 router = APIRouter(prefix="/api/v1")
 PrincipalDep = Annotated[Principal, Depends(auth.principal_dep)]
@@ -174,7 +175,6 @@ async def me(principal: PrincipalDep) -> dict:
 async def overview(principal: PrincipalDep) -> Any:
     """Totals by year, by district (latest year) and the ten largest emitters, over the
     enterprises the caller sees (the city for city-wide roles)."""
-    from citycarbon.web.routes.overview import overview_data
 
     data = dict(overview_data(principal))  # the memoized answer is shared: copy
     data.pop("months", None)

@@ -15,6 +15,7 @@ from citycarbon.runs import enterprise_energy
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.i18n import Translator
+from citycarbon.web.routes.power import enterprise_panel
 
 router = APIRouter(include_in_schema=False)
 PrincipalDep = Annotated[Principal, Depends(auth.principal_dep)]
@@ -136,6 +137,5 @@ def _power_panel(request: Request, principal: Principal, code: str) -> object:
     """The 电-碳-能 panel of the power module (None when absent or not computed)."""
     if "power" not in request.app.state.route_modules:
         return None
-    from citycarbon.web.routes.power import enterprise_panel
 
     return enterprise_panel(request, principal, code)

@@ -18,7 +18,11 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from citycarbon.errors import InputError
+from citycarbon.read import access
 from citycarbon.runs import map_layers as ml
+from citycarbon.web import auth
+from citycarbon.web.app import lang_of, render
+from citycarbon.web.i18n import Translator
 
 
 def _warm_in_background() -> None:
@@ -149,7 +153,6 @@ class Boundaries(BaseModel):
 # --------------------------------------------------------------------------- access
 def _principal(request: Request) -> Any:
     """The signed-in user (the web core's access layer); 401 when nobody is signed in."""
-    from citycarbon.web import auth
 
     return auth.require_principal(request)
 
@@ -157,7 +160,6 @@ def _principal(request: Request) -> Any:
 def map_scope(principal: Annotated[Any, Depends(_principal)]) -> ml.Scope:
     """What the user may see on the map: the access layer's visible enterprises (totals of
     districts, parks and grid nodes follow, see :func:`citycarbon.runs.map_layers.visibility`)."""
-    from citycarbon.read import access
 
     access.require(principal, "read")
     return ml.Scope(access.visible_enterprise_codes(principal))
@@ -236,9 +238,6 @@ JS_KEYS = (
 @router.get("/map", response_class=HTMLResponse, include_in_schema=False)
 def map_page(request: Request, principal: Annotated[Any, Depends(_principal)]) -> HTMLResponse:
     """The map page; its data come from the API below (the cube is warmed meanwhile)."""
-    from citycarbon.read import access
-    from citycarbon.web.app import lang_of, render
-    from citycarbon.web.i18n import Translator
 
     access.require(principal, "read")
     threading.Thread(target=_warm, daemon=True).start()
