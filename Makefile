@@ -36,6 +36,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports  # the dependency rule of ARCHITECTURE.md ([tool.importlinter])
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks

@@ -24,7 +24,7 @@ FLOOR_MS = 50.0
 @pytest.mark.slow
 def test_map_endpoints_under_50_ms(full_demo_copy):
     from citycarbon.read import access
-    from citycarbon.read import map_layers as ml
+    from citycarbon.runs import map_layers as ml
     from citycarbon.store import catalog, users
 
     access.invalidate()

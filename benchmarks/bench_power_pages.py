@@ -16,6 +16,7 @@ import pytest
 def test_persist_demo_scope2_full_demo(full_demo_copy):
     from citycarbon.read import power as pw
     from citycarbon.read.access import SYSTEM
+    from citycarbon.runs.power import backtest_table
     from citycarbon.runs.scope2 import persist_demo_scope2
 
     t = time.perf_counter()
@@ -26,6 +27,10 @@ def test_persist_demo_scope2_full_demo(full_demo_copy):
         f"grid loads, flow, scope 2, write); {out['rows_aggregated']:,} enterprise-node-hours"
     )
     t = time.perf_counter()
-    rows = len(pw.scope2(SYSTEM)) + len(pw.nowcast(SYSTEM)) + len(pw.backtest(SYSTEM))
+    rows = (
+        len(pw.scope2(SYSTEM))
+        + len(pw.nowcast(SYSTEM))
+        + len(backtest_table(pw.backtest_rows(SYSTEM)))
+    )
     print(f"power page reads (scope 2, nowcast, backtest): {time.perf_counter() - t:.2f} s")
     assert rows > 0 and out["rows_aggregated"] > 0

@@ -9,8 +9,8 @@ import pytest
 
 @pytest.mark.slow
 def test_one_pdf_report_within_20_s(full_demo_copy, tmp_path):
-    from citycarbon.read.reports import inventory_report
     from citycarbon.reports.pdf import inventory_pdf
+    from citycarbon.runs.reports import inventory_report
 
     t0 = time.perf_counter()
     data = inventory_report(2024)

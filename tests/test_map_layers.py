@@ -13,7 +13,7 @@ from citycarbon.contract.results import (
     ENTERPRISE_MONTH_FUEL,
 )
 from citycarbon.errors import InputError
-from citycarbon.read import map_layers as ml
+from citycarbon.runs import map_layers as ml
 from citycarbon.store import catalog, results
 
 

@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from citycarbon.cli import app
-from citycarbon.read.reports import inventory_report, targets_report
 from citycarbon.reports.excel import write_excel
 from citycarbon.reports.pdf import cjk_font, inventory_pdf
+from citycarbon.runs.reports import inventory_report, targets_report
 from citycarbon.runs.targets_inputs import latest_result
 
 

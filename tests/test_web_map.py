@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from citycarbon.read import map_layers as ml
+from citycarbon.runs import map_layers as ml
 from citycarbon.store import catalog, users
 
 with warnings.catch_warnings():

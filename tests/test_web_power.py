@@ -119,7 +119,7 @@ def test_enterprise_user_sees_only_their_enterprise(clients):
 def test_map_colours_nodes_with_nodal_intensities(demo_home):
     from citycarbon.config import load_city
     from citycarbon.config.settings import get_settings
-    from citycarbon.read import map_layers as ml
+    from citycarbon.runs import map_layers as ml
 
     nodal = _lake(demo_home, "grid_node_intensity").set_index(["node_id", "period"])
     data = ml.build_map_data(load_city(), settings=get_settings())

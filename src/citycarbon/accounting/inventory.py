@@ -44,6 +44,7 @@ from citycarbon.accounting.balance import DATA_DIR, balance_items, item_of_indus
 from citycarbon.accounting.combustion import fuel_combustion_emissions
 from citycarbon.accounting.electricity import electricity_co2_t
 from citycarbon.accounting.gwp import gwp_values
+from citycarbon.accounting.ippu import category_names
 from citycarbon.factors import FactorProfile, fuels
 
 GASES = ("CO2", "CH4", "N2O")
@@ -378,7 +379,6 @@ def label_sectors(rows: pd.DataFrame) -> pd.DataFrame:
     """Add ``sector_name_zh`` (IPCC / 清单指南 name) from :func:`inventory_sectors`."""
     names = inventory_sectors()["zh"]
     detail = {"1.A.4.a": "商业和公共机构", "1.A.4.b": "居民生活", "1.A.4.c": "农林牧渔业"}
-    from citycarbon.accounting.ippu import category_names  # IPPU categories 2.A.1 ... 2.E.3
 
     zh = rows["sector"].map(names).fillna(rows["sector"].map(detail))
     zh = zh.fillna(rows["sector"].map(category_names()))
@@ -506,6 +506,68 @@ def _sector_root(code: str) -> str:
     while code and code not in sec:
         code = code.rsplit(".", 1)[0] if "." in code else ""
     return code
+
+
+def gpc_table(inv: pd.DataFrame, *, basis: str) -> pd.DataFrame:
+    """GPC-compatible table: GPC reference, scope, gases [tCO2e], total, notation key and
+    BASIC / BASIC+ membership, from the city-level yearly rows of the city inventory
+    (``basis`` rows where the inventory has them).
+
+    References
+    ----------
+    [1] WRI, C40, ICLEI (2021): Global Protocol for Community-Scale Greenhouse Gas Inventories
+        (GPC) v1.1, Table 4.x reporting format.
+    """
+    sectors = inventory_sectors().reset_index()
+    city = inv[(inv["level"] == "city") & inv["month"].isna()]
+    city = city[city["basis"] == basis] if (city["basis"] == basis).any() else city
+    pairs = pd.MultiIndex.from_frame(city[["sector", "scope"]].drop_duplicates())
+    wide = (
+        city.groupby(["sector", "scope", "gas"])["emissions_tco2e"]
+        .sum(min_count=1)
+        .unstack("gas")
+        .reindex(pairs)
+    )  # NE rows stay empty, not zero
+    keys = city.groupby(["sector", "scope"])["notation_key"].agg(
+        lambda s: ",".join(sorted({k for k in s.dropna() if k}))
+    )
+    out = wide.reset_index().merge(
+        keys.rename("notation_key").reset_index(), on=["sector", "scope"], how="left"
+    )
+    gases = [c for c in wide.columns]
+    out["total_tco2e"] = out[gases].sum(axis=1, min_count=1)
+    # sub-categories (IPPU 2.E.2 ...) take GPC reference and BASIC flags of their root row
+    root = out["sector"].map(_sector_root)
+    out = (
+        out.assign(code=root)
+        .merge(
+            sectors[["code", "zh", "en", "gpc_sector", "in_basic", "in_basic_plus"]],
+            on="code",
+            how="left",
+        )
+        .drop(columns="code")
+    )
+    own_zh = city.drop_duplicates("sector").set_index("sector")["sector_name_zh"]
+    own_zh = out["sector"].map(own_zh)
+    out["zh"] = own_zh.mask(own_zh.fillna("") == "").fillna(out["zh"])
+    cols = [
+        "gpc_sector",
+        "sector",
+        "zh",
+        "en",
+        "scope",
+        *gases,
+        "total_tco2e",
+        "notation_key",
+        "in_basic",
+        "in_basic_plus",
+    ]
+    return (
+        out[cols]
+        .rename(columns={"zh": "sector_zh", "en": "sector_en"})
+        .sort_values(["gpc_sector", "scope"])
+        .reset_index(drop=True)
+    )
 
 
 def intensity_per_10k_cny(amount, gdp_10k_cny):

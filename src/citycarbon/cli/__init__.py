@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from citycarbon import __version__, factors
+from citycarbon.accounting.enterprise import account_lines, account_summary, process_lines
 from citycarbon.cli.common import (
     CityOption,
     EngineOption,
@@ -23,8 +24,17 @@ from citycarbon.cli.common import (
     fail,
     frame_table,
 )
-from citycarbon.config.settings import get_settings
+from citycarbon.cli.pipeline import exit_if_failed, print_run
+from citycarbon.config import load_city
+from citycarbon.config.settings import describe, get_settings
+from citycarbon.demo import generate_city
+from citycarbon.demo.pipeline import run_demo, summarise
 from citycarbon.errors import CitycarbonError, InputError
+from citycarbon.ingest import excel205
+from citycarbon.read import access
+from citycarbon.runs.inventory import latest_result, write_balance_xlsx
+from citycarbon.runs.pipeline import ingest_and_run, run
+from citycarbon.store import catalog, lake, query
 
 app = typer.Typer(
     help="citycarbon — city carbon peaking and neutrality platform (碳达峰碳中和管理决策平台).",
@@ -95,8 +105,6 @@ def version() -> None:
 def config_command(city: CityOption = None) -> None:
     """Print every setting (environment variable: value, default, meaning; secrets masked) and
     the city configuration in use."""
-    from citycarbon.config import load_city
-    from citycarbon.config.settings import describe
 
     try:
         rows = describe()
@@ -202,11 +210,8 @@ def factors_diff(
 def compute(engine: EngineOption = None, year: YearOption = None, city: CityOption = None) -> None:
     """Recompute the enterprise results (the named queries over the lake) and everything that
     depends on them: a pipeline run from its enterprise_results step (--year: that year only)."""
-    from citycarbon.cli.pipeline import exit_if_failed, print_run
-    from citycarbon.runs import pipeline
-
     try:
-        run = pipeline.run(
+        got = run(
             steps=["enterprise_results"],
             years=[year] if year else None,
             city=city,
@@ -215,8 +220,8 @@ def compute(engine: EngineOption = None, year: YearOption = None, city: CityOpti
         )
     except CitycarbonError as err:
         fail(err)
-    print_run(run)
-    exit_if_failed(run)
+    print_run(got)
+    exit_if_failed(got)
 
 
 @app.command("query")
@@ -229,8 +234,6 @@ def query_command(
     city: CityOption = None,
 ) -> None:
     """Print a named query's result (or, without a name, the list of named queries)."""
-    from citycarbon.config import load_city
-    from citycarbon.store import query
 
     if name is None:
         listing = Table(title="named queries")
@@ -265,8 +268,6 @@ def db_upgrade() -> None:
     """Migrate the catalog database ($CITYCARBON_DATABASE_URL) to the newest schema."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from citycarbon.store import catalog
-
     try:
         before = catalog.current_revision()
         catalog.upgrade()
@@ -280,8 +281,6 @@ def db_upgrade() -> None:
 def db_status() -> None:
     """Show the catalog URL (no password), its migration revision and the rows per table."""
     from sqlalchemy.exc import SQLAlchemyError
-
-    from citycarbon.store import catalog
 
     try:
         st = catalog.status()
@@ -316,7 +315,6 @@ def demo_data(
     city: CityOption = None,
 ) -> None:
     """Write the deterministic synthetic demo city (示例城市, calibrated to published totals)."""
-    from citycarbon.demo import generate_city
 
     try:
         paths = generate_city(
@@ -361,8 +359,6 @@ def ingest_command(
 ) -> None:
     """Validate a file and load it (数据接入): accepted rows to the lake or registry, rejected
     rows to quarantine with the reason, one batch in the catalog."""
-    from citycarbon.cli.pipeline import exit_if_failed, print_run
-    from citycarbon.runs.pipeline import ingest_and_run
 
     try:
         run = ingest_and_run(kind, file, created_by=user, report_dir=report_dir, city=city)
@@ -422,7 +418,6 @@ def template_command(
     city: CityOption = None,
 ) -> None:
     """Write a downloadable Excel template of a statistics form to fill in."""
-    from citycarbon.ingest import excel205
 
     if form.replace("表", "") != "205-1":
         fail(CitycarbonError(f"unknown form {form!r}; available: 205-1"))
@@ -455,7 +450,6 @@ def batches_command(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from citycarbon.store import lake
 
     try:
         frame = lake.batch_ledger(kind).head(limit)
@@ -497,7 +491,6 @@ def batches_retract(
 ) -> None:
     """Retract a committed batch: its rows stop counting (rows it superseded count again);
     its files and its entry in `citycarbon batches` stay as history."""
-    from citycarbon.store import catalog
 
     try:
         done = catalog.retract_batch(batch, user, reason)
@@ -525,10 +518,8 @@ def quarantine_command(
     limit: Annotated[int, typer.Option(help="Rows to print.")] = 50,
 ) -> None:
     """Show quarantined (rejected) rows with file, row, column, value and reason."""
-    from citycarbon.ingest.loader import read_quarantine
-
     try:
-        frame = read_quarantine(batch)
+        frame = access.quarantine(access.SYSTEM, batch)
     except CitycarbonError as err:
         fail(err)
     table = Table(
@@ -636,8 +627,6 @@ def account(
     核算指南: they add CH4 and N2O (GWP100 of the profile, industrial-combustion factors) and
     process emissions, which the platform's CO2 leaves out.
     """
-    from citycarbon.accounting.enterprise import account_lines, account_summary, process_lines
-    from citycarbon.config import load_city
 
     try:
         cfg = load_city(city)
@@ -712,9 +701,6 @@ InventoryYear = Annotated[
 def inventory_compute(year: InventoryYear = None, city: CityOption = None) -> None:
     """Compute balance, inventory, indicators, uncertainty and reconciliation (for --year only,
     other years keep their results) and what depends on them: a run of the pipeline."""
-    from citycarbon.cli.pipeline import exit_if_failed, print_run
-    from citycarbon.runs.inventory import latest_result
-    from citycarbon.runs.pipeline import run
 
     try:
         got = run(steps=["inventory"], years=[year] if year else None, city=city, actor="cli")
@@ -728,7 +714,6 @@ def inventory_compute(year: InventoryYear = None, city: CityOption = None) -> No
 @inventory_app.command("show")
 def inventory_show(year: InventoryYear = None) -> None:
     """Show the latest inventory by IPCC sector and gas, both accounting bases."""
-    from citycarbon.runs.inventory import latest_result
 
     try:
         inv = latest_result("city_inventory")
@@ -759,7 +744,6 @@ def inventory_balance(
     xlsx: Annotated[Path | None, typer.Option(help="Write the table in 统计年鉴 layout.")] = None,
 ) -> None:
     """Show the latest energy balance (合计 column, tce) and optionally export it to Excel."""
-    from citycarbon.runs.inventory import latest_result, write_balance_xlsx
 
     try:
         b = latest_result("energy_balance")
@@ -797,7 +781,6 @@ def demo(
     city: CityOption = None,
 ) -> None:
     """Build the deterministic synthetic demo city, ingest it, compute and summarise (合成数据)."""
-    from citycarbon.demo.pipeline import run_demo, summarise
 
     try:
         run = run_demo(

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from citycarbon.cli.common import CityOption, cell, console, fail
 from citycarbon.errors import CitycarbonError
+from citycarbon.runs.flow import case_carbon_flow, demo_scope2
 
 flow_app = typer.Typer(
     help="Carbon emission flow (碳排放流) on a grid and hourly/nodal scope 2.", no_args_is_help=True
@@ -33,8 +34,6 @@ def flow_case(
     out: Annotated[Path | None, typer.Option(help="Write nodal intensities to this CSV.")] = None,
 ) -> None:
     """Solve a pandapower case (AC) and print its nodal carbon intensities (节点碳势)."""
-    from citycarbon.runs.flow import case_carbon_flow
-
     try:
         cf, label = case_carbon_flow(
             case,
@@ -76,8 +75,6 @@ def flow_scope2(
     city: CityOption = None,
 ) -> None:
     """Hourly nodal scope 2 of the demo city's enterprises (SYNTHETIC demo grid, IEEE 118)."""
-    from citycarbon.runs.flow import demo_scope2
-
     try:
         res = demo_scope2(year, city=city, annual_factor=annual_factor)
     except CitycarbonError as err:

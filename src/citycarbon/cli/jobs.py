@@ -9,7 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from citycarbon.config.settings import get_settings
 from citycarbon.errors import CitycarbonError
+from citycarbon.runs.jobs import run_worker
+from citycarbon.store.jobs import get_job, list_jobs
 
 console = Console()
 jobs_app = typer.Typer(
@@ -28,9 +31,6 @@ def _fail(err: Exception) -> None:
 def jobs_worker() -> None:
     """Run the job consumer in the foreground (one worker thread; Ctrl-C stops it). For
     production next to `citycarbon serve --no-worker`."""
-    from citycarbon.config.settings import get_settings
-    from citycarbon.runs.jobs import run_worker
-
     settings = get_settings()
     where = settings.queue_file if settings.queue == "sqlite" else settings.queue
     console.print(f"job worker on {where} (1 thread); Ctrl-C to stop")
@@ -48,8 +48,6 @@ def jobs_list(
     limit: Annotated[int, typer.Option(help="Newest jobs to show.")] = 50,
 ) -> None:
     """List jobs, newest first, with status, progress and error."""
-    from citycarbon.store.jobs import list_jobs
-
     try:
         items, total = list_jobs(status=status, limit=limit)
     except CitycarbonError as err:
@@ -74,8 +72,6 @@ def jobs_list(
 @jobs_app.command("show")
 def jobs_show(job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
     """One job: status, times, steps with their seconds and messages, error and batch."""
-    from citycarbon.store.jobs import get_job
-
     try:
         job = get_job(job_id)
     except CitycarbonError as err:

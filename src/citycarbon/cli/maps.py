@@ -1,5 +1,5 @@
 """`citycarbon map check|precompute`: the city's district boundaries and the map layers' cube
-(thin: the work is in :mod:`citycarbon.geo` and :mod:`citycarbon.read.map_layers`)."""
+(thin: the work is in :mod:`citycarbon.geo` and :mod:`citycarbon.runs.map_layers`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ import time
 import typer
 from rich.table import Table
 
+from citycarbon import geo
 from citycarbon.cli.common import CityOption, console, fail
+from citycarbon.config import load_city
 from citycarbon.errors import CitycarbonError
+from citycarbon.runs import map_layers as ml
+from citycarbon.store import catalog
 
 map_app = typer.Typer(
     help="电碳生态地图: check a city's district boundaries, precompute the map layers.",
@@ -21,9 +25,6 @@ map_app = typer.Typer(
 def check(city: CityOption = None) -> None:
     """Check the city's boundary file: one valid polygon per configured district, its area, and
     (when the catalog has a registry) how many registered positions fall outside their district."""
-    from citycarbon import geo
-    from citycarbon.config import load_city
-
     try:
         cfg = load_city(city)
         fc = geo.boundaries(cfg)
@@ -31,8 +32,6 @@ def check(city: CityOption = None) -> None:
         fail(err)
     outside: dict[str, tuple[int, int]] = {}
     try:
-        from citycarbon.store import catalog
-
         ent = catalog.registry_frame("enterprises")
         located = geo.district_of_points(fc, ent["lon"], ent["lat"])
         for code in ent["district_code"].unique():
@@ -69,9 +68,6 @@ def check(city: CityOption = None) -> None:
 def precompute(city: CityOption = None) -> None:
     """Build the map layers' cube of the current CITYCARBON_HOME now (the server otherwise does it
     on first use): day aggregates of the meter readings are cached under $CITYCARBON_HOME/cache."""
-    from citycarbon.config import load_city
-    from citycarbon.read import map_layers as ml
-
     try:
         t0 = time.perf_counter()
         data = ml.map_data(load_city(city), wait=True)

@@ -10,7 +10,10 @@ import typer
 from rich.table import Table
 
 from citycarbon.cli.common import CityOption, EngineOption, console, fail
+from citycarbon.contract.results import RESULTS
 from citycarbon.errors import CitycarbonError
+from citycarbon.runs import pipeline
+from citycarbon.store import results
 
 if TYPE_CHECKING:
     from citycarbon.runs.pipeline import PipelineRun
@@ -68,8 +71,6 @@ def run_command(
 ) -> None:
     """Run the pipeline: every step (default), or what --kind makes stale, or --step and its
     dependants; for --year only where a step is per year."""
-    from citycarbon.runs import pipeline
-
     try:
         run = pipeline.run(
             kind or (),
@@ -90,10 +91,6 @@ def status_command(
     limit: Annotated[int, typer.Option("--limit", min=1, max=200)] = 10,
 ) -> None:
     """The newest pipeline runs of this home and the current run of each result."""
-    from citycarbon.contract.results import RESULTS
-    from citycarbon.runs import pipeline
-    from citycarbon.store import results
-
     runs = pipeline.history(limit=limit)
     if not runs:
         console.print("no pipeline run yet: ingest data or run `citycarbon pipeline run`")
@@ -123,8 +120,6 @@ def status_command(
 @pipeline_app.command("steps")
 def steps_command() -> None:
     """The pipeline graph: each step with the ingest kinds and results it reads and writes."""
-    from citycarbon.runs import pipeline
-
     table = Table("step", "per year", "reads kinds", "reads results", "writes", title="steps")
     for s in pipeline.STEPS:
         table.add_row(

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from citycarbon.cli.common import CityOption, console, fail, frame_table
 from citycarbon.errors import CitycarbonError
+from citycarbon.runs import power as power_runs
 
 nowcast_app = typer.Typer(
     help="Electricity-to-carbon nowcast (以电折碳): daily, weekly, monthly, with intervals.",
@@ -32,8 +33,6 @@ def nowcast_run(
 ) -> None:
     """Calibrate on the statistics that are in, nowcast the months that are not; write a vintage
     to <lake>/results/nowcast/run_id=<id>/ (earlier vintages are kept)."""
-    from citycarbon.runs import power as power_runs
-
     try:
         run = power_runs.run_nowcast(
             as_of=as_of, holdout_months=holdout_months, model=model, city=city
@@ -86,8 +85,6 @@ def nowcast_backtest(
     city: CityOption = None,
 ) -> None:
     """Rolling-origin backtest: MAPE per level and model, gain over the naive baseline."""
-    from citycarbon.runs import power as power_runs
-
     try:
         summary, errors, path = power_runs.run_backtest(horizon=horizon, city=city)
     except CitycarbonError as err:
@@ -121,8 +118,6 @@ def nowcast_history(
     frequency: Annotated[str, typer.Option(help="day, week or month.")] = "month",
 ) -> None:
     """How the estimates moved from vintage to vintage."""
-    from citycarbon.runs import power as power_runs
-
     try:
         data = power_runs.read_power_data() if frequency == "month" else None
     except CitycarbonError:
@@ -155,8 +150,6 @@ def indicators_command(
     city: CityOption = None,
 ) -> None:
     """电-碳-能 indicators per enterprise and industry; daily load anomalies."""
-    from citycarbon.runs import power as power_runs
-
     try:
         tables = power_runs.run_indicators(year=year, basis=basis, city=city)
     except CitycarbonError as err:

@@ -10,7 +10,14 @@ import typer
 from rich.table import Table
 
 from citycarbon.cli.common import CityOption, console, fail
+from citycarbon.config import load_city
+from citycarbon.config.settings import get_settings
 from citycarbon.errors import CitycarbonError
+from citycarbon.reports.excel import write_excel, write_gpc_csv
+from citycarbon.reports.pdf import inventory_pdf, targets_pdf
+from citycarbon.runs.reports import inventory_report, targets_report
+from citycarbon.runs.targets import JOB_ID, recompute, start_scheduler
+from citycarbon.store.targets import warnings_frame
 
 report_app = typer.Typer(
     help="Reports (报告): inventory and dual-control targets, PDF and Excel.", no_args_is_help=True
@@ -26,7 +33,6 @@ OutOption = Annotated[
 
 
 def _out(out: Path | None) -> Path:
-    from citycarbon.config.settings import get_settings
 
     return out or get_settings().home / "reports"
 
@@ -41,11 +47,6 @@ def report_inventory(
     city: CityOption = None,
 ) -> None:
     """Inventory report (清单报告): PDF, Excel (all tables) and the GPC table as CSV."""
-    from citycarbon.config import load_city
-    from citycarbon.read.reports import inventory_report
-    from citycarbon.reports.excel import write_excel, write_gpc_csv
-    from citycarbon.reports.pdf import inventory_pdf
-
     t0 = time.perf_counter()
     try:
         data = inventory_report(year, month, cfg=load_city(city))
@@ -72,11 +73,6 @@ def report_targets(
     city: CityOption = None,
 ) -> None:
     """Dual-control report (双控目标进展): progress vs schedule, warnings; PDF and Excel."""
-    from citycarbon.config import load_city
-    from citycarbon.read.reports import targets_report
-    from citycarbon.reports.excel import write_excel
-    from citycarbon.reports.pdf import targets_pdf
-
     try:
         data = targets_report(period, cfg=load_city(city))
         stem = _out(out) / f"targets-{data.period}"
@@ -96,9 +92,6 @@ def targets_recompute(
     city: CityOption = None,
 ) -> None:
     """Sync the targets from the city config, compute progress, log and send warnings."""
-    from citycarbon.config import load_city
-    from citycarbon.runs.targets import recompute
-
     try:
         r = recompute(load_city(city), actor="cli", notify=notify)
     except CitycarbonError as err:
@@ -122,8 +115,6 @@ def targets_recompute(
 @targets_app.command("warnings")
 def targets_warnings(limit: Annotated[int, typer.Option(help="Newest entries.")] = 30) -> None:
     """Show the warnings log, newest first."""
-    from citycarbon.store.targets import warnings_frame
-
     table = Table("id", "at", "level", "message", "sent")
     for w in warnings_frame(limit=limit).itertuples(index=False):
         table.add_row(str(w.id), str(w.at)[:19], w.level, w.message, w.notified_via or "")
@@ -133,9 +124,6 @@ def targets_warnings(limit: Annotated[int, typer.Option(help="Newest entries.")]
 @targets_app.command("schedule")
 def targets_schedule(city: CityOption = None) -> None:
     """Run the recompute on the city's cron schedule until interrupted (Ctrl-C)."""
-    from citycarbon.config import load_city
-    from citycarbon.runs.targets import JOB_ID, start_scheduler
-
     try:
         scheduler = start_scheduler(load_city(city))
     except CitycarbonError as err:

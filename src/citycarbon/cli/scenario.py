@@ -13,6 +13,12 @@ from rich.table import Table
 
 from citycarbon.cli.common import CityOption, console, fail
 from citycarbon.errors import CitycarbonError
+from citycarbon.pathways import catalogue as cat
+from citycarbon.pathways import cobenefits as cb
+from citycarbon.pathways import economics as ec
+from citycarbon.pathways import macc as mc
+from citycarbon.pathways import scenario as sc
+from citycarbon.runs import scenarios as ds
 
 scenario_app = typer.Typer(
     help="Pathways and scenarios (情景分析): peak, neutrality, Monte Carlo, MACC, co-benefits.",
@@ -50,8 +56,6 @@ def _table(frame: pd.DataFrame, title: str) -> Table:
 @scenario_app.command("list")
 def scenario_list() -> None:
     """List stored scenarios (current versions); seeds the defaults on first use."""
-    from citycarbon.runs import scenarios as ds
-
     try:
         ds.ensure_default_scenarios()
         frame = ds.list_scenarios()
@@ -69,8 +73,6 @@ def scenario_save(
 ) -> None:
     """Save a scenario from a file as a new version (validated against the measure catalogue)."""
     import yaml
-
-    from citycarbon.runs import scenarios as ds
 
     try:
         data = yaml.safe_load(spec.read_text(encoding="utf-8"))
@@ -110,11 +112,6 @@ def scenario_run(
 ) -> None:
     """Run a scenario to 2060: trajectory, peak, neutrality gap, intensity targets, fan chart,
     co-benefits and economic estimates."""
-    from citycarbon.pathways import cobenefits as cb
-    from citycarbon.pathways import economics as ec
-    from citycarbon.pathways import scenario as sc
-    from citycarbon.runs import scenarios as ds
-
     try:
         ds.ensure_default_scenarios()
         (run,), base_run, history = ds.run_scenarios(
@@ -152,9 +149,6 @@ def scenario_compare(
     city: CityOption = None,
 ) -> None:
     """Compare scenarios side by side (peak, probability of peaking by 2030, 2060 gap)."""
-    from citycarbon.pathways import scenario as sc
-    from citycarbon.runs import scenarios as ds
-
     try:
         ds.ensure_default_scenarios()
         runs, _, _ = ds.run_scenarios(names, draws=draws, seed=seed, history=ds.city_history(city))
@@ -176,10 +170,6 @@ def scenario_macc(
     city: CityOption = None,
 ) -> None:
     """Marginal abatement cost curve (边际减排成本曲线) of a scenario's measures."""
-    from citycarbon.pathways import catalogue as cat
-    from citycarbon.pathways import macc as mc
-    from citycarbon.runs import scenarios as ds
-
     try:
         ds.ensure_default_scenarios()
         history = ds.city_history(city)
@@ -200,8 +190,6 @@ def scenario_decompose(
     city: CityOption = None,
 ) -> None:
     """LMDI-I Kaya decomposition of the city's emissions history (year on year)."""
-    from citycarbon.runs import scenarios as ds
-
     try:
         frame = ds.history_decomposition(ds.city_history(city), method=method)
     except CitycarbonError as err:

@@ -10,9 +10,14 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from citycarbon.cli.common import CityOption, console, fail
+from citycarbon.config import load_city
+from citycarbon.config.settings import export
 from citycarbon.errors import CitycarbonError
+from citycarbon.runs.targets import JOB_ID, start_scheduler
+from citycarbon.store import catalog, users
 
 users_app = typer.Typer(
     help="Platform users (用户): add, list, set passwords.", no_args_is_help=True
@@ -51,10 +56,6 @@ def serve_command(
 
     import uvicorn
 
-    from citycarbon.config import load_city
-    from citycarbon.config.settings import export
-    from citycarbon.store import catalog
-
     try:
         cfg = load_city(city)
         if city:  # the workers (other processes) read the city from the environment
@@ -63,8 +64,6 @@ def serve_command(
     except CitycarbonError as err:
         fail(err)
     if schedule:  # one scheduler in this (the parent) process, whatever the worker count
-        from citycarbon.runs.targets import JOB_ID, start_scheduler
-
         try:
             job = start_scheduler(cfg).get_job(JOB_ID)
         except CitycarbonError as err:
@@ -95,3 +94,67 @@ def serve_command(
                 consumer.wait(timeout=90)
             except subprocess.TimeoutExpired:
                 consumer.kill()
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[
+        str,
+        typer.Option(
+            help="admin, city_analyst, district_manager, park_manager, enterprise_user or viewer."
+        ),
+    ] = "viewer",
+    scope: Annotated[
+        str | None, typer.Option(help="District code, park code or credit code of scoped roles.")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Password (asked for when not given).")
+    ] = None,
+) -> None:
+    """Add a user (the password is stored as an argon2 hash)."""
+
+    try:
+        info = users.create_user(
+            username, _password(password), role, scope_code=scope, display_name=name, actor="cli"
+        )
+    except CitycarbonError as err:
+        fail(err)
+    console.print(
+        f"user {info.username} ({info.role}{', ' + info.scope_code if info.scope_code else ''}) added"
+    )
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List the users (no password hashes)."""
+
+    frame = users.list_users()
+    table = Table("username", "role", "scope", "name", "active", "last login")
+    for r in frame.itertuples():
+        table.add_row(
+            r.username,
+            r.role,
+            r.scope_code or "",
+            r.display_name or "",
+            "yes" if r.active else "no",
+            str(r.last_login_at or "")[:19],
+        )
+    console.print(table)
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: Annotated[str, typer.Argument(help="User name.")],
+    password: Annotated[
+        str | None, typer.Option(help="New password (asked for when not given).")
+    ] = None,
+) -> None:
+    """Set a user's password (their open sessions end)."""
+
+    try:
+        users.set_password(username, _password(password), actor="cli")
+    except CitycarbonError as err:
+        fail(err)
+    console.print(f"password of {username} set")

@@ -34,7 +34,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from citycarbon import units
+from citycarbon.accounting.balance import balance_items
+from citycarbon.contract.codes import valid_credit_codes
 from citycarbon.errors import InputError, UnitError, UnknownCodeError, close_matches
+from citycarbon.factors import fuels
 
 # ------------------------------------------------------------------------------ declarations
 DTYPES = ("string", "float64", "int64", "bool", "month", "timestamp")
@@ -1250,8 +1253,6 @@ def to_text(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
 # ----------------------------------------------------------------------- vocabularies lookup
 def _spelling_map(kind: str) -> dict[str, str]:
     if kind == "fuel":
-        from citycarbon.factors import fuels
-
         table = fuels()
         spell: dict[str, str] = {}
         for code in table.index:  # the fuel list: tens of rows
@@ -1267,8 +1268,6 @@ def _spelling_map(kind: str) -> dict[str, str]:
                 spell[w.lower()] = ind.code
         return spell
     if kind == "balance_item":  # 能源平衡表 items (citycarbon.accounting.balance)
-        from citycarbon.accounting.balance import balance_items
-
         spell = {}
         for code, row in balance_items().iterrows():  # tens of items
             for w in (code, row["zh"], row["en"], *row["aliases"].split(";")):
@@ -1634,8 +1633,6 @@ def _code_checks(
                 f"does not match the pattern {col.pattern}",
             )
         if col.check == "credit_code":
-            from citycarbon.contract.codes import valid_credit_codes
-
             values = out[col.name]
             given = _present(values)
             ok = valid_credit_codes(pd.Series(_np(values, None))).to_numpy()
@@ -1737,7 +1734,6 @@ def text_of_as_text(arr: pa.Array) -> pa.Array:
 
 @cache
 def _fuel_stat_units() -> dict[str, str]:
-    from citycarbon.factors import fuels
 
     return fuels()["stat_unit"].to_dict()
 

@@ -52,7 +52,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from citycarbon import units
+from citycarbon import geo, units
+from citycarbon.accounting.balance import item_of_industry
+from citycarbon.accounting.energy import energy_consumption_tce
 from citycarbon.config import CityConfig, as_city
 from citycarbon.contract.codes import CHARSET, WEIGHTS
 from citycarbon.contract.inputs import SCHEMAS
@@ -423,7 +425,6 @@ def _industries(cal: dict) -> pd.DataFrame:
 def _positions(cfg: CityConfig, district: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Random lon/lat inside each point's district, from the city's packaged boundaries
     (citycarbon.geo), shape (n, 2)."""
-    from citycarbon import geo
 
     shapes = {f["properties"]["code"]: f["geometry"] for f in geo.boundaries(cfg)["features"]}
     out = np.empty((len(district), 2))
@@ -472,7 +473,6 @@ def _enterprises(
     park_lat = np.array([parks[c]["lat"] if c else np.nan for c in park_code])
     jitter = rng.normal(0.0, 0.006, size=(n, 2))
     near_lon, near_lat = park_lon + jitter[:, 0], park_lat + jitter[:, 1]
-    from citycarbon import geo
 
     found = geo.district_of_points(geo.boundaries(cfg), near_lon, near_lat)
     near = has_park & (found == district)
@@ -1193,8 +1193,6 @@ def _energy_balance(
     the balance: local non-fossil electricity is 一次能源生产量, the rest comes in (调入) or goes
     out (调出), so 平衡差额 is zero up to rounding.
     """
-    from citycarbon.accounting.balance import item_of_industry
-    from citycarbon.accounting.energy import energy_consumption_tce
 
     spec = cal.get("energy_balance")
     if not spec:

@@ -14,10 +14,12 @@ from citycarbon.config import load_city
 from citycarbon.config.settings import get_settings
 from citycarbon.contract.results import RESULTS
 from citycarbon.demo.generator import generate_city
+from citycarbon.demo.users import create_demo_users
 from citycarbon.errors import InputError
 from citycarbon.ingest.loader import IngestResult, ingest
 from citycarbon.runs import pipeline
 from citycarbon.runs import power as power_runs
+from citycarbon.runs.scenarios import ensure_default_scenarios
 from citycarbon.store import catalog, results
 
 # registry first (later kinds reference it), then activity data
@@ -120,11 +122,9 @@ def run_demo(
         if results.has(decl, lake=settings.lake)
     }
     # web platform: one demo user per role (passwords documented, demo only)
-    from citycarbon.demo.users import create_demo_users
 
     demo_users = create_demo_users(cfg)
     # pathways: the catalogue's default scenarios (baseline, policy, enhanced) in the catalog
-    from citycarbon.runs.scenarios import ensure_default_scenarios
 
     ensure_default_scenarios()
     return DemoRun(ingests=ingests, results=out, input_dir=input_dir, users=demo_users, run=run)

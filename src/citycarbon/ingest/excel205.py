@@ -35,7 +35,10 @@ import numpy as np
 import pandas as pd
 
 from citycarbon import units
+from citycarbon.config import as_city
 from citycarbon.errors import CitycarbonError, InputError
+from citycarbon.factors import fuels
+from citycarbon.ingest.loader import ingest
 
 FORM = "205-1表"
 TITLE = "能源购进、消费与库存"
@@ -73,9 +76,6 @@ THOUSAND = 1e3  # 千元 = 10^3 元
 def reference_coefficients(fuel_codes: Sequence[str], city: Any = None) -> dict[str, float]:
     """参考折标系数 per fuel: tce per statistical unit from the city's factor profile
     (``coal_equivalent``); fuels without a value are left out (never a made-up number)."""
-    from citycarbon.config import as_city
-    from citycarbon.factors import fuels
-
     try:
         cfg = as_city(city)
         profile = cfg.factor_profile()
@@ -96,7 +96,6 @@ def reference_coefficients(fuel_codes: Sequence[str], city: Any = None) -> dict[
 
 
 def _fuel_sheet(book: Any, coefficients: dict[str, float]) -> tuple[str, int]:
-    from citycarbon.factors import fuels
 
     table = fuels()
     sheet = book.add_worksheet("能源目录")
@@ -182,8 +181,6 @@ def write_template(
     """
     import xlsxwriter
 
-    from citycarbon.factors import fuels
-
     out = Path(out)
     if out.suffix.lower() != ".xlsx":
         raise InputError("the template is an .xlsx file", source=str(out))
@@ -231,7 +228,6 @@ def write_template(
 def _write_rows(
     sheet: Any, rows: pd.DataFrame, first: int, form: bool, coefficients: dict[str, float]
 ) -> None:
-    from citycarbon.factors import fuels
 
     table = fuels()
     frame = rows.reset_index(drop=True)
@@ -272,8 +268,6 @@ def _write_rows(
 
 def ingest_205(path: str | Path, **kwargs: Any) -> Any:
     """Import a filled 205-1表 workbook into ``energy_monthly`` (see :func:`ingest`)."""
-    from citycarbon.ingest.loader import ingest
-
     return ingest("energy_monthly", path, **kwargs)
 
 

@@ -50,6 +50,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from citycarbon import units
+from citycarbon.config import as_city
 from citycarbon.config.settings import get_settings
 from citycarbon.contract.inputs import (
     QUARANTINE_SCHEMA,
@@ -1092,7 +1093,6 @@ def ingest(
         The whole file is refused (unreadable, empty, missing required column, encoding); the
         batch is marked failed and nothing is written.
     """
-    from citycarbon.config import as_city
 
     t0 = time.perf_counter()
     schema = get_schema(kind)
@@ -1275,12 +1275,6 @@ def problem_summary(quarantine_files: list[Path], top: int = 20) -> pd.DataFrame
         con.close()
 
 
-def read_quarantine(batch_id: int | None = None) -> pd.DataFrame:
-    """Quarantined rows of committed batches (one batch, or all), by batch and row."""
-    frame = lk.read_current(lk.QUARANTINE, {"batch_id": int(batch_id)} if batch_id else None)
-    return frame
-
-
 __all__ = [
     "FORMATS",
     "FileInfo",
@@ -1290,6 +1284,5 @@ __all__ = [
     "inspect_file",
     "normalize_header",
     "problem_summary",
-    "read_quarantine",
     "write_reports",
 ]

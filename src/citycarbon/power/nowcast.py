@@ -73,7 +73,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from citycarbon.errors import InputError
 
@@ -496,6 +495,8 @@ def estimate(
     if sigma_floor:
         floor = out["level"].map(sigma_floor).fillna(0.0).to_numpy(dtype="float64")
         sigma = np.maximum(sigma, floor)
+    from scipy import stats  # heavy (1 s): only where a band is computed
+
     z = stats.norm.ppf(0.5 + confidence / 2)
     out["estimate_tco2"] = est
     out["lower_tco2"] = est * np.exp(-z * sigma)

@@ -20,6 +20,7 @@ kept in memory (per run), as is the registry (re-read every :data:`CACHE_TTL_S` 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 import time
@@ -28,13 +29,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 
 from citycarbon.config.settings import get_settings
 from citycarbon.contract.results import ENTERPRISE_MONTH_FUEL
 from citycarbon.errors import CitycarbonError
-from citycarbon.store import catalog
+from citycarbon.store import catalog, lake
 from citycarbon.store import results as store_results
-from citycarbon.store.models import USER_ROLES
+from citycarbon.store.models import USER_ROLES, Batch
 
 CITY_WIDE_ROLES = frozenset({"admin", "city_analyst", "viewer"})
 #: permission -> roles that have it (one place for every role rule).
@@ -263,7 +265,6 @@ def memoized(fn: Any) -> Any:
     """Cache a scoped read per (scope, arguments, registry and results snapshot): the
     dashboards ask the same questions over and over, the answers change only with new data.
     Callers get the same frame object and must not modify it."""
-    import functools
 
     @functools.wraps(fn)
     def wrapper(principal: Principal, *args: Any, **kwargs: Any) -> Any:
@@ -406,58 +407,6 @@ def enterprise_rank(principal: Principal, credit_code: str, year: int | None = N
     return {"year": y, "rank": rank, "of": len(codes), "industry_code": ent.get("industry_code")}
 
 
-def enterprise_fuel_mix(
-    principal: Principal, credit_code: str, year: int | None = None
-) -> pd.DataFrame:
-    """Energy use of one visible enterprise by fuel in a year: quantity in the fuel's
-    statistical unit and standard coal [tce] (GB/T 2589-2020 coefficients of the city profile)."""
-    from citycarbon.accounting.energy import energy_tce
-    from citycarbon.config import load_city
-    from citycarbon.store import lake, query
-
-    enterprise(principal, credit_code)
-    filters: dict[str, Any] = {"enterprise_code": credit_code}
-    if year:
-        filters["year"] = int(year)
-    rows = lake.read_current(
-        "energy_monthly",
-        filters,
-        columns=["enterprise_code", "year", "fuel", "unit", "consumed_total"],
-    )
-    cols = ["fuel", "name_zh", "unit", "quantity", "energy_tce"]
-    if rows.empty:
-        return pd.DataFrame(columns=cols)
-    if not year:
-        rows = rows[rows["year"] == rows["year"].max()]
-    qty = rows.groupby(["fuel", "unit"], as_index=False)["consumed_total"].sum()
-    ff = _fuel_factors(load_city, query).set_index("fuel")
-    tce = ff["tce_per_stat_unit"].reindex(qty["fuel"]).to_numpy()
-    same_unit = ff["stat_unit"].reindex(qty["fuel"]).to_numpy() == qty["unit"].to_numpy()
-    out = pd.DataFrame(
-        {
-            "fuel": qty["fuel"],
-            "name_zh": ff["name_zh"].reindex(qty["fuel"]).to_numpy(),
-            "unit": qty["unit"],
-            "quantity": qty["consumed_total"],
-            "energy_tce": np.where(
-                same_unit, energy_tce(qty["consumed_total"].to_numpy(), tce), np.nan
-            ),
-        }
-    )
-    return out.sort_values("energy_tce", ascending=False, na_position="last").reset_index(drop=True)
-
-
-_ff_cache: dict[str, pd.DataFrame] = {}
-
-
-def _fuel_factors(load_city: Any, query: Any) -> pd.DataFrame:
-    cfg = load_city()
-    with _lock:
-        if cfg.id not in _ff_cache:
-            _ff_cache[cfg.id] = query.fuel_factors_frame(cfg.factor_profile())
-        return _ff_cache[cfg.id]
-
-
 # --------------------------------------------------------------------------- totals
 @memoized
 def totals_by_year(principal: Principal) -> pd.DataFrame:
@@ -520,8 +469,6 @@ def top_emitters(principal: Principal, year: int | None = None, n: int = 10) -> 
 def city_statistics(principal: Principal) -> pd.DataFrame:
     """City-level statistics (GDP, population, energy ...) by year: city-wide roles only, and
     for district managers their district's rows."""
-    from citycarbon.store import lake
-
     require(principal, "read")
     districts = visible_district_codes(principal)
     if districts is None:
@@ -555,10 +502,6 @@ def batches(
     principal: Principal, *, kind: str | None = None, status: str | None = None
 ) -> pd.DataFrame:
     """Ingest batches the principal may see (city-wide roles: all; others: their own), newest first."""
-    import sqlalchemy as sa
-
-    from citycarbon.store.models import Batch
-
     require(principal, "read")
     query = sa.select(*(getattr(Batch, c) for c in BATCH_COLUMNS)).order_by(Batch.id.desc())
     if kind:
@@ -583,13 +526,11 @@ def batch(principal: Principal, batch_id: int) -> catalog.BatchInfo:
 
 def quarantine(principal: Principal, batch_id: int | None = None) -> pd.DataFrame:
     """Quarantined rows of visible committed batches (one batch, or all visible ones)."""
-    from citycarbon.ingest.loader import read_quarantine
-
     require(principal, "read")
     if batch_id is not None:
         batch(principal, batch_id)
-        return read_quarantine(int(batch_id))
-    frame = read_quarantine(None)
+        return lake.read_current(lake.QUARANTINE, {"batch_id": int(batch_id)})
+    frame = lake.read_current(lake.QUARANTINE)
     if principal.city_wide:
         return frame
     own = batches(principal)["id"].tolist()

@@ -1,14 +1,16 @@
-"""Scoped reads of the 清单 (inventory), 目标与预警 (targets) and 情景分析 (scenarios) pages and
-their API: every function takes the :class:`~citycarbon.read.access.Principal` and returns only
+"""Scoped reads of the 清单 (inventory) and 目标与预警 (targets) pages and their API: every
+function takes the :class:`~citycarbon.read.access.Principal` and returns only
 what its role may see (rules of :mod:`citycarbon.read.access`).
 
 - City-wide roles (admin, city_analyst, viewer) read the city inventory (top-down), indicators,
-  uncertainty, the energy balance, reconciliation, every target and warning, and the scenarios.
+  uncertainty, the energy balance, reconciliation, every target and warning. The scenarios are
+  computed on request by :mod:`citycarbon.runs.scenario_analysis` (the face checks
+  ``read_city`` first).
 - Scoped roles (district, park, enterprise) read the bottom-up inventory of the enterprises they
   see (``level = enterprise`` rows of ``city_inventory``, summed over their registry district,
   park and industry), the targets and warnings of their own entities, and nothing city-wide: the
   city total, the unattributed residual (city - covered, which would reveal the city total),
-  indicators, balance, uncertainty and scenarios need ``read_city``.
+  indicators, balance and uncertainty need ``read_city``.
 
 No formulas here: selections and sums of computed results only. A result that was not computed
 yet gives an empty table or None; the pages then say which command computes it.
@@ -16,7 +18,6 @@ yet gives an empty table or None; the pages then say which command computes it.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from citycarbon.errors import InputError
 from citycarbon.read import access
 from citycarbon.read.access import Principal
 from citycarbon.store import results
+from citycarbon.store import targets as targets_store
 
 BASES = ("incl_net_imported_electricity", "territorial")
 UNATTRIBUTED = "unattributed"
@@ -37,7 +39,6 @@ COMPUTE_HINT = {
     "targets": "citycarbon targets recompute",
     "scenarios": "citycarbon scenario list",
 }
-_lock = threading.RLock()
 
 
 # --------------------------------------------------------------------------- results
@@ -455,8 +456,6 @@ LAMP_RANK = {"green": 0, "yellow": 1, "red": 2}
 def targets(principal: Principal) -> pd.DataFrame:
     """Current targets the principal may see, with the latest progress row and the worst
     warning lamp of their latest status (empty lamp when not evaluated)."""
-    from citycarbon.store import targets as targets_store
-
     access.require(principal, "read")
     t = targets_store.targets_frame()
     t = t[entity_visible(principal, t["level"], t["entity_code"])]
@@ -503,8 +502,6 @@ def progress(principal: Principal, code: str | None = None) -> pd.DataFrame:
 
 def annual_path(principal: Principal, code: str) -> pd.DataFrame:
     """The annual (schedule-proportional) target path of one visible target."""
-    from citycarbon.store import targets as targets_store
-
     t = targets(principal)
     row = t[t["code"] == code]
     if row.empty:
@@ -526,197 +523,6 @@ def status(principal: Principal) -> pd.DataFrame:
 
 def warnings_log(principal: Principal) -> pd.DataFrame:
     """The warnings log (newest first) of the visible entities."""
-    from citycarbon.store import targets as targets_store
-
     access.require(principal, "read")
     w = targets_store.warnings_frame()
     return w[entity_visible(principal, w["entity_level"], w["entity_code"])].reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------- scenarios
-_history_cache: dict[tuple, Any] = {}
-_run_cache: dict[tuple, Any] = {}
-MAX_DRAWS = 2000
-
-
-def _history_key() -> tuple:
-    from citycarbon.store import catalog
-
-    # the committed statistics files (a retracted batch leaves the list, its file stays on disk)
-    stats = tuple(catalog.committed_files("city_statistics"))
-    return (
-        results.generation(),
-        stats,
-    )
-
-
-def city_history() -> Any:
-    """The pathways model's city history (cached while the inputs do not change)."""
-    from citycarbon.runs import scenarios as ds
-
-    key = _history_key()
-    with _lock:
-        if key in _history_cache:
-            return _history_cache[key]
-    h = ds.city_history()
-    with _lock:
-        _history_cache.clear()
-        _history_cache[key] = h
-    return h
-
-
-def scenario_list(principal: Principal) -> pd.DataFrame:
-    """Stored scenarios (current versions): city-wide roles only."""
-    from citycarbon.runs import scenarios as ds
-
-    access.require(principal, "read_city")
-    return ds.list_scenarios()
-
-
-def run_scenarios(
-    principal: Principal, names: list[str], *, draws: int = 0, seed: int = 0
-) -> dict[str, Any]:
-    """Run stored scenarios (cached by name, version, draws and seed): the runs, the baseline
-    and the history. City-wide roles only."""
-    from citycarbon.runs import scenarios as ds
-
-    access.require(principal, "read_city")
-    if not 0 <= draws <= MAX_DRAWS:
-        raise InputError(f"draws must be 0-{MAX_DRAWS}", field="draws", value=draws)
-    history = city_history()
-    versions = tuple((n, ds.load_scenario(n)["version"]) for n in names)
-    key = (_history_key(), versions, int(draws), int(seed))
-    with _lock:
-        if key in _run_cache:
-            return _run_cache[key]
-    runs, baseline, _ = ds.run_scenarios(list(names), draws=draws, seed=seed, history=history)
-    out = {"runs": runs, "baseline": baseline, "history": history}
-    with _lock:
-        if len(_run_cache) > 32:
-            _run_cache.clear()
-        _run_cache[key] = out
-    return out
-
-
-def scenario_compare(
-    principal: Principal, names: list[str], *, draws: int = 0, seed: int = 0
-) -> pd.DataFrame:
-    """Headline figures side by side (one row a scenario) with the intensity targets met."""
-    from citycarbon.pathways import scenario as sc
-
-    got = run_scenarios(principal, names, draws=draws, seed=seed)
-    rows = []
-    for run in got["runs"]:
-        s = sc.summary(run)
-        ic = sc.intensity_check(run)
-        s["intensity_targets"] = len(ic)
-        s["intensity_targets_met"] = int(ic["met"].sum()) if len(ic) else 0
-        s["intensity_checks"] = "; ".join(
-            f"{r.base_year}-{r.year} ≥{r.required_reduction:.0%}: {r.achieved_reduction:.1%}"
-            f" ({'met' if r.met else 'missed'})"
-            for r in ic.itertuples()
-        )
-        rows.append(s)
-    return pd.DataFrame(rows)
-
-
-def scenario_trajectories(
-    principal: Principal, names: list[str], *, draws: int = 0, seed: int = 0
-) -> pd.DataFrame:
-    """Yearly emissions by sector, total, sinks and net of each scenario (long form)."""
-    from citycarbon.pathways import scenario as sc
-
-    got = run_scenarios(principal, names, draws=draws, seed=seed)
-    return pd.concat([sc.trajectory(r) for r in got["runs"]], ignore_index=True)
-
-
-def scenario_fan(
-    principal: Principal, name: str, *, draws: int = 500, seed: int = 0
-) -> pd.DataFrame:
-    """Percentile bands (p5 ... p95) of the gross emissions of one scenario over draws."""
-    from citycarbon.pathways import scenario as sc
-
-    got = run_scenarios(principal, [name], draws=max(int(draws), 50), seed=seed)
-    return sc.fan_chart(got["runs"][0])
-
-
-def scenario_macc(principal: Principal, name: str, year: int = 2040) -> pd.DataFrame:
-    """Marginal abatement cost curve of a scenario's measures (standalone, in ``year``)."""
-    from citycarbon.pathways import catalogue as cat
-    from citycarbon.pathways import macc as mc
-    from citycarbon.runs import scenarios as ds
-
-    got = run_scenarios(principal, [], draws=0)
-    measures = cat.resolve_measures(ds.load_scenario(name)["measures"])
-    if not measures:
-        return pd.DataFrame(
-            columns=[
-                "id",
-                "zh",
-                "en",
-                "kind",
-                "abatement_tco2e",
-                "cost_cny_per_tco2e",
-                "x0_tco2e",
-                "x1_tco2e",
-            ]
-        )
-    h = got["history"]
-    return mc.macc(got["baseline"], measures, year=int(year), **h.model_inputs())
-
-
-def scenario_cobenefits(principal: Principal, name: str, year: int = 2030) -> pd.DataFrame:
-    """Air-pollutant and CO2 changes of a scenario against the baseline in ``year``."""
-    from citycarbon.pathways import cobenefits as cb
-
-    got = run_scenarios(principal, [name], draws=0)
-    return cb.cobenefits(got["runs"][0], got["baseline"], year=int(year))
-
-
-def scenario_economics(principal: Principal, name: str) -> pd.DataFrame:
-    """Socio-economic estimates (估算) of a scenario vs the baseline, totals to 2060 (empty for
-    a scenario without measures)."""
-    from citycarbon.pathways import economics as ec
-
-    got = run_scenarios(principal, [name], draws=0)
-    run = got["runs"][0]
-    if not run.measures:
-        return pd.DataFrame(columns=["item", "value"])
-    s = ec.economics_summary(ec.economics(run, got["baseline"]))
-    return s.rename_axis("item").reset_index(name="value")
-
-
-def decomposition(principal: Principal, method: str = "additive") -> pd.DataFrame:
-    """LMDI-I Kaya decomposition of the city history, year on year (city-wide roles)."""
-    from citycarbon.runs import scenarios as ds
-
-    access.require(principal, "read_city")
-    if method not in ("additive", "multiplicative"):
-        raise InputError("method must be additive or multiplicative", field="method", value=method)
-    return ds.history_decomposition(city_history(), method=method)
-
-
-def save_scenario(
-    principal: Principal,
-    name: str,
-    measures: list[dict],
-    *,
-    title_zh: str | None = None,
-    description: str | None = None,
-) -> dict:
-    """Save a new scenario version as the principal (``edit_scenarios`` roles; audited)."""
-    from citycarbon.runs import scenarios as ds
-
-    access.require(principal, "edit_scenarios")
-    row = ds.save_scenario(
-        name, measures, title_zh=title_zh, description=description, created_by=principal.username
-    )
-    return {k: v for k, v in row.items() if k != "settings"}
-
-
-def seed_scenarios(principal: Principal) -> int:
-    """Store the default scenarios when none exist (``edit_scenarios`` roles)."""
-    from citycarbon.runs import scenarios as ds
-
-    access.require(principal, "edit_scenarios")
-    return ds.ensure_default_scenarios()

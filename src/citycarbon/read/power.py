@@ -1,6 +1,8 @@
 """Scoped reads of the 电碳监测 (power-carbon) page and its API: nowcast vintages, backtest, meter
 quality, load anomalies, 电-碳-能 indicators and hourly scope 2 — selections of computed results
-only (no formulas; the backtest summary is :func:`citycarbon.power.nowcast.backtest_summary`).
+only (no formulas: the vintages with their errors and the backtest summary are computed on
+request by :func:`citycarbon.runs.power.nowcast_history` and
+:func:`citycarbon.runs.power.backtest_table`, which the faces call).
 
 Scope (rules of :mod:`citycarbon.read.access`): city-wide roles read every level (city,
 district, industry, enterprise); a district manager the rows of their district and of their
@@ -17,6 +19,7 @@ import pandas as pd
 from citycarbon.read import access
 from citycarbon.read import pages as pq
 from citycarbon.read.access import Principal
+from citycarbon.store import catalog
 
 LEVELS = ("city", "district", "industry", "enterprise")
 HINT = "citycarbon demo (or citycarbon power nowcast)"
@@ -87,40 +90,20 @@ def statistics(principal: Principal, level: str, entity: str) -> pd.DataFrame:
     return g[["period", "co2_t"]].rename(columns={"co2_t": "actual_tco2"})
 
 
-def history(principal: Principal, level: str, entity: str) -> pd.DataFrame:
-    """Every vintage's monthly estimate of one level/entity (how the estimate moved), with the
-    statistics where they arrived."""
-    from citycarbon.runs.power import nowcast_history
-
+def visible(principal: Principal, level: str, entity: str) -> bool:
+    """Whether the principal may see one level/entity."""
     access.require(principal, "read")
-    if not _visible(principal, pd.Series([level]), pd.Series([entity]))[0]:
-        return pd.DataFrame()
-    h = nowcast_history(level=level, entity=entity)
-    if h.empty:
-        return h
-    cols = ["period", "run_id", "as_of", "calibrated_through", "estimate_tco2", "lower_tco2"]
-    h = h[[*cols, "upper_tco2", "model"]].merge(
-        statistics(principal, level, entity), on="period", how="left"
-    )
-    h["error_pct"] = 100 * (h["estimate_tco2"] / h["actual_tco2"] - 1)
-    return h.sort_values(["period", "as_of", "run_id"]).reset_index(drop=True)
+    return bool(_visible(principal, pd.Series([level]), pd.Series([entity]))[0])
 
 
-def backtest(principal: Principal) -> pd.DataFrame:
-    """MAPE per level and model vs the naive baseline over the rows the principal may see."""
-    from citycarbon.power.nowcast import backtest_summary
-
+def backtest_rows(principal: Principal) -> pd.DataFrame:
+    """The stored backtest rows (result ``nowcast_backtest``) the principal may see; their
+    summary is computed by :func:`citycarbon.runs.power.backtest_table`."""
     access.require(principal, "read")
     e = pq.result("nowcast_backtest")
     if e is None:
         return pd.DataFrame()
-    e = e[_visible(principal, e["level"], e["entity"])]
-    if e.empty:
-        return pd.DataFrame()
-    out = backtest_summary(e).reset_index()
-    out.columns = [str(c) for c in out.columns]
-    out["run_id"] = str(e["run_id"].iat[0])
-    return out
+    return e[_visible(principal, e["level"], e["entity"])].reset_index(drop=True)
 
 
 def meter_quality(principal: Principal) -> pd.DataFrame:
@@ -129,8 +112,6 @@ def meter_quality(principal: Principal) -> pd.DataFrame:
     f = pq.result("meter_quality")
     if f is None or f.empty:
         return pd.DataFrame()
-    from citycarbon.store import catalog
-
     meters = catalog.registry_frame("meters").set_index("meter_id")["enterprise_code"]
     f = f.assign(enterprise_code=meters.reindex(f["meter_id"]).to_numpy())
     return _by_enterprise(principal, f, "enterprise_code")

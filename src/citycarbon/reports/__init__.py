@@ -1,2 +1,2 @@
 """Reports: PDF (reportlab + matplotlib) and Excel, over the tables of
-:mod:`citycarbon.read.reports` (no formulas here)."""
+:mod:`citycarbon.runs.reports` (no formulas here)."""

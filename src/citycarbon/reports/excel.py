@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from citycarbon.read.reports import ReportData
+from citycarbon.errors import InputError
+from citycarbon.runs.reports import ReportData
 
 
 def _excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -55,8 +56,6 @@ def write_excel(data: ReportData, path: str | Path) -> Path:
 def write_gpc_csv(data: ReportData, path: str | Path) -> Path:
     """The GPC-compatible table alone, as UTF-8 CSV (with BOM for Excel)."""
     if "gpc" not in data.tables:
-        from citycarbon.errors import InputError
-
         raise InputError("this report has no GPC table (needs the city inventory results)")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from citycarbon.read.reports import ReportData
+from citycarbon.runs.reports import ReportData
 
 FALLBACK_CID = "STSong-Light"
 

@@ -33,14 +33,12 @@ from citycarbon.accounting import inventory as inv
 from citycarbon.contract.results import ENTERPRISE_MONTH_FUEL, ENTERPRISE_MONTH_GASES
 from citycarbon.errors import InputError
 from citycarbon.factors import fuels
-from citycarbon.store import results
+from citycarbon.store import catalog, lake, query, results
 
 
 def burnt_fuel(years: Sequence[int] | None, *, settings: Any) -> pd.DataFrame:
     """The fuel each enterprise burnt per month (205-1 consumed total less feedstock, fuels other
     than electricity and heat, quantity > 0), in the fuel's statistical unit, from the lake."""
-    from citycarbon.store import lake
-
     cols = ["enterprise_code", "fuel", "consumed_total", "consumed_as_feedstock", "year", "month"]
     em = lake.read_current(
         "energy_monthly",
@@ -69,8 +67,6 @@ def compute_accounts(
 
     Returns result name -> (rows, directory written), as :func:`citycarbon.store.query.compute`.
     """
-    from citycarbon.store import query
-
     with results.transaction(lake=settings.lake, factor_profile=city.factor_profile().version):
         out = query.compute(engine, names, lake_dir=settings.lake, year=years)
         if ENTERPRISE_MONTH_FUEL.name in out:  # from the accounts just staged
@@ -88,8 +84,6 @@ def sector_gases(
 
     Returns the rows written.
     """
-    from citycarbon.store import catalog
-
     cols = ["enterprise_code", "year", "month", "combustion_co2_t", "electricity_co2_t"]
     accounts = results.current(
         ENTERPRISE_MONTH_FUEL, partitions=years, columns=cols, lake=settings.lake

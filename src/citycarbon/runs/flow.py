@@ -13,8 +13,12 @@ from typing import Any
 
 import pandas as pd
 
+from citycarbon.config import as_city
+from citycarbon.config.settings import get_settings
 from citycarbon.errors import InputError, UnknownCodeError
+from citycarbon.power.demo_grid import demo_hourly_scope2, load_demo_grid, unit_intensity_from_fuels
 from citycarbon.power.flow import INTENSITY_FIELD, UNIT_ELEMENTS, CarbonFlow, carbon_emission_flow
+from citycarbon.store import catalog, query
 
 #: pandapower example cases offered by ``citycarbon flow case`` (name -> pandapower.networks).
 CASES = (
@@ -86,7 +90,6 @@ def case_carbon_flow(
                 source=f"citycarbon flow case {case}",
                 field="intensity",
             )
-        from citycarbon.power.demo_grid import load_demo_grid, unit_intensity_from_fuels
 
         grid = load_demo_grid()
         table = unit_intensity_from_fuels(grid.units, grid.fuel_intensity)
@@ -118,7 +121,6 @@ def _import_key(grid: Any) -> str:
 def demo_import_intensity(config: dict, year: int, *, city: Any = None) -> float:
     """The demo grid's import intensity: the city's factor profile value named in demo_grid.yaml
     (``grid_ef`` of ``fujian``, latest year <= ``year``) [tCO2/MWh]."""
-    from citycarbon.config import as_city
 
     spec = config["import_factor"]
     return (
@@ -130,7 +132,6 @@ def demo_import_intensity(config: dict, year: int, *, city: Any = None) -> float
 
 def load_grid() -> Any:
     """The synthetic demo grid (pandapower IEEE 118 case with the demo's unit fuels), quietly."""
-    from citycarbon.power.demo_grid import load_demo_grid
 
     _quiet_pandapower()
     with warnings.catch_warnings():  # pandapower's deprecation notes on the IEEE case file
@@ -154,7 +155,6 @@ def read_demo_readings(year: int | None, *, cfg: Any, settings: Any) -> DemoRead
     (enterprise, grid node, hour) in DuckDB. The location and timing parts of hourly scope 2 are
     linear in a node's kWh, so the sum changes no number and moves ~3x fewer rows into pandas.
     """
-    from citycarbon.store import catalog, query
 
     meters = catalog.registry_frame("meters", url=settings.database_url)
     meters = meters.dropna(subset=["enterprise_code", "grid_node_id"])
@@ -219,9 +219,6 @@ def demo_scope2_run(
     real meters). The import intensity is the city's factor profile value of ``grid_ef`` for
     the key named in ``power/data/demo_grid.yaml`` (Fujian by default).
     """
-    from citycarbon.config import as_city
-    from citycarbon.config.settings import get_settings
-    from citycarbon.power.demo_grid import demo_hourly_scope2
 
     settings = settings or get_settings()
     cfg = as_city(city)

@@ -24,11 +24,13 @@ from citycarbon.accounting import inventory as inv
 from citycarbon.accounting import ippu as ippu_
 from citycarbon.accounting import uncertainty as unc
 from citycarbon.accounting.energy import energy_consumption_tce
+from citycarbon.config import as_city
+from citycarbon.config.settings import get_settings
 from citycarbon.contract.results import ENTERPRISE_MONTH_GASES
 from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
-from citycarbon.factors import fuels
-from citycarbon.store import results
+from citycarbon.factors import fuels, resolve_fuels
+from citycarbon.store import catalog, lake, results
 
 RESULTS = (
     "energy_balance",
@@ -106,10 +108,6 @@ def compute_inventory(
     InputError
         No energy balance of the city in the lake, or no comparable-price GDP for a year.
     """
-    from citycarbon.config import as_city
-    from citycarbon.config.settings import get_settings
-    from citycarbon.store import catalog, lake
-
     settings = settings or get_settings()
     cfg = as_city(city)
     profile = cfg.factor_profile()
@@ -355,8 +353,6 @@ def _enterprise_rows(year_list, settings) -> pd.DataFrame:
 def _enterprise_energy(year_list, settings) -> pd.DataFrame:
     """The enterprises' energy use per year, balance item and fuel (statistical units), from
     the 205-1 returns: the bottom-up side of the energy reconciliation."""
-    from citycarbon.store import catalog, lake
-
     url = settings.database_url
     cols = ["enterprise_code", "fuel", "consumed_total", "year"]
     em = lake.read_current(
@@ -375,8 +371,6 @@ def _enterprise_energy(year_list, settings) -> pd.DataFrame:
 def _ippu_rows(year_list, profile, settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """IPPU rows per enterprise and month from ``industrial_output`` (:mod:`accounting.ippu`),
     and per (category, gas) the method and factors used or the reason it is NE."""
-    from citycarbon.store import lake
-
     cols = ["enterprise_code", "product", "quantity", "unit", "year", "month"]
     out = lake.read_current(
         "industrial_output",
@@ -753,8 +747,6 @@ def balance_from_wide(
         region_code, year, item, fuel, quantity, unit: ready for ``ingest energy_balance``.
     """
     import re
-
-    from citycarbon.factors import resolve_fuels
 
     where = source or "balance table"
     headers = [str(c) for c in table.columns[1:]]

@@ -29,6 +29,7 @@ from citycarbon.config.settings import Settings, get_settings
 from citycarbon.contract.inputs import get_schema
 from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.ingest.loader import file_format
+from citycarbon.runs.pipeline import StepReport, ingest_and_run, retract_and_run
 from citycarbon.store import jobs as store
 from citycarbon.store.jobs import JobInfo
 
@@ -199,7 +200,6 @@ def submit_retract(
 # --------------------------------------------------------------------------- running
 def run_ingest_job(job_id: int, path: str, city: str | None = None) -> None:
     """The worker's task: run the pipeline on the saved file, recording steps and outcome."""
-    from citycarbon.runs.pipeline import StepReport, ingest_and_run
 
     file = Path(path)
     job = store.get_job(job_id)
@@ -264,7 +264,6 @@ def _finish(
 
 def run_retract_job(job_id: int, batch_id: int, reason: str, city: str | None = None) -> None:
     """The worker's task: retract the batch, then run what it made stale."""
-    from citycarbon.runs.pipeline import StepReport, retract_and_run
 
     job = store.get_job(job_id)
     if job is None or job.status != "queued":

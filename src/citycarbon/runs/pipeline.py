@@ -33,10 +33,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from citycarbon.config import CityConfig, load_city
+from citycarbon.config.settings import get_settings
 from citycarbon.contract import results as R
 from citycarbon.contract.results import Result
 from citycarbon.errors import CitycarbonError, InputError
-from citycarbon.store import results
+from citycarbon.ingest.loader import ingest
+from citycarbon.runs.enterprise import compute_accounts
+from citycarbon.runs.inventory import METHOD_NO_BALANCE, compute_inventory
+from citycarbon.runs.power import read_power_data, renowcast, run_backtest, run_indicators
+from citycarbon.runs.scope2 import persist_demo_scope2
+from citycarbon.runs.targets import recompute
+from citycarbon.store import catalog, lake, query, results
 
 log = logging.getLogger("citycarbon.pipeline")
 
@@ -75,8 +83,6 @@ class Step:
 
 # ------------------------------------------------------------------------------------- steps
 def _enterprise_results(ctx: Context) -> str:
-    from citycarbon.runs.enterprise import compute_accounts
-    from citycarbon.store import query
 
     with query.open_engine(ctx.engine) as eng:
         query.register_city(eng, settings=ctx.settings, city=ctx.cfg)
@@ -93,8 +99,6 @@ def _enterprise_results(ctx: Context) -> str:
 
 
 def _inventory(ctx: Context) -> str:
-    from citycarbon.runs.inventory import METHOD_NO_BALANCE, compute_inventory
-    from citycarbon.store import lake
 
     have = lake.read_current(
         "energy_balance",
@@ -118,7 +122,6 @@ def _inventory(ctx: Context) -> str:
 
 
 def _power_data(ctx: Context) -> Any:
-    from citycarbon.runs.power import read_power_data
 
     if "power_data" not in ctx.notes:
         try:
@@ -129,7 +132,6 @@ def _power_data(ctx: Context) -> Any:
 
 
 def _nowcast(ctx: Context) -> str:
-    from citycarbon.runs.power import renowcast, run_indicators
 
     data = _power_data(ctx)
     run = renowcast(cfg=ctx.cfg, settings=ctx.settings, data=data)
@@ -140,7 +142,6 @@ def _nowcast(ctx: Context) -> str:
 
 
 def _backtest(ctx: Context) -> str:
-    from citycarbon.runs.power import run_backtest
 
     data = _power_data(ctx)
     try:
@@ -151,8 +152,6 @@ def _backtest(ctx: Context) -> str:
 
 
 def _scope2(ctx: Context) -> str:
-    from citycarbon.runs.scope2 import persist_demo_scope2
-    from citycarbon.store import catalog
 
     if not catalog.committed_files("meter_readings", url=ctx.settings.database_url):
         raise NotApplicable("no meter readings in the lake yet")
@@ -164,7 +163,6 @@ def _scope2(ctx: Context) -> str:
 
 
 def _targets(ctx: Context) -> str:
-    from citycarbon.runs.targets import recompute
 
     got = recompute(ctx.cfg, settings=ctx.settings, actor=ctx.actor)
     return f"{len(got.progress)} target(s), {len(got.logged)} warning change(s)"
@@ -268,7 +266,6 @@ def stale_steps(
 def affected_years(batch_ids: Iterable[int], *, url: str | None = None) -> list[int] | None:
     """The data years the batches' lake files hold (their ``year=`` partitions); None when a
     batch holds registry data or unpartitioned files (every year is affected)."""
-    from citycarbon.store import catalog
 
     years: set[int] = set()
     for bid in batch_ids:
@@ -284,7 +281,6 @@ def affected_years(batch_ids: Iterable[int], *, url: str | None = None) -> list[
 
 
 def _source_batches(kinds: Iterable[str], url: str | None) -> str:
-    from citycarbon.store import catalog
 
     by_kind = catalog.committed_batches_by_kind(url=url)
     parts = []
@@ -386,8 +382,6 @@ def run(
     Returns the :class:`PipelineRun`; its ``ok`` is False when a step failed (the results of
     this run are then not committed, and the step's report holds the reason).
     """
-    from citycarbon.config import CityConfig, load_city
-    from citycarbon.config.settings import get_settings
 
     settings = settings or get_settings()
     cfg = city if isinstance(city, CityConfig) else load_city(city)
@@ -480,9 +474,6 @@ def ingest_and_run(
     user gave it, where ``path`` is a private copy (uploads). An ingest error (unreadable file, wrong
     kind) is raised as it is, after the step is reported failed.
     """
-    from citycarbon.config import CityConfig, load_city
-    from citycarbon.config.settings import get_settings
-    from citycarbon.ingest.loader import ingest
 
     settings = settings or get_settings()
     cfg = city if isinstance(city, CityConfig) else load_city(city)
@@ -551,8 +542,6 @@ def retract_and_run(
     on_step: OnStep | None = None,
 ) -> PipelineRun:
     """Retract a batch (its rows stop counting, history kept) and recompute what it touched."""
-    from citycarbon.config.settings import get_settings
-    from citycarbon.store import catalog
 
     settings = settings or get_settings()
     info = catalog.get_batch(int(batch_id), url=settings.database_url)
@@ -565,7 +554,6 @@ def retract_and_run(
 
 def history(settings: Any = None, *, limit: int = 20) -> list[dict[str, Any]]:
     """The newest pipeline runs of the home (newest first), as recorded."""
-    from citycarbon.config.settings import get_settings
 
     settings = settings or get_settings()
     folder = _runs_dir(settings)

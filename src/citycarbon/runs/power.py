@@ -40,7 +40,9 @@ import numpy as np
 import pandas as pd
 
 from citycarbon import units
+from citycarbon.accounting.energy import energy_consumption_tce
 from citycarbon.config import CityConfig, PowerSection, as_city
+from citycarbon.config.settings import get_settings
 from citycarbon.contract.results import ENTERPRISE_MONTH_FUEL
 from citycarbon.contract.results import NOWCAST as NOWCAST_R
 from citycarbon.contract.results import result as declared
@@ -48,7 +50,7 @@ from citycarbon.errors import InputError
 from citycarbon.power import indicators as ind
 from citycarbon.power import meters as mt
 from citycarbon.power import nowcast as nc
-from citycarbon.store import results
+from citycarbon.store import catalog, lake, query, results
 
 LEVEL_COLUMN = {
     "district": "district_code",
@@ -81,7 +83,6 @@ class PowerData:
 
 
 def _open(settings, city):
-    from citycarbon.store import query
 
     eng = query.open_engine("duckdb")
     eng.con.execute("SET enable_progress_bar = false")
@@ -91,8 +92,6 @@ def _open(settings, city):
 
 def read_power_data(*, settings=None, city=None, engine=None) -> PowerData:
     """Statistics, grid factors and per-meter daily electricity from the lake and catalog."""
-    from citycarbon.config.settings import get_settings
-    from citycarbon.store import catalog
 
     settings = settings or get_settings()
     city = as_city(city)
@@ -420,7 +419,6 @@ def run_nowcast(
     sigma_floor : dict, optional
         Level -> smallest σ of log errors for the intervals (``auto`` sets it from its backtest).
     """
-    from citycarbon.config.settings import get_settings
 
     settings = settings or get_settings()
     data = data or read_power_data(settings=settings, city=city)
@@ -553,7 +551,6 @@ def renowcast(*, cfg=None, settings=None, data: PowerData | None = None) -> Nowc
 
     Where the statistics already cover every metered month (a demo or a replayed lake), the
     newest vintage's cut is kept (the first vintage holds the last month out)."""
-    from citycarbon.config.settings import get_settings
 
     settings = settings or get_settings()
     runs = results.runs(NOWCAST_R, lake=settings.lake)
@@ -609,13 +606,15 @@ def nowcast_history(
     frequency: str = "month",
     settings=None,
     data: PowerData | None = None,
+    actuals: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every vintage of the nowcasts (how an estimate moved), oldest first.
 
-    With ``data`` (:func:`read_power_data`) and ``frequency="month"``, the statistics that have
-    arrived since are joined as ``actual_tco2`` and ``error_pct`` (estimate vs actual).
+    With ``frequency="month"`` and the statistics that have arrived since — ``data``
+    (:func:`read_power_data`, every level and entity) or ``actuals`` (``period``,
+    ``actual_tco2`` of the one ``level`` and ``entity`` asked for, as a read model gives them)
+    — these are joined as ``actual_tco2`` and ``error_pct`` (estimate vs actual).
     """
-    from citycarbon.config.settings import get_settings
 
     settings = settings or get_settings()
     runs = results.runs(NOWCAST_R, lake=settings.lake)
@@ -628,15 +627,28 @@ def nowcast_history(
         filters.append(("entity", "=", entity))
     frames = [results.read_run(NOWCAST_R, r, filters=filters, lake=settings.lake) for r in runs]
     out = pd.concat(frames, ignore_index=True)
-    if data is not None and frequency == "month":
-        panel = monthly_panel(data)[["level", "entity", "period", "co2_t"]]
-        out = out.merge(
-            panel.rename(columns={"co2_t": "actual_tco2"}),
-            on=["level", "entity", "period"],
-            how="left",
-        )
+    if frequency == "month" and (data is not None or actuals is not None):
+        if data is not None:
+            panel = monthly_panel(data)[["level", "entity", "period", "co2_t"]]
+            panel = panel.rename(columns={"co2_t": "actual_tco2"})
+            on = ["level", "entity", "period"]
+        else:
+            panel, on = actuals[["period", "actual_tco2"]], ["period"]
+        out = out.merge(panel, on=on, how="left")
         out["error_pct"] = 100 * (out["estimate_tco2"] / out["actual_tco2"] - 1)
     return out.sort_values(["level", "entity", "period", "as_of", "run_id"]).reset_index(drop=True)
+
+
+def backtest_table(errors: pd.DataFrame) -> pd.DataFrame:
+    """MAPE per level and model vs the naive baseline (:func:`~citycarbon.power.nowcast.
+    backtest_summary`) of stored backtest rows (result ``nowcast_backtest``), one row a level,
+    with the run id of the rows."""
+    if errors.empty:
+        return pd.DataFrame()
+    out = nc.backtest_summary(errors).reset_index()
+    out.columns = [str(c) for c in out.columns]
+    out["run_id"] = str(errors["run_id"].iat[0])
+    return out
 
 
 def run_backtest(
@@ -648,7 +660,6 @@ def run_backtest(
     write: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame, Path | None]:
     """Rolling-origin backtest of every model at every level; returns (summary, errors, path)."""
-    from citycarbon.config.settings import get_settings
 
     settings = settings or get_settings()
     data = data or read_power_data(settings=settings, city=city)
@@ -680,8 +691,6 @@ def run_indicators(
     write: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """电-碳-能 indicators per enterprise and industry and year, and daily load anomalies."""
-    from citycarbon.config.settings import get_settings
-    from citycarbon.store import lake
 
     if basis not in ("calorific", "equivalent"):
         raise InputError(
@@ -780,7 +789,6 @@ def run_indicators(
 
 def _electricity_tce_per_kwh(profile, years, basis: str) -> pd.Series:
     """Standard-coal coefficient of electricity per year [tce/kWh] on the basis, from the profile."""
-    from citycarbon.accounting.energy import energy_consumption_tce
 
     ys = [int(y) for y in years]
     cal = energy_consumption_tce([1.0], "kWh", "electricity", profile, basis="calorific")

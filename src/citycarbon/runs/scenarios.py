@@ -27,10 +27,21 @@ import pandas as pd
 import sqlalchemy as sa
 
 from citycarbon import units
-from citycarbon.errors import InputError
+from citycarbon.accounting.balance import balance_items
+from citycarbon.config import load_city
+from citycarbon.errors import InputError, UnknownCodeError
+from citycarbon.factors import fuels
 from citycarbon.pathways import catalogue as cat
+from citycarbon.pathways import cobenefits as cb
+from citycarbon.pathways import economics as ec
+from citycarbon.pathways import macc as mc
 from citycarbon.pathways import scenario as sc
+from citycarbon.pathways.decomposition import decompose_panel, kaya_factors
+from citycarbon.pathways.forecast import backtest, forecast_series, growth_from_forecast
+from citycarbon.pathways.stirpat import stirpat_ridge
 from citycarbon.runs.inventory import latest_result
+from citycarbon.store import catalog, lake
+from citycarbon.store.models import Scenario
 
 METHOD_INVENTORY = (
     "city inventory (city_inventory, basis incl_net_imported_electricity) allocated to the "
@@ -68,7 +79,6 @@ class CityHistory:
 
 
 def _statistics(region_code: str) -> pd.DataFrame:
-    from citycarbon.store import lake
 
     s = lake.read_current("city_statistics")
     s = s[s["region_code"] == region_code]
@@ -110,8 +120,6 @@ def _inventory_history(
 ) -> tuple[pd.DataFrame, dict[int, pd.DataFrame]]:
     """Sector emissions ``(year, sector, emissions_tco2e, energy_tce)`` and the carrier mix per
     year from the inventory and energy balance results (see the module docstring)."""
-    from citycarbon.accounting.balance import balance_items
-    from citycarbon.factors import fuels
 
     items = balance_items()
     item_sector = pd.Series(mapping["balance_items"], dtype=str)
@@ -206,7 +214,6 @@ def _inventory_history(
 
 def city_history(city=None) -> CityHistory:
     """The city's emissions history and drivers from the lake (see the module docstring)."""
-    from citycarbon.config import load_city
 
     cfg = load_city(city)
     profile = cfg.factor_profile()
@@ -265,8 +272,6 @@ def save_scenario(
     url: str | None = None,
 ) -> dict:
     """Save a new version of a scenario (validated against the measure catalogue)."""
-    from citycarbon.store import catalog
-    from citycarbon.store.models import Scenario
 
     if not name or len(name) > 100:
         raise InputError("scenario name must be 1-100 characters", field="name", value=name)
@@ -302,8 +307,6 @@ def save_scenario(
 def ensure_default_scenarios(url: str | None = None) -> int:
     """Seed the default scenarios (``pathways/data/scenarios.yaml``) when none exist; returns
     the number added."""
-    from citycarbon.store import catalog
-    from citycarbon.store.models import Scenario
 
     catalog.ensure_catalog(url)
     with catalog.session_scope(url) as s:
@@ -324,8 +327,6 @@ def ensure_default_scenarios(url: str | None = None) -> int:
 def list_scenarios(url: str | None = None) -> pd.DataFrame:
     """The current version of every scenario: name, version, title_zh, description, base_year,
     measures (count), created_by, created_at."""
-    from citycarbon.store import catalog
-    from citycarbon.store.models import Scenario
 
     catalog.ensure_catalog(url)
     with catalog.session_scope(url) as s:
@@ -351,9 +352,6 @@ def list_scenarios(url: str | None = None) -> pd.DataFrame:
 
 def load_scenario(name: str, version: int | None = None, url: str | None = None) -> dict:
     """One scenario version (default: the current one)."""
-    from citycarbon.errors import UnknownCodeError
-    from citycarbon.store import catalog
-    from citycarbon.store.models import Scenario
 
     catalog.ensure_catalog(url)
     with catalog.session_scope(url) as s:
@@ -368,8 +366,6 @@ def load_scenario(name: str, version: int | None = None, url: str | None = None)
 
 def scenario_versions(name: str, url: str | None = None) -> pd.DataFrame:
     """Every version of a scenario (its history), oldest first."""
-    from citycarbon.store import catalog
-    from citycarbon.store.models import Scenario
 
     catalog.ensure_catalog(url)
     with catalog.session_scope(url) as s:
@@ -421,7 +417,6 @@ def run_scenarios(
 
 def history_decomposition(history: CityHistory, *, method: str = "additive") -> pd.DataFrame:
     """Chained LMDI-I Kaya decomposition of the city history (year on year)."""
-    from citycarbon.pathways.decomposition import decompose_panel, kaya_factors
 
     d = history.drivers.sort_values("year")
     f = kaya_factors(d["population"], d["gdp"], d["energy_tce"], d["emissions_tco2e"])
@@ -448,7 +443,6 @@ __all__ = [
 
 def forecast_growth(history: CityHistory, *, horizon: int = 6) -> pd.DataFrame:
     """Near-term sector growth from damped-trend forecasts of the sector energy history."""
-    from citycarbon.pathways.forecast import growth_from_forecast
 
     return growth_from_forecast(history.emissions, value="energy_tce", horizon=horizon)
 
@@ -456,7 +450,6 @@ def forecast_growth(history: CityHistory, *, horizon: int = 6) -> pd.DataFrame:
 def history_stirpat(history: CityHistory, **kw) -> pd.DataFrame:
     """STIRPAT elasticities of city emissions on population, GDP per capita and energy
     intensity (ridge + bootstrap); needs at least five years of history."""
-    from citycarbon.pathways.stirpat import stirpat_ridge
 
     d = history.drivers.assign(
         gdp_per_capita=lambda f: f["gdp"] / f["population"],
@@ -484,9 +477,6 @@ def scenario_results(
     ``cobenefits``, ``economics`` (estimates), ``macc`` (when ``macc_of`` is given), ``chart``
     (:func:`citycarbon.pathways.scenario.chart_data`), ``method`` (how the inputs were built).
     """
-    from citycarbon.pathways import cobenefits as cb
-    from citycarbon.pathways import economics as ec
-    from citycarbon.pathways import macc as mc
 
     ensure_default_scenarios()
     history = city_history()
@@ -519,7 +509,6 @@ def forecast_history(history: CityHistory, *, horizon: int = 6, method: str = "h
     Needs at least 6 years of history (the demo city has fewer: an :class:`InputError` says so).
     Returns ``(forecasts, backtests)``: long DataFrames with a ``series`` column.
     """
-    from citycarbon.pathways.forecast import backtest, forecast_series
 
     d = history.drivers.set_index("year").sort_index()
     fcs, bts = [], []

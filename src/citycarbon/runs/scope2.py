@@ -20,7 +20,12 @@ import logging
 import time
 from typing import Any
 
+from citycarbon.config import as_city
+from citycarbon.config.settings import get_settings
 from citycarbon.contract.results import GRID_NODE_INTENSITY, HOURLY_SCOPE2
+from citycarbon.power.scope2 import period_node_intensity
+from citycarbon.runs.flow import demo_scope2_run
+from citycarbon.store import results
 
 log = logging.getLogger("citycarbon.power")
 NODE_RESULT = GRID_NODE_INTENSITY.name
@@ -36,12 +41,6 @@ def persist_demo_scope2(
 
     Returns a dict with ``run_id``, ``year``, the two paths and ``seconds``.
     """
-    from citycarbon.config import as_city
-    from citycarbon.config.settings import get_settings
-    from citycarbon.power.scope2 import period_node_intensity
-    from citycarbon.runs.flow import demo_scope2_run
-    from citycarbon.store import results
-
     t0 = time.perf_counter()
     settings = settings or get_settings()
     cfg = as_city(city)

@@ -30,9 +30,13 @@ import pandas as pd
 import yaml
 
 from citycarbon.config import TargetsSection, as_city
+from citycarbon.config.settings import get_settings
 from citycarbon.contract.results import TARGET_PROGRESS, TARGET_STATUS
 from citycarbon.errors import InputError
+from citycarbon.runs import notify as nt
+from citycarbon.runs.targets_inputs import load_actuals, months_label
 from citycarbon.store import results
+from citycarbon.store import targets as targets_store
 from citycarbon.targets import targets as tg
 from citycarbon.targets import warnings as wn
 
@@ -159,8 +163,6 @@ METRICS = {
 
 def status_metrics(progress: pd.DataFrame, monthly: pd.DataFrame) -> pd.DataFrame:
     """Metric values of the latest period of every target and of key enterprises' last month."""
-    from citycarbon.runs.targets_inputs import months_label
-
     rows = []
     if len(progress):
         latest = progress.sort_values(["target_id", "year"]).groupby("target_id").tail(1)
@@ -245,10 +247,6 @@ def recompute(
     """Sync the city's targets into the catalog, compute progress over the newest results,
     evaluate the warning rules, log new or changed warnings, send them, and write
     ``target_progress`` and ``target_status`` results with a run id."""
-    from citycarbon.config.settings import get_settings
-    from citycarbon.runs.targets_inputs import load_actuals
-    from citycarbon.store import targets as targets_store
-
     settings = settings or get_settings()
     cfg = as_city(cfg)
     url = settings.database_url
@@ -307,9 +305,6 @@ def _profile(prov: dict[str, Any]) -> str:
 def send_notifications(logged: pd.DataFrame, cfg: Any, *, url: str | None = None) -> dict[str, str]:
     """Send logged warnings at or above ``notify.min_level`` to the configured channels and
     record the outcome on the log rows. A failing channel is logged, never raised."""
-    from citycarbon.runs import notify as nt
-    from citycarbon.store import targets as targets_store
-
     conf = targets_config(cfg).notify
     min_rank = wn.LEVELS.index(conf.min_level)
     rank = logged["level"].map(wn.LEVELS.index)
@@ -390,8 +385,6 @@ def start_scheduler(cfg: Any = None, *, cron: str | None = None, settings: Any =
     """
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.triggers.cron import CronTrigger
-
-    from citycarbon.config.settings import get_settings
 
     cfg = as_city(cfg)
     settings = settings or get_settings()

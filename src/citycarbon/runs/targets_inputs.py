@@ -18,6 +18,9 @@ import pandas as pd
 from citycarbon import units
 from citycarbon.config import CityConfig, as_city
 from citycarbon.config.settings import get_settings
+from citycarbon.contract.results import result as declared
+from citycarbon.store import catalog, results
+from citycarbon.store import lake as lk
 
 FUEL_RESULT = "enterprise_month_fuel_emissions"
 INTENSITY = "intensity_tco2e_per_10k_cny"
@@ -28,8 +31,6 @@ TOTAL = "total_ghg_tco2e"
 def latest_result(name: str, lake: str | Path | None = None) -> tuple[pd.DataFrame, str] | None:
     """The current rows of a result table and the run id(s) they come from ("r1+r2" where
     years come from different runs), or None when nothing was computed yet."""
-    from citycarbon.contract.results import result as declared
-    from citycarbon.store import results
 
     decl = declared(name)
     if not results.has(decl, lake=lake):
@@ -50,7 +51,6 @@ class Actuals:
 
 def _gdp(lake: Path | None) -> pd.DataFrame:
     """GDP at comparable prices [10^4 CNY] by region and year from ``city_statistics``."""
-    from citycarbon.store import lake as lk
 
     stats = lk.read_current("city_statistics")
     g = stats[(stats["indicator"] == "gdp") & stats["price_basis"].str.startswith("comparable")]
@@ -77,7 +77,6 @@ def _with_intensity(obs: pd.DataFrame, gdp: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fallback(lake: Path, url: str | None, cfg: CityConfig) -> Actuals:
-    from citycarbon.store import catalog
 
     got = latest_result(FUEL_RESULT, lake)
     if got is None:  # nothing computed yet: typed empty tables (progress of no observation)

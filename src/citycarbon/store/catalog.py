@@ -31,7 +31,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.orm import Session, sessionmaker
 
+from citycarbon.config import load_city
 from citycarbon.config.settings import get_settings
+from citycarbon.contract.inputs import SCHEMAS
 from citycarbon.errors import InputError, UnknownCodeError
 from citycarbon.store import models
 from citycarbon.store.models import REGISTRY_KEYS, AuditLog, Base, Batch, BatchFile, utcnow
@@ -448,8 +450,6 @@ def sync_regions(
         Number of regions written (1 city + its districts).
     """
     if city_config is None:
-        from citycarbon.config import load_city
-
         city_config = load_city()
     city = {
         "code": city_config.adcode,
@@ -673,7 +673,6 @@ def retract_batch(
         a batch of a registry kind (enterprises, meters, ...), whose rows were merged into the
         registry without history — load a corrected registry file instead.
     """
-    from citycarbon.contract.inputs import SCHEMAS
 
     with session_scope(url) as s:
         batch = s.get(Batch, int(batch_id), with_for_update=True)

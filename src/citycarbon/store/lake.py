@@ -39,8 +39,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from citycarbon.config.settings import get_settings
-from citycarbon.contract.inputs import SCHEMAS, Schema
+from citycarbon.contract.inputs import QUARANTINE_SCHEMA, SCHEMAS, Schema
 from citycarbon.errors import InputError, UnknownCodeError
+from citycarbon.store import catalog
 
 try:  # POSIX advisory locks; released by the kernel when the process dies (kill -9 included)
     import fcntl
@@ -327,7 +328,6 @@ def cleanup(lake: Path | None = None, *, url: str | None = None) -> CleanupRepor
     history) batches' files remain.
     Files of running batches (lock held) are left alone.
     """
-    from citycarbon.store import catalog
 
     lake = Path(lake) if lake is not None else lake_dir()
     report = CleanupReport()
@@ -387,7 +387,6 @@ def batch_ledger(
     """The batches (newest first) with ``state``: their status, except that a batch still
     'running' after :data:`RUNNING_GRACE_S` is ``'interrupted'`` (its process ended before it
     committed; the next ingest marks it failed and removes its files)."""
-    from citycarbon.store import catalog
 
     frame = catalog.registry_frame("batches", url=url)
     if kind:
@@ -433,7 +432,6 @@ def _key_sql(schema: Schema) -> str:
 
 def committed_paths(table: str, *, lake: Path | None = None, url: str | None = None) -> list[Path]:
     """Absolute paths of a lake table's files in committed batches (the catalog's list)."""
-    from citycarbon.store import catalog
 
     lake = Path(lake) if lake is not None else lake_dir()
     return [lake / p for _, p in catalog.committed_files(table, url=url)]
@@ -517,7 +515,6 @@ def read_current(
 
 
 def _empty_frame(table: str) -> pd.DataFrame:
-    from citycarbon.contract.inputs import QUARANTINE_SCHEMA
 
     schema = QUARANTINE_SCHEMA if table == QUARANTINE else SCHEMAS[table].arrow_schema()
     return schema.empty_table().to_pandas()

@@ -61,12 +61,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from citycarbon import units
+from citycarbon.config import as_city
 from citycarbon.config.settings import get_settings
 from citycarbon.contract.inputs import SCHEMAS, SCOPE2_SERIES
 from citycarbon.contract.results import result as declared
 from citycarbon.errors import CitycarbonError, InputError, UnknownCodeError
 from citycarbon.factors import FactorProfile, fuels, parameters
-from citycarbon.store import results
+from citycarbon.store import catalog, results
 from citycarbon.store.lake import LAKE_TABLES
 
 ENGINES = ("duckdb", "spark")
@@ -1048,8 +1049,6 @@ def register_city(
     ``current_<table>`` views from the catalog's committed files, the registry tables, and the
     city's factor profile for the data years found in the lake (or ``years``).
     """
-    from citycarbon.config import as_city
-    from citycarbon.store import catalog
 
     settings = settings or get_settings()
     city = as_city(city)

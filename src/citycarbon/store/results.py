@@ -39,7 +39,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from citycarbon.contract.results import RESULTS, Result
+from citycarbon.config.settings import get_settings
+from citycarbon.contract.results import RESULTS, Result, result
 from citycarbon.errors import InputError
 
 COMMITS = "_commits"
@@ -55,8 +56,6 @@ def new_run_id() -> str:
 def _lake(lake: str | Path | None) -> Path:
     if lake is not None:
         return Path(lake)
-    from citycarbon.config.settings import get_settings
-
     return get_settings().lake
 
 
@@ -396,8 +395,6 @@ def vintages(result: Result, *, lake: str | Path | None = None) -> pd.DataFrame:
 
 def declared(name: str) -> Result:
     """The declaration of ``name`` (for faces that take a result name from the user)."""
-    from citycarbon.contract.results import result
-
     return result(name)
 
 

@@ -13,6 +13,7 @@ Who may call what is checked by the caller through :mod:`citycarbon.read.access`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -28,7 +29,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from citycarbon.errors import InputError, UnknownCodeError
 from citycarbon.store import catalog
-from citycarbon.store.models import USER_ROLES, ApiToken, LoginFailure, User, utcnow
+from citycarbon.store.models import USER_ROLES, ApiToken, AuditLog, LoginFailure, User, utcnow
 
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
@@ -49,8 +50,13 @@ USER_CACHE_TTL_S = 2.0
 _cache: dict[tuple, tuple[float, Any]] = {}
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile defaults
-# Verified against when the user does not exist, so both paths cost one argon2 verification.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so both paths cost one argon2
+    verification; made on first use, not at import (hashing takes ~0.3 s)."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 @dataclass(frozen=True)
@@ -309,7 +315,7 @@ def authenticate(username: str, password: str, ip: str, *, url: str | None = Non
         )
     with catalog._reading(url) as s:
         user = s.scalars(sa.select(User).where(User.username == username)).first()
-        stored = user.password_hash if user is not None else _DUMMY_HASH
+        stored = user.password_hash if user is not None else _dummy_hash()
     ok = False
     try:
         ok = _hasher.verify(stored, password or "")
@@ -423,7 +429,6 @@ def audit_frame(
     *, limit: int = 100, offset: int = 0, entity: str | None = None, url: str | None = None
 ) -> tuple[pd.DataFrame, int]:
     """Audit entries, newest first, and their total count."""
-    from citycarbon.store.models import AuditLog
 
     query = sa.select(AuditLog)
     count = sa.select(sa.func.count()).select_from(AuditLog)

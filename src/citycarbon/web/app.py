@@ -35,8 +35,10 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from citycarbon import __version__
+from citycarbon.config.settings import get_settings
 from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.read.access import AccessDenied, NotVisible
+from citycarbon.runs import jobs
 from citycarbon.web import auth
 from citycarbon.web.i18n import DEFAULT_LANG, LANGS, Translator
 
@@ -407,12 +409,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     process from start-up to shutdown; jobs never run on the event loop."""
     from starlette.concurrency import run_in_threadpool
 
-    from citycarbon.config.settings import get_settings
-
     consumer = None
     if get_settings().worker == "embedded":
-        from citycarbon.runs import jobs
-
         consumer = jobs.start_worker()
     try:
         yield

@@ -22,11 +22,13 @@ from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.read import access
 from citycarbon.read import jobs as job_reads
 from citycarbon.read.access import Principal
+from citycarbon.runs import enterprise_energy
 from citycarbon.runs import jobs as job_runs
 from citycarbon.store import users
 from citycarbon.store.jobs import JobInfo
 from citycarbon.web import auth
 from citycarbon.web.app import records, table_download
+from citycarbon.web.routes.overview import overview_data
 
 router = APIRouter(prefix="/api/v1")
 PrincipalDep = Annotated[Principal, Depends(auth.principal_dep)]
@@ -173,7 +175,6 @@ async def me(principal: PrincipalDep) -> dict:
 async def overview(principal: PrincipalDep) -> Any:
     """Totals by year, by district (latest year) and the ten largest emitters, over the
     enterprises the caller sees (the city for city-wide roles)."""
-    from citycarbon.web.routes.overview import overview_data
 
     data = dict(overview_data(principal))  # the memoized answer is shared: copy
     data.pop("months", None)
@@ -266,7 +267,8 @@ def enterprise_fuel_mix(
     principal: PrincipalDep, credit_code: CreditCode, year: Year = None, format: Format = "json"
 ) -> Any:
     """Energy use of one enterprise by fuel in a year: quantity and standard coal [tce]."""
-    frame = access.enterprise_fuel_mix(principal, credit_code, year)
+    access.enterprise(principal, credit_code)  # visible, or 404
+    frame = enterprise_energy.fuel_mix(credit_code, year)
     return _one(frame, format, f"{credit_code}_fuel_mix")
 
 

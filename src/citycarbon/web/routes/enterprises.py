@@ -11,9 +11,11 @@ from fastapi.responses import HTMLResponse
 
 from citycarbon.read import access
 from citycarbon.read.access import Principal
+from citycarbon.runs import enterprise_energy
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.i18n import Translator
+from citycarbon.web.routes.power import enterprise_panel
 
 router = APIRouter(include_in_schema=False)
 PrincipalDep = Annotated[Principal, Depends(auth.principal_dep)]
@@ -66,7 +68,7 @@ def enterprise_page(
     ent = access.enterprise(principal, credit_code)
     monthly = access.enterprise_monthly(principal, credit_code)
     rank = access.enterprise_rank(principal, credit_code)
-    mix = access.enterprise_fuel_mix(principal, credit_code, rank["year"])
+    mix = enterprise_energy.fuel_mix(credit_code, rank["year"])
     labels = [f"{y}-{m:02d}" for y, m in zip(monthly["year"], monthly["month"], strict=True)]
     chart = {
         "legend": {"top": 0},
@@ -135,6 +137,5 @@ def _power_panel(request: Request, principal: Principal, code: str) -> object:
     """The 电-碳-能 panel of the power module (None when absent or not computed)."""
     if "power" not in request.app.state.route_modules:
         return None
-    from citycarbon.web.routes.power import enterprise_panel
 
     return enterprise_panel(request, principal, code)

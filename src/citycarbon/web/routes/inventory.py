@@ -19,6 +19,10 @@ from pydantic import BaseModel, Field
 from citycarbon.read import access
 from citycarbon.read import pages as pq
 from citycarbon.read.access import Principal
+from citycarbon.reports.excel import write_excel
+from citycarbon.reports.pdf import inventory_pdf
+from citycarbon.runs.inventory import write_balance_xlsx
+from citycarbon.runs.reports import inventory_report
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render, table_download
 from citycarbon.web.i18n import Translator
@@ -462,7 +466,6 @@ def api_balance(
 def api_balance_xlsx(principal: PrincipalDep, year: Year = None) -> Response:
     """The 能源平衡表 of a year in the statistical bureaus' layout (实物量, 标准量 当量值/等价值,
     检查), as Excel (city-wide roles)."""
-    from citycarbon.runs.inventory import write_balance_xlsx
 
     access.require(principal, "read_city")
     bal = pq.result("energy_balance")
@@ -489,9 +492,6 @@ def api_report(
     principal: PrincipalDep, year: Year = None, format: Literal["pdf", "xlsx"] = "pdf"
 ) -> Response:
     """The inventory report of a year (PDF or Excel, from the reports module; city-wide roles)."""
-    from citycarbon.read.reports import inventory_report
-    from citycarbon.reports.excel import write_excel
-    from citycarbon.reports.pdf import inventory_pdf
 
     access.require(principal, "read_city")
     y = _year(principal, year)

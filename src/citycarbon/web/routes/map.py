@@ -1,6 +1,6 @@
 """电碳生态地图 — the electricity-carbon eco map: the page and its JSON API (/api/v1/map/...).
 
-A thin shell over :mod:`citycarbon.read.map_layers` (precomputed per results run) and
+A thin shell over :mod:`citycarbon.runs.map_layers` (precomputed per results run) and
 :func:`citycarbon.geo.boundaries`; who sees what comes from the access layer and is applied by
 the layer functions (enterprise users: their own enterprise point only; district managers: their
 district's points and totals).
@@ -18,7 +18,11 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from citycarbon.errors import InputError
-from citycarbon.read import map_layers as ml
+from citycarbon.read import access
+from citycarbon.runs import map_layers as ml
+from citycarbon.web import auth
+from citycarbon.web.app import lang_of, render
+from citycarbon.web.i18n import Translator
 
 
 def _warm_in_background() -> None:
@@ -149,15 +153,13 @@ class Boundaries(BaseModel):
 # --------------------------------------------------------------------------- access
 def _principal(request: Request) -> Any:
     """The signed-in user (the web core's access layer); 401 when nobody is signed in."""
-    from citycarbon.web import auth
 
     return auth.require_principal(request)
 
 
 def map_scope(principal: Annotated[Any, Depends(_principal)]) -> ml.Scope:
     """What the user may see on the map: the access layer's visible enterprises (totals of
-    districts, parks and grid nodes follow, see :func:`citycarbon.read.map_layers.visibility`)."""
-    from citycarbon.read import access
+    districts, parks and grid nodes follow, see :func:`citycarbon.runs.map_layers.visibility`)."""
 
     access.require(principal, "read")
     return ml.Scope(access.visible_enterprise_codes(principal))
@@ -236,9 +238,6 @@ JS_KEYS = (
 @router.get("/map", response_class=HTMLResponse, include_in_schema=False)
 def map_page(request: Request, principal: Annotated[Any, Depends(_principal)]) -> HTMLResponse:
     """The map page; its data come from the API below (the cube is warmed meanwhile)."""
-    from citycarbon.read import access
-    from citycarbon.web.app import lang_of, render
-    from citycarbon.web.i18n import Translator
 
     access.require(principal, "read")
     threading.Thread(target=_warm, daemon=True).start()

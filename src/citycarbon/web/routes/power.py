@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 from citycarbon.read import access
 from citycarbon.read import power as pw
 from citycarbon.read.access import Principal
+from citycarbon.runs import power as power_runs
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render, templates
 from citycarbon.web.i18n import Translator
@@ -141,6 +142,33 @@ def enterprise_panel(request: Request, principal: Principal, code: str) -> Marku
     return Markup(html)
 
 
+HISTORY_COLUMNS = [
+    "period",
+    "run_id",
+    "as_of",
+    "calibrated_through",
+    "estimate_tco2",
+    "lower_tco2",
+    "upper_tco2",
+    "model",
+    "actual_tco2",
+    "error_pct",
+]
+
+
+def _history(principal: Principal, level: str, entity: str) -> pd.DataFrame:
+    """Every vintage's monthly estimate of one visible level/entity (how the estimate moved),
+    with the statistics where they arrived (empty when out of scope)."""
+    if not pw.visible(principal, level, entity):
+        return pd.DataFrame()
+    h = power_runs.nowcast_history(
+        level=level, entity=entity, actuals=pw.statistics(principal, level, entity)
+    )
+    if h.empty:
+        return h
+    return h[HISTORY_COLUMNS].sort_values(["period", "as_of", "run_id"]).reset_index(drop=True)
+
+
 @router.get("/power", response_class=HTMLResponse, include_in_schema=False)
 def power_page(
     request: Request,
@@ -152,7 +180,7 @@ def power_page(
     t = Translator(lang)
     level, entity = _pick(principal, level, entity)
     ents = pw.entities(principal, level)
-    hist = pw.history(principal, level, entity) if entity else pd.DataFrame()
+    hist = _history(principal, level, entity) if entity else pd.DataFrame()
     ctx: dict[str, Any] = {
         "active": "power",
         "scope": access.scope_label(principal, lang),
@@ -163,7 +191,7 @@ def power_page(
         "computed": entity is not None,
         "nc_chart": nowcast_chart(principal, level, entity, t) if entity else None,
         "history": records(hist),
-        "backtest": records(pw.backtest(principal)),
+        "backtest": records(_backtest(principal)),
         "quality": records(pw.meter_quality(principal).head(PAGE)),
         "anomalies": records(_named(pw.anomalies(principal).head(20))),
         "scope2": records(pw.scope2(principal).head(20)),
@@ -250,7 +278,7 @@ def api_history(
     format: Format = "json",
 ) -> Any:
     """Every vintage's monthly estimate of one entity, with the statistics where they arrived."""
-    return page(pw.history(principal, level, entity), limit, offset, format, "nowcast_history")
+    return page(_history(principal, level, entity), limit, offset, format, "nowcast_history")
 
 
 def _table(name: str, fn: Any) -> Any:
@@ -263,8 +291,13 @@ def _table(name: str, fn: Any) -> Any:
     return endpoint
 
 
+def _backtest(principal: Principal) -> pd.DataFrame:
+    """MAPE per level and model vs the naive baseline over the rows the principal may see."""
+    return power_runs.backtest_table(pw.backtest_rows(principal))
+
+
 for _path, _name, _fn in (
-    ("backtest", "nowcast_backtest", pw.backtest),
+    ("backtest", "nowcast_backtest", _backtest),
     ("meter-quality", "meter_quality", pw.meter_quality),
     ("anomalies", "load_anomalies", pw.anomalies),
     ("indicators", "power_indicators", pw.indicators),

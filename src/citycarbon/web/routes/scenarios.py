@@ -18,8 +18,9 @@ from pydantic import BaseModel, Field, ValidationError
 from citycarbon import units
 from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.read import access
-from citycarbon.read import pages as pq
 from citycarbon.read.access import Principal
+from citycarbon.runs import scenario_analysis as sa
+from citycarbon.runs import scenarios as stored_scenarios
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render, table_download
 from citycarbon.web.i18n import Translator
@@ -29,7 +30,7 @@ router = APIRouter()
 PrincipalDep = Annotated[Principal, Depends(auth.require_principal)]
 Names = Annotated[list[str], Query(max_length=100, description="scenario names (repeat)")]
 Name = Annotated[str, Query(max_length=100, description="scenario name")]
-Draws = Annotated[int, Query(ge=0, le=pq.MAX_DRAWS, description="Monte Carlo draws (0 = central)")]
+Draws = Annotated[int, Query(ge=0, le=sa.MAX_DRAWS, description="Monte Carlo draws (0 = central)")]
 Seed = Annotated[int, Query(ge=0, le=2**31, description="seed of the draws")]
 FAN_DRAWS = 300
 TO_10KT = units.factor("tCO2e", "10^4 tCO2e")  # charts and tables in 万吨
@@ -42,6 +43,16 @@ def editor(principal: PrincipalDep) -> Principal:
 
 
 EditorDep = Annotated[Principal, Depends(editor)]
+
+
+def city_reader(principal: PrincipalDep) -> Principal:
+    """The principal, if their role reads city-wide analyses (scenarios are computed on
+    request by :mod:`citycarbon.runs.scenario_analysis`, which checks no role)."""
+    access.require(principal, "read_city")
+    return principal
+
+
+CityDep = Annotated[Principal, Depends(city_reader)]
 
 
 class MeasureSpec(BaseModel):
@@ -249,13 +260,11 @@ def scenarios_page(
     }
     if not principal.can("read_city"):
         return render(request, "scenarios.html", ctx)
-    from citycarbon.pathways import catalogue as cat
-
-    stored = pq.scenario_list(principal)
+    stored = stored_scenarios.list_scenarios()
     ctx.update(
         stored=records(stored),
         catalogue=records(
-            cat.measure_catalogue().drop_duplicates("id")[["id", "kind", "sector", "zh", "en"]]
+            sa.measure_catalogue().drop_duplicates("id")[["id", "kind", "sector", "zh", "en"]]
         ),
     )
     if stored.empty:
@@ -265,17 +274,17 @@ def scenarios_page(
     fan_name = fan if fan in known else next((n for n in chosen if n != "baseline"), chosen[0])
     macc_name = macc if macc in known else fan_name
     try:
-        summary = pq.scenario_compare(principal, chosen, draws=draws)
-        traj = pq.scenario_trajectories(principal, chosen, draws=draws)
-        fan_frame = pq.scenario_fan(principal, fan_name, draws=max(draws, FAN_DRAWS))
-        curve = pq.scenario_macc(principal, macc_name, macc_year)
-        cob = pq.scenario_cobenefits(principal, fan_name, cob_year)
-        econ = pq.scenario_economics(principal, fan_name)
-        decomp = pq.decomposition(principal)
+        summary = sa.compare(chosen, draws=draws)
+        traj = sa.trajectories(chosen, draws=draws)
+        fan_frame = sa.fan(fan_name, draws=max(draws, FAN_DRAWS))
+        curve = sa.macc(macc_name, macc_year)
+        cob = sa.cobenefits(fan_name, cob_year)
+        econ = sa.economics(fan_name)
+        decomp = sa.decomposition()
     except CitycarbonError as err:
         ctx["error"] = str(err)
         return render(request, "scenarios.html", ctx)
-    history = pq.city_history()
+    history = sa.city_history()
     ctx.update(
         chosen=chosen,
         draws=draws,
@@ -320,12 +329,12 @@ def scenario_create_form(
         raise InputError(
             f"{first['msg']}", field=".".join(map(str, first["loc"])), value=name
         ) from None
-    row = pq.save_scenario(
-        principal,
+    row = sa.save_scenario(
         body.name,
         [m.model_dump(exclude_none=True) for m in body.measures],
         title_zh=body.title_zh,
         description=body.description,
+        created_by=principal.username,
     )
     return RedirectResponse(
         f"/scenarios?names={row['name']}&notice=saved:{row['name']}@{row['version']}",
@@ -336,47 +345,44 @@ def scenario_create_form(
 @router.post("/scenarios/seed", include_in_schema=False)
 def scenario_seed_form(request: Request, principal: EditorDep) -> RedirectResponse:
     """Store the default scenarios when none exist."""
-    n = pq.seed_scenarios(principal)
+    n = stored_scenarios.ensure_default_scenarios()
     return RedirectResponse(f"/scenarios?notice=seeded:{n}", status_code=303)
 
 
 # --------------------------------------------------------------------------- API
 @router.get("/api/v1/scenarios", response_model=Page, tags=["scenarios"])
 def api_list(
-    principal: PrincipalDep, limit: Limit = 100, offset: Offset = 0, format: Format = "json"
+    principal: CityDep, limit: Limit = 100, offset: Offset = 0, format: Format = "json"
 ) -> Any:
     """Stored scenarios (current version of each; city-wide roles)."""
-    return page(pq.scenario_list(principal), limit, offset, format, "scenarios")
+    return page(stored_scenarios.list_scenarios(), limit, offset, format, "scenarios")
 
 
 @router.post("/api/v1/scenarios", response_model=ScenarioOut, status_code=201, tags=["scenarios"])
 def api_create(principal: EditorDep, body: NewScenario) -> dict:
     """Save a new scenario version (admins and city analysts; validated against the measure
     catalogue; audited)."""
-    row = pq.save_scenario(
-        principal,
+    row = sa.save_scenario(
         body.name,
         [m.model_dump(exclude_none=True) for m in body.measures],
         title_zh=body.title_zh,
         description=body.description,
+        created_by=principal.username,
     )
     return row
 
 
 @router.get("/api/v1/scenarios/measures", response_model=Page, tags=["scenarios"])
 def api_measures(
-    principal: PrincipalDep, limit: Limit = 500, offset: Offset = 0, format: Format = "json"
+    principal: CityDep, limit: Limit = 500, offset: Offset = 0, format: Format = "json"
 ) -> Any:
     """The measure catalogue (parameters with ranges, units and sources)."""
-    from citycarbon.pathways import catalogue as cat
-
-    access.require(principal, "read_city")
-    return page(cat.measure_catalogue(), limit, offset, format, "measure_catalogue")
+    return page(sa.measure_catalogue(), limit, offset, format, "measure_catalogue")
 
 
 @router.get("/api/v1/scenarios/compare", response_model=Page, tags=["scenarios"])
 def api_compare(
-    principal: PrincipalDep,
+    principal: CityDep,
     names: Names,
     draws: Draws = 0,
     seed: Seed = 0,
@@ -387,7 +393,7 @@ def api_compare(
     """Headline figures side by side: peak year and value, probability of peaking by 2030,
     net emissions and distance to neutrality in 2060, intensity targets met."""
     return page(
-        pq.scenario_compare(principal, names, draws=draws, seed=seed),
+        sa.compare(names, draws=draws, seed=seed),
         limit,
         offset,
         format,
@@ -397,7 +403,7 @@ def api_compare(
 
 @router.get("/api/v1/scenarios/trajectories", response_model=Page, tags=["scenarios"])
 def api_trajectories(
-    principal: PrincipalDep,
+    principal: CityDep,
     names: Names,
     draws: Draws = 0,
     seed: Seed = 0,
@@ -407,7 +413,7 @@ def api_trajectories(
 ) -> Any:
     """Yearly emissions [tCO2e] to 2060 by sector, total, sinks and net (median over draws)."""
     return page(
-        pq.scenario_trajectories(principal, names, draws=draws, seed=seed),
+        sa.trajectories(names, draws=draws, seed=seed),
         limit,
         offset,
         format,
@@ -417,7 +423,7 @@ def api_trajectories(
 
 @router.get("/api/v1/scenarios/fan", response_model=Page, tags=["scenarios"])
 def api_fan(
-    principal: PrincipalDep,
+    principal: CityDep,
     name: Name,
     draws: Draws = FAN_DRAWS,
     seed: Seed = 0,
@@ -427,7 +433,7 @@ def api_fan(
 ) -> Any:
     """Percentiles (p5, p25, p50, p75, p95) of gross emissions per year over Monte Carlo draws."""
     return page(
-        pq.scenario_fan(principal, name, draws=draws, seed=seed),
+        sa.fan(name, draws=draws, seed=seed),
         limit,
         offset,
         format,
@@ -437,7 +443,7 @@ def api_fan(
 
 @router.get("/api/v1/scenarios/macc", response_model=Page, tags=["scenarios"])
 def api_macc(
-    principal: PrincipalDep,
+    principal: CityDep,
     name: Name,
     year: Annotated[int, Query(ge=2025, le=2060)] = 2040,
     limit: Limit = 100,
@@ -446,28 +452,28 @@ def api_macc(
 ) -> Any:
     """Marginal abatement cost curve of a scenario's measures: abatement [tCO2e] (bar width)
     and cost [CNY/tCO2e] (height), cheapest first."""
-    return page(pq.scenario_macc(principal, name, year), limit, offset, format, f"macc_{name}")
+    return page(sa.macc(name, year), limit, offset, format, f"macc_{name}")
 
 
 @router.get("/api/v1/scenarios/cobenefits", tags=["scenarios"])
 def api_cobenefits(
-    principal: PrincipalDep,
+    principal: CityDep,
     name: Name,
     year: Annotated[int, Query(ge=2025, le=2060)] = 2030,
     format: Format = "json",
 ) -> Any:
     """Air pollutants and CO2 of a scenario vs the baseline in a year (co-benefits)."""
-    frame = pq.scenario_cobenefits(principal, name, year)
+    frame = sa.cobenefits(name, year)
     return (
         records(frame) if format == "json" else table_download(frame, f"cobenefits_{name}", format)
     )
 
 
 @router.get("/api/v1/scenarios/economics", tags=["scenarios"])
-def api_economics(principal: PrincipalDep, name: Name, format: Format = "json") -> Any:
+def api_economics(principal: CityDep, name: Name, format: Format = "json") -> Any:
     """Socio-economic ESTIMATES to 2060: investment, operating cost, energy savings, GDP effect,
     jobs (illustrative input-output multipliers)."""
-    frame = pq.scenario_economics(principal, name)
+    frame = sa.economics(name)
     return (
         records(frame) if format == "json" else table_download(frame, f"economics_{name}", format)
     )
@@ -475,10 +481,10 @@ def api_economics(principal: PrincipalDep, name: Name, format: Format = "json") 
 
 @router.get("/api/v1/scenarios/decomposition", tags=["scenarios"])
 def api_decomposition(
-    principal: PrincipalDep,
+    principal: CityDep,
     method: Literal["additive", "multiplicative"] = "additive",
     format: Format = "json",
 ) -> Any:
     """LMDI-I Kaya decomposition of the city's emissions history, year on year (Ang 2015)."""
-    frame = pq.decomposition(principal, method)
+    frame = sa.decomposition(method)
     return records(frame) if format == "json" else table_download(frame, f"lmdi_{method}", format)

@@ -16,10 +16,14 @@ from pydantic import BaseModel
 from citycarbon.read import access
 from citycarbon.read import pages as pq
 from citycarbon.read.access import Principal
+from citycarbon.reports.excel import write_excel
+from citycarbon.reports.pdf import targets_pdf
+from citycarbon.runs.reports import targets_report
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render, table_download
 from citycarbon.web.i18n import Translator
 from citycarbon.web.routes.api import Format, Limit, Offset, Page, page
+from citycarbon.web.routes.inventory import _stream_report
 
 router = APIRouter()
 PrincipalDep = Annotated[Principal, Depends(auth.require_principal)]
@@ -272,10 +276,6 @@ def api_report(
     format: Literal["pdf", "xlsx"] = "pdf",
 ) -> Response:
     """The dual-control report (PDF or Excel, from the reports module; city-wide roles)."""
-    from citycarbon.read.reports import targets_report
-    from citycarbon.reports.excel import write_excel
-    from citycarbon.reports.pdf import targets_pdf
-    from citycarbon.web.routes.inventory import _stream_report
 
     access.require(principal, "read_city")
     if pq.result("target_progress") is None:

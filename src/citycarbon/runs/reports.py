@@ -1,20 +1,24 @@
-"""The tables of the inventory and targets reports, read from the newest results (no formulas:
-sums and selections of computed results only), with the provenance of every total."""
+"""The tables of the inventory and targets reports, computed on request from the newest results
+(sums and selections, the GPC reporting table of :func:`citycarbon.accounting.inventory.
+gpc_table` and the city's factor sets), with the provenance of every total. The faces
+(:mod:`citycarbon.reports`, the web pages, the CLI) call these functions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from citycarbon.accounting.inventory import _sector_root
+from citycarbon.accounting.inventory import gpc_table
+from citycarbon.config import load_city
 from citycarbon.config.settings import get_settings
+from citycarbon.contract.results import TARGET_PROGRESS, TARGET_STATUS
 from citycarbon.errors import InputError
+from citycarbon.factors import load_factor_set
 from citycarbon.runs.targets_inputs import FUEL_RESULT, latest_result
+from citycarbon.store import targets as targets_store
 
-SECTORS_CSV = Path(__file__).parents[1] / "accounting" / "data" / "inventory_sectors.csv"
 BASIS = "incl_net_imported_electricity"
 
 
@@ -55,8 +59,6 @@ def _prov_rows(**frames: tuple[pd.DataFrame, str] | None) -> pd.DataFrame:
 
 def factor_sets(cfg: Any) -> pd.DataFrame:
     """The city's factor sets (id, version, title) in priority order."""
-    from citycarbon.factors import load_factor_set
-
     rows = []
     for sid in [*cfg.factors.sets, cfg.factors.gwp]:
         s = load_factor_set(sid, extra_paths=get_settings().factors_path)
@@ -66,67 +68,10 @@ def factor_sets(cfg: Any) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def gpc_table(inv: pd.DataFrame) -> pd.DataFrame:
-    """GPC-compatible table (GHG Protocol for Cities, Table 4.x reporting format): GPC ref.,
-    scope, gases in tCO2e, total, notation key, from the city-level yearly inventory rows."""
-    sectors = pd.read_csv(SECTORS_CSV, dtype=str)
-    city = inv[(inv["level"] == "city") & inv["month"].isna()]
-    city = city[city["basis"] == BASIS] if (city["basis"] == BASIS).any() else city
-    pairs = pd.MultiIndex.from_frame(city[["sector", "scope"]].drop_duplicates())
-    wide = (
-        city.groupby(["sector", "scope", "gas"])["emissions_tco2e"]
-        .sum(min_count=1)
-        .unstack("gas")
-        .reindex(pairs)
-    )  # NE rows stay empty, not zero
-    keys = city.groupby(["sector", "scope"])["notation_key"].agg(
-        lambda s: ",".join(sorted({k for k in s.dropna() if k}))
-    )
-    out = wide.reset_index().merge(
-        keys.rename("notation_key").reset_index(), on=["sector", "scope"], how="left"
-    )
-    gases = [c for c in wide.columns]
-    out["total_tco2e"] = out[gases].sum(axis=1, min_count=1)
-    # sub-categories (IPPU 2.E.2 ...) take GPC reference and BASIC flags of their root row
-    root = out["sector"].map(_sector_root)
-    out = (
-        out.assign(code=root)
-        .merge(
-            sectors[["code", "zh", "en", "gpc_sector", "in_basic", "in_basic_plus"]],
-            on="code",
-            how="left",
-        )
-        .drop(columns="code")
-    )
-    own_zh = city.drop_duplicates("sector").set_index("sector")["sector_name_zh"]
-    own_zh = out["sector"].map(own_zh)
-    out["zh"] = own_zh.mask(own_zh.fillna("") == "").fillna(out["zh"])
-    cols = [
-        "gpc_sector",
-        "sector",
-        "zh",
-        "en",
-        "scope",
-        *gases,
-        "total_tco2e",
-        "notation_key",
-        "in_basic",
-        "in_basic_plus",
-    ]
-    return (
-        out[cols]
-        .rename(columns={"zh": "sector_zh", "en": "sector_en"})
-        .sort_values(["gpc_sector", "scope"])
-        .reset_index(drop=True)
-    )
-
-
 def inventory_report(
     year: int, month: int | None = None, *, cfg: Any = None, settings: Any = None
 ) -> ReportData:
     """Tables of the annual (or monthly) inventory report of ``year``."""
-    from citycarbon.config import load_city
-
     settings = settings or get_settings()
     cfg = cfg or load_city()
     lake = settings.lake
@@ -171,7 +116,7 @@ def inventory_report(
         monthly = f[(f["level"] == "city") & f["month"].notna()]
         data.charts["monthly"] = monthly.groupby("month", as_index=False)["emissions_tco2e"].sum()
         if month is None:
-            data.tables["gpc"] = gpc_table(inv[0][inv[0]["year"] == year])
+            data.tables["gpc"] = gpc_table(inv[0][inv[0]["year"] == year], basis=BASIS)
         data.tables["total"] = pd.DataFrame(
             {"indicator": ["total_ghg_tco2e"], "value": [city["emissions_tco2e"].sum()]}
         )
@@ -231,10 +176,6 @@ def targets_report(
 ) -> ReportData:
     """Tables of the targets report: progress of the targets of a period (``2021-2025`` or a
     period label; default every period), the latest status and the warnings log."""
-    from citycarbon.config import load_city
-    from citycarbon.contract.results import TARGET_PROGRESS, TARGET_STATUS
-    from citycarbon.store import targets as targets_store
-
     settings = settings or get_settings()
     cfg = cfg or load_city()
     prog = latest_result(TARGET_PROGRESS.name, settings.lake)

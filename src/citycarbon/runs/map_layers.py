@@ -1,6 +1,10 @@
 """Map layers of the electricity-carbon eco map (电碳生态地图): districts, parks, enterprises and
 grid nodes with their energy, electricity and CO2 per period, precomputed once per results run.
 
+A computation on request (district areas and the district of each enterprise from the
+boundaries, metered electricity aggregated from the readings, intensities), kept in memory
+and on disk; the faces (map pages, ``citycarbon map``) call it.
+
 Everything the map pages ask for is cut from a :class:`MapData` built once per (lake, results
 runs, committed meter batches) and kept in memory; the day-level meter aggregates are also kept
 on disk (``$CITYCARBON_HOME/cache/map/``) so a restarted server does not rescan the readings.
@@ -40,9 +44,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from citycarbon import geo, units
+from citycarbon.config import load_city
+from citycarbon.config.settings import get_settings
 from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
-from citycarbon.store import results
+from citycarbon.store import catalog, query, results
 
 FUEL_RESULT = "enterprise_month_fuel_emissions"
 ELECTRICITY_RESULT = "enterprise_month_electricity_emissions"
@@ -240,7 +246,6 @@ def _current(lake: Path, name: str, columns: list[str]) -> pd.DataFrame | None:
 
 
 def _inputs_key(settings: Any, cfg: Any) -> tuple:
-    from citycarbon.store import catalog
 
     lake = Path(settings.lake)
     runs = results.generation(lake)
@@ -259,8 +264,6 @@ def map_data(cfg: Any = None, *, settings: Any = None, wait: bool = False) -> Ma
     batch or registry change appeared and swaps in a rebuilt cube (requests never wait for the
     check). ``wait=True`` does the check in the caller's thread (CLI, tests).
     """
-    from citycarbon.config import load_city
-    from citycarbon.config.settings import get_settings
 
     cfg = cfg or load_city()
     settings = settings or get_settings()
@@ -319,7 +322,6 @@ def clear_cache() -> None:
 
 
 def _registry(cfg: Any, settings: Any, fc: dict) -> tuple[pd.DataFrame, ...]:
-    from citycarbon.store import catalog
 
     url = settings.database_url
     ent = catalog.registry_frame("enterprises", url=url).set_index("credit_code")
@@ -380,7 +382,6 @@ def _inventory_by_district(lake: Path) -> dict[str, pd.DataFrame]:
 
 def _meter_days(settings: Any, cfg: Any, key: tuple) -> pd.DataFrame:
     """kWh per meter and local calendar day (DuckDB over the committed readings), disk-cached."""
-    from citycarbon.store import catalog, query
 
     cache_dir = Path(settings.home) / "cache" / "map"
     digest = hashlib.sha1(repr((key[3], key[4])).encode()).hexdigest()[:16]

@@ -1,0 +1,161 @@
+"""Scenario analyses computed on request for the 情景分析 page and its API: stored scenarios
+run (Monte Carlo with the user's draws and seed), compared, and their marginal abatement cost
+curve, co-benefits, socio-economic estimates and the LMDI decomposition of the city history.
+
+The face checks the role (``read_city``, ``edit_scenarios`` in :mod:`citycarbon.read.access`)
+before calling these functions. The city history and the scenario runs are cached while their
+inputs (results generation, committed statistics, scenario versions, draws, seed) do not change.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pandas as pd
+
+from citycarbon.errors import InputError
+from citycarbon.pathways import catalogue as cat
+from citycarbon.pathways import cobenefits as cb
+from citycarbon.pathways import economics as ec
+from citycarbon.pathways import macc as mc
+from citycarbon.pathways import scenario as sc
+from citycarbon.runs import scenarios as ds
+from citycarbon.store import catalog, results
+
+MAX_DRAWS = 2000
+MACC_COLUMNS = [
+    "id",
+    "zh",
+    "en",
+    "kind",
+    "abatement_tco2e",
+    "cost_cny_per_tco2e",
+    "x0_tco2e",
+    "x1_tco2e",
+]
+_lock = threading.RLock()
+_history_cache: dict[tuple, ds.CityHistory] = {}
+_run_cache: dict[tuple, dict[str, Any]] = {}
+
+
+def _history_key() -> tuple:
+    # the committed statistics files (a retracted batch leaves the list, its file stays on disk)
+    return (results.generation(), tuple(catalog.committed_files("city_statistics")))
+
+
+def city_history() -> ds.CityHistory:
+    """The pathways model's city history (cached while the inputs do not change)."""
+    key = _history_key()
+    with _lock:
+        if key in _history_cache:
+            return _history_cache[key]
+    h = ds.city_history()
+    with _lock:
+        _history_cache.clear()
+        _history_cache[key] = h
+    return h
+
+
+def run_scenarios(names: list[str], *, draws: int = 0, seed: int = 0) -> dict[str, Any]:
+    """Run stored scenarios (cached by name, version, draws and seed): the runs, the baseline
+    and the history."""
+    if not 0 <= draws <= MAX_DRAWS:
+        raise InputError(f"draws must be 0-{MAX_DRAWS}", field="draws", value=draws)
+    history = city_history()
+    versions = tuple((n, ds.load_scenario(n)["version"]) for n in names)
+    key = (_history_key(), versions, int(draws), int(seed))
+    with _lock:
+        if key in _run_cache:
+            return _run_cache[key]
+    runs, baseline, _ = ds.run_scenarios(list(names), draws=draws, seed=seed, history=history)
+    out = {"runs": runs, "baseline": baseline, "history": history}
+    with _lock:
+        if len(_run_cache) > 32:
+            _run_cache.clear()
+        _run_cache[key] = out
+    return out
+
+
+def compare(names: list[str], *, draws: int = 0, seed: int = 0) -> pd.DataFrame:
+    """Headline figures side by side (one row a scenario) with the intensity targets met."""
+    got = run_scenarios(names, draws=draws, seed=seed)
+    rows = []
+    for run in got["runs"]:  # a few scenarios
+        s = sc.summary(run)
+        ic = sc.intensity_check(run)
+        s["intensity_targets"] = len(ic)
+        s["intensity_targets_met"] = int(ic["met"].sum()) if len(ic) else 0
+        s["intensity_checks"] = "; ".join(
+            f"{r.base_year}-{r.year} ≥{r.required_reduction:.0%}: {r.achieved_reduction:.1%}"
+            f" ({'met' if r.met else 'missed'})"
+            for r in ic.itertuples()
+        )
+        rows.append(s)
+    return pd.DataFrame(rows)
+
+
+def trajectories(names: list[str], *, draws: int = 0, seed: int = 0) -> pd.DataFrame:
+    """Yearly emissions by sector, total, sinks and net of each scenario (long form)."""
+    got = run_scenarios(names, draws=draws, seed=seed)
+    return pd.concat([sc.trajectory(r) for r in got["runs"]], ignore_index=True)
+
+
+def fan(name: str, *, draws: int = 500, seed: int = 0) -> pd.DataFrame:
+    """Percentile bands (p5 ... p95) of the gross emissions of one scenario over draws."""
+    got = run_scenarios([name], draws=max(int(draws), 50), seed=seed)
+    return sc.fan_chart(got["runs"][0])
+
+
+def macc(name: str, year: int = 2040) -> pd.DataFrame:
+    """Marginal abatement cost curve of a scenario's measures (standalone, in ``year``)."""
+    got = run_scenarios([], draws=0)
+    measures = cat.resolve_measures(ds.load_scenario(name)["measures"])
+    if not measures:
+        return pd.DataFrame(columns=MACC_COLUMNS)
+    h = got["history"]
+    return mc.macc(got["baseline"], measures, year=int(year), **h.model_inputs())
+
+
+def cobenefits(name: str, year: int = 2030) -> pd.DataFrame:
+    """Air-pollutant and CO2 changes of a scenario against the baseline in ``year``."""
+    got = run_scenarios([name], draws=0)
+    return cb.cobenefits(got["runs"][0], got["baseline"], year=int(year))
+
+
+def economics(name: str) -> pd.DataFrame:
+    """Socio-economic estimates (估算) of a scenario vs the baseline, totals to 2060 (empty for
+    a scenario without measures)."""
+    got = run_scenarios([name], draws=0)
+    run = got["runs"][0]
+    if not run.measures:
+        return pd.DataFrame(columns=["item", "value"])
+    s = ec.economics_summary(ec.economics(run, got["baseline"]))
+    return s.rename_axis("item").reset_index(name="value")
+
+
+def decomposition(method: str = "additive") -> pd.DataFrame:
+    """LMDI-I Kaya decomposition of the city history, year on year."""
+    if method not in ("additive", "multiplicative"):
+        raise InputError("method must be additive or multiplicative", field="method", value=method)
+    return ds.history_decomposition(city_history(), method=method)
+
+
+def measure_catalogue() -> pd.DataFrame:
+    """The measure catalogue (parameters with ranges, units and sources)."""
+    return cat.measure_catalogue()
+
+
+def save_scenario(
+    name: str,
+    measures: list[dict],
+    *,
+    created_by: str,
+    title_zh: str | None = None,
+    description: str | None = None,
+) -> dict:
+    """Save a new scenario version (audited by the catalog); the stored row without settings."""
+    row = ds.save_scenario(
+        name, measures, title_zh=title_zh, description=description, created_by=created_by
+    )
+    return {k: v for k, v in row.items() if k != "settings"}
