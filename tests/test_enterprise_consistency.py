@@ -34,7 +34,7 @@ from citycarbon.contract.results import (
     ENTERPRISE_MONTH_GASES,
 )
 from citycarbon.read import access
-from citycarbon.read import map_layers as ml
+from citycarbon.runs import map_layers as ml
 from citycarbon.runs import pipeline
 from citycarbon.store import catalog, lake, results
 

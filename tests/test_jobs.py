@@ -142,3 +142,32 @@ def test_pages_answer_while_a_job_runs(app, web_home, job_worker, monkeypatch):
     assert page.status_code == overview.status_code == 200 and elapsed < 3
     assert 'id="job-waiting"' in page.text and "/static/js/job.js" in page.text
     assert _wait_store(job.id).status == "done"
+
+
+def test_retracting_a_batch_through_the_api_recomputes_and_keeps_history(app, web_home, job_worker):
+    token = users.create_token("analyst", "retract-test", actor="test")[1]
+    auth = {"Authorization": f"Bearer {token}"}
+    client = sign_in(app, "viewer")
+    client.cookies.clear()
+    r = client.post(
+        "/api/v1/uploads",
+        data={"kind": "energy_monthly"},
+        files={"file": ("x3.csv", _energy_csv(web_home, slice(20, 24), 3.0), "text/csv")},
+        headers=auth,
+    )
+    batch_id = wait_job(client, r.json()["job_id"], headers=auth)["batch_id"]
+    viewer = sign_in(app, "viewer")  # may read, may not retract
+    assert viewer.post(f"/api/v1/batches/{batch_id}/retract").status_code in (403, 404)
+    r = client.post(
+        f"/api/v1/batches/{batch_id}/retract", data={"reason": "×3 by mistake"}, headers=auth
+    )
+    assert r.status_code == 202, r.text
+    job = wait_job(client, r.json()["job_id"], headers=auth)
+    assert job["status"] == "done", job
+    names = [s["name"] for s in job["steps"]]
+    assert names[0] == "enterprise_results" and "targets" in names
+    batch = client.get(f"/api/v1/batches/{batch_id}", headers=auth).json()
+    assert batch["status"] == "retracted"  # history kept, rows no longer counted
+    again = client.post(f"/api/v1/batches/{batch_id}/retract", headers=auth)
+    assert again.status_code == 422 and "retracted" in again.text
+    assert client.post("/api/v1/batches/999999/retract", headers=auth).status_code == 404

@@ -355,8 +355,12 @@ def current(
 
 
 def runs(result: Result, *, lake: str | Path | None = None) -> list[str]:
-    """Every committed run that wrote ``result``, oldest first."""
-    return [c.run_id for c in commits(lake) if result.name in c.results]
+    """Every committed run that wrote ``result``, oldest first (runs whose files were deleted by
+    hand are absent, as in :func:`current_files`)."""
+    base = _root(_lake(lake)) / result.name
+    return [
+        c.run_id for c in commits(lake) if result.name in c.results and (base / c.run_id).is_dir()
+    ]
 
 
 def read_run(
