@@ -77,7 +77,8 @@ def test_upload_shows_the_validation_report_and_is_audited(app, web_home, job_wo
     assert r.status_code == 202
     again = wait_job(client, r.json()["job_id"])
     assert (again["status"], again["batch_id"]) == ("done", mine["id"])
-    assert [s["status"] for s in again["steps"]] == ["done", "skipped"]
+    assert [s["status"] for s in again["steps"]] == ["done"]  # nothing to recompute
+    assert "unchanged" in again["steps"][0]["message"]
     page = client.get(f"/data/jobs/{again['id']}").text
     assert f"（批次 {mine['id']}）" in page
 

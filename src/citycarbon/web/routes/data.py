@@ -126,6 +126,7 @@ def batch_retract(
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse | RedirectResponse:
     """Queue the retraction of a batch and go to its job's page."""
+    access.require(principal, "retract")  # 403 before anything else
     try:
         job = submit_retract(principal, batch_id, reason)
     except CitycarbonError as err:
