@@ -213,3 +213,15 @@ def test_every_step_has_a_title_in_both_languages():
         t = Translator(lang)
         for name in ("ingest", *pipeline.STEP_NAMES):
             assert t.has(f"jobs.step_{name}"), (lang, name)
+
+
+def test_independent_steps_may_run_at_once_and_dependants_wait():
+    deps = pipeline.step_dependencies(pipeline.STEPS)
+    assert deps["enterprise_results"] == set() and deps["scope2"] == set()
+    assert deps["inventory"] == {"enterprise_results"}
+    assert deps["backtest"] == {"enterprise_results", "nowcast"}
+    assert deps["targets"] == {"enterprise_results", "inventory"}
+    # without the writer in the run, a step waits for nothing
+    assert pipeline.step_dependencies(pipeline.stale_steps(set(), only=["targets"])) == {
+        "targets": set()
+    }

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 INGEST_TASK = "citycarbon.ingest"
 RETRACT_TASK = "citycarbon.retract"
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+#: How much lower the standalone worker's CPU priority is than the web server's (nice(2)).
+WORKER_NICE = 10
 INTERRUPTED = "the worker stopped while this job ran; upload the file again"
 _queues: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}  # (queue, place) -> huey, tasks
 _lock = threading.Lock()
@@ -103,7 +105,9 @@ def stop_worker(consumer: Consumer) -> None:
 
 
 def run_worker(settings: Settings | None = None) -> None:
-    """Run the job consumer in the foreground until interrupted (``citycarbon jobs worker``)."""
+    """Run the job consumer in the foreground until interrupted (``citycarbon jobs worker``),
+    at a lower CPU priority than the web server (:data:`WORKER_NICE`): pages answer first."""
+    os.nice(WORKER_NICE)
     consumer = queue(settings).create_consumer(**_consumer_options())
     store.fail_running_jobs(INTERRUPTED)
     consumer.run()

@@ -19,7 +19,7 @@ from citycarbon.errors import InputError, UnknownCodeError
 from citycarbon.store.catalog import _reading, session_scope
 from citycarbon.store.models import JOB_STATUSES, Job, utcnow
 
-STEP_STATUSES = ("running", "done", "failed", "skipped")
+STEP_STATUSES = ("pending", "running", "done", "failed", "skipped")
 
 
 @dataclass(frozen=True)
@@ -100,10 +100,12 @@ def start_job(job_id: int, *, url: str | None = None) -> JobInfo:
 
 
 def _progress(steps: list[dict[str, Any]]) -> float:
-    """Share of finished steps; a step still running counts half (never 1 before the end)."""
+    """Share of finished steps; a step still running counts half, one waiting nothing (never 1
+    before the end)."""
     if not steps:
         return 0.0
-    done = sum(1.0 if s["status"] != "running" else 0.5 for s in steps)
+    weight = {"pending": 0.0, "running": 0.5}
+    done = sum(weight.get(s["status"], 1.0) for s in steps)
     return min(done / (len(steps) + 1), 0.99)
 
 
