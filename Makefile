@@ -31,6 +31,7 @@ system-deps:
 
 ## bench: speed and memory benchmarks (print their figures)
 bench: $(STAMP)
+	bash scripts/install-system-deps.sh --bench
 	$(BIN)/python -m pytest -m slow -s benchmarks
 
 lint: $(STAMP)

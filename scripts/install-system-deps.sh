@@ -5,6 +5,7 @@
 #   - Chromium, for the Playwright browser tests (Debian's build, not a downloaded one)
 #   - a CJK font, so pages, screenshots and PDF reports show Chinese text
 #   - poppler-utils (pdftoppm), to render a PDF report page to PNG in a test
+# With --bench also wrk, the C load generator of the web benchmarks (`make bench`).
 set -euo pipefail
 
 need=()
@@ -15,6 +16,9 @@ fi
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils poppler-data)
 fc-list :lang=zh 2>/dev/null | grep -q . || need+=(fonts-noto-cjk)
+if [ "${1:-}" = "--bench" ]; then
+  command -v wrk >/dev/null 2>&1 || need+=(wrk)
+fi
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "system-deps: all present"

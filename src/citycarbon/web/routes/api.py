@@ -87,7 +87,7 @@ class UploadQueued(BaseModel):
 
 class JobStep(BaseModel):
     name: str = Field(description="ingest, targets, ... in the order they ran")
-    status: Literal["running", "done", "failed", "skipped"]
+    status: Literal["pending", "running", "done", "failed", "skipped"]
     seconds: float
     message: str
 
