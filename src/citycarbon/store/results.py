@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from citycarbon.config.settings import get_settings
-from citycarbon.contract.results import RESULTS, Result, result
+from citycarbon.contract.results import RESULTS, Result
 from citycarbon.errors import InputError
 
 COMMITS = "_commits"
@@ -397,11 +397,6 @@ def vintages(result: Result, *, lake: str | Path | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run_id", "committed_at", "partitions", "description"])
 
 
-def declared(name: str) -> Result:
-    """The declaration of ``name`` (for faces that take a result name from the user)."""
-    return result(name)
-
-
 __all__ = [
     "RESULTS",
     "Transaction",
@@ -410,7 +405,6 @@ __all__ = [
     "current",
     "current_files",
     "current_runs",
-    "declared",
     "generation",
     "has",
     "new_run_id",
