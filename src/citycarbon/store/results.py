@@ -85,11 +85,6 @@ _LOCK = threading.Lock()
 _LOCAL_GENERATION = [0]
 
 
-def active() -> Transaction | None:
-    """The transaction of the current context, if any."""
-    return _TX.get()
-
-
 def run_id_here(run_id: str | None = None) -> str:
     """The run id a computation writes under: the active transaction's, else ``run_id`` or a
     new one (pass it to :func:`transaction` to write under it)."""
@@ -400,7 +395,6 @@ def vintages(result: Result, *, lake: str | Path | None = None) -> pd.DataFrame:
 __all__ = [
     "RESULTS",
     "Transaction",
-    "active",
     "commits",
     "current",
     "current_files",
