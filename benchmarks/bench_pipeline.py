@@ -2,8 +2,9 @@
 
 - a one-month 205-1 upload for every enterprise → every dependent result current: <= 30 s;
 - the whole pipeline from scratch (every step, every year), against the demo's compute phases
-  before the pipeline existed (20 s on this machine: queries 1 s, inventory 2 s, nowcast and
-  indicators 7 s, backtest and nodal scope 2 10 s — closing note of the second session);
+  before the pipeline existed, measured on this machine on 2026-12-07 with commit 1f0325c
+  (`citycarbon demo`'s progress bars): queries 1 s, inventory 3 s, nowcast and indicators 9 s,
+  backtest and nodal scope 2 14 s = 27 s (the targets recompute after it was not timed);
 - the dashboard mix at 50 clients while an upload job runs in the server's worker: p95 <= 150 ms.
 
 Run: ``.venv/bin/python -m pytest -m slow -s benchmarks/bench_pipeline.py``
@@ -27,7 +28,7 @@ import pytest
 from bench_web import CLIENTS, DASHBOARD, LOAD_SCRIPT, P95_LIMIT_MS, _free_port, _pct, _wrk
 
 UPLOAD_LIMIT_S = 30.0
-BEFORE_PIPELINE_S = 20.0
+BEFORE_PIPELINE_S = 27.0  # see the module docstring
 
 
 def _next_month_file(home: Path, out: Path) -> tuple[Path, int]:
