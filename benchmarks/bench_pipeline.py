@@ -25,7 +25,16 @@ import httpx
 import pandas as pd
 import pytest
 
-from bench_web import CLIENTS, DASHBOARD, LOAD_SCRIPT, P95_LIMIT_MS, _free_port, _pct, _wrk
+from bench_web import (
+    CLIENTS,
+    DASHBOARD,
+    LOAD_SCRIPT,
+    P95_LIMIT_MS,
+    _free_port,
+    _pct,
+    _wrk,
+    wait_until_up,
+)
 
 UPLOAD_LIMIT_S = 30.0
 BEFORE_PIPELINE_S = 27.0  # see the module docstring
@@ -98,13 +107,7 @@ def test_dashboard_p95_while_an_upload_job_runs(full_demo_copy, tmp_path):
     base = f"http://127.0.0.1:{port}"
     auth = {"Authorization": f"Bearer {tokens['analyst']}"}
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
+        wait_until_up(base)
         for p in DASHBOARD:  # warm the caches
             for tok in tokens.values():
                 httpx.get(base + p, headers={"Authorization": f"Bearer {tok}"}, timeout=120)

@@ -79,6 +79,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_up(base: str, seconds: float = 60) -> None:
+    """Wait for the served app's /healthz (fails the benchmark when it does not come up)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    pytest.fail("the server did not start")
+
+
 def _pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(q / 100 * (len(values) - 1)))]
@@ -112,15 +124,7 @@ def server(full_home):
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("the server did not start")
+        wait_until_up(base)
         yield base, tokens, workers
     finally:
         proc.terminate()

@@ -332,18 +332,8 @@ def _enterprise_rows(year_list, settings) -> pd.DataFrame:
     """Scope-1 and scope-2 rows per enterprise, month, sector and gas: the enterprise accounts
     (result ``enterprise_month_sector_gas_emissions`` of the pipeline's enterprise step, the same
     CO2 as the 企业 pages and the map), never recomputed here."""
-    cols = [
-        "enterprise_code",
-        "year",
-        "month",
-        "sector",
-        "gas",
-        "scope",
-        "emissions_t",
-        "emissions_tco2e",
-    ]
-    rows = results.current(
-        ENTERPRISE_MONTH_GASES, partitions=year_list, columns=cols, lake=settings.lake
+    rows = results.current(  # the shape of the IPPU rows they are joined with
+        ENTERPRISE_MONTH_GASES, partitions=year_list, columns=ippu_.ROW_COLUMNS, lake=settings.lake
     )
     return rows.astype({"year": "int64", "month": "int64", "scope": "int64"}).assign(
         enterprise_code=rows["enterprise_code"].astype(str)

@@ -156,11 +156,10 @@ def _commit(tx: Transaction) -> None:
 
 # ------------------------------------------------------------------------------------ write
 def _part_name(value: Any) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    """A partition's file name: the year (the only partition column, see contract/results.py)."""
+    if value is None or pd.isna(value):
         raise InputError("a partition value is missing (NaN)")
-    return (
-        str(int(value)) if isinstance(value, int | float) or hasattr(value, "item") else str(value)
-    )
+    return str(int(value))
 
 
 def write(
