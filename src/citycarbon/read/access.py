@@ -123,12 +123,18 @@ def registry(*, refresh: bool = False) -> Registry:
         hit = _registry_cache.get(url)
         if hit and not refresh and now - hit[0] < CACHE_TTL_S:
             return hit[1]
-    reg = Registry(
-        regions=catalog.registry_frame("regions").set_index("code", drop=False),
-        parks=catalog.registry_frame("parks").set_index("code", drop=False),
-        enterprises=catalog.registry_frame("enterprises").set_index("credit_code", drop=False),
-        gen=next(_generation),
+    frames = (
+        catalog.registry_frame("regions").set_index("code", drop=False),
+        catalog.registry_frame("parks").set_index("code", drop=False),
+        catalog.registry_frame("enterprises").set_index("credit_code", drop=False),
     )
+    old = hit[1] if hit else None
+    if old is not None and all(
+        a.equals(b) for a, b in zip(frames, (old.regions, old.parks, old.enterprises), strict=True)
+    ):
+        reg = old  # unchanged: same snapshot number, so memoized answers stay valid
+    else:
+        reg = Registry(*frames, gen=next(_generation))
     with _lock:
         _registry_cache[url] = (now, reg)
     return reg
@@ -158,7 +164,7 @@ def results() -> Results | None:
     """The current ``enterprise_month_fuel_emissions`` rows with annual sums, or None when
     none were computed (cached until the next commit of a run)."""
     lake = get_settings().lake
-    gen = store_results.generation(lake)
+    gen = store_results.fingerprint(ENTERPRISE_MONTH_FUEL, lake=lake)
     with _lock:
         hit = _results_cache.get(str(lake))
         if hit and hit[0] == gen:
