@@ -441,6 +441,28 @@ def totals_by_month(principal: Principal) -> pd.DataFrame:
 
 
 @memoized
+def year_to_date(principal: Principal) -> dict[str, Any] | None:
+    """The latest year's months so far and the same months of the year before (同期), over the
+    enterprises the principal sees: a like-for-like comparison while the year is incomplete.
+    ``prev`` is None unless the year before has every one of those months."""
+    m = totals_by_month(principal)
+    if m.empty:
+        return None
+    year = int(m["year"].max())
+    months = sorted(int(x) for x in m.loc[m["year"] == year, "month"])
+    before = m[(m["year"] == year - 1) & m["month"].isin(months)]
+    sums = list(RESULT_SUMS)
+    return {
+        "year": year,
+        "months": months,
+        "complete": len(months) == 12,
+        "this": m.loc[m["year"] == year, sums].sum().to_dict(),
+        "prev_year": year - 1,
+        "prev": before[sums].sum().to_dict() if len(before) == len(months) else None,
+    }
+
+
+@memoized
 def totals_by_district(principal: Principal, year: int | None = None) -> pd.DataFrame:
     """Energy and CO2 of a year (default the latest) by district, over visible enterprises."""
     require(principal, "read")

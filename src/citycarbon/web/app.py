@@ -37,6 +37,7 @@ from fastapi.templating import Jinja2Templates
 from citycarbon import __version__
 from citycarbon.config.settings import get_settings
 from citycarbon.errors import CitycarbonError, InputError
+from citycarbon.read import methods as read_methods
 from citycarbon.read.access import AccessDenied, NotVisible
 from citycarbon.runs import jobs
 from citycarbon.web import auth
@@ -59,6 +60,7 @@ ROUTE_MODULES = (
     "targets",
     "data",
     "factors",
+    "methods",
     "admin",
     "api",
 )
@@ -82,6 +84,7 @@ NAV = (
     NavItem("targets", "/targets", "targets"),
     NavItem("data", "/data", "data"),
     NavItem("factors", "/factors", "factors"),
+    NavItem("methods", "/methods", "methods"),
     NavItem("admin", "/admin", "admin", "manage_users"),
 )
 
@@ -98,6 +101,7 @@ def _fmt_num(value: Any, digits: int = 1) -> str:
 
 
 templates.env.filters["num"] = _fmt_num
+templates.env.globals["method"] = read_methods.method  # 口径 links and 方法说明 panels
 
 
 def lang_of(request: Request) -> str:

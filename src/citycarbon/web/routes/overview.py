@@ -162,8 +162,7 @@ def overview_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
     kpis = None
     if data["years"]:
         last = data["years"][-1]
-        prev = data["years"][-2] if len(data["years"]) > 1 else None
-        kpis = {"last": last, "prev": prev}
+        kpis = {"last": last, "ytd": access.year_to_date(principal)}
     stats = _statistics(principal, lang)
     return render(
         request,
