@@ -32,6 +32,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from citycarbon.config.settings import get_settings
+from citycarbon.contract.codes import industry_names
 from citycarbon.contract.results import ENTERPRISE_MONTH_FUEL
 from citycarbon.errors import CitycarbonError
 from citycarbon.store import catalog, lake
@@ -359,6 +360,8 @@ def enterprises(
     out["district"] = reg.regions["name_zh"].reindex(out["district_code"]).to_numpy()
     out["district_en"] = reg.regions["name_en"].reindex(out["district_code"]).to_numpy()
     out = out[ENTERPRISE_COLUMNS]
+    out["industry"] = industry_names(out["industry_code"], "zh").to_numpy()
+    out["industry_en"] = industry_names(out["industry_code"], "en").to_numpy()
     res = results()
     if res is not None and len(res.annual):
         y = int(year) if year else int(res.annual["year"].max())
@@ -368,6 +371,20 @@ def enterprises(
         out["co2_t"] = annual["co2_t"].reindex(out["credit_code"]).to_numpy()
         out = out.sort_values(["co2_t", "credit_code"], ascending=[False, True], na_position="last")
     return out.reset_index(drop=True)
+
+
+def result_years() -> list[int]:
+    """Years with enterprise results (year selectors), oldest first."""
+    res = results()
+    return [] if res is None else sorted(int(y) for y in res.annual["year"].unique())
+
+
+@memoized
+def industry_divisions(principal: Principal, lang: str = "zh") -> pd.DataFrame:
+    """The GB/T 4754 divisions (大类) of the enterprises the principal sees: code, name."""
+    codes = enterprises(principal)["industry_code"].dropna().astype(str)
+    divisions = pd.Series(sorted({c[:3] for c in codes if len(c) >= 3}), dtype=str)
+    return pd.DataFrame({"code": divisions, "name": industry_names(divisions, lang).to_numpy()})
 
 
 def enterprise(principal: Principal, credit_code: str) -> dict[str, Any]:
@@ -383,6 +400,9 @@ def enterprise(principal: Principal, credit_code: str) -> dict[str, Any]:
     row["district"] = reg.regions["name_zh"].get(row["district_code"])
     park = row.get("park_code")
     row["park"] = reg.parks["name_zh"].get(park) if isinstance(park, str) else None
+    codes = pd.Series([row.get("industry_code")])
+    row["industry"] = industry_names(codes, "zh").iloc[0]
+    row["industry_en"] = industry_names(codes, "en").iloc[0]
     return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
 
 
