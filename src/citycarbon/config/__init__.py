@@ -47,9 +47,7 @@ class FactorChoice(Section):
     #: key of ``grid_ef`` for location-based scope 2 (the declared basis of every scope-2 figure)
     grid_region: str = "national"
     #: grid regions the city total is also shown under (清单 sensitivity table), by level
-    grid_sensitivity: dict[Literal["national", "regional", "provincial"], str] = {
-        "national": "national"
-    }
+    grid_sensitivity: dict[Literal["national", "regional", "provincial"], str] = {}
     overrides: list[dict] = []
 
 

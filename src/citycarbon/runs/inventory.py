@@ -243,7 +243,7 @@ def compute_inventory(
     # ---- indicators, uncertainty, reconciliation
     # ---- GPC reporting framework and the scope-2 basis (sensitivity, market-based)
     gpc_activity = gpc.energy_activity(completed)
-    gpc_rows = _gpc_rows(gpc_activity, city_year, profile, basis, year_list)
+    gpc_rows = _gpc_rows(gpc_activity, city_year, profile, basis)
     city_scope2 = _city_scope2(
         cfg, profile, gpc_activity, city_year, scope2, year_list, settings
     ).assign(run_id=run_id, factor_profile=version)
@@ -321,25 +321,27 @@ def _scope2_methods(inventory: pd.DataFrame, basis: pd.DataFrame) -> pd.Series:
     )
 
 
-def _gpc_rows(activity, city_year, profile, basis, year_list) -> pd.DataFrame:
+def _gpc_rows(activity, city_year, profile, basis) -> pd.DataFrame:
     """The GPC reporting table of the city years: energy from the balance
-    (:mod:`citycarbon.accounting.gpc`, scope 2 on the declared grid factor and the profile's heat
-    factor), other sectors from the territorial inventory rows."""
+    (:mod:`citycarbon.accounting.gpc`, scope 2 on the declared grid factor and, where heat is
+    consumed, the profile's heat factor), other sectors from the territorial inventory rows."""
     grid = basis.set_index("year")["ef_tco2_per_mwh"]
-    heat = pd.Series({y: profile.lookup("heat_ef", "heat", "tCO2/GJ", year=y) for y in year_list})
-    energy = gpc.energy_emissions(activity, profile, fuels()["stat_unit"], grid, heat)
+    heat_years = sorted(int(y) for y in activity.loc[activity["fuel"] == "heat", "year"].unique())
+    heat = {y: profile.provenance("heat_ef", "heat", year=y) for y in heat_years}  # a few years
+    heat_ef = pd.Series(
+        {y: profile.lookup("heat_ef", "heat", "tCO2/GJ", year=y) for y in heat_years},
+        dtype="float64",
+    )
+    energy = gpc.energy_emissions(activity, profile, fuels()["stat_unit"], grid, heat_ef)
     other = gpc.inventory_rows(city_year[city_year["basis"] == "territorial"])
     table = gpc.reporting_table(pd.concat([energy, other], ignore_index=True), city_year)
-    heat_year = {
-        y: profile.provenance("heat_ef", "heat", year=y)["year"] for y in year_list
-    }  # a handful of years
     label = pd.Series(basis_label(basis).to_numpy(), index=basis["year"].to_numpy())
+    heat_label = {y: f", heat_ef published for {p['year']}" for y, p in heat.items()}
     method = (
         declared("gpc_inventory").method
         + "; scope 2: "
         + table["year"].map(label)
-        + ", heat_ef published for "
-        + table["year"].map(heat_year).astype(str)
+        + table["year"].map(heat_label).fillna("")
     )
     return table.assign(method=method)
 
