@@ -168,7 +168,7 @@ def compute_inventory(
     stat_units = fuels()["stat_unit"]
     act = inv.combustion_activity(completed)
     fuel_rows = inv.combustion_gases(act, profile, stat_units)
-    basis = declared_grid_factors(cfg, profile, year_list)
+    basis = declared_grid_factors(cfg, profile, ent_years)  # open years: enterprise rows
     grid = basis.set_index("year")["ef_tco2_per_mwh"]
     keys = ["region_code", "year", "sector", "gas", "scope"]
     scope1 = _sum_with_notation(fuel_rows, keys)
@@ -240,13 +240,14 @@ def compute_inventory(
         run_id=run_id, factor_profile=version
     )
 
-    # ---- indicators, uncertainty, reconciliation
     # ---- GPC reporting framework and the scope-2 basis (sensitivity, market-based)
     gpc_activity = gpc.energy_activity(completed)
     gpc_rows = _gpc_rows(gpc_activity, city_year, profile, basis)
     city_scope2 = _city_scope2(
         cfg, profile, gpc_activity, city_year, scope2, year_list, settings
     ).assign(run_id=run_id, factor_profile=version)
+
+    # ---- indicators, uncertainty, reconciliation
     stats = lake.read_current("city_statistics", {"year": year_list}, lake=settings.lake, url=url)
     indicators = _indicators(
         cfg,
