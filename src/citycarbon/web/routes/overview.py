@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from citycarbon.read import access
+from citycarbon.read import pages as pq
 from citycarbon.read.access import Principal
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
@@ -175,5 +176,8 @@ def overview_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
             "scope": access.scope_label(principal, lang),
             "panels": _panels(request, principal),
             "stats": stats,
+            "scope2_basis": records(pq.scope2_basis(principal, kpis["last"]["year"]).head(1))
+            if kpis
+            else [],
         },
     )
