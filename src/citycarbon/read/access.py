@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -193,6 +194,20 @@ def results() -> Results | None:
     with _lock:
         _results_cache[str(lake)] = (gen, res)
     return res
+
+
+def warm() -> None:
+    """Load the registry and the results and answer the city-wide dashboard questions once, so
+    the first visit after a server start is as fast as later ones (called in a thread at
+    start-up; failures are logged, not raised)."""
+    try:
+        registry()
+        if results() is not None:
+            for fn in (totals_by_year, totals_by_month, year_to_date, totals_by_district):
+                fn(SYSTEM)
+            top_emitters(SYSTEM)
+    except Exception:
+        logging.getLogger(__name__).exception("warming the read caches failed")
 
 
 # --------------------------------------------------------------------------- scope

@@ -20,6 +20,7 @@ import io
 import json
 import logging
 import math
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from fastapi.templating import Jinja2Templates
 from citycarbon import __version__
 from citycarbon.config.settings import get_settings
 from citycarbon.errors import CitycarbonError, InputError
+from citycarbon.read import access
 from citycarbon.read import methods as read_methods
 from citycarbon.read.access import AccessDenied, NotVisible
 from citycarbon.runs import jobs
@@ -413,6 +415,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     process from start-up to shutdown; jobs never run on the event loop."""
     from starlette.concurrency import run_in_threadpool
 
+    threading.Thread(target=access.warm, daemon=True, name="read-warm").start()
     consumer = None
     if get_settings().worker == "embedded":
         consumer = jobs.start_worker()

@@ -68,8 +68,8 @@ def overview_data(principal: Principal) -> dict[str, Any]:
 def _charts(data: dict[str, Any], t: Translator, lang: str) -> dict[str, Any]:
     years = [str(r["year"]) for r in data["years"]]
     trend = {
-        "legend": {"top": 0},
-        "grid": {"left": 70, "right": 70, "top": 40, "bottom": 30},
+        "legend": {"bottom": 0},
+        "grid": {"left": 70, "right": 70, "top": 40, "bottom": 56},
         "xAxis": {"type": "category", "data": years},
         "yAxis": [
             {"type": "value", "name": "t CO₂"},
@@ -148,10 +148,17 @@ def _statistics(principal: Principal, lang: str) -> pd.DataFrame:
     s = s.assign(
         region=reg["name_zh" if lang == "zh" else "name_en"].reindex(s["region_code"]).to_numpy()
     )
+    t = Translator(lang)
+    s = s.assign(
+        indicator=[t(f"stats.{c}") if t.has(f"stats.{c}") else c for c in s["indicator"]],
+        unit=[t(f"stat_units.{u}") if t.has(f"stat_units.{u}") else u for u in s["unit"]],
+    )
     table = s.pivot_table(
         index=["region", "indicator", "unit"], columns="year", values="value", aggfunc="first"
     ).reset_index()
-    table.columns = [str(c) for c in table.columns]
+    table.columns = [
+        t(f"stats.{c}") if c in ("region", "indicator", "unit") else str(c) for c in table.columns
+    ]
     return table
 
 
