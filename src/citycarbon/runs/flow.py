@@ -125,7 +125,7 @@ def demo_import_intensity(config: dict, year: int, *, city: Any = None) -> float
     spec = config["import_factor"]
     return (
         as_city(city)
-        .factor_profile()
+        .factor_profile("inventory")
         .lookup(spec["parameter"], spec["key"], spec["unit"], year=year)
     )
 
