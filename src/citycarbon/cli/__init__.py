@@ -173,9 +173,8 @@ def factors_show(
     console.print(f"[bold]{s.label}[/] {s.title}\n{s.description}".rstrip())
     table = Table("parameter", "key", "context", "year", "value", "unit", "source", "clause")
     for r in t.itertuples():
-        table.add_row(
-            r.parameter, r.key, r.context, str(r.year), f"{r.value:g}", r.unit, r.source, r.clause
-        )
+        value = f"{r.value:g}" + (" (assumption)" if r.status == "assumption" else "")
+        table.add_row(r.parameter, r.key, r.context, str(r.year), value, r.unit, r.source, r.clause)
     console.print(table)
 
 
