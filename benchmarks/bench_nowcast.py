@@ -52,7 +52,11 @@ def _statistics(demo):
     with query.open_engine("duckdb") as eng:
         eng.register_frame("current_energy_monthly", em)
         query.register_factors(
-            eng, demo.city.factor_profile(), [2024], grid_region=demo.city.factors.grid_region
+            eng,
+            demo.city.factor_profile("enterprise"),
+            [2024],
+            mode=demo.city.factors.mode.enterprise,
+            grid_region=demo.city.factors.grid_region,
         )
         fuel = query.run_query(eng, "enterprise_month_fuel_emissions")
         ef = eng.sql(

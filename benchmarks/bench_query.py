@@ -132,7 +132,7 @@ def through_layer(lake: Path, files, meters: pd.DataFrame, profile) -> pd.DataFr
     with query.open_engine("duckdb") as engine:
         query.register_lake(engine, lake, {"meter_readings": files})
         engine.register_frame("meters", meters)
-        query.register_factors(engine, profile, [YEAR])
+        query.register_factors(engine, profile, [YEAR], mode="inventory")
         return query.run_query(engine, NAME)
 
 

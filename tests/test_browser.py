@@ -60,6 +60,9 @@ def test_sign_in_and_open_every_page(server, browser):
     page.wait_for_timeout(400)
     page.screenshot(path=str(SHOTS / "enterprise.png"), full_page=True)
     assert page.locator("#enterprise-name").inner_text()
+    # the accounting basis of its CO2: the 核算指南 guideline mode of the city config
+    assert page.locator("#account-mode").get_attribute("data-mode") == "guideline"
+    assert "核算指南模式" in page.locator("#account-mode").inner_text()
     # a factor set and a comparison
     page.goto(f"{base}/factors?a=ipcc-ar5-gwp100&b=ipcc-ar6-gwp100")
     assert page.locator("#factor-diff tbody tr").count() > 0

@@ -171,7 +171,15 @@ def test_natural_gas_tier1_table_with_co2e():
     assert r["ch4_t"] == pytest.approx(0.001) and r["n2o_t"] == pytest.approx(0.0001)
     assert r["co2e_t"] == pytest.approx(r["co2_t"] + 0.028 + 0.0265)
     assert r["gwp_set"] == "ipcc-ar5-gwp100@2013"
-    assert r["co2_factors"] == "ipcc-2006-energy@2006"
+    # every factor used is cited: set, key, value, unit (an energy quantity needs no NCV)
+    assert r["co2_factors"] == (
+        "ipcc-2006-energy@2006 carbon_content[natural_gas] = 15.3 kgC/GJ; "
+        "ipcc-2006-energy@2006 oxidation[natural_gas] = 1"
+    )
+    assert r["ch4_n2o_factors"] == (
+        "ipcc-2006-energy@2006 ch4_ef[natural_gas] = 1 kg/TJ; "
+        "ipcc-2006-energy@2006 n2o_ef[natural_gas] = 0.1 kg/TJ"
+    )
 
 
 def test_one_gigagram_natural_gas_uses_ncv_48():
@@ -201,8 +209,10 @@ def test_guideline_method_with_chinese_factors():
     assert out["co2_t"].iloc[0] == pytest.approx(out["co2_t"].iloc[2])
     # CH4 of raw coal by its IPCC fuel (other bituminous coal, Table 2.3: 10 kg/TJ)
     assert out["ch4_t"].iloc[1] == pytest.approx(20.908e-3 * 10e-3)
-    assert out["co2_factors"].iloc[0] == out["co2_factors"].iloc[1]
-    assert out["co2_factors"].iloc[0].startswith("cn-test-overrides@")
+    assert out["co2_factors"].iloc[0] == out["co2_factors"].iloc[2]
+    assert out["co2_factors"].iloc[1].startswith("cn-test-overrides@")
+    assert "carbon_content[raw_coal] = 26.4 kgC/GJ" in out["co2_factors"].iloc[1]
+    assert "ncv[natural_gas] = 389.31 GJ/10^4 m3" in out["co2_factors"].iloc[0]
 
 
 def test_biomass_co2_is_a_memo_item():
@@ -330,7 +340,7 @@ def test_electricity_and_heat_are_not_combustion():
 
 def test_missing_factors_are_named():
     # no CO2 factors at all
-    with pytest.raises(InputError, match="no CO2 factors") as err:
+    with pytest.raises(InputError, match="no CO2 method for fuel 'coke'") as err:
         fuel_combustion_emissions(activity(("coke", 1, "t")), FactorProfile([AR5], name="x"))
     assert err.value.row == 0
     # Table 2.4 (commercial) natural gas row is not in the set: refused, not zero

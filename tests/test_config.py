@@ -51,9 +51,8 @@ def test_another_city_with_ipcc_factors_only(tmp_path):
         "enterprise_code,fuel,quantity,unit\nE1,gas_diesel_oil,1000,t\nE1,electricity,1000,MWh\n",
         encoding="utf-8",
     )
-    r = CliRunner().invoke(
-        app, ["account", str(energy), "--year", "2023", "--city", str(path)], env={"COLUMNS": "200"}
-    )
+    args = ["account", str(energy), "--year", "2023", "--city", str(path)]
+    r = CliRunner().invoke(app, [*args, "--mode", "inventory"], env={"COLUMNS": "200"})
     assert r.exit_code == 0, r.output
     # IPCC 2006 Vol.2, gas/diesel oil: NCV 43.0 TJ/Gg (Table 1.2), carbon content 20.2 kgC/GJ
     # (Table 1.3), oxidation 1 -> 1,000 t = 43.0 TJ x 20.2 x 44/12 = 3,184.87 t CO2 (Table 1.4's
@@ -61,7 +60,14 @@ def test_another_city_with_ipcc_factors_only(tmp_path):
     # 27.0 (non-fossil metric for combustion CH4) and 273; scope 2: 1,000 MWh x 0.4 = 400 t
     co2e = 43.0 * 20.2 * 44 / 12 + 43.0 * (3 * 27.0 + 0.6 * 273) / 1000
     assert f"{co2e:,.2f}" in r.output and "400.00" in r.output
-    assert "testville[ipcc-2006-energy@2006,ipcc-ar6-gwp100@2021]" in r.output
+    # one priority list (factors.sets) for every context; the profile names its context
+    assert "testville:enterprise[ipcc-2006-energy@2006,ipcc-ar6-gwp100@2021]" in r.output
+    assert "account mode: inventory" in r.output
+    # the city's default enterprise mode is the 核算指南's: a CO2 report, 3,184.87 t
+    r = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "account mode: guideline" in r.output
+    assert f"{43.0 * 20.2 * 44 / 12:,.2f}" in r.output and f"{co2e:,.2f}" not in r.output
 
 
 def test_bad_city_file_names_the_file(tmp_path):

@@ -183,7 +183,7 @@ def test_fuel_without_published_coefficient_converts_from_its_ncv():
     # NCV in the enterprise guides' default table is 17.460 GJ/t -> 0.59575 tce/t.
     from citycarbon.config import load_city
 
-    profile = load_city().factor_profile()
+    profile = load_city().factor_profile("inventory")
     tce = energy_consumption_tce([100.0], ["t"], ["型煤"], profile)
     assert tce.iloc[0] == pytest.approx(100 * 17.460 / 29.3076)
     # a fuel with a published coefficient keeps it: raw coal 0.7143 kgce/kg (表A.1)

@@ -16,9 +16,10 @@ from citycarbon.accounting import uncertainty as unc
 from citycarbon.errors import InputError, UnknownCodeError
 from citycarbon.factors import FactorProfile, fuels, load_factor_set
 
-SETS = [
-    "cn-enterprise-guide",
+SETS = [  # the city inventory's priority (xiamen.yaml factors.priority.inventory)
+    "cn-provincial-inventory",
     "cn-gbt2589-2020",
+    "cn-enterprise-guide",
     "cn-power-coal-rate",
     "cn-mee-grid",
     "ipcc-2006-energy",
@@ -107,35 +108,37 @@ def test_small_city_balance_by_hand():
 def test_small_city_inventory_by_hand():
     """Hand computation of the emissions of the same city (factor values as in the profile):
 
-    1.A.1 raw coal 900 t, Tier 1 (no carbon content of 原煤 in the sets): NCV 20.908 GJ/t
-      (GB/T 2589-2020) -> 18.8172 TJ x 94 600 kg/TJ (IPCC 2006 Table 1.4, other bituminous
-      coal) = 1780.10712 t CO2; CH4 1 kg/TJ, N2O 1.5 kg/TJ (Table 2.2) = 0.0188172, 0.0282258 t
-    1.A.2 raw coal 100 t: 2.0908 TJ -> 197.78968 t CO2; CH4 10, N2O 1.5 kg/TJ (Table 2.3)
+    1.A.1 raw coal 900 t by the guideline method: NCV 20.908 GJ/t (GB/T 2589-2020 表A.1, the
+      statistical value the inventory takes) -> 18.8172 TJ x 26.1 tC/TJ x 93 % x 44/12
+      (核算指南 表2.1 烟煤, 原煤 mapped to 烟煤) = 1674.7496172 t CO2 (IPCC Tier 1 gave
+      1780.10712); CH4 1 kg/TJ, N2O 1.5 kg/TJ (IPCC 2006 Table 2.2) = 0.0188172, 0.0282258 t
+    1.A.2 raw coal 100 t: 2.0908 TJ -> 186.0832908 t CO2; CH4 10, N2O 1.5 kg/TJ (Table 2.3)
       = 0.020908, 0.0031362 t
-    1.A.4.b natural gas 10 x 10^4 m3 x 389.31 GJ/10^4 m3 = 3.8931 TJ x 15.3 tC/TJ x 0.99
-      x 44/12 = 216.2188809 t CO2 (核算指南 defaults); CH4 5, N2O 0.1 kg/TJ (Table 2.5)
-      = 0.0194655, 0.00038931 t
+    1.A.4.b natural gas 10 x 10^4 m3 x 389.31 GJ/10^4 m3 = 3.8931 TJ x 15.32 tC/TJ x 0.99
+      x 44/12 = 216.50151996 t CO2 (省级温室气体清单编制指南 carbon content, oxidation; NCV of
+      GB/T 2589); CH4 5, N2O 0.1 kg/TJ (Table 2.5) = 0.0194655, 0.00038931 t
     GWP100 AR5: CH4 28, N2O 265 ->
-      territorial = 2194.1156809 + 0.0591907 x 28 + 0.03175131 x 265 = 2204.18711765 tCO2e
+      territorial = 2077.33442796 + 0.0591907 x 28 + 0.03175131 x 265 = 2087.40586471 tCO2e
     net imported electricity 500 x 10^4 kWh = 5000 MWh x 0.5306 tCO2/MWh (MEE/NBS 2023
-      national) = 2653 t -> incl_net_imported_electricity = 4857.18711765 tCO2e
+      national) = 2653 t -> incl_net_imported_electricity = 4740.40586471 tCO2e
     """
     b = bal.complete_balance(small_city())
     act = inv.combustion_activity(b)
     rows = inv.combustion_gases(act, PROFILE, fuels()["stat_unit"])
     by = rows.set_index(["sector", "gas"])["emissions_t"]
-    assert by[("1.A.1", "CO2")] == pytest.approx(1780.10712, rel=1e-12)
+    assert by[("1.A.1", "CO2")] == pytest.approx(1674.7496172, rel=1e-12)
+    assert by[("1.A.2", "CO2")] == pytest.approx(186.0832908, rel=1e-12)
     assert by[("1.A.2", "CH4")] == pytest.approx(0.020908, rel=1e-12)
-    assert by[("1.A.4.b", "CO2")] == pytest.approx(216.2188809, rel=1e-12)
+    assert by[("1.A.4.b", "CO2")] == pytest.approx(216.50151996, rel=1e-12)
     assert by[("1.A.4.b", "N2O")] == pytest.approx(0.00038931, rel=1e-12)
-    assert rows["emissions_tco2e"].sum() == pytest.approx(2204.18711765, rel=1e-12)
+    assert rows["emissions_tco2e"].sum() == pytest.approx(2087.40586471, rel=1e-12)
     grid = pd.Series({2023: PROFILE.lookup("grid_ef", "national", "tCO2/MWh", year=2023)})
     s2 = inv.net_imported_electricity_rows(b, grid)
     assert s2["emissions_tco2e"].sum() == pytest.approx(2653.0, rel=1e-12)
     both = inv.with_bases(rows, s2)
     totals = both.groupby("basis")["emissions_tco2e"].sum()
-    assert totals["territorial"] == pytest.approx(2204.18711765, rel=1e-12)
-    assert totals["incl_net_imported_electricity"] == pytest.approx(4857.18711765, rel=1e-12)
+    assert totals["territorial"] == pytest.approx(2087.40586471, rel=1e-12)
+    assert totals["incl_net_imported_electricity"] == pytest.approx(4740.40586471, rel=1e-12)
 
 
 def test_not_estimated_sectors_are_nan_with_notation_key():
@@ -341,9 +344,16 @@ def test_coal_equivalent_primary_is_the_cec_coal_rate():
 
     assert gce_per_kwh(2022) == pytest.approx(300.7, rel=1e-12)
     assert gce_per_kwh(2021) == pytest.approx(301.7, rel=1e-12)
-    assert gce_per_kwh(2024) == pytest.approx(300.7, rel=1e-12)  # latest value carried forward
+    # 2023 and 2024: the 2022 rate carried forward, and 2020: the CEC figure as commonly
+    # quoted (305.5), all three rows marked as assumptions
+    assert gce_per_kwh(2024) == pytest.approx(300.7, rel=1e-12)
+    assert gce_per_kwh(2020) == pytest.approx(305.5, rel=1e-12)
+    for year in (2020, 2023, 2024):
+        assert p.provenance("coal_equivalent_primary", "electricity", year=year)["status"] == (
+            "assumption"
+        )
     with pytest.raises(UnknownCodeError):
-        p.lookup("coal_equivalent_primary", "electricity", "kgce/kWh", year=2020)
+        p.lookup("coal_equivalent_primary", "electricity", "kgce/kWh", year=2019)
 
 
 def test_intensity_and_decline():

@@ -25,7 +25,7 @@ AR5_GWP100 = {"CF4": 6630.0, "NF3": 16100.0, "SF6": 23500.0}
 
 @pytest.fixture(scope="module")
 def profile():
-    return load_city("xiamen").factor_profile()
+    return load_city("xiamen").factor_profile("inventory")
 
 
 def _output(rows) -> pd.DataFrame:
@@ -116,7 +116,7 @@ def test_unmapped_and_incompatible_products_are_ne_not_converted(profile):
     st.floats(0.1, 10.0),
 )
 def test_sum_over_enterprises_and_linear_scaling(quantities, k):
-    profile = load_city("xiamen").factor_profile()
+    profile = load_city("xiamen").factor_profile("inventory")
     out = _output(
         [
             (f"E{i}", 2024, 1 + i % 12, "液晶显示面板", q, "10^4 m2")

@@ -298,7 +298,11 @@ def register(engine: query.QueryEngine, lake: tuple[Path, dict], profile=None) -
     info = query.register_lake(engine, root, files)
     engine.register_frame("meters", METERS)
     query.register_factors(
-        engine, profile or make_profile(), range(2020, 2025), grid_region="national"
+        engine,
+        profile or make_profile(),
+        range(2020, 2025),
+        mode="inventory",
+        grid_region="national",
     )
     return info
 
@@ -414,7 +418,7 @@ def test_fuel_factors_are_per_statistical_unit():
     # 10^4 m3: 389.31 GJ and 13.3 tce per 10^4 m3. Electricity 0.1229 kgce/kWh = 1.229 tce/10^4 kWh.
     rows = [r for r in FACTORS if not (r[0] == "ncv" and r[1] == "natural_gas")]
     rows.append(("ncv", "natural_gas", 2020, 38931, "kJ/m3", GB2589, "Appendix A, Table A.1"))
-    ff = query.fuel_factors_frame(make_profile(rows)).set_index("fuel")
+    ff = query.fuel_factors_frame(make_profile(rows), tier1=True).set_index("fuel")
     assert ff.at["natural_gas", "ncv_gj_per_stat_unit"] == pytest.approx(389.31, rel=1e-12)
     assert ff.at["natural_gas", "tce_per_stat_unit"] == pytest.approx(13.3, rel=1e-12)
     assert ff.at["electricity", "tce_per_stat_unit"] == pytest.approx(1.229, rel=1e-12)
@@ -435,8 +439,17 @@ def test_fuel_factors_are_per_statistical_unit():
     # LNG (counted in t) falls back to the NCV of its IPCC fuel type, natural gas, here per m3
     assert ff["factor_problem"].dropna().index.tolist() == ["lng"]
     assert np.isnan(ff.at["lng", "ncv_gj_per_stat_unit"])
+    # a fuel without a CO2 method says why (the check query lists it when data use it)
+    assert ff.at["coke", "co2_method"] is None
+    assert "no carbon_content and oxidation" in ff.at["coke", "co2_problem"]
+    assert ff.loc[ff["co2_method"].notna(), "co2_problem"].isna().all()
+    # the guideline mode: diesel has no guideline factors here, and no Tier 1 stands in
+    guideline = query.fuel_factors_frame(make_profile(rows), tier1=False).set_index("fuel")
+    assert guideline.at["raw_coal", "co2_method"] == "guideline"
+    assert guideline.at["diesel", "co2_method"] is None
+    assert "never falls back to IPCC Tier 1" in guideline.at["diesel", "co2_problem"]
     # an NCV per tonne cannot serve natural gas counted in 10^4 m3: NULL, and a note
-    ff_bad = query.fuel_factors_frame(make_profile(BAD_GAS)).set_index("fuel")
+    ff_bad = query.fuel_factors_frame(make_profile(BAD_GAS), tier1=True).set_index("fuel")
     assert np.isnan(ff_bad.at["natural_gas", "ncv_gj_per_stat_unit"])
     assert "cannot be expressed per 10^4 m3" in ff_bad.at["natural_gas", "factor_problem"]
 
@@ -604,7 +617,8 @@ def test_compute_writes_results_with_provenance(duck, tmp_path):
     back = results.current(ENTERPRISE_MONTH_ELECTRICITY, lake=tmp_path)
     assert back["run_id"].unique().tolist() == ["r1"]
     assert back["factor_profile"].iloc[0] == make_profile().version
-    assert back["method"].iloc[0].startswith("location-based scope 2")
+    # the method names the account mode the factors were registered for
+    assert back["method"].iloc[0].startswith("account mode: inventory; location-based scope 2")
     assert back["co2_t"].sum() == pytest.approx(expected_electricity()["co2_t"].sum(), rel=1e-12)
 
 
@@ -734,7 +748,7 @@ def test_cli_compute_and_query_through_the_catalog(tmp_path, monkeypatch):
     # A: 10 + 25 + 5 = 40 kWh, B: 7 kWh (the failed batch's 1000 kWh is invisible)
     assert back["electricity_kwh"].to_dict() == {codes[0]: 40.0, codes[1]: 7.0}
     assert back.loc[codes[0], "co2_t"] == pytest.approx(0.040 * 0.5703, rel=1e-12)
-    assert back["factor_profile"].iloc[0] == city.factor_profile().version
+    assert back["factor_profile"].iloc[0] == city.factor_profile("enterprise").version
 
     shown = runner.invoke(
         app, ["query", "enterprise_month_electricity_emissions", "--city", str(city_yaml)]

@@ -77,6 +77,7 @@ def test_market_based_uses_the_residual_factor_not_the_grid_average():
             "activity_unit": "MWh",
             "mass_t": [530.6, 530.6],
             "co2e_t": [530.6, 530.6],
+            "mode": "guideline",  # account lines name their mode (accounting.enterprise)
         }
     )
     green = pd.DataFrame(

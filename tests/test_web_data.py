@@ -184,6 +184,27 @@ def test_enterprise_page_fuel_mix_adds_up_to_its_energy(app):
     assert detail["enterprise"]["name"] in page.text
 
 
+def test_enterprise_page_shows_the_account_mode_and_its_report(app):
+    """The page says in which account mode its CO2 was computed (the results' method), and the
+    account report of the year (Excel) is the 核算指南's: CO2 only, the guide's tables, the
+    same CO2 as the results (same factor priority and mode)."""
+    client = sign_in(app, "viewer")
+    zh = client.get(f"/enterprises/{GOOD}").text
+    assert 'data-mode="guideline"' in zh and "核算指南模式" in zh and "xiamen:enterprise[" in zh
+    en = client.get(f"/enterprises/{GOOD}?lang=en").text
+    assert "Guideline mode" in en and "核算" not in en
+    year = client.get(f"/api/v1/enterprises/{GOOD}").json()["rank"]["year"]
+    r = client.get(f"/enterprises/{GOOD}/account.xlsx", params={"year": year})
+    assert r.status_code == 200, r.text[:300]
+    sheets = pd.read_excel(io.BytesIO(r.content), sheet_name=None)
+    assert set(sheets["lines"]["gas"]) == {"CO2"}
+    assert sheets["summary"]["value"].astype(str).str.startswith("account mode: guideline").any()
+    monthly = client.get(f"/api/v1/enterprises/{GOOD}/monthly").json()
+    co2 = sum(m["co2_t"] for m in monthly if m["year"] == year)
+    assert sheets["emissions"]["total_co2_t"].sum() == pytest.approx(co2, rel=1e-9)
+    assert client.get("/enterprises/000000000000000000/account.xlsx").status_code == 404
+
+
 def test_overview_in_both_languages(app):
     client = sign_in(app, "viewer")
     zh = client.get("/")

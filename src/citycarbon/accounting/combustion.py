@@ -1,12 +1,17 @@
 """Fuel combustion (scope 1): CO2, CH4 and N2O of fuels burnt, by fuel.
 
-Two CO2 methods, chosen per fuel by what the factor profile holds:
+Two CO2 methods, chosen per fuel by what the factor profile holds
+(:meth:`citycarbon.factors.FactorProfile.co2_methods`):
 
 - *guideline*: E = AD x NCV x CC x OF x 44/12, with the net calorific value, carbon content and
   oxidation rate of the fuel code itself (the Chinese 核算指南 / GB/T 32150-2015 method; with the
   IPCC defaults it is IPCC 2006 eq. 2.1 with the emission factor built from Table 1.3);
 - *IPCC 2006 Tier 1*: E = energy x EF_CO2, with the default CO2 factor (Table 1.4) of the fuel's
-  IPCC fuel type (``ipcc_fuel`` in fuels.csv).
+  IPCC fuel type (``ipcc_fuel`` in fuels.csv), only where the caller allows it (``tier1``: the
+  inventory mode) and the profile has neither the carbon content nor the oxidation rate of the
+  fuel. A fuel with one of the two, or with no method, is an error naming the fuel and what is
+  missing: never a silent switch of method. Every row cites the factors it used (set@version,
+  parameter[key] = value unit).
 
 CH4 and N2O always follow IPCC 2006 Tier 1 (eq. 2.1, Tables 2.2-2.5) by IPCC fuel type and
 source category. CO2 of biomass fuels is reported apart (``co2_biogenic_t``) and left out of
@@ -45,6 +50,10 @@ COLUMNS = [
     "co2_factors",
     "ch4_n2o_factors",
     "gwp_set",
+    "ncv_gj_per_unit",
+    "carbon_content_tc_per_tj",
+    "oxidation",
+    "co2_ef_t_per_tj",
 ]
 NUMERIC = ("energy_gj", "co2_t", "co2_biogenic_t", "ch4_t", "n2o_t", "co2e_t")
 
@@ -139,6 +148,7 @@ def fuel_combustion_emissions(
     *,
     ch4_n2o_context: str = "manufacturing",
     ch4_gwp_key: str = "CH4_non_fossil",
+    tier1: bool = True,
     source: str | None = None,
 ) -> pd.DataFrame:
     """CO2, CH4, N2O and CO2e of fuel-by-fuel combustion rows.
@@ -164,6 +174,9 @@ def fuel_combustion_emissions(
         oxidation), and the AR6 fossil-methane metric (Table 7.15) would count the CO2 from its
         oxidation a second time. AR4 and AR5 give one CH4 value, so the choice only matters with
         AR6.
+    tier1 : bool
+        Whether IPCC Tier 1 may give the CO2 of a fuel the profile has no guideline factors for
+        (the inventory mode). False in the 核算指南 guideline mode: such a fuel is an error.
     source : str, optional
         Name of the input (file, table) for error messages.
 
@@ -172,16 +185,20 @@ def fuel_combustion_emissions(
     pandas.DataFrame
         Same index: ``fuel`` (code), ``ipcc_fuel``, ``energy_gj``, ``co2_t`` (fossil CO2),
         ``co2_biogenic_t`` (CO2 of biomass fuels, a memo item), ``ch4_t``, ``n2o_t``,
-        ``co2e_t`` (= co2 + ch4 x GWP + n2o x GWP), ``method``, ``ch4_n2o_context``, and the
-        labels (``id@version``) of the sets the factors came from: ``co2_factors``,
-        ``ch4_n2o_factors``, ``gwp_set``.
+        ``co2e_t`` (= co2 + ch4 x GWP + n2o x GWP), ``method``, ``ch4_n2o_context``, the
+        factors used, cited as ``set@version parameter[key] = value unit`` (``, assumption``
+        where the value is one) and joined by '; ': ``co2_factors``, ``ch4_n2o_factors``; the
+        GWP set label ``gwp_set``; and the CO2 factors per row: ``ncv_gj_per_unit`` (GJ per unit
+        of the row's quantity; NaN for quantities in energy units), ``carbon_content_tc_per_tj``
+        and ``oxidation`` (guideline method) or ``co2_ef_t_per_tj`` (Tier 1), NaN otherwise.
 
     Raises
     ------
     InputError
         Naming row and field: unknown fuel (with suggestions), a quantity that is missing,
         text or negative, a unit that is missing, unknown or of the wrong dimension, a fuel the
-        profile has no factors for, electricity or heat rows.
+        profile has no CO2 method for (or only part of the guideline factors), electricity or
+        heat rows.
 
     References
     ----------
@@ -204,6 +221,7 @@ def fuel_combustion_emissions(
         profile,
         ch4_n2o_context=ch4_n2o_context,
         ch4_gwp_key=ch4_gwp_key,
+        tier1=tier1,
         where=where,
     )
     return scale_per_unit(per_unit, code, quantity, NUMERIC, activity.index)
@@ -215,6 +233,7 @@ def _combustion_rows(
     *,
     ch4_n2o_context: str,
     ch4_gwp_key: str,
+    tier1: bool,
     where: str,
 ) -> pd.DataFrame:
     """The method row by row (vectorised): used on the distinct rows of the activity table."""
@@ -223,7 +242,7 @@ def _combustion_rows(
     # distinct fuels: every lookup below runs per fuel (tens), results are broadcast to rows
     fuel = resolve_fuels(activity["fuel"], source=where)
     f_code, f_uniq = pd.factorize(fuel.astype(str))
-    u = _FuelTable(pd.Index(f_uniq), profile)
+    u = _FuelTable(pd.Index(f_uniq), profile, tier1=tier1)
     scope2 = (u.ipcc == "").to_numpy()[f_code]
     if scope2.any():
         row = index[np.argmax(scope2)]
@@ -244,19 +263,17 @@ def _combustion_rows(
     q_base = quantity * to_base  # t, m3 or GJ
     in_energy = dim == "energy"
 
-    guideline = u.guideline_capable[f_code] & (u.has_ncv[f_code] | in_energy)
-    lacking = ~guideline & ~u.has_co2_ef[f_code]
+    lacking = (u.methods["method"] == "").to_numpy()[f_code]
     if lacking.any():
-        row = index[np.argmax(lacking)]
+        i = int(np.argmax(lacking))
         raise InputError(
-            f"no CO2 factors for fuel {fuel[row]!r}: the profile has neither ncv, "
-            f"carbon_content and oxidation for {fuel[row]!r} nor co2_ef for its IPCC fuel "
-            f"{u.ipcc.iloc[f_code[np.argmax(lacking)]]!r}",
+            f"no CO2 method for fuel {fuel.iloc[i]!r}: " + u.methods["problem"].iloc[f_code[i]],
             source=where,
-            row=row,
+            row=index[i],
             field="fuel",
-            value=activity.at[row, "fuel"],
+            value=activity["fuel"].iloc[i],
         )
+    guideline = (u.methods["method"] == "guideline").to_numpy()[f_code]
 
     # energy: rows in energy units as they are, others times the NCV of the fuel (or its IPCC
     # fuel type), whose denominator must be the row's dimension
@@ -284,7 +301,8 @@ def _combustion_rows(
             row=index[i],
             field="unit",
         )
-    energy_gj = np.where(needs, q_base * u.ncv_gj_per_base(where)[f_code], q_base)
+    ncv_base = u.ncv_gj_per_base(where)[f_code]
+    energy_gj = np.where(needs, q_base * ncv_base, q_base)
     energy_tj = units.convert(energy_gj, "GJ", "TJ")
 
     cc, of, ef = u.co2_factors(where)
@@ -313,7 +331,9 @@ def _combustion_rows(
 
     fossil = u.fossil[f_code]
     co2_fossil = np.where(fossil, co2, 0.0)
-    co2_labels = np.where(guideline, u.labels_guideline[f_code], u.labels_tier1[f_code])
+    co2_labels = np.where(needs, u.cite_ncv[f_code] + "; ", "").astype(object) + np.where(
+        guideline, u.cite_guideline[f_code], u.cite_tier1[f_code]
+    )
     return pd.DataFrame(
         {
             "fuel": fuel,
@@ -329,43 +349,47 @@ def _combustion_rows(
             "co2_factors": pd.Categorical(co2_labels),
             "ch4_n2o_factors": pd.Categorical(gas_labels),
             "gwp_set": gwp_set_label(profile),
+            "ncv_gj_per_unit": np.where(needs, ncv_base * to_base, np.nan),
+            "carbon_content_tc_per_tj": np.where(guideline, cc[f_code], np.nan),
+            "oxidation": np.where(guideline, of[f_code], np.nan),
+            "co2_ef_t_per_tj": np.where(guideline, np.nan, ef[f_code] * 1e-3),
         },
         index=index,
     )
 
 
 class _FuelTable:
-    """Per distinct fuel code: its IPCC fuel type and which factors the profile holds for it."""
+    """Per distinct fuel code: its IPCC fuel type, its CO2 method and the factors it uses."""
 
-    def __init__(self, codes: pd.Index, profile: FactorProfile) -> None:
+    def __init__(self, codes: pd.Index, profile: FactorProfile, *, tier1: bool) -> None:
         ref = fuels()
         self.profile = profile
         self.codes = pd.Series(codes.astype(str), index=codes)
         self.ipcc = pd.Series(ref["ipcc_fuel"].reindex(codes).fillna("").to_numpy(), index=codes)
         self.fossil = (ref["fossil"].reindex(codes) == "true").to_numpy()
-        rows = {
-            p: _first_rows(profile, p) for p in ("ncv", "carbon_content", "oxidation", "co2_ef")
-        }
-        self.rows = rows
-        self.has_ncv = codes.isin(rows["ncv"].index)
-        self.guideline_capable = codes.isin(rows["carbon_content"].index) & codes.isin(
-            rows["oxidation"].index
-        )
-        self.has_co2_ef = self.ipcc.isin(rows["co2_ef"].index).to_numpy()
-        self.ncv_key = self.codes.where(self.has_ncv, self.ipcc)
-        ncv = rows["ncv"].reindex(self.ncv_key.to_numpy())
-        self.ncv_unit = pd.Series(ncv["unit"].to_numpy(), index=codes)
+        self.methods = profile.co2_methods(codes, self.ipcc, tier1=tier1)
+        self.guideline = (self.methods["method"] == "guideline").to_numpy()
+        self.tier1 = (self.methods["method"] == "tier1").to_numpy()
+        ncv = profile.chosen("ncv")
+        # the guideline method uses the fuel's own NCV; Tier 1 its own or its IPCC type's
+        own = codes.isin(ncv.index) | self.guideline
+        self.ncv_key = self.codes.where(own, self.ipcc)
+        found = ncv.reindex(self.ncv_key.to_numpy())
+        self.ncv_unit = pd.Series(found["unit"].to_numpy(), index=codes)
         self.ncv_per = pd.Series(
-            [str(d).partition("/")[2] if isinstance(d, str) else np.nan for d in ncv["dimension"]],
+            [
+                str(d).partition("/")[2] if isinstance(d, str) else np.nan
+                for d in found["dimension"]
+            ],
             index=codes,
             dtype=object,
         )
-        label = {p: _label_map(r) for p, r in rows.items()}
-        ncv_label = self.ncv_key.map(label["ncv"]).fillna("")
-        self.labels_guideline = _join(
-            ncv_label, self.codes.map(label["carbon_content"]), self.codes.map(label["oxidation"])
+        self.cite_ncv = _cited(profile.cite("ncv", self.ncv_key), self.ncv_key).to_numpy()
+        self.cite_guideline = _join(
+            _cited(profile.cite("carbon_content", self.codes), self.codes),
+            _cited(profile.cite("oxidation", self.codes), self.codes),
         )
-        self.labels_tier1 = _join(ncv_label, self.ipcc.map(label["co2_ef"]))
+        self.cite_tier1 = _cited(profile.cite("co2_ef", self.ipcc), self.ipcc).to_numpy()
 
     def ncv_gj_per_base(self, where: str) -> np.ndarray:
         """NCV of each fuel in GJ per base unit of its denominator (t, m3, GJ); NaN if none."""
@@ -383,13 +407,13 @@ class _FuelTable:
         """Carbon content [tC/TJ], oxidation [1] (guideline) and CO2 EF [kg/TJ] (Tier 1)."""
         n = len(self.codes)
         cc, of, ef = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-        g = self.guideline_capable
+        g = self.guideline
         if g.any():
             cc[g] = self.profile.lookup_many("carbon_content", self.codes[g], "tC/TJ", source=where)
             of[g] = self.profile.lookup_many("oxidation", self.codes[g], "1", source=where)
-        t = self.has_co2_ef
+        t = self.tier1
         if t.any():
-            dims = self.ipcc[t].map(self.rows["co2_ef"]["dimension"])
+            dims = self.ipcc[t].map(self.profile.chosen("co2_ef")["dimension"])
             target = {"mass/energy": "kg/TJ", "ghg/energy": "kgCO2e/TJ"}
             sub = np.empty(int(t.sum()))
             for d in dims.unique():
@@ -413,7 +437,7 @@ class _FuelTable:
         present = np.unique(f_code[in_context])
         out, labels = [], []
         for parameter in ("ch4_ef", "n2o_ef"):
-            rows = _first_rows(self.profile, parameter, context)
+            rows = self.profile.chosen(parameter, context)
             keys = self.ipcc.iloc[present]
             lacking = ~keys.isin(rows.index).to_numpy()
             if lacking.any():
@@ -434,28 +458,20 @@ class _FuelTable:
                 parameter, keys, "kg/TJ", context=context, source=where
             )
             out.append(values)
-            labels.append(self.ipcc.map(_label_map(rows)))
+            labels.append(_cited(self.profile.cite(parameter, keys, context=context), self.ipcc))
         return out[0], out[1], _join(*labels)
 
 
-def _first_rows(profile: FactorProfile, parameter: str, context: str = "") -> pd.DataFrame:
-    """The highest-priority row per key (the profile table is in priority order)."""
-    rows = profile.rows(parameter, context)
-    rows = rows.reindex(
-        columns=list(dict.fromkeys([*rows.columns, "set_id", "set_version", "dimension", "unit"]))
-    )
-    return rows.drop_duplicates("key", keep="first").set_index("key")
-
-
-def _label_map(rows: pd.DataFrame) -> pd.Series:
-    return rows["set_id"].astype(str) + "@" + rows["set_version"].astype(str)
+def _cited(citations: pd.Series, keys: pd.Series) -> pd.Series:
+    """The citation of each key of ``keys`` (per fuel), '' where there is none."""
+    return pd.Series(citations.reindex(keys.to_numpy()).fillna("").to_numpy(), index=keys.index)
 
 
 def _join(*parts: pd.Series) -> np.ndarray:
-    """Per position, the distinct non-empty labels joined by '+' (on per-fuel arrays, tens)."""
+    """Per position, the distinct non-empty citations joined by '; ' (on per-fuel arrays, tens)."""
     columns = [p.fillna("").astype(str).to_numpy() for p in parts]
     return np.array(
-        ["+".join(dict.fromkeys(v for v in vals if v)) for vals in zip(*columns, strict=True)],
+        ["; ".join(dict.fromkeys(v for v in vals if v)) for vals in zip(*columns, strict=True)],
         dtype=object,
     )
 

@@ -3,8 +3,18 @@
 E_GHG = E_combustion + E_process + E_purchased_electricity + E_purchased_heat
 
 with scope 1 = combustion + process (direct), scope 2 = purchased electricity and heat (indirect),
-reported by gas and in CO2e with the profile's GWP set, in total, per output value (万元) and per
-unit of product. Every line carries its method and the factor set/version it used.
+in total, per output value (万元) and per unit of product. Every line carries its method and the
+factors it used (set@version, parameter[key] = value unit).
+
+Two modes (:data:`MODES`, the city config declares the default per context):
+
+- ``guideline``: the 核算指南 account, a CO2 report: only CO2 lines; combustion CO2 by
+  E = AD x NCV x CC x OF x 44/12 with the guideline factors of the profile's priority, never an
+  IPCC Tier 1 stand-in (a fuel without them is an error); process CO2 only; the report tables of
+  the guide (:func:`guideline_report_tables`). Sector guides that also cover other gases
+  (电子设备制造 PFCs, 电网 SF6, 氟化工 HFC-23) are accounted in the inventory mode.
+- ``inventory``: all gases (CO2, CH4, N2O, F-gases) weighted by the profile's GWP100 set, IPCC
+  Tier 1 CO2 for fuels the profile has no guideline factors for.
 
 References
 ----------
@@ -37,6 +47,13 @@ from citycarbon.errors import InputError
 from citycarbon.factors import FactorProfile, resolve_fuels
 
 GASES = ("CO2", "CH4", "N2O")
+MODES = ("guideline", "inventory")
+MODE_METHODS = {
+    "guideline": "核算指南 guideline mode: CO2 only, AD x NCV x CC x OF x 44/12 with guideline "
+    "factors (GB/T 32150-2015 6.4; 发改办气候〔2015〕1722号), no IPCC Tier 1",
+    "inventory": "inventory mode: CO2, CH4, N2O and F-gases in CO2e (GWP100 of the profile), "
+    "IPCC 2006 Tier 1 CO2 where the profile has no guideline factors",
+}
 
 
 def activity_emissions(
@@ -44,6 +61,7 @@ def activity_emissions(
     profile: FactorProfile,
     *,
     year: int,
+    mode: str = "inventory",
     grid_region: str = "national",
     ch4_n2o_context: str = "manufacturing",
 ) -> pd.DataFrame:
@@ -58,19 +76,24 @@ def activity_emissions(
         Factor values; its :attr:`FactorProfile.version` is written into ``factor_profile``.
     year : int
         Data year (for time-series factors such as the grid factor).
+    mode : {"guideline", "inventory"}
+        Account mode (see the module docstring): the guideline mode never uses IPCC Tier 1.
 
     Returns
     -------
     pandas.DataFrame
         Same index as ``activity``: ``fuel`` (resolved code), ``scope`` (1 or 2), ``energy_gj``,
-        ``co2_t``, ``ch4_t``, ``n2o_t``, ``co2e_t``, ``method``, ``factors`` (set@version and
-        source of each factor used), ``factor_profile``.
+        ``co2_t``, ``ch4_t``, ``n2o_t``, ``co2e_t``, ``method``, ``factors`` (each factor used:
+        set@version parameter[key] = value unit), the CO2 factors per unit
+        (``ncv_gj_per_unit``, ``carbon_content_tc_per_tj``, ``oxidation``, ``co2_ef_t_per_tj``,
+        ``ef_tco2_per_unit`` for purchased electricity and heat), ``factor_profile``.
     """
+    _check_mode(mode)
     quantity = non_negative(activity["quantity"])
     keys = [c for c in ("fuel", "unit", "ch4_n2o_context") if c in activity.columns]
     code, distinct = distinct_rows(activity, keys)
     out = scale_per_unit(
-        _per_unit(distinct, profile, year, grid_region, ch4_n2o_context),
+        _per_unit(distinct, profile, year, mode, grid_region, ch4_n2o_context),
         code,
         quantity,
         PER_UNIT,
@@ -84,6 +107,14 @@ def activity_emissions(
 
 
 PER_UNIT = ("energy_gj", "co2_t", "ch4_t", "n2o_t", "co2e_t")
+#: CO2 factors of a line, per unit of its activity (NaN where the method does not use them)
+FACTOR_COLUMNS = [
+    "ncv_gj_per_unit",
+    "carbon_content_tc_per_tj",
+    "oxidation",
+    "co2_ef_t_per_tj",
+    "ef_tco2_per_unit",
+]
 LINE_COLUMNS = [
     "enterprise_code",
     "category",
@@ -94,16 +125,30 @@ LINE_COLUMNS = [
     "activity_unit",
     "mass_t",
     "co2e_t",
+    "mode",
     "method",
     "factors",
+    *FACTOR_COLUMNS,
     "factor_profile",
 ]
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise InputError(
+            f"account mode {mode!r} is unknown: 'guideline' (核算指南, CO2) or 'inventory' "
+            "(all gases)",
+            field="mode",
+            value=mode,
+            suggestions=MODES,
+        )
 
 
 def _per_unit(
     distinct: pd.DataFrame,
     profile: FactorProfile,
     year: int,
+    mode: str,
     grid_region: str,
     ch4_n2o_context: str,
 ) -> pd.DataFrame:
@@ -113,11 +158,18 @@ def _per_unit(
     one = distinct.assign(fuel=fuel.astype(str), quantity=1.0)
     parts = []
     if (~purchased).any():
-        comb = fuel_combustion_emissions(one[~purchased], profile, ch4_n2o_context=ch4_n2o_context)
+        comb = fuel_combustion_emissions(
+            one[~purchased],
+            profile,
+            ch4_n2o_context=ch4_n2o_context,
+            tier1=mode == "inventory",
+        )
+        co2 = "CO2: " + comb["co2_factors"].astype(str)
         parts.append(
             comb.assign(
-                factors="CO2: "
-                + comb["co2_factors"].astype(str)
+                factors=co2
+                if mode == "guideline"
+                else co2
                 + "; CH4/N2O: "
                 + comb["ch4_n2o_factors"].astype(str)
                 + "; GWP: "
@@ -126,20 +178,27 @@ def _per_unit(
         )
     if purchased.any():
         s2 = purchased_energy_emissions(one[purchased], profile, year=year, grid_region=grid_region)
+        series = {"electricity": ("grid_ef", grid_region), "heat": ("heat_ef", "heat")}
         cite = {
-            f: _cite(profile.provenance(*key, year=year))
-            for f, key in (("electricity", ("grid_ef", grid_region)), ("heat", ("heat_ef", "heat")))
+            f: _cite(profile.provenance(*series[f], year=year))
+            for f in series
             if (s2["fuel"] == f).any()
         }
         parts.append(
             s2.assign(
-                co2e_t=s2["co2_t"], ch4_t=0.0, n2o_t=0.0, factors=s2["fuel"].astype(str).map(cite)
+                co2e_t=s2["co2_t"],
+                ch4_t=0.0,
+                n2o_t=0.0,
+                factors=s2["fuel"].astype(str).map(cite),
+                ef_tco2_per_unit=s2["co2_t"],  # per one unit of the row's quantity
             )
         )
     per_unit = pd.concat(
         [
             p[["fuel", *PER_UNIT]].assign(
-                method=p["method"].astype(str), factors=p["factors"].astype(str)
+                method=p["method"].astype(str),
+                factors=p["factors"].astype(str),
+                **{c: p[c] if c in p else np.nan for c in FACTOR_COLUMNS},
             )
             for p in parts
         ]
@@ -153,6 +212,7 @@ def _cite(prov: dict) -> str:
     return (
         f"{prov['set_id']}@{prov['set_version']}: {prov['parameter']}[{prov['key']}] "
         f"{prov['year']} = {prov['value']:g} {prov['unit']} ({prov['source']}, {prov['clause']})"
+        + (", assumption" if prov["status"] == "assumption" else "")
     )
 
 
@@ -173,6 +233,7 @@ def account_lines(
     profile: FactorProfile,
     *,
     year: int,
+    mode: str = "inventory",
     grid_region: str = "national",
     ch4_n2o_context: str = "manufacturing",
     source: str | None = None,
@@ -187,15 +248,16 @@ def account_lines(
         the 205-1 layout (``consumed_total``, ``consumed_as_feedstock``, as ingested in the
         ``energy_monthly`` lake table) are read as ``quantity`` and ``feedstock_quantity``
         (:func:`energy_205_1`).
-    profile, year, grid_region, ch4_n2o_context :
-        As for :func:`activity_emissions`.
+    profile, year, mode, grid_region, ch4_n2o_context :
+        As for :func:`activity_emissions`. In the guideline mode only CO2 lines are made.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``enterprise_code``, ``category`` (fuel_combustion | purchased_electricity |
         purchased_heat), ``scope``, ``item`` (fuel code), ``gas``, ``activity``,
-        ``activity_unit``, ``mass_t``, ``co2e_t``, ``method``, ``factor_profile``.
+        ``activity_unit``, ``mass_t``, ``co2e_t``, ``mode``, ``method``, ``factors``, the CO2
+        factors per unit of activity (:data:`FACTOR_COLUMNS`), ``factor_profile``.
     """
     energy = energy_205_1(energy)
     burnt = energy.copy()
@@ -214,9 +276,13 @@ def account_lines(
             )
         burnt["quantity"] = qty - feed
     em = activity_emissions(
-        burnt, profile, year=year, grid_region=grid_region, ch4_n2o_context=ch4_n2o_context
+        burnt,
+        profile,
+        year=year,
+        mode=mode,
+        grid_region=grid_region,
+        ch4_n2o_context=ch4_n2o_context,
     )
-    gwp = {g: profile.lookup("gwp100", g, "1") for g in ("CH4_non_fossil", "N2O")}
     category = np.where(
         em["scope"] == 1,
         "fuel_combustion",
@@ -230,21 +296,18 @@ def account_lines(
             "item": em["fuel"].astype(str).to_numpy(),
             "activity": burnt["quantity"].to_numpy(dtype="float64"),
             "activity_unit": energy["unit"].astype(str).to_numpy(),
+            "mode": mode,
             "method": em["method"].astype(str).to_numpy(),
             "factors": em["factors"].astype(str).to_numpy(),
+            **{c: em[c].to_numpy(dtype="float64") for c in FACTOR_COLUMNS},
         }
     )
-    parts = [
-        base.assign(gas="CO2", mass_t=em["co2_t"].to_numpy(), co2e_t=em["co2_t"].to_numpy()),
-        base.assign(
-            gas="CH4",
-            mass_t=em["ch4_t"].to_numpy(),
-            co2e_t=em["ch4_t"].to_numpy() * gwp["CH4_non_fossil"],
-        ),
-        base.assign(
-            gas="N2O", mass_t=em["n2o_t"].to_numpy(), co2e_t=em["n2o_t"].to_numpy() * gwp["N2O"]
-        ),
-    ]
+    parts = [base.assign(gas="CO2", mass_t=em["co2_t"].to_numpy(), co2e_t=em["co2_t"].to_numpy())]
+    if mode == "inventory":
+        gwp = {g: profile.lookup("gwp100", g, "1") for g in ("CH4_non_fossil", "N2O")}
+        for gas, col, key in (("CH4", "ch4_t", "CH4_non_fossil"), ("N2O", "n2o_t", "N2O")):
+            mass = em[col].to_numpy()
+            parts.append(base.assign(gas=gas, mass_t=mass, co2e_t=mass * gwp[key]))
     lines = pd.concat(parts, ignore_index=True)
     lines = lines[(lines["gas"] == "CO2") | (lines["mass_t"] > 0)]
     lines["factor_profile"] = profile.version
@@ -252,17 +315,24 @@ def account_lines(
 
 
 def process_lines(
-    process: pd.DataFrame, profile: FactorProfile, *, source: str | None = None
+    process: pd.DataFrame,
+    profile: FactorProfile,
+    *,
+    mode: str = "inventory",
+    source: str | None = None,
 ) -> pd.DataFrame:
     """Account lines of industrial processes (工业生产过程排放), in the :func:`account_lines` layout.
 
     ``process`` has ``enterprise_code`` and the columns of
     :func:`citycarbon.accounting.process.process_emissions` (process, material, quantity, unit,
     product, optional parameters). Each gas (CO2, F-gases and their by-products) is one line,
-    converted to CO2e with the profile's GWP100 set.
+    converted to CO2e with the profile's GWP100 set; in the guideline mode only the CO2 lines.
     """
+    _check_mode(mode)
     result = process_emissions(process, profile, source=source)
     gases = to_co2e(process_gas_masses(result), profile, source=source)
+    if mode == "guideline":
+        gases = gases[gases["gas"].astype(str) == "CO2"]
     src = process.loc[gases["row"].to_numpy()]  # the input row of each gas line
     lines = pd.DataFrame(
         {
@@ -275,8 +345,10 @@ def process_lines(
             "activity_unit": src["unit"].astype(str).to_numpy(),
             "mass_t": gases["mass_t"].to_numpy(),
             "co2e_t": gases["co2e_t"].to_numpy(),
+            "mode": mode,
             "method": gases["method"].astype(str).to_numpy(),
             "factors": result.loc[gases["row"].to_numpy(), "factors"].astype(str).to_numpy(),
+            **{c: np.nan for c in FACTOR_COLUMNS},
             "factor_profile": profile.version,
         }
     )
@@ -358,5 +430,90 @@ def account_summary(
         if "product_quantity" in o:
             s["product_quantity"] = o["product_quantity"]
             s["tco2e_per_product_unit"] = s["total_tco2e"] / s["product_quantity"]
+    s["mode"] = lines.groupby("enterprise_code")["mode"].first().reindex(s.index)
     s["factor_profile"] = profile.version
     return s
+
+
+#: Source categories of the 核算指南 report, in its order (附表1).
+REPORT_CATEGORIES = (
+    "fuel_combustion",
+    "industrial_process",
+    "purchased_electricity",
+    "purchased_heat",
+)
+
+
+def guideline_report_tables(lines: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The report tables of the 核算指南 (guideline mode) from CO2 account lines.
+
+    - ``emissions`` (附表1 报告主体二氧化碳排放量汇总): per enterprise, CO2 of fuel combustion,
+      industrial processes, net purchased electricity and heat, and the total [tCO2];
+    - ``activity`` (附表2 活动水平数据): per enterprise and item, the quantity and its unit, the net
+      calorific value [GJ per unit] and the heat [GJ] of fuels burnt;
+    - ``factors`` (附表3 排放因子和计算系数): per enterprise and item, carbon content [tC/GJ],
+      oxidation rate [%] or IPCC CO2 factor [tCO2/TJ] of fuels, the factor of purchased
+      electricity [tCO2/MWh] and heat [tCO2/GJ], and each factor cited (set, key, value, unit).
+
+    Parameters
+    ----------
+    lines : pandas.DataFrame
+        Lines of :func:`account_lines` and :func:`process_lines` (their CO2 lines are used).
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        ``emissions``, ``activity``, ``factors``.
+
+    References
+    ----------
+    [1] 国家发展改革委 《工业其他行业企业温室气体排放核算方法与报告指南（试行）》 (2015), 附录一
+        报告格式模板: 附表1 (排放量汇总), 附表2 (活动水平数据), 附表3 (排放因子和计算系数).
+    [2] GB/T 32150-2015, 7 (报告内容) and Annex A (报告格式).
+    """
+    co2 = lines[lines["gas"] == "CO2"]
+    emissions = (
+        co2.pivot_table(
+            index="enterprise_code",
+            columns="category",
+            values="mass_t",
+            aggfunc="sum",
+            fill_value=0.0,
+        )
+        .reindex(columns=list(REPORT_CATEGORIES), fill_value=0.0)
+        .add_suffix("_co2_t")
+        .rename_axis(columns=None)
+    )
+    emissions["total_co2_t"] = emissions.sum(axis=1)
+    keys = ["enterprise_code", "category", "item", "activity_unit"]
+    first = co2.groupby(keys, sort=False)[[*FACTOR_COLUMNS, "factors"]].first()
+    activity = co2.groupby(keys, sort=False)[["activity", "mass_t"]].sum().join(first)
+    activity["heat_gj"] = activity["activity"] * activity["ncv_gj_per_unit"]
+    energy = activity.index.get_level_values("category").isin(
+        ["purchased_electricity", "purchased_heat"]
+    )
+    unit_gj = np.full(len(activity), np.nan)
+    if energy.any():
+        unit_gj[energy] = units.to_base_factors(
+            pd.Series(activity.index.get_level_values("activity_unit")[energy]), expect="energy"
+        )
+    per_gj = activity["ef_tco2_per_unit"].to_numpy() / unit_gj
+    electricity = activity.index.get_level_values("category") == "purchased_electricity"
+    factors = pd.DataFrame(
+        {
+            "carbon_content_tc_per_gj": activity["carbon_content_tc_per_tj"] * 1e-3,
+            "oxidation_pct": activity["oxidation"] * 100,
+            "co2_ef_t_per_tj": activity["co2_ef_t_per_tj"],
+            "ef_tco2_per_mwh": np.where(electricity, per_gj * units.factor("MWh", "GJ"), np.nan),
+            "ef_tco2_per_gj": np.where(energy & ~electricity, per_gj, np.nan),
+            "factors": activity["factors"],
+        },
+        index=activity.index,
+    )
+    return {
+        "emissions": emissions.reset_index(),
+        "activity": activity[["activity", "ncv_gj_per_unit", "heat_gj", "mass_t"]]
+        .rename(columns={"mass_t": "co2_t"})
+        .reset_index(),
+        "factors": factors.reset_index(),
+    }

@@ -172,7 +172,7 @@ def combustion_gases(
             "ch4_n2o_context": ctx.where(known, "energy_industries").to_numpy(),
         }
     )
-    em = fuel_combustion_emissions(act, profile, source="energy balance")
+    em = fuel_combustion_emissions(act, profile, tier1=True, source="energy balance")
     gwp = dict(
         zip(
             ["CO2", "CH4", "N2O"],

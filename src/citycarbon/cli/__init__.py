@@ -14,7 +14,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from citycarbon import __version__, factors
-from citycarbon.accounting.enterprise import account_lines, account_summary, process_lines
+from citycarbon.accounting.enterprise import (
+    MODE_METHODS,
+    account_lines,
+    account_summary,
+    process_lines,
+)
 from citycarbon.cli.common import (
     CityOption,
     EngineOption,
@@ -32,8 +37,10 @@ from citycarbon.demo.pipeline import run_demo, summarise
 from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.ingest import excel205
 from citycarbon.read import access
+from citycarbon.reports.excel import write_excel
 from citycarbon.runs.inventory import latest_result, write_balance_xlsx
 from citycarbon.runs.pipeline import ingest_and_run, run
+from citycarbon.runs.reports import account_report
 from citycarbon.store import catalog, lake, query
 
 app = typer.Typer(
@@ -166,9 +173,8 @@ def factors_show(
     console.print(f"[bold]{s.label}[/] {s.title}\n{s.description}".rstrip())
     table = Table("parameter", "key", "context", "year", "value", "unit", "source", "clause")
     for r in t.itertuples():
-        table.add_row(
-            r.parameter, r.key, r.context, str(r.year), f"{r.value:g}", r.unit, r.source, r.clause
-        )
+        value = f"{r.value:g}" + (" (assumption)" if r.status == "assumption" else "")
+        table.add_row(r.parameter, r.key, r.context, str(r.year), value, r.unit, r.source, r.clause)
     console.print(table)
 
 
@@ -617,20 +623,36 @@ def account(
         Path | None,
         typer.Option("--summary", help="Write the per-enterprise totals (CSV) here."),
     ] = None,
+    report_xlsx: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Write the account report (Excel) here: the 核算指南 tables in the guideline "
+            "mode, emissions by gas in the inventory mode, and every line with its factors.",
+        ),
+    ] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(
+            help="guideline (核算指南: CO2 only, guideline factors) or inventory (all gases, "
+            "GWP set); default: the city config's factors.mode.enterprise."
+        ),
+    ] = None,
     city: CityOption = None,
 ) -> None:
     """Enterprise carbon account (企业碳排放核算) of files, in the structure of the 核算指南.
 
     Fuels, feedstock, factors and the grid factor are chosen as the platform chooses them for
-    its enterprise results (the city's factor profile and grid region): "energy CO2" equals the
-    CO2 the 企业 page and the map show for the same 205-1 rows. The tCO2e columns follow the
-    核算指南: they add CH4 and N2O (GWP100 of the profile, industrial-combustion factors) and
-    process emissions, which the platform's CO2 leaves out.
+    its enterprise results (the city's enterprise factor priority and grid region): "energy CO2"
+    equals the CO2 the 企业 page and the map show for the same 205-1 rows. In the guideline mode
+    the account is a CO2 report; in the inventory mode the tCO2e columns add CH4 and N2O (GWP100
+    of the profile, industrial-combustion factors) and process F-gases.
     """
 
     try:
         cfg = load_city(city)
-        profile = cfg.factor_profile()
+        mode = mode or cfg.factors.mode.enterprise
+        profile = cfg.factor_profile("enterprise")
         rows = _read_table(energy)
         year = _account_year(rows, year, str(energy))
         parts = [
@@ -638,12 +660,15 @@ def account(
                 rows,
                 profile,
                 year=year,
+                mode=mode,
                 grid_region=cfg.factors.grid_region,
                 source=str(energy),
             )
         ]
         if process:
-            parts.append(process_lines(_read_table(process), profile, source=str(process)))
+            parts.append(
+                process_lines(_read_table(process), profile, mode=mode, source=str(process))
+            )
         lines = pd.concat(parts, ignore_index=True)
         summary = account_summary(
             lines,
@@ -674,9 +699,15 @@ def account(
     console.print(
         "energy CO2 = fossil fuel burnt (less feedstock) + purchased electricity and heat, "
         f"grid factor {escape(cfg.factors.grid_region)} {year} (location-based): the platform's "
-        "enterprise CO2 (企业 page, map). tCO2e adds CH4, N2O (GWP100) and process emissions "
-        "(核算指南); biogenic CO2 is a memo item in neither."
+        "enterprise CO2 (企业 page, map). "
+        + (
+            "Guideline mode: CO2 only, so tCO2e = tCO2 (plus process CO2)"
+            if mode == "guideline"
+            else "Inventory mode: tCO2e adds CH4, N2O (GWP100) and process emissions"
+        )
+        + "; biogenic CO2 is a memo item in neither."
     )
+    console.print(f"account mode: {mode} ({escape(MODE_METHODS[mode])})")
     console.print(f"factor profile: {escape(profile.version)}")
     if lines_csv:
         lines.to_csv(lines_csv, index=False, encoding="utf-8-sig")
@@ -684,6 +715,11 @@ def account(
     if summary_csv:
         summary.to_csv(summary_csv, encoding="utf-8-sig")
         console.print(f"totals written to {summary_csv}")
+    if report_xlsx:
+        data = account_report(
+            lines, cfg=cfg, period=str(year), title=f"企业温室气体排放报告 {year}"
+        )
+        console.print(f"account report written to {write_excel(data, report_xlsx)}")
 
 
 # --- city energy balance and GHG inventory (issue 5) -----------------------------------------

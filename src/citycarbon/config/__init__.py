@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from citycarbon.config.settings import get_settings
 from citycarbon.errors import InputError, close_matches
@@ -41,14 +42,72 @@ class Province(Section):
     en: str
 
 
+#: Where factors are looked up: ``inventory`` (the city inventory, energy balance, scenarios,
+#: city-wide 电-碳 figures) and ``enterprise`` (the enterprise accounts, 205-1 results, pages).
+Context = Literal["inventory", "enterprise"]
+CONTEXTS: tuple[Context, ...] = ("inventory", "enterprise")
+
+
+class Priority(Section):
+    """Factor sets in priority order per context (first wins where two give the same value)."""
+
+    inventory: list[str]
+    enterprise: list[str]
+
+
+AccountMode = Literal["guideline", "inventory"]
+#: How a result's ``method`` provenance column names the account mode it was computed in.
+MODE_METHOD = "account mode: {mode}; {method}"
+_MODE_PREFIX = re.compile(r"^account mode: (guideline|inventory); ")
+
+
+def method_with_mode(mode: str, method: str) -> str:
+    """``method`` prefixed with the account mode (``account mode: guideline; ...``)."""
+    return MODE_METHOD.format(mode=mode, method=method)
+
+
+def mode_of_method(method: str) -> str | None:
+    """The account mode a ``method`` names (:func:`method_with_mode`), None if it names none."""
+    found = _MODE_PREFIX.match(method or "")
+    return found.group(1) if found else None
+
+
+class Modes(Section):
+    """Account mode per context. ``guideline``: the 核算指南 account (CO2 only, E = AD x NCV x CC
+    x OF x 44/12 with the priority's guideline factors, no IPCC Tier 1 stand-in; its report
+    tables). ``inventory``: all gases with the GWP set, IPCC Tier 1 where the priority has no
+    guideline factors of a fuel. The city inventory is always an inventory."""
+
+    inventory: Literal["inventory"] = "inventory"
+    enterprise: AccountMode = "guideline"
+
+
 class FactorChoice(Section):
-    sets: list[str]
+    """The city's factor choices: ``priority`` per context (or ``sets``, one list for every
+    context), GWP set, grid region, account modes and overrides."""
+
+    priority: Priority | None = None
+    sets: list[str] | None = None
     gwp: str
     #: key of ``grid_ef`` for location-based scope 2 (the declared basis of every scope-2 figure)
     grid_region: str = "national"
     #: grid regions the city total is also shown under (清单 sensitivity table), by level
     grid_sensitivity: dict[Literal["national", "regional", "provincial"], str] = {}
+    mode: Modes = Modes()
     overrides: list[dict] = []
+
+    @model_validator(mode="after")
+    def _one_priority(self) -> FactorChoice:
+        if (self.priority is None) == (self.sets is None):
+            raise ValueError(
+                "give either factors.priority (a list of factor sets per context: inventory, "
+                "enterprise) or factors.sets (one list for every context)"
+            )
+        return self
+
+    def sets_of(self, context: Context) -> list[str]:
+        """The factor sets of ``context`` in priority order."""
+        return getattr(self.priority, context) if self.priority is not None else list(self.sets)
 
 
 class EmailNotify(Section):
@@ -125,14 +184,27 @@ class CityConfig(Section):
     power: PowerSection = PowerSection()
     path: Path | None = None
 
-    def factor_profile(self) -> FactorProfile:
-        """The city's factor profile: its overrides over its sets, then its GWP set."""
+    def factor_profile(self, context: Context) -> FactorProfile:
+        """The city's factor profile in ``context`` (``inventory`` or ``enterprise``): its
+        overrides over the context's sets in priority order, then its GWP set. Its name is
+        ``<city>:<context>``, so results say which priority they were computed with."""
+        if context not in CONTEXTS:
+            raise InputError(
+                f"factor context {context!r} is unknown",
+                field="context",
+                value=context,
+                suggestions=CONTEXTS,
+            )
         extra = get_settings().factors_path
-        sets = [
-            load_factor_set(s, extra_paths=extra) for s in [*self.factors.sets, self.factors.gwp]
-        ]
+        names = [*self.factors.sets_of(context), self.factors.gwp]
+        sets = [load_factor_set(s, extra_paths=extra) for s in names]
         overrides = pd.DataFrame(self.factors.overrides) if self.factors.overrides else None
-        return FactorProfile(sets, overrides, name=self.id)
+        return FactorProfile(sets, overrides, name=f"{self.id}:{context}")
+
+    def factor_versions(self) -> str:
+        """The versions of the city's profiles in every context, as one label (for a run that
+        computes results of both)."""
+        return "; ".join(self.factor_profile(c).version for c in CONTEXTS)
 
 
 def city_path(name_or_path: str | Path | None = None) -> Path:

@@ -1237,7 +1237,9 @@ def _energy_balance(
         qin = inputs.reset_index()
         unit = stat_unit.reindex(qin["fuel"]).to_numpy()
         gj = units.convert(
-            energy_consumption_tce(-qin["q"], unit, qin["fuel"], cfg.factor_profile()).to_numpy(),
+            energy_consumption_tce(
+                -qin["q"], unit, qin["fuel"], cfg.factor_profile("inventory")
+            ).to_numpy(),
             "tce",
             "GJ",
         )

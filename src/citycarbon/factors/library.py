@@ -3,13 +3,16 @@
 A factor set is a directory ``<id>/`` holding ``manifest.yaml`` (id, version, title, publisher,
 description) and ``factors.csv`` with one value per row::
 
-    parameter,key,context,year,value,unit,source,clause,note
+    parameter,key,context,year,value,unit,source,clause,note[,status]
 
 ``parameter`` is one of ``parameters.yaml``; ``key`` is a fuel, gas, region or material code;
 ``context`` narrows it (a source category, a product) and may be empty; ``year`` is the year the
 value refers to (data year for time series, publication year otherwise). Every row needs a value,
 a unit of the parameter's dimension, a source document and its table/clause: the loader refuses
-anything else, naming file, row and field.
+anything else, naming file, row and field. ``status`` is empty for a published value and
+``assumption`` for a value that is not (a mapping the platform chose, a year carried forward, a
+figure not verified against its source); its ``note`` says why, and every citation of the value
+(:meth:`FactorProfile.cite`) and every page that lists it says "assumption".
 
 A :class:`FactorProfile` stacks factor sets in priority order under a city's own overrides, and is
 what the accounting core looks values up in. Its :attr:`FactorProfile.version` identifies the
@@ -32,9 +35,21 @@ from citycarbon import units
 from citycarbon.errors import InputError, UnitError, UnknownCodeError
 
 DATA_DIR = Path(__file__).parent / "data"
-COLUMNS = ["parameter", "key", "context", "year", "value", "unit", "source", "clause", "note"]
+COLUMNS = [
+    "parameter",
+    "key",
+    "context",
+    "year",
+    "value",
+    "unit",
+    "source",
+    "clause",
+    "note",
+    "status",
+]
 REQUIRED = ["parameter", "key", "year", "value", "unit", "source", "clause"]
 INDEX = ["parameter", "key", "context", "year"]
+STATUSES = ("", "assumption")
 
 
 @cache
@@ -59,7 +74,7 @@ def validate_rows(table: pd.DataFrame, source: str, *, first_row: int = 2) -> pd
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", source=source)
     table = table.reindex(columns=COLUMNS).copy()
-    for col in ("context", "note"):
+    for col in ("context", "note", "status"):
         table[col] = table[col].fillna("").astype(str).str.strip()
     for col in ("parameter", "key", "unit", "source", "clause"):
         table[col] = table[col].astype("string").str.strip()
@@ -77,6 +92,17 @@ def validate_rows(table: pd.DataFrame, source: str, *, first_row: int = 2) -> pd
                 row=line,
                 field=col,
             )
+    odd = ~table["status"].isin(STATUSES)
+    if odd.any():
+        line = int(table.index[np.argmax(odd.to_numpy())])
+        raise InputError(
+            "status must be empty (a published value) or 'assumption'",
+            source=source,
+            row=line,
+            field="status",
+            value=table.at[line, "status"],
+            suggestions=STATUSES[1:],
+        )
     unknown = ~table["parameter"].isin(list(vocab))
     if unknown.any():
         line = int(table.index[np.argmax(unknown.to_numpy())])
@@ -264,6 +290,18 @@ class FactorProfile:
         t = self.table
         return t[(t["parameter"] == parameter) & (t["context"] == context)]
 
+    def chosen(self, parameter: str, context: str = "", year: int | None = None) -> pd.DataFrame:
+        """The row each key's value comes from, indexed by key: the highest-priority row; for a
+        time series the latest one with year <= ``year`` (``year`` is required for those)."""
+        table = self.rows(parameter, context)
+        if parameter in self._by_year:
+            if year is None:
+                raise InputError(f"{parameter} is a time series: give a year")
+            table = (
+                table[table["year"] <= year].sort_values("year").drop_duplicates("key", keep="last")
+            )
+        return table.drop_duplicates("key", keep="first").set_index("key")
+
     def lookup_many(
         self,
         parameter: str,
@@ -280,14 +318,7 @@ class FactorProfile:
         """
         keys = pd.Series(keys, copy=False)
         codes, uniques = pd.factorize(keys, use_na_sentinel=True)
-        table = self.rows(parameter, context)
-        if parameter in self._by_year:
-            if year is None:
-                raise InputError(f"{parameter} is a time series: give a year")
-            table = (
-                table[table["year"] <= year].sort_values("year").drop_duplicates("key", keep="last")
-            )
-        found = table.set_index("key")
+        found = self.chosen(parameter, context, year)
         missing = [k for k in uniques if k not in found.index]
         if missing or (codes < 0).any():
             bad = missing[0] if missing else None
@@ -323,7 +354,8 @@ class FactorProfile:
     def provenance(
         self, parameter: str, key: str, *, context: str = "", year: int | None = None
     ) -> dict:
-        """Which set, version, source and clause a looked-up value comes from."""
+        """Which set, version, source and clause a looked-up value comes from, its status
+        ('' or 'assumption') and note."""
         t = self.rows(parameter, context)
         t = t[t["key"] == key]
         if parameter in self._by_year and year is not None:
@@ -344,12 +376,107 @@ class FactorProfile:
                 "unit",
                 "source",
                 "clause",
+                "note",
+                "status",
             )
         }
 
+    def cite(
+        self, parameter: str, keys, *, context: str = "", year: int | None = None
+    ) -> pd.Series:
+        """How the value of each key is cited on a computed line, by key (distinct keys).
+
+        ``set@version parameter[key] = value unit``, with ``(year Y)`` for a time series and
+        ``, assumption`` where the value is one (``status``); '' for a key without a value.
+        """
+        keys = pd.Index(pd.unique(pd.Series(keys, dtype=object).dropna()))
+        rows = self.chosen(parameter, context, year).reindex(keys)
+        have = rows["value"].notna()
+        text = (
+            rows["set_id"].astype(str)
+            + "@"
+            + rows["set_version"].astype(str)
+            + f" {parameter}["
+            + rows.index.astype(str)
+            + "] = "
+            + rows["value"].map(lambda v: f"{v:g}", na_action="ignore").astype(str)
+            + rows["unit"].astype(str).map(lambda u: "" if u == "1" else f" {u}")
+        )
+        if parameter in self._by_year:
+            text = text + " (year " + rows["year"].astype("Int64").astype(str) + ")"
+        text = text + np.where(rows["status"] == "assumption", ", assumption", "")
+        return pd.Series(np.where(have, text, ""), index=keys, dtype=object)
+
+    def co2_methods(self, codes, ipcc_fuels, *, tier1: bool) -> pd.DataFrame:
+        """How the combustion CO2 of each fuel code is computed with this profile.
+
+        ``guideline`` (E = AD x NCV x CC x OF x 44/12) where the profile holds the fuel code's own
+        carbon content and oxidation rate, whichever sets of the priority give them; ``tier1``
+        (E = AD x NCV x EF_CO2 of the fuel's IPCC fuel type) only where ``tier1`` allows it, the
+        code has neither and the profile holds the type's ``co2_ef``. A fuel with only one of
+        carbon content and oxidation never falls back: the set is incomplete, and that is an
+        error for the caller to report (``problem``), as is a fuel with no method.
+
+        Parameters
+        ----------
+        codes : sequence of str
+            Distinct fuel codes of fuels.csv.
+        ipcc_fuels : sequence of str
+            Their IPCC fuel types ('' for none), same order.
+        tier1 : bool
+            Whether the IPCC Tier 1 factor may stand in for missing guideline factors (the
+            inventory mode; never in the 核算指南 guideline mode).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by code: ``method`` ('guideline', 'tier1' or '') and ``problem`` (why there
+            is no method; '' otherwise).
+
+        References
+        ----------
+        [1] GB/T 32150-2015, 6.4 (AD x NCV x CC x OF x 44/12 with the guideline defaults).
+        [2] IPCC 2006 Guidelines, Vol. 2, Ch. 2, eq. 2.1 (Tier 1).
+        """
+        codes = pd.Index(codes, dtype=object)
+        ipcc = pd.Series(list(ipcc_fuels), index=codes, dtype=object).fillna("")
+        cc = codes.isin(self.chosen("carbon_content").index)
+        of = codes.isin(self.chosen("oxidation").index)
+        ef = ipcc.isin(self.chosen("co2_ef").index).to_numpy() & (ipcc != "").to_numpy()
+        method = np.select(
+            [cc & of, ~cc & ~of & tier1 & ef], ["guideline", "tier1"], default=""
+        ).astype(object)
+        has = pd.Series(np.where(cc, "carbon_content", "oxidation"), index=codes)
+        lacks = pd.Series(np.where(cc, "oxidation", "carbon_content"), index=codes)
+        half = (
+            f"profile {self.name} has "
+            + has
+            + " but no "
+            + lacks
+            + (
+                " for it: add the missing value (with its source) as an override; an incomplete "
+                "guideline set never falls back to IPCC Tier 1"
+            )
+        )
+        why = (
+            " (the guideline mode never falls back to IPCC Tier 1)"
+            if not tier1
+            else ", nor co2_ef for its IPCC fuel " + ipcc.replace("", "(none)")
+        )
+        none = (
+            f"profile {self.name} has no carbon_content and oxidation for it"
+            + why
+            + (
+                ": add them (with their source) as overrides or put a set that has them in the "
+                "priority"
+            )
+        )
+        problem = np.where(cc ^ of, half, np.where(method == "", none, ""))
+        return pd.DataFrame({"method": method, "problem": problem}, index=codes)
+
 
 def _digest(table: pd.DataFrame) -> str:
-    cols = [c for c in ("set_id", *INDEX, "value", "unit") if c in table.columns]
+    cols = [c for c in ("set_id", *INDEX, "value", "unit", "status") if c in table.columns]
     text = table[cols].astype(str).to_csv(index=False)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 

@@ -78,7 +78,7 @@ def reference_coefficients(fuel_codes: Sequence[str], city: Any = None) -> dict[
     (``coal_equivalent``); fuels without a value are left out (never a made-up number)."""
     try:
         cfg = as_city(city)
-        profile = cfg.factor_profile()
+        profile = cfg.factor_profile("enterprise")
     except (CitycarbonError, OSError):
         return {}
     table = fuels()

@@ -556,7 +556,7 @@ def factor_years(schema: Schema, city: Any) -> dict[str, tuple[str, int | None]]
     rule = schema.factor_periods
     if rule is None:
         return {}
-    profile = city.factor_profile()
+    profile = city.factor_profile("enterprise")
     out: dict[str, tuple[str, int | None]] = {}
     for value, (parameter, key) in rule.series.items():  # a few series
         key = key or city.factors.grid_region

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from citycarbon.config import mode_of_method
 from citycarbon.config.settings import get_settings
 from citycarbon.contract.codes import industry_names
 from citycarbon.contract.results import ENTERPRISE_MONTH_FUEL
@@ -429,6 +430,21 @@ def enterprise_monthly(principal: Principal, credit_code: str) -> pd.DataFrame:
         return pd.DataFrame(columns=["year", "month", *RESULT_SUMS])
     m = res.monthly[res.monthly["enterprise_code"].to_numpy() == credit_code]
     return m.drop(columns="enterprise_code").sort_values(["year", "month"]).reset_index(drop=True)
+
+
+def enterprise_basis(principal: Principal) -> dict:
+    """How the enterprise results were computed: account ``mode`` (``guideline`` | ``inventory``,
+    None if the results do not say), ``method`` and ``factor_profile`` of the latest run (all
+    None when nothing was computed)."""
+    require(principal, "read")
+    res = results()
+    if res is None:
+        return {"mode": None, "method": None, "factor_profile": None}
+    return {
+        "mode": mode_of_method(res.method),
+        "method": res.method,
+        "factor_profile": res.factor_profile,
+    }
 
 
 def enterprise_rank(principal: Principal, credit_code: str, year: int | None = None) -> dict:

@@ -68,7 +68,8 @@ def compute_accounts(
 
     Returns result name -> (rows, directory written), as :func:`citycarbon.store.query.compute`.
     """
-    with results.transaction(lake=settings.lake, factor_profile=city.factor_profile().version):
+    profile = city.factor_profile("enterprise").version
+    with results.transaction(lake=settings.lake, factor_profile=profile):
         out = query.compute(engine, names, lake_dir=settings.lake, year=years)
         if ENTERPRISE_MONTH_FUEL.name in out:  # from the accounts just staged
             gases = sector_gases(years, city=city, settings=settings, write=False)
@@ -106,7 +107,7 @@ def sector_gases(
         accounts,
         burnt_fuel(years, settings=settings),
         sectors,
-        city.factor_profile(),
+        city.factor_profile("enterprise"),
         fuels()["stat_unit"],
     )
     if write:

@@ -28,7 +28,10 @@ def _fuel_factors() -> pd.DataFrame:
     cfg = load_city()
     with _lock:
         if cfg.id not in _ff_cache:
-            _ff_cache[cfg.id] = query.fuel_factors_frame(cfg.factor_profile()).set_index("fuel")
+            ff = query.fuel_factors_frame(
+                cfg.factor_profile("enterprise"), tier1=cfg.factors.mode.enterprise == "inventory"
+            )
+            _ff_cache[cfg.id] = ff.set_index("fuel")
         return _ff_cache[cfg.id]
 
 

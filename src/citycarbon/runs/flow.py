@@ -126,7 +126,7 @@ def declared_basis(year: int, *, city: Any = None) -> pd.Series:
     :func:`citycarbon.runs.inventory.declared_grid_factors` and its ``label``): the import
     intensity of the demo grid and the annual factor hourly scope 2 is compared with."""
     cfg = as_city(city)
-    basis = declared_grid_factors(cfg, cfg.factor_profile(), [year])
+    basis = declared_grid_factors(cfg, cfg.factor_profile("inventory"), [year])
     return basis.assign(label=basis_label(basis)).iloc[0]
 
 

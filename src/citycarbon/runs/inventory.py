@@ -121,7 +121,7 @@ def compute_inventory(
     """
     settings = settings or get_settings()
     cfg = as_city(city)
-    profile = cfg.factor_profile()
+    profile = cfg.factor_profile("inventory")
     run_id = results.run_id_here(run_id)
     version = profile.version
     url = settings.database_url
@@ -160,7 +160,7 @@ def compute_inventory(
     coefs = _coefficients(completed, profile)
     btce = bal.balance_tce(completed, coefs)
     energy_balance = _label_balance(btce).assign(
-        run_id=run_id, factor_profile=version, method=METHOD_BALANCE
+        run_id=run_id, factor_profile=version, method=_balance_method(btce["year"], profile)
     )
     energy = bal.energy_indicators(btce, fuels())
 
@@ -427,6 +427,17 @@ def _coefficients(completed: pd.DataFrame, profile) -> pd.DataFrame:
             ).to_numpy()
         parts.append(pairs.assign(tce_basis=name, tce_per_unit=values))
     return pd.concat(parts, ignore_index=True)
+
+
+def _balance_method(year: pd.Series, profile) -> np.ndarray:
+    """:data:`METHOD_BALANCE` with, per year, the coal rate its electricity 等价值 used, cited
+    (set, value, the year of the value, and 'assumption' where it is one)."""
+    years = pd.unique(year)
+    rate = {
+        y: profile.cite("coal_equivalent_primary", ["electricity"], year=int(y)).iat[0]
+        for y in years  # a handful of years
+    }
+    return (METHOD_BALANCE + "; 等价值 electricity: " + year.map(rate)).to_numpy()
 
 
 def _label_balance(btce: pd.DataFrame) -> pd.DataFrame:

@@ -491,7 +491,7 @@ def run(
             with results.transaction(
                 pr.run_id,
                 lake=settings.lake,
-                factor_profile=cfg.factor_profile().version,
+                factor_profile=cfg.factor_versions(),
                 source_batches=_source_batches(all_inputs, settings.database_url),
                 description=f"pipeline: {', '.join(s.name for s in todo)}"
                 + (f" for {years_list}" if years_list is not None else ""),

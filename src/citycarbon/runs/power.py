@@ -700,7 +700,7 @@ def run_indicators(
         )
     settings = settings or get_settings()
     data = data or read_power_data(settings=settings, city=city)
-    profile = data.city.factor_profile()
+    profile = data.city.factor_profile("enterprise")
     s = data.stats.merge(_entity_frame(data), on="enterprise_code", how="left")
     out_v = lake.read_current(
         "industrial_output", columns=["enterprise_code", "year", "output_value_10k_cny"]

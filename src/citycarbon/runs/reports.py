@@ -10,12 +10,19 @@ from typing import Any
 
 import pandas as pd
 
+from citycarbon.accounting.enterprise import (
+    MODE_METHODS,
+    account_lines,
+    energy_205_1,
+    guideline_report_tables,
+)
 from citycarbon.config import load_city
 from citycarbon.config.settings import get_settings
 from citycarbon.contract.results import TARGET_PROGRESS, TARGET_STATUS
 from citycarbon.errors import InputError
 from citycarbon.factors import load_factor_set
 from citycarbon.runs.targets_inputs import FUEL_RESULT, latest_result
+from citycarbon.store import lake as lake_store
 from citycarbon.store import targets as targets_store
 
 BASIS = "incl_net_imported_electricity"
@@ -25,7 +32,7 @@ BASIS = "incl_net_imported_electricity"
 class ReportData:
     """Everything a report shows: named tables, chart series and provenance."""
 
-    kind: str  # 'inventory' or 'targets'
+    kind: str  # 'inventory', 'targets' or 'enterprise_account'
     title: str
     city: str
     period: str
@@ -57,9 +64,9 @@ def _prov_rows(**frames: tuple[pd.DataFrame, str] | None) -> pd.DataFrame:
 
 
 def factor_sets(cfg: Any) -> pd.DataFrame:
-    """The city's factor sets (id, version, title) in priority order."""
+    """The city's factor sets of the inventory (id, version, title) in priority order."""
     rows = []
-    for sid in [*cfg.factors.sets, cfg.factors.gwp]:
+    for sid in [*cfg.factors.sets_of("inventory"), cfg.factors.gwp]:
         s = load_factor_set(sid, extra_paths=get_settings().factors_path)
         rows.append(
             {"factor_set": s.id, "version": s.version, "title": s.title, "values": len(s.table)}
@@ -195,6 +202,85 @@ def _gpc_by_gas(rows: pd.DataFrame) -> pd.DataFrame:
     out["total_tco2e"] = out[gas_cols].sum(axis=1, min_count=1)
     flags = ["notation_key", "basic", "basic_plus", "memo"]
     return out[[*keys, *gas_cols, "total_tco2e", *flags]]
+
+
+def account_report(lines: pd.DataFrame, *, cfg: Any, period: str, title: str) -> ReportData:
+    """The report of enterprise account lines (:func:`citycarbon.accounting.enterprise.
+    account_lines`, one mode): in the guideline mode the 核算指南's tables (emissions,
+    activity, factors), in the inventory mode emissions by source category and gas; the lines
+    themselves; notes naming the mode, the factor profile and the factors that are assumptions."""
+    modes = sorted(set(lines["mode"]))
+    if len(modes) != 1:
+        raise InputError(f"account lines of one mode are needed, got {modes}", field="mode")
+    mode = modes[0]
+    data = ReportData("enterprise_account", title, cfg.name.zh, period, "account lines")
+    if mode == "guideline":
+        data.tables.update(guideline_report_tables(lines))
+    else:
+        data.tables["emissions"] = lines.groupby(
+            ["enterprise_code", "category", "gas"], as_index=False
+        )[["mass_t", "co2e_t"]].sum()
+    data.tables["lines"] = lines
+    profiles = ", ".join(sorted(set(lines["factor_profile"].astype(str))))
+    assumed = lines["factors"].astype(str).str.contains(", assumption", regex=False)
+    data.notes += [
+        f"account mode: {mode} ({MODE_METHODS[mode]})",
+        f"factor profile: {profiles}",
+        f"lines resting on a factor that is an assumption: {int(assumed.sum())} of {len(lines)} "
+        "(see column factors)",
+    ]
+    return data
+
+
+def enterprise_account_report(
+    credit_code: str, year: int | None = None, *, cfg: Any = None, settings: Any = None
+) -> ReportData:
+    """The account report of one enterprise and year (default: its latest) from its 205-1
+    returns in the lake, in the city's enterprise account mode with the enterprise factor
+    profile (the face checks that the enterprise is visible). Process emissions are not in
+    the 205-1 returns and not in this report."""
+    settings = settings or get_settings()
+    cfg = cfg or load_city()
+    filters: dict[str, Any] = {"enterprise_code": credit_code}
+    if year:
+        filters["year"] = int(year)
+    rows = lake_store.read_current(
+        "energy_monthly",
+        filters,
+        columns=[
+            "enterprise_code",
+            "year",
+            "fuel",
+            "unit",
+            "consumed_total",
+            "consumed_as_feedstock",
+        ],
+        lake=settings.lake,
+        url=settings.database_url,
+    )
+    if rows.empty:
+        raise InputError(
+            "no 205-1 returns of this enterprise", source="energy_monthly", value=credit_code
+        )
+    y = int(year or rows["year"].max())
+    rows = rows[rows["year"] == y]
+    qty = rows.groupby(["enterprise_code", "fuel", "unit"], as_index=False)[
+        ["consumed_total", "consumed_as_feedstock"]
+    ].sum()
+    mode = cfg.factors.mode.enterprise
+    lines = account_lines(
+        energy_205_1(qty),
+        cfg.factor_profile("enterprise"),
+        year=y,
+        mode=mode,
+        grid_region=cfg.factors.grid_region,
+        source=f"205-1 returns of {credit_code}, {y}",
+    )
+    data = account_report(
+        lines, cfg=cfg, period=str(y), title=f"企业温室气体排放报告 {credit_code} {y}"
+    )
+    data.notes.append("industrial process emissions: not in the 205-1 returns, not in this report")
+    return data
 
 
 def targets_report(

@@ -216,7 +216,7 @@ def city_history(city=None) -> CityHistory:
     """The city's emissions history and drivers from the lake (see the module docstring)."""
 
     cfg = load_city(city)
-    profile = cfg.factor_profile()
+    profile = cfg.factor_profile("inventory")
     a = cat.baseline_assumptions()
     drivers = _statistics(cfg.adcode)
     years = drivers["year"].astype(int).tolist()

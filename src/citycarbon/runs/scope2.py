@@ -50,7 +50,7 @@ def persist_demo_scope2(
     run_id = results.run_id_here()
     common = {
         "run_id": run_id,
-        "factor_profile": cfg.factor_profile().version,
+        "factor_profile": cfg.factor_profile("enterprise").version,
         "grid": "synthetic demo grid",
         "import_tco2_per_mwh": res.import_tco2_per_mwh,
     }

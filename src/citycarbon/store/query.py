@@ -29,11 +29,13 @@ registry tables
     (``stat_unit`` of fuels.csv, the unit of ``energy_monthly`` quantities): ``gj_per_stat_unit``,
     ``tce_per_stat_unit``, ``ncv_gj_per_stat_unit``, ``co2_method`` with
     ``carbon_content_tc_per_gj`` and ``oxidation`` (guideline) or ``co2_ef_tco2_per_gj`` (IPCC
-    Tier 1), ``combustion``, ``fossil`` and the scope-2 series (``scope2_parameter``,
-    ``scope2_key``), chosen as :mod:`citycarbon.accounting.combustion` chooses them.
+    Tier 1, in the inventory account mode only; ``co2_problem`` says why a fuel has no method),
+    ``combustion``, ``fossil`` and the scope-2 series (``scope2_parameter``, ``scope2_key``),
+    chosen as :mod:`citycarbon.accounting.combustion` chooses them.
 ``factor_choice``, ``unit_factors``
-    One row: ``grid_region``, profile name and version; and ``symbol, dimension, to_base`` of the
-    units the queries convert between (from :mod:`citycarbon.units`, so no constant lives in SQL).
+    One row: ``grid_region``, profile name and version, ``account_mode``; and ``symbol,
+    dimension, to_base`` of the units the queries convert between (from :mod:`citycarbon.units`,
+    so no constant lives in SQL).
 
 Named queries live in ``queries/<name>.sql``; a header of ``-- key: value`` lines gives their
 ``title``, ``method``, ``requires`` (views), ``not_null`` and ``zero`` (result columns that reveal
@@ -61,7 +63,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from citycarbon import units
-from citycarbon.config import as_city
+from citycarbon.config import AccountMode, as_city, method_with_mode
 from citycarbon.config.settings import get_settings
 from citycarbon.contract.inputs import SCHEMAS, SCOPE2_SERIES
 from citycarbon.contract.results import result as declared
@@ -753,12 +755,6 @@ def factor_values_frame(profile: FactorProfile, year_range: Iterable[int]) -> pd
     return out.sort_values(["parameter", "key", "context", "year"], ignore_index=True)
 
 
-def _first_rows(profile: FactorProfile, parameter: str) -> pd.DataFrame:
-    """The highest-priority row per key (the profile table is in priority order), as
-    :mod:`citycarbon.accounting.combustion` takes them."""
-    return profile.rows(parameter).drop_duplicates("key", keep="first").set_index("key")
-
-
 def _per_stat_unit(
     rows: pd.DataFrame,
     keys: pd.Series,
@@ -793,18 +789,23 @@ def _per_stat_unit(
     return pd.Series(np.where(ok, value, np.nan), index=keys.index)
 
 
-def fuel_factors_frame(profile: FactorProfile, *, grid_region: str = "national") -> pd.DataFrame:
+def fuel_factors_frame(
+    profile: FactorProfile, *, tier1: bool, grid_region: str = "national"
+) -> pd.DataFrame:
     """The ``fuel_factors`` view: per fuel of fuels.csv, factors per its statistical unit.
 
     ``energy_monthly`` quantities are in each fuel's ``stat_unit`` (t, 10^4 m3, 10^4 kWh, GJ), so
     each factor is converted, through :mod:`citycarbon.units`, to that denominator: NCV to GJ per
     stat unit, the standard-coal coefficient to tce per stat unit. Factors are chosen as
-    :func:`citycarbon.accounting.combustion.fuel_combustion_emissions` chooses them: the
-    highest-priority value per key; the NCV of the fuel code, else of its IPCC fuel type; CO2 by
-    the guideline method (the fuel code's own NCV, carbon content and oxidation) where the profile
-    has them, else by IPCC Tier 1 (``co2_ef`` of the IPCC fuel type). A factor the profile lacks is
-    NULL, one whose unit cannot be expressed per the stat unit is NULL with a ``factor_problem``
-    note; the check query reports both when data use the fuel.
+    :func:`citycarbon.accounting.combustion.fuel_combustion_emissions` chooses them
+    (:meth:`~citycarbon.factors.FactorProfile.co2_methods`): the highest-priority value per key;
+    CO2 by the guideline method (the fuel code's own NCV, carbon content and oxidation) where the
+    profile has them, else, only where ``tier1`` allows it (the inventory mode; never in the
+    核算指南 guideline mode), by IPCC Tier 1 (``co2_ef`` of the IPCC fuel type, with the fuel's
+    own NCV or its type's). A factor the profile lacks is NULL, one whose unit cannot be expressed
+    per the stat unit is NULL with a ``factor_problem`` note, a fuel without a CO2 method has
+    ``co2_method`` NULL and the reason in ``co2_problem``; the check query reports them when
+    data use the fuel.
 
     Returns
     -------
@@ -812,7 +813,7 @@ def fuel_factors_frame(profile: FactorProfile, *, grid_region: str = "national")
         fuel, name_zh, category, stat_unit, ipcc_fuel, fossil, combustion, gj_per_stat_unit,
         tce_per_stat_unit, ncv_gj_per_stat_unit, co2_method ('guideline', 'tier1' or NULL),
         carbon_content_tc_per_gj, oxidation, co2_ef_tco2_per_gj, scope2_parameter, scope2_key,
-        factor_problem.
+        factor_problem, co2_problem.
 
     References
     ----------
@@ -831,7 +832,7 @@ def fuel_factors_frame(profile: FactorProfile, *, grid_region: str = "national")
     ipcc = ref["ipcc_fuel"].replace("", np.nan)
     problems = pd.Series("", index=ref.index, dtype=object)
     rows = {
-        p: _first_rows(profile, p)
+        p: profile.chosen(p)
         for p in ("coal_equivalent", "ncv", "carbon_content", "oxidation", "co2_ef")
     }
     stat_dim = stat.map(units.dimension)
@@ -839,21 +840,24 @@ def fuel_factors_frame(profile: FactorProfile, *, grid_region: str = "national")
     ref["tce_per_stat_unit"] = _per_stat_unit(
         rows["coal_equivalent"], code, "tce", stat, problems, "coal_equivalent"
     )
-    own_ncv = code.isin(rows["ncv"].index) & ref["combustion"]
+    methods = profile.co2_methods(code, ref["ipcc_fuel"], tier1=tier1)
+    guideline = (methods["method"] == "guideline") & ref["combustion"]
+    tier1_rows = (methods["method"] == "tier1") & ref["combustion"]
+    own_ncv = (code.isin(rows["ncv"].index) | guideline) & ref["combustion"]
     ncv_key = code.where(own_ncv, ipcc).where(ref["combustion"])
     ref["ncv_gj_per_stat_unit"] = _per_stat_unit(rows["ncv"], ncv_key, "GJ", stat, problems, "ncv")
-    guideline = (
-        own_ncv & code.isin(rows["carbon_content"].index) & code.isin(rows["oxidation"].index)
-    )
-    tier1 = ref["combustion"] & ~guideline & ipcc.isin(rows["co2_ef"].index)
-    ref["co2_method"] = np.where(guideline, "guideline", np.where(tier1, "tier1", None))
+    no_method = ref["combustion"] & (methods["method"] == "")
+    ref["co2_problem"] = methods["problem"].where(no_method, None)
+    ref["co2_method"] = np.where(guideline, "guideline", np.where(tier1_rows, "tier1", None))
     cc, of = rows["carbon_content"], rows["oxidation"]
     g = code.where(guideline).fillna("").to_numpy()
     ref["carbon_content_tc_per_gj"] = (cc["value"] * cc["to_base"]).reindex(g).to_numpy()
     ref["oxidation"] = (of["value"] * of["to_base"]).reindex(g).to_numpy()
     ef = rows["co2_ef"]  # kg/TJ or kgCO2e/TJ: base t/GJ or tCO2e/GJ, numerically equal
     ref["co2_ef_tco2_per_gj"] = (
-        (ef["value"] * ef["to_base"]).reindex(ipcc.where(tier1).fillna("").to_numpy()).to_numpy()
+        (ef["value"] * ef["to_base"])
+        .reindex(ipcc.where(tier1_rows).fillna("").to_numpy())
+        .to_numpy()
     )
     ref["scope2_parameter"] = [SCOPE2_SERIES.get(f, (None, None))[0] for f in ref.index]
     ref["scope2_key"] = [
@@ -880,6 +884,7 @@ def register_factors(
     profile: FactorProfile,
     year_range: Iterable[int],
     *,
+    mode: AccountMode,
     grid_region: str = "national",
 ) -> None:
     """Expose a factor profile as the ``factor_values``, ``fuel_factors``, ``factor_choice`` and
@@ -891,12 +896,19 @@ def register_factors(
     profile : citycarbon.factors.FactorProfile
     year_range : iterable of int
         Data years the queries will look time-series factors up for.
+    mode : {"guideline", "inventory"}
+        The enterprise account mode (the city config's ``factors.mode.enterprise``): IPCC Tier 1
+        may give the CO2 of a fuel without guideline factors only in the inventory mode (see
+        :func:`fuel_factors_frame`); :func:`compute` records the mode in each result's method.
     grid_region : str
         Key of the ``grid_ef`` series for location-based scope 2 (the city config's
         ``factors.grid_region``).
     """
     engine.register_frame("factor_values", factor_values_frame(profile, year_range))
-    engine.register_frame("fuel_factors", fuel_factors_frame(profile, grid_region=grid_region))
+    engine.register_frame(
+        "fuel_factors",
+        fuel_factors_frame(profile, tier1=mode == "inventory", grid_region=grid_region),
+    )
     engine.register_frame(
         "factor_choice",
         pd.DataFrame(
@@ -904,6 +916,7 @@ def register_factors(
                 "grid_region": [grid_region],
                 "profile_name": [profile.name],
                 "profile_version": [profile.version],
+                "account_mode": [mode],
             }
         ),
     )
@@ -1058,10 +1071,11 @@ def register_city(
     for table in REGISTRY_TABLES:
         engine.register_frame(table, catalog.registry_frame(table, url=url))
     data_years = {y for i in info.values() for y in i.years}
-    register_factors(
+    register_factors(  # the enterprise results' profile and account mode
         engine,
-        city.factor_profile(),
+        city.factor_profile("enterprise"),
         years or data_years or [],
+        mode=city.factors.mode.enterprise,
         grid_region=city.factors.grid_region,
     )
     return info
@@ -1078,14 +1092,19 @@ def compute(
 ) -> dict[str, tuple[pd.DataFrame, Path]]:
     """Run named queries and write each result, with ``run_id``, ``factor_profile`` and
     ``method`` columns, to the lake results area. Queries whose views are missing are skipped.
+    The method names the account mode the factors were registered for
+    (:func:`citycarbon.config.method_with_mode`).
 
     Returns
     -------
     dict
         Query name -> (result with provenance columns, path written).
     """
-    if profile_version is None and "factor_choice" in engine.views():
-        profile_version = str(engine.sql("SELECT profile_version FROM factor_choice").iat[0, 0])
+    mode = None
+    if "factor_choice" in engine.views():
+        choice = engine.sql("SELECT profile_version, account_mode FROM factor_choice").iloc[0]
+        profile_version = profile_version or str(choice["profile_version"])
+        mode = str(choice["account_mode"])
     out = {}
     with results.transaction(run_id, lake=lake_dir, factor_profile=profile_version or "") as tx:
         for name in names or [n for n in named_queries() if not missing_views(engine, n)]:
@@ -1094,7 +1113,7 @@ def compute(
             frame = frame.assign(
                 run_id=tx.run_id,
                 factor_profile=profile_version or "",
-                method=q.method,
+                method=method_with_mode(mode, q.method) if mode else q.method,
                 engine=engine.name,
             )
             path = results.write(declared(name), frame, partitions=_years(year))

@@ -14,7 +14,8 @@ FROM (
                 WHEN f.tce_per_stat_unit IS NULL THEN 'coal_equivalent'
                 WHEN f.combustion AND f.ncv_gj_per_stat_unit IS NULL THEN 'ncv'
                 WHEN f.combustion AND f.co2_method IS NULL
-                     THEN 'carbon_content and oxidation, or co2_ef of ' || f.ipcc_fuel
+                     THEN COALESCE(f.co2_problem,
+                                   'carbon_content and oxidation, or co2_ef of ' || f.ipcc_fuel)
                 WHEN f.scope2_parameter IS NOT NULL AND s2.value_base IS NULL
                      THEN f.scope2_parameter || ' [' || f.scope2_key || ']'
            END AS missing

@@ -435,6 +435,7 @@ FactorValueColumns = [
     "source",
     "clause",
     "note",
+    "status",
 ]
 
 

@@ -7,14 +7,17 @@ from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from citycarbon.read import access
 from citycarbon.read.access import Principal
+from citycarbon.reports.excel import write_excel
 from citycarbon.runs import enterprise_energy
+from citycarbon.runs.reports import enterprise_account_report
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.i18n import Translator
+from citycarbon.web.routes.inventory import _stream_report
 from citycarbon.web.routes.power import enterprise_panel
 
 router = APIRouter(include_in_schema=False)
@@ -176,9 +179,23 @@ def enterprise_page(
             "monthly": records(monthly),
             "monthly_chart": chart,
             "pie": pie,
+            "basis": access.enterprise_basis(principal),
             "power_panel": _power_panel(request, principal, credit_code),
         },
     )
+
+
+@router.get("/enterprises/{credit_code}/account.xlsx")
+def enterprise_account_download(
+    principal: PrincipalDep,
+    credit_code: Annotated[str, Path(max_length=18)],
+    year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
+) -> Response:
+    """The enterprise's account report (Excel): the 核算指南 report tables in the guideline
+    mode, emissions by gas in the inventory mode, every line with its factors."""
+    access.enterprise(principal, credit_code)  # visible, else 404
+    data = enterprise_account_report(credit_code, year)
+    return _stream_report(data, f"account-{credit_code}-{data.period}", "xlsx", None, write_excel)
 
 
 def _power_panel(request: Request, principal: Principal, code: str) -> object:
