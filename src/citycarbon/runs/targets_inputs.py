@@ -490,29 +490,24 @@ def _reporters(inv: pd.DataFrame, include_process: bool) -> pd.DataFrame:
     return out.assign(indicator="co2_t", months=12)[OBSERVATION_COLUMNS]
 
 
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    """A table without rows, typed: counts int64 (year, month, months), value float64, the
+    rest text (so that merges and sums on it work)."""
+    types = {"year": "int64", "month": "int64", "months": "int64", "value": "float64"}
+    return pd.DataFrame({c: pd.Series(dtype=types.get(c, object)) for c in columns})
+
+
 def _empty_observations() -> pd.DataFrame:
-    text, ints = pd.Series(dtype=object), pd.Series(dtype="int64")
-    return pd.DataFrame(
-        {
-            "level": text,
-            "entity_code": text,
-            "entity_name": text,
-            "indicator": text,
-            "year": ints,
-            "months": ints,
-            "value": pd.Series(dtype="float64"),
-        }
-    )
+    return _empty(OBSERVATION_COLUMNS)
 
 
 def _enterprise_monthly(lake: Path, url: str | None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Monthly CO2 (scope 1 + scope 2) of every enterprise with its registry district, park,
     industry and key flag, from ``enterprise_month_fuel_emissions``."""
     got = latest_result(FUEL_RESULT, lake)
-    cols = ["entity_code", "entity_name", "is_key", "district_code", "park_code", "industry"]
     if got is None:
-        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-        return empty.assign(year=0, month=0, value=0.0).head(0), {}
+        cols = ["entity_code", "entity_name", "is_key", "district_code", "park_code", "industry"]
+        return _empty([*cols, "year", "month", "value"]), {}
     fuel, run_id = got
     ents = catalog.registry_frame("enterprises", url=url)
     f = fuel.groupby(["enterprise_code", "year", "month"], as_index=False)["co2_t"].sum()
@@ -625,17 +620,7 @@ def load_actuals(
     if len(inv) and "basis" in inv and (inv["basis"] == section.basis).any():
         inv = inv[inv["basis"] == section.basis]
     parts: list[pd.DataFrame] = []
-    text, ints = pd.Series(dtype=object), pd.Series(dtype="int64")
-    monthly = pd.DataFrame(
-        {
-            "level": text,
-            "entity_code": text,
-            "indicator": text,
-            "year": ints,
-            "month": ints,
-            "value": pd.Series(dtype="float64"),
-        }
-    )
+    monthly = _empty(["level", "entity_code", "indicator", "year", "month", "value"])
     if len(inv):
         assert inv_got is not None
         yearly = inv[inv["month"].isna()]
@@ -671,18 +656,10 @@ def load_actuals(
             "basis": section.basis,
         }
     else:
-        empty_inv = pd.DataFrame(
-            columns=[
-                "level",
-                "entity_code",
-                "year",
-                "sector",
-                "gas",
-                "emissions_t",
-                "emissions_tco2e",
-            ]
+        no_inv = _empty(["level", "entity_code", "year", "sector", "gas"]).assign(
+            emissions_t=pd.Series(dtype="float64"), emissions_tco2e=pd.Series(dtype="float64")
         )
-        parts.append(district_indicators(empty_inv, stats, gdp, pd.Series(dtype="float64"), cfg))
+        parts.append(district_indicators(no_inv, stats, gdp, pd.Series(dtype="float64"), cfg))
         reporters = _fallback_observations(monthly_ent, url)
         partial = _empty_observations()
         source = "enterprise_fallback" if len(monthly_ent) else "none"
