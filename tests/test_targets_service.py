@@ -1,5 +1,7 @@
 """Carbon dual control as a service: catalog history, warnings log, webhook and e-mail to real
-local servers, the scheduler, the after-ingest hook, and the inventory results as input."""
+local servers, the scheduler, the after-ingest hook, the inventory results as input (CO2 on the
+assessed basis, base-year values, district statistics), and key-enterprise warnings that
+compare like with like."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ import yaml
 
 from citycarbon.config import CONFIG_DIR, load_city
 from citycarbon.config.settings import get_settings
-from citycarbon.contract.results import CITY_INDICATORS, CITY_INVENTORY, TARGET_PROGRESS
+from citycarbon.contract.results import CITY_INVENTORY, DUAL_CONTROL, TARGET_PROGRESS
+from citycarbon.ingest.loader import ingest
 from citycarbon.runs import targets as service
 from citycarbon.runs.targets import DATA_DIR
 from citycarbon.runs.targets_inputs import load_actuals
@@ -27,6 +30,8 @@ from citycarbon.store import catalog
 from citycarbon.store import results as store_results
 from citycarbon.store import targets as targets_store
 from citycarbon.store.models import WarningLog
+from citycarbon.targets import targets as tg
+from citycarbon.targets import warnings as wn
 
 
 @pytest.fixture
@@ -192,55 +197,163 @@ def test_scheduler_runs_the_recompute_job(home, tmp_path):
         scheduler.shutdown()
 
 
-def test_inventory_results_are_preferred_when_present(home):
-    lake = get_settings().lake
+def _city_rows(year: int, co2: float, extra: list[tuple[str, str, float]]) -> list[dict]:
     common = {"factor_profile": "xiamen@test", "method": "inventory", "source_batches": ""}
+    out = []
+    for sector, gas, value in [("1.A.2", "CO2", co2), *extra]:
+        out.append(
+            {
+                "region_code": "350200",
+                "level": "city",
+                "entity_code": "350200",
+                "entity_name": "厦门市",
+                "year": year,
+                "month": None,
+                "sector": sector,
+                "sector_name_zh": "",
+                "gas": gas,
+                "scope": 2 if sector.startswith("S2") else 1,
+                "basis": "incl_net_imported_electricity",
+                "emissions_t": value,
+                "emissions_tco2e": value * (28.0 if gas == "CH4" else 1.0),
+                "notation_key": "",
+                **common,
+            }
+        )
+    return out
+
+
+def test_assessed_co2_from_the_inventory_with_process_co2_apart(home, tmp_path):
+    """The assessed total is CO2 of energy activity (1.A + S2.1 net imported electricity), not
+    total GHG; process CO2 is added only where the city config says so; the intensity is over
+    the comparable-price GDP of the statistics, and progress runs from the entered 2020 base."""
+    lake = get_settings().lake
     rows = []
-    for year, total in ((2022, 1000.0), (2023, 1010.0)):
-        for basis, extra in (("territorial", 0.0), ("incl_net_imported_electricity", 200.0)):
-            rows.append(
-                {
-                    "region_code": "350200",
-                    "level": "city",
-                    "entity_code": "350200",
-                    "entity_name": "厦门市",
-                    "year": year,
-                    "month": None,
-                    "sector": "1.A.2",
-                    "sector_name_zh": "制造业和建筑业",
-                    "gas": "CO2",
-                    "scope": 1,
-                    "basis": basis,
-                    "emissions_t": total + extra,
-                    "emissions_tco2e": total + extra,
-                    "notation_key": "",
-                    **common,
-                }
-            )
+    for year, co2 in ((2022, 1000.0), (2023, 1010.0)):
+        rows += _city_rows(year, co2, [("S2.1", "CO2", 200.0), ("1.A.2", "CH4", 1.0)])
+        rows += _city_rows(year, 0.0, [("2.A.1", "CO2", 100.0)])[1:]
     inv = pd.DataFrame(rows)
     inv["month"] = inv["month"].astype("float64")
-    ind = pd.DataFrame(
-        {
-            "region_code": "350200",
-            "period_type": "year",
-            "year": [2022, 2023],
-            "period": ["2022", "2023"],
-            "indicator": "intensity_tco2e_per_10k_cny",
-            "basis": "incl_net_imported_electricity",
-            "value": [0.5, 0.48],
-            "unit": "tCO2e/10^4 CNY",
-            **common,
-        }
-    )
     with store_results.transaction("20240101T000000Z-test01", lake=lake):  # one run
         store_results.write(CITY_INVENTORY, inv)
-        store_results.write(CITY_INDICATORS, ind)
-    a = load_actuals()
+    a = load_actuals(cfg=load_city(), base_years=_base_years())
     assert a.source == "city_inventory"
-    obs = a.observations.set_index(["level", "entity_code", "indicator", "year"])["value"]
-    assert obs[("city", "350200", "total_ghg_tco2e", 2023)] == pytest.approx(1210.0)
-    assert obs[("city", "350200", "intensity_tco2e_per_10k_cny", 2023)] == pytest.approx(0.48)
+    ind = a.indicators[a.indicators["level"] == "city"].set_index(["indicator", "year"])
+    # 1010 (1.A.2) + 200 (S2.1) = 1210 t; GHG adds CH4 1 t x 28 and the process CO2 100 t
+    assert ind.at[("co2_t", 2023), "value"] == pytest.approx(1210.0)
+    assert ind.at[("process_co2_t", 2023), "value"] == pytest.approx(100.0)
+    assert ind.at[("total_ghg_tco2e", 2023), "value"] == pytest.approx(1210.0 + 28.0 + 100.0)
+    assert ind.at[("total_ghg_tco2e", 2023), "role"] == "reported"
+    gdp = ind.at[("gdp_10k_cny", 2023), "value"]  # the demo's 2023 GDP at 2020 prices
+    assert gdp == pytest.approx(7428.0999e4, rel=1e-6)
+    assert ind.at[("co2_intensity_t_per_10k_cny", 2023), "value"] == pytest.approx(1210.0 / gdp)
+    assert ind.at[("co2_t", 2020), "origin"] == "entered"
     assert "20240101T000000Z-test01" in a.provenance["city_inventory"]["run_id"].split("+")
+    with_process = _city(tmp_path, include_process_co2=True)
+    b = load_actuals(cfg=load_city(with_process), base_years=_base_years())
+    got = b.indicators.set_index(["entity_code", "indicator", "year"])["value"]
+    assert got[("350200", "co2_t", 2023)] == pytest.approx(1310.0)
+    # progress of the city's intensity target: from the entered 2020 base 2.36e7 t / 6384 亿元
     r = service.recompute(load_city(), notify=False)
     city = r.progress[r.progress["code"] == "xm-14fyp-co2-intensity"].set_index("year")
-    assert city.loc[2023, "actual_decline_pct"] == pytest.approx(4.0)
+    base = 2.36e7 / 6.384e7
+    assert city.loc[2023, "base_value"] == pytest.approx(base)
+    assert city.loc[2023, "base_source"] == "entered"
+    assert city.loc[2023, "base_status"] == "illustrative"
+    assert city.loc[2023, "actual_decline_pct"] == pytest.approx(100 * (1 - 1210.0 / gdp / base))
+
+
+def _base_years() -> list[dict]:
+    return yaml.safe_load((DATA_DIR / "xiamen_targets.yaml").read_text("utf-8"))["base_years"]
+
+
+def test_no_base_year_value_no_progress(home, tmp_path):
+    """Without a base-year value (none entered, no 2020 data) progress is missing and says so;
+    it is not measured from the first year with data."""
+    path = _city(tmp_path)
+    spec = Path(load_city(path).targets.file)
+    data = yaml.safe_load(spec.read_text("utf-8"))
+    data.pop("base_years")
+    spec.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    r = service.recompute(load_city(path), notify=False)
+    city = r.progress[r.progress["code"] == "xm-14fyp-co2-intensity"]
+    assert len(city) and (city["base_source"] == "missing").all()
+    assert city["value"].notna().all() and city["actual_decline_pct"].isna().all()
+    assert city["scheduled_decline_pct"].isna().all()
+    note = city["base_note"].iloc[0]
+    assert note.startswith("no_base?") and "year=2020" in note
+    lamps = r.status[r.status["subject"] == "xm-14fyp-co2-intensity"]
+    assert lamps.empty  # nothing to evaluate, no lamp
+
+
+def test_district_intensity_needs_district_statistics(home, tmp_path):
+    """A district's intensity comes from its own statistics; the reporting enterprises give only
+    their coverage of the city (the old 0.0044 of 思明 = reporters over the whole district GDP)."""
+    r = service.recompute(load_city(), notify=False)
+    dc = store_results.current(DUAL_CONTROL)
+    siming = dc[(dc["level"] == "district") & (dc["entity_code"] == "350203")]
+    by = siming.set_index(["indicator", "year"])
+    assert ("co2_intensity_t_per_10k_cny", 2024) not in by.index
+    assert by.at[("coverage_share", 2024), "note"] == "no_district_statistics"
+    inv = store_results.current(CITY_INVENTORY)
+    inv = inv[inv["month"].isna() & (inv["basis"] == "incl_net_imported_electricity")]
+    energy = inv["sector"].str.match(r"^(1\.|S2\.)") & (inv["gas"] == "CO2")
+    d = inv[energy & (inv["level"] == "district") & (inv["entity_code"] == "350203")]
+    c = inv[energy & (inv["level"] == "city")]
+    reporters = d[d["year"] == 2024]["emissions_t"].sum()
+    assert by.at[("reporters_co2_t", 2024), "value"] == pytest.approx(reporters)
+    assert by.at[("coverage_share", 2024), "value"] == pytest.approx(
+        reporters / c[c["year"] == 2024]["emissions_t"].sum()
+    )
+    target = r.progress[r.progress["code"] == "xm-14fyp-intensity-350203"]
+    assert target.empty  # no district CO2 statistics: nothing to measure the target on
+    # the district's statistics, ingested like any city_statistics (二氧化碳排放量, 万吨)
+    f = tmp_path / "district_co2.csv"
+    pd.DataFrame(
+        {
+            "行政区划代码": "350203",
+            "年份": [2022, 2023, 2024],
+            "指标": "二氧化碳排放量",
+            "数值": [350.0, 355.0, 360.0],
+            "单位": "万吨",
+        }
+    ).to_csv(f, index=False)
+    assert ingest("city_statistics", f, created_by="test").status == "committed"
+    r = service.recompute(load_city(), notify=False)
+    dc = store_results.current(DUAL_CONTROL)
+    by = dc[(dc["level"] == "district") & (dc["entity_code"] == "350203")].set_index(
+        ["indicator", "year"]
+    )
+    gdp = by.at[("gdp_10k_cny", 2024), "value"]
+    assert gdp == pytest.approx(2502.8707e4, rel=1e-6)  # 思明 2024 at 2020 prices (demo)
+    assert by.at[("co2_t", 2024), "value"] == pytest.approx(3.6e6)
+    assert by.at[("co2_t", 2024), "origin"] == "statistics"
+    assert by.at[("co2_intensity_t_per_10k_cny", 2024), "value"] == pytest.approx(3.6e6 / gdp)
+    target = r.progress[r.progress["code"] == "xm-14fyp-intensity-350203"].set_index("year")
+    assert target.loc[2024, "value"] == pytest.approx(3.6e6 / gdp)
+    assert target.loc[2024, "base_source"] == "missing"  # no 2020 value of the district
+
+
+def test_key_enterprises_after_the_spring_festival_compare_with_last_year(home):
+    """March after the February holiday: each key enterprise against March of last year and its
+    year to date against last year's, January and February as one period — no red lamp in the
+    demo, where month-on-month read the rebound as jumps."""
+    a = load_actuals(cfg=load_city())
+    key = a.enterprise_monthly[a.enterprise_monthly["is_key"]]
+    assert key["entity_code"].nunique() >= 10
+    rules = service.load_rules()
+    assert rules.merge_months == (1, 2)
+    metrics = service.status_metrics(pd.DataFrame(), key, rules.merge_months)
+    latest = wn.evaluate(metrics, rules.frame)
+    assert set(latest["rule_id"]) == {"enterprise_yoy_jump", "enterprise_ytd_over_path"}
+    yoy = tg.year_on_year(key[["entity_code", "year", "month", "value"]], rules.merge_months)
+    for period in ("2024-01..02", "2024-03"):
+        p = yoy[yoy["period"] == period]
+        long = pd.concat(
+            [
+                p.assign(metric=m, value=p[m], previous=p[prev], subject=p["entity_code"])
+                for m, prev in service.ENTERPRISE_METRICS.items()
+            ]
+        ).assign(applies="key_enterprise")
+        levels = wn.evaluate(long, rules.frame)["level"]
+        assert len(levels) and (levels != "red").all(), period

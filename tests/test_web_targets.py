@@ -1,6 +1,9 @@
 """目标与预警 page and ``/api/v1/targets``: the page renders for an analyst, the API returns the
 catalog's current targets with the lake's progress, lamp counts follow the latest status,
-scoped users see only their own entities' targets and warnings, the report streams as Excel."""
+scoped users see only their own entities' targets and warnings, the report streams as Excel;
+the dual-control indicators (CO2 assessed, GHG reported, energy less feedstock, non-fossil
+share) show their 口径 and base-year values in zh and en, districts without statistics show
+coverage and no intensity."""
 
 from __future__ import annotations
 
@@ -118,12 +121,67 @@ def test_scoped_users_see_only_their_own_targets_and_warnings(clients):
     assert [t["code"] for t in siming] == ["xm-14fyp-intensity-350203"]
 
 
+def test_dual_control_indicators_with_their_kouj(clients, web_home):
+    stored = _lake(web_home, "dual_control_indicators")
+    items = (
+        clients["analyst"]
+        .get("/api/v1/targets/indicators", params={"level": "city", "limit": 1000})
+        .json()["items"]
+    )
+    assert len(items) == int((stored["level"] == "city").sum())
+    got = {(i["indicator"], i["year"]): i for i in items}
+    co2 = got[("co2_t", 2024)]
+    assert co2["role"] == "assessed" and co2["basis"] == "incl_net_imported_electricity"
+    assert co2["origin"] == "computed" and co2["factor_profile"].startswith("xiamen[")
+    assert got[("total_ghg_tco2e", 2024)]["role"] == "reported"
+    assert got[("energy_intensity_tce_per_10k_cny", 2024)]["basis"] == "coal_equivalent"
+    share = got[("nonfossil_share", 2024)]
+    assert share["note"] == "grid_mix?grid=fujian&year=2023" and share["status"] == "estimate"
+    assert 0.1 < share["value"] < 0.6  # the imported grid mix counts, not local output alone
+    base = got[("co2_t", 2020)]
+    assert base["origin"] == "entered" and base["status"] == "illustrative"
+    zh = clients["analyst"].get("/targets", params={"lang": "zh"}).text
+    en = clients["analyst"].get("/targets", params={"lang": "en"}).text
+    for marker in ('id="dual-control-table"', 'id="district-table"', 'id="base-info"'):
+        assert marker in zh and marker in en, marker
+    assert "考核指标" in zh and "二氧化碳排放总量" in zh and "按 福建 电网 2023 年发电结构" in zh
+    assert "等价值" in zh and "2020 年可比价" in zh and "示意值" in zh
+    assert "Total CO2" in en and "assessed" in en and "coal equivalent" in en
+    # the UI is one language (target names and citations are data, in their own language)
+    assert "考核指标" not in en and "单位 GDP 二氧化碳排放" not in en and "口径" not in en
+    # districts without statistics: coverage and "no intensity", never reporters / GDP
+    siming = zh[zh.index('data-district="350203"') :]
+    siming = siming[: siming.index("</tr>")]
+    assert "无区级统计，不计算强度" in siming
+    # the selected target shows its base-year value and source
+    detail = (
+        clients["analyst"]
+        .get("/targets", params={"code": "xm-14fyp-co2-intensity", "lang": "zh"})
+        .text
+    )
+    info = detail[detail.index('id="base-info"') :][:1500]
+    assert "示意" in info and "录入" in info and "base-missing" not in info
+    missing = (
+        clients["analyst"]
+        .get("/targets", params={"code": "xm-14fyp-total-ind-26", "lang": "zh"})
+        .text
+    )
+    assert 'id="base-missing"' in missing and "缺 " in missing
+
+
+def test_a_district_manager_sees_only_the_own_district_indicators(clients):
+    items = clients["siming"].get("/api/v1/targets/indicators", params={"limit": 1000}).json()
+    assert items["total"] > 0
+    assert {(i["level"], i["entity_code"]) for i in items["items"]} == {("district", "350203")}
+    assert clients["enterprise"].get("/api/v1/targets/indicators").json()["total"] == 0
+
+
 def test_report_streams_as_excel(clients):
     r = clients["analyst"].get("/api/v1/targets/report", params={"format": "xlsx"})
     assert r.status_code == 200
     assert r.headers["content-disposition"].startswith("attachment;")
     sheets = pd.read_excel(io.BytesIO(r.content), sheet_name=None)
-    assert len(sheets) >= 2
+    assert len(sheets) >= 2 and "indicators" in sheets
     csv = clients["analyst"].get("/api/v1/targets/status", params={"format": "csv"})
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
 

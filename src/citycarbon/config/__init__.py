@@ -136,6 +136,15 @@ class TargetsSection(Section):
     rules: str | None = None
     #: inventory basis of the totals (citycarbon.accounting.inventory.BASES)
     basis: Literal["territorial", "incl_net_imported_electricity"] = "incl_net_imported_electricity"
+    #: industrial process CO2 in the assessed total CO2 (else shown separately only)
+    include_process_co2: bool = False
+    #: standard-coal basis of energy dual control: 当量值 (calorific) or 等价值 (coal_equivalent)
+    energy_basis: Literal["calorific", "coal_equivalent"] = "coal_equivalent"
+    #: grid whose generation mix gives the non-fossil content of net imported electricity (a
+    #: region of targets/data/grid_mix.yaml); None: the non-fossil share is not computed
+    grid_mix: str | None = None
+    #: base year of renewable electricity consumption (新增可再生能源, 发改运行〔2022〕1258号)
+    renewable_base_year: int = 2020
     schedule: str = "30 6 * * *"
     notify: Notify = Notify()
 

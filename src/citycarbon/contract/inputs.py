@@ -260,6 +260,9 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("floor_area", "建筑面积", "10^4 m2"),
     Indicator("electricity_consumption", "全社会用电量", "10^8 kWh"),
     Indicator("energy_consumption", "能源消费总量", "10^4 tce"),
+    # CO2 of a region as its statistics or carbon accounting publish it (a district's own total:
+    # the base of district dual control, citycarbon.runs.targets_inputs)
+    Indicator("co2_emissions", "二氧化碳排放量", "10^4 t"),
 )
 INSTRUMENTS: dict[str, tuple[str, ...]] = {
     "green_certificate": ("绿证", "绿色电力证书", "gec", "certificate"),

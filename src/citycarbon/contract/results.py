@@ -434,9 +434,11 @@ TARGET_PROGRESS = Result(
     key=("target_id", "year"),
     columns={
         "value": "per target unit",
-        "base_year_eff": "1",
-        "base_value_eff": "per target unit",
+        "base_year": "1",
+        "base_value": "per target unit",
         "base_source": "",
+        "base_status": "",  # status of the base-year value (published, illustrative ...)
+        "base_note": "",  # its source, or a message key (``no_base?indicator=...``)
         "actual_decline_pct": "%",
         "scheduled_decline_pct": "%",
         "decline_gap_pts": "%",
@@ -466,6 +468,27 @@ TARGET_PROGRESS = Result(
     partition=None,
     title_zh="目标进度",
     title_en="Target progress",
+)
+DUAL_CONTROL = Result(
+    "dual_control_indicators",
+    key=("level", "entity_code", "year", "indicator"),
+    columns={
+        "entity_name": "",
+        "value": "per indicator",
+        "unit": "",
+        "role": "",  # assessed | reported | component
+        "origin": "",  # computed | statistics | entered
+        "status": "",  # published | illustrative | assumption ... of an entered value or input
+        "basis": "",  # inventory basis, 当量/等价 basis, price basis, ...
+        "coverage": "1",  # share of the city's CO2 covered (reporters of a district)
+        # the source of an entered value, or a message key with its parameters
+        # (``grid_mix?grid=fujian&year=2023``: which year's mix; ``no_district_statistics`` ...)
+        "note": "",
+    },
+    partition=None,
+    method="carbon and energy dual control on the assessed basis (targets/indicators.py)",
+    title_zh="碳排放双控与能耗双控指标（考核口径）",
+    title_en="Carbon and energy dual-control indicators (assessed basis)",
 )
 TARGET_STATUS = Result(
     "target_status",
@@ -518,6 +541,7 @@ RESULTS: Mapping[str, Result] = MappingProxyType(
             LOAD_ANOMALIES,
             GRID_NODE_INTENSITY,
             HOURLY_SCOPE2,
+            DUAL_CONTROL,
             TARGET_PROGRESS,
             TARGET_STATUS,
         )

@@ -508,6 +508,10 @@ PROGRESS_COLUMNS = [
     "year",
     "months",
     "value",
+    "base_value",
+    "base_source",
+    "base_status",
+    "base_note",
     "actual_decline_pct",
     "scheduled_decline_pct",
     "decline_gap_pts",
@@ -530,7 +534,8 @@ def targets(principal: Principal) -> pd.DataFrame:
     access.require(principal, "read")
     t = targets_store.targets_frame()
     t = t[entity_visible(principal, t["level"], t["entity_code"])]
-    t = t.drop(columns=["valid_from", "valid_to", "created_by"], errors="ignore")
+    # the base value entered on a target is in the progress rows with its source
+    t = t.drop(columns=["valid_from", "valid_to", "created_by", "base_value"], errors="ignore")
     prog = result("target_progress")
     if prog is not None and len(prog):
         last = prog.sort_values(["target_id", "year"]).groupby("target_id").tail(1)
@@ -580,6 +585,47 @@ def annual_path(principal: Principal, code: str) -> pd.DataFrame:
     a = targets_store.annual_frame()
     a = a[a["target_id"] == int(row["target_id"].iat[0])].sort_values("year")
     return a[["year", "target_value"]].reset_index(drop=True)
+
+
+#: Order of the dual-control indicators on pages and in exports (assessed ones first).
+DUAL_CONTROL_ORDER = (
+    "co2_t",
+    "co2_intensity_t_per_10k_cny",
+    "energy_co2_t",
+    "process_co2_t",
+    "total_ghg_tco2e",
+    "energy_control_tce",
+    "energy_intensity_tce_per_10k_cny",
+    "energy_tce",
+    "feedstock_tce",
+    "renewable_electricity_mwh",
+    "new_renewable_tce",
+    "nonfossil_share",
+    "gdp_10k_cny",
+    "reporters_co2_t",
+    "coverage_share",
+)
+
+
+def dual_control(
+    principal: Principal, level: str | None = None, indicator: str | None = None
+) -> pd.DataFrame:
+    """Dual-control indicators (``dual_control_indicators``) of the visible entities: the city
+    for city-wide roles, a district manager's own district; with origin, status, basis, coverage
+    and note (口径) beside every value."""
+    access.require(principal, "read")
+    f = result("dual_control_indicators")
+    if f is None:
+        return pd.DataFrame(columns=["level", "entity_code", "year", "indicator", "value"])
+    f = f[entity_visible(principal, f["level"], f["entity_code"])]
+    if level is not None:
+        f = f[f["level"] == level]
+    if indicator is not None:
+        f = f[f["indicator"] == indicator]
+    order = {k: i for i, k in enumerate(DUAL_CONTROL_ORDER)}
+    f = f.assign(_o=f["indicator"].map(order).fillna(len(order)))
+    f = f.sort_values(["level", "entity_code", "_o", "year"]).drop(columns="_o")
+    return f.drop(columns=["run_id", "source_batches"], errors="ignore").reset_index(drop=True)
 
 
 def status(principal: Principal) -> pd.DataFrame:

@@ -274,6 +274,14 @@ def targets_pdf(data: ReportData, path: str | Path) -> Path:
             "source",
         ],
     )
+    ind = data.tables.get("indicators")
+    if ind is not None and len(ind):
+        city = ind[(ind["level"] == "city") & ind["role"].isin(["assessed", "reported"])]
+        d.h("双控指标（考核口径） Dual-control indicators (assessed basis)")
+        d.table(
+            city.sort_values(["indicator", "year"]),
+            cols=["indicator", "year", "value", "unit", "role", "origin", "status", "basis"],
+        )
     p = data.tables["progress"]
     inten = p[p["kind"] == "intensity"]
     if len(inten):
@@ -293,6 +301,7 @@ def targets_pdf(data: ReportData, path: str | Path) -> Path:
                 "entity_name",
                 "year",
                 "value",
+                "base_value",
                 "base_source",
                 "actual_decline_pct",
                 "scheduled_decline_pct",

@@ -236,9 +236,9 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "targets",
-        frozenset({"city_statistics"}),
-        (R.ENTERPRISE_MONTH_FUEL, R.CITY_INVENTORY, R.CITY_INDICATORS),
-        (R.TARGET_PROGRESS, R.TARGET_STATUS),
+        frozenset({"city_statistics", "green_electricity"}),
+        (R.ENTERPRISE_MONTH_FUEL, R.CITY_INVENTORY, R.ENERGY_BALANCE),
+        (R.DUAL_CONTROL, R.TARGET_PROGRESS, R.TARGET_STATUS),
         False,
         _targets,
     ),

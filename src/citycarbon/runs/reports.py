@@ -18,7 +18,7 @@ from citycarbon.accounting.enterprise import (
 )
 from citycarbon.config import load_city
 from citycarbon.config.settings import get_settings
-from citycarbon.contract.results import TARGET_PROGRESS, TARGET_STATUS
+from citycarbon.contract.results import DUAL_CONTROL, TARGET_PROGRESS, TARGET_STATUS
 from citycarbon.errors import InputError
 from citycarbon.factors import load_factor_set
 from citycarbon.runs.targets_inputs import FUEL_RESULT, latest_result
@@ -316,10 +316,15 @@ def targets_report(
         str(p["method"].iloc[0]),
     )
     data.tables["progress"] = p
+    indicators = latest_result(DUAL_CONTROL.name, settings.lake)
+    if indicators is not None:  # the assessed indicators with their 口径 (basis, origin, note)
+        data.tables["indicators"] = indicators[0]
     if status is not None:
         s = status[0]
         data.tables["status"] = s[s["subject"].isin(p["code"]) | (s["applies"] == "key_enterprise")]
     data.tables["warnings"] = targets_store.warnings_frame(limit=200, url=settings.database_url)
     data.tables["targets"] = targets_store.targets_frame(url=settings.database_url)
-    data.provenance = _prov_rows(**{TARGET_PROGRESS.name: prog, TARGET_STATUS.name: status})
+    data.provenance = _prov_rows(
+        **{TARGET_PROGRESS.name: prog, TARGET_STATUS.name: status, DUAL_CONTROL.name: indicators}
+    )
     return data

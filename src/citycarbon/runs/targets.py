@@ -7,9 +7,13 @@ the formulas are in the pure modules :mod:`.targets` and :mod:`.warnings`.
 City config (``targets:`` section of the city YAML)::
 
     targets:
-      file: xiamen_targets.yaml  # target definitions: citycarbon/targets/data/ or beside the YAML
+      file: xiamen_targets.yaml  # target definitions and base-year values: citycarbon/targets/data/
+                                 # or beside the YAML
       rules: rules.yaml        # warning rules (same lookup)
-      basis: incl_net_imported_electricity
+      basis: incl_net_imported_electricity   # CO2 of energy activity incl. net imported power
+      include_process_co2: false             # process CO2 shown separately, not in the total
+      energy_basis: coal_equivalent          # 等价值 (or calorific, 当量值)
+      grid_mix: fujian                       # targets/data/grid_mix.yaml region
       schedule: "30 6 * * *"   # cron, city time zone
       notify:
         min_level: yellow
@@ -31,10 +35,10 @@ import yaml
 
 from citycarbon.config import TargetsSection, as_city
 from citycarbon.config.settings import get_settings
-from citycarbon.contract.results import TARGET_PROGRESS, TARGET_STATUS
+from citycarbon.contract.results import DUAL_CONTROL, TARGET_PROGRESS, TARGET_STATUS
 from citycarbon.errors import InputError
 from citycarbon.runs import notify as nt
-from citycarbon.runs.targets_inputs import load_actuals, months_label
+from citycarbon.runs.targets_inputs import Actuals, load_actuals, months_label
 from citycarbon.store import results
 from citycarbon.store import targets as targets_store
 from citycarbon.targets import targets as tg
@@ -43,6 +47,7 @@ from citycarbon.targets import warnings as wn
 log = logging.getLogger(__name__)
 DATA_DIR = Path(__file__).parents[1] / "targets" / "data"
 RULES_FILE = DATA_DIR / "rules.yaml"
+GRID_MIX_FILE = DATA_DIR / "grid_mix.yaml"
 JOB_ID = "citycarbon-targets-recompute"
 _run_lock = threading.Lock()
 
@@ -68,21 +73,44 @@ def load_yaml(path: Path) -> dict[str, Any]:
         raise InputError(f"not valid YAML: {err}", source=str(path)) from None
 
 
-def target_specs(cfg: Any) -> tuple[list[dict[str, Any]], str]:
-    """Target definitions of the city and the file they come from."""
+def target_specs(cfg: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
+    """Target definitions of the city, its entered base-year values and the file they come
+    from."""
     section = targets_config(cfg)
     if not section.file:
-        return [], ""
+        return [], [], ""
     path = _data_file(section.file, cfg)
-    return list(load_yaml(path).get("targets") or []), str(path)
+    raw = load_yaml(path)
+    return list(raw.get("targets") or []), list(raw.get("base_years") or []), str(path)
 
 
-def load_rules(cfg: Any = None) -> tuple[pd.DataFrame, str]:
-    """The warning rules (validated) and their file's version."""
+@dataclass(frozen=True)
+class Rules:
+    """The warning rules (validated), their file's version and the months compared as one."""
+
+    frame: pd.DataFrame
+    version: str
+    merge_months: tuple[int, ...]
+
+
+def load_rules(cfg: Any = None) -> Rules:
+    """The warning rules of the city (``targets.rules``, else the packaged defaults)."""
     name = targets_config(cfg).rules
     path = _data_file(name, cfg) if name else RULES_FILE
     raw = load_yaml(path)
-    return wn.rules_frame(raw.get("rules") or [], source=str(path)), str(raw.get("version", ""))
+    return Rules(
+        wn.rules_frame(raw.get("rules") or [], source=str(path)),
+        str(raw.get("version", "")),
+        tuple(int(m) for m in raw.get("merge_months") or ()),
+    )
+
+
+def load_grid_mix() -> tuple[pd.DataFrame, str]:
+    """The grids' generation mix (non-fossil share by region and year) and the file's version."""
+    raw = load_yaml(GRID_MIX_FILE)
+    cols = ["region", "year", "nonfossil_share", "status", "source"]
+    rows = pd.DataFrame(raw.get("rows") or [], columns=cols)
+    return rows.astype({"year": "int64", "nonfossil_share": "float64"}), str(raw.get("version"))
 
 
 # ------------------------------------------------------------------------------- compute
@@ -104,30 +132,81 @@ def _target_actuals(targets: pd.DataFrame, obs: pd.DataFrame) -> pd.DataFrame:
     return a[["target_id", "year", "months", "value", "entity_name"]]
 
 
-def compute_progress(targets: pd.DataFrame, obs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def target_bases(targets: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
+    """The base-year value of each target's indicator and where it comes from.
+
+    A value entered on the target itself (``base_value``) first; else the indicator of the
+    target's entity in the base year (entered in ``base_years`` or computed from the base year's
+    data); else none, and the note says what to do. Never a later year's value.
+
+    Returns
+    -------
+    DataFrame
+        ``target_id, base_value, base_source, base_status, base_note``.
+    """
+    have = indicators[indicators["value"].notna()].rename(
+        columns={"year": "base_year", "value": "_value"}
+    )
+    b = targets[["target_id", "level", "entity_code", "indicator", "base_year", "base_value"]]
+    b = b.assign(base_value=pd.to_numeric(b["base_value"], errors="coerce"))
+    b = b.merge(
+        have[
+            ["level", "entity_code", "indicator", "base_year", "_value", "origin", "status", "note"]
+        ],
+        on=["level", "entity_code", "indicator", "base_year"],
+        how="left",
+    )
+    own = b["base_value"].notna()
+    found = own | b["_value"].notna()
+    # a message key with its parameters, shown in the page's language
+    missing = (
+        "no_base?indicator="
+        + b["indicator"]
+        + "&entity="
+        + b["entity_code"]
+        + "&year="
+        + b["base_year"].astype(str)
+    )
+    return pd.DataFrame(
+        {
+            "target_id": b["target_id"],
+            "base_value": b["base_value"].where(own, b["_value"]).astype("float64"),
+            "base_source": np.where(own, "entered", b["origin"].fillna("missing")),
+            "base_status": np.where(own, "", b["status"].fillna("")),
+            "base_note": np.where(own, "entered_on_target", np.where(found, b["note"], missing)),
+        }
+    )
+
+
+def compute_progress(targets: pd.DataFrame, actuals: Actuals) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Progress rows of every target (long table) and the annual decomposition."""
-    actual = _target_actuals(targets, obs)
-    parts, annual = [], []
-    intensity = targets[targets["kind"] == "intensity"]
+    actual = _target_actuals(targets, actuals.observations)
+    bases = target_bases(targets, actuals.indicators)
+    resolved = tg.resolve_base(targets.drop(columns="base_value"), bases)
+    parts = []
+    full = actual[actual["months"] >= 12]
+    intensity = resolved[resolved["kind"] == "intensity"]
     if len(intensity):
-        full = actual[actual["months"] >= 12]
         p = tg.intensity_progress(intensity, full[["target_id", "year", "value"]])
         parts.append(p.assign(months=12))
-        annual.append(tg.annual_targets(tg.resolve_base(intensity, full)))
-    total = targets[targets["kind"] == "total"]
+    total = resolved[resolved["kind"] == "total"]
     if len(total):
-        p = tg.total_progress(total, actual[["target_id", "year", "months", "value"]])
-        parts.append(p)
-        full = actual[actual["months"] >= 12][["target_id", "year", "value"]]
-        annual.append(tg.annual_targets(tg.resolve_base(total, full)))
+        monthly = targets[["target_id", "level", "entity_code", "indicator"]].merge(
+            actuals.monthly, on=["level", "entity_code", "indicator"]
+        )
+        shares = tg.seasonal_shares(monthly[["target_id", "year", "month", "value"]])
+        t_actual = actual[["target_id", "year", "months", "value"]].merge(
+            shares, on=["target_id", "year", "months"], how="left"
+        )
+        parts.append(tg.total_progress(total, t_actual))
     progress = (
         pd.concat(parts, ignore_index=True)
         if parts
         else pd.DataFrame(columns=["target_id", "year", "months", "value"])
     )
     names = actual.drop_duplicates("target_id").set_index("target_id")["entity_name"]
-    info = targets.set_index("target_id")
-    progress = progress.join(
+    info = resolved.set_index("target_id")
+    progress = progress.drop(columns=["base_value", "base_source"], errors="ignore").join(
         info[
             [
                 "code",
@@ -137,22 +216,21 @@ def compute_progress(targets: pd.DataFrame, obs: pd.DataFrame) -> tuple[pd.DataF
                 "kind",
                 "indicator",
                 "period_label",
+                "base_year",
                 "end_year",
                 "target_value",
                 "target_unit",
                 "status",
+                "base_value",
+                "base_source",
+                "base_status",
+                "base_note",
             ]
         ],
         on="target_id",
-        rsuffix="_target",
     )
     progress["entity_name"] = progress["target_id"].map(names)
-    annual_frame = (
-        pd.concat(annual, ignore_index=True)
-        if annual
-        else pd.DataFrame(columns=["target_id", "year", "path", "target_value"])
-    )
-    return progress, annual_frame
+    return progress, tg.annual_targets(resolved)
 
 
 METRICS = {
@@ -161,11 +239,21 @@ METRICS = {
 }
 
 
-def status_metrics(progress: pd.DataFrame, monthly: pd.DataFrame) -> pd.DataFrame:
-    """Metric values of the latest period of every target and of key enterprises' last month."""
+#: Metrics of key enterprises (:func:`citycarbon.targets.targets.year_on_year`) and the column
+#: holding the value they compare with (a rule's ``min_previous`` applies to it).
+ENTERPRISE_METRICS = {"yoy_change_pct": "previous", "ytd_yoy_change_pct": "ytd_previous"}
+
+
+def status_metrics(
+    progress: pd.DataFrame, monthly: pd.DataFrame, merge_months: tuple[int, ...] = (1, 2)
+) -> pd.DataFrame:
+    """Metric values of the latest period of every target and of key enterprises' latest period
+    (same period last year and year to date; ``merge_months`` count as one period)."""
     rows = []
     if len(progress):
-        latest = progress.sort_values(["target_id", "year"]).groupby("target_id").tail(1)
+        # the base year itself has nothing to judge
+        after_base = progress[progress["year"] > progress["base_year"]]
+        latest = after_base.sort_values(["target_id", "year"]).groupby("target_id").tail(1)
         for kind, cols in METRICS.items():
             k = latest[latest["kind"] == kind]
             if not len(k):
@@ -186,6 +274,7 @@ def status_metrics(progress: pd.DataFrame, monthly: pd.DataFrame) -> pd.DataFram
             )
             rows.append(
                 long.assign(
+                    previous=np.nan,
                     subject=long["code"],
                     applies=kind,
                     period=[
@@ -197,31 +286,32 @@ def status_metrics(progress: pd.DataFrame, monthly: pd.DataFrame) -> pd.DataFram
             )
     if len(monthly):
         key = monthly[monthly["is_key"]]
-        mom = tg.month_on_month(key[["entity_code", "year", "month", "value"]])
-        last_k = (mom["year"] * 12 + mom["month"]).max()
-        mom = mom[(mom["year"] * 12 + mom["month"]) == last_k]
+        yoy = tg.year_on_year(key[["entity_code", "year", "month", "value"]], merge_months)
+        last_k = (yoy["year"] * 12 + yoy["month"]).max()
+        yoy = yoy[(yoy["year"] * 12 + yoy["month"]) == last_k]
         names = key.drop_duplicates("entity_code").set_index("entity_code")["entity_name"]
-        rows.append(
-            pd.DataFrame(
-                {
-                    "target_id": np.nan,
-                    "code": "",
-                    "name": "",
-                    "level": "enterprise",
-                    "entity_code": mom["entity_code"],
-                    "entity_name": mom["entity_code"].map(names),
-                    "year": mom["year"],
-                    "months": mom["month"],
-                    "metric": "mom_change_pct",
-                    "value": mom["mom_change_pct"],
-                    "previous": mom["previous"],
-                    "subject": mom["entity_code"],
-                    "applies": "key_enterprise",
-                    "period": mom["year"].astype(str) + "-" + mom["month"].astype(str).str.zfill(2),
-                    "entity_level": "enterprise",
-                }
+        for metric, previous in ENTERPRISE_METRICS.items():
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "target_id": np.nan,
+                        "code": "",
+                        "name": "",
+                        "level": "enterprise",
+                        "entity_code": yoy["entity_code"],
+                        "entity_name": yoy["entity_code"].map(names),
+                        "year": yoy["year"],
+                        "months": yoy["month"],
+                        "metric": metric,
+                        "value": yoy[metric],
+                        "previous": yoy[previous],
+                        "subject": yoy["entity_code"],
+                        "applies": "key_enterprise",
+                        "period": yoy["period"],
+                        "entity_level": "enterprise",
+                    }
+                )
             )
-        )
     if not rows:
         return pd.DataFrame(columns=["subject", "applies", "period", "metric", "value"])
     return pd.concat(rows, ignore_index=True)
@@ -246,23 +336,31 @@ def recompute(
 ) -> RecomputeResult:
     """Sync the city's targets into the catalog, compute progress over the newest results,
     evaluate the warning rules, log new or changed warnings, send them, and write
-    ``target_progress`` and ``target_status`` results with a run id."""
+    ``dual_control_indicators``, ``target_progress`` and ``target_status`` results with a run
+    id."""
     settings = settings or get_settings()
     cfg = as_city(cfg)
     url = settings.database_url
-    section = targets_config(cfg)
     with _run_lock:
-        specs, spec_file = target_specs(cfg)
+        specs, base_years, spec_file = target_specs(cfg)
         if specs:
             targets_store.sync_targets(specs, actor=actor, source=spec_file, url=url)
         targets = targets_store.targets_frame(url=url)
-        actuals = load_actuals(basis=section.basis, settings=settings, cfg=cfg)
+        mix, mix_version = load_grid_mix()
+        actuals = load_actuals(
+            settings=settings,
+            cfg=cfg,
+            base_years=base_years,
+            base_years_source=spec_file,
+            grid_mix=mix,
+        )
         run_id = results.run_id_here()
-        progress, annual = compute_progress(targets, actuals.observations)
+        progress, annual = compute_progress(targets, actuals)
         if len(annual):
             targets_store.save_annual(annual[["target_id", "year", "target_value"]], url=url)
-        rules, rules_version = load_rules(cfg)
-        status = wn.evaluate(status_metrics(progress, actuals.enterprise_monthly), rules)
+        rules = load_rules(cfg)
+        metrics = status_metrics(progress, actuals.enterprise_monthly, rules.merge_months)
+        status = wn.evaluate(metrics, rules.frame)
         status["run_id"] = run_id
         logged = wn.changes(status, targets_store.last_levels(url=url))
         if len(logged):
@@ -272,7 +370,8 @@ def recompute(
         provenance = {
             **actuals.provenance,
             "source": actuals.source,
-            "rules_version": rules_version,
+            "rules_version": rules.version,
+            "grid_mix_version": mix_version,
             "targets_file": spec_file,
         }
         tag = {
@@ -281,6 +380,11 @@ def recompute(
             "method": f"targets:{actuals.source}",
         }
         with results.transaction(run_id, lake=settings.lake):
+            if len(actuals.indicators):
+                results.write(
+                    DUAL_CONTROL,
+                    actuals.indicators.assign(run_id=run_id, factor_profile=tag["factor_profile"]),
+                )
             if len(progress):
                 results.write(TARGET_PROGRESS, progress.assign(**tag))
             if len(status):

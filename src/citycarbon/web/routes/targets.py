@@ -6,6 +6,7 @@ of the period end, warning lamps and the warnings log, report downloads; and the
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl
 
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -124,6 +125,101 @@ def _by_lamp(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(_r=-rank).sort_values(["_r", "rule_id", "subject"]).drop(columns="_r")
 
 
+def note_text(t: Translator, note: Any) -> str:
+    """A note of the dual-control results in the page's language: a message key with its
+    parameters (``grid_mix?grid=fujian&year=2023``) is translated (``targets.note_<key>``,
+    indicator codes in ``inputs``/``indicator`` and the grid by their names); any other note is
+    a source citation and shown as written."""
+    if not isinstance(note, str) or not note:
+        return ""
+    key, _, query = note.partition("?")
+    if not t.has(f"targets.note_{key}"):
+        return note
+    params = dict(parse_qsl(query))
+    for name in ("inputs", "indicator"):
+        if name in params:
+            names = (t(f"targets.ind_{c}") for c in params[name].split(","))
+            params[name] = t("targets.list_sep").join(names)
+    if t.has(f"targets.grid_{params.get('grid')}"):
+        params["grid"] = t(f"targets.grid_{params['grid']}")
+    return t(f"targets.note_{key}", **params)
+
+
+def basis_text(t: Translator, basis: Any) -> str:
+    """The basis code of a dual-control row in the page's language (``comparable_2020``: GDP at
+    2020 prices)."""
+    if not isinstance(basis, str) or not basis:
+        return ""
+    if basis.startswith("comparable_"):
+        return t("targets.basis_comparable", year=basis.removeprefix("comparable_"))
+    return t(f"targets.basis_{basis}") if t.has(f"targets.basis_{basis}") else basis
+
+
+def _value(frame: pd.DataFrame, row: Any, column: str) -> float | None:
+    """A cell of an indexed frame as a number, None where absent or NaN."""
+    if row not in frame.index or pd.isna(frame.at[row, column]):
+        return None
+    return float(frame.at[row, column])
+
+
+def dual_control_view(frame: pd.DataFrame, t: Translator) -> dict[str, Any]:
+    """The 双控指标 tables of the page: the city's indicators by year with their 口径, and the
+    districts' latest year (their own statistics, or the reporters' coverage and no intensity)."""
+    if frame.empty:
+        return {"years": [], "city": [], "districts": []}
+    f = frame.assign(
+        basis_text=[basis_text(t, b) for b in frame["basis"]],
+        note_text=[note_text(t, n) for n in frame["note"]],
+    )
+    city = f[f["level"] == "city"]
+    years = sorted(int(y) for y in city["year"].unique())
+    rows = []
+    for code, g in city.groupby("indicator", sort=False):  # a dozen indicators
+        by_year = g.set_index("year")
+        rows.append(
+            {
+                "indicator": code,
+                "role": str(g["role"].iat[0]),
+                "unit": str(g["unit"].iat[0]),
+                "values": [_value(by_year, y, "value") for y in years],
+                "entered": [
+                    y in by_year.index and by_year.at[y, "origin"] == "entered" for y in years
+                ],
+                "status": sorted({s for s in g["status"] if s}),
+                "basis": sorted({b for b in g["basis_text"] if b}),
+                "notes": list(dict.fromkeys(n for n in g["note_text"] if n)),
+                "profile": str(g["factor_profile"].iat[-1]) if "factor_profile" in g else "",
+            }
+        )
+    dist = f[f["level"] == "district"]
+    districts = []
+    if len(dist):
+        latest = int(dist["year"].max())
+        d = dist[dist["year"] == latest]
+        for code, g in d.groupby("entity_code"):  # a handful of districts
+            v = g.set_index("indicator")
+            districts.append(
+                {
+                    "code": code,
+                    "name": str(g["entity_name"].iat[0] or code),
+                    "year": latest,
+                    **{
+                        k: _value(v, k, "value")
+                        for k in (
+                            "reporters_co2_t",
+                            "coverage_share",
+                            "co2_t",
+                            "co2_intensity_t_per_10k_cny",
+                            "energy_tce",
+                            "energy_intensity_tce_per_10k_cny",
+                        )
+                    },
+                    "notes": list(dict.fromkeys(n for n in g["note_text"] if n)),
+                }
+            )
+    return {"years": years, "city": rows, "districts": districts}
+
+
 INTENSITY_COLS = (
     "value",
     "target_value_year",
@@ -164,6 +260,8 @@ def targets_page(
         "warnings": records(pq.warnings_log(principal).head(100)),
         "status": records(_by_lamp(pq.status(principal))),
         "city_wide": principal.can("read_city"),
+        "dual": dual_control_view(pq.dual_control(principal), t),
+        "note_text": lambda n: note_text(t, n),
     }
     with_progress = tg[tg["progress_year"].notna()] if "progress_year" in tg else tg.head(0)
     selected = (
@@ -213,6 +311,23 @@ def api_targets(
     if level:
         frame = frame[frame["level"] == level]
     return page(frame.reset_index(drop=True), limit, offset, format, "targets")
+
+
+@router.get("/api/v1/targets/indicators", response_model=Page, tags=["targets"])
+def api_indicators(
+    principal: PrincipalDep,
+    level: Annotated[Literal["city", "district"] | None, Query()] = None,
+    indicator: Annotated[str | None, Query(max_length=60)] = None,
+    limit: Limit = 500,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """The dual-control indicators on the assessed basis (CO2 and its intensity, energy less
+    feedstock and new renewables, non-fossil share; total GHG as reported), by entity and year,
+    each with its 口径: role (assessed/reported/component), origin (computed, statistics,
+    entered), status, basis, coverage, note, method and factor profile."""
+    frame = pq.dual_control(principal, level, indicator)
+    return page(frame, limit, offset, format, "dual_control_indicators")
 
 
 @router.get("/api/v1/targets/lamps", response_model=Lamps, tags=["targets"])
