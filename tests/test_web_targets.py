@@ -132,7 +132,7 @@ def test_dual_control_indicators_with_their_kouj(clients, web_home):
     got = {(i["indicator"], i["year"]): i for i in items}
     co2 = got[("co2_t", 2024)]
     assert co2["role"] == "assessed" and co2["basis"] == "incl_net_imported_electricity"
-    assert co2["origin"] == "computed" and co2["factor_profile"].startswith("xiamen[")
+    assert co2["origin"] == "computed" and co2["factor_profile"].startswith("xiamen:inventory[")
     assert got[("total_ghg_tco2e", 2024)]["role"] == "reported"
     assert got[("energy_intensity_tce_per_10k_cny", 2024)]["basis"] == "coal_equivalent"
     share = got[("nonfossil_share", 2024)]

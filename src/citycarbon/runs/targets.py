@@ -376,7 +376,7 @@ def recompute(
         }
         tag = {
             "run_id": run_id,
-            "factor_profile": _profile(actuals.provenance),
+            "factor_profile": _profile(actuals.provenance, actuals.source),
             "method": f"targets:{actuals.source}",
         }
         with results.transaction(run_id, lake=settings.lake):
@@ -399,8 +399,10 @@ def recompute(
     return result
 
 
-def _profile(prov: dict[str, Any]) -> str:
-    for v in prov.values():
+def _profile(prov: dict[str, Any], source: str) -> str:
+    """The factor profile of the actuals' main source (the city inventory's where the
+    indicators come from it), else of the first input that names one."""
+    for v in (prov.get(source), *prov.values()):
         if isinstance(v, dict) and v.get("factor_profile"):
             return str(v["factor_profile"])
     return ""
