@@ -53,7 +53,7 @@ def nowcast_chart(
     s = stats.set_index("period")["actual_tco2"].reindex(periods)
     n = now.set_index("period").reindex(periods)
     lo = n["lower_tco2"]
-    actual = t("power.inventory_months") if level == "city_wide" else t("power.statistics")
+    actual = _actual_label(level, t)
     return {
         "legend": {
             "top": 0,
@@ -75,6 +75,12 @@ def nowcast_chart(
              "data": [_r(v) for v in n["estimate_tco2"]]},
         ],
     }  # fmt: skip
+
+
+def _actual_label(level: str, t: Translator) -> str:
+    """What the estimates are compared with: the statistics, or for the city-wide estimate the
+    city inventory's months."""
+    return t("power.inventory_months") if level == "city_wide" else t("power.statistics")
 
 
 def _label(level: str, code: str, lang: str) -> str:
@@ -216,6 +222,7 @@ def power_page(
         "computed": entity is not None,
         "nc_chart": nowcast_chart(principal, level, entity, t) if entity else None,
         "nc_basis": _basis(principal, level, entity) if entity else None,
+        "actual_label": _actual_label(level, t),
         "history": records(hist),
         "backtest": records(_backtest(principal)),
         "city_backtest": records(pw.city_backtest(principal)),
@@ -261,7 +268,7 @@ def power_page(
             ]
             + [
                 {
-                    "name": t("power.statistics"),
+                    "name": _actual_label(level, t),
                     "type": "scatter",
                     "data": [
                         _r(x)
