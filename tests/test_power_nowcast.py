@@ -322,6 +322,20 @@ def test_conformal_quantile_hand_computed():
     assert nc.conformal_quantile([4.0, 1.0, 3.0, 2.0], 0.5) == 3.0
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    scores=st.lists(st.floats(0.0, 1e3, allow_nan=False), min_size=9, max_size=200),
+    confidence=st.sampled_from([0.5, 0.8, 0.9]),
+    scale=st.floats(0.01, 100.0),
+)
+def test_conformal_quantile_covers_its_own_scores_and_scales(scores, confidence, scale):
+    q = nc.conformal_quantile(scores, confidence)
+    s = np.asarray(scores)
+    # n >= 9 >= c / (1 - c): finite, and at least a share c of the scores is within it
+    assert np.isfinite(q) and (s <= q).mean() >= confidence
+    assert nc.conformal_quantile(s * scale, confidence) == pytest.approx(q * scale, rel=1e-12)
+
+
 def _backtest_rows(log_error: np.ndarray, sigma: float) -> pd.DataFrame:
     """Backtest rows (origins x entities) whose log errors are given and whose model claims
     a log-error standard deviation ``sigma``."""

@@ -11,8 +11,10 @@ Data flow::
     meter-days ─► enterprise-days ─► level-days (city, district, industry, key enterprise)
     enterprise_month_fuel_emissions (named query, recomputed) + 205-1 electricity ─► statistics
     statistics + metered months ─► monthly panel ─► calibrate, nowcast, backtest
+    reporters' months + city inventory (result) + city electricity ─► city-wide nowcast
     results: <lake>/results/nowcast/run_id=<id>/part.parquet         (one vintage per run)
              <lake>/results/nowcast_backtest/run_id=<id>/part.parquet
+             <lake>/results/nowcast_city_backtest/run_id=<id>/part.parquet
              <lake>/results/meter_quality/run_id=<id>/part.parquet
              <lake>/results/power_indicators/run_id=<id>/part.parquet
              <lake>/results/load_anomalies/run_id=<id>/part.parquet
