@@ -60,6 +60,9 @@ LEVEL_COLUMN = {
     "enterprise": "enterprise_code",
 }
 NOWCAST = NOWCAST_R.name
+#: Forecast origins whose errors calibrate a vintage's intervals (two years: recent errors, and
+#: a bounded backtest per vintage).
+CALIBRATION_ORIGINS = 24
 log = logging.getLogger("citycarbon.power")
 
 
@@ -665,14 +668,14 @@ def _choose_and_calibrate(
     hist: pd.DataFrame, chosen: str | dict, data: PowerData
 ) -> tuple[str | dict, pd.DataFrame | None]:
     """The models per level (``auto``: the best in a backtest over the last 12 origins) and the
-    interval calibration of those models over every origin of the calibration months (None
-    under 13 months of statistics: nothing to choose or calibrate on; ``auto`` is then the
-    ratio model)."""
+    interval calibration of those models over the last :data:`CALIBRATION_ORIGINS` origins
+    of the calibration months (None under 13 months of statistics: nothing to choose or
+    calibrate on; ``auto`` is then the ratio model)."""
     cfg = data.config.nowcast
     months = sorted(hist["period"].unique())
     # an origin needs a year of history before it (the naive baseline is last year's month)
     first = months[0] + pd.DateOffset(months=12 + cfg.horizon - 1) if months else None
-    origins = [m for m in months if first is not None and m >= first]
+    origins = [m for m in months if first is not None and m >= first][-CALIBRATION_ORIGINS:]
     if not origins:
         return ("ratio" if chosen == "auto" else chosen), None
     tried = (
