@@ -26,6 +26,18 @@ SCOPE2 = pd.DataFrame(
             "source": "MEE 环办气候函〔2023〕43号",
             "clause": "2022 national average",
         },
+        # MEE/NBS 2022 announcement (2024-12-20): national factor excluding market-traded
+        # non-fossil electricity, 0.5856 tCO2/MWh: the residual of market-based scope 2
+        {
+            "parameter": "grid_ef",
+            "key": "national",
+            "context": "excluding_market_nonfossil",
+            "year": 2022,
+            "value": 0.5856,
+            "unit": "tCO2/MWh",
+            "source": "生态环境部、国家统计局 关于发布2022年电力二氧化碳排放因子的公告",
+            "clause": "全国电力平均二氧化碳排放因子（不包括市场化交易的非化石能源电量）",
+        },
         # 核算指南 default for purchased heat, 0.11 tCO2/GJ
         {
             "parameter": "heat_ef",
@@ -73,8 +85,9 @@ def test_account_hand_checked():
     assert s.at["A", "scope1_tco2e"] == pytest.approx(co2_a + ch4_a * 28 + n2o_a * 265)
     # 100 万kWh = 1,000 MWh x 0.5703 = 570.3 t; 500 GJ x 0.11 = 55 t
     assert s.at["A", "scope2_location_tco2e"] == pytest.approx(625.3)
-    # market-based: 300 MWh green, 700 MWh at the grid average: 399.21 + 55
-    assert s.at["A", "scope2_market_tco2e"] == pytest.approx(454.21)
+    # market-based: 300 MWh green, 700 MWh at the residual factor (not the grid average):
+    # 700 x 0.5856 = 409.92, + 55 t of heat
+    assert s.at["A", "scope2_market_tco2e"] == pytest.approx(464.92)
     assert s.at["A", "tco2e_per_10k_cny"] == pytest.approx(s.at["A", "total_tco2e"] / 1000)
     # B: 20 t diesel, NCV 43.0 TJ/Gg, 74,100 kg/TJ -> 63.726 t CO2
     assert s.at["B", "co2_t"] == pytest.approx(20 * 0.043 * 74.1)

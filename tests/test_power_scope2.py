@@ -157,8 +157,11 @@ def test_demo_city_hourly_scope2(demo_home):
     np.testing.assert_allclose(
         ent["difference_co2_t"], ent["location_effect_co2_t"] + ent["timing_effect_co2_t"]
     )
-    # the default comparison factor is the grid's own consumption-weighted annual average
-    assert 0 < res.annual_factor_tco2_per_mwh < 0.877
+    # imports and the comparison factor are the city's declared scope-2 basis: grid_ef
+    # national, published for 2023 (MEE/NBS 2023 announcement, table 1: 0.5306 tCO2/MWh), for
+    # data year 2024; so the annual-average scope 2 is the inventory's location-based scope 2
+    assert res.annual_factor_tco2_per_mwh == res.import_tco2_per_mwh == 0.5306
+    np.testing.assert_allclose(ent["average_co2_t"], ent["kwh"] / 1000 * 0.5306, rtol=1e-12)
     np.testing.assert_allclose(res.flow.balance["residual_tco2_per_h"], 0.0, atol=1e-6)
     # for an enterprise on one node the timing effect is H x cov(kWh, intensity): same sign
     # as the correlation of its load shape with its node's intensity

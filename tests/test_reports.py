@@ -73,10 +73,12 @@ def test_excel_holds_every_table_and_gpc_adds_up(home, tmp_path):
     sheets = pd.read_excel(path, sheet_name=None)
     assert set(data.tables) <= set(sheets) and "provenance" in sheets
     gpc = data.tables["gpc"]
-    total = data.tables["total"]["value"].iloc[0]
-    assert gpc["total_tco2e"].sum() == pytest.approx(total, rel=1e-9)
-    assert set(gpc["gpc_sector"].dropna()) >= {"I.1", "I.2", "I.3"}
-    gas_cols = gpc.columns[gpc.columns.get_loc("scope") + 1 : gpc.columns.get_loc("total_tco2e")]
+    ind = data.tables["indicators"].set_index("indicator")["value"]
+    for flag, indicator in (("basic", "gpc_basic_tco2e"), ("basic_plus", "gpc_basic_plus_tco2e")):
+        total = gpc.loc[gpc[flag].astype(bool), "total_tco2e"].sum()
+        assert total == pytest.approx(ind[indicator], rel=1e-9)
+    assert set(gpc["gpc_ref"]) >= {"I.1.1", "I.2.2", "I.3.3", "I.4.4", "IV.1", "M.II.4"}
+    gas_cols = gpc.columns[gpc.columns.get_loc("name_en") + 1 : gpc.columns.get_loc("total_tco2e")]
     empty = gpc[gpc[list(gas_cols)].isna().all(axis=1)]  # every gas, F-gases of IPPU too
     assert len(empty) and empty["total_tco2e"].isna().all()  # blank, never a silent zero
     assert (empty["notation_key"].fillna("") != "").all()  # ... and says why (NE, NO, IE)

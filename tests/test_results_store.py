@@ -127,6 +127,18 @@ def test_the_cache_sees_commits_of_other_writers(tmp_path):
     assert first["value"].tolist() == [2025.0]  # a frame handed out earlier is not changed
 
 
+def test_a_fingerprint_changes_only_with_its_own_results(tmp_path):
+    results.write(CITY_INDICATORS, _indicators([2024], 1.0), lake=tmp_path)
+    mine = results.fingerprint(CITY_INDICATORS, lake=tmp_path)
+    gen = results.generation(tmp_path)
+    with results.transaction("20240105T000000Z-cccccc", lake=tmp_path):  # another result only
+        results.write(NOWCAST, pd.DataFrame(columns=[*NOWCAST.key, *NOWCAST.columns]))
+    assert results.generation(tmp_path) != gen  # every commit moves the generation ...
+    assert results.fingerprint(CITY_INDICATORS, lake=tmp_path) == mine  # ... not this token
+    results.write(CITY_INDICATORS, _indicators([2024], 2.0), lake=tmp_path)
+    assert results.fingerprint(CITY_INDICATORS, lake=tmp_path) != mine
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.sampled_from([2020, 2021, 2022, 2023]), min_size=1, max_size=4).map(set))
 def test_current_rows_are_per_year_the_newest_run_that_wrote_them(tmp_path_factory, writes):

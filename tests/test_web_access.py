@@ -70,7 +70,14 @@ def clients(app):
 def _fill(path: str, facts: dict, which: str) -> str:
     values = dict(facts[which])
     values["code"] = values["code_park"] if "/parks/" in path else values["code_district"]
-    values.update(batch_id="1", job_id="1", set_id="cn-mee-grid", username="viewer", token_id="1")
+    values.update(
+        batch_id="1",
+        job_id="1",
+        set_id="cn-mee-grid",
+        username="viewer",
+        token_id="1",
+        key="enterprise_co2",
+    )
     return PARAM_RE.sub(lambda m: str(values[m.group(1)]), path)
 
 

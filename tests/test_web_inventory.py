@@ -45,6 +45,11 @@ def test_page_renders_for_an_analyst(clients):
         'id="balance-xlsx"',
         'data-basis="territorial"',
         'data-basis="incl_net_imported_electricity"',
+        'id="scope2-basis-note"',
+        'id="scope2-sensitivity"',
+        'id="scope2-market"',
+        'id="gpc-table"',
+        'id="gpc-totals"',
     ):
         assert marker in r.text, marker
     for params in (
@@ -79,6 +84,44 @@ def test_sector_rows_add_up_to_the_lake_city_total(clients, web_home, basis):
     assert sectors == pytest.approx(s["total_tco2e"], rel=1e-12)
     assert gases == pytest.approx(s["total_tco2e"], rel=1e-12)
     assert s["provenance"]["run_id"] == str(lake["run_id"].iat[0])
+
+
+def test_scope2_basis_and_gpc_are_shown_in_both_languages(clients, web_home):
+    """The 清单 page names the grid region and factor year of every scope-2 figure, says when
+    the data year is later than the factor's, shows the city total under the national,
+    regional and provincial factors and the GPC table; the API gives the same rows."""
+    from citycarbon.contract.results import CITY_SCOPE2
+
+    basis = results.current(CITY_SCOPE2, lake=web_home / "lake")
+    year = int(basis["year"].max())
+    declared = basis[basis["declared"] & (basis["year"] == year)].iloc[0]
+    fy = int(declared["factor_year"])
+    for lang, words in (
+        ("zh", ["全国电网因子 · " + str(fy), f"数据年份 {year} 晚于", "华东", "福建", "BASIC+"]),
+        ("en", [f"National grid factor · {fy}", f"Data year {year} is later", "East China"]),
+    ):
+        page = clients["analyst"].get("/inventory", params={"year": year, "lang": lang}).text
+        for w in words:
+            assert w in page, (lang, w)
+        assert page.count('class="basis scope2-factor"') == 1  # the scope-2 KPI
+        for region in ("national", "east_china", "fujian"):
+            assert f'data-region="{region}"' in page
+        assert 'data-ref="I.4.4"' in page and 'data-ref="M.II.4"' in page
+    api = clients["analyst"].get("/api/v1/inventory/scope2", params={"year": year}).json()
+    rows = {(r["approach"], r["grid_region"]): r for r in api["items"]}
+    assert rows[("location_based", "national")]["declared"] is True
+    assert rows[("location_based", "fujian")]["city_total_tco2e"] == pytest.approx(
+        basis.set_index(["year", "approach", "grid_region"]).at[
+            (year, "location_based", "fujian"), "city_total_tco2e"
+        ]
+    )
+    gpc = clients["analyst"].get("/api/v1/inventory/gpc", params={"year": year}).json()
+    assert {r["gpc_ref"] for r in gpc["items"]} >= {"I.1.2", "I.4.4", "II.4.3", "M.II.3"}
+    # a scoped user sees the declared factor of the scope-2 figures, not the city sensitivity
+    scoped = clients["enterprise"].get("/api/v1/inventory/scope2", params={"year": year}).json()
+    assert [r["grid_region"] for r in scoped["items"]] == ["national"]
+    assert "city_total_tco2e" not in scoped["items"][0]
+    assert clients["enterprise"].get("/api/v1/inventory/gpc").status_code == 403
 
 
 def test_drilldown_closes_on_the_city_and_matches_the_district_rows(clients, web_home):

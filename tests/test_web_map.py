@@ -136,3 +136,37 @@ def test_page_renders_in_both_languages(web):
     en = c.get("/map?lang=en")
     assert "Electricity-carbon eco map" in en.text and "Grid nodes" in en.text
     c.get("/map?lang=zh")  # leave the language cookie at the default for other tests
+
+
+def test_concurrent_requests_for_a_new_layer_build_it_once(web, monkeypatch):
+    """Twenty clients asking for the same layer of a fresh cube wait for one build (the layer
+    endpoints are async; a new results run would otherwise cost one build per waiting client)."""
+    import asyncio
+
+    import httpx
+
+    from citycarbon.web.routes import map as map_routes
+
+    month = latest_month(web)
+    built = []
+    real = ml.district_layer
+
+    def counting(*args, **kwargs):
+        built.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ml, "district_layer", counting)
+    map_routes._ENCODED.clear()
+    app = web["client"].app
+    headers = {"Authorization": f"Bearer {web['tokens']['m_admin']}"}
+
+    async def many() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            url = f"/api/v1/map/districts?period={month}"
+            return await asyncio.gather(*(client.get(url, headers=headers) for _ in range(20)))
+
+    answers = asyncio.run(many())
+    assert {r.status_code for r in answers} == {200}
+    assert len({r.content for r in answers}) == 1
+    assert len(built) == 1

@@ -172,7 +172,7 @@ def test_persisted_scope2_equals_the_flow_over_every_reading(demo_home):
     the stored result equals the flow over every single reading of the year."""
     from citycarbon.config import load_city
     from citycarbon.power.demo_grid import demo_hourly_scope2
-    from citycarbon.runs.flow import demo_import_intensity, load_grid
+    from citycarbon.runs.flow import declared_basis, load_grid
     from citycarbon.store import catalog, lake
 
     stored = _lake(demo_home, "hourly_scope2").set_index("enterprise_code")
@@ -181,12 +181,14 @@ def test_persisted_scope2_equals_the_flow_over_every_reading(demo_home):
     readings = lake.read_current(
         "meter_readings", {"year": year}, columns=["meter_id", "ts", "kwh"]
     )
+    ef = float(declared_basis(year)["ef_tco2_per_mwh"])  # the inventory's scope-2 basis
     direct = demo_hourly_scope2(
         grid,
         readings,
         catalog.registry_frame("meters"),
-        import_tco2_per_mwh=demo_import_intensity(grid.config, year),
+        import_tco2_per_mwh=ef,
         timezone=load_city().timezone,
+        annual_factor_tco2_per_mwh=ef,
     ).enterprises.set_index("enterprise_code")
     assert set(stored.index) == set(direct.index)
     for col in ("meters", "hourly_co2_t", "location_effect_co2_t", "timing_effect_co2_t"):

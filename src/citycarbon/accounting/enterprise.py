@@ -22,8 +22,11 @@ import pandas as pd
 from citycarbon import units
 from citycarbon.accounting.combustion import fuel_combustion_emissions
 from citycarbon.accounting.electricity import (
+    RESIDUAL_FACTOR,
     SCOPE2_FUELS,
     electricity_co2_t,
+    grid_factors,
+    instruments_counted_once,
     market_based_electricity_co2_t,
     purchased_energy_emissions,
 )
@@ -297,8 +300,10 @@ def account_summary(
         From :func:`account_lines` (and process lines in the same layout).
     green : pandas.DataFrame, optional
         Green-electricity records: ``enterprise_code``, ``mwh`` (green power contracts or
-        certificates, zero-emission). Market-based scope 2 uses the grid average as residual mix
-        (no residual mix is published for China).
+        certificates, zero-emission), optionally ``instrument`` and ``certificate_id`` (each
+        certificate counted once). Uncovered electricity carries the MEE/NBS factor excluding
+        market-traded non-fossil electricity (``RESIDUAL_FACTOR``); market-based scope 2 is NaN
+        for a year before the first published value (2021).
     output : pandas.DataFrame, optional
         ``enterprise_code``, ``output_value_10k_cny`` and optionally ``product_quantity`` for
         intensities (per 万元 and per unit of product).
@@ -333,13 +338,17 @@ def account_summary(
     s["electricity_mwh"] = mwh.reindex(s.index, fill_value=0.0)
     s["green_mwh"] = 0.0
     if green is not None and len(green):
+        counted = instruments_counted_once(green)
         s["green_mwh"] = (
-            green.groupby("enterprise_code")["mwh"].sum().reindex(s.index, fill_value=0.0)
+            counted.groupby("enterprise_code")["mwh"].sum().reindex(s.index, fill_value=0.0)
         )
     grid = profile.lookup("grid_ef", grid_region, "tCO2e/MWh", year=year)
+    key, context = RESIDUAL_FACTOR
+    rf = grid_factors(profile, [key], [year], context=context, skip_unpublished=True)
+    residual = rf["ef_tco2_per_mwh"].iloc[0] if len(rf) else np.nan
     heat = s["scope2_location_tco2e"] - electricity_co2_t(s["electricity_mwh"], grid)
     s["scope2_market_tco2e"] = heat + market_based_electricity_co2_t(
-        s["electricity_mwh"], s["green_mwh"], grid
+        s["electricity_mwh"], s["green_mwh"], residual
     )
     s["total_tco2e"] = s["scope1_tco2e"] + s["scope2_location_tco2e"]
     if output is not None and len(output):

@@ -27,9 +27,8 @@ References
 [1] 国家发展改革委《省级温室气体清单编制指南（试行）》(2011), 第一章 能源活动.
 [2] IPCC 2006 Guidelines, Vol. 1 Ch. 8 (reporting, notation keys), Vol. 2 Ch. 2 (stationary
     combustion, source categories 1.A.1-1.A.4).
-[3] WRI, C40, ICLEI (2014/2021) Global Protocol for Community-Scale GHG Emission Inventories
-    (GPC), Ch. 3 (scopes, BASIC / BASIC+), Table 4.1 (notation keys), 6.3 (I.4.4 energy
-    generation supplied to the grid is excluded from BASIC).
+[3] WRI, C40, ICLEI (2021) Global Protocol for Community-Scale GHG Emission Inventories (GPC)
+    v1.1, notation keys; the GPC reporting framework is :mod:`citycarbon.accounting.gpc`.
 """
 
 from __future__ import annotations
@@ -76,10 +75,8 @@ INVENTORY_COLUMNS = [
 
 @cache
 def inventory_sectors() -> pd.DataFrame:
-    """IPCC source categories with GPC sector, scope and BASIC / BASIC+ membership."""
+    """IPCC source categories of the inventory rows with their names (zh, en) and scope."""
     t = pd.read_csv(DATA_DIR / "inventory_sectors.csv", dtype=str, keep_default_na=False)
-    for c in ("in_basic", "in_basic_plus"):
-        t[c] = t[c].str.lower().eq("true")
     t["scope"] = t["scope"].astype("int64")
     return t.set_index("code")
 
@@ -464,110 +461,6 @@ def spread_over_months(yearly: pd.DataFrame, months: pd.DataFrame) -> pd.DataFra
     out = grid[vals].add(cov[vals], fill_value=0.0)
     out[vals] = out[vals].where(~grid[vals].isna() | (cov[vals] != 0))
     return out.reset_index()
-
-
-def gpc_totals(city_rows: pd.DataFrame, electricity_scope2: pd.DataFrame) -> pd.DataFrame:
-    """GPC BASIC and BASIC+ totals per region and year, tCO2e.
-
-    BASIC = scope 1 of stationary energy (less I.4.4 generation supplied to the grid),
-    transport and waste + scope 2 of grid electricity consumed in the city; BASIC+ adds IPPU
-    and AFOLU scope 1 (transboundary scope 3 is not estimated here). Sectors reported NE
-    contribute nothing and are listed in ``not_estimated``.
-
-    Parameters
-    ----------
-    city_rows : territorial city rows (sector, gas, scope, emissions_tco2e, notation_key)
-    electricity_scope2 : region_code, year, emissions_tco2e of all electricity consumed
-        (final consumption + losses) x grid factor
-
-    References
-    ----------
-    GPC (2014), Table 3.3 / 6.3: BASIC and BASIC+ and the I.4.4 exclusion.
-    """
-    sec = inventory_sectors()
-    r = city_rows[city_rows["scope"] == 1]
-    basic = r[r["sector"].map(_sector_root).map(sec["in_basic"]).fillna(False).astype(bool)]
-    plus = r[r["sector"].map(_sector_root).map(sec["in_basic_plus"]).fillna(False).astype(bool)]
-    keys = ["region_code", "year"]
-    s2 = electricity_scope2.groupby(keys)["emissions_tco2e"].sum()
-    b = basic.groupby(keys)["emissions_tco2e"].sum().add(s2, fill_value=0.0)
-    p = plus.groupby(keys)["emissions_tco2e"].sum().add(s2, fill_value=0.0)
-    ne = (
-        r[r["notation_key"] == "NE"].groupby(keys)["sector"].agg(lambda s: ",".join(sorted(set(s))))
-    )
-    out = pd.DataFrame({"gpc_basic_tco2e": b, "gpc_basic_plus_tco2e": p})
-    out["not_estimated"] = ne.reindex(out.index).fillna("")
-    return out.reset_index()
-
-
-def _sector_root(code: str) -> str:
-    """The row of inventory_sectors a sector code belongs to (1.A.4.b -> 1.A.4.b, 1.B.2 -> 1.B)."""
-    sec = inventory_sectors().index
-    while code and code not in sec:
-        code = code.rsplit(".", 1)[0] if "." in code else ""
-    return code
-
-
-def gpc_table(inv: pd.DataFrame, *, basis: str) -> pd.DataFrame:
-    """GPC-compatible table: GPC reference, scope, gases [tCO2e], total, notation key and
-    BASIC / BASIC+ membership, from the city-level yearly rows of the city inventory
-    (``basis`` rows where the inventory has them).
-
-    References
-    ----------
-    [1] WRI, C40, ICLEI (2021): Global Protocol for Community-Scale Greenhouse Gas Inventories
-        (GPC) v1.1, Table 4.x reporting format.
-    """
-    sectors = inventory_sectors().reset_index()
-    city = inv[(inv["level"] == "city") & inv["month"].isna()]
-    city = city[city["basis"] == basis] if (city["basis"] == basis).any() else city
-    pairs = pd.MultiIndex.from_frame(city[["sector", "scope"]].drop_duplicates())
-    wide = (
-        city.groupby(["sector", "scope", "gas"])["emissions_tco2e"]
-        .sum(min_count=1)
-        .unstack("gas")
-        .reindex(pairs)
-    )  # NE rows stay empty, not zero
-    keys = city.groupby(["sector", "scope"])["notation_key"].agg(
-        lambda s: ",".join(sorted({k for k in s.dropna() if k}))
-    )
-    out = wide.reset_index().merge(
-        keys.rename("notation_key").reset_index(), on=["sector", "scope"], how="left"
-    )
-    gases = [c for c in wide.columns]
-    out["total_tco2e"] = out[gases].sum(axis=1, min_count=1)
-    # sub-categories (IPPU 2.E.2 ...) take GPC reference and BASIC flags of their root row
-    root = out["sector"].map(_sector_root)
-    out = (
-        out.assign(code=root)
-        .merge(
-            sectors[["code", "zh", "en", "gpc_sector", "in_basic", "in_basic_plus"]],
-            on="code",
-            how="left",
-        )
-        .drop(columns="code")
-    )
-    own_zh = city.drop_duplicates("sector").set_index("sector")["sector_name_zh"]
-    own_zh = out["sector"].map(own_zh)
-    out["zh"] = own_zh.mask(own_zh.fillna("") == "").fillna(out["zh"])
-    cols = [
-        "gpc_sector",
-        "sector",
-        "zh",
-        "en",
-        "scope",
-        *gases,
-        "total_tco2e",
-        "notation_key",
-        "in_basic",
-        "in_basic_plus",
-    ]
-    return (
-        out[cols]
-        .rename(columns={"zh": "sector_zh", "en": "sector_en"})
-        .sort_values(["gpc_sector", "scope"])
-        .reset_index(drop=True)
-    )
 
 
 def intensity_per_10k_cny(amount, gdp_10k_cny):

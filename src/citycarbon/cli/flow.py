@@ -66,7 +66,10 @@ def flow_scope2(
     year: Annotated[int, typer.Option("--year", help="Year of hourly meter readings.")],
     annual_factor: Annotated[
         float | None,
-        typer.Option(help="tCO2/MWh to compare with (default: the demo grid's annual average)."),
+        typer.Option(
+            help="tCO2/MWh to compare with (default: the city's declared grid factor, the "
+            "inventory's scope-2 basis)."
+        ),
     ] = None,
     limit: Annotated[int, typer.Option(help="Enterprises to print.")] = 15,
     out: Annotated[
@@ -81,7 +84,7 @@ def flow_scope2(
         fail(err)
     ent = res.enterprises
     console.print(
-        f"[bold]{res.label}[/] — 合成数据 synthetic: annual average factor "
+        f"[bold]{res.label}[/] — 合成数据 synthetic: annual factor "
         f"{res.annual_factor_tco2_per_mwh:.4f} tCO2/MWh, import {res.import_tco2_per_mwh:.4f}"
     )
     table = Table(

@@ -44,7 +44,10 @@ class Province(Section):
 class FactorChoice(Section):
     sets: list[str]
     gwp: str
+    #: key of ``grid_ef`` for location-based scope 2 (the declared basis of every scope-2 figure)
     grid_region: str = "national"
+    #: grid regions the city total is also shown under (清单 sensitivity table), by level
+    grid_sensitivity: dict[Literal["national", "regional", "provincial"], str] = {}
     overrides: list[dict] = []
 
 

@@ -18,6 +18,9 @@ References
 
 from __future__ import annotations
 
+from functools import cache
+from importlib import resources
+
 import numpy as np
 import pandas as pd
 
@@ -112,3 +115,34 @@ def valid_credit_codes(codes: pd.Series) -> pd.Series:
         check = (_MODULUS - (values[:, :17] @ WEIGHTS) % _MODULUS) % _MODULUS
         result[shaped] = check == values[:, 17]
     return pd.Series(result, index=codes.index, name=codes.name)
+
+
+# ------------------------------------------------------------------ GB/T 4754-2017 industries
+@cache
+def industries() -> pd.DataFrame:
+    """The GB/T 4754-2017 classification (``contract/data/gbt4754_2017.csv``), indexed by code
+    (``C``, ``C26``, ``C261``, ``C2614``): level, parent, ``name_zh`` and ``name_en`` (groups
+    and classes carry their division's English name; the standard publishes no English)."""
+    path = resources.files("citycarbon.contract").joinpath("data/gbt4754_2017.csv")
+    with path.open(encoding="utf-8") as f:
+        frame = pd.read_csv(f, comment="#", dtype=str, keep_default_na=False)
+    frame = frame.set_index("code", drop=False)
+    division = frame["code"].str[:3]
+    frame["name_en"] = frame["name_en"].where(
+        frame["name_en"] != "", frame["name_en"].reindex(division).to_numpy()
+    )
+    return frame
+
+
+def industry_names(codes: pd.Series, lang: str = "zh") -> pd.Series:
+    """Names of GB/T 4754 codes (``C2614`` or ``2614``), '' for unknown codes; vectorised."""
+    table = industries()
+    col = "name_zh" if lang == "zh" else "name_en"
+    text = codes.fillna("").astype(str).str.strip().str.upper()
+    digits = text.str.lstrip("ABCDEFGHIJKLMNOPQRST")
+    by_digits = table[table["level"] != "section"]
+    by_digits = pd.Series(by_digits[col].to_numpy(), index=by_digits["code"].str[1:])
+    named = table[col].reindex(text).to_numpy()
+    fallback = by_digits.reindex(digits).to_numpy()
+    out = pd.Series(named, index=codes.index).where(pd.notna(named), fallback)
+    return out.fillna("")

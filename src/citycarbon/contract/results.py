@@ -245,6 +245,57 @@ INVENTORY_RECONCILIATION = Result(
     title_zh="自下而上与自上而下核对",
     title_en="Bottom-up vs top-down reconciliation",
 )
+CITY_SCOPE2 = Result(
+    "city_scope2",
+    key=("region_code", "year", "approach", "grid_region"),
+    columns={
+        "level": "",
+        "declared": "bool",
+        "context": "",
+        "factor_year": "1",
+        "ef_tco2_per_mwh": "tCO2/MWh",
+        "factor_source": "",
+        "net_imported_mwh": "MWh",
+        "net_imported_co2_t": "t",
+        "city_total_tco2e": "tCO2e",
+        "change_vs_declared_pct": "%",
+        "consumption_mwh": "MWh",
+        "covered_mwh": "MWh",
+        "residual_mwh": "MWh",
+        "consumption_co2_t": "t",
+    },
+    method=(
+        "scope 2 of electricity: location-based under the declared grid region and the other "
+        "grid regions of the sensitivity (MEE/NBS factors, the latest published for a year up to "
+        "the data year); market-based with green certificates and contracts counted once and the "
+        "MEE/NBS factor excluding market-traded non-fossil electricity on the residual"
+    ),
+    title_zh="范围二口径与电网因子敏感性",
+    title_en="Scope 2 basis and grid-factor sensitivity",
+)
+GPC_INVENTORY = Result(
+    "gpc_inventory",
+    key=("region_code", "year", "gpc_ref", "gas"),
+    columns={
+        "scope": "1",
+        "name_zh": "",
+        "name_en": "",
+        "emissions_t": "t",
+        "emissions_tco2e": "tCO2e",
+        "notation_key": "",
+        "basic": "bool",
+        "basic_plus": "bool",
+        "memo": "bool",
+        "note": "",
+    },
+    method=(
+        "GPC v1.1 reporting framework (accounting/gpc.py): scope 2 of electricity and heat "
+        "consumed, T&D losses scope 3 (BASIC+), I.4.4 reported outside BASIC, transboundary "
+        "aviation and shipping scope 3, international bunkers memo items"
+    ),
+    title_zh="GPC 城市温室气体清单",
+    title_en="GPC city inventory",
+)
 
 # --------------------------------------------------------------------------- 电-碳 chain
 NOWCAST = Result(
@@ -401,6 +452,8 @@ HOURLY_SCOPE2 = Result(
         "load_intensity_correlation": "1",
         "grid": "",
         "import_tco2_per_mwh": "tCO2/MWh",
+        "grid_region": "",
+        "factor_year": "1",
     },
     partition=None,
     title_zh="逐时节点范围二排放",
@@ -488,6 +541,8 @@ RESULTS: Mapping[str, Result] = MappingProxyType(
             CITY_INDICATORS,
             INVENTORY_UNCERTAINTY,
             INVENTORY_RECONCILIATION,
+            CITY_SCOPE2,
+            GPC_INVENTORY,
             NOWCAST,
             NOWCAST_BACKTEST,
             NOWCAST_CITY_BACKTEST,

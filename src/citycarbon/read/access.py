@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from citycarbon.config.settings import get_settings
+from citycarbon.contract.codes import industry_names
 from citycarbon.contract.results import ENTERPRISE_MONTH_FUEL
 from citycarbon.errors import CitycarbonError
 from citycarbon.store import catalog, lake
@@ -123,12 +125,18 @@ def registry(*, refresh: bool = False) -> Registry:
         hit = _registry_cache.get(url)
         if hit and not refresh and now - hit[0] < CACHE_TTL_S:
             return hit[1]
-    reg = Registry(
-        regions=catalog.registry_frame("regions").set_index("code", drop=False),
-        parks=catalog.registry_frame("parks").set_index("code", drop=False),
-        enterprises=catalog.registry_frame("enterprises").set_index("credit_code", drop=False),
-        gen=next(_generation),
+    frames = (
+        catalog.registry_frame("regions").set_index("code", drop=False),
+        catalog.registry_frame("parks").set_index("code", drop=False),
+        catalog.registry_frame("enterprises").set_index("credit_code", drop=False),
     )
+    old = hit[1] if hit else None
+    if old is not None and all(
+        a.equals(b) for a, b in zip(frames, (old.regions, old.parks, old.enterprises), strict=True)
+    ):
+        reg = old  # unchanged: same snapshot number, so memoized answers stay valid
+    else:
+        reg = Registry(*frames, gen=next(_generation))
     with _lock:
         _registry_cache[url] = (now, reg)
     return reg
@@ -158,7 +166,7 @@ def results() -> Results | None:
     """The current ``enterprise_month_fuel_emissions`` rows with annual sums, or None when
     none were computed (cached until the next commit of a run)."""
     lake = get_settings().lake
-    gen = store_results.generation(lake)
+    gen = store_results.fingerprint(ENTERPRISE_MONTH_FUEL, lake=lake)
     with _lock:
         hit = _results_cache.get(str(lake))
         if hit and hit[0] == gen:
@@ -186,6 +194,20 @@ def results() -> Results | None:
     with _lock:
         _results_cache[str(lake)] = (gen, res)
     return res
+
+
+def warm() -> None:
+    """Load the registry and the results and answer the city-wide dashboard questions once, so
+    the first visit after a server start is as fast as later ones (called in a thread at
+    start-up; failures are logged, not raised)."""
+    try:
+        registry()
+        if results() is not None:
+            for fn in (totals_by_year, totals_by_month, year_to_date, totals_by_district):
+                fn(SYSTEM)
+            top_emitters(SYSTEM)
+    except Exception:
+        logging.getLogger(__name__).exception("warming the read caches failed")
 
 
 # --------------------------------------------------------------------------- scope
@@ -353,6 +375,8 @@ def enterprises(
     out["district"] = reg.regions["name_zh"].reindex(out["district_code"]).to_numpy()
     out["district_en"] = reg.regions["name_en"].reindex(out["district_code"]).to_numpy()
     out = out[ENTERPRISE_COLUMNS]
+    out["industry"] = industry_names(out["industry_code"], "zh").to_numpy()
+    out["industry_en"] = industry_names(out["industry_code"], "en").to_numpy()
     res = results()
     if res is not None and len(res.annual):
         y = int(year) if year else int(res.annual["year"].max())
@@ -362,6 +386,20 @@ def enterprises(
         out["co2_t"] = annual["co2_t"].reindex(out["credit_code"]).to_numpy()
         out = out.sort_values(["co2_t", "credit_code"], ascending=[False, True], na_position="last")
     return out.reset_index(drop=True)
+
+
+def result_years() -> list[int]:
+    """Years with enterprise results (year selectors), oldest first."""
+    res = results()
+    return [] if res is None else sorted(int(y) for y in res.annual["year"].unique())
+
+
+@memoized
+def industry_divisions(principal: Principal, lang: str = "zh") -> pd.DataFrame:
+    """The GB/T 4754 divisions (大类) of the enterprises the principal sees: code, name."""
+    codes = enterprises(principal)["industry_code"].dropna().astype(str)
+    divisions = pd.Series(sorted({c[:3] for c in codes if len(c) >= 3}), dtype=str)
+    return pd.DataFrame({"code": divisions, "name": industry_names(divisions, lang).to_numpy()})
 
 
 def enterprise(principal: Principal, credit_code: str) -> dict[str, Any]:
@@ -377,6 +415,9 @@ def enterprise(principal: Principal, credit_code: str) -> dict[str, Any]:
     row["district"] = reg.regions["name_zh"].get(row["district_code"])
     park = row.get("park_code")
     row["park"] = reg.parks["name_zh"].get(park) if isinstance(park, str) else None
+    codes = pd.Series([row.get("industry_code")])
+    row["industry"] = industry_names(codes, "zh").iloc[0]
+    row["industry_en"] = industry_names(codes, "en").iloc[0]
     return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
 
 
@@ -432,6 +473,28 @@ def totals_by_month(principal: Principal) -> pd.DataFrame:
         return pd.DataFrame(columns=["year", "month", *RESULT_SUMS])
     m = res.monthly[_mask(res.monthly["enterprise_code"], visible_enterprise_codes(principal))]
     return m.groupby(["year", "month"], as_index=False)[list(RESULT_SUMS)].sum()
+
+
+@memoized
+def year_to_date(principal: Principal) -> dict[str, Any] | None:
+    """The latest year's months so far and the same months of the year before (同期), over the
+    enterprises the principal sees: a like-for-like comparison while the year is incomplete.
+    ``prev`` is None unless the year before has every one of those months."""
+    m = totals_by_month(principal)
+    if m.empty:
+        return None
+    year = int(m["year"].max())
+    months = sorted(int(x) for x in m.loc[m["year"] == year, "month"])
+    before = m[(m["year"] == year - 1) & m["month"].isin(months)]
+    sums = list(RESULT_SUMS)
+    return {
+        "year": year,
+        "months": months,
+        "complete": len(months) == 12,
+        "this": m.loc[m["year"] == year, sums].sum().to_dict(),
+        "prev_year": year - 1,
+        "prev": before[sums].sum().to_dict() if len(before) == len(months) else None,
+    }
 
 
 @memoized

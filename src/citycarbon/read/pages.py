@@ -316,6 +316,7 @@ INDICATOR_ORDER = (
     "enterprise_coverage_share",
     "gpc_basic_tco2e",
     "gpc_basic_plus_tco2e",
+    "gpc_memo_international_bunkers_tco2e",
 )
 
 
@@ -333,6 +334,76 @@ def indicators(principal: Principal, period_type: str = "year") -> pd.DataFrame:
     f = f.assign(_o=f["indicator"].map(lambda k: rank.get(k, rank.get(k.rsplit("_", 1)[0], 99))))
     f = f.sort_values(["year", "period", "_o", "indicator"])
     return f[["year", "period", "indicator", "value", "unit", "basis"]].reset_index(drop=True)
+
+
+SCOPE2_FACTOR_COLUMNS = [
+    "year",
+    "approach",
+    "grid_region",
+    "level",
+    "declared",
+    "context",
+    "factor_year",
+    "ef_tco2_per_mwh",
+    "factor_source",
+]
+
+
+def scope2_basis(principal: Principal, year: int | None = None) -> pd.DataFrame:
+    """The scope-2 basis (``city_scope2``) of a year or every year: location-based under the
+    declared grid region and the compared regions, and market-based. City-wide roles get the
+    sensitivity of the city total; other roles the declared factor only (region, factor year,
+    value, source: no city figure)."""
+    access.require(principal, "read")
+    f = result("city_scope2")
+    if f is None:
+        return pd.DataFrame(columns=SCOPE2_FACTOR_COLUMNS)
+    if year is not None:
+        f = f[f["year"].to_numpy() == int(year)]
+    if not principal.can("read_city"):
+        f = f.loc[f["declared"].astype(bool), SCOPE2_FACTOR_COLUMNS]
+    order = f["approach"].ne("location_based").astype(int) * 10 + (~f["declared"].astype(bool))
+    return (
+        f.assign(_o=order)
+        .sort_values(["year", "_o", "grid_region"])
+        .drop(columns=["_o", "run_id", "factor_profile", "source_batches"], errors="ignore")
+        .reset_index(drop=True)
+    )
+
+
+def gpc_table(principal: Principal, year: int) -> pd.DataFrame:
+    """The GPC reporting table of a year (``gpc_inventory``), one row per reference number:
+    scope, names, tCO2e (sum of the gases; empty when none is estimated), notation keys, BASIC,
+    BASIC+ and memo flags, note. City-wide roles only."""
+    access.require(principal, "read_city")
+    f = result("gpc_inventory")
+    cols = ["gpc_ref", "scope", "name_zh", "name_en", "emissions_tco2e", "notation_key"]
+    cols += ["basic", "basic_plus", "memo", "note"]
+    if f is None:
+        return pd.DataFrame(columns=cols)
+    f = f[f["year"].to_numpy() == int(year)]
+    firsts = ["scope", "name_zh", "name_en", "basic", "basic_plus", "memo", "note"]
+    out = f.groupby("gpc_ref", sort=False).agg(
+        emissions_tco2e=("emissions_tco2e", lambda v: v.sum(min_count=1)),
+        notation_key=("notation_key", lambda k: ",".join(sorted({x for x in k if x}))),
+        **{c: (c, "first") for c in firsts},
+    )
+    return out.reset_index()[cols]
+
+
+GPC_TOTALS = (
+    "gpc_basic_tco2e",
+    "gpc_basic_plus_tco2e",
+    "gpc_memo_international_bunkers_tco2e",
+)
+
+
+def gpc_totals(principal: Principal, year: int) -> dict[str, float]:
+    """BASIC, BASIC+ and the memo items (international bunkers) of a year [tCO2e], from
+    ``city_indicators``: city-wide roles only."""
+    ind = indicators(principal, "year")
+    ind = ind[(ind["year"] == int(year)) & ind["indicator"].isin(GPC_TOTALS)]
+    return dict(zip(ind["indicator"], ind["value"].astype(float), strict=True))
 
 
 def uncertainty(principal: Principal, year: int | None = None) -> pd.DataFrame:

@@ -19,7 +19,8 @@ same factor choices (the account: :func:`citycarbon.accounting.enterprise.accoun
 - CH4 and N2O: the inventory uses the stationary-combustion category of the enterprise's IPCC
   sector, the account the 核算指南's industrial category (equal for 1.A.2);
 - the platform's enterprise CO2 is location-based; the account also shows market-based scope 2
-  with green electricity (no published residual mix: the grid average).
+  with green electricity (uncovered electricity at the MEE/NBS factor excluding market-traded
+  non-fossil electricity, :data:`citycarbon.accounting.electricity.RESIDUAL_FACTOR`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,11 @@
 """Glue for the carbon-emission-flow commands: load a network or the demo city's meters and
-readings, call the pure functions of :mod:`citycarbon.power` (no formulas here)."""
+readings, call the pure functions of :mod:`citycarbon.power` (no formulas here).
+
+The emission flow uses the inventory's one scope-2 basis: power imported into the demo grid
+carries the city's declared grid factor (``factors.grid_region``, the factor published for the
+latest year up to the data year: :func:`citycarbon.runs.inventory.declared_grid_factors`), and
+hourly scope 2 is compared with the same factor, so the annual-average scope 2 of the metered
+electricity is the inventory's location-based scope 2 of it."""
 
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ from citycarbon.config.settings import get_settings
 from citycarbon.errors import InputError, UnknownCodeError
 from citycarbon.power.demo_grid import demo_hourly_scope2, load_demo_grid, unit_intensity_from_fuels
 from citycarbon.power.flow import INTENSITY_FIELD, UNIT_ELEMENTS, CarbonFlow, carbon_emission_flow
+from citycarbon.runs.inventory import basis_label, declared_grid_factors
 from citycarbon.store import catalog, query
 
 #: pandapower example cases offered by ``citycarbon flow case`` (name -> pandapower.networks).
@@ -95,8 +102,9 @@ def case_carbon_flow(
         table = unit_intensity_from_fuels(grid.units, grid.fuel_intensity)
         label = "SYNTHETIC demo fuel assignment (power/data/demo_case118_units.csv)"
         if import_tco2_per_mwh is None:
-            import_tco2_per_mwh = demo_import_intensity(grid.config, date.today().year)
-            label += f"; import {import_tco2_per_mwh:.4f} tCO2/MWh (latest {_import_key(grid)})"
+            basis = declared_basis(date.today().year)
+            import_tco2_per_mwh = float(basis["ef_tco2_per_mwh"])
+            label += f"; import {import_tco2_per_mwh:.4f} tCO2/MWh ({basis['label']})"
     if default_tco2_per_mwh is not None:
         listed = set()
         if table is not None:
@@ -113,21 +121,13 @@ def case_carbon_flow(
     return carbon_emission_flow(net, table, import_tco2_per_mwh=import_tco2_per_mwh), label
 
 
-def _import_key(grid: Any) -> str:
-    spec = grid.config["import_factor"]
-    return f"{spec['parameter']} {spec['key']}"
-
-
-def demo_import_intensity(config: dict, year: int, *, city: Any = None) -> float:
-    """The demo grid's import intensity: the city's factor profile value named in demo_grid.yaml
-    (``grid_ef`` of ``fujian``, latest year <= ``year``) [tCO2/MWh]."""
-
-    spec = config["import_factor"]
-    return (
-        as_city(city)
-        .factor_profile()
-        .lookup(spec["parameter"], spec["key"], spec["unit"], year=year)
-    )
+def declared_basis(year: int, *, city: Any = None) -> pd.Series:
+    """The city's declared grid factor for data year ``year`` (one row of
+    :func:`citycarbon.runs.inventory.declared_grid_factors` and its ``label``): the import
+    intensity of the demo grid and the annual factor hourly scope 2 is compared with."""
+    cfg = as_city(city)
+    basis = declared_grid_factors(cfg, cfg.factor_profile(), [year])
+    return basis.assign(label=basis_label(basis)).iloc[0]
 
 
 def load_grid() -> Any:
@@ -212,12 +212,13 @@ def demo_scope2_run(
     city: Any = None,
     annual_factor: float | None = None,
     settings: Any = None,
-) -> tuple[DemoReadings, Any]:
+) -> tuple[DemoReadings, Any, pd.Series]:
     """Hourly nodal scope 2 of the demo city for one year on the SYNTHETIC demo grid: the
-    readings (:func:`read_demo_readings`) and the result of
+    readings (:func:`read_demo_readings`), the result of
     :func:`citycarbon.power.demo_grid.demo_hourly_scope2` (``meters`` per enterprise counts the
-    real meters). The import intensity is the city's factor profile value of ``grid_ef`` for
-    the key named in ``power/data/demo_grid.yaml`` (Fujian by default).
+    real meters) and the declared basis (:func:`declared_basis`). Imports carry the declared
+    grid factor of the year; hourly scope 2 is compared with ``annual_factor`` (default: the
+    same declared factor, the inventory's location-based scope 2).
     """
 
     settings = settings or get_settings()
@@ -227,19 +228,20 @@ def demo_scope2_run(
         grid_future = pool.submit(load_grid)
         readings = read_demo_readings(year, cfg=cfg, settings=settings)
         grid = grid_future.result()
-    imp = demo_import_intensity(grid.config, readings.year, city=cfg)
+    basis = declared_basis(readings.year, city=cfg)
+    declared = float(basis["ef_tco2_per_mwh"])
     res = demo_hourly_scope2(
         grid,
         readings.hourly,
         readings.pseudo_meters,
-        import_tco2_per_mwh=imp,
+        import_tco2_per_mwh=declared,
         timezone=cfg.timezone,
-        annual_factor_tco2_per_mwh=annual_factor,
+        annual_factor_tco2_per_mwh=declared if annual_factor is None else annual_factor,
     )
     ents = res.enterprises
     counted = ents["enterprise_code"].map(readings.meters_per_enterprise)
     ents["meters"] = counted.fillna(ents["meters"]).astype("int64")
-    return readings, res
+    return readings, res, basis
 
 
 def demo_scope2(year: int, *, city: str | None = None, annual_factor: float | None = None) -> Any:

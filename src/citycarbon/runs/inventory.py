@@ -3,12 +3,19 @@
 The domain work is in :mod:`citycarbon.accounting.balance`, :mod:`~citycarbon.accounting.inventory`
 and :mod:`~citycarbon.accounting.uncertainty`; this module only gathers their inputs (lake
 tables ``energy_balance``, ``energy_monthly``, ``city_statistics``, ``industrial_output`` (IPPU,
-:mod:`~citycarbon.accounting.ippu`); the enterprise, park and
+:mod:`~citycarbon.accounting.ippu`), ``green_electricity``; the enterprise, park and
 region registries; the city's factor profile), calls them and writes the results with
 ``run_id``, ``factor_profile`` and ``method`` to ``<lake>/results/<name>/run_id=<id>/``.
 
 Results (columns: see ``RESULTS``): ``energy_balance``, ``city_inventory``, ``city_indicators``,
-``inventory_uncertainty``, ``inventory_reconciliation``.
+``inventory_uncertainty``, ``inventory_reconciliation``, ``city_scope2`` (the scope-2 basis:
+declared grid region and factor year, the sensitivity to the other grid regions, market-based)
+and ``gpc_inventory`` (:mod:`~citycarbon.accounting.gpc`).
+
+Every scope-2 figure uses the one declared basis: the city config's ``factors.grid_region``, the
+factor published for the latest year up to the data year
+(:func:`citycarbon.accounting.electricity.grid_factors`); the rows' ``method`` names the factor
+year, so data of a year later than the latest published factor say which year's factor they use.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ import pandas as pd
 
 from citycarbon import units
 from citycarbon.accounting import balance as bal
+from citycarbon.accounting import electricity as elec
+from citycarbon.accounting import gpc
 from citycarbon.accounting import inventory as inv
 from citycarbon.accounting import ippu as ippu_
 from citycarbon.accounting import uncertainty as unc
@@ -38,6 +47,8 @@ RESULTS = (
     "city_indicators",
     "inventory_uncertainty",
     "inventory_reconciliation",
+    "city_scope2",
+    "gpc_inventory",
 )
 METHOD_BALANCE = (
     "能源平衡表: A = supply items, T = transformation, D = A + T - losses - F "
@@ -157,12 +168,8 @@ def compute_inventory(
     stat_units = fuels()["stat_unit"]
     act = inv.combustion_activity(completed)
     fuel_rows = inv.combustion_gases(act, profile, stat_units)
-    grid = pd.Series(
-        {
-            y: profile.lookup("grid_ef", cfg.factors.grid_region, "tCO2/MWh", year=y)
-            for y in year_list
-        }
-    )
+    basis = declared_grid_factors(cfg, profile, ent_years)  # open years: enterprise rows
+    grid = basis.set_index("year")["ef_tco2_per_mwh"]
     keys = ["region_code", "year", "sector", "gas", "scope"]
     scope1 = _sum_with_notation(fuel_rows, keys)
     missing = [s for s in inv.NOT_ESTIMATED if s not in set(scope1["sector"])]
@@ -225,6 +232,7 @@ def compute_inventory(
         ignore_index=True,
     )
     city_inventory["method"] = _ippu_methods(city_inventory, ippu_prov)
+    city_inventory["method"] = _scope2_methods(city_inventory, basis)
     city_inventory = inv.label_sectors(city_inventory)
     city_inventory["month"] = city_inventory["month"].astype("Int64")
     city_inventory["scope"] = city_inventory["scope"].astype("int64")
@@ -232,14 +240,20 @@ def compute_inventory(
         run_id=run_id, factor_profile=version
     )
 
+    # ---- GPC reporting framework and the scope-2 basis (sensitivity, market-based)
+    gpc_activity = gpc.energy_activity(completed)
+    gpc_rows = _gpc_rows(gpc_activity, city_year, profile, basis)
+    city_scope2 = _city_scope2(
+        cfg, profile, gpc_activity, city_year, scope2, year_list, settings
+    ).assign(run_id=run_id, factor_profile=version)
+
     # ---- indicators, uncertainty, reconciliation
     stats = lake.read_current("city_statistics", {"year": year_list}, lake=settings.lake, url=url)
     indicators = _indicators(
         cfg,
         city_inventory[city_inventory["year"].isin(year_list)],
         energy,
-        completed,
-        grid,
+        gpc.totals(gpc_rows),
         stats,
         year_list,
         base_year,
@@ -260,6 +274,8 @@ def compute_inventory(
         "city_indicators": indicators,
         "inventory_uncertainty": uncertainty.assign(run_id=run_id, factor_profile=version),
         "inventory_reconciliation": reconciliation,
+        "city_scope2": city_scope2,
+        "gpc_inventory": gpc_rows.assign(run_id=run_id, factor_profile=version),
     }
     if write:
         parts = requested if requested is not None else ent_years
@@ -270,6 +286,127 @@ def compute_inventory(
 
 
 # ------------------------------------------------------------------------------------ pieces
+def declared_grid_factors(cfg, profile, years) -> pd.DataFrame:
+    """The grid factor of the city's declared region (``factors.grid_region``) for each data
+    year, with the year it was published for and its source
+    (:func:`citycarbon.accounting.electricity.grid_factors`): the one scope-2 basis of the
+    inventory, the enterprise accounts and the emission-flow module."""
+    return elec.grid_factors(profile, [cfg.factors.grid_region], years)
+
+
+def basis_label(factors: pd.DataFrame) -> pd.Series:
+    """Per factor row: ``grid_ef[<region>] published for <factor year> (data year <year>)``."""
+    ctx = np.where(factors["context"] != "", ", " + factors["context"], "")
+    return (
+        "grid_ef["
+        + factors["grid_region"]
+        + ctx
+        + "] published for "
+        + factors["factor_year"].astype(str)
+        + " (data year "
+        + factors["year"].astype(str)
+        + ")"
+    )
+
+
+def _scope2_methods(inventory: pd.DataFrame, basis: pd.DataFrame) -> pd.Series:
+    """The ``method`` of scope-2 rows with the grid factor they used and its year."""
+    label = pd.Series(basis_label(basis).to_numpy(), index=basis["year"].to_numpy())
+    s2 = (inventory["sector"] == inv.NET_IMPORT_SECTOR).to_numpy()
+    used = label.reindex(inventory["year"].to_numpy()).fillna("").to_numpy()
+    return pd.Series(
+        np.where(
+            s2 & (used != ""), inventory["method"] + "; scope 2: " + used, inventory["method"]
+        ),
+        index=inventory.index,
+    )
+
+
+def _gpc_rows(activity, city_year, profile, basis) -> pd.DataFrame:
+    """The GPC reporting table of the city years: energy from the balance
+    (:mod:`citycarbon.accounting.gpc`, scope 2 on the declared grid factor and, where heat is
+    consumed, the profile's heat factor), other sectors from the territorial inventory rows."""
+    grid = basis.set_index("year")["ef_tco2_per_mwh"]
+    heat_years = sorted(int(y) for y in activity.loc[activity["fuel"] == "heat", "year"].unique())
+    heat = {y: profile.provenance("heat_ef", "heat", year=y) for y in heat_years}  # a few years
+    heat_ef = pd.Series(
+        {y: profile.lookup("heat_ef", "heat", "tCO2/GJ", year=y) for y in heat_years},
+        dtype="float64",
+    )
+    energy = gpc.energy_emissions(activity, profile, fuels()["stat_unit"], grid, heat_ef)
+    other = gpc.inventory_rows(city_year[city_year["basis"] == "territorial"])
+    table = gpc.reporting_table(pd.concat([energy, other], ignore_index=True), city_year)
+    label = pd.Series(basis_label(basis).to_numpy(), index=basis["year"].to_numpy())
+    heat_label = {y: f", heat_ef published for {p['year']}" for y, p in heat.items()}
+    method = (
+        declared("gpc_inventory").method
+        + "; scope 2: "
+        + table["year"].map(label)
+        + table["year"].map(heat_label).fillna("")
+    )
+    return table.assign(method=method)
+
+
+def _city_scope2(cfg, profile, activity, city_year, scope2, year_list, settings) -> pd.DataFrame:
+    """The ``city_scope2`` rows: location-based under the declared grid region and the regions
+    of ``factors.grid_sensitivity``; market-based (green certificates and contracts of the
+    enterprises, the residual factor) for years with a published residual factor."""
+    levels = cfg.factors.grid_sensitivity
+    regions = [cfg.factors.grid_region, *levels.values()]
+    factors = elec.grid_factors(profile, regions, year_list)
+    factors["level"] = factors["grid_region"].map({r: lv for lv, r in levels.items()}).fillna("")
+    consumed = gpc.electricity_consumed_mwh(activity)
+    territorial = city_year[city_year["basis"] == "territorial"]
+    location = elec.location_sensitivity(
+        factors,
+        scope2.groupby("year")["net_imported_mwh"].sum(),
+        consumed,
+        territorial.groupby("year")["emissions_tco2e"].sum(min_count=1),
+        cfg.factors.grid_region,
+    ).assign(approach="location_based")
+    location["method"] = "location-based: " + basis_label(location)
+    key, context = elec.RESIDUAL_FACTOR
+    residual = elec.grid_factors(profile, [key], year_list, context=context, skip_unpublished=True)
+    parts = [location]
+    if len(residual):
+        url = settings.database_url
+        years = residual["year"].tolist()
+        instruments = lake.read_current(
+            "green_electricity",
+            {"year": years},
+            columns=["enterprise_code", "mwh", "instrument", "certificate_id", "year"],
+            lake=settings.lake,
+            url=url,
+        )
+        use = lake.read_current(
+            "energy_monthly",
+            {"year": years, "fuel": "electricity"},
+            columns=["enterprise_code", "consumed_total", "year"],
+            lake=settings.lake,
+            url=url,
+        )
+        consumers = use.assign(
+            mwh=units.convert(
+                use["consumed_total"].to_numpy(), fuels().at["electricity", "stat_unit"], "MWh"
+            )
+        )
+        market = elec.market_based_city(
+            consumed.reindex(years),
+            consumers,
+            instruments,
+            residual.set_index("year")["ef_tco2_per_mwh"],
+        )
+        market = residual.merge(market, on="year").assign(
+            approach="market_based", level="", declared=False
+        )
+        market["method"] = (
+            "market-based: green certificates and contracts counted once, each holder's cover "
+            "at most its electricity (205-1); residual x " + basis_label(market)
+        )
+        parts.append(market)
+    return pd.concat(parts, ignore_index=True).assign(region_code=cfg.adcode)
+
+
 def _coefficients(completed: pd.DataFrame, profile) -> pd.DataFrame:
     """tce per statistical unit of each fuel and year, on both bases."""
     pairs = completed[["year", "fuel"]].drop_duplicates().reset_index(drop=True)
@@ -420,7 +557,7 @@ def _gdp_comparable_10k_cny(stats: pd.DataFrame, region: str, year_list) -> pd.S
     return pd.Series(value, index=gdp["year"].to_numpy()).reindex(year_list).rename(bases[0])
 
 
-def _indicators(cfg, inventory, energy, completed, grid, stats, year_list, base_year):
+def _indicators(cfg, inventory, energy, gpc_totals, stats, year_list, base_year):
     region = cfg.adcode
     city = inventory[(inventory["level"] == "city")]
     yearly = city[city["month"].isna()]
@@ -539,28 +676,17 @@ def _indicators(cfg, inventory, energy, completed, grid, stats, year_list, base_
                 basis_name,
             )
             add("year", y, y, f"coal_share{suffix}", e.at[y, "coal_share"], "1", basis_name)
-    # GPC BASIC / BASIC+: scope 2 on all electricity consumed (final + losses) x grid factor
-    el = completed[
-        (completed["fuel"] == "electricity") & completed["item"].isin(["final", "losses"])
-    ]
-    el = el.groupby(["region_code", "year"], as_index=False)["quantity"].sum()
-    mwh = units.convert(el["quantity"].to_numpy(), "10^4 kWh", "MWh")
-    el["emissions_tco2e"] = mwh * grid.reindex(el["year"]).to_numpy()
-    terr = yearly[yearly["basis"] == "territorial"]
-    gpc = inv.gpc_totals(terr, el).set_index("year")
+    # GPC BASIC / BASIC+ (accounting/gpc.py) and the memo items outside them
+    g = gpc_totals.set_index("year")
     for y in year_list:
-        if y in gpc.index:
-            note = f"GPC; NE: {gpc.at[y, 'not_estimated']}"
-            add("year", y, y, "gpc_basic_tco2e", gpc.at[y, "gpc_basic_tco2e"], "tCO2e", note)
-            add(
-                "year",
-                y,
-                y,
-                "gpc_basic_plus_tco2e",
-                gpc.at[y, "gpc_basic_plus_tco2e"],
-                "tCO2e",
-                note,
-            )
+        if y in g.index:
+            note = f"GPC v1.1; NE: {g.at[y, 'not_estimated']}"
+            for name, column in (
+                ("gpc_basic_tco2e", "basic_tco2e"),
+                ("gpc_basic_plus_tco2e", "basic_plus_tco2e"),
+                ("gpc_memo_international_bunkers_tco2e", "memo_tco2e"),
+            ):
+                add("year", y, y, name, g.at[y, column], "tCO2e", note)
     ent = inventory[(inventory["level"] == "enterprise") & inventory["month"].isna()]
     for basis in ("incl_net_imported_electricity", "territorial"):
         e = ent[ent["basis"] == basis]

@@ -36,7 +36,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -55,6 +55,9 @@ ELECTRICITY_RESULT = "enterprise_month_electricity_emissions"
 #: the city GHG inventory (accounting.inventory): its district roll-up, yearly
 INVENTORY_RESULT = "city_inventory"
 INVENTORY_BASIS = "incl_net_imported_electricity"
+NODE_INTENSITY_RESULT = "grid_node_intensity"
+#: the results a cube is built from (a new run of any other result keeps the cube)
+MAP_RESULTS = (FUEL_RESULT, ELECTRICITY_RESULT, INVENTORY_RESULT, NODE_INTENSITY_RESULT)
 PERIOD_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 CACHE_TTL_S = 30.0  # how often a served MapData has its inputs checked (in the background)
 
@@ -248,7 +251,7 @@ def _current(lake: Path, name: str, columns: list[str]) -> pd.DataFrame | None:
 def _inputs_key(settings: Any, cfg: Any) -> tuple:
 
     lake = Path(settings.lake)
-    runs = results.generation(lake)
+    runs = results.fingerprint(*map(declared, MAP_RESULTS), lake=lake)
     files = catalog.committed_files("meter_readings", url=settings.database_url)
     batches = tuple(sorted({b for b, _ in files}))
     registry = catalog.registry_frame("enterprises", url=settings.database_url)
@@ -256,13 +259,22 @@ def _inputs_key(settings: Any, cfg: Any) -> tuple:
     return (str(lake), settings.database_url, cfg.id, runs, batches, reg_sig)
 
 
-def map_data(cfg: Any = None, *, settings: Any = None, wait: bool = False) -> MapData:
+@overload
+def map_data(cfg: Any = None, *, settings: Any = None, wait: bool = False) -> MapData: ...
+@overload
+def map_data(
+    cfg: Any = None, *, settings: Any = None, wait: bool = False, build: Literal[False]
+) -> MapData | None: ...
+def map_data(
+    cfg: Any = None, *, settings: Any = None, wait: bool = False, build: bool = True
+) -> MapData | None:
     """The precomputed map data of the current ``CITYCARBON_HOME``.
 
     Built on first use (synchronously); afterwards served from memory, and every
     :data:`CACHE_TTL_S` seconds a background thread checks whether a new results run, meter
     batch or registry change appeared and swaps in a rebuilt cube (requests never wait for the
-    check). ``wait=True`` does the check in the caller's thread (CLI, tests).
+    check). ``wait=True`` does the check in the caller's thread (CLI, tests); ``build=False``
+    returns None instead of building a first cube (callers that must not block).
     """
 
     cfg = cfg or load_city()
@@ -283,6 +295,8 @@ def map_data(cfg: Any = None, *, settings: Any = None, wait: bool = False) -> Ma
                     target=_refresh, args=(home_key, cfg, settings), daemon=True
                 ).start()
         return hit[1]
+    if not build:
+        return None
     with _build_lock:  # one first build at a time; others wait for it
         with _lock:
             hit = _cache.get(home_key)
@@ -677,7 +691,6 @@ def park_points(data: MapData, period: Period, scope: Scope = EVERYTHING) -> lis
     ]
 
 
-NODE_INTENSITY_RESULT = "grid_node_intensity"
 NODE_E = "intensity_tco2_per_mwh"
 
 

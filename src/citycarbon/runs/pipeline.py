@@ -202,6 +202,7 @@ STEPS: tuple[Step, ...] = (
                 "energy_monthly",
                 "city_statistics",
                 "industrial_output",
+                "green_electricity",
                 "enterprises",
                 "parks",
             }
@@ -213,6 +214,8 @@ STEPS: tuple[Step, ...] = (
             R.CITY_INDICATORS,
             R.INVENTORY_UNCERTAINTY,
             R.INVENTORY_RECONCILIATION,
+            R.CITY_SCOPE2,
+            R.GPC_INVENTORY,
         ),
         True,
         _inventory,

@@ -1,6 +1,6 @@
 """The tables of the inventory and targets reports, computed on request from the newest results
-(sums and selections, the GPC reporting table of :func:`citycarbon.accounting.inventory.
-gpc_table` and the city's factor sets), with the provenance of every total. The faces
+(sums and selections, the GPC reporting table of the ``gpc_inventory`` result and the city's
+factor sets), with the provenance of every total. The faces
 (:mod:`citycarbon.reports`, the web pages, the CLI) call these functions."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from typing import Any
 
 import pandas as pd
 
-from citycarbon.accounting.inventory import gpc_table
 from citycarbon.config import load_city
 from citycarbon.config.settings import get_settings
 from citycarbon.contract.results import TARGET_PROGRESS, TARGET_STATUS
@@ -79,6 +78,7 @@ def inventory_report(
     ind = latest_result("city_indicators", lake)
     bal = latest_result("energy_balance", lake)
     unc = latest_result("inventory_uncertainty", lake)
+    gpc = latest_result("gpc_inventory", lake)
     fuel = latest_result(FUEL_RESULT, lake)
     period = f"{year}" if month is None else f"{year}-{month:02d}"
     data = ReportData(
@@ -115,8 +115,6 @@ def inventory_report(
             data.tables[f"by_{level}"] = t.head(n) if n else t
         monthly = f[(f["level"] == "city") & f["month"].notna()]
         data.charts["monthly"] = monthly.groupby("month", as_index=False)["emissions_tco2e"].sum()
-        if month is None:
-            data.tables["gpc"] = gpc_table(inv[0][inv[0]["year"] == year], basis=BASIS)
         data.tables["total"] = pd.DataFrame(
             {"indicator": ["total_ghg_tco2e"], "value": [city["emissions_tco2e"].sum()]}
         )
@@ -156,6 +154,8 @@ def inventory_report(
             columns=[c for c in ("run_id", "factor_profile", "method") if c in b]
         )
         data.tables["balance_items"] = b.groupby(["item", "item_zh"], as_index=False)["tce"].sum()
+    if gpc is not None and month is None:
+        data.tables["gpc"] = _gpc_by_gas(gpc[0][gpc[0]["year"] == year])
     if unc is not None and month is None:
         data.tables["uncertainty"] = unc[0][unc[0]["year"] == year].drop(
             columns=[c for c in ("run_id", "factor_profile", "method") if c in unc[0]]
@@ -166,9 +166,35 @@ def inventory_report(
         city_indicators=ind,
         energy_balance=bal,
         inventory_uncertainty=unc,
+        gpc_inventory=gpc,
         **{FUEL_RESULT: fuel},
     )
     return data
+
+
+def _gpc_by_gas(rows: pd.DataFrame) -> pd.DataFrame:
+    """The GPC reporting table of one year: a row per reference number, a column per gas
+    [tCO2e], the total, the notation keys and the BASIC / BASIC+ / memo flags."""
+    keys = ["gpc_ref", "scope", "name_zh", "name_en"]
+    order = rows["gpc_ref"].drop_duplicates()
+    gases = rows[rows["gas"] != ""]
+    wide = gases.pivot_table(
+        index="gpc_ref", columns="gas", values="emissions_tco2e", aggfunc="sum", dropna=False
+    )
+    info = rows.groupby("gpc_ref", sort=False).agg(
+        {
+            **{k: "first" for k in keys[1:]},
+            "notation_key": lambda s: ",".join(sorted({k for k in s if k})),
+            "basic": "first",
+            "basic_plus": "first",
+            "memo": "first",
+        }
+    )
+    out = info.join(wide).reindex(order).reset_index()
+    gas_cols = list(wide.columns)
+    out["total_tco2e"] = out[gas_cols].sum(axis=1, min_count=1)
+    flags = ["notation_key", "basic", "basic_plus", "memo"]
+    return out[[*keys, *gas_cols, "total_tco2e", *flags]]
 
 
 def targets_report(

@@ -8,7 +8,8 @@ Results (``<lake>/results/<name>/run_id=<id>/part.parquet``)
 - ``hourly_scope2``: one row per enterprise and year: meters, hours, kwh, hourly_co2_t,
   average_co2_t, difference_co2_t, difference_pct, location_effect_co2_t, timing_effect_co2_t,
   effective_intensity_tco2_per_mwh, annual_factor_tco2_per_mwh, load_intensity_correlation,
-  import_tco2_per_mwh, grid.
+  import_tco2_per_mwh, grid, grid_region and factor_year (the declared scope-2 basis: imports
+  carry it and the annual factor is it, the inventory's location-based factor of the year).
 
 The flow and its inputs come from :func:`citycarbon.runs.flow.demo_scope2_run` (the same
 path as ``citycarbon flow scope2``).
@@ -44,7 +45,7 @@ def persist_demo_scope2(
     t0 = time.perf_counter()
     settings = settings or get_settings()
     cfg = as_city(city)
-    readings, res = demo_scope2_run(year, city=cfg, settings=settings)
+    readings, res, basis = demo_scope2_run(year, city=cfg, settings=settings)
     nodes = period_node_intensity(res.node_intensity, readings.node_kwh, cfg.timezone)
     run_id = results.run_id_here()
     common = {
@@ -53,11 +54,17 @@ def persist_demo_scope2(
         "grid": "synthetic demo grid",
         "import_tco2_per_mwh": res.import_tco2_per_mwh,
     }
-    nodes = nodes.assign(basis=BASIS, method="Kang et al. (2015) carbon emission flow", **common)
+    nodes = nodes.assign(
+        basis=f"{BASIS}; imports at {basis['label']}",
+        method="Kang et al. (2015) carbon emission flow",
+        **common,
+    )
     ents = res.enterprises.drop(columns=["grid"], errors="ignore")
     ents = ents.assign(
         year=readings.year,
-        method="hourly nodal scope 2 vs annual factor (GHG Protocol)",
+        method=f"hourly nodal scope 2 vs annual factor (GHG Protocol); {basis['label']}",
+        grid_region=basis["grid_region"],
+        factor_year=int(basis["factor_year"]),
         **common,
     )
     with results.transaction(run_id, lake=settings.lake, factor_profile=common["factor_profile"]):

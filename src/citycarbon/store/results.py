@@ -295,6 +295,14 @@ def current_runs(result: Result, *, lake: str | Path | None = None) -> list[str]
     return sorted({f.parent.name for f in current_files(result, lake=lake)})
 
 
+def fingerprint(*declared: Result, lake: str | Path | None = None) -> tuple:
+    """A token that changes only when a run commits new rows of one of ``declared`` (their
+    current files), unlike :func:`generation`, which changes with every commit: caches of a
+    few results keep them across runs that did not touch them."""
+    lake = _lake(lake)
+    return tuple((r.name, *map(str, current_files(r, lake=lake))) for r in declared)
+
+
 def has(result: Result, *, lake: str | Path | None = None) -> bool:
     """Whether ``result`` has current rows (a committed run wrote it)."""
     return bool(current_files(result, lake=lake))

@@ -20,6 +20,7 @@ import io
 import json
 import logging
 import math
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from fastapi.templating import Jinja2Templates
 from citycarbon import __version__
 from citycarbon.config.settings import get_settings
 from citycarbon.errors import CitycarbonError, InputError
+from citycarbon.read import access
+from citycarbon.read import methods as read_methods
 from citycarbon.read.access import AccessDenied, NotVisible
 from citycarbon.runs import jobs
 from citycarbon.web import auth
@@ -59,6 +62,7 @@ ROUTE_MODULES = (
     "targets",
     "data",
     "factors",
+    "methods",
     "admin",
     "api",
 )
@@ -82,6 +86,7 @@ NAV = (
     NavItem("targets", "/targets", "targets"),
     NavItem("data", "/data", "data"),
     NavItem("factors", "/factors", "factors"),
+    NavItem("methods", "/methods", "methods"),
     NavItem("admin", "/admin", "admin", "manage_users"),
 )
 
@@ -98,6 +103,7 @@ def _fmt_num(value: Any, digits: int = 1) -> str:
 
 
 templates.env.filters["num"] = _fmt_num
+templates.env.globals["method"] = read_methods.method  # 口径 links and 方法说明 panels
 
 
 def lang_of(request: Request) -> str:
@@ -409,6 +415,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     process from start-up to shutdown; jobs never run on the event loop."""
     from starlette.concurrency import run_in_threadpool
 
+    threading.Thread(target=access.warm, daemon=True, name="read-warm").start()
     consumer = None
     if get_settings().worker == "embedded":
         consumer = jobs.start_worker()

@@ -3,7 +3,7 @@ energy and CO2 chart, fuel mix, rank in its industry). Reads only through the ac
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -22,23 +22,64 @@ PrincipalDep = Annotated[Principal, Depends(auth.principal_dep)]
 PAGE_SIZE = 50
 
 
+#: columns the list can be sorted by (the table's columns)
+SORTABLE = (
+    "name",
+    "credit_code",
+    "industry_code",
+    "district_code",
+    "is_key",
+    "energy_tce",
+    "co2_t",
+)
+
+
 @router.get("/enterprises", response_class=HTMLResponse)
 def enterprise_list_page(
     request: Request,
     principal: PrincipalDep,
     q: Annotated[str | None, Query(max_length=100)] = None,
     district: Annotated[str | None, Query(max_length=6)] = None,
+    park: Annotated[str | None, Query(max_length=32)] = None,
     industry: Annotated[str | None, Query(max_length=5)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    key_only: bool = False,
+    year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
+    sort: Annotated[Literal[SORTABLE] | None, Query()] = None,  # type: ignore[valid-type]
+    desc: bool = True,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> HTMLResponse:
-    frame = access.enterprises(principal, q=q, district=district or None, industry=industry)
+    lang = lang_of(request)
+    frame = access.enterprises(
+        principal,
+        q=q,
+        district=district or None,
+        park=park or None,
+        industry=industry or None,
+        key_only=key_only,
+        year=year,
+    )
+    if sort:
+        frame = frame.sort_values(
+            [sort, "credit_code"], ascending=[not desc, True], na_position="last", kind="stable"
+        )
     reg = access.registry()
     visible = access.visible_district_codes(principal)
     districts = reg.regions[reg.regions["level"] == "district"]
     if visible is not None:
         districts = districts[districts["code"].isin(visible)]
-    params = {k: v for k, v in {"q": q, "district": district, "industry": industry}.items() if v}
-    query = urlencode(params)
+    parks = reg.parks
+    visible_parks = access.visible_park_codes(principal)
+    if visible_parks is not None:
+        parks = parks[parks["code"].isin(visible_parks)]
+    params = {
+        "q": q,
+        "district": district,
+        "park": park,
+        "industry": industry,
+        "key_only": "true" if key_only else None,
+        "year": year,
+    }
+    query = urlencode({k: v for k, v in params.items() if v})
     return render(
         request,
         "enterprises.html",
@@ -49,10 +90,17 @@ def enterprise_list_page(
             "offset": offset,
             "limit": PAGE_SIZE,
             "year": int(frame["year"].iloc[0]) if "year" in frame and len(frame) else None,
+            "years": access.result_years(),
             "q": q or "",
             "district": district or "",
+            "park": park or "",
             "industry": industry or "",
+            "key_only": key_only,
+            "sort": sort or "",
+            "desc": desc,
             "districts": records(districts[["code", "name_zh", "name_en"]]),
+            "parks": records(parks[["code", "name_zh"]]),
+            "industries": records(access.industry_divisions(principal, lang)),
             "api_href": "/api/v1/enterprises" + (f"?{query}" if query else ""),
         },
     )

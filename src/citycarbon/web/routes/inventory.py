@@ -1,8 +1,10 @@
 """清单: the city GHG inventory of a year by sector, gas and scope on both accounting bases
 (territorial; incl. net imported electricity), the drill-down city → district → park → industry
 → enterprise, coverage and the unattributed residual, indicators (year, quarter, month),
-uncertainty (IPCC approaches 1 and 2) and the 能源平衡表 with its Excel download; and the JSON
-API ``/api/v1/inventory/...``. Reads only through :mod:`citycarbon.read.pages`."""
+uncertainty (IPCC approaches 1 and 2), the scope-2 basis (declared grid region and factor year
+on every scope-2 figure, the city total under the other grid regions, market-based), the GPC
+reporting table (BASIC, BASIC+, memo items) and the 能源平衡表 with its Excel download; and the
+JSON API ``/api/v1/inventory/...``. Reads only through :mod:`citycarbon.read.pages`."""
 
 from __future__ import annotations
 
@@ -281,6 +283,7 @@ def inventory_page(
         crumbs=_crumbs(drill["filters"], t),
         drill_query="&".join(f"{k}={v}" for k, v in drill["filters"].items() if v),
         provenance=pq.provenance("city_inventory"),
+        scope2=records(pq.scope2_basis(principal, year)),
     )
     if principal.can("read_city"):
         rec = pq.reconciliation(principal, year)
@@ -299,6 +302,8 @@ def inventory_page(
                 "residual": records(bal.get("residual", pd.DataFrame())),
             },
             balance_years=pq.balance_years(principal),
+            gpc=records(pq.gpc_table(principal, year)),
+            gpc_totals=pq.gpc_totals(principal, year),
         )
     return render(request, "inventory.html", ctx)
 
@@ -401,6 +406,34 @@ def api_indicators(
     """City indicators: totals, intensity per GDP and its decline vs the base year, per capita,
     energy intensity, non-fossil and coal shares (city-wide roles)."""
     return page(pq.indicators(principal, period), limit, offset, format, f"indicators_{period}")
+
+
+@router.get("/api/v1/inventory/scope2", response_model=Page, tags=["inventory"])
+def api_scope2(
+    principal: PrincipalDep,
+    year: Year = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """The scope-2 basis: the declared grid region, factor and the year it was published for;
+    for city-wide roles also the city total under the other grid regions (sensitivity) and
+    market-based scope 2 (certificates and contracts counted once, residual factor)."""
+    return page(pq.scope2_basis(principal, year), limit, offset, format, "inventory_scope2")
+
+
+@router.get("/api/v1/inventory/gpc", response_model=Page, tags=["inventory"])
+def api_gpc(
+    principal: PrincipalDep,
+    year: Year = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """The GPC v1.1 reporting table of a year: tCO2e per reference number with scope, notation
+    key and BASIC / BASIC+ / memo flags (city-wide roles)."""
+    y = _year(principal, year)
+    return page(pq.gpc_table(principal, y), limit, offset, format, f"inventory_gpc_{y}")
 
 
 @router.get("/api/v1/inventory/uncertainty", response_model=Page, tags=["inventory"])

@@ -8,6 +8,7 @@ district's points and totals).
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from citycarbon.errors import InputError
 from citycarbon.read import access
@@ -157,9 +159,11 @@ def _principal(request: Request) -> Any:
     return auth.require_principal(request)
 
 
-def map_scope(principal: Annotated[Any, Depends(_principal)]) -> ml.Scope:
+async def map_scope(principal: Annotated[Any, Depends(auth.principal_dep)]) -> ml.Scope:
     """What the user may see on the map: the access layer's visible enterprises (totals of
-    districts, parks and grid nodes follow, see :func:`citycarbon.runs.map_layers.visibility`)."""
+    districts, parks and grid nodes follow, see :func:`citycarbon.runs.map_layers.visibility`).
+    Async, as are the layer endpoints: their answers come from memory, and a thread hop per
+    request costs more than the answer under load."""
 
     access.require(principal, "read")
     return ml.Scope(access.visible_enterprise_codes(principal))
@@ -168,37 +172,49 @@ def map_scope(principal: Annotated[Any, Depends(_principal)]) -> ml.Scope:
 ScopeDep = Annotated[ml.Scope, Depends(map_scope)]
 
 
-def _data() -> ml.MapData:
-    return ml.map_data()
+async def _data() -> ml.MapData:
+    """The map cube: from memory, or built in a worker thread when there is none yet."""
+    data = ml.map_data(build=False)
+    return data if data is not None else await run_in_threadpool(ml.map_data)
 
 
 #: Encoded JSON of the layer endpoints per (endpoint, period, scope, layers) of the current map
 #: data: the layers change only when the results do (a new MapData empties it), so the same
-#: answer is not rebuilt and re-serialised for every client (the point layer is ~400 KB).
-_ENCODED: OrderedDict[tuple, bytes] = OrderedDict()
+#: answer is not rebuilt and re-serialised for every client (the point layer is ~400 KB). Used
+#: from the event loop only (the endpoints are async); an answer being built is a future that
+#: every request for the same key awaits, so a new cube costs one build per key, not one per
+#: waiting client.
+_ENCODED: OrderedDict[tuple, asyncio.Task[bytes]] = OrderedDict()
 _ENCODED_MAX = 256
-_encoded_lock = threading.Lock()
 _encoded_for: list[Any] = [None]  # the MapData the cache belongs to
 
 
-def _cached_json(
+async def _cached_json(
     data: ml.MapData, key: tuple, build: Callable[[], dict], model: type[BaseModel]
 ) -> Response:
-    """The endpoint's answer as JSON bytes, validated by its response model once and cached."""
-    with _encoded_lock:
-        if _encoded_for[0] is not data:
-            _ENCODED.clear()
-            _encoded_for[0] = data
-        body = _ENCODED.get(key)
-        if body is not None:
-            _ENCODED.move_to_end(key)
-    if body is None:
-        body = model.model_validate(build()).model_dump_json().encode()
-        with _encoded_lock:
-            if _encoded_for[0] is data:  # not when newer map data arrived meanwhile
-                _ENCODED[key] = body
-            while len(_ENCODED) > _ENCODED_MAX:
-                _ENCODED.popitem(last=False)
+    """The endpoint's answer as JSON bytes, validated by its response model once (in a worker
+    thread, off the event loop) and cached. The build is a task of its own: a client that
+    disconnects does not cancel it for the others; a failed build is forgotten (next request
+    tries again)."""
+    if _encoded_for[0] is not data:
+        _ENCODED.clear()
+        _encoded_for[0] = data
+    answer = _ENCODED.get(key)
+    if answer is None:
+        answer = asyncio.ensure_future(
+            run_in_threadpool(lambda: model.model_validate(build()).model_dump_json().encode())
+        )
+        _ENCODED[key] = answer
+        while len(_ENCODED) > _ENCODED_MAX:
+            _ENCODED.popitem(last=False)
+    else:
+        _ENCODED.move_to_end(key)
+    try:
+        body = await asyncio.shield(answer)
+    except Exception:
+        if _ENCODED.get(key) is answer:
+            del _ENCODED[key]
+        raise
     return Response(content=body, media_type="application/json")
 
 
@@ -255,26 +271,26 @@ def map_page(request: Request, principal: Annotated[Any, Depends(_principal)]) -
 
 # --------------------------------------------------------------------------- API
 @router.get("/api/v1/map/boundaries", response_model=Boundaries, tags=["map"])
-def map_boundaries(scope: ScopeDep) -> dict:
+async def map_boundaries(scope: ScopeDep) -> dict:
     """District boundaries (GeoJSON) for ECharts ``registerMap``: ``properties.name`` is the
     district code the other endpoints use; ``name_zh``/``name_en`` label it; ``cp`` a label point.
     Shapes are public (a statistical chart outline); values are scoped elsewhere."""
-    return _data().boundaries
+    return (await _data()).boundaries
 
 
 @router.get("/api/v1/map/periods", response_model=PeriodsOut, tags=["map"])
-def map_periods(scope: ScopeDep) -> dict:
+async def map_periods(scope: ScopeDep) -> dict:
     """Years, months and the day span the map can show, the grid factor per year and which
     results run and factor profile the numbers come from."""
-    return ml.periods(_data())
+    return ml.periods(await _data())
 
 
 @router.get("/api/v1/map/districts", response_model=DistrictsOut, tags=["map"])
-def map_districts(scope: ScopeDep, period: PeriodQ) -> dict:
+async def map_districts(scope: ScopeDep, period: PeriodQ) -> Response:
     """District totals for a period (choropleth). Values outside the user's scope are null."""
-    data = _data()
+    data = await _data()
     p = _period(data, period)
-    return _cached_json(
+    return await _cached_json(
         data,
         ("districts", p.text, scope),
         lambda: {"period": p.text, "kind": p.kind, "districts": ml.district_layer(data, p, scope)},
@@ -283,15 +299,15 @@ def map_districts(scope: ScopeDep, period: PeriodQ) -> dict:
 
 
 @router.get("/api/v1/map/points", response_model=PointsOut, tags=["map"])
-def map_points(
+async def map_points(
     scope: ScopeDep,
     period: PeriodQ,
     layers: Annotated[str, Query(description="comma list of enterprises, parks, nodes")] = (
         "enterprises,parks,nodes"
     ),
-) -> dict:
+) -> Response:
     """Point layers for a period: enterprises (columnar rows), parks and grid nodes."""
-    data = _data()
+    data = await _data()
     p = _period(data, period)
     wanted = {w.strip() for w in layers.split(",") if w.strip()}
     unknown = wanted - {"enterprises", "parks", "nodes"}
@@ -300,7 +316,7 @@ def map_points(
             422, f"unknown layer(s) {sorted(unknown)}: use enterprises, parks, nodes"
         )
     empty = {"columns": ml.ENTERPRISE_COLUMNS, "rows": []}
-    return _cached_json(
+    return await _cached_json(
         data,
         ("points", p.text, scope, frozenset(wanted)),
         lambda: {
@@ -325,7 +341,7 @@ def map_district(
     period: PeriodQ,
 ) -> dict:
     """One district: totals, parks, largest emitters, monthly series (district users: own only)."""
-    data = _data()
+    data = ml.map_data()
     p = _period(data, period)
     try:
         return ml.district_summary(data, code, p, scope)
@@ -342,7 +358,7 @@ def map_park(
     period: PeriodQ,
 ) -> dict:
     """One park: its enterprises' totals and members, largest CO2 first."""
-    data = _data()
+    data = ml.map_data()
     p = _period(data, period)
     if p.kind == "day":
         raise HTTPException(422, "park totals are monthly or yearly (fuel returns)")

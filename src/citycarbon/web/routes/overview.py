@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from citycarbon.read import access
+from citycarbon.read import pages as pq
 from citycarbon.read.access import Principal
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
@@ -67,8 +68,8 @@ def overview_data(principal: Principal) -> dict[str, Any]:
 def _charts(data: dict[str, Any], t: Translator, lang: str) -> dict[str, Any]:
     years = [str(r["year"]) for r in data["years"]]
     trend = {
-        "legend": {"top": 0},
-        "grid": {"left": 70, "right": 70, "top": 40, "bottom": 30},
+        "legend": {"bottom": 0},
+        "grid": {"left": 70, "right": 70, "top": 40, "bottom": 56},
         "xAxis": {"type": "category", "data": years},
         "yAxis": [
             {"type": "value", "name": "t CO₂"},
@@ -147,10 +148,17 @@ def _statistics(principal: Principal, lang: str) -> pd.DataFrame:
     s = s.assign(
         region=reg["name_zh" if lang == "zh" else "name_en"].reindex(s["region_code"]).to_numpy()
     )
+    t = Translator(lang)
+    s = s.assign(
+        indicator=[t(f"stats.{c}") if t.has(f"stats.{c}") else c for c in s["indicator"]],
+        unit=[t(f"stat_units.{u}") if t.has(f"stat_units.{u}") else u for u in s["unit"]],
+    )
     table = s.pivot_table(
         index=["region", "indicator", "unit"], columns="year", values="value", aggfunc="first"
     ).reset_index()
-    table.columns = [str(c) for c in table.columns]
+    table.columns = [
+        t(f"stats.{c}") if c in ("region", "indicator", "unit") else str(c) for c in table.columns
+    ]
     return table
 
 
@@ -162,8 +170,7 @@ def overview_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
     kpis = None
     if data["years"]:
         last = data["years"][-1]
-        prev = data["years"][-2] if len(data["years"]) > 1 else None
-        kpis = {"last": last, "prev": prev}
+        kpis = {"last": last, "ytd": access.year_to_date(principal)}
     stats = _statistics(principal, lang)
     return render(
         request,
@@ -176,5 +183,8 @@ def overview_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
             "scope": access.scope_label(principal, lang),
             "panels": _panels(request, principal),
             "stats": stats,
+            "scope2_basis": records(pq.scope2_basis(principal, kpis["last"]["year"]).head(1))
+            if kpis
+            else [],
         },
     )
