@@ -198,7 +198,7 @@ def test_numbers_resting_on_assumptions_are_labelled(clients, seeded):
     assert macc.count("<tr>") and macc.count("假设值") == 2 * (macc.count("<tr>") - 1)
     assert "假设值" in econ
     en = seeded.get("/scenarios", params={"names": ["baseline", "enhanced"], "lang": "en"})
-    assert 'class="estimate assumption">assumption<' in en.text and "假设值" not in en.text
+    assert 'class="tag assumption">assumption<' in en.text and "假设值" not in en.text
     seeded.get("/scenarios", params={"lang": "zh"})
     # the exports carry the flag
     items = seeded.get("/api/v1/scenarios/cobenefits", params={"name": "enhanced"}).json()
