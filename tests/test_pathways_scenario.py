@@ -243,3 +243,83 @@ def test_growth_from_forecast_of_sector_history():
     assert 0.015 < first["industry"] <= 0.03 + 1e-6
     assert 0.03 < first["transport"] <= 0.05 + 1e-6
     assert first["transport"] > first["industry"]
+
+
+# ------------------------------------------------------------- values that are not yet data
+def test_factor_tables_have_no_unverified_values():
+    """Every pollutant and generation factor is published (naming its table), derived from
+    published values, or labelled an assumption: nothing is left 'unverified' or 'from
+    memory' without the label."""
+    from citycarbon.power.demo_grid import fuel_intensity_table
+
+    f = cat.pollutant_factors()
+    assert set(f["status"]) <= {"published", "derived", "assumption"}
+    published = f[f["status"] == "published"]
+    assert published["source"].str.contains("Table").all()
+    recalled = f["basis"].str.contains("recall|memory", case=False) | f["source"].str.contains(
+        "recall|memory", case=False
+    )
+    assert (f.loc[recalled, "status"] == "assumption").all()
+    g = fuel_intensity_table()
+    assert set(g["status"]) <= {"published", "definition"}
+    assert not g["note"].str.contains("from memory|check against", case=False).any()
+    # IPCC AR5 WGIII Annex III Table A.III.2, direct emissions, medians: coal PC 760, gas CC
+    # 370 gCO2eq/kWh
+    by_fuel = g.set_index("fuel")["intensity_tco2_per_mwh"]
+    assert by_fuel["coal"] == 0.760 and by_fuel["gas"] == 0.370
+    # a measure value recalled but not checked is an assumption
+    m = cat.measure_catalogue()
+    unchecked = m[m["note"].str.contains("recalled|verify|NOT checked", case=False)]
+    assert len(unchecked) and (unchecked["source"] == cat.ASSUMPTION).all()
+
+
+def test_published_pollutant_factors_hand_checked():
+    # EMEP/EEA guidebook (EEA emission factor database), 1.A.4.b.i residential plants, Tier 1,
+    # Table 3-4 gaseous fuels: NOx 51, SOx 0.3, PM2.5 1.2, NMVOC 1.9 g/GJ
+    f = cat.pollutant_factors().set_index(["sector", "carrier", "pollutant"])["value"]
+    assert [f["buildings", "gas", p] for p in ("NOx", "SO2", "PM2.5", "VOCs")] == [
+        51,
+        0.3,
+        1.2,
+        1.9,
+    ]
+    # 1.A.2.g.vii diesel machinery, Tier 1: NOx 32629 g/t fuel / 42.652 GJ/t (GB/T 2589-2020
+    # diesel NCV) = 765.0 g/GJ
+    assert f["other", "oil", "NOx"] == pytest.approx(32629 / 42.652, abs=0.5)
+    # road oil, 50/50 by energy of petrol cars (3.98 g/kg / 43.070 GJ/t = 92.41 g/GJ) and diesel
+    # heavy-duty vehicles (25.95 g/kg / 42.652 GJ/t = 608.41 g/GJ): 350.4 g/GJ
+    assert f["transport", "oil", "NOx"] == pytest.approx((92.408 + 608.412) / 2, abs=0.5)
+
+
+def test_cobenefits_flag_pollutants_with_assumed_factors(inputs):
+    base = sc.simulate(measures=[], **inputs, name="baseline")
+    enh = sc.simulate(measures=_enhanced(), **inputs, name="enhanced")
+    f = cat.pollutant_factors().assign(status="published")
+    f.loc[f["pollutant"] == "NOx", "status"] = "assumption"
+    table = cb.cobenefits(enh, base, year=2035, factors=f).set_index("item")
+    assert table["assumption"].to_dict() == {
+        "SO2": False,
+        "NOx": True,
+        "PM2.5": False,
+        "VOCs": False,
+        "APeq": True,  # a weighted sum with NOx in it
+        "CO2": False,
+    }
+    clean = cb.cobenefits(enh, base, year=2035, factors=f.assign(status="published"))
+    assert not clean["assumption"].any()
+    # the shipped table: the electricity factors are assumptions, so every pollutant is flagged
+    shipped = cb.cobenefits(enh, base, year=2035).set_index("item")["assumption"]
+    assert shipped.drop("CO2").all() and not shipped["CO2"]
+
+
+def test_costs_resting_on_assumed_values_are_flagged(inputs):
+    base = sc.simulate(measures=[], **inputs, name="baseline")
+    measures = _enhanced()
+    curve = mc.macc(base, measures, year=2040, **inputs)
+    # the catalogue's discount rate is an assumption: every cost is
+    assert curve["assumption"].all()
+    pv = next(m for m in measures if m.id == "rooftop_pv")
+    assert cat.cost_is_assumption(pv)  # its generation is valued at an unchecked price
+    enh = sc.simulate(measures=measures, **inputs, name="enhanced")
+    table = ec.economics(enh, base)
+    assert table["assumption"].all() and bool(ec.economics_summary(table)["assumption"])

@@ -91,6 +91,34 @@ def test_city_history_from_the_lake(demo_home):
     np.testing.assert_allclose(effects, decomposition["total"])
 
 
+def test_city_history_energy_is_the_inventory_energy(demo_home):
+    """One source of energy: the history's energy is the inventory's energy indicator (the
+    energy balance's total, coal-equivalent basis, as the 清单 page shows it), not the
+    yearbook statistic ``energy_consumption`` (14.60 Mtce in the demo's 2024, while the
+    balance gives 15.24 Mtce)."""
+    from citycarbon.runs import scenarios as ds
+    from citycarbon.runs.inventory import latest_result
+    from citycarbon.store import lake
+
+    h = ds.city_history().drivers.set_index("year")
+    ind = latest_result("city_indicators")
+    energy = ind[
+        (ind["period_type"] == "year") & (ind["indicator"] == "energy_consumption_tce")
+    ].set_index("year")["value"]
+    np.testing.assert_allclose(h["energy_tce"], energy.reindex(h.index), rtol=1e-12)
+    total = ind[
+        (ind["period_type"] == "year")
+        & (ind["indicator"] == "total_ghg_tco2e")
+        & (ind["basis"] == "incl_net_imported_electricity")
+    ].set_index("year")["value"]
+    np.testing.assert_allclose(h["emissions_tco2e"], total.reindex(h.index), rtol=1e-9)
+    stats = lake.read_current("city_statistics")
+    yearbook = stats[
+        (stats["indicator"] == "energy_consumption") & (stats["region_code"] == "350200")
+    ].set_index("year")["value"]  # 10^4 tce
+    assert (np.abs(h["energy_tce"] / (yearbook.reindex(h.index) * 1e4) - 1) > 0.01).all()
+
+
 def test_city_history_needs_results(tmp_path, monkeypatch):
     monkeypatch.setenv("CITYCARBON_HOME", str(tmp_path))
     monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)

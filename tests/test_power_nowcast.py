@@ -148,14 +148,21 @@ def test_vintages_are_kept_and_recalibrate(small_demo_dir, tmp_path, monkeypatch
     assert len(dec) == 3  # the December estimate in each of the three vintages
     assert dec["error_pct"].abs().max() < 5.0  # the statistics arrived: the miss is visible
     t = later.table
-    # days add up to their (complete) month
-    m = t[t["frequency"] == "month"].set_index(["level", "entity", "period"])["estimate_tco2"]
+    # days add up to their (complete) month (the city-wide estimate is monthly only)
+    m = t[(t["frequency"] == "month") & (t["level"] != "city_wide")]
+    m = m.set_index(["level", "entity", "period"])["estimate_tco2"]
     d = t[t["frequency"] == "day"]
     d = d.assign(period=d["period"].dt.to_period("M").dt.to_timestamp())
     sums = d.groupby(["level", "entity", "period"])["estimate_tco2"].sum()
     np.testing.assert_allclose(sums.reindex(m.index).to_numpy(), m.to_numpy(), rtol=1e-9)
-    assert (t["lower_tco2"] <= t["estimate_tco2"]).all()
-    assert (t["estimate_tco2"] <= t["upper_tco2"]).all()
+    banded = t[t["level"] != "city_wide"]
+    assert (banded["lower_tco2"] <= banded["estimate_tco2"]).all()
+    assert (banded["estimate_tco2"] <= banded["upper_tco2"]).all()
+    # every banded row says its nominal level and how the calibrated band fared out of sample
+    assert (banded["confidence"] == 0.9).all()
+    month = banded[banded["frequency"] == "month"]
+    assert month["interval_coverage"].between(0.8, 1.0).all()
+    assert (month["interval_coverage_n"] >= 10).all()
 
 
 # ---------------------------------------------------------------------------- meter checks
@@ -301,3 +308,224 @@ def test_loglinear_backfitting_equals_statsmodels_ols():
     ols = sm.OLS(np.log(panel["co2_t"]).to_numpy(), design.to_numpy()).fit()
     np.testing.assert_allclose(mine.to_numpy(), ols.fittedvalues, rtol=1e-7)
     assert params.set_index("entity")["b"].to_numpy() == pytest.approx(ols.params[3:6], rel=1e-5)
+
+
+# -------------------------------------------------------------------- interval calibration
+def test_conformal_quantile_hand_computed():
+    # n = 19 scores 1..19, c = 0.9: the ceil(20 x 0.9) = 18th smallest is 18
+    assert nc.conformal_quantile(np.arange(1.0, 20.0), 0.9) == 18.0
+    # NaN scores are left out: the same 19 scores plus two NaN
+    assert nc.conformal_quantile(np.r_[np.arange(1.0, 20.0), np.nan, np.nan], 0.9) == 18.0
+    # n = 8 < 0.9 / 0.1: ceil(9 x 0.9) = 9 > 8, no finite quantile guarantees 90 %
+    assert nc.conformal_quantile(np.arange(1.0, 9.0), 0.9) == np.inf
+    # c = 0.5, n = 4: ceil(5 x 0.5) = 3rd smallest
+    assert nc.conformal_quantile([4.0, 1.0, 3.0, 2.0], 0.5) == 3.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    scores=st.lists(st.floats(0.0, 1e3, allow_nan=False), min_size=9, max_size=200),
+    confidence=st.sampled_from([0.5, 0.8, 0.9]),
+    scale=st.floats(0.01, 100.0),
+)
+def test_conformal_quantile_covers_its_own_scores_and_scales(scores, confidence, scale):
+    q = nc.conformal_quantile(scores, confidence)
+    s = np.asarray(scores)
+    # n >= 9 >= c / (1 - c): finite, and at least a share c of the scores is within it
+    assert np.isfinite(q) and (s <= q).mean() >= confidence
+    assert nc.conformal_quantile(s * scale, confidence) == pytest.approx(q * scale, rel=1e-12)
+
+
+def _backtest_rows(log_error: np.ndarray, sigma: float) -> pd.DataFrame:
+    """Backtest rows (origins x entities) whose log errors are given and whose model claims
+    a log-error standard deviation ``sigma``."""
+    origins, entities = log_error.shape
+    actual = np.full(log_error.shape, 100.0)
+    return pd.DataFrame(
+        {
+            "level": "enterprise",
+            "entity": np.tile([f"E{i}" for i in range(entities)], origins),
+            "period": np.repeat(pd.date_range("2022-01-01", periods=origins, freq="MS"), entities),
+            "model": "ratio",
+            "evaluated_model": "ratio",
+            "actual_tco2": actual.ravel(),
+            "estimate_tco2": (actual * np.exp(-log_error)).ravel(),
+            "sigma_log": sigma,
+        }
+    )
+
+
+def test_calibration_restores_nominal_coverage_of_too_narrow_intervals():
+    """Known noise: log errors N(0, 0.10) while the model claims σ = 0.05 (half the truth).
+
+    Uncalibrated, Ŷ exp(± 1.645 σ) covers P(|Z| < 1.645 x 0.05 / 0.10) = P(|Z| < 0.82) = 59 %
+    of the outcomes. Calibrated, the multiplier must approach 1.645 x 0.10 / 0.05 = 3.29 and the
+    out-of-sample coverage the nominal 90 % (tolerance 2 points: the binomial standard error of
+    ~1,400 checked outcomes is 0.8 points).
+    """
+    rng = np.random.default_rng(2024)
+    rows = _backtest_rows(rng.normal(0.0, 0.10, (36, 40)), sigma=0.05)
+    z = 1.6448536269514722
+    raw = (nc.interval_scores(rows) <= z).mean()
+    assert raw == pytest.approx(0.59, abs=0.03)
+    cal = nc.calibrate_intervals(rows, {"enterprise": "ratio"}, 0.9).loc[("enterprise", "ratio")]
+    assert cal["coverage"] == pytest.approx(0.90, abs=0.02)
+    assert cal["coverage_n"] == 35 * 40  # every origin after the first is checked
+    assert cal["multiplier"] == pytest.approx(3.29, rel=0.06)
+    # fresh outcomes with the calibrated multiplier
+    fresh = np.abs(rng.normal(0.0, 0.10, 20_000)) / 0.05
+    assert (fresh <= cal["multiplier"]).mean() == pytest.approx(0.90, abs=0.015)
+
+
+def test_calibrated_backtest_coverage_on_a_synthetic_panel():
+    """End to end: 40 enterprises, 42 months, CO2 = 6e-4 tCO2/kWh x metered kWh x exp(ε) with
+    a known contaminated noise ε (80 % N(0, 0.02), 20 % N(0, 0.15)); the ratio model's
+    normal-theory intervals under-cover, the conformal ones reach 90 % ± 2 points."""
+    rng = np.random.default_rng(5)
+    n_ent, months = 40, 42
+    periods = pd.date_range("2021-01-01", periods=months, freq="MS")
+    frames = []
+    for e in range(n_ent):
+        x = 1e6 * np.exp(rng.normal(0, 0.05, months)) * (1 + 0.1 * np.sin(np.arange(months)))
+        wide = rng.random(months) < 0.2
+        noise = np.where(wide, rng.normal(0, 0.15, months), rng.normal(0, 0.02, months))
+        y = 6e-4 * x * np.exp(noise)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "level": "enterprise",
+                    "entity": f"E{e}",
+                    "period": periods,
+                    "metered_kwh": x,
+                    "electricity_kwh": x,
+                    "other_co2_t": y - 5e-4 * x,
+                    "co2_t": y,
+                }
+            )
+        )
+    panel = pd.concat(frames, ignore_index=True)
+    ef = pd.Series(5e-4, index=range(2021, 2025))
+    errors = nc.backtest(panel, ef, models=("ratio",))
+    assert errors["covered"].mean() < 0.88  # uncalibrated: too narrow
+    summary = nc.backtest_summary(errors).loc["enterprise"]
+    assert summary["coverage_nominal"] == 0.9
+    assert summary["coverage_calibrated"] == pytest.approx(0.90, abs=0.02)
+    assert summary["coverage_calibrated_n"] > 1000
+
+
+def test_calibrated_multiplier_replaces_the_normal_quantile():
+    ef = pd.Series({2022: 5e-4, 2023: 5e-4, 2024: 5e-4})
+    x = 1e5 * (1 + 0.2 * np.cos(np.arange(30) / 2))
+    panel = _panel(x, 2e-4, 5e-4)
+    panel["co2_t"] *= np.exp(0.03 * np.sin(np.arange(30) * 1.7))
+    through, rows = pd.Timestamp("2024-01-01"), panel.tail(3)
+    plain = nc.estimate(panel, rows, through, ef)
+    wide = nc.estimate(panel, rows, through, ef, multiplier={("enterprise", "ratio"): 3.0})
+    np.testing.assert_allclose(wide["estimate_tco2"], plain["estimate_tco2"])
+    # half-widths in log space: 3.0 σ instead of 1.645 σ
+    np.testing.assert_allclose(
+        np.log(wide["upper_tco2"] / wide["estimate_tco2"]), 3.0 * plain["sigma_log"], rtol=1e-12
+    )
+    other = nc.estimate(panel, rows, through, ef, multiplier={("city", "ratio"): 3.0})
+    np.testing.assert_allclose(other["upper_tco2"], plain["upper_tco2"])  # other level: z
+
+
+# ------------------------------------------------------------------------ city-wide nowcast
+def _city_inputs(growth: float = 1.1):
+    """Base year 2023: inventory CO2 1,000 t of which 600 t electricity (scope 2); reporters
+    10 t a month (5 t of it electricity); 2024: reporters 10 x growth a month."""
+    per = pd.date_range("2023-01-01", periods=24, freq="MS")
+    reporters = pd.DataFrame(
+        {
+            "period": per,
+            "reporters_tco2": np.r_[np.full(12, 10.0), np.full(12, 10.0 * growth)],
+            "reporters_electricity_tco2": np.r_[np.full(12, 5.0), np.full(12, np.nan)],
+        }
+    )
+    inventory = pd.DataFrame(
+        {"year": [2023, 2024], "total_tco2": [1000.0, 1040.0], "electricity_tco2": [600.0, 610.0]}
+    )
+    return reporters, inventory
+
+
+def test_city_wide_nowcast_hand_computed():
+    """Base 2023: S = 600 - 12 x 5 = 540 t unreported electricity, O = 1000 - 120 - 540 = 340 t
+    rest; reporters' share 120 / 1000 = 12 %. 2024: city electricity 100 -> 105 (x1.05), grid
+    factor 0.5 -> 0.48 (x0.96): g_S = 1.008; reporters' growth g_R = 11 / 10 = 1.1.
+    January 2024 (31 of 366 days): 11 + 31/366 x (540 x 1.008 + 340 x 1.1) = 11 + 0.084699 x
+    918.32 = 88.7812 t; the year: 12 x 11 + 918.32 = 1,050.32 t."""
+    reporters, inventory = _city_inputs()
+    el = pd.Series({2023: 100.0, 2024: 105.0})
+    ef = pd.Series({2023: 0.5, 2024: 0.48})
+    m = nc.city_wide_tco2(reporters, inventory, electricity_kwh=el, grid_ef_tco2_per_kwh=ef)
+    m = m.set_index("period")
+    assert m.index.min() == pd.Timestamp("2024-01-01")  # 2023 has no base year before it
+    assert m.at[pd.Timestamp("2024-01-01"), "estimate_tco2"] == pytest.approx(88.7812, abs=1e-4)
+    assert m["estimate_tco2"].sum() == pytest.approx(1050.32, rel=1e-12)
+    assert (m["base_year"] == 2023).all() and (m["inventory_share"] == 0.12).all()
+    assert set(m["proxy"]) == {"city_electricity"}
+    # without city electricity the unreported electricity grows like the reporters: the city is
+    # the reporters over their share, 132 / 0.12 = 1,100 t
+    r = nc.city_wide_tco2(reporters, inventory)
+    assert r["estimate_tco2"].sum() == pytest.approx(1100.0, rel=1e-12)
+    assert set(r["proxy"]) == {"reporters"}
+
+
+def test_city_wide_backtest_against_the_inventory():
+    reporters, inventory = _city_inputs()
+    el = pd.Series({2023: 100.0, 2024: 105.0})
+    ef = pd.Series({2023: 0.5, 2024: 0.48})
+    bt = nc.city_wide_backtest(
+        reporters, inventory, electricity_kwh=el, grid_ef_tco2_per_kwh=ef
+    ).set_index("approach")
+    assert (bt["year"] == 2024).all() and (bt["inventory_tco2"] == 1040.0).all()
+    # (1050.32 / 1040 - 1) = +0.992 %; reporters' share 1100 / 1040 - 1 = +5.769 %;
+    # persistence 1000 / 1040 - 1 = -3.846 %
+    assert bt.at["city_wide", "error_pct"] == pytest.approx(0.99231, abs=1e-4)
+    assert bt.at["reporters_share", "error_pct"] == pytest.approx(5.76923, abs=1e-4)
+    assert bt.at["persistence", "error_pct"] == pytest.approx(-3.84615, abs=1e-4)
+
+
+@settings(max_examples=30, deadline=None)
+@given(scale=st.floats(0.01, 100.0), growth=st.floats(0.5, 2.0))
+def test_city_wide_scales_linearly_and_is_exact_at_full_coverage(scale, growth):
+    reporters, inventory = _city_inputs(growth)
+    a = nc.city_wide_tco2(reporters, inventory)["estimate_tco2"].to_numpy()
+    co2 = ["reporters_tco2", "reporters_electricity_tco2"]
+    big = nc.city_wide_tco2(
+        reporters.assign(**{c: reporters[c] * scale for c in co2}),
+        inventory.assign(total_tco2=inventory["total_tco2"] * scale,
+                         electricity_tco2=inventory["electricity_tco2"] * scale),
+    )["estimate_tco2"].to_numpy()  # fmt: skip
+    np.testing.assert_allclose(big, a * scale, rtol=1e-12)
+    # reporters that are the whole inventory: the city-wide estimate is the reporters' own
+    whole = inventory.assign(total_tco2=[120.0, 999.0], electricity_tco2=[60.0, 999.0])
+    m = nc.city_wide_tco2(reporters, whole)
+    np.testing.assert_allclose(m["estimate_tco2"], m["reporters_tco2"], rtol=1e-12)
+
+
+def test_city_wide_nowcast_and_backtest_on_small_demo(demo_home):
+    from citycarbon.contract.results import NOWCAST, NOWCAST_CITY_BACKTEST
+    from citycarbon.runs import power as power_runs
+    from citycarbon.store import results
+
+    now = results.current(NOWCAST)
+    month = now[now["frequency"] == "month"]
+    wide = month[month["level"] == "city_wide"].set_index("period")
+    city = month[month["level"] == "city"].set_index("period")
+    assert len(wide) and set(wide.index) == set(city.index)
+    # the reporters' rows say which share of the inventory they are; the city-wide adds the rest
+    share = city["inventory_share"]
+    assert share.between(0.001, 0.5).all() and (city["inventory_year"] == 2023).all()
+    assert (wide["estimate_tco2"] > 10 * city["estimate_tco2"]).all()
+    assert wide["lower_tco2"].isna().all() and set(wide["model"]) == {"scaled_city_electricity"}
+    bt = results.current(NOWCAST_CITY_BACKTEST)
+    assert set(bt["year"]) == {2023, 2024}
+    assert set(bt["approach"]) == {"city_wide", "reporters_share", "persistence"}
+    inv = power_runs.city_wide_inputs(power_runs.read_power_data()).inventory.set_index("year")
+    np.testing.assert_allclose(
+        bt["inventory_tco2"], inv["total_tco2"].reindex(bt["year"]).to_numpy(), rtol=1e-12
+    )
+    # on the demo the scaled estimates beat persistence (the city grows)
+    err = bt.pivot_table(index="year", columns="approach", values="error_pct").abs()
+    assert (err["city_wide"] < err["persistence"]).all()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -169,8 +170,6 @@ def test_cli_ingest_reruns_the_nowcast_and_targets(small_demo_dir, tmp_path, mon
 def test_persisted_scope2_equals_the_flow_over_every_reading(demo_home):
     """Summing readings per (enterprise, node, hour) in DuckDB before the flow changes no number:
     the stored result equals the flow over every single reading of the year."""
-    import numpy as np
-
     from citycarbon.config import load_city
     from citycarbon.power.demo_grid import demo_hourly_scope2
     from citycarbon.runs.flow import declared_basis, load_grid
@@ -200,3 +199,41 @@ def test_persisted_scope2_equals_the_flow_over_every_reading(demo_home):
             atol=1e-9,
             err_msg=col,
         )
+
+
+def test_city_wide_nowcast_shows_its_basis_and_the_inventory_backtest(clients, web_home):
+    c = clients["analyst"]
+    now = _lake(web_home, "nowcast")
+    month = now[now["frequency"] == "month"]
+    city = month[month["level"] == "city"].iloc[-1]
+    r = c.get("/power", params={"lang": "zh"})  # the default level: the city-wide estimate
+    assert r.status_code == 200
+    basis = r.text.split('id="nowcast-basis"', 1)[1].split("</p>", 1)[0]
+    share = f"{100 * city['inventory_share']:.1f}"
+    assert "全口径估算" in basis and share in basis and str(int(city["inventory_year"])) in basis
+    assert 'id="city-backtest-table"' in r.text
+    # the reporters' sum says what it is, with its interval's nominal level and coverage
+    r = c.get("/power", params={"level": "city", "lang": "en"})
+    basis = r.text.split('id="nowcast-basis"', 1)[1].split("</p>", 1)[0]
+    assert "205-1 reporters only" in basis and share in basis
+    assert "nominal 90 %" in basis and f"{100 * city['interval_coverage']:.1f} %" in basis
+    assert "Coverage, calibrated (out of sample)" in r.text
+    c.get("/power", params={"lang": "zh"})
+    # the backtests the page shows are the stored results
+    lake = _lake(web_home, "nowcast_city_backtest").set_index(["year", "approach"])
+    api = pd.DataFrame(_all(c, "/api/v1/power/city-backtest")).set_index(["year", "approach"])
+    assert set(api.index) == set(lake.index)
+    np.testing.assert_allclose(
+        api["error_pct"], lake["error_pct"].reindex(api.index).to_numpy(), rtol=1e-9
+    )
+    bt = pd.DataFrame(_all(c, "/api/v1/power/backtest")).set_index("level")
+    assert (bt["coverage_nominal"] == 0.9).all()
+    assert bt["coverage_calibrated"].between(0.85, 1.0).all()
+
+
+def test_scoped_users_get_no_city_wide_estimate(clients):
+    for user in ("siming", "enterprise"):
+        c = clients[user]
+        assert "city_wide" not in {r["level"] for r in _all(c, "/api/v1/power/nowcast")}
+        assert _all(c, "/api/v1/power/city-backtest") == []
+        assert 'id="city-backtest"' not in c.get("/power").text

@@ -6,6 +6,7 @@ get no city-wide scenario data."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from citycarbon.store import users
@@ -161,3 +162,47 @@ def test_create_is_saved_and_audited(seeded):
         headers={"X-CSRF-Token": token},
     )
     assert bad.status_code == 422
+
+
+def test_history_shows_the_inventory_figures(clients, seeded):
+    """情景分析 starts from the 清单 page's numbers: emissions (total incl. net imported
+    electricity) and energy (the energy balance's total, coal-equivalent basis), year by
+    year, equal on both pages' APIs and shown on the page."""
+    c = clients["analyst"]
+    hist = pd.DataFrame(c.get("/api/v1/scenarios/history").json()["items"]).set_index("year")
+    ind = pd.DataFrame(
+        c.get("/api/v1/inventory/indicators", params={"period": "year", "limit": 1000}).json()[
+            "items"
+        ]
+    )
+    energy = ind[ind["indicator"] == "energy_consumption_tce"].set_index("year")["value"]
+    total = ind[
+        (ind["indicator"] == "total_ghg_tco2e") & (ind["basis"] == "incl_net_imported_electricity")
+    ].set_index("year")["value"]
+    assert len(hist) >= 2
+    np.testing.assert_allclose(hist["energy_tce"], energy.reindex(hist.index), rtol=1e-12)
+    np.testing.assert_allclose(hist["emissions_tco2e"], total.reindex(hist.index), rtol=1e-9)
+    page = seeded.get("/scenarios", params={"names": ["baseline", "policy"]}).text
+    table = page.split('id="history-table"', 1)[1].split("</table>", 1)[0]
+    last = hist.index.max()
+    assert f"{hist.at[last, 'energy_tce']:,.0f}" in table
+    assert f"{hist.at[last, 'emissions_tco2e']:,.0f}" in table
+
+
+def test_numbers_resting_on_assumptions_are_labelled(clients, seeded):
+    r = seeded.get("/scenarios", params={"names": ["baseline", "enhanced"], "lang": "zh"})
+    cob = r.text.split('id="cobenefits-table"', 1)[1].split("</table>", 1)[0]
+    macc = r.text.split('id="macc-table"', 1)[1].split("</table>", 1)[0]
+    econ = r.text.split('id="economics"', 1)[1].split("</table>", 1)[0]
+    assert cob.count("假设值") == 5  # SO2, NOx, PM2.5, VOCs and APeq; not CO2
+    assert macc.count("<tr>") and macc.count("假设值") == 2 * (macc.count("<tr>") - 1)
+    assert "假设值" in econ
+    en = seeded.get("/scenarios", params={"names": ["baseline", "enhanced"], "lang": "en"})
+    assert 'class="tag assumption">assumption<' in en.text and "假设值" not in en.text
+    seeded.get("/scenarios", params={"lang": "zh"})
+    # the exports carry the flag
+    items = seeded.get("/api/v1/scenarios/cobenefits", params={"name": "enhanced"}).json()
+    assert {i["item"]: i["assumption"] for i in items}["CO2"] is False
+    assert all(i["assumption"] for i in items if i["item"] != "CO2")
+    curve = seeded.get("/api/v1/scenarios/macc", params={"name": "enhanced"}).json()["items"]
+    assert curve and all(i["assumption"] for i in curve)

@@ -98,6 +98,8 @@ def nowcast_backtest(
             "best_model",
             "gain_vs_naive_pct",
             "coverage_best",
+            "coverage_nominal",
+            "coverage_calibrated",
             "entities",
         )
         if c in summary

@@ -312,9 +312,20 @@ NOWCAST = Result(
         "days": "1",
         "period_complete": "bool",
         "metered_complete": "1",
+        "confidence": "1",  # nominal two-sided coverage of the interval
+        "interval_coverage": "1",  # out-of-sample coverage of the calibrated interval
+        "interval_coverage_n": "1",  # backtest outcomes it was checked on
+        "inventory_year": "1",  # city inventory year of inventory_share
+        "inventory_share": "1",  # share of that inventory's CO2 the 205-1 reporters measure
         "city": "",
     },
     partition=None,
+    method=(
+        "levels city (the 205-1 reporters' sum), district, industry, enterprise: metered "
+        "electricity x ratios calibrated on the statistics, conformal intervals; level "
+        "city_wide: the reporters plus the rest of the city inventory scaled with city-wide "
+        "proxies (power/nowcast.py)"
+    ),
     title_zh="以电折碳快报",
     title_en="Emissions nowcast from power data",
 )
@@ -331,11 +342,32 @@ NOWCAST_BACKTEST = Result(
         "actual_tco2": "t",
         "ape_pct": "%",
         "covered": "bool",
+        "confidence": "1",
     },
     partition=None,
     method="rolling-origin backtest of the nowcast against the statistics (MAPE)",
     title_zh="快报回测",
     title_en="Nowcast backtest",
+)
+NOWCAST_CITY_BACKTEST = Result(
+    "nowcast_city_backtest",
+    key=("year", "approach"),
+    columns={
+        "base_year": "1",
+        "inventory_tco2": "t",
+        "estimate_tco2": "t",
+        "error_pct": "%",
+        "inventory_share": "1",
+        "proxy": "",
+    },
+    partition=None,
+    method=(
+        "city-wide nowcast of each inventory year (twelve months of 205-1 statistics, the base "
+        "year's inventory scaled with city-wide proxies) against the city inventory's CO2 "
+        "(incl. net imported electricity); persistence = the base year's inventory"
+    ),
+    title_zh="全市快报年度回测",
+    title_en="City-wide nowcast backtest against the inventory",
 )
 METER_QUALITY = Result(
     "meter_quality",
@@ -536,6 +568,7 @@ RESULTS: Mapping[str, Result] = MappingProxyType(
             GPC_INVENTORY,
             NOWCAST,
             NOWCAST_BACKTEST,
+            NOWCAST_CITY_BACKTEST,
             METER_QUALITY,
             POWER_INDICATORS,
             LOAD_ANOMALIES,

@@ -2,7 +2,9 @@
 scenarios, pollutant factors, pollution equivalents and input-output multipliers.
 
 Files in ``citycarbon/pathways/data`` carry unit, source and year per value; this module only
-reads and checks them and returns plain tables and :class:`Measure` records.
+reads and checks them and returns plain tables and :class:`Measure` records. A value made for
+the model or not checked against its document has the source (or status) ``assumption``; the
+numbers computed from such a value say so (an ``assumption`` flag the pages show as 假设值).
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ from citycarbon.errors import InputError, UnknownCodeError
 DATA_DIR = Path(__file__).parent / "data"
 KINDS = ("efficiency", "fuel_switch", "clean_power", "ccus", "sink")
 CARRIERS = ("coal", "oil", "gas", "electricity")
+#: Source (measures, baseline) or status (factor tables) of a value that is an assumption.
+ASSUMPTION = "assumption"
+#: The measure parameters a cost depends on (besides the discount rate and carrier prices).
+COST_PARAMS = ("investment", "opex", "lifetime", "value_cny_per_mwh")
 #: The parameter a scenario's ``scale`` multiplies, per kind.
 MAIN_PARAM = {
     "efficiency": "share",
@@ -110,9 +116,23 @@ def discount_rate() -> float:
     return float(_measures_raw()["discount_rate"]["value"])
 
 
+def cost_is_assumption(m: Measure) -> bool:
+    """Whether a measure's cost rests on an assumption: one of its :data:`COST_PARAMS` or the
+    discount rate has the source ``assumption``."""
+    own = any(m.params[k].source == ASSUMPTION for k in COST_PARAMS if k in m.params)
+    return own or _measures_raw()["discount_rate"]["source"] == ASSUMPTION
+
+
+def prices_are_assumption() -> bool:
+    """Whether any carrier price of the baseline assumptions (the energy bill) is an
+    assumption."""
+    carriers = baseline_assumptions()["carriers"].values()
+    return any(c["price"]["source"] == ASSUMPTION for c in carriers)
+
+
 def measure_catalogue() -> pd.DataFrame:
     """One row per measure parameter: ``id, kind, sector, zh, en, start_year, full_year, param,
-    value, low, high, unit, source, year``."""
+    value, low, high, unit, source, year, note``."""
     rows = []
     for m in _measures_raw()["measures"]:
         for name, spec in m["params"].items():
@@ -132,6 +152,7 @@ def measure_catalogue() -> pd.DataFrame:
                     "unit": spec["unit"],
                     "source": spec["source"],
                     "year": spec["year"],
+                    "note": spec.get("note", ""),
                 }
             )
     return pd.DataFrame(rows)

@@ -17,8 +17,8 @@ References
 [2] 毛显强, 邢有凯, 胡涛, 曾桉, 刘胜强, 高玉冰 (2012) 中国电力行业硫、氮、碳协同减排的环境经济路径
     分析. 中国环境科学 32(4), 748-756.
 [3] 《中华人民共和国环境保护税法》(2016) 附表二 应税大气污染物污染当量值.
-[4] 生态环境部 (2014) 《大气细颗粒物一次源排放清单编制技术指南（试行）》 等清单编制技术指南;
-    EMEP/EEA air pollutant emission inventory guidebook 2019 (values per row in the data file).
+[4] GB 13271-2014 锅炉大气污染物排放标准; EMEP/EEA air pollutant emission inventory guidebook
+    2023 (EEA emission factor database): source, table and status per row in the data file.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import pandas as pd
 
 from citycarbon import units
 from citycarbon.errors import InputError
-from citycarbon.pathways.catalogue import pollutant_factors, pollution_equivalents
+from citycarbon.pathways.catalogue import ASSUMPTION, pollutant_factors, pollution_equivalents
 from citycarbon.pathways.scenario import ScenarioRun, tce_per_mwh
 
 POLLUTANTS = ("SO2", "NOx", "PM2.5", "VOCs")
@@ -92,19 +92,28 @@ def apeq_t(pollutants_t: np.ndarray) -> np.ndarray:
     return np.einsum("...py,p->...y", pollutants_t, w)
 
 
-def cobenefits(scenario: ScenarioRun, baseline: ScenarioRun, *, year: int = 2030) -> pd.DataFrame:
-    """Changes of CO2 and air pollutants of a scenario against its baseline in ``year``.
+def cobenefits(
+    scenario: ScenarioRun,
+    baseline: ScenarioRun,
+    *,
+    year: int = 2030,
+    factors: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Changes of CO2 and air pollutants of a scenario against its baseline in ``year``
+    (``factors``: the pollutant factor table, default ``pollutant_factors.csv``).
 
     Returns
     -------
     DataFrame
         One row per pollutant plus ``APeq`` and ``CO2``: ``baseline_t, scenario_t, change_t,
-        change_pct``; and for APeq the cross elasticity ``els`` and the coordinate quadrant
-        (``synergy`` when both fall).
+        change_pct``; for APeq the cross elasticity ``els`` and the coordinate quadrant
+        (``synergy`` when both fall); ``assumption``: the pollutant has a factor with the
+        status ``assumption`` (APeq: any pollutant has).
     """
     yi = int(year - scenario.years[0])
-    pb = np.median(pollutant_emissions(baseline), axis=0)[:, yi]
-    ps = np.median(pollutant_emissions(scenario), axis=0)[:, yi]
+    f = pollutant_factors() if factors is None else factors
+    pb = np.median(pollutant_emissions(baseline, f), axis=0)[:, yi]
+    ps = np.median(pollutant_emissions(scenario, f), axis=0)[:, yi]
     ab, as_ = apeq_t(pb[:, None])[0], apeq_t(ps[:, None])[0]
     cb, cs = float(np.median(baseline.gross[:, yi])), float(np.median(scenario.gross[:, yi]))
     rows = [
@@ -131,6 +140,8 @@ def cobenefits(scenario: ScenarioRun, baseline: ScenarioRun, *, year: int = 2030
     )
     out["els"] = np.where(out["item"] == "APeq", els, np.nan)
     out["quadrant"] = np.where(out["item"] == "APeq", quadrant, "")
+    assumed = set(f.loc[f["status"] == ASSUMPTION, "pollutant"])
+    out["assumption"] = out["item"].isin(assumed) | ((out["item"] == "APeq") & bool(assumed))
     out.insert(0, "year", year)
     out.insert(0, "scenario", scenario.name)
     return out

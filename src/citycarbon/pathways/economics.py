@@ -21,7 +21,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from citycarbon.pathways.catalogue import io_multipliers
+from citycarbon.pathways.catalogue import (
+    cost_is_assumption,
+    io_multipliers,
+    prices_are_assumption,
+)
 from citycarbon.pathways.macc import energy_cost_10k_cny
 from citycarbon.pathways.scenario import ScenarioRun
 
@@ -43,7 +47,8 @@ def economics(scenario: ScenarioRun, baseline: ScenarioRun) -> pd.DataFrame:
     DataFrame
         ``scenario, year, measure, investment_10k_cny, opex_10k_cny, gdp_effect_10k_cny,
         jobs_person_years`` per measure, plus rows ``measure = "energy_bill"`` with
-        ``energy_saving_10k_cny`` (positive = saving) and a ``note`` column.
+        ``energy_saving_10k_cny`` (positive = saving), a ``note`` column and ``assumption``
+        (the row rests on an assumed cost, price or value of clean generation).
     """
     io = io_multipliers().set_index("io_sector")
     rows = []
@@ -69,6 +74,7 @@ def economics(scenario: ScenarioRun, baseline: ScenarioRun) -> pd.DataFrame:
                     "opex_10k_cny": opex,
                     "gdp_effect_10k_cny": inv * float(mult["va_multiplier"]),
                     "jobs_person_years": inv * float(mult["jobs_per_10k_cny"]),
+                    "assumption": cost_is_assumption(m),
                 }
             )
         )
@@ -86,18 +92,29 @@ def economics(scenario: ScenarioRun, baseline: ScenarioRun) -> pd.DataFrame:
                 "year": scenario.years,
                 "measure": "energy_bill",
                 "energy_saving_10k_cny": base_bill - scen_bill + value,
+                "assumption": prices_are_assumption()
+                or any(cost_is_assumption(m) for m in scenario.measures if m.kind == "clean_power"),
             }
         )
     )
     out = pd.concat(rows, ignore_index=True)
+    flags = out["assumption"].astype(bool).to_numpy()
     columns = ["year", "measure", *VALUE_COLUMNS]
     out = out.reindex(columns=columns).fillna(0.0)  # a scenario without measures: zeros
+    out["assumption"] = flags
     out.insert(0, "scenario", scenario.name)
     out["note"] = NOTE
     return out
 
 
 def economics_summary(table: pd.DataFrame, *, until: int = 2060) -> pd.Series:
-    """Totals to ``until``: investment, operating cost, energy savings, GDP effect, jobs."""
+    """Totals to ``until``: investment, operating cost, energy savings, GDP effect, jobs; the
+    ``note`` and ``assumption`` (whether any row rests on an assumed value)."""
     t = table[table["year"] <= until]
-    return pd.Series({**{c: t[c].sum() for c in VALUE_COLUMNS}, "note": NOTE})
+    return pd.Series(
+        {
+            **{c: t[c].sum() for c in VALUE_COLUMNS},
+            "note": NOTE,
+            "assumption": bool(t["assumption"].any()),
+        }
+    )

@@ -25,7 +25,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from citycarbon.pathways.catalogue import Measure, baseline_assumptions, discount_rate
+from citycarbon.pathways.catalogue import (
+    Measure,
+    baseline_assumptions,
+    cost_is_assumption,
+    discount_rate,
+    prices_are_assumption,
+)
 from citycarbon.pathways.scenario import ScenarioRun, simulate
 
 
@@ -86,13 +92,16 @@ def macc(
     -------
     DataFrame
         One row per measure sorted by cost: ``id, zh, en, abatement_tco2e, annual_cost_10k_cny,
-        investment_10k_cny, cost_cny_per_tco2e, x0_tco2e, x1_tco2e`` (bar start and end).
+        investment_10k_cny, cost_cny_per_tco2e, x0_tco2e, x1_tco2e`` (bar start and end) and
+        ``assumption`` (the cost rests on an assumed value: a cost parameter or the discount
+        rate, or a carrier price where the measure changes the energy bill).
 
     References
     ----------
     [1] Enkvist, Nauclér & Rosander (2007); [3] Kesicki & Ekins (2012).
     """
     rate = discount_rate() if rate is None else rate
+    prices_assumed = prices_are_assumption()
     yi = int(year - baseline.years[0])
     base_net = float(baseline.net[0, yi])
     base_cost = float(energy_cost_10k_cny(baseline, yi)[0])
@@ -127,6 +136,7 @@ def macc(
                 "investment_10k_cny": float(investment),
                 "energy_cost_change_10k_cny": d_energy,
                 "cost_cny_per_tco2e": cost * 1e4 / abatement if abatement > 0 else np.nan,
+                "assumption": cost_is_assumption(m) or (d_energy != 0 and prices_assumed),
             }
         )
     out = pd.DataFrame(rows)

@@ -39,7 +39,7 @@ class DemoGrid:
     net: Any
     units: pd.DataFrame  # element, index, bus, fuel, capacity_mw, note
     nodes: pd.DataFrame  # node_id, bus, note
-    fuel_intensity: pd.DataFrame  # fuel, intensity_tco2_per_mwh, unit, source, year, clause, note
+    fuel_intensity: pd.DataFrame  # fuel, intensity_tco2_per_mwh, source, ..., status, note
     config: dict
 
 
@@ -48,7 +48,8 @@ def _read(name: str) -> Any:
 
 
 def fuel_intensity_table() -> pd.DataFrame:
-    """Direct CO2 intensity of generation by fuel [tCO2/MWh], with source, year and clause."""
+    """Direct CO2 intensity of generation by fuel [tCO2/MWh], with source, year, clause and
+    status."""
     with _read("generation_intensity.csv").open("rb") as f:
         return pd.read_csv(f, dtype={"year": "Int64"})
 

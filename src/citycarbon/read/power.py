@@ -1,12 +1,13 @@
-"""Scoped reads of the 电碳监测 (power-carbon) page and its API: nowcast vintages, backtest, meter
+"""Scoped reads of the 电碳监测 (power-carbon) page and its API: nowcast vintages, backtests, meter
 quality, load anomalies, 电-碳-能 indicators and hourly scope 2 — selections of computed results
 only (no formulas: the vintages with their errors and the backtest summary are computed on
 request by :func:`citycarbon.runs.power.nowcast_history` and
 :func:`citycarbon.runs.power.backtest_table`, which the faces call).
 
-Scope (rules of :mod:`citycarbon.read.access`): city-wide roles read every level (city,
-district, industry, enterprise); a district manager the rows of their district and of their
-district's enterprises; park managers and enterprise users the rows of the enterprises they see.
+Scope (rules of :mod:`citycarbon.read.access`): city-wide roles read every level (city-wide,
+city = the 205-1 reporters' sum, district, industry, enterprise) and the city-wide backtest
+against the inventory; a district manager the rows of their district and of their district's
+enterprises; park managers and enterprise users the rows of the enterprises they see.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from citycarbon.read import pages as pq
 from citycarbon.read.access import Principal
 from citycarbon.store import catalog
 
-LEVELS = ("city", "district", "industry", "enterprise")
+LEVELS = ("city_wide", "city", "district", "industry", "enterprise")
 HINT = "citycarbon demo (or citycarbon power nowcast)"
+#: The inventory rows the city-wide nowcast is compared with (its CO2 basis).
+CITY_WIDE_BASIS = "incl_net_imported_electricity"
 
 
 def _visible(principal: Principal, level: pd.Series, entity: pd.Series) -> np.ndarray:
@@ -72,11 +75,14 @@ def entities(principal: Principal, level: str) -> list[str]:
 
 
 def statistics(principal: Principal, level: str, entity: str) -> pd.DataFrame:
-    """Monthly CO2 of one level/entity from the statistics (the 205-1 fuel returns' latest run):
-    period, actual_tco2. Empty when out of scope."""
+    """Monthly CO2 of one level/entity from the statistics (the 205-1 fuel returns' latest run;
+    for ``city_wide`` the city inventory's months): period, actual_tco2. Empty when out of
+    scope."""
     res = access.results()
     if res is None or not _visible(principal, pd.Series([level]), pd.Series([entity]))[0]:
         return pd.DataFrame(columns=["period", "actual_tco2"])
+    if level == "city_wide":
+        return _inventory_months(entity)
     m = res.monthly
     if level != "city":
         col = {"district": "district_code", "industry": "industry_code"}.get(level)
@@ -88,6 +94,36 @@ def statistics(principal: Principal, level: str, entity: str) -> pd.DataFrame:
     g = m.groupby(["year", "month"], as_index=False)["co2_t"].sum()
     g["period"] = pd.to_datetime(dict(year=g["year"], month=g["month"], day=1))
     return g[["period", "co2_t"]].rename(columns={"co2_t": "actual_tco2"})
+
+
+def _inventory_months(region_code: str) -> pd.DataFrame:
+    """The city inventory's monthly CO2 (basis incl. net imported electricity): the covered
+    enterprises' own months plus the rest spread by days (the inventory's rule)."""
+    inv = pq.result("city_inventory")
+    if inv is None:
+        return pd.DataFrame(columns=["period", "actual_tco2"])
+    m = inv[
+        (inv["region_code"] == region_code)
+        & (inv["level"] == "city")
+        & inv["month"].notna()
+        & (inv["basis"] == CITY_WIDE_BASIS)
+        & (inv["gas"] == "CO2")
+    ]
+    g = m.groupby(["year", "month"], as_index=False)["emissions_t"].sum()
+    g["period"] = pd.to_datetime(dict(year=g["year"], month=g["month"], day=1))
+    return g[["period", "emissions_t"]].rename(columns={"emissions_t": "actual_tco2"})
+
+
+def city_backtest(principal: Principal) -> pd.DataFrame:
+    """The city-wide nowcast of each inventory year against the inventory (result
+    ``nowcast_city_backtest``): city-wide roles only."""
+    access.require(principal, "read")
+    f = pq.result("nowcast_city_backtest")
+    if f is None or not principal.city_wide:
+        return pd.DataFrame()
+    return f.drop(columns=["factor_profile", "source_batches"], errors="ignore").reset_index(
+        drop=True
+    )
 
 
 def visible(principal: Principal, level: str, entity: str) -> bool:

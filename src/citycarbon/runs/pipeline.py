@@ -43,7 +43,13 @@ from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.ingest.loader import ingest
 from citycarbon.runs.enterprise import compute_accounts
 from citycarbon.runs.inventory import METHOD_NO_BALANCE, compute_inventory
-from citycarbon.runs.power import read_power_data, renowcast, run_backtest, run_indicators
+from citycarbon.runs.power import (
+    read_power_data,
+    renowcast,
+    run_backtest,
+    run_city_backtest,
+    run_indicators,
+)
 from citycarbon.runs.scope2 import persist_demo_scope2
 from citycarbon.runs.targets import recompute
 from citycarbon.store import catalog, lake, query, results
@@ -151,7 +157,12 @@ def _backtest(ctx: Context) -> str:
         _, errors, _ = run_backtest(settings=ctx.settings, data=data)
     except InputError as err:
         raise NotApplicable(str(err)) from None
-    return f"{len(errors):,} origin-level errors"
+    years = run_city_backtest(settings=ctx.settings, data=data)
+    return f"{len(errors):,} origin-level errors" + (
+        "; city-wide: no inventory year to test yet"
+        if years is None
+        else f"; city-wide against the inventory of {', '.join(map(str, sorted(set(years['year']))))}"
+    )
 
 
 def _scope2(ctx: Context) -> str:
@@ -212,7 +223,7 @@ STEPS: tuple[Step, ...] = (
     Step(
         "nowcast",
         METER_KINDS | {"city_statistics"},
-        (R.ENTERPRISE_MONTH_FUEL,),
+        (R.ENTERPRISE_MONTH_FUEL, R.CITY_INVENTORY),  # the inventory: the city-wide scaling
         (R.NOWCAST, R.METER_QUALITY, R.POWER_INDICATORS, R.LOAD_ANOMALIES),
         False,
         _nowcast,
@@ -220,8 +231,8 @@ STEPS: tuple[Step, ...] = (
     Step(
         "backtest",
         METER_KINDS,
-        (R.ENTERPRISE_MONTH_FUEL,),
-        (R.NOWCAST_BACKTEST,),
+        (R.ENTERPRISE_MONTH_FUEL, R.CITY_INVENTORY),
+        (R.NOWCAST_BACKTEST, R.NOWCAST_CITY_BACKTEST),
         False,
         _backtest,
         after=("nowcast",),  # reuses the meter data the nowcast step read

@@ -11,8 +11,10 @@ Data flow::
     meter-days ─► enterprise-days ─► level-days (city, district, industry, key enterprise)
     enterprise_month_fuel_emissions (named query, recomputed) + 205-1 electricity ─► statistics
     statistics + metered months ─► monthly panel ─► calibrate, nowcast, backtest
+    reporters' months + city inventory (result) + city electricity ─► city-wide nowcast
     results: <lake>/results/nowcast/run_id=<id>/part.parquet         (one vintage per run)
              <lake>/results/nowcast_backtest/run_id=<id>/part.parquet
+             <lake>/results/nowcast_city_backtest/run_id=<id>/part.parquet
              <lake>/results/meter_quality/run_id=<id>/part.parquet
              <lake>/results/power_indicators/run_id=<id>/part.parquet
              <lake>/results/load_anomalies/run_id=<id>/part.parquet
@@ -43,7 +45,7 @@ from citycarbon import units
 from citycarbon.accounting.energy import energy_consumption_tce
 from citycarbon.config import CityConfig, PowerSection, as_city
 from citycarbon.config.settings import get_settings
-from citycarbon.contract.results import ENTERPRISE_MONTH_FUEL
+from citycarbon.contract.results import CITY_INVENTORY, ENTERPRISE_MONTH_FUEL
 from citycarbon.contract.results import NOWCAST as NOWCAST_R
 from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
@@ -58,6 +60,9 @@ LEVEL_COLUMN = {
     "enterprise": "enterprise_code",
 }
 NOWCAST = NOWCAST_R.name
+#: Forecast origins whose errors calibrate a vintage's intervals (two years: recent errors, and
+#: a bounded backtest per vintage).
+CALIBRATION_ORIGINS = 24
 log = logging.getLogger("citycarbon.power")
 
 
@@ -366,6 +371,101 @@ def level_days(data: PowerData, days: pd.DataFrame | None = None) -> pd.DataFram
     return _levels(d, data.city.adcode, list(spec), "day", agg=spec)
 
 
+# ------------------------------------------------------------------------ city-wide inputs
+#: The inventory basis the nowcast's CO2 is on (205-1 CO2 includes purchased electricity).
+CITY_WIDE_BASIS = "incl_net_imported_electricity"
+
+
+@dataclass
+class CityWideInputs:
+    """What the city-wide nowcast scales with, besides the reporters' months."""
+
+    inventory: pd.DataFrame  # year, total_tco2, electricity_tco2 (city inventory CO2)
+    electricity_kwh: pd.Series | None  # city electricity consumption (全社会用电量) by year
+
+
+def city_wide_inputs(data: PowerData, *, settings=None) -> CityWideInputs | None:
+    """The city inventory's CO2 by year (result ``city_inventory``, basis including net
+    imported electricity; its scope-2 part) and the city's electricity consumption by year
+    (``city_statistics``, indicator ``electricity_consumption``); None before an inventory."""
+    settings = settings or get_settings()
+    if not results.has(CITY_INVENTORY, lake=settings.lake):
+        return None
+    inv = results.current(
+        CITY_INVENTORY,
+        lake=settings.lake,
+        columns=["region_code", "level", "month", "gas", "scope", "basis", "year", "emissions_t"],
+    )
+    inv = inv[
+        (inv["region_code"] == data.city.adcode)
+        & (inv["level"] == "city")
+        & inv["month"].isna()
+        & (inv["basis"] == CITY_WIDE_BASIS)
+        & (inv["gas"] == "CO2")
+    ]
+    if inv.empty:
+        return None
+    co2 = inv.assign(electricity=inv["emissions_t"].where(inv["scope"] == 2, 0.0))
+    yearly = co2.groupby("year").agg(
+        total_tco2=("emissions_t", "sum"), electricity_tco2=("electricity", "sum")
+    )
+    stats = lake.read_current(
+        "city_statistics",
+        {"region_code": data.city.adcode},
+        lake=settings.lake,
+        url=settings.database_url,
+    )
+    el = stats[stats["indicator"] == "electricity_consumption"] if len(stats) else stats
+    kwh = (
+        pd.Series(
+            el["value"].to_numpy() * el["unit"].map(lambda u: units.factor(u, "kWh")).to_numpy(),
+            index=el["year"].astype(int).to_numpy(),
+        )
+        if len(el)
+        else None
+    )  # one conversion per unit row (a handful of years)
+    return CityWideInputs(yearly.reset_index(), kwh)
+
+
+def reporters_monthly(data: PowerData, through: pd.Timestamp | None = None) -> pd.DataFrame:
+    """The 205-1 reporters' CO2 per month from the statistics (``period, reporters_tco2,
+    reporters_electricity_tco2``), the months up to ``through`` only when given."""
+    s = data.stats
+    if through is not None:
+        s = s[s["period"] <= through]
+    g = s.groupby("period", as_index=False)[["co2_t", "electricity_co2_t"]].sum(min_count=1)
+    return g.rename(
+        columns={"co2_t": "reporters_tco2", "electricity_co2_t": "reporters_electricity_tco2"}
+    )
+
+
+def _city_wide_rows(
+    data: PowerData, monthly: pd.DataFrame, through: pd.Timestamp, inputs: CityWideInputs
+) -> pd.DataFrame:
+    """Monthly ``city_wide`` nowcast rows: the reporters' statistics up to ``through`` and their
+    monthly nowcast (level ``city``) after it, scaled to the city (:func:`~citycarbon.power.
+    nowcast.city_wide_tco2`); no interval (the annual backtest is the accuracy check)."""
+    city = monthly[monthly["level"] == "city"]
+    recent = city[["period", "estimate_tco2"]].rename(columns={"estimate_tco2": "reporters_tco2"})
+    reporters = pd.concat([reporters_monthly(data, through), recent], ignore_index=True)
+    wide = nc.city_wide_tco2(
+        reporters,
+        inputs.inventory,
+        electricity_kwh=inputs.electricity_kwh,
+        grid_ef_tco2_per_kwh=data.grid_ef,
+    )
+    keep = ["period", "metered_kwh", "days", "period_complete", "metered_complete"]
+    wide = wide[wide["period"] > through].merge(city[keep], on="period", how="left")
+    return wide.assign(
+        level="city_wide",
+        entity=data.city.adcode,
+        lower_tco2=np.nan,
+        upper_tco2=np.nan,
+        model="scaled_" + wide["proxy"],
+        inventory_year=wide["base_year"],
+    )
+
+
 # ------------------------------------------------------------------------------------ runs
 def _write(frame: pd.DataFrame, lake: Path, name: str, run_id: str) -> Path:
     """Write a whole-table power result under ``run_id`` (joins the active transaction)."""
@@ -383,7 +483,7 @@ class NowcastRun:
     path: Path | None
     quality: pd.DataFrame
     models: str | dict = "ratio"
-    sigma_floor: dict | None = None
+    calibration: pd.DataFrame | None = None  # nc.calibrate_intervals of the vintage
 
     @property
     def recalibrated(self) -> bool:
@@ -396,7 +496,6 @@ def run_nowcast(
     as_of: str | pd.Timestamp | None = None,
     holdout_months: int = 0,
     model: str | dict | None = None,
-    sigma_floor: dict | None = None,
     settings=None,
     city=None,
     data: PowerData | None = None,
@@ -416,8 +515,11 @@ def run_nowcast(
         ``ratio``, ``loglinear``, ``naive``, a dict level -> model, or ``auto`` (the best per
         level in a 12-origin backtest on the calibration data); default ``power.nowcast.model``
         of the city.
-    sigma_floor : dict, optional
-        Level -> smallest σ of log errors for the intervals (``auto`` sets it from its backtest).
+
+    The intervals are calibrated per level on a rolling-origin backtest of the chosen models
+    over the calibration months (:func:`~citycarbon.power.nowcast.calibrate_intervals`); each
+    row carries the nominal ``confidence`` and the backtest's out-of-sample ``coverage`` of
+    its calibrated interval (NaN where the history is too short to check it).
     """
 
     settings = settings or get_settings()
@@ -448,20 +550,7 @@ def run_nowcast(
             value=str(as_of.date()),
         )
     chosen = model or cfg.model
-    floor = sigma_floor
-    if chosen == "auto":  # the model that backtests best per level on the calibration data
-        hist = panel[panel["period"] <= through]
-        horizon = cfg.horizon
-        months = sorted(hist["period"].unique())
-        # an origin needs a year of history before it (the naive baseline is last year's month)
-        first = months[0] + pd.DateOffset(months=12 + horizon - 1) if months else None
-        origins = [m for m in months if first is not None and m >= first][-12:]
-        if origins:
-            errors = nc.backtest(hist, data.grid_ef, origins=origins, horizon=horizon)
-            chosen = nc.backtest_summary(errors)["best_model"].to_dict()
-            floor = nc.backtest_sigma(errors, chosen)  # intervals no narrower than backtest errors
-        else:  # under 13 months of statistics: nothing to choose on; the ratio model
-            chosen = "ratio"
+    chosen, calibration = _choose_and_calibrate(panel[panel["period"] <= through], chosen, data)
     monthly = nc.estimate(
         panel,
         targets,
@@ -470,7 +559,11 @@ def run_nowcast(
         model=chosen,
         confidence=cfg.confidence,
         window_months=cfg.window_months,
-        sigma_floor=floor,
+        multiplier=(
+            None
+            if calibration is None
+            else calibration["multiplier"][np.isfinite(calibration["multiplier"])].to_dict()
+        ),
     )
     monthly = monthly.merge(
         targets[["level", "entity", "period", "metered_complete"]],
@@ -496,7 +589,18 @@ def run_nowcast(
     frames = []
     for freq, f in (("day", daily), ("week", weekly), ("month", monthly)):
         frames.append(f.assign(frequency=freq))
-    table = pd.concat(frames, ignore_index=True)
+    table = _interval_coverage(pd.concat(frames, ignore_index=True), calibration)
+    table["inventory_year"], table["inventory_share"] = np.nan, np.nan
+    inputs = city_wide_inputs(data, settings=settings)
+    wide = None if inputs is None else _city_wide_rows(data, monthly, through, inputs)
+    if wide is not None and len(wide):
+        # the reporters' rows say which share of the city inventory they measure
+        city = (table["level"] == "city").to_numpy()
+        month = table.loc[city, "period"].dt.to_period("M").dt.to_timestamp()
+        share = wide.set_index("period")[["inventory_year", "inventory_share"]]
+        table.loc[city, ["inventory_year", "inventory_share"]] = share.reindex(month).to_numpy()
+        table = pd.concat([table, wide.assign(frequency="month")], ignore_index=True)
+    table["confidence"] = cfg.confidence
     run_id = results.run_id_here()
     table = table.assign(
         run_id=run_id,
@@ -527,6 +631,11 @@ def run_nowcast(
         "days",
         "period_complete",
         "metered_complete",
+        "confidence",
+        "interval_coverage",
+        "interval_coverage_n",
+        "inventory_year",
+        "inventory_share",
         "city",
         "factor_profile",
         "method",
@@ -541,7 +650,53 @@ def run_nowcast(
             path = _write(table, settings.lake, NOWCAST, run_id)
             if len(data.quality):
                 _write(data.quality.assign(run_id=run_id), settings.lake, "meter_quality", run_id)
-    return NowcastRun(run_id, as_of, through, prev, table, path, data.quality, chosen, floor)
+    return NowcastRun(run_id, as_of, through, prev, table, path, data.quality, chosen, calibration)
+
+
+def _interval_coverage(table: pd.DataFrame, calibration: pd.DataFrame | None) -> pd.DataFrame:
+    """``interval_coverage`` and ``interval_coverage_n`` of each row's (level, model) from the
+    calibration (NaN without one)."""
+    if calibration is None:
+        return table.assign(interval_coverage=np.nan, interval_coverage_n=np.nan)
+    cov = calibration[["coverage", "coverage_n"]].rename(
+        columns={"coverage": "interval_coverage", "coverage_n": "interval_coverage_n"}
+    )
+    return table.merge(cov.reset_index(), on=["level", "model"], how="left")
+
+
+def _choose_and_calibrate(
+    hist: pd.DataFrame, chosen: str | dict, data: PowerData
+) -> tuple[str | dict, pd.DataFrame | None]:
+    """The models per level (``auto``: the best in a backtest over the last 12 origins) and the
+    interval calibration of those models over the last :data:`CALIBRATION_ORIGINS` origins
+    of the calibration months (None under 13 months of statistics: nothing to choose or
+    calibrate on; ``auto`` is then the ratio model)."""
+    cfg = data.config.nowcast
+    months = sorted(hist["period"].unique())
+    # an origin needs a year of history before it (the naive baseline is last year's month)
+    first = months[0] + pd.DateOffset(months=12 + cfg.horizon - 1) if months else None
+    origins = [m for m in months if first is not None and m >= first][-CALIBRATION_ORIGINS:]
+    if not origins:
+        return ("ratio" if chosen == "auto" else chosen), None
+    tried = (
+        nc.MODELS
+        if chosen == "auto"
+        else tuple(sorted(set(chosen.values()) if isinstance(chosen, dict) else {chosen}))
+    )
+    errors = nc.backtest(
+        hist,
+        data.grid_ef,
+        origins=origins,
+        horizon=cfg.horizon,
+        models=tried,
+        confidence=cfg.confidence,
+        window_months=cfg.window_months,
+    )
+    if chosen == "auto":
+        recent = errors[errors["period"].isin(origins[-12:])]
+        chosen = nc.backtest_summary(recent)["best_model"].to_dict()
+    per_level = chosen if isinstance(chosen, dict) else dict.fromkeys(nc.LEVELS, chosen)
+    return chosen, nc.calibrate_intervals(errors, per_level, cfg.confidence)
 
 
 def renowcast(*, cfg=None, settings=None, data: PowerData | None = None) -> NowcastRun | None:
@@ -678,6 +833,31 @@ def run_backtest(
         run_id = results.run_id_here()
         path = _write(errors.assign(run_id=run_id), settings.lake, "nowcast_backtest", run_id)
     return summary, errors, path
+
+
+def run_city_backtest(
+    *, settings=None, city=None, data: PowerData | None = None, write: bool = True
+) -> pd.DataFrame | None:
+    """The city-wide nowcast of every inventory year against the inventory
+    (:func:`~citycarbon.power.nowcast.city_wide_backtest`), written as result
+    ``nowcast_city_backtest``; None before a city inventory or without a year to test."""
+    settings = settings or get_settings()
+    data = data or read_power_data(settings=settings, city=city)
+    inputs = city_wide_inputs(data, settings=settings)
+    if inputs is None:
+        return None
+    table = nc.city_wide_backtest(
+        reporters_monthly(data),
+        inputs.inventory,
+        electricity_kwh=inputs.electricity_kwh,
+        grid_ef_tco2_per_kwh=data.grid_ef,
+    )
+    if table.empty:
+        return None
+    if write:
+        run_id = results.run_id_here()
+        _write(table.assign(run_id=run_id), settings.lake, "nowcast_city_backtest", run_id)
+    return table
 
 
 # ------------------------------------------------------------------------------ indicators

@@ -57,6 +57,25 @@ def city_history() -> ds.CityHistory:
     return h
 
 
+HISTORY_COLUMNS = [
+    "year",
+    "emissions_tco2e",
+    "energy_tce",
+    "gdp",
+    "gdp_price_basis",
+    "population",
+]
+
+
+def history() -> pd.DataFrame:
+    """The city history the scenarios start from, by year: emissions (the city inventory's
+    total, basis incl. net imported electricity) [tCO2e], energy consumption (the inventory's
+    indicator ``energy_consumption_tce``, coal-equivalent basis) [tce] — the 清单 page's
+    figures — and GDP [10^8 CNY, its price basis] and population [10^4 persons]
+    (``city_statistics``)."""
+    return city_history().drivers[HISTORY_COLUMNS].sort_values("year").reset_index(drop=True)
+
+
 def run_scenarios(names: list[str], *, draws: int = 0, seed: int = 0) -> dict[str, Any]:
     """Run stored scenarios (cached by name, version, draws and seed): the runs, the baseline
     and the history."""

@@ -4,8 +4,11 @@ Catalog: table ``scenarios`` (migration ``0004_scenarios``). Each save adds a ve
 newest version of a name is current and older ones are its history. Saves are audited.
 
 Inputs: :func:`city_history` builds the city emissions history ``(year, sector,
-emissions_tco2e)`` and the base-year carrier mix the domain functions take, plus the drivers
-from ``city_statistics`` (gdp with price_basis, population, energy_consumption).
+emissions_tco2e)`` and the base-year carrier mix the domain functions take, plus the drivers:
+gdp (with price_basis) and population from ``city_statistics``, energy consumption from the
+inventory's indicators (result ``city_indicators``, :data:`ENERGY_INDICATOR`: the energy
+balance's total on the coal-equivalent basis, the figure the 清单 page shows; the yearbook's
+``energy_consumption`` statistic is not used, so there is one source of energy).
 
 The history IS the city inventory (results ``city_inventory`` and ``energy_balance`` of
 ``citycarbon inventory compute``) on the basis including net imported electricity, so the
@@ -26,7 +29,6 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from citycarbon import units
 from citycarbon.accounting.balance import balance_items
 from citycarbon.config import load_city
 from citycarbon.errors import InputError, UnknownCodeError
@@ -50,6 +52,9 @@ METHOD_INVENTORY = (
 )
 #: fuels.csv category -> carrier of the pathways model.
 FUEL_CARRIER = {"coal": "coal", "coal_gas": "coal", "oil": "oil", "gas": "gas"}
+#: The energy of the history: the inventory's indicator of total energy consumption (energy
+#: balance, coal-equivalent basis 等价值), as the 清单 page shows it.
+ENERGY_INDICATOR = "energy_consumption_tce"
 
 
 @dataclass
@@ -79,40 +84,42 @@ class CityHistory:
 
 
 def _statistics(region_code: str) -> pd.DataFrame:
+    """GDP (comparable prices where given) and population by year from ``city_statistics``."""
 
     s = lake.read_current("city_statistics")
     s = s[s["region_code"] == region_code]
     if s.empty:
         raise InputError(f"no city_statistics rows for region {region_code}", source="lake")
-    out = {}
-    for ind, unit in (("population", "10^4 persons"), ("energy_consumption", "tce")):
-        rows = s[s["indicator"] == ind]
-        if rows.empty:
-            raise InputError(f"city_statistics has no {ind}", source="city_statistics", field=ind)
-        factor = rows["unit"].map(lambda u, to=unit: units.factor(u, to) if to == "tce" else 1.0)
-        out[ind] = pd.Series(rows["value"].to_numpy() * factor.to_numpy(), index=rows["year"])
+    pop = s[s["indicator"] == "population"]
+    if pop.empty:
+        raise InputError(
+            "city_statistics has no population", source="city_statistics", field="population"
+        )
     gdp = s[s["indicator"] == "gdp"]
     comparable = gdp[gdp["price_basis"].str.startswith("comparable")]
     gdp = comparable if not comparable.empty else gdp
     if gdp.empty:
         raise InputError("city_statistics has no gdp", source="city_statistics", field="gdp")
     gdp = gdp.sort_values("price_basis").drop_duplicates("year")
-    el = s[s["indicator"] == "electricity_consumption"]
-    if not el.empty:
-        mwh = el["value"].to_numpy() * el["unit"].map(lambda u: units.factor(u, "MWh")).to_numpy()
-        out["electricity_tce"] = pd.Series(mwh * units.factor("MWh", "tce"), index=el["year"])
     frame = pd.DataFrame(
         {
-            "population": out["population"],
-            "energy_tce": out["energy_consumption"],
+            "population": pd.Series(pop["value"].to_numpy(), index=pop["year"]),
             "gdp": pd.Series(gdp["value"].to_numpy(), index=gdp["year"]),
             "gdp_price_basis": pd.Series(gdp["price_basis"].to_numpy(), index=gdp["year"]),
-            **({"electricity_tce": out["electricity_tce"]} if "electricity_tce" in out else {}),
         }
     )
-    return (
-        frame.dropna(subset=["population", "energy_tce", "gdp"]).rename_axis("year").reset_index()
-    )
+    return frame.dropna(subset=["population", "gdp"]).rename_axis("year").reset_index()
+
+
+def _energy(indicators: pd.DataFrame, region_code: str) -> pd.DataFrame:
+    """``year, energy_tce``: the inventory's :data:`ENERGY_INDICATOR` by year."""
+
+    e = indicators[
+        (indicators["region_code"] == region_code)
+        & (indicators["period_type"] == "year")
+        & (indicators["indicator"] == ENERGY_INDICATOR)
+    ]
+    return e[["year", "value"]].dropna().rename(columns={"value": "energy_tce"})
 
 
 def _inventory_history(
@@ -229,10 +236,12 @@ def city_history(city=None) -> CityHistory:
     balance = latest_result("energy_balance")
     emissions, mixes = _inventory_history(inventory, balance, cfg.adcode, a["inventory_mapping"])
     emissions = emissions[emissions["year"].isin(years)]
+    drivers = drivers.merge(_energy(latest_result("city_indicators"), cfg.adcode), on="year")
     drivers = drivers[drivers["year"].isin(emissions["year"].unique())]
     if drivers.empty:
         raise InputError(
-            "the city inventory and city_statistics have no year in common",
+            "the city inventory (with its energy indicator) and city_statistics have no year "
+            "in common",
             source="city_inventory",
             field="year",
         )

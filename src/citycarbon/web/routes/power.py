@@ -35,7 +35,8 @@ def _r(v: Any, d: int = 1) -> float | None:
 
 def _pick(principal: Principal, level: str | None, entity: str | None) -> tuple[str, str | None]:
     allowed = pw.levels(principal)
-    level = level if level in allowed else allowed[0]
+    if level not in allowed:  # the first level with a nowcast (no city-wide before an inventory)
+        level = next((lv for lv in allowed if pw.entities(principal, lv)), allowed[0])
     ents = pw.entities(principal, level)
     return level, (entity if entity in ents else (ents[0] if ents else None))
 
@@ -52,17 +53,18 @@ def nowcast_chart(
     s = stats.set_index("period")["actual_tco2"].reindex(periods)
     n = now.set_index("period").reindex(periods)
     lo = n["lower_tco2"]
+    actual = _actual_label(level, t)
     return {
         "legend": {
             "top": 0,
-            "data": [t("power.statistics"), t("power.nowcast"), t("power.interval")],
+            "data": [actual, t("power.nowcast"), t("power.interval")],
         },
         "tooltip": {"trigger": "axis"},
         "grid": {"left": 80, "right": 20, "top": 36, "bottom": 30},
         "xAxis": {"type": "category", "data": labels},
         "yAxis": {"type": "value", "name": "t CO₂", "scale": True},
         "series": [
-            {"name": t("power.statistics"), "type": "line", "data": [_r(v) for v in s]},
+            {"name": actual, "type": "line", "data": [_r(v) for v in s]},
             {"name": "lower", "type": "line", "stack": "ci", "symbol": "none",
              "lineStyle": {"opacity": 0}, "data": [_r(v) for v in lo], "tooltip": {"show": False}},
             {"name": t("power.interval"), "type": "line", "stack": "ci", "symbol": "none",
@@ -75,13 +77,21 @@ def nowcast_chart(
     }  # fmt: skip
 
 
+def _actual_label(level: str, t: Translator) -> str:
+    """What the estimates are compared with: the statistics, or for the city-wide estimate the
+    city inventory's months."""
+    return t("power.inventory_months") if level == "city_wide" else t("power.statistics")
+
+
 def _label(level: str, code: str, lang: str) -> str:
     reg = access.registry()
     if level == "district" and code in reg.regions.index:
         return str(reg.regions.at[code, "name_zh" if lang == "zh" else "name_en"])
     if level == "enterprise" and code in reg.enterprises.index:
         return str(reg.enterprises.at[code, "name"])
-    return {"city": "全市" if lang == "zh" else "city"}.get(level, code)
+    if level in ("city", "city_wide"):
+        return Translator(lang)(f"power.level_{level}")
+    return code
 
 
 def _named(frame: pd.DataFrame) -> pd.DataFrame:
@@ -142,6 +152,27 @@ def enterprise_panel(request: Request, principal: Principal, code: str) -> Marku
     return Markup(html)
 
 
+def _basis(principal: Principal, level: str, entity: str) -> dict[str, Any] | None:
+    """What the newest monthly estimates of one level/entity rest on (the page's 口径 line):
+    model, nominal interval level and its backtest coverage, and the share of the city
+    inventory the 205-1 reporters measure (levels city and city_wide)."""
+    f = pw.nowcast(principal)
+    f = f[(f["level"] == level) & (f["entity"] == entity)].sort_values("period")
+    if f.empty:
+        return None
+    last = f.iloc[-1]
+    return {
+        "model": str(last["model"]),
+        "confidence": _r(last["confidence"], 2),
+        "coverage": _r(last["interval_coverage"], 3),
+        "coverage_n": None
+        if pd.isna(last["interval_coverage_n"])
+        else int(last["interval_coverage_n"]),
+        "inventory_year": None if pd.isna(last["inventory_year"]) else int(last["inventory_year"]),
+        "inventory_share": _r(last["inventory_share"], 4),
+    }
+
+
 HISTORY_COLUMNS = [
     "period",
     "run_id",
@@ -190,8 +221,11 @@ def power_page(
         "entities": [{"code": c, "name": _label(level, c, lang)} for c in ents[:500]],
         "computed": entity is not None,
         "nc_chart": nowcast_chart(principal, level, entity, t) if entity else None,
+        "nc_basis": _basis(principal, level, entity) if entity else None,
+        "actual_label": _actual_label(level, t),
         "history": records(hist),
         "backtest": records(_backtest(principal)),
+        "city_backtest": records(pw.city_backtest(principal)),
         "quality": records(pw.meter_quality(principal).head(PAGE)),
         "anomalies": records(_named(pw.anomalies(principal).head(20))),
         "scope2": records(pw.scope2(principal).head(20)),
@@ -234,7 +268,7 @@ def power_page(
             ]
             + [
                 {
-                    "name": t("power.statistics"),
+                    "name": _actual_label(level, t),
                     "type": "scatter",
                     "data": [
                         _r(x)
@@ -298,6 +332,7 @@ def _backtest(principal: Principal) -> pd.DataFrame:
 
 for _path, _name, _fn in (
     ("backtest", "nowcast_backtest", _backtest),
+    ("city-backtest", "nowcast_city_backtest", pw.city_backtest),
     ("meter-quality", "meter_quality", pw.meter_quality),
     ("anomalies", "load_anomalies", pw.anomalies),
     ("indicators", "power_indicators", pw.indicators),

@@ -302,6 +302,8 @@ def scenarios_page(
         lmdi_chart=_lmdi_chart(decomp, t) if len(decomp) else None,
         lmdi_rows=records(decomp),
         history_method=history.method,
+        history_rows=records(sa.history()),
+        economics_assumption=bool(econ.set_index("item")["value"].get("assumption", False)),
         names_query="&".join(f"names={n}" for n in chosen),
     )
     return render(request, "scenarios.html", ctx)
@@ -477,6 +479,15 @@ def api_economics(principal: CityDep, name: Name, format: Format = "json") -> An
     return (
         records(frame) if format == "json" else table_download(frame, f"economics_{name}", format)
     )
+
+
+@router.get("/api/v1/scenarios/history", response_model=Page, tags=["scenarios"])
+def api_history(
+    principal: CityDep, limit: Limit = 100, offset: Offset = 0, format: Format = "json"
+) -> Any:
+    """The city history the scenarios start from: emissions [tCO2e] and energy [tce] of the
+    city inventory (the 清单 page's figures), GDP and population, by year."""
+    return page(sa.history(), limit, offset, format, "scenario_history")
 
 
 @router.get("/api/v1/scenarios/decomposition", tags=["scenarios"])
