@@ -485,3 +485,40 @@ def test_migration_keeps_users_and_gives_old_tokens_a_grace_period(backend, tmp_
         assert frame["scope"].iloc[0] == "full"
     finally:
         catalog.dispose_engines()
+
+
+# --------------------------------------------------------------------------- settings
+def test_trusted_proxies_and_token_lifetimes_are_checked_settings():
+    given = get_settings({"CITYCARBON_TRUSTED_PROXIES": " 10.0.0.0/8, 127.0.0.1 ,::1 "})
+    assert given.trusted_proxies == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("127.0.0.1/32"),
+        ipaddress.ip_network("::1/128"),
+    )
+    assert get_settings({}).trusted_proxies == ()
+    with pytest.raises(InputError, match=r"CITYCARBON_TRUSTED_PROXIES: .*addresses or networks"):
+        get_settings({"CITYCARBON_TRUSTED_PROXIES": "10.0.0.300"})
+    with pytest.raises(InputError, match=r"CITYCARBON_TOKEN_DAYS: .*CITYCARBON_TOKEN_MAX_DAYS"):
+        get_settings({"CITYCARBON_TOKEN_DAYS": "400"})
+
+
+def test_processes_starting_together_share_one_stored_secret_key(tmp_path):
+    """Workers of one server make the key on first use at the same moment: all must read the
+    same whole key (the old create-exclusive-then-write let one fail or read an empty file)."""
+    from citycarbon.web.auth import _stored_secret
+
+    start = threading.Barrier(8)
+    keys: list[str] = []
+
+    def read() -> None:
+        start.wait()
+        keys.append(_stored_secret(tmp_path / "home"))
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(keys) == 8 and len(set(keys)) == 1 and len(keys[0]) >= 64
+    assert [p.name for p in (tmp_path / "home").iterdir()] == ["secret_key"]
+    assert (tmp_path / "home" / "secret_key").stat().st_mode & 0o777 == 0o600

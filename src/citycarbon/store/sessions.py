@@ -75,8 +75,9 @@ def user_of(session_id: str | None, *, url: str | None = None) -> UserInfo | Non
     if not session_id or not ID_RE.match(session_id):
         return None
     digest = _hash(session_id)
+    url = catalog.database_url(url)  # once: it reads the settings
 
-    def load() -> tuple[UserInfo, datetime, datetime] | None:
+    def load() -> tuple[UserInfo, datetime] | None:
         with catalog._reading(url) as s:
             row = s.execute(
                 sa.select(User, UserSession.last_seen_at, UserSession.expires_at)
@@ -85,17 +86,14 @@ def user_of(session_id: str | None, *, url: str | None = None) -> UserInfo | Non
             ).first()
         if row is None or not row[0].active:
             return None
-        return UserInfo.of(row[0]), row[1], row[2]
+        idle = timedelta(minutes=get_settings().session_idle_minutes)
+        return UserInfo.of(row[0]), min(row[2], row[1] + idle)  # the user, open until
 
-    found = users.cached(("session", catalog.database_url(url), digest), load)
-    if found is None:
-        return None
-    user, last_seen, expires = found
-    now = utcnow()
-    if now >= expires or now - last_seen >= timedelta(minutes=get_settings().session_idle_minutes):
+    found = users.cached(("session", url, digest), load)
+    if found is None or utcnow() >= found[1]:
         return None
     users.touch(UserSession.last_seen_at, UserSession.id_hash, digest, url=url)
-    return user
+    return found[0]
 
 
 def end(session_id: str | None, *, url: str | None = None) -> None:

@@ -519,6 +519,7 @@ def token_owner(token: str, *, url: str | None = None) -> tuple[UserInfo, str] |
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     digest = _token_hash(token)
+    url = catalog.database_url(url)  # once: it reads the settings
 
     def load() -> tuple[UserInfo, str, int, datetime] | None:
         with catalog._reading(url) as s:
@@ -531,7 +532,7 @@ def token_owner(token: str, *, url: str | None = None) -> tuple[UserInfo, str] |
                 return None
             return UserInfo.of(row[1]), row[0].scope, row[0].id, row[0].expires_at
 
-    found = cached(("token", catalog.database_url(url), digest), load)
+    found = cached(("token", url, digest), load)
     if found is None or found[3] <= utcnow():
         return None
     touch(ApiToken.last_used_at, ApiToken.id, found[2], url=url)

@@ -448,8 +448,9 @@ def create_app(settings: auth.WebSettings | None = None) -> FastAPI:
         description=(
             "碳达峰碳中和管理决策平台 — JSON API. Sign in on the web page (session cookie; "
             "unsafe methods then need the X-CSRF-Token header) or send `Authorization: Bearer "
-            "<API token>` (tokens are issued on the 管理 page). Every endpoint applies the "
-            "caller's role and scope."
+            "<API token>` (every user makes their own on the 我的令牌 page, /account/tokens; "
+            "a token expires, may be read-only, and cannot make tokens). Every endpoint "
+            "applies the caller's role and scope."
         ),
         dependencies=[Depends(auth.csrf_protect)],
         docs_url=None,  # served below from the vendored Swagger UI (no CDN)
