@@ -302,7 +302,14 @@ def test_my_tokens_page_lists_makes_and_revokes_own_tokens(app, lang):
         data={"csrf_token": page_csrf(owner, "/account/tokens")},
     )
     assert r.status_code == 422
+    assert (f"没有编号为 {foreign_id} 的令牌" if lang == "zh" else "There is no token") in r.text
     assert TestClient(app).get("/api/v1/me", headers=bearer(foreign)).status_code == 200
+    r = owner.post(
+        "/account/tokens",
+        data={"name": "long", "days": "400", "csrf_token": page_csrf(owner, "/account/tokens")},
+    )
+    assert r.status_code == 422
+    assert ("有效期最长 365 天" if lang == "zh" else "at most 365 days") in r.text
     r = owner.post(
         f"/account/tokens/{int(mine['id'])}/revoke",
         data={"csrf_token": page_csrf(owner, "/account/tokens")},

@@ -11,12 +11,13 @@ from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from citycarbon.config.settings import get_settings
-from citycarbon.errors import CitycarbonError
+from citycarbon.errors import InputError
 from citycarbon.read import access
 from citycarbon.read.access import Principal
 from citycarbon.store import users
 from citycarbon.web import auth
-from citycarbon.web.app import records, render
+from citycarbon.web.app import lang_of, records, render
+from citycarbon.web.i18n import Translator
 
 router = APIRouter(include_in_schema=False)
 
@@ -70,8 +71,10 @@ def new_token(
         _, token = users.create_token(
             principal.username, name, days=days, scope=scope, actor=principal.username
         )
-    except CitycarbonError as err:
-        return _page(request, principal, error=str(err), status_code=422)
+    except InputError:  # the lifetime is the one thing the form can get wrong
+        t = Translator(lang_of(request))
+        error = t("tokens.too_long", max_days=get_settings().token_max_days)
+        return _page(request, principal, error=error, status_code=422)
     return _page(request, principal, new_token=token)
 
 
@@ -81,6 +84,7 @@ def revoke_token(
 ) -> Response:
     try:
         users.revoke_token(token_id, owner=principal.username, actor=principal.username)
-    except CitycarbonError as err:
-        return _page(request, principal, error=str(err), status_code=422)
+    except InputError:  # not a token of theirs (answered as if it did not exist)
+        error = Translator(lang_of(request))("tokens.not_found", id=token_id)
+        return _page(request, principal, error=error, status_code=422)
     return RedirectResponse("/account/tokens?saved=1", status_code=303)
