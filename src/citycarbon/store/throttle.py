@@ -63,8 +63,8 @@ class Policy:
 
 def address_bucket(address: str) -> str:
     """What counts as one address: an IPv4 address itself (also when written IPv4-mapped), an
-    IPv6 address its /64 network (a /64 is the smallest subnet an end site is given, RFC 6177,
-    so anyone can rotate through its addresses); anything else (no address) as it is."""
+    IPv6 address its /64 network (an end site is normally given a /64 or more, RFC 6177, so
+    anyone can rotate through its addresses); anything else (no address) as it is."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
