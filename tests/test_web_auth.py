@@ -1,5 +1,6 @@
-"""Web platform security: sign-in/out, argon2 hashes, session cookie flags, CSRF, sign-in rate
-limiting, API tokens, audit entries of changes, error pages without tracebacks."""
+"""Web platform security: sign-in/out, argon2 hashes, session cookie flags, CSRF, API tokens,
+audit entries of changes, error pages without tracebacks (sessions in the catalog, token expiry
+and scope, sign-in throttling: tests/test_web_sessions.py)."""
 
 from __future__ import annotations
 
@@ -81,25 +82,6 @@ def test_csrf_is_required_on_every_state_change(app):
     assert r.status_code == 201
     # a CSRF page, not a traceback
     assert "CSRF" in admin.post("/logout").text
-
-
-def test_sign_in_rate_limit(app):
-    users.create_user("limited", "the-right-password", "viewer", actor="test")
-    client = TestClient(app)
-    token = csrf_of(client.get("/login").text)
-    for _ in range(users.MAX_FAILURES):
-        r = client.post(
-            "/login", data={"username": "limited", "password": "bad", "csrf_token": token}
-        )
-        assert r.status_code == 401
-    r = client.post(
-        "/login",
-        data={"username": "limited", "password": "the-right-password", "csrf_token": token},
-    )
-    assert r.status_code == 429
-    assert "15" in r.text
-    # another user from the same address is not locked
-    sign_in(app, "viewer")
 
 
 def test_password_change_ends_open_sessions(app):

@@ -151,7 +151,7 @@ def users_passwd(
         str | None, typer.Option(help="New password (asked for when not given).")
     ] = None,
 ) -> None:
-    """Set a user's password (their open sessions end)."""
+    """Set a user's password (their sessions end, their API tokens are revoked)."""
 
     try:
         users.set_password(username, _password(password), actor="cli")

@@ -8,6 +8,7 @@ an :class:`~citycarbon.errors.InputError` naming the variable); ``citycarbon con
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -17,7 +18,8 @@ from typing import Any, Literal
 
 from citycarbon.errors import InputError, close_matches
 
-SettingType = Literal["str", "path", "paths", "int", "bool", "choice", "size", "url"]
+SettingType = Literal["str", "path", "paths", "int", "bool", "choice", "size", "url", "networks"]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
@@ -119,7 +121,7 @@ SETTINGS: tuple[Setting, ...] = (
         "secret_key",
         "str",
         "",
-        "key signing the web sessions",
+        "key of the web forms' CSRF tokens (an HMAC of the session id)",
         default_text="a key kept in `$CITYCARBON_HOME/secret_key`",
         secret=True,
     ),
@@ -129,6 +131,58 @@ SETTINGS: tuple[Setting, ...] = (
         "bool",
         "0",
         "`1` marks session cookies Secure (HTTPS only)",
+    ),
+    Setting(
+        "CITYCARBON_SESSION_IDLE_MINUTES",
+        "session_idle_minutes",
+        "int",
+        "60",
+        "a web session ends after this many minutes without a request",
+    ),
+    Setting(
+        "CITYCARBON_SESSION_MAX_HOURS",
+        "session_max_hours",
+        "int",
+        "8",
+        "a web session ends this many hours after sign-in, however busy",
+    ),
+    Setting(
+        "CITYCARBON_TOKEN_DAYS",
+        "token_days",
+        "int",
+        "90",
+        "lifetime of a new API token when its maker gives none, in days",
+    ),
+    Setting(
+        "CITYCARBON_TOKEN_MAX_DAYS",
+        "token_max_days",
+        "int",
+        "365",
+        "longest lifetime an API token may be given, in days",
+    ),
+    Setting(
+        "CITYCARBON_LOGIN_ADDRESS_LIMIT",
+        "login_address_limit",
+        "int",
+        "20",
+        "sign-in attempts from one address (any user names) before each further one waits "
+        "(30 s, doubling up to 15 min; a success gives its attempt back)",
+    ),
+    Setting(
+        "CITYCARBON_LOGIN_USER_LIMIT",
+        "login_user_limit",
+        "int",
+        "5",
+        "failed sign-ins of one user name from one address before each further one waits "
+        "(30 s, doubling up to 15 min; other addresses are not slowed)",
+    ),
+    Setting(
+        "CITYCARBON_TRUSTED_PROXIES",
+        "trusted_proxies",
+        "networks",
+        "",
+        "reverse proxies whose `X-Forwarded-For` names the client (comma-separated addresses "
+        "or CIDR networks); without them the peer address is the client",
     ),
     Setting(
         "CITYCARBON_INGEST_MEMORY",
@@ -172,6 +226,13 @@ class Settings:
     ingest_pause: str = ""
     queue: str = "sqlite"
     worker: str = "off"
+    session_idle_minutes: int = 60
+    session_max_hours: int = 8
+    token_days: int = 90
+    token_max_days: int = 365
+    login_address_limit: int = 20
+    login_user_limit: int = 5
+    trusted_proxies: tuple[IPNetwork, ...] = ()
 
     @property
     def lake(self) -> Path:
@@ -222,6 +283,11 @@ def parse(s: Setting, raw: str) -> Any:
         if not re.fullmatch(r"\d+(\.\d+)?\s*([kmgt]i?b?)?", text, re.IGNORECASE):
             raise _invalid(s, raw, "is not a memory size such as 512MB or 2g")
         return text
+    if s.type == "networks":
+        try:
+            return tuple(ipaddress.ip_network(p.strip()) for p in text.split(",") if p.strip())
+        except ValueError as err:
+            raise _invalid(s, raw, f"is not a list of addresses or networks ({err})") from err
     if s.type == "url":
         if "://" not in text:
             raise _invalid(s, raw, "is not a database URL such as postgresql+psycopg://u@host/db")
@@ -240,6 +306,12 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         values[s.field] = None if raw is None else parse(s, raw)
     if values["database_url"] is None:
         values["database_url"] = f"sqlite:///{values['home'] / 'catalog.sqlite'}"
+    if values["token_days"] > values["token_max_days"]:
+        raise _invalid(
+            BY_NAME["CITYCARBON_TOKEN_DAYS"],
+            str(values["token_days"]),
+            f"is more than CITYCARBON_TOKEN_MAX_DAYS ({values['token_max_days']})",
+        )
     return Settings(**values)
 
 
@@ -248,7 +320,7 @@ def masked(s: Setting, value: Any) -> str:
     if isinstance(value, bool):
         value = int(value)
     if isinstance(value, tuple):
-        value = os.pathsep.join(map(str, value))
+        value = ("," if s.type == "networks" else os.pathsep).join(map(str, value))
     text = "" if value is None else str(value)
     if not s.secret or not text:
         return text

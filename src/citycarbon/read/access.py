@@ -52,6 +52,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "read_audit": frozenset({"admin"}),
     "edit_scenarios": frozenset({"admin", "city_analyst"}),  # 情景分析 pages
     "read_all_jobs": frozenset({"admin", "city_analyst"}),  # others see their own jobs
+    "manage_tokens": frozenset(USER_ROLES),  # one's own API tokens (admins: everyone's)
+}
+#: Permissions only a signed-in person has, never an API token (a token cannot mint tokens).
+SESSION_ONLY = frozenset({"manage_tokens"})
+#: What a token of each scope (citycarbon.store.models.TOKEN_SCOPES) may do, within its user's
+#: role: None = everything the role may.
+TOKEN_SCOPES: dict[str, frozenset[str] | None] = {
+    "full": None,
+    "read": frozenset({"read", "read_city", "read_audit", "read_all_jobs"}),
 }
 FUEL_RESULT = ENTERPRISE_MONTH_FUEL.name
 RESULT_SUMS = ("energy_tce", "scope1_co2_t", "scope2_co2_t", "co2_t")
@@ -71,6 +80,8 @@ class Principal:
     """The signed-in user (or API token holder) a request acts for.
 
     ``scope_code`` is the district, park or enterprise code of scoped roles (None otherwise).
+    ``token_scope`` narrows what a request made with an API token may do (:data:`TOKEN_SCOPES`);
+    a token never has more than its user's role, nor :data:`SESSION_ONLY` permissions.
     """
 
     user_id: int | None
@@ -79,26 +90,40 @@ class Principal:
     scope_code: str | None = None
     display_name: str | None = None
     via: str = "session"  # 'session', 'token' or 'system'
+    token_scope: str = "full"
 
     @property
     def city_wide(self) -> bool:
         return self.role in CITY_WIDE_ROLES
 
     def can(self, permission: str) -> bool:
-        return self.role in PERMISSIONS[permission]
+        if self.role not in PERMISSIONS[permission]:
+            return False
+        if self.via != "token":
+            return True
+        allowed = TOKEN_SCOPES[self.token_scope]
+        return permission not in SESSION_ONLY and (allowed is None or permission in allowed)
 
     @classmethod
-    def of(cls, user: Any, via: str = "session") -> Principal:
-        return cls(user.id, user.username, user.role, user.scope_code, user.display_name, via)
+    def of(cls, user: Any, via: str = "session", token_scope: str = "full") -> Principal:
+        return cls(
+            user.id, user.username, user.role, user.scope_code, user.display_name, via, token_scope
+        )
 
 
 SYSTEM = Principal(None, "system", "admin", via="system")
 
 
 def require(principal: Principal, permission: str) -> None:
-    """Raise :class:`AccessDenied` unless the principal's role has ``permission``."""
+    """Raise :class:`AccessDenied` unless the principal (its role, and a token its scope)
+    has ``permission``."""
     if not principal.can(permission):
-        raise AccessDenied(f"the role {principal.role!r} may not {permission.replace('_', ' ')}")
+        who = (
+            f"an API token (scope {principal.token_scope!r})"
+            if principal.via == "token" and principal.role in PERMISSIONS[permission]
+            else f"the role {principal.role!r}"
+        )
+        raise AccessDenied(f"{who} may not {permission.replace('_', ' ')}")
 
 
 # --------------------------------------------------------------------------- cached inputs

@@ -211,7 +211,8 @@ class AuditLog(Base):
 
 
 # --------------------------------------------------------------------------- access (web)
-# Users, API tokens and failed logins (migration 0002_access; rules in citycarbon.read.access).
+# Users and API tokens (migration 0002_access), sessions and sign-in throttling (0007_sessions);
+# rules in citycarbon.read.access.
 USER_ROLES = (
     "admin",
     "city_analyst",
@@ -243,38 +244,68 @@ class User(Base):
     role: Mapped[str] = mapped_column(sa.String(32))
     scope_code: Mapped[str | None] = mapped_column(sa.String(32))
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
-    # Incremented on password change / sign-out everywhere: older session cookies stop working.
-    session_epoch: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
 
+#: What an API token may do: ``full`` = everything its user may, ``read`` = only reading
+#: (rules in citycarbon.read.access.TOKEN_SCOPES).
+TOKEN_SCOPES = ("full", "read")
+
+
 class ApiToken(Base):
-    """An API token of a user for integrations; only its SHA-256 is stored (shown once)."""
+    """An API token of a user for integrations; only its SHA-256 is stored (shown once). It
+    acts as its user, narrowed to ``scope``, until ``expires_at`` or ``revoked_at``."""
 
     __tablename__ = "api_tokens"
-    __table_args__ = ({"sqlite_autoincrement": True},)
+    __table_args__ = (
+        sa.CheckConstraint("scope IN ('full', 'read')", name="scope"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.String(100))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     prefix: Mapped[str] = mapped_column(sa.String(16))
+    scope: Mapped[str] = mapped_column(sa.String(16), default="full", server_default="full")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
 
 
-class LoginFailure(Base):
-    """A failed sign-in (rate limiting: too many per user name and address lock it for a while)."""
+class UserSession(Base):
+    """A signed-in web session (migration 0007_sessions). The cookie carries a random 256-bit
+    id; the catalog keeps only its SHA-256 (``id_hash``), so a copy of the catalog opens no
+    session. A session ends at ``expires_at`` (absolute), after the idle timeout since
+    ``last_seen_at`` (written at most once a minute), or when revoked (sign-out, password
+    change, deactivation, role change, an admin's "end all sessions")."""
 
-    __tablename__ = "login_failures"
-    __table_args__ = (sa.Index("ix_login_failures_username_ip", "username", "ip"),)
+    __tablename__ = "user_sessions"
 
-    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
-    username: Mapped[str] = mapped_column(sa.String(64))
-    ip: Mapped[str] = mapped_column(sa.String(64))
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    id_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    address: Mapped[str | None] = mapped_column(sa.String(64))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300))
+
+
+class LoginThrottle(Base):
+    """An attempt counter of sign-in throttling (migration 0007_sessions): one row per key
+    (``address:<ip>`` or ``user:<ip>:<user name>``), counted by one atomic upsert; no attempt
+    is checked before ``not_before`` (exponential back-off, citycarbon.store.throttle; NULL: no
+    wait)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    attempts: Mapped[int] = mapped_column(sa.Integer)
+    last_at: Mapped[datetime] = mapped_column(index=True)
+    not_before: Mapped[datetime | None]
 
 
 # --------------------------------------------------------------------------- targets (双控)

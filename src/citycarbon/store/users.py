@@ -1,9 +1,14 @@
-"""Platform users, API tokens and sign-in rate limiting (catalog tables of migration 0002_access).
+"""Platform users, API tokens and sign-in (catalog tables of migrations 0002_access and
+0007_sessions; web sessions are in :mod:`citycarbon.store.sessions`).
 
 - Passwords are stored only as argon2id hashes (argon2-cffi, RFC 9106 parameters).
-- API tokens are random 32-byte strings shown once; the catalog keeps their SHA-256.
-- Failed sign-ins are recorded per user name and address; :data:`MAX_FAILURES` failures within
-  :data:`FAILURE_WINDOW` lock further attempts from that pair until the window has passed.
+- API tokens are random 32-byte strings shown once; the catalog keeps their SHA-256. A token
+  expires (``CITYCARBON_TOKEN_DAYS`` by default, at most ``CITYCARBON_TOKEN_MAX_DAYS``), may be
+  narrowed to reading (scope ``read``), and is revoked with its user's password change or
+  deactivation. Its ``last_used_at`` is written at most once a minute.
+- Sign-in is throttled before the password is checked (:mod:`citycarbon.store.throttle`): per
+  address (``CITYCARBON_LOGIN_ADDRESS_LIMIT``) and per user name at an address
+  (``CITYCARBON_LOGIN_USER_LIMIT``), then exponential back-off; never a lock-out.
 - Every change is written to the audit log (:func:`citycarbon.store.catalog.record_audit`) in
   the same transaction as the change itself: who, when, what, before and after (never a hash).
 
@@ -15,24 +20,36 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import re
 import secrets
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from citycarbon.config.settings import get_settings
 from citycarbon.errors import InputError, UnknownCodeError
-from citycarbon.store import catalog
-from citycarbon.store.models import USER_ROLES, ApiToken, AuditLog, LoginFailure, User, utcnow
+from citycarbon.store import catalog, throttle
+from citycarbon.store.models import (
+    TOKEN_SCOPES,
+    USER_ROLES,
+    ApiToken,
+    AuditLog,
+    User,
+    UserSession,
+    utcnow,
+)
 
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
+log = logging.getLogger("citycarbon.store.users")
 TOKEN_PREFIX = "cc_"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
 MIN_PASSWORD_LENGTH = 8
@@ -48,6 +65,11 @@ SCOPED_ROLES = {
 #: this many seconds (a deactivated user, a revoked token, a changed password).
 USER_CACHE_TTL_S = 2.0
 _cache: dict[tuple, tuple[float, Any]] = {}
+#: ``last_used_at`` of a token and ``last_seen_at`` of a session are written at most this often
+#: per row and process, by one background thread: a request never waits for that write.
+TOUCH_INTERVAL_S = 60.0
+_touched: dict[tuple, float] = {}
+_touch_lock = threading.Lock()
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile defaults
 
@@ -69,7 +91,6 @@ class UserInfo:
     role: str
     scope_code: str | None
     active: bool
-    session_epoch: int
     created_at: Any
     last_login_at: Any
 
@@ -78,7 +99,7 @@ class UserInfo:
         return cls(**{f: getattr(user, f) for f in cls.__dataclass_fields__})
 
     def public(self) -> dict[str, Any]:
-        """What the audit log and the API show (no hash, no epoch)."""
+        """What the audit log and the API show (no hash)."""
         return {
             "id": self.id,
             "username": self.username,
@@ -165,7 +186,6 @@ def create_user(
             role=role,
             scope_code=scope_code,
             active=True,
-            session_epoch=0,
         )
         s.add(user)
         s.flush()
@@ -182,6 +202,35 @@ def _get(s: Any, username: str) -> User:
     return user
 
 
+def revoke_credentials(s: Any, user_id: int, *, tokens: bool) -> dict[str, int]:
+    """Revoke every open session of a user, and with ``tokens`` every API token, in the
+    caller's transaction: how many of each were revoked."""
+    now = utcnow()
+    models: list[tuple[str, Any]] = [("sessions", UserSession)]
+    if tokens:
+        models.append(("tokens", ApiToken))
+    counts = {}
+    for name, model in models:
+        counts[name] = s.execute(
+            sa.update(model)
+            .where(model.user_id == user_id, model.revoked_at.is_(None))
+            .values(revoked_at=now)
+        ).rowcount
+    return counts
+
+
+def end_sessions(username: str, *, actor: str = "system", url: str | None = None) -> int:
+    """End every open session of a user (an admin's action); how many. Audited."""
+    with catalog.session_scope(url) as s:
+        user = _get(s, username)
+        count = revoke_credentials(s, user.id, tokens=False)["sessions"]
+        catalog.record_audit(
+            s, actor, "end_sessions", "user", username, None, {"sessions_ended": count}
+        )
+    forget_cached_users()
+    return count
+
+
 def update_user(
     username: str,
     *,
@@ -192,7 +241,8 @@ def update_user(
     actor: str = "system",
     url: str | None = None,
 ) -> UserInfo:
-    """Change a user's role/scope, name or active flag (audited; sessions end on a role change)."""
+    """Change a user's role/scope, name or active flag (audited). A role or scope change ends
+    the user's sessions; deactivation ends the sessions and revokes the API tokens."""
     with catalog.session_scope(url) as s:
         user = _get(s, username)
         before = UserInfo.of(user).public()
@@ -202,13 +252,13 @@ def update_user(
                 s, new_role, scope_code if scope_code is not None else user.scope_code
             )
             if new_role != user.role or user.scope_code != before["scope_code"]:
-                user.session_epoch += 1
+                revoke_credentials(s, user.id, tokens=False)
             user.role = new_role
         if display_name is not None:
             user.display_name = display_name
         if active is not None:
             if not active:
-                user.session_epoch += 1
+                revoke_credentials(s, user.id, tokens=True)
             user.active = active
         s.flush()
         info = UserInfo.of(user)
@@ -220,33 +270,52 @@ def update_user(
 def set_password(
     username: str, password: str, *, actor: str = "system", url: str | None = None
 ) -> None:
-    """Set a new password (argon2 hash); the user's open sessions end. Audited without hashes."""
+    """Set a new password (argon2 hash); the user's sessions end and API tokens are revoked
+    (whoever knew the old password may have made them). Audited without hashes."""
     _check_password(password)
     with catalog.session_scope(url) as s:
         user = _get(s, username)
         user.password_hash = hash_password(password)
-        user.session_epoch += 1
+        revoked = revoke_credentials(s, user.id, tokens=True)
         catalog.record_audit(
-            s, actor, "set_password", "user", username, {"password": "***"}, {"password": "***"}
+            s,
+            actor,
+            "set_password",
+            "user",
+            username,
+            {"password": "***"},
+            {"password": "***", "revoked": revoked},
         )
     forget_cached_users()
 
 
 def list_users(*, url: str | None = None) -> pd.DataFrame:
-    """Every user (no hashes), by user name."""
-    with catalog.session_scope(url) as s:
-        users = s.scalars(sa.select(User).order_by(User.username)).all()
-        rows = [UserInfo.of(u).__dict__ for u in users]
-    columns = list(UserInfo.__dataclass_fields__)
-    return pd.DataFrame(rows, columns=columns).drop(columns=["session_epoch"])
+    """Every user (no hashes), by user name, with the number of open sessions."""
+    now = utcnow()
+    idle = timedelta(minutes=get_settings().session_idle_minutes)
+    open_sessions = (
+        sa.select(sa.func.count())
+        .where(
+            UserSession.user_id == User.id,
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > now,
+            UserSession.last_seen_at > now - idle,
+        )
+        .scalar_subquery()
+    )
+    with catalog._reading(url) as s:
+        found = s.execute(sa.select(User, open_sessions).order_by(User.username)).all()
+        rows = [{**UserInfo.of(u).__dict__, "sessions": n} for u, n in found]
+    return pd.DataFrame(rows, columns=[*UserInfo.__dataclass_fields__, "sessions"])
 
 
 def forget_cached_users() -> None:
-    """Drop cached user and token look-ups (called by every change here)."""
+    """Drop cached user, token and session look-ups (called by every change of them)."""
     _cache.clear()
 
 
-def _cached(key: tuple, load: Any) -> Any:
+def cached(key: tuple, load: Any) -> Any:
+    """``load()``, or its value of at most USER_CACHE_TTL_S ago under ``key``."""
     now = time.monotonic()
     hit = _cache.get(key)
     if hit is not None and now - hit[0] < USER_CACHE_TTL_S:
@@ -258,61 +327,87 @@ def _cached(key: tuple, load: Any) -> Any:
     return value
 
 
-def get_user(user_id: int, *, url: str | None = None, cached: bool = False) -> UserInfo | None:
-    """The user with this id, or None (``cached``: a look-up at most USER_CACHE_TTL_S old)."""
-
-    def load() -> UserInfo | None:
-        with catalog._reading(url) as s:
-            user = s.get(User, user_id)
-            return None if user is None else UserInfo.of(user)
-
-    if cached:
-        return _cached(("id", catalog.database_url(url), user_id), load)
-    return load()
-
-
 def get_user_by_name(username: str, *, url: str | None = None) -> UserInfo | None:
     with catalog._reading(url) as s:
         user = s.scalars(sa.select(User).where(User.username == username)).first()
         return None if user is None else UserInfo.of(user)
 
 
+# --------------------------------------------------------------------------- background writes
+@functools.cache
+def _touch_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(1, thread_name_prefix="citycarbon-touch")
+
+
+def touch(column: Any, key_column: Any, key: Any, *, url: str | None = None) -> None:
+    """Write the current time into ``column`` of the row whose ``key_column`` is ``key``:
+    at most once per TOUCH_INTERVAL_S per row in this process, by a background thread (the
+    caller never waits; a failed write is logged and skipped)."""
+    url = catalog.database_url(url)
+    mark = (column.key, url, key)
+    now = time.monotonic()
+    with _touch_lock:
+        last = _touched.get(mark)
+        if last is not None and now - last < TOUCH_INTERVAL_S:
+            return
+        if len(_touched) > 10_000:
+            _touched.clear()
+        _touched[mark] = now
+
+    def write() -> None:
+        try:
+            with catalog.session_scope(url) as s:
+                s.execute(
+                    sa.update(column.table).where(key_column == key).values({column: utcnow()})
+                )
+        except Exception:
+            log.exception("could not write %s of %s", column.key, key_column.table.name)
+
+    _touch_pool().submit(write)
+
+
 # --------------------------------------------------------------------------- sign-in
 class RateLimited(InputError):
-    """Too many failed sign-ins for this user name from this address."""
+    """Too many sign-in attempts from this address, or for this user name from it:
+    ``retry_after_s`` says when the next one is looked at."""
 
-
-def failures(username: str, ip: str, *, url: str | None = None, now: datetime | None = None) -> int:
-    """Failed sign-ins of this user name from this address within the window."""
-    since = (now or utcnow()) - FAILURE_WINDOW
-    with catalog._reading(url) as s:
-        return s.execute(
-            sa.select(sa.func.count())
-            .select_from(LoginFailure)
-            .where(
-                LoginFailure.username == username, LoginFailure.ip == ip, LoginFailure.at >= since
-            )
-        ).scalar_one()
+    def __init__(self, retry_after_s: float) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(
+            f"too many sign-in attempts; try again in {retry_after_s:.0f} s", source="login"
+        )
 
 
 def authenticate(username: str, password: str, ip: str, *, url: str | None = None) -> UserInfo:
     """The active user with this name and password.
 
+    The attempt is counted first, atomically, for the address and for the user name at the
+    address (:func:`citycarbon.store.throttle.reserve`); only a counted attempt costs an
+    argon2 verification, so neither concurrent guesses nor a spray of user names from one
+    address get more checks than the limits. A success ends the user's streak at the address
+    and gives the address its attempt back.
+
     Raises
     ------
     RateLimited
-        :data:`MAX_FAILURES` failures for this user name and address in :data:`FAILURE_WINDOW`
-        (checked before the password, so guessing stops).
+        The address or the user name at this address must wait (not checked, not counted).
     InputError
         Wrong user name or password, or an inactive user (one message for all three).
     """
     username = (username or "")[:64]
     ip = (ip or "")[:64]
-    if failures(username, ip, url=url) >= MAX_FAILURES:
-        raise RateLimited(
-            f"too many failed sign-ins; try again in {FAILURE_WINDOW.seconds // 60} minutes",
-            source="login",
-        )
+    settings = get_settings()
+    bucket = throttle.address_bucket(ip)
+    address_key, user_key = f"address:{bucket}", f"user:{bucket} {username}"
+    wait = throttle.reserve(
+        [
+            (address_key, throttle.Policy(settings.login_address_limit)),
+            (user_key, throttle.Policy(settings.login_user_limit)),
+        ],
+        url=url,
+    )
+    if wait is not None:
+        raise RateLimited(wait)
     with catalog._reading(url) as s:
         user = s.scalars(sa.select(User).where(User.username == username)).first()
         stored = user.password_hash if user is not None else _dummy_hash()
@@ -322,21 +417,13 @@ def authenticate(username: str, password: str, ip: str, *, url: str | None = Non
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     if not ok or user is None or not user.active:
-        with catalog.session_scope(url) as s:
-            s.add(LoginFailure(username=username, ip=ip))
-            # keep the table small: old failures no longer count
-            s.execute(
-                sa.delete(LoginFailure).where(LoginFailure.at < utcnow() - 2 * FAILURE_WINDOW)
-            )
         raise InputError("wrong user name or password", source="login")
+    throttle.succeeded(user_key, address_key, url=url)
     with catalog.session_scope(url) as s:
         row = s.get(User, user.id)
         row.last_login_at = utcnow()
         if _hasher.check_needs_rehash(row.password_hash):
             row.password_hash = hash_password(password)
-        s.execute(
-            sa.delete(LoginFailure).where(LoginFailure.username == username, LoginFailure.ip == ip)
-        )
         return UserInfo.of(row)
 
 
@@ -346,14 +433,48 @@ def _token_hash(token: str) -> str:
 
 
 def create_token(
-    username: str, name: str, *, actor: str = "system", url: str | None = None
+    username: str,
+    name: str,
+    *,
+    days: int | None = None,
+    scope: str = "full",
+    actor: str = "system",
+    url: str | None = None,
 ) -> tuple[int, str]:
-    """A new API token for a user: ``(id, token)``. The token is returned only here."""
+    """A new API token for a user: ``(id, token)``. The token is returned only here.
+
+    Parameters
+    ----------
+    days : int, optional
+        Lifetime in days (default ``CITYCARBON_TOKEN_DAYS``); more than
+        ``CITYCARBON_TOKEN_MAX_DAYS`` is refused.
+    scope : str
+        ``full`` (everything the user may) or ``read`` (reading only).
+    """
+    settings = get_settings()
+    days = settings.token_days if days is None else days
+    if not 1 <= days <= settings.token_max_days:
+        raise InputError(
+            f"a token lives 1 to {settings.token_max_days} days (CITYCARBON_TOKEN_MAX_DAYS), "
+            f"not {days}",
+            source="api_tokens",
+            field="days",
+            value=days,
+        )
+    if scope not in TOKEN_SCOPES:
+        raise UnknownCodeError("token scope", scope, TOKEN_SCOPES, source="api_tokens")
     name = (name or "").strip()[:100] or "token"
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with catalog.session_scope(url) as s:
         user = _get(s, username)
-        row = ApiToken(user_id=user.id, name=name, token_hash=_token_hash(token), prefix=token[:10])
+        row = ApiToken(
+            user_id=user.id,
+            name=name,
+            token_hash=_token_hash(token),
+            prefix=token[:10],
+            scope=scope,
+            expires_at=utcnow() + timedelta(days=days),
+        )
         s.add(row)
         s.flush()
         catalog.record_audit(
@@ -363,16 +484,26 @@ def create_token(
             "api_token",
             row.id,
             None,
-            {"user": username, "name": name, "prefix": row.prefix},
+            {
+                "user": username,
+                "name": name,
+                "prefix": row.prefix,
+                "scope": scope,
+                "expires_at": row.expires_at,
+            },
         )
         return row.id, token
 
 
-def revoke_token(token_id: int, *, actor: str = "system", url: str | None = None) -> None:
-    """Revoke an API token (it stops working at once). Audited."""
+def revoke_token(
+    token_id: int, *, owner: str | None = None, actor: str = "system", url: str | None = None
+) -> None:
+    """Revoke an API token (it stops working at once). Audited.
+
+    ``owner``: only a token of this user (another's answers as if it did not exist)."""
     with catalog.session_scope(url) as s:
         row = s.get(ApiToken, token_id)
-        if row is None:
+        if row is None or (owner is not None and row.user_id != _get(s, owner).id):
             raise InputError(f"there is no API token {token_id}", source="api_tokens")
         before = {"revoked_at": row.revoked_at}
         row.revoked_at = row.revoked_at or utcnow()
@@ -382,14 +513,15 @@ def revoke_token(token_id: int, *, actor: str = "system", url: str | None = None
     forget_cached_users()
 
 
-def user_for_token(token: str, *, url: str | None = None) -> UserInfo | None:
-    """The active user an unrevoked API token belongs to, or None (cached for
-    USER_CACHE_TTL_S, by the token's hash)."""
+def token_owner(token: str, *, url: str | None = None) -> tuple[UserInfo, str] | None:
+    """The active user an unrevoked, unexpired API token belongs to, and the token's scope;
+    None otherwise. Cached for USER_CACHE_TTL_S by the token's hash; marks the token used."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     digest = _token_hash(token)
+    url = catalog.database_url(url)  # once: it reads the settings
 
-    def load() -> UserInfo | None:
+    def load() -> tuple[UserInfo, str, int, datetime] | None:
         with catalog._reading(url) as s:
             row = s.execute(
                 sa.select(ApiToken, User)
@@ -398,31 +530,45 @@ def user_for_token(token: str, *, url: str | None = None) -> UserInfo | None:
             ).first()
             if row is None or not row[1].active:
                 return None
-            return UserInfo.of(row[1])
+            return UserInfo.of(row[1]), row[0].scope, row[0].id, row[0].expires_at
 
-    return _cached(("token", catalog.database_url(url), digest), load)
+    found = cached(("token", url, digest), load)
+    if found is None or found[3] <= utcnow():
+        return None
+    touch(ApiToken.last_used_at, ApiToken.id, found[2], url=url)
+    return found[0], found[1]
 
 
-def list_tokens(*, url: str | None = None) -> pd.DataFrame:
-    """Every API token (never the token itself): id, user, name, prefix, dates."""
-    with catalog._reading(url) as s:
-        rows = s.execute(
-            sa.select(
-                ApiToken.id,
-                User.username,
-                ApiToken.name,
-                ApiToken.prefix,
-                ApiToken.created_at,
-                ApiToken.last_used_at,
-                ApiToken.revoked_at,
-            )
-            .join(User, User.id == ApiToken.user_id)
-            .order_by(ApiToken.id)
-        ).all()
-    return pd.DataFrame(
-        rows,
-        columns=["id", "username", "name", "prefix", "created_at", "last_used_at", "revoked_at"],
+def list_tokens(*, username: str | None = None, url: str | None = None) -> pd.DataFrame:
+    """API tokens (never the token itself), of one user or of all: id, user, name, prefix,
+    scope, dates and ``status`` (``active``, ``expired`` or ``revoked``)."""
+    query = (
+        sa.select(
+            ApiToken.id,
+            User.username,
+            ApiToken.name,
+            ApiToken.prefix,
+            ApiToken.scope,
+            ApiToken.created_at,
+            ApiToken.expires_at,
+            ApiToken.last_used_at,
+            ApiToken.revoked_at,
+        )
+        .join(User, User.id == ApiToken.user_id)
+        .order_by(ApiToken.id)
     )
+    if username is not None:
+        query = query.where(User.username == username)
+    with catalog._reading(url) as s:
+        rows = s.execute(query).all()
+    columns = ["id", "username", "name", "prefix", "scope", "created_at", "expires_at"]
+    frame = pd.DataFrame(rows, columns=[*columns, "last_used_at", "revoked_at"])
+    status = np.select(
+        [frame["revoked_at"].notna(), frame["expires_at"] <= pd.Timestamp(utcnow())],
+        ["revoked", "expired"],
+        "active",
+    )
+    return frame.assign(status=status)
 
 
 def audit_frame(

@@ -64,6 +64,7 @@ ROUTE_MODULES = (
     "factors",
     "methods",
     "admin",
+    "account",
     "api",
 )
 
@@ -288,12 +289,13 @@ DOCS_CSP = (
 
 
 class WebMiddleware:
-    """Pure ASGI middleware: loads the signed session into ``request.state``, writes it back
-    when changed, remembers ``?lang=`` in a cookie and adds the security headers."""
+    """Pure ASGI middleware: puts the id the session cookie carries into ``request.state``
+    (``cookie_id``; the session is looked up only when a route asks who is signed in), writes
+    the cookie when :mod:`citycarbon.web.auth` changed it, remembers ``?lang=`` in a cookie and
+    adds the security headers."""
 
-    def __init__(self, app: Any, sessions: auth.Sessions, settings: auth.WebSettings) -> None:
+    def __init__(self, app: Any, settings: auth.WebSettings) -> None:
         self.app = app
-        self.sessions = sessions
         self.settings = settings
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -305,8 +307,8 @@ class WebMiddleware:
 
         conn = HTTPConnection(scope)
         state = scope.setdefault("state", {})
-        state["session"] = self.sessions.load(conn.cookies.get(auth.SESSION_COOKIE))
-        state["session_dirty"] = False
+        state["cookie_id"] = auth.valid_cookie_id(conn.cookies.get(auth.SESSION_COOKIE))
+        state["cookie_out"] = None
         state["principal"] = None
         lang = conn.query_params.get("lang")
         set_lang = lang in LANGS and conn.cookies.get(auth.LANG_COOKIE) != lang
@@ -316,8 +318,17 @@ class WebMiddleware:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 cookies = Response()
-                if state["session_dirty"]:
-                    self.sessions.set_cookie(cookies, state["session"])
+                if state["cookie_out"] is not None:
+                    value, max_age = state["cookie_out"]
+                    cookies.set_cookie(
+                        auth.SESSION_COOKIE,
+                        value,
+                        max_age=max_age,
+                        path="/",
+                        httponly=True,
+                        samesite="lax",
+                        secure=self.settings.secure_cookies,
+                    )
                 if set_lang:
                     cookies.set_cookie(
                         auth.LANG_COOKIE,
@@ -432,20 +443,21 @@ def create_app(settings: auth.WebSettings | None = None) -> FastAPI:
     Parameters
     ----------
     settings : WebSettings, optional
-        Secret key and cookie flags; default from the environment (``CITYCARBON_SECRET_KEY``,
-        else a key stored in ``$CITYCARBON_HOME/secret_key``; ``CITYCARBON_SECURE_COOKIES``).
+        Secret key, cookie flags and trusted proxies; default from the environment
+        (``CITYCARBON_SECRET_KEY``, else a key stored in ``$CITYCARBON_HOME/secret_key``;
+        ``CITYCARBON_SECURE_COOKIES``; ``CITYCARBON_TRUSTED_PROXIES``).
         ``CITYCARBON_WORKER=embedded`` also runs the background job worker in this process.
     """
     settings = settings or auth.WebSettings.from_env()
-    sessions = auth.Sessions(settings)
     app = FastAPI(
         title="citycarbon API",
         version=__version__,
         description=(
             "碳达峰碳中和管理决策平台 — JSON API. Sign in on the web page (session cookie; "
             "unsafe methods then need the X-CSRF-Token header) or send `Authorization: Bearer "
-            "<API token>` (tokens are issued on the 管理 page). Every endpoint applies the "
-            "caller's role and scope."
+            "<API token>` (every user makes their own on the 我的令牌 page, /account/tokens; "
+            "a token expires, may be read-only, and cannot make tokens). Every endpoint "
+            "applies the caller's role and scope."
         ),
         dependencies=[Depends(auth.csrf_protect)],
         docs_url=None,  # served below from the vendored Swagger UI (no CDN)
@@ -453,9 +465,8 @@ def create_app(settings: auth.WebSettings | None = None) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.settings = settings
-    app.state.sessions = sessions
 
-    app.add_middleware(WebMiddleware, sessions=sessions, settings=settings)
+    app.add_middleware(WebMiddleware, settings=settings)
 
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

@@ -1,62 +1,76 @@
-"""Sessions, CSRF and the signed-in principal of a request.
+"""Sessions, CSRF, the client's address and the signed-in principal of a request.
 
-- The session is a cookie signed with itsdangerous (``cc_session``: user id, the user's session
-  epoch, the CSRF token; HttpOnly, SameSite=Lax, Secure when ``CITYCARBON_SECURE_COOKIES=1``),
-  valid for :data:`SESSION_MAX_AGE_S`. A password or role change increments the user's epoch in
-  the catalog, which ends every older session.
-- CSRF: every POST/PUT/PATCH/DELETE made with the session cookie must carry the session's token
-  in the form field ``csrf_token`` or the ``X-CSRF-Token`` header (synchroniser token pattern,
-  OWASP CSRF Prevention Cheat Sheet). Requests authenticated by an API token (``Authorization:
-  Bearer cc_...``) carry no cookie authority and are exempt.
-- The principal comes from the API token or the session and is checked against the catalog on
-  every request (an inactive user or a revoked token stops at once).
+- Session: the cookie ``cc_session`` carries only a random 256-bit id (HttpOnly,
+  SameSite=Lax, Secure when ``CITYCARBON_SECURE_COOKIES=1``); the session itself is kept in
+  the catalog (:mod:`citycarbon.store.sessions`: idle and absolute timeouts, revocation). A
+  visitor who is not signed in gets an id too (never stored), to which the sign-in form's CSRF
+  token is bound. Signing in replaces it by a new session id (no fixation); signing out
+  revokes the session in the catalog, so a copied cookie stops working.
+- CSRF: every POST/PUT/PATCH/DELETE made with the cookie must carry the token of its id in the
+  form field ``csrf_token`` or the ``X-CSRF-Token`` header. The token is HMAC-SHA256 of the id
+  under the secret key (OWASP CSRF Prevention Cheat Sheet, synchronizer token bound to the
+  session, HMAC form): nothing to store. Requests authenticated by an API token
+  (``Authorization: Bearer cc_...``) carry no cookie authority and are exempt.
+- Client address: the peer's, or, only when the peer is a trusted proxy
+  (``CITYCARBON_TRUSTED_PROXIES``), the nearest address in ``X-Forwarded-For`` that is not one.
+- The principal comes from the API token or the session and is checked against the catalog
+  (cached for :data:`citycarbon.store.users.USER_CACHE_TTL_S`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from fastapi import HTTPException, Request
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from citycarbon.config.settings import get_settings
+from citycarbon.config.settings import IPNetwork, get_settings
 from citycarbon.read.access import Principal
-from citycarbon.store import users
+from citycarbon.store import sessions, users
 
 SESSION_COOKIE = "cc_session"
 LANG_COOKIE = "cc_lang"
-SESSION_MAX_AGE_S = 8 * 3600
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass(frozen=True)
 class WebSettings:
-    """Settings of the web app (environment: CITYCARBON_SECRET_KEY, CITYCARBON_SECURE_COOKIES)."""
+    """Settings of the web app (environment: CITYCARBON_SECRET_KEY, CITYCARBON_SECURE_COOKIES,
+    CITYCARBON_TRUSTED_PROXIES)."""
 
     secret_key: str
     secure_cookies: bool = False
-    session_max_age_s: int = SESSION_MAX_AGE_S
+    trusted_proxies: tuple[IPNetwork, ...] = ()
 
     @classmethod
     def from_env(cls) -> WebSettings:
         settings = get_settings()
         key = settings.secret_key or _stored_secret(settings.home)
-        return cls(secret_key=key, secure_cookies=settings.secure_cookies)
+        return cls(key, settings.secure_cookies, settings.trusted_proxies)
 
 
 def _stored_secret(home: Path) -> str:
-    """A random key kept in ``$CITYCARBON_HOME/secret_key`` (mode 600), created on first use."""
+    """A random key kept in ``$CITYCARBON_HOME/secret_key`` (mode 600), created on first use.
+    Worker processes starting together agree on one key: each writes a private file and links
+    it into place, which only the first succeeds at (a link never replaces a file)."""
     path = home / "secret_key"
     if not path.exists():
         home.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        mine = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(mine, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(48))
+        try:
+            os.link(mine, path)
+        except FileExistsError:
+            pass  # another process was first: use its key
+        finally:
+            mine.unlink()
     return path.read_text().strip()
 
 
@@ -64,74 +78,51 @@ class LoginRequired(Exception):
     """Nobody is signed in (pages redirect to /login, the API answers 401)."""
 
 
-class Sessions:
-    """Signs and reads the session cookie."""
-
-    def __init__(self, settings: WebSettings) -> None:
-        self.settings = settings
-        self.serializer = URLSafeTimedSerializer(settings.secret_key, salt="citycarbon-session")
-
-    def load(self, cookie: str | None) -> dict[str, Any]:
-        if not cookie:
-            return {}
-        try:
-            data = self.serializer.loads(cookie, max_age=self.settings.session_max_age_s)
-        except BadSignature:
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    def dump(self, data: dict[str, Any]) -> str:
-        return self.serializer.dumps(data)
-
-    def set_cookie(self, response: Any, data: dict[str, Any] | None) -> None:
-        if data is None:
-            response.delete_cookie(SESSION_COOKIE, path="/")
-            return
-        response.set_cookie(
-            SESSION_COOKIE,
-            self.dump(data),
-            max_age=self.settings.session_max_age_s,
-            path="/",
-            httponly=True,
-            samesite="lax",
-            secure=self.settings.secure_cookies,
-        )
+def _settings(request: Request) -> WebSettings:
+    return request.app.state.settings
 
 
-def session(request: Request) -> dict[str, Any]:
-    """The request's session data (mutable; call :func:`mark_dirty` after changing it)."""
-    return request.state.session
+def valid_cookie_id(value: str | None) -> str | None:
+    """The cookie's value if it looks like an id we issue, else None (a new one is made)."""
+    return value if value and sessions.ID_RE.match(value) else None
 
 
-def mark_dirty(request: Request) -> None:
-    request.state.session_dirty = True
+def cookie_id(request: Request) -> str:
+    """The id the cookie carries (the session's, or a visitor's), made when absent."""
+    state = request.state
+    if state.cookie_id is None:
+        _set_cookie_id(request, sessions.new_id(), max_age=None)
+    return state.cookie_id
+
+
+def _set_cookie_id(request: Request, value: str, *, max_age: int | None) -> None:
+    request.state.cookie_id = value
+    request.state.cookie_out = (value, max_age)  # written by the middleware
 
 
 def csrf_token(request: Request) -> str:
-    """The session's CSRF token, created when absent."""
-    s = request.state.session
-    if not s.get("c"):
-        s["c"] = secrets.token_urlsafe(24)
-        mark_dirty(request)
-    return s["c"]
+    """The CSRF token of the request's cookie id."""
+    return _csrf_of(_settings(request).secret_key, cookie_id(request))
+
+
+def _csrf_of(secret_key: str, value: str) -> str:
+    return hmac.new(secret_key.encode(), b"csrf:" + value.encode(), hashlib.sha256).hexdigest()
 
 
 def sign_in(request: Request, user: users.UserInfo) -> None:
-    """Start a new session for the user (new CSRF token: no fixation)."""
-    request.state.session = {
-        "u": user.id,
-        "e": user.session_epoch,
-        "c": secrets.token_urlsafe(24),
-        "l": request.state.session.get("l"),
-    }
+    """Start a new session for the user: a new id in the cookie (and so a new CSRF token)."""
+    session_id = sessions.start(
+        user.id, address=client_ip(request), user_agent=request.headers.get("user-agent")
+    )
+    _set_cookie_id(request, session_id, max_age=get_settings().session_max_hours * 3600)
     request.state.principal = None
-    mark_dirty(request)
 
 
 def sign_out(request: Request) -> None:
-    request.state.session = {"c": secrets.token_urlsafe(24)}
+    """End the session in the catalog; the browser gets a fresh visitor id."""
+    sessions.end(request.state.cookie_id)
+    _set_cookie_id(request, sessions.new_id(), max_age=None)
     request.state.principal = None
-    mark_dirty(request)
 
 
 def _bearer(request: Request) -> str | None:
@@ -148,15 +139,12 @@ def current_principal(request: Request) -> Principal | None:
     token = _bearer(request)
     principal = None
     if token is not None:
-        user = users.user_for_token(token)
-        principal = Principal.of(user, via="token") if user is not None else None
+        owner = users.token_owner(token)
+        if owner is not None:
+            principal = Principal.of(owner[0], via="token", token_scope=owner[1])
     else:
-        s = request.state.session
-        uid = s.get("u")
-        if isinstance(uid, int):
-            user = users.get_user(uid, cached=True)
-            if user is not None and user.active and user.session_epoch == s.get("e"):
-                principal = Principal.of(user)
+        user = sessions.user_of(request.state.cookie_id)
+        principal = Principal.of(user) if user is not None else None
     request.state.principal = principal
     return principal
 
@@ -178,7 +166,8 @@ async def csrf_protect(request: Request) -> None:
     """App-wide dependency: unsafe methods need the session's CSRF token (form or header)."""
     if request.method not in UNSAFE_METHODS or _bearer(request) is not None:
         return
-    expected = request.state.session.get("c")
+    held = request.state.cookie_id
+    expected = _csrf_of(_settings(request).secret_key, held) if held else None
     sent = request.headers.get("x-csrf-token")
     if not sent:
         ctype = request.headers.get("content-type", "")
@@ -190,5 +179,44 @@ async def csrf_protect(request: Request) -> None:
         raise HTTPException(status_code=403, detail="csrf")
 
 
+def client_address(
+    peer: str | None, forwarded_for: str | None, trusted: tuple[IPNetwork, ...]
+) -> str:
+    """The client's address: the peer's, unless the peer is a trusted proxy; then the
+    ``X-Forwarded-For`` entries are read from the right (the nearest hop) and the first that
+    is not a trusted proxy is the client (MDN, X-Forwarded-For, "Selecting an IP address":
+    the rightmost untrusted entry; entries to its left are whatever the client sent).
+
+    Parameters
+    ----------
+    peer : str or None
+        Address of the TCP peer (``request.client.host``).
+    forwarded_for : str or None
+        The ``X-Forwarded-For`` header (comma-separated; several headers joined by commas).
+    trusted : tuple of ip_network
+        The trusted proxies (``CITYCARBON_TRUSTED_PROXIES``).
+    """
+    address = (peer or "unknown")[:64]
+    hops = [h.strip() for h in (forwarded_for or "").split(",")][::-1] if trusted else []
+    for hop in hops:
+        if not _is_trusted(address, trusted) or not hop:
+            break
+        address = hop[:64]
+    return address
+
+
+def _is_trusted(address: str, trusted: tuple[IPNetwork, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in trusted)
+
+
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The request's client address (:func:`client_address` with the app's trusted proxies)."""
+    return client_address(
+        request.client.host if request.client else None,
+        ",".join(request.headers.getlist("x-forwarded-for")),
+        _settings(request).trusted_proxies,
+    )

@@ -1,13 +1,15 @@
-"""管理 (admins only): users and roles, passwords, API tokens (shown once), the audit log."""
+"""管理 (admins only): users and roles, passwords, open sessions (end them all), API tokens
+(shown once; expiry and scope), the audit log."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from citycarbon.config.settings import get_settings
 from citycarbon.errors import CitycarbonError
 from citycarbon.read import access
 from citycarbon.read.access import Principal
@@ -38,6 +40,7 @@ def _page(
     status_code: int = 200,
 ) -> HTMLResponse:
     audit, total = users.audit_frame(limit=PAGE_SIZE, offset=offset)
+    settings = get_settings()
     audit = audit.assign(
         before=audit["before"].map(lambda v: json.dumps(v, ensure_ascii=False) if v else ""),
         after=audit["after"].map(lambda v: json.dumps(v, ensure_ascii=False) if v else ""),
@@ -54,6 +57,8 @@ def _page(
             "offset": offset,
             "limit": PAGE_SIZE,
             "roles": USER_ROLES,
+            "token_days": settings.token_days,
+            "token_max_days": settings.token_max_days,
             "error": error,
             "notice": notice,
             "new_token": new_token,
@@ -129,15 +134,25 @@ def set_password(
     return _done(request, users.set_password, username, password, actor=principal.username)
 
 
+@router.post("/admin/users/{username}/sessions/end")
+def end_sessions(request: Request, principal: AdminDep, username: str) -> Response:
+    return _done(request, users.end_sessions, username, actor=principal.username)
+
+
 @router.post("/admin/tokens", response_class=HTMLResponse)
 def new_token(
     request: Request,
     principal: AdminDep,
     username: Annotated[str, Form(max_length=64)],
     name: Annotated[str, Form(max_length=100)],
+    days: Annotated[int, Form(ge=1, le=36_500)],
+    scope: Annotated[Literal["full", "read"], Form()] = "full",
 ) -> Response:
+    access.require(principal, "manage_tokens")
     try:
-        _, token = users.create_token(username, name, actor=principal.username)
+        _, token = users.create_token(
+            username, name, days=days, scope=scope, actor=principal.username
+        )
     except CitycarbonError as err:
         return _page(request, error=str(err), status_code=422)
     return _page(request, new_token=token)

@@ -131,6 +131,16 @@ class NewUser(BaseModel):
 class NewToken(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     username: str | None = Field(None, description="owner (admins only; default yourself)")
+    days: int | None = Field(
+        None,
+        ge=1,
+        le=36_500,
+        description="lifetime (default CITYCARBON_TOKEN_DAYS; more than "
+        "CITYCARBON_TOKEN_MAX_DAYS is refused with 422)",
+    )
+    scope: Literal["full", "read"] = Field(
+        "full", description="full: everything the owner may; read: reading only"
+    )
 
 
 class TokenOut(BaseModel):
@@ -508,22 +518,36 @@ def user_create(principal: PrincipalDep, body: NewUser) -> dict:
 @router.get("/tokens", tags=["admin"])
 def token_list(principal: PrincipalDep, format: Format = "json") -> Any:
     """API tokens (admins: all; others: their own). The tokens themselves are never shown."""
-    frame = users.list_tokens()
-    if not principal.can("manage_users"):
-        frame = frame[frame["username"] == principal.username]
-    return _one(frame.reset_index(drop=True), format, "api_tokens")
+    mine = None if principal.can("manage_users") else principal.username
+    return _one(users.list_tokens(username=mine), format, "api_tokens")
 
 
 @router.post("/tokens", response_model=TokenOut, status_code=201, tags=["admin"])
 def token_create(principal: PrincipalDep, body: NewToken) -> dict:
-    """A new API token (for yourself; admins also for others). Shown once. Audited."""
+    """A new API token (for yourself; admins also for others), with an expiry and a scope.
+    Shown once. Audited. Only a signed-in person may make one: a request made with an API
+    token answers 403."""
+    access.require(principal, "manage_tokens")
     owner = body.username or principal.username
     if owner != principal.username:
         access.require(principal, "manage_users")
     if principal.user_id is None:
         raise HTTPException(403, "only users can own tokens")
-    token_id, token = users.create_token(owner, body.name, actor=principal.username)
+    token_id, token = users.create_token(
+        owner, body.name, days=body.days, scope=body.scope, actor=principal.username
+    )
     return {"id": token_id, "token": token}
+
+
+@router.post("/tokens/{token_id}/revoke", status_code=204, tags=["admin"])
+def token_revoke(
+    principal: PrincipalDep, token_id: Annotated[int, Path(ge=1, le=2**31)]
+) -> Response:
+    """Revoke one of your API tokens (admins: anyone's). Audited."""
+    access.require(principal, "manage_tokens")
+    mine = None if principal.can("manage_users") else principal.username
+    users.revoke_token(token_id, owner=mine, actor=principal.username)
+    return Response(status_code=204)
 
 
 @router.get("/audit", response_model=Page, tags=["admin"])

@@ -1,7 +1,9 @@
-"""登录 / 退出: sign-in (argon2 check, rate limited per user name and address) and sign-out."""
+"""登录 / 退出: sign-in (argon2 check after the throttle: per address and per user name at
+an address, exponential back-off; 429 with Retry-After) and sign-out (ends the session)."""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -23,6 +25,13 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _wait_text(t: Translator, seconds: float) -> str:
+    """'30 秒', '8 分钟' / '30 seconds', '8 minutes' (whole minutes from one minute up)."""
+    if seconds < 60:
+        return t("login.wait_seconds", n=math.ceil(seconds))
+    return t("login.wait_minutes", n=math.ceil(seconds / 60))
+
+
 @router.get("/login")
 def login_page(request: Request, next: str = "/") -> Response:
     if auth.current_principal(request) is not None:
@@ -40,13 +49,19 @@ def login(
     t = Translator(lang_of(request))
     try:
         user = users.authenticate(username, password, auth.client_ip(request))
-    except users.RateLimited:
-        return render(
+    except users.RateLimited as err:
+        response = render(
             request,
             "login.html",
-            {"error": t("login.limited"), "next_url": _safe_next(next), "username": username},
+            {
+                "error": t("login.limited", wait=_wait_text(t, err.retry_after_s)),
+                "next_url": _safe_next(next),
+                "username": username,
+            },
             status_code=429,
         )
+        response.headers["Retry-After"] = str(math.ceil(err.retry_after_s))
+        return response
     except InputError:
         return render(
             request,
