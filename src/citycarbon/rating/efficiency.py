@@ -262,9 +262,7 @@ def grade_enterprises(
     return out
 
 
-def grade_movement(
-    graded: pd.DataFrame, *, entity: str, order: Sequence[str]
-) -> pd.DataFrame:
+def grade_movement(graded: pd.DataFrame, *, entity: str, order: Sequence[str]) -> pd.DataFrame:
     """The grade of each enterprise's previous period and the movement since.
 
     ``previous_grade`` is the grade of the period just before (month before, or year before,
