@@ -8,8 +8,8 @@ grid factor -> monthly and annual sums -> net CO2, L, level, K and grade
 by city, district, park and industry class. A *reporting enterprise* has both CO2 and value
 added in the period; the annual grade sums the months it has both.
 
-The rule set is the city config's ``rating.rules`` when it declares one, else
-:data:`~citycarbon.rating.efficiency.DEFAULT_RULES`.
+The rule set is :data:`~citycarbon.rating.efficiency.DEFAULT_RULES` (the city config has no
+``rating`` section yet; a city adopting another province's method adds a set to the rules file).
 """
 
 from __future__ import annotations
@@ -38,12 +38,6 @@ DIMENSIONS: dict[str, str | None] = {
     "park": "park_code",
     "industry": "industry_class",
 }
-
-
-def rules_of(city: Any) -> ef.EfficiencyRules:
-    """The carbon-efficiency rule set the city adopts (``rating.rules``, else the default)."""
-    chosen = getattr(getattr(city, "rating", None), "rules", None) or ef.DEFAULT_RULES
-    return ef.efficiency_rules(chosen)
 
 
 def monthly_inputs(years: Sequence[int] | None, *, city: Any, settings: Any) -> pd.DataFrame:
@@ -140,7 +134,7 @@ def carbon_efficiency(
     The year before the first of ``years`` is read too, for the movement of its January and of
     the year. Raises InputError when no enterprise has both CO2 and value added.
     """
-    rules = rules_of(city)
+    rules = ef.efficiency_rules(ef.DEFAULT_RULES)
     read = None if years is None else sorted({*map(int, years), min(map(int, years)) - 1})
     monthly = monthly_inputs(read, city=city, settings=settings)
     if not len(monthly):
