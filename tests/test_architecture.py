@@ -47,7 +47,9 @@ def test_contracts_state_the_rule():
     # faces on top, runs | read below the faces, domain below config, the ground floor last
     assert layers[0] == "cli" and layers[-3:] == ["factors", "units", "errors"]
     assert layers.index("reports") < layers.index("runs | read") < layers.index("store")
-    assert layers.index("config") < layers.index("accounting | power | pathways | targets | geo")
+    assert layers.index("config") < layers.index(
+        "accounting | power | pathways | targets | geo | rating"
+    )
     assert by_id["layers"]["exhaustive"] is True  # every package has its place
     read = set(by_id["read-no-formulas"]["forbidden_modules"])
     assert {"citycarbon.runs", "citycarbon.ingest", "citycarbon.accounting"} <= read

@@ -347,7 +347,7 @@ def ingest_command(
         str,
         typer.Argument(
             help="energy_monthly, meter_readings, city_statistics, "
-            "industrial_output, green_electricity, energy_balance, parks, "
+            "industrial_output, green_electricity, enterprise_value_added, energy_balance, parks, "
             "enterprises, grid_nodes or meters."
         ),
     ],

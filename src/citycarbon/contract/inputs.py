@@ -10,7 +10,8 @@ Python loop over rows); :mod:`citycarbon.ingest.loader` streams files through it
 Kinds
 -----
 Lake tables (data-contract.md, "Lake tables"): ``energy_monthly`` (205-1表 能源购进、消费与库存),
-``meter_readings``, ``city_statistics``, ``industrial_output``, ``green_electricity``.
+``meter_readings``, ``city_statistics``, ``industrial_output``, ``green_electricity``,
+``enterprise_value_added``.
 Registry (catalog) tables: ``parks``, ``enterprises``, ``grid_nodes``, ``meters``.
 
 References
@@ -613,6 +614,27 @@ GREEN_ELECTRICITY = Schema(
     rules=(RequiredIfRule("certificate_id", "instrument", "green_certificate"),),
 )
 
+ENTERPRISE_VALUE_ADDED = Schema(
+    kind="enterprise_value_added",
+    table="enterprise_value_added",
+    title="Value added by enterprise and month (工业增加值, 收入法), for carbon efficiency (碳效)",
+    columns=(
+        Column("enterprise_code", "string", codes="enterprise", aliases=_ENTERPRISE),
+        Column("period", "month", earliest="1990-01-01", latest="finished", aliases=_PERIOD),
+        Column(
+            "value_added_10k_cny",
+            "float64",
+            unit="10^4 CNY",
+            minimum=-1e8,
+            maximum=1e8,
+            plausible=_VALUE_WHY + " (negative: a loss-making month by the income approach)",
+            aliases=("工业增加值万元", "增加值万元", "工业增加值", "增加值", "value_added"),
+        ),
+    ),
+    natural_key=("enterprise_code", "period"),
+    partition="period",
+)
+
 # --- energy balance (能源平衡表), city/district level: issue 5 (inventory) -------------------
 ENERGY_BALANCE = Schema(
     kind="energy_balance",
@@ -804,6 +826,7 @@ SCHEMAS: dict[str, Schema] = {
         CITY_STATISTICS,
         INDUSTRIAL_OUTPUT,
         GREEN_ELECTRICITY,
+        ENTERPRISE_VALUE_ADDED,
         ENERGY_BALANCE,
         PARKS,
         ENTERPRISES,

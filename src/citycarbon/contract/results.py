@@ -551,6 +551,55 @@ TARGET_STATUS = Result(
     title_en="Warning status",
 )
 
+# --------------------------------------------------------------------------- carbon efficiency
+_EFFICIENCY_METHOD = (
+    "碳效 (rating/efficiency.py, rule set in the rules column): L = (CO2 of the enterprise accounts "
+    "less green electricity at the location-based grid factor, capped at the electricity CO2) / "
+    "value added; level 低碳 L <= 0.6, 中碳 <= 2.0, 高碳 above; K = L / L of the GB/T 4754 class "
+    "(its CO2 / its value added, same period); grades 1-5 at K <= 0.6, 0.8, 1.2, 2.0"
+)
+CARBON_EFFICIENCY = Result(
+    "carbon_efficiency",
+    key=("period_type", "year", "month", "enterprise_code"),  # month 0: the year
+    columns={
+        "industry_code": "",
+        "district_code": "",
+        "park_code": "",
+        "months": "1",  # months of the period with both CO2 and value added
+        "co2_t": "t",
+        "electricity_co2_t": "t",
+        "green_mwh": "MWh",
+        "grid_ef_tco2_per_mwh": "tCO2/MWh",
+        "net_co2_t": "t",
+        "value_added_10k_cny": "10^4 CNY",
+        "intensity_t_per_10k_cny": "tCO2/10^4 CNY",
+        "level": "",  # low | medium | high ('' without value added)
+        "industry_intensity_t_per_10k_cny": "tCO2/10^4 CNY",
+        "industry_enterprises": "1",
+        "k": "1",
+        "grade": "1",  # 1-5, 0 not graded
+        "previous_grade": "1",  # of the month (year) before, 0 none
+        "movement": "",  # up | down | same | new
+        "rules": "",  # rule set@version
+    },
+    method=_EFFICIENCY_METHOD,
+    title_zh="企业碳效等级（碳效码）",
+    title_en="Enterprise carbon-efficiency grades (carbon-efficiency code)",
+)
+CARBON_EFFICIENCY_DISTRIBUTION = Result(
+    "carbon_efficiency_distribution",
+    key=("period_type", "year", "month", "dimension", "group_code", "grade"),
+    columns={
+        "enterprises": "1",
+        "share": "1",  # of the group's graded enterprises
+        "value_added_10k_cny": "10^4 CNY",
+        "net_co2_t": "t",
+    },
+    method="count of graded enterprises per grade, by city, district, park and industry class",
+    title_zh="碳效等级分布",
+    title_en="Distribution of carbon-efficiency grades",
+)
+
 #: Every declared result, by name.
 RESULTS: Mapping[str, Result] = MappingProxyType(
     {
@@ -577,6 +626,8 @@ RESULTS: Mapping[str, Result] = MappingProxyType(
             DUAL_CONTROL,
             TARGET_PROGRESS,
             TARGET_STATUS,
+            CARBON_EFFICIENCY,
+            CARBON_EFFICIENCY_DISTRIBUTION,
         )
     }
 )

@@ -3,7 +3,7 @@
 The generator writes the demo files of the data contract (``parks.csv``, ``enterprises.csv``,
 ``grid_nodes.csv``, ``meters.csv``, ``energy_monthly.parquet``, ``meter_readings.parquet``,
 ``city_statistics.csv``, ``industrial_output.csv``, ``green_electricity.csv``,
-``energy_balance.csv``) with canonical
+``enterprise_value_added.csv``, ``energy_balance.csv``) with canonical
 columns, ready to go through the real ingest path. Districts come from the city configuration;
 every number that is specific to the city (published totals, industry mix, parks, load shapes,
 assumptions) comes from ``calibration/<city id>.yaml`` — nothing city-specific lives in code.
@@ -252,6 +252,7 @@ class DemoCity:
     meter_deviation: np.ndarray  # (enterprises, months) d of the meter sums
     profile_names: list[str] = field(default_factory=list)
     energy_balance: pd.DataFrame = field(default_factory=pd.DataFrame)  # issue 5
+    enterprise_value_added: pd.DataFrame = field(default_factory=pd.DataFrame)  # issue 16
 
 
 def build_city(
@@ -319,6 +320,7 @@ def build_city(
     stats = _city_statistics(cal, cfg, year_list, ent, elec)
     output = _industrial_output(cal, ind, ent, elec, periods, seed)
     green = _green_electricity(cal, ind, ent, elec, periods, seed)
+    value_added = _value_added(cal, ind, ent, elec, periods, seed)
     balance = _energy_balance(cal, cfg, ent, energy, stats, year_list)
     return DemoCity(
         city=cfg,
@@ -342,6 +344,7 @@ def build_city(
         meter_deviation=deviation,
         profile_names=profile_names,
         energy_balance=balance,
+        enterprise_value_added=value_added,
     )
 
 
@@ -392,7 +395,13 @@ def generate_city(
         paths["meter_readings"] = write_meter_readings(
             demo, out / "meter_readings.parquet", readings=readings
         )
-    for name in ("city_statistics", "industrial_output", "green_electricity", "energy_balance"):
+    for name in (
+        "city_statistics",
+        "industrial_output",
+        "green_electricity",
+        "enterprise_value_added",
+        "energy_balance",
+    ):
         paths[name] = _write_csv(getattr(demo, name), out / f"{name}.csv")
     return paths
 
@@ -1005,6 +1014,35 @@ def _industrial_output(
             "output_value_10k_cny": value.ravel(),
         }
     )[COLUMNS["industrial_output"]]
+
+
+def _value_added(
+    cal: dict,
+    ind: pd.DataFrame,
+    ent: pd.DataFrame,
+    elec: np.ndarray,
+    periods: pd.DatetimeIndex,
+    seed: int,
+) -> pd.DataFrame:
+    """Monthly value added (工业增加值) of every industrial enterprise: output value x the
+    value-added rate x a firm factor x monthly noise (assumptions ``value_added_*``)."""
+    rng = _rng(seed, "enterprise_value_added")
+    industry_row = ent["industry_row"].to_numpy()
+    chosen = np.flatnonzero(ent["industrial"].to_numpy())
+    value_per_kwh = ind["value_cny_per_kwh"].to_numpy(dtype="float64")[industry_row[chosen]]
+    rate = float(_assumption(cal, "value_added_rate"))
+    firm = rng.lognormal(0.0, float(_assumption(cal, "value_added_sigma")), size=(len(chosen), 1))
+    noise = rng.lognormal(0.0, 0.05, size=(len(chosen), len(periods)))
+    value_cny = units.convert(elec[chosen], "10^4 kWh", "kWh") * value_per_kwh[:, None]
+    value = np.round(units.convert(value_cny * rate * firm * noise, "CNY", "10^4 CNY"), _DECIMALS)
+    m = len(periods)
+    return pd.DataFrame(
+        {
+            "enterprise_code": np.repeat(ent["credit_code"].to_numpy()[chosen], m),
+            "period": np.tile(periods.to_numpy().astype("datetime64[D]"), len(chosen)),
+            "value_added_10k_cny": value.ravel(),
+        }
+    )[COLUMNS["enterprise_value_added"]]
 
 
 def _green_electricity(

@@ -34,6 +34,7 @@ INGEST_ORDER = (
     "energy_balance",
     "industrial_output",
     "green_electricity",
+    "enterprise_value_added",
 )
 
 

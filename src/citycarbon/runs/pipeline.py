@@ -50,6 +50,7 @@ from citycarbon.runs.power import (
     run_city_backtest,
     run_indicators,
 )
+from citycarbon.runs.rating import carbon_efficiency
 from citycarbon.runs.scope2 import persist_demo_scope2
 from citycarbon.runs.targets import recompute
 from citycarbon.store import catalog, lake, query, results
@@ -182,6 +183,15 @@ def _targets(ctx: Context) -> str:
     return f"{len(got.progress)} target(s), {len(got.logged)} warning change(s)"
 
 
+def _rating(ctx: Context) -> str:
+
+    if not catalog.committed_files("enterprise_value_added", url=ctx.settings.database_url):
+        raise NotApplicable("no enterprise value added in the lake yet (enterprise_value_added)")
+    graded, _ = carbon_efficiency(ctx.years, city=ctx.cfg, settings=ctx.settings)
+    annual = graded[(graded["period_type"] == "year") & (graded["grade"] > 0)]
+    return f"{annual['enterprise_code'].nunique():,} enterprise(s) graded, {len(graded):,} rows"
+
+
 METER_KINDS = frozenset({"meter_readings", "meters", "enterprises"})
 STEPS: tuple[Step, ...] = (
     Step(
@@ -252,6 +262,14 @@ STEPS: tuple[Step, ...] = (
         (R.DUAL_CONTROL, R.TARGET_PROGRESS, R.TARGET_STATUS),
         False,
         _targets,
+    ),
+    Step(
+        "rating",
+        frozenset({"enterprise_value_added", "green_electricity", "enterprises"}),
+        (R.ENTERPRISE_MONTH_FUEL,),
+        (R.CARBON_EFFICIENCY, R.CARBON_EFFICIENCY_DISTRIBUTION),
+        True,
+        _rating,
     ),
 )
 STEP_NAMES = tuple(s.name for s in STEPS)
