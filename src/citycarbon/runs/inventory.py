@@ -31,8 +31,11 @@ from citycarbon.accounting import electricity as elec
 from citycarbon.accounting import gpc
 from citycarbon.accounting import inventory as inv
 from citycarbon.accounting import ippu as ippu_
+from citycarbon.accounting import sinks as sinks_
 from citycarbon.accounting import uncertainty as unc
+from citycarbon.accounting import waste as waste_
 from citycarbon.accounting.energy import energy_consumption_tce
+from citycarbon.accounting.gwp import gwp_values
 from citycarbon.config import as_city
 from citycarbon.config.settings import get_settings
 from citycarbon.contract.results import ENTERPRISE_MONTH_GASES
@@ -49,6 +52,7 @@ RESULTS = (
     "inventory_reconciliation",
     "city_scope2",
     "gpc_inventory",
+    "city_sinks",
 )
 METHOD_BALANCE = (
     "能源平衡表: A = supply items, T = transformation, D = A + T - losses - F "
@@ -172,13 +176,20 @@ def compute_inventory(
     grid = basis.set_index("year")["ef_tco2_per_mwh"]
     keys = ["region_code", "year", "sector", "gas", "scope"]
     scope1 = _sum_with_notation(fuel_rows, keys)
-    missing = [s for s in inv.NOT_ESTIMATED if s not in set(scope1["sector"])]
+    # waste (4.A-4.D) is always reported by category, estimated or NE with the reason
+    missing = [s for s in inv.NOT_ESTIMATED if s not in {*scope1["sector"], "4"}]
+    waste_city = _waste_city(cfg, year_list, profile, settings)
     ippu_rows, ippu_prov = _ippu_rows(ent_years, profile, settings)
     ippu_city = _ippu_city(
         ippu_rows[ippu_rows["year"].isin(year_list)], ippu_prov, cfg.adcode, year_list
     )
     scope1 = pd.concat(
-        [scope1, ippu_city, inv.not_estimated_rows(cfg.adcode, year_list, missing)],
+        [
+            scope1,
+            ippu_city,
+            waste_city.drop(columns="method"),
+            inv.not_estimated_rows(cfg.adcode, year_list, missing),
+        ],
         ignore_index=True,
     )
     scope2 = inv.net_imported_electricity_rows(completed, grid)
@@ -232,6 +243,7 @@ def compute_inventory(
         ignore_index=True,
     )
     city_inventory["method"] = _ippu_methods(city_inventory, ippu_prov)
+    city_inventory["method"] = _waste_methods(city_inventory, waste_city)
     city_inventory["method"] = _scope2_methods(city_inventory, basis)
     city_inventory = inv.label_sectors(city_inventory)
     city_inventory["month"] = city_inventory["month"].astype("Int64")
@@ -258,6 +270,16 @@ def compute_inventory(
         year_list,
         base_year,
     ).assign(run_id=run_id, factor_profile=version)
+    city_sinks = _city_sinks(cfg, year_list, settings)
+    indicators = pd.concat(
+        [
+            indicators,
+            _net_indicators(indicators, city_sinks, cfg.adcode).assign(
+                run_id=run_id, factor_profile=version
+            ),
+        ],
+        ignore_index=True,
+    )
     uncertainty = _uncertainty(
         fuel_rows, scope2, cfg.adcode, year_list, mc_iterations, ippu=ippu_city
     )
@@ -276,6 +298,7 @@ def compute_inventory(
         "inventory_reconciliation": reconciliation,
         "city_scope2": city_scope2,
         "gpc_inventory": gpc_rows.assign(run_id=run_id, factor_profile=version),
+        "city_sinks": city_sinks.assign(run_id=run_id, factor_profile=version),
     }
     if write:
         parts = requested if requested is not None else ent_years
@@ -548,6 +571,96 @@ def _ippu_methods(inventory: pd.DataFrame, prov: pd.DataFrame) -> pd.Series:
     method = pd.Series(np.where(pd.notna(own), own, method), index=inventory.index)
     method[inventory["sector"] == "2"] = METHOD_IPPU_OTHER
     return method
+
+
+def _read_all_years(table: str, last_year: int, settings) -> pd.DataFrame:
+    """Every year up to ``last_year`` of a yearly lake table (history-dependent methods)."""
+    t = lake.read_current(table, lake=settings.lake, url=settings.database_url)
+    return t[t["year"] <= last_year].reset_index(drop=True)
+
+
+def _waste_city(cfg, year_list, profile, settings) -> pd.DataFrame:
+    """City waste rows (4.A-4.D) per year and gas from ``waste_disposal`` (every year on record:
+    landfill first-order decay needs the deposit history) and ``wastewater``
+    (:mod:`citycarbon.accounting.waste`), in tCO2e by the profile's GWP set (CH4 of waste is
+    biogenic: ``CH4_non_fossil``)."""
+    last = max(year_list)
+    rows = waste_.waste_emissions(
+        _read_all_years("waste_disposal", last, settings),
+        _read_all_years("wastewater", last, settings),
+        region_code=cfg.adcode,
+        years=year_list,
+        climate_zone=cfg.factors.waste_climate_zone,
+    )
+    gwp = dict(
+        zip(
+            ["CO2", "CH4", "N2O"],
+            gwp_values(["CO2", "CH4_non_fossil", "N2O"], profile),
+            strict=True,
+        )
+    )
+    return rows.assign(emissions_tco2e=rows["emissions_t"] * rows["gas"].map(gwp))
+
+
+def _waste_methods(inventory: pd.DataFrame, waste_city: pd.DataFrame) -> pd.Series:
+    """The ``method`` of the city's yearly waste rows: equations and defaults, or why NE."""
+    keys = ["year", "sector", "gas"]
+    by = waste_city.set_index(keys)["method"]
+    own = by.reindex(pd.MultiIndex.from_frame(inventory[keys])).to_numpy()
+    city = ((inventory["level"] == "city") & inventory["month"].isna()).to_numpy()
+    use = city & pd.notna(own)
+    return pd.Series(np.where(use, own, inventory["method"]), index=inventory.index)
+
+
+def _city_sinks(cfg, year_list, settings) -> pd.DataFrame:
+    """The ``city_sinks`` rows of the years: land by stock difference (``land_carbon``, every
+    year on record: the previous stock), blue-carbon sites and the mariculture memo
+    (:mod:`citycarbon.accounting.sinks`)."""
+    filt = {"year": list(year_list)}
+    land = _read_all_years("land_carbon", max(year_list), settings)
+    land = land[land["region_code"] == cfg.adcode]
+    read = {"lake": settings.lake, "url": settings.database_url}
+    sites = lake.read_current("blue_carbon_sites", filt, **read)
+    sites = sites[sites["region_code"] == cfg.adcode]
+    harvest = lake.read_current("mariculture", filt, **read)
+    harvest = harvest[harvest["region_code"] == cfg.adcode]
+    cols = [*declared("city_sinks").key, *declared("city_sinks").columns, "method"]
+    parts = [
+        sinks_.land_stock_difference(land),
+        sinks_.blue_carbon_sites(sites, climate_zone=cfg.factors.sink_climate_zone),
+        sinks_.mariculture_removals(harvest),
+    ]
+    out = pd.concat([p.reindex(columns=cols) for p in parts], ignore_index=True)
+    out = out[out["year"].isin(year_list)].astype({"year": "int64"})
+    return out.reset_index(drop=True)
+
+
+def _net_indicators(indicators: pd.DataFrame, city_sinks: pd.DataFrame, region) -> pd.DataFrame:
+    """Gross emissions, removals and net emissions per year on both bases (city_indicators
+    ``removals_tco2e``, ``net_ghg_tco2e``): net = total_ghg_tco2e + removals, the removals of
+    ``city_sinks`` outside the memo items, counted once (:func:`sinks.net_emissions`)."""
+    parts = []
+    for basis, suffix in (("incl_net_imported_electricity", ""), ("territorial", "_territorial")):
+        gross = indicators[indicators["indicator"] == f"total_ghg_tco2e{suffix}"]
+        gross = gross[gross["period_type"] == "year"].set_index("year")["value"]
+        net = sinks_.net_emissions(gross, city_sinks)
+        net = net[net["year"].isin(gross.index)]
+        for name, column in (("removals_tco2e", "removals_tco2e"), ("net_ghg_tco2e", "net_tco2e")):
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "period_type": "year",
+                        "year": net["year"].to_numpy(),
+                        "period": net["year"].to_numpy(),
+                        "indicator": name + suffix,
+                        "value": net[column].to_numpy(dtype="float64"),
+                        "unit": "tCO2e",
+                        "basis": basis,
+                    }
+                )
+            )
+    cols = ["region_code", "period_type", "year", "period", "indicator", "value", "unit", "basis"]
+    return pd.concat(parts, ignore_index=True).assign(region_code=region)[cols]
 
 
 def _gdp_comparable_10k_cny(stats: pd.DataFrame, region: str, year_list) -> pd.Series:
