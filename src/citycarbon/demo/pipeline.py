@@ -34,6 +34,11 @@ INGEST_ORDER = (
     "energy_balance",
     "industrial_output",
     "green_electricity",
+    "waste_disposal",
+    "wastewater",
+    "land_carbon",
+    "blue_carbon_sites",
+    "mariculture",
 )
 
 
