@@ -235,7 +235,7 @@ def mariculture_removals(harvest: pd.DataFrame) -> pd.DataFrame:
 
     Parameters
     ----------
-    harvest : region_code, year, group (shellfish | seaweed), harvest_t (live/wet weight)
+    harvest : region_code, year, species_group (shellfish | seaweed), harvest_t (live/wet weight)
 
     Returns
     -------
@@ -243,7 +243,7 @@ def mariculture_removals(harvest: pd.DataFrame) -> pd.DataFrame:
         region_code, year, sector ('memo'), pool ('mariculture'), source (group), co2_t
         (negative), method.
     """
-    g = harvest["group"]
+    g = harvest["species_group"]
     w = harvest["harvest_t"].to_numpy(dtype="float64")
     shell = shellfish_carbon_tc(
         w,

@@ -926,7 +926,7 @@ MARICULTURE = Schema(
     columns=(
         _REGION,
         _YEAR,
-        _choice("group", ("shellfish", "seaweed"), ("类别", "养殖类别"), "shellfish or seaweed"),
+        _choice("species_group", ("shellfish", "seaweed"), ("类别", "养殖类别"), "shellfish or seaweed"),
         Column(
             "harvest_t",
             "float64",
@@ -938,7 +938,7 @@ MARICULTURE = Schema(
             doc="live (shellfish) or wet (seaweed) weight",
         ),
     ),
-    natural_key=("region_code", "year", "group"),
+    natural_key=("region_code", "year", "species_group"),
     partition="year",
 )
 

@@ -1091,7 +1091,7 @@ def waste_and_sinks(
         {
             "region_code": cfg.adcode,
             "year": np.repeat(years, len(harvest)),
-            "group": np.tile(harvest.index.to_numpy(), len(years)),
+            "species_group": np.tile(harvest.index.to_numpy(), len(years)),
             "harvest_t": np.tile(harvest.to_numpy(), len(years)),
         }
     )
