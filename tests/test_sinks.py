@@ -78,7 +78,12 @@ def test_stock_difference_eq_2_5():
 def test_mariculture_is_memo_and_never_netted():
     """Shellfish 1 000 t: 1000 x (0.6 x 0.12 + 0.1 x 0.44) = 116 t C (assumed coefficients)."""
     harvest = pd.DataFrame(
-        {"region_code": "350200", "year": 2024, "species_group": ["shellfish"], "harvest_t": [1000.0]}
+        {
+            "region_code": "350200",
+            "year": 2024,
+            "species_group": ["shellfish"],
+            "harvest_t": [1000.0],
+        }
     )
     memo = sinks.mariculture_removals(harvest)
     assert memo["co2_t"].iloc[0] == pytest.approx(-116 * 44 / 12)

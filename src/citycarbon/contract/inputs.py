@@ -926,7 +926,9 @@ MARICULTURE = Schema(
     columns=(
         _REGION,
         _YEAR,
-        _choice("species_group", ("shellfish", "seaweed"), ("类别", "养殖类别"), "shellfish or seaweed"),
+        _choice(
+            "species_group", ("shellfish", "seaweed"), ("类别", "养殖类别"), "shellfish or seaweed"
+        ),
         Column(
             "harvest_t",
             "float64",
