@@ -281,7 +281,7 @@ def compute_inventory(
         ignore_index=True,
     )
     uncertainty = _uncertainty(
-        fuel_rows, scope2, cfg.adcode, year_list, mc_iterations, ippu=ippu_city
+        fuel_rows, scope2, cfg.adcode, year_list, mc_iterations, ippu=ippu_city, waste=waste_city
     )
     reconciliation = pd.concat(
         [
@@ -833,12 +833,15 @@ def _indicators(cfg, inventory, energy, gpc_totals, stats, year_list, base_year)
     return out
 
 
-def _uncertainty(fuel_rows, scope2, region, year_list, iterations, ippu=None) -> pd.DataFrame:
+def _uncertainty(
+    fuel_rows, scope2, region, year_list, iterations, ippu=None, waste=None
+) -> pd.DataFrame:
     ranges = unc.uncertainty_ranges()["uncertainty_pct"]
     rows = []
     cats = fuel_rows[fuel_rows["emissions_tco2e"].notna()]
     s2 = scope2.assign(fuel="electricity", ch4_n2o_context="grid")
     ip = ippu[ippu["emissions_tco2e"].notna()] if ippu is not None else pd.DataFrame()
+    ws = waste[waste["emissions_tco2e"].notna()] if waste is not None else pd.DataFrame()
     for basis in ("territorial", "incl_net_imported_electricity"):
         for y in year_list:  # a handful of years
             c = cats[cats["year"] == y]
@@ -857,6 +860,18 @@ def _uncertainty(fuel_rows, scope2, region, year_list, iterations, ippu=None) ->
                     [uf, ranges.reindex(pd.MultiIndex.from_arrays([["ef"] * len(p), kind]))]
                 )
                 group = np.concatenate([group, ("ippu|" + p["sector"] + "|" + p["gas"]).to_numpy()])
+            if len(ws):
+                w = ws[ws["year"] == y]
+                # one factor range per waste category (ef|waste_4.A ...), activity ±30 %
+                x = np.concatenate([x, w["emissions_tco2e"].to_numpy()])
+                ua = np.concatenate([ua, [ranges[("activity", "waste")]] * len(w)])
+                kind = ("waste_" + w["sector"]).to_numpy()
+                uf = np.concatenate(
+                    [uf, ranges.reindex(pd.MultiIndex.from_arrays([["ef"] * len(w), kind]))]
+                )
+                group = np.concatenate(
+                    [group, ("waste|" + w["sector"] + "|" + w["gas"]).to_numpy()]
+                )
             if basis != "territorial":
                 e = s2[s2["year"] == y]
                 x = np.concatenate([x, e["emissions_tco2e"].to_numpy()])
