@@ -50,6 +50,9 @@ def test_net_emissions_count_removals_once_and_memo_never(demo_inventory):
     assert (sinks["sector"] == "memo").any()
     ci = demo_inventory["city_inventory"]
     assert not ci["sector"].str.startswith("3.B").any()  # no removal among the emission rows
+    gpc = demo_inventory["gpc_inventory"]
+    land = gpc[gpc["gpc_ref"].str.startswith("V.2")].groupby("year")["emissions_tco2e"].sum()
+    np.testing.assert_allclose(land.reindex(counted.index), counted, rtol=1e-12)
     for y in counted.index:
         for suffix in ("", "_territorial"):
             gross = ind[(f"total_ghg_tco2e{suffix}", y)]

@@ -254,7 +254,8 @@ def compute_inventory(
 
     # ---- GPC reporting framework and the scope-2 basis (sensitivity, market-based)
     gpc_activity = gpc.energy_activity(completed)
-    gpc_rows = _gpc_rows(gpc_activity, city_year, profile, basis)
+    city_sinks = _city_sinks(cfg, year_list, settings)
+    gpc_rows = _gpc_rows(gpc_activity, city_year, profile, basis, city_sinks)
     city_scope2 = _city_scope2(
         cfg, profile, gpc_activity, city_year, scope2, year_list, settings
     ).assign(run_id=run_id, factor_profile=version)
@@ -270,7 +271,6 @@ def compute_inventory(
         year_list,
         base_year,
     ).assign(run_id=run_id, factor_profile=version)
-    city_sinks = _city_sinks(cfg, year_list, settings)
     indicators = pd.concat(
         [
             indicators,
@@ -345,7 +345,7 @@ def _scope2_methods(inventory: pd.DataFrame, basis: pd.DataFrame) -> pd.Series:
     )
 
 
-def _gpc_rows(activity, city_year, profile, basis) -> pd.DataFrame:
+def _gpc_rows(activity, city_year, profile, basis, city_sinks) -> pd.DataFrame:
     """The GPC reporting table of the city years: energy from the balance
     (:mod:`citycarbon.accounting.gpc`, scope 2 on the declared grid factor and, where heat is
     consumed, the profile's heat factor), other sectors from the territorial inventory rows."""
@@ -357,7 +357,14 @@ def _gpc_rows(activity, city_year, profile, basis) -> pd.DataFrame:
         dtype="float64",
     )
     energy = gpc.energy_emissions(activity, profile, fuels()["stat_unit"], grid, heat_ef)
-    other = gpc.inventory_rows(city_year[city_year["basis"] == "territorial"])
+    # AFOLU land (V.2) from the sinks outside the memo items: removals negative, as GPC reports
+    land = city_sinks[city_sinks["sector"] != "memo"]
+    land = land[["region_code", "year", "sector"]].assign(
+        gas="CO2", emissions_t=land["co2_t"], emissions_tco2e=land["co2_t"]
+    )
+    other = gpc.inventory_rows(
+        pd.concat([city_year[city_year["basis"] == "territorial"], land], ignore_index=True)
+    )
     table = gpc.reporting_table(pd.concat([energy, other], ignore_index=True), city_year)
     label = pd.Series(basis_label(basis).to_numpy(), index=basis["year"].to_numpy())
     heat_label = {y: f", heat_ef published for {p['year']}" for y, p in heat.items()}
