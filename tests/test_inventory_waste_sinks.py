@@ -66,3 +66,30 @@ def test_inventory_page_shows_sinks_section(app):
     en = client.get("/inventory", params={"lang": "en"}).text
     assert 'id="sinks"' in zh and "碳汇与净排放" in zh and "备忘项" in zh
     assert "Carbon sinks and net emissions" in en and "碳汇与净排放" not in en
+
+
+def test_waste_disposal_ingest_checks_rows(tmp_path, monkeypatch):
+    """Chinese headers are recognised; an unknown treatment and a negative quantity are
+    quarantined naming the file's column; the accepted rows reach the lake."""
+    from citycarbon.ingest.loader import ingest
+    from citycarbon.store import catalog, lake
+
+    monkeypatch.setenv("CITYCARBON_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
+    f = tmp_path / "waste.csv"
+    f.write_text(
+        "行政区划代码,年份,处理方式,垃圾组分,处理量\n"
+        "350200,2020,landfill_managed_anaerobic,food,1000\n"
+        "350200,2020,incineration,plastics,500\n"
+        "350200,2020,burying,food,10\n"
+        "350200,2021,composting,food,-5\n",
+        encoding="utf-8",
+    )
+    try:
+        r = ingest("waste_disposal", f)
+        assert (r.rows_accepted, r.rows_quarantined) == (2, 2)
+        assert {"处理方式", "处理量"} <= set(r.problems["column"])  # the file's own headers
+        got = lake.read_current("waste_disposal")
+        assert sorted(got["treatment"]) == ["incineration", "landfill_managed_anaerobic"]
+    finally:
+        catalog.dispose_engines()
