@@ -129,3 +129,17 @@ def test_defaults_carry_source_and_unit():
     assert (t["source"] != "").all() and (t["unit"] != "").all()
     # every value not taken from a verified table row says so
     assert t.loc[t["assumption"], "note"].str.contains("ASSUMPTION").all()
+
+
+def test_no_waste_data_is_ne_never_zero():
+    from citycarbon.store.lake import _empty_frame
+
+    out = waste.waste_emissions(
+        _empty_frame("waste_disposal"),
+        _empty_frame("wastewater"),
+        region_code="350200",
+        years=[2023],
+        climate_zone="tropical_moist_wet",
+    )
+    assert (out["notation_key"] == "NE").all() and out["emissions_t"].isna().all()
+    assert out["method"].str.startswith("NE: no").all()
