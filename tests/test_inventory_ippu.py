@@ -195,13 +195,15 @@ def test_demo_totals_gpc_and_uncertainty_include_ippu(demo_inventory):
     gpc_ippu = gpc[gpc["gpc_ref"].str.startswith("IV")].groupby("year")["emissions_tco2e"].sum()
     scope3 = gpc[(gpc["scope"] == 3) & gpc["basic_plus"] & ~gpc["basic"]]
     scope3 = scope3.groupby("year")["emissions_tco2e"].sum()
+    afolu = gpc[gpc["gpc_ref"].str.startswith("V")].groupby("year")["emissions_tco2e"].sum()
     for y in total.index:
         assert ind[("total_ghg_tco2e_territorial", y)] == pytest.approx(total[y], rel=1e-12)
-        # GPC IV (IPPU) is the inventory's sector 2; BASIC+ = BASIC + IPPU + AFOLU (NE) + the
-        # scope 3 of BASIC+ (T&D losses, transboundary journeys)
+        # GPC IV (IPPU) is the inventory's sector 2; BASIC+ = BASIC + IPPU + AFOLU (land: the
+        # sinks, negative; livestock NE) + the scope 3 of BASIC+ (T&D losses, transboundary
+        # journeys)
         assert gpc_ippu[y] == pytest.approx(ippu[y], rel=1e-12)
         diff = ind[("gpc_basic_plus_tco2e", y)] - ind[("gpc_basic_tco2e", y)]
-        assert diff == pytest.approx(ippu[y] + scope3[y], rel=1e-9)
+        assert diff == pytest.approx(ippu[y] + afolu[y] + scope3[y], rel=1e-9)
     unc = demo_inventory["inventory_uncertainty"]
     a1 = unc[(unc["approach"] == 1) & (unc["basis"] == "territorial")].set_index("year")
     np.testing.assert_allclose(a1["total_tco2e"].reindex(total.index), total, rtol=1e-9)

@@ -95,6 +95,10 @@ class FactorChoice(Section):
     grid_sensitivity: dict[Literal["national", "regional", "provincial"], str] = {}
     mode: Modes = Modes()
     overrides: list[dict] = []
+    #: decay-rate zone of landfill first-order decay (IPCC 2006 Vol. 5 Table 3.3)
+    waste_climate_zone: Literal["tropical_moist_wet", "temperate_wet"] = "tropical_moist_wet"
+    #: zone of the mangrove biomass defaults (IPCC 2013 Wetlands Supplement Ch. 4)
+    sink_climate_zone: Literal["subtropical"] = "subtropical"
 
     @model_validator(mode="after")
     def _one_priority(self) -> FactorChoice:

@@ -11,7 +11,8 @@ Kinds
 -----
 Lake tables (data-contract.md, "Lake tables"): ``energy_monthly`` (205-1表 能源购进、消费与库存),
 ``meter_readings``, ``city_statistics``, ``industrial_output``, ``green_electricity``,
-``enterprise_value_added``.
+``enterprise_value_added``; waste and sinks: ``waste_disposal``, ``wastewater``, ``land_carbon``,
+``blue_carbon_sites``, ``mariculture``.
 Registry (catalog) tables: ``parks``, ``enterprises``, ``grid_nodes``, ``meters``.
 
 References
@@ -681,6 +682,289 @@ ENERGY_BALANCE = Schema(
     skip_rows={"fuel": ("合计", "总计", "能源合计")},
 )
 
+# --- waste and sinks (issue 15): city-level yearly activity ---------------------------------
+_REGION = Column(
+    "region_code",
+    "string",
+    codes="region",
+    pattern=r"\d{6}",
+    aliases=("行政区划代码", "区划代码", "地区代码", "region", "adcode"),
+)
+_YEAR = Column("year", "int64", minimum=1950, latest="finished", aliases=("年份", "年度", "年"))
+_CITY_YEAR_T = "one city in one year: 10^8 t is more than the yearly waste of any country"
+
+
+def _choice(name: str, values: tuple[str, ...], aliases: tuple[str, ...], doc: str) -> Column:
+    return Column(name, "string", pattern="|".join(values), aliases=aliases, doc=doc)
+
+
+WASTE_DISPOSAL = Schema(
+    kind="waste_disposal",
+    table="waste_disposal",
+    title="Solid waste treated by year, treatment and waste type (生活垃圾处理量)",
+    columns=(
+        _REGION,
+        _YEAR,
+        _choice(
+            "treatment",
+            (
+                "landfill_managed_anaerobic",
+                "landfill_managed_semi_aerobic",
+                "landfill_unmanaged_deep",
+                "landfill_unmanaged_shallow",
+                "landfill_uncategorised",
+                "incineration",
+                "composting",
+                "anaerobic_digestion",
+            ),
+            ("处理方式", "处置方式", "treatment_type"),
+            "landfill_* (site type of IPCC 2006 Vol. 5 Table 3.1), incineration, composting, "
+            "anaerobic_digestion",
+        ),
+        _choice(
+            "waste_type",
+            ("food", "garden", "paper", "wood", "textiles", "plastics", "inert"),
+            ("垃圾组分", "组分", "废物类型"),
+            "component of IPCC 2006 Vol. 5 Table 2.4 (inert = glass, metal, other inert)",
+        ),
+        Column(
+            "quantity_t",
+            "float64",
+            unit="t",
+            minimum=0.0,
+            maximum=1e8,
+            plausible=_CITY_YEAR_T,
+            aliases=("处理量", "处理量吨", "数量", "quantity"),
+            doc="wet weight",
+        ),
+        Column(
+            "ch4_recovered_t",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="t",
+            default=0.0,
+            minimum=0.0,
+            maximum=1e7,
+            plausible=_CITY_YEAR_T,
+            aliases=("甲烷回收量", "填埋气回收甲烷"),
+            doc="landfill CH4 recovered (flared or used) in the year; summed over the year's rows",
+        ),
+    ),
+    natural_key=("region_code", "year", "treatment", "waste_type"),
+    partition="year",
+)
+
+WASTEWATER = Schema(
+    kind="wastewater",
+    table="wastewater",
+    title="Wastewater organics by year, stream and treatment (污水处理 COD)",
+    columns=(
+        _REGION,
+        _YEAR,
+        _choice(
+            "stream", ("domestic", "industrial"), ("污水类型", "类型"), "domestic or industrial"
+        ),
+        _choice(
+            "treatment",
+            (
+                "centralized_aerobic",
+                "centralized_aerobic_overloaded",
+                "anaerobic_reactor",
+                "septic_system",
+                "sea_river_lake_discharge",
+            ),
+            ("处理方式", "处理工艺"),
+            "treatment or discharge system of IPCC 2006 Vol. 5 Table 6.3",
+        ),
+        Column(
+            "cod_t",
+            "float64",
+            unit="t",
+            minimum=0.0,
+            maximum=1e8,
+            plausible=_CITY_YEAR_T,
+            aliases=("化学需氧量", "COD", "cod吨", "有机物总量"),
+            doc="organics in the wastewater entering the system, t COD",
+        ),
+        Column(
+            "sludge_cod_t",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="t",
+            default=0.0,
+            minimum=0.0,
+            maximum=1e8,
+            plausible=_CITY_YEAR_T,
+            aliases=("污泥去除COD",),
+        ),
+        Column(
+            "ch4_recovered_t",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="t",
+            default=0.0,
+            minimum=0.0,
+            maximum=1e7,
+            plausible=_CITY_YEAR_T,
+            aliases=("甲烷回收量",),
+        ),
+        Column(
+            "population_10k",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="10^4 persons",
+            minimum=0.0,
+            maximum=1e4,
+            plausible="10^8 persons served by one city's sewers",
+            aliases=("服务人口", "服务人口万人"),
+        ),
+        Column(
+            "protein_kg_per_person_yr",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="kg/person/yr",
+            minimum=0.0,
+            maximum=100.0,
+            plausible="above 100 kg protein per person and year (about 270 g a day)",
+            aliases=("人均蛋白质消费量",),
+        ),
+    ),
+    natural_key=("region_code", "year", "stream", "treatment"),
+    partition="year",
+)
+
+LAND_CARBON = Schema(
+    kind="land_carbon",
+    table="land_carbon",
+    title="Land area and carbon stock by year and land class (森林、城市绿地碳储量)",
+    columns=(
+        _REGION,
+        _YEAR,
+        _choice(
+            "land_class", ("forest", "urban_green"), ("地类", "土地类型"), "forest, urban_green"
+        ),
+        Column(
+            "area_ha",
+            "float64",
+            unit="ha",
+            minimum=0.0,
+            maximum=1e7,
+            plausible="10^7 ha (100 000 km2) is larger than any Chinese prefecture city",
+            aliases=("面积公顷", "面积"),
+        ),
+        Column(
+            "carbon_stock_tc_per_ha",
+            "float64",
+            unit="tC/ha",
+            minimum=0.0,
+            maximum=1000.0,
+            plausible="1 000 t C/ha is beyond the densest forest stocks",
+            aliases=("单位面积碳储量", "碳密度"),
+        ),
+    ),
+    natural_key=("region_code", "year", "land_class"),
+    partition="year",
+)
+
+BLUE_CARBON_SITES = Schema(
+    kind="blue_carbon_sites",
+    table="blue_carbon_sites",
+    title="Blue-carbon sites by year: area, planting year, monitoring (蓝碳生态系统 站点)",
+    columns=(
+        _REGION,
+        Column("site_id", "string", aliases=("站点编号", "项目编号", "site")),
+        Column("site_name", "string", aliases=("站点名称", "项目名称", "name")),
+        _YEAR,
+        _choice(
+            "ecosystem",
+            ("mangrove", "salt_marsh", "seagrass"),
+            ("生态系统", "类型"),
+            "mangrove, salt_marsh or seagrass",
+        ),
+        Column(
+            "area_ha",
+            "float64",
+            unit="ha",
+            minimum=0.0,
+            maximum=1e6,
+            plausible="10^6 ha of one coastal site",
+            aliases=("面积公顷", "面积"),
+        ),
+        Column(
+            "year_planted",
+            "int64",
+            required=False,
+            nullable=True,
+            minimum=1950,
+            maximum=2100,
+            aliases=("种植年份", "修复年份"),
+            doc="empty for a natural stand",
+        ),
+        Column(
+            "soil_c_rate_tc_per_ha_yr",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="tC/ha/yr",
+            minimum=0.0,
+            maximum=20.0,
+            plausible="20 t C/ha/yr of sediment burial is beyond any measured coastal wetland",
+            aliases=("沉积物碳埋藏速率",),
+            doc="Tier 2 measured sediment accumulation (else the Table 4.12 default)",
+        ),
+        Column(
+            "biomass_c_rate_tc_per_ha_yr",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="tC/ha/yr",
+            minimum=0.0,
+            maximum=50.0,
+            plausible="50 t C/ha/yr of biomass gain is beyond any mangrove stand",
+            aliases=("植被固碳速率",),
+            doc="Tier 2 measured biomass carbon gain (else the mangrove defaults)",
+        ),
+        Column(
+            "lon", "float64", required=False, nullable=True, minimum=-180, maximum=180, aliases=_LON
+        ),
+        Column(
+            "lat", "float64", required=False, nullable=True, minimum=-90, maximum=90, aliases=_LAT
+        ),
+    ),
+    natural_key=("site_id", "year"),
+    partition="year",
+)
+
+MARICULTURE = Schema(
+    kind="mariculture",
+    table="mariculture",
+    title="Mariculture harvest by year and group (海水养殖 贝类、藻类产量)",
+    columns=(
+        _REGION,
+        _YEAR,
+        _choice(
+            "species_group", ("shellfish", "seaweed"), ("类别", "养殖类别"), "shellfish or seaweed"
+        ),
+        Column(
+            "harvest_t",
+            "float64",
+            unit="t",
+            minimum=0.0,
+            maximum=1e8,
+            plausible=_CITY_YEAR_T,
+            aliases=("产量", "产量吨"),
+            doc="live (shellfish) or wet (seaweed) weight",
+        ),
+    ),
+    natural_key=("region_code", "year", "species_group"),
+    partition="year",
+)
+
 PARKS = Schema(
     kind="parks",
     table="parks",
@@ -828,6 +1112,11 @@ SCHEMAS: dict[str, Schema] = {
         GREEN_ELECTRICITY,
         ENTERPRISE_VALUE_ADDED,
         ENERGY_BALANCE,
+        WASTE_DISPOSAL,
+        WASTEWATER,
+        LAND_CARBON,
+        BLUE_CARBON_SITES,
+        MARICULTURE,
         PARKS,
         ENTERPRISES,
         GRID_NODES,

@@ -273,6 +273,24 @@ CITY_SCOPE2 = Result(
     title_zh="范围二口径与电网因子敏感性",
     title_en="Scope 2 basis and grid-factor sensitivity",
 )
+CITY_SINKS = Result(
+    "city_sinks",
+    key=("region_code", "year", "sector", "pool", "source"),
+    columns={
+        "site_name": "",
+        "ecosystem": "",
+        "area_ha": "ha",
+        "co2_t": "tCO2",
+        "tier": "",
+    },
+    method=(
+        "carbon sinks (accounting/sinks.py): land by stock difference (IPCC 2006 Vol. 4 eq. 2.5), "
+        "blue carbon per site (IPCC 2013 Wetlands Supplement Ch. 4; HY/T 0349-2022 pools), "
+        "mariculture as memo (sector 'memo', outside the removals); removals negative"
+    ),
+    title_zh="城市碳汇",
+    title_en="City carbon sinks",
+)
 GPC_INVENTORY = Result(
     "gpc_inventory",
     key=("region_code", "year", "gpc_ref", "gas"),
@@ -615,6 +633,7 @@ RESULTS: Mapping[str, Result] = MappingProxyType(
             INVENTORY_RECONCILIATION,
             CITY_SCOPE2,
             GPC_INVENTORY,
+            CITY_SINKS,
             NOWCAST,
             NOWCAST_BACKTEST,
             NOWCAST_CITY_BACKTEST,

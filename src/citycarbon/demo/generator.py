@@ -253,6 +253,9 @@ class DemoCity:
     profile_names: list[str] = field(default_factory=list)
     energy_balance: pd.DataFrame = field(default_factory=pd.DataFrame)  # issue 5
     enterprise_value_added: pd.DataFrame = field(default_factory=pd.DataFrame)  # issue 16
+    #: waste and sinks (issue 15): waste_disposal, wastewater, land_carbon, blue_carbon_sites,
+    #: mariculture
+    waste_and_sinks: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def build_city(
@@ -345,6 +348,7 @@ def build_city(
         profile_names=profile_names,
         energy_balance=balance,
         enterprise_value_added=value_added,
+        waste_and_sinks=waste_and_sinks(cal, cfg, year_list, stats),
     )
 
 
@@ -403,6 +407,8 @@ def generate_city(
         "energy_balance",
     ):
         paths[name] = _write_csv(getattr(demo, name), out / f"{name}.csv")
+    for name, table in demo.waste_and_sinks.items():
+        paths[name] = _write_csv(table, out / f"{name}.csv")
     return paths
 
 
@@ -977,6 +983,134 @@ def _city_statistics(
 # --------------------------------------------------------------------------------------------
 # industrial output and green electricity
 # --------------------------------------------------------------------------------------------
+
+
+def waste_and_sinks(
+    cal: dict, cfg: CityConfig, years: list[int], stats: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """City tables of waste and sinks from the calibration's ``waste_and_sinks`` (all
+    assumptions): solid waste by treatment and component back to ``msw.first_year`` (the
+    landfill history), wastewater COD by stream and treatment, land carbon stocks, blue-carbon
+    sites and mariculture harvests of the demo years."""
+    spec = cal.get("waste_and_sinks")
+    if not spec:
+        return {}
+    msw = spec["msw"]
+    last = years[-1]
+    hist = np.arange(int(msw["first_year"]), last + 1)
+    total = float(msw["t_last_year"]) * (1.0 + float(msw["growth"])) ** (hist - last)
+    share = msw["landfill_share"]
+    landfill = np.interp(hist, [int(k) for k in share], [float(v) for v in share.values()])
+    comp = pd.Series(msw["composition"], dtype="float64")
+    comp = comp / comp.sum()
+    treated = total * (1.0 - landfill)
+    compost = treated * float(msw["composting_share"])
+    by_treatment = {
+        msw["landfill_site"]: total * landfill,
+        "incineration": treated - compost,
+        "composting": compost,
+    }
+    frames = []
+    for treatment, qty in by_treatment.items():  # three treatments
+        food_only = treatment == "composting"
+        parts = pd.Series({"food": 1.0}) if food_only else comp
+        frames.append(
+            pd.DataFrame(
+                {
+                    "region_code": cfg.adcode,
+                    "year": np.repeat(hist, len(parts)),
+                    "treatment": treatment,
+                    "waste_type": np.tile(parts.index.to_numpy(), len(hist)),
+                    "quantity_t": np.round(np.outer(qty, parts.to_numpy()).ravel(), 1),
+                }
+            )
+        )
+    disposal = pd.concat(frames, ignore_index=True)
+    rec = msw["landfill_ch4_recovered_t"]
+    first_landfill = (disposal["treatment"] == msw["landfill_site"]) & (
+        disposal["waste_type"] == "food"
+    )
+    disposal["ch4_recovered_t"] = np.where(
+        first_landfill & (disposal["year"] >= int(rec["from_year"])), float(rec["t"]), 0.0
+    )
+    ww = spec["wastewater"]
+    pop = stats[(stats["region_code"] == cfg.adcode) & (stats["indicator"] == "population")]
+    pop = pop.set_index("year")["value"].reindex(years).to_numpy(dtype="float64")  # 10^4
+    dom_share = pd.Series(ww["domestic_treatment"], dtype="float64")
+    dom_cod = units.convert(pop * 1e4 * float(ww["domestic_cod_kg_per_person_yr"]), "kg", "t")
+    ind_share = pd.Series(ww["industrial_treatment"], dtype="float64")
+    sludge = float(ww["sludge_share"])
+    wastewater = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "region_code": cfg.adcode,
+                    "year": np.repeat(years, len(shares)),
+                    "stream": stream,
+                    "treatment": np.tile(shares.index.to_numpy(), len(years)),
+                    "cod_t": np.round(np.outer(cod, shares.to_numpy()).ravel(), 1),
+                }
+            )
+            for stream, cod, shares in (
+                ("domestic", dom_cod, dom_share),
+                ("industrial", np.full(len(years), float(ww["industrial_cod_t"])), ind_share),
+            )
+        ],
+        ignore_index=True,
+    )
+    central = wastewater["treatment"].str.startswith("centralized")
+    wastewater["sludge_cod_t"] = np.round(np.where(central, wastewater["cod_t"] * sludge, 0.0), 1)
+    wastewater["ch4_recovered_t"] = 0.0
+    dom = (wastewater["stream"] == "domestic").to_numpy()
+    wastewater["population_10k"] = np.where(
+        dom, pd.Series(pop, index=years).reindex(wastewater["year"]).to_numpy(), np.nan
+    )
+    wastewater["protein_kg_per_person_yr"] = np.where(
+        dom, float(ww["protein_kg_per_person_yr"]), np.nan
+    )
+    # land stocks from the year before the first demo year: the reference of the first change
+    land = pd.DataFrame(spec["land"]).T.astype("float64")
+    land_years = [years[0] - 1, *years]
+    n = np.arange(len(land_years))[None, :]
+    area = (
+        land["area_ha"].to_numpy()[:, None] * (1.0 + land["area_growth"].to_numpy()[:, None]) ** n
+    )
+    stock = (
+        land["stock_tc_per_ha"].to_numpy()[:, None]
+        + land["stock_gain_tc_per_ha_yr"].to_numpy()[:, None] * n
+    )
+    land_rows = pd.DataFrame(
+        {
+            "region_code": cfg.adcode,
+            "year": np.tile(land_years, len(land)),
+            "land_class": np.repeat(land.index.to_numpy(), len(land_years)),
+            "area_ha": np.round(area, 1).ravel(),
+            "carbon_stock_tc_per_ha": np.round(stock, 3).ravel(),
+        }
+    )
+    sites = pd.DataFrame(spec["blue_carbon_sites"])
+    site_rows = sites.merge(pd.DataFrame({"year": years}), how="cross").assign(
+        region_code=cfg.adcode,
+        year_planted=lambda t: t["year_planted"].astype("Int64"),
+        soil_c_rate_tc_per_ha_yr=np.nan,
+        biomass_c_rate_tc_per_ha_yr=np.nan,
+    )
+    harvest = pd.Series(spec["mariculture"], dtype="float64")
+    mari = pd.DataFrame(
+        {
+            "region_code": cfg.adcode,
+            "year": np.repeat(years, len(harvest)),
+            "species_group": np.tile(harvest.index.to_numpy(), len(years)),
+            "harvest_t": np.tile(harvest.to_numpy(), len(years)),
+        }
+    )
+    return {
+        "waste_disposal": disposal[COLUMNS["waste_disposal"]],
+        "wastewater": wastewater[COLUMNS["wastewater"]],
+        "land_carbon": land_rows[COLUMNS["land_carbon"]],
+        "blue_carbon_sites": site_rows[COLUMNS["blue_carbon_sites"]],
+        "mariculture": mari[COLUMNS["mariculture"]],
+    }
 
 
 def _industrial_output(

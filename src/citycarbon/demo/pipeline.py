@@ -35,6 +35,11 @@ INGEST_ORDER = (
     "industrial_output",
     "green_electricity",
     "enterprise_value_added",
+    "waste_disposal",
+    "wastewater",
+    "land_carbon",
+    "blue_carbon_sites",
+    "mariculture",
 )
 
 

@@ -406,6 +406,32 @@ def gpc_totals(principal: Principal, year: int) -> dict[str, float]:
     return dict(zip(ind["indicator"], ind["value"].astype(float), strict=True))
 
 
+def sinks(principal: Principal, year: int) -> pd.DataFrame:
+    """The carbon sinks of a year (``city_sinks``): sector, pool, source, site name,
+    ecosystem, area, tCO2 (negative = removal), tier and method; memo rows (mariculture) last.
+    City-wide roles only."""
+    access.require(principal, "read_city")
+    f = result("city_sinks")
+    if f is None:
+        return pd.DataFrame(columns=[*declared("city_sinks").key, "co2_t"])
+    f = f[f["year"].to_numpy() == int(year)].assign(memo=lambda t: t["sector"] == "memo")
+    f = f.sort_values(["memo", "sector", "pool", "source"], kind="stable")
+    return f.drop(columns=["run_id", "factor_profile"], errors="ignore").reset_index(drop=True)
+
+
+NET_TOTALS = ("total_ghg_tco2e", "removals_tco2e", "net_ghg_tco2e")
+
+
+def net_totals(principal: Principal, year: int, basis: str) -> dict[str, float]:
+    """Gross emissions, removals and net emissions of a year on a basis [tCO2e], from
+    ``city_indicators`` (the net is the neutrality gap left): city-wide roles only."""
+    suffix = "" if _check_basis(basis) != "territorial" else "_territorial"
+    ind = indicators(principal, "year")
+    ind = ind[(ind["year"] == int(year)) & ind["indicator"].isin([n + suffix for n in NET_TOTALS])]
+    by = dict(zip(ind["indicator"], ind["value"].astype(float), strict=True))
+    return {n: by.get(n + suffix, float("nan")) for n in NET_TOTALS}
+
+
 def uncertainty(principal: Principal, year: int | None = None) -> pd.DataFrame:
     """95 % ranges of the city total by approach (1 = error propagation, 2 = Monte Carlo) and
     basis: city-wide roles only."""

@@ -31,8 +31,11 @@ from citycarbon.accounting import electricity as elec
 from citycarbon.accounting import gpc
 from citycarbon.accounting import inventory as inv
 from citycarbon.accounting import ippu as ippu_
+from citycarbon.accounting import sinks as sinks_
 from citycarbon.accounting import uncertainty as unc
+from citycarbon.accounting import waste as waste_
 from citycarbon.accounting.energy import energy_consumption_tce
+from citycarbon.accounting.gwp import gwp_values
 from citycarbon.config import as_city
 from citycarbon.config.settings import get_settings
 from citycarbon.contract.results import ENTERPRISE_MONTH_GASES
@@ -49,6 +52,7 @@ RESULTS = (
     "inventory_reconciliation",
     "city_scope2",
     "gpc_inventory",
+    "city_sinks",
 )
 METHOD_BALANCE = (
     "能源平衡表: A = supply items, T = transformation, D = A + T - losses - F "
@@ -172,13 +176,20 @@ def compute_inventory(
     grid = basis.set_index("year")["ef_tco2_per_mwh"]
     keys = ["region_code", "year", "sector", "gas", "scope"]
     scope1 = _sum_with_notation(fuel_rows, keys)
-    missing = [s for s in inv.NOT_ESTIMATED if s not in set(scope1["sector"])]
+    # waste (4.A-4.D) is always reported by category, estimated or NE with the reason
+    missing = [s for s in inv.NOT_ESTIMATED if s not in {*scope1["sector"], "4"}]
+    waste_city = _waste_city(cfg, year_list, profile, settings)
     ippu_rows, ippu_prov = _ippu_rows(ent_years, profile, settings)
     ippu_city = _ippu_city(
         ippu_rows[ippu_rows["year"].isin(year_list)], ippu_prov, cfg.adcode, year_list
     )
     scope1 = pd.concat(
-        [scope1, ippu_city, inv.not_estimated_rows(cfg.adcode, year_list, missing)],
+        [
+            scope1,
+            ippu_city,
+            waste_city.drop(columns="method"),
+            inv.not_estimated_rows(cfg.adcode, year_list, missing),
+        ],
         ignore_index=True,
     )
     scope2 = inv.net_imported_electricity_rows(completed, grid)
@@ -232,6 +243,7 @@ def compute_inventory(
         ignore_index=True,
     )
     city_inventory["method"] = _ippu_methods(city_inventory, ippu_prov)
+    city_inventory["method"] = _waste_methods(city_inventory, waste_city)
     city_inventory["method"] = _scope2_methods(city_inventory, basis)
     city_inventory = inv.label_sectors(city_inventory)
     city_inventory["month"] = city_inventory["month"].astype("Int64")
@@ -242,7 +254,8 @@ def compute_inventory(
 
     # ---- GPC reporting framework and the scope-2 basis (sensitivity, market-based)
     gpc_activity = gpc.energy_activity(completed)
-    gpc_rows = _gpc_rows(gpc_activity, city_year, profile, basis)
+    city_sinks = _city_sinks(cfg, year_list, settings)
+    gpc_rows = _gpc_rows(gpc_activity, city_year, profile, basis, city_sinks)
     city_scope2 = _city_scope2(
         cfg, profile, gpc_activity, city_year, scope2, year_list, settings
     ).assign(run_id=run_id, factor_profile=version)
@@ -258,8 +271,17 @@ def compute_inventory(
         year_list,
         base_year,
     ).assign(run_id=run_id, factor_profile=version)
+    indicators = pd.concat(
+        [
+            indicators,
+            _net_indicators(indicators, city_sinks, cfg.adcode).assign(
+                run_id=run_id, factor_profile=version
+            ),
+        ],
+        ignore_index=True,
+    )
     uncertainty = _uncertainty(
-        fuel_rows, scope2, cfg.adcode, year_list, mc_iterations, ippu=ippu_city
+        fuel_rows, scope2, cfg.adcode, year_list, mc_iterations, ippu=ippu_city, waste=waste_city
     )
     reconciliation = pd.concat(
         [
@@ -276,6 +298,7 @@ def compute_inventory(
         "inventory_reconciliation": reconciliation,
         "city_scope2": city_scope2,
         "gpc_inventory": gpc_rows.assign(run_id=run_id, factor_profile=version),
+        "city_sinks": city_sinks.assign(run_id=run_id, factor_profile=version),
     }
     if write:
         parts = requested if requested is not None else ent_years
@@ -322,7 +345,7 @@ def _scope2_methods(inventory: pd.DataFrame, basis: pd.DataFrame) -> pd.Series:
     )
 
 
-def _gpc_rows(activity, city_year, profile, basis) -> pd.DataFrame:
+def _gpc_rows(activity, city_year, profile, basis, city_sinks) -> pd.DataFrame:
     """The GPC reporting table of the city years: energy from the balance
     (:mod:`citycarbon.accounting.gpc`, scope 2 on the declared grid factor and, where heat is
     consumed, the profile's heat factor), other sectors from the territorial inventory rows."""
@@ -334,7 +357,14 @@ def _gpc_rows(activity, city_year, profile, basis) -> pd.DataFrame:
         dtype="float64",
     )
     energy = gpc.energy_emissions(activity, profile, fuels()["stat_unit"], grid, heat_ef)
-    other = gpc.inventory_rows(city_year[city_year["basis"] == "territorial"])
+    # AFOLU land (V.2) from the sinks outside the memo items: removals negative, as GPC reports
+    land = city_sinks[city_sinks["sector"] != "memo"]
+    land = land[["region_code", "year", "sector"]].assign(
+        gas="CO2", emissions_t=land["co2_t"], emissions_tco2e=land["co2_t"]
+    )
+    other = gpc.inventory_rows(
+        pd.concat([city_year[city_year["basis"] == "territorial"], land], ignore_index=True)
+    )
     table = gpc.reporting_table(pd.concat([energy, other], ignore_index=True), city_year)
     label = pd.Series(basis_label(basis).to_numpy(), index=basis["year"].to_numpy())
     heat_label = {y: f", heat_ef published for {p['year']}" for y, p in heat.items()}
@@ -550,6 +580,96 @@ def _ippu_methods(inventory: pd.DataFrame, prov: pd.DataFrame) -> pd.Series:
     return method
 
 
+def _read_all_years(table: str, last_year: int, settings) -> pd.DataFrame:
+    """Every year up to ``last_year`` of a yearly lake table (history-dependent methods)."""
+    t = lake.read_current(table, lake=settings.lake, url=settings.database_url)
+    return t[t["year"] <= last_year].reset_index(drop=True)
+
+
+def _waste_city(cfg, year_list, profile, settings) -> pd.DataFrame:
+    """City waste rows (4.A-4.D) per year and gas from ``waste_disposal`` (every year on record:
+    landfill first-order decay needs the deposit history) and ``wastewater``
+    (:mod:`citycarbon.accounting.waste`), in tCO2e by the profile's GWP set (CH4 of waste is
+    biogenic: ``CH4_non_fossil``)."""
+    last = max(year_list)
+    rows = waste_.waste_emissions(
+        _read_all_years("waste_disposal", last, settings),
+        _read_all_years("wastewater", last, settings),
+        region_code=cfg.adcode,
+        years=year_list,
+        climate_zone=cfg.factors.waste_climate_zone,
+    )
+    gwp = dict(
+        zip(
+            ["CO2", "CH4", "N2O"],
+            gwp_values(["CO2", "CH4_non_fossil", "N2O"], profile),
+            strict=True,
+        )
+    )
+    return rows.assign(emissions_tco2e=rows["emissions_t"] * rows["gas"].map(gwp))
+
+
+def _waste_methods(inventory: pd.DataFrame, waste_city: pd.DataFrame) -> pd.Series:
+    """The ``method`` of the city's yearly waste rows: equations and defaults, or why NE."""
+    keys = ["year", "sector", "gas"]
+    by = waste_city.set_index(keys)["method"]
+    own = by.reindex(pd.MultiIndex.from_frame(inventory[keys])).to_numpy()
+    city = ((inventory["level"] == "city") & inventory["month"].isna()).to_numpy()
+    use = city & pd.notna(own)
+    return pd.Series(np.where(use, own, inventory["method"]), index=inventory.index)
+
+
+def _city_sinks(cfg, year_list, settings) -> pd.DataFrame:
+    """The ``city_sinks`` rows of the years: land by stock difference (``land_carbon``, every
+    year on record: the previous stock), blue-carbon sites and the mariculture memo
+    (:mod:`citycarbon.accounting.sinks`)."""
+    filt = {"year": list(year_list)}
+    land = _read_all_years("land_carbon", max(year_list), settings)
+    land = land[land["region_code"] == cfg.adcode]
+    read = {"lake": settings.lake, "url": settings.database_url}
+    sites = lake.read_current("blue_carbon_sites", filt, **read)
+    sites = sites[sites["region_code"] == cfg.adcode]
+    harvest = lake.read_current("mariculture", filt, **read)
+    harvest = harvest[harvest["region_code"] == cfg.adcode]
+    cols = [*declared("city_sinks").key, *declared("city_sinks").columns, "method"]
+    parts = [
+        sinks_.land_stock_difference(land),
+        sinks_.blue_carbon_sites(sites, climate_zone=cfg.factors.sink_climate_zone),
+        sinks_.mariculture_removals(harvest),
+    ]
+    out = pd.concat([p.reindex(columns=cols) for p in parts], ignore_index=True)
+    out = out[out["year"].isin(year_list)].astype({"year": "int64"})
+    return out.reset_index(drop=True)
+
+
+def _net_indicators(indicators: pd.DataFrame, city_sinks: pd.DataFrame, region) -> pd.DataFrame:
+    """Gross emissions, removals and net emissions per year on both bases (city_indicators
+    ``removals_tco2e``, ``net_ghg_tco2e``): net = total_ghg_tco2e + removals, the removals of
+    ``city_sinks`` outside the memo items, counted once (:func:`sinks.net_emissions`)."""
+    parts = []
+    for basis, suffix in (("incl_net_imported_electricity", ""), ("territorial", "_territorial")):
+        gross = indicators[indicators["indicator"] == f"total_ghg_tco2e{suffix}"]
+        gross = gross[gross["period_type"] == "year"].set_index("year")["value"]
+        net = sinks_.net_emissions(gross, city_sinks)
+        net = net[net["year"].isin(gross.index)]
+        for name, column in (("removals_tco2e", "removals_tco2e"), ("net_ghg_tco2e", "net_tco2e")):
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "period_type": "year",
+                        "year": net["year"].to_numpy(),
+                        "period": net["year"].to_numpy(),
+                        "indicator": name + suffix,
+                        "value": net[column].to_numpy(dtype="float64"),
+                        "unit": "tCO2e",
+                        "basis": basis,
+                    }
+                )
+            )
+    cols = ["region_code", "period_type", "year", "period", "indicator", "value", "unit", "basis"]
+    return pd.concat(parts, ignore_index=True).assign(region_code=region)[cols]
+
+
 def _gdp_comparable_10k_cny(stats: pd.DataFrame, region: str, year_list) -> pd.Series:
     gdp = stats[
         (stats["region_code"] == region)
@@ -720,12 +840,15 @@ def _indicators(cfg, inventory, energy, gpc_totals, stats, year_list, base_year)
     return out
 
 
-def _uncertainty(fuel_rows, scope2, region, year_list, iterations, ippu=None) -> pd.DataFrame:
+def _uncertainty(
+    fuel_rows, scope2, region, year_list, iterations, ippu=None, waste=None
+) -> pd.DataFrame:
     ranges = unc.uncertainty_ranges()["uncertainty_pct"]
     rows = []
     cats = fuel_rows[fuel_rows["emissions_tco2e"].notna()]
     s2 = scope2.assign(fuel="electricity", ch4_n2o_context="grid")
     ip = ippu[ippu["emissions_tco2e"].notna()] if ippu is not None else pd.DataFrame()
+    ws = waste[waste["emissions_tco2e"].notna()] if waste is not None else pd.DataFrame()
     for basis in ("territorial", "incl_net_imported_electricity"):
         for y in year_list:  # a handful of years
             c = cats[cats["year"] == y]
@@ -744,6 +867,18 @@ def _uncertainty(fuel_rows, scope2, region, year_list, iterations, ippu=None) ->
                     [uf, ranges.reindex(pd.MultiIndex.from_arrays([["ef"] * len(p), kind]))]
                 )
                 group = np.concatenate([group, ("ippu|" + p["sector"] + "|" + p["gas"]).to_numpy()])
+            if len(ws):
+                w = ws[ws["year"] == y]
+                # one factor range per waste category (ef|waste_4.A ...), activity ±30 %
+                x = np.concatenate([x, w["emissions_tco2e"].to_numpy()])
+                ua = np.concatenate([ua, [ranges[("activity", "waste")]] * len(w)])
+                kind = ("waste_" + w["sector"]).to_numpy()
+                uf = np.concatenate(
+                    [uf, ranges.reindex(pd.MultiIndex.from_arrays([["ef"] * len(w), kind]))]
+                )
+                group = np.concatenate(
+                    [group, ("waste|" + w["sector"] + "|" + w["gas"]).to_numpy()]
+                )
             if basis != "territorial":
                 e = s2[s2["year"] == y]
                 x = np.concatenate([x, e["emissions_tco2e"].to_numpy()])

@@ -215,6 +215,11 @@ STEPS: tuple[Step, ...] = (
                 "green_electricity",
                 "enterprises",
                 "parks",
+                "waste_disposal",
+                "wastewater",
+                "land_carbon",
+                "blue_carbon_sites",
+                "mariculture",
             }
         ),
         (R.ENTERPRISE_MONTH_GASES,),  # the bottom-up: the enterprise accounts by sector and gas
@@ -226,6 +231,7 @@ STEPS: tuple[Step, ...] = (
             R.INVENTORY_RECONCILIATION,
             R.CITY_SCOPE2,
             R.GPC_INVENTORY,
+            R.CITY_SINKS,
         ),
         True,
         _inventory,

@@ -304,6 +304,8 @@ def inventory_page(
             balance_years=pq.balance_years(principal),
             gpc=records(pq.gpc_table(principal, year)),
             gpc_totals=pq.gpc_totals(principal, year),
+            sinks=records(pq.sinks(principal, year)),
+            net=pq.net_totals(principal, year, basis),
         )
     return render(request, "inventory.html", ctx)
 
