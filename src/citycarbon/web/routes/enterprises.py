@@ -29,7 +29,7 @@ def enterprise_list_page(
     q: Annotated[str | None, Query(max_length=100)] = None,
     district: Annotated[str | None, Query(max_length=6)] = None,
     industry: Annotated[str | None, Query(max_length=5)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HTMLResponse:
     frame = access.enterprises(principal, q=q, district=district or None, industry=industry)
     reg = access.registry()
