@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from citycarbon.cli import app as cli
+from citycarbon.contract.inputs import SCHEMAS
 from citycarbon.demo.users import demo_password, users_with_demo_password
 from citycarbon.ingest.excel205 import write_template
 from citycarbon.read import access
@@ -170,6 +171,21 @@ def test_internal_errors_show_no_exception_text_or_server_path(clients, job_work
     assert batch["status"] == "failed" and "Unsupported cast" not in batch["message"]
 
 
+def test_messages_name_no_server_directory(web_home):
+    import tempfile
+
+    from citycarbon.config.home import PACKAGE_DIR, without_server_paths
+
+    text = (
+        f"{web_home}/lake/results: no city_inventory result yet; "
+        f"{PACKAGE_DIR}/config/xiamen.yaml, section targets; {tempfile.gettempdir()}/x.csv"
+    )
+    assert without_server_paths(text) == (
+        "$CITYCARBON_HOME/lake/results: no city_inventory result yet; "
+        "<citycarbon>/config/xiamen.yaml, section targets; <temp>/x.csv"
+    )
+
+
 def test_an_xlsx_bomb_upload_is_refused_with_a_message_in_both_languages(clients, job_worker):
     import zipfile
 
@@ -296,6 +312,19 @@ def test_a_205_return_with_1e308_is_quarantined_and_every_page_opens(clients, jo
         assert page.status_code == 200 and "Traceback" not in page.text, name
         assert not re.search(r"\binf\b|NaN", page.text), name
     assert clients["viewer"].get("/api/v1/overview").json()["latest_year"] == latest_before
+
+
+def test_every_number_of_every_kind_has_a_declared_plausible_range():
+    """Finite bounds for every number column of every ingest kind, declared in the schema
+    (contract/inputs.py) with the reason of the upper bound; years may not be in the future."""
+    for kind, schema in SCHEMAS.items():
+        for col in schema.columns:
+            if col.dtype == "float64":
+                assert col.minimum is not None and col.maximum is not None, (kind, col.name)
+                assert -1e12 <= col.minimum < col.maximum <= 1e12, (kind, col.name)
+                assert col.plausible or col.name in ("lon", "lat"), (kind, col.name)
+            if col.dtype == "int64":
+                assert col.minimum is not None and col.latest == "finished", (kind, col.name)
 
 
 # --------------------------------------------------------------------------- serve

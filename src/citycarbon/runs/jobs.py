@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 from huey import RedisHuey, SqliteHuey
 from huey.consumer import Consumer
 
+from citycarbon.config.home import without_server_paths
 from citycarbon.config.settings import Settings, get_settings
 from citycarbon.contract.inputs import get_schema
 from citycarbon.errors import CitycarbonError, InputError
@@ -216,7 +217,7 @@ def run_ingest_job(job_id: int, path: str, city: str | None = None) -> None:
     name = job.source_name or "upload"
 
     def public(text: str) -> str:  # never a server path in what users see
-        return text.replace(str(file), name).replace(file.name, name)
+        return without_server_paths(text.replace(str(file), name).replace(file.name, name))
 
     def on_step(rep: StepReport) -> None:
         store.record_step(job_id, rep.name, rep.status, rep.seconds, public(rep.message or ""))
@@ -278,7 +279,8 @@ def run_retract_job(job_id: int, batch_id: int, reason: str, city: str | None = 
         return
 
     def on_step(rep: StepReport) -> None:
-        store.record_step(job_id, rep.name, rep.status, rep.seconds, rep.message or "")
+        message = without_server_paths(rep.message or "")
+        store.record_step(job_id, rep.name, rep.status, rep.seconds, message)
 
     store.start_job(job_id)
     _finish(
@@ -286,6 +288,6 @@ def run_retract_job(job_id: int, batch_id: int, reason: str, city: str | None = 
         lambda: retract_and_run(
             batch_id, actor=job.created_by, reason=reason, city=city, on_step=on_step
         ),
-        str,
+        without_server_paths,
         batch_id=batch_id,
     )

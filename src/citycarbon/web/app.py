@@ -38,7 +38,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.formparsers import MultiPartException
 
 from citycarbon import __version__
-from citycarbon.config.home import make_private
+from citycarbon.config.home import make_private, without_server_paths
 from citycarbon.config.settings import get_settings
 from citycarbon.contract.exports import spreadsheet_ready, write_csv
 from citycarbon.errors import CitycarbonError, InputError
@@ -244,6 +244,7 @@ def _is_api(request: Request) -> bool:
 
 
 def _error(request: Request, status: int, message: str) -> Response:
+    message = without_server_paths(message)  # e.g. a configuration file named in an error
     if _is_api(request):
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
@@ -280,6 +281,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         if detail in ("csrf", "nul"):
             detail = Translator(lang_of(request))(f"error.{detail}")
         if _is_api(request):
+            if isinstance(detail, str):
+                detail = without_server_paths(detail)
             return JSONResponse(
                 {"detail": detail}, status_code=exc.status_code, headers=exc.headers
             )

@@ -122,7 +122,7 @@ class JobPage(BaseModel):
 
 
 class NewUser(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid")  # JSON as the schema says
+    model_config = ConfigDict(strict=True)  # JSON types as the schema says (no "1" for 1)
 
     username: str = Field(pattern=users.USERNAME_RE.pattern)
     password: str = Field(min_length=8, max_length=1024)
