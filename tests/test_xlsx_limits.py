@@ -86,6 +86,7 @@ def _refused(path: Path, setting: str) -> tuple[str, float, int]:
         tracemalloc.stop()
     text = str(info.value)
     assert text.startswith("月报.xlsx") and setting in text and "已拒收" in text, text
+    assert text.count("refused") == 1 and "damaged" not in text, text  # said once, as it is
     assert str(path) not in text  # the file as the user named it, never the server path
     return text, seconds, peak
 

@@ -421,6 +421,8 @@ class ExcelReader(Reader):
     def chunks(self) -> Iterator[Chunk]:
         try:
             yield from self._chunks()
+        except CitycarbonError:  # a limit of the workbook (ingest/workbook.py): said as it is
+            raise
         except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as err:
             raise InputError(
                 f"the .xlsx workbook is damaged ({_error_text(err, self.path, self.label)})",
