@@ -371,7 +371,7 @@ def test_cli_db_upgrade_and_status(catalog_url, monkeypatch):
     done = runner.invoke(app, ["db", "upgrade"])
     assert done.exit_code == 0, done.output
     assert catalog.current_revision(catalog_url) == catalog.head_revision()
-    done = runner.invoke(app, ["db", "status"])
+    done = runner.invoke(app, ["db", "status"], env={"COLUMNS": "250"})  # one line per head list
     assert done.exit_code == 0, done.output
     assert catalog.head_revision() in done.output and "audit_log" in done.output
 

@@ -100,7 +100,7 @@ def test_day_period_and_errors(web):
     assert d["kind"] == "day"
     assert sum(x["electricity_mwh"] or 0 for x in d["districts"]) > 0
     assert all(x["co2_t"] is None for x in d["districts"])  # fuel returns are monthly
-    err = get(web, "m_admin", "/api/v1/map/districts?period=2031-01", 422)
+    err = get(web, "m_admin", "/api/v1/map/districts?period=2031-01", 404)  # no data: not found
     assert "available" in err["detail"]
     get(web, "m_admin", "/api/v1/map/districts?period=June", 422)
     get(web, "m_admin", f"/api/v1/map/points?period={day}&layers=roads", 422)

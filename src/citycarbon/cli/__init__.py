@@ -28,10 +28,13 @@ from citycarbon.cli.common import (
     console,
     fail,
     frame_table,
+    operator,
 )
 from citycarbon.cli.pipeline import exit_if_failed, print_run
 from citycarbon.config import load_city
+from citycarbon.config.home import make_private
 from citycarbon.config.settings import describe, get_settings
+from citycarbon.contract.exports import write_csv
 from citycarbon.demo import generate_city
 from citycarbon.demo.pipeline import run_demo, summarise
 from citycarbon.errors import CitycarbonError, InputError
@@ -97,6 +100,10 @@ class _MessageHandler(logging.Handler):
 @app.callback()
 def _main() -> None:
     """citycarbon — city carbon peaking and neutrality platform (碳达峰碳中和管理决策平台)."""
+    try:
+        make_private()  # files 0600, directories 0700, the home closed
+    except CitycarbonError:
+        pass  # a bad setting: the command itself says which
     root = logging.getLogger()
     if not any(isinstance(h, _MessageHandler) for h in root.handlers) and not root.handlers:
         root.addHandler(_MessageHandler())
@@ -257,7 +264,7 @@ def query_command(
     except CitycarbonError as err:
         fail(err)
     if csv:
-        typer.echo(frame.to_csv(index=False), nl=False)
+        typer.echo(write_csv(frame, index=False), nl=False)
         return
     table = Table(title=f"{name} ({len(frame)} rows)")
     for col in frame.columns:
@@ -360,14 +367,29 @@ def ingest_command(
             "ingest); written to <dir>/<batch_id>/errors.csv and errors.xlsx.",
         ),
     ] = None,
-    user: Annotated[str, typer.Option("--user", help="Recorded as the batch's creator.")] = "cli",
+    as_user: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="The platform user the batch belongs to (they see it on the 数据 page); "
+            "default: your OS account, recorded as cli:<name>, seen by city-wide roles only.",
+        ),
+    ] = None,
     city: CityOption = None,
 ) -> None:
     """Validate a file and load it (数据接入): accepted rows to the lake or registry, rejected
     rows to quarantine with the reason, one batch in the catalog."""
 
     try:
-        run = ingest_and_run(kind, file, created_by=user, report_dir=report_dir, city=city)
+        owner = access.principal_named(as_user) if as_user else None
+        run = ingest_and_run(
+            kind,
+            file,
+            created_by=owner.username if owner else operator(),
+            created_by_id=owner.user_id if owner else None,
+            report_dir=report_dir,
+            city=city,
+        )
     except CitycarbonError as err:
         fail(err)
     r = run.batch
@@ -710,10 +732,10 @@ def account(
     console.print(f"account mode: {mode} ({escape(MODE_METHODS[mode])})")
     console.print(f"factor profile: {escape(profile.version)}")
     if lines_csv:
-        lines.to_csv(lines_csv, index=False, encoding="utf-8-sig")
+        write_csv(lines, lines_csv, index=False, encoding="utf-8-sig")
         console.print(f"account lines written to {lines_csv}")
     if summary_csv:
-        summary.to_csv(summary_csv, encoding="utf-8-sig")
+        write_csv(summary, summary_csv, encoding="utf-8-sig")
         console.print(f"totals written to {summary_csv}")
     if report_xlsx:
         data = account_report(

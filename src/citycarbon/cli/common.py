@@ -1,8 +1,11 @@
 """What every `citycarbon` command shares: the console, printing an error (never a traceback),
-the ``--city``, ``--engine`` and ``--year`` options, and cell formatting of tables."""
+the ``--city``, ``--engine`` and ``--year`` options, who runs the command, and cell formatting
+of tables."""
 
 from __future__ import annotations
 
+import getpass
+import os
 from typing import Annotated, NoReturn
 
 import pandas as pd
@@ -34,6 +37,14 @@ def fail(err: Exception | str) -> NoReturn:
     """Print a user-facing error (file, row, field, reason as the error gives them) and exit 1."""
     console.print(f"[bold red]error:[/] {escape(str(err))}")
     raise typer.Exit(1)
+
+
+def operator() -> str:
+    """Who runs this command, as recorded: ``cli:<OS user>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no user name for this uid (a container)
+        return f"cli:uid-{os.getuid()}"
 
 
 def cell(value: object) -> str:

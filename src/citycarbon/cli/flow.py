@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from citycarbon.cli.common import CityOption, cell, console, fail
+from citycarbon.contract.exports import write_csv
 from citycarbon.errors import CitycarbonError
 from citycarbon.runs.flow import case_carbon_flow, demo_scope2
 
@@ -57,7 +58,7 @@ def flow_case(
     for reason, count in reasons.items():
         console.print(f"[yellow]{count} bus(es) without intensity:[/] {reason}")
     if out is not None:
-        cf.bus.rename_axis("bus").to_csv(out, encoding="utf-8-sig")
+        write_csv(cf.bus.rename_axis("bus"), out, encoding="utf-8-sig")
         console.print(f"nodal intensities written to {out}")
 
 
@@ -111,5 +112,5 @@ def flow_scope2(
         )
     console.print(table)
     if out is not None:
-        ent.to_csv(out, index=False, encoding="utf-8-sig")
+        write_csv(ent, out, index=False, encoding="utf-8-sig")
         console.print(f"enterprise table written to {out}")

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from citycarbon.cli.common import CityOption, console, fail
+from citycarbon.contract.exports import write_csv
 from citycarbon.errors import CitycarbonError
 from citycarbon.pathways import catalogue as cat
 from citycarbon.pathways import cobenefits as cb
@@ -130,7 +131,7 @@ def scenario_run(
         econ = ec.economics_summary(ec.economics(run, base_run))
         console.print(_table(econ.to_frame("total to 2060").reset_index(), "economics (估算)"))
         if csv:
-            traj.to_csv(csv, index=False, encoding="utf-8-sig")
+            write_csv(traj, csv, index=False, encoding="utf-8-sig")
             console.print(f"trajectory written to {csv}")
         if json_out:
             json_out.write_text(json.dumps(sc.chart_data([run])), encoding="utf-8")
@@ -157,7 +158,7 @@ def scenario_compare(
         fail(err)
     console.print(_table(frame, "scenarios side by side"))
     if csv:
-        frame.to_csv(csv, index=False, encoding="utf-8-sig")
+        write_csv(frame, csv, index=False, encoding="utf-8-sig")
 
 
 @scenario_app.command("macc")
@@ -181,7 +182,7 @@ def scenario_macc(
     cols = ["id", "zh", "abatement_tco2e", "cost_cny_per_tco2e", "investment_10k_cny"]
     console.print(_table(curve[cols], f"MACC {year} (standalone measures; cost CNY/tCO2e)"))
     if csv:
-        curve.to_csv(csv, index=False, encoding="utf-8-sig")
+        write_csv(curve, csv, index=False, encoding="utf-8-sig")
 
 
 @scenario_app.command("decompose")

@@ -10,11 +10,13 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from citycarbon.cli.common import CityOption, console, fail
 from citycarbon.config import load_city
 from citycarbon.config.settings import export
+from citycarbon.demo.users import users_with_demo_password
 from citycarbon.errors import CitycarbonError
 from citycarbon.runs.targets import JOB_ID, start_scheduler
 from citycarbon.store import catalog, users
@@ -51,6 +53,13 @@ def serve_command(
             "process; --no-worker leaves the queue to `citycarbon jobs worker`."
         ),
     ] = True,
+    production: Annotated[
+        bool,
+        typer.Option(
+            "--production",
+            help="Refuse to start while a user still has the documented demo password.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the web platform and the API (uvicorn) on http://HOST:PORT."""
 
@@ -63,6 +72,16 @@ def serve_command(
         catalog.ensure_catalog()
     except CitycarbonError as err:
         fail(err)
+    demo = users_with_demo_password()
+    if demo:
+        text = (
+            f"the user(s) {', '.join(demo)} still have the documented demo password "
+            "(<name>-demo): anyone can sign in as them; set new ones with "
+            "`citycarbon users passwd <name>`"
+        )
+        if production:
+            fail(f"not starting with --production: {text}")
+        console.print(f"[bold yellow]warning:[/] {escape(text)}")
     if schedule:  # one scheduler in this (the parent) process, whatever the worker count
         try:
             job = start_scheduler(cfg).get_job(JOB_ID)

@@ -192,6 +192,51 @@ SETTINGS: tuple[Setting, ...] = (
         "DuckDB memory limit of an ingest",
     ),
     Setting(
+        "CITYCARBON_XLSX_MAX_UNCOMPRESSED",
+        "xlsx_max_uncompressed",
+        "size",
+        "1GB",
+        "largest size of an uploaded .xlsx workbook when unzipped, all its parts (the sheets "
+        "are read streaming); a larger workbook is refused before it is parsed",
+    ),
+    Setting(
+        "CITYCARBON_XLSX_MAX_PART",
+        "xlsx_max_part",
+        "size",
+        "128MB",
+        "largest unzipped part of an .xlsx workbook that is read whole into memory (shared "
+        "strings, styles, workbook)",
+    ),
+    Setting(
+        "CITYCARBON_XLSX_MAX_RATIO",
+        "xlsx_max_ratio",
+        "int",
+        "200",
+        "largest compression ratio of a part of an .xlsx workbook over 1 MB unzipped (a zip bomb "
+        "expands thousands of times)",
+    ),
+    Setting(
+        "CITYCARBON_XLSX_MAX_ROWS",
+        "xlsx_max_rows",
+        "int",
+        "1048576",
+        "most rows of a sheet of an uploaded .xlsx workbook (Excel's own limit by default)",
+    ),
+    Setting(
+        "CITYCARBON_XLSX_MAX_COLUMNS",
+        "xlsx_max_columns",
+        "int",
+        "1000",
+        "most columns of a sheet of an uploaded .xlsx workbook",
+    ),
+    Setting(
+        "CITYCARBON_XLSX_MAX_SHARED_STRINGS",
+        "xlsx_max_shared_strings",
+        "int",
+        "1000000",
+        "most shared strings (distinct texts) of an uploaded .xlsx workbook",
+    ),
+    Setting(
         "CITYCARBON_DEBUG",
         "debug",
         "bool",
@@ -223,6 +268,12 @@ class Settings:
     secure_cookies: bool = False
     debug: bool = False
     ingest_memory: str = "512MB"
+    xlsx_max_uncompressed: str = "1GB"
+    xlsx_max_part: str = "128MB"
+    xlsx_max_ratio: int = 200
+    xlsx_max_rows: int = 1_048_576
+    xlsx_max_columns: int = 1000
+    xlsx_max_shared_strings: int = 1_000_000
     ingest_pause: str = ""
     queue: str = "sqlite"
     worker: str = "off"
@@ -293,6 +344,20 @@ def parse(s: Setting, raw: str) -> Any:
             raise _invalid(s, raw, "is not a database URL such as postgresql+psycopg://u@host/db")
         return text
     return text
+
+
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)b?", re.IGNORECASE)
+
+
+def size_bytes(text: str) -> int:
+    """Bytes of a size setting: ``512MB`` and ``2g`` are 512 x 10^6 and 2 x 10^9 bytes, ``1GiB``
+    is 2^30 bytes, a bare number is bytes."""
+    m = _SIZE.fullmatch(text.strip())
+    if m is None:
+        raise InputError(f"{text!r} is not a memory size such as 512MB or 2g")
+    number, prefix, binary = m.groups()
+    power = " kmgt".index(prefix.lower() or " ")
+    return int(float(number) * (1024 if binary else 1000) ** power)
 
 
 def get_settings(environ: Mapping[str, str] | None = None) -> Settings:

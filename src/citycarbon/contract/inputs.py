@@ -901,7 +901,7 @@ BLUE_CARBON_SITES = Schema(
             required=False,
             nullable=True,
             minimum=1950,
-            maximum=2100,
+            latest="finished",
             aliases=("种植年份", "修复年份"),
             doc="empty for a natural stand",
         ),

@@ -8,6 +8,7 @@ columns — the factor sets and ingest batches of the current run.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -20,10 +21,28 @@ from citycarbon.errors import InputError
 SOURCE = "contract/data/methods.yaml"
 
 
+_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+")
+
+
 @dataclass(frozen=True)
 class Source:
+    """A document a method follows: its title (and English title) and the clause."""
+
     title: str
     clause: str = ""
+    title_en: str = ""
+    clause_en: str = ""
+
+    def text(self, lang: str) -> str:
+        """``title, clause`` in ``lang``: in English the English title, and the clause's
+        English text or, lacking one, its clause numbers (a page is in one language)."""
+        if lang == "zh":
+            title, clause = self.title, self.clause
+        else:
+            title = self.title_en or self.title
+            clause = self.clause_en or " ".join(_CJK.sub(" ", self.clause).split()).strip(" ,;")
+            clause = re.sub(r"(\s*,)+", ",", clause).replace(" ,", ",")
+        return f"{title}, {clause}" if clause else title
 
 
 @dataclass(frozen=True)
@@ -61,7 +80,15 @@ def _method(raw: dict) -> Method:
         name=dict(raw["name"]),
         definition=dict(raw["definition"]),
         basis=dict(raw["basis"]),
-        sources=tuple(Source(str(s["title"]), str(s.get("clause", ""))) for s in raw["sources"]),
+        sources=tuple(
+            Source(
+                str(s["title"]),
+                str(s.get("clause", "")),
+                str(s.get("title_en", "")),
+                str(s.get("clause_en", "")),
+            )
+            for s in raw["sources"]
+        ),
         assumptions=tuple(dict(a) for a in raw.get("assumptions") or ()),
     )
 

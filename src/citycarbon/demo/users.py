@@ -25,9 +25,19 @@ class DemoUser:
     display_name: str
 
 
+#: The demo users' names (one per role), in the order they are created.
+DEMO_USERNAMES = ("admin", "analyst", "siming", "park", "enterprise", "viewer")
+
+
 def demo_password(username: str) -> str:
     """The documented demo password of a demo user."""
     return f"{username}-demo"
+
+
+def users_with_demo_password() -> list[str]:
+    """Active users whose password is still the documented demo password (anyone can sign in
+    as them: ``citycarbon serve`` warns, and refuses to start with ``--production``)."""
+    return [u for u in DEMO_USERNAMES if users.password_is(u, demo_password(u))]
 
 
 def create_demo_users(city_config) -> list[DemoUser]:
@@ -46,14 +56,13 @@ def create_demo_users(city_config) -> list[DemoUser]:
         if len(annual):
             totals = annual.groupby("enterprise_code")["co2_t"].sum().sort_index()
             enterprise = str(totals.idxmax())
-    wanted = [
-        ("admin", "admin", None, "管理员"),
-        ("analyst", "city_analyst", None, "市级分析员"),
-        ("siming", "district_manager", district.code, f"{district.zh}管理员"),
-        ("park", "park_manager", park, "园区管理员"),
-        ("enterprise", "enterprise_user", enterprise, "企业用户"),
-        ("viewer", "viewer", None, "只读用户"),
-    ]
+    wanted = zip(
+        DEMO_USERNAMES,
+        ("admin", "city_analyst", "district_manager", "park_manager", "enterprise_user", "viewer"),
+        (None, None, district.code, park, enterprise, None),
+        ("管理员", "市级分析员", f"{district.zh}管理员", "园区管理员", "企业用户", "只读用户"),
+        strict=True,
+    )
     out = []
     for username, role, scope, name in wanted:
         if role == "park_manager" and scope is None:

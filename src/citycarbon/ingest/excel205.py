@@ -36,6 +36,7 @@ import pandas as pd
 
 from citycarbon import units
 from citycarbon.config import as_city
+from citycarbon.contract.exports import neutralise_formulas
 from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.factors import fuels
 from citycarbon.ingest.loader import ingest
@@ -230,7 +231,7 @@ def _write_rows(
 ) -> None:
 
     table = fuels()
-    frame = rows.reset_index(drop=True)
+    frame = neutralise_formulas(rows.reset_index(drop=True))  # text written as it came
     fuel = frame["fuel"].astype(str)
     names = fuel.map(table["name_zh"]).fillna(fuel)
     unit = frame["unit"].astype(str) if "unit" in frame else fuel.map(table["stat_unit"])

@@ -33,6 +33,7 @@ import csv
 import hashlib
 import itertools
 import json
+import logging
 import os
 import shutil
 import time
@@ -52,6 +53,7 @@ import pyarrow.parquet as pq
 from citycarbon import units
 from citycarbon.config import as_city
 from citycarbon.config.settings import get_settings
+from citycarbon.contract.exports import neutralise_formulas, write_csv
 from citycarbon.contract.inputs import (
     QUARANTINE_SCHEMA,
     SCHEMAS,
@@ -63,6 +65,7 @@ from citycarbon.contract.inputs import (
     normalize_header,
 )
 from citycarbon.errors import CitycarbonError, InputError
+from citycarbon.ingest.workbook import XlsxLimits, bounded_rows, check_workbook
 from citycarbon.store import catalog
 from citycarbon.store import lake as lk
 
@@ -75,9 +78,12 @@ FORMATS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+log = logging.getLogger(__name__)
 CHUNK_ROWS = 1_000_000  # rows validated at once
+EXCEL_CHUNK_CELLS = 2_000_000  # cells of an .xlsx sheet held at once (Python objects)
 CSV_BLOCK_BYTES = 16 << 20
 XLSX_MAX_REPORT_ROWS = 100_000  # rows in the .xlsx error report (the .csv has all)
+REPORT_BLOCK_ROWS = 100_000  # rows of the error report written at once
 _ROW_BITS = 32  # _row = (part << 32) | row: part is the sheet (Excel) or 0
 
 
@@ -359,7 +365,10 @@ class ParquetReader(Reader):
         try:
             self.file = pq.ParquetFile(path)
         except (pa.ArrowInvalid, OSError) as err:
-            raise InputError(f"not a readable Parquet file ({err})", source=self.label) from None
+            raise InputError(
+                f"not a readable Parquet file ({_error_text(err, self.path, self.label)})",
+                source=self.label,
+            ) from None
         self.headers = [list(self.file.schema_arrow.names)]
 
     def chunks(self) -> Iterator[Chunk]:
@@ -374,7 +383,10 @@ class ParquetReader(Reader):
                 start += n
                 yield Chunk(table, 0)
         except (pa.ArrowInvalid, OSError) as err:
-            raise InputError(f"not a readable Parquet file ({err})", source=self.label) from None
+            raise InputError(
+                f"not a readable Parquet file ({_error_text(err, self.path, self.label)})",
+                source=self.label,
+            ) from None
 
 
 _FOOTER_WORDS = ("单位负责人", "统计负责人", "填表人", "报出日期", "说明", "注：", "注:")
@@ -393,11 +405,14 @@ class ExcelReader(Reader):
         import openpyxl
         from openpyxl.utils.exceptions import InvalidFileException
 
+        self.limits = XlsxLimits.from_settings()
+        check_workbook(path, self.label, self.limits)  # before parsing: no decompression bomb
         try:
             self.book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as err:
             raise InputError(
-                f"not a readable .xlsx workbook ({type(err).__name__}: {err})", source=self.label
+                f"not a readable .xlsx workbook ({_error_text(err, path, self.label)})",
+                source=self.label,
             ) from None
         self.parts = []
         self.found_headers: list[str] = []
@@ -406,9 +421,11 @@ class ExcelReader(Reader):
     def chunks(self) -> Iterator[Chunk]:
         try:
             yield from self._chunks()
+        except CitycarbonError:  # a limit of the workbook (ingest/workbook.py): said as it is
+            raise
         except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as err:
             raise InputError(
-                f"the .xlsx workbook is damaged ({type(err).__name__}: {err})",
+                f"the .xlsx workbook is damaged ({_error_text(err, self.path, self.label)})",
                 source=self.label,
             ) from None
         finally:
@@ -418,7 +435,7 @@ class ExcelReader(Reader):
         for sheet in self.book.worksheets:
             if getattr(sheet, "sheet_state", "visible") != "visible":
                 continue
-            rows = enumerate(sheet.iter_rows(values_only=True), start=1)
+            rows = bounded_rows(sheet, self.name, self.limits)
             found = self._find_header(rows)
             if found is None:
                 continue
@@ -429,6 +446,7 @@ class ExcelReader(Reader):
             cols: list[list[Any]] = [[] for _ in names]
             numbers: list[int] = []
             width = len(names)
+            chunk_rows = max(1, EXCEL_CHUNK_CELLS // max(width, 1))
             for r, values in itertools.chain(pending, rows):  # Excel rows, one by one
                 if values is None or all(
                     v is None or (isinstance(v, str) and not v.strip()) for v in values
@@ -441,7 +459,7 @@ class ExcelReader(Reader):
                 for c, v in zip(cols, values, strict=True):
                     c.append(_cell_text(v))
                 numbers.append(r)
-                if len(numbers) >= CHUNK_ROWS:
+                if len(numbers) >= chunk_rows:
                     yield self._chunk(names, cols, numbers, consts, part)
                     cols, numbers = [[] for _ in names], []
             if numbers:
@@ -1053,6 +1071,7 @@ def ingest(
     path: str | Path,
     *,
     created_by: str = "cli",
+    created_by_id: int | None = None,
     report_dir: str | Path | None = None,
     city: Any = None,
     now: Any = None,
@@ -1069,7 +1088,10 @@ def ingest(
     path : path
         .csv (UTF-8, UTF-8 with BOM, GBK/GB18030), .xlsx or .parquet.
     created_by : str
-        User recorded with the batch.
+        Who made the batch, as shown (a user name; ``cli:<OS user>`` for the command line).
+    created_by_id : int, optional
+        The platform user the batch belongs to (``users.id``): that user sees it besides the
+        city-wide roles. None: a batch of the operator, the demo or the system.
     report_dir : path, optional
         Where the row-level error report goes (default ``$CITYCARBON_HOME/reports/ingest``);
         the files are ``<report_dir>/<batch_id>/errors.csv`` and ``errors.xlsx``.
@@ -1111,7 +1133,9 @@ def ingest(
         return _unchanged(existing, reports_base, info, t0)
     city_cfg = as_city(city)
     lk.cleanup(lake, url=url)
-    batch_id = catalog.begin_batch(kind, name, info.sha256, created_by, url=url)
+    batch_id = catalog.begin_batch(
+        kind, name, info.sha256, created_by, created_by_id=created_by_id, url=url
+    )
     lock = lk.BatchLock(lake, batch_id)
     staging = lake / lk.STAGING / f"b{batch_id}"
     published: list[Path] = []
@@ -1155,7 +1179,8 @@ def ingest(
         lock.release()
         if isinstance(err, CitycarbonError | KeyboardInterrupt | SystemExit):
             raise
-        raise InputError(f"ingest failed: {type(err).__name__}: {err}", source=name) from err
+        log.error("ingest of %s (batch %s) failed", name, batch_id, exc_info=err)
+        raise InputError(_message(err), source=name) from err
     shutil.rmtree(staging, ignore_errors=True)
     lock.release()
     qfiles = [lake / f.rel for f in run.quarantine_files]
@@ -1181,9 +1206,19 @@ def ingest(
 
 
 def _message(err: BaseException) -> str:
+    """What users are told of a failed ingest: our errors say what is wrong; anything else is an
+    internal error whose text (server paths, library internals) stays in the log."""
     if isinstance(err, KeyboardInterrupt):
         return "interrupted"
-    return str(err)[:2000] or type(err).__name__
+    if isinstance(err, CitycarbonError):
+        return str(err)[:2000]
+    return f"ingest failed: internal error ({type(err).__name__}); the server log has the details"
+
+
+def _error_text(err: BaseException, path: Path, label: str) -> str:
+    """A reader's error as users see it: its type and text, the file named as they named it
+    (never the server path it was saved under)."""
+    return f"{type(err).__name__}: {str(err).replace(str(path), label)}"
 
 
 def _unchanged(existing: Any, reports_base: Path, info: FileInfo, t0: float) -> IngestResult:
@@ -1218,38 +1253,46 @@ REPORT_COLUMNS = {
 
 def write_reports(quarantine_files: list[Path], out_dir: Path) -> tuple[Path, Path]:
     """The row-level error report of a batch: ``errors.csv`` (all rows) and ``errors.xlsx``
-    (the first :data:`XLSX_MAX_REPORT_ROWS`), ordered by file and row."""
+    (the first :data:`XLSX_MAX_REPORT_ROWS`), ordered by file and row. The rows stream in
+    blocks; uploaded text that a spreadsheet would run as a formula is neutralised
+    (:func:`citycarbon.contract.exports.neutralise_formulas`)."""
     import duckdb
     import xlsxwriter
 
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path, xlsx_path = out_dir / "errors.csv", out_dir / "errors.xlsx"
-    select = ", ".join(f'"{k}" AS "{v}"' for k, v in REPORT_COLUMNS.items())
+    header = list(REPORT_COLUMNS.values())
+    head: list[pd.DataFrame] = []
+    total = 0
     con = duckdb.connect()
     try:
         con.execute(f"SET memory_limit = '{get_settings().ingest_memory}'")
-        if quarantine_files:
-            listing = "[" + ", ".join(f"'{_sql(str(p))}'" for p in quarantine_files) + "]"
-            src = f"(SELECT {select} FROM read_parquet({listing}) ORDER BY source_name, source_row)"
-        else:
-            src = (
-                "(SELECT "
-                + ", ".join(f'NULL::VARCHAR AS "{v}"' for v in REPORT_COLUMNS.values())
-                + " WHERE FALSE)"
-            )
-        con.execute(f"COPY {src} TO '{_sql(str(csv_path))}' (HEADER, DELIMITER ',')")
-        head = con.execute(f"SELECT * FROM {src} LIMIT {XLSX_MAX_REPORT_ROWS}").fetchall()
-        total = con.execute(f"SELECT count(*) FROM {src}").fetchone()[0]
+        with open(csv_path, "w", encoding="utf-8", newline="") as out:
+            write_csv(pd.DataFrame(columns=header), out, index=False)
+            if quarantine_files:
+                listing = "[" + ", ".join(f"'{_sql(str(p))}'" for p in quarantine_files) + "]"
+                select = ", ".join(f'"{k}" AS "{v}"' for k, v in REPORT_COLUMNS.items())
+                blocks = con.execute(
+                    f"SELECT {select} FROM read_parquet({listing}) ORDER BY source_name, source_row"
+                ).fetch_record_batch(REPORT_BLOCK_ROWS)
+                for block in blocks:  # blocks of rows
+                    frame = block.to_pandas()
+                    write_csv(frame, out, index=False, header=False)
+                    if total < XLSX_MAX_REPORT_ROWS:
+                        head.append(neutralise_formulas(frame.head(XLSX_MAX_REPORT_ROWS - total)))
+                    total += len(frame)
     finally:
         con.close()
+    first = pd.concat(head, ignore_index=True) if head else pd.DataFrame(columns=header)
     book = xlsxwriter.Workbook(str(xlsx_path), {"constant_memory": True})
     sheet = book.add_worksheet("errors 错误")
     bold = book.add_format({"bold": True})
-    sheet.write_row(0, 0, list(REPORT_COLUMNS.values()), bold)
-    for i, row in enumerate(head, start=1):  # report rows (at most XLSX_MAX_REPORT_ROWS)
-        sheet.write_row(i, 0, ["" if v is None else v for v in row])
-    if total > len(head):
-        sheet.write(len(head) + 1, 0, f"... {total - len(head)} more rows in errors.csv")
+    sheet.write_row(0, 0, header, bold)
+    rows = first.astype(object).where(first.notna(), "")
+    for i, row in enumerate(rows.itertuples(index=False, name=None), start=1):  # report rows
+        sheet.write_row(i, 0, row)  # (at most XLSX_MAX_REPORT_ROWS)
+    if total > len(first):
+        sheet.write(len(first) + 1, 0, f"... {total - len(first)} more rows in errors.csv")
     sheet.set_column(0, 0, 24)
     sheet.set_column(2, 2, 18)
     sheet.set_column(4, 4, 60)

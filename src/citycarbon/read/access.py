@@ -12,7 +12,8 @@ enterprise_user    one enterprise (``scope_code`` = 统一社会信用代码)
 
 Objects outside a user's scope are reported as *not found* (:class:`NotVisible`, HTTP 404), so
 their existence does not leak; functions a role lacks raise :class:`AccessDenied` (HTTP 403).
-Ingest batches and quarantined rows belong to city-wide roles, and to the user who uploaded them.
+Ingest batches and quarantined rows belong to city-wide roles, and to the user who uploaded them
+(matched by user id).
 
 Results are read from the latest run of ``enterprise_month_fuel_emissions`` in the lake and
 kept in memory (per run), as is the registry (re-read every :data:`CACHE_TTL_S` seconds).
@@ -37,7 +38,7 @@ from citycarbon.config.settings import get_settings
 from citycarbon.contract.codes import industry_names
 from citycarbon.contract.results import ENTERPRISE_MONTH_FUEL
 from citycarbon.errors import CitycarbonError
-from citycarbon.store import catalog, lake
+from citycarbon.store import catalog, lake, users
 from citycarbon.store import results as store_results
 from citycarbon.store.models import USER_ROLES, Batch
 
@@ -89,7 +90,7 @@ class Principal:
     role: str
     scope_code: str | None = None
     display_name: str | None = None
-    via: str = "session"  # 'session', 'token' or 'system'
+    via: str = "session"  # 'session', 'token', 'cli' or 'system'
     token_scope: str = "full"
 
     @property
@@ -112,6 +113,15 @@ class Principal:
 
 
 SYSTEM = Principal(None, "system", "admin", via="system")
+
+
+def principal_named(username: str) -> Principal:
+    """The active platform user ``username`` (the CLI acting for a user: ``--as``); a name that
+    is no active user is :class:`NotVisible`."""
+    user = users.get_user_by_name(username)
+    if user is None or not user.active:
+        raise NotVisible(f"no active user {username!r}: add it with `citycarbon users add`")
+    return Principal.of(user, via="cli")
 
 
 def require(principal: Principal, permission: str) -> None:
@@ -598,8 +608,18 @@ BATCH_COLUMNS = [
 ]
 
 
+def _owns(principal: Principal) -> Any:
+    """The condition on ``batches`` of the principal's own batches: by user id, never by name
+    (a user named ``cli`` or ``demo`` owns nothing of the command line or the demo)."""
+    if principal.user_id is None:
+        return sa.false()
+    return Batch.created_by_id == principal.user_id
+
+
 def _batch_visible(principal: Principal, batch: Any) -> bool:
-    return principal.city_wide or batch.created_by == principal.username
+    return principal.city_wide or (
+        principal.user_id is not None and batch.created_by_id == principal.user_id
+    )
 
 
 def batches(
@@ -613,7 +633,7 @@ def batches(
     if status:
         query = query.where(Batch.status == status)
     if not principal.city_wide:
-        query = query.where(Batch.created_by == principal.username)
+        query = query.where(_owns(principal))
     with catalog._reading(None) as s:
         rows = s.execute(query).all()
     return pd.DataFrame(rows, columns=BATCH_COLUMNS)

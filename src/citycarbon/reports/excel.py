@@ -1,36 +1,35 @@
-"""Excel reports: every table of a report on its own sheet, plus provenance and notes."""
+"""Excel reports: every table of a report on its own sheet, plus provenance and notes.
+
+A report is written to a file path (the CLI) or to a binary stream (the web streams it from
+memory, so no file name is ever made of request data). No cell is a spreadsheet formula
+(:func:`citycarbon.contract.exports.spreadsheet_ready`).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 
+from citycarbon.contract.exports import spreadsheet_ready, write_csv
 from citycarbon.errors import InputError
 from citycarbon.runs.reports import ReportData
 
 
-def _excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Timestamps without time zone (Excel has none); everything else as is."""
-    f = frame.copy()
-    for c in f.columns:
-        if isinstance(f[c].dtype, pd.DatetimeTZDtype):
-            f[c] = f[c].dt.tz_convert("UTC").dt.tz_localize(None)
-        elif f[c].dtype == object:
-            f[c] = f[c].map(
-                lambda v: (
-                    v.replace(tzinfo=None)
-                    if hasattr(v, "tzinfo") and getattr(v, "tzinfo", None) is not None
-                    else v
-                )
-            )
-    return f
+def _target(out: str | Path | BinaryIO) -> Path | BinaryIO:
+    """A path (its directory created) or the stream as given."""
+    if isinstance(out, str | Path):
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+    return out
 
 
-def write_excel(data: ReportData, path: str | Path) -> Path:
-    """Write ``summary``, one sheet per table (sheet name = table name) and ``provenance``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_excel(data: ReportData, out: str | Path | BinaryIO) -> Path | BinaryIO:
+    """Write ``summary``, one sheet per table (sheet name = table name) and ``provenance`` to a
+    path or a binary stream; returns the path (or the stream)."""
+    target = _target(out)
     summary = pd.DataFrame(
         {
             "field": [
@@ -43,21 +42,20 @@ def write_excel(data: ReportData, path: str | Path) -> Path:
             "value": [data.title, data.city, data.period, data.source, *data.notes],
         }
     )
-    with pd.ExcelWriter(path, engine="xlsxwriter") as xw:
-        summary.to_excel(xw, sheet_name="summary", index=False)
+    with pd.ExcelWriter(target, engine="xlsxwriter") as xw:
+        spreadsheet_ready(summary).to_excel(xw, sheet_name="summary", index=False)
         for name, frame in data.tables.items():
-            _excel_safe(frame).to_excel(xw, sheet_name=name[:31], index=False)
+            spreadsheet_ready(frame).to_excel(xw, sheet_name=name[:31], index=False)
         for name, frame in data.charts.items():
-            _excel_safe(frame).to_excel(xw, sheet_name=f"chart_{name}"[:31], index=False)
-        _excel_safe(data.provenance).to_excel(xw, sheet_name="provenance", index=False)
-    return path
+            spreadsheet_ready(frame).to_excel(xw, sheet_name=f"chart_{name}"[:31], index=False)
+        spreadsheet_ready(data.provenance).to_excel(xw, sheet_name="provenance", index=False)
+    return target
 
 
-def write_gpc_csv(data: ReportData, path: str | Path) -> Path:
+def write_gpc_csv(data: ReportData, out: str | Path | BinaryIO) -> Path | BinaryIO:
     """The GPC-compatible table alone, as UTF-8 CSV (with BOM for Excel)."""
     if "gpc" not in data.tables:
         raise InputError("this report has no GPC table (needs the city inventory results)")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data.tables["gpc"].to_csv(path, index=False, encoding="utf-8-sig")
-    return path
+    target = _target(out)
+    write_csv(data.tables["gpc"], target, index=False, encoding="utf-8-sig")
+    return target

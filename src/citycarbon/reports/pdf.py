@@ -13,7 +13,7 @@ import io
 import subprocess
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 
@@ -108,9 +108,11 @@ class _Doc:
         self.data = data
 
     def h(self, text: str, level: int = 2) -> None:
+        from xml.sax.saxutils import escape
+
         from reportlab.platypus import Paragraph
 
-        self.story.append(Paragraph(text, self.h1 if level == 1 else self.h2))
+        self.story.append(Paragraph(escape(text), self.h1 if level == 1 else self.h2))
 
     def p(self, text: str, small: bool = False) -> None:
         from xml.sax.saxutils import escape
@@ -170,11 +172,14 @@ class _Doc:
         if len(self.data.provenance):
             self.table(self.data.provenance)
 
-    def build(self, path: Path) -> Path:
+    def build(self, out: str | Path | BinaryIO) -> Path | BinaryIO:
+        """Write the PDF to a path (its directory created) or a binary stream."""
         from reportlab.lib.pagesizes import A4
         from reportlab.platypus import SimpleDocTemplate
 
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(out, str | Path):
+            out = Path(out)
+            out.parent.mkdir(parents=True, exist_ok=True)
         font = self.font
 
         def footer(canvas: Any, doc: Any) -> None:
@@ -184,7 +189,7 @@ class _Doc:
             canvas.restoreState()
 
         doc = SimpleDocTemplate(
-            str(path),
+            str(out) if isinstance(out, Path) else out,
             pagesize=A4,
             title=self.data.title,
             leftMargin=40,
@@ -193,11 +198,12 @@ class _Doc:
             bottomMargin=40,
         )
         doc.build(self.story, onFirstPage=footer, onLaterPages=footer)
-        return path
+        return out
 
 
-def inventory_pdf(data: ReportData, path: str | Path) -> Path:
-    """Write the inventory report (summary, charts, tables, method and factor appendix)."""
+def inventory_pdf(data: ReportData, out: str | Path | BinaryIO) -> Path | BinaryIO:
+    """Write the inventory report (summary, charts, tables, method and factor appendix) to a
+    path or a binary stream."""
     import matplotlib.pyplot as plt
 
     _mpl_cjk()
@@ -246,11 +252,12 @@ def inventory_pdf(data: ReportData, path: str | Path) -> Path:
     d.h("附录：方法与因子 Appendix: methods and factor sets")
     d.table(data.tables["factor_sets"])
     d.provenance()
-    return d.build(Path(path))
+    return d.build(out)
 
 
-def targets_pdf(data: ReportData, path: str | Path) -> Path:
-    """Write the dual-control report: target list, progress vs schedule, status, warnings."""
+def targets_pdf(data: ReportData, out: str | Path | BinaryIO) -> Path | BinaryIO:
+    """Write the dual-control report (target list, progress vs schedule, status, warnings) to a
+    path or a binary stream."""
     import matplotlib.pyplot as plt
 
     _mpl_cjk()
@@ -341,4 +348,4 @@ def targets_pdf(data: ReportData, path: str | Path) -> Path:
         d.h("预警记录 Warnings log")
         d.table(w, cols=["at", "level", "message", "notified_via"], max_rows=30)
     d.provenance()
-    return d.build(Path(path))
+    return d.build(out)

@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 from huey import RedisHuey, SqliteHuey
 from huey.consumer import Consumer
 
+from citycarbon.config.home import without_server_paths
 from citycarbon.config.settings import Settings, get_settings
 from citycarbon.contract.inputs import get_schema
 from citycarbon.errors import CitycarbonError, InputError
@@ -40,6 +41,7 @@ MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 #: How much lower the standalone worker's CPU priority is than the web server's (nice(2)).
 WORKER_NICE = 10
 INTERRUPTED = "the worker stopped while this job ran; upload the file again"
+_NOT_QUEUED = "could not be queued ({}); the server log has the details"
 _queues: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}  # (queue, place) -> huey, tasks
 _lock = threading.Lock()
 
@@ -115,9 +117,11 @@ def run_worker(settings: Settings | None = None) -> None:
 
 # --------------------------------------------------------------------------- submitting
 def upload_name(filename: str | None) -> str:
-    """The user's file name, without any directory part or NUL, at most 200 characters."""
-    name = Path((filename or "").replace("\\", "/")).name.replace("\x00", "")[:200]
-    return name or "upload.csv"
+    """The user's file name as shown and recorded: no directory part, no control character, not
+    ``.`` or ``..``, at most 200 characters (the file itself is saved under a random name)."""
+    text = "".join(ch for ch in (filename or "") if ch.isprintable())  # no NUL, CR, LF, tab
+    name = text.replace("\\", "/").rsplit("/", 1)[-1].strip()[-200:]
+    return name if name.strip(".") else "upload.csv"
 
 
 def save_upload(stream: BinaryIO, suffix: str, *, max_bytes: int = MAX_UPLOAD_BYTES) -> Path:
@@ -177,7 +181,7 @@ def submit_ingest(
     except Exception as err:
         path.unlink(missing_ok=True)
         log.exception("job %s: could not be queued", job.id)
-        return store.finish_job(job.id, "failed", error=f"could not be queued: {err}")
+        return store.finish_job(job.id, "failed", error=_NOT_QUEUED.format(type(err).__name__))
     return job
 
 
@@ -197,7 +201,7 @@ def submit_retract(
         _queue_and_tasks()[1][RETRACT_TASK](job.id, int(batch_id), reason, city)
     except Exception as err:
         log.exception("job %s: could not be queued", job.id)
-        return store.finish_job(job.id, "failed", error=f"could not be queued: {err}")
+        return store.finish_job(job.id, "failed", error=_NOT_QUEUED.format(type(err).__name__))
     return job
 
 
@@ -213,7 +217,7 @@ def run_ingest_job(job_id: int, path: str, city: str | None = None) -> None:
     name = job.source_name or "upload"
 
     def public(text: str) -> str:  # never a server path in what users see
-        return text.replace(str(file), name).replace(file.name, name)
+        return without_server_paths(text.replace(str(file), name).replace(file.name, name))
 
     def on_step(rep: StepReport) -> None:
         store.record_step(job_id, rep.name, rep.status, rep.seconds, public(rep.message or ""))
@@ -227,6 +231,7 @@ def run_ingest_job(job_id: int, path: str, city: str | None = None) -> None:
                 file,
                 source_name=name,
                 created_by=job.created_by,
+                created_by_id=job.created_by_id,
                 city=city,
                 on_step=on_step,
             ),
@@ -274,7 +279,8 @@ def run_retract_job(job_id: int, batch_id: int, reason: str, city: str | None = 
         return
 
     def on_step(rep: StepReport) -> None:
-        store.record_step(job_id, rep.name, rep.status, rep.seconds, rep.message or "")
+        message = without_server_paths(rep.message or "")
+        store.record_step(job_id, rep.name, rep.status, rep.seconds, message)
 
     store.start_job(job_id)
     _finish(
@@ -282,6 +288,6 @@ def run_retract_job(job_id: int, batch_id: int, reason: str, city: str | None = 
         lambda: retract_and_run(
             batch_id, actor=job.created_by, reason=reason, city=city, on_step=on_step
         ),
-        str,
+        without_server_paths,
         batch_id=batch_id,
     )

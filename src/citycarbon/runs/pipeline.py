@@ -26,7 +26,6 @@ import logging
 import os
 import re
 import time
-import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -431,10 +430,12 @@ def _run_step(step: Step, rep: StepReport, ctx: Context, tell: OnStep) -> None:
         rep.status, rep.message = "skipped", str(err)
     except Exception as err:
         rep.status = "failed"
-        rep.message = (
-            str(err) if isinstance(err, CitycarbonError) else f"{type(err).__name__}: {err}"
-        )
-        log.error("pipeline step %s failed:\n%s", step.name, traceback.format_exc())
+        if isinstance(err, CitycarbonError):  # our message: what is wrong and what to do
+            rep.message = str(err)
+            log.warning("pipeline step %s failed: %s", step.name, err)
+        else:  # the details (and the traceback) go to the log, not to users
+            rep.message = f"internal error ({type(err).__name__}); the server log has the details"
+            log.error("pipeline step %s failed", step.name, exc_info=err)
         raise
     finally:
         rep.seconds = round(time.perf_counter() - t0, 3)
@@ -556,6 +557,7 @@ def ingest_and_run(
     *,
     source_name: str | None = None,
     created_by: str = "cli",
+    created_by_id: int | None = None,
     report_dir: str | Path | None = None,
     city: Any = None,
     settings: Any = None,
@@ -566,8 +568,9 @@ def ingest_and_run(
 
     The ingest is the run's first step (``ingest``); a file that changes nothing (the same file
     again, or every row quarantined) runs nothing else. ``source_name``: the file's name as the
-    user gave it, where ``path`` is a private copy (uploads). An ingest error (unreadable file, wrong
-    kind) is raised as it is, after the step is reported failed.
+    user gave it, where ``path`` is a private copy (uploads); ``created_by_id``: the platform
+    user the batch belongs to (None: the operator of the CLI). An ingest error (unreadable file,
+    wrong kind) is raised as it is, after the step is reported failed.
     """
 
     settings = settings or get_settings()
@@ -581,6 +584,7 @@ def ingest_and_run(
             kind,
             path,
             created_by=created_by,
+            created_by_id=created_by_id,
             report_dir=report_dir,
             city=cfg,
             source_name=source_name,

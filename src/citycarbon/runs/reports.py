@@ -5,6 +5,7 @@ factor sets), with the provenance of every total. The faces
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,9 @@ from citycarbon.store import lake as lake_store
 from citycarbon.store import targets as targets_store
 
 BASIS = "incl_net_imported_electricity"
+#: A targets report period: first and last year (``2021-2025``). Faces declare it for their
+#: parameters; it also names the report's files, so nothing else is accepted.
+PERIOD_PATTERN = r"^[0-9]{4}-[0-9]{4}$"
 
 
 @dataclass
@@ -286,8 +290,12 @@ def enterprise_account_report(
 def targets_report(
     period: str | None = None, *, cfg: Any = None, settings: Any = None
 ) -> ReportData:
-    """Tables of the targets report: progress of the targets of a period (``2021-2025`` or a
-    period label; default every period), the latest status and the warnings log."""
+    """Tables of the targets report: progress of the targets of a period (``2021-2025``;
+    default every period), the latest status and the warnings log."""
+    if period is not None and not re.fullmatch(PERIOD_PATTERN, period):
+        raise InputError(
+            "the period is the first and last year, e.g. 2021-2025", field="period", value=period
+        )
     settings = settings or get_settings()
     cfg = cfg or load_city()
     prog = latest_result(TARGET_PROGRESS.name, settings.lake)

@@ -488,6 +488,7 @@ class BatchInfo:
     finished_at: Any
     created_by: str
     message: str | None
+    created_by_id: int | None = None  # users.id of the owner (None: no platform user)
 
     @classmethod
     def of(cls, batch: Batch) -> BatchInfo:
@@ -495,9 +496,16 @@ class BatchInfo:
 
 
 def begin_batch(
-    kind: str, source_name: str, content_hash: str, created_by: str, *, url: str | None = None
+    kind: str,
+    source_name: str,
+    content_hash: str,
+    created_by: str,
+    *,
+    created_by_id: int | None = None,
+    url: str | None = None,
 ) -> int:
     """Record a new batch with status 'running' and return its id (committed at once).
+    ``created_by`` is the name shown; ``created_by_id`` the platform user it belongs to.
 
     Ids grow monotonically, also after deletes, on SQLite and PostgreSQL. The batch stays
     'running' until :func:`commit_batch` or :func:`fail_batch`; a batch still 'running' after its
@@ -510,6 +518,7 @@ def begin_batch(
             content_hash=content_hash,
             status="running",
             created_by=created_by,
+            created_by_id=created_by_id,
         )
         s.add(batch)
         s.flush()

@@ -176,7 +176,10 @@ class Batch(Base):
     rows_quarantined: Mapped[int | None] = mapped_column(sa.Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
-    created_by: Mapped[str] = mapped_column(sa.String(100))
+    created_by: Mapped[str] = mapped_column(sa.String(100))  # shown: user name or cli:<OS user>
+    # The platform user the batch belongs to (users.id, migration 0008_batch_owner): None for
+    # the CLI without --as, the demo and the system, whose batches city-wide roles see.
+    created_by_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
     message: Mapped[str | None] = mapped_column(sa.Text)
 
 

@@ -115,6 +115,20 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def password_is(username: str, password: str, *, url: str | None = None) -> bool:
+    """Whether ``username`` is an active user whose password is ``password`` (the operator's
+    start-up check for documented demo passwords; no sign-in, no rate limit, no audit)."""
+    with catalog._reading(url) as s:
+        user = s.scalars(sa.select(User).where(User.username == username)).first()
+        stored = user.password_hash if user is not None and user.active else None
+    if stored is None:
+        return False
+    try:
+        return _hasher.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InputError(

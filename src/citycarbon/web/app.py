@@ -20,6 +20,7 @@ import io
 import json
 import logging
 import math
+import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,11 +33,15 @@ import pandas as pd
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.formparsers import MultiPartException
 
 from citycarbon import __version__
+from citycarbon.config.home import make_private, without_server_paths
 from citycarbon.config.settings import get_settings
+from citycarbon.contract.exports import spreadsheet_ready, write_csv
 from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.read import access
 from citycarbon.read import methods as read_methods
@@ -169,30 +174,28 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     )
 
 
-#: Cell texts a spreadsheet would run as a formula (OWASP: CSV injection); prefixed with '.
-FORMULA_STARTS = frozenset("=+-@\t\r")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
+
+
+def download_name(name: str) -> str:
+    """A file name for Content-Disposition: ASCII letters, digits, '-' and '_' only."""
+    return (
+        "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "_" for ch in name)
+        or "table"
+    )
 
 
 def table_download(frame: pd.DataFrame, name: str, fmt: str) -> Response:
-    """A table as a CSV (UTF-8 with BOM, opens in Excel) or an Excel file."""
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name) or "table"
-    frame = frame.copy()
-    for col in frame.columns:
-        if frame[col].dtype == object:  # no spreadsheet formulas from data (CSV injection)
-            frame[col] = frame[col].map(
-                lambda v: "'" + v if isinstance(v, str) and v[:1] in FORMULA_STARTS else v
-            )
-        if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
-            frame[col] = frame[col].dt.tz_convert("UTC").dt.tz_localize(None)
-        elif frame[col].dtype == object:
-            frame[col] = frame[col].map(
-                lambda v: v.replace(tzinfo=None) if hasattr(v, "tzinfo") and v.tzinfo else v
-            )
+    """A table as a CSV (UTF-8 with BOM, opens in Excel) or an Excel file; no cell is a
+    spreadsheet formula (:func:`citycarbon.contract.exports.spreadsheet_ready`)."""
+    safe = download_name(name)
+    frame = spreadsheet_ready(frame)
     if fmt == "csv":
-        body = frame.to_csv(index=False).encode("utf-8-sig")
+        body = write_csv(frame, index=False).encode("utf-8-sig")
         return Response(
             body,
-            media_type="text/csv; charset=utf-8",
+            media_type=CSV,
             headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'},
         )
     if fmt == "xlsx":
@@ -201,10 +204,45 @@ def table_download(frame: pd.DataFrame, name: str, fmt: str) -> Response:
             frame.to_excel(writer, index=False, sheet_name=safe[:31])
         return Response(
             buf.getvalue(),
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            media_type=XLSX,
             headers={"Content-Disposition": f'attachment; filename="{safe}.xlsx"'},
         )
     raise HTTPException(422, f"unknown format {fmt!r}: use json, csv or xlsx")
+
+
+# --------------------------------------------------------------------------- requests in
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+#: ``\u0000`` in JSON text (a NUL once decoded), not preceded by an escaping backslash.
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _declared(dependant: Any) -> frozenset[str]:
+    """Names of the query parameters and body fields a route (and its dependencies) reads."""
+    names = {p.alias for p in (*dependant.query_params, *dependant.body_params)}
+    return frozenset(names.union(*(_declared(d) for d in dependant.dependencies)))
+
+
+async def refuse_nul(request: Request) -> None:
+    """App-wide dependency: a NUL character in the path, a declared query parameter or form
+    field, or a JSON body is refused (422) before the route runs (databases and file APIs
+    below would fail on it). Undeclared parameters never reach a route and are not looked at.
+    A form that cannot be parsed is a 400."""
+    route = request.scope.get("route")
+    declared = _declared(route.dependant) if isinstance(route, APIRoute) else frozenset()
+    texts = [request.url.path]
+    texts += [v for k, v in request.query_params.multi_items() if k in declared]
+    ctype = request.headers.get("content-type", "")
+    if request.method in auth.UNSAFE_METHODS and ctype.startswith(FORM_TYPES):
+        try:
+            form = await request.form()
+        except (MultiPartException, ValueError):
+            raise HTTPException(400, "the form data cannot be parsed") from None
+        texts += [v for k, v in form.multi_items() if k in declared and isinstance(v, str)]
+    elif request.method in auth.UNSAFE_METHODS and ctype.startswith("application/json"):
+        if _JSON_NUL.search(await request.body()):
+            texts.append("\x00")
+    if any("\x00" in t for t in texts):
+        raise HTTPException(422, "nul")  # translated by the error handler
 
 
 # --------------------------------------------------------------------------- errors
@@ -213,6 +251,7 @@ def _is_api(request: Request) -> bool:
 
 
 def _error(request: Request, status: int, message: str) -> Response:
+    message = without_server_paths(message)  # e.g. a configuration file named in an error
     if _is_api(request):
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
@@ -246,9 +285,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
         detail = exc.detail
-        if detail == "csrf":
-            detail = Translator(lang_of(request))("error.csrf")
+        if detail in ("csrf", "nul"):
+            detail = Translator(lang_of(request))(f"error.{detail}")
         if _is_api(request):
+            if isinstance(detail, str):
+                detail = without_server_paths(detail)
             return JSONResponse(
                 {"detail": detail}, status_code=exc.status_code, headers=exc.headers
             )
@@ -256,6 +297,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):  # not JSON at all
+            return _error(request, 400, "the request body is not valid JSON")
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
             for e in exc.errors()
@@ -282,6 +325,8 @@ SECURITY_HEADERS = {
         "form-action 'self'"
     ),
 }
+#: HSTS (RFC 6797) when the session cookies are Secure, i.e. the site is served over HTTPS.
+HSTS = "max-age=31536000; includeSubDomains"
 DOCS_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
@@ -292,7 +337,8 @@ class WebMiddleware:
     """Pure ASGI middleware: puts the id the session cookie carries into ``request.state``
     (``cookie_id``; the session is looked up only when a route asks who is signed in), writes
     the cookie when :mod:`citycarbon.web.auth` changed it, remembers ``?lang=`` in a cookie and
-    adds the security headers."""
+    adds the security headers (no caching of API answers and downloads; HSTS when the
+    cookies are Secure)."""
 
     def __init__(self, app: Any, settings: auth.WebSettings) -> None:
         self.app = app
@@ -344,6 +390,10 @@ class WebMiddleware:
                 for k, v in SECURITY_HEADERS.items():
                     if k not in headers:
                         headers[k] = v
+                if path.startswith("/api/") and "cache-control" not in headers:
+                    headers["Cache-Control"] = "no-store"  # answers and downloads: not kept
+                if self.settings.secure_cookies:  # served over HTTPS: browsers keep to it
+                    headers["Strict-Transport-Security"] = HSTS
                 if path == "/docs":
                     headers["Content-Security-Policy"] = DOCS_CSP
             await send(message)
@@ -369,8 +419,6 @@ class RouteInfo:
 
 def route_table(app: FastAPI) -> list[RouteInfo]:
     """Every route the app's route modules define (paths include the routers' prefixes)."""
-    from fastapi.routing import APIRoute
-
     out = []
     for name in sorted(app.state.route_modules):
         router = importlib.import_module(f"citycarbon.web.routes.{name}").router
@@ -382,10 +430,54 @@ def route_table(app: FastAPI) -> list[RouteInfo]:
     return out
 
 
+#: Media types of the files an endpoint's ``format`` parameter asks for.
+FILE_TYPES = {"csv": "text/csv", "xlsx": XLSX, "pdf": "application/pdf"}
+
+
+def _document_files(op: dict[str, Any]) -> None:
+    """Add the file types an operation's ``format`` query parameter offers (csv, xlsx, pdf) to
+    its 200 answer, next to JSON."""
+    fmt = next((p for p in op.get("parameters", ()) if p["name"] == "format"), None)
+    ok = op.get("responses", {}).get("200")
+    if fmt is None or ok is None:
+        return
+    content = ok.setdefault("content", {})
+    for value in fmt.get("schema", {}).get("enum", ()):
+        if value in FILE_TYPES:
+            content.setdefault(
+                FILE_TYPES[value], {"schema": {"type": "string", "format": "binary"}}
+            )
+
+
+#: What :func:`refuse_nul` accepts in a text, as a JSON Schema pattern.
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _no_nul(node: Any, components: dict[str, Any], seen: set[str]) -> None:
+    """Give every free text of a request schema (a string without a pattern, an enum or a
+    binary format), following references, the pattern :data:`NO_NUL`."""
+    if isinstance(node, list):
+        for value in node:
+            _no_nul(value, components, seen)
+        return
+    if not isinstance(node, dict):
+        return
+    ref = node.get("$ref", "")
+    if ref.startswith("#/components/schemas/") and ref not in seen:
+        seen.add(ref)
+        _no_nul(components.get(ref.rsplit("/", 1)[1]), components, seen)
+    if node.get("type") == "string" and not {"pattern", "enum", "const", "format"} & set(node):
+        node["pattern"] = NO_NUL
+    for value in node.values():
+        _no_nul(value, components, seen)
+
+
 def _document_errors(app: FastAPI) -> None:
     """Say in the OpenAPI document what error answers look like: a 422 carries either the list
-    of field errors (request validation) or one message (a value the data reject), and every
-    endpoint may answer 401/403/404 with ``{"detail": message}``."""
+    of field errors (request validation) or one message (a value the data reject), every
+    endpoint may answer 401/403/404 with ``{"detail": message}``, one with a body 400 (not
+    JSON, or a form that cannot be parsed); which files ``format=csv|xlsx|pdf`` returns; and
+    that no text may hold a NUL character."""
     from fastapi.openapi.utils import get_openapi
 
     def openapi() -> dict[str, Any]:
@@ -410,10 +502,17 @@ def _document_errors(app: FastAPI) -> None:
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}}
         }
         texts = {"401": "not signed in", "403": "not allowed", "404": "not found or out of scope"}
+        seen: set[str] = set()
         for item in spec.get("paths", {}).values():
             for op in item.values():
+                responses = op.setdefault("responses", {})
                 for code, text in texts.items():
-                    op.setdefault("responses", {}).setdefault(code, {"description": text, **ref})
+                    responses.setdefault(code, {"description": text, **ref})
+                if "requestBody" in op:
+                    responses.setdefault("400", {"description": "body not parseable", **ref})
+                _document_files(op)
+                # the API refuses a NUL character in any parameter or body (refuse_nul)
+                _no_nul([op.get("parameters"), op.get("requestBody")], schemas, seen)
         app.openapi_schema = spec
         return spec
 
@@ -448,6 +547,7 @@ def create_app(settings: auth.WebSettings | None = None) -> FastAPI:
         ``CITYCARBON_SECURE_COOKIES``; ``CITYCARBON_TRUSTED_PROXIES``).
         ``CITYCARBON_WORKER=embedded`` also runs the background job worker in this process.
     """
+    make_private()  # the home and every file this server writes: its account only
     settings = settings or auth.WebSettings.from_env()
     app = FastAPI(
         title="citycarbon API",
@@ -459,7 +559,7 @@ def create_app(settings: auth.WebSettings | None = None) -> FastAPI:
             "a token expires, may be read-only, and cannot make tokens). Every endpoint "
             "applies the caller's role and scope."
         ),
-        dependencies=[Depends(auth.csrf_protect)],
+        dependencies=[Depends(refuse_nul), Depends(auth.csrf_protect)],
         docs_url=None,  # served below from the vendored Swagger UI (no CDN)
         redoc_url=None,
         lifespan=_lifespan,

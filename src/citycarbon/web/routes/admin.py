@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from citycarbon.config.settings import get_settings
@@ -69,7 +69,7 @@ def _page(
 
 @router.get("/admin", response_class=HTMLResponse)
 def admin_page(
-    request: Request, principal: AdminDep, offset: Annotated[int, Query(ge=0)] = 0
+    request: Request, principal: AdminDep, offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0
 ) -> HTMLResponse:
     return _page(request, offset)
 
@@ -159,5 +159,7 @@ def new_token(
 
 
 @router.post("/admin/tokens/{token_id}/revoke")
-def revoke_token(request: Request, principal: AdminDep, token_id: int) -> Response:
+def revoke_token(
+    request: Request, principal: AdminDep, token_id: Annotated[int, Path(ge=1, le=2**31)]
+) -> Response:
     return _done(request, users.revoke_token, token_id, actor=principal.username)

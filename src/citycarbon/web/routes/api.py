@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from citycarbon import factors
 from citycarbon.config.settings import get_settings
@@ -43,6 +43,9 @@ CreditCode = Annotated[
 ]
 Year = Annotated[int | None, Query(ge=1900, le=2200, description="data year (default latest)")]
 UPLOAD_KINDS = tuple(SCHEMAS)
+UploadKind = Literal[UPLOAD_KINDS]  # type: ignore[valid-type]
+#: An error answer's body (the ``Message`` schema of the OpenAPI document).
+MESSAGE = {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}}
 
 
 class Page(BaseModel):
@@ -119,7 +122,9 @@ class JobPage(BaseModel):
 
 
 class NewUser(BaseModel):
-    username: str = Field(min_length=2, max_length=64)
+    model_config = ConfigDict(strict=True)  # JSON types as the schema says (no "1" for 1)
+
+    username: str = Field(pattern=users.USERNAME_RE.pattern)
     password: str = Field(min_length=8, max_length=1024)
     role: Literal[
         "admin", "city_analyst", "district_manager", "park_manager", "enterprise_user", "viewer"
@@ -302,7 +307,7 @@ def batch_list(
 def batch_detail(principal: PrincipalDep, batch_id: Annotated[int, Path(ge=1, le=2**31)]) -> dict:
     """One batch."""
     info = access.batch(principal, batch_id)
-    return records(pd.DataFrame([info.__dict__]))[0]
+    return records(pd.DataFrame([info.__dict__]).drop(columns="created_by_id"))[0]  # no user ids
 
 
 @router.get("/quarantine", response_model=Page, tags=["data"])
@@ -360,7 +365,7 @@ def job_out(info: JobInfo) -> dict[str, Any]:
 @router.post("/uploads", response_model=UploadQueued, status_code=202, tags=["data"])
 def upload(
     principal: PrincipalDep,
-    kind: Annotated[str, Form(max_length=32, description="ingest kind, e.g. energy_monthly")],
+    kind: Annotated[UploadKind, Form(description="ingest kind, e.g. energy_monthly")],
     file: Annotated[UploadFile, File(description="CSV, Excel (.xlsx) or Parquet")],
 ) -> dict:
     """Queue a file for validation and ingest (admins and city analysts). Answers at once
@@ -500,10 +505,17 @@ def user_list(principal: PrincipalDep, format: Format = "json") -> Any:
     return _one(users.list_users(), format, "users")
 
 
-@router.post("/users", status_code=201, tags=["admin"])
+@router.post(
+    "/users",
+    status_code=201,
+    tags=["admin"],
+    responses={409: {"description": "a user of that name exists", "content": MESSAGE}},
+)
 def user_create(principal: PrincipalDep, body: NewUser) -> dict:
-    """Add a user (admins only; audited)."""
+    """Add a user (admins only; audited). A name already taken is a conflict (409)."""
     access.require(principal, "manage_users")
+    if users.get_user_by_name(body.username) is not None:
+        raise HTTPException(409, f"user {body.username!r} already exists")
     info = users.create_user(
         body.username,
         body.password,

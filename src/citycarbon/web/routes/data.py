@@ -97,8 +97,8 @@ def job_page(
 def batch_page(
     request: Request,
     principal: PrincipalDep,
-    batch_id: Annotated[int, Path(ge=1)],
-    offset: Annotated[int, Query(ge=0)] = 0,
+    batch_id: Annotated[int, Path(ge=1, le=2**31)],
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HTMLResponse:
     info = access.batch(principal, batch_id)
     rows = access.quarantine(principal, batch_id)
@@ -136,7 +136,9 @@ def batch_retract(
 
 @router.get("/data/quarantine", response_class=HTMLResponse)
 def quarantine_page(
-    request: Request, principal: PrincipalDep, offset: Annotated[int, Query(ge=0)] = 0
+    request: Request,
+    principal: PrincipalDep,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HTMLResponse:
     rows = access.quarantine(principal)
     return render(

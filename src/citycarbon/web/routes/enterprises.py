@@ -49,7 +49,7 @@ def enterprise_list_page(
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
     sort: Annotated[Literal[SORTABLE] | None, Query()] = None,  # type: ignore[valid-type]
     desc: bool = True,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HTMLResponse:
     lang = lang_of(request)
     frame = access.enterprises(

@@ -54,7 +54,7 @@ def factor_set_page(
     set_id: Annotated[str, Path(max_length=100)],
     parameter: Annotated[str | None, Query(max_length=64)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HTMLResponse:
     access.require(principal, "read")
     fs = _factor_set(set_id)

@@ -8,10 +8,12 @@ JSON API ``/api/v1/inventory/...``. Reads only through :mod:`citycarbon.read.pag
 
 from __future__ import annotations
 
+import io
 import math
 import tempfile
 from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -26,7 +28,7 @@ from citycarbon.reports.pdf import inventory_pdf
 from citycarbon.runs.inventory import write_balance_xlsx
 from citycarbon.runs.reports import inventory_report
 from citycarbon.web import auth
-from citycarbon.web.app import lang_of, records, render, table_download
+from citycarbon.web.app import XLSX, download_name, lang_of, records, render, table_download
 from citycarbon.web.i18n import Translator
 from citycarbon.web.routes.api import Format, Limit, Offset, Page, page
 
@@ -211,13 +213,21 @@ def _indicator_views(principal: Principal, period: str, t: Translator) -> dict[s
     return {"table": wide, "chart": chart}
 
 
-def _crumbs(filters: dict, t: Translator) -> list[dict[str, str]]:
+def _crumbs(principal: Principal, filters: dict, t: Translator) -> list[dict[str, str]]:
+    """The drill-down path; a park is named only when the user may see it (else its code as
+    typed, so a hand-edited URL tells nothing about a hidden park)."""
     reg = access.registry()
+    visible = access.visible_park_codes(principal)
+    parks = (
+        reg.parks["name_zh"]
+        if visible is None
+        else reg.parks["name_zh"].loc[reg.parks.index.isin(visible)]
+    )
     crumbs = [{"label": t("inventory.city"), "href": "/inventory?"}]
     params: dict[str, str] = {}
     for key, names in (
         ("district", reg.regions["name_zh"]),
-        ("park", reg.parks["name_zh"]),
+        ("park", parks),
         ("industry", None),
     ):
         v = filters.get(key)
@@ -230,7 +240,7 @@ def _crumbs(filters: dict, t: Translator) -> list[dict[str, str]]:
         crumbs.append(
             {
                 "label": str(name),
-                "href": "/inventory?" + "&".join(f"{k}={p}" for k, p in params.items()),
+                "href": "/inventory?" + urlencode(params),
             }
         )
     return crumbs
@@ -280,8 +290,8 @@ def inventory_page(
         no_city_total=principal.can("read_city") and math.isnan(summary["total_tco2e"]),
         drill_rows=records(drill["rows"].head(PAGE_DRILL)),
         drill_total_rows=len(drill["rows"]),
-        crumbs=_crumbs(drill["filters"], t),
-        drill_query="&".join(f"{k}={v}" for k, v in drill["filters"].items() if v),
+        crumbs=_crumbs(principal, drill["filters"], t),
+        drill_query=urlencode({k: v for k, v in drill["filters"].items() if v}),
         provenance=pq.provenance("city_inventory"),
         scope2=records(pq.scope2_basis(principal, year)),
     )
@@ -507,12 +517,15 @@ def api_balance_xlsx(principal: PrincipalDep, year: Year = None) -> Response:
     if bal is None:
         raise HTTPException(404, NOT_COMPUTED)
     y = year if year is not None else int(bal["year"].max())
-    with tempfile.TemporaryDirectory(prefix="cc-balance-") as tmp:
-        path = write_balance_xlsx(bal, FsPath(tmp) / f"energy_balance_{y}.xlsx", year=y)
-        body = path.read_bytes()
+    if y not in set(bal["year"].astype(int)):
+        raise HTTPException(
+            404, f"no energy balance for {y}; computed years: {pq.balance_years(principal)}"
+        )
+    with tempfile.TemporaryDirectory(prefix="cc-balance-") as tmp:  # private (0700)
+        body = write_balance_xlsx(bal, FsPath(tmp) / "energy_balance.xlsx", year=y).read_bytes()
     return Response(
         body,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="energy_balance_{y}.xlsx"'},
     )
 
@@ -535,16 +548,16 @@ def api_report(
 
 
 def _stream_report(data: Any, stem: str, fmt: str, pdf: Any, excel: Any) -> Response:
-    with tempfile.TemporaryDirectory(prefix="cc-report-") as tmp:
-        if fmt == "pdf":
-            path = pdf(data, FsPath(tmp) / f"{stem}.pdf")
-            media = "application/pdf"
-        else:
-            path = excel(data, FsPath(tmp) / f"{stem}.xlsx")
-            media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        body = FsPath(path).read_bytes()
+    """A report written into memory and sent as a download (no file on the server)."""
+    body = io.BytesIO()
+    if fmt == "pdf":
+        pdf(data, body)
+        media = "application/pdf"
+    else:
+        excel(data, body)
+        media = XLSX
     return Response(
-        body,
+        body.getvalue(),
         media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="{FsPath(path).name}"'},
+        headers={"Content-Disposition": f'attachment; filename="{download_name(stem)}.{fmt}"'},
     )

@@ -219,11 +219,13 @@ async def _cached_json(
 
 
 def _period(data: ml.MapData, text: str) -> ml.Period:
+    """The period of a well-formed ``period`` (the parameter's pattern): one the map has no data
+    for, or no such day, is not found (404)."""
     try:
         period = ml.parse_period(text)
         ml.check_period(data, period)
     except InputError as err:
-        raise HTTPException(status_code=422, detail=err.message) from None
+        raise HTTPException(status_code=404, detail=err.message) from None
     return period
 
 
@@ -302,9 +304,13 @@ async def map_districts(scope: ScopeDep, period: PeriodQ) -> Response:
 async def map_points(
     scope: ScopeDep,
     period: PeriodQ,
-    layers: Annotated[str, Query(description="comma list of enterprises, parks, nodes")] = (
-        "enterprises,parks,nodes"
-    ),
+    layers: Annotated[
+        str,
+        Query(
+            description="comma list of enterprises, parks, nodes",
+            pattern=r"^(enterprises|parks|nodes)(,(enterprises|parks|nodes))*$",
+        ),
+    ] = "enterprises,parks,nodes",
 ) -> Response:
     """Point layers for a period: enterprises (columnar rows), parks and grid nodes."""
     data = await _data()
@@ -345,10 +351,8 @@ def map_district(
     p = _period(data, period)
     try:
         return ml.district_summary(data, code, p, scope)
-    except InputError as err:
-        raise HTTPException(404, err.message) from None
-    except PermissionError:  # outside the scope: reported as not found (access layer rule)
-        raise HTTPException(404, f"{code} not found") from None
+    except (InputError, PermissionError):  # unknown or outside the scope: the same answer
+        raise HTTPException(404, f"district {code} not found") from None
 
 
 @router.get("/api/v1/map/parks/{code}", response_model=ParkSummary, tags=["map"])
@@ -364,7 +368,5 @@ def map_park(
         raise HTTPException(422, "park totals are monthly or yearly (fuel returns)")
     try:
         return ml.park_summary(data, code, p, scope)
-    except InputError as err:
-        raise HTTPException(404, err.message) from None
-    except PermissionError:  # outside the scope: reported as not found (access layer rule)
-        raise HTTPException(404, f"{code} not found") from None
+    except (InputError, PermissionError):  # unknown or outside the scope: the same answer
+        raise HTTPException(404, f"park {code} not found") from None

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from citycarbon import units
 from citycarbon.errors import CitycarbonError, InputError
@@ -55,14 +55,40 @@ def city_reader(principal: PrincipalDep) -> Principal:
 CityDep = Annotated[Principal, Depends(city_reader)]
 
 
+#: The measure ids of the catalogue (the schema lists them: any other id is refused).
+MeasureId = Literal[tuple(sorted(set(sa.measure_catalogue()["id"])))]  # type: ignore[valid-type]
+
+
+def stored_names(names: Names) -> list[str]:
+    """The scenario names, if each is stored; a name is a resource: unknown is not found."""
+    known = set(stored_scenarios.list_scenarios()["name"])
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise access.NotVisible(f"scenario {unknown[0]!r} not found")
+    return names
+
+
+def stored_name(name: Name) -> str:
+    """One stored scenario name (404 otherwise)."""
+    return stored_names([name])[0]
+
+
+StoredNames = Annotated[list[str], Depends(stored_names)]
+StoredName = Annotated[str, Depends(stored_name)]
+
+
 class MeasureSpec(BaseModel):
-    id: str = Field(max_length=64, description="measure id of the catalogue")
+    model_config = ConfigDict(strict=True, extra="forbid")  # as the schema says: no false for 0
+
+    id: MeasureId = Field(description="measure id of the catalogue")
     start_year: int | None = Field(None, ge=2000, le=2060)
     full_year: int | None = Field(None, ge=2000, le=2060)
     scale: float | None = Field(None, ge=0, le=10)
 
 
 class NewScenario(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_\-]+$")
     title_zh: str | None = Field(None, max_length=200)
     description: str | None = Field(None, max_length=2000)
@@ -385,7 +411,7 @@ def api_measures(
 @router.get("/api/v1/scenarios/compare", response_model=Page, tags=["scenarios"])
 def api_compare(
     principal: CityDep,
-    names: Names,
+    names: StoredNames,
     draws: Draws = 0,
     seed: Seed = 0,
     limit: Limit = 100,
@@ -406,7 +432,7 @@ def api_compare(
 @router.get("/api/v1/scenarios/trajectories", response_model=Page, tags=["scenarios"])
 def api_trajectories(
     principal: CityDep,
-    names: Names,
+    names: StoredNames,
     draws: Draws = 0,
     seed: Seed = 0,
     limit: Limit = 1000,
@@ -426,7 +452,7 @@ def api_trajectories(
 @router.get("/api/v1/scenarios/fan", response_model=Page, tags=["scenarios"])
 def api_fan(
     principal: CityDep,
-    name: Name,
+    name: StoredName,
     draws: Draws = FAN_DRAWS,
     seed: Seed = 0,
     limit: Limit = 100,
@@ -446,7 +472,7 @@ def api_fan(
 @router.get("/api/v1/scenarios/macc", response_model=Page, tags=["scenarios"])
 def api_macc(
     principal: CityDep,
-    name: Name,
+    name: StoredName,
     year: Annotated[int, Query(ge=2025, le=2060)] = 2040,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -460,7 +486,7 @@ def api_macc(
 @router.get("/api/v1/scenarios/cobenefits", tags=["scenarios"])
 def api_cobenefits(
     principal: CityDep,
-    name: Name,
+    name: StoredName,
     year: Annotated[int, Query(ge=2025, le=2060)] = 2030,
     format: Format = "json",
 ) -> Any:
@@ -472,7 +498,7 @@ def api_cobenefits(
 
 
 @router.get("/api/v1/scenarios/economics", tags=["scenarios"])
-def api_economics(principal: CityDep, name: Name, format: Format = "json") -> Any:
+def api_economics(principal: CityDep, name: StoredName, format: Format = "json") -> Any:
     """Socio-economic ESTIMATES to 2060: investment, operating cost, energy savings, GDP effect,
     jobs (illustrative input-output multipliers)."""
     frame = sa.economics(name)

@@ -14,12 +14,13 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup, escape
 from pydantic import BaseModel
 
+from citycarbon.errors import InputError
 from citycarbon.read import access
 from citycarbon.read import pages as pq
 from citycarbon.read.access import Principal
 from citycarbon.reports.excel import write_excel
 from citycarbon.reports.pdf import targets_pdf
-from citycarbon.runs.reports import targets_report
+from citycarbon.runs.reports import PERIOD_PATTERN, targets_report
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render, table_download
 from citycarbon.web.i18n import Translator
@@ -387,7 +388,9 @@ def api_warnings(
 )
 def api_report(
     principal: PrincipalDep,
-    period: Annotated[str | None, Query(max_length=40, description="e.g. 2021-2025")] = None,
+    period: Annotated[
+        str | None, Query(pattern=PERIOD_PATTERN, description="first and last year: 2021-2025")
+    ] = None,
     format: Literal["pdf", "xlsx"] = "pdf",
 ) -> Response:
     """The dual-control report (PDF or Excel, from the reports module; city-wide roles)."""
@@ -395,5 +398,8 @@ def api_report(
     access.require(principal, "read_city")
     if pq.result("target_progress") is None:
         raise HTTPException(404, NOT_COMPUTED)
-    data = targets_report(period)
+    try:
+        data = targets_report(period)
+    except InputError as err:  # a well-formed period without targets: not found
+        raise HTTPException(404, err.message) from None
     return _stream_report(data, f"targets-{data.period}", format, targets_pdf, write_excel)
