@@ -526,6 +526,8 @@ PROGRESS_COLUMNS = [
     "forecast_cap_ratio",
 ]
 LAMP_RANK = {"green": 0, "yellow": 1, "red": 2}
+#: Entity levels of targets and warning subjects, in the order the pages list them.
+ENTITY_LEVELS = ("city", "district", "park", "industry", "enterprise")
 
 
 def targets(principal: Principal) -> pd.DataFrame:
@@ -551,9 +553,53 @@ def targets(principal: Principal) -> pd.DataFrame:
         t["lamp"] = t["target_id"].map(worst.set_index("target_id")["level"])
     else:
         t["lamp"] = None
-    order = {"city": 0, "district": 1, "park": 2, "industry": 3, "enterprise": 4}
-    t = t.assign(_o=t["level"].map(order)).sort_values(["_o", "period_label", "code"])
-    return t.drop(columns="_o").reset_index(drop=True)
+    t["district_code"] = entity_districts(t["level"], t["entity_code"])
+    order = {lv: i for i, lv in enumerate(ENTITY_LEVELS)}
+    t = t.assign(_r=-t["lamp"].map(LAMP_RANK).fillna(-1), _o=t["level"].map(order))
+    t = t.sort_values(["_r", "_o", "period_label", "code"]).drop(columns=["_r", "_o"])
+    return t.reset_index(drop=True)
+
+
+def entity_districts(level: pd.Series, code: pd.Series) -> np.ndarray:
+    """The district of each (entity level, entity code) pair: a district itself, a park's or an
+    enterprise's registry district; None for the city and city-wide industries."""
+    reg = access.registry()
+    level = pd.Series(level).astype(str).to_numpy()
+    code = pd.Series(code).astype(str)
+    parks = reg.parks["district_code"].reindex(code).to_numpy()
+    ents = reg.enterprises["district_code"].reindex(code).to_numpy()
+    out = np.where(level == "district", code.to_numpy(), None)
+    out = np.where(level == "park", parks, out)
+    return np.where(level == "enterprise", ents, out)
+
+
+def select_targets(
+    frame: pd.DataFrame,
+    *,
+    lamp: str | None = None,
+    entity_level: str | None = None,
+    district: str | None = None,
+    target: str | None = None,
+) -> pd.DataFrame:
+    """Rows of :func:`targets` or :func:`status` matching the filters of the 目标与预警 page
+    (lamp, object type, district, target code; None = any). A ``status`` frame names the
+    lamp ``level`` and the object type ``entity_level``; a ``targets`` frame ``lamp`` and
+    ``level``."""
+    lamp_col, level_col = (
+        ("level", "entity_level") if "entity_level" in frame else ("lamp", "level")
+    )
+    keep = np.ones(len(frame), dtype=bool)
+    for column, wanted in (
+        (lamp_col, lamp),
+        (level_col, entity_level),
+        ("district_code", district),
+        ("code", target),
+    ):
+        if wanted and column in frame:
+            keep &= (frame[column] == wanted).to_numpy()
+        elif wanted:
+            keep &= False
+    return frame[keep].reset_index(drop=True)
 
 
 def progress(principal: Principal, code: str | None = None) -> pd.DataFrame:
@@ -635,7 +681,9 @@ def status(principal: Principal) -> pd.DataFrame:
     if s is None:
         return pd.DataFrame(columns=["subject", "level", "metric", "value"])
     s = s[entity_visible(principal, s["entity_level"], s["entity_code"])]
-    return s.drop(columns=["factor_profile", "method"], errors="ignore").reset_index(drop=True)
+    s = s.drop(columns=["factor_profile", "method"], errors="ignore")
+    s["district_code"] = entity_districts(s["entity_level"], s["entity_code"])
+    return s.reset_index(drop=True)
 
 
 def warnings_log(principal: Principal) -> pd.DataFrame:
