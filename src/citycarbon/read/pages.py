@@ -130,12 +130,31 @@ def inventory_rows(
     return rows[cols].sort_values(["year", "basis", "sector", "gas"]).reset_index(drop=True)
 
 
+def with_notation(out: pd.DataFrame, rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``out`` (one row per group of ``keys``, with its summed ``emissions_tco2e``) with the
+    GPC notation keys of its gas rows: ``notation_key`` only where no gas of the group has a
+    value (a group with a value is never NE), and ``notation_gases`` saying which gases carry
+    which key (``CH4 NE, N2O NE``; shown on hover)."""
+    marked = rows[rows["notation_key"].fillna("").astype(str) != ""]
+    by = [marked[k] for k in keys]
+    pairs = marked["gas"].fillna("").astype(str) + " " + marked["notation_key"].astype(str)
+    gases = pairs.str.strip().groupby(by, dropna=False)
+    codes = marked.groupby(keys, dropna=False)["notation_key"]
+    notes = pd.DataFrame(
+        {
+            "notation_key": codes.agg(lambda k: ",".join(sorted(set(k)))),
+            "notation_gases": gases.agg(lambda g: ", ".join(sorted(set(g)))),
+        }
+    ).reset_index()
+    out = out.drop(columns=["notation_key"], errors="ignore").merge(notes, on=keys, how="left")
+    out["notation_gases"] = out["notation_gases"].fillna("")
+    out["notation_key"] = out["notation_key"].where(out["emissions_tco2e"].isna()).fillna("")
+    return out
+
+
 def _grouped(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     out = rows.groupby(keys, as_index=False, dropna=False)["emissions_tco2e"].sum(min_count=1)
-    nk = rows.groupby(keys, dropna=False)["notation_key"].agg(
-        lambda s: ",".join(sorted({k for k in s.dropna() if k}))
-    )
-    out = out.merge(nk.rename("notation_key").reset_index(), on=keys, how="left")
+    out = with_notation(out, rows, keys)
     total = out["emissions_tco2e"].sum()
     out["share"] = out["emissions_tco2e"] / total if total else np.nan
     return out
@@ -378,17 +397,16 @@ def gpc_table(principal: Principal, year: int) -> pd.DataFrame:
     access.require(principal, "read_city")
     f = result("gpc_inventory")
     cols = ["gpc_ref", "scope", "name_zh", "name_en", "emissions_tco2e", "notation_key"]
-    cols += ["basic", "basic_plus", "memo", "note"]
+    cols += ["notation_gases", "basic", "basic_plus", "memo", "note"]
     if f is None:
         return pd.DataFrame(columns=cols)
     f = f[f["year"].to_numpy() == int(year)]
     firsts = ["scope", "name_zh", "name_en", "basic", "basic_plus", "memo", "note"]
     out = f.groupby("gpc_ref", sort=False).agg(
         emissions_tco2e=("emissions_tco2e", lambda v: v.sum(min_count=1)),
-        notation_key=("notation_key", lambda k: ",".join(sorted({x for x in k if x}))),
         **{c: (c, "first") for c in firsts},
     )
-    return out.reset_index()[cols]
+    return with_notation(out.reset_index(), f, ["gpc_ref"])[cols]
 
 
 GPC_TOTALS = (
@@ -416,6 +434,10 @@ def uncertainty(principal: Principal, year: int | None = None) -> pd.DataFrame:
     if year is not None:
         u = u[u["year"].to_numpy() == int(year)]
     return u.drop(columns=["run_id", "factor_profile"], errors="ignore").reset_index(drop=True)
+
+
+#: The smallest 平衡差额 reported [tce]: what shows as 0.1 at the page's one decimal.
+RESIDUAL_SHOWN_TCE = 0.05
 
 
 def energy_balance(principal: Principal, year: int, tce_basis: str = "calorific") -> dict[str, Any]:
@@ -461,7 +483,9 @@ def energy_balance(principal: Principal, year: int, tce_basis: str = "calorific"
         ["item", "item_zh", "fuel", "fuel_zh", "flag"]
     ]
     residual = part[part["item"] == "statistical_difference"]
-    residual = residual[residual["tce"].fillna(0).abs() > 1e-9][
+    # a difference that rounds to 0.0 tce (the page shows one decimal) is no difference: the
+    # float residue of a balanced table (-0.0001 tce) must not raise "平衡差额不为零"
+    residual = residual[residual["tce"].fillna(0).abs() >= RESIDUAL_SHOWN_TCE][
         ["fuel", "fuel_zh", "quantity", "unit", "tce"]
     ]
     long = part.drop(columns=["run_id", "factor_profile", "method"], errors="ignore")
