@@ -237,3 +237,26 @@ def test_scoped_users_get_no_city_wide_estimate(clients):
         assert "city_wide" not in {r["level"] for r in _all(c, "/api/v1/power/nowcast")}
         assert _all(c, "/api/v1/power/city-backtest") == []
         assert 'id="city-backtest"' not in c.get("/power").text
+
+
+def test_kwh_intensity_is_not_shown_for_power_producers():
+    """A power plant (GB/T 4754-2017 D4411 火力发电) emits to generate what others consume:
+    its CO2 per kWh of own use is shown as not applicable, with the reason on hover, unranked;
+    a manufacturer (C2614) keeps its number."""
+    from citycarbon.read.power import kwh_intensity_applies
+    from citycarbon.web.app import templates
+    from citycarbon.web.i18n import Translator
+
+    codes = pd.Series(["D4411", "D4430", "C2614", None])
+    assert kwh_intensity_applies(codes).tolist() == [False, False, True, True]
+    row = {"year": 2024, "electricity_share": 0.01, "kgco2_per_kwh": 85.123,
+           "tce_per_10k_cny": 1.0, "tco2_per_10k_cny": 2.0, "co2_t_yoy_pct": 1.0,
+           "rank_kgco2_per_kwh_in_industry": 3, "industry_size": 4}  # fmt: skip
+    part = templates.get_template("_power_enterprise.html")
+    for lang, na in (("zh", "不适用"), ("en", "n/a")):
+        html = part.render(t=Translator(lang), ind=[{**row, "kwh_intensity_applies": False}])
+        cell = html.split('class="num kwh-intensity">', 1)[1].split("</td>", 1)[0]
+        assert na in cell and "85.1" not in cell and 'title="' in cell
+        assert "3 / 4" not in html
+    html = part.render(t=Translator("zh"), ind=[{**row, "kwh_intensity_applies": True}])
+    assert "85.123" in html and "3 / 4" in html

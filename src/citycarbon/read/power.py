@@ -160,13 +160,28 @@ def anomalies(principal: Principal) -> pd.DataFrame:
     return f.sort_values("day", ascending=False).reset_index(drop=True) if len(f) else f
 
 
+#: GB/T 4754-2017 industries whose CO2 per kWh *consumed* means nothing: 电力、热力生产和供应业
+#: (section D, division 44) emit to generate the electricity others consume, so the ratio of
+#: their emissions to their own use (and its rank) is not shown for them.
+KWH_INTENSITY_NOT_APPLICABLE = ("D44",)
+
+
+def kwh_intensity_applies(industry_codes: pd.Series) -> np.ndarray:
+    """Whether kgCO2/kWh (emissions per electricity consumed) applies to each industry code."""
+    codes = pd.Series(industry_codes, dtype="string").fillna("")
+    return ~codes.str.startswith(KWH_INTENSITY_NOT_APPLICABLE).to_numpy(dtype=bool)
+
+
 def indicators(principal: Principal, level: str = "enterprise") -> pd.DataFrame:
-    """电-碳-能 indicators per enterprise (visible ones) or industry (city-wide roles)."""
+    """电-碳-能 indicators per enterprise (visible ones) or industry (city-wide roles), with
+    ``kwh_intensity_applies`` (False for power and heat producers, see
+    :data:`KWH_INTENSITY_NOT_APPLICABLE`)."""
     access.require(principal, "read")
     f = pq.result("power_indicators")
     if f is None:
         return pd.DataFrame()
     f = f[f["level"] == level]
+    f = f.assign(kwh_intensity_applies=kwh_intensity_applies(f["industry_code"]))
     if level == "industry":
         return f.reset_index(drop=True) if principal.city_wide else f.head(0)
     return _by_enterprise(principal, f, "enterprise_code")
