@@ -44,7 +44,7 @@ def clients(app):
 
 def test_pages_render_for_an_analyst(clients, web_home):
     c = clients["analyst"]
-    for level in ("city", "district", "industry", "enterprise"):
+    for level in ("city", "district", "park", "industry", "enterprise"):
         r = c.get("/power", params={"level": level})
         assert r.status_code == 200
         assert 'id="chart-nowcast"' in r.text and 'id="backtest-table"' in r.text
@@ -92,8 +92,11 @@ def test_district_manager_sees_only_their_district(clients, web_home):
     user_scope = c.get("/api/v1/me").json()["scope_code"]
     own = set(me.index[me["district_code"] == user_scope])
     rows = pd.DataFrame(_all(c, "/api/v1/power/nowcast"))
-    assert set(rows["level"]) <= {"district", "enterprise"}
+    assert set(rows["level"]) <= {"district", "park", "enterprise"}
     assert set(rows.loc[rows["level"] == "district", "entity"]) == {user_scope}
+    parks = catalog.registry_frame("parks").set_index("code")
+    in_district = set(parks.index[parks["district_code"] == user_scope])
+    assert set(rows.loc[rows["level"] == "park", "entity"]) <= in_district
     assert set(rows.loc[rows["level"] == "enterprise", "entity"]) <= own
     other = next(d for d in me["district_code"].unique() if d != user_scope)
     assert _all(c, "/api/v1/power/nowcast/history", level="district", entity=other) == []
@@ -260,3 +263,31 @@ def test_kwh_intensity_is_not_shown_for_power_producers():
         assert "3 / 4" not in html
     html = part.render(t=Translator("zh"), ind=[{**row, "kwh_intensity_applies": True}])
     assert "85.123" in html and "3 / 4" in html
+
+
+def test_a_park_manager_sees_the_park_nowcast(clients, web_home):
+    """The park manager's overview panel and 电碳监测 page show the nowcast of the park (the
+    sum of its enterprises' meters), not of one enterprise in it."""
+    from citycarbon.store import users
+
+    principal = access.Principal.of(users.get_user_by_name("park"))
+    park = principal.scope_code
+    reg = access.registry()
+    name = str(reg.parks.at[park, "name_zh"])
+    home = clients["park"].get("/", params={"lang": "zh"}).text
+    panel = home.split('id="nowcast-panel">', 1)[1].split("</p>", 1)[0]
+    assert name in panel
+    page = clients["park"].get("/power", params={"lang": "zh"}).text
+    assert '<option value="park" selected>' in page
+    nc = _lake(web_home, "nowcast")
+    ours = nc[(nc["level"] == "park") & (nc["entity"] == park)]
+    assert len(ours) and set(nc.loc[nc["level"] == "park", "entity"]) <= set(reg.parks.index)
+    # a park is the sum of its enterprises: its metered kWh of a month is theirs
+    from citycarbon.runs import power as power_runs
+
+    panel = power_runs.monthly_panel(power_runs.read_power_data())
+    members = reg.enterprises.index[reg.enterprises["park_code"] == park]
+    ents = panel[(panel["level"] == "enterprise") & panel["entity"].isin(members)]
+    p = panel[(panel["level"] == "park") & (panel["entity"] == park)].set_index("period")
+    key_sum = ents.groupby("period")["metered_kwh"].sum()
+    assert (p["metered_kwh"].reindex(key_sum.index) >= key_sum - 1e-6).all()

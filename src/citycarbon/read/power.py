@@ -22,7 +22,7 @@ from citycarbon.read import pages as pq
 from citycarbon.read.access import Principal
 from citycarbon.store import catalog
 
-LEVELS = ("city_wide", "city", "district", "industry", "enterprise")
+LEVELS = ("city_wide", "city", "district", "park", "industry", "enterprise")
 HINT = "citycarbon demo (or citycarbon power nowcast)"
 #: The inventory rows the city-wide nowcast is compared with (its CO2 basis).
 CITY_WIDE_BASIS = "incl_net_imported_electricity"
@@ -36,9 +36,14 @@ def _visible(principal: Principal, level: pd.Series, entity: pd.Series) -> np.nd
     districts = frozenset()
     if principal.role == "district_manager":
         districts = access.visible_district_codes(principal) or frozenset()
+    parks = frozenset()
+    if principal.role in ("district_manager", "park_manager"):
+        parks = access.visible_park_codes(principal) or frozenset()
     ents = access.visible_enterprise_codes(principal) or frozenset()
-    return ((lv == "district") & np.isin(code, list(districts))) | (
-        (lv == "enterprise") & np.isin(code, list(ents))
+    return (
+        ((lv == "district") & np.isin(code, list(districts)))
+        | ((lv == "park") & np.isin(code, list(parks)))
+        | ((lv == "enterprise") & np.isin(code, list(ents)))
     )
 
 
@@ -55,7 +60,10 @@ def levels(principal: Principal) -> list[str]:
     """Levels the principal may select."""
     if principal.city_wide:
         return list(LEVELS)
-    return ["district", "enterprise"] if principal.role == "district_manager" else ["enterprise"]
+    return {
+        "district_manager": ["district", "park", "enterprise"],
+        "park_manager": ["park", "enterprise"],
+    }.get(principal.role, ["enterprise"])
 
 
 def nowcast(principal: Principal, frequency: str = "month") -> pd.DataFrame:
@@ -85,7 +93,9 @@ def statistics(principal: Principal, level: str, entity: str) -> pd.DataFrame:
         return _inventory_months(entity)
     m = res.monthly
     if level != "city":
-        col = {"district": "district_code", "industry": "industry_code"}.get(level)
+        col = {"district": "district_code", "park": "park_code", "industry": "industry_code"}.get(
+            level
+        )
         if col:
             reg = access.registry().enterprises[col]
             m = m[reg.reindex(m["enterprise_code"]).to_numpy() == entity]

@@ -24,7 +24,7 @@ from citycarbon.web.routes.api import Format, Limit, Offset, Page, page
 
 router = APIRouter()
 PrincipalDep = Annotated[Principal, Depends(auth.require_principal)]
-Level = Annotated[Literal["city", "district", "industry", "enterprise"] | None, Query()]
+Level = Annotated[Literal["city", "district", "park", "industry", "enterprise"] | None, Query()]
 Entity = Annotated[str | None, Query(max_length=32, description="entity code")]
 PAGE = 50
 
@@ -87,6 +87,8 @@ def _label(level: str, code: str, lang: str) -> str:
     reg = access.registry()
     if level == "district" and code in reg.regions.index:
         return str(reg.regions.at[code, "name_zh" if lang == "zh" else "name_en"])
+    if level == "park" and code in reg.parks.index:
+        return str(reg.parks.at[code, "name_zh" if lang == "zh" else "name_en"])
     if level == "enterprise" and code in reg.enterprises.index:
         return str(reg.enterprises.at[code, "name"])
     if level in ("city", "city_wide"):
@@ -107,7 +109,10 @@ def overview_panel(request: Request, principal: Principal) -> str | None:
     f = pw.nowcast(principal)
     if f.empty:
         return None
-    level = "city" if (f["level"] == "city").any() else str(f["level"].iat[0])
+    # the widest level the user sees: the reporters' city, else their district, park, enterprise
+    level = next(
+        lv for lv in ("city", "district", "park", "enterprise") if (f["level"] == lv).any()
+    )
     rows = f[f["level"] == level]
     rows = rows[rows["entity"] == rows["entity"].iat[0]].sort_values("period").tail(3)
     vintage = pd.Timestamp(rows["as_of"].iat[0]).strftime("%Y-%m-%d")
@@ -305,7 +310,7 @@ def api_nowcast(
 @router.get("/api/v1/power/nowcast/history", response_model=Page, tags=["power"])
 def api_history(
     principal: PrincipalDep,
-    level: Annotated[Literal["city", "district", "industry", "enterprise"], Query()],
+    level: Annotated[Literal["city", "district", "park", "industry", "enterprise"], Query()],
     entity: Annotated[str, Query(max_length=32)],
     limit: Limit = 100,
     offset: Offset = 0,
