@@ -182,6 +182,34 @@ def kwh_intensity_applies(industry_codes: pd.Series) -> np.ndarray:
     return ~codes.str.startswith(KWH_INTENSITY_NOT_APPLICABLE).to_numpy(dtype=bool)
 
 
+def anomaly_episodes(principal: Principal) -> pd.DataFrame:
+    """The daily load anomalies of visible enterprises grouped into episodes: consecutive days
+    of one enterprise in one direction are one row (first and last day, days, largest |z|,
+    mean kWh and trailing median over the days), newest first."""
+    a = anomalies(principal)
+    cols = ["enterprise_code", "direction", "first_day", "last_day", "days", "z_max"]
+    cols += ["kwh", "trailing_median_kwh"]
+    if a.empty:
+        return pd.DataFrame(columns=cols)
+    a = a.sort_values(["enterprise_code", "direction", "day"])
+    same = (a["enterprise_code"] == a["enterprise_code"].shift()) & (
+        a["direction"] == a["direction"].shift()
+    )
+    new = ~same | (a["day"] - a["day"].shift() > pd.Timedelta(days=1))
+    g = a.assign(episode=new.cumsum(), absz=a["z"].abs()).groupby("episode")
+    out = g.agg(
+        enterprise_code=("enterprise_code", "first"),
+        direction=("direction", "first"),
+        first_day=("day", "min"),
+        last_day=("day", "max"),
+        days=("day", "size"),
+        z_max=("absz", "max"),
+        kwh=("kwh", "mean"),
+        trailing_median_kwh=("trailing_median_kwh", "mean"),
+    )
+    return out.sort_values("last_day", ascending=False)[cols].reset_index(drop=True)
+
+
 def indicators(principal: Principal, level: str = "enterprise") -> pd.DataFrame:
     """电-碳-能 indicators per enterprise (visible ones) or industry (city-wide roles), with
     ``kwh_intensity_applies`` (False for power and heat producers, see
@@ -198,13 +226,18 @@ def indicators(principal: Principal, level: str = "enterprise") -> pd.DataFrame:
 
 
 def scope2(principal: Principal) -> pd.DataFrame:
-    """Hourly nodal vs annual-factor scope 2 of visible enterprises, largest |difference| first."""
+    """Hourly nodal vs annual-factor scope 2 of visible enterprises, largest |difference| first,
+    with ``synthetic`` True where the flow ran on the synthetic demo grid (whose tables name
+    their grid ``synthetic ...``, :mod:`citycarbon.power.demo_grid`)."""
     access.require(principal, "read")
     f = _by_enterprise(principal, pq.result("hourly_scope2"), "enterprise_code")
     if f.empty:
         return f
     names = access.registry().enterprises["name"]
-    f = f.assign(name=names.reindex(f["enterprise_code"]).to_numpy())
+    f = f.assign(
+        name=names.reindex(f["enterprise_code"]).to_numpy(),
+        synthetic=f["grid"].astype("string").str.startswith("synthetic").fillna(False),
+    )
     order = f["difference_co2_t"].abs().sort_values(ascending=False).index
     return f.loc[order].reset_index(drop=True)
 

@@ -217,6 +217,7 @@ def power_page(
     level, entity = _pick(principal, level, entity)
     ents = pw.entities(principal, level)
     hist = _history(principal, level, entity) if entity else pd.DataFrame()
+    episodes = pw.anomaly_episodes(principal)
     ctx: dict[str, Any] = {
         "active": "power",
         "scope": access.scope_label(principal, lang),
@@ -232,10 +233,11 @@ def power_page(
         "backtest": records(_backtest(principal)),
         "city_backtest": records(pw.city_backtest(principal)),
         "quality": records(pw.meter_quality(principal).head(PAGE)),
-        "anomalies": records(_named(pw.anomalies(principal).head(20))),
+        "anomalies": records(_named(episodes.head(20))),
         "scope2": records(pw.scope2(principal).head(20)),
         "n": {
-            "anomalies": len(pw.anomalies(principal)),
+            "anomalies": len(episodes),
+            "anomaly_days": int(episodes["days"].sum()),
             "quality": len(pw.meter_quality(principal)),
             "scope2": len(pw.scope2(principal)),
         },
