@@ -260,11 +260,13 @@ def targets_page(
     request: Request,
     principal: PrincipalDep,
     code: Annotated[str | None, Query(max_length=100)] = None,
-    lamp: Annotated[Literal["red", "yellow", "green"] | None, Query()] = None,
-    level: Annotated[Literal[pq.ENTITY_LEVELS] | None, Query()] = None,
+    lamp: Annotated[str | None, Query(pattern=f"^({'|'.join(LAMPS)})?$")] = None,
+    level: Annotated[str | None, Query(pattern=f"^({'|'.join(pq.ENTITY_LEVELS)})?$")] = None,
     district: Annotated[str | None, Query(max_length=12)] = None,
     target: Annotated[str | None, Query(max_length=100)] = None,
 ) -> HTMLResponse:
+    # the filter form sends "" for "all"
+    lamp, level, district, target = (v or None for v in (lamp, level, district, target))
     lang = lang_of(request)
     t = Translator(lang)
     all_targets = pq.targets(principal)
