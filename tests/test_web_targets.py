@@ -121,6 +121,15 @@ def test_lamp_counts_match_the_table_red_and_yellow_first(clients, web_home):
     yellow = clients["analyst"].get("/targets", params=form).text
     assert set(_rows(yellow, "status-table")) == {"yellow"}
     assert _counts(yellow) == {"red": 0, "yellow": counts["yellow"], "green": 0}
+    # the targets with a yellow evaluation are listed, though their worst lamp is red
+    yellow_codes = set(status.loc[status["level"] == "yellow", "code"]) - {""}
+    listed = set(
+        re.findall(
+            r'<span class="muted mono">([\w-]+)</span>',
+            yellow.split('id="targets-table"', 1)[1].split("</table>", 1)[0],
+        )
+    )
+    assert listed == yellow_codes and yellow_codes
 
 
 def test_filters_by_object_type_district_and_target(clients, web_home):

@@ -272,8 +272,11 @@ def targets_page(
     all_targets = pq.targets(principal)
     all_status = pq.status(principal)
     chosen = {"lamp": lamp, "entity_level": level, "district": district, "target": target}
-    tg = pq.select_targets(all_targets, **chosen)
     st = _by_lamp(pq.select_targets(all_status, **chosen))
+    # a lamp picks the targets with a rule evaluated at that lamp (not only their worst one)
+    tg = pq.select_targets(all_targets, **{**chosen, "lamp": None})
+    if lamp:
+        tg = tg[tg["code"].isin(st["code"])].reset_index(drop=True)
     computed = pq.result("target_progress") is not None
     ctx: dict[str, Any] = {
         "active": "targets",
