@@ -41,9 +41,9 @@ def test_chinese_names_find_grid_regions_and_fuels(viewer):
     html = viewer.get("/factors/cn-mee-grid", params={"q": "福建", "lang": "zh"}).text
     rows = re.findall(r'<tr data-key="(\w+)">', html)
     assert rows and set(rows) == {"fujian"}
-    assert '<div class="muted key-name">福建省</div>' in html
+    assert '<div class="muted key-name" style="white-space: nowrap">福建省</div>' in html
     en = viewer.get("/factors/cn-mee-grid", params={"q": "福建", "lang": "en"}).text
-    assert '<div class="muted key-name">Fujian</div>' in en
+    assert '<div class="muted key-name" style="white-space: nowrap">Fujian</div>' in en
 
 
 def test_sets_carry_their_place_in_the_city_priority(viewer, web_home):
