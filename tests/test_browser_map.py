@@ -132,3 +132,65 @@ def test_district_manager_map_in_english(server, browser):
     page.screenshot(path=str(ARTIFACTS / "map_district_en.png"), full_page=True)
     assert errors == []
     page.close()
+
+
+def test_map_keeps_the_period_and_names_what_it_maps(server, browser):
+    """Switching 月 → 年 → 月 → 日 stays on the latest period (2024-12 → 2024 → 2024-12 →
+    a day of 2024-12, not January); the legend names indicator, unit and period; district
+    names are a label layer above the enterprise dots; the side panel names the mapped
+    indicator."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page, errors = _sign_in(browser, server, "b_admin")
+
+    def period() -> str:
+        return page.inner_text("#cc-map-period")
+
+    latest_month = period()
+    for kind, expected in (
+        ("year", latest_month[:4]),
+        ("month", latest_month),
+    ):
+        page.select_option("#cc-map-kind", kind)
+        page.wait_for_selector(f"#cc-map[data-kind='{kind}']", timeout=10_000)
+        assert period() == expected, kind
+    page.select_option("#cc-map-kind", "day")
+    page.wait_for_selector("#cc-map[data-kind='day']", timeout=10_000)
+    assert period().startswith(latest_month), period()
+    page.select_option("#cc-map-kind", "month")
+    page.wait_for_selector("#cc-map[data-kind='month']", timeout=10_000)
+    page.wait_for_timeout(300)
+    info = page.evaluate(
+        """() => {
+            const o = window.ccMapChart.getOption();
+            return {
+                legend: o.visualMap[0].text[0],
+                geoLabel: o.geo[0].label.show,
+                labels: o.series[4].data.map(d => d.name),
+                labelZ: o.series[4].z,
+                dotZ: Math.max(o.series[1].z, o.series[2].z, o.series[3].z),
+            };
+        }"""
+    )
+    metric = page.evaluate(
+        "() => { const s = document.getElementById('cc-map-metric');"
+        " return s.options[s.selectedIndex].text; }"
+    )  # the day view chose metered electricity CO2; it stays chosen back in months
+    assert info["legend"] == f"{metric} (t) · {latest_month}"
+    assert not info["geoLabel"] and len(info["labels"]) == 6 and "同安区" in info["labels"]
+    assert info["labelZ"] > info["dotZ"]
+    page.screenshot(path=str(ARTIFACTS / "map_labels_legend_zh.png"))
+    point = page.evaluate(
+        """() => {
+            const f = echarts.getMap('cc-city').geoJSON.features
+                .find(f => f.properties.code === '350211');
+            return window.ccMapChart.convertToPixel({geoIndex: 0}, f.properties.cp);
+        }"""
+    )
+    box = page.locator("#cc-map").bounding_box()
+    page.mouse.click(box["x"] + point[0], box["y"] + point[1])
+    page.wait_for_selector("#cc-map-panel .cc-map-indicator", timeout=10_000)
+    line = page.inner_text("#cc-map-panel .cc-map-indicator")
+    assert line.startswith("地图指标") and latest_month in line and "(t)" in line
+    page.screenshot(path=str(ARTIFACTS / "map_panel_indicator_zh.png"))
+    assert errors == []
+    page.close()

@@ -114,7 +114,7 @@ def test_backtest_on_small_demo_meets_floor(demo_home):
     assert best["city"] <= CITY_MAPE_FLOOR_PCT
     assert best["enterprise"] <= ENTERPRISE_MAPE_FLOOR_PCT
     assert (summary["gain_vs_naive_pct"] > 0).all()  # every level beats the naive baseline
-    assert set(summary.index) == {"city", "district", "industry", "enterprise"}
+    assert set(summary.index) == {"city", "district", "park", "industry", "enterprise"}
     assert errors["period"].nunique() == 24  # rolling origins 2023-01 .. 2024-12
 
 

@@ -247,3 +247,44 @@ def test_report_streams_as_pdf(clients):
     r = clients["analyst"].get("/api/v1/inventory/report", params={"format": "pdf"})
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     assert r.content[:5] == b"%PDF-"
+
+
+def test_a_float_residue_is_no_balance_difference(clients, web_home):
+    """The demo's 2022 balance leaves -0.00012 tce of electricity as 平衡差额 (float residue
+    of balancing 万千瓦时 figures): shown as "-0.0 tce" it must not raise the warning."""
+    from citycarbon.contract.results import result as declared
+
+    bal = results.current(declared("energy_balance"), lake=web_home / "lake")
+    diff = bal[(bal["item"] == "statistical_difference") & (bal["fuel"] != "total")]
+    tiny = diff[(diff["tce"].abs() > 0) & (diff["tce"].abs() < 0.05)]
+    assert len(tiny), "the demo has a float residue to test against"
+    for year in sorted(tiny["year"].unique()):
+        html = clients["analyst"].get("/inventory", params={"year": int(year)}).text
+        big = diff[(diff["year"] == year) & (diff["tce"].abs() >= 0.05)]
+        assert ('id="balance-residual"' in html) == (len(big) > 0), year
+
+
+def test_a_value_is_never_ne_and_every_key_says_why(clients):
+    """A sector or GPC row with a value carries no notation key (the gases without an estimate
+    are named beside it); a row without one carries NE/IE/NO with its meaning on hover."""
+    import re
+
+    principal = access.Principal(None, "analyst", "city_analyst")
+    from citycarbon.read import pages as pq
+
+    year = int(max(access.result_years()))
+    for basis in BASES:
+        summary = pq.inventory_summary(principal, year, basis)
+        for part in ("by_sector", "by_gas", "by_scope"):
+            f = summary[part]
+            assert (f.loc[f["emissions_tco2e"].notna(), "notation_key"] == "").all(), part
+            assert (f.loc[f["emissions_tco2e"].isna(), "notation_key"] != "").all(), part
+    gpc = pq.gpc_table(principal, year)
+    assert (gpc.loc[gpc["emissions_tco2e"].notna(), "notation_key"] == "").all()
+    partly = gpc[gpc["emissions_tco2e"].notna() & (gpc["notation_gases"] != "")]
+    assert len(partly)  # e.g. II.1.1 road transport: CO2 estimated, CH4 and N2O NE
+    html = clients["analyst"].get("/inventory", params={"year": year, "lang": "zh"}).text
+    keys = re.findall(r'<span class="nk" title="([^"]+)">(NE|IE|NO)', html)
+    assert keys and all(title.startswith(k) and len(title) > 4 for title, k in keys)
+    assert not re.search(r'class="num">[\d,.]+</td><td><span class="nk"', html)
+    assert "其中 CH4 NE, N2O NE" in html

@@ -44,7 +44,7 @@ def clients(app):
 
 def test_pages_render_for_an_analyst(clients, web_home):
     c = clients["analyst"]
-    for level in ("city", "district", "industry", "enterprise"):
+    for level in ("city", "district", "park", "industry", "enterprise"):
         r = c.get("/power", params={"level": level})
         assert r.status_code == 200
         assert 'id="chart-nowcast"' in r.text and 'id="backtest-table"' in r.text
@@ -92,8 +92,11 @@ def test_district_manager_sees_only_their_district(clients, web_home):
     user_scope = c.get("/api/v1/me").json()["scope_code"]
     own = set(me.index[me["district_code"] == user_scope])
     rows = pd.DataFrame(_all(c, "/api/v1/power/nowcast"))
-    assert set(rows["level"]) <= {"district", "enterprise"}
+    assert set(rows["level"]) <= {"district", "park", "enterprise"}
     assert set(rows.loc[rows["level"] == "district", "entity"]) == {user_scope}
+    parks = catalog.registry_frame("parks").set_index("code")
+    in_district = set(parks.index[parks["district_code"] == user_scope])
+    assert set(rows.loc[rows["level"] == "park", "entity"]) <= in_district
     assert set(rows.loc[rows["level"] == "enterprise", "entity"]) <= own
     other = next(d for d in me["district_code"].unique() if d != user_scope)
     assert _all(c, "/api/v1/power/nowcast/history", level="district", entity=other) == []
@@ -237,3 +240,81 @@ def test_scoped_users_get_no_city_wide_estimate(clients):
         assert "city_wide" not in {r["level"] for r in _all(c, "/api/v1/power/nowcast")}
         assert _all(c, "/api/v1/power/city-backtest") == []
         assert 'id="city-backtest"' not in c.get("/power").text
+
+
+def test_kwh_intensity_is_not_shown_for_power_producers():
+    """A power plant (GB/T 4754-2017 D4411 火力发电) emits to generate what others consume:
+    its CO2 per kWh of own use is shown as not applicable, with the reason on hover, unranked;
+    a manufacturer (C2614) keeps its number."""
+    from citycarbon.read.power import kwh_intensity_applies
+    from citycarbon.web.app import templates
+    from citycarbon.web.i18n import Translator
+
+    codes = pd.Series(["D4411", "D4430", "C2614", None])
+    assert kwh_intensity_applies(codes).tolist() == [False, False, True, True]
+    row = {"year": 2024, "electricity_share": 0.01, "kgco2_per_kwh": 85.123,
+           "tce_per_10k_cny": 1.0, "tco2_per_10k_cny": 2.0, "co2_t_yoy_pct": 1.0,
+           "rank_kgco2_per_kwh_in_industry": 3, "industry_size": 4}  # fmt: skip
+    part = templates.get_template("_power_enterprise.html")
+    for lang, na in (("zh", "不适用"), ("en", "n/a")):
+        html = part.render(t=Translator(lang), ind=[{**row, "kwh_intensity_applies": False}])
+        cell = html.split('class="num kwh-intensity">', 1)[1].split("</td>", 1)[0]
+        assert na in cell and "85.1" not in cell and 'title="' in cell
+        assert "3 / 4" not in html
+    html = part.render(t=Translator("zh"), ind=[{**row, "kwh_intensity_applies": True}])
+    assert "85.123" in html and "3 / 4" in html
+
+
+def test_a_park_manager_sees_the_park_nowcast(clients, web_home):
+    """The park manager's overview panel and 电碳监测 page show the nowcast of the park (the
+    sum of its enterprises' meters), not of one enterprise in it."""
+    from citycarbon.store import users
+
+    principal = access.Principal.of(users.get_user_by_name("park"))
+    park = principal.scope_code
+    reg = access.registry()
+    name = str(reg.parks.at[park, "name_zh"])
+    home = clients["park"].get("/", params={"lang": "zh"}).text
+    panel = home.split('id="nowcast-panel">', 1)[1].split("</p>", 1)[0]
+    assert name in panel
+    page = clients["park"].get("/power", params={"lang": "zh"}).text
+    assert '<option value="park" selected>' in page
+    nc = _lake(web_home, "nowcast")
+    ours = nc[(nc["level"] == "park") & (nc["entity"] == park)]
+    assert len(ours) and set(nc.loc[nc["level"] == "park", "entity"]) <= set(reg.parks.index)
+    # a park is the sum of its enterprises: its metered kWh of a month is theirs
+    from citycarbon.runs import power as power_runs
+
+    panel = power_runs.monthly_panel(power_runs.read_power_data())
+    members = reg.enterprises.index[reg.enterprises["park_code"] == park]
+    ents = panel[(panel["level"] == "enterprise") & panel["entity"].isin(members)]
+    p = panel[(panel["level"] == "park") & (panel["entity"] == park)].set_index("period")
+    key_sum = ents.groupby("period")["metered_kwh"].sum()
+    assert (p["metered_kwh"].reindex(key_sum.index) >= key_sum - 1e-6).all()
+
+
+def test_anomaly_days_are_grouped_and_synthetic_results_labelled(clients, web_home):
+    """Repeated anomaly days of one enterprise are one episode (the small demo has runs of
+    dozens of days); every anomalous day is in exactly one episode, and no two episodes of one
+    enterprise and direction touch. Scope 2 from the synthetic demo grid says so beside the
+    number."""
+    from citycarbon.read import power as pw
+
+    principal = access.Principal(None, "analyst", "city_analyst")
+    days = _lake(web_home, "load_anomalies")
+    ep = pw.anomaly_episodes(principal)
+    assert int(ep["days"].sum()) == len(days) and len(ep) < len(days)
+    for _, g in ep.groupby(["enterprise_code", "direction"]):
+        g = g.sort_values("first_day")
+        gaps = g["first_day"].iloc[1:].to_numpy() - g["last_day"].iloc[:-1].to_numpy()
+        assert (gaps > np.timedelta64(1, "D")).all()
+        span = (g["last_day"] - g["first_day"]).dt.days + 1
+        assert (span >= g["days"]).all()
+    html = clients["analyst"].get("/power", params={"lang": "zh"}).text
+    assert f"{len(ep)} 段，共 {len(days)} 天" in html
+    body = html.split('id="anomalies-table"', 1)[1].split("</table>", 1)[0]
+    assert body.count("<tr data-enterprise=") == min(20, len(ep))
+    s2 = _lake(web_home, "hourly_scope2")
+    assert s2["grid"].str.startswith("synthetic").all()  # the demo's flow
+    table = html.split('id="scope2-table"', 1)[1].split("</table>", 1)[0]
+    assert table.count(">合成电网</span>") == min(20, len(s2))

@@ -206,3 +206,32 @@ def test_numbers_resting_on_assumptions_are_labelled(clients, seeded):
     assert all(i["assumption"] for i in items if i["item"] != "CO2")
     curve = seeded.get("/api/v1/scenarios/macc", params={"name": "enhanced"}).json()["items"]
     assert curve and all(i["assumption"] for i in curve)
+
+
+def test_the_intensity_check_uses_the_targets_of_the_targets_page(seeded):
+    """The scenarios are checked against the city's CO2-intensity targets as 目标与预警 lists
+    them (the demo's 15th FYP target xm-15fyp-co2-intensity: 2025-2030, 17 % decline), not
+    against the baseline file's assumed 18 %; the check names the target."""
+    targets = seeded.get("/api/v1/targets", params={"level": "city", "limit": 100}).json()
+    ours = [
+        t
+        for t in targets["items"]
+        if t["kind"] == "intensity" and t["indicator"] == "co2_intensity_t_per_10k_cny"
+    ]
+    cmp = seeded.get("/api/v1/scenarios/compare", params={"names": ["baseline"]}).json()
+    checks = cmp["items"][0]["intensity_checks"]
+    in_horizon = [t for t in ours if t["base_year"] >= 2025]  # the scenarios start in 2025
+    assert in_horizon and cmp["items"][0]["intensity_targets"] == len(in_horizon)
+    for t in in_horizon:
+        assert f"{t['code']} {t['base_year']}-{t['end_year']} ≥{t['target_value']:.0f}%" in checks
+    assert "(met)" not in checks and "(missed)" not in checks
+
+
+def test_peak_column_says_probability_with_monte_carlo(seeded):
+    one = seeded.get("/scenarios", params={"names": ["baseline"], "lang": "zh"}).text
+    head = one.split('id="p-peak-head">', 1)[1].split("</th>", 1)[0]
+    assert head == "2030 年前达峰"
+    mc = seeded.get("/scenarios", params={"names": ["baseline"], "draws": 100, "lang": "zh"})
+    head = mc.text.split('id="p-peak-head">', 1)[1].split("</th>", 1)[0]
+    assert head == "2030 年前达峰的概率（100 次蒙特卡洛抽样）"
+    assert '"type": "scroll"' not in mc.text and '"type":"scroll"' not in mc.text  # no paging

@@ -8,6 +8,7 @@ coverage and no intensity."""
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
 import pytest
@@ -89,6 +90,81 @@ def test_lamp_counts_follow_the_latest_status(clients, web_home):
     assert lamps["red"] == int((worst == 2).sum())
     assert lamps["yellow"] == int((worst == 1).sum())
     assert lamps["green"] == int((worst == 0).sum())
+
+
+def _rows(html: str, table: str) -> list[str]:
+    """The data-lamp of every row of one table of the 目标与预警 page."""
+    body = html.split(f'id="{table}"', 1)[1].split("</table>", 1)[0]
+    return re.findall(r'<tr[^>]*data-lamp="(\w*)"', body)
+
+
+def _counts(html: str) -> dict[str, int]:
+    return {lv: int(n) for lv, n in re.findall(r'data-count="(\w+)">.*?class="count">(\d+)', html)}
+
+
+def test_lamp_counts_match_the_table_red_and_yellow_first(clients, web_home):
+    """The summary counts the rows of the latest-evaluation table, so a yellow row is never
+    hidden behind a red one of the same subject (the demo's city CO2 total has a yellow
+    budget-use row and a red forecast row); both tables list red, then yellow, then green."""
+    html = clients["analyst"].get("/targets").text
+    rows = _rows(html, "status-table")
+    status = _lake(web_home, "target_status")
+    assert len(rows) == len(status)
+    counts = _counts(html)
+    assert counts == {lv: rows.count(lv) for lv in ("red", "yellow", "green")}
+    assert counts["yellow"] == int((status["level"] == "yellow").sum()) > 0
+    rank = {"red": 0, "yellow": 1, "green": 2, "": 3}
+    for table in ("status-table", "targets-table"):
+        got = [rank[lv] for lv in _rows(html, table)]
+        assert got == sorted(got), table
+    form = {"lamp": "yellow", "level": "", "district": "", "target": ""}  # as the form sends
+    yellow = clients["analyst"].get("/targets", params=form).text
+    assert set(_rows(yellow, "status-table")) == {"yellow"}
+    assert _counts(yellow) == {"red": 0, "yellow": counts["yellow"], "green": 0}
+    # the targets with a yellow evaluation are listed, though their worst lamp is red
+    yellow_codes = set(status.loc[status["level"] == "yellow", "code"]) - {""}
+    listed = set(
+        re.findall(
+            r'<span class="muted mono">([\w-]+)</span>',
+            yellow.split('id="targets-table"', 1)[1].split("</table>", 1)[0],
+        )
+    )
+    assert listed == yellow_codes and yellow_codes
+
+
+def test_filters_by_object_type_district_and_target(clients, web_home):
+    status = _lake(web_home, "target_status")
+    html = clients["analyst"].get("/targets", params={"level": "enterprise"}).text
+    n_ent = int((status["entity_level"] == "enterprise").sum())
+    assert len(_rows(html, "status-table")) == n_ent > 0
+    assert (
+        "xm-14fyp-co2-intensity" not in html.split('id="targets-table"', 1)[1].split("</table>")[0]
+    )
+    # a district: its own target and the warnings of its enterprises, never the city's
+    siming = access.Principal.of(_user("siming"))
+    in_siming = access.visible_enterprise_codes(siming)
+    html = clients["analyst"].get("/targets", params={"district": "350203"}).text
+    expected = status[
+        ((status["entity_level"] == "district") & (status["entity_code"] == "350203"))
+        | ((status["entity_level"] == "enterprise") & status["entity_code"].isin(in_siming))
+    ]
+    assert len(_rows(html, "status-table")) == len(expected) > 0
+    targets = html.split('id="targets-table"', 1)[1].split("</table>")[0]
+    assert "xm-14fyp-intensity-350203" in targets and "xm-14fyp-co2-total" not in targets
+    # one target: its rows only, and its detail opens
+    html = clients["analyst"].get("/targets", params={"target": "xm-14fyp-co2-total"}).text
+    assert len(_rows(html, "status-table")) == int((status["code"] == "xm-14fyp-co2-total").sum())
+    assert 'id="detail"' in html and 'id="chart-progress"' in html
+
+
+def test_progress_is_labelled_from_the_base_year(clients):
+    html = clients["analyst"].get("/targets", params={"lang": "zh"}).text
+    assert (
+        "较 2020 年（基期）" in html and "较 2025 年（基期）" not in html
+    )  # 15th FYP: no data yet
+    assert "较基期累计下降 %" in html
+    en = clients["analyst"].get("/targets", params={"lang": "en"}).text
+    assert "since 2020 (base year)" in en
 
 
 def test_scoped_users_see_only_their_own_targets_and_warnings(clients):

@@ -1,4 +1,5 @@
-"""Factor sets as versioned, sourced data, and the reference lists of fuels and gases."""
+"""Factor sets as versioned, sourced data, and the reference lists of fuels, gases and grid
+regions (with the names of factor keys)."""
 
 from citycarbon.factors.library import (
     FactorProfile,
@@ -9,7 +10,14 @@ from citycarbon.factors.library import (
     load_factor_set,
     parameters,
 )
-from citycarbon.factors.reference import fuels, gases, resolve_fuels, resolve_gases
+from citycarbon.factors.reference import (
+    fuels,
+    gases,
+    grid_regions,
+    key_names,
+    resolve_fuels,
+    resolve_gases,
+)
 
 __all__ = [
     "FactorProfile",
@@ -18,6 +26,8 @@ __all__ = [
     "diff",
     "fuels",
     "gases",
+    "grid_regions",
+    "key_names",
     "list_factor_sets",
     "load_factor_set",
     "parameters",

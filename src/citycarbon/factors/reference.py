@@ -1,4 +1,6 @@
-"""Reference lists: the statistical fuel list (fuels.csv) and the greenhouse gases (gases.csv)."""
+"""Reference lists: the statistical fuel list (fuels.csv), the greenhouse gases (gases.csv), the
+grid regions of the MEE/NBS electricity factors (grid_regions.csv), and the names of factor keys
+drawn from them."""
 
 from __future__ import annotations
 
@@ -21,6 +23,37 @@ def fuels() -> pd.DataFrame:
 def gases() -> pd.DataFrame:
     """Greenhouse gases by code (CO2, CH4, N2O, SF6, NF3, HFCs, PFCs) with names and aliases."""
     return pd.read_csv(DATA_DIR / "gases.csv", dtype=str, keep_default_na=False).set_index("code")
+
+
+@cache
+def grid_regions() -> pd.DataFrame:
+    """Keys of the ``grid_ef`` series (national, the seven regional grids, the provinces in
+    pinyin) with Chinese and English names, kind, GB/T 2260 code of a province and aliases."""
+    return pd.read_csv(DATA_DIR / "grid_regions.csv", dtype=str, keep_default_na=False).set_index(
+        "code"
+    )
+
+
+@cache
+def key_names() -> pd.DataFrame:
+    """Names of factor keys, indexed by key: name_zh, name_en, aliases (``;``-separated).
+
+    Fuel codes, gases and grid regions are named by their lists; an IPCC fuel key (the
+    ``ipcc_fuel`` of fuels.csv) by the statistical fuels mapped to it, joined with ``、``/``, ``
+    (so 原煤 finds ``other_bituminous_coal`` in the IPCC set)."""
+    cols = ["name_zh", "name_en", "aliases"]
+    f = fuels()
+    mapped = f[f["ipcc_fuel"] != ""].groupby("ipcc_fuel")
+    ipcc = pd.DataFrame(
+        {
+            "name_zh": mapped["name_zh"].agg("、".join),
+            "name_en": mapped["name_en"].agg(", ".join),
+            "aliases": mapped["aliases"].agg(";".join),
+        }
+    )
+    named = pd.concat([f[cols], gases()[cols], grid_regions()[cols]])
+    named = named[~named.index.duplicated(keep="first")]
+    return pd.concat([named, ipcc[~ipcc.index.isin(named.index)]])
 
 
 def _spellings(table: pd.DataFrame, names: tuple[str, ...]) -> dict[str, str]:

@@ -83,7 +83,7 @@ import pandas as pd
 from citycarbon.errors import InputError
 
 KEY = ["level", "entity"]
-LEVELS = ("city", "district", "industry", "enterprise")
+LEVELS = ("city", "district", "park", "industry", "enterprise")
 MODELS = ("ratio", "loglinear", "naive")
 PANEL_COLUMNS = [
     "level",
@@ -751,7 +751,7 @@ def calibrate_intervals(
     e = errors[pick].assign(score=interval_scores(errors[pick]))
     e = e[np.isfinite(e["score"])]
     rows = {}
-    for key, g in e.groupby(["level", "model"], sort=False):  # four levels, two kinds of rows
+    for key, g in e.groupby(["level", "model"], sort=False):  # five levels, two kinds of rows
         score = g["score"].to_numpy()
         period = g["period"].to_numpy()
         covered, checked = 0, 0

@@ -55,6 +55,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "read_all_jobs": frozenset({"admin", "city_analyst"}),  # others see their own jobs
     "manage_tokens": frozenset(USER_ROLES),  # one's own API tokens (admins: everyone's)
 }
+#: Roles from the least to the most privileged: fewest permissions first, then the narrowest
+#: scope (one enterprise, one park, one district, the city). A new user gets the first.
+ROLES_BY_PRIVILEGE = (
+    "enterprise_user",
+    "park_manager",
+    "district_manager",
+    "viewer",
+    "city_analyst",
+    "admin",
+)
 #: Permissions only a signed-in person has, never an API token (a token cannot mint tokens).
 SESSION_ONLY = frozenset({"manage_tokens"})
 #: What a token of each scope (citycarbon.store.models.TOKEN_SCOPES) may do, within its user's

@@ -130,12 +130,31 @@ def inventory_rows(
     return rows[cols].sort_values(["year", "basis", "sector", "gas"]).reset_index(drop=True)
 
 
+def with_notation(out: pd.DataFrame, rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``out`` (one row per group of ``keys``, with its summed ``emissions_tco2e``) with the
+    GPC notation keys of its gas rows: ``notation_key`` only where no gas of the group has a
+    value (a group with a value is never NE), and ``notation_gases`` saying which gases carry
+    which key (``CH4 NE, N2O NE``; shown on hover)."""
+    marked = rows[rows["notation_key"].fillna("").astype(str) != ""]
+    by = [marked[k] for k in keys]
+    pairs = marked["gas"].fillna("").astype(str) + " " + marked["notation_key"].astype(str)
+    gases = pairs.str.strip().groupby(by, dropna=False)
+    codes = marked.groupby(keys, dropna=False)["notation_key"]
+    notes = pd.DataFrame(
+        {
+            "notation_key": codes.agg(lambda k: ",".join(sorted(set(k)))),
+            "notation_gases": gases.agg(lambda g: ", ".join(sorted(set(g)))),
+        }
+    ).reset_index()
+    out = out.drop(columns=["notation_key"], errors="ignore").merge(notes, on=keys, how="left")
+    out["notation_gases"] = out["notation_gases"].fillna("")
+    out["notation_key"] = out["notation_key"].where(out["emissions_tco2e"].isna()).fillna("")
+    return out
+
+
 def _grouped(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     out = rows.groupby(keys, as_index=False, dropna=False)["emissions_tco2e"].sum(min_count=1)
-    nk = rows.groupby(keys, dropna=False)["notation_key"].agg(
-        lambda s: ",".join(sorted({k for k in s.dropna() if k}))
-    )
-    out = out.merge(nk.rename("notation_key").reset_index(), on=keys, how="left")
+    out = with_notation(out, rows, keys)
     total = out["emissions_tco2e"].sum()
     out["share"] = out["emissions_tco2e"] / total if total else np.nan
     return out
@@ -378,17 +397,16 @@ def gpc_table(principal: Principal, year: int) -> pd.DataFrame:
     access.require(principal, "read_city")
     f = result("gpc_inventory")
     cols = ["gpc_ref", "scope", "name_zh", "name_en", "emissions_tco2e", "notation_key"]
-    cols += ["basic", "basic_plus", "memo", "note"]
+    cols += ["notation_gases", "basic", "basic_plus", "memo", "note"]
     if f is None:
         return pd.DataFrame(columns=cols)
     f = f[f["year"].to_numpy() == int(year)]
     firsts = ["scope", "name_zh", "name_en", "basic", "basic_plus", "memo", "note"]
     out = f.groupby("gpc_ref", sort=False).agg(
         emissions_tco2e=("emissions_tco2e", lambda v: v.sum(min_count=1)),
-        notation_key=("notation_key", lambda k: ",".join(sorted({x for x in k if x}))),
         **{c: (c, "first") for c in firsts},
     )
-    return out.reset_index()[cols]
+    return with_notation(out.reset_index(), f, ["gpc_ref"])[cols]
 
 
 GPC_TOTALS = (
@@ -444,6 +462,10 @@ def uncertainty(principal: Principal, year: int | None = None) -> pd.DataFrame:
     return u.drop(columns=["run_id", "factor_profile"], errors="ignore").reset_index(drop=True)
 
 
+#: The smallest 平衡差额 reported [tce]: what shows as 0.1 at the page's one decimal.
+RESIDUAL_SHOWN_TCE = 0.05
+
+
 def energy_balance(principal: Principal, year: int, tce_basis: str = "calorific") -> dict[str, Any]:
     """The 能源平衡表 of a year: long rows and two wide tables (items × fuels) in physical
     units and in tce, with the flagged cells and the 平衡差额 (statistical difference) row:
@@ -487,7 +509,9 @@ def energy_balance(principal: Principal, year: int, tce_basis: str = "calorific"
         ["item", "item_zh", "fuel", "fuel_zh", "flag"]
     ]
     residual = part[part["item"] == "statistical_difference"]
-    residual = residual[residual["tce"].fillna(0).abs() > 1e-9][
+    # a difference that rounds to 0.0 tce (the page shows one decimal) is no difference: the
+    # float residue of a balanced table (-0.0001 tce) must not raise "平衡差额不为零"
+    residual = residual[residual["tce"].fillna(0).abs() >= RESIDUAL_SHOWN_TCE][
         ["fuel", "fuel_zh", "quantity", "unit", "tce"]
     ]
     long = part.drop(columns=["run_id", "factor_profile", "method"], errors="ignore")
@@ -552,6 +576,8 @@ PROGRESS_COLUMNS = [
     "forecast_cap_ratio",
 ]
 LAMP_RANK = {"green": 0, "yellow": 1, "red": 2}
+#: Entity levels of targets and warning subjects, in the order the pages list them.
+ENTITY_LEVELS = ("city", "district", "park", "industry", "enterprise")
 
 
 def targets(principal: Principal) -> pd.DataFrame:
@@ -577,9 +603,53 @@ def targets(principal: Principal) -> pd.DataFrame:
         t["lamp"] = t["target_id"].map(worst.set_index("target_id")["level"])
     else:
         t["lamp"] = None
-    order = {"city": 0, "district": 1, "park": 2, "industry": 3, "enterprise": 4}
-    t = t.assign(_o=t["level"].map(order)).sort_values(["_o", "period_label", "code"])
-    return t.drop(columns="_o").reset_index(drop=True)
+    t["district_code"] = entity_districts(t["level"], t["entity_code"])
+    order = {lv: i for i, lv in enumerate(ENTITY_LEVELS)}
+    t = t.assign(_r=-t["lamp"].map(LAMP_RANK).fillna(-1), _o=t["level"].map(order))
+    t = t.sort_values(["_r", "_o", "period_label", "code"]).drop(columns=["_r", "_o"])
+    return t.reset_index(drop=True)
+
+
+def entity_districts(level: pd.Series, code: pd.Series) -> np.ndarray:
+    """The district of each (entity level, entity code) pair: a district itself, a park's or an
+    enterprise's registry district; None for the city and city-wide industries."""
+    reg = access.registry()
+    level = pd.Series(level).astype(str).to_numpy()
+    code = pd.Series(code).astype(str)
+    parks = reg.parks["district_code"].reindex(code).to_numpy()
+    ents = reg.enterprises["district_code"].reindex(code).to_numpy()
+    out = np.where(level == "district", code.to_numpy(), None)
+    out = np.where(level == "park", parks, out)
+    return np.where(level == "enterprise", ents, out)
+
+
+def select_targets(
+    frame: pd.DataFrame,
+    *,
+    lamp: str | None = None,
+    entity_level: str | None = None,
+    district: str | None = None,
+    target: str | None = None,
+) -> pd.DataFrame:
+    """Rows of :func:`targets` or :func:`status` matching the filters of the 目标与预警 page
+    (lamp, object type, district, target code; None = any). A ``status`` frame names the
+    lamp ``level`` and the object type ``entity_level``; a ``targets`` frame ``lamp`` and
+    ``level``."""
+    lamp_col, level_col = (
+        ("level", "entity_level") if "entity_level" in frame else ("lamp", "level")
+    )
+    keep = np.ones(len(frame), dtype=bool)
+    for column, wanted in (
+        (lamp_col, lamp),
+        (level_col, entity_level),
+        ("district_code", district),
+        ("code", target),
+    ):
+        if wanted and column in frame:
+            keep &= (frame[column] == wanted).to_numpy()
+        elif wanted:
+            keep &= False
+    return frame[keep].reset_index(drop=True)
 
 
 def progress(principal: Principal, code: str | None = None) -> pd.DataFrame:
@@ -661,7 +731,9 @@ def status(principal: Principal) -> pd.DataFrame:
     if s is None:
         return pd.DataFrame(columns=["subject", "level", "metric", "value"])
     s = s[entity_visible(principal, s["entity_level"], s["entity_code"])]
-    return s.drop(columns=["factor_profile", "method"], errors="ignore").reset_index(drop=True)
+    s = s.drop(columns=["factor_profile", "method"], errors="ignore")
+    s["district_code"] = entity_districts(s["entity_level"], s["entity_code"])
+    return s.reset_index(drop=True)
 
 
 def warnings_log(principal: Principal) -> pd.DataFrame:

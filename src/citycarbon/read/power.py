@@ -22,7 +22,7 @@ from citycarbon.read import pages as pq
 from citycarbon.read.access import Principal
 from citycarbon.store import catalog
 
-LEVELS = ("city_wide", "city", "district", "industry", "enterprise")
+LEVELS = ("city_wide", "city", "district", "park", "industry", "enterprise")
 HINT = "citycarbon demo (or citycarbon power nowcast)"
 #: The inventory rows the city-wide nowcast is compared with (its CO2 basis).
 CITY_WIDE_BASIS = "incl_net_imported_electricity"
@@ -36,9 +36,14 @@ def _visible(principal: Principal, level: pd.Series, entity: pd.Series) -> np.nd
     districts = frozenset()
     if principal.role == "district_manager":
         districts = access.visible_district_codes(principal) or frozenset()
+    parks = frozenset()
+    if principal.role in ("district_manager", "park_manager"):
+        parks = access.visible_park_codes(principal) or frozenset()
     ents = access.visible_enterprise_codes(principal) or frozenset()
-    return ((lv == "district") & np.isin(code, list(districts))) | (
-        (lv == "enterprise") & np.isin(code, list(ents))
+    return (
+        ((lv == "district") & np.isin(code, list(districts)))
+        | ((lv == "park") & np.isin(code, list(parks)))
+        | ((lv == "enterprise") & np.isin(code, list(ents)))
     )
 
 
@@ -55,7 +60,10 @@ def levels(principal: Principal) -> list[str]:
     """Levels the principal may select."""
     if principal.city_wide:
         return list(LEVELS)
-    return ["district", "enterprise"] if principal.role == "district_manager" else ["enterprise"]
+    return {
+        "district_manager": ["district", "park", "enterprise"],
+        "park_manager": ["park", "enterprise"],
+    }.get(principal.role, ["enterprise"])
 
 
 def nowcast(principal: Principal, frequency: str = "month") -> pd.DataFrame:
@@ -85,7 +93,9 @@ def statistics(principal: Principal, level: str, entity: str) -> pd.DataFrame:
         return _inventory_months(entity)
     m = res.monthly
     if level != "city":
-        col = {"district": "district_code", "industry": "industry_code"}.get(level)
+        col = {"district": "district_code", "park": "park_code", "industry": "industry_code"}.get(
+            level
+        )
         if col:
             reg = access.registry().enterprises[col]
             m = m[reg.reindex(m["enterprise_code"]).to_numpy() == entity]
@@ -160,26 +170,74 @@ def anomalies(principal: Principal) -> pd.DataFrame:
     return f.sort_values("day", ascending=False).reset_index(drop=True) if len(f) else f
 
 
+#: GB/T 4754-2017 industries whose CO2 per kWh *consumed* means nothing: 电力、热力生产和供应业
+#: (section D, division 44) emit to generate the electricity others consume, so the ratio of
+#: their emissions to their own use (and its rank) is not shown for them.
+KWH_INTENSITY_NOT_APPLICABLE = ("D44",)
+
+
+def kwh_intensity_applies(industry_codes: pd.Series) -> np.ndarray:
+    """Whether kgCO2/kWh (emissions per electricity consumed) applies to each industry code."""
+    codes = pd.Series(industry_codes, dtype="string").fillna("")
+    return ~codes.str.startswith(KWH_INTENSITY_NOT_APPLICABLE).to_numpy(dtype=bool)
+
+
+def anomaly_episodes(principal: Principal) -> pd.DataFrame:
+    """The daily load anomalies of visible enterprises grouped into episodes: consecutive days
+    of one enterprise in one direction are one row (first and last day, days, largest |z|,
+    mean kWh and trailing median over the days), newest first."""
+    a = anomalies(principal)
+    cols = ["enterprise_code", "direction", "first_day", "last_day", "days", "z_max"]
+    cols += ["kwh", "trailing_median_kwh"]
+    if a.empty:
+        return pd.DataFrame(columns=cols)
+    a = a.sort_values(["enterprise_code", "direction", "day"])
+    same = (a["enterprise_code"] == a["enterprise_code"].shift()) & (
+        a["direction"] == a["direction"].shift()
+    )
+    new = ~same | (a["day"] - a["day"].shift() > pd.Timedelta(days=1))
+    g = a.assign(episode=new.cumsum(), absz=a["z"].abs()).groupby("episode")
+    out = g.agg(
+        enterprise_code=("enterprise_code", "first"),
+        direction=("direction", "first"),
+        first_day=("day", "min"),
+        last_day=("day", "max"),
+        days=("day", "size"),
+        z_max=("absz", "max"),
+        kwh=("kwh", "mean"),
+        trailing_median_kwh=("trailing_median_kwh", "mean"),
+    )
+    return out.sort_values("last_day", ascending=False)[cols].reset_index(drop=True)
+
+
 def indicators(principal: Principal, level: str = "enterprise") -> pd.DataFrame:
-    """电-碳-能 indicators per enterprise (visible ones) or industry (city-wide roles)."""
+    """电-碳-能 indicators per enterprise (visible ones) or industry (city-wide roles), with
+    ``kwh_intensity_applies`` (False for power and heat producers, see
+    :data:`KWH_INTENSITY_NOT_APPLICABLE`)."""
     access.require(principal, "read")
     f = pq.result("power_indicators")
     if f is None:
         return pd.DataFrame()
     f = f[f["level"] == level]
+    f = f.assign(kwh_intensity_applies=kwh_intensity_applies(f["industry_code"]))
     if level == "industry":
         return f.reset_index(drop=True) if principal.city_wide else f.head(0)
     return _by_enterprise(principal, f, "enterprise_code")
 
 
 def scope2(principal: Principal) -> pd.DataFrame:
-    """Hourly nodal vs annual-factor scope 2 of visible enterprises, largest |difference| first."""
+    """Hourly nodal vs annual-factor scope 2 of visible enterprises, largest |difference| first,
+    with ``synthetic`` True where the flow ran on the synthetic demo grid (whose tables name
+    their grid ``synthetic ...``, :mod:`citycarbon.power.demo_grid`)."""
     access.require(principal, "read")
     f = _by_enterprise(principal, pq.result("hourly_scope2"), "enterprise_code")
     if f.empty:
         return f
     names = access.registry().enterprises["name"]
-    f = f.assign(name=names.reindex(f["enterprise_code"]).to_numpy())
+    f = f.assign(
+        name=names.reindex(f["enterprise_code"]).to_numpy(),
+        synthetic=f["grid"].astype("string").str.startswith("synthetic").fillna(False),
+    )
     order = f["difference_co2_t"].abs().sort_values(ascending=False).index
     return f.loc[order].reset_index(drop=True)
 

@@ -8,7 +8,7 @@ Data flow::
 
     current_meter_readings ──DuckDB: per meter and local day (sum, count)──► meter-days
         └─ incomplete meter-days only: readings fetched, declared gap rule applied (meters.py)
-    meter-days ─► enterprise-days ─► level-days (city, district, industry, key enterprise)
+    meter-days ─► enterprise-days ─► level-days (city, district, park, industry, key enterprise)
     enterprise_month_fuel_emissions (named query, recomputed) + 205-1 electricity ─► statistics
     statistics + metered months ─► monthly panel ─► calibrate, nowcast, backtest
     reporters' months + city inventory (result) + city electricity ─► city-wide nowcast
@@ -56,6 +56,7 @@ from citycarbon.store import catalog, lake, query, results
 
 LEVEL_COLUMN = {
     "district": "district_code",
+    "park": "park_code",
     "industry": "industry_code",
     "enterprise": "enterprise_code",
 }
@@ -285,7 +286,7 @@ def _transition_us(before: pd.Timestamp, after: pd.Timestamp, timezone: str) -> 
 # ---------------------------------------------------------------------------------- panels
 def _entity_frame(data: PowerData) -> pd.DataFrame:
     e = data.enterprises.rename(columns={"credit_code": "enterprise_code"})
-    return e[["enterprise_code", "district_code", "industry_code", "is_key"]]
+    return e[["enterprise_code", "district_code", "park_code", "industry_code", "is_key"]]
 
 
 def enterprise_days(data: PowerData) -> pd.DataFrame:
@@ -320,11 +321,16 @@ def enterprise_days(data: PowerData) -> pd.DataFrame:
 def _levels(
     frame: pd.DataFrame, city_code: str, value_cols: list[str], time: str, agg: dict | None = None
 ) -> pd.DataFrame:
-    """Sum an enterprise table to city, district, industry and key-enterprise level."""
+    """Sum an enterprise table to city, district, park (enterprises inside a park),
+    industry and key-enterprise level."""
     parts = []
     spec = agg
-    for level in nc.LEVELS:  # loop over four levels
-        f = frame if level != "enterprise" else frame[frame["is_key"].astype(bool)]
+    for level in nc.LEVELS:  # loop over five levels
+        f = frame
+        if level == "enterprise":
+            f = frame[frame["is_key"].astype(bool)]
+        elif level == "park":
+            f = frame[frame["park_code"].notna().to_numpy()]
         col = LEVEL_COLUMN.get(level)
         keys = f[col].fillna("?") if col else pd.Series(city_code, index=f.index)
         groups = f.groupby([keys.rename("entity"), f[time]], sort=True)

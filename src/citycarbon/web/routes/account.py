@@ -18,8 +18,10 @@ from citycarbon.store import users
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.i18n import Translator
+from citycarbon.web.routes.admin import token_made, token_shown_once
 
 router = APIRouter(include_in_schema=False)
+PAGE = "/account/tokens"
 
 
 def token_owner(principal: Annotated[Principal, Depends(auth.require_principal)]) -> Principal:
@@ -55,18 +57,18 @@ def _page(
 
 
 @router.get("/account/tokens", response_class=HTMLResponse)
-def my_tokens(request: Request, principal: OwnerDep) -> HTMLResponse:
-    return _page(request, principal)
+def my_tokens(request: Request, principal: OwnerDep) -> Response:
+    return token_shown_once(request, PAGE, lambda token: _page(request, principal, new_token=token))
 
 
-@router.post("/account/tokens", response_class=HTMLResponse)
+@router.post("/account/tokens")
 def new_token(
     request: Request,
     principal: OwnerDep,
     name: Annotated[str, Form(min_length=1, max_length=100)],
     days: Annotated[int, Form(ge=1, le=36_500)],
     scope: Annotated[Literal["full", "read"], Form()] = "full",
-) -> HTMLResponse:
+) -> Response:
     try:
         _, token = users.create_token(
             principal.username, name, days=days, scope=scope, actor=principal.username
@@ -75,7 +77,7 @@ def new_token(
         t = Translator(lang_of(request))
         error = t("tokens.too_long", max_days=get_settings().token_max_days)
         return _page(request, principal, error=error, status_code=422)
-    return _page(request, principal, new_token=token)
+    return token_made(request, PAGE, token)
 
 
 @router.post("/account/tokens/{token_id}/revoke")

@@ -20,6 +20,37 @@ from citycarbon.web.app import records, render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
+#: Carries a new API token from the POST that made it to the page that shows it once (the
+#: catalog keeps only its hash): HttpOnly, SameSite=strict, on the page's path, two minutes.
+NEW_TOKEN_COOKIE = "cc_new_token"
+#: The add-user form's roles, least privileged first (the one preselected).
+ROLE_CHOICES = access.ROLES_BY_PRIVILEGE
+
+
+def token_made(request: Request, page: str, token: str) -> RedirectResponse:
+    """Redirect (303) to ``page`` after making a token, so reloading it makes no second one;
+    the token rides along in :data:`NEW_TOKEN_COOKIE` (see :func:`token_shown_once`)."""
+    response = RedirectResponse(f"{page}?saved=token", status_code=303)
+    response.set_cookie(
+        NEW_TOKEN_COOKIE,
+        token,
+        max_age=120,
+        path=page,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.secure_cookies,
+    )
+    return response
+
+
+def token_shown_once(request: Request, page: str, render_page) -> Response:
+    """``render_page(new_token)`` with the token of :func:`token_made` (if any), deleting its
+    cookie so that a reload does not show it again."""
+    token = request.cookies.get(NEW_TOKEN_COOKIE)
+    response = render_page(token)
+    if token is not None:
+        response.delete_cookie(NEW_TOKEN_COOKIE, path=page)
+    return response
 
 
 def admin_principal(principal: Annotated[Principal, Depends(auth.require_principal)]) -> Principal:
@@ -57,6 +88,7 @@ def _page(
             "offset": offset,
             "limit": PAGE_SIZE,
             "roles": USER_ROLES,
+            "new_user_roles": ROLE_CHOICES,
             "token_days": settings.token_days,
             "token_max_days": settings.token_max_days,
             "error": error,
@@ -70,8 +102,10 @@ def _page(
 @router.get("/admin", response_class=HTMLResponse)
 def admin_page(
     request: Request, principal: AdminDep, offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0
-) -> HTMLResponse:
-    return _page(request, offset)
+) -> Response:
+    return token_shown_once(
+        request, "/admin", lambda token: _page(request, offset, new_token=token)
+    )
 
 
 def _done(request: Request, fn, *args, **kwargs) -> Response:
@@ -139,7 +173,7 @@ def end_sessions(request: Request, principal: AdminDep, username: str) -> Respon
     return _done(request, users.end_sessions, username, actor=principal.username)
 
 
-@router.post("/admin/tokens", response_class=HTMLResponse)
+@router.post("/admin/tokens")
 def new_token(
     request: Request,
     principal: AdminDep,
@@ -155,7 +189,7 @@ def new_token(
         )
     except CitycarbonError as err:
         return _page(request, error=str(err), status_code=422)
-    return _page(request, new_token=token)
+    return token_made(request, "/admin", token)
 
 
 @router.post("/admin/tokens/{token_id}/revoke")

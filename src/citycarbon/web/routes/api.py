@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from citycarbon import factors
+from citycarbon.config import CONTEXTS, load_city
 from citycarbon.config.settings import get_settings
 from citycarbon.contract.inputs import SCHEMAS
 from citycarbon.errors import CitycarbonError, InputError
@@ -415,10 +416,29 @@ def _factor_set(set_id: str) -> factors.FactorSet:
     return factors.load_factor_set(set_id, extra_paths=extra)
 
 
-FACTOR_SET_COLUMNS = ["id", "version", "title", "publisher", "values", "parameters"]
+FACTOR_SET_COLUMNS = [
+    "id",
+    "version",
+    "title",
+    "publisher",
+    "values",
+    "parameters",
+    *(f"{c}_rank" for c in CONTEXTS),
+]
+
+
+def city_profiles() -> dict[str, factors.FactorProfile]:
+    """The city's factor profile per context (its config's priority, overrides and GWP set)."""
+    city = load_city()
+    return {c: city.factor_profile(c) for c in CONTEXTS}
 
 
 def factor_sets_frame() -> pd.DataFrame:
+    """The library's sets with counts and, per context, the set's place in the city's priority
+    (``inventory_rank``, ``enterprise_rank``: 1 = first looked up; empty when not used)."""
+    ranks = {
+        c: {s.id: i for i, s in enumerate(p.sets, start=1)} for c, p in city_profiles().items()
+    }
     rows = [
         {
             "id": s.id,
@@ -427,10 +447,13 @@ def factor_sets_frame() -> pd.DataFrame:
             "publisher": s.publisher,
             "values": len(s.table),
             "parameters": ", ".join(sorted(s.table["parameter"].unique())),
+            **{f"{c}_rank": ranks[c].get(s.id) for c in CONTEXTS},
         }
         for s in factors.list_factor_sets(get_settings().factors_path)
     ]
-    return pd.DataFrame(rows, columns=FACTOR_SET_COLUMNS)
+    return pd.DataFrame(rows, columns=FACTOR_SET_COLUMNS).astype(
+        {f"{c}_rank": "Int64" for c in CONTEXTS}
+    )
 
 
 @router.get("/factor-sets", tags=["factors"])
@@ -443,6 +466,8 @@ def factor_set_list(principal: PrincipalDep, format: Format = "json") -> Any:
 FactorValueColumns = [
     "parameter",
     "key",
+    "name_zh",
+    "name_en",
     "context",
     "year",
     "value",
@@ -451,16 +476,29 @@ FactorValueColumns = [
     "clause",
     "note",
     "status",
+    *(f"used_{c}" for c in CONTEXTS),
 ]
 
 
 def factor_values(set_id: str, parameter: str | None = None, q: str | None = None) -> pd.DataFrame:
+    """Values of a set with the names of their keys (``福建`` finds ``fujian``, ``原煤``
+    ``raw_coal``) and, per context, whether the city's profile takes this value
+    (``used_inventory``, ``used_enterprise``: the set is in the city's priority and no set
+    before it, nor an override, gives the same parameter, key, context and year)."""
     t = _factor_set(set_id).table
+    names = factors.key_names().reindex(t["key"])
+    t = t.assign(**{c: names[c].fillna("").to_numpy() for c in ("name_zh", "name_en", "aliases")})
     if parameter:
         t = t[t["parameter"] == parameter]
     if q:
-        text = q.lower()
-        t = t[t["key"].astype(str).str.lower().str.contains(text, regex=False)]
+        text = q.strip().lower()
+        hay = t["key"].str.cat(t[["name_zh", "name_en", "aliases"]], sep="\t").str.lower()
+        t = t[hay.str.contains(text, regex=False)]
+    index = ["set_id", *factors.library.INDEX]
+    for c, profile in city_profiles().items():
+        chosen = profile.table[index].assign(**{f"used_{c}": True})
+        t = t.merge(chosen, on=index, how="left")
+        t[f"used_{c}"] = t[f"used_{c}"].astype("boolean").fillna(False).astype(bool)
     return t[[c for c in FactorValueColumns if c in t.columns]].reset_index(drop=True)
 
 
@@ -469,7 +507,9 @@ def factor_set_values(
     principal: PrincipalDep,
     set_id: Annotated[str, Path(max_length=100)],
     parameter: Annotated[str | None, Query(max_length=64)] = None,
-    q: Annotated[str | None, Query(max_length=100, description="key contains")] = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="key or its Chinese/English name contains")
+    ] = None,
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from citycarbon import factors
+from citycarbon.config import CONTEXTS
 from citycarbon.read import access
 from citycarbon.read.access import Principal
 from citycarbon.web import auth
@@ -29,18 +30,23 @@ def factors_page(
     b: Annotated[str | None, Query(max_length=100)] = None,
 ) -> HTMLResponse:
     access.require(principal, "read")
+    ids = factors.available_ids()
     diff = None
-    if a and b:
+    if a and b and a != b:
         diff = records(factor_diff(a, b))
+    # an empty form proposes two different sets (A = B compares nothing)
+    a_choice = a or ids[0]
+    b_choice = b or next(i for i in ids if i != a_choice)
     return render(
         request,
         "factors.html",
         {
             "active": "factors",
             "sets": records(factor_sets_frame()),
-            "ids": factors.available_ids(),
-            "a": a or "",
-            "b": b or "",
+            "contexts": CONTEXTS,
+            "ids": ids,
+            "a": a_choice,
+            "b": b_choice,
             "diff": diff,
             "diff_href": "/api/v1/factor-diff?" + urlencode({"a": a or "", "b": b or ""}),
         },
@@ -70,6 +76,7 @@ def factor_set_page(
             "parameter": parameter or "",
             "q": q or "",
             "rows": records(values.iloc[offset : offset + PAGE_SIZE]),
+            "contexts": CONTEXTS,
             "total": len(values),
             "offset": offset,
             "limit": PAGE_SIZE,

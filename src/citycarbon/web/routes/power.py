@@ -24,7 +24,7 @@ from citycarbon.web.routes.api import Format, Limit, Offset, Page, page
 
 router = APIRouter()
 PrincipalDep = Annotated[Principal, Depends(auth.require_principal)]
-Level = Annotated[Literal["city", "district", "industry", "enterprise"] | None, Query()]
+Level = Annotated[Literal["city", "district", "park", "industry", "enterprise"] | None, Query()]
 Entity = Annotated[str | None, Query(max_length=32, description="entity code")]
 PAGE = 50
 
@@ -87,6 +87,8 @@ def _label(level: str, code: str, lang: str) -> str:
     reg = access.registry()
     if level == "district" and code in reg.regions.index:
         return str(reg.regions.at[code, "name_zh" if lang == "zh" else "name_en"])
+    if level == "park" and code in reg.parks.index:
+        return str(reg.parks.at[code, "name_zh" if lang == "zh" else "name_en"])
     if level == "enterprise" and code in reg.enterprises.index:
         return str(reg.enterprises.at[code, "name"])
     if level in ("city", "city_wide"):
@@ -107,7 +109,10 @@ def overview_panel(request: Request, principal: Principal) -> str | None:
     f = pw.nowcast(principal)
     if f.empty:
         return None
-    level = "city" if (f["level"] == "city").any() else str(f["level"].iat[0])
+    # the widest level the user sees: the reporters' city, else their district, park, enterprise
+    level = next(
+        lv for lv in ("city", "district", "park", "enterprise") if (f["level"] == lv).any()
+    )
     rows = f[f["level"] == level]
     rows = rows[rows["entity"] == rows["entity"].iat[0]].sort_values("period").tail(3)
     vintage = pd.Timestamp(rows["as_of"].iat[0]).strftime("%Y-%m-%d")
@@ -212,6 +217,7 @@ def power_page(
     level, entity = _pick(principal, level, entity)
     ents = pw.entities(principal, level)
     hist = _history(principal, level, entity) if entity else pd.DataFrame()
+    episodes = pw.anomaly_episodes(principal)
     ctx: dict[str, Any] = {
         "active": "power",
         "scope": access.scope_label(principal, lang),
@@ -227,10 +233,11 @@ def power_page(
         "backtest": records(_backtest(principal)),
         "city_backtest": records(pw.city_backtest(principal)),
         "quality": records(pw.meter_quality(principal).head(PAGE)),
-        "anomalies": records(_named(pw.anomalies(principal).head(20))),
+        "anomalies": records(_named(episodes.head(20))),
         "scope2": records(pw.scope2(principal).head(20)),
         "n": {
-            "anomalies": len(pw.anomalies(principal)),
+            "anomalies": len(episodes),
+            "anomaly_days": int(episodes["days"].sum()),
             "quality": len(pw.meter_quality(principal)),
             "scope2": len(pw.scope2(principal)),
         },
@@ -305,7 +312,7 @@ def api_nowcast(
 @router.get("/api/v1/power/nowcast/history", response_model=Page, tags=["power"])
 def api_history(
     principal: PrincipalDep,
-    level: Annotated[Literal["city", "district", "industry", "enterprise"], Query()],
+    level: Annotated[Literal["city", "district", "park", "industry", "enterprise"], Query()],
     entity: Annotated[str, Query(max_length=32)],
     limit: Limit = 100,
     offset: Offset = 0,

@@ -105,6 +105,11 @@ class ScenarioOut(BaseModel):
 
 
 # --------------------------------------------------------------------------- charts
+def legend_rows(series: list[dict], per_row: int = 4) -> int:
+    """Lines a wrapping legend takes below a chart (about ``per_row`` names a line)."""
+    return -(-len(series) // per_row)
+
+
 def _trajectory_chart(traj: pd.DataFrame, summary: pd.DataFrame, t: Translator) -> dict:
     years = sorted(traj["year"].unique().tolist())
     series, peaks = [], []
@@ -147,8 +152,8 @@ def _trajectory_chart(traj: pd.DataFrame, summary: pd.DataFrame, t: Translator) 
             }
         )
     return {
-        "legend": {"type": "scroll", "bottom": 0},
-        "grid": {"left": 70, "right": 20, "top": 30, "bottom": 60},
+        "legend": {"bottom": 0},  # wraps onto more lines: every series stays visible
+        "grid": {"left": 70, "right": 20, "top": 30, "bottom": 40 + 22 * legend_rows(series)},
         "xAxis": {"type": "category", "data": [str(y) for y in years]},
         "yAxis": {"type": "value", "name": t("scenarios.unit_10kt")},
         "series": series,
@@ -215,8 +220,8 @@ def _macc_chart(curve: pd.DataFrame, lang: str) -> dict:
             }
         )
     return {
-        "legend": {"type": "scroll", "bottom": 0},
-        "grid": {"left": 70, "right": 30, "top": 30, "bottom": 70},
+        "legend": {"bottom": 0},  # wraps onto more lines: every series stays visible
+        "grid": {"left": 70, "right": 30, "top": 30, "bottom": 50 + 22 * legend_rows(series)},
         "tooltip": {"trigger": "item"},
         "xAxis": {
             "type": "value",

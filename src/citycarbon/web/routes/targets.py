@@ -30,6 +30,7 @@ from citycarbon.web.routes.inventory import _stream_report
 router = APIRouter()
 PrincipalDep = Annotated[Principal, Depends(auth.require_principal)]
 TargetCode = Annotated[str, Query(max_length=100, description="target code")]
+LAMPS = ("red", "yellow", "green")
 NOT_COMPUTED = "not yet computed: run `citycarbon targets recompute` (or `citycarbon demo`)"
 
 
@@ -44,7 +45,7 @@ class Lamps(BaseModel):
 
 def lamp_counts(principal: Principal) -> dict[str, Any]:
     s = pq.status(principal)
-    counts = {lv: 0 for lv in ("red", "yellow", "green")}
+    counts = dict.fromkeys(LAMPS, 0)
     if len(s) and "subject" in s:
         worst = s.assign(r=s["level"].map(pq.LAMP_RANK)).sort_values("r").groupby("subject").tail(1)
         for lv, n in worst["level"].value_counts().items():
@@ -242,29 +243,58 @@ TOTAL_COLS = (
 )
 
 
+def _filter_options(tg: pd.DataFrame, st: pd.DataFrame, lang: str) -> dict[str, list]:
+    """The choices of the page's filters: object types, districts and targets present."""
+    levels = [*tg["level"].dropna(), *st.get("entity_level", pd.Series(dtype=str)).dropna()]
+    codes = {c for c in [*tg["district_code"], *st.get("district_code", [])] if c}
+    regions = access.registry().regions
+    names = regions["name_zh" if lang == "zh" else "name_en"]
+    return {
+        "levels": [lv for lv in pq.ENTITY_LEVELS if lv in set(levels)],
+        "districts": [(c, str(names.get(c, c))) for c in sorted(codes)],
+        "targets": list(zip(tg["code"], tg["name"], strict=True)),
+    }
+
+
 @router.get("/targets", response_class=HTMLResponse, include_in_schema=False)
 def targets_page(
     request: Request,
     principal: PrincipalDep,
     code: Annotated[str | None, Query(max_length=100)] = None,
+    lamp: Annotated[str | None, Query(pattern=f"^({'|'.join(LAMPS)})?$")] = None,
+    level: Annotated[str | None, Query(pattern=f"^({'|'.join(pq.ENTITY_LEVELS)})?$")] = None,
+    district: Annotated[str | None, Query(max_length=12)] = None,
+    target: Annotated[str | None, Query(max_length=100)] = None,
 ) -> HTMLResponse:
+    # the filter form sends "" for "all"
+    lamp, level, district, target = (v or None for v in (lamp, level, district, target))
     lang = lang_of(request)
     t = Translator(lang)
-    tg = pq.targets(principal)
+    all_targets = pq.targets(principal)
+    all_status = pq.status(principal)
+    chosen = {"lamp": lamp, "entity_level": level, "district": district, "target": target}
+    st = _by_lamp(pq.select_targets(all_status, **chosen))
+    # a lamp picks the targets with a rule evaluated at that lamp (not only their worst one)
+    tg = pq.select_targets(all_targets, **{**chosen, "lamp": None})
+    if lamp:
+        tg = tg[tg["code"].isin(st["code"])].reset_index(drop=True)
     computed = pq.result("target_progress") is not None
     ctx: dict[str, Any] = {
         "active": "targets",
         "scope": access.scope_label(principal, lang),
         "computed": computed,
         "targets": records(tg),
-        "lamps": lamp_counts(principal),
+        "lamps": {lv: int((st["level"] == lv).sum()) for lv in LAMPS},
+        "filters": {"lamp": lamp, "level": level, "district": district, "target": target},
+        "options": _filter_options(all_targets, all_status, lang),
         "warnings": records(pq.warnings_log(principal).head(100)),
-        "status": records(_by_lamp(pq.status(principal))),
+        "status": records(st),
         "city_wide": principal.can("read_city"),
         "dual": dual_control_view(pq.dual_control(principal), t),
         "note_text": lambda n: note_text(t, n),
     }
     with_progress = tg[tg["progress_year"].notna()] if "progress_year" in tg else tg.head(0)
+    code = code or target
     selected = (
         code
         if code in set(with_progress["code"])
@@ -299,9 +329,7 @@ def targets_page(
 @router.get("/api/v1/targets", response_model=Page, tags=["targets"])
 def api_targets(
     principal: PrincipalDep,
-    level: Annotated[
-        Literal["city", "district", "park", "industry", "enterprise"] | None, Query()
-    ] = None,
+    level: Annotated[Literal[pq.ENTITY_LEVELS] | None, Query()] = None,
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",

@@ -99,8 +99,10 @@
     state.list = listFor(kind);
     els.slider.max = Math.max(0, state.list.length - 1);
     let i = state.list.length - 1;
-    if (keep) {
-      const j = state.list.findIndex((x) => x.startsWith(keep.slice(0, kind === "year" ? 4 : 7)));
+    if (keep && state.list.length) {
+      // the same time in the new granularity, its latest part (2024 -> 2024-12 -> 2024-12-31)
+      const prefix = keep.slice(0, Math.min(keep.length, state.list[0].length));
+      const j = state.list.findLastIndex((x) => x.startsWith(prefix));
       if (j >= 0) i = j;
     }
     els.slider.value = i;
@@ -143,6 +145,7 @@
         left: 8,
         bottom: 8,
         text: ["", ""],
+        textGap: 18, // the legend title (indicator, unit, period) clear of the handle value
         inRange: { color: ["#e8f5e9", "#a5d6a7", "#ffcc80", "#ef6c00", "#b71c1c"] },
         formatter: (v) => fmt(v, 0),
       },
@@ -151,14 +154,10 @@
         roam: true,
         layoutCenter: ["50%", "50%"],
         layoutSize: "95%",
-        label: {
-          show: true,
-          formatter: (p) => (state.names[p.name] ? nameOf(state.names[p.name]) : p.name),
-          color: "#263238",
-          fontSize: 13,
-        },
+        // district names are the label layer below (drawn above the enterprise dots)
+        label: { show: false },
         itemStyle: { borderColor: "#546e7a", borderWidth: 1 },
-        emphasis: { label: { show: true }, itemStyle: { areaColor: "#fff59d" } },
+        emphasis: { label: { show: false }, itemStyle: { areaColor: "#fff59d" } },
         select: { disabled: true },
       },
       series: [
@@ -177,8 +176,28 @@
           data: [], z: 5, itemStyle: { color: "#6a1b9a", borderColor: "#fff" },
           symbolSize: (v) => v[2],
         },
+        {
+          // district names at their label points, above every layer; clicks pass through
+          name: "district-labels", type: "scatter", coordinateSystem: "geo", silent: true,
+          symbolSize: 0, z: 10, tooltip: { show: false },
+          label: {
+            show: true, formatter: "{b}", color: "#263238", fontSize: 13, fontWeight: "bold",
+            textBorderColor: "#fff", textBorderWidth: 3,
+          },
+          data: geojson.features.filter((f) => f.properties.cp).map((f) => ({
+            name: nameOf(f.properties), value: f.properties.cp,
+          })),
+        },
       ],
     };
+  }
+
+  function mappedLabel() {
+    const m = METRICS[state.metric];
+    return `${m.label} (${m.unit}) · ${state.period}`;
+  }
+  function mappedLine() {
+    return `<p class="cc-map-indicator"><b>${esc(T.mapped)}</b>: ${esc(mappedLabel())}</p>`;
   }
 
   function tooltip(p) {
@@ -243,7 +262,8 @@
     const entSize = sizeScale(ents.map((e) => e[entMetric]), 3, 26);
     const nodeSize = sizeScale(points.nodes.map((n) => n.electricity_mwh), 7, 22);
     chart.setOption({
-      visualMap: { min: 0, max: max || 1, text: [METRICS[metric].unit, ""] },
+      // the legend names the indicator, its unit and the period
+      visualMap: { min: 0, max: max || 1, text: [mappedLabel(), ""] },
       series: [
         {
           data: state.districts.map((d) => ({
@@ -284,7 +304,8 @@
         `<li><a href="#" data-park="${esc(p.code)}">${esc(nameOf(p))}</a>` +
         ` <span class="cc-num">${fmt(p.co2_t)} t</span></li>`).join("");
       els.panel.innerHTML =
-        `<h3>${esc(nameOf(d))} <small>${esc(d.code)} · ${esc(d.period)}</small></h3><table>` +
+        `<h3>${esc(nameOf(d))} <small>${esc(d.code)} · ${esc(d.period)}</small></h3>` +
+        mappedLine() + `<table>` +
         row(T.metric_co2, fmt(d.co2_t) + " t") + row(T.metric_energy, fmt(d.energy_tce) + " tce") +
         row(T.metric_electricity, fmt(d.electricity_mwh) + " MWh") +
         row(T.enterprises, fmt(d.enterprises, 0) + " / " + fmt(d.enterprises_registered, 0)) +
@@ -305,7 +326,7 @@
         `<li><a href="${enterpriseUrl}${encodeURIComponent(e.credit_code)}">${esc(e.name)}</a>` +
         ` <span class="cc-num">${fmt(e.co2_t)} t</span></li>`).join("");
       els.panel.innerHTML =
-        `<h3>${esc(nameOf(p))} <small>${esc(p.period)}</small></h3><table>` +
+        `<h3>${esc(nameOf(p))} <small>${esc(p.period)}</small></h3>` + mappedLine() + `<table>` +
         row(T.metric_co2, fmt(p.co2_t) + " t") + row(T.metric_energy, fmt(p.energy_tce) + " tce") +
         row(T.enterprises, fmt(p.enterprises, 0)) + `</table>` +
         `<h4>${esc(T.top_emitters)}</h4><ol>${members || "<li>—</li>"}</ol>`;
@@ -315,7 +336,7 @@
   }
   function showEnterprise(e) {
     els.panel.innerHTML =
-      `<h3>${esc(e.name)}</h3><table>` + row(T.credit_code, esc(e.credit_code)) +
+      `<h3>${esc(e.name)}</h3>` + mappedLine() + `<table>` + row(T.credit_code, esc(e.credit_code)) +
       row(T.metric_co2, fmt(e.co2_t) + " t") + row(T.metric_energy, fmt(e.energy_tce) + " tce") +
       row(T.metric_electricity, fmt(e.electricity_mwh) + " MWh") + row(T.industry, esc(e.industry_code)) +
       `</table><p><a class="cc-button" href="${enterpriseUrl}${encodeURIComponent(e.credit_code)}">` +
@@ -323,7 +344,7 @@
   }
   function showNode(n) {
     els.panel.innerHTML =
-      `<h3>${esc(n.name)}</h3><table>` + row(T.node_id, esc(n.node_id)) +
+      `<h3>${esc(n.name)}</h3>` + mappedLine() + `<table>` + row(T.node_id, esc(n.node_id)) +
       row(T.voltage, fmt(n.voltage_kv, 0) + " kV") + row(T.meters, fmt(n.meters, 0)) +
       row(T.metric_electricity, fmt(n.electricity_mwh) + " MWh") +
       row(T.metric_electricity_co2, fmt(n.electricity_co2_t) + " t") +
