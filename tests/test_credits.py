@@ -166,3 +166,13 @@ def test_caps_are_never_exceeded(rows):
     ).all()
     # points never exceed the credited grams
     assert (out["points"] <= out["credited_kg"] * MSET.points_per_kg + 1e-6).all()
+
+
+def test_earlier_batches_use_the_caps_first():
+    # 4 kg of metro already credited today (an earlier batch): a 2.25 kg trip gets the 1 kg left
+    prior = _events([("a", "travel_metro", "2026-03-02T01:00Z", 0)]).assign(credited_kg=4.0)
+    out = credit_events(
+        _events([("a", "travel_metro", "2026-03-02T05:00Z", 15)]), MSET, GRID, prior=prior
+    )
+    assert out["credited_kg"].tolist() == pytest.approx([1.0])
+    assert out["points"].tolist() == [1000]

@@ -148,7 +148,12 @@ def capped_kg(amount: pd.Series, groups: list[pd.Series], cap: Any) -> pd.Series
     return np.minimum(amount, np.maximum(cap - before, 0.0))
 
 
-def credit_events(events: pd.DataFrame, mset: MethodologySet, grid_kg_per_kwh: Any) -> pd.DataFrame:
+def credit_events(
+    events: pd.DataFrame,
+    mset: MethodologySet,
+    grid_kg_per_kwh: Any,
+    prior: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The events with their reduction, the credited part after the caps and the points.
 
     Parameters
@@ -157,6 +162,8 @@ def credit_events(events: pd.DataFrame, mset: MethodologySet, grid_kg_per_kwh: A
         the method], in the order they happened (earlier events use the caps first)
     mset : MethodologySet
     grid_kg_per_kwh : float or array-like aligned with ``events``   declared grid factor
+    prior : DataFrame, optional   ``account``, ``method``, ``at``, ``credited_kg`` of events
+        credited before (earlier batches): they use the caps first
 
     Returns
     -------
@@ -175,10 +182,21 @@ def credit_events(events: pd.DataFrame, mset: MethodologySet, grid_kg_per_kwh: A
         *(rules[c] for c in COEFFICIENTS), np.asarray(grid_kg_per_kwh, dtype=float)
     )
     reduction = (events["quantity"].astype(float) * per_unit).clip(lower=0.0)
-    local = pd.to_datetime(events["at"]).dt.tz_convert(mset.timezone)
-    account, method = events["account"], events["method"]
-    daily = capped_kg(reduction, [account, method, local.dt.date], rules["daily_cap_kg"])
-    credited = capped_kg(daily, [account, method, local.dt.year], rules["annual_cap_kg"])
+    parts = [events[["account", "method", "at"]].assign(amount=reduction, new=True)]
+    if prior is not None and len(prior):
+        earlier = prior[["account", "method", "at"]].assign(amount=prior["credited_kg"], new=False)
+        parts.insert(0, earlier)
+    both = pd.concat(parts, ignore_index=True)
+    caps = mset.table.loc[both["method"].to_numpy()]
+    local = pd.to_datetime(both["at"], utc=True).dt.tz_convert(mset.timezone)
+    account, method = both["account"], both["method"]
+    daily = capped_kg(
+        both["amount"].astype(float),
+        [account, method, local.dt.date],
+        caps["daily_cap_kg"].to_numpy(),
+    )
+    annual = capped_kg(daily, [account, method, local.dt.year], caps["annual_cap_kg"].to_numpy())
+    credited = pd.Series(annual[both["new"]].to_numpy(), index=events.index)
     points = np.floor(np.round(credited * mset.points_per_kg, 6)).astype("int64")
     return events.assign(
         reduction_kg=reduction, credited_kg=credited, points=points, methodology=mset.label
