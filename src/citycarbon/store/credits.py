@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -134,6 +135,7 @@ def _post(
     *,
     key: str | None,
     at: datetime | None = None,
+    method: str | None = None,
     methodology: str | None = None,
     reverses_id: int | None = None,
     note: str | None = None,
@@ -146,6 +148,7 @@ def _post(
         debit_account_id=debit,
         credit_account_id=credit,
         amount=int(amount),
+        method=method,
         methodology=methodology,
         idempotency_key=key,
         reverses_id=reverses_id,
@@ -168,6 +171,7 @@ def post(
     *,
     key: str | None = None,
     at: datetime | None = None,
+    method: str | None = None,
     methodology: str | None = None,
     note: str | None = None,
     session: Session | None = None,
@@ -181,7 +185,16 @@ def post(
     with catalog._joined(session, url) as s:
         debit, credit = (account_id if leg is None else _system_id(s, leg) for leg in LEGS[kind])
         return _post(
-            s, kind, debit, credit, points, key=key, at=at, methodology=methodology, note=note
+            s,
+            kind,
+            debit,
+            credit,
+            points,
+            key=key,
+            at=at,
+            method=method,
+            methodology=methodology,
+            note=note,
         )
 
 
@@ -206,10 +219,112 @@ def reverse(
             row.debit_account_id,
             row.amount,
             key=key or f"reversal:{entry_id}",
+            method=row.method,
             methodology=row.methodology,
             reverses_id=entry_id,
             note=note,
         )
+
+
+def issue_batch(
+    partner: str, rows: pd.DataFrame, *, session: Session | None = None, url: str | None = None
+) -> pd.Series:
+    """Issue the credits of a batch of a partner's events in one transaction.
+
+    ``rows``: ``subject`` (the partner's pseudonymous id), ``event_id``, ``points`` (> 0),
+    ``method``, ``methodology``, ``at``. Accounts are opened as needed; an event already issued
+    (idempotency key ``<partner>:<event_id>``) is not issued again. Returns, aligned with
+    ``rows``, True where this call issued the event.
+    """
+    if rows.empty:
+        return pd.Series(False, index=rows.index, dtype=bool)
+    keys = partner + ":" + rows["event_id"].astype(str)
+    with catalog._joined(session, url) as s:
+        insert = catalog._insert(s.bind.dialect.name)
+        now = utcnow()
+        subjects = sorted(set(rows["subject"].astype(str)))
+        s.execute(
+            insert(_A)
+            .values(
+                [
+                    {
+                        "partner": partner,
+                        "subject": x,
+                        "kind": "resident",
+                        "balance": 0,
+                        "created_at": now,
+                    }
+                    for x in subjects
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["partner", "subject"])
+        )
+        ids = dict(
+            s.execute(
+                sa.select(_A.c.subject, _A.c.id).where(
+                    _A.c.partner == partner, _A.c.subject.in_(subjects)
+                )
+            ).all()
+        )
+        source = _system_id(s, "issuance")
+        entries = pd.DataFrame(
+            {
+                "at": pd.to_datetime(rows["at"], utc=True),
+                "kind": "issuance",
+                "debit_account_id": source,
+                "credit_account_id": rows["subject"].astype(str).map(ids).astype(int),
+                "amount": rows["points"].astype("int64"),
+                "method": rows["method"],
+                "methodology": rows["methodology"],
+                "idempotency_key": keys,
+            }
+        )
+        if (entries["amount"] <= 0).any():
+            raise InputError("every issued event needs positive points", field="points")
+        posted = s.execute(
+            insert(_E)
+            .values(entries.to_dict("records"))
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(_E.c.idempotency_key, _E.c.credit_account_id, _E.c.amount)
+        ).all()
+        new = pd.DataFrame(posted, columns=["key", "account", "amount"])
+        if not new.empty:
+            adds = new.groupby("account", as_index=False)["amount"].sum().sort_values("account")
+            s.execute(
+                _A.update()
+                .where(_A.c.id == sa.bindparam("account_id"))
+                .values(balance=_A.c.balance + sa.bindparam("add")),
+                [{"account_id": int(a), "add": int(n)} for a, n in adds.itertuples(index=False)],
+            )
+    return keys.isin(set(new["key"]))
+
+
+def issued_since(
+    partner: str, subjects: list[str], since: datetime, *, url: str | None = None
+) -> pd.DataFrame:
+    """The standing (not reversed) issuances of ``partner``'s accounts ``subjects`` at or after
+    ``since``: ``subject``, ``method``, ``at``, ``points`` (what earlier batches used of the
+    caps)."""
+    reversal = _E.alias("reversal")
+    query = (
+        sa.select(_A.c.subject, _E.c.method, _E.c.at, _E.c.amount.label("points"))
+        .select_from(
+            _E.join(_A, _A.c.id == _E.c.credit_account_id).outerjoin(
+                reversal, reversal.c.reverses_id == _E.c.id
+            )
+        )
+        .where(
+            _E.c.kind == "issuance",
+            _E.c.at >= since,
+            _A.c.partner == partner,
+            _A.c.subject.in_(subjects),
+            reversal.c.id.is_(None),
+        )
+    )
+    with catalog._joined(None, url, write=False) as s:
+        rows = s.execute(query).all()
+    frame = pd.DataFrame(rows, columns=["subject", "method", "at", "points"])
+    return frame.assign(at=pd.to_datetime(frame["at"], utc=True))
 
 
 def balance(account_id: int, *, url: str | None = None) -> int:

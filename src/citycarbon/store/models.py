@@ -503,7 +503,8 @@ class CreditEntry(Base):
     debit_account_id: Mapped[int] = mapped_column(sa.ForeignKey("credit_accounts.id"), index=True)
     credit_account_id: Mapped[int] = mapped_column(sa.ForeignKey("credit_accounts.id"), index=True)
     amount: Mapped[int] = mapped_column(sa.BigInteger)
-    methodology: Mapped[str | None] = mapped_column(sa.String(64))
+    method: Mapped[str | None] = mapped_column(sa.String(64))  # 碳普惠 method of an issuance
+    methodology: Mapped[str | None] = mapped_column(sa.String(64))  # set@version
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
     reverses_id: Mapped[int | None] = mapped_column(sa.ForeignKey("credit_entries.id"), unique=True)
     note: Mapped[str | None] = mapped_column(sa.Text)

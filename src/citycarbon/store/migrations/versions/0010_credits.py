@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("debit_account_id", sa.Integer(), nullable=False),
         sa.Column("credit_account_id", sa.Integer(), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("method", sa.String(64), nullable=True),
         sa.Column("methodology", sa.String(64), nullable=True),
         sa.Column("idempotency_key", sa.String(200), nullable=True),
         sa.Column("reverses_id", sa.Integer(), nullable=True),
