@@ -125,11 +125,23 @@ def fraud_reasons(events: pd.DataFrame, mset: MethodologySet, rules: FraudRules)
     return _first_reason([(n, f.fillna(False)) for n, f in checks], events.index)
 
 
+def parse_times(events: pd.DataFrame) -> pd.DataFrame:
+    """``at`` and ``ended_at`` as UTC timestamps (ISO 8601 text or timestamps; what does not
+    parse becomes NaT and is refused by :func:`validation_reasons`)."""
+    times = {
+        c: pd.to_datetime(events[c], utc=True, errors="coerce", format="ISO8601")
+        for c in ("at", "ended_at")
+        if c in events.columns
+    }
+    return events.assign(**times)
+
+
 def screen_events(
     events: pd.DataFrame, mset: MethodologySet, rules: FraudRules, now: pd.Timestamp
 ) -> pd.DataFrame:
-    """``events`` with ``status`` (ok | held | refused) and ``reason``: validation first, then
-    the anti-fraud rules on the valid events."""
+    """``events`` (times parsed, :func:`parse_times`) with ``status`` (ok | held | refused) and
+    ``reason``: validation first, then the anti-fraud rules on the valid events."""
+    events = parse_times(events)
     refused = validation_reasons(events, mset, rules, now)
     valid = refused.eq("")
     held = pd.Series("", index=events.index, dtype=object)

@@ -27,6 +27,7 @@ entry is returned (``INSERT ... ON CONFLICT DO NOTHING``, safe under concurrency
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,7 +38,13 @@ from sqlalchemy.orm import Session
 
 from citycarbon.errors import InputError
 from citycarbon.store import catalog
-from citycarbon.store.models import CreditAccount, CreditEntry, utcnow
+from citycarbon.store.models import (
+    CreditAccount,
+    CreditEntry,
+    CreditNonce,
+    CreditPartnerKey,
+    utcnow,
+)
 
 _A = CreditAccount.__table__
 _E = CreditEntry.__table__
@@ -383,3 +390,47 @@ def reconciliation(*, as_of: datetime | None = None, url: str | None = None) -> 
         out["stored_outstanding"] = sum(int(r.stored) for r in held)
         out["drifted_accounts"] = sum(int(r.drifted) for r in held)
     return out
+
+
+# --------------------------------------------------------------------------- partner keys, nonces
+_K = CreditPartnerKey.__table__
+_N = CreditNonce.__table__
+
+
+def add_partner_key(partner: str, *, url: str | None = None) -> tuple[str, str]:
+    """A new HMAC key of ``partner``: ``(key_id, secret)``; the secret is shown once."""
+    key_id, secret = "pk_" + secrets.token_hex(8), secrets.token_urlsafe(32)
+    with catalog._joined(None, url) as s:
+        s.execute(
+            _K.insert().values(key_id=key_id, partner=partner, secret=secret, created_at=utcnow())
+        )
+    return key_id, secret
+
+
+def revoke_partner_key(key_id: str, *, url: str | None = None) -> None:
+    """Stop accepting a key (rotation: after the partner has switched to its new key)."""
+    with catalog._joined(None, url) as s:
+        s.execute(_K.update().where(_K.c.key_id == key_id).values(revoked_at=utcnow()))
+
+
+def partner_secret(partner: str, key_id: str, *, url: str | None = None) -> str | None:
+    """The secret of a live key of ``partner`` (None when unknown, another's or revoked)."""
+    with catalog._joined(None, url, write=False) as s:
+        return s.execute(
+            sa.select(_K.c.secret).where(
+                _K.c.key_id == key_id, _K.c.partner == partner, _K.c.revoked_at.is_(None)
+            )
+        ).scalar_one_or_none()
+
+
+def use_nonce(partner: str, nonce: str, *, prune_before: datetime, url: str | None = None) -> bool:
+    """Record a request's nonce; False when ``partner`` used it before (a replay). Nonces older
+    than ``prune_before`` (outside the signature window, so refused by their timestamp) go."""
+    with catalog._joined(None, url) as s:
+        s.execute(_N.delete().where(_N.c.at < prune_before))
+        done = s.execute(
+            catalog._insert(s.bind.dialect.name)(_N)
+            .values(partner=partner, nonce=nonce, at=utcnow())
+            .on_conflict_do_nothing(index_elements=["partner", "nonce"])
+        )
+        return done.rowcount == 1

@@ -18,6 +18,7 @@ audit_log     who changed what, with the row before and after (JSON)
 jobs          background jobs (an upload and its pipeline): status, steps, progress, error
 credit_accounts  碳普惠 ledger accounts: pseudonymous residents, the donation pool, system accounts
 credit_entries   碳普惠 ledger entries (double entry, append-only; reversals are new entries)
+credit_partner_keys, credit_nonces   partner API keys (rotatable) and used nonces (replay)
 """
 
 from __future__ import annotations
@@ -508,6 +509,31 @@ class CreditEntry(Base):
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
     reverses_id: Mapped[int | None] = mapped_column(sa.ForeignKey("credit_entries.id"), unique=True)
     note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class CreditPartnerKey(Base):
+    """A partner's HMAC key for the partner API. Rotation: add a key, let the partner switch,
+    then revoke the old one (``revoked_at``); several keys may be live at once. The secret is
+    kept as issued (HMAC verification needs it)."""
+
+    __tablename__ = "credit_partner_keys"
+
+    key_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    partner: Mapped[str] = mapped_column(sa.String(64), index=True)
+    secret: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class CreditNonce(Base):
+    """A nonce a partner request used (replay refused); rows older than the signature window
+    are pruned."""
+
+    __tablename__ = "credit_nonces"
+
+    partner: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 #: Registry tables (loaded through ingest) and the column that identifies a row.

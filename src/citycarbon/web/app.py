@@ -66,6 +66,7 @@ ROUTE_MODULES = (
     "admin",
     "account",
     "api",
+    "partner",
 )
 
 

@@ -1,6 +1,7 @@
-"""碳普惠 ledger: ``credit_accounts`` (pseudonymous residents, the donation pool, system accounts;
+"""碳普惠 ledger and partner API: ``credit_accounts`` (pseudonymous residents, the donation pool, system accounts;
 balances never negative) and ``credit_entries`` (balanced, append-only postings with an
-idempotency key; reversals are new entries).
+idempotency key; reversals are new entries), ``credit_partner_keys`` (rotatable HMAC keys)
+and ``credit_nonces`` (used nonces: replay refused).
 
 Written by hand to match the credit models in ``citycarbon.store.models``.
 
@@ -87,9 +88,31 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_credit_entries_credit_account_id"), "credit_entries", ["credit_account_id"]
     )
+    op.create_table(
+        "credit_partner_keys",
+        sa.Column("key_id", sa.String(64), nullable=False),
+        sa.Column("partner", sa.String(64), nullable=False),
+        sa.Column("secret", sa.String(128), nullable=False),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
+        sa.Column("revoked_at", TIMESTAMP, nullable=True),
+        sa.PrimaryKeyConstraint("key_id", name=op.f("pk_credit_partner_keys")),
+    )
+    op.create_index(op.f("ix_credit_partner_keys_partner"), "credit_partner_keys", ["partner"])
+    op.create_table(
+        "credit_nonces",
+        sa.Column("partner", sa.String(64), nullable=False),
+        sa.Column("nonce", sa.String(64), nullable=False),
+        sa.Column("at", TIMESTAMP, nullable=False),
+        sa.PrimaryKeyConstraint("partner", "nonce", name=op.f("pk_credit_nonces")),
+    )
+    op.create_index(op.f("ix_credit_nonces_at"), "credit_nonces", ["at"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_credit_nonces_at"), table_name="credit_nonces")
+    op.drop_table("credit_nonces")
+    op.drop_index(op.f("ix_credit_partner_keys_partner"), table_name="credit_partner_keys")
+    op.drop_table("credit_partner_keys")
     op.drop_index(op.f("ix_credit_entries_credit_account_id"), table_name="credit_entries")
     op.drop_index(op.f("ix_credit_entries_debit_account_id"), table_name="credit_entries")
     op.drop_index(op.f("ix_credit_entries_at"), table_name="credit_entries")
