@@ -85,3 +85,28 @@ def test_caps_span_batches(catalog_url):
     assert out["reason"].iloc[-1] == "daily or annual cap reached"
     account = ledger.open_account("metro", "u1", url=catalog_url)
     assert ledger.balance(account, url=catalog_url) == 5000
+
+
+def test_summary_by_month_method_and_district(catalog_url):
+    events = pd.DataFrame(
+        [
+            {**_trip("e1", "u1", 0, 10, 20), "district_code": "350203"},
+            {**_trip("e2", "u2", 0, 10, 20), "district_code": "999999"},  # not a district
+            # 23:30 UTC on 31 March is 1 April in Xiamen
+            {
+                "event_id": "e3",
+                "account": "u3",
+                "method": "recyclables",
+                "at": pd.Timestamp("2026-03-31T23:30Z"),
+                "quantity": 2,
+            },
+        ]
+    )
+    run.credit_partner_events(
+        "metro", events, city=CITY, url=catalog_url, now=pd.Timestamp("2026-04-02T00:00Z")
+    )
+    summary = ledger.issuance_summary(url=catalog_url).sort_values(["period", "method"])
+    assert summary["period"].tolist() == ["2026-03", "2026-03", "2026-04"]
+    assert summary["region_code"].tolist()[:2] in (["350203", None], [None, "350203"])
+    assert summary["events"].sum() == 3
+    assert set(summary.columns) == {"period", "method", "region_code", "points", "events"}

@@ -41,7 +41,8 @@ def credit_partner_events(
     rules: screening.FraudRules | None = None,
 ) -> pd.DataFrame:
     """``events`` (``event_id``, ``account`` = the partner's pseudonymous id, ``method``,
-    ``at``, ``quantity``, ``ended_at`` for trips) with :data:`OUTCOME_COLUMNS`. ``issued`` is
+    ``at``, ``quantity``, ``ended_at`` for trips, optionally ``district_code`` where the
+    activity took place) with :data:`OUTCOME_COLUMNS`. ``issued`` is
     False for an event issued by an earlier request (the same event twice credits once)."""
     mset = mset or meth.methodology_set()
     rules = rules or screening.fraud_rules()
@@ -63,6 +64,12 @@ def credit_partner_events(
             mset,
             grid_factor_per_event(ok["at"], city=city),
             prior=prior,
+        )
+        local = credited["at"].dt.tz_convert(mset.timezone)
+        districts = {d.code for d in city.districts}
+        region = credited.get("district_code", pd.Series(None, index=credited.index))
+        credited = credited.assign(
+            period=local.dt.strftime("%Y-%m"), region_code=region.where(region.isin(districts))
         )
         to_issue = credited[credited["points"] > 0]
         issued = ledger.issue_batch(

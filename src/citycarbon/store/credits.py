@@ -239,7 +239,8 @@ def issue_batch(
     """Issue the credits of a batch of a partner's events in one transaction.
 
     ``rows``: ``subject`` (the partner's pseudonymous id), ``event_id``, ``points`` (> 0),
-    ``method``, ``methodology``, ``at``. Accounts are opened as needed; an event already issued
+    ``method``, ``methodology``, ``at``, ``period`` (YYYY-MM, local), ``region_code`` (the
+    district of the activity or None). Accounts are opened as needed; an event already issued
     (idempotency key ``<partner>:<event_id>``) is not issued again. Returns, aligned with
     ``rows``, True where this call issued the event.
     """
@@ -282,6 +283,10 @@ def issue_batch(
                 "credit_account_id": rows["subject"].astype(str).map(ids).astype(int),
                 "amount": rows["points"].astype("int64"),
                 "method": rows["method"],
+                "period": rows["period"],
+                "region_code": rows["region_code"]
+                .astype(object)
+                .where(rows["region_code"].notna(), None),
                 "methodology": rows["methodology"],
                 "idempotency_key": keys,
             }
@@ -332,6 +337,28 @@ def issued_since(
         rows = s.execute(query).all()
     frame = pd.DataFrame(rows, columns=["subject", "method", "at", "points"])
     return frame.assign(at=pd.to_datetime(frame["at"], utc=True))
+
+
+def issuance_summary(*, url: str | None = None) -> pd.DataFrame:
+    """Standing issuances (reversed ones left out) by ``period``, ``method`` and
+    ``region_code``: ``points`` and ``events``. Aggregates only: no account appears."""
+    reversal = _E.alias("reversal")
+    query = (
+        sa.select(
+            _E.c.period,
+            _E.c.method,
+            _E.c.region_code,
+            sa.func.sum(_E.c.amount).label("points"),
+            sa.func.count().label("events"),
+        )
+        .select_from(_E.outerjoin(reversal, reversal.c.reverses_id == _E.c.id))
+        .where(_E.c.kind == "issuance", reversal.c.id.is_(None))
+        .group_by(_E.c.period, _E.c.method, _E.c.region_code)
+    )
+    with catalog._joined(None, url, write=False) as s:
+        rows = s.execute(query).all()
+    frame = pd.DataFrame(rows, columns=["period", "method", "region_code", "points", "events"])
+    return frame.astype({"points": "int64", "events": "int64"})
 
 
 def balance(account_id: int, *, url: str | None = None) -> int:

@@ -505,6 +505,9 @@ class CreditEntry(Base):
     credit_account_id: Mapped[int] = mapped_column(sa.ForeignKey("credit_accounts.id"), index=True)
     amount: Mapped[int] = mapped_column(sa.BigInteger)
     method: Mapped[str | None] = mapped_column(sa.String(64))  # 碳普惠 method of an issuance
+    # an issuance's activity month (YYYY-MM, the methodology set's timezone) and district
+    period: Mapped[str | None] = mapped_column(sa.String(7))
+    region_code: Mapped[str | None] = mapped_column(sa.String(12))
     methodology: Mapped[str | None] = mapped_column(sa.String(64))  # set@version
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
     reverses_id: Mapped[int | None] = mapped_column(sa.ForeignKey("credit_entries.id"), unique=True)

@@ -25,7 +25,7 @@ from citycarbon.runs import partners
 router = APIRouter(prefix="/api/partner", tags=["partner"])
 #: Events per request.
 MAX_EVENTS = 5000
-FIELDS = ("event_id", "account", "method", "at", "ended_at", "quantity")
+FIELDS = ("event_id", "account", "method", "at", "ended_at", "quantity", "district_code")
 
 
 @router.post("/events")

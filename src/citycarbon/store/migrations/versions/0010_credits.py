@@ -1,5 +1,5 @@
-"""碳普惠 ledger and partner API: ``credit_accounts`` (pseudonymous residents, the donation pool, system accounts;
-balances never negative) and ``credit_entries`` (balanced, append-only postings with an
+"""碳普惠 ledger and partner API: ``credit_accounts`` (pseudonymous residents, the donation
+pool, system accounts; balances never negative) and ``credit_entries`` (balanced, append-only postings with an
 idempotency key; reversals are new entries), ``credit_partner_keys`` (rotatable HMAC keys)
 and ``credit_nonces`` (used nonces: replay refused).
 
@@ -49,6 +49,8 @@ def upgrade() -> None:
         sa.Column("credit_account_id", sa.Integer(), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("method", sa.String(64), nullable=True),
+        sa.Column("period", sa.String(7), nullable=True),
+        sa.Column("region_code", sa.String(12), nullable=True),
         sa.Column("methodology", sa.String(64), nullable=True),
         sa.Column("idempotency_key", sa.String(200), nullable=True),
         sa.Column("reverses_id", sa.Integer(), nullable=True),
