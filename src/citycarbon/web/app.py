@@ -67,6 +67,7 @@ ROUTE_MODULES = (
     "account",
     "api",
     "partner",
+    "public",
 )
 
 
