@@ -68,6 +68,7 @@ ROUTE_MODULES = (
     "api",
     "partner",
     "public",
+    "credits",
 )
 
 
@@ -87,6 +88,7 @@ NAV = (
     NavItem("inventory", "/inventory", "inventory"),
     NavItem("scenarios", "/scenarios", "scenarios"),
     NavItem("targets", "/targets", "targets"),
+    NavItem("credits", "/credits", "credits"),
     NavItem("data", "/data", "data"),
     NavItem("factors", "/factors", "factors"),
     NavItem("methods", "/methods", "methods"),
