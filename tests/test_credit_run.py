@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from citycarbon.config import load_city
 from citycarbon.credits.methodologies import methodology_set
@@ -110,3 +112,40 @@ def test_summary_by_month_method_and_district(catalog_url):
     assert summary["region_code"].tolist()[:2] in (["350203", None], [None, "350203"])
     assert summary["events"].sum() == 3
     assert set(summary.columns) == {"period", "method", "region_code", "points", "events"}
+
+
+_events = st.lists(
+    st.fixed_dictionaries(
+        {
+            "event_id": st.sampled_from(["a", "b", "c", "d", "", None]),
+            "account": st.sampled_from(["u1", "u2", ""]),
+            "method": st.sampled_from(["travel_metro", "travel_bike", "recyclables", "taxi"]),
+            "minute": st.integers(0, 600),
+            "minutes": st.sampled_from([0.5, 5.0, 30.0, -1.0]),
+            "quantity": st.sampled_from([0.0, 1.0, 12.5, 80.0, -3.0]),
+        }
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_events)
+def test_events_in_equal_credited_held_refused(tmp_path_factory, rows):
+    url = f"sqlite:///{tmp_path_factory.mktemp('p') / 'catalog.sqlite'}"
+    frame = pd.DataFrame(rows)
+    at = T0 + pd.to_timedelta(frame["minute"], unit="min")
+    events = frame.drop(columns=["minute", "minutes"]).assign(
+        at=at, ended_at=at + pd.to_timedelta(frame["minutes"], unit="min")
+    )
+    try:
+        out = run.credit_partner_events("metro", events, city=CITY, url=url, now=NOW)
+        counts = out["status"].value_counts()
+        assert set(counts.index) <= {"credited", "held", "refused"}
+        assert counts.sum() == len(events)
+        # what the ledger holds is exactly the points of the credited events
+        assert ledger.reconciliation(url=url)["outstanding"] == out["points"].sum()
+        assert (out.loc[out["status"] != "credited", "points"] == 0).all()
+    finally:
+        catalog.dispose_engines()
