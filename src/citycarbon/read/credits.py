@@ -15,8 +15,8 @@ from citycarbon.read import access
 from citycarbon.read.access import Principal
 from citycarbon.store import credits as ledger
 
-#: Grams CO2e per point (the methodology set's 1 point = 1 gCO2e).
-G_PER_POINT = 1.0
+#: kgCO2e per point (the methodology set's ``points_per_kg: 1000``: 1 point = 1 gCO2e).
+KG_PER_POINT = 1e-3
 UNATTRIBUTED = ""
 
 
@@ -27,7 +27,7 @@ def credited(principal: Principal) -> pd.DataFrame:
     f = ledger.issuance_summary()
     f = f.assign(
         region_code=f["region_code"].fillna(UNATTRIBUTED),
-        credited_kgco2e=f["points"] * G_PER_POINT / 1000.0,
+        credited_kgco2e=f["points"] * KG_PER_POINT,
     ).drop(columns="points")
     districts = access.visible_district_codes(principal)
     if districts is not None:

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from citycarbon.contract.results import result as declared
+from citycarbon.read.credits import KG_PER_POINT
 from citycarbon.store import credits as ledger
 from citycarbon.store import results
 
@@ -113,7 +114,7 @@ def credits_summary() -> pd.DataFrame:
     def make() -> pd.DataFrame:
         f = ledger.issuance_summary()
         return f.assign(
-            region_code=f["region_code"].fillna(""), credited_kgco2e=f["points"] / 1000.0
+            region_code=f["region_code"].fillna(""), credited_kgco2e=f["points"] * KG_PER_POINT
         ).sort_values(["period", "method", "region_code"])
 
     return _cached("credits_summary", make).reset_index(drop=True)
