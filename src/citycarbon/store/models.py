@@ -16,6 +16,9 @@ batches       one row per ingest run: running → committed | failed
 batch_files   the Parquet files a batch wrote into the lake (paths relative to the lake)
 audit_log     who changed what, with the row before and after (JSON)
 jobs          background jobs (an upload and its pipeline): status, steps, progress, error
+credit_accounts  碳普惠 ledger accounts: pseudonymous residents, the donation pool, system accounts
+credit_entries   碳普惠 ledger entries (double entry, append-only; reversals are new entries)
+credit_partner_keys, credit_nonces   partner API keys (rotatable) and used nonces (replay)
 """
 
 from __future__ import annotations
@@ -450,6 +453,93 @@ class Job(Base):
     progress: Mapped[float] = mapped_column(sa.Float, default=0.0)
     error: Mapped[str | None] = mapped_column(sa.Text)
     batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("batches.id", ondelete="SET NULL"))
+
+
+# --------------------------------------------------------------------------- credits (碳普惠)
+# The resident carbon-credit ledger (migration 0010_credits; postings in citycarbon.store.credits).
+CREDIT_ACCOUNT_KINDS = ("resident", "pool", "system")
+CREDIT_ENTRY_KINDS = ("issuance", "redemption", "donation", "expiry", "reversal")
+
+
+class CreditAccount(Base):
+    """A ledger account. ``resident``: a pseudonymous id scoped to the partner that enrolled the
+    resident (``subject``; never a name or a phone number); ``pool``: the donation pool;
+    ``system``: the issuance source and the redemption and expiry sinks, whose positions are the
+    sums of their entries (their ``balance`` stays 0, so no posting ever waits on their row).
+    ``balance`` [points] of resident and pool accounts never goes below 0 (CHECK, and the
+    conditional UPDATE of every debit)."""
+
+    __tablename__ = "credit_accounts"
+    __table_args__ = (
+        sa.UniqueConstraint("partner", "subject"),
+        sa.CheckConstraint("kind IN ('resident', 'pool', 'system')", name="kind"),
+        sa.CheckConstraint("balance >= 0", name="balance_not_negative"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    partner: Mapped[str] = mapped_column(sa.String(64))
+    subject: Mapped[str] = mapped_column(sa.String(128))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    balance: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CreditEntry(Base):
+    """One balanced posting: ``amount`` points from ``debit_account_id`` to
+    ``credit_account_id``. Append-only: a correction is a ``reversal`` entry with the legs
+    swapped (``reverses_id``; one reversal per entry). ``idempotency_key`` (unique) makes a
+    repeated request post once."""
+
+    __tablename__ = "credit_entries"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "kind IN ('issuance', 'redemption', 'donation', 'expiry', 'reversal')", name="kind"
+        ),
+        sa.CheckConstraint("amount > 0", name="amount_positive"),
+        sa.CheckConstraint("debit_account_id <> credit_account_id", name="two_accounts"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    debit_account_id: Mapped[int] = mapped_column(sa.ForeignKey("credit_accounts.id"), index=True)
+    credit_account_id: Mapped[int] = mapped_column(sa.ForeignKey("credit_accounts.id"), index=True)
+    amount: Mapped[int] = mapped_column(sa.BigInteger)
+    method: Mapped[str | None] = mapped_column(sa.String(64))  # 碳普惠 method of an issuance
+    # an issuance's activity month (YYYY-MM, the methodology set's timezone) and district
+    period: Mapped[str | None] = mapped_column(sa.String(7))
+    region_code: Mapped[str | None] = mapped_column(sa.String(12))
+    methodology: Mapped[str | None] = mapped_column(sa.String(64))  # set@version
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    reverses_id: Mapped[int | None] = mapped_column(sa.ForeignKey("credit_entries.id"), unique=True)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class CreditPartnerKey(Base):
+    """A partner's HMAC key for the partner API. Rotation: add a key, let the partner switch,
+    then revoke the old one (``revoked_at``); several keys may be live at once. The secret is
+    kept as issued (HMAC verification needs it)."""
+
+    __tablename__ = "credit_partner_keys"
+
+    key_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    partner: Mapped[str] = mapped_column(sa.String(64), index=True)
+    secret: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class CreditNonce(Base):
+    """A nonce a partner request used (replay refused); rows older than the signature window
+    are pruned."""
+
+    __tablename__ = "credit_nonces"
+
+    partner: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 #: Registry tables (loaded through ingest) and the column that identifies a row.

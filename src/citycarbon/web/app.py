@@ -71,6 +71,9 @@ ROUTE_MODULES = (
     "admin",
     "account",
     "api",
+    "partner",
+    "public",
+    "credits",
 )
 
 
@@ -90,6 +93,7 @@ NAV = (
     NavItem("inventory", "/inventory", "inventory"),
     NavItem("scenarios", "/scenarios", "scenarios"),
     NavItem("targets", "/targets", "targets"),
+    NavItem("credits", "/credits", "credits"),
     NavItem("data", "/data", "data"),
     NavItem("factors", "/factors", "factors"),
     NavItem("methods", "/methods", "methods"),

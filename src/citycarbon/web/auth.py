@@ -36,6 +36,8 @@ from citycarbon.store import sessions, users
 SESSION_COOKIE = "cc_session"
 LANG_COOKIE = "cc_lang"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: The partner API: requests are HMAC-signed, never cookie-authenticated (exempt from CSRF).
+PARTNER_API = "/api/partner/"
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,8 @@ async def csrf_protect(request: Request) -> None:
     """App-wide dependency: unsafe methods need the session's CSRF token (form or header)."""
     if request.method not in UNSAFE_METHODS or _bearer(request) is not None:
         return
+    if request.url.path.startswith(PARTNER_API):
+        return  # HMAC-signed by the partner (citycarbon.runs.partners), no cookie authority
     held = request.state.cookie_id
     expected = _csrf_of(_settings(request).secret_key, held) if held else None
     sent = request.headers.get("x-csrf-token")

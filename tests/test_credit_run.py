@@ -1,0 +1,151 @@
+"""The 碳普惠 use case (citycarbon.runs.credits): a partner batch screened, credited on the
+declared grid factor and issued once, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from citycarbon.config import load_city
+from citycarbon.credits.methodologies import methodology_set
+from citycarbon.runs import credits as run
+from citycarbon.runs.inventory import declared_grid_factors
+from citycarbon.store import catalog
+from citycarbon.store import credits as ledger
+
+NOW = pd.Timestamp("2026-03-02T12:00Z")
+T0 = pd.Timestamp("2026-03-02T01:00Z")
+CITY = load_city()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def catalog_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    else:
+        url = request.getfixturevalue("fresh_postgres_url")
+    catalog.upgrade(url)
+    yield url
+    catalog.dispose_engines()
+
+
+def _trip(event_id: str, account: str, minute: int, km: float, minutes: float) -> dict:
+    start = T0 + pd.Timedelta(minutes=minute)
+    return {
+        "event_id": event_id,
+        "account": account,
+        "method": "travel_metro",
+        "at": start,
+        "ended_at": start + pd.Timedelta(minutes=minutes),
+        "quantity": km,
+    }
+
+
+def test_grid_factor_is_the_declared_one():
+    grid = run.grid_factor_per_event(pd.Series([T0]), city=CITY)
+    basis = declared_grid_factors(CITY, CITY.factor_profile("inventory"), [2026])
+    assert grid[0] == pytest.approx(basis["ef_tco2_per_mwh"].iloc[0])
+
+
+def test_a_batch_is_credited_once_and_every_event_accounted_for(catalog_url):
+    grid = run.grid_factor_per_event(pd.Series([T0]), city=CITY)[0]
+    per_km = 0.17 - 0.04 * grid  # travel_metro: car baseline - metro electricity x grid
+    events = pd.DataFrame(
+        [
+            _trip("e1", "u1", 0, 10, 20),  # credited: 10 x per_km
+            _trip("e2", "u1", 30, 30, 10),  # 180 km/h: held
+            _trip("e3", "", 60, 10, 20),  # no account: refused
+        ]
+    )
+    out = run.credit_partner_events("metro", events, city=CITY, url=catalog_url, now=NOW)
+    assert out["status"].tolist() == ["credited", "held", "refused"]
+    assert out["credited_kg"].iloc[0] == pytest.approx(10 * per_km)
+    points = int(10 * per_km * methodology_set().points_per_kg)
+    assert out["points"].tolist() == [points, 0, 0]
+    assert out["issued"].tolist() == [True, False, False]
+    # the same batch again: nothing new is issued, the balance is unchanged
+    again = run.credit_partner_events("metro", events, city=CITY, url=catalog_url, now=NOW)
+    assert again["issued"].tolist() == [False, False, False]
+    account = ledger.open_account("metro", "u1", url=catalog_url)
+    assert ledger.balance(account, url=catalog_url) == points
+    rec = ledger.reconciliation(url=catalog_url)
+    assert rec["issued"] == points and rec["balanced"] and rec["drifted_accounts"] == 0
+
+
+def test_caps_span_batches(catalog_url):
+    # metro 15 km = about 2.2 kg a trip; the daily cap (5 kg = 5,000 points) is reached in the
+    # third batch, the fourth gets nothing
+    outs = []
+    for i in range(4):
+        events = pd.DataFrame([_trip(f"e{i}", "u1", 20 * i, 15, 15)])
+        outs.append(run.credit_partner_events("metro", events, city=CITY, url=catalog_url, now=NOW))
+    out = pd.concat(outs, ignore_index=True)
+    assert out["points"].sum() == 5000
+    assert out["points"].iloc[-1] == 0
+    assert out["reason"].iloc[-1] == "daily or annual cap reached"
+    account = ledger.open_account("metro", "u1", url=catalog_url)
+    assert ledger.balance(account, url=catalog_url) == 5000
+
+
+def test_summary_by_month_method_and_district(catalog_url):
+    events = pd.DataFrame(
+        [
+            {**_trip("e1", "u1", 0, 10, 20), "district_code": "350203"},
+            {**_trip("e2", "u2", 0, 10, 20), "district_code": "999999"},  # not a district
+            # 23:30 UTC on 31 March is 1 April in Xiamen
+            {
+                "event_id": "e3",
+                "account": "u3",
+                "method": "recyclables",
+                "at": pd.Timestamp("2026-03-31T23:30Z"),
+                "quantity": 2,
+            },
+        ]
+    )
+    run.credit_partner_events(
+        "metro", events, city=CITY, url=catalog_url, now=pd.Timestamp("2026-04-02T00:00Z")
+    )
+    summary = ledger.issuance_summary(url=catalog_url).sort_values(["period", "method"])
+    assert summary["period"].tolist() == ["2026-03", "2026-03", "2026-04"]
+    assert summary["region_code"].tolist()[:2] in (["350203", None], [None, "350203"])
+    assert summary["events"].sum() == 3
+    assert set(summary.columns) == {"period", "method", "region_code", "points", "events"}
+
+
+_events = st.lists(
+    st.fixed_dictionaries(
+        {
+            "event_id": st.sampled_from(["a", "b", "c", "d", "", None]),
+            "account": st.sampled_from(["u1", "u2", ""]),
+            "method": st.sampled_from(["travel_metro", "travel_bike", "recyclables", "taxi"]),
+            "minute": st.integers(0, 600),
+            "minutes": st.sampled_from([0.5, 5.0, 30.0, -1.0]),
+            "quantity": st.sampled_from([0.0, 1.0, 12.5, 80.0, -3.0]),
+        }
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_events)
+def test_events_in_equal_credited_held_refused(tmp_path_factory, rows):
+    url = f"sqlite:///{tmp_path_factory.mktemp('p') / 'catalog.sqlite'}"
+    frame = pd.DataFrame(rows)
+    at = T0 + pd.to_timedelta(frame["minute"], unit="min")
+    events = frame.drop(columns=["minute", "minutes"]).assign(
+        at=at, ended_at=at + pd.to_timedelta(frame["minutes"], unit="min")
+    )
+    try:
+        out = run.credit_partner_events("metro", events, city=CITY, url=url, now=NOW)
+        counts = out["status"].value_counts()
+        assert set(counts.index) <= {"credited", "held", "refused"}
+        assert counts.sum() == len(events)
+        # what the ledger holds is exactly the points of the credited events
+        assert ledger.reconciliation(url=url)["outstanding"] == out["points"].sum()
+        assert (out.loc[out["status"] != "credited", "points"] == 0).all()
+    finally:
+        catalog.dispose_engines()

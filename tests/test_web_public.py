@@ -1,0 +1,108 @@
+"""The public citizen view (/public, /api/public/...): no sign-in, city aggregates only.
+
+Walks every route of the public module as an anonymous visitor and checks that no enterprise
+(credit code or name), no district figure of the inventory and no resident (pseudonymous id)
+appears; the rate limit answers 429; the CSV downloads carry their licence."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from citycarbon.config import load_city
+from citycarbon.read import public
+from citycarbon.runs import credits as credit_runs
+from citycarbon.store import catalog
+from citycarbon.web.app import route_table
+from citycarbon.web.routes import public as public_routes
+
+SECRET_SUBJECT = "resident-7f3a9c-never-public"
+
+
+@pytest.fixture(scope="module")
+def anonymous(app, web_home) -> TestClient:
+    events = pd.DataFrame(
+        [
+            {
+                "event_id": "p1",
+                "account": SECRET_SUBJECT,
+                "method": "recyclables",
+                "at": pd.Timestamp.now(tz="UTC") - pd.Timedelta(hours=1),
+                "quantity": 3,
+                "district_code": "350203",
+            }
+        ]
+    )
+    out = credit_runs.credit_partner_events("recycler", events, city=load_city())
+    assert out["status"].tolist() == ["credited"]
+    public.invalidate()
+    return TestClient(app)
+
+
+def _public_gets(app) -> list[str]:
+    paths = [r.path for r in route_table(app) if r.module == "public" and "GET" in r.methods]
+    return [p.replace("{key}", name) for p in paths for name in public.DATASETS] + [
+        p for p in paths if "{" not in p
+    ]
+
+
+def test_every_public_route_shows_aggregates_only(app, anonymous):
+    ents = catalog.registry_frame("enterprises")
+    assert len(ents)
+    codes, names = set(ents["credit_code"]), set(ents["name"])
+    paths = sorted(set(_public_gets(app)))
+    assert "/public" in paths and "/api/public/summary" in paths
+    for path in paths:
+        r = anonymous.get(path)
+        assert r.status_code == 200, (path, r.status_code, r.text[:200])
+        text = r.text
+        assert SECRET_SUBJECT not in text, path
+        assert not codes & set(re.findall(r"[0-9A-Z]{18}", text)), path
+        assert not any(n in text for n in names), path
+        assert "recycler" not in text, path  # not even which partner sent what
+
+
+def test_summary_has_the_city_figures(anonymous):
+    summary = anonymous.get("/api/public/summary").json()
+    assert summary["emissions_trend"], "the demo city has an inventory"
+    assert {r["basis"] for r in summary["emissions_trend"]} <= {
+        "territorial",
+        "incl_net_imported_electricity",
+    }
+    # recyclables: 3 kg x 0.5 kgCO2e/kg = 1.5 kg
+    assert summary["credits"]["credited_kgco2e"] == pytest.approx(1.5)
+    assert summary["licence"]["assumption"] is True
+
+
+def test_csv_downloads_carry_the_licence(anonymous):
+    r = anonymous.get("/api/public/data/credits.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.headers["x-data-licence"] == public.LICENCE["id"]
+    assert "public" in r.headers["cache-control"]
+    header = r.content.decode("utf-8-sig").splitlines()[0].split(",")
+    assert header == ["period", "method", "region_code", "points", "events", "credited_kgco2e"]
+    listing = anonymous.get("/api/public/datasets").json()
+    assert {d["name"] for d in listing} == set(public.DATASETS)
+    assert all(d["basis"] and d["licence"]["id"] for d in listing)
+    assert anonymous.get("/api/public/data/enterprises.csv").status_code == 422
+
+
+def test_the_page_is_one_language(anonymous):
+    zh = anonymous.get("/public?lang=zh").text
+    en = anonymous.get("/public?lang=en").text
+    assert "公众视图" in zh and "Public view" in en
+    assert "已包含在上方实测排放中" in zh and "already inside the measured emissions" in en
+    for text in (zh, en):  # no missing keys
+        assert not re.search(r"\b(public|targets|inventory|common)\.[a-z_]+\b", text)
+
+
+def test_rate_limit(anonymous, monkeypatch):
+    monkeypatch.setattr(public_routes, "RATE_LIMIT", 3)
+    monkeypatch.setattr(public_routes, "_hits", {})
+    codes = [anonymous.get("/api/public/datasets").status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
+    r = anonymous.get("/api/public/datasets")
+    assert int(r.headers["retry-after"]) >= 1
