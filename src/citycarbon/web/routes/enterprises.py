@@ -19,6 +19,7 @@ from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.i18n import Translator
 from citycarbon.web.routes.inventory import _stream_report
 from citycarbon.web.routes.power import enterprise_panel
+from citycarbon.web.routes.rating import enterprise_panel as rating_panel
 
 router = APIRouter(include_in_schema=False)
 PrincipalDep = Annotated[Principal, Depends(auth.principal_dep)]
@@ -181,6 +182,7 @@ def enterprise_page(
             "pie": pie,
             "basis": access.enterprise_basis(principal),
             "power_panel": _power_panel(request, principal, credit_code),
+            "rating": _rating_panel(request, principal, credit_code),
         },
     )
 
@@ -204,3 +206,10 @@ def _power_panel(request: Request, principal: Principal, code: str) -> object:
         return None
 
     return enterprise_panel(request, principal, code)
+
+
+def _rating_panel(request: Request, principal: Principal, code: str) -> object:
+    """The 碳效 section of the rating module (None when absent or not graded)."""
+    if "rating" not in request.app.state.route_modules:
+        return None
+    return rating_panel(principal, code)
