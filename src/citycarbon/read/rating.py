@@ -61,7 +61,8 @@ def computed() -> bool:
     return results.has(CARBON_EFFICIENCY)
 
 
-def _grades() -> pd.DataFrame:
+def all_grades() -> pd.DataFrame:
+    """Every computed grade row, unscoped (callers apply the scope)."""
     if not computed():
         return pd.DataFrame(columns=GRADE_COLUMNS)
     frame = results.current(CARBON_EFFICIENCY)
@@ -71,7 +72,7 @@ def _grades() -> pd.DataFrame:
 def periods(principal: Principal) -> pd.DataFrame:
     """Periods with grades (period_type, year, month; month 0 = the year), newest first."""
     access.require(principal, "read")
-    g = _grades()
+    g = all_grades()
     return (
         g[["period_type", "year", "month"]]
         .drop_duplicates()
@@ -99,7 +100,7 @@ def grades(
     enterprise's name, best grade first; or, with ``enterprise``, every period of one visible
     enterprise (NotVisible otherwise), newest first."""
     access.require(principal, "read")
-    g = _grades()
+    g = all_grades()
     if enterprise is not None:
         access.enterprise(principal, enterprise)
         g = g[g["enterprise_code"].to_numpy() == enterprise]

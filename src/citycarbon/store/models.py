@@ -16,6 +16,7 @@ batches       one row per ingest run: running → committed | failed
 batch_files   the Parquet files a batch wrote into the lake (paths relative to the lake)
 audit_log     who changed what, with the row before and after (JSON)
 jobs          background jobs (an upload and its pipeline): status, steps, progress, error
+consents      an enterprise's consent that a bank user reads its data (scope, purpose, expiry)
 """
 
 from __future__ import annotations
@@ -220,6 +221,7 @@ USER_ROLES = (
     "park_manager",
     "enterprise_user",
     "viewer",
+    "bank",  # sees an enterprise only under its valid consent (migration 0009_finance)
 )
 
 
@@ -231,7 +233,7 @@ class User(Base):
     __table_args__ = (
         sa.CheckConstraint(
             "role IN ('admin', 'city_analyst', 'district_manager', 'park_manager', "
-            "'enterprise_user', 'viewer')",
+            "'enterprise_user', 'viewer', 'bank')",
             name="role",
         ),
         {"sqlite_autoincrement": True},
@@ -457,3 +459,36 @@ REGISTRY_KEYS = {
     "grid_nodes": "node_id",
     "meters": "meter_id",
 }
+
+
+# --------------------------------------------------------------------------- finance
+#: What a consent lets a bank read (rules in citycarbon.read.access): ``rating`` = the 绿色金融
+#: views only (grades, trend, data quality); ``full`` = also the enterprise's pages (emissions).
+CONSENT_SCOPES = ("rating", "full")
+
+
+class Consent(Base):
+    """An enterprise's consent that one bank user reads its data for a purpose (migration
+    0009_finance). Valid from ``granted_at`` until ``expires_at`` unless ``revoked_at``; the
+    grant, the revocation and every read under it are in the audit log."""
+
+    __tablename__ = "consents"
+    __table_args__ = (
+        sa.CheckConstraint("scope IN ('rating', 'full')", name="scope"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    enterprise_code: Mapped[str] = mapped_column(
+        sa.ForeignKey("enterprises.credit_code", ondelete="CASCADE"), index=True
+    )
+    grantee_user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    scope: Mapped[str] = mapped_column(sa.String(16))
+    purpose: Mapped[str] = mapped_column(sa.String(200))
+    granted_by: Mapped[str] = mapped_column(sa.String(64))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(sa.String(64))

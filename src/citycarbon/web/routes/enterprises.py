@@ -17,6 +17,7 @@ from citycarbon.runs.reports import enterprise_account_report
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.i18n import Translator
+from citycarbon.web.routes.finance import consent_panel
 from citycarbon.web.routes.inventory import _stream_report
 from citycarbon.web.routes.power import enterprise_panel
 from citycarbon.web.routes.rating import enterprise_panel as rating_panel
@@ -183,6 +184,7 @@ def enterprise_page(
             "basis": access.enterprise_basis(principal),
             "power_panel": _power_panel(request, principal, credit_code),
             "rating": _rating_panel(request, principal, credit_code),
+            "consent": _consent_panel(request, principal, credit_code),
         },
     )
 
@@ -213,3 +215,10 @@ def _rating_panel(request: Request, principal: Principal, code: str) -> object:
     if "rating" not in request.app.state.route_modules:
         return None
     return rating_panel(principal, code)
+
+
+def _consent_panel(request: Request, principal: Principal, code: str) -> object:
+    """The consent section of the finance module (its own enterprise user only)."""
+    if "finance" not in request.app.state.route_modules:
+        return None
+    return consent_panel(principal, code)
