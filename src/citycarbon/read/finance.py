@@ -19,6 +19,8 @@ from citycarbon.read import rating as rq
 from citycarbon.read.access import NotVisible, Principal
 from citycarbon.store import consents, users
 
+#: Longest consent an enterprise may give at once (days; the store's rule).
+MAX_CONSENT_DAYS = consents.MAX_DAYS
 OVERVIEW_COLUMNS = [
     "enterprise_code",
     "name",

@@ -13,7 +13,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from citycarbon.read import access
 from citycarbon.read import finance as fq
 from citycarbon.read.access import Principal
-from citycarbon.store.consents import MAX_DAYS
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.routes.api import CreditCode, Format, Limit, Offset, Page, page
@@ -69,7 +68,7 @@ def grant_consent(
     credit_code: Annotated[str, Path(max_length=18)],
     grantee: Annotated[str, Form(min_length=2, max_length=64)],
     purpose: Annotated[str, Form(min_length=1, max_length=200)],
-    days: Annotated[int, Form(ge=1, le=MAX_DAYS)],
+    days: Annotated[int, Form(ge=1, le=fq.MAX_CONSENT_DAYS)],
     scope: Annotated[Literal["rating", "full"], Form()] = "rating",
 ) -> Response:
     fq.grant(principal, credit_code, grantee=grantee, scope=scope, purpose=purpose, days=days)
@@ -93,5 +92,5 @@ def consent_panel(principal: Principal, credit_code: str) -> dict[str, Any] | No
     return {
         "consents": records(fq.enterprise_consents(principal, credit_code)),
         "banks": records(fq.bank_users(principal, credit_code)),
-        "max_days": MAX_DAYS,
+        "max_days": fq.MAX_CONSENT_DAYS,
     }
