@@ -22,6 +22,15 @@ PrincipalDep = Annotated[Principal, Depends(auth.require_principal)]
 METHODS = ("carbon_intensity_l", "carbon_efficiency_grade")
 
 
+def consent_owner(principal: PrincipalDep) -> Principal:
+    """The signed-in user, if their role may grant consents (checked before the form)."""
+    access.require(principal, "grant_consent")
+    return principal
+
+
+OwnerDep = Annotated[Principal, Depends(consent_owner)]
+
+
 @router.get("/finance", response_class=HTMLResponse, include_in_schema=False)
 def finance_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
     frame = fq.overview(principal)
@@ -64,7 +73,7 @@ def api_finance_trend(
 # --------------------------------------------------------------------------- consents
 @router.post("/enterprises/{credit_code}/consents", include_in_schema=False)
 def grant_consent(
-    principal: PrincipalDep,
+    principal: OwnerDep,
     credit_code: Annotated[str, Path(max_length=18)],
     grantee: Annotated[str, Form(min_length=2, max_length=64)],
     purpose: Annotated[str, Form(min_length=1, max_length=200)],
@@ -77,7 +86,7 @@ def grant_consent(
 
 @router.post("/enterprises/{credit_code}/consents/{consent_id}/revoke", include_in_schema=False)
 def revoke_consent(
-    principal: PrincipalDep,
+    principal: OwnerDep,
     credit_code: Annotated[str, Path(max_length=18)],
     consent_id: Annotated[int, Path(ge=1, le=2**31)],
 ) -> Response:
