@@ -93,6 +93,10 @@ def _fill(path: str, facts: dict, which: str) -> str:
     values["code"] = values["code_park"] if "/parks/" in path else values["code_district"]
     values.update(
         consent_id="1",
+        period="2024",
+        grade="1",
+        subject="0" * 16,
+        sig="0" * 64,
         batch_id="1",
         job_id="1",
         set_id="cn-mee-grid",

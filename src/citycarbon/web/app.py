@@ -59,6 +59,7 @@ ROUTE_MODULES = (
     "enterprises",
     "rating",
     "finance",
+    "badge",
     "inventory",
     "scenarios",
     "targets",

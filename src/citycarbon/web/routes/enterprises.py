@@ -214,7 +214,7 @@ def _rating_panel(request: Request, principal: Principal, code: str) -> object:
     """The 碳效 section of the rating module (None when absent or not graded)."""
     if "rating" not in request.app.state.route_modules:
         return None
-    return rating_panel(principal, code)
+    return rating_panel(principal, code, request.app.state.settings.secret_key)
 
 
 def _consent_panel(request: Request, principal: Principal, code: str) -> object:

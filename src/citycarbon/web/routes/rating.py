@@ -11,7 +11,7 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from citycarbon.read import access
+from citycarbon.read import access, badge
 from citycarbon.read import rating as rq
 from citycarbon.read.access import Principal
 from citycarbon.web import auth
@@ -149,9 +149,9 @@ def api_enterprise_grades(
     return page(frame, limit, offset, format, f"carbon_efficiency_{credit_code}")
 
 
-def enterprise_panel(principal: Principal, credit_code: str) -> dict[str, Any] | None:
-    """The enterprise page's 碳效 section: the newest annual grade and the monthly grades of
-    that year (None when the enterprise has no grade)."""
+def enterprise_panel(principal: Principal, credit_code: str, secret: str) -> dict[str, Any] | None:
+    """The enterprise page's 碳效 section: the newest annual grade, the monthly grades of that
+    year and the 碳效码 badge link (None when the enterprise has no grade)."""
     frame = rq.grades(principal, enterprise=credit_code)
     annual = frame[(frame["period_type"] == "year") & (frame["grade"] > 0)]
     if annual.empty:
@@ -161,5 +161,5 @@ def enterprise_panel(principal: Principal, credit_code: str) -> dict[str, Any] |
     return {
         "annual": records(annual.head(1))[0],
         "monthly": records(monthly.sort_values("month")),
-        "methods": METHODS,
+        "badge": badge.badge_path(principal, credit_code, secret),
     }
