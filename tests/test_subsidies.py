@@ -68,3 +68,24 @@ def test_zhuanjingtexin_grants_and_budget():
     use = sb.budget_use(90.0, 40.0, sb.rule_set(sb.AWARD_RULES))
     assert use["uncommitted_10k_cny"] == 7910.0 and use["paid_share"] == pytest.approx(0.005)
     assert sb.rule_set(sb.LOAN_RULES)["source_status"] == "unverified"
+
+
+def test_green_credit_score_by_hand():
+    """grade 2 (80 points), up (100), low-carbon (70), 9 of 12 months (75):
+    0.4 x 80 + 0.2 x 100 + 0.2 x 70 + 0.2 x 75 = 32 + 20 + 14 + 15 = 81.
+    Ungraded, no movement, no class, no data: 0.2 x 30 = 6."""
+    from citycarbon.finance import credit
+
+    rows = pd.DataFrame(
+        {
+            "grade": [2, 0],
+            "movement": ["up", ""],
+            "carbon_class": ["low", ""],
+            "months": [9, 0],
+        }
+    )
+    out = credit.green_credit_score(rows, credit.credit_rules())
+    assert out["green_credit_score"].tolist() == pytest.approx([81.0, 6.0])
+    assert out.loc[0, ["contribution_grade", "contribution_data_quality"]].tolist() == [32.0, 15.0]
+    parts = [f"contribution_{c}" for c in credit.COMPONENTS]
+    assert out[parts].sum(axis=1).tolist() == pytest.approx(out["green_credit_score"].tolist())
