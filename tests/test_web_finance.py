@@ -134,3 +134,17 @@ def test_a_consent_counts_from_its_grant_until_its_expiry(ent):
     assert consents.valid_for(uid) == {}
     with pytest.raises(Exception, match="no consent"):
         consents.revoke(cid, enterprise_code="X" * 18, actor="t")
+
+
+def test_the_city_sees_class_and_explainable_score(app):
+    viewer = sign_in(app, "viewer")
+    items = viewer.get("/api/v1/finance/enterprises", params={"limit": 5}).json()["items"]
+    assert items
+    for i in items:
+        parts = sum(
+            i[f"contribution_{c}"] for c in ("grade", "trend", "classification", "data_quality")
+        )
+        assert i["green_credit_score"] == pytest.approx(parts)
+        assert i["carbon_class"] in ("negative", "zero", "low", "")
+    page = viewer.get("/finance").text
+    assert 'id="score-note"' in page and "0.4" in page

@@ -30,6 +30,7 @@ OVERVIEW_COLUMNS = [
     "level",
     "k",
     "intensity_t_per_10k_cny",
+    "net_co2_t",
     "previous_grade",
     "movement",
     "months",

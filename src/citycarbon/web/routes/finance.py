@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from citycarbon.read import access
 from citycarbon.read import finance as fq
 from citycarbon.read.access import Principal
+from citycarbon.runs.finance import green_credit, score_weights
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.routes.api import CreditCode, Format, Limit, Offset, Page, page
@@ -33,7 +34,7 @@ OwnerDep = Annotated[Principal, Depends(consent_owner)]
 
 @router.get("/finance", response_class=HTMLResponse, include_in_schema=False)
 def finance_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
-    frame = fq.overview(principal)
+    frame = green_credit(fq.overview(principal))
     return render(
         request,
         "finance.html",
@@ -43,6 +44,7 @@ def finance_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
             "rows": records(frame),
             "bank": principal.role == "bank",
             "methods": METHODS,
+            "weights": score_weights(),
         },
     )
 
@@ -53,9 +55,10 @@ def api_finance_enterprises(
     principal: PrincipalDep, limit: Limit = 100, offset: Offset = 0, format: Format = "json"
 ) -> Any:
     """Banks: the enterprises whose consent to the caller is valid now, with their newest
-    annual carbon-efficiency grade, movement and data quality (months with data). City-wide
-    roles: every graded enterprise. Every bank read is audited."""
-    return page(fq.overview(principal), limit, offset, format, "finance_enterprises")
+    annual carbon-efficiency grade, movement, data quality (months with data), low/zero/
+    negative-carbon class and green credit score with each component's points and weighted
+    contribution. City-wide roles: every graded enterprise. Every bank read is audited."""
+    return page(green_credit(fq.overview(principal)), limit, offset, format, "finance_enterprises")
 
 
 @router.get("/api/v1/finance/enterprises/{credit_code}", response_model=Page, tags=["finance"])
