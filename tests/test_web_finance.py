@@ -108,6 +108,9 @@ def test_a_full_consent_opens_the_enterprise_page_and_revocation_closes_all(bank
     before = _bank_reads()
     assert bank.get(f"/enterprises/{code}").status_code == 200
     assert _bank_reads() > before
+    before = _bank_reads()
+    assert bank.get("/api/v1/enterprises").json()["total"] == 1  # listings are audited too
+    assert _bank_reads() == before + 1
     ids = consents.of_enterprise(code).query("valid")["id"].tolist()
     token = page_csrf(client, f"/enterprises/{code}")
     for cid in ids:

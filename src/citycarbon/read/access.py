@@ -346,6 +346,8 @@ def memoized(fn: Any) -> Any:
     @functools.wraps(fn)
     def wrapper(principal: Principal, *args: Any, **kwargs: Any) -> Any:
         require(principal, "read")
+        if principal.role == "bank":  # cached or not, a bank's read is audited
+            audit_bank_read(principal, fn.__name__, visible_enterprise_codes(principal))
         key = (
             fn.__name__,
             _scope_key(principal),
