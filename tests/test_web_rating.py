@@ -38,6 +38,14 @@ def test_city_distribution_counts_every_graded_enterprise(clients, annual):
     dist = clients["viewer"].get("/api/v1/rating/distribution").json()["items"]
     assert sum(d["enterprises"] for d in dist) == int((annual["grade"] > 0).sum())
     assert sum(d["share"] for d in dist) == pytest.approx(1.0)
+    by_district = (
+        clients["viewer"]
+        .get("/api/v1/rating/distribution", params={"dimension": "district"})
+        .json()["items"]
+    )
+    names = {d["group_code"]: d["group_name"] for d in by_district}
+    assert names.get("350203", "思明区") == "思明区"  # registry names beside the codes
+    assert all(n for n in names.values())
 
 
 def test_scoped_roles_read_only_their_own_groups(clients, world_codes):

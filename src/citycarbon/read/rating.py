@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from citycarbon.contract.codes import industry_names
 from citycarbon.contract.results import CARBON_EFFICIENCY, CARBON_EFFICIENCY_DISTRIBUTION
 from citycarbon.read import access
 from citycarbon.read.access import Principal
@@ -28,6 +30,7 @@ MOVEMENTS = ("up", "same", "down", "new")
 HINT = "citycarbon pipeline run (or citycarbon demo)"
 DISTRIBUTION_COLUMNS = [
     "group_code",
+    "group_name",
     "grade",
     "enterprises",
     "share",
@@ -156,6 +159,7 @@ def distribution(
     period_type: str = "year",
     year: int | None = None,
     month: int = 0,
+    lang: str = "zh",
 ) -> pd.DataFrame:
     """Enterprises per grade by group of a dimension (city, district, park, industry class) in
     one period, over the groups the principal may read; empty for roles without any."""
@@ -176,7 +180,20 @@ def distribution(
     ]
     if groups is not None:
         d = d[d["group_code"].isin(groups).to_numpy()]
+    d = d.assign(group_name=_group_names(dimension, d["group_code"], lang))
     return d[DISTRIBUTION_COLUMNS].sort_values(["group_code", "grade"]).reset_index(drop=True)
+
+
+def _group_names(dimension: str, codes: pd.Series, lang: str) -> np.ndarray:
+    """Names of the groups of a dimension (the code where the registry has none)."""
+    reg = access.registry()
+    if dimension == "industry":
+        names = industry_names(codes, lang)
+    elif dimension in ("district", "city"):
+        names = reg.regions["name_zh" if lang == "zh" else "name_en"].reindex(codes)
+    else:
+        names = reg.parks["name_zh"].reindex(codes)
+    return pd.Series(names.to_numpy(), dtype=object).fillna(codes.reset_index(drop=True)).to_numpy()
 
 
 def movement(graded: pd.DataFrame) -> dict[str, Any]:

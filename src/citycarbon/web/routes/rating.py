@@ -32,7 +32,7 @@ METHODS = ("carbon_intensity_l", "carbon_efficiency_grade")
 def _distribution_chart(dist: pd.DataFrame, t: Translator) -> dict[str, Any]:
     """Stacked bars: enterprises per grade (1-5) for each group."""
     table = dist.pivot_table(
-        index="group_code", columns="grade", values="enterprises", aggfunc="sum", fill_value=0
+        index="group_name", columns="grade", values="enterprises", aggfunc="sum", fill_value=0
     ).reindex(columns=range(1, 6), fill_value=0)
     return {
         "tooltip": {"trigger": "axis"},
@@ -72,7 +72,12 @@ def rating_page(
     )
     graded = rq.grades(principal, period_type=period_type, year=year, month=month)
     dist = rq.distribution(
-        principal, dimension=dimension, period_type=period_type, year=year, month=month
+        principal,
+        dimension=dimension,
+        period_type=period_type,
+        year=year,
+        month=month,
+        lang=lang,
     )
     return render(
         request,
