@@ -151,3 +151,29 @@ def test_the_city_sees_class_and_explainable_score(app):
         assert i["carbon_class"] in ("negative", "zero", "low", "")
     page = viewer.get("/finance").text
     assert 'id="score-note"' in page and "0.4" in page
+
+
+def test_only_enterprises_consenting_to_publication_are_listed(app, ent):
+    client, code = ent
+    viewer = sign_in(app, "viewer")
+    assert viewer.get("/api/v1/finance/published").json()["total"] == 0
+    token = page_csrf(client, f"/enterprises/{code}")
+    r = client.post(
+        f"/enterprises/{code}/consents",
+        data={"csrf_token": token, "scope": "publication", "purpose": "名单公开", "days": 365},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert consents.publishing() == {code}
+    scored = viewer.get("/api/v1/finance/enterprises", params={"limit": 1000}).json()["items"]
+    own = next((i for i in scored if i["enterprise_code"] == code), None)
+    listed = viewer.get("/api/v1/finance/published").json()["items"]
+    expected = [code] if own is not None and own["carbon_class"] else []
+    assert [i["enterprise_code"] for i in listed] == expected
+    low = next(i["enterprise_code"] for i in scored if i["carbon_class"] == "low")
+    consents.grant(low, None, scope="publication", purpose="名单公开", days=30, actor="t")
+    listed = viewer.get("/api/v1/finance/published").json()["items"]
+    assert low in [i["enterprise_code"] for i in listed]
+    assert all(i["carbon_class"] for i in listed)
+    assert sign_in(app, "park").get("/api/v1/finance/published").status_code == 403
+    assert "市主管部门" in client.get(f"/enterprises/{code}").text

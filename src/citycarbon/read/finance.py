@@ -116,8 +116,20 @@ def bank_users(principal: Principal, credit_code: str) -> pd.DataFrame:
     return frame[["username", "display_name"]].reset_index(drop=True)
 
 
+def publishing_codes(principal: Principal) -> frozenset[str]:
+    """Enterprises that consent to the publication of their carbon class (city-wide roles)."""
+    access.require(principal, "read_city")
+    return consents.publishing()
+
+
 def grant(
-    principal: Principal, credit_code: str, *, grantee: str, scope: str, purpose: str, days: int
+    principal: Principal,
+    credit_code: str,
+    *,
+    grantee: str | None,
+    scope: str,
+    purpose: str,
+    days: int,
 ) -> int:
     """Record a consent of the principal's own enterprise; its id."""
     _own(principal, credit_code)

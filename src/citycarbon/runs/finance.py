@@ -30,3 +30,9 @@ def green_credit(overview: pd.DataFrame) -> pd.DataFrame:
 def score_weights() -> dict[str, float]:
     """The weights of the green credit score's components (shown beside the scores)."""
     return dict(credit.credit_rules()["weights"])
+
+
+def published(scored: pd.DataFrame, consenting: frozenset[str]) -> pd.DataFrame:
+    """The rows of :func:`green_credit` that may be published: a class, and a valid
+    publication consent."""
+    return cl.publishable(scored, consenting)

@@ -47,7 +47,7 @@ def _public(c: Consent) -> dict[str, object]:
 
 def grant(
     enterprise_code: str,
-    grantee: str,
+    grantee: str | None,
     *,
     scope: str,
     purpose: str,
@@ -55,7 +55,8 @@ def grant(
     actor: str,
     url: str | None = None,
 ) -> int:
-    """Record a consent of ``enterprise_code`` for the bank user ``grantee``; its id.
+    """Record a consent of ``enterprise_code`` for the bank user ``grantee`` (ignored for a
+    ``publication`` consent, which is given to the city); its id.
 
     Raises InputError for an unknown enterprise, a grantee that is not an active bank user, an
     unknown scope, an empty purpose or a lifetime outside 1..:data:`MAX_DAYS` days.
@@ -75,7 +76,9 @@ def grant(
         user = s.scalars(
             sa.select(User).where(User.username == grantee, User.role == "bank", User.active)
         ).first()
-        if user is None:
+        if scope == "publication":  # to the city, not to a bank
+            user = None
+        elif user is None:
             raise InputError(
                 f"{grantee!r} is not an active bank user",
                 source="consents",
@@ -85,7 +88,7 @@ def grant(
         now = utcnow()
         row = Consent(
             enterprise_code=enterprise_code,
-            grantee_user_id=user.id,
+            grantee_user_id=None if user is None else user.id,
             scope=scope,
             purpose=purpose[:200],
             granted_by=actor,
@@ -127,7 +130,7 @@ def of_enterprise(enterprise_code: str, *, url: str | None = None) -> pd.DataFra
             Consent.revoked_at,
             Consent.revoked_by,
         )
-        .join(User, User.id == Consent.grantee_user_id)
+        .outerjoin(User, User.id == Consent.grantee_user_id)
         .where(Consent.enterprise_code == enterprise_code)
         .order_by(Consent.id.desc())
     )
@@ -161,6 +164,19 @@ def valid_for(
     for code, scope in rows:  # a handful of consents per bank user
         out[code] = "full" if "full" in (scope, out.get(code)) else scope
     return out
+
+
+def publishing(*, at: datetime | None = None, url: str | None = None) -> frozenset[str]:
+    """Enterprises whose consent to the publication of their carbon class is valid now."""
+    at = at or utcnow()
+    query = sa.select(Consent.enterprise_code).where(
+        Consent.scope == "publication",
+        Consent.revoked_at.is_(None),
+        Consent.granted_at <= at,
+        Consent.expires_at > at,
+    )
+    with catalog._reading(url) as s:
+        return frozenset(s.execute(query).scalars())
 
 
 def record_access(actor: str, what: str, codes: Iterable[str], *, url: str | None = None) -> None:

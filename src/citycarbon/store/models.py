@@ -462,19 +462,27 @@ REGISTRY_KEYS = {
 
 
 # --------------------------------------------------------------------------- finance
-#: What a consent lets a bank read (rules in citycarbon.read.access): ``rating`` = the 绿色金融
-#: views only (grades, trend, data quality); ``full`` = also the enterprise's pages (emissions).
-CONSENT_SCOPES = ("rating", "full")
+#: What a consent allows (rules in citycarbon.read.access): ``rating`` = a bank reads the 绿色金融
+#: views only (grades, trend, data quality); ``full`` = also the enterprise's pages (emissions);
+#: ``publication`` = the city may publish the enterprise's low/zero/negative-carbon class (no
+#: grantee).
+CONSENT_SCOPES = ("rating", "full", "publication")
 
 
 class Consent(Base):
-    """An enterprise's consent that one bank user reads its data for a purpose (migration
-    0009_finance). Valid from ``granted_at`` until ``expires_at`` unless ``revoked_at``; the
-    grant, the revocation and every read under it are in the audit log."""
+    """An enterprise's consent that one bank user reads its data for a purpose, or that the
+    city publishes its carbon class (scope ``publication``, no grantee); migration
+    0009_finance. Valid from ``granted_at`` until ``expires_at`` unless ``revoked_at``; the
+    grant, the revocation and every bank read under it are in the audit log."""
 
     __tablename__ = "consents"
     __table_args__ = (
-        sa.CheckConstraint("scope IN ('rating', 'full')", name="scope"),
+        sa.CheckConstraint("scope IN ('rating', 'full', 'publication')", name="scope"),
+        sa.CheckConstraint(
+            "(scope = 'publication' AND grantee_user_id IS NULL) OR "
+            "(scope <> 'publication' AND grantee_user_id IS NOT NULL)",
+            name="grantee",
+        ),
         {"sqlite_autoincrement": True},
     )
 
@@ -482,7 +490,7 @@ class Consent(Base):
     enterprise_code: Mapped[str] = mapped_column(
         sa.ForeignKey("enterprises.credit_code", ondelete="CASCADE"), index=True
     )
-    grantee_user_id: Mapped[int] = mapped_column(
+    grantee_user_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     scope: Mapped[str] = mapped_column(sa.String(16))

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from citycarbon.read import access
 from citycarbon.read import finance as fq
 from citycarbon.read.access import Principal
-from citycarbon.runs.finance import green_credit, score_weights
+from citycarbon.runs.finance import green_credit, published, score_weights
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.routes.api import CreditCode, Format, Limit, Offset, Page, page
@@ -73,15 +73,26 @@ def api_finance_trend(
     return page(fq.trend(principal, credit_code), limit, offset, format, f"trend_{credit_code}")
 
 
+@router.get("/api/v1/finance/published", response_model=Page, tags=["finance"])
+def api_finance_published(
+    principal: PrincipalDep, limit: Limit = 100, offset: Offset = 0, format: Format = "json"
+) -> Any:
+    """City-wide roles: the low/zero/negative-carbon enterprises that may be published — those
+    with a class and a valid publication consent — negative first."""
+    codes = fq.publishing_codes(principal)
+    rows = published(green_credit(fq.overview(principal)), codes)
+    return page(rows.reset_index(drop=True), limit, offset, format, "published_carbon_classes")
+
+
 # --------------------------------------------------------------------------- consents
 @router.post("/enterprises/{credit_code}/consents", include_in_schema=False)
 def grant_consent(
     principal: OwnerDep,
     credit_code: Annotated[str, Path(max_length=18)],
-    grantee: Annotated[str, Form(min_length=2, max_length=64)],
     purpose: Annotated[str, Form(min_length=1, max_length=200)],
     days: Annotated[int, Form(ge=1, le=fq.MAX_CONSENT_DAYS)],
-    scope: Annotated[Literal["rating", "full"], Form()] = "rating",
+    scope: Annotated[Literal["rating", "full", "publication"], Form()] = "rating",
+    grantee: Annotated[str | None, Form(max_length=64)] = None,
 ) -> Response:
     fq.grant(principal, credit_code, grantee=grantee, scope=scope, purpose=purpose, days=days)
     return RedirectResponse(f"/enterprises/{credit_code}?saved=1#consents", status_code=303)

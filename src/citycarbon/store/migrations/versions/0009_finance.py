@@ -4,8 +4,8 @@
   re-creates it; SQLite edits the table's stored definition in place (as 0005_batch_retract
   does, https://www.sqlite.org/lang_altertable.html "Making Other Kinds Of Table Schema
   Changes"; re-creating ``users`` would cascade-delete its tokens and sessions).
-- ``consents``: enterprise, grantee (a bank user), scope ('rating' | 'full'), purpose, who
-  granted it, granted/expires/revoked.
+- ``consents``: enterprise, grantee (a bank user; none for 'publication'), scope ('rating' |
+  'full' | 'publication'), purpose, who granted it, granted/expires/revoked.
 
 Written by hand to match the ``Consent`` and ``User`` models in ``citycarbon.store.models``.
 
@@ -64,7 +64,7 @@ def upgrade() -> None:
         "consents",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("enterprise_code", sa.String(18), nullable=False),
-        sa.Column("grantee_user_id", sa.Integer(), nullable=False),
+        sa.Column("grantee_user_id", sa.Integer(), nullable=True),
         sa.Column("scope", sa.String(16), nullable=False),
         sa.Column("purpose", sa.String(200), nullable=False),
         sa.Column("granted_by", sa.String(64), nullable=False),
@@ -72,7 +72,14 @@ def upgrade() -> None:
         sa.Column("expires_at", TIMESTAMP, nullable=False),
         sa.Column("revoked_at", TIMESTAMP, nullable=True),
         sa.Column("revoked_by", sa.String(64), nullable=True),
-        sa.CheckConstraint("scope IN ('rating', 'full')", name=op.f("ck_consents_scope")),
+        sa.CheckConstraint(
+            "scope IN ('rating', 'full', 'publication')", name=op.f("ck_consents_scope")
+        ),
+        sa.CheckConstraint(
+            "(scope = 'publication' AND grantee_user_id IS NULL) OR "
+            "(scope <> 'publication' AND grantee_user_id IS NOT NULL)",
+            name=op.f("ck_consents_grantee"),
+        ),
         sa.ForeignKeyConstraint(
             ["enterprise_code"],
             ["enterprises.credit_code"],
