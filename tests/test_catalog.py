@@ -367,6 +367,7 @@ def test_status_counts_rows_and_hides_password(catalog_url):
 
 def test_cli_db_upgrade_and_status(catalog_url, monkeypatch):
     monkeypatch.setenv("CITYCARBON_DATABASE_URL", catalog_url)
+    monkeypatch.setenv("COLUMNS", "300")  # the heads of every migration branch on one line
     runner = CliRunner()
     done = runner.invoke(app, ["db", "upgrade"])
     assert done.exit_code == 0, done.output
@@ -390,3 +391,43 @@ def test_catalog_newer_than_the_code_is_refused(catalog_url):
     catalog.dispose_engines()
     with pytest.raises(InputError, match="does not know"):
         catalog.ensure_catalog(catalog_url)
+
+
+def test_finance_migration_admits_banks_and_consents_and_reverts(catalog_url):
+    """0009_finance: the users' role CHECK admits 'bank' (SQLite edits the stored definition,
+    PostgreSQL re-creates the constraint), consents reference an enterprise and a user; the
+    downgrade removes bank users and the consents and restores the old CHECK."""
+    from citycarbon.store import consents, users
+
+    catalog.upgrade(catalog_url)
+    catalog.sync_regions(url=catalog_url)
+    district = load_city().districts[0].code
+    code = _code("91350200MA2XXXXX0")
+    catalog.upsert_registry(
+        "enterprises",
+        pd.DataFrame([{"credit_code": code, "name": "甲公司", "district_code": district}]),
+        url=catalog_url,
+    )
+    users.create_user("b1", "bank-password", "bank", url=catalog_url)
+    users.create_user("e1", "ent-password", "enterprise_user", scope_code=code, url=catalog_url)
+    cid = consents.grant(
+        code, "b1", scope="rating", purpose="授信", days=30, actor="e1", url=catalog_url
+    )
+    assert consents.of_enterprise(code, url=catalog_url)["valid"].tolist() == [True]
+    with pytest.raises(InputError, match="not an active bank user"):
+        consents.grant(code, "e1", scope="rating", purpose="x", days=1, actor="e1", url=catalog_url)
+    catalog.downgrade(catalog_url, "0002_access")
+    with catalog.get_engine(catalog_url).connect() as conn:
+        roles = set(conn.execute(sa.text("SELECT role FROM users")).scalars())
+        assert roles == {"enterprise_user"}
+        assert "consents" not in sa.inspect(conn).get_table_names()
+    with pytest.raises(sa.exc.IntegrityError), catalog.get_engine(catalog_url).begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (username, password_hash, role, active, created_at) "
+                "VALUES ('b2', 'x', 'bank', true, CURRENT_TIMESTAMP)"
+            )
+        )
+    catalog.upgrade(catalog_url)
+    assert cid == 1
+    users.create_user("b2", "bank-password", "bank", url=catalog_url)  # admitted again

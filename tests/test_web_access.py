@@ -59,11 +59,32 @@ def _user(name):
     return users.get_user_by_name(name)
 
 
-ALL_USERS = ("admin", "analyst", "siming", "park", "enterprise", "viewer")
+ALL_USERS = ("admin", "analyst", "siming", "park", "enterprise", "viewer", "bank")
 
 
 @pytest.fixture(scope="module")
-def clients(app):
+def bank_world(web_home):
+    """A bank user with a ``full`` consent of one enterprise and a ``rating`` consent of
+    another; every other enterprise is outside."""
+    from citycarbon.demo.users import demo_password
+    from citycarbon.store import consents, users
+
+    users.create_user("bank", demo_password("bank"), "bank", display_name="银行")
+    codes = sorted(catalog.registry_frame("enterprises")["credit_code"])
+    full, rating = codes[0], codes[1]
+    consents.grant(full, "bank", scope="full", purpose="授信", days=30, actor="test")
+    consents.grant(rating, "bank", scope="rating", purpose="授信", days=30, actor="test")
+    return {
+        "full": full,
+        "rating": rating,
+        "outside": codes[2:],
+        "own": {"credit_code": full, "code_district": "350203", "code_park": None},
+        "other": {"credit_code": codes[2], "code_district": "350203", "code_park": "none"},
+    }
+
+
+@pytest.fixture(scope="module")
+def clients(app, bank_world):
     return {name: sign_in(app, name) for name in ALL_USERS}
 
 
@@ -71,6 +92,11 @@ def _fill(path: str, facts: dict, which: str) -> str:
     values = dict(facts[which])
     values["code"] = values["code_park"] if "/parks/" in path else values["code_district"]
     values.update(
+        consent_id="1",
+        period="2024",
+        grade="1",
+        subject="0" * 16,
+        sig="0" * 64,
         batch_id="1",
         job_id="1",
         set_id="cn-mee-grid",
@@ -149,6 +175,8 @@ def test_scoped_users_cannot_change_anything(route, clients, world):
         path = _fill(route.path, world[name], "own")
         if route.path.startswith(("/api/v1/tokens", "/account/tokens")):
             continue  # any user manages their own tokens (tested in test_web_sessions)
+        if "/consents" in route.path and name == "enterprise":
+            continue  # an enterprise user grants its own consents (tested in test_web_finance)
         r = client.post(
             path,
             data={
@@ -212,3 +240,33 @@ def test_every_page_opens_for_every_role(clients, user):
         r = client.get(path)
         assert r.status_code == (403 if path == "/admin" and user != "admin" else 200), (user, path)
         assert "Traceback" not in r.text
+
+
+@pytest.mark.parametrize("route", GET_ROUTES, ids=lambda r: f"GET {r.path}")
+def test_a_bank_sees_nothing_outside_its_consents(route, clients, bank_world):
+    client = clients["bank"]
+    path = _fill(route.path, bank_world, "own")
+    r = client.get(path, params=_query(route.path))
+    assert r.status_code < 500, (path, r.text[:300])
+    if route.path in ADMIN_ONLY:
+        assert r.status_code == 403
+    assert not _no_foreign_codes(r.text, bank_world["outside"]), path
+    if route.path.startswith("/api/v1/") and r.status_code == 200:
+        csv = client.get(path, params={**_query(route.path), "format": "csv"})
+        if csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv"):
+            assert not _no_foreign_codes(csv.text, bank_world["outside"]), (path, "csv")
+    if "{credit_code}" in route.path:  # outside consent: not found
+        other = client.get(_fill(route.path, bank_world, "other"), params=_query(route.path))
+        assert other.status_code in (403, 404), (route.path, other.status_code)
+
+
+def test_a_rating_consent_shows_only_the_finance_views(clients, bank_world):
+    client = clients["bank"]
+    listed = client.get("/api/v1/finance/enterprises", params={"limit": 1000}).json()["items"]
+    assert sorted(i["enterprise_code"] for i in listed) == sorted(
+        [bank_world["full"], bank_world["rating"]]
+    )
+    assert client.get(f"/enterprises/{bank_world['rating']}").status_code == 404
+    assert client.get(f"/enterprises/{bank_world['full']}").status_code == 200
+    ents = client.get("/api/v1/enterprises", params={"limit": 1000}).json()["items"]
+    assert [e["credit_code"] for e in ents] == [bank_world["full"]]

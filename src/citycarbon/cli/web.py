@@ -121,7 +121,7 @@ def users_add(
     role: Annotated[
         str,
         typer.Option(
-            help="admin, city_analyst, district_manager, park_manager, enterprise_user or viewer."
+            help="admin, city_analyst, district_manager, park_manager, enterprise_user, viewer or bank."
         ),
     ] = "viewer",
     scope: Annotated[

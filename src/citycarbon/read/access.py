@@ -8,7 +8,11 @@ city_analyst       everything in the city; uploads data
 viewer             everything in the city, read only
 district_manager   enterprises (and their results) of one district (``scope_code`` = GB/T 2260)
 park_manager       enterprises of one park (``scope_code`` = park code)
-enterprise_user    one enterprise (``scope_code`` = 统一社会信用代码)
+enterprise_user    one enterprise (``scope_code`` = 统一社会信用代码); grants and revokes its
+                   consents to banks
+bank               the enterprises whose consent to this bank user is valid now: on the 绿色金融
+                   views under any consent, on the other pages only under a ``full`` consent;
+                   every read of an enterprise is audited (:mod:`citycarbon.store.consents`)
 
 Objects outside a user's scope are reported as *not found* (:class:`NotVisible`, HTTP 404), so
 their existence does not leak; functions a role lacks raise :class:`AccessDenied` (HTTP 403).
@@ -38,7 +42,7 @@ from citycarbon.config.settings import get_settings
 from citycarbon.contract.codes import industry_names
 from citycarbon.contract.results import ENTERPRISE_MONTH_FUEL
 from citycarbon.errors import CitycarbonError
-from citycarbon.store import catalog, lake, users
+from citycarbon.store import catalog, consents, lake, users
 from citycarbon.store import results as store_results
 from citycarbon.store.models import USER_ROLES, Batch
 
@@ -54,6 +58,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "edit_scenarios": frozenset({"admin", "city_analyst"}),  # 情景分析 pages
     "read_all_jobs": frozenset({"admin", "city_analyst"}),  # others see their own jobs
     "manage_tokens": frozenset(USER_ROLES),  # one's own API tokens (admins: everyone's)
+    "grant_consent": frozenset({"enterprise_user"}),  # to banks, for their own enterprise
+    "read_finance": CITY_WIDE_ROLES | {"bank"},  # 绿色金融 views
 }
 #: Roles from the least to the most privileged: fewest permissions first, then the narrowest
 #: scope (one enterprise, one park, one district, the city). A new user gets the first.
@@ -71,7 +77,7 @@ SESSION_ONLY = frozenset({"manage_tokens"})
 #: role: None = everything the role may.
 TOKEN_SCOPES: dict[str, frozenset[str] | None] = {
     "full": None,
-    "read": frozenset({"read", "read_city", "read_audit", "read_all_jobs"}),
+    "read": frozenset({"read", "read_city", "read_audit", "read_all_jobs", "read_finance"}),
 }
 FUEL_RESULT = ENTERPRISE_MONTH_FUEL.name
 RESULT_SUMS = ("energy_tce", "scope1_co2_t", "scope2_co2_t", "co2_t")
@@ -269,7 +275,26 @@ def visible_enterprise_codes(principal: Principal) -> frozenset[str] | None:
         return frozenset(ents.index[ents["park_code"].to_numpy() == code])
     if principal.role == "enterprise_user":
         return frozenset([code]) if code in ents.index else frozenset()
+    if principal.role == "bank":
+        return consented_codes(principal, scopes=("full",))
     return frozenset()
+
+
+def consented_codes(
+    principal: Principal, scopes: tuple[str, ...] = ("rating", "full")
+) -> frozenset[str]:
+    """Credit codes whose consent to this bank user is valid now, with one of ``scopes``
+    (empty for other roles)."""
+    if principal.role != "bank":
+        return frozenset()
+    valid = consents.valid_for(principal.user_id)
+    return frozenset(code for code, scope in valid.items() if scope in scopes)
+
+
+def audit_bank_read(principal: Principal, what: str, codes: Any) -> None:
+    """Write a bank's read of consented enterprises to the audit log (no-op for other roles)."""
+    if principal.role == "bank":
+        consents.record_access(principal.username, what, codes)
 
 
 def visible_district_codes(principal: Principal) -> frozenset[str] | None:
@@ -317,6 +342,8 @@ def scope_label(principal: Principal, lang: str = "zh") -> str:
         return str(reg.parks.at[code, "name_zh"] or code)
     if principal.role == "enterprise_user" and code in reg.enterprises.index:
         return str(reg.enterprises.at[code, "name"])
+    if principal.role == "bank":
+        return "已授权企业" if lang == "zh" else "consenting enterprises"
     return str(code)
 
 
@@ -326,6 +353,8 @@ MEMO_SIZE = 512
 
 
 def _scope_key(principal: Principal) -> tuple:
+    if principal.role == "bank":  # consents change without a registry change
+        return ("bank", principal.user_id, visible_enterprise_codes(principal))
     return ("city",) if principal.city_wide else (principal.role, principal.scope_code)
 
 
@@ -337,6 +366,8 @@ def memoized(fn: Any) -> Any:
     @functools.wraps(fn)
     def wrapper(principal: Principal, *args: Any, **kwargs: Any) -> Any:
         require(principal, "read")
+        if principal.role == "bank":  # cached or not, a bank's read is audited
+            audit_bank_read(principal, fn.__name__, visible_enterprise_codes(principal))
         key = (
             fn.__name__,
             _scope_key(principal),
@@ -457,6 +488,7 @@ def enterprise(principal: Principal, credit_code: str) -> dict[str, Any]:
         visible is not None and credit_code not in visible
     ):
         raise NotVisible(f"enterprise {credit_code} not found")
+    audit_bank_read(principal, f"enterprise {credit_code}", [credit_code])
     row = reg.enterprises.loc[credit_code].to_dict()
     row["district"] = reg.regions["name_zh"].get(row["district_code"])
     park = row.get("park_code")

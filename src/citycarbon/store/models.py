@@ -19,6 +19,7 @@ jobs          background jobs (an upload and its pipeline): status, steps, progr
 credit_accounts  碳普惠 ledger accounts: pseudonymous residents, the donation pool, system accounts
 credit_entries   碳普惠 ledger entries (double entry, append-only; reversals are new entries)
 credit_partner_keys, credit_nonces   partner API keys (rotatable) and used nonces (replay)
+consents      an enterprise's consent that a bank user reads its data (scope, purpose, expiry)
 """
 
 from __future__ import annotations
@@ -226,6 +227,7 @@ USER_ROLES = (
     "park_manager",
     "enterprise_user",
     "viewer",
+    "bank",  # sees an enterprise only under its valid consent (migration 0009_finance)
 )
 
 
@@ -237,7 +239,7 @@ class User(Base):
     __table_args__ = (
         sa.CheckConstraint(
             "role IN ('admin', 'city_analyst', 'district_manager', 'park_manager', "
-            "'enterprise_user', 'viewer')",
+            "'enterprise_user', 'viewer', 'bank')",
             name="role",
         ),
         {"sqlite_autoincrement": True},
@@ -550,3 +552,44 @@ REGISTRY_KEYS = {
     "grid_nodes": "node_id",
     "meters": "meter_id",
 }
+
+
+# --------------------------------------------------------------------------- finance
+#: What a consent allows (rules in citycarbon.read.access): ``rating`` = a bank reads the 绿色金融
+#: views only (grades, trend, data quality); ``full`` = also the enterprise's pages (emissions);
+#: ``publication`` = the city may publish the enterprise's low/zero/negative-carbon class (no
+#: grantee).
+CONSENT_SCOPES = ("rating", "full", "publication")
+
+
+class Consent(Base):
+    """An enterprise's consent that one bank user reads its data for a purpose, or that the
+    city publishes its carbon class (scope ``publication``, no grantee); migration
+    0009_finance. Valid from ``granted_at`` until ``expires_at`` unless ``revoked_at``; the
+    grant, the revocation and every bank read under it are in the audit log."""
+
+    __tablename__ = "consents"
+    __table_args__ = (
+        sa.CheckConstraint("scope IN ('rating', 'full', 'publication')", name="scope"),
+        sa.CheckConstraint(
+            "(scope = 'publication' AND grantee_user_id IS NULL) OR "
+            "(scope <> 'publication' AND grantee_user_id IS NOT NULL)",
+            name="grantee",
+        ),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    enterprise_code: Mapped[str] = mapped_column(
+        sa.ForeignKey("enterprises.credit_code", ondelete="CASCADE"), index=True
+    )
+    grantee_user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    scope: Mapped[str] = mapped_column(sa.String(16))
+    purpose: Mapped[str] = mapped_column(sa.String(200))
+    granted_by: Mapped[str] = mapped_column(sa.String(64))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(sa.String(64))

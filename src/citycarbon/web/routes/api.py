@@ -128,7 +128,13 @@ class NewUser(BaseModel):
     username: str = Field(pattern=users.USERNAME_RE.pattern)
     password: str = Field(min_length=8, max_length=1024)
     role: Literal[
-        "admin", "city_analyst", "district_manager", "park_manager", "enterprise_user", "viewer"
+        "admin",
+        "city_analyst",
+        "district_manager",
+        "park_manager",
+        "enterprise_user",
+        "viewer",
+        "bank",
     ]
     scope_code: str | None = Field(None, max_length=32)
     display_name: str | None = Field(None, max_length=200)

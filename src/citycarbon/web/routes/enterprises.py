@@ -17,8 +17,10 @@ from citycarbon.runs.reports import enterprise_account_report
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.i18n import Translator
+from citycarbon.web.routes.finance import consent_panel
 from citycarbon.web.routes.inventory import _stream_report
 from citycarbon.web.routes.power import enterprise_panel
+from citycarbon.web.routes.rating import enterprise_panel as rating_panel
 
 router = APIRouter(include_in_schema=False)
 PrincipalDep = Annotated[Principal, Depends(auth.principal_dep)]
@@ -181,6 +183,8 @@ def enterprise_page(
             "pie": pie,
             "basis": access.enterprise_basis(principal),
             "power_panel": _power_panel(request, principal, credit_code),
+            "rating": _rating_panel(request, principal, credit_code),
+            "consent": _consent_panel(request, principal, credit_code),
         },
     )
 
@@ -204,3 +208,17 @@ def _power_panel(request: Request, principal: Principal, code: str) -> object:
         return None
 
     return enterprise_panel(request, principal, code)
+
+
+def _rating_panel(request: Request, principal: Principal, code: str) -> object:
+    """The 碳效 section of the rating module (None when absent or not graded)."""
+    if "rating" not in request.app.state.route_modules:
+        return None
+    return rating_panel(principal, code, request.app.state.settings.secret_key)
+
+
+def _consent_panel(request: Request, principal: Principal, code: str) -> object:
+    """The consent section of the finance module (its own enterprise user only)."""
+    if "finance" not in request.app.state.route_modules:
+        return None
+    return consent_panel(principal, code)

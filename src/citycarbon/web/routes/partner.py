@@ -28,9 +28,32 @@ MAX_EVENTS = 5000
 FIELDS = ("event_id", "account", "method", "at", "ended_at", "quantity", "district_code")
 
 
-@router.post("/events")
+@router.post(
+    "/events",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["events"],
+                        "properties": {"events": {"type": "array", "items": {"type": "object"}}},
+                    }
+                }
+            },
+        }
+    },
+    responses={
+        403: {"description": "signature, timestamp, nonce or key refused"},
+        413: {"description": "too many events in one request"},
+        422: {"description": "not JSON, or not {events: [...]}"},
+    },
+)
 async def post_events(request: Request) -> JSONResponse:
     """Credit a batch of events (signed request; see the module docstring)."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        raise HTTPException(422, detail="send the events as application/json")
     body = await request.body()
     database_url = get_settings().database_url
     try:

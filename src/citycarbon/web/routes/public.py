@@ -90,7 +90,17 @@ def public_datasets(request: Request) -> JSONResponse:
     return JSONResponse(items, headers=CACHE)
 
 
-@router.get("/api/public/data/{key}.csv")
+@router.get(
+    "/api/public/data/{key}.csv",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the table as CSV (UTF-8 with BOM)",
+            "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        429: {"description": "too many requests from this address"},
+    },
+)
 async def public_dataset(request: Request, key: Dataset) -> Response:
     """One open-data table as CSV (licence and 口径 in the headers and in /api/public/datasets)."""
     d = public.DATASETS[key]

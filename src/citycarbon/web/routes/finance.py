@@ -1,0 +1,119 @@
+"""绿色金融: for banks, the enterprises that consented to them — carbon-efficiency grade, trend,
+data quality — and ``/api/v1/finance/...``; for an enterprise user, granting and revoking its
+consents on its own page (form POST, then a redirect). Reads only through
+:mod:`citycarbon.read.finance`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from citycarbon.read import access
+from citycarbon.read import finance as fq
+from citycarbon.read.access import Principal
+from citycarbon.runs.finance import green_credit, published, score_weights
+from citycarbon.web import auth
+from citycarbon.web.app import lang_of, records, render
+from citycarbon.web.routes.api import CreditCode, Format, Limit, Offset, Page, page
+
+router = APIRouter()
+PrincipalDep = Annotated[Principal, Depends(auth.require_principal)]
+METHODS = ("carbon_intensity_l", "carbon_efficiency_grade")
+
+
+def consent_owner(principal: PrincipalDep) -> Principal:
+    """The signed-in user, if their role may grant consents (checked before the form)."""
+    access.require(principal, "grant_consent")
+    return principal
+
+
+OwnerDep = Annotated[Principal, Depends(consent_owner)]
+
+
+@router.get("/finance", response_class=HTMLResponse, include_in_schema=False)
+def finance_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
+    frame = green_credit(fq.overview(principal))
+    return render(
+        request,
+        "finance.html",
+        {
+            "active": "finance",
+            "scope": access.scope_label(principal, lang_of(request)),
+            "rows": records(frame),
+            "bank": principal.role == "bank",
+            "methods": METHODS,
+            "weights": score_weights(),
+        },
+    )
+
+
+# --------------------------------------------------------------------------- API
+@router.get("/api/v1/finance/enterprises", response_model=Page, tags=["finance"])
+def api_finance_enterprises(
+    principal: PrincipalDep, limit: Limit = 100, offset: Offset = 0, format: Format = "json"
+) -> Any:
+    """Banks: the enterprises whose consent to the caller is valid now, with their newest
+    annual carbon-efficiency grade, movement, data quality (months with data), low/zero/
+    negative-carbon class and green credit score with each component's points and weighted
+    contribution. City-wide roles: every graded enterprise. Every bank read is audited."""
+    return page(green_credit(fq.overview(principal)), limit, offset, format, "finance_enterprises")
+
+
+@router.get("/api/v1/finance/enterprises/{credit_code}", response_model=Page, tags=["finance"])
+def api_finance_trend(
+    principal: PrincipalDep,
+    credit_code: CreditCode,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """Every graded period of one consenting enterprise (404 without a valid consent)."""
+    return page(fq.trend(principal, credit_code), limit, offset, format, f"trend_{credit_code}")
+
+
+@router.get("/api/v1/finance/published", response_model=Page, tags=["finance"])
+def api_finance_published(
+    principal: PrincipalDep, limit: Limit = 100, offset: Offset = 0, format: Format = "json"
+) -> Any:
+    """City-wide roles: the low/zero/negative-carbon enterprises that may be published — those
+    with a class and a valid publication consent — negative first."""
+    codes = fq.publishing_codes(principal)
+    rows = published(green_credit(fq.overview(principal)), codes)
+    return page(rows.reset_index(drop=True), limit, offset, format, "published_carbon_classes")
+
+
+# --------------------------------------------------------------------------- consents
+@router.post("/enterprises/{credit_code}/consents", include_in_schema=False)
+def grant_consent(
+    principal: OwnerDep,
+    credit_code: Annotated[str, Path(max_length=18)],
+    purpose: Annotated[str, Form(min_length=1, max_length=200)],
+    days: Annotated[int, Form(ge=1, le=fq.MAX_CONSENT_DAYS)],
+    scope: Annotated[Literal["rating", "full", "publication"], Form()] = "rating",
+    grantee: Annotated[str | None, Form(max_length=64)] = None,
+) -> Response:
+    fq.grant(principal, credit_code, grantee=grantee, scope=scope, purpose=purpose, days=days)
+    return RedirectResponse(f"/enterprises/{credit_code}?saved=1#consents", status_code=303)
+
+
+@router.post("/enterprises/{credit_code}/consents/{consent_id}/revoke", include_in_schema=False)
+def revoke_consent(
+    principal: OwnerDep,
+    credit_code: Annotated[str, Path(max_length=18)],
+    consent_id: Annotated[int, Path(ge=1, le=2**31)],
+) -> Response:
+    fq.revoke(principal, credit_code, consent_id)
+    return RedirectResponse(f"/enterprises/{credit_code}?saved=1#consents", status_code=303)
+
+
+def consent_panel(principal: Principal, credit_code: str) -> dict[str, Any] | None:
+    """The consent section of an enterprise's page: for its own enterprise user only."""
+    if not principal.can("grant_consent") or principal.scope_code != credit_code:
+        return None
+    return {
+        "consents": records(fq.enterprise_consents(principal, credit_code)),
+        "banks": records(fq.bank_users(principal, credit_code)),
+        "max_days": fq.MAX_CONSENT_DAYS,
+    }
