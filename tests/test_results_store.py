@@ -97,6 +97,11 @@ def test_whole_table_results_are_vintages(tmp_path):
             "period_complete": [True],
             "metered_complete": [1.0],
             "city": "xiamen",
+            "confidence": [0.9],
+            "interval_coverage": [0.9],
+            "interval_coverage_n": [24],
+            "inventory_year": [2023],
+            "inventory_share": [0.14],
         }
     )
     results.write(NOWCAST, frame, lake=tmp_path)

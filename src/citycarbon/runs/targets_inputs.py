@@ -663,7 +663,8 @@ def load_actuals(
         reporters = _fallback_observations(monthly_ent, url)
         partial = _empty_observations()
         source = "enterprise_fallback" if len(monthly_ent) else "none"
-    indicators = pd.concat([p for p in (*parts, entered) if len(p)], ignore_index=True)
+    # nothing to go on (no inventory, statistics or entered values): the declared empty table
+    indicators = pd.concat([p for p in (*parts, entered) if len(p)] or [entered], ignore_index=True)
     # a value entered in the targets file wins over the computed one of the same key
     key = ["level", "entity_code", "year", "indicator"]
     indicators = indicators.assign(_e=indicators["origin"] == "entered").sort_values("_e")
