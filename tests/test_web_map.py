@@ -148,6 +148,7 @@ def test_concurrent_requests_for_a_new_layer_build_it_once(web, monkeypatch):
     from citycarbon.web.routes import map as map_routes
 
     month = latest_month(web)
+    ml.map_data(wait=True)  # check the cube now: no refresh swaps in a new one mid-test
     built = []
     real = ml.district_layer
 

@@ -67,6 +67,7 @@ ROLES_BY_PRIVILEGE = (
     "enterprise_user",
     "park_manager",
     "district_manager",
+    "bank",  # consented enterprises only, and their ratings
     "viewer",
     "city_analyst",
     "admin",
