@@ -2,6 +2,7 @@
 regions (with the names of factor keys)."""
 
 from citycarbon.factors.library import (
+    COLUMNS,
     FactorProfile,
     FactorSet,
     available_ids,
@@ -20,6 +21,7 @@ from citycarbon.factors.reference import (
 )
 
 __all__ = [
+    "COLUMNS",
     "FactorProfile",
     "FactorSet",
     "available_ids",

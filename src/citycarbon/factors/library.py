@@ -365,20 +365,7 @@ class FactorProfile:
         r = t.iloc[0]
         return {
             c: (r[c].item() if hasattr(r[c], "item") else r[c])
-            for c in (
-                "set_id",
-                "set_version",
-                "parameter",
-                "key",
-                "context",
-                "year",
-                "value",
-                "unit",
-                "source",
-                "clause",
-                "note",
-                "status",
-            )
+            for c in ("set_id", "set_version", *COLUMNS)
         }
 
     def cite(

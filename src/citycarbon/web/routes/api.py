@@ -469,19 +469,12 @@ def factor_set_list(principal: PrincipalDep, format: Format = "json") -> Any:
     return _one(factor_sets_frame(), format, "factor_sets")
 
 
+#: a factor set's columns with the key's names after the key, and where the city uses the value
 FactorValueColumns = [
-    "parameter",
-    "key",
+    *factors.COLUMNS[:2],
     "name_zh",
     "name_en",
-    "context",
-    "year",
-    "value",
-    "unit",
-    "source",
-    "clause",
-    "note",
-    "status",
+    *factors.COLUMNS[2:],
     *(f"used_{c}" for c in CONTEXTS),
 ]
 
