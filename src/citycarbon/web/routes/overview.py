@@ -69,7 +69,7 @@ def _charts(data: dict[str, Any], t: Translator, lang: str) -> dict[str, Any]:
     years = [str(r["year"]) for r in data["years"]]
     trend = {
         "legend": {"bottom": 0},
-        "grid": {"left": 70, "right": 70, "top": 40, "bottom": 56},
+        "grid": {"left": 70, "right": 70, "top": 40, "bottom": 76},
         "xAxis": {"type": "category", "data": years},
         "yAxis": [
             {"type": "value", "name": "t CO₂"},
