@@ -142,6 +142,7 @@ def test_concurrent_requests_for_a_new_layer_build_it_once(web, monkeypatch):
     """Twenty clients asking for the same layer of a fresh cube wait for one build (the layer
     endpoints are async; a new results run would otherwise cost one build per waiting client)."""
     import asyncio
+    import concurrent.futures
 
     import httpx
 
@@ -167,7 +168,10 @@ def test_concurrent_requests_for_a_new_layer_build_it_once(web, monkeypatch):
             url = f"/api/v1/map/districts?period={month}"
             return await asyncio.gather(*(client.get(url, headers=headers) for _ in range(20)))
 
-    answers = asyncio.run(many())
+    # in a thread of its own: an earlier test (Playwright's sync API) may leave an event loop
+    # running in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        answers = pool.submit(asyncio.run, many()).result()
     assert {r.status_code for r in answers} == {200}
     assert len({r.content for r in answers}) == 1
     assert len(built) == 1
