@@ -471,6 +471,37 @@ def test_city_wide_nowcast_hand_computed():
     assert set(r["proxy"]) == {"reporters"}
 
 
+def test_city_wide_nowcast_with_monthly_proxies_hand_computed():
+    """Base 2023 as in ``_city_inputs`` with a transport (1.A.3) part: inventory 200 t, the
+    reporters' 1 t a month. Unreported: electricity S = 540 t, transport V = 200 - 12 = 188 t,
+    rest O = 1000 - 120 - 540 - 188 = 152 t. January 2024: city electricity 8 -> 8.8 (x1.1)
+    and grid factor 0.5 -> 0.48 (x0.96): g_S = 1.056; fuel-sales CO2 50 -> 45: g_V = 0.9;
+    g_R = 1.1. Estimate = 11 + 31/366 x (540 x 1.056 + 188 x 0.9 + 152 x 1.1)
+    = 11 + 28,105.84 / 366 = 87.79191 t. February has no monthly proxy (nor an annual one):
+    every part grows like the reporters."""
+    reporters, inventory = _city_inputs()
+    reporters["reporters_transport_tco2"] = np.r_[np.full(12, 1.0), np.full(12, np.nan)]
+    inventory["transport_tco2"] = [200.0, 210.0]
+    jan = pd.DatetimeIndex(["2023-01-01", "2024-01-01"])
+    m = nc.city_wide_tco2(
+        reporters,
+        inventory,
+        grid_ef_tco2_per_kwh=pd.Series({2023: 0.5, 2024: 0.48}),
+        electricity_kwh_monthly=pd.Series([8.0, 8.8], index=jan),
+        fuel_sales_tco2_monthly=pd.Series([50.0, 45.0], index=jan),
+    ).set_index("period")
+    assert m.at[pd.Timestamp("2024-01-01"), "estimate_tco2"] == pytest.approx(87.79191, abs=1e-5)
+    assert m.at[pd.Timestamp("2024-01-01"), "proxy"] == "city_electricity_monthly+fuel_sales"
+    feb = m.loc[pd.Timestamp("2024-02-01")]
+    assert feb["proxy"] == "reporters"
+    assert feb["estimate_tco2"] == pytest.approx(11 + 29 / 366 * (540 + 188 + 152) * 1.1)
+    # a monthly electricity figure without the grid factor cannot be turned into CO2 growth
+    no_ef = nc.city_wide_tco2(
+        reporters, inventory, electricity_kwh_monthly=pd.Series([8.0, 8.8], index=jan)
+    )
+    assert set(no_ef["proxy"]) == {"reporters"}
+
+
 def test_city_wide_backtest_against_the_inventory():
     reporters, inventory = _city_inputs()
     el = pd.Series({2023: 100.0, 2024: 105.0})
@@ -518,7 +549,9 @@ def test_city_wide_nowcast_and_backtest_on_small_demo(demo_home):
     share = city["inventory_share"]
     assert share.between(0.001, 0.5).all() and (city["inventory_year"] == 2023).all()
     assert (wide["estimate_tco2"] > 10 * city["estimate_tco2"]).all()
-    assert wide["lower_tco2"].isna().all() and set(wide["model"]) == {"scaled_city_electricity"}
+    assert wide["lower_tco2"].isna().all() and set(wide["model"]) == {
+        "scaled_city_electricity_monthly+fuel_sales"
+    }
     bt = results.current(NOWCAST_CITY_BACKTEST)
     assert set(bt["year"]) == {2023, 2024}
     assert set(bt["approach"]) == {"city_wide", "reporters_share", "persistence"}

@@ -35,6 +35,7 @@ from citycarbon.config import load_city
 from citycarbon.config.home import make_private
 from citycarbon.config.settings import describe, get_settings
 from citycarbon.contract.exports import write_csv
+from citycarbon.contract.inputs import SCHEMAS
 from citycarbon.demo import generate_city
 from citycarbon.demo.pipeline import run_demo, summarise
 from citycarbon.errors import CitycarbonError, InputError
@@ -352,11 +353,7 @@ def demo_data(
 def ingest_command(
     kind: Annotated[
         str,
-        typer.Argument(
-            help="energy_monthly, meter_readings, city_statistics, "
-            "industrial_output, green_electricity, enterprise_value_added, energy_balance, parks, "
-            "enterprises, grid_nodes or meters."
-        ),
+        typer.Argument(help="One of: " + ", ".join(SCHEMAS) + "."),
     ],
     file: Annotated[Path, typer.Argument(help="A .csv (UTF-8 or GBK), .xlsx or .parquet file.")],
     report_dir: Annotated[

@@ -10,8 +10,8 @@ Python loop over rows); :mod:`citycarbon.ingest.loader` streams files through it
 Kinds
 -----
 Lake tables (data-contract.md, "Lake tables"): ``energy_monthly`` (205-1表 能源购进、消费与库存),
-``meter_readings``, ``city_statistics``, ``industrial_output``, ``green_electricity``,
-``enterprise_value_added``; waste and sinks: ``waste_disposal``, ``wastewater``, ``land_carbon``,
+``meter_readings``, ``city_statistics``, ``city_monthly_statistics``, ``industrial_output``,
+``green_electricity``, ``enterprise_value_added``; waste and sinks: ``waste_disposal``, ``wastewater``, ``land_carbon``,
 ``blue_carbon_sites``, ``mariculture``.
 Registry (catalog) tables: ``parks``, ``enterprises``, ``grid_nodes``, ``meters``.
 
@@ -265,6 +265,9 @@ INDICATORS: tuple[Indicator, ...] = (
     # CO2 of a region as its statistics or carbon accounting publish it (a district's own total:
     # the base of district dual control, citycarbon.runs.targets_inputs)
     Indicator("co2_emissions", "二氧化碳排放量", "10^4 t"),
+    # road-fuel sales (成品油销售量), the in-year proxy of transport CO2 (city_monthly_statistics)
+    Indicator("gasoline_sales", "汽油销售量", "10^4 t"),
+    Indicator("diesel_sales", "柴油销售量", "10^4 t"),
 )
 INSTRUMENTS: dict[str, tuple[str, ...]] = {
     "green_certificate": ("绿证", "绿色电力证书", "gec", "certificate"),
@@ -541,6 +544,38 @@ CITY_STATISTICS = Schema(
     ),
     natural_key=("region_code", "year", "indicator", "price_basis"),
     partition="year",
+    unit_rule=UnitRule("unit", ("value",), target="indicator", key_column="indicator"),
+)
+
+#: Monthly statistics (月度统计): the in-year proxies of the city-wide nowcast (全社会用电量 from
+#: the grid company's monthly release, 汽油/柴油销售量 from the commerce bureau's fuel statistics).
+CITY_MONTHLY_STATISTICS = Schema(
+    kind="city_monthly_statistics",
+    table="city_monthly_statistics",
+    title="City monthly statistics: electricity consumption, fuel sales (月度统计: 全社会用电量、成品油销售量)",
+    columns=(
+        Column(
+            "region_code",
+            "string",
+            codes="region",
+            pattern=r"\d{6}",
+            aliases=("行政区划代码", "区划代码", "地区代码", "region", "adcode"),
+        ),
+        Column("period", "month", earliest="1990-01-01", latest="finished", aliases=_PERIOD),
+        Column("indicator", "string", codes="indicator", aliases=("指标", "指标名称", "指标代码")),
+        Column(
+            "value",
+            "float64",
+            minimum=0.0,
+            maximum=1e7,
+            plausible="above a month of the national total of China for every indicator in "
+            "its unit (electricity 9 x 10^3 x 10^8 kWh, fuel sales 3 x 10^3 x 10^4 t)",
+            aliases=("数值", "值", "指标值"),
+        ),
+        Column("unit", "string", aliases=("计量单位", "单位")),
+    ),
+    natural_key=("region_code", "period", "indicator"),
+    partition="period",
     unit_rule=UnitRule("unit", ("value",), target="indicator", key_column="indicator"),
 )
 
@@ -1108,6 +1143,7 @@ SCHEMAS: dict[str, Schema] = {
         ENERGY_MONTHLY,
         METER_READINGS,
         CITY_STATISTICS,
+        CITY_MONTHLY_STATISTICS,
         INDUSTRIAL_OUTPUT,
         GREEN_ELECTRICITY,
         ENTERPRISE_VALUE_ADDED,

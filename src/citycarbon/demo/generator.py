@@ -53,7 +53,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from citycarbon import geo, units
-from citycarbon.accounting.balance import item_of_industry
+from citycarbon.accounting.balance import balance_items, item_of_industry
 from citycarbon.accounting.energy import energy_consumption_tce
 from citycarbon.config import CityConfig, as_city
 from citycarbon.contract.codes import CHARSET, WEIGHTS
@@ -252,6 +252,7 @@ class DemoCity:
     meter_deviation: np.ndarray  # (enterprises, months) d of the meter sums
     profile_names: list[str] = field(default_factory=list)
     energy_balance: pd.DataFrame = field(default_factory=pd.DataFrame)  # issue 5
+    city_monthly_statistics: pd.DataFrame = field(default_factory=pd.DataFrame)
     enterprise_value_added: pd.DataFrame = field(default_factory=pd.DataFrame)  # issue 16
     #: waste and sinks (issue 15): waste_disposal, wastewater, land_carbon, blue_carbon_sites,
     #: mariculture
@@ -325,6 +326,7 @@ def build_city(
     green = _green_electricity(cal, ind, ent, elec, periods, seed)
     value_added = _value_added(cal, ind, ent, elec, periods, seed)
     balance = _energy_balance(cal, cfg, ent, energy, stats, year_list)
+    monthly_stats = _city_monthly_statistics(cfg, stats, balance, elec, periods)
     return DemoCity(
         city=cfg,
         calibration=cal,
@@ -347,6 +349,7 @@ def build_city(
         meter_deviation=deviation,
         profile_names=profile_names,
         energy_balance=balance,
+        city_monthly_statistics=monthly_stats,
         enterprise_value_added=value_added,
         waste_and_sinks=waste_and_sinks(cal, cfg, year_list, stats),
     )
@@ -401,6 +404,7 @@ def generate_city(
         )
     for name in (
         "city_statistics",
+        "city_monthly_statistics",
         "industrial_output",
         "green_electricity",
         "enterprise_value_added",
@@ -983,6 +987,58 @@ def _city_statistics(
 # --------------------------------------------------------------------------------------------
 # industrial output and green electricity
 # --------------------------------------------------------------------------------------------
+
+
+def _city_monthly_statistics(
+    cfg: CityConfig,
+    stats: pd.DataFrame,
+    balance: pd.DataFrame,
+    elec: np.ndarray,
+    periods: pd.DatetimeIndex,
+) -> pd.DataFrame:
+    """city_monthly_statistics rows of the city (synthetic): 全社会用电量 by month = the year's
+    city_statistics value x the enterprises' monthly share of their year's electricity (so the
+    months sum to the year); 汽油/柴油销售量 = the energy balance's gasoline and diesel of the
+    year (every final use; the balance is in t) spread over the months by their days."""
+    city = stats[
+        (stats["region_code"] == cfg.adcode) & (stats["indicator"] == "electricity_consumption")
+    ]
+    year = periods.year.to_numpy()
+    month_kwh = elec.sum(axis=0)
+    year_kwh = pd.Series(month_kwh).groupby(year).transform("sum").to_numpy()
+    annual = city.set_index("year")["value"].reindex(year).to_numpy(dtype="float64")
+    frames = [
+        pd.DataFrame(
+            {
+                "period": periods,
+                "indicator": "electricity_consumption",
+                "value": annual * month_kwh / year_kwh,
+                "unit": "10^8 kWh",
+            }
+        )
+    ]
+    if len(balance):
+        final = balance_items().index[balance_items()["group"] == "final"]  # the demo's leaves
+        fuel_t = balance[balance["fuel"].isin(["gasoline", "diesel"]) & balance["item"].isin(final)]
+        by_year = fuel_t.groupby(["fuel", "year"])["quantity"].sum()
+        days = (periods.days_in_month / np.where(periods.is_leap_year, 366.0, 365.0)).to_numpy()
+        for fuel in ("gasoline", "diesel"):  # two fuels
+            t = by_year.get(fuel, pd.Series(dtype="float64")).reindex(year).to_numpy(float)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "period": periods,
+                        "indicator": f"{fuel}_sales",
+                        "value": units.convert(t * days, "t", "10^4 t"),
+                        "unit": "10^4 t",
+                    }
+                )
+            )
+    out = pd.concat(frames, ignore_index=True).dropna(subset=["value"])
+    out["region_code"] = cfg.adcode
+    out["period"] = out["period"].dt.strftime("%Y-%m")
+    out["value"] = out["value"].round(_DECIMALS)
+    return out[COLUMNS["city_monthly_statistics"]]
 
 
 def waste_and_sinks(

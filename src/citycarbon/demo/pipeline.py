@@ -31,6 +31,7 @@ INGEST_ORDER = (
     "energy_monthly",
     "meter_readings",
     "city_statistics",
+    "city_monthly_statistics",
     "energy_balance",
     "industrial_output",
     "green_electricity",

@@ -791,12 +791,25 @@ def _year_month(periods: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return p.year.to_numpy(), p.month.to_numpy()
 
 
+def _month_growth(monthly: pd.Series | None, t: pd.DataFrame) -> np.ndarray:
+    """``X_t / X_{t,B}``: a monthly proxy of each month over the same calendar month of its base
+    year (NaN where either month is missing)."""
+    if monthly is None or monthly.empty:
+        return np.full(len(t), np.nan)
+    m = pd.Series(monthly.to_numpy(dtype=float), index=pd.DatetimeIndex(monthly.index))
+    base = pd.to_datetime(dict(year=t["base_year"], month=t["month"], day=1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return m.reindex(pd.DatetimeIndex(t["period"])).to_numpy() / m.reindex(base).to_numpy()
+
+
 def city_wide_tco2(
     reporters: pd.DataFrame,
     inventory: pd.DataFrame,
     *,
     electricity_kwh: pd.Series | None = None,
     grid_ef_tco2_per_kwh: pd.Series | None = None,
+    electricity_kwh_monthly: pd.Series | None = None,
+    fuel_sales_tco2_monthly: pd.Series | None = None,
 ) -> pd.DataFrame:
     """City-wide monthly CO2: the 205-1 reporters' months plus the rest of the city inventory,
     scaled with the reporters' growth and city-wide proxies.
@@ -804,54 +817,76 @@ def city_wide_tco2(
     For a month ``t`` of year ``Y`` and the latest base year ``B < Y`` (a city inventory year
     with all twelve reporters' months)::
 
-        Ŷ_t = R_t + d_t / D_Y · (S_B · g_S + O_B · g_R)
-        S_B = S^inv_B − S^rep_B,   O_B = T_B − R_B − S_B,   g_R = R_t / R_{t,B}
-        g_S = (E_Y / E_B) · (EF_Y / EF_B)   (city electricity of both years known), else g_R
+        Ŷ_t = R_t + d_t / D_Y · (S_B · g_S + V_B · g_V + O_B · g_R)
+        S_B = S^inv_B − S^rep_B,   V_B = V^inv_B − V^rep_B,   O_B = T_B − R_B − S_B − V_B
+        g_R = R_t / R_{t,B}
+        g_S = (E_t / E_{t,B}) · (EF_Y / EF_B)   city electricity of both months known,
+            = (E_Y / E_B) · (EF_Y / EF_B)       else city electricity of both years, else g_R
+        g_V = F_t / F_{t,B}                     fuel sales of both months known, else g_R
 
     ``R_t`` the reporters' CO2 of the month (statistics, or their nowcast), ``R_{t,B}`` the same
-    calendar month of ``B`` and ``R_B`` its year; ``T_B`` and ``S^inv_B`` the inventory's CO2 and
-    its electricity (scope 2) part, ``S^rep_B`` the reporters' electricity CO2; ``E`` the city's
-    electricity consumption (全社会用电量) and ``EF`` the grid factor; ``d_t / D_Y`` the month's
-    share of the days of its year (the inventory's rule for the months of what no reporter
-    covers). Without city electricity every unreported part grows like the reporters, i.e. the
+    calendar month of ``B`` and ``R_B`` its year; ``T_B`` the inventory's CO2, ``S^inv_B`` its
+    electricity (scope 2) part and ``V^inv_B`` its transport (1.A.3) part; ``S^rep_B`` and
+    ``V^rep_B`` the same parts of the reporters; ``E`` the city's electricity consumption
+    (全社会用电量, by month where the monthly statistics are ingested, else by year), ``EF`` the
+    grid factor, ``F`` the CO2 of the month's road-fuel sales (成品油销售量); ``d_t / D_Y`` the
+    month's share of the days of its year (the inventory's rule for the months of what no
+    reporter covers). Without proxies every unreported part grows like the reporters, i.e. the
     city is the reporters scaled by their share of the base-year inventory: an activity-proxy
-    extrapolation of a base-year inventory in the manner of Carbon Monitor (Liu et al. 2020).
+    extrapolation of a base-year inventory in the manner of Carbon Monitor (Liu et al. 2020),
+    whose in-year proxies are monthly power consumption and fuel sales.
 
     Parameters
     ----------
     reporters : pandas.DataFrame
         ``period`` (month start), ``reporters_tco2`` [tCO2] (statistics, or their nowcast for
-        recent months) and ``reporters_electricity_tco2`` [tCO2] (statistics; base years only).
+        recent months), ``reporters_electricity_tco2`` [tCO2] (statistics; base years only) and
+        optionally ``reporters_transport_tco2`` [tCO2] (the reporters' 1.A.3 CO2; 0 if absent).
     inventory : pandas.DataFrame
-        ``year``, ``total_tco2`` and ``electricity_tco2`` [tCO2]: the city inventory's CO2 on
-        the basis including net imported electricity, and its scope-2 part.
+        ``year``, ``total_tco2``, ``electricity_tco2`` and optionally ``transport_tco2`` [tCO2]:
+        the city inventory's CO2 on the basis including net imported electricity, its scope-2
+        part and its transport part (0 if absent: transport then grows with the reporters).
     electricity_kwh : pandas.Series, optional
         City electricity consumption by year [kWh].
     grid_ef_tco2_per_kwh : pandas.Series, optional
-        Grid factor by year [tCO2/kWh] (needed with ``electricity_kwh``).
+        Grid factor by year [tCO2/kWh] (needed with either electricity series).
+    electricity_kwh_monthly : pandas.Series, optional
+        City electricity consumption by month (index: month start) [kWh].
+    fuel_sales_tco2_monthly : pandas.Series, optional
+        CO2 of the city's gasoline and diesel sales by month (index: month start) [tCO2].
 
     Returns
     -------
     pandas.DataFrame
         ``period, estimate_tco2, reporters_tco2, base_year, inventory_share`` (``R_B / T_B``, the
-        share measured by the reporters) and ``proxy`` (``city_electricity`` or ``reporters``:
-        what scaled the unreported electricity), for the months with a base year.
+        share measured by the reporters) and ``proxy``: what scaled the unreported parts,
+        ``+``-joined from ``city_electricity_monthly``, ``city_electricity`` (annual) and
+        ``fuel_sales``, or ``reporters`` when no proxy applied, for the months with a base year.
 
     References
     ----------
     [1] Liu et al. (2020), Scientific Data 7: 392 (sector emissions of a base year scaled by
-        activity proxies of the current year).
+        activity proxies of the current year: monthly power consumption, fuel sales).
     """
-    r = reporters[["period", "reporters_tco2", "reporters_electricity_tco2"]].copy()
+    r = reporters.copy()
+    if "reporters_transport_tco2" not in r:
+        r["reporters_transport_tco2"] = 0.0
+    r = r[["period", "reporters_tco2", "reporters_electricity_tco2", "reporters_transport_tco2"]]
     r["year"], r["month"] = _year_month(r["period"])
     months = r.groupby("year")["reporters_tco2"].count()
     annual = (
         r[r["year"].isin(months.index[months == 12])]
-        .groupby("year")[["reporters_tco2", "reporters_electricity_tco2"]]
+        .groupby("year")[
+            ["reporters_tco2", "reporters_electricity_tco2", "reporters_transport_tco2"]
+        ]
         .sum()
         .add_prefix("base_")
     )
-    base = inventory.set_index("year")[["total_tco2", "electricity_tco2"]].join(annual, how="inner")
+    inv = inventory.copy()
+    if "transport_tco2" not in inv:
+        inv["transport_tco2"] = 0.0
+    parts = ["total_tco2", "electricity_tco2", "transport_tco2"]
+    base = inv.set_index("year")[parts].join(annual, how="inner")
     years = np.sort(base.index.to_numpy())
     t = r[r["reporters_tco2"].notna()].reset_index(drop=True)
     i = np.searchsorted(years, t["year"].to_numpy(), side="left") - 1
@@ -861,27 +896,40 @@ def city_wide_tco2(
     same = r.set_index(["year", "month"])["reporters_tco2"]
     same_month = same.reindex(pd.MultiIndex.from_arrays([t["base_year"], t["month"]])).to_numpy()
     rest_el = b["electricity_tco2"].to_numpy() - b["base_reporters_electricity_tco2"].to_numpy()
-    rest = b["total_tco2"].to_numpy() - b["base_reporters_tco2"].to_numpy() - rest_el
+    rest_tr = b["transport_tco2"].to_numpy() - b["base_reporters_transport_tco2"].to_numpy()
+    rest = b["total_tco2"].to_numpy() - b["base_reporters_tco2"].to_numpy() - rest_el - rest_tr
     g_rep = t["reporters_tco2"].to_numpy() / same_month
-    g_el = np.full(len(t), np.nan)
-    if electricity_kwh is not None and grid_ef_tco2_per_kwh is not None:
-        y, yb = t["year"], t["base_year"]
-        g_el = (electricity_kwh.reindex(y).to_numpy() / electricity_kwh.reindex(yb).to_numpy()) * (
-            grid_ef_tco2_per_kwh.reindex(y).to_numpy() / grid_ef_tco2_per_kwh.reindex(yb).to_numpy()
-        )
-    proxy = np.where(np.isfinite(g_el), "city_electricity", "reporters")
-    g_el = np.where(np.isfinite(g_el), g_el, g_rep)
+    ef_ratio = np.full(len(t), np.nan)
+    if grid_ef_tco2_per_kwh is not None:
+        ef = grid_ef_tco2_per_kwh
+        ef_ratio = ef.reindex(t["year"]).to_numpy() / ef.reindex(t["base_year"]).to_numpy()
+    g_month = _month_growth(electricity_kwh_monthly, t) * ef_ratio
+    g_year = np.full(len(t), np.nan)
+    if electricity_kwh is not None:
+        e = electricity_kwh
+        g_year = e.reindex(t["year"]).to_numpy() / e.reindex(t["base_year"]).to_numpy() * ef_ratio
+    g_fuel = _month_growth(fuel_sales_tco2_monthly, t)
+    el_proxy = np.where(
+        np.isfinite(g_month),
+        "city_electricity_monthly",
+        np.where(np.isfinite(g_year), "city_electricity", ""),
+    )
+    g_el = np.where(np.isfinite(g_month), g_month, np.where(np.isfinite(g_year), g_year, g_rep))
+    fuel_proxy = np.where(np.isfinite(g_fuel), "fuel_sales", "")
+    g_tr = np.where(np.isfinite(g_fuel), g_fuel, g_rep)
+    proxy = pd.Series(el_proxy).str.cat(pd.Series(fuel_proxy), sep="+").str.strip("+")
+    proxy = proxy.where(proxy != "", "reporters")
     p = pd.DatetimeIndex(t["period"])
     share_of_year = p.days_in_month.to_numpy() / np.where(p.is_leap_year, 366.0, 365.0)
     return pd.DataFrame(
         {
             "period": t["period"],
             "estimate_tco2": t["reporters_tco2"].to_numpy()
-            + share_of_year * (rest_el * g_el + rest * g_rep),
+            + share_of_year * (rest_el * g_el + rest_tr * g_tr + rest * g_rep),
             "reporters_tco2": t["reporters_tco2"],
             "base_year": t["base_year"],
             "inventory_share": (b["base_reporters_tco2"] / b["total_tco2"]).to_numpy(),
-            "proxy": proxy,
+            "proxy": proxy.to_numpy(),
         }
     )
 
@@ -892,6 +940,8 @@ def city_wide_backtest(
     *,
     electricity_kwh: pd.Series | None = None,
     grid_ef_tco2_per_kwh: pd.Series | None = None,
+    electricity_kwh_monthly: pd.Series | None = None,
+    fuel_sales_tco2_monthly: pd.Series | None = None,
 ) -> pd.DataFrame:
     """The city-wide nowcast of every inventory year with a base year before it, summed over
     its twelve months from the reporters' statistics, against the inventory.
@@ -902,14 +952,16 @@ def city_wide_backtest(
 
     Parameters
     ----------
-    reporters, inventory, electricity_kwh, grid_ef_tco2_per_kwh
+    reporters, inventory, electricity_kwh, grid_ef_tco2_per_kwh, electricity_kwh_monthly,
+    fuel_sales_tco2_monthly
         As for :func:`city_wide_tco2` (``reporters``: statistics only).
 
     Returns
     -------
     pandas.DataFrame
         ``year, approach, base_year, inventory_tco2, estimate_tco2, error_pct`` (100 · (Ŷ / T −
-        1)), ``inventory_share`` and ``proxy``.
+        1)), ``inventory_share`` and ``proxy`` (the proxies of the year's months, ``;``-joined
+        where they differ).
 
     References
     ----------
@@ -920,7 +972,12 @@ def city_wide_backtest(
     for approach, kw in (
         (
             "city_wide",
-            {"electricity_kwh": electricity_kwh, "grid_ef_tco2_per_kwh": grid_ef_tco2_per_kwh},
+            {
+                "electricity_kwh": electricity_kwh,
+                "grid_ef_tco2_per_kwh": grid_ef_tco2_per_kwh,
+                "electricity_kwh_monthly": electricity_kwh_monthly,
+                "fuel_sales_tco2_monthly": fuel_sales_tco2_monthly,
+            },
         ),
         ("reporters_share", {}),
     ):  # two variants of one vectorised computation
@@ -931,7 +988,7 @@ def city_wide_backtest(
             months=("period", "size"),
             base_year=("base_year", "first"),
             inventory_share=("inventory_share", "first"),
-            proxy=("proxy", "first"),
+            proxy=("proxy", lambda x: ";".join(sorted(set(x)))),  # a handful of years
         )
         frames.append(g[(g["months"] == 12) & g.index.isin(actual.index)].assign(approach=approach))
     out = pd.concat(frames).drop(columns="months")

@@ -237,7 +237,7 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "nowcast",
-        METER_KINDS | {"city_statistics"},
+        METER_KINDS | {"city_statistics", "city_monthly_statistics"},
         (R.ENTERPRISE_MONTH_FUEL, R.CITY_INVENTORY),  # the inventory: the city-wide scaling
         (R.NOWCAST, R.METER_QUALITY, R.POWER_INDICATORS, R.LOAD_ANOMALIES),
         False,
@@ -245,7 +245,7 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "backtest",
-        METER_KINDS,
+        METER_KINDS | {"city_statistics", "city_monthly_statistics"},
         (R.ENTERPRISE_MONTH_FUEL, R.CITY_INVENTORY),
         (R.NOWCAST_BACKTEST, R.NOWCAST_CITY_BACKTEST),
         False,

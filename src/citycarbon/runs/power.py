@@ -42,7 +42,9 @@ import numpy as np
 import pandas as pd
 
 from citycarbon import units
+from citycarbon.accounting.combustion import fuel_combustion_emissions
 from citycarbon.accounting.energy import energy_consumption_tce
+from citycarbon.accounting.inventory import enterprise_sectors
 from citycarbon.config import CityConfig, PowerSection, as_city
 from citycarbon.config.settings import get_settings
 from citycarbon.contract.results import CITY_INVENTORY, ENTERPRISE_MONTH_FUEL
@@ -386,21 +388,82 @@ CITY_WIDE_BASIS = "incl_net_imported_electricity"
 class CityWideInputs:
     """What the city-wide nowcast scales with, besides the reporters' months."""
 
-    inventory: pd.DataFrame  # year, total_tco2, electricity_tco2 (city inventory CO2)
+    inventory: pd.DataFrame  # year, total_tco2, electricity_tco2, transport_tco2 (city CO2)
     electricity_kwh: pd.Series | None  # city electricity consumption (全社会用电量) by year
+    electricity_kwh_monthly: pd.Series | None = None  # the same by month (月度统计)
+    fuel_sales_tco2_monthly: pd.Series | None = None  # CO2 of gasoline and diesel sales by month
+
+    def proxies(self, grid_ef_tco2_per_kwh: pd.Series) -> dict[str, pd.Series | None]:
+        """Keyword arguments of :func:`~citycarbon.power.nowcast.city_wide_tco2`."""
+        return {
+            "electricity_kwh": self.electricity_kwh,
+            "grid_ef_tco2_per_kwh": grid_ef_tco2_per_kwh,
+            "electricity_kwh_monthly": self.electricity_kwh_monthly,
+            "fuel_sales_tco2_monthly": self.fuel_sales_tco2_monthly,
+        }
+
+
+#: The inventory sector whose in-year proxy is road-fuel sales (IPCC 1.A.3 transport).
+TRANSPORT_SECTOR = "1.A.3"
+FUEL_SALES = {"gasoline_sales": "gasoline", "diesel_sales": "diesel"}
+
+
+def _kwh(stats: pd.DataFrame, index: str) -> pd.Series | None:
+    """``electricity_consumption`` rows of a statistics table as kWh by ``index``."""
+    el = stats[stats["indicator"] == "electricity_consumption"] if len(stats) else stats
+    if el.empty:
+        return None
+    factor = el["unit"].map(lambda u: units.factor(u, "kWh"))  # one per unit: a handful
+    return pd.Series(
+        el["value"].to_numpy() * factor.to_numpy(),
+        index=pd.Index(el[index].to_numpy()),
+    ).sort_index()
+
+
+def _fuel_sales_tco2(stats: pd.DataFrame, profile) -> pd.Series | None:
+    """CO2 of the month's gasoline and diesel sales (fuel-by-fuel combustion factors of the
+    inventory's factor profile), by month; None without sales rows."""
+    sales = stats[stats["indicator"].isin(list(FUEL_SALES))] if len(stats) else stats
+    if sales.empty:
+        return None
+    co2 = fuel_combustion_emissions(
+        pd.DataFrame(
+            {
+                "fuel": sales["indicator"].map(FUEL_SALES).to_numpy(),
+                "quantity": sales["value"].to_numpy(),
+                "unit": sales["unit"].to_numpy(),
+            }
+        ),
+        profile,
+        source="city_monthly_statistics",
+    )["co2_t"]
+    months = sales.assign(co2=co2.to_numpy()).groupby("period")["co2"]
+    complete = months.count() == len(FUEL_SALES)  # a month with one fuel only is no proxy
+    return months.sum()[complete]
 
 
 def city_wide_inputs(data: PowerData, *, settings=None) -> CityWideInputs | None:
     """The city inventory's CO2 by year (result ``city_inventory``, basis including net
-    imported electricity; its scope-2 part) and the city's electricity consumption by year
-    (``city_statistics``, indicator ``electricity_consumption``); None before an inventory."""
+    imported electricity; its scope-2 and transport parts), the city's electricity consumption
+    by year (``city_statistics``) and by month (``city_monthly_statistics``), and the CO2 of the
+    city's monthly road-fuel sales (``city_monthly_statistics``); None before an inventory."""
     settings = settings or get_settings()
     if not results.has(CITY_INVENTORY, lake=settings.lake):
         return None
     inv = results.current(
         CITY_INVENTORY,
         lake=settings.lake,
-        columns=["region_code", "level", "month", "gas", "scope", "basis", "year", "emissions_t"],
+        columns=[
+            "region_code",
+            "level",
+            "month",
+            "gas",
+            "scope",
+            "basis",
+            "year",
+            "sector",
+            "emissions_t",
+        ],
     )
     inv = inv[
         (inv["region_code"] == data.city.adcode)
@@ -411,37 +474,51 @@ def city_wide_inputs(data: PowerData, *, settings=None) -> CityWideInputs | None
     ]
     if inv.empty:
         return None
-    co2 = inv.assign(electricity=inv["emissions_t"].where(inv["scope"] == 2, 0.0))
+    transport = inv["sector"].str.startswith(TRANSPORT_SECTOR) & (inv["scope"] == 1)
+    co2 = inv.assign(
+        electricity=inv["emissions_t"].where(inv["scope"] == 2, 0.0),
+        transport=inv["emissions_t"].where(transport, 0.0),
+    )
     yearly = co2.groupby("year").agg(
-        total_tco2=("emissions_t", "sum"), electricity_tco2=("electricity", "sum")
+        total_tco2=("emissions_t", "sum"),
+        electricity_tco2=("electricity", "sum"),
+        transport_tco2=("transport", "sum"),
     )
-    stats = lake.read_current(
-        "city_statistics",
-        {"region_code": data.city.adcode},
-        lake=settings.lake,
-        url=settings.database_url,
+    region = {"region_code": data.city.adcode}
+    read = dict(lake=settings.lake, url=settings.database_url)
+    stats = lake.read_current("city_statistics", region, **read)
+    monthly = lake.read_current("city_monthly_statistics", region, **read)
+    if len(monthly):
+        monthly["period"] = pd.to_datetime(monthly["period"])
+    if len(stats):
+        stats["year"] = stats["year"].astype(int)
+    return CityWideInputs(
+        yearly.reset_index(),
+        _kwh(stats, "year"),
+        _kwh(monthly, "period"),
+        _fuel_sales_tco2(monthly, data.city.factor_profile("inventory")),
     )
-    el = stats[stats["indicator"] == "electricity_consumption"] if len(stats) else stats
-    kwh = (
-        pd.Series(
-            el["value"].to_numpy() * el["unit"].map(lambda u: units.factor(u, "kWh")).to_numpy(),
-            index=el["year"].astype(int).to_numpy(),
-        )
-        if len(el)
-        else None
-    )  # one conversion per unit row (a handful of years)
-    return CityWideInputs(yearly.reset_index(), kwh)
 
 
 def reporters_monthly(data: PowerData, through: pd.Timestamp | None = None) -> pd.DataFrame:
     """The 205-1 reporters' CO2 per month from the statistics (``period, reporters_tco2,
-    reporters_electricity_tco2``), the months up to ``through`` only when given."""
+    reporters_electricity_tco2, reporters_transport_tco2``: the direct CO2 of the reporters the
+    inventory books in transport, 1.A.3), the months up to ``through`` only when given."""
     s = data.stats
     if through is not None:
         s = s[s["period"] <= through]
-    g = s.groupby("period", as_index=False)[["co2_t", "electricity_co2_t"]].sum(min_count=1)
+    industry = data.enterprises.set_index("credit_code")["industry_code"]
+    sector = enterprise_sectors(industry.reindex(s["enterprise_code"]).fillna("").to_numpy())
+    in_transport = sector["sector"].str.startswith(TRANSPORT_SECTOR).to_numpy()
+    s = s.assign(transport_co2_t=(s["co2_t"] - s["electricity_co2_t"]).where(in_transport, 0.0))
+    cols = ["co2_t", "electricity_co2_t", "transport_co2_t"]
+    g = s.groupby("period", as_index=False)[cols].sum(min_count=1)
     return g.rename(
-        columns={"co2_t": "reporters_tco2", "electricity_co2_t": "reporters_electricity_tco2"}
+        columns={
+            "co2_t": "reporters_tco2",
+            "electricity_co2_t": "reporters_electricity_tco2",
+            "transport_co2_t": "reporters_transport_tco2",
+        }
     )
 
 
@@ -454,12 +531,7 @@ def _city_wide_rows(
     city = monthly[monthly["level"] == "city"]
     recent = city[["period", "estimate_tco2"]].rename(columns={"estimate_tco2": "reporters_tco2"})
     reporters = pd.concat([reporters_monthly(data, through), recent], ignore_index=True)
-    wide = nc.city_wide_tco2(
-        reporters,
-        inputs.inventory,
-        electricity_kwh=inputs.electricity_kwh,
-        grid_ef_tco2_per_kwh=data.grid_ef,
-    )
+    wide = nc.city_wide_tco2(reporters, inputs.inventory, **inputs.proxies(data.grid_ef))
     keep = ["period", "metered_kwh", "days", "period_complete", "metered_complete"]
     wide = wide[wide["period"] > through].merge(city[keep], on="period", how="left")
     return wide.assign(
@@ -853,10 +925,7 @@ def run_city_backtest(
     if inputs is None:
         return None
     table = nc.city_wide_backtest(
-        reporters_monthly(data),
-        inputs.inventory,
-        electricity_kwh=inputs.electricity_kwh,
-        grid_ef_tco2_per_kwh=data.grid_ef,
+        reporters_monthly(data), inputs.inventory, **inputs.proxies(data.grid_ef)
     )
     if table.empty:
         return None

@@ -166,8 +166,11 @@ def _basis(principal: Principal, level: str, entity: str) -> dict[str, Any] | No
     if f.empty:
         return None
     last = f.iloc[-1]
+    model = str(last["model"])
     return {
-        "model": str(last["model"]),
+        "model": model,
+        # city_wide: the proxies that scaled the unreported parts (the rest: the reporters')
+        "proxies": [x for x in model.removeprefix("scaled_").split("+") if x != "reporters"],
         "confidence": _r(last["confidence"], 2),
         "coverage": _r(last["interval_coverage"], 3),
         "coverage_n": None
