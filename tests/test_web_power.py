@@ -215,6 +215,14 @@ def test_city_wide_nowcast_shows_its_basis_and_the_inventory_backtest(clients, w
     share = f"{100 * city['inventory_share']:.1f}"
     assert "全口径估算" in basis and share in basis and str(int(city["inventory_year"])) in basis
     assert 'id="city-backtest-table"' in r.text
+    # chosen explicitly (the level selector's value), with the in-year proxies it scaled with
+    r = c.get("/power", params={"level": "city_wide", "entity": "350200", "lang": "zh"})
+    assert r.status_code == 200
+    basis = r.text.split('id="nowcast-basis"', 1)[1].split("</p>", 1)[0]
+    assert (
+        "月度全社会用电量" in basis and "汽油、柴油销售量" in basis and "报送企业同比增速" in basis
+    )
+    assert "Input should be" not in r.text
     # the reporters' sum says what it is, with its interval's nominal level and coverage
     r = c.get("/power", params={"level": "city", "lang": "en"})
     basis = r.text.split('id="nowcast-basis"', 1)[1].split("</p>", 1)[0]
@@ -235,9 +243,17 @@ def test_city_wide_nowcast_shows_its_basis_and_the_inventory_backtest(clients, w
 
 
 def test_scoped_users_get_no_city_wide_estimate(clients):
+    from typing import get_args
+
+    from citycarbon.read.power import LEVELS
+    from citycarbon.web.routes.power import LevelName
+
+    assert set(get_args(LevelName)) == set(LEVELS)  # every level the selector offers is accepted
     for user in ("siming", "enterprise"):
         c = clients[user]
         assert "city_wide" not in {r["level"] for r in _all(c, "/api/v1/power/nowcast")}
+        r = c.get("/power", params={"level": "city_wide", "entity": "350200"})
+        assert r.status_code in (200, 404) and "全口径估算" not in r.text  # own level instead
         assert _all(c, "/api/v1/power/city-backtest") == []
         assert 'id="city-backtest"' not in c.get("/power").text
 

@@ -24,7 +24,8 @@ from citycarbon.web.routes.api import Format, Limit, Offset, Page, page
 
 router = APIRouter()
 PrincipalDep = Annotated[Principal, Depends(auth.require_principal)]
-Level = Annotated[Literal["city", "district", "park", "industry", "enterprise"] | None, Query()]
+LevelName = Literal["city_wide", "city", "district", "park", "industry", "enterprise"]  # pw.LEVELS
+Level = Annotated[LevelName | None, Query()]
 Entity = Annotated[str | None, Query(max_length=32, description="entity code")]
 PAGE = 50
 
@@ -315,7 +316,7 @@ def api_nowcast(
 @router.get("/api/v1/power/nowcast/history", response_model=Page, tags=["power"])
 def api_history(
     principal: PrincipalDep,
-    level: Annotated[Literal["city", "district", "park", "industry", "enterprise"], Query()],
+    level: Annotated[LevelName, Query()],
     entity: Annotated[str, Query(max_length=32)],
     limit: Limit = 100,
     offset: Offset = 0,
