@@ -40,6 +40,7 @@ INGEST_ORDER = (
     "land_carbon",
     "blue_carbon_sites",
     "mariculture",
+    "transport_fuel",
 )
 
 
