@@ -1,6 +1,7 @@
 """City energy balance + GHG inventory of the full demo city (3,000 enterprises, 3 years).
 
-Floor (issue 5): inventory + balance (+ the targets read of its results, where that module
+Floor (issues 5 and 15): inventory + balance + uncertainty over all sectors (energy with
+transport by mode, IPPU, waste, sinks; + the targets read of its results, where that module
 exists) <= 10 s. The full demo city is built once per benchmark session (benchmarks/conftest.py, not timed).
 Run: ``.venv/bin/python -m pytest -m slow -s benchmarks/bench_inventory.py``.
 """
@@ -46,4 +47,8 @@ def test_inventory_full_demo_speed(full_demo_copy):
             "enterprise_coverage_share",
         ):
             print(f"  {r.year} {r.indicator}: {r.value:,.4g} {r.unit}")
+    # every sector of issue 15 is in the timed run: transport by mode, waste, sinks
+    ci = out["city_inventory"]
+    assert {"1.A.3.a", "1.A.3.b", "1.A.3.c", "1.A.3.d", "4.A", "4.D"} <= set(ci["sector"])
+    assert not out["city_sinks"].empty and out["inventory_uncertainty"]["year"].nunique() == 3
     assert inventory_s + targets_s <= 10.0

@@ -183,13 +183,30 @@ def _classify(long: pd.DataFrame) -> pd.DataFrame:
     trips[fallback] = default["trips"].reindex(long["item"][fallback]).to_numpy()
     sub = pd.Series(sub, dtype=object)
     trips = pd.Series(trips, dtype=object)
-    carrier = long["fuel"].isin(CARRIERS).to_numpy()
-    ref = np.select(
+    ref = reference_numbers(sub, trips, long["fuel"].isin(CARRIERS).to_numpy())
+    return long.assign(subsector=sub.to_numpy(), gpc_ref=ref)
+
+
+def reference_numbers(subsector: pd.Series, trips, carrier) -> np.ndarray:
+    """GPC reference number of energy activity from its sub-sector and kind of trip.
+
+    Grid-supplied energy is scope 2 (x.2); fuel burnt for generation supplied to the grid is
+    I.4.4; international trips are memo items (M.x); transboundary trips scope 3 (x.3); the rest
+    scope 1 (x.1) (GPC v1.1 Table 4.3; Ch. 7 for the transport trips).
+
+    Parameters
+    ----------
+    subsector : GPC sub-sector per row (``II.1`` ...)
+    trips : one of :data:`TRIPS` per row
+    carrier : whether the row is grid-supplied energy (electricity, heat)
+    """
+    sub = pd.Series(subsector, dtype=object).reset_index(drop=True)
+    trips = np.asarray(trips, dtype=object)
+    return np.select(
         [carrier, trips == "generation", trips == "international", trips == "transboundary"],
         [sub + ".2", GENERATION_REF, "M." + sub, sub + ".3"],
         default=sub + ".1",
     )
-    return long.assign(subsector=sub.to_numpy(), gpc_ref=ref)
 
 
 def _losses(losses: pd.Series, consumed: pd.DataFrame) -> pd.DataFrame:

@@ -11,8 +11,9 @@ Kinds
 -----
 Lake tables (data-contract.md, "Lake tables"): ``energy_monthly`` (205-1表 能源购进、消费与库存),
 ``meter_readings``, ``city_statistics``, ``city_monthly_statistics``, ``industrial_output``,
-``green_electricity``, ``enterprise_value_added``; waste and sinks: ``waste_disposal``, ``wastewater``, ``land_carbon``,
-``blue_carbon_sites``, ``mariculture``.
+``green_electricity``, ``enterprise_value_added``; waste and sinks: ``waste_disposal``,
+``wastewater``, ``land_carbon``, ``blue_carbon_sites``, ``mariculture``; transport by mode:
+``transport_fuel``.
 Registry (catalog) tables: ``parks``, ``enterprises``, ``grid_nodes``, ``meters``.
 
 References
@@ -36,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from citycarbon import units
+from citycarbon.accounting import transport
 from citycarbon.accounting.balance import balance_items
 from citycarbon.contract.codes import valid_credit_codes
 from citycarbon.errors import InputError, UnitError, UnknownCodeError, close_matches
@@ -1000,6 +1002,75 @@ MARICULTURE = Schema(
     partition="year",
 )
 
+# --- transport by mode (issue 15): fuel sold or used per mode and kind of trip -------------
+_COMBUSTIBLE = "|".join(c for c in fuels().index if c not in ("electricity", "heat"))
+
+TRANSPORT_FUEL = Schema(
+    kind="transport_fuel",
+    table="transport_fuel",
+    title="Transport fuel by year, mode, vehicle type and trip (分交通方式燃料消费量)",
+    columns=(
+        _REGION,
+        _YEAR,
+        _choice(
+            "mode",
+            transport.MODES,
+            ("交通方式", "运输方式"),
+            "road, rail, navigation (water-borne) or aviation (IPCC 2006 Vol. 2 Ch. 3)",
+        ),
+        Column(
+            "vehicle_type",
+            "string",
+            required=False,
+            nullable=True,
+            default="",
+            pattern="|".join(transport.ROAD_VEHICLES),
+            aliases=("车型", "车辆类型"),
+            doc="road vehicles only: " + ", ".join(transport.ROAD_VEHICLES),
+        ),
+        Column(
+            "technology",
+            "string",
+            required=False,
+            nullable=True,
+            default="",
+            pattern="|".join(transport.TECHNOLOGIES),
+            aliases=("排放控制技术", "技术"),
+            doc="emission control of gasoline road vehicles (IPCC 2006 Vol. 2 Table 3.2.2); "
+            "empty = the fuel's default",
+        ),
+        Column(
+            "fuel",
+            "string",
+            codes="fuel",
+            pattern=_COMBUSTIBLE,
+            aliases=("能源品种", "燃料品种", "燃料", "能源代码"),
+            doc="a fuel burnt (electricity of transport is grid energy: the energy balance)",
+        ),
+        _choice(
+            "trip",
+            transport.TRIPS,
+            ("出行类型", "航线类型"),
+            "in_boundary (within the city), transboundary (domestic trips leaving the city), "
+            "international (fuel of trips ending abroad: memo item, outside every total)",
+        ),
+        Column(
+            "quantity",
+            "float64",
+            unit=FUEL_STAT_UNIT,
+            minimum=0.0,
+            maximum=1e8,
+            plausible="one city's yearly transport fuel of one mode: 10^8 t is beyond the "
+            "national total of China",
+            aliases=("消费量", "燃料消费量", "实物量", "数量"),
+        ),
+        Column("unit", "string", aliases=("计量单位", "单位")),
+    ),
+    natural_key=("region_code", "year", "mode", "vehicle_type", "technology", "fuel", "trip"),
+    partition="year",
+    unit_rule=UnitRule("unit", ("quantity",), target="fuel", key_column="fuel"),
+)
+
 PARKS = Schema(
     kind="parks",
     table="parks",
@@ -1153,6 +1224,7 @@ SCHEMAS: dict[str, Schema] = {
         LAND_CARBON,
         BLUE_CARBON_SITES,
         MARICULTURE,
+        TRANSPORT_FUEL,
         PARKS,
         ENTERPRISES,
         GRID_NODES,

@@ -257,6 +257,8 @@ class DemoCity:
     #: waste and sinks (issue 15): waste_disposal, wastewater, land_carbon, blue_carbon_sites,
     #: mariculture
     waste_and_sinks: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: transport fuel by mode (issue 15), the balance's 交通运输 fuel split (assumptions)
+    transport_fuel: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def build_city(
@@ -352,6 +354,7 @@ def build_city(
         city_monthly_statistics=monthly_stats,
         enterprise_value_added=value_added,
         waste_and_sinks=waste_and_sinks(cal, cfg, year_list, stats),
+        transport_fuel=transport_by_mode(cal, balance),
     )
 
 
@@ -413,6 +416,8 @@ def generate_city(
         paths[name] = _write_csv(getattr(demo, name), out / f"{name}.csv")
     for name, table in demo.waste_and_sinks.items():
         paths[name] = _write_csv(table, out / f"{name}.csv")
+    if not demo.transport_fuel.empty:
+        paths["transport_fuel"] = _write_csv(demo.transport_fuel, out / "transport_fuel.csv")
     return paths
 
 
@@ -1167,6 +1172,37 @@ def waste_and_sinks(
         "blue_carbon_sites": site_rows[COLUMNS["blue_carbon_sites"]],
         "mariculture": mari[COLUMNS["mariculture"]],
     }
+
+
+def transport_by_mode(cal: dict, balance: pd.DataFrame) -> pd.DataFrame:
+    """``transport_fuel`` rows: the balance's 交通运输 fuel of each year split by the
+    calibration's ``transport_by_mode`` shares (normalised per fuel, so the domestic modes add
+    up to the balance), and international fuel (memo) as a multiple of the mode's domestic
+    fuel. All shares are assumptions (labelled in the calibration)."""
+    spec = cal.get("transport_by_mode")
+    if not spec or balance.empty:
+        return pd.DataFrame(columns=COLUMNS["transport_fuel"])
+    split = pd.DataFrame(
+        [{"fuel": fuel, **row} for fuel, rows in spec["split"].items() for row in rows]
+    ).reindex(columns=["fuel", "mode", "vehicle_type", "trip", "share"])
+    split["vehicle_type"] = split["vehicle_type"].fillna("")
+    split["share"] = split["share"] / split.groupby("fuel")["share"].transform("sum")
+    b = balance[(balance["item"] == "transport") & balance["fuel"].isin(split["fuel"])]
+    rows = b[["region_code", "year", "fuel", "quantity", "unit"]].merge(split, on="fuel")
+    rows["quantity"] = rows["quantity"] * rows["share"]
+    multiple = pd.Series(spec["international_multiple"], dtype="float64")
+    abroad = rows[rows["mode"].isin(multiple.index)]
+    abroad = abroad.groupby(["region_code", "year", "fuel", "unit", "mode"], as_index=False)[
+        "quantity"
+    ].sum()
+    abroad = abroad.assign(
+        quantity=abroad["quantity"] * abroad["mode"].map(multiple),
+        vehicle_type="",
+        trip="international",
+    )
+    out = pd.concat([rows, abroad], ignore_index=True).assign(technology="")
+    out["quantity"] = out["quantity"].round(1)
+    return out[COLUMNS["transport_fuel"]].sort_values(["year", "mode", "fuel", "trip"])
 
 
 def _industrial_output(

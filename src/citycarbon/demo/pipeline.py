@@ -41,6 +41,7 @@ INGEST_ORDER = (
     "land_carbon",
     "blue_carbon_sites",
     "mariculture",
+    "transport_fuel",
 )
 
 

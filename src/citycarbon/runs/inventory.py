@@ -32,6 +32,7 @@ from citycarbon.accounting import gpc
 from citycarbon.accounting import inventory as inv
 from citycarbon.accounting import ippu as ippu_
 from citycarbon.accounting import sinks as sinks_
+from citycarbon.accounting import transport as transport_
 from citycarbon.accounting import uncertainty as unc
 from citycarbon.accounting import waste as waste_
 from citycarbon.accounting.energy import energy_consumption_tce
@@ -175,7 +176,12 @@ def compute_inventory(
     basis = declared_grid_factors(cfg, profile, ent_years)  # open years: enterprise rows
     grid = basis.set_index("year")["ef_tco2_per_mwh"]
     keys = ["region_code", "year", "sector", "gas", "scope"]
-    scope1 = _sum_with_notation(fuel_rows, keys)
+    # transport by mode (transport_fuel) replaces the balance's one 1.A.3 of its years
+    transport = _transport_city(cfg, year_list, profile, settings)
+    by_mode = fuel_rows["sector"].eq("1.A.3") & fuel_rows["year"].isin(set(transport["year"]))
+    fuel_rows = fuel_rows[~by_mode]
+    domestic = transport[~transport["memo"]]
+    scope1 = _sum_with_notation(pd.concat([fuel_rows, domestic.assign(scope=1)]), keys)
     # waste (4.A-4.D) is always reported by category, estimated or NE with the reason
     missing = [s for s in inv.NOT_ESTIMATED if s not in {*scope1["sector"], "4"}]
     waste_city = _waste_city(cfg, year_list, profile, settings)
@@ -218,11 +224,13 @@ def compute_inventory(
     ].sum(min_count=1)
     regions = catalog.registry_frame("regions", url=url).set_index("code")["name_zh"]
     parks = catalog.registry_frame("parks", url=url).set_index("code")["name_zh"]
+    # the enterprise accounts know transport as one 1.A.3: close them on the modes' sum
+    city_one = city_year.assign(sector=transport_.one_category(city_year["sector"]))
     levels = [
-        inv.roll_up(ent_year, city_year, "district_code", level="district", names=regions),
-        inv.roll_up(ent_year, city_year, "park_code", level="park", names=parks),
-        inv.roll_up(ent_year, city_year, "industry_code", level="industry"),
-        inv.roll_up(ent_year, city_year, "enterprise_code", level="enterprise", names=reg["name"]),
+        inv.roll_up(ent_year, city_one, "district_code", level="district", names=regions),
+        inv.roll_up(ent_year, city_one, "park_code", level="park", names=parks),
+        inv.roll_up(ent_year, city_one, "industry_code", level="industry"),
+        inv.roll_up(ent_year, city_one, "enterprise_code", level="enterprise", names=reg["name"]),
     ]
     sub = pd.concat(levels, ignore_index=True).assign(region_code=cfg.adcode, month=np.nan)
     sub.loc[sub["emissions_t"].isna(), "notation_key"] = "NE"
@@ -243,7 +251,8 @@ def compute_inventory(
         ignore_index=True,
     )
     city_inventory["method"] = _ippu_methods(city_inventory, ippu_prov)
-    city_inventory["method"] = _waste_methods(city_inventory, waste_city)
+    city_inventory["method"] = _own_methods(city_inventory, waste_city)
+    city_inventory["method"] = _own_methods(city_inventory, _transport_methods(domestic))
     city_inventory["method"] = _scope2_methods(city_inventory, basis)
     city_inventory = inv.label_sectors(city_inventory)
     city_inventory["month"] = city_inventory["month"].astype("Int64")
@@ -255,7 +264,7 @@ def compute_inventory(
     # ---- GPC reporting framework and the scope-2 basis (sensitivity, market-based)
     gpc_activity = gpc.energy_activity(completed)
     city_sinks = _city_sinks(cfg, year_list, settings)
-    gpc_rows = _gpc_rows(gpc_activity, city_year, profile, basis, city_sinks)
+    gpc_rows = _gpc_rows(gpc_activity, city_year, profile, basis, city_sinks, transport)
     city_scope2 = _city_scope2(
         cfg, profile, gpc_activity, city_year, scope2, year_list, settings
     ).assign(run_id=run_id, factor_profile=version)
@@ -280,12 +289,19 @@ def compute_inventory(
         ],
         ignore_index=True,
     )
+    mobile = domestic.assign(ch4_n2o_context="mobile_" + domestic["mode"])
     uncertainty = _uncertainty(
-        fuel_rows, scope2, cfg.adcode, year_list, mc_iterations, ippu=ippu_city, waste=waste_city
+        pd.concat([fuel_rows, mobile], ignore_index=True),
+        scope2,
+        cfg.adcode,
+        year_list,
+        mc_iterations,
+        ippu=ippu_city,
+        waste=waste_city,
     )
     reconciliation = pd.concat(
         [
-            _reconciliation(city_year, ent_year[ent_year["year"].isin(year_list)], cfg.adcode),
+            _reconciliation(city_one, ent_year[ent_year["year"].isin(year_list)], cfg.adcode),
             _energy_reconciliation(completed, ent_energy, coefs, cfg.adcode),
         ],
         ignore_index=True,
@@ -345,10 +361,17 @@ def _scope2_methods(inventory: pd.DataFrame, basis: pd.DataFrame) -> pd.Series:
     )
 
 
-def _gpc_rows(activity, city_year, profile, basis, city_sinks) -> pd.DataFrame:
+def _gpc_rows(activity, city_year, profile, basis, city_sinks, transport) -> pd.DataFrame:
     """The GPC reporting table of the city years: energy from the balance
     (:mod:`citycarbon.accounting.gpc`, scope 2 on the declared grid factor and, where heat is
-    consumed, the profile's heat factor), other sectors from the territorial inventory rows."""
+    consumed, the profile's heat factor), other sectors from the territorial inventory rows.
+    Years with transport by mode take its fuel rows (II.x.1, II.x.3, memo M.II.x) instead of
+    the balance's transport and bunker fuel (electricity of transport stays from the balance)."""
+    mode_years = activity["year"].isin(set(transport["year"]))
+    fuel_of_trips = activity["item"].isin(["transport", "bunker_home"]) & ~activity["fuel"].isin(
+        gpc.CARRIERS
+    )
+    activity = activity[~(mode_years & fuel_of_trips)]
     grid = basis.set_index("year")["ef_tco2_per_mwh"]
     heat_years = sorted(int(y) for y in activity.loc[activity["fuel"] == "heat", "year"].unique())
     heat = {y: profile.provenance("heat_ef", "heat", year=y) for y in heat_years}  # a few years
@@ -365,7 +388,19 @@ def _gpc_rows(activity, city_year, profile, basis, city_sinks) -> pd.DataFrame:
     other = gpc.inventory_rows(
         pd.concat([city_year[city_year["basis"] == "territorial"], land], ignore_index=True)
     )
-    table = gpc.reporting_table(pd.concat([energy, other], ignore_index=True), city_year)
+    # fuel of trips and the T&D losses of their electricity may share a reference (II.2.3)
+    rows = pd.concat([energy, transport[gpc.ROW_COLUMNS], other], ignore_index=True)
+    rows = rows.groupby(gpc.ROW_COLUMNS[:4], as_index=False)[gpc.ROW_COLUMNS[4:]].sum(min_count=1)
+    table = gpc.reporting_table(rows, city_year)
+    # with transport by mode a transport reference without rows has no such fuel (NO), not
+    # fuel included elsewhere (IE: the balance's unsplit transport)
+    no_fuel = (
+        table["year"].isin(set(transport["year"]))
+        & table["gpc_ref"].str.match(r"II\.\d\.[13]$")
+        & table["notation_key"].eq("IE")
+    )
+    table.loc[no_fuel, "notation_key"] = "NO"
+    table.loc[no_fuel, "note"] = "no fuel of this mode and trip in transport_fuel"
     label = pd.Series(basis_label(basis).to_numpy(), index=basis["year"].to_numpy())
     heat_label = {y: f", heat_ef published for {p['year']}" for y, p in heat.items()}
     method = (
@@ -609,14 +644,41 @@ def _waste_city(cfg, year_list, profile, settings) -> pd.DataFrame:
     return rows.assign(emissions_tco2e=rows["emissions_t"] * rows["gas"].map(gwp))
 
 
-def _waste_methods(inventory: pd.DataFrame, waste_city: pd.DataFrame) -> pd.Series:
-    """The ``method`` of the city's yearly waste rows: equations and defaults, or why NE."""
+def _own_methods(inventory: pd.DataFrame, own: pd.DataFrame) -> pd.Series:
+    """The ``method`` of the city's yearly rows of a sector computed on its own (waste,
+    transport by mode): equations and defaults, or why NE (``own``: year, sector, gas, method)."""
     keys = ["year", "sector", "gas"]
-    by = waste_city.set_index(keys)["method"]
+    by = own.set_index(keys)["method"]
     own = by.reindex(pd.MultiIndex.from_frame(inventory[keys])).to_numpy()
     city = ((inventory["level"] == "city") & inventory["month"].isna()).to_numpy()
     use = city & pd.notna(own)
     return pd.Series(np.where(use, own, inventory["method"]), index=inventory.index)
+
+
+def _transport_city(cfg, year_list, profile, settings) -> pd.DataFrame:
+    """The city's ``transport_fuel`` rows of the years by mode, trip and gas
+    (:func:`citycarbon.accounting.transport.transport_emissions`; international trips flagged
+    ``memo``)."""
+    read = {"lake": settings.lake, "url": settings.database_url}
+    fuel = lake.read_current("transport_fuel", {"year": list(year_list)}, **read)
+    fuel = fuel[fuel["region_code"] == cfg.adcode]
+    out = transport_.transport_emissions(fuel, profile)
+    return out.astype({"year": "int64"})
+
+
+def _transport_methods(domestic: pd.DataFrame) -> pd.DataFrame:
+    """One ``method`` per year, mode category and gas of the domestic transport rows: the
+    equations, the factors used (unique per category) and any NE part."""
+    keys = ["year", "sector", "gas"]
+    if domestic.empty:
+        return pd.DataFrame(columns=[*keys, "method"])
+    used = domestic.groupby(keys)["method"].agg(lambda m: "; ".join(sorted(set(m))))
+    head = (
+        "by mode from transport_fuel (fuel sold or used, replaces the balance's 交通运输 item of "
+        "this year; IPCC 2006 Vol. 2 Ch. 3, 省级清单指南 交通运输; international trips are memo "
+        "items): "
+    )
+    return (head + used).rename("method").reset_index()
 
 
 def _city_sinks(cfg, year_list, settings) -> pd.DataFrame:

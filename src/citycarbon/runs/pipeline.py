@@ -219,6 +219,7 @@ STEPS: tuple[Step, ...] = (
                 "land_carbon",
                 "blue_carbon_sites",
                 "mariculture",
+                "transport_fuel",
             }
         ),
         (R.ENTERPRISE_MONTH_GASES,),  # the bottom-up: the enterprise accounts by sector and gas

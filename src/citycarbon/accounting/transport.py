@@ -1,0 +1,192 @@
+"""Transport (1.A.3) of a city inventory by mode: road, rail, water-borne navigation, aviation.
+
+Fuel-based Tier 1 of IPCC 2006 Vol. 2 Ch. 3 over the ingest table ``transport_fuel`` (fuel sold
+or used per year, mode, vehicle type, technology, fuel and kind of trip):
+
+- CO2 by the same factor profile and method as every other fuel of the inventory (guideline
+  NCV x CC x OF x 44/12, or IPCC Tier 1; :func:`citycarbon.accounting.combustion.
+  fuel_combustion_emissions`), so a tonne of diesel emits the same CO2 in 1.A.2 and 1.A.3;
+- CH4 and N2O by mode, fuel and (road gasoline) emission-control technology, kg per TJ of fuel
+  (``data/transport_defaults.csv``: Tables 3.2.2, 3.4.1, 3.5.3, 3.6.5, source and range per row;
+  a fuel without a row is ``NE`` for the gas, never zero).
+
+Categories (IPCC): 1.A.3.a civil aviation, 1.A.3.b road, 1.A.3.c railways, 1.A.3.d water-borne
+navigation, domestic trips only. International aviation and navigation (trip
+``international``: fuel of trips ending abroad) are memo items (``M.1.A.3.a.i``,
+``M.1.A.3.d.i``) outside every total. GPC (v1.1 Ch. 7): in-boundary trips scope 1 (II.x.1),
+transboundary domestic trips scope 3 (II.x.3), international trips memo (M.II.x), by
+:func:`citycarbon.accounting.gpc.reference_numbers`. Electricity of transport is grid energy
+(scope 2, from the balance), not a ``transport_fuel`` row.
+
+References
+----------
+[1] IPCC 2006 Guidelines, Vol. 2 Ch. 3 Mobile combustion: eqs. 3.2.1, 3.2.3 (road), 3.4.1
+    (railways), 3.5.1 (water-borne), 3.6.1 (aviation, Tier 1); §3.5.1.1 and §3.6.1.1
+    (international bunkers as memo items).
+[2] 国家发展改革委《省级温室气体清单编制指南（试行）》(2011), 第一章 能源活动, 交通运输
+    (分交通方式的燃料消费; 国际燃料舱单独报告).
+[3] WRI, C40, ICLEI (2021) GPC v1.1, Ch. 7 Transportation.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pandas as pd
+
+from citycarbon.accounting.balance import DATA_DIR
+from citycarbon.accounting.combustion import fuel_combustion_emissions
+from citycarbon.accounting.gpc import reference_numbers
+from citycarbon.accounting.gwp import gwp_values
+from citycarbon.factors import FactorProfile, fuels
+
+DEFAULTS_CSV = DATA_DIR / "transport_defaults.csv"
+MODES = ("road", "rail", "navigation", "aviation")
+TRIPS = ("in_boundary", "transboundary", "international")
+TECHNOLOGIES = ("uncontrolled", "oxidation_catalyst", "low_mileage_ldv_1995_or_later")
+ROAD_VEHICLES = (
+    "passenger_car",
+    "taxi",
+    "bus",
+    "light_truck",
+    "heavy_truck",
+    "motorcycle",
+    "other",
+)
+#: IPCC category of the domestic trips of each mode, and its GPC sub-sector.
+CATEGORY = {"aviation": "1.A.3.a", "road": "1.A.3.b", "rail": "1.A.3.c", "navigation": "1.A.3.d"}
+GPC_SUBSECTOR = {"road": "II.1", "rail": "II.2", "navigation": "II.3", "aviation": "II.4"}
+GASES = ("CO2", "CH4", "N2O")
+
+
+@cache
+def transport_defaults() -> pd.DataFrame:
+    """CH4 and N2O factors: parameter, mode, ipcc_fuel, technology, value, unit, source,
+    assumption, note."""
+    t = pd.read_csv(DEFAULTS_CSV, dtype=str, keep_default_na=False)
+    t["value"] = t["value"].astype("float64")
+    t["assumption"] = t["assumption"].str.lower().eq("true")
+    return t
+
+
+def mobile_ef_kg_per_tj(parameter: str, mode, ipcc_fuel, technology) -> np.ndarray:
+    """CH4 or N2O factor per row, kg/TJ: the row's technology, else the fuel's default
+    (technology ''); NaN where the table has neither."""
+    t = transport_defaults()
+    t = t[t["parameter"] == parameter].set_index(["mode", "ipcc_fuel", "technology"])["value"]
+    mode = np.asarray(mode, dtype=object)
+    fuel = np.asarray(ipcc_fuel, dtype=object)
+    tech = np.asarray(technology, dtype=object)
+    exact = t.reindex(pd.MultiIndex.from_arrays([mode, fuel, tech])).to_numpy()
+    fallback = t.reindex(pd.MultiIndex.from_arrays([mode, fuel, np.full(len(mode), "")]))
+    return np.where(np.isnan(exact), fallback.to_numpy(), exact)
+
+
+# ------------------------------------------------------------------------- single equations
+def mobile_gas_t(fuel_tj, ef_kg_per_tj):
+    """CH4 or N2O of fuel burnt in vehicles, ships or aircraft, t.
+
+    Emission = sum_a Fuel_a x EF_a  (IPCC 2006 Vol. 2 eq. 3.2.3 road; eq. 3.4.1 railways;
+    eq. 3.5.1 water-borne navigation; eq. 3.6.1 aviation Tier 1), Fuel in TJ.
+
+    Parameters
+    ----------
+    fuel_tj : array-like   fuel burnt [TJ]
+    ef_kg_per_tj : array-like   emission factor [kg/TJ]
+
+    References
+    ----------
+    IPCC 2006 Guidelines, Vol. 2, Ch. 3, Tables 3.2.2, 3.4.1, 3.5.3, 3.6.5.
+    """
+    return fuel_tj * ef_kg_per_tj * 1e-3
+
+
+# ------------------------------------------------------------------------- tier sequence
+def transport_emissions(activity: pd.DataFrame, profile: FactorProfile) -> pd.DataFrame:
+    """Emissions of ``transport_fuel`` rows by mode, vehicle type, trip and gas.
+
+    Parameters
+    ----------
+    activity : region_code, year, mode, vehicle_type, technology, fuel (code, not electricity
+        or heat), trip, quantity (the fuel's statistical unit)
+    profile : factor profile of the inventory (NCV, CO2 factors, GWP100)
+
+    Returns
+    -------
+    pandas.DataFrame
+        region_code, year, mode, vehicle_type, trip, fuel, sector (IPCC category, ``M.``
+        prefixed for international trips), gpc_ref, memo (bool), gas, energy_tj, emissions_t
+        (NaN where the gas has no factor: NE), emissions_tco2e, notation_key, method.
+    """
+    cols = [
+        "region_code",
+        "year",
+        "mode",
+        "vehicle_type",
+        "trip",
+        "fuel",
+        "sector",
+        "gpc_ref",
+        "memo",
+        "gas",
+        "energy_tj",
+        "emissions_t",
+        "emissions_tco2e",
+        "notation_key",
+        "method",
+    ]
+    if activity.empty:
+        return pd.DataFrame(columns=cols)
+    a = activity.reset_index(drop=True)
+    a = a.assign(
+        vehicle_type=a["vehicle_type"].fillna("").astype(str),
+        technology=a["technology"].fillna("").astype(str),
+    )
+    f = fuels()
+    act = pd.DataFrame(
+        {
+            "fuel": a["fuel"].to_numpy(),
+            "quantity": a["quantity"].to_numpy(dtype="float64"),
+            "unit": f["stat_unit"].reindex(a["fuel"]).to_numpy(),
+        }
+    )
+    em = fuel_combustion_emissions(act, profile, tier1=True, source="transport_fuel")
+    tj = em["energy_gj"].to_numpy(dtype="float64") * 1e-3
+    ipcc = f["ipcc_fuel"].reindex(a["fuel"]).fillna("").to_numpy()
+    memo = (a["trip"] == "international").to_numpy()
+    category = a["mode"].map(CATEGORY)
+    sector = np.where(memo, "M." + category + ".i", category)
+    ref = reference_numbers(a["mode"].map(GPC_SUBSECTOR), a["trip"], np.zeros(len(a), bool))
+    gwp = dict(zip(GASES, gwp_values(["CO2", "CH4_non_fossil", "N2O"], profile), strict=True))
+    base = a[["region_code", "year", "mode", "vehicle_type", "trip", "fuel"]].assign(
+        sector=sector, gpc_ref=ref, memo=memo, energy_tj=tj
+    )
+    co2_method = em["method"].astype(str).to_numpy()
+    parts = [
+        base.assign(gas="CO2", emissions_t=em["co2_t"].to_numpy(dtype="float64"), method=co2_method)
+    ]
+    for gas, parameter in (("CH4", "ch4_ef"), ("N2O", "n2o_ef")):
+        ef = mobile_ef_kg_per_tj(parameter, a["mode"], ipcc, a["technology"])
+        parts.append(
+            base.assign(
+                gas=gas,
+                emissions_t=mobile_gas_t(tj, ef),
+                method=np.where(
+                    np.isnan(ef),
+                    f"NE: no {gas} factor of this mode and fuel in transport_defaults.csv",
+                    f"{gas} = fuel TJ x EF (IPCC 2006 Vol. 2 Ch. 3 Tier 1, kg/TJ "
+                    + pd.Series(ef).map("{:g}".format).to_numpy()
+                    + ")",
+                ),
+            )
+        )
+    out = pd.concat(parts, ignore_index=True)
+    out["emissions_tco2e"] = out["emissions_t"] * out["gas"].map(gwp)
+    out["notation_key"] = np.where(out["emissions_t"].isna(), "NE", "")
+    return out[cols]
+
+
+def one_category(sector: pd.Series) -> pd.Series:
+    """Transport modes (1.A.3.a-d) as the one category 1.A.3 (the enterprise accounts' level)."""
+    return sector.where(~sector.astype(str).str.startswith("1.A.3."), "1.A.3")

@@ -1,0 +1,190 @@
+"""Transport by mode (1.A.3, issue 15): IPCC 2006 Vol. 2 Ch. 3 Tier 1 factors, memo items,
+GPC scopes, the demo city's inventory and the transport_fuel ingest kind."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from citycarbon.accounting import transport as tr
+from citycarbon.config import as_city
+
+
+@pytest.mark.parametrize(
+    ("parameter", "mode", "fuel", "technology", "published_kg_per_tj"),
+    [
+        # IPCC 2006 Vol. 2 Ch. 3 Table 3.2.2 (road transport N2O and CH4 default factors)
+        ("ch4_ef", "road", "motor_gasoline", "uncontrolled", 33),
+        ("n2o_ef", "road", "motor_gasoline", "uncontrolled", 3.2),
+        ("ch4_ef", "road", "motor_gasoline", "oxidation_catalyst", 25),
+        ("n2o_ef", "road", "motor_gasoline", "oxidation_catalyst", 8.0),
+        ("ch4_ef", "road", "motor_gasoline", "low_mileage_ldv_1995_or_later", 3.8),
+        ("n2o_ef", "road", "motor_gasoline", "low_mileage_ldv_1995_or_later", 5.7),
+        ("ch4_ef", "road", "gas_diesel_oil", "", 3.9),
+        ("n2o_ef", "road", "gas_diesel_oil", "", 3.9),
+        ("ch4_ef", "road", "natural_gas", "", 92),
+        ("ch4_ef", "road", "liquefied_petroleum_gases", "", 62),
+        # Table 3.4.1 (railways, diesel)
+        ("ch4_ef", "rail", "gas_diesel_oil", "", 4.15),
+        ("n2o_ef", "rail", "gas_diesel_oil", "", 28.6),
+        # Table 3.5.3 (water-borne navigation, ocean-going ships)
+        ("ch4_ef", "navigation", "residual_fuel_oil", "", 7),
+        ("n2o_ef", "navigation", "residual_fuel_oil", "", 2),
+        # Table 3.6.5 (aviation, Tier 1)
+        ("ch4_ef", "aviation", "jet_kerosene", "", 0.5),
+        ("n2o_ef", "aviation", "jet_kerosene", "", 2),
+    ],
+)
+def test_factors_are_the_ipcc_table_values(parameter, mode, fuel, technology, published_kg_per_tj):
+    got = tr.mobile_ef_kg_per_tj(parameter, [mode], [fuel], [technology])[0]
+    assert got == pytest.approx(published_kg_per_tj)
+
+
+def test_factors_carry_source_unit_and_assumption_flag():
+    t = tr.transport_defaults()
+    assert (t["unit"] == "kg/TJ").all() and t["source"].str.startswith("IPCC 2006").all()
+    # the gasoline default without a technology is a choice, labelled as one
+    dflt = t[(t["ipcc_fuel"] == "motor_gasoline") & (t["technology"] == "")]
+    assert dflt["assumption"].all() and dflt["note"].str.contains("ASSUMPTION").all()
+
+
+def test_mobile_gas_hand_computation():
+    # 1000 t of diesel at the IPCC default NCV 43.0 TJ/Gg (Vol. 2 Table 1.2) = 43 TJ;
+    # road CH4 3.9 kg/TJ -> 167.7 kg; rail N2O 28.6 kg/TJ -> 1229.8 kg
+    assert tr.mobile_gas_t(43.0, 3.9) == pytest.approx(0.1677)
+    assert tr.mobile_gas_t(43.0, 28.6) == pytest.approx(1.2298)
+    # technology without a row of its own falls back to the fuel's default
+    assert np.isnan(tr.mobile_ef_kg_per_tj("ch4_ef", ["road"], ["other_kerosene"], [""])[0])
+    fb = tr.mobile_ef_kg_per_tj("ch4_ef", ["road"], ["gas_diesel_oil"], ["uncontrolled"])
+    assert fb[0] == pytest.approx(3.9)
+
+
+def _activity(**over) -> pd.DataFrame:
+    base = {
+        "region_code": "350200",
+        "year": 2023,
+        "mode": ["road", "road", "rail", "aviation", "aviation", "navigation"],
+        "vehicle_type": ["passenger_car", "bus", "", "", "", ""],
+        "technology": ["", "", "", "", "", ""],
+        "fuel": ["gasoline", "diesel", "diesel", "kerosene", "kerosene", "fuel_oil"],
+        "trip": [
+            "in_boundary",
+            "in_boundary",
+            "transboundary",
+            "transboundary",
+            "international",
+            "international",
+        ],
+        "quantity": [1000.0, 500.0, 200.0, 800.0, 300.0, 400.0],
+    }
+    return pd.DataFrame({**base, **over})
+
+
+def test_categories_gpc_scopes_and_memo_items():
+    profile = as_city(None).factor_profile("inventory")
+    out = tr.transport_emissions(_activity(), profile)
+    co2 = out[out["gas"] == "CO2"].reset_index(drop=True)
+    assert list(co2["sector"]) == [
+        "1.A.3.b",
+        "1.A.3.b",
+        "1.A.3.c",
+        "1.A.3.a",
+        "M.1.A.3.a.i",
+        "M.1.A.3.d.i",
+    ]
+    assert list(co2["gpc_ref"]) == ["II.1.1", "II.1.1", "II.2.3", "II.4.3", "M.II.4", "M.II.3"]
+    assert list(co2["memo"]) == [False, False, False, False, True, True]
+    assert (out["notation_key"] == "").all() and (out["emissions_t"] > 0).all()
+    # CH4 of the gasoline car: energy x the Table 3.2.2 default (assumed catalyst, 3.8 kg/TJ)
+    ch4 = out[(out["gas"] == "CH4")].reset_index(drop=True)
+    assert ch4.loc[0, "emissions_t"] == pytest.approx(ch4.loc[0, "energy_tj"] * 3.8e-3)
+
+
+def test_co2_is_the_inventory_profile_co2_of_the_same_fuel():
+    """A tonne of diesel emits the same CO2 in road transport as in the rest of the inventory."""
+    from citycarbon.accounting.inventory import combustion_gases
+    from citycarbon.factors import fuels
+
+    profile = as_city(None).factor_profile("inventory")
+    out = tr.transport_emissions(_activity(), profile)
+    rest = combustion_gases(
+        pd.DataFrame({"fuel": ["diesel"], "quantity": [500.0], "ch4_n2o_context": [""]}),
+        profile,
+        fuels()["stat_unit"],
+    )
+    bus = out[(out["vehicle_type"] == "bus") & (out["gas"] == "CO2")]
+    assert bus["emissions_t"].iloc[0] == pytest.approx(
+        rest.loc[rest["gas"] == "CO2", "emissions_t"].iloc[0], rel=1e-12
+    )
+
+
+def test_a_fuel_without_mode_factor_is_ne_never_zero():
+    profile = as_city(None).factor_profile("inventory")
+    a = _activity().iloc[:1].assign(fuel="lpg", mode="rail", vehicle_type="")
+    out = tr.transport_emissions(a, profile).set_index("gas")
+    assert out.loc["CO2", "emissions_t"] > 0
+    assert np.isnan(out.loc["CH4", "emissions_t"]) and out.loc["CH4", "notation_key"] == "NE"
+    assert out.loc["CH4", "method"].startswith("NE:")
+
+
+@pytest.fixture(scope="module")
+def demo_inventory(small_demo_dir):
+    from citycarbon.runs.inventory import compute_inventory
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CITYCARBON_HOME", str(small_demo_dir))
+        mp.delenv("CITYCARBON_DATABASE_URL", raising=False)
+        return compute_inventory(write=False, mc_iterations=2000)
+
+
+def test_demo_inventory_by_mode_memo_outside_totals(demo_inventory):
+    ci = demo_inventory["city_inventory"]
+    city = ci[(ci["level"] == "city") & ci["month"].isna() & (ci["basis"] == "territorial")]
+    modes = city[city["sector"].str.startswith("1.A.3")]
+    assert set(modes["sector"]) == {"1.A.3.a", "1.A.3.b", "1.A.3.c", "1.A.3.d"}
+    assert (modes["emissions_tco2e"] > 0).all()  # CH4 and N2O estimated, no longer NE
+    assert not ci["sector"].str.startswith("M.").any()  # memo items never in the inventory
+    gpc = demo_inventory["gpc_inventory"]
+    memo = gpc[gpc["memo"] & gpc["gpc_ref"].isin(["M.II.3", "M.II.4"])]
+    assert (memo["emissions_tco2e"] > 0).all() and set(memo["gpc_ref"]) == {"M.II.3", "M.II.4"}
+    # GPC transport (scope 1 and 3 fuel) adds up to the inventory's modes
+    fuel_refs = gpc[gpc["gpc_ref"].str.match(r"II\.\d\.[13]$") & ~gpc["memo"]]
+    ii = fuel_refs.groupby("year")["emissions_tco2e"].sum()
+    inv = modes.groupby("year")["emissions_tco2e"].sum()
+    # II.x.3 also holds the T&D losses of transport electricity: take them out
+    losses = gpc[(gpc["gpc_ref"] == "II.2.3") & (gpc["gas"] == "CO2")].set_index("year")
+    rail = modes[(modes["sector"] == "1.A.3.c") & (modes["gas"] == "CO2")].set_index("year")
+    ii = ii - (losses["emissions_tco2e"] - rail["emissions_tco2e"]).reindex(ii.index)
+    np.testing.assert_allclose(ii.reindex(inv.index), inv, rtol=1e-9)
+    # the enterprise levels close on the modes' sum as one 1.A.3
+    ind = ci[(ci["level"] == "industry") & (ci["basis"] == "territorial")]
+    one = ind[ind["sector"] == "1.A.3"].groupby("year")["emissions_tco2e"].sum()
+    np.testing.assert_allclose(one.reindex(inv.index), inv, rtol=1e-9)
+    assert not ind["sector"].str.startswith("1.A.3.").any()
+
+
+def test_transport_fuel_ingest_refuses_electricity_and_unknown_modes(tmp_path, monkeypatch):
+    from citycarbon.ingest.loader import ingest
+    from citycarbon.store import catalog, lake
+
+    monkeypatch.setenv("CITYCARBON_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
+    f = tmp_path / "transport.csv"
+    f.write_text(
+        "行政区划代码,年份,交通方式,车型,燃料品种,出行类型,消费量,单位\n"
+        "350200,2020,road,bus,柴油,in_boundary,1000,t\n"
+        "350200,2020,aviation,,jet_kerosene,international,20,万吨\n"
+        "350200,2020,road,bus,electricity,in_boundary,10,万千瓦时\n"
+        "350200,2020,pipeline,,diesel,in_boundary,10,t\n",
+        encoding="utf-8",
+    )
+    try:
+        r = ingest("transport_fuel", f)
+        assert (r.rows_accepted, r.rows_quarantined) == (2, 2)
+        assert {"燃料品种", "交通方式"} <= set(r.problems["column"])
+        got = lake.read_current("transport_fuel").sort_values("mode")
+        assert list(got["fuel"]) == ["jet_kerosene", "diesel"]
+        assert got["quantity"].iloc[0] == pytest.approx(200000.0)  # 20 万吨 in t
+    finally:
+        catalog.dispose_engines()
