@@ -389,6 +389,7 @@ def targets_pdf(data: ReportData, out: str | Path | BinaryIO, lang: str = "zh") 
                 g["year"], g["actual_decline_pct"], marker="o", label=f"{code} {text['actual']}"
             )
             ax.plot(g["year"], g["scheduled_decline_pct"], ls="--", color=line[0].get_color())
+        ax.set_xticks(sorted(inten["year"].astype(int).unique()))  # whole years only
         ax.set_ylabel(text["decline"])
         ax.set_title(text["progress_chart"])
         ax.legend(fontsize=6, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
