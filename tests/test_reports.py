@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from citycarbon.cli import app
+from citycarbon.read.presentation import table_title
 from citycarbon.reports.excel import write_excel
 from citycarbon.reports.pdf import cjk_font, inventory_pdf
 from citycarbon.runs.reports import inventory_report, targets_report
@@ -71,7 +72,8 @@ def test_excel_holds_every_table_and_gpc_adds_up(home, tmp_path):
     data = inventory_report(2024)
     path = write_excel(data, tmp_path / "inv.xlsx")
     sheets = pd.read_excel(path, sheet_name=None)
-    assert set(data.tables) <= set(sheets) and "provenance" in sheets
+    titles = {table_title(name, "zh") for name in data.tables}  # Chinese sheet names
+    assert titles <= set(sheets) and "数据来源" in sheets
     gpc = data.tables["gpc"]
     ind = data.tables["indicators"].set_index("indicator")["value"]
     for flag, indicator in (("basic", "gpc_basic_tco2e"), ("basic_plus", "gpc_basic_plus_tco2e")):

@@ -27,6 +27,7 @@ from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
 from citycarbon.read import access
 from citycarbon.read.access import Principal
+from citycarbon.read.presentation import Basis
 from citycarbon.store import results
 from citycarbon.store import targets as targets_store
 
@@ -741,3 +742,33 @@ def warnings_log(principal: Principal) -> pd.DataFrame:
     access.require(principal, "read")
     w = targets_store.warnings_frame()
     return w[entity_visible(principal, w["entity_level"], w["entity_code"])].reset_index(drop=True)
+
+
+_SCOPES = {"zh": "范围一、二、三（GPC）", "en": "scopes 1, 2 and 3 (GPC)"}
+_GASES = {"zh": "七种温室气体，CO2当量", "en": "seven GHGs, CO2e"}
+_COVERAGE = {
+    True: {"zh": "全市（自上而下清单）", "en": "the whole city (top-down inventory)"},
+    False: {"zh": "可见企业之和（自下而上）", "en": "sum of the visible enterprises (bottom-up)"},
+}
+
+
+def inventory_basis(principal: Principal, year: int | None, basis: str | None, lang: str) -> Basis:
+    """The 口径 of an inventory download in ``lang``: city, year (all years when None), basis,
+    scopes, gases, the factor sets with their versions (of the newest ``city_inventory`` run)
+    and coverage (the city for city-wide roles, else the principal's enterprises)."""
+    from citycarbon.config import load_city
+
+    lang = lang if lang in ("zh", "en") else "zh"
+    cfg = load_city()
+    prov = provenance("city_inventory")
+    profile = prov["factor_profile"] if prov else ""
+    sets = profile.split("[", 1)[-1].split("]", 1)[0] if "[" in profile else profile
+    return Basis(
+        city=getattr(cfg.name, lang),
+        year=str(year) if year is not None else ("全部年份" if lang == "zh" else "all years"),
+        basis=basis or "",
+        scope=_SCOPES[lang],
+        gases=_GASES[lang],
+        factors=sets.replace(",", ", "),
+        coverage=_COVERAGE[principal.can("read_city")][lang],
+    )

@@ -1,8 +1,11 @@
-"""Excel reports: every table of a report on its own sheet, plus provenance and notes.
+"""Excel reports: a 说明 sheet with the 口径 and notes, every table of a report on its own sheet
+(Chinese or English sheet names and column labels with units), the chart series and provenance.
 
 A report is written to a file path (the CLI) or to a binary stream (the web streams it from
 memory, so no file name is ever made of request data). No cell is a spreadsheet formula
-(:func:`citycarbon.contract.exports.spreadsheet_ready`).
+(:func:`citycarbon.contract.exports.spreadsheet_ready`); figures are shown through
+:func:`citycarbon.read.presentation.present` (万吨 where tonnes reach eight digits, fractions as
+percentages).
 """
 
 from __future__ import annotations
@@ -14,7 +17,12 @@ import pandas as pd
 
 from citycarbon.contract.exports import spreadsheet_ready, write_csv
 from citycarbon.errors import InputError
+from citycarbon.read.presentation import present, table_title
+from citycarbon.reports.basis import report_basis
 from citycarbon.runs.reports import ReportData
+
+_NOTE = {"zh": "说明", "en": "Note"}
+_REPORT = {"zh": "报告", "en": "Report"}
 
 
 def _target(out: str | Path | BinaryIO) -> Path | BinaryIO:
@@ -26,29 +34,45 @@ def _target(out: str | Path | BinaryIO) -> Path | BinaryIO:
     return out
 
 
-def write_excel(data: ReportData, out: str | Path | BinaryIO) -> Path | BinaryIO:
-    """Write ``summary``, one sheet per table (sheet name = table name) and ``provenance`` to a
-    path or a binary stream; returns the path (or the stream)."""
+def _sheet(name: str, lang: str, used: set[str]) -> str:
+    """A sheet name: the table's title (31 characters at most), unique in the workbook."""
+    title = table_title(name, lang)[:31]
+    while title in used:
+        title = title[:29] + f"_{len(used)}"
+    used.add(title)
+    return title
+
+
+def write_excel(data: ReportData, out: str | Path | BinaryIO, lang: str = "zh") -> Path | BinaryIO:
+    """Write the 说明 sheet (title, 口径, notes), one sheet per table and chart series and the
+    provenance to a path or a binary stream, labelled in ``lang``; returns the path (or the
+    stream)."""
     target = _target(out)
-    summary = pd.DataFrame(
-        {
-            "field": [
-                "title",
-                "city",
-                "period",
-                "source",
-                *(f"note {i + 1}" for i in range(len(data.notes))),
-            ],
-            "value": [data.title, data.city, data.period, data.source, *data.notes],
-        }
+    basis = report_basis(data, lang)
+    about = basis.frame(lang)
+    head = pd.DataFrame({about.columns[0]: [_REPORT[lang]], about.columns[1]: [data.title]})
+    notes = pd.DataFrame(
+        {about.columns[0]: [_NOTE[lang]] * len(data.notes), about.columns[1]: data.notes}
     )
+    summary = pd.concat([head, about, notes], ignore_index=True)
+    used: set[str] = set()
     with pd.ExcelWriter(target, engine="xlsxwriter") as xw:
-        spreadsheet_ready(summary).to_excel(xw, sheet_name="summary", index=False)
+        spreadsheet_ready(summary).to_excel(
+            xw, sheet_name=_sheet("summary", lang, used), index=False
+        )
+        xw.sheets[table_title("summary", lang)].set_column(0, 0, 14)
+        xw.sheets[table_title("summary", lang)].set_column(1, 1, 90)
         for name, frame in data.tables.items():
-            spreadsheet_ready(frame).to_excel(xw, sheet_name=name[:31], index=False)
+            sheet = _sheet(name, lang, used)
+            spreadsheet_ready(present(frame, lang)).to_excel(xw, sheet_name=sheet, index=False)
+            xw.sheets[sheet].set_column(0, len(frame.columns), 16)
         for name, frame in data.charts.items():
-            spreadsheet_ready(frame).to_excel(xw, sheet_name=f"chart_{name}"[:31], index=False)
-        spreadsheet_ready(data.provenance).to_excel(xw, sheet_name="provenance", index=False)
+            sheet = _sheet(f"chart_{name}", lang, used)
+            spreadsheet_ready(present(frame, lang)).to_excel(xw, sheet_name=sheet, index=False)
+        sheet = _sheet("provenance", lang, used)
+        spreadsheet_ready(present(data.provenance, lang)).to_excel(
+            xw, sheet_name=sheet, index=False
+        )
     return target
 
 

@@ -17,9 +17,62 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 
+from citycarbon.read.presentation import present, table_title
+from citycarbon.reports.basis import report_basis
 from citycarbon.runs.reports import ReportData
 
 FALLBACK_CID = "STSong-Light"
+#: Usable widths of a portrait and a landscape A4 page [pt] (40 pt margins).
+PORTRAIT_PT, LANDSCAPE_PT = 515.0, 762.0
+#: Text of the report in each language (headings and lines not from the data).
+TEXT = {
+    "zh": {
+        "city": "城市",
+        "period": "报告期",
+        "total": "排放总量",
+        "monthly": "逐月排放",
+        "month": "月份",
+        "sectors": "分部门排放",
+        "appendix": "附录：方法与因子",
+        "provenance": "数据来源与可追溯性",
+        "provenance_text": "本报告的每个合计值均来自下列计算批次（计算批次、因子配置版本、方法）；"
+        "用相同输入重新计算即可复现。",
+        "more": "另有 {n} 行见 Excel 报告",
+        "page": "第 {n} 页",
+        "targets": "目标（含来源）",
+        "dual": "双控指标（考核口径）",
+        "progress_chart": "强度下降：实际（实线）与进度目标（虚线）",
+        "decline": "累计下降（%）",
+        "actual": "实际",
+        "intensity": "强度目标进展",
+        "budget": "总量目标进展",
+        "status": "预警状态（最新期）",
+        "warnings": "预警记录",
+    },
+    "en": {
+        "city": "City",
+        "period": "Period",
+        "total": "Total emissions",
+        "monthly": "Monthly emissions",
+        "month": "Month",
+        "sectors": "Emissions by sector",
+        "appendix": "Appendix: methods and factor sets",
+        "provenance": "Provenance",
+        "provenance_text": "Every total in this report comes from the result runs below (run id, "
+        "factor profile version, method); recompute with the same inputs to reproduce it.",
+        "more": "{n} more rows in the Excel report",
+        "page": "page {n}",
+        "targets": "Targets (with source)",
+        "dual": "Dual-control indicators (assessed basis)",
+        "progress_chart": "Intensity decline: actual (solid) and schedule (dashed)",
+        "decline": "Cumulative decline (%)",
+        "actual": "actual",
+        "intensity": "Intensity targets progress",
+        "budget": "Total (budget) targets progress",
+        "status": "Warning status (latest period)",
+        "warnings": "Warnings log",
+    },
+}
 
 
 @cache
@@ -93,7 +146,7 @@ def _fmt(v: Any) -> str:
 
 
 class _Doc:
-    def __init__(self, data: ReportData) -> None:
+    def __init__(self, data: ReportData, lang: str) -> None:
         from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 
         self.font = cjk_font()
@@ -106,6 +159,23 @@ class _Doc:
         self.small = ParagraphStyle("s", parent=self.body, fontSize=7, leading=9)
         self.story: list[Any] = []
         self.data = data
+        self.lang = lang if lang in TEXT else "zh"
+        self.text = TEXT[self.lang]
+
+    def first_page(self, period_label: str) -> None:
+        """Title, city and period, the 口径 and the provenance line of the first page."""
+        data, text = self.data, self.text
+        self.h(data.title_in(self.lang), 1)
+        sep = "；" if self.lang == "zh" else "; "
+        self.p(f"{text['city']} {data.city_in(self.lang)}{sep}{period_label} {data.period}")
+        self.p(report_basis(data, self.lang).line(self.lang))
+        runs = data.provenance
+        if len(runs):
+            named = runs["result"].astype(str) + " " + runs["run_id"].astype(str)
+            self.p(f"{text['provenance']}：" if self.lang == "zh" else f"{text['provenance']}: ")
+            self.p(", ".join(named), small=True)
+        for note in data.notes:
+            self.p(note)
 
     def h(self, text: str, level: int = 2) -> None:
         from xml.sax.saxutils import escape
@@ -121,14 +191,22 @@ class _Doc:
 
         self.story.append(Paragraph(escape(text), self.small if small else self.body))
 
-    def table(self, frame: pd.DataFrame, max_rows: int = 40, cols: list[str] | None = None) -> None:
+    def table(
+        self,
+        frame: pd.DataFrame,
+        max_rows: int = 40,
+        cols: list[str] | None = None,
+        width_pt: float = PORTRAIT_PT,
+        space_after: float = 6,
+    ) -> None:
+        """A table of ``frame`` (its ``cols``) labelled in the report's language, figures in
+        their display units (:func:`citycarbon.read.presentation.present`)."""
         from xml.sax.saxutils import escape
 
         from reportlab.lib import colors
         from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
-        f = frame[cols] if cols else frame
-        f = f.head(max_rows)
+        f = present((frame[cols] if cols else frame).head(max_rows), self.lang)
         cell = lambda v: Paragraph(escape(_fmt(v)), self.small)  # noqa: E731
         rows = [[cell(c) for c in f.columns]] + [
             [cell(v) for v in r] for r in f.itertuples(index=False)
@@ -139,7 +217,7 @@ class _Doc:
         lengths = np.array(
             [max([len(str(c))] + [len(_fmt(v)) for v in f[c]]) for c in f.columns], dtype="float64"
         ).clip(8, 40)
-        widths = list(515.0 * lengths / lengths.sum())
+        widths = list(width_pt * lengths / lengths.sum())
         t = Table(rows, repeatRows=1, hAlign="LEFT", colWidths=widths)
         t.setStyle(
             TableStyle(
@@ -150,9 +228,9 @@ class _Doc:
                 ]
             )
         )
-        self.story.extend([t, Spacer(1, 6)])
+        self.story.extend([t, Spacer(1, space_after)] if space_after else [t])
         if len(frame) > max_rows:
-            self.p(f"… {len(frame) - max_rows} more rows in the Excel report", small=True)
+            self.p(self.text["more"].format(n=len(frame) - max_rows), small=True)
 
     def image(self, buf: io.BytesIO, width_cm: float = 16) -> None:
         from reportlab.lib.units import cm
@@ -163,109 +241,122 @@ class _Doc:
         img.drawWidth, img.drawHeight = width_cm * cm, width_cm * cm * ratio
         self.story.append(img)
 
+    def landscape_table(self, frame: pd.DataFrame, title: str, max_rows: int = 40) -> None:
+        """``frame`` on landscape pages of its own (a wide table stays legible)."""
+        from reportlab.platypus import NextPageTemplate, PageBreak
+        from reportlab.platypus.flowables import PageBreakIfNotEmpty
+
+        self.story += [NextPageTemplate("landscape"), PageBreak()]
+        self.h(title)
+        # no space after it: a spacer at the foot of a full page would open a blank one
+        self.table(frame, max_rows=max_rows, width_pt=LANDSCAPE_PT, space_after=0)
+        self.story += [NextPageTemplate("portrait"), PageBreakIfNotEmpty()]
+
     def provenance(self) -> None:
-        self.h("数据来源与可追溯性 Provenance")
-        self.p(
-            "Every total in this report comes from the result runs below (run_id, factor "
-            "profile version, method); recompute with the same inputs to reproduce it."
-        )
+        self.h(self.text["provenance"])
+        self.p(self.text["provenance_text"])
         if len(self.data.provenance):
             self.table(self.data.provenance)
 
     def build(self, out: str | Path | BinaryIO) -> Path | BinaryIO:
         """Write the PDF to a path (its directory created) or a binary stream."""
         from reportlab.lib.pagesizes import A4
-        from reportlab.platypus import SimpleDocTemplate
 
         if isinstance(out, str | Path):
             out = Path(out)
             out.parent.mkdir(parents=True, exist_ok=True)
-        font = self.font
+        from reportlab.lib.pagesizes import landscape
+        from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
+
+        font, title, text = self.font, self.data.title_in(self.lang), self.text
 
         def footer(canvas: Any, doc: Any) -> None:
             canvas.saveState()
             canvas.setFont(font, 7)
-            canvas.drawString(40, 20, f"citycarbon | {self.data.title} | 第 {doc.page} 页")
+            canvas.drawString(40, 20, f"citycarbon | {title} | {text['page'].format(n=doc.page)}")
             canvas.restoreState()
 
-        doc = SimpleDocTemplate(
-            str(out) if isinstance(out, Path) else out,
-            pagesize=A4,
-            title=self.data.title,
-            leftMargin=40,
-            rightMargin=40,
-            topMargin=40,
-            bottomMargin=40,
-        )
-        doc.build(self.story, onFirstPage=footer, onLaterPages=footer)
+        doc = BaseDocTemplate(str(out) if isinstance(out, Path) else out, pagesize=A4, title=title)
+        templates = []
+        for name, size in (("portrait", A4), ("landscape", landscape(A4))):
+            frame = Frame(40, 40, size[0] - 80, size[1] - 80, id=name)
+            templates.append(PageTemplate(name, [frame], onPage=footer, pagesize=size))
+        doc.addPageTemplates(templates)
+        doc.build(self.story)
         return out
 
 
-def inventory_pdf(data: ReportData, out: str | Path | BinaryIO) -> Path | BinaryIO:
-    """Write the inventory report (summary, charts, tables, method and factor appendix) to a
-    path or a binary stream."""
+def inventory_pdf(
+    data: ReportData, out: str | Path | BinaryIO, lang: str = "zh"
+) -> Path | BinaryIO:
+    """Write the inventory report (口径 and provenance first, then the total, charts, tables,
+    the GPC table on landscape pages, method and factor appendix) in ``lang`` to a path or a
+    binary stream."""
     import matplotlib.pyplot as plt
 
     _mpl_cjk()
-    d = _Doc(data)
-    d.h(data.title, 1)
-    d.p(f"城市 City: {data.city} | 报告期 Period: {data.period} | 数据源 Source: {data.source}")
-    for note in data.notes:
-        d.p(note)
+    d = _Doc(data, lang)
+    text = d.text
+    d.first_page(text["period"])
     total = data.tables.get("total")
     if total is not None:
-        d.h("排放总量 Total")
+        d.h(text["total"])
         d.table(total)
+    unit = "万吨CO2当量" if d.lang == "zh" else "10^4 tCO2e"
     monthly = data.charts.get("monthly")
     if monthly is not None and len(monthly):
         fig, ax = plt.subplots(figsize=(8, 3))
         ax.bar(monthly["month"].astype(int), monthly["emissions_tco2e"] / 1e4, color="#3a7ca5")
-        ax.set_xlabel("月份 month")
-        ax.set_ylabel("万吨CO2e (10^4 tCO2e)")
-        ax.set_title("逐月排放 Monthly emissions")
+        ax.set_xlabel(text["month"])
+        ax.set_ylabel(unit)
+        ax.set_title(text["monthly"])
         ax.set_xticks(range(1, 13))
         d.image(_fig_png(fig))
     sectors = data.tables.get("by_sector")
     if sectors is not None and len(sectors):
-        s = sectors.groupby("sector_name_zh")["emissions_tco2e"].sum().sort_values()
-        fig, ax = plt.subplots(figsize=(8, 3))
+        label = "sector_name_zh" if d.lang == "zh" else "sector"
+        s = sectors.groupby(label)["emissions_tco2e"].sum().sort_values()
+        fig, ax = plt.subplots(figsize=(8, 0.6 + 0.28 * len(s)))
         ax.barh(s.index, s.to_numpy() / 1e4, color="#81a4cd")
-        ax.set_xlabel("万吨CO2e (10^4 tCO2e)")
-        ax.set_title("分部门排放 Emissions by sector")
+        ax.set_xlabel(unit)
+        ax.set_title(text["sectors"])
+        ax.tick_params(axis="y", labelsize=8)
         d.image(_fig_png(fig))
-    titles = {
-        "by_sector": "分部门 By sector (scope)",
-        "by_gas": "分气体 By gas",
-        "by_district": "分区 By district",
-        "by_industry": "分行业 By industry (top 15)",
-        "by_enterprise": "重点企业 Largest enterprises (top 10)",
-        "indicators": "指标 Indicators",
-        "balance_items": "能源平衡表（汇总）Energy balance items",
-        "uncertainty": "不确定性 Uncertainty",
-        "gpc": "GPC 报告格式 GPC reporting table",
-    }
-    for name, title in titles.items():
+    for name in (
+        "by_sector",
+        "by_gas",
+        "by_district",
+        "by_industry",
+        "by_enterprise",
+        "indicators",
+        "balance_items",
+        "uncertainty",
+    ):
         t = data.tables.get(name)
         if t is not None and len(t):
-            d.h(title)
-            d.table(t, max_rows=30)
-    d.h("附录：方法与因子 Appendix: methods and factor sets")
+            d.h(table_title(name, d.lang))
+            d.table(t.drop(columns=["source_batches"], errors="ignore"), max_rows=30)
+    gpc = data.tables.get("gpc")
+    if gpc is not None and len(gpc):
+        other = "name_en" if d.lang == "zh" else "name_zh"  # one language a page
+        d.landscape_table(gpc.drop(columns=[other]), table_title("gpc", d.lang), max_rows=60)
+    d.h(text["appendix"])
     d.table(data.tables["factor_sets"])
     d.provenance()
     return d.build(out)
 
 
-def targets_pdf(data: ReportData, out: str | Path | BinaryIO) -> Path | BinaryIO:
-    """Write the dual-control report (target list, progress vs schedule, status, warnings) to a
-    path or a binary stream."""
+def targets_pdf(data: ReportData, out: str | Path | BinaryIO, lang: str = "zh") -> Path | BinaryIO:
+    """Write the dual-control report (口径 and provenance first, target list, progress vs
+    schedule, status, warnings) in ``lang`` to a path or a binary stream."""
     import matplotlib.pyplot as plt
 
     _mpl_cjk()
-    d = _Doc(data)
-    d.h(data.title, 1)
-    d.p(f"城市 City: {data.city} | 期间 Period: {data.period} | 方法 Method: {data.source}")
+    d = _Doc(data, lang)
+    text = d.text
+    d.first_page(text["period"])
     targets = data.tables["targets"]
-    d.h("目标 Targets (with source)")
+    d.h(text["targets"])
     d.table(
         targets,
         cols=[
@@ -284,7 +375,7 @@ def targets_pdf(data: ReportData, out: str | Path | BinaryIO) -> Path | BinaryIO
     ind = data.tables.get("indicators")
     if ind is not None and len(ind):
         city = ind[(ind["level"] == "city") & ind["role"].isin(["assessed", "reported"])]
-        d.h("双控指标（考核口径） Dual-control indicators (assessed basis)")
+        d.h(text["dual"])
         d.table(
             city.sort_values(["indicator", "year"]),
             cols=["indicator", "year", "value", "unit", "role", "origin", "status", "basis"],
@@ -294,13 +385,16 @@ def targets_pdf(data: ReportData, out: str | Path | BinaryIO) -> Path | BinaryIO
     if len(inten):
         fig, ax = plt.subplots(figsize=(8, 3.2))
         for code, g in inten.groupby("code"):
-            line = ax.plot(g["year"], g["actual_decline_pct"], marker="o", label=f"{code} 实际")
+            line = ax.plot(
+                g["year"], g["actual_decline_pct"], marker="o", label=f"{code} {text['actual']}"
+            )
             ax.plot(g["year"], g["scheduled_decline_pct"], ls="--", color=line[0].get_color())
-        ax.set_ylabel("累计下降 decline [%]")
-        ax.set_title("强度下降：实际（实线）与进度目标（虚线） Actual vs schedule")
-        ax.legend(fontsize=6, ncol=2)
+        ax.set_xticks(sorted(inten["year"].astype(int).unique()))  # whole years only
+        ax.set_ylabel(text["decline"])
+        ax.set_title(text["progress_chart"])
+        ax.legend(fontsize=6, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         d.image(_fig_png(fig))
-        d.h("强度目标进展 Intensity progress")
+        d.h(text["intensity"])
         d.table(
             inten,
             cols=[
@@ -318,7 +412,7 @@ def targets_pdf(data: ReportData, out: str | Path | BinaryIO) -> Path | BinaryIO
         )
     total = p[p["kind"] == "total"]
     if len(total):
-        d.h("总量目标进展 Total (budget) progress")
+        d.h(text["budget"])
         d.table(
             total,
             cols=[
@@ -336,7 +430,7 @@ def targets_pdf(data: ReportData, out: str | Path | BinaryIO) -> Path | BinaryIO
         )
     status = data.tables.get("status")
     if status is not None and len(status):
-        d.h("预警状态 Warning status (latest period)")
+        d.h(text["status"])
         worst = status.sort_values(
             "level", key=lambda s: s.map({"red": 0, "yellow": 1, "green": 2})
         )
@@ -345,7 +439,7 @@ def targets_pdf(data: ReportData, out: str | Path | BinaryIO) -> Path | BinaryIO
         )
     w = data.tables.get("warnings")
     if w is not None and len(w):
-        d.h("预警记录 Warnings log")
+        d.h(text["warnings"])
         d.table(w, cols=["at", "level", "message", "notified_via"], max_rows=30)
     d.provenance()
     return d.build(out)

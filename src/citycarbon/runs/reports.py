@@ -45,6 +45,16 @@ class ReportData:
     charts: dict[str, pd.DataFrame] = field(default_factory=dict)
     provenance: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
+    title_en: str = ""  # the title in English (files in English)
+    city_en: str = ""
+
+    def title_in(self, lang: str) -> str:
+        """The title in ``lang`` (the Chinese one where no English title was set)."""
+        return self.title_en if lang == "en" and self.title_en else self.title
+
+    def city_in(self, lang: str) -> str:
+        """The city's name in ``lang``."""
+        return self.city_en if lang == "en" and self.city_en else self.city
 
 
 def _prov_rows(**frames: tuple[pd.DataFrame, str] | None) -> pd.DataFrame:
@@ -98,6 +108,8 @@ def inventory_report(
         cfg.name.zh,
         period,
         "city_inventory" if inv is not None else "enterprise_fallback",
+        title_en=f"{cfg.name.en} greenhouse gas inventory report {period}",
+        city_en=cfg.name.en,
     )
     if inv is not None:
         f = inv[0][inv[0]["year"] == year]
@@ -127,7 +139,11 @@ def inventory_report(
         monthly = f[(f["level"] == "city") & f["month"].notna()]
         data.charts["monthly"] = monthly.groupby("month", as_index=False)["emissions_tco2e"].sum()
         data.tables["total"] = pd.DataFrame(
-            {"indicator": ["total_ghg_tco2e"], "value": [city["emissions_tco2e"].sum()]}
+            {
+                "indicator": ["total_ghg_tco2e"],
+                "value": [city["emissions_tco2e"].sum()],
+                "unit": ["tCO2e"],
+            }
         )
     elif fuel is not None:
         f = fuel[0][fuel[0]["year"] == year]
@@ -150,7 +166,7 @@ def inventory_report(
             .rename(columns={"co2_t": "emissions_tco2e"})
         )
         data.tables["total"] = pd.DataFrame(
-            {"indicator": ["co2_t (covered enterprises)"], "value": [f["co2_t"].sum()]}
+            {"indicator": ["co2_t"], "value": [f["co2_t"].sum()], "unit": ["t"]}
         )
     else:
         raise InputError(
@@ -322,6 +338,8 @@ def targets_report(
         cfg.name.zh,
         period or "all",
         str(p["method"].iloc[0]),
+        title_en=f"{cfg.name.en} dual-control targets progress report {period or ''}".strip(),
+        city_en=cfg.name.en,
     )
     data.tables["progress"] = p
     indicators = latest_result(DUAL_CONTROL.name, settings.lake)

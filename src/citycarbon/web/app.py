@@ -46,6 +46,7 @@ from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.read import access
 from citycarbon.read import methods as read_methods
 from citycarbon.read.access import AccessDenied, NotVisible
+from citycarbon.read.presentation import Basis, present, table_title
 from citycarbon.runs import jobs
 from citycarbon.web import auth
 from citycarbon.web.i18n import DEFAULT_LANG, LANGS, Translator
@@ -195,27 +196,55 @@ def download_name(name: str) -> str:
     )
 
 
-def table_download(frame: pd.DataFrame, name: str, fmt: str) -> Response:
+def attachment(ascii_name: str, name: str | None = None) -> dict[str, str]:
+    """A Content-Disposition header (RFC 6266): ``filename`` an ASCII fallback
+    (:func:`download_name` of its stem), ``filename*`` the UTF-8 name (RFC 5987), e.g.
+    ``厦门市_2024_清单明细_含调入电力.csv``."""
+    stem, _, ext = ascii_name.rpartition(".")
+    value = f'attachment; filename="{download_name(stem)}.{ext}"'
+    if name:
+        value += f"; filename*=UTF-8''{quote(name, safe='')}"
+    return {"Content-Disposition": value}
+
+
+def table_download(
+    frame: pd.DataFrame,
+    name: str,
+    fmt: str,
+    lang: str | None = None,
+    basis: Basis | None = None,
+    units: dict[str, str] | None = None,
+) -> Response:
     """A table as a CSV (UTF-8 with BOM, opens in Excel) or an Excel file; no cell is a
-    spreadsheet formula (:func:`citycarbon.contract.exports.spreadsheet_ready`)."""
-    safe = download_name(name)
+    spreadsheet formula (:func:`citycarbon.contract.exports.spreadsheet_ready`).
+
+    Without ``lang`` the file has the API's field names and values (for programs). With
+    ``lang`` (``zh``/``en``) it is for people (:func:`citycarbon.read.presentation.present`):
+    labelled headers with units, figures in 万吨 / 亿千瓦时 where they reach eight digits,
+    fractions as percentages, rounded; and the 口径 (``basis``): in a CSV as constant columns
+    after the table's (one rectangular table, that Excel and programs open alike), in Excel on
+    a 说明 sheet after the data sheet; and in the file name (``filename*``).
+    """
+    if lang is not None:
+        frame = present(frame, lang, units)
+        shown = basis.file_name(name, fmt, lang) if basis else f"{table_title(name, lang)}.{fmt}"
+        if basis is not None and fmt == "csv":
+            extra = {k: v for k, v in basis.columns(lang).items() if k not in frame.columns}
+            frame = frame.assign(**extra)  # a column the table has already stays as it is
+    headers = attachment(f"{name}.{fmt}", shown if lang is not None else None)
     frame = spreadsheet_ready(frame)
     if fmt == "csv":
         body = write_csv(frame, index=False).encode("utf-8-sig")
-        return Response(
-            body,
-            media_type=CSV,
-            headers={"Content-Disposition": f'attachment; filename="{safe}.csv"'},
-        )
+        return Response(body, media_type=CSV, headers=headers)
     if fmt == "xlsx":
         buf = io.BytesIO()
+        sheet = table_title(name, lang)[:31] if lang else download_name(name)[:31]
         with pd.ExcelWriter(buf, engine="xlsxwriter") as writer:
-            frame.to_excel(writer, index=False, sheet_name=safe[:31])
-        return Response(
-            buf.getvalue(),
-            media_type=XLSX,
-            headers={"Content-Disposition": f'attachment; filename="{safe}.xlsx"'},
-        )
+            frame.to_excel(writer, index=False, sheet_name=sheet)
+            if lang is not None and basis is not None:
+                about = spreadsheet_ready(basis.frame(lang))
+                about.to_excel(writer, index=False, sheet_name=table_title("summary", lang))
+        return Response(buf.getvalue(), media_type=XLSX, headers=headers)
     raise HTTPException(422, f"unknown format {fmt!r}: use json, csv or xlsx")
 
 

@@ -28,12 +28,20 @@ from citycarbon.reports.pdf import inventory_pdf
 from citycarbon.runs.inventory import write_balance_xlsx
 from citycarbon.runs.reports import inventory_report
 from citycarbon.web import auth
-from citycarbon.web.app import XLSX, download_name, lang_of, records, render, table_download
+from citycarbon.web.app import XLSX, attachment, lang_of, records, render, table_download
 from citycarbon.web.i18n import Translator
 from citycarbon.web.routes.api import Format, Limit, Offset, Page, page
 
 router = APIRouter()
 PrincipalDep = Annotated[Principal, Depends(auth.require_principal)]
+#: Label a CSV/Excel file for people in this language (headers with units, 万吨, %, 口径).
+FileLang = Annotated[
+    Literal["zh", "en"] | None,
+    Query(
+        description="with format=csv|xlsx: a file for people in this language (labelled "
+        "headers with units, 万吨 and %, the 口径); without it the API's field names"
+    ),
+]
 Year = Annotated[int | None, Query(ge=1900, le=2200, description="inventory year (default latest)")]
 Basis = Annotated[
     Literal["incl_net_imported_electricity", "territorial"],
@@ -359,19 +367,31 @@ def api_rows(
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """Inventory rows (year, sector, gas, scope, basis, emissions, notation key) of the scope."""
     y = _year(principal, year) if year is not None else None
-    return page(pq.inventory_rows(principal, y, basis), limit, offset, format, "inventory_rows")
+    frame = pq.inventory_rows(principal, y, basis)
+    if format != "json" and lang:
+        about = pq.inventory_basis(principal, y, basis, lang)
+        return table_download(frame, "inventory_rows", format, lang, about)
+    return page(frame, limit, offset, format, "inventory_rows")
 
 
 @router.get("/api/v1/inventory/trend", tags=["inventory"])
 def api_trend(
-    principal: PrincipalDep, basis: Basis = "incl_net_imported_electricity", format: Format = "json"
+    principal: PrincipalDep,
+    basis: Basis = "incl_net_imported_electricity",
+    format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """Emissions by year and sector (wide) with the total."""
     frame = pq.inventory_trend(principal, basis)
-    return records(frame) if format == "json" else table_download(frame, "inventory_trend", format)
+    if format == "json":
+        return records(frame)
+    about = pq.inventory_basis(principal, None, basis, lang) if lang else None
+    sectors = {str(c): "tCO2e" for c in frame.columns if c != "year"}  # one column a sector
+    return table_download(frame, "inventory_trend", format, lang, about, sectors)
 
 
 @router.get("/api/v1/inventory/drilldown", response_model=Drilldown, tags=["inventory"])
@@ -387,13 +407,15 @@ def api_drilldown(
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """The level below the filters (district → park → industry → enterprise) with emissions and
     shares; at the city level city-wide roles also get the unattributed residual."""
     y = _year(principal, year)
     d = pq.drilldown(principal, y, basis, district=district, park=park, industry=industry)
     if format != "json":
-        return table_download(d["rows"], f"inventory_{d['level']}", format)
+        about = pq.inventory_basis(principal, y, basis, lang) if lang else None
+        return table_download(d["rows"], f"inventory_{d['level']}", format, lang, about)
     return {
         "level": d["level"],
         "year": y,
@@ -441,11 +463,16 @@ def api_gpc(
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """The GPC v1.1 reporting table of a year: tCO2e per reference number with scope, notation
     key and BASIC / BASIC+ / memo flags (city-wide roles)."""
     y = _year(principal, year)
-    return page(pq.gpc_table(principal, y), limit, offset, format, f"inventory_gpc_{y}")
+    frame = pq.gpc_table(principal, y)
+    if format != "json" and lang:
+        about = pq.inventory_basis(principal, y, "incl_net_imported_electricity", lang)
+        return table_download(frame, "inventory_gpc", format, lang, about)
+    return page(frame, limit, offset, format, f"inventory_gpc_{y}")
 
 
 @router.get("/api/v1/inventory/uncertainty", response_model=Page, tags=["inventory"])
@@ -537,27 +564,33 @@ def api_balance_xlsx(principal: PrincipalDep, year: Year = None) -> Response:
     responses={200: {"content": {"application/pdf": {}}}},
 )
 def api_report(
-    principal: PrincipalDep, year: Year = None, format: Literal["pdf", "xlsx"] = "pdf"
+    principal: PrincipalDep,
+    year: Year = None,
+    format: Literal["pdf", "xlsx"] = "pdf",
+    lang: Literal["zh", "en"] = "zh",
 ) -> Response:
-    """The inventory report of a year (PDF or Excel, from the reports module; city-wide roles)."""
+    """The inventory report of a year (PDF or Excel, from the reports module, in Chinese or
+    English; city-wide roles)."""
 
     access.require(principal, "read_city")
     y = _year(principal, year)
     data = inventory_report(y)
-    return _stream_report(data, f"inventory-{data.period}", format, inventory_pdf, write_excel)
+    return _stream_report(
+        data, f"inventory-{data.period}", format, inventory_pdf, write_excel, lang
+    )
 
 
-def _stream_report(data: Any, stem: str, fmt: str, pdf: Any, excel: Any) -> Response:
-    """A report written into memory and sent as a download (no file on the server)."""
+def _stream_report(
+    data: Any, stem: str, fmt: str, pdf: Any, excel: Any, lang: str = "zh"
+) -> Response:
+    """A report written into memory and sent as a download (no file on the server), named
+    after its title (``厦门市温室气体排放清单报告_2024.pdf``, ASCII ``stem`` as fallback)."""
     body = io.BytesIO()
     if fmt == "pdf":
-        pdf(data, body)
+        pdf(data, body, lang)
         media = "application/pdf"
     else:
-        excel(data, body)
+        excel(data, body, lang)
         media = XLSX
-    return Response(
-        body.getvalue(),
-        media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="{download_name(stem)}.{fmt}"'},
-    )
+    name = "_".join(data.title_in(lang).split()) + f".{fmt}"
+    return Response(body.getvalue(), media_type=media, headers=attachment(f"{stem}.{fmt}", name))

@@ -420,6 +420,7 @@ def api_report(
         str | None, Query(pattern=PERIOD_PATTERN, description="first and last year: 2021-2025")
     ] = None,
     format: Literal["pdf", "xlsx"] = "pdf",
+    lang: Literal["zh", "en"] = "zh",
 ) -> Response:
     """The dual-control report (PDF or Excel, from the reports module; city-wide roles)."""
 
@@ -430,4 +431,4 @@ def api_report(
         data = targets_report(period)
     except InputError as err:  # a well-formed period without targets: not found
         raise HTTPException(404, err.message) from None
-    return _stream_report(data, f"targets-{data.period}", format, targets_pdf, write_excel)
+    return _stream_report(data, f"targets-{data.period}", format, targets_pdf, write_excel, lang)

@@ -1,0 +1,188 @@
+"""Outputs fit to hand in: the inventory downloads for people (``lang=zh|en``) have labelled
+headers with units, figures in 万吨 where tonnes reach eight digits, fractions as percentages,
+the 口径 in the file and in its name (RFC 6266/5987); the numbers in the file are the result
+values after the unit change and rounding; every page of the PDF reports renders (PNGs kept
+under test-artifacts/reports/) and the first page carries the 口径 in the report's language."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import unquote
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from citycarbon.read.presentation import labelled, present
+from citycarbon.reports.excel import write_excel
+from citycarbon.reports.pdf import inventory_pdf, targets_pdf
+from citycarbon.runs.reports import inventory_report, targets_report
+from tests import web_fixtures
+from tests.web_fixtures import sign_in
+
+app, web_home = web_fixtures.app, web_fixtures.web_home  # shared fixtures
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts" / "reports"
+BASIS_WORD = {"zh": "口径说明", "en": "Basis of the figures"}
+INCL = {"zh": "含调入电力", "en": "incl. net imported electricity"}
+
+
+@pytest.fixture(scope="module")
+def analyst(app):
+    return sign_in(app, "analyst")
+
+
+def _file_name(response) -> str:
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith("attachment; filename=")
+    return unquote(disposition.split("filename*=UTF-8''", 1)[1])
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_inventory_rows_download_for_people(analyst, lang, fmt):
+    params = {"basis": "incl_net_imported_electricity", "format": fmt, "lang": lang}
+    r = analyst.get("/api/v1/inventory/rows", params={**params, "year": 2024})
+    assert r.status_code == 200
+    name = _file_name(r)
+    city = "厦门市" if lang == "zh" else "Xiamen"
+    assert name.startswith(f"{city}_2024_") and INCL[lang].replace(" ", "_") in name
+    assert name.endswith(f".{fmt}")
+    if fmt == "csv":
+        frame = pd.read_csv(io.BytesIO(r.content), encoding="utf-8-sig")
+    else:
+        sheets = pd.read_excel(io.BytesIO(r.content), sheet_name=None)
+        frame, about = list(sheets.values())
+        assert "说明" in sheets if lang == "zh" else "About" in sheets
+        assert INCL[lang] in about.iloc[:, 1].tolist()
+    # a sector's row reaches eight digits in tonnes: the column is in 万吨
+    emissions = "排放量（万吨CO2当量）" if lang == "zh" else "Emissions (10^4 tCO2e)"
+    assert emissions in frame.columns
+    assert not [c for c in frame.columns if "_" in str(c)]  # no raw field name
+    if fmt == "csv":  # the 口径 as constant columns
+        basis = "口径" if lang == "zh" else "Basis"
+        assert set(frame[basis]) == {INCL[lang]}
+    # round trip: the figures are the result values in 万吨, rounded to 0.01
+    raw = analyst.get("/api/v1/inventory/rows", params={"year": 2024, "limit": 1000}).json()
+    want = pd.DataFrame(raw["items"])
+    want = want[want["basis"] == "incl_net_imported_electricity"]["emissions_tco2e"]
+    got = frame[emissions].to_numpy(dtype="float64")
+    assert want.max() >= 1e7
+    assert np.allclose(got, (want / 1e4).round(2).to_numpy(dtype="float64"), equal_nan=True)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_trend_download_in_10k_tonnes(analyst, lang):
+    r = analyst.get("/api/v1/inventory/trend", params={"format": "csv", "lang": lang})
+    frame = pd.read_csv(io.BytesIO(r.content), encoding="utf-8-sig")
+    total = "合计（万吨CO2当量）" if lang == "zh" else "Total (10^4 tCO2e)"
+    assert total in frame.columns
+    raw = pd.DataFrame(analyst.get("/api/v1/inventory/trend").json())
+    assert raw["total"].max() >= 1e7  # eight digits in tonnes: shown in 万吨
+    assert np.allclose(frame[total], (raw["total"] / 1e4).round(2))
+    assert _file_name(r).endswith(".csv")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_drilldown_and_gpc_downloads(analyst, lang):
+    r = analyst.get("/api/v1/inventory/drilldown", params={"format": "xlsx", "lang": lang})
+    sheets = pd.read_excel(io.BytesIO(r.content), sheet_name=None)
+    frame = next(iter(sheets.values()))
+    share = "占比（%）" if lang == "zh" else "Share (%)"
+    raw = pd.DataFrame(
+        analyst.get("/api/v1/inventory/drilldown", params={"limit": 1000}).json()["items"]
+    )
+    assert np.allclose(frame[share], (raw["share"] * 100).round(1), equal_nan=True)
+    gpc = analyst.get("/api/v1/inventory/gpc", params={"format": "csv", "lang": lang})
+    table = pd.read_csv(io.BytesIO(gpc.content), encoding="utf-8-sig")
+    assert ("GPC编号" if lang == "zh" else "GPC ref.") in table.columns
+    assert "GPC" in _file_name(gpc)
+
+
+def test_api_files_without_lang_keep_field_names(analyst):
+    r = analyst.get("/api/v1/inventory/rows", params={"format": "csv"})
+    frame = pd.read_csv(io.BytesIO(r.content), encoding="utf-8-sig")
+    assert "emissions_tco2e" in frame.columns
+    assert r.headers["content-disposition"] == 'attachment; filename="inventory_rows.csv"'
+
+
+def test_a_formula_in_a_labelled_download_is_neutralised():
+    from citycarbon.read.presentation import Basis
+    from citycarbon.web.app import table_download
+
+    frame = pd.DataFrame({"entity_name": ["=1+1"], "emissions_tco2e": [2.5e7], "share": [0.5]})
+    r = table_download(frame, "inventory_enterprise", "csv", "zh", Basis("厦门市", "2024"))
+    text = r.body.decode("utf-8-sig")
+    assert "'=1+1" in text and "2500.0" in text and "50.0" in text
+    assert "排放量（万吨CO2当量）" in text
+
+
+def _pages(pdf: Path, stem: str) -> list[Path]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob(f"{stem}-*.png"):
+        old.unlink()
+    subprocess.run(
+        ["pdftoppm", "-r", "60", "-png", str(pdf), str(ARTIFACTS / stem)], check=True, timeout=120
+    )
+    return sorted(ARTIFACTS.glob(f"{stem}-*.png"))
+
+
+def _text(pdf: Path, page: int) -> str:
+    out = subprocess.run(
+        ["pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.replace("\n", " ")
+
+
+@pytest.fixture
+def home(small_demo_dir, tmp_path, monkeypatch) -> Path:
+    h = tmp_path / "h"
+    shutil.copytree(small_demo_dir, h)
+    monkeypatch.setenv("CITYCARBON_HOME", str(h))
+    monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
+    return h
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_pdf_page_renders_with_the_basis_first(home, tmp_path, lang):
+    from PIL import Image
+
+    for kind, data, write in (
+        ("inventory", inventory_report(2024), inventory_pdf),
+        ("targets", targets_report("2021-2025"), targets_pdf),
+    ):
+        pdf = write(data, tmp_path / f"{kind}-{lang}.pdf", lang)
+        pages = _pages(pdf, f"{kind}-{lang}")
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+        count = int(next(x for x in info.splitlines() if x.startswith("Pages")).split()[-1])
+        assert len(pages) == count >= 2
+        for png in pages:
+            px = np.asarray(Image.open(png).convert("L"), dtype="float64")
+            assert px.std() > 5 and (px < 128).mean() > 0.002, png.name  # not blank
+        first = _text(pdf, 1)
+        assert BASIS_WORD[lang] in first and data.period in first
+        other = BASIS_WORD["en" if lang == "zh" else "zh"]
+        assert other not in first
+        if kind == "inventory":
+            assert INCL[lang] in first
+
+
+def test_report_tables_have_labels_and_excel_has_chinese_sheets(home, tmp_path):
+    data = inventory_report(2024)
+    for name, frame in data.tables.items():
+        assert not [c for c in frame.columns if not labelled(str(c))], name
+    sheets = pd.read_excel(write_excel(data, tmp_path / "r.xlsx"), sheet_name=None)
+    assert {"说明", "分部门", "GPC报告表", "数据来源"} <= set(sheets)
+    total = sheets["排放总量"]
+    assert total.columns.tolist() == ["指标", "数值", "单位"]
+    assert total["单位"].iat[0] == "万吨CO2当量"
+    want = data.tables["total"]["value"].iat[0]
+    assert total["数值"].iat[0] == pytest.approx(round(want / 1e4, 2))
+    shown = present(data.tables["indicators"], "zh")
+    assert "%" in set(shown.loc[shown["指标"] == "非化石能源占比（等价值）", "单位"].str[:1])
