@@ -29,6 +29,17 @@ def small_demo_dir(tmp_path_factory) -> Path:
     return home
 
 
+@pytest.fixture(scope="session")
+def demo_inventory(small_demo_dir):
+    """The small demo city's inventory results, computed once (``write=False``: not stored)."""
+    from citycarbon.runs.inventory import compute_inventory
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CITYCARBON_HOME", str(small_demo_dir))
+        mp.delenv("CITYCARBON_DATABASE_URL", raising=False)
+        return compute_inventory(write=False, mc_iterations=2000)
+
+
 @pytest.fixture
 def demo_home(small_demo_dir, monkeypatch) -> Path:
     """CITYCARBON_HOME pointed at the shared small demo city for the duration of one test."""

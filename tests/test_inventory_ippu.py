@@ -142,16 +142,6 @@ def test_activity_repeats_electronics_rows_per_gas(profile):
 
 
 # ---------------------------------------------------------------- the small demo city's inventory
-@pytest.fixture(scope="module")
-def demo_inventory(small_demo_dir):
-    from citycarbon.runs.inventory import compute_inventory
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CITYCARBON_HOME", str(small_demo_dir))
-        mp.delenv("CITYCARBON_DATABASE_URL", raising=False)
-        return compute_inventory(write=False, mc_iterations=2000)
-
-
 def test_demo_city_display_panels_ippu_positive_and_rolled_up(demo_inventory):
     ci = demo_inventory["city_inventory"]
     yearly = ci[ci["month"].isna() & (ci["basis"] == "territorial")]

@@ -12,16 +12,6 @@ from tests.web_fixtures import sign_in
 app, web_home = web_fixtures.app, web_fixtures.web_home  # shared fixtures
 
 
-@pytest.fixture(scope="module")
-def demo_inventory(small_demo_dir):
-    from citycarbon.runs.inventory import compute_inventory
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CITYCARBON_HOME", str(small_demo_dir))
-        mp.delenv("CITYCARBON_DATABASE_URL", raising=False)
-        return compute_inventory(write=False, mc_iterations=2000)
-
-
 def test_waste_rows_in_inventory_gpc_and_uncertainty(demo_inventory):
     ci = demo_inventory["city_inventory"]
     city = ci[(ci["level"] == "city") & ci["month"].isna() & (ci["basis"] == "territorial")]

@@ -128,16 +128,6 @@ def test_a_fuel_without_mode_factor_is_ne_never_zero():
     assert out.loc["CH4", "method"].startswith("NE:")
 
 
-@pytest.fixture(scope="module")
-def demo_inventory(small_demo_dir):
-    from citycarbon.runs.inventory import compute_inventory
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CITYCARBON_HOME", str(small_demo_dir))
-        mp.delenv("CITYCARBON_DATABASE_URL", raising=False)
-        return compute_inventory(write=False, mc_iterations=2000)
-
-
 def test_demo_inventory_by_mode_memo_outside_totals(demo_inventory):
     ci = demo_inventory["city_inventory"]
     city = ci[(ci["level"] == "city") & ci["month"].isna() & (ci["basis"] == "territorial")]

@@ -510,20 +510,26 @@ METER_READINGS = Schema(
     factor_periods=FactorPeriodRule("ts", {"": SCOPE2_SERIES["electricity"]}),
 )
 
+#: Columns shared by the statistics kinds (annual and monthly).
+_REGION = Column(
+    "region_code",
+    "string",
+    codes="region",
+    pattern=r"\d{6}",
+    aliases=("行政区划代码", "区划代码", "地区代码", "region", "adcode"),
+)
+_INDICATOR = Column(
+    "indicator", "string", codes="indicator", aliases=("指标", "指标名称", "指标代码")
+)
+
 CITY_STATISTICS = Schema(
     kind="city_statistics",
     table="city_statistics",
     title="City and district statistics (统计年鉴指标)",
     columns=(
-        Column(
-            "region_code",
-            "string",
-            codes="region",
-            pattern=r"\d{6}",
-            aliases=("行政区划代码", "区划代码", "地区代码", "region", "adcode"),
-        ),
+        _REGION,
         Column("year", "int64", minimum=1949, latest="finished", aliases=("年份", "年度", "年")),
-        Column("indicator", "string", codes="indicator", aliases=("指标", "指标名称", "指标代码")),
+        _INDICATOR,
         Column(
             "price_basis",
             "string",
@@ -556,15 +562,9 @@ CITY_MONTHLY_STATISTICS = Schema(
     table="city_monthly_statistics",
     title="City monthly statistics: electricity consumption, fuel sales (月度统计: 全社会用电量、成品油销售量)",
     columns=(
-        Column(
-            "region_code",
-            "string",
-            codes="region",
-            pattern=r"\d{6}",
-            aliases=("行政区划代码", "区划代码", "地区代码", "region", "adcode"),
-        ),
+        _REGION,
         Column("period", "month", earliest="1990-01-01", latest="finished", aliases=_PERIOD),
-        Column("indicator", "string", codes="indicator", aliases=("指标", "指标名称", "指标代码")),
+        _INDICATOR,
         Column(
             "value",
             "float64",
