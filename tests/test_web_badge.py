@@ -44,6 +44,21 @@ def test_anyone_verifies_the_badge_without_signing_in(app, link):
     assert "厦门市" in r.text  # issuer
     name = catalog.registry_frame("enterprises").set_index("credit_code").at[code, "name"]
     assert code not in r.text and name not in r.text
+    # the page draws its own link as a QR code (the same symbol segno makes of that URL)
+    import segno
+
+    qr = segno.make(f"http://testserver{path}", error="m").svg_inline(scale=4, title="QR")
+    assert qr in r.text
+
+
+def test_the_enterprise_page_draws_the_badge_link_as_a_qr_code(app, link):
+    import segno
+
+    path, code = link
+    page = sign_in(app, "enterprise").get(f"/enterprises/{code}").text
+    qr = page.split('id="badge-qr">', 1)[1].split("</div>", 1)[0]
+    assert qr == segno.make(f"http://testserver{path}", error="m").svg_inline(scale=4, title="QR")
+    assert qr.startswith("<svg") and "<script" not in qr
 
 
 @pytest.mark.parametrize("part", [1, 2, 3, 4])

@@ -11,8 +11,8 @@ The link is ``/badge/<period>/<grade>/<subject>/<signature>``:
 
 A link verifies when its signature is right *and* the subject's grade of that period in the
 current results is still the grade the link states (a regraded enterprise's old link stops
-verifying). Anything else is *not found*, whatever was wrong. No QR code is drawn (no QR
-library is installed): the page shows the link to encode.
+verifying). Anything else is *not found*, whatever was wrong. The pages draw the link as a QR
+code (segno, in the web layer) beside the link itself.
 """
 
 from __future__ import annotations

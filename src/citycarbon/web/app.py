@@ -36,6 +36,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.formparsers import MultiPartException
 
 from citycarbon import __version__
@@ -118,7 +119,16 @@ def _fmt_num(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
+def _qr_svg(url: str) -> Markup:
+    """An inline SVG QR code of ``url`` (ISO/IEC 18004, error correction level M), drawn by
+    segno; the SVG is segno's own output of a URL the platform made (no user text)."""
+    import segno  # heavy-ish third-party import, only on the pages with a badge
+
+    return Markup(segno.make(url, error="m").svg_inline(scale=4, title="QR"))
+
+
 templates.env.filters["num"] = _fmt_num
+templates.env.filters["qr_svg"] = _qr_svg
 templates.env.globals["method"] = read_methods.method  # 口径 links and 方法说明 panels
 
 
