@@ -77,6 +77,7 @@ ROUTE_MODULES = (
     "partner",
     "public",
     "credits",
+    "techmap",
 )
 
 
@@ -98,6 +99,8 @@ NAV = (
     NavItem("inventory", "/inventory", "inventory"),
     NavItem("scenarios", "/scenarios", "scenarios"),
     NavItem("targets", "/targets", "targets"),
+    NavItem("techmap", "/techmap", "techmap"),
+    NavItem("actions", "/actions", "techmap"),
     NavItem("credits", "/credits", "credits"),
     NavItem("data", "/data", "data"),
     NavItem("factors", "/factors", "factors"),
