@@ -14,8 +14,6 @@ from citycarbon.config import as_city
 from citycarbon.config.settings import get_settings
 from citycarbon.contract.results import result
 from citycarbon.pathways.catalogue import measure_catalogue
-from citycarbon.read import access
-from citycarbon.read.access import Principal
 from citycarbon.runs import targets as targets_run
 from citycarbon.runs.reports import ReportData
 from citycarbon.store import actions as actions_store
@@ -93,28 +91,29 @@ def task_board(today: date | None = None) -> pd.DataFrame:
     return board
 
 
+def task_units(task_id: str) -> list[str] | None:
+    """The 责任单位 of a task (the lead first); None for an unknown task."""
+    tasks = tc.tasks().set_index("task_id")
+    return list(tasks.at[task_id, "units"]) if task_id in tasks.index else None
+
+
 def report_status(
-    principal: Principal,
     task_id: str,
     status: str,
     progress_pct: float,
     *,
+    actor: str,
+    unit: str,
     planned_date: date | None = None,
     note: str | None = None,
 ) -> int:
-    """Record a status report of a task by its responsible unit (audited); a unit user may
-    report only its own unit's tasks (others: not found)."""
-    tasks = tc.tasks().set_index("task_id")
-    if task_id not in tasks.index:
-        raise access.NotVisible("task not found")
-    units = list(tasks.at[task_id, "units"])
-    access.require_task_unit(principal, units)
-    unit = principal.scope_code if principal.role == "unit_user" else units[0]
+    """Record a status report of a task by its responsible unit ``unit`` (audited; the
+    caller has checked that ``actor`` may report for it)."""
     return actions_store.add_update(
         task_id,
         status,
         progress_pct,
-        actor=principal.username,
+        actor=actor,
         unit=unit,
         planned_date=planned_date,
         note=note,
