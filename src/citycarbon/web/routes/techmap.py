@@ -119,7 +119,20 @@ def task_status_form(
     planned_date: Annotated[date | None, Form()] = None,
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> RedirectResponse:
-    ra.report_status(principal, task_id, status, progress_pct, planned_date=planned_date, note=note)
+    units = ra.task_units(task_id)
+    if units is None:
+        raise HTTPException(404, "task not found")
+    access.require_task_unit(principal, units)
+    unit = principal.scope_code if principal.role == "unit_user" else units[0]
+    ra.report_status(
+        task_id,
+        status,
+        progress_pct,
+        actor=principal.username,
+        unit=str(unit),
+        planned_date=planned_date,
+        note=note,
+    )
     action = int(ra.task_action(task_id))
     return RedirectResponse(f"/actions/{action}#task-{task_id}", status_code=303)
 
