@@ -68,9 +68,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 #: scope (one enterprise, one park, one district, the city). A new user gets the first.
 ROLES_BY_PRIVILEGE = (
     "enterprise_user",
-    "unit_user",  # the tasks of one 责任单位 of the action plan
     "park_manager",
     "district_manager",
+    "unit_user",  # the tasks of one 责任单位 of the action plan
     "bank",  # consented enterprises only, and their ratings
     "viewer",
     "city_analyst",

@@ -110,7 +110,16 @@ def _actions(request: Request, principal: Principal, number: int | None) -> HTML
     )
 
 
-@router.post("/actions/tasks/{task_id}/status", include_in_schema=False)
+def _may_report(principal: PrincipalDep) -> None:
+    """The role check before the form is validated (a role without it gets 403, not 422)."""
+    access.require(principal, "report_tasks")
+
+
+@router.post(
+    "/actions/tasks/{task_id}/status",
+    include_in_schema=False,
+    dependencies=[Depends(_may_report)],
+)
 def task_status_form(
     principal: PrincipalDep,
     task_id: TaskId,
