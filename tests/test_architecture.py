@@ -48,7 +48,7 @@ def test_contracts_state_the_rule():
     assert layers[0] == "cli" and layers[-3:] == ["factors", "units", "errors"]
     assert layers.index("reports") < layers.index("runs | read") < layers.index("store")
     assert layers.index("config") < layers.index(
-        "accounting | power | pathways | targets | geo | rating | credits | finance"
+        "accounting | power | pathways | targets | geo | rating | credits | finance | techmap"
     )
     assert by_id["layers"]["exhaustive"] is True  # every package has its place
     read = set(by_id["read-no-formulas"]["forbidden_modules"])

@@ -103,6 +103,9 @@ def _fill(path: str, facts: dict, which: str) -> str:
         username="viewer",
         token_id="1",
         key="enterprise_co2",
+        number="1",
+        task_id="a1_pv",
+        fmt="xlsx",
     )
     return PARAM_RE.sub(lambda m: str(values[m.group(1)]), path)
 

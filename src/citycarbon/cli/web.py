@@ -18,6 +18,7 @@ from citycarbon.config import load_city
 from citycarbon.config.settings import export
 from citycarbon.demo.users import users_with_demo_password
 from citycarbon.errors import CitycarbonError
+from citycarbon.runs.actions import overdue_warnings
 from citycarbon.runs.targets import JOB_ID, start_scheduler
 from citycarbon.store import catalog, users
 
@@ -84,10 +85,13 @@ def serve_command(
         console.print(f"[bold yellow]warning:[/] {escape(text)}")
     if schedule:  # one scheduler in this (the parent) process, whatever the worker count
         try:
-            job = start_scheduler(cfg).get_job(JOB_ID)
+            job = start_scheduler(cfg, also=(overdue_warnings,)).get_job(JOB_ID)
         except CitycarbonError as err:
             fail(err)
-        console.print(f"targets recompute scheduled ({job.trigger}); next {job.next_run_time}")
+        console.print(
+            f"targets recompute and overdue-task check scheduled ({job.trigger}); "
+            f"next {job.next_run_time}"
+        )
     consumer = None
     export("CITYCARBON_WORKER", "off")  # the jobs run beside the server, never in its processes
     if worker:  # one consumer in a second process: pages stay responsive while a job computes
@@ -121,11 +125,15 @@ def users_add(
     role: Annotated[
         str,
         typer.Option(
-            help="admin, city_analyst, district_manager, park_manager, enterprise_user, viewer or bank."
+            help="admin, city_analyst, district_manager, park_manager, enterprise_user, "
+            "viewer, bank or unit_user (a 责任单位 of the action plan)."
         ),
     ] = "viewer",
     scope: Annotated[
-        str | None, typer.Option(help="District code, park code or credit code of scoped roles.")
+        str | None,
+        typer.Option(
+            help="District, park or credit code of scoped roles; unit code of a unit_user."
+        ),
     ] = None,
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
     password: Annotated[

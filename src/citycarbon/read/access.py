@@ -10,6 +10,8 @@ district_manager   enterprises (and their results) of one district (``scope_code
 park_manager       enterprises of one park (``scope_code`` = park code)
 enterprise_user    one enterprise (``scope_code`` = 统一社会信用代码); grants and revokes its
                    consents to banks
+unit_user          a 责任单位 of the action plan (``scope_code`` = unit code): reports the status
+                   of its own tasks; sees no enterprise
 bank               the enterprises whose consent to this bank user is valid now: on the 绿色金融
                    views under any consent, on the other pages only under a ``full`` consent;
                    every read of an enterprise is audited (:mod:`citycarbon.store.consents`)
@@ -60,6 +62,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_tokens": frozenset(USER_ROLES),  # one's own API tokens (admins: everyone's)
     "grant_consent": frozenset({"enterprise_user"}),  # to banks, for their own enterprise
     "read_finance": CITY_WIDE_ROLES | {"bank"},  # 绿色金融 views
+    "report_tasks": frozenset({"admin", "city_analyst", "unit_user"}),  # 行动任务 status
 }
 #: Roles from the least to the most privileged: fewest permissions first, then the narrowest
 #: scope (one enterprise, one park, one district, the city). A new user gets the first.
@@ -67,6 +70,7 @@ ROLES_BY_PRIVILEGE = (
     "enterprise_user",
     "park_manager",
     "district_manager",
+    "unit_user",  # the tasks of one 责任单位 of the action plan
     "bank",  # consented enterprises only, and their ratings
     "viewer",
     "city_analyst",
@@ -279,6 +283,15 @@ def visible_enterprise_codes(principal: Principal) -> frozenset[str] | None:
     if principal.role == "bank":
         return consented_codes(principal, scopes=("full",))
     return frozenset()
+
+
+def require_task_unit(principal: Principal, task_units: list[str]) -> None:
+    """The principal may report the status of a task whose 责任单位 are ``task_units``:
+    admins and city analysts for every task, a ``unit_user`` for its own unit's tasks only
+    (others: :class:`NotVisible`); other roles: :class:`AccessDenied`."""
+    require(principal, "report_tasks")
+    if principal.role == "unit_user" and principal.scope_code not in task_units:
+        raise NotVisible("task not found")
 
 
 def consented_codes(

@@ -443,3 +443,16 @@ def targets_pdf(data: ReportData, out: str | Path | BinaryIO, lang: str = "zh") 
         d.table(w, cols=["at", "level", "message", "notified_via"], max_rows=30)
     d.provenance()
     return d.build(out)
+
+
+def actions_pdf(data: ReportData, out: str | Path | BinaryIO) -> Path | BinaryIO:
+    """Write the action plan's progress report (tasks with status, due date, overdue days and
+    linked indicators) to a path or a binary stream."""
+    d = _Doc(data)
+    d.h(data.title, 1)
+    d.p(f"城市 City: {data.city} | 日期 Date: {data.period} | 依据 Source: {data.source}")
+    for note in data.notes:
+        d.p(note)
+    d.h("任务进展 Task progress")
+    d.table(data.tables["tasks"], max_rows=80)
+    return d.build(out)

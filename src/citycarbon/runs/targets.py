@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -475,7 +476,13 @@ def send_notifications(logged: pd.DataFrame, cfg: Any, *, url: str | None = None
     return outcome
 
 
-def start_scheduler(cfg: Any = None, *, cron: str | None = None, settings: Any = None) -> Any:
+def start_scheduler(
+    cfg: Any = None,
+    *,
+    cron: str | None = None,
+    settings: Any = None,
+    also: tuple[Callable[[Any], object], ...] = (),
+) -> Any:
     """Start an APScheduler ``BackgroundScheduler`` recomputing on the city's cron schedule.
 
     Parameters
@@ -483,6 +490,9 @@ def start_scheduler(cfg: Any = None, *, cron: str | None = None, settings: Any =
     cron : str, optional
         Five-field crontab (default ``targets.schedule`` of the city config, else daily 06:30)
         in the city's time zone.
+    also : tuple of callables, optional
+        Further warning checks run after the recompute, each called with the city config
+        (the action plan's overdue tasks: :func:`citycarbon.runs.actions.overdue_warnings`).
 
     Returns
     -------
@@ -506,7 +516,7 @@ def start_scheduler(cfg: Any = None, *, cron: str | None = None, settings: Any =
         _scheduled,
         trigger,
         id=JOB_ID,
-        kwargs={"cfg": cfg, "settings": settings},
+        kwargs={"cfg": cfg, "settings": settings, "also": also},
         max_instances=1,
         coalesce=True,
         misfire_grace_time=3600,
@@ -515,9 +525,17 @@ def start_scheduler(cfg: Any = None, *, cron: str | None = None, settings: Any =
     return scheduler
 
 
-def _scheduled(cfg: Any, settings: Any) -> RecomputeResult | None:
+def _scheduled(
+    cfg: Any, settings: Any, also: tuple[Callable[[Any], object], ...] = ()
+) -> RecomputeResult | None:
     try:
-        return recompute(cfg, settings=settings, actor="scheduler")
+        got = recompute(cfg, settings=settings, actor="scheduler")
     except Exception:
         log.exception("targets: scheduled recompute failed")
-        return None
+        got = None
+    for check in also:
+        try:
+            check(cfg)
+        except Exception:
+            log.exception("scheduled warning check %s failed", getattr(check, "__name__", check))
+    return got

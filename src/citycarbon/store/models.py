@@ -24,7 +24,7 @@ consents      an enterprise's consent that a bank user reads its data (scope, pu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -228,6 +228,7 @@ USER_ROLES = (
     "enterprise_user",
     "viewer",
     "bank",  # sees an enterprise only under its valid consent (migration 0009_finance)
+    "unit_user",  # a 责任单位 of the action plan (scope_code = unit code; 0011_techmap)
 )
 
 
@@ -239,7 +240,7 @@ class User(Base):
     __table_args__ = (
         sa.CheckConstraint(
             "role IN ('admin', 'city_analyst', 'district_manager', 'park_manager', "
-            "'enterprise_user', 'viewer', 'bank')",
+            "'enterprise_user', 'viewer', 'bank', 'unit_user')",
             name="role",
         ),
         {"sqlite_autoincrement": True},
@@ -397,6 +398,36 @@ class WarningLog(Base):
     message: Mapped[str] = mapped_column(sa.Text)
     notified_via: Mapped[str | None] = mapped_column(sa.String(100))
     notify_error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+# --------------------------------------------------------------------------- action plan
+# Status updates of the action plan's tasks (migration 0011_techmap; rules in
+# citycarbon.read.access and citycarbon.techmap.tracking). Append-only: the newest row per task
+# is its current status.
+TASK_STATUSES = ("not_started", "in_progress", "done", "delayed")
+
+
+class TaskStatusUpdate(Base):
+    """One status report of a task of the action plan by its responsible unit."""
+
+    __tablename__ = "task_status_updates"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status IN ('not_started', 'in_progress', 'done', 'delayed')", name="status"
+        ),
+        sa.CheckConstraint("progress_pct >= 0 AND progress_pct <= 100", name="progress_pct"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    unit: Mapped[str | None] = mapped_column(sa.String(32))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    progress_pct: Mapped[float] = mapped_column(sa.Float)
+    planned_date: Mapped[date | None] = mapped_column(sa.Date)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    actor: Mapped[str] = mapped_column(sa.String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --------------------------------------------------------------------------- pathways (scenarios)

@@ -59,6 +59,9 @@ SCOPED_ROLES = {
     "park_manager": "parks",
     "enterprise_user": "enterprises",
 }
+#: Roles whose scope is a code of a data file rather than of a registry table (the action
+#: plan's 责任单位 codes): kept as given, required.
+FREE_SCOPED_ROLES = frozenset({"unit_user"})
 
 #: How long a looked-up user (by id or API token) is trusted before the catalog is asked
 #: again. Changes made in this process take effect at once; in other worker processes within
@@ -141,6 +144,10 @@ def _check_password(password: str) -> None:
 def _check_scope(session: Any, role: str, scope_code: str | None) -> str | None:
     if role not in USER_ROLES:
         raise UnknownCodeError("role", role, USER_ROLES, source="users", field="role")
+    if role in FREE_SCOPED_ROLES:
+        if not scope_code:
+            raise InputError(f"a {role} needs a scope code", source="users", field="scope_code")
+        return scope_code
     table = SCOPED_ROLES.get(role)
     if table is None:
         return None

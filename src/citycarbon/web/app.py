@@ -79,6 +79,7 @@ ROUTE_MODULES = (
     "partner",
     "public",
     "credits",
+    "techmap",
 )
 
 
@@ -100,6 +101,8 @@ NAV = (
     NavItem("inventory", "/inventory", "inventory"),
     NavItem("scenarios", "/scenarios", "scenarios"),
     NavItem("targets", "/targets", "targets"),
+    NavItem("techmap", "/techmap", "techmap"),
+    NavItem("actions", "/actions", "techmap"),
     NavItem("credits", "/credits", "credits"),
     NavItem("data", "/data", "data"),
     NavItem("factors", "/factors", "factors"),
