@@ -49,7 +49,7 @@ from citycarbon.runs.power import (
     run_city_backtest,
     run_indicators,
 )
-from citycarbon.runs.rating import carbon_efficiency
+from citycarbon.runs.rating import carbon_efficiency, energy_benchmarks
 from citycarbon.runs.scope2 import persist_demo_scope2
 from citycarbon.runs.targets import recompute
 from citycarbon.store import catalog, lake, query, results
@@ -182,6 +182,14 @@ def _targets(ctx: Context) -> str:
     return f"{len(got.progress)} target(s), {len(got.logged)} warning change(s)"
 
 
+def _energy_benchmark(ctx: Context) -> str:
+    try:
+        assessed, _ = energy_benchmarks(ctx.years, settings=ctx.settings)
+    except InputError as err:
+        raise NotApplicable(err.reason) from None
+    return f"{len(assessed):,} enterprise-year(s) assessed against the energy-efficiency levels"
+
+
 def _rating(ctx: Context) -> str:
 
     if not catalog.committed_files("enterprise_value_added", url=ctx.settings.database_url):
@@ -276,6 +284,14 @@ STEPS: tuple[Step, ...] = (
         (R.CARBON_EFFICIENCY, R.CARBON_EFFICIENCY_DISTRIBUTION),
         True,
         _rating,
+    ),
+    Step(
+        "energy_benchmark",
+        frozenset({"industrial_output"}),
+        (R.ENTERPRISE_MONTH_FUEL,),
+        (R.ENERGY_BENCHMARK, R.ENERGY_BENCHMARK_SUMMARY),
+        True,
+        _energy_benchmark,
     ),
 )
 STEP_NAMES = tuple(s.name for s in STEPS)
