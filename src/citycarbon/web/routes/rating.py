@@ -26,7 +26,7 @@ Dimension = Annotated[Literal["city", "district", "park", "industry"], Query()]
 YearQ = Annotated[int | None, Query(ge=1990, le=2100, description="year (default newest)")]
 MonthQ = Annotated[int, Query(ge=0, le=12, description="month of monthly grades")]
 PAGE_SIZE = 50
-METHODS = ("carbon_intensity_l", "carbon_efficiency_grade")
+METHODS = ("carbon_intensity_l", "carbon_efficiency_grade", "energy_benchmark")
 
 
 def _distribution_chart(dist: pd.DataFrame, t: Translator) -> dict[str, Any]:
