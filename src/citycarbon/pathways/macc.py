@@ -83,7 +83,9 @@ def measure_cost_10k_cny(m: Measure, capacity: np.ndarray, rate: float) -> tuple
 BASES = ("location", "market")
 
 
-def _net(run: ScenarioRun, basis: str) -> np.ndarray:
+def net_emissions(run: ScenarioRun, basis: str) -> np.ndarray:
+    """Net emissions (d, y) on the location basis or the market basis (purchased green power
+    counted, GHG Protocol Scope 2 Guidance ch. 6)."""
     if basis not in BASES:
         raise InputError(f"basis must be one of {BASES}", field="basis", value=basis)
     return run.net if basis == "location" else run.net_market
@@ -94,7 +96,7 @@ def _bar(
 ) -> dict:
     """One bar: ``m`` added to the measures of ``before`` gives ``after``; abatement and annual
     cost in year index ``yi`` (``K = CRF I + O + dEnergyCost - V``)."""
-    abatement = float(_net(before, basis)[0, yi] - _net(after, basis)[0, yi])
+    abatement = float(net_emissions(before, basis)[0, yi] - net_emissions(after, basis)[0, yi])
     # capacity in the package: MW or MWh/yr (clean power), tce/yr (energy), tCO2/yr (CCUS)
     cap = float(after.capacity.get(m.id, np.zeros((1, len(after.years))))[0, yi])
     annual_inv, opex, investment = measure_cost_10k_cny(m, np.asarray(cap), rate)

@@ -177,7 +177,7 @@ def _sample(p: Param, n: int, rng: np.random.Generator) -> np.ndarray:
     return rng.triangular(lo, p.value, hi, size=n)
 
 
-def _piecewise(rates: dict, years: np.ndarray) -> np.ndarray:
+def piecewise_rate(rates: dict, years: np.ndarray) -> np.ndarray:
     """Rate in force each year: the value of the latest key <= year (first key before that)."""
     keys = np.array(sorted(int(k) for k in rates))
     vals = np.array([float(rates[k] if k in rates else rates[str(k)]) for k in keys])
@@ -277,7 +277,7 @@ def simulate(
     ns, ny = len(sectors), len(years)
 
     # baseline drivers: sector energy, GDP, population (persistent deviations per draw)
-    rates = np.stack([_piecewise(a["sectors"][s]["growth"], years) for s in sectors])  # (s, y)
+    rates = np.stack([piecewise_rate(a["sectors"][s]["growth"], years) for s in sectors])  # (s, y)
     if growth_override is not None and not growth_override.empty:
         rates = _override_rates(rates, growth_override, sectors, years)
     sd = np.array([float(a["sectors"][s].get("growth_sd", 0.0)) for s in sectors])
@@ -289,10 +289,10 @@ def simulate(
     gdp_dev = rng.normal(0, drv["gdp_growth"].get("sd", 0.0), n) if mc else np.zeros(1)
     pop_dev = rng.normal(0, drv["population_growth"].get("sd", 0.0), n) if mc else np.zeros(1)
     gdp_path = gdp * _growth_index(
-        np.broadcast_to(_piecewise(drv["gdp_growth"]["value"], years), (n, ny)).copy(), gdp_dev
+        np.broadcast_to(piecewise_rate(drv["gdp_growth"]["value"], years), (n, ny)).copy(), gdp_dev
     )
     pop_path = population * _growth_index(
-        np.broadcast_to(_piecewise(drv["population_growth"]["value"], years), (n, ny)).copy(),
+        np.broadcast_to(piecewise_rate(drv["population_growth"]["value"], years), (n, ny)).copy(),
         pop_dev,
     )
 
