@@ -38,6 +38,8 @@ from citycarbon.errors import InputError
 
 #: Slack under which a constraint counts as binding [tCO2e or deployment share].
 BINDING_TOL = 1e-6
+#: ``linprog`` status codes -> the result's ``status`` (``failed`` for any other).
+STATUS = {0: "optimal", 2: "infeasible", 3: "unbounded"}
 
 
 def intensity_cap_tco2e(emissions_base_tco2e, gdp_base, gdp, reduction):
@@ -88,7 +90,8 @@ def least_cost_deployment(
     Returns
     -------
     dict
-        ``status`` (``optimal`` or the solver's message), ``feasible`` (bool),
+        ``status`` (``optimal``, ``infeasible``, ``unbounded`` or ``failed``), ``message``
+        (the solver's), ``feasible`` (bool),
         ``cost_pv_10k_cny`` (objective), ``deployment`` (``measure, year, deployment,
         abatement_tco2e``), ``constraints`` (``constraint, measure, year, slack, binding,
         shadow_price_cny_per_tco2e``: the cap rows, and the speed rows and the full-deployment
@@ -176,7 +179,8 @@ def least_cost_deployment(
     if res.status != 0:
         emissions["optimal_tco2e"] = np.nan
         return {
-            "status": str(res.message),
+            "status": STATUS.get(res.status, "failed"),
+            "message": str(res.message),
             "feasible": False,
             "cost_pv_10k_cny": np.nan,
             "deployment": pd.DataFrame(
@@ -241,6 +245,7 @@ def least_cost_deployment(
     constraints = pd.concat([cap_rows, speed_rows, full_rows], ignore_index=True)
     return {
         "status": "optimal",
+        "message": str(res.message),
         "feasible": True,
         "cost_pv_10k_cny": float(res.fun),
         "deployment": deployment,

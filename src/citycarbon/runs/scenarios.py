@@ -360,6 +360,8 @@ def activity_baseline(history: CityHistory, *, end_year: int = sc.END_YEAR) -> d
     )
     cal["indicator"] = cal["sector"].map({s: v["indicator"] for s, v in spec.items()})
     cal["unit"] = cal["sector"].map({s: v["unit"] for s, v in spec.items()})
+    cal["driver_zh"] = cal["sector"].map({s: v["zh"] for s, v in spec.items()})
+    cal["driver_en"] = cal["sector"].map({s: v["en"] for s, v in spec.items()})
     cal["within_tolerance"] = cal["mape"] <= BACKCAST_TOLERANCE
     years = np.arange(history.base_year, end_year + 1)
     growth = pd.DataFrame(
@@ -694,8 +696,10 @@ def least_cost_pathway(
     (:func:`citycarbon.pathways.optimize.intensity_cap_tco2e`) with ``C_base`` the inventory's
     emissions when the target's base year is in the history, else the baseline's (a
     simplification: deployment before the target's base year does not move its starting
-    point). Returns the LP result (:func:`citycarbon.pathways.optimize.least_cost_deployment`)
-    plus ``macc`` (the netted curve whose order and costs it uses) and ``caps``.
+    point); a target whose base year has no emissions (before the history) or whose year is
+    outside the horizon is left out and listed in ``skipped_targets``. Returns the LP result
+    (:func:`citycarbon.pathways.optimize.least_cost_deployment`) plus ``macc`` (the netted
+    curve whose order and costs it uses), ``caps`` and ``skipped_targets``.
     """
     got = measure_potentials(history, measures, year=year, basis=basis)
     if got["potential"].empty:
@@ -703,10 +707,13 @@ def least_cost_pathway(
     cap = dict(caps or {})
     hist = history.drivers.set_index("year")
     years = got["potential"].columns
+    skipped = []
     for t in intensity_targets or []:  # a handful of targets
-        if not (years[0] <= t["year"] <= years[-1]):
-            continue
         b = int(t["base_year"])
+        known = b in hist.index or b in got["baseline"].index
+        if not (years[0] <= t["year"] <= years[-1]) or not known:
+            skipped.append(t)  # outside the horizon, or a base year without emissions
+            continue
         base_em = (
             float(hist.at[b, "emissions_tco2e"]) if b in hist.index else float(got["baseline"][b])
         )
@@ -729,6 +736,7 @@ def least_cost_pathway(
     )
     result["macc"] = got["macc"]
     result["caps"] = cap
+    result["skipped_targets"] = skipped
     return result
 
 
