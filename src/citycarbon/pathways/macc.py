@@ -168,12 +168,12 @@ def macc(
     """
     rate = discount_rate() if rate is None else rate
     yi = int(year - baseline.years[0])
-    end_year = int(baseline.years[-1])
+    inputs = {**inputs, "end_year": int(baseline.years[-1])}
     rows = [  # one standalone run per measure (a dozen, each vectorised)
         _bar(
             m,
             baseline,
-            simulate(measures=[m], end_year=end_year, name=m.id, **inputs),
+            simulate(measures=[m], name=m.id, **inputs),
             yi,
             rate,
             basis,
@@ -219,10 +219,10 @@ def macc_netted(
     by_id = {m.id: m for m in measures}
     ordered = [by_id[i] for i in alone["id"]]
     yi = int(year - baseline.years[0])
-    end_year = int(baseline.years[-1])
+    inputs = {**inputs, "end_year": int(baseline.years[-1])}
     rows, before = [], baseline
     for k, m in enumerate(ordered):  # one cumulative run per measure (a dozen, vectorised)
-        after = simulate(measures=ordered[: k + 1], end_year=end_year, name=m.id, **inputs)
+        after = simulate(measures=ordered[: k + 1], name=m.id, **inputs)
         rows.append(_bar(m, before, after, yi, rate, basis))
         before = after
     out = _finish(rows, year, sort=False)

@@ -626,13 +626,71 @@ def api_macc(
     principal: CityDep,
     name: StoredName,
     year: Annotated[int, Query(ge=2025, le=2060)] = 2040,
+    method: Literal["netted", "standalone"] = "netted",
+    basis: Literal["location", "market"] = "location",
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
 ) -> Any:
     """Marginal abatement cost curve of a scenario's measures: abatement [tCO2e] (bar width)
-    and cost [CNY/tCO2e] (height), cheapest first."""
-    return page(sa.macc(name, year), limit, offset, format, f"macc_{name}")
+    and cost [CNY/tCO2e] (height). ``netted``: in merit order, each measure counted with the
+    cheaper ones in place (interactions; widths add up to the package); ``standalone``: each
+    alone, cheapest first. ``basis=market`` counts purchased green power."""
+    curve = sa.macc(name, year, method=method, basis=basis)
+    return page(curve, limit, offset, format, f"macc_{method}_{name}")
+
+
+@router.get("/api/v1/scenarios/least-cost", tags=["scenarios"])
+def api_least_cost(
+    principal: CityDep,
+    name: StoredName,
+    cap_year: Annotated[int | None, Query(ge=2026, le=2060)] = None,
+    cap_tco2e: Annotated[float | None, Query(ge=0)] = None,
+    intensity: bool = True,
+    year: Annotated[int, Query(ge=2025, le=2060)] = 2035,
+) -> Any:
+    """Least-cost deployment of a scenario's measures meeting a CO2 cap and/or the city's
+    CO2-intensity targets (linear programme, HiGHS): status, discounted cost [10^4 CNY],
+    emissions by year, deployment per measure and year, and the constraints with slack,
+    binding flag and shadow price [CNY/tCO2e]."""
+    got = sa.least_cost(
+        name, cap_year=cap_year, cap_tco2e=cap_tco2e, intensity=intensity, year=year
+    )
+    return {
+        "status": got["status"],
+        "feasible": got["feasible"],
+        "cost_pv_10k_cny": None if not got["feasible"] else got["cost_pv_10k_cny"],
+        "caps": {str(k): v for k, v in got["caps"].items()},
+        "skipped_targets": got["skipped_targets"],
+        "emissions": records(got["emissions"]),
+        "deployment": records(got["deployment"]),
+        "constraints": records(got["constraints"]),
+    }
+
+
+@router.get("/api/v1/scenarios/activity", tags=["scenarios"])
+def api_activity(
+    principal: CityDep,
+    part: Literal["calibration", "backcast", "projection"] = "calibration",
+    format: Format = "json",
+) -> Any:
+    """The baseline by activity driver: per-sector calibration on the inventory history, the
+    backcast of the history, or the projection to 2060 (activity, intensity, energy)."""
+    frame = sa.activity_baseline()[part]
+    return records(frame) if format == "json" else table_download(frame, f"activity_{part}", format)
+
+
+@router.get("/api/v1/scenarios/stirpat", tags=["scenarios"])
+def api_stirpat(principal: CityDep) -> Any:
+    """STIRPAT of the city history on non-Kaya drivers with its diagnostics (VIF, condition
+    number, sample size) and the elasticities when the history is long enough."""
+    got = sa.stirpat()
+    return {
+        "drivers": got["drivers"],
+        "summary": got["summary"],
+        "diagnostics": records(got["diagnostics"]),
+        "elasticities": None if got["elasticities"] is None else records(got["elasticities"]),
+    }
 
 
 @router.get("/api/v1/scenarios/cobenefits", tags=["scenarios"])
