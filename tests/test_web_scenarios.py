@@ -261,6 +261,8 @@ def test_least_cost_pathway_shows_binding_constraints_and_shadow_prices(seeded):
         params={"name": "enhanced", "intensity": False, "cap_year": 2040, "cap_tco2e": 1.0},
     ).json()
     assert api["status"] == "infeasible" and api["cost_pv_10k_cny"] is None
+    empty = seeded.get("/api/v1/scenarios/least-cost", params={"name": "baseline"})
+    assert empty.status_code == 422 and "no measures" in empty.text
     free = seeded.get(
         "/api/v1/scenarios/least-cost",
         params={"name": "enhanced", "intensity": False, "cap_year": 2040, "cap_tco2e": 1e12},

@@ -227,7 +227,8 @@ def macc_netted(
         before = after
     out = _finish(rows, year, sort=False)
     out["standalone_tco2e"] = alone["abatement_tco2e"].to_numpy()
-    out["interaction_tco2e"] = out["abatement_tco2e"] - out["standalone_tco2e"]
+    diff = out["abatement_tco2e"] - out["standalone_tco2e"]
+    out["interaction_tco2e"] = diff.where(diff.abs() > 1e-6, 0.0)  # no round-off "-0"
     return out
 
 

@@ -656,6 +656,8 @@ def measure_potentials(
     inputs = history.model_inputs()
     base_run = sc.simulate(measures=[], name="baseline", **inputs)
     curve = mc.macc_netted(base_run, measures, year=year, basis=basis, **inputs)
+    if curve.empty:
+        raise InputError("the scenario has no measures: nothing to optimise", field="name")
     curve = curve.dropna(subset=["cost_cny_per_tco2e"])
     by_id = {m.id: m for m in measures}
     first = history.base_year + 1
