@@ -261,8 +261,12 @@ def test_least_cost_pathway_shows_binding_constraints_and_shadow_prices(seeded):
         params={"name": "enhanced", "intensity": False, "cap_year": 2040, "cap_tco2e": 1.0},
     ).json()
     assert api["status"] == "infeasible" and api["cost_pv_10k_cny"] is None
-    empty = seeded.get("/api/v1/scenarios/least-cost", params={"name": "baseline"})
-    assert empty.status_code == 422 and "no measures" in empty.text
+    empty = seeded.get("/api/v1/scenarios/least-cost", params={"name": "baseline"}).json()
+    assert empty["status"] == "no_measures" and not empty["feasible"]
+    loose = seeded.get(
+        "/api/v1/scenarios/least-cost", params={"name": "enhanced", "intensity": False}
+    ).json()
+    assert loose["status"] == "no_constraint"
     free = seeded.get(
         "/api/v1/scenarios/least-cost",
         params={"name": "enhanced", "intensity": False, "cap_year": 2040, "cap_tco2e": 1e12},

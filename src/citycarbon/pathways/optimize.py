@@ -61,6 +61,31 @@ def intensity_cap_tco2e(emissions_base_tco2e, gdp_base, gdp, reduction):
     )
 
 
+def unsolved(status: str, message: str, emissions: pd.DataFrame) -> dict:
+    """The result of a pathway without a solution (``infeasible``, ``unbounded``, ``failed``,
+    or ``no_measures`` / ``no_constraint`` when there is nothing to solve): the shape of
+    :func:`least_cost_deployment`'s result with empty tables."""
+    return {
+        "status": status,
+        "message": message,
+        "feasible": False,
+        "cost_pv_10k_cny": np.nan,
+        "deployment": pd.DataFrame(columns=["measure", "year", "deployment", "abatement_tco2e"]),
+        "constraints": pd.DataFrame(
+            columns=[
+                "constraint",
+                "measure",
+                "year",
+                "last_year",
+                "slack",
+                "binding",
+                "shadow_price_cny_per_tco2e",
+            ]
+        ),
+        "emissions": emissions.assign(optimal_tco2e=np.nan),
+    }
+
+
 def least_cost_deployment(
     potential_tco2e: pd.DataFrame,
     cost_cny_per_tco2e: pd.Series,
@@ -177,28 +202,7 @@ def least_cost_deployment(
         }
     )
     if res.status != 0:
-        emissions["optimal_tco2e"] = np.nan
-        return {
-            "status": STATUS.get(res.status, "failed"),
-            "message": str(res.message),
-            "feasible": False,
-            "cost_pv_10k_cny": np.nan,
-            "deployment": pd.DataFrame(
-                columns=["measure", "year", "deployment", "abatement_tco2e"]
-            ),
-            "constraints": pd.DataFrame(
-                columns=[
-                    "constraint",
-                    "measure",
-                    "year",
-                    "last_year",
-                    "slack",
-                    "binding",
-                    "shadow_price_cny_per_tco2e",
-                ]
-            ),
-            "emissions": emissions,
-        }
+        return unsolved(STATUS.get(res.status, "failed"), str(res.message), emissions)
     x = res.x.reshape(nm, ny)
     deployment = pd.DataFrame(
         {

@@ -650,15 +650,14 @@ def measure_potentials(
       year after the base year (the merit-order package run cumulatively), every model year;
     - speed ``1 / (full_year - start_year)`` and earliest year ``start_year`` of the catalogue.
 
-    Returns ``{"macc", "potential" (measures x years), "cost", "max_step", "earliest",
+    Returns ``{"macc", "potential" (measures x years; empty without abating measures),
+    "cost", "max_step", "earliest",
     "baseline" (year -> net emissions on ``basis``), "gdp" (year -> GDP)}``.
     """
     inputs = history.model_inputs()
     base_run = sc.simulate(measures=[], name="baseline", **inputs)
     curve = mc.macc_netted(base_run, measures, year=year, basis=basis, **inputs)
-    if curve.empty:
-        raise InputError("the scenario has no measures: nothing to optimise", field="name")
-    curve = curve.dropna(subset=["cost_cny_per_tco2e"])
+    curve = curve.dropna(subset=["cost_cny_per_tco2e"]) if len(curve) else curve
     by_id = {m.id: m for m in measures}
     first = history.base_year + 1
     full = [replace(by_id[i], start_year=first, full_year=first) for i in curve["id"]]
@@ -704,11 +703,9 @@ def least_cost_pathway(
     curve whose order and costs it uses), ``caps`` and ``skipped_targets``.
     """
     got = measure_potentials(history, measures, year=year, basis=basis)
-    if got["potential"].empty:
-        raise InputError("no measure of the scenario abates: nothing to optimise", field="name")
-    cap = dict(caps or {})
     hist = history.drivers.set_index("year")
-    years = got["potential"].columns
+    years = got["baseline"].index[got["baseline"].index > history.base_year]
+    cap = {int(y): float(v) for y, v in (caps or {}).items() if y in years}  # inside the horizon
     skipped = []
     for t in intensity_targets or []:  # a handful of targets
         b = int(t["base_year"])
@@ -724,8 +721,17 @@ def least_cost_pathway(
             opt.intensity_cap_tco2e(base_em, gdp_b, got["gdp"][t["year"]], t["reduction"])
         )
         cap[int(t["year"])] = min(value, cap.get(int(t["year"]), np.inf))
-    if not cap:
-        raise InputError("give a CO2 cap or an intensity target inside the horizon", field="cap")
+    status = "no_measures" if got["potential"].empty else "no_constraint" if not cap else None
+    if status:  # nothing to optimise: said, not raised (the request itself was valid)
+        emissions = pd.DataFrame(
+            {
+                "year": years,
+                "baseline_tco2e": got["baseline"][years].to_numpy(),
+                "cap_tco2e": pd.Series(cap, dtype=float).reindex(years).to_numpy(),
+            }
+        )
+        result = opt.unsolved(status, status.replace("_", " "), emissions)
+        return {**result, "macc": got["macc"], "caps": cap, "skipped_targets": skipped}
     result = opt.least_cost_deployment(
         got["potential"],
         got["cost"],
