@@ -657,7 +657,10 @@ def measure_potentials(
     inputs = history.model_inputs()
     base_run = sc.simulate(measures=[], name="baseline", **inputs)
     curve = mc.macc_netted(base_run, measures, year=year, basis=basis, **inputs)
-    curve = curve.dropna(subset=["cost_cny_per_tco2e"]) if len(curve) else curve
+    if len(curve):
+        curve = curve.dropna(subset=["cost_cny_per_tco2e"])
+    else:  # no measures: an empty curve with the columns the rest reads
+        curve = pd.DataFrame(columns=["id", "cost_cny_per_tco2e"])
     by_id = {m.id: m for m in measures}
     first = history.base_year + 1
     full = [replace(by_id[i], start_year=first, full_year=first) for i in curve["id"]]
