@@ -181,6 +181,13 @@ class PowerSection(Section):
     anomalies: AnomaliesSection = AnomaliesSection()
 
 
+class PathwaysSection(Section):
+    """情景分析: the declared future grid emission factor (a trajectory name of
+    ``citycarbon/pathways/data/grid_ef_trajectories.yaml``)."""
+
+    grid_ef_trajectory: str = "fujian_decarbonisation"
+
+
 class CityConfig(Section):
     """A city's configuration (see ``xiamen.yaml`` for the documented layout)."""
 
@@ -195,6 +202,7 @@ class CityConfig(Section):
     factors: FactorChoice
     targets: TargetsSection = TargetsSection()
     power: PowerSection = PowerSection()
+    pathways: PathwaysSection = PathwaysSection()
     path: Path | None = None
 
     def factor_profile(self, context: Context) -> FactorProfile:
