@@ -11,9 +11,9 @@ Kinds
 -----
 Lake tables (data-contract.md, "Lake tables"): ``energy_monthly`` (205-1表 能源购进、消费与库存),
 ``meter_readings``, ``city_statistics``, ``city_monthly_statistics``, ``industrial_output``,
-``green_electricity``, ``enterprise_value_added``; waste and sinks: ``waste_disposal``,
-``wastewater``, ``land_carbon``, ``blue_carbon_sites``, ``mariculture``; transport by mode:
-``transport_fuel``.
+``green_electricity``, ``enterprise_value_added``, ``enterprise_offsets``; waste and sinks:
+``waste_disposal``, ``wastewater``, ``land_carbon``, ``blue_carbon_sites``, ``mariculture``;
+transport by mode: ``transport_fuel``.
 Registry (catalog) tables: ``parks``, ``enterprises``, ``grid_nodes``, ``meters``.
 
 References
@@ -735,6 +735,49 @@ def _choice(name: str, values: tuple[str, ...], aliases: tuple[str, ...], doc: s
     return Column(name, "string", pattern="|".join(values), aliases=aliases, doc=doc)
 
 
+#: Certified offsets retired for an enterprise and its own sinks, per year: the evidence of the
+#: low/zero/negative-carbon classification (rating/classification.py).
+ENTERPRISE_OFFSETS = Schema(
+    kind="enterprise_offsets",
+    table="enterprise_offsets",
+    title="Enterprise offsets retired and own sinks by year (核证减排量注销、企业自有碳汇)",
+    columns=(
+        Column("enterprise_code", "string", codes="enterprise", aliases=_ENTERPRISE),
+        _YEAR,
+        _choice(
+            "kind",
+            ("offset", "sink"),
+            ("类别", "类型"),
+            "offset (a carbon credit retired for the enterprise) or sink (its own removals)",
+        ),
+        Column(
+            "instrument",
+            "string",
+            pattern=r"[A-Za-z_]{2,20}",
+            aliases=("减排量类型", "碳汇类型", "instrument_code"),
+            doc="offset: CCER, VER, ...; sink: forest, wetland, mangrove, ccus, ...",
+        ),
+        Column(
+            "reference",
+            "string",
+            aliases=("证书编号", "注销编号", "项目编号", "serial", "site"),
+            doc="serial number of the retirement, or the sink's site or project id",
+        ),
+        Column(
+            "tco2",
+            "float64",
+            unit="t",
+            minimum=0.0,
+            maximum=1e8,
+            plausible="one enterprise in one year: 10^8 tCO2 is beyond any enterprise's emissions",
+            aliases=("减排量吨", "数量吨", "二氧化碳吨", "tCO2"),
+        ),
+    ),
+    natural_key=("enterprise_code", "year", "kind", "reference"),
+    partition="year",
+)
+
+
 WASTE_DISPOSAL = Schema(
     kind="waste_disposal",
     table="waste_disposal",
@@ -1218,6 +1261,7 @@ SCHEMAS: dict[str, Schema] = {
         INDUSTRIAL_OUTPUT,
         GREEN_ELECTRICITY,
         ENTERPRISE_VALUE_ADDED,
+        ENTERPRISE_OFFSETS,
         ENERGY_BALANCE,
         WASTE_DISPOSAL,
         WASTEWATER,

@@ -253,6 +253,7 @@ class DemoCity:
     profile_names: list[str] = field(default_factory=list)
     energy_balance: pd.DataFrame = field(default_factory=pd.DataFrame)  # issue 5
     city_monthly_statistics: pd.DataFrame = field(default_factory=pd.DataFrame)
+    enterprise_offsets: pd.DataFrame = field(default_factory=pd.DataFrame)
     enterprise_value_added: pd.DataFrame = field(default_factory=pd.DataFrame)  # issue 16
     #: waste and sinks (issue 15): waste_disposal, wastewater, land_carbon, blue_carbon_sites,
     #: mariculture
@@ -329,6 +330,7 @@ def build_city(
     value_added = _value_added(cal, ind, ent, elec, periods, seed)
     balance = _energy_balance(cal, cfg, ent, energy, stats, year_list)
     monthly_stats = _city_monthly_statistics(cfg, stats, balance, elec, periods)
+    offsets = _enterprise_offsets(ent, elec, periods)
     return DemoCity(
         city=cfg,
         calibration=cal,
@@ -352,6 +354,7 @@ def build_city(
         profile_names=profile_names,
         energy_balance=balance,
         city_monthly_statistics=monthly_stats,
+        enterprise_offsets=offsets,
         enterprise_value_added=value_added,
         waste_and_sinks=waste_and_sinks(cal, cfg, year_list, stats),
         transport_fuel=transport_by_mode(cal, balance),
@@ -411,6 +414,7 @@ def generate_city(
         "industrial_output",
         "green_electricity",
         "enterprise_value_added",
+        "enterprise_offsets",
         "energy_balance",
     ):
         paths[name] = _write_csv(getattr(demo, name), out / f"{name}.csv")
@@ -1044,6 +1048,38 @@ def _city_monthly_statistics(
     out["period"] = out["period"].dt.strftime("%Y-%m")
     out["value"] = out["value"].round(_DECIMALS)
     return out[COLUMNS["city_monthly_statistics"]]
+
+
+#: Synthetic offsets and sinks (示例): kind, instrument, reference prefix and the multiple of the
+#: enterprise's electricity CO2 of the last year at a nominal 0.5 tCO2/MWh (an assumption).
+_DEMO_OFFSETS = (
+    ("offset", "CCER", "示例CCER注销", 1.5),  # covers its emissions: zero-carbon
+    ("sink", "forest", "示例自有林地", 1.5),  # removals exceed them: negative-carbon
+    ("offset", "VER", "示例VER注销", 1.5),  # not an accepted type: does not count
+)
+
+
+def _enterprise_offsets(
+    ent: pd.DataFrame, elec: np.ndarray, periods: pd.DatetimeIndex
+) -> pd.DataFrame:
+    """enterprise_offsets rows (synthetic, 示例): the three industrial enterprises of least
+    electricity in the last year, one per line of ``_DEMO_OFFSETS``."""
+    year = int(periods.year.max())
+    last = elec[:, periods.year == year].sum(axis=1)
+    industrial = np.flatnonzero(ent["industrial"].to_numpy() & (last > 0))
+    chosen = industrial[np.argsort(last[industrial], kind="stable")[: len(_DEMO_OFFSETS)]]
+    co2_t = units.convert(last[chosen], "10^4 kWh", "MWh") * 0.5
+    kind, instrument, prefix, multiple = zip(*_DEMO_OFFSETS[: len(chosen)], strict=True)
+    return pd.DataFrame(
+        {
+            "enterprise_code": ent["credit_code"].to_numpy()[chosen],
+            "year": year,
+            "kind": kind,
+            "instrument": instrument,
+            "reference": [f"{p}-{year}-{i + 1:03d}" for i, p in enumerate(prefix)],
+            "tco2": np.round(co2_t * np.asarray(multiple), 1),
+        }
+    )[COLUMNS["enterprise_offsets"]]
 
 
 def waste_and_sinks(

@@ -36,6 +36,7 @@ INGEST_ORDER = (
     "industrial_output",
     "green_electricity",
     "enterprise_value_added",
+    "enterprise_offsets",
     "waste_disposal",
     "wastewater",
     "land_carbon",
