@@ -224,8 +224,13 @@ def _inventory_history(
     by_item = bal.groupby(["year", "item", "ipcc", "sector"], as_index=False)[
         ["tce", "fossil_tce", "power_tce"]
     ].sum()
-    # scope 1 of each energy sector -> its items by fossil energy
-    direct = inv[(inv["scope"] == 1) & inv["sector"].isin(set(by_item["ipcc"]))]
+    # scope 1 of each energy sector -> its items by fossil energy; a subcategory (transport by
+    # mode, 1.A.3.a-d) counts in the balance item's category (1.A.3)
+    energy_sectors = set(by_item["ipcc"])
+    sector = inv["sector"].astype(str)
+    parent = sector.str.rsplit(".", n=1).str[0]
+    booked = sector.where(sector.isin(energy_sectors), parent.where(parent.isin(energy_sectors)))
+    direct = inv.assign(sector=booked)[(inv["scope"] == 1) & booked.notna()]
     direct = direct.groupby(["year", "sector"])["emissions_tco2e"].sum()
     fossil_share = by_item["fossil_tce"] / by_item.groupby(["year", "ipcc"])[
         "fossil_tce"
