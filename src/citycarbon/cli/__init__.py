@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import traceback
 from pathlib import Path
 from typing import Annotated
@@ -37,7 +38,7 @@ from citycarbon.config.settings import describe, get_settings
 from citycarbon.contract.exports import write_csv
 from citycarbon.demo import generate_city
 from citycarbon.demo.pipeline import run_demo, summarise
-from citycarbon.errors import CitycarbonError, InputError
+from citycarbon.errors import LANGS, CitycarbonError, InputError
 from citycarbon.ingest import excel205
 from citycarbon.read import access
 from citycarbon.reports.excel import write_excel
@@ -98,8 +99,21 @@ class _MessageHandler(logging.Handler):
 
 
 @app.callback()
-def _main() -> None:
+def _main(
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help="Language of error messages: zh or en (default: $CITYCARBON_LANG, else the "
+            "locale, e.g. LANG=zh_CN.UTF-8, else en).",
+        ),
+    ] = None,
+) -> None:
     """citycarbon — city carbon peaking and neutrality platform (碳达峰碳中和管理决策平台)."""
+    if lang is not None:
+        if lang not in LANGS:
+            fail(f"--lang {lang!r}: give zh or en")
+        os.environ["CITYCARBON_LANG"] = lang  # read by fail() (citycarbon.errors.cli_lang)
     try:
         make_private()  # files 0600, directories 0700, the home closed
     except CitycarbonError:
@@ -573,39 +587,50 @@ def quarantine_command(
         console.print(f"... {len(frame) - limit:,} more (--limit)")
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path, as_written: bool = False) -> pd.DataFrame:
+    """A table file, indexed by its rows as the user sees them (:mod:`citycarbon.errors`): a
+    CSV's line (header line 1), a workbook's Excel row (header in row 1), a Parquet record
+    (1-based), so an error names the place in the file. ``as_written``: every value as text,
+    as written in the file (the accounting functions read numbers from text)."""
     if path.suffix.lower() in (".xlsx", ".xls"):
-        return pd.read_excel(path, dtype={"enterprise_code": str})
-    if path.suffix.lower() == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path, dtype={"enterprise_code": str}, encoding="utf-8-sig")
+        frame = pd.read_excel(path, dtype=str if as_written else {"enterprise_code": str})
+        first = 2
+    elif path.suffix.lower() == ".parquet":
+        frame, first = pd.read_parquet(path), 1
+    else:
+        frame = pd.read_csv(
+            path,
+            dtype=str if as_written else {"enterprise_code": str},
+            encoding="utf-8-sig",
+            skip_blank_lines=False,
+        )
+        first = 2
+    frame.index = pd.RangeIndex(first, first + len(frame), name="line")
+    return frame
 
 
 def _account_year(frame: pd.DataFrame, year: int | None, source: str) -> int:
     """The data year of an account: ``--year``, or the file's ``year`` column (one year)."""
     if "year" not in frame.columns:
         if year is None:
-            raise InputError(
-                "no data year: give --year or a year column", source=source, field="year"
-            )
+            raise InputError(code="no_year", source=source, field="year")
         return int(year)
     years = pd.to_numeric(frame["year"], errors="coerce")
     other = years != (year if year is not None else years.iloc[0])
     if len(frame) and other.any():
         i = int(other.to_numpy().argmax())
         raise InputError(
-            f"year {frame['year'].iloc[i]}: an account covers one data year (--year"
-            + (f" {year}" if year is not None else f": the first row's {years.iloc[0]}")
-            + "), account each year apart",
+            code="year_mixed",
+            params={"year": year if year is not None else years.iloc[0]},
             source=source,
-            row=i + 2,  # the file's line: header is line 1
+            row=frame.index[i],  # the file's line (_read_table)
             field="year",
             value=frame["year"].iloc[i],
         )
     if year is not None:
         return int(year)
     if not len(frame):
-        raise InputError("no rows", source=source)
+        raise InputError(code="no_rows", source=source)
     return int(years.iloc[0])
 
 
@@ -675,22 +700,33 @@ def account(
         cfg = load_city(city)
         mode = mode or cfg.factors.mode.enterprise
         profile = cfg.factor_profile("enterprise")
-        rows = _read_table(energy)
+        rows = _read_table(energy, as_written=True)
         year = _account_year(rows, year, str(energy))
-        parts = [
-            account_lines(
-                rows,
-                profile,
-                year=year,
-                mode=mode,
-                grid_region=cfg.factors.grid_region,
-                source=str(energy),
-            )
-        ]
+        try:
+            parts = [
+                account_lines(
+                    rows,
+                    profile,
+                    year=year,
+                    mode=mode,
+                    grid_region=cfg.factors.grid_region,
+                    source=str(energy),
+                )
+            ]
+        except InputError as err:  # a check deep in the accounting knows the row, not the file
+            raise err.within(str(energy)) from None
         if process:
-            parts.append(
-                process_lines(_read_table(process), profile, mode=mode, source=str(process))
-            )
+            try:
+                parts.append(
+                    process_lines(
+                        _read_table(process, as_written=True),
+                        profile,
+                        mode=mode,
+                        source=str(process),
+                    )
+                )
+            except InputError as err:
+                raise err.within(str(process)) from None
         lines = pd.concat(parts, ignore_index=True)
         summary = account_summary(
             lines,

@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from citycarbon.errors import InputError, cli_lang, say
+
 console = Console()
 
 CityOption = Annotated[
@@ -34,8 +36,12 @@ YearOption = Annotated[int | None, typer.Option("--year", help="Only this data y
 
 
 def fail(err: Exception | str) -> NoReturn:
-    """Print a user-facing error (file, row, field, reason as the error gives them) and exit 1."""
-    console.print(f"[bold red]error:[/] {escape(str(err))}")
+    """Print a user-facing error and exit 1: an :class:`InputError` names the file, line, field,
+    value, reason and way forward in the CLI's language (:func:`citycarbon.errors.cli_lang`:
+    ``CITYCARBON_LANG``, else the locale, else English)."""
+    lang = cli_lang()
+    text = err.render(lang) if isinstance(err, InputError) else str(err)
+    console.print(f"[bold red]{say(lang, 'label.error')}:[/] {escape(text)}")
     raise typer.Exit(1)
 
 
