@@ -38,7 +38,7 @@ from citycarbon.config.settings import describe, get_settings
 from citycarbon.contract.exports import write_csv
 from citycarbon.demo import generate_city
 from citycarbon.demo.pipeline import run_demo, summarise
-from citycarbon.errors import LANGS, CitycarbonError, InputError
+from citycarbon.errors import LANGS, CitycarbonError, InputError, Location, cli_lang
 from citycarbon.ingest import excel205
 from citycarbon.read import access
 from citycarbon.reports.excel import write_excel
@@ -433,11 +433,11 @@ def ingest_command(
     )
     console.print(table)
     if r.problems is not None and len(r.problems):
-        probs = Table("column", "reason", "rows", "e.g. row", title="quarantined rows by reason")
+        probs = Table("column", "reason", "rows", "first at", title="quarantined rows by reason")
+        lang = cli_lang()
         for p in r.problems.itertuples(index=False):
-            probs.add_row(
-                escape(str(p.column)), escape(str(p.reason)), f"{p.rows:,}", str(p.example_row)
-            )
+            first = Location.of(p.example_source, p.example_row).text(lang)
+            probs.add_row(escape(str(p.column)), escape(str(p.reason)), f"{p.rows:,}", first)
         console.print(probs)
     if r.ignored_columns:
         console.print(f"[yellow]ignored columns:[/] {', '.join(r.ignored_columns)}")

@@ -23,9 +23,10 @@ raised with a free-text reason (no code) keeps that text in both languages.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -36,6 +37,7 @@ import yaml
 LANGS = ("zh", "en")
 _DIR = Path(__file__).parent
 _BOOK_SUFFIXES = (".xlsx", ".xlsm")
+_RECORD = "citycarbon_error"  # the key marking a stored error (InputError.to_record)
 
 
 class CitycarbonError(Exception):
@@ -266,6 +268,42 @@ class InputError(CitycarbonError, ValueError):
     def message(self) -> str:
         return self.render("en")
 
+    def to_record(self, clean: Callable[[str], str] = str) -> str:
+        """The error as stored text (a job's error), to be said later in the reader's language
+        (:func:`error_text`); ``clean`` is applied to every text in it (e.g. no server path)."""
+        loc = {k: clean(v) if isinstance(v, str) else v for k, v in asdict(self.location).items()}
+        return json.dumps(
+            {
+                _RECORD: 1,
+                "reason": clean(self.reason),
+                "code": self.code,
+                "params": {k: clean(v) if v else v for k, v in self.params.items()},
+                "suggestions": self.suggestions,
+                "location": loc,
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_record(cls, text: str | None) -> InputError | None:
+        """The error stored by :meth:`to_record`; None for any other text."""
+        if not text or not text.startswith('{"' + _RECORD):
+            return None
+        data = json.loads(text)
+        loc = data["location"]
+        err = cls(
+            data["reason"],
+            source=loc["file"],
+            sheet=loc["sheet"],
+            row=loc["line"],
+            field=loc["field"],
+            value=loc["value"],
+            suggestions=data["suggestions"],
+            code=data["code"],
+            params=data["params"],
+        )
+        return err
+
     def public(self, lang: str) -> dict[str, Any]:
         """The error as an API body's ``error`` object in ``lang``."""
         return {
@@ -291,3 +329,10 @@ class UnknownCodeError(InputError):
 
 class UnitError(InputError):
     """A unit that is unknown or of the wrong dimension."""
+
+
+def error_text(stored: str | None, lang: str) -> str | None:
+    """A stored error (a job's) in ``lang``: an :meth:`InputError.to_record` said in the
+    language, any other text as it is."""
+    err = InputError.from_record(stored)
+    return err.render(lang) if err is not None else stored
