@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import traceback
 from pathlib import Path
 from typing import Annotated
@@ -26,10 +25,12 @@ from citycarbon.cli.common import (
     EngineOption,
     YearOption,
     cell,
+    choose_lang,
     console,
     fail,
     frame_table,
     operator,
+    output_lang,
 )
 from citycarbon.cli.pipeline import exit_if_failed, print_run
 from citycarbon.config import load_city
@@ -38,7 +39,7 @@ from citycarbon.config.settings import describe, get_settings
 from citycarbon.contract.exports import write_csv
 from citycarbon.demo import generate_city
 from citycarbon.demo.pipeline import run_demo, summarise
-from citycarbon.errors import LANGS, CitycarbonError, InputError, Location, cli_lang
+from citycarbon.errors import LANGS, CitycarbonError, InputError, Location
 from citycarbon.ingest import excel205
 from citycarbon.read import access
 from citycarbon.reports.excel import write_excel
@@ -113,7 +114,7 @@ def _main(
     if lang is not None:
         if lang not in LANGS:
             fail(f"--lang {lang!r}: give zh or en")
-        os.environ["CITYCARBON_LANG"] = lang  # read by fail() (citycarbon.errors.cli_lang)
+    choose_lang(lang)
     try:
         make_private()  # files 0600, directories 0700, the home closed
     except CitycarbonError:
@@ -434,7 +435,7 @@ def ingest_command(
     console.print(table)
     if r.problems is not None and len(r.problems):
         probs = Table("column", "reason", "rows", "first at", title="quarantined rows by reason")
-        lang = cli_lang()
+        lang = output_lang()
         for p in r.problems.itertuples(index=False):
             first = Location.of(p.example_source, p.example_row).text(lang)
             probs.add_row(escape(str(p.column)), escape(str(p.reason)), f"{p.rows:,}", first)

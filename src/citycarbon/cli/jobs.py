@@ -10,8 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from citycarbon.cli.common import output_lang
 from citycarbon.config.settings import get_settings
-from citycarbon.errors import CitycarbonError, cli_lang, say
+from citycarbon.errors import CitycarbonError, say
 from citycarbon.runs.jobs import run_worker
 from citycarbon.store.jobs import get_job, list_jobs
 
@@ -64,7 +65,7 @@ def jobs_list(
             j.created_by,
             j.created_at.isoformat()[:19],
             str(j.batch_id or ""),
-            (j.error_in(cli_lang()) or "")[:60],
+            (j.error_in(output_lang()) or "")[:60],
         )
     console.print(table)
     console.print(f"{len(items)} of {total} job(s)")
@@ -94,7 +95,7 @@ def jobs_show(job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
     if job.batch_id:
         console.print(f"batch {job.batch_id} (`citycarbon quarantine --batch {job.batch_id}`)")
     if job.error:
-        lang = cli_lang()
+        lang = output_lang()
         console.print(
             f"[bold red]{say(lang, 'label.error')}:[/] {escape(job.error_in(lang) or '')}"
         )
