@@ -6,6 +6,8 @@ value as written, the reason and a way forward, in Chinese and in English
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import openpyxl
 import pandas as pd
@@ -155,7 +157,8 @@ def test_the_upload_page_says_the_error_in_the_page_language(app, web_home, job_
         files={"file": ("旧表.xls", b"x", "application/vnd.ms-excel")},
     )
     assert r.status_code == 422
-    assert "文件 旧表.xls：不支持的文件类型 '.xls'" in r.text and "另存为 .xlsx" in r.text
+    page = html.unescape(r.text)
+    assert "文件 旧表.xls：不支持的文件类型 '.xls'" in page and "另存为 .xlsx" in page
     body = b"enterprise_code,period,unit\nx,2024-01,t\n"
     r = client.post(
         "/data/upload",
