@@ -52,6 +52,14 @@ class JobInfo:
         """The error in ``lang`` (zh or en)."""
         return error_text(self.error_record, lang)
 
+    def steps_in(self, lang: str) -> list[dict[str, Any]]:
+        """The steps, the failed step's note (the job's error, kept in English) in ``lang``."""
+        said = self.error_in(lang)
+        return [
+            {**s, "message": said} if s.get("message") == self.error and said else dict(s)
+            for s in self.steps
+        ]
+
     def error_detail(self, lang: str) -> dict[str, Any] | None:
         """The error's place, value, reason and way forward in ``lang``, when it names them."""
         err = InputError.from_record(self.error_record)

@@ -383,6 +383,7 @@ def job_out(info: JobInfo, lang: str) -> dict[str, Any]:
     out = info.public()
     out.pop("created_by_id")
     out["error"], out["error_detail"] = info.error_in(lang), info.error_detail(lang)
+    out["steps"] = info.steps_in(lang)
     out["batch_url"] = f"/api/v1/batches/{info.batch_id}" if info.batch_id else None
     return out
 

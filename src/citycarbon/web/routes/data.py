@@ -86,6 +86,7 @@ def job_page(
             "active": "data",
             "job": job,
             "job_error": job.error_in(lang_of(request)),
+            "job_steps": job.steps_in(lang_of(request)),
             "state": f"{job.status}:{steps}",
             "batch": batch,
             "rows": rows,
