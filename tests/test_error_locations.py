@@ -120,6 +120,9 @@ def test_cli_ingest_names_the_file_line_of_a_refused_file_and_of_quarantined_row
         )
         assert r.exit_code == 0, r.output
         assert first in r.output and "is negative" in r.output, r.output
+    r = runner.invoke(cli, ["--lang", "zh", "quarantine"], env=WIDE)
+    row = next(line for line in r.output.splitlines() if "第 3 行" in line)
+    assert "文件 rows.csv，第 3 行" in row and "-7" in row and "consumed_total" in row, r.output
 
 
 def test_a_205_1_workbook_names_the_sheet_and_the_excel_row(cli_home):

@@ -560,25 +560,25 @@ def quarantine_command(
     batch: Annotated[int | None, typer.Option("--batch", help="Only this batch.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to print.")] = 50,
 ) -> None:
-    """Show quarantined (rejected) rows with file, row, column, value and reason."""
+    """Show quarantined (rejected) rows with their place in the file (file, sheet, line or
+    Excel row), column, value and reason."""
     try:
         frame = access.quarantine(access.SYSTEM, batch)
     except CitycarbonError as err:
         fail(err)
     table = Table(
         "batch",
-        "file",
-        "row",
+        "where (file, sheet, line)",
         "column",
         "value",
         "reason",
         title=f"quarantined rows ({len(frame):,})",
     )
-    for q in frame.head(limit).itertuples(index=False):
+    lang = output_lang()
+    for q in frame.head(limit).itertuples(index=False):  # a printed table: --limit rows
         table.add_row(
             str(q.batch_id),
-            escape(q.source_name),
-            str(q.source_row),
+            escape(Location.of(q.source_name, q.source_row).text(lang)),
             escape(str(q.column or "")),
             escape(str(q.value or "")),
             escape(str(q.reason)),
