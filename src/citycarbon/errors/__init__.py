@@ -37,6 +37,9 @@ import yaml
 LANGS = ("zh", "en")
 _DIR = Path(__file__).parent
 _BOOK_SUFFIXES = (".xlsx", ".xlsm")
+#: Files whose places are lines (an editor's line numbers); other files have rows or records.
+_TEXT_SUFFIXES = (".csv", ".txt", ".tsv", ".yaml", ".yml", ".json", ".sql", ".py")
+_FILE_SUFFIXES = (*_TEXT_SUFFIXES, *_BOOK_SUFFIXES, ".xls", ".parquet", ".pq")
 _RECORD = "citycarbon_error"  # the key marking a stored error (InputError.to_record)
 
 
@@ -155,13 +158,15 @@ class Location:
     def text(self, lang: str, with_value: bool = True) -> str:
         """``energy.csv, line 4, field quantity, value '-10000'`` in ``lang``."""
         parts = []
-        if self.file:
-            parts.append(say(lang, "loc.file", file=self.file))
+        suffix = Path(self.file or "").suffix.lower()
+        if self.file:  # a file, or a table named by its name (``lake table energy_monthly``)
+            key = "loc.file" if suffix in _FILE_SUFFIXES else "loc.table"
+            parts.append(say(lang, key, file=self.file))
         if self.sheet:
             parts.append(say(lang, "loc.sheet", sheet=self.sheet))
         if self.line is not None:
-            # a file's line; a workbook's Excel row; a table's row
-            key = "loc.line" if self.file and not self.sheet else "loc.row"
+            # a text file's line; a workbook's Excel row, a Parquet record, a table's row
+            key = "loc.line" if suffix in _TEXT_SUFFIXES and not self.sheet else "loc.row"
             parts.append(say(lang, key, line=self.line))
         if self.field:
             parts.append(say(lang, "loc.field", field=self.field))
