@@ -301,11 +301,18 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def _error(request: Request, status: int, message: str) -> Response:
+def _error(
+    request: Request, status: int, message: str, error: dict[str, Any] | None = None
+) -> Response:
+    """An error answer: JSON ``{"detail": message}`` (and ``error``: the place, value, reason
+    and way forward of an input error) for the API, the error page otherwise."""
     message = without_server_paths(message)  # e.g. a configuration file named in an error
     if _is_api(request):
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+        body: dict[str, Any] = {"detail": message}
+        if error is not None:
+            body["error"] = error
+        return JSONResponse(body, status_code=status, headers=headers)
     return render(request, "error.html", {"status": status, "message": message}, status_code=status)
 
 
@@ -327,7 +334,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InputError)
     async def _input(request: Request, exc: InputError) -> Response:
-        return _error(request, 422, str(exc))
+        lang = lang_of(request)  # the page's language; for the API ?lang= or the cookie
+        error = {
+            k: without_server_paths(v) if isinstance(v, str) else v
+            for k, v in exc.public(lang).items()
+        }
+        return _error(request, 422, exc.render(lang), error)
 
     @app.exception_handler(CitycarbonError)
     async def _cc(request: Request, exc: CitycarbonError) -> Response:
@@ -546,7 +558,15 @@ def _document_errors(app: FastAPI) -> None:
             }
         schemas["Message"] = {
             "type": "object",
-            "properties": {"detail": {"type": "string"}},
+            "properties": {
+                "detail": {"type": "string"},
+                "error": {
+                    "type": "object",
+                    "description": "an input error's place and reason (citycarbon.errors): "
+                    "file, sheet, line (a CSV's line, header line 1; a workbook's Excel row), "
+                    "field, value as written, code, reason, hint, message",
+                },
+            },
             "required": ["detail"],
         }
         ref = {

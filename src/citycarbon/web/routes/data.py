@@ -10,12 +10,12 @@ from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Upload
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from citycarbon.contract.inputs import get_schema
-from citycarbon.errors import CitycarbonError
+from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.read import access
 from citycarbon.read import jobs as job_reads
 from citycarbon.read.access import Principal
 from citycarbon.web import auth
-from citycarbon.web.app import records, render
+from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.routes.api import UPLOAD_KINDS, submit_retract, submit_upload
 
 router = APIRouter(include_in_schema=False)
@@ -62,7 +62,8 @@ def data_upload(
     try:
         job = submit_upload(principal, kind, file)
     except CitycarbonError as err:
-        return _page(request, principal, upload_error=str(err), kind=kind, status_code=422)
+        text = err.render(lang_of(request)) if isinstance(err, InputError) else str(err)
+        return _page(request, principal, upload_error=text, kind=kind, status_code=422)
     return RedirectResponse(f"/data/jobs/{job.id}", status_code=303)
 
 
@@ -84,6 +85,8 @@ def job_page(
         {
             "active": "data",
             "job": job,
+            "job_error": job.error_in(lang_of(request)),
+            "job_steps": job.steps_in(lang_of(request)),
             "state": f"{job.status}:{steps}",
             "batch": batch,
             "rows": rows,
