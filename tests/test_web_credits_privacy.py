@@ -75,10 +75,12 @@ def test_credits_page_shows_the_daily_reconciliation(app, credited):
     assert "积分账本每日对账" in section and "已发放" in section and "未使用余额" in section
     issued = int(credited["points"].sum())
     assert f'<td class="num">{issued:,}</td>' in section and "不平衡" not in section
+    assert "<td>是</td>" in section and "credits." not in section
     assert 'id="credits-held">1<' in section
     en = client.get("/credits?lang=en").text
     section = en.split('id="credits-reconciliation"')[1].split("</section>")[0]
     assert "Daily reconciliation" in section and "Outstanding" in section
+    assert "<td>yes</td>" in section and "credits." not in section
     assert "已发放" not in en
     # a district role sees its district's credits, not the city's ledger
     assert 'id="credits-reconciliation"' not in sign_in(app, "siming").get("/credits").text
