@@ -76,6 +76,10 @@ app.add_typer(scenario_app, name="scenario")
 from citycarbon.cli.jobs import jobs_app  # noqa: E402
 
 app.add_typer(jobs_app, name="jobs")
+# 碳普惠 operations (issue 17): `citycarbon credits reconcile|purge|held|rotate-key|revoke-key`
+from citycarbon.cli.credits import credits_app  # noqa: E402
+
+app.add_typer(credits_app, name="credits")
 
 
 class _MessageHandler(logging.Handler):
