@@ -58,9 +58,7 @@ def test_soil_n2o_equations_by_hand():
     leaching = 1300 x 0.30 x 0.0075 x 44/28 = 2.925 x 44/28 = 4.596429 t       (eq. 11.10)
     """
     assert agri.soil_n2o_direct_t(1200, 0.01, 100, 0.02) == pytest.approx(22.0)
-    assert agri.soil_n2o_volatilisation_t(1000, 300, 0.10, 0.20, 0.01) == pytest.approx(
-        1.6 * N2O
-    )
+    assert agri.soil_n2o_volatilisation_t(1000, 300, 0.10, 0.20, 0.01) == pytest.approx(1.6 * N2O)
     assert agri.soil_n2o_leaching_t(1300, 0.30, 0.0075) == pytest.approx(2.925 * N2O)
 
 
