@@ -409,8 +409,8 @@ _NO_SYSTEM = (
 def _methods(climate: str) -> dict[str, str]:
     return {
         "3.A.1": "enteric fermentation CH4 = N x EF (IPCC 2006 Vol. 4 eq. 10.19, Tier 1, EF "
-        "Tables 10.10 and 10.11 Asia; ASSUMPTION: factors recalled, not checked); "
-        + cite("ef_enteric", "swine"),
+        "Tables 10.10 and 10.11 Asia, per species in accounting/data/agriculture_defaults.csv; "
+        "ASSUMPTION: factors recalled, not checked; poultry: no factor, counted as zero)",
         "3.A.2": "manure management CH4 = N x EF (eq. 10.22, Tables 10.14/10.15, "
         f"{climate} climate); N2O = N x Nex x EF3 x 44/28 (eqs. 10.25, 10.30, Tables 10.19, "
         "10.21; manure on pasture is 3.C.4; indirect N2O of manure management, eq. 10.27, not "
