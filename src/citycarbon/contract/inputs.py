@@ -13,7 +13,8 @@ Lake tables (data-contract.md, "Lake tables"): ``energy_monthly`` (205-1表 能�
 ``meter_readings``, ``city_statistics``, ``city_monthly_statistics``, ``industrial_output``,
 ``green_electricity``, ``enterprise_value_added``, ``enterprise_offsets``; waste and sinks:
 ``waste_disposal``, ``wastewater``, ``land_carbon``, ``blue_carbon_sites``, ``mariculture``;
-transport by mode: ``transport_fuel``.
+transport by mode: ``transport_fuel``; agriculture: ``agriculture``; fugitive emissions:
+``fugitive_activity``.
 Registry (catalog) tables: ``parks``, ``enterprises``, ``grid_nodes``, ``meters``.
 
 References
@@ -37,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from citycarbon import units
-from citycarbon.accounting import transport
+from citycarbon.accounting import agriculture, fugitive, transport
 from citycarbon.accounting.balance import balance_items
 from citycarbon.contract.codes import valid_credit_codes
 from citycarbon.errors import InputError, UnitError, UnknownCodeError, close_matches
@@ -1114,6 +1115,87 @@ TRANSPORT_FUEL = Schema(
     unit_rule=UnitRule("unit", ("quantity",), target="fuel", key_column="fuel"),
 )
 
+# --- agriculture and fugitive emissions (issue 15): city-level yearly activity, Tier 1 -------
+AGRICULTURE = Schema(
+    kind="agriculture",
+    table="agriculture",
+    title="Agricultural activity by year and item: livestock, rice, nitrogen to soils (农业活动水平)",
+    columns=(
+        _REGION,
+        _YEAR,
+        _choice(
+            "item",
+            agriculture.ITEMS,
+            ("项目", "类别", "畜种", "活动"),
+            "livestock species (quantity: average annual population, head), rice_<water regime> "
+            "(IPCC 2006 Vol. 4 Table 5.12; quantity: harvested area, ha), synthetic_n, manure_n, "
+            "crop_residue_n (quantity: t N applied to soils)",
+        ),
+        Column(
+            "manure_system",
+            "string",
+            required=False,
+            nullable=True,
+            default="",
+            pattern="|".join(agriculture.MANURE_SYSTEMS),
+            aliases=("粪便管理方式", "粪便管理系统"),
+            doc="livestock rows: the manure management system of these heads (IPCC 2006 Vol. 4 "
+            "Table 10.18; pasture = pasture, range and paddock); one row per species and system",
+        ),
+        Column(
+            "quantity",
+            "float64",
+            minimum=0.0,
+            maximum=1e9,
+            plausible="10^9 head, ha or t N in one city and year is beyond China's national total",
+            aliases=("数量", "存栏量", "面积", "施用量"),
+            doc="head (livestock), ha (rice), t N (nitrogen items)",
+        ),
+        Column(
+            "days",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="day",
+            minimum=1.0,
+            maximum=366.0,
+            plausible="a crop is in the field at most one year",
+            aliases=("生长期", "生长期天数"),
+            doc="rice rows: cultivation period (else the default of agriculture_defaults.csv)",
+        ),
+    ),
+    natural_key=("region_code", "year", "item", "manure_system"),
+    partition="year",
+)
+
+FUGITIVE_ACTIVITY = Schema(
+    kind="fugitive_activity",
+    table="fugitive_activity",
+    title="Fugitive-emission activity by year: coal mined, natural gas handled (逸散排放活动水平)",
+    columns=(
+        _REGION,
+        _YEAR,
+        _choice(
+            "activity",
+            fugitive.ACTIVITIES,
+            ("活动", "类别"),
+            "coal_underground, coal_surface (quantity: raw coal mined, t; 0 = no mines), "
+            "gas_distribution (utility sales), gas_transmission (quantity: 10^6 m3)",
+        ),
+        Column(
+            "quantity",
+            "float64",
+            minimum=0.0,
+            maximum=1e9,
+            plausible="10^9 t of coal or 10^15 m3 of gas in one city and year",
+            aliases=("数量", "产量", "输配气量"),
+            doc="t raw coal (coal_*), 10^6 m3 natural gas (gas_*)",
+        ),
+    ),
+    natural_key=("region_code", "year", "activity"),
+    partition="year",
+)
+
 PARKS = Schema(
     kind="parks",
     table="parks",
@@ -1269,6 +1351,8 @@ SCHEMAS: dict[str, Schema] = {
         BLUE_CARBON_SITES,
         MARICULTURE,
         TRANSPORT_FUEL,
+        AGRICULTURE,
+        FUGITIVE_ACTIVITY,
         PARKS,
         ENTERPRISES,
         GRID_NODES,

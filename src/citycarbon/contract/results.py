@@ -203,6 +203,7 @@ CITY_INVENTORY = Result(
     columns={
         "entity_name": "",
         "sector_name_zh": "",
+        "sector_name_en": "",
         "emissions_t": "t",
         "emissions_tco2e": "tCO2e",
         "notation_key": "",

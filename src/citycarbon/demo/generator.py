@@ -260,6 +260,8 @@ class DemoCity:
     waste_and_sinks: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: transport fuel by mode (issue 15), the balance's 交通运输 fuel split (assumptions)
     transport_fuel: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: agriculture and fugitive activity (issue 15): agriculture, fugitive_activity
+    agriculture_and_fugitive: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def build_city(
@@ -358,6 +360,7 @@ def build_city(
         enterprise_value_added=value_added,
         waste_and_sinks=waste_and_sinks(cal, cfg, year_list, stats),
         transport_fuel=transport_by_mode(cal, balance),
+        agriculture_and_fugitive=agriculture_and_fugitive(cal, cfg, year_list),
     )
 
 
@@ -418,7 +421,7 @@ def generate_city(
         "energy_balance",
     ):
         paths[name] = _write_csv(getattr(demo, name), out / f"{name}.csv")
-    for name, table in demo.waste_and_sinks.items():
+    for name, table in {**demo.waste_and_sinks, **demo.agriculture_and_fugitive}.items():
         paths[name] = _write_csv(table, out / f"{name}.csv")
     if not demo.transport_fuel.empty:
         paths["transport_fuel"] = _write_csv(demo.transport_fuel, out / "transport_fuel.csv")
@@ -1207,6 +1210,49 @@ def waste_and_sinks(
         "land_carbon": land_rows[COLUMNS["land_carbon"]],
         "blue_carbon_sites": site_rows[COLUMNS["blue_carbon_sites"]],
         "mariculture": mari[COLUMNS["mariculture"]],
+    }
+
+
+def agriculture_and_fugitive(
+    cal: dict, cfg: CityConfig, years: list[int]
+) -> dict[str, pd.DataFrame]:
+    """``agriculture`` and ``fugitive_activity`` rows of the demo years from the calibration's
+    ``agriculture_and_fugitive`` (all assumptions): head counts split by manure system, rice area
+    by water regime, N applied, coal mined (0: no mines) and gas distributed, each changing by
+    a constant yearly rate back from the last year."""
+    spec = cal.get("agriculture_and_fugitive")
+    if not spec:
+        return {}
+    y = np.asarray(years)
+    scale = (1.0 + float(spec["growth"])) ** (y - y[-1])
+    items = [
+        (species, system, float(v["head"]) * float(share), np.nan)
+        for species, v in spec["livestock"].items()
+        for system, share in v["systems"].items()
+    ]
+    items += [(k, "", float(v["ha"]), float(v["days"])) for k, v in spec["rice"].items()]
+    items += [(k, "", float(v), np.nan) for k, v in spec["nitrogen_t"].items()]
+    base = pd.DataFrame(items, columns=["item", "manure_system", "q", "days"])
+    agri = base.merge(pd.DataFrame({"year": y, "scale": scale}), how="cross")
+    agri = agri.assign(region_code=cfg.adcode, quantity=np.round(agri["q"] * agri["scale"], 1))
+    fug = pd.Series(spec["fugitive"], dtype="float64")
+    gas = fug.index.str.startswith("gas_")
+    growth = (1.0 + float(spec["gas_growth"])) ** (y - y[-1])
+    fugitive = pd.DataFrame(
+        {
+            "region_code": cfg.adcode,
+            "year": np.tile(y, len(fug)),
+            "activity": np.repeat(fug.index.to_numpy(), len(y)),
+            "quantity": np.round(
+                np.outer(fug.to_numpy(), np.ones(len(y)))
+                * np.where(gas[:, None], growth[None, :], 1.0),
+                1,
+            ).ravel(),
+        }
+    )
+    return {
+        "agriculture": agri[COLUMNS["agriculture"]],
+        "fugitive_activity": fugitive[COLUMNS["fugitive_activity"]],
     }
 
 

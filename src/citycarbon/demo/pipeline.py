@@ -43,6 +43,8 @@ INGEST_ORDER = (
     "blue_carbon_sites",
     "mariculture",
     "transport_fuel",
+    "agriculture",
+    "fugitive_activity",
 )
 
 

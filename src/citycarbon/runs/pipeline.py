@@ -228,6 +228,8 @@ STEPS: tuple[Step, ...] = (
                 "blue_carbon_sites",
                 "mariculture",
                 "transport_fuel",
+                "agriculture",
+                "fugitive_activity",
             }
         ),
         (R.ENTERPRISE_MONTH_GASES,),  # the bottom-up: the enterprise accounts by sector and gas
