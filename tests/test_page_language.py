@@ -16,9 +16,13 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
+import citycarbon.accounting as accounting
+import citycarbon.factors as factors
+from citycarbon.config import load_city
 from citycarbon.demo.users import DEMO_USERNAMES
+from citycarbon.store import catalog, users
+from citycarbon.store.targets import targets_frame
 from citycarbon.web.app import create_app, route_table
 from tests.page_language import foreign_words, names_pattern, visible_text
 from tests.web_fixtures import SETTINGS, sign_in
@@ -60,16 +64,9 @@ def test_han_text_on_an_english_page_is_found_outside_names():
 
 
 # --------------------------------------------------------------------------- every page
-def _names(home: Path) -> set[str]:
+def _names() -> set[str]:
     """Names the pages may show in either language: registry entries, targets, users, sectors,
     balance-table items, fuels, grid regions, city and boundary names."""
-    from citycarbon.config import load_city
-    from citycarbon.store import catalog, users
-    from citycarbon.store.targets import targets_frame
-
-    import citycarbon.accounting as accounting
-    import citycarbon.factors as factors
-
     frames = [catalog.registry_frame(t) for t in ("regions", "parks", "enterprises", "grid_nodes")]
     frames.append(targets_frame()[["code", "name"]])
     data = [Path(accounting.__file__).parent / "data", Path(factors.__file__).parent / "data"]
@@ -117,7 +114,7 @@ def _read_every_page(app, names: set[str]) -> set[tuple[str, str, str]]:
 
 
 def test_every_page_is_in_one_language(app, web_home):
-    names = _names(web_home)
+    names = _names()  # of the demo home (fixture web_home)
     found = _read_every_page(app, names)
     listed = {
         tuple(line.split("\t"))
