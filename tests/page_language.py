@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterable
 from html.parser import HTMLParser
 
-#: Elements whose content is not shown.
+#: Elements whose content is not shown. Also left out: ``<code>`` (identifiers) and
+#: ``<pre class="json">`` (records as stored, e.g. the audit log's).
 HIDDEN = frozenset({"script", "style", "template", "noscript"})
 #: Attributes whose text a user reads (tooltips, placeholders, image text).
 VISIBLE_ATTRS = ("title", "placeholder", "alt")
@@ -26,13 +27,20 @@ ZH_ALLOWED = frozenset(
     tce kWh MWh GWh TWh GJ TJ kg km km2 m3 Nm3 hm2 ha kgce tCO tCOe CO CH N O HFCs PFCs SF NF
     GDP GPC IPCC API LMDI MEE NBS GB HY CSV XLSX PDF JSON OpenAPI ID AR GWP CCER CEA CNY Excel
     LEAP STIRPAT ARIMA ETS MAPE RMSE Kaya PV EV BEV PHEV PM DB
-    citycarbon English
+    citycarbon English Authorization Bearer
     """.split()
 )
 #: Chinese an English page may use outside names: the language switch.
 EN_ALLOWED = frozenset({"中文"})
 
 LATIN_WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9_₀-₉]*(?:[-'][A-Za-z0-9_₀-₉]+)*")
+#: Identifiers written as they are stored: addresses, ``city:context[set@version,...]#digest``,
+#: ``kind:first-last`` and file names (taken out of a Chinese page's text before its words).
+CODE_RE = re.compile(
+    r"https?://\S+"
+    r"|[A-Za-z0-9_.-]+(?:[:@#][A-Za-z0-9_.,@#:/\[\]-]+)+"
+    r"|[A-Za-z0-9_-]+\.(?:csv|xlsx|parquet|yaml|json|pdf|geojson)\b"
+)
 HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
@@ -40,22 +48,28 @@ class _TextParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.chunks: list[str] = []
-        self._hidden = 0
+        self._hidden_tag = ""  # the element being skipped, and how deep in it we are
+        self._depth = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in HIDDEN:
-            self._hidden += 1
-        elif not self._hidden:
+        values = dict(attrs)
+        if self._depth:
+            self._depth += tag == self._hidden_tag
+        elif tag in HIDDEN or tag == "code" or (
+            tag == "pre" and "json" in (values.get("class") or "").split()
+        ):
+            self._hidden_tag, self._depth = tag, 1
+        else:
             self.chunks.extend(v for k, v in attrs if k in VISIBLE_ATTRS and v)
-            if tag == "input" and dict(attrs).get("type") in ("submit", "button"):
-                self.chunks.append(dict(attrs).get("value") or "")
+            if tag == "input" and values.get("type") in ("submit", "button"):
+                self.chunks.append(values.get("value") or "")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in HIDDEN and self._hidden:
-            self._hidden -= 1
+        if self._depth and tag == self._hidden_tag:
+            self._depth -= 1
 
     def handle_data(self, data: str) -> None:
-        if not self._hidden and data.strip():
+        if not self._depth and data.strip():
             self.chunks.append(data.strip())
 
 
@@ -86,8 +100,8 @@ def foreign_words(
     chunks: Iterable[str], lang: str, names: re.Pattern[str] | None = None
 ) -> list[tuple[str, str]]:
     """``(word, chunk)`` for every word of the other language in ``chunks``: Latin words on a
-    Chinese page (``lang="zh"``) that are neither codes (holding a digit), symbols (one letter) nor in
-    :data:`ZH_ALLOWED`; Han text on an English page outside :data:`EN_ALLOWED`. Text that is a
+    Chinese page (``lang="zh"``) that are neither codes (holding a digit, or in an identifier of
+    :data:`CODE_RE`), symbols (one letter) nor in :data:`ZH_ALLOWED`; Han text on an English page outside :data:`EN_ALLOWED`. Text that is a
     name from the data (``names``, from :func:`names_pattern`) is taken out first."""
     found = []
     for chunk in chunks:
@@ -95,7 +109,7 @@ def foreign_words(
         if lang == "zh":
             words = [
                 w
-                for w in LATIN_WORD_RE.findall(rest)
+                for w in LATIN_WORD_RE.findall(CODE_RE.sub(" ", rest))
                 if len(w) > 1 and w not in ZH_ALLOWED and not any(c.isdigit() for c in w)
             ]
         else:

@@ -44,15 +44,19 @@ def test_visible_text_skips_scripts_and_keeps_tooltips():
     html = (
         "<html><head><title>总览</title><style>body{color:red}</style></head><body>"
         '<p title="提示">排放<b>总量</b></p><script>var x = "hello";</script>'
-        '<input type="submit" value="保存"><input placeholder="搜索"></body></html>'
+        '<input type="submit" value="保存"><input placeholder="搜索">'
+        '<pre class="json">{"status": "committed"}</pre><pre>文本</pre><code>va_gdp</code>末</body>'
     )
-    assert visible_text(html) == ["总览", "提示", "排放", "总量", "保存", "搜索"]
+    assert visible_text(html) == ["总览", "提示", "排放", "总量", "保存", "搜索", "文本", "末"]
 
 
 def test_latin_words_on_a_chinese_page_are_found_outside_codes_units_and_names():
     chunks = ["排放 1,234 tCO₂e（2024）", "状态: committed", "va_tertiary 占比", "Acme 公司 GDP"]
     found = foreign_words(chunks, "zh", names_pattern(["Acme 公司", "city"]))
     assert [w for w, _ in found] == ["committed", "va_tertiary"]
+    # identifiers as stored: factor profiles, batch ranges, addresses, file names
+    codes = ["配置 xiamen:enterprise[cn-a@1,cn-b@2]#ab12 · parks:3-5", "http://x/badge 下载 a_b.csv"]
+    assert foreign_words(codes, "zh") == []
     # a Latin name is taken out only as a whole word
     assert foreign_words(["citycarbon 0.1"], "zh", names_pattern(["city"])) == []
 
@@ -66,7 +70,7 @@ def test_han_text_on_an_english_page_is_found_outside_names():
 # --------------------------------------------------------------------------- every page
 def _names() -> set[str]:
     """Names the pages may show in either language: registry entries, targets, users, sectors,
-    balance-table items, fuels, grid regions, city and boundary names."""
+    balance-table items, fuels, grid regions, factor set ids, city and district names."""
     frames = [catalog.registry_frame(t) for t in ("regions", "parks", "enterprises", "grid_nodes")]
     frames.append(targets_frame()[["code", "name"]])
     data = [Path(accounting.__file__).parent / "data", Path(factors.__file__).parent / "data"]
@@ -82,6 +86,7 @@ def _names() -> set[str]:
     }
     names |= {n for v in list(names) for n in str(v).split(";")}  # aliases
     names |= {users.get_user_by_name(u).display_name for u in DEMO_USERNAMES}
+    names |= {p.name for p in data[1].iterdir() if p.is_dir()}  # factor set ids
     city = load_city()
     names |= {city.name.zh, city.province.zh, *(d.zh for d in city.districts)}
     return {n for n in names if len(n) > 1}

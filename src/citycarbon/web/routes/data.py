@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from citycarbon.contract.inputs import get_schema
 from citycarbon.errors import CitycarbonError
 from citycarbon.read import access
 from citycarbon.read import jobs as job_reads
@@ -34,7 +33,6 @@ def _page(
         {
             "active": "data",
             "kinds": UPLOAD_KINDS,
-            "kind_titles": {k: get_schema(k).title for k in UPLOAD_KINDS},
             "can_upload": principal.can("upload"),
             "batches": records(frame.head(200)),
             "jobs": job_reads.jobs(principal, limit=RECENT_JOBS)[0],
