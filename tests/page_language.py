@@ -41,6 +41,7 @@ CODE_RE = re.compile(
     r"|[A-Za-z0-9_.-]+(?:[:@#][A-Za-z0-9_.,@#:/\[\]-]+)+"
     r"|[A-Za-z0-9_/-]+\.(?:csv|xlsx|parquet|yaml|json|pdf|geojson)\b"
 )
+LATIN_RE = re.compile(r"[A-Za-z]")
 HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
@@ -107,7 +108,10 @@ def foreign_words(
     page outside :data:`EN_ALLOWED`. Text that is a name from the data (``names``, from
     :func:`names_pattern`) is taken out first."""
     found = []
+    own = LATIN_RE if lang == "zh" else HAN_RE
     for chunk in chunks:
+        if not own.search(chunk):  # nothing of the other language: no need to look for names
+            continue
         rest = names.sub(" ", chunk) if names else chunk
         if lang == "zh":
             words = [

@@ -13,6 +13,7 @@ factor sets, method references) is listed in ``tests/data/one_language_leftovers
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
@@ -111,6 +112,7 @@ def _names() -> set[str]:
 
 def _read_every_page(app, names: set[str]) -> set[tuple[str, str, str]]:
     pattern, found = names_pattern(names), set()
+    seen: dict[tuple[str, str], set[str]] = defaultdict(set)
     for username in DEMO_USERNAMES:
         client = sign_in(app, username)
         queue, done, links = [p for p in PAGES if "{" not in p], set(), set()
@@ -126,7 +128,9 @@ def _read_every_page(app, names: set[str]) -> set[tuple[str, str, str]]:
                 if not r.headers["content-type"].startswith("text/html"):
                     break
                 links |= set(HREF_RE.findall(r.text))
-                for word, _chunk in foreign_words(visible_text(r.text), lang, pattern):
+                chunks = set(visible_text(r.text)) - seen[lang, route]  # once per route
+                seen[lang, route] |= chunks
+                for word, _chunk in foreign_words(chunks, lang, pattern):
                     found.add((lang, route, word))
             for p in PAGES:
                 if "{" in p:
