@@ -757,7 +757,9 @@ def warnings_log(principal: Principal) -> pd.DataFrame:
     """The warnings log (newest first) of the visible entities."""
     access.require(principal, "read")
     w = targets_store.warnings_frame()
-    return w[entity_visible(principal, w["entity_level"], w["entity_code"])].reset_index(drop=True)
+    w = w[entity_visible(principal, w["entity_level"], w["entity_code"])].reset_index(drop=True)
+    names = targets_store.targets_frame(history=True).set_index("target_id")["name"]
+    return w.assign(target_name=w["target_id"].map(names))
 
 
 _SCOPES = {"zh": "范围一、二、三（GPC）", "en": "scopes 1, 2 and 3 (GPC)"}

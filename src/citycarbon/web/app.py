@@ -326,7 +326,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AccessDenied)
     async def _denied(request: Request, exc: AccessDenied) -> Response:
-        return _error(request, 403, str(exc))
+        if _is_api(request) or not exc.permission:
+            return _error(request, 403, str(exc))
+        t = Translator(lang_of(request))
+        action = t(f"permissions.{exc.permission}")
+        return _error(request, 403, t("error.denied", role=t(f"roles.{exc.role}"), action=action))
 
     @app.exception_handler(NotVisible)
     async def _not_visible(request: Request, exc: NotVisible) -> Response:

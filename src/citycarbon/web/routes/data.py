@@ -34,7 +34,6 @@ def _page(
         {
             "active": "data",
             "kinds": UPLOAD_KINDS,
-            "kind_titles": {k: get_schema(k).title for k in UPLOAD_KINDS},
             "can_upload": principal.can("upload"),
             "batches": records(frame.head(200)),
             "jobs": job_reads.jobs(principal, limit=RECENT_JOBS)[0],
