@@ -1124,6 +1124,9 @@ SCHEMAS: dict[str, Schema] = {
         METERS,
     )
 }
+#: The file name of a correction typed into the 数据 page: one row of ``kind`` replacing the
+#: rejected row ``row`` of batch ``batch`` (the quarantine shows that row as resolved by it).
+CORRECTION_NAME = "correction-{kind}-batch{batch}-row{row}.csv"
 #: Sheets of a workbook that document it (a template's field list): never read as data.
 DOC_SHEETS = ("说明", "填表说明", "README")
 #: Kinds whose files are streamed in chunks (may be larger than memory).

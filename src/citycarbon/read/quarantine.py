@@ -1,8 +1,9 @@
 """The quarantine as users work through it: each rejected row with its status.
 
-A quarantined row is *superseded* once a later committed batch holds an accepted row of the same
-kind with the same natural key (a re-upload, or a correction typed into the 数据 page: both are
-new batches through the one pipeline); otherwise it is *open*. The key of a rejected row is read
+A quarantined row is *resolved* once its correction typed into the 数据 page (a one-row batch
+named :data:`~citycarbon.contract.inputs.CORRECTION_NAME`) is committed with its row accepted;
+*superseded* once a later committed batch holds an accepted row of the same kind with the same
+natural key (a re-upload, e.g. of the failed-rows workbook); otherwise it is *open*. The key of a rejected row is read
 from the row as written (its headers matched as the ingest matches them, months and whole
 numbers parsed, fuel or indicator names mapped to their codes); a row whose key cannot be read
 that way stays open. Registry kinds (parks, enterprises, grid nodes, meters) live in the
@@ -14,11 +15,14 @@ of the batches they may see.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from citycarbon.contract.inputs import (
+    CORRECTION_NAME,
     SCHEMAS,
     VOCABULARIES,
     EitherRule,
@@ -32,7 +36,7 @@ from citycarbon.read import access
 from citycarbon.read.access import Principal
 from citycarbon.store import lake
 
-STATUSES = ("open", "superseded")
+STATUSES = ("open", "resolved", "superseded")
 
 
 def _key_text(schema: Schema, name: str, values: pd.Series) -> pd.Series:
@@ -95,6 +99,35 @@ def _superseded_by(schema: Schema, rows: pd.DataFrame) -> pd.Series:
     return out
 
 
+#: CORRECTION_NAME read back: the kind, batch and row a correction batch's file name gives.
+_CORRECTION_RE = re.compile(
+    "^"
+    + re.escape(CORRECTION_NAME)
+    .replace(r"\{kind\}", r"(?P<kind>\w+)")
+    .replace(r"\{batch\}", r"(?P<batch_id>\d+)")
+    .replace(r"\{row\}", r"(?P<source_row>\d+)")
+    + "$"
+)
+
+
+def _resolved_by(principal: Principal, frame: pd.DataFrame) -> pd.Series:
+    """For rejected rows: the committed correction batch that accepted their row."""
+    fixes = access.batches(principal, status="committed")
+    fixes = fixes[(fixes["rows_accepted"] > 0).to_numpy()]
+    parts = fixes["source_name"].str.extract(_CORRECTION_RE).dropna()
+    if parts.empty or frame.empty:
+        return pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    links = parts.assign(
+        batch_id=parts["batch_id"].astype("int64"),
+        source_row=parts["source_row"].astype("int64"),
+        fix=fixes.loc[parts.index, "id"].to_numpy(),
+    ).drop_duplicates(["kind", "batch_id", "source_row"])  # newest batch first
+    hit = frame[["kind", "batch_id", "source_row"]].merge(
+        links, on=["kind", "batch_id", "source_row"], how="left"
+    )
+    return pd.Series(hit["fix"].to_numpy(), index=frame.index).astype("Int64")
+
+
 def rows(
     principal: Principal,
     *,
@@ -102,9 +135,10 @@ def rows(
     kind: str | None = None,
     status: str | None = None,
 ) -> pd.DataFrame:
-    """Visible quarantined rows (one per problem) with ``status`` (open / superseded) and
-    ``superseded_by`` (the batch whose accepted row covers the key), filtered by batch, kind
-    and status; NotVisible for a batch outside the principal's scope."""
+    """Visible quarantined rows (one per problem) with ``status`` (open / resolved /
+    superseded) and ``superseded_by`` (the correction batch, or the batch whose accepted row
+    covers the key), filtered by batch, kind and status; NotVisible for a batch outside the
+    principal's scope."""
     frame = access.quarantine(principal, batch_id)
     if kind is not None:
         frame = frame[(frame["kind"] == kind).to_numpy()]
@@ -118,8 +152,14 @@ def rows(
             covered.loc[part.index] = _superseded_by(schema, part)
         except CitycarbonError:  # headers the ingest would refuse now: the rows stay open
             continue
+    resolved = _resolved_by(principal, frame)
     frame = frame.assign(
-        status=np.where(covered.notna(), "superseded", "open"), superseded_by=covered
+        status=np.select(
+            [resolved.notna().to_numpy(), covered.notna().to_numpy()],
+            ["resolved", "superseded"],
+            "open",
+        ),
+        superseded_by=resolved.fillna(covered),
     )
     if status is not None:
         frame = frame[(frame["status"] == status).to_numpy()].reset_index(drop=True)

@@ -1,10 +1,10 @@
 """The 数据 page's monthly routine: templates to fill in, the failed rows of a batch to fix, and a
 corrected row sent through the same ingest pipeline as a new (one-row) batch.
 
-Raw data never change: a correction is a new batch of the same kind whose row supersedes the
-rejected one by key (:mod:`citycarbon.read.quarantine` then shows the quarantined row as
-superseded). Every correction is audited (who, which rejected row, the values as written and
-as corrected) before its job is queued.
+Raw data never change: a correction is a new batch of the same kind whose row replaces the
+rejected one (:mod:`citycarbon.read.quarantine` then shows the quarantined row as resolved by
+it). Every correction is audited (who, which rejected row, the values as written and as
+corrected) before its job is queued.
 """
 
 from __future__ import annotations
@@ -16,7 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from citycarbon.contract.inputs import SCHEMAS, canonical_rows, get_schema, raw_rows
+from citycarbon.contract.inputs import (
+    CORRECTION_NAME,
+    SCHEMAS,
+    canonical_rows,
+    get_schema,
+    raw_rows,
+)
 from citycarbon.errors import InputError
 from citycarbon.ingest import excel205, templates
 from citycarbon.runs.jobs import submit_ingest
@@ -99,7 +105,7 @@ def submit_correction(
             {"raw": raw},
             {k: v for k, v in values.items() if v},
         )
-    name = f"correction-{batch.kind}-batch{batch.id}-row{source_row}.csv"
+    name = CORRECTION_NAME.format(kind=batch.kind, batch=batch.id, row=source_row)
     return submit_ingest(
         batch.kind, io.BytesIO(body), name, created_by=created_by, created_by_id=created_by_id
     )
