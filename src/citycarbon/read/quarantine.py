@@ -50,7 +50,7 @@ def _key_text(schema: Schema, name: str, values: pd.Series) -> pd.Series:
     text = values.astype("string").str.strip()
     if col.codes in VOCABULARIES:
         codes, _, _ = resolve_vocabulary(col.codes, pa.array(text, pa.string()))
-        return pd.Series(codes.to_pandas(), index=values.index, dtype="string")
+        return pd.Series(codes.to_numpy(zero_copy_only=False), index=values.index, dtype="string")
     return text
 
 
