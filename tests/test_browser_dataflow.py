@@ -1,7 +1,7 @@
 """The 数据 page's monthly routine walked in a real browser as the city analyst, in Chinese and in
 English: a template downloaded, a file with two broken rows uploaded, the job's page and its
 links, the batch's quarantine table, one row corrected in place (a new batch, the row then
-superseded), the failed rows downloaded, the quarantine filtered, the batch retracted after its
+resolved), the failed rows downloaded, the quarantine filtered, the batch retracted after its
 confirmation page. No script errors, no console errors, no failed requests; screenshots go to
 ``test-artifacts/screenshots/``."""
 
@@ -18,8 +18,8 @@ from tests.web_fixtures import BROWSER_MARKS, SHOTS, demo_copy, live_server
 
 pytestmark = BROWSER_MARKS
 TEXT = {
-    "zh": {"done": "已完成", "superseded": "已被后续批次覆盖", "sheet": "数据"},
-    "en": {"done": "done", "superseded": "superseded by a later batch", "sheet": "data"},
+    "zh": {"done": "已完成", "resolved": "已更正", "sheet": "数据"},
+    "en": {"done": "done", "resolved": "corrected", "sheet": "data"},
 }
 
 
@@ -102,7 +102,7 @@ def test_the_monthly_routine_in_the_browser(server, browser, tmp_path, lang):
     sheet = openpyxl.load_workbook(io.BytesIO(failed.body())).worksheets[0]
     assert sheet.max_row == 3  # header and the two failed rows
 
-    # 4. correct the unknown fuel in place: a new batch, then the row is superseded
+    # 4. correct the unknown fuel in place: a new batch, then the row is resolved
     page.locator("#quarantine-table tbody tr", has_text="天燃气X").locator("a.correct-link").click()
     page.wait_for_load_state("networkidle")
     assert page.input_value("#col_fuel") == "天燃气X"
@@ -113,8 +113,8 @@ def test_the_monthly_routine_in_the_browser(server, browser, tmp_path, lang):
     page.wait_for_selector("#rows-accepted", timeout=240_000)
     assert page.inner_text("#rows-accepted") == "1"
     page.goto(batch_url)
-    superseded = page.locator("#quarantine-table tbody tr[data-status=superseded]")
-    assert superseded.count() == 1 and text["superseded"] in superseded.inner_text()
+    resolved = page.locator("#quarantine-table tbody tr[data-status=resolved]")
+    assert resolved.count() == 1 and text["resolved"] in resolved.inner_text()
     shot("batch_corrected")
 
     # 5. the whole quarantine, filtered to the open rows of the kind

@@ -30,7 +30,6 @@ from citycarbon.store import catalog
 from citycarbon.store.catalog import BatchInfo
 from citycarbon.store.jobs import JobInfo
 
-LANGS = templates.LANGS
 #: Template formats: every kind as Excel (with its 说明 sheet) and CSV; 205-1表 as the form.
 FORMATS = ("xlsx", "csv")
 FORM_205 = "205-1"
@@ -114,7 +113,6 @@ def submit_correction(
 __all__ = [
     "FORMATS",
     "FORM_205",
-    "LANGS",
     "correction_fields",
     "failed_rows_workbook",
     "submit_correction",
