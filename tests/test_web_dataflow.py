@@ -214,6 +214,12 @@ def test_the_failed_rows_workbook_goes_round(app, web_home, job_worker):
     ).text
     assert f'href="/data/batches/{batch["id"]}"' in listed
     assert 'data-status="open"' not in listed and 'data-status="superseded"' in listed
+    # the filter form as a browser sends it: an empty batch number, or one
+    form = {"kind": "energy_monthly", "batch": "", "status": "open"}
+    listed = client.get("/data/quarantine", params=form)
+    assert listed.status_code == 200 and 'data-status="open"' in listed.text
+    r = client.get("/data/quarantine", params={**form, "batch": str(batch["id"])})
+    assert r.status_code == 200 and r.url.path == f"/data/batches/{batch['id']}"
 
 
 def test_retracting_a_batch_asks_first(app, web_home, job_worker):

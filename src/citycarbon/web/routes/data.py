@@ -336,11 +336,12 @@ def quarantine_page(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     kind: Annotated[str | None, Query(max_length=32)] = None,
     status: Annotated[str | None, Query(max_length=16)] = None,
-    batch: Annotated[int | None, Query(ge=1, le=2**31)] = None,
+    batch: Annotated[str | None, Query(max_length=10, pattern=r"^\d*$")] = None,
 ) -> HTMLResponse | RedirectResponse:
-    """Every visible quarantined row, filtered by kind and status (a batch: its own page)."""
-    if batch is not None:
-        return RedirectResponse(f"/data/batches/{batch}", status_code=303)
+    """Every visible quarantined row, filtered by kind and status (a batch: its own page; the
+    filter form sends an empty batch number when none is given)."""
+    if batch:
+        return RedirectResponse(f"/data/batches/{int(batch)}", status_code=303)
     kind = kind if kind in UPLOAD_KINDS else None
     status = status if status in quarantine_reads.STATUSES else None
     rows = quarantine_reads.rows(principal, kind=kind, status=status)
