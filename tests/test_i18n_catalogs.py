@@ -36,3 +36,11 @@ def test_both_languages_have_the_same_keys_and_no_empty_text():
     zh, en = i18n.strings("zh"), i18n.strings("en")
     assert sorted(set(zh) - set(en)) == [] and sorted(set(en) - set(zh)) == []
     assert [k for k, v in {**zh, **en}.items() if not v.strip()] == []
+
+
+def test_every_ingest_kind_has_a_name_in_both_languages():
+    from citycarbon.contract.inputs import SCHEMAS
+
+    for lang in i18n.LANGS:
+        names = i18n.strings(lang)
+        assert [k for k in SCHEMAS if f"kinds.{k}" not in names] == [], lang

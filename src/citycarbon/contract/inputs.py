@@ -26,6 +26,7 @@ References
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -1359,6 +1360,11 @@ SCHEMAS: dict[str, Schema] = {
         METERS,
     )
 }
+#: The file name of a correction typed into the 数据 page: one row of ``kind`` replacing the
+#: rejected row ``row`` of batch ``batch`` (the quarantine shows that row as resolved by it).
+CORRECTION_NAME = "correction-{kind}-batch{batch}-row{row}.csv"
+#: Sheets of a workbook that document it (a template's field list): never read as data.
+DOC_SHEETS = ("说明", "填表说明", "README")
 #: Kinds whose files are streamed in chunks (may be larger than memory).
 STREAMED_KINDS = frozenset({"meter_readings"})
 #: The quarantine lake table (data-contract.md): rejected rows with the reason.
@@ -1477,6 +1483,31 @@ def match_headers(
             scaled[name] = (label, alias.unit, alias.scale)
     missing = [c for c in schema.required if c not in columns and c not in scaled]
     return HeaderMatch(columns, scaled, ignored, unknown, missing)
+
+
+def raw_rows(raw_json: pd.Series) -> pd.DataFrame:
+    """Quarantined rows as written (their ``raw`` JSON lines) as a table of source headers."""
+    if raw_json.empty:
+        return pd.DataFrame(index=raw_json.index)
+    frame = pd.read_json(
+        io.StringIO("\n".join(raw_json)),
+        lines=True,
+        dtype=False,
+        convert_dates=False,
+        keep_default_dates=False,
+    )
+    frame.index = raw_json.index
+    return frame
+
+
+def canonical_rows(kind: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Source rows keyed by the kind's column names (headers matched as the ingest matches them),
+    and the headers the ingest takes in another unit (e.g. 金额（千元）), kept as they are."""
+    match = match_headers(kind, [str(c) for c in raw.columns])
+    out = pd.DataFrame(
+        {name: raw[header] for name, header in match.columns.items()}, index=raw.index
+    )
+    return out, [header for header, _, _ in match.scaled.values()]
 
 
 # -------------------------------------------------------------------------------- checks

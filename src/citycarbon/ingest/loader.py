@@ -55,6 +55,7 @@ from citycarbon.config import as_city
 from citycarbon.config.settings import get_settings
 from citycarbon.contract.exports import neutralise_formulas, write_csv
 from citycarbon.contract.inputs import (
+    DOC_SHEETS,
     QUARANTINE_SCHEMA,
     SCHEMAS,
     CheckContext,
@@ -397,7 +398,8 @@ class ExcelReader(Reader):
     at least two columns of the kind, also as a two-row header: 购进量 / 实物量, 金额（千元）);
     the form's column-number row (甲 乙 丙 1 2 ...) is skipped; enterprise and period may be
     given above the table (``统一社会信用代码：…``, ``报告期：2024年1月``). Sheets without a
-    header are ignored. Row numbers are Excel's."""
+    header are ignored, and so are documentation sheets (``DOC_SHEETS``: 说明, README). Row
+    numbers are Excel's."""
 
     def __init__(self, path: Path, schema: Schema, name: str | None = None) -> None:
         super().__init__(path, schema, name)
@@ -432,7 +434,7 @@ class ExcelReader(Reader):
 
     def _chunks(self) -> Iterator[Chunk]:
         for sheet in self.book.worksheets:
-            if getattr(sheet, "sheet_state", "visible") != "visible":
+            if getattr(sheet, "sheet_state", "visible") != "visible" or sheet.title in DOC_SHEETS:
                 continue
             rows = bounded_rows(sheet, self.name, self.limits)
             found = self._find_header(rows)

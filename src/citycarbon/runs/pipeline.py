@@ -323,6 +323,12 @@ def stale_steps(
     return out
 
 
+def results_written(step_names: Iterable[str]) -> list[str]:
+    """The results the named steps write, in pipeline order (what a finished job refreshed)."""
+    names = set(step_names)
+    return [r.name for step in STEPS if step.name in names for r in step.writes]
+
+
 def affected_years(batch_ids: Iterable[int], *, url: str | None = None) -> list[int] | None:
     """The data years the batches' lake files hold (their ``year=`` partitions); None when a
     batch holds registry data or unpartitioned files (every year is affected)."""

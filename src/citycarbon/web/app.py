@@ -50,7 +50,7 @@ from citycarbon.read.access import AccessDenied, NotVisible
 from citycarbon.read.presentation import Basis, present, table_title
 from citycarbon.runs import jobs
 from citycarbon.web import auth
-from citycarbon.web.i18n import DEFAULT_LANG, LANGS, Translator
+from citycarbon.web.i18n import DEFAULT_LANG, LANGS, Translator, reason_text
 
 log = logging.getLogger("citycarbon.web")
 WEB_DIR = Path(__file__).parent
@@ -179,6 +179,7 @@ def render(
         "active": None,
         "version": __version__,
         "url_with": lambda **kw: url_with(request, **kw),
+        "reason": lambda text: reason_text(text, lang),  # a quarantine reason, page language
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(request, template, ctx, status_code=status_code)

@@ -32,6 +32,7 @@ from citycarbon.contract.inputs import SCHEMAS
 from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.read import access
 from citycarbon.read import jobs as job_reads
+from citycarbon.read import quarantine as quarantine_reads
 from citycarbon.read.access import Principal
 from citycarbon.runs import enterprise_energy
 from citycarbon.runs import jobs as job_runs
@@ -336,12 +337,19 @@ def batch_detail(principal: PrincipalDep, batch_id: Annotated[int, Path(ge=1, le
 def quarantine(
     principal: PrincipalDep,
     batch_id: Annotated[int | None, Query(ge=1, le=2**31)] = None,
+    kind: Annotated[UploadKind | None, Query(description="ingest kind")] = None,
+    status: Annotated[
+        Literal[quarantine_reads.STATUSES] | None,  # type: ignore[valid-type]
+        Query(description="open, or superseded by a later batch covering the row's key"),
+    ] = None,
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
 ) -> Any:
-    """Quarantined (rejected) rows with the column, value and reason."""
-    return page(access.quarantine(principal, batch_id), limit, offset, format, "quarantine")
+    """Quarantined (rejected) rows with the column, value, reason and status (open, or
+    superseded by the later batch ``superseded_by``)."""
+    rows = quarantine_reads.rows(principal, batch_id=batch_id, kind=kind, status=status)
+    return page(rows, limit, offset, format, "quarantine")
 
 
 def submit_upload(principal: Principal, kind: str, upload: UploadFile) -> JobInfo:
