@@ -15,6 +15,7 @@ import pandas as pd
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from citycarbon.contract.inputs import get_schema
 from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.read import access
 from citycarbon.read import jobs as job_reads
