@@ -21,6 +21,9 @@ import yaml
 LANGS = ("zh", "en")
 #: Figures from here on (eight digits) are shown in the unit's larger form (万吨, 亿千瓦时).
 BIG = 1e7
+#: Decimals kept of a figure whose column has no unit (its unit varies by row, or it is a code
+#: or a count held as a float): no 16-digit floats in a file.
+PLAIN_DECIMALS = 4
 _FILE = Path(__file__).parent / "data" / "presentation.yaml"
 
 
@@ -34,15 +37,30 @@ def _lang(lang: str) -> str:
     return lang if lang in LANGS else "zh"
 
 
-def labelled(column: str) -> bool:
+def _columns(table: str | None) -> dict[str, Any]:
+    """The column labels of a table: the catalog's, with the table's own where a field means
+    something else in it (``tables.<name>.columns``)."""
+    own = catalog()["tables"].get(table or "", {}).get("columns", {})
+    return {**catalog()["columns"], **own}
+
+
+def labelled(column: str, table: str | None = None) -> bool:
     """Whether the catalog labels ``column`` (else a file shows its field name)."""
-    return column in catalog()["columns"]
+    return column in _columns(table)
 
 
 def table_title(name: str, lang: str) -> str:
-    """The title of a table (sheet and file names); its name where the catalog has none."""
-    entry = catalog()["tables"].get(name)
-    return entry[_lang(lang)] if entry else name
+    """The title of a table (sheet and file names); for ``<table>_<suffix>`` (a scenario, an
+    enterprise, a target) the table's title and the suffix; its name where the catalog has
+    neither."""
+    tables = catalog()["tables"]
+    if name in tables:
+        return tables[name][_lang(lang)]
+    known = [k for k in tables if name.startswith(f"{k}_")]
+    if not known:
+        return name
+    key = max(known, key=len)
+    return f"{tables[key][_lang(lang)]}_{name[len(key) + 1 :]}"
 
 
 def _header(label: str, unit: str, lang: str) -> str:
@@ -80,26 +98,34 @@ def _scale_long(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def present(
-    frame: pd.DataFrame, lang: str = "zh", units: Mapping[str, str] | None = None
+    frame: pd.DataFrame,
+    lang: str = "zh",
+    units: Mapping[str, str] | None = None,
+    table: str | None = None,
 ) -> pd.DataFrame:
     """``frame`` for people: headers in ``lang`` with the unit of their figures, figures in
     their display unit and rounded, fractions as percentages, coded values spelled out.
 
     ``units``: units of columns the catalog does not know (e.g. the sector columns of a wide
-    table, all tCO2e). A long table with ``value`` and ``unit`` columns is scaled row by row.
-    Vectorised per column.
+    table, all tCO2e). ``table``: the table's name, for the labels of fields that mean
+    something else in it. A long table with ``value`` and ``unit`` columns is scaled row by
+    row. Float columns without a unit are rounded to :data:`PLAIN_DECIMALS`. Vectorised per
+    column.
     """
     lang = _lang(lang)
     cat = catalog()
+    columns = _columns(table)
     out = _scale_long(frame, lang) if {"value", "unit"} <= set(frame.columns) else frame.copy()
     names = {}
     for col in out.columns:
-        entry = cat["columns"].get(str(col), {})
+        entry = columns.get(str(col), {})
         unit = (units or {}).get(str(col), entry.get("unit", ""))
         shown = cat["units"].get(unit, {}).get(lang, unit)
         numeric = pd.api.types.is_numeric_dtype(out[col])
         if unit and numeric and not pd.api.types.is_bool_dtype(out[col]):
             out[col], shown = _scale(out[col], unit, lang)
+        elif pd.api.types.is_float_dtype(out[col]):
+            out[col] = out[col].round(PLAIN_DECIMALS)
         coded = cat["values"].get(str(col))
         if coded:
             spelled = {k: v[lang] for k, v in coded.items()}
@@ -176,4 +202,4 @@ class Basis:
         return f"{keep}.{ext}"
 
 
-__all__ = ["BIG", "Basis", "catalog", "labelled", "present", "table_title"]
+__all__ = ["BIG", "PLAIN_DECIMALS", "Basis", "catalog", "labelled", "present", "table_title"]
