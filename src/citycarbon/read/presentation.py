@@ -69,15 +69,24 @@ def _header(label: str, unit: str, lang: str) -> str:
     return f"{label}（{unit}）" if lang == "zh" else f"{label} ({unit})"
 
 
-def _scale(values: pd.Series, unit: str, lang: str) -> tuple[pd.Series, str]:
+def _largest(values: pd.Series) -> float:
+    """The largest absolute figure of a column (0 when it has none)."""
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
+    return float(np.nanmax(np.abs(numbers), initial=0.0))
+
+
+def _scale(
+    values: pd.Series, unit: str, lang: str, largest: float | None = None
+) -> tuple[pd.Series, str]:
     """A numeric column in its display unit: the larger unit where a figure reaches eight
-    digits, fractions as percentages, rounded to the unit's decimals."""
+    digits (of the column, or ``largest``: of every column of the unit in the table), fractions
+    as percentages, rounded to the unit's decimals."""
     spec = catalog()["units"].get(unit)
     if spec is None:
         return values, unit
     numbers = pd.to_numeric(values, errors="coerce").astype("float64")
     big = spec.get("big")
-    if big and np.nanmax(np.abs(numbers.to_numpy()), initial=0.0) >= BIG:
+    if big and (_largest(numbers) if largest is None else largest) >= BIG:
         return (numbers / float(big["factor"])).round(big["decimals"]), big[lang]
     return (numbers * spec.get("scale", 1)).round(spec["decimals"]), spec[lang]
 
@@ -109,21 +118,29 @@ def present(
     ``units``: units of columns the catalog does not know (e.g. the sector columns of a wide
     table, all tCO2e). ``table``: the table's name, for the labels of fields that mean
     something else in it. A long table with ``value`` and ``unit`` columns is scaled row by
-    row. Float columns without a unit are rounded to :data:`PLAIN_DECIMALS`. Vectorised per
-    column.
+    row. Columns of one unit are shown in one display unit (万吨 for all of them when one
+    reaches eight digits), so that they compare. Float columns without a unit are rounded to
+    :data:`PLAIN_DECIMALS`. Vectorised per column.
     """
     lang = _lang(lang)
     cat = catalog()
     columns = _columns(table)
     out = _scale_long(frame, lang) if {"value", "unit"} <= set(frame.columns) else frame.copy()
+    unit_of = {
+        col: (units or {}).get(str(col), columns.get(str(col), {}).get("unit", ""))
+        for col in out.columns
+        if pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_bool_dtype(out[col])
+    }
+    largest: dict[str, float] = {}
+    for col, unit in unit_of.items():
+        largest[unit] = max(largest.get(unit, 0.0), _largest(out[col]))
     names = {}
     for col in out.columns:
         entry = columns.get(str(col), {})
         unit = (units or {}).get(str(col), entry.get("unit", ""))
         shown = cat["units"].get(unit, {}).get(lang, unit)
-        numeric = pd.api.types.is_numeric_dtype(out[col])
-        if unit and numeric and not pd.api.types.is_bool_dtype(out[col]):
-            out[col], shown = _scale(out[col], unit, lang)
+        if unit and col in unit_of:
+            out[col], shown = _scale(out[col], unit, lang, largest[unit])
         elif pd.api.types.is_float_dtype(out[col]):
             out[col] = out[col].round(PLAIN_DECIMALS)
         coded = cat["values"].get(str(col))
