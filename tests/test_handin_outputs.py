@@ -7,6 +7,7 @@ under test-artifacts/reports/) and the first page carries the 口径 in the repo
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -186,3 +187,108 @@ def test_report_tables_have_labels_and_excel_has_chinese_sheets(home, tmp_path):
     assert total["数值"].iat[0] == pytest.approx(round(want / 1e4, 2))
     shown = present(data.tables["indicators"], "zh")
     assert "%" in set(shown.loc[shown["指标"] == "非化石能源占比（等价值）", "单位"].str[:1])
+
+
+# ------------------------------------------------------------------ every other table download
+#: (path, query) of the table downloads of the pages (their links send ``lang=``).
+DOWNLOADS = [
+    ("/api/v1/inventory/balance", {"tce_basis": "calorific"}),
+    ("/api/v1/inventory/balance", {"tce_basis": "coal_equivalent"}),
+    ("/api/v1/inventory/indicators", {"period": "year"}),
+    ("/api/v1/inventory/scope2", {}),
+    ("/api/v1/inventory/uncertainty", {}),
+    ("/api/v1/inventory/reconciliation", {}),
+    ("/api/v1/targets", {}),
+    ("/api/v1/targets/indicators", {}),
+    ("/api/v1/targets/progress", {}),
+    ("/api/v1/targets/status", {}),
+    ("/api/v1/targets/warnings", {}),
+    ("/api/v1/power/nowcast", {}),
+    ("/api/v1/power/backtest", {}),
+    ("/api/v1/power/city-backtest", {}),
+    ("/api/v1/power/scope2", {}),
+    ("/api/v1/power/anomalies", {}),
+    ("/api/v1/scenarios", {}),
+    ("/api/v1/scenarios/measures", {}),
+    ("/api/v1/finance/enterprises", {}),
+    ("/api/v1/rating/grades", {}),
+    ("/api/v1/rating/distribution", {}),
+]
+CITY = {"zh": "厦门市", "en": "Xiamen"}
+CITY_LABEL = {"zh": "城市", "en": "City"}
+FIELD_NAME = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")
+
+
+def _csv(client, path: str, params: dict, **extra) -> tuple[pd.DataFrame, object]:
+    r = client.get(path, params={**params, "format": "csv", **extra})
+    assert r.status_code == 200, (path, r.text[:300])
+    return pd.read_csv(io.BytesIO(r.content), encoding="utf-8-sig", dtype=str), r
+
+
+def _tolerance(texts: pd.Series) -> np.ndarray:
+    """Half the last shown digit of each figure of a file's column: the rounding bound (a
+    figure rounded to d decimals shows at most d)."""
+    fraction = texts.fillna("").str.partition(".")[2].str.rstrip("0")  # "1234.0": none
+    decimals = fraction.str.len().to_numpy(dtype="float64")
+    return 0.5 * 10.0**-decimals + 1e-9
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize(("path", "params"), DOWNLOADS)
+def test_every_table_download_for_people(analyst, path, params, lang):
+    raw, _ = _csv(analyst, path, params)
+    shown, r = _csv(analyst, path, params, lang=lang)
+    name = _file_name(r)
+    assert name.startswith(f"{CITY[lang]}_") and name.endswith(".csv"), name
+    headers = [str(c) for c in shown.columns]
+    assert len(set(headers)) == len(headers), headers  # every header names one column
+    assert not [h for h in headers if FIELD_NAME.fullmatch(h)], headers  # no raw field name
+    # the 口径 travels in the file: constant columns after the table's
+    assert set(shown[CITY_LABEL[lang]]) == {CITY[lang]}
+    assert len(shown) == len(raw)
+    # round trip: each figure is the stored value in its display unit (万, 亿, %, or as is),
+    # rounded to the decimals the column shows
+    for i, field in enumerate(raw.columns):
+        stored = pd.to_numeric(raw[field], errors="coerce")
+        if stored.isna().all() or raw[field].str.lower().isin(["true", "false"]).any():
+            continue
+        got = pd.to_numeric(shown.iloc[:, i], errors="coerce")
+        if got.isna().all():  # a code spelled out (level, year as text)
+            continue
+        tolerance = _tolerance(shown.iloc[:, i])
+        # row by row: a long table (value, unit) shows each row in its unit's display unit
+        factors = np.array([1, 100, 1e-4, 1e-5, 1e-8])
+        off = np.abs(got.to_numpy()[:, None] - stored.to_numpy()[:, None] * factors).min(axis=1)
+        both_empty = got.isna().to_numpy() & stored.isna().to_numpy()
+        assert ((off <= tolerance) | both_empty).all(), (path, field, headers[i])
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_balance_download_names_its_standard_coal_basis(analyst, lang):
+    words = {"zh": ("当量值", "等价值"), "en": ("calorific", "coal-equivalent")}
+    label = {"zh": "标准量折算", "en": "Standard coal"}[lang]
+    for tce_basis, word in zip(("calorific", "coal_equivalent"), words[lang], strict=True):
+        shown, r = _csv(analyst, "/api/v1/inventory/balance", {"tce_basis": tce_basis}, lang=lang)
+        assert {v.split("（")[0].split(" (")[0] for v in shown[label]} == {
+            {"zh": word, "en": f"{word} value"}[lang]
+        }
+        assert _file_name(r).startswith(f"{CITY[lang]}_2024_")
+
+
+def test_columns_of_one_unit_share_their_display_unit():
+    frame = pd.DataFrame({"CO2": [2.5e7, 1.0], "CH4": [3.0e5, 2.0], "share": [0.5, 0.25]})
+    shown = present(frame, "zh")
+    assert list(shown.columns) == ["CO2（万吨CO2当量）", "CH4（万吨CO2当量）", "占比（%）"]
+    assert shown.iloc[0].tolist() == [2500.0, 30.0, 50.0]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_targets_report_names_the_dual_control_indicators(home, lang):
+    from citycarbon.targets.indicators import INDICATORS
+
+    data = targets_report("2021-2025")
+    shown = present(data.tables["indicators"], lang)
+    label = "指标" if lang == "zh" else "Indicator"
+    assert not set(shown[label]) & set(INDICATORS)  # names, not codes
+    roles = {"zh": {"考核", "报告", "构成项"}, "en": {"assessed", "reported", "component"}}
+    assert set(shown["用途" if lang == "zh" else "Role"]) <= roles[lang]
