@@ -292,3 +292,57 @@ def test_targets_report_names_the_dual_control_indicators(home, lang):
     assert not set(shown[label]) & set(INDICATORS)  # names, not codes
     roles = {"zh": {"考核", "报告", "构成项"}, "en": {"assessed", "reported", "component"}}
     assert set(shown["用途" if lang == "zh" else "Role"]) <= roles[lang]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_balance_workbook_for_people(analyst, lang):
+    r = analyst.get("/api/v1/inventory/balance.xlsx", params={"year": 2024, "lang": lang})
+    assert r.status_code == 200
+    name = _file_name(r)
+    assert (
+        name == {"zh": "厦门市_2024_能源平衡表.xlsx", "en": "Xiamen_2024_Energy_balance.xlsx"}[lang]
+    )
+    sheets = pd.read_excel(io.BytesIO(r.content), sheet_name=None, header=None)
+    about = sheets[{"zh": "说明", "en": "About"}[lang]]
+    text = " ".join(about[1].astype(str))
+    both = {"zh": ("当量值", "等价值"), "en": ("calorific", "coal-equivalent")}[lang]
+    assert all(word in text for word in both) and CITY[lang] in text
+    physical = sheets[{"zh": "实物量", "en": "Physical quantities"}[lang]]
+    assert physical.iat[1, 0] == {"zh": "项目", "en": "Item"}[lang]
+    assert (
+        physical.iat[2, 0]
+        == {"zh": "可供本地区消费的能源量", "en": "total energy available for consumption"}[lang]
+    )
+    # the raw API file keeps its ASCII name and the bureaus' sheets alone
+    raw = analyst.get("/api/v1/inventory/balance.xlsx", params={"year": 2024})
+    assert raw.headers["content-disposition"] == 'attachment; filename="energy_balance_2024.xlsx"'
+    assert "说明" not in pd.read_excel(io.BytesIO(raw.content), sheet_name=None)
+
+
+def test_cli_csv_files_are_labelled_unless_raw(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from citycarbon.cli import app as cli
+
+    monkeypatch.setenv("CITYCARBON_HOME", str(tmp_path / "home"))
+    energy = tmp_path / "energy.csv"
+    energy.write_text(
+        "enterprise_code,fuel,quantity,unit\nE1,柴油,20,吨\nE1,电力,100,万千瓦时\n",
+        encoding="utf-8",
+    )
+    files = {}
+    for option in (["--lang", "zh"], ["--lang", "en"], ["--raw"]):
+        out = tmp_path / f"summary{option[-1]}.csv"
+        args = ["account", str(energy), "--year", "2023", "--summary", str(out), *option]
+        r = CliRunner().invoke(cli, args)
+        assert r.exit_code == 0, r.output
+        files[option[-1]] = pd.read_csv(out, encoding="utf-8-sig")
+    raw = files["--raw"]
+    assert {"enterprise_code", "scope1_tco2e", "total_tco2e"} <= set(raw.columns)
+    for lang, header in (("zh", "范围一排放（吨CO2当量）"), ("en", "Scope 1 (tCO2e)")):
+        shown = files[lang]
+        assert not [c for c in shown.columns if FIELD_NAME.fullmatch(str(c))], shown.columns
+        # 61.9182 t of diesel CO2 (20 t) shown rounded to 0.1 t
+        assert shown[header].tolist() == raw["scope1_tco2e"].round(1).tolist()
+    bad = CliRunner().invoke(cli, ["account", str(energy), "--lang", "fr"])
+    assert bad.exit_code != 0 and "zh or en" in bad.output

@@ -1,6 +1,6 @@
 """What every `citycarbon` command shares: the console, printing an error (never a traceback),
-the ``--city``, ``--engine`` and ``--year`` options, who runs the command, and cell formatting
-of tables."""
+the ``--city``, ``--engine``, ``--year``, ``--lang`` and ``--raw`` options, who runs the
+command, cell formatting of tables and CSV files for people."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from citycarbon.contract.exports import write_csv
+from citycarbon.read.presentation import present
 
 console = Console()
 
@@ -71,3 +74,35 @@ def frame_table(frame: pd.DataFrame, title: str) -> Table:
             ],
         )
     return table
+
+
+def _check_lang(value: str) -> str:
+    if value not in ("zh", "en"):
+        raise typer.BadParameter("zh or en")
+    return value
+
+
+LangOption = Annotated[
+    str,
+    typer.Option(
+        "--lang",
+        callback=_check_lang,
+        help="Language of written CSV/Excel files (zh or en): headers labelled with their units, "
+        "figures in 万吨 / 亿千瓦时 from eight digits, fractions as %, rounded.",
+    ),
+]
+RawOption = Annotated[
+    bool,
+    typer.Option(
+        "--raw", help="Write CSV files with the field names and values as computed (for programs)."
+    ),
+]
+
+
+def write_table(frame: pd.DataFrame, path: object, lang: str = "zh", raw: bool = False) -> None:
+    """Write ``frame`` (a named index as its first column) as a UTF-8 CSV with BOM, its cells
+    neutralised: for people (:func:`citycarbon.read.presentation.present` in ``lang``) or, with
+    ``raw``, with the field names and values as computed."""
+    if frame.index.name is not None:
+        frame = frame.reset_index()
+    write_csv(frame if raw else present(frame, lang), path, index=False, encoding="utf-8-sig")

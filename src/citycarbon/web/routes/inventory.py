@@ -539,9 +539,10 @@ def api_balance(
         200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}
     },
 )
-def api_balance_xlsx(principal: PrincipalDep, year: Year = None) -> Response:
+def api_balance_xlsx(principal: PrincipalDep, year: Year = None, lang: FileLang = None) -> Response:
     """The 能源平衡表 of a year in the statistical bureaus' layout (实物量, 标准量 当量值/等价值,
-    检查), as Excel (city-wide roles)."""
+    检查), as Excel (city-wide roles); with ``lang`` labelled in that language with a 说明 sheet
+    (the 口径: city, year, 当量值 and 等价值) and a Chinese/English file name."""
 
     access.require(principal, "read_city")
     bal = pq.result("energy_balance")
@@ -552,13 +553,21 @@ def api_balance_xlsx(principal: PrincipalDep, year: Year = None) -> Response:
         raise HTTPException(
             404, f"no energy balance for {y}; computed years: {pq.balance_years(principal)}"
         )
-    with tempfile.TemporaryDirectory(prefix="cc-balance-") as tmp:  # private (0700)
-        body = write_balance_xlsx(bal, FsPath(tmp) / "energy_balance.xlsx", year=y).read_bytes()
-    return Response(
-        body,
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="energy_balance_{y}.xlsx"'},
+    about = (
+        pq.table_basis(principal, lang, year=y, result_name="energy_balance", energy="both")
+        if lang
+        else None
     )
+    with tempfile.TemporaryDirectory(prefix="cc-balance-") as tmp:  # private (0700)
+        body = write_balance_xlsx(
+            bal,
+            FsPath(tmp) / "energy_balance.xlsx",
+            year=y,
+            lang=lang or "zh",
+            about=about.frame(lang) if about else None,
+        ).read_bytes()
+    shown = about.file_name("energy_balance", "xlsx", lang) if about else None
+    return Response(body, media_type=XLSX, headers=attachment(f"energy_balance_{y}.xlsx", shown))
 
 
 @router.get(
