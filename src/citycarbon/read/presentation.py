@@ -63,7 +63,8 @@ def table_title(name: str, lang: str) -> str:
     return f"{tables[key][_lang(lang)]}_{name[len(key) + 1 :]}"
 
 
-def _header(label: str, unit: str, lang: str) -> str:
+def with_unit(label: str, unit: str, lang: str) -> str:
+    """A header or title with its unit: ``排放量（万吨CO2当量）`` / ``Emissions (10^4 tCO2e)``."""
     if not unit:
         return label
     return f"{label}（{unit}）" if lang == "zh" else f"{label} ({unit})"
@@ -112,6 +113,18 @@ def present(
     units: Mapping[str, str] | None = None,
     table: str | None = None,
 ) -> pd.DataFrame:
+    """``frame`` for people (:func:`present_with_unit`): headers with their units."""
+    return present_with_unit(frame, lang, units, table, one_unit=False)[0]
+
+
+def present_with_unit(
+    frame: pd.DataFrame,
+    lang: str = "zh",
+    units: Mapping[str, str] | None = None,
+    table: str | None = None,
+    *,
+    one_unit: bool = True,
+) -> tuple[pd.DataFrame, str]:
     """``frame`` for people: headers in ``lang`` with the unit of their figures, figures in
     their display unit and rounded, fractions as percentages, coded values spelled out.
 
@@ -121,6 +134,9 @@ def present(
     row. Columns of one unit are shown in one display unit (万吨 for all of them when one
     reaches eight digits), so that they compare. Float columns without a unit are rounded to
     :data:`PLAIN_DECIMALS`. Vectorised per column.
+
+    ``one_unit``: where every figure of the table is in one display unit, the headers leave it
+    out and it is returned (for the table's title: one unit a table); else it is "".
     """
     lang = _lang(lang)
     cat = catalog()
@@ -134,7 +150,7 @@ def present(
     largest: dict[str, float] = {}
     for col, unit in unit_of.items():
         largest[unit] = max(largest.get(unit, 0.0), _largest(out[col]))
-    names = {}
+    labels: dict[Any, tuple[str, str]] = {}
     for col in out.columns:
         entry = columns.get(str(col), {})
         unit = (units or {}).get(str(col), entry.get("unit", ""))
@@ -147,8 +163,15 @@ def present(
         if coded:
             spelled = {k: v[lang] for k, v in coded.items()}
             out[col] = out[col].astype(str).map(spelled).fillna(out[col])
-        names[col] = _header(entry.get(lang, str(col)), shown, lang)
-    return out.rename(columns=names)
+        labels[col] = (entry.get(lang, str(col)), shown)
+    measured = {col for col, unit in unit_of.items() if unit}
+    shared = {labels[col][1] for col in measured}
+    common = shared.pop() if one_unit and len(shared) == 1 else ""
+    names = {
+        col: label if common and col in measured else with_unit(label, shown, lang)
+        for col, (label, shown) in labels.items()
+    }
+    return out.rename(columns=names), common
 
 
 @dataclass(frozen=True)
@@ -219,4 +242,14 @@ class Basis:
         return f"{keep}.{ext}"
 
 
-__all__ = ["BIG", "PLAIN_DECIMALS", "Basis", "catalog", "labelled", "present", "table_title"]
+__all__ = [
+    "BIG",
+    "PLAIN_DECIMALS",
+    "Basis",
+    "catalog",
+    "labelled",
+    "present",
+    "present_with_unit",
+    "table_title",
+    "with_unit",
+]

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 
-from citycarbon.read.presentation import present, table_title
+from citycarbon.read.presentation import present, present_with_unit, table_title, with_unit
 from citycarbon.reports.basis import report_basis
 from citycarbon.runs.reports import ReportData
 
@@ -236,12 +236,18 @@ class _Doc:
         """A table of ``frame`` (its ``cols``) labelled in the report's language, figures in
         their display units (:func:`citycarbon.read.presentation.present`; ``units`` of the
         columns whose unit the catalog does not know)."""
+        f = present((frame[cols] if cols else frame).head(max_rows), self.lang, units)
+        self._grid(f, width_pt, space_after)
+        if len(frame) > max_rows:
+            self.p(self.text["more"].format(n=len(frame) - max_rows), small=True)
+
+    def _grid(self, f: pd.DataFrame, width_pt: float, space_after: float) -> None:
+        """The table of a frame already shown for people."""
         from xml.sax.saxutils import escape
 
         from reportlab.lib import colors
         from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
-        f = present((frame[cols] if cols else frame).head(max_rows), self.lang, units)
         cell = lambda v: Paragraph(escape(_fmt(v)), self.small)  # noqa: E731
         rows = [[cell(c) for c in f.columns]] + [
             [cell(v) for v in r] for r in f.itertuples(index=False)
@@ -272,8 +278,6 @@ class _Doc:
             )
         )
         self.story.extend([t, Spacer(1, space_after)] if space_after else [t])
-        if len(frame) > max_rows:
-            self.p(self.text["more"].format(n=len(frame) - max_rows), small=True)
 
     def image(self, buf: io.BytesIO, width_cm: float = 16) -> None:
         from reportlab.lib.units import cm
@@ -285,14 +289,18 @@ class _Doc:
         self.story.append(img)
 
     def landscape_table(self, frame: pd.DataFrame, title: str, max_rows: int = 40) -> None:
-        """``frame`` on landscape pages of its own (a wide table stays legible)."""
+        """``frame`` on landscape pages of its own (a wide table stays legible); where all its
+        figures are in one unit, the unit is in the title, not in every header."""
         from reportlab.platypus import NextPageTemplate, PageBreak
         from reportlab.platypus.flowables import PageBreakIfNotEmpty
 
+        f, unit = present_with_unit(frame.head(max_rows), self.lang)
         self.story += [NextPageTemplate("landscape"), PageBreak()]
-        self.h(title)
+        self.h(with_unit(title, unit, self.lang) if unit else title)
         # no space after it: a spacer at the foot of a full page would open a blank one
-        self.table(frame, max_rows=max_rows, width_pt=LANDSCAPE_PT, space_after=0)
+        self._grid(f, LANDSCAPE_PT, space_after=0)
+        if len(frame) > max_rows:
+            self.p(self.text["more"].format(n=len(frame) - max_rows), small=True)
         self.story += [NextPageTemplate("portrait"), PageBreakIfNotEmpty()]
 
     def provenance(self) -> None:
@@ -382,7 +390,8 @@ def inventory_pdf(
     gpc = data.tables.get("gpc")
     if gpc is not None and len(gpc):
         other = "name_en" if d.lang == "zh" else "name_zh"  # one language a page
-        d.landscape_table(gpc.drop(columns=[other]), table_title("gpc", d.lang), max_rows=60)
+        shown = gpc.drop(columns=[other]).dropna(axis=1, how="all")  # gases the city has not
+        d.landscape_table(shown, table_title("gpc", d.lang), max_rows=60)
     d.h(text["appendix"])
     d.table(data.tables["factor_sets"])
     d.provenance()
