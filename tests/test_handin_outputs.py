@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from citycarbon.read.presentation import labelled, present
+from citycarbon.read.presentation import labelled, present, present_with_unit
 from citycarbon.reports.excel import write_excel
 from citycarbon.reports.pdf import inventory_pdf, targets_pdf
 from citycarbon.runs.reports import inventory_report, targets_report
@@ -280,6 +280,11 @@ def test_columns_of_one_unit_share_their_display_unit():
     shown = present(frame, "zh")
     assert list(shown.columns) == ["CO2（万吨CO2当量）", "CH4（万吨CO2当量）", "占比（%）"]
     assert shown.iloc[0].tolist() == [2500.0, 30.0, 50.0]
+    # a table of one unit (the GPC table): the unit once, for its title; bare headers
+    gpc = pd.DataFrame({"gpc_ref": ["I.1.1"], "scope": [1], "CO2": [2.5e7], "total": [2.6e7]})
+    bare, unit = present_with_unit(gpc, "en")
+    assert unit == "10^4 tCO2e" and list(bare.columns) == ["GPC ref.", "Scope", "CO2", "Total"]
+    assert bare.iloc[0].tolist() == ["I.1.1", 1, 2500.0, 2600.0]
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
