@@ -7,6 +7,7 @@ under test-artifacts/reports/) and the first page carries the 口径 in the repo
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from citycarbon.read.presentation import labelled, present
+from citycarbon.read.presentation import labelled, present, present_with_unit
 from citycarbon.reports.excel import write_excel
 from citycarbon.reports.pdf import inventory_pdf, targets_pdf
 from citycarbon.runs.reports import inventory_report, targets_report
@@ -186,3 +187,167 @@ def test_report_tables_have_labels_and_excel_has_chinese_sheets(home, tmp_path):
     assert total["数值"].iat[0] == pytest.approx(round(want / 1e4, 2))
     shown = present(data.tables["indicators"], "zh")
     assert "%" in set(shown.loc[shown["指标"] == "非化石能源占比（等价值）", "单位"].str[:1])
+
+
+# ------------------------------------------------------------------ every other table download
+#: (path, query) of the table downloads of the pages (their links send ``lang=``).
+DOWNLOADS = [
+    ("/api/v1/inventory/balance", {"tce_basis": "calorific"}),
+    ("/api/v1/inventory/balance", {"tce_basis": "coal_equivalent"}),
+    ("/api/v1/inventory/indicators", {"period": "year"}),
+    ("/api/v1/inventory/scope2", {}),
+    ("/api/v1/inventory/uncertainty", {}),
+    ("/api/v1/inventory/reconciliation", {}),
+    ("/api/v1/targets", {}),
+    ("/api/v1/targets/indicators", {}),
+    ("/api/v1/targets/progress", {}),
+    ("/api/v1/targets/status", {}),
+    ("/api/v1/targets/warnings", {}),
+    ("/api/v1/power/nowcast", {}),
+    ("/api/v1/power/backtest", {}),
+    ("/api/v1/power/city-backtest", {}),
+    ("/api/v1/power/scope2", {}),
+    ("/api/v1/power/anomalies", {}),
+    ("/api/v1/scenarios", {}),
+    ("/api/v1/scenarios/measures", {}),
+    ("/api/v1/finance/enterprises", {}),
+    ("/api/v1/rating/grades", {}),
+    ("/api/v1/rating/distribution", {}),
+]
+CITY = {"zh": "厦门市", "en": "Xiamen"}
+CITY_LABEL = {"zh": "城市", "en": "City"}
+FIELD_NAME = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)+")
+
+
+def _csv(client, path: str, params: dict, **extra) -> tuple[pd.DataFrame, object]:
+    r = client.get(path, params={**params, "format": "csv", **extra})
+    assert r.status_code == 200, (path, r.text[:300])
+    return pd.read_csv(io.BytesIO(r.content), encoding="utf-8-sig", dtype=str), r
+
+
+def _tolerance(texts: pd.Series) -> np.ndarray:
+    """Half the last shown digit of each figure of a file's column: the rounding bound (a
+    figure rounded to d decimals shows at most d)."""
+    fraction = texts.fillna("").str.partition(".")[2].str.rstrip("0")  # "1234.0": none
+    decimals = fraction.str.len().to_numpy(dtype="float64")
+    return 0.5 * 10.0**-decimals + 1e-9
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize(("path", "params"), DOWNLOADS)
+def test_every_table_download_for_people(analyst, path, params, lang):
+    raw, _ = _csv(analyst, path, params)
+    shown, r = _csv(analyst, path, params, lang=lang)
+    name = _file_name(r)
+    assert name.startswith(f"{CITY[lang]}_") and name.endswith(".csv"), name
+    headers = [str(c) for c in shown.columns]
+    assert len(set(headers)) == len(headers), headers  # every header names one column
+    assert not [h for h in headers if FIELD_NAME.fullmatch(h)], headers  # no raw field name
+    # the 口径 travels in the file: constant columns after the table's
+    assert set(shown[CITY_LABEL[lang]]) == {CITY[lang]}
+    assert len(shown) == len(raw)
+    # round trip: each figure is the stored value in its display unit (万, 亿, %, or as is),
+    # rounded to the decimals the column shows
+    for i, field in enumerate(raw.columns):
+        stored = pd.to_numeric(raw[field], errors="coerce")
+        if stored.isna().all() or raw[field].str.lower().isin(["true", "false"]).any():
+            continue
+        got = pd.to_numeric(shown.iloc[:, i], errors="coerce")
+        if got.isna().all():  # a code spelled out (level, year as text)
+            continue
+        tolerance = _tolerance(shown.iloc[:, i])
+        # row by row: a long table (value, unit) shows each row in its unit's display unit
+        factors = np.array([1, 100, 1e-4, 1e-5, 1e-8])
+        off = np.abs(got.to_numpy()[:, None] - stored.to_numpy()[:, None] * factors).min(axis=1)
+        both_empty = got.isna().to_numpy() & stored.isna().to_numpy()
+        assert ((off <= tolerance) | both_empty).all(), (path, field, headers[i])
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_balance_download_names_its_standard_coal_basis(analyst, lang):
+    words = {"zh": ("当量值", "等价值"), "en": ("calorific", "coal-equivalent")}
+    label = {"zh": "标准量折算", "en": "Standard coal"}[lang]
+    for tce_basis, word in zip(("calorific", "coal_equivalent"), words[lang], strict=True):
+        shown, r = _csv(analyst, "/api/v1/inventory/balance", {"tce_basis": tce_basis}, lang=lang)
+        assert {v.split("（")[0].split(" (")[0] for v in shown[label]} == {
+            {"zh": word, "en": f"{word} value"}[lang]
+        }
+        assert _file_name(r).startswith(f"{CITY[lang]}_2024_")
+
+
+def test_columns_of_one_unit_share_their_display_unit():
+    frame = pd.DataFrame({"CO2": [2.5e7, 1.0], "CH4": [3.0e5, 2.0], "share": [0.5, 0.25]})
+    shown = present(frame, "zh")
+    assert list(shown.columns) == ["CO2（万吨CO2当量）", "CH4（万吨CO2当量）", "占比（%）"]
+    assert shown.iloc[0].tolist() == [2500.0, 30.0, 50.0]
+    # a table of one unit (the GPC table): the unit once, for its title; bare headers
+    gpc = pd.DataFrame({"gpc_ref": ["I.1.1"], "scope": [1], "CO2": [2.5e7], "total": [2.6e7]})
+    bare, unit = present_with_unit(gpc, "en")
+    assert unit == "10^4 tCO2e" and list(bare.columns) == ["GPC ref.", "Scope", "CO2", "Total"]
+    assert bare.iloc[0].tolist() == ["I.1.1", 1, 2500.0, 2600.0]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_targets_report_names_the_dual_control_indicators(home, lang):
+    from citycarbon.targets.indicators import INDICATORS
+
+    data = targets_report("2021-2025")
+    shown = present(data.tables["indicators"], lang)
+    label = "指标" if lang == "zh" else "Indicator"
+    assert not set(shown[label]) & set(INDICATORS)  # names, not codes
+    roles = {"zh": {"考核", "报告", "构成项"}, "en": {"assessed", "reported", "component"}}
+    assert set(shown["用途" if lang == "zh" else "Role"]) <= roles[lang]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_balance_workbook_for_people(analyst, lang):
+    r = analyst.get("/api/v1/inventory/balance.xlsx", params={"year": 2024, "lang": lang})
+    assert r.status_code == 200
+    name = _file_name(r)
+    assert (
+        name == {"zh": "厦门市_2024_能源平衡表.xlsx", "en": "Xiamen_2024_Energy_balance.xlsx"}[lang]
+    )
+    sheets = pd.read_excel(io.BytesIO(r.content), sheet_name=None, header=None)
+    about = sheets[{"zh": "说明", "en": "About"}[lang]]
+    text = " ".join(about[1].astype(str))
+    both = {"zh": ("当量值", "等价值"), "en": ("calorific", "coal-equivalent")}[lang]
+    assert all(word in text for word in both) and CITY[lang] in text
+    physical = sheets[{"zh": "实物量", "en": "Physical quantities"}[lang]]
+    assert physical.iat[1, 0] == {"zh": "项目", "en": "Item"}[lang]
+    assert (
+        physical.iat[2, 0]
+        == {"zh": "可供本地区消费的能源量", "en": "total energy available for consumption"}[lang]
+    )
+    # the raw API file keeps its ASCII name and the bureaus' sheets alone
+    raw = analyst.get("/api/v1/inventory/balance.xlsx", params={"year": 2024})
+    assert raw.headers["content-disposition"] == 'attachment; filename="energy_balance_2024.xlsx"'
+    assert "说明" not in pd.read_excel(io.BytesIO(raw.content), sheet_name=None)
+
+
+def test_cli_csv_files_are_labelled_unless_raw(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from citycarbon.cli import app as cli
+
+    monkeypatch.setenv("CITYCARBON_HOME", str(tmp_path / "home"))
+    energy = tmp_path / "energy.csv"
+    energy.write_text(
+        "enterprise_code,fuel,quantity,unit\nE1,柴油,20,吨\nE1,电力,100,万千瓦时\n",
+        encoding="utf-8",
+    )
+    files = {}
+    for option in (["--lang", "zh"], ["--lang", "en"], ["--raw"]):
+        out = tmp_path / f"summary{option[-1]}.csv"
+        args = ["account", str(energy), "--year", "2023", "--summary", str(out), *option]
+        r = CliRunner().invoke(cli, args)
+        assert r.exit_code == 0, r.output
+        files[option[-1]] = pd.read_csv(out, encoding="utf-8-sig")
+    raw = files["--raw"]
+    assert {"enterprise_code", "scope1_tco2e", "total_tco2e"} <= set(raw.columns)
+    for lang, header in (("zh", "范围一排放（吨CO2当量）"), ("en", "Scope 1 (tCO2e)")):
+        shown = files[lang]
+        assert not [c for c in shown.columns if FIELD_NAME.fullmatch(str(c))], shown.columns
+        # 61.9182 t of diesel CO2 (20 t) shown rounded to 0.1 t
+        assert shown[header].tolist() == raw["scope1_tco2e"].round(1).tolist()
+    bad = CliRunner().invoke(cli, ["account", str(energy), "--lang", "fr"])
+    assert bad.exit_code != 0 and "zh or en" in bad.output

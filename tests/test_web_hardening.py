@@ -65,7 +65,9 @@ def test_a_report_period_never_reaches_a_file_path(clients, tmp_path):
     assert not target.exists() and not Path("/tmp/x-2025.xlsx").exists()
     r = viewer.get("/api/v1/targets/report", params={"format": "xlsx", "period": "2021-2025"})
     assert r.status_code == 200 and r.content[:2] == b"PK"
-    assert r.headers["content-disposition"] == 'attachment; filename="targets-2021-2025.xlsx"'
+    disposition = r.headers["content-disposition"]  # ASCII name, then the UTF-8 one
+    assert disposition.startswith('attachment; filename="targets-2021-2025.xlsx"; filename*=')
+    assert "%2F" not in disposition and ".." not in disposition
     assert r.headers["cache-control"] == "no-store"
     r = viewer.get("/api/v1/targets/report", params={"period": "2031-2035"})
     assert r.status_code == 404  # well-formed, no such targets: not found

@@ -23,14 +23,18 @@ from citycarbon.accounting.enterprise import (
 from citycarbon.cli.common import (
     CityOption,
     EngineOption,
+    LangOption,
+    RawOption,
     YearOption,
     cell,
     choose_lang,
     console,
     fail,
+    file_lang,
     frame_table,
     operator,
     output_lang,
+    write_table,
 )
 from citycarbon.cli.pipeline import exit_if_failed, print_run
 from citycarbon.config import load_city
@@ -687,6 +691,8 @@ def account(
             "GWP set); default: the city config's factors.mode.enterprise."
         ),
     ] = None,
+    lang: LangOption = None,
+    raw: RawOption = False,
     city: CityOption = None,
 ) -> None:
     """Enterprise carbon account (企业碳排放核算) of files, in the structure of the 核算指南.
@@ -770,16 +776,18 @@ def account(
     console.print(f"account mode: {mode} ({escape(MODE_METHODS[mode])})")
     console.print(f"factor profile: {escape(profile.version)}")
     if lines_csv:
-        write_csv(lines, lines_csv, index=False, encoding="utf-8-sig")
+        write_table(lines, lines_csv, lang, raw)
         console.print(f"account lines written to {lines_csv}")
     if summary_csv:
-        write_csv(summary, summary_csv, encoding="utf-8-sig")
+        write_table(summary, summary_csv, lang, raw)
         console.print(f"totals written to {summary_csv}")
     if report_xlsx:
         data = account_report(
             lines, cfg=cfg, period=str(year), title=f"企业温室气体排放报告 {year}"
         )
-        console.print(f"account report written to {write_excel(data, report_xlsx)}")
+        console.print(
+            f"account report written to {write_excel(data, report_xlsx, file_lang(lang))}"
+        )
 
 
 # --- city energy balance and GHG inventory (issue 5) -----------------------------------------

@@ -1,6 +1,6 @@
 """What every `citycarbon` command shares: the console, printing an error (never a traceback),
-the ``--city``, ``--engine`` and ``--year`` options, who runs the command, and cell formatting
-of tables."""
+the ``--city``, ``--engine``, ``--year``, ``--lang`` and ``--raw`` options, who runs the
+command, cell formatting of tables and CSV files for people."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from citycarbon.contract.exports import write_csv
 from citycarbon.errors import InputError, cli_lang, say
+from citycarbon.read.presentation import present
 
 console = Console()
 #: The language chosen with ``--lang`` for this command (None: the environment's).
@@ -90,3 +92,48 @@ def frame_table(frame: pd.DataFrame, title: str) -> Table:
             ],
         )
     return table
+
+
+def _check_lang(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value not in ("zh", "en"):
+        raise typer.BadParameter("zh or en")
+    choose_lang(value)  # the command's messages follow the language of its files
+    return value
+
+
+LangOption = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        callback=_check_lang,
+        help="Language of written CSV/Excel files and of messages (zh or en; default: the "
+        "global --lang, else zh for files): headers labelled with their units, figures in "
+        "万吨 / 亿千瓦时 from eight digits, fractions as %, rounded.",
+    ),
+]
+RawOption = Annotated[
+    bool,
+    typer.Option(
+        "--raw", help="Write CSV files with the field names and values as computed (for programs)."
+    ),
+]
+
+
+def file_lang(lang: str | None) -> str:
+    """The language of written files: the command's ``--lang``, else the global one, else zh."""
+    return lang or _chosen_lang[0] or "zh"
+
+
+def write_table(
+    frame: pd.DataFrame, path: object, lang: str | None = None, raw: bool = False
+) -> None:
+    """Write ``frame`` (a named index as its first column) as a UTF-8 CSV with BOM, its cells
+    neutralised: for people (:func:`citycarbon.read.presentation.present` in ``lang``) or, with
+    ``raw``, with the field names and values as computed."""
+    if frame.index.name is not None:
+        frame = frame.reset_index()
+    write_csv(
+        frame if raw else present(frame, file_lang(lang)), path, index=False, encoding="utf-8-sig"
+    )

@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from citycarbon.cli.common import CityOption, cell, console, fail
+from citycarbon.cli.common import (
+    CityOption,
+    LangOption,
+    RawOption,
+    cell,
+    console,
+    fail,
+    write_table,
+)
 from citycarbon.contract.exports import write_csv
 from citycarbon.errors import CitycarbonError
 from citycarbon.runs.flow import case_carbon_flow, demo_scope2
@@ -76,6 +84,8 @@ def flow_scope2(
     out: Annotated[
         Path | None, typer.Option(help="Write the enterprise table to this CSV.")
     ] = None,
+    lang: LangOption = None,
+    raw: RawOption = False,
     city: CityOption = None,
 ) -> None:
     """Hourly nodal scope 2 of the demo city's enterprises (SYNTHETIC demo grid, IEEE 118)."""
@@ -112,5 +122,5 @@ def flow_scope2(
         )
     console.print(table)
     if out is not None:
-        write_csv(ent, out, index=False, encoding="utf-8-sig")
+        write_table(ent, out, lang, raw)
         console.print(f"enterprise table written to {out}")

@@ -11,8 +11,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from citycarbon.cli.common import CityOption, console, fail
-from citycarbon.contract.exports import write_csv
+from citycarbon.cli.common import CityOption, LangOption, RawOption, console, fail, write_table
 from citycarbon.errors import CitycarbonError
 from citycarbon.pathways import catalogue as cat
 from citycarbon.pathways import cobenefits as cb
@@ -113,6 +112,8 @@ def scenario_run(
             "growth rates) or 'forecast' (>= 6 years)."
         ),
     ] = "activity",
+    lang: LangOption = None,
+    raw: RawOption = False,
     city: CityOption = None,
 ) -> None:
     """Run a scenario to 2060: trajectory, peak, neutrality gap, intensity targets, fan chart,
@@ -135,7 +136,7 @@ def scenario_run(
         econ = ec.economics_summary(ec.economics(run, base_run))
         console.print(_table(econ.to_frame("total to 2060").reset_index(), "economics (估算)"))
         if csv:
-            write_csv(traj, csv, index=False, encoding="utf-8-sig")
+            write_table(traj, csv, lang, raw)
             console.print(f"trajectory written to {csv}")
         if json_out:
             json_out.write_text(json.dumps(sc.chart_data([run])), encoding="utf-8")
@@ -151,6 +152,8 @@ def scenario_compare(
     draws: DrawsOption = 500,
     seed: SeedOption = 0,
     csv: CsvOption = None,
+    lang: LangOption = None,
+    raw: RawOption = False,
     city: CityOption = None,
 ) -> None:
     """Compare scenarios side by side (peak, probability of peaking by 2030, 2060 gap)."""
@@ -162,7 +165,7 @@ def scenario_compare(
         fail(err)
     console.print(_table(frame, "scenarios side by side"))
     if csv:
-        write_csv(frame, csv, index=False, encoding="utf-8-sig")
+        write_table(frame, csv, lang, raw)
 
 
 @scenario_app.command("macc")
@@ -172,6 +175,8 @@ def scenario_macc(
     ] = "enhanced",
     year: Annotated[int, typer.Option(help="Evaluation year.")] = 2040,
     csv: CsvOption = None,
+    lang: LangOption = None,
+    raw: RawOption = False,
     city: CityOption = None,
 ) -> None:
     """Marginal abatement cost curve (边际减排成本曲线) of a scenario's measures."""
@@ -187,7 +192,7 @@ def scenario_macc(
     title = f"MACC {year} (netted in merit order, Kesicki & Ekins 2012; cost CNY/tCO2e)"
     console.print(_table(curve[cols], title))
     if csv:
-        write_csv(curve, csv, index=False, encoding="utf-8-sig")
+        write_table(curve, csv, lang, raw)
 
 
 @scenario_app.command("decompose")

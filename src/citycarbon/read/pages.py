@@ -18,6 +18,8 @@ yet gives an empty table or None; the pages then say which command computes it.
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -27,7 +29,7 @@ from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
 from citycarbon.read import access
 from citycarbon.read.access import Principal
-from citycarbon.read.presentation import Basis
+from citycarbon.read.presentation import Basis, catalog
 from citycarbon.store import results
 from citycarbon.store import targets as targets_store
 
@@ -770,23 +772,53 @@ _COVERAGE = {
 }
 
 
-def inventory_basis(principal: Principal, year: int | None, basis: str | None, lang: str) -> Basis:
-    """The 口径 of an inventory download in ``lang``: city, year (all years when None), basis,
-    scopes, gases, the factor sets with their versions (of the newest ``city_inventory`` run)
-    and coverage (the city for city-wide roles, else the principal's enterprises)."""
+def _factor_sets(profile: str) -> str:
+    """The factor sets with their versions named in a run's factor profile(s):
+    ``xiamen:inventory[a@1,b@2]#h; …`` → ``a@1, b@2``."""
+    sets = dict.fromkeys(
+        name for group in re.findall(r"\[([^\]]*)\]", profile) for name in group.split(",")
+    )
+    return ", ".join(sets) if sets else profile
+
+
+def table_basis(
+    principal: Principal,
+    lang: str,
+    *,
+    year: int | str | None = None,
+    result_name: str | None = None,
+    basis: str = "",
+    energy: str = "",
+) -> Basis:
+    """The 口径 of a table download in ``lang``: city, year (all years when None), the
+    coverage (the principal's scope), the factor sets and the run of ``result_name`` it comes
+    from, the emissions ``basis`` and the standard-coal basis ``energy`` (当量值/等价值, coded
+    as in ``presentation.yaml`` ``values.tce_basis``) where they apply."""
     from citycarbon.config import load_city
 
     lang = lang if lang in ("zh", "en") else "zh"
-    cfg = load_city()
-    prov = provenance("city_inventory")
-    profile = prov["factor_profile"] if prov else ""
-    sets = profile.split("[", 1)[-1].split("]", 1)[0] if "[" in profile else profile
+    prov = provenance(result_name) if result_name else None
+    coded = catalog()["values"]["tce_basis"].get(energy)
     return Basis(
-        city=getattr(cfg.name, lang),
+        city=getattr(load_city().name, lang),
         year=str(year) if year is not None else ("全部年份" if lang == "zh" else "all years"),
-        basis=basis or "",
+        basis=basis,
+        factors=_factor_sets(prov["factor_profile"]) if prov else "",
+        coverage=access.scope_label(principal, lang),
+        energy=coded[lang] if coded else energy,
+        source=f"{result_name} ({prov['run_id']})" if prov else "",
+    )
+
+
+def inventory_basis(principal: Principal, year: int | None, basis: str | None, lang: str) -> Basis:
+    """The 口径 of an inventory download in ``lang``: :func:`table_basis` of the newest
+    ``city_inventory`` run with the scopes, gases and coverage (the city for city-wide roles,
+    else the principal's enterprises)."""
+    lang = lang if lang in ("zh", "en") else "zh"
+    about = table_basis(principal, lang, year=year, result_name="city_inventory", basis=basis or "")
+    return replace(
+        about,
         scope=_SCOPES[lang],
         gases=_GASES[lang],
-        factors=sets.replace(",", ", "),
         coverage=_COVERAGE[principal.can("read_city")][lang],
     )

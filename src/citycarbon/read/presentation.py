@@ -21,6 +21,9 @@ import yaml
 LANGS = ("zh", "en")
 #: Figures from here on (eight digits) are shown in the unit's larger form (万吨, 亿千瓦时).
 BIG = 1e7
+#: Decimals kept of a figure whose column has no unit (its unit varies by row, or it is a code
+#: or a count held as a float): no 16-digit floats in a file.
+PLAIN_DECIMALS = 4
 _FILE = Path(__file__).parent / "data" / "presentation.yaml"
 
 
@@ -34,32 +37,57 @@ def _lang(lang: str) -> str:
     return lang if lang in LANGS else "zh"
 
 
-def labelled(column: str) -> bool:
+def _columns(table: str | None) -> dict[str, Any]:
+    """The column labels of a table: the catalog's, with the table's own where a field means
+    something else in it (``tables.<name>.columns``)."""
+    own = catalog()["tables"].get(table or "", {}).get("columns", {})
+    return {**catalog()["columns"], **own}
+
+
+def labelled(column: str, table: str | None = None) -> bool:
     """Whether the catalog labels ``column`` (else a file shows its field name)."""
-    return column in catalog()["columns"]
+    return column in _columns(table)
 
 
 def table_title(name: str, lang: str) -> str:
-    """The title of a table (sheet and file names); its name where the catalog has none."""
-    entry = catalog()["tables"].get(name)
-    return entry[_lang(lang)] if entry else name
+    """The title of a table (sheet and file names); for ``<table>_<suffix>`` (a scenario, an
+    enterprise, a target) the table's title and the suffix; its name where the catalog has
+    neither."""
+    tables = catalog()["tables"]
+    if name in tables:
+        return tables[name][_lang(lang)]
+    known = [k for k in tables if name.startswith(f"{k}_")]
+    if not known:
+        return name
+    key = max(known, key=len)
+    return f"{tables[key][_lang(lang)]}_{name[len(key) + 1 :]}"
 
 
-def _header(label: str, unit: str, lang: str) -> str:
+def with_unit(label: str, unit: str, lang: str) -> str:
+    """A header or title with its unit: ``排放量（万吨CO2当量）`` / ``Emissions (10^4 tCO2e)``."""
     if not unit:
         return label
     return f"{label}（{unit}）" if lang == "zh" else f"{label} ({unit})"
 
 
-def _scale(values: pd.Series, unit: str, lang: str) -> tuple[pd.Series, str]:
+def _largest(values: pd.Series) -> float:
+    """The largest absolute figure of a column (0 when it has none)."""
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
+    return float(np.nanmax(np.abs(numbers), initial=0.0))
+
+
+def _scale(
+    values: pd.Series, unit: str, lang: str, largest: float | None = None
+) -> tuple[pd.Series, str]:
     """A numeric column in its display unit: the larger unit where a figure reaches eight
-    digits, fractions as percentages, rounded to the unit's decimals."""
+    digits (of the column, or ``largest``: of every column of the unit in the table), fractions
+    as percentages, rounded to the unit's decimals."""
     spec = catalog()["units"].get(unit)
     if spec is None:
         return values, unit
     numbers = pd.to_numeric(values, errors="coerce").astype("float64")
     big = spec.get("big")
-    if big and np.nanmax(np.abs(numbers.to_numpy()), initial=0.0) >= BIG:
+    if big and (_largest(numbers) if largest is None else largest) >= BIG:
         return (numbers / float(big["factor"])).round(big["decimals"]), big[lang]
     return (numbers * spec.get("scale", 1)).round(spec["decimals"]), spec[lang]
 
@@ -80,32 +108,70 @@ def _scale_long(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def present(
-    frame: pd.DataFrame, lang: str = "zh", units: Mapping[str, str] | None = None
+    frame: pd.DataFrame,
+    lang: str = "zh",
+    units: Mapping[str, str] | None = None,
+    table: str | None = None,
 ) -> pd.DataFrame:
+    """``frame`` for people (:func:`present_with_unit`): headers with their units."""
+    return present_with_unit(frame, lang, units, table, one_unit=False)[0]
+
+
+def present_with_unit(
+    frame: pd.DataFrame,
+    lang: str = "zh",
+    units: Mapping[str, str] | None = None,
+    table: str | None = None,
+    *,
+    one_unit: bool = True,
+) -> tuple[pd.DataFrame, str]:
     """``frame`` for people: headers in ``lang`` with the unit of their figures, figures in
     their display unit and rounded, fractions as percentages, coded values spelled out.
 
     ``units``: units of columns the catalog does not know (e.g. the sector columns of a wide
-    table, all tCO2e). A long table with ``value`` and ``unit`` columns is scaled row by row.
-    Vectorised per column.
+    table, all tCO2e). ``table``: the table's name, for the labels of fields that mean
+    something else in it. A long table with ``value`` and ``unit`` columns is scaled row by
+    row. Columns of one unit are shown in one display unit (万吨 for all of them when one
+    reaches eight digits), so that they compare. Float columns without a unit are rounded to
+    :data:`PLAIN_DECIMALS`. Vectorised per column.
+
+    ``one_unit``: where every figure of the table is in one display unit, the headers leave it
+    out and it is returned (for the table's title: one unit a table); else it is "".
     """
     lang = _lang(lang)
     cat = catalog()
+    columns = _columns(table)
     out = _scale_long(frame, lang) if {"value", "unit"} <= set(frame.columns) else frame.copy()
-    names = {}
+    unit_of = {
+        col: (units or {}).get(str(col), columns.get(str(col), {}).get("unit", ""))
+        for col in out.columns
+        if pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_bool_dtype(out[col])
+    }
+    largest: dict[str, float] = {}
+    for col, unit in unit_of.items():
+        largest[unit] = max(largest.get(unit, 0.0), _largest(out[col]))
+    labels: dict[Any, tuple[str, str]] = {}
     for col in out.columns:
-        entry = cat["columns"].get(str(col), {})
+        entry = columns.get(str(col), {})
         unit = (units or {}).get(str(col), entry.get("unit", ""))
         shown = cat["units"].get(unit, {}).get(lang, unit)
-        numeric = pd.api.types.is_numeric_dtype(out[col])
-        if unit and numeric and not pd.api.types.is_bool_dtype(out[col]):
-            out[col], shown = _scale(out[col], unit, lang)
+        if unit and col in unit_of:
+            out[col], shown = _scale(out[col], unit, lang, largest[unit])
+        elif pd.api.types.is_float_dtype(out[col]):
+            out[col] = out[col].round(PLAIN_DECIMALS)
         coded = cat["values"].get(str(col))
         if coded:
             spelled = {k: v[lang] for k, v in coded.items()}
             out[col] = out[col].astype(str).map(spelled).fillna(out[col])
-        names[col] = _header(entry.get(lang, str(col)), shown, lang)
-    return out.rename(columns=names)
+        labels[col] = (entry.get(lang, str(col)), shown)
+    measured = {col for col, unit in unit_of.items() if unit}
+    shared = {labels[col][1] for col in measured}
+    common = shared.pop() if one_unit and len(shared) == 1 else ""
+    names = {
+        col: label if common and col in measured else with_unit(label, shown, lang)
+        for col, (label, shown) in labels.items()
+    }
+    return out.rename(columns=names), common
 
 
 @dataclass(frozen=True)
@@ -176,4 +242,14 @@ class Basis:
         return f"{keep}.{ext}"
 
 
-__all__ = ["BIG", "Basis", "catalog", "labelled", "present", "table_title"]
+__all__ = [
+    "BIG",
+    "PLAIN_DECIMALS",
+    "Basis",
+    "catalog",
+    "labelled",
+    "present",
+    "present_with_unit",
+    "table_title",
+    "with_unit",
+]

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 
-from citycarbon.read.presentation import present, table_title
+from citycarbon.read.presentation import present, present_with_unit, table_title, with_unit
 from citycarbon.reports.basis import report_basis
 from citycarbon.runs.reports import ReportData
 
@@ -44,6 +44,7 @@ TEXT = {
         "progress_chart": "强度下降：实际（实线）与进度目标（虚线）",
         "decline": "累计下降（%）",
         "actual": "实际",
+        "scheduled": "进度目标",
         "intensity": "强度目标进展",
         "budget": "总量目标进展",
         "status": "预警状态（最新期）",
@@ -67,6 +68,7 @@ TEXT = {
         "progress_chart": "Intensity decline: actual (solid) and schedule (dashed)",
         "decline": "Cumulative decline (%)",
         "actual": "actual",
+        "scheduled": "schedule",
         "intensity": "Intensity targets progress",
         "budget": "Total (budget) targets progress",
         "status": "Warning status (latest period)",
@@ -145,6 +147,32 @@ def _fmt(v: Any) -> str:
     return "" if v is None else str(v)
 
 
+def _text_width(text: str) -> int:
+    """The width of ``text`` in half-em units: a CJK character is two, others one."""
+    return sum(2 if ord(ch) >= 0x2E80 else 1 for ch in text)
+
+
+#: Points per half-em of the 7 pt table text (with margin), and a cell's padding (6 pt a side).
+_HALF_EM_PT, _PAD_PT = 4.0, 13.0
+
+
+def _column_widths(lengths: Any, width_pt: float) -> list[float]:
+    """Column widths [pt] filling ``width_pt``: each column as wide as its widest cell
+    (``lengths`` in half-ems) where they fit; else the widest columns share what the others
+    leave (their text wraps), so short figures and words never break."""
+    import numpy as np
+
+    need = np.asarray(lengths, dtype="float64") * _HALF_EM_PT + _PAD_PT
+    if need.sum() <= width_pt:
+        return list(need * width_pt / need.sum())
+    ordered = np.sort(need)
+    for k in range(len(ordered)):  # columns, not rows: cap the widest ones at a common width
+        cap = (width_pt - ordered[:k].sum()) / (len(ordered) - k)
+        if cap <= ordered[k]:
+            return list(np.minimum(need, max(cap, _PAD_PT + _HALF_EM_PT * 4)))
+    return list(need)
+
+
 class _Doc:
     def __init__(self, data: ReportData, lang: str) -> None:
         from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
@@ -178,10 +206,15 @@ class _Doc:
             self.p(note)
 
     def h(self, text: str, level: int = 2) -> None:
+        """A heading; a section heading opens a new page when less than 4 cm are left (no
+        heading alone at the foot of a page)."""
         from xml.sax.saxutils import escape
 
-        from reportlab.platypus import Paragraph
+        from reportlab.lib.units import cm
+        from reportlab.platypus import CondPageBreak, Paragraph
 
+        if level != 1:
+            self.story.append(CondPageBreak(4 * cm))
         self.story.append(Paragraph(escape(text), self.h1 if level == 1 else self.h2))
 
     def p(self, text: str, small: bool = False) -> None:
@@ -198,26 +231,42 @@ class _Doc:
         cols: list[str] | None = None,
         width_pt: float = PORTRAIT_PT,
         space_after: float = 6,
+        units: dict[str, str] | None = None,
     ) -> None:
         """A table of ``frame`` (its ``cols``) labelled in the report's language, figures in
-        their display units (:func:`citycarbon.read.presentation.present`)."""
+        their display units (:func:`citycarbon.read.presentation.present`; ``units`` of the
+        columns whose unit the catalog does not know)."""
+        f = present((frame[cols] if cols else frame).head(max_rows), self.lang, units)
+        self._grid(f, width_pt, space_after)
+        if len(frame) > max_rows:
+            self.p(self.text["more"].format(n=len(frame) - max_rows), small=True)
+
+    def _grid(self, f: pd.DataFrame, width_pt: float, space_after: float) -> None:
+        """The table of a frame already shown for people."""
         from xml.sax.saxutils import escape
 
         from reportlab.lib import colors
         from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
-        f = present((frame[cols] if cols else frame).head(max_rows), self.lang)
         cell = lambda v: Paragraph(escape(_fmt(v)), self.small)  # noqa: E731
         rows = [[cell(c) for c in f.columns]] + [
             [cell(v) for v in r] for r in f.itertuples(index=False)
         ]
-        # column widths in proportion to the longest text (clipped), over the page width
+        # column widths from the widest cell, over the page width; a header wraps (between
+        # its words, a Chinese one anywhere), so at most 12 half-ems of it count
         import numpy as np
 
         lengths = np.array(
-            [max([len(str(c))] + [len(_fmt(v)) for v in f[c]]) for c in f.columns], dtype="float64"
-        ).clip(8, 40)
-        widths = list(width_pt * lengths / lengths.sum())
+            [
+                max(
+                    [min(12, max(_text_width(w) for w in str(c).split() or [""]))]
+                    + [_text_width(_fmt(v)) for v in f[c]]
+                )
+                for c in f.columns
+            ],
+            dtype="float64",
+        )
+        widths = _column_widths(lengths, width_pt)
         t = Table(rows, repeatRows=1, hAlign="LEFT", colWidths=widths)
         t.setStyle(
             TableStyle(
@@ -229,8 +278,6 @@ class _Doc:
             )
         )
         self.story.extend([t, Spacer(1, space_after)] if space_after else [t])
-        if len(frame) > max_rows:
-            self.p(self.text["more"].format(n=len(frame) - max_rows), small=True)
 
     def image(self, buf: io.BytesIO, width_cm: float = 16) -> None:
         from reportlab.lib.units import cm
@@ -242,14 +289,18 @@ class _Doc:
         self.story.append(img)
 
     def landscape_table(self, frame: pd.DataFrame, title: str, max_rows: int = 40) -> None:
-        """``frame`` on landscape pages of its own (a wide table stays legible)."""
+        """``frame`` on landscape pages of its own (a wide table stays legible); where all its
+        figures are in one unit, the unit is in the title, not in every header."""
         from reportlab.platypus import NextPageTemplate, PageBreak
         from reportlab.platypus.flowables import PageBreakIfNotEmpty
 
+        f, unit = present_with_unit(frame.head(max_rows), self.lang)
         self.story += [NextPageTemplate("landscape"), PageBreak()]
-        self.h(title)
+        self.h(with_unit(title, unit, self.lang) if unit else title)
         # no space after it: a spacer at the foot of a full page would open a blank one
-        self.table(frame, max_rows=max_rows, width_pt=LANDSCAPE_PT, space_after=0)
+        self._grid(f, LANDSCAPE_PT, space_after=0)
+        if len(frame) > max_rows:
+            self.p(self.text["more"].format(n=len(frame) - max_rows), small=True)
         self.story += [NextPageTemplate("portrait"), PageBreakIfNotEmpty()]
 
     def provenance(self) -> None:
@@ -339,11 +390,19 @@ def inventory_pdf(
     gpc = data.tables.get("gpc")
     if gpc is not None and len(gpc):
         other = "name_en" if d.lang == "zh" else "name_zh"  # one language a page
-        d.landscape_table(gpc.drop(columns=[other]), table_title("gpc", d.lang), max_rows=60)
+        shown = gpc.drop(columns=[other]).dropna(axis=1, how="all")  # gases the city has not
+        d.landscape_table(shown, table_title("gpc", d.lang), max_rows=60)
     d.h(text["appendix"])
     d.table(data.tables["factor_sets"])
     d.provenance()
     return d.build(out)
+
+
+def _indicator_units(indicators: pd.DataFrame | None) -> dict[str, str]:
+    """The unit of each dual-control indicator (as the indicators table states it)."""
+    if indicators is None or not len(indicators):
+        return {}
+    return dict(zip(indicators["indicator"], indicators["unit"], strict=True))
 
 
 def targets_pdf(data: ReportData, out: str | Path | BinaryIO, lang: str = "zh") -> Path | BinaryIO:
@@ -383,16 +442,23 @@ def targets_pdf(data: ReportData, out: str | Path | BinaryIO, lang: str = "zh") 
     p = data.tables["progress"]
     inten = p[p["kind"] == "intensity"]
     if len(inten):
-        fig, ax = plt.subplots(figsize=(8, 3.2))
+        fig, ax = plt.subplots(figsize=(8, 3.6))
         for code, g in inten.groupby("code"):
             line = ax.plot(
                 g["year"], g["actual_decline_pct"], marker="o", label=f"{code} {text['actual']}"
             )
-            ax.plot(g["year"], g["scheduled_decline_pct"], ls="--", color=line[0].get_color())
-        ax.set_xticks(sorted(inten["year"].astype(int).unique()))  # whole years only
+            ax.plot(
+                g["year"],
+                g["scheduled_decline_pct"],
+                ls="--",
+                color=line[0].get_color(),
+                label=f"{code} {text['scheduled']}",
+            )
+        years = inten["year"].astype(int)
+        ax.set_xticks(range(years.min(), years.max() + 1))  # every whole year, evenly spaced
         ax.set_ylabel(text["decline"])
         ax.set_title(text["progress_chart"])
-        ax.legend(fontsize=6, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        ax.legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.12))
         d.image(_fig_png(fig))
         d.h(text["intensity"])
         d.table(
@@ -413,6 +479,10 @@ def targets_pdf(data: ReportData, out: str | Path | BinaryIO, lang: str = "zh") 
     total = p[p["kind"] == "total"]
     if len(total):
         d.h(text["budget"])
+        # the figures are in the unit of the target's indicator (CO2 in t: 万吨 from 8 digits)
+        unit = _indicator_units(ind).get(total["indicator"].iat[0], "")
+        same = total["indicator"].nunique() == 1
+        figures = ("value", "cap_value", "budget_to_date", "actual_to_date")
         d.table(
             total,
             cols=[
@@ -427,6 +497,7 @@ def targets_pdf(data: ReportData, out: str | Path | BinaryIO, lang: str = "zh") 
                 "budget_use_ratio",
                 "forecast_cap_ratio",
             ],
+            units=dict.fromkeys(figures, unit) if same and unit else None,
         )
     status = data.tables.get("status")
     if status is not None and len(status):
@@ -434,8 +505,8 @@ def targets_pdf(data: ReportData, out: str | Path | BinaryIO, lang: str = "zh") 
         worst = status.sort_values(
             "level", key=lambda s: s.map({"red": 0, "yellow": 1, "green": 2})
         )
-        d.table(
-            worst, cols=["level", "rule_id", "subject", "period", "metric", "value", "threshold"]
+        d.table(  # the rule in words (its zh/en text), not its id
+            worst, cols=["level", d.lang, "subject", "period", "metric", "value", "threshold"]
         )
     w = data.tables.get("warnings")
     if w is not None and len(w):

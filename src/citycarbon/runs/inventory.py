@@ -1157,14 +1157,56 @@ def balance_from_wide(
     ]
 
 
-def write_balance_xlsx(balance: pd.DataFrame, path: str | Path, *, year: int | None = None) -> Path:
+#: The labels of the balance workbook in Chinese (the bureaus' own) and English.
+_BALANCE_LABELS = {
+    "zh": {
+        "sheets": ("实物量", "标准量（当量值）", "标准量（等价值）", "检查"),
+        "title": "{region} 能源平衡表 {year} 年 — {sheet}",
+        "item": "项目",
+        "total": "合计（万吨标准煤）",
+        "unit": "{name}（{unit}）",
+        "checks": ("项目", "能源品种", "标准量口径", "问题"),
+        "no_issue": "平衡差额在容差内，未发现不一致",
+        "about": "说明",
+    },
+    "en": {
+        "sheets": (
+            "Physical quantities",
+            "Standard coal (calorific)",
+            "Standard coal (coal-equiv.)",
+            "Checks",
+        ),
+        "title": "{region} energy balance {year} — {sheet}",
+        "item": "Item",
+        "total": "Total (10^4 tce)",
+        "unit": "{name} ({unit})",
+        "checks": ("Item", "Fuel", "Standard coal basis", "Issue"),
+        "no_issue": "balance differences within tolerance: no inconsistency found",
+        "about": "About",
+    },
+}
+
+
+def write_balance_xlsx(
+    balance: pd.DataFrame,
+    path: str | Path,
+    *,
+    year: int | None = None,
+    lang: str = "zh",
+    about: pd.DataFrame | None = None,
+) -> Path:
     """The energy balance in the bureaus' layout: rows = 项目 in 统计年鉴 order, columns = fuels.
 
     Sheets: 实物量 (physical units), 标准量（当量值）, 标准量（等价值） with a 合计 column, and
-    检查 (the cells flagged as inconsistent). One year per workbook (default: the latest).
+    检查 (the cells flagged as inconsistent); with ``about`` (the 口径 as a two-column table)
+    a 说明 sheet. One year per workbook (default: the latest). ``lang`` ``en`` labels items,
+    fuels and sheets in English (the Chinese workbook is the one that reads back in,
+    :func:`balance_from_wide`).
     """
     import xlsxwriter
 
+    text = _BALANCE_LABELS[lang if lang in _BALANCE_LABELS else "zh"]
+    en = text is _BALANCE_LABELS["en"]
     b = balance if year is None else balance[balance["year"] == year]
     if year is None:
         year = int(b["year"].max())
@@ -1176,6 +1218,8 @@ def write_balance_xlsx(balance: pd.DataFrame, path: str | Path, *, year: int | N
     items = bal.balance_items()
     fuel_ref = fuels()
     fuel_order = [f for f in fuel_ref.index if f in set(b["fuel"])]
+    item_name = items["en" if en else "zh"]
+    fuel_name = fuel_ref["name_en" if en else "name_zh"]
     wb = xlsxwriter.Workbook(str(path))
     head = wb.add_format({"bold": True, "text_wrap": True, "align": "center", "border": 1})
     num = wb.add_format({"num_format": "#,##0.00", "border": 1})
@@ -1183,27 +1227,27 @@ def write_balance_xlsx(balance: pd.DataFrame, path: str | Path, *, year: int | N
     flagged = wb.add_format({"num_format": "#,##0.00", "border": 1, "bg_color": "#FFC7CE"})
     region = str(b["region_code"].iloc[0])
     sheets = (
-        ("实物量", "calorific", "quantity", False),
-        ("标准量（当量值）", "calorific", "tce", True),
-        ("标准量（等价值）", "coal_equivalent", "tce", True),
+        (text["sheets"][0], "calorific", "quantity", False),
+        (text["sheets"][1], "calorific", "tce", True),
+        (text["sheets"][2], "coal_equivalent", "tce", True),
     )
     for title, basis, column, with_total in sheets:
         ws = wb.add_worksheet(title)
         part = b[b["tce_basis"] == basis]
         cols = fuel_order + ([bal.TOTAL_FUEL] if with_total else [])
-        ws.write(0, 0, f"{region} 能源平衡表 {year} 年 — {title}", head)
-        ws.write(1, 0, "项目", head)
+        ws.write(0, 0, text["title"].format(region=region, year=year, sheet=title), head)
+        ws.write(1, 0, text["item"], head)
         for j, f in enumerate(cols, start=1):
             if f == bal.TOTAL_FUEL:
-                name = "合计（万吨标准煤）"
+                name = text["total"]
             else:
                 unit = fuel_ref.at[f, "stat_unit"] if column == "quantity" else "tce"
-                name = f"{fuel_ref.at[f, 'name_zh']}（{unit}）"
+                name = text["unit"].format(name=fuel_name[f], unit=unit)
             ws.write(1, j, name, head)
         grid = part.pivot_table(index="item", columns="fuel", values=column, aggfunc="sum")
         flags = part.pivot_table(index="item", columns="fuel", values="flag", aggfunc="first")
         for i, code in enumerate(items.index, start=2):
-            ws.write(i, 0, items.at[code, "zh"], label)
+            ws.write(i, 0, item_name[code], label)
             for j, f in enumerate(cols, start=1):
                 v = grid.at[code, f] if code in grid.index and f in grid.columns else np.nan
                 if f == bal.TOTAL_FUEL and pd.notna(v):
@@ -1218,13 +1262,25 @@ def write_balance_xlsx(balance: pd.DataFrame, path: str | Path, *, year: int | N
         ws.set_column(0, 0, 34)
         ws.set_column(1, len(cols), 14)
         ws.freeze_panes(2, 1)
-    ws = wb.add_worksheet("检查")
-    for j, h in enumerate(("项目", "能源品种", "标准量口径", "问题")):
+    ws = wb.add_worksheet(text["sheets"][3])
+    for j, h in enumerate(text["checks"]):
         ws.write(0, j, h, head)
     issues = b[(b["flag"] != "") & (b["fuel"] != bal.TOTAL_FUEL)]
     for i, r in enumerate(issues.itertuples(), start=1):
-        ws.write_row(i, 0, [r.item_zh, r.fuel_zh, r.tce_basis, r.flag])
+        ws.write_row(
+            i,
+            0,
+            [item_name.get(r.item, r.item), fuel_name.get(r.fuel, r.fuel), r.tce_basis, r.flag],
+        )
     if issues.empty:
-        ws.write(1, 0, "平衡差额在容差内，未发现不一致")
+        ws.write(1, 0, text["no_issue"])
+    if about is not None:
+        ws = wb.add_worksheet(text["about"])
+        rows = [list(about.columns), *about.astype(str).to_numpy().tolist()]
+        for i, row in enumerate(rows):  # as text: no cell becomes a formula
+            for j, value in enumerate(row):
+                ws.write_string(i, j, str(value), head if i == 0 else label)
+        ws.set_column(0, 0, 16)
+        ws.set_column(1, 1, 90)
     wb.close()
     return path

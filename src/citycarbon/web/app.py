@@ -240,7 +240,7 @@ def table_download(
     a 说明 sheet after the data sheet; and in the file name (``filename*``).
     """
     if lang is not None:
-        frame = present(frame, lang, units)
+        frame = present(frame, lang, units, table=name)
         shown = basis.file_name(name, fmt, lang) if basis else f"{table_title(name, lang)}.{fmt}"
         if basis is not None and fmt == "csv":
             extra = {k: v for k, v in basis.columns(lang).items() if k not in frame.columns}

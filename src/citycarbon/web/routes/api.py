@@ -34,6 +34,8 @@ from citycarbon.read import access
 from citycarbon.read import jobs as job_reads
 from citycarbon.read import quarantine as quarantine_reads
 from citycarbon.read.access import Principal
+from citycarbon.read.pages import table_basis
+from citycarbon.read.presentation import Basis
 from citycarbon.runs import enterprise_energy
 from citycarbon.runs import jobs as job_runs
 from citycarbon.store import users
@@ -49,6 +51,14 @@ Offset = Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")]
 Format = Annotated[
     Literal["json", "csv", "xlsx"],
     Query(description="json (paginated) or a CSV/Excel file of all rows"),
+]
+#: Label a CSV/Excel file for people in this language (headers with units, 万吨, %, 口径).
+FileLang = Annotated[
+    Literal["zh", "en"] | None,
+    Query(
+        description="with format=csv|xlsx: a file for people in this language (labelled "
+        "headers with units, 万吨 and %, the 口径); without it the API's field names"
+    ),
 ]
 CreditCode = Annotated[
     str, Path(min_length=18, max_length=18, description="统一社会信用代码 (18 characters)")
@@ -176,10 +186,19 @@ class TokenOut(BaseModel):
     token: str = Field(description="shown only in this answer; store it now")
 
 
-def page(frame: pd.DataFrame, limit: int, offset: int, fmt: str, name: str) -> Any:
-    """A paginated JSON page, or the whole frame as a file."""
+def page(
+    frame: pd.DataFrame,
+    limit: int,
+    offset: int,
+    fmt: str,
+    name: str,
+    lang: str | None = None,
+    about: Basis | None = None,
+) -> Any:
+    """A paginated JSON page, or the whole frame as a file (for people with ``lang``: labelled,
+    with the 口径 ``about``; :func:`citycarbon.web.app.table_download`)."""
     if fmt != "json":
-        return table_download(frame, name, fmt)
+        return table_download(frame, name, fmt, lang, about)
     return JSONResponse(
         {
             "total": len(frame),
@@ -190,9 +209,32 @@ def page(frame: pd.DataFrame, limit: int, offset: int, fmt: str, name: str) -> A
     )
 
 
-def _one(frame: pd.DataFrame, fmt: str, name: str) -> Any:
-    """A whole table as JSON rows (already JSON-safe: sent as is) or as a file."""
-    return JSONResponse(records(frame)) if fmt == "json" else table_download(frame, name, fmt)
+def file_basis(
+    principal: Principal,
+    lang: str | None,
+    frame: pd.DataFrame,
+    result_name: str | None = None,
+    year: int | None = None,
+) -> Basis | None:
+    """The 口径 of a download for people in ``lang`` (None without ``lang``: the API's own
+    file): :func:`citycarbon.read.pages.table_basis` with ``year`` or else the year of the
+    rows when they hold one year, the run of ``result_name``."""
+    if not lang:
+        return None
+    years = frame["year"].dropna().unique() if "year" in frame.columns else []
+    if year is None and len(years) == 1:
+        year = int(years[0])
+    return table_basis(principal, lang, year=year, result_name=result_name)
+
+
+def one(
+    frame: pd.DataFrame, fmt: str, name: str, lang: str | None = None, about: Basis | None = None
+) -> Any:
+    """A whole table as JSON rows (already JSON-safe: sent as is) or as a file (for people
+    with ``lang``)."""
+    if fmt == "json":
+        return JSONResponse(records(frame))
+    return table_download(frame, name, fmt, lang, about)
 
 
 # --------------------------------------------------------------------------- me, overview
@@ -222,13 +264,13 @@ async def overview(principal: PrincipalDep) -> Any:
 @router.get("/overview/years", tags=["overview"])
 async def overview_years(principal: PrincipalDep, format: Format = "json") -> Any:
     """Energy [tce], scope 1, scope 2 and total CO2 [t] and reporting enterprises by year."""
-    return _one(access.totals_by_year(principal), format, "totals_by_year")
+    return one(access.totals_by_year(principal), format, "totals_by_year")
 
 
 @router.get("/overview/months", tags=["overview"])
 async def overview_months(principal: PrincipalDep, format: Format = "json") -> Any:
     """Energy and CO2 by month."""
-    return _one(access.totals_by_month(principal), format, "totals_by_month")
+    return one(access.totals_by_month(principal), format, "totals_by_month")
 
 
 @router.get("/overview/districts", tags=["overview"])
@@ -236,7 +278,7 @@ async def overview_districts(
     principal: PrincipalDep, year: Year = None, format: Format = "json"
 ) -> Any:
     """Energy and CO2 by district in a year (default the latest)."""
-    return _one(access.totals_by_district(principal, year), format, "totals_by_district")
+    return one(access.totals_by_district(principal, year), format, "totals_by_district")
 
 
 @router.get("/overview/top", tags=["overview"])
@@ -247,13 +289,13 @@ async def overview_top(
     format: Format = "json",
 ) -> Any:
     """The largest CO2 emitters of a year among the enterprises the caller sees."""
-    return _one(access.top_emitters(principal, year, n), format, "top_emitters")
+    return one(access.top_emitters(principal, year, n), format, "top_emitters")
 
 
 @router.get("/statistics", tags=["overview"])
 def statistics(principal: PrincipalDep, format: Format = "json") -> Any:
     """City statistics (GDP, population, energy ...) by region, year and indicator."""
-    return _one(access.city_statistics(principal), format, "city_statistics")
+    return one(access.city_statistics(principal), format, "city_statistics")
 
 
 # --------------------------------------------------------------------------- enterprises
@@ -297,7 +339,7 @@ def enterprise_monthly(
     principal: PrincipalDep, credit_code: CreditCode, format: Format = "json"
 ) -> Any:
     """Monthly energy [tce] and CO2 [t] of one enterprise (latest results run)."""
-    return _one(access.enterprise_monthly(principal, credit_code), format, f"{credit_code}_monthly")
+    return one(access.enterprise_monthly(principal, credit_code), format, f"{credit_code}_monthly")
 
 
 @router.get("/enterprises/{credit_code}/fuel-mix", tags=["enterprises"])
@@ -307,7 +349,7 @@ def enterprise_fuel_mix(
     """Energy use of one enterprise by fuel in a year: quantity and standard coal [tce]."""
     access.enterprise(principal, credit_code)  # visible, or 404
     frame = enterprise_energy.fuel_mix(credit_code, year)
-    return _one(frame, format, f"{credit_code}_fuel_mix")
+    return one(frame, format, f"{credit_code}_fuel_mix")
 
 
 # --------------------------------------------------------------------------- data
@@ -502,7 +544,7 @@ def factor_sets_frame() -> pd.DataFrame:
 def factor_set_list(principal: PrincipalDep, format: Format = "json") -> Any:
     """The factor sets of the library (id, version, title, publisher, counts)."""
     access.require(principal, "read")
-    return _one(factor_sets_frame(), format, "factor_sets")
+    return one(factor_sets_frame(), format, "factor_sets")
 
 
 #: a factor set's columns with the key's names after the key, and where the city uses the value
@@ -577,7 +619,7 @@ def factor_set_diff(
 def user_list(principal: PrincipalDep, format: Format = "json") -> Any:
     """Users (admins only; no password hashes)."""
     access.require(principal, "manage_users")
-    return _one(users.list_users(), format, "users")
+    return one(users.list_users(), format, "users")
 
 
 @router.post(
@@ -606,7 +648,7 @@ def user_create(principal: PrincipalDep, body: NewUser) -> dict:
 def token_list(principal: PrincipalDep, format: Format = "json") -> Any:
     """API tokens (admins: all; others: their own). The tokens themselves are never shown."""
     mine = None if principal.can("manage_users") else principal.username
-    return _one(users.list_tokens(username=mine), format, "api_tokens")
+    return one(users.list_tokens(username=mine), format, "api_tokens")
 
 
 @router.post("/tokens", response_model=TokenOut, status_code=201, tags=["admin"])

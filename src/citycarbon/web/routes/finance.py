@@ -16,7 +16,16 @@ from citycarbon.read.access import Principal
 from citycarbon.runs.finance import evidence, green_credit, published, score_weights
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
-from citycarbon.web.routes.api import CreditCode, Format, Limit, Offset, Page, page
+from citycarbon.web.routes.api import (
+    CreditCode,
+    FileLang,
+    Format,
+    Limit,
+    Offset,
+    Page,
+    file_basis,
+    page,
+)
 
 router = APIRouter()
 PrincipalDep = Annotated[Principal, Depends(auth.require_principal)]
@@ -59,13 +68,19 @@ def finance_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
 # --------------------------------------------------------------------------- API
 @router.get("/api/v1/finance/enterprises", response_model=Page, tags=["finance"])
 def api_finance_enterprises(
-    principal: PrincipalDep, limit: Limit = 100, offset: Offset = 0, format: Format = "json"
+    principal: PrincipalDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """Banks: the enterprises whose consent to the caller is valid now, with their newest
     annual carbon-efficiency grade, movement, data quality (months with data), low/zero/
     negative-carbon class and green credit score with each component's points and weighted
     contribution. City-wide roles: every graded enterprise. Every bank read is audited."""
-    return page(green_credit(fq.overview(principal)), limit, offset, format, "finance_enterprises")
+    frame = green_credit(fq.overview(principal))
+    about = file_basis(principal, lang, frame, "carbon_efficiency")
+    return page(frame, limit, offset, format, "finance_enterprises", lang, about)
 
 
 @router.get("/api/v1/finance/enterprises/{credit_code}", response_model=Page, tags=["finance"])
@@ -75,9 +90,12 @@ def api_finance_trend(
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """Every graded period of one consenting enterprise (404 without a valid consent)."""
-    return page(fq.trend(principal, credit_code), limit, offset, format, f"trend_{credit_code}")
+    frame = fq.trend(principal, credit_code)
+    about = file_basis(principal, lang, frame, "carbon_efficiency")
+    return page(frame, limit, offset, format, f"finance_trend_{credit_code}", lang, about)
 
 
 @router.get("/api/v1/finance/evidence", response_model=Page, tags=["finance"])
@@ -92,13 +110,19 @@ def api_finance_evidence(
 
 @router.get("/api/v1/finance/published", response_model=Page, tags=["finance"])
 def api_finance_published(
-    principal: PrincipalDep, limit: Limit = 100, offset: Offset = 0, format: Format = "json"
+    principal: PrincipalDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """City-wide roles: the low/zero/negative-carbon enterprises that may be published — those
     with a class and a valid publication consent — negative first."""
     codes = fq.publishing_codes(principal)
     rows = published(green_credit(fq.overview(principal)), codes)
-    return page(rows.reset_index(drop=True), limit, offset, format, "published_carbon_classes")
+    rows = rows.reset_index(drop=True)
+    about = file_basis(principal, lang, rows, "carbon_efficiency")
+    return page(rows, limit, offset, format, "published_carbon_classes", lang, about)
 
 
 # --------------------------------------------------------------------------- consents

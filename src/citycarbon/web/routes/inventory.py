@@ -30,18 +30,10 @@ from citycarbon.runs.reports import inventory_report
 from citycarbon.web import auth
 from citycarbon.web.app import XLSX, attachment, lang_of, records, render, table_download
 from citycarbon.web.i18n import Translator
-from citycarbon.web.routes.api import Format, Limit, Offset, Page, page
+from citycarbon.web.routes.api import FileLang, Format, Limit, Offset, Page, file_basis, page
 
 router = APIRouter()
 PrincipalDep = Annotated[Principal, Depends(auth.require_principal)]
-#: Label a CSV/Excel file for people in this language (headers with units, 万吨, %, 口径).
-FileLang = Annotated[
-    Literal["zh", "en"] | None,
-    Query(
-        description="with format=csv|xlsx: a file for people in this language (labelled "
-        "headers with units, 万吨 and %, the 口径); without it the API's field names"
-    ),
-]
 Year = Annotated[int | None, Query(ge=1900, le=2200, description="inventory year (default latest)")]
 Basis = Annotated[
     Literal["incl_net_imported_electricity", "territorial"],
@@ -437,10 +429,13 @@ def api_indicators(
     limit: Limit = 500,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """City indicators: totals, intensity per GDP and its decline vs the base year, per capita,
     energy intensity, non-fossil and coal shares (city-wide roles)."""
-    return page(pq.indicators(principal, period), limit, offset, format, f"indicators_{period}")
+    frame = pq.indicators(principal, period)
+    about = pq.table_basis(principal, lang, result_name="city_indicators") if lang else None
+    return page(frame, limit, offset, format, f"indicators_{period}", lang, about)
 
 
 @router.get("/api/v1/inventory/scope2", response_model=Page, tags=["inventory"])
@@ -450,11 +445,14 @@ def api_scope2(
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """The scope-2 basis: the declared grid region, factor and the year it was published for;
     for city-wide roles also the city total under the other grid regions (sensitivity) and
     market-based scope 2 (certificates and contracts counted once, residual factor)."""
-    return page(pq.scope2_basis(principal, year), limit, offset, format, "inventory_scope2")
+    frame = pq.scope2_basis(principal, year)
+    about = file_basis(principal, lang, frame, "city_scope2")
+    return page(frame, limit, offset, format, "inventory_scope2", lang, about)
 
 
 @router.get("/api/v1/inventory/gpc", response_model=Page, tags=["inventory"])
@@ -483,10 +481,13 @@ def api_uncertainty(
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """95 % ranges of the city total, IPCC 2006 Vol. 1 Ch. 3 approach 1 (error propagation)
     and approach 2 (Monte Carlo), per basis (city-wide roles)."""
-    return page(pq.uncertainty(principal, year), limit, offset, format, "inventory_uncertainty")
+    frame = pq.uncertainty(principal, year)
+    about = file_basis(principal, lang, frame, "inventory_uncertainty")
+    return page(frame, limit, offset, format, "inventory_uncertainty", lang, about)
 
 
 @router.get("/api/v1/inventory/reconciliation", response_model=Page, tags=["inventory"])
@@ -496,12 +497,13 @@ def api_reconciliation(
     limit: Limit = 200,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """Top-down city vs bottom-up enterprises by sector: coverage share and unattributed
     residual (city-wide roles)."""
-    return page(
-        pq.reconciliation(principal, year), limit, offset, format, "inventory_reconciliation"
-    )
+    frame = pq.reconciliation(principal, year)
+    about = file_basis(principal, lang, frame, "inventory_reconciliation")
+    return page(frame, limit, offset, format, "inventory_reconciliation", lang, about)
 
 
 @router.get("/api/v1/inventory/balance", response_model=Page, tags=["inventory"])
@@ -512,20 +514,22 @@ def api_balance(
     limit: Limit = 500,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """能源平衡表 rows (item × fuel): physical quantity, unit, tce and consistency flag
-    (city-wide roles)."""
+    (city-wide roles); the file's 口径 names the standard-coal basis (当量值/等价值)."""
     years = pq.balance_years(principal)
     if not years:
         raise HTTPException(404, NOT_COMPUTED)
     y = year if year is not None else years[-1]
-    return page(
-        pq.energy_balance(principal, y, tce_basis)["long"],
-        limit,
-        offset,
-        format,
-        f"energy_balance_{y}",
+    frame = pq.energy_balance(principal, y, tce_basis)["long"]
+    about = (
+        pq.table_basis(principal, lang, year=y, result_name="energy_balance", energy=tce_basis)
+        if lang
+        else None
     )
+    name = "energy_balance" if lang else f"energy_balance_{y}"  # a file for people: 口径 year
+    return page(frame, limit, offset, format, name, lang, about)
 
 
 @router.get(
@@ -536,9 +540,10 @@ def api_balance(
         200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}
     },
 )
-def api_balance_xlsx(principal: PrincipalDep, year: Year = None) -> Response:
+def api_balance_xlsx(principal: PrincipalDep, year: Year = None, lang: FileLang = None) -> Response:
     """The 能源平衡表 of a year in the statistical bureaus' layout (实物量, 标准量 当量值/等价值,
-    检查), as Excel (city-wide roles)."""
+    检查), as Excel (city-wide roles); with ``lang`` labelled in that language with a 说明 sheet
+    (the 口径: city, year, 当量值 and 等价值) and a Chinese/English file name."""
 
     access.require(principal, "read_city")
     bal = pq.result("energy_balance")
@@ -549,13 +554,21 @@ def api_balance_xlsx(principal: PrincipalDep, year: Year = None) -> Response:
         raise HTTPException(
             404, f"no energy balance for {y}; computed years: {pq.balance_years(principal)}"
         )
-    with tempfile.TemporaryDirectory(prefix="cc-balance-") as tmp:  # private (0700)
-        body = write_balance_xlsx(bal, FsPath(tmp) / "energy_balance.xlsx", year=y).read_bytes()
-    return Response(
-        body,
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="energy_balance_{y}.xlsx"'},
+    about = (
+        pq.table_basis(principal, lang, year=y, result_name="energy_balance", energy="both")
+        if lang
+        else None
     )
+    with tempfile.TemporaryDirectory(prefix="cc-balance-") as tmp:  # private (0700)
+        body = write_balance_xlsx(
+            bal,
+            FsPath(tmp) / "energy_balance.xlsx",
+            year=y,
+            lang=lang or "zh",
+            about=about.frame(lang) if about else None,
+        ).read_bytes()
+    shown = about.file_name("energy_balance", "xlsx", lang) if about else None
+    return Response(body, media_type=XLSX, headers=attachment(f"energy_balance_{y}.xlsx", shown))
 
 
 @router.get(

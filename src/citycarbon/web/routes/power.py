@@ -20,7 +20,7 @@ from citycarbon.runs import power as power_runs
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render, templates
 from citycarbon.web.i18n import Translator
-from citycarbon.web.routes.api import Format, Limit, Offset, Page, page
+from citycarbon.web.routes.api import FileLang, Format, Limit, Offset, Page, file_basis, page
 
 router = APIRouter()
 PrincipalDep = Annotated[Principal, Depends(auth.require_principal)]
@@ -303,6 +303,7 @@ def api_nowcast(
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """The newest nowcast vintage: estimate and interval [t CO2] per level, entity and period."""
     f = pw.nowcast(principal, frequency)
@@ -310,7 +311,10 @@ def api_nowcast(
         f = f[f["level"] == level]
     if entity and len(f):
         f = f[f["entity"] == entity]
-    return page(f.reset_index(drop=True), limit, offset, format, "nowcast")
+    f = f.reset_index(drop=True)
+    return page(
+        f, limit, offset, format, "nowcast", lang, file_basis(principal, lang, f, "nowcast")
+    )
 
 
 @router.get("/api/v1/power/nowcast/history", response_model=Page, tags=["power"])
@@ -321,16 +325,25 @@ def api_history(
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """Every vintage's monthly estimate of one entity, with the statistics where they arrived."""
-    return page(_history(principal, level, entity), limit, offset, format, "nowcast_history")
+    frame = _history(principal, level, entity)
+    about = file_basis(principal, lang, frame, "nowcast")
+    return page(frame, limit, offset, format, "nowcast_history", lang, about)
 
 
 def _table(name: str, fn: Any) -> Any:
     def endpoint(
-        principal: PrincipalDep, limit: Limit = 100, offset: Offset = 0, format: Format = "json"
+        principal: PrincipalDep,
+        limit: Limit = 100,
+        offset: Offset = 0,
+        format: Format = "json",
+        lang: FileLang = None,
     ) -> Any:
-        return page(fn(principal), limit, offset, format, name)
+        frame = fn(principal)
+        about = file_basis(principal, lang, frame, name)
+        return page(frame, limit, offset, format, name, lang, about)
 
     endpoint.__doc__ = fn.__doc__
     return endpoint

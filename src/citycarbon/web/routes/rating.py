@@ -17,7 +17,16 @@ from citycarbon.read.access import Principal
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.i18n import Translator
-from citycarbon.web.routes.api import CreditCode, Format, Limit, Offset, Page, page
+from citycarbon.web.routes.api import (
+    CreditCode,
+    FileLang,
+    Format,
+    Limit,
+    Offset,
+    Page,
+    file_basis,
+    page,
+)
 
 router = APIRouter()
 PrincipalDep = Annotated[Principal, Depends(auth.require_principal)]
@@ -124,11 +133,13 @@ def api_grades(
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """Carbon-efficiency grades (L, level, K, grade, movement) of the enterprises the caller
     sees in one period (default the newest), best grade first."""
     frame = rq.grades(principal, period_type=period_type, year=year, month=month)
-    return page(frame, limit, offset, format, "carbon_efficiency")
+    about = file_basis(principal, lang, frame, "carbon_efficiency")
+    return page(frame, limit, offset, format, "carbon_efficiency", lang, about)
 
 
 @router.get("/api/v1/rating/distribution", response_model=Page, tags=["rating"])
@@ -141,13 +152,15 @@ def api_distribution(
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """Enterprises per grade by group of a dimension in one period, over the groups the caller
     may read (city-wide roles: all; district and park managers: their own)."""
     frame = rq.distribution(
         principal, dimension=dimension, period_type=period_type, year=year, month=month
     )
-    return page(frame, limit, offset, format, "carbon_efficiency_distribution")
+    about = file_basis(principal, lang, frame, "carbon_efficiency_distribution", year)
+    return page(frame, limit, offset, format, "carbon_efficiency_distribution", lang, about)
 
 
 @router.get("/api/v1/rating/enterprises/{credit_code}", response_model=Page, tags=["rating"])
@@ -157,10 +170,12 @@ def api_enterprise_grades(
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """Every graded period of one enterprise the caller sees, newest first."""
     frame = rq.grades(principal, enterprise=credit_code)
-    return page(frame, limit, offset, format, f"carbon_efficiency_{credit_code}")
+    about = file_basis(principal, lang, frame, "carbon_efficiency")
+    return page(frame, limit, offset, format, f"carbon_efficiency_{credit_code}", lang, about)
 
 
 def enterprise_panel(principal: Principal, credit_code: str, secret: str) -> dict[str, Any] | None:

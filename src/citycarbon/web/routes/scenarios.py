@@ -24,9 +24,18 @@ from citycarbon.read.access import Principal
 from citycarbon.runs import scenario_analysis as sa
 from citycarbon.runs import scenarios as stored_scenarios
 from citycarbon.web import auth
-from citycarbon.web.app import lang_of, records, render, table_download
+from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.i18n import Translator
-from citycarbon.web.routes.api import Format, Limit, Offset, Page, page
+from citycarbon.web.routes.api import (
+    FileLang,
+    Format,
+    Limit,
+    Offset,
+    Page,
+    file_basis,
+    one,
+    page,
+)
 
 router = APIRouter()
 PrincipalDep = Annotated[Principal, Depends(auth.require_principal)]
@@ -530,12 +539,31 @@ def scenario_seed_form(request: Request, principal: EditorDep) -> RedirectRespon
 
 
 # --------------------------------------------------------------------------- API
+def _scenario_page(
+    principal: Principal,
+    frame: pd.DataFrame,
+    limit: int,
+    offset: int,
+    fmt: str,
+    name: str,
+    lang: str | None,
+) -> Any:
+    """:func:`page` of a scenario table; a file for people has the 口径 of its years."""
+    return page(frame, limit, offset, fmt, name, lang, file_basis(principal, lang, frame))
+
+
 @router.get("/api/v1/scenarios", response_model=Page, tags=["scenarios"])
 def api_list(
-    principal: CityDep, limit: Limit = 100, offset: Offset = 0, format: Format = "json"
+    principal: CityDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """Stored scenarios (current version of each; city-wide roles)."""
-    return page(stored_scenarios.list_scenarios(), limit, offset, format, "scenarios")
+    return _scenario_page(
+        principal, stored_scenarios.list_scenarios(), limit, offset, format, "scenarios", lang
+    )
 
 
 @router.post("/api/v1/scenarios", response_model=ScenarioOut, status_code=201, tags=["scenarios"])
@@ -554,10 +582,16 @@ def api_create(principal: EditorDep, body: NewScenario) -> dict:
 
 @router.get("/api/v1/scenarios/measures", response_model=Page, tags=["scenarios"])
 def api_measures(
-    principal: CityDep, limit: Limit = 500, offset: Offset = 0, format: Format = "json"
+    principal: CityDep,
+    limit: Limit = 500,
+    offset: Offset = 0,
+    format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """The measure catalogue (parameters with ranges, units and sources)."""
-    return page(sa.measure_catalogue(), limit, offset, format, "measure_catalogue")
+    return _scenario_page(
+        principal, sa.measure_catalogue(), limit, offset, format, "measure_catalogue", lang
+    )
 
 
 @router.get("/api/v1/scenarios/compare", response_model=Page, tags=["scenarios"])
@@ -569,15 +603,18 @@ def api_compare(
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """Headline figures side by side: peak year and value, probability of peaking by 2030,
     net emissions and distance to neutrality in 2060, intensity targets met."""
-    return page(
+    return _scenario_page(
+        principal,
         sa.compare(names, draws=draws, seed=seed),
         limit,
         offset,
         format,
         "scenario_compare",
+        lang,
     )
 
 
@@ -590,14 +627,17 @@ def api_trajectories(
     limit: Limit = 1000,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """Yearly emissions [tCO2e] to 2060 by sector, total, sinks and net (median over draws)."""
-    return page(
+    return _scenario_page(
+        principal,
         sa.trajectories(names, draws=draws, seed=seed),
         limit,
         offset,
         format,
         "scenario_trajectories",
+        lang,
     )
 
 
@@ -610,14 +650,11 @@ def api_fan(
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """Percentiles (p5, p25, p50, p75, p95) of gross emissions per year over Monte Carlo draws."""
-    return page(
-        sa.fan(name, draws=draws, seed=seed),
-        limit,
-        offset,
-        format,
-        f"fan_{name}",
+    return _scenario_page(
+        principal, sa.fan(name, draws=draws, seed=seed), limit, offset, format, f"fan_{name}", lang
     )
 
 
@@ -631,13 +668,14 @@ def api_macc(
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """Marginal abatement cost curve of a scenario's measures: abatement [tCO2e] (bar width)
     and cost [CNY/tCO2e] (height). ``netted``: in merit order, each measure counted with the
     cheaper ones in place (interactions; widths add up to the package); ``standalone``: each
     alone, cheapest first. ``basis=market`` counts purchased green power."""
     curve = sa.macc(name, year, method=method, basis=basis)
-    return page(curve, limit, offset, format, f"macc_{method}_{name}")
+    return _scenario_page(principal, curve, limit, offset, format, f"macc_{method}_{name}", lang)
 
 
 @router.get("/api/v1/scenarios/least-cost", tags=["scenarios"])
@@ -673,11 +711,14 @@ def api_activity(
     principal: CityDep,
     part: Literal["calibration", "backcast", "projection"] = "calibration",
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """The baseline by activity driver: per-sector calibration on the inventory history, the
     backcast of the history, or the projection to 2060 (activity, intensity, energy)."""
     frame = sa.activity_baseline()[part]
-    return records(frame) if format == "json" else table_download(frame, f"activity_{part}", format)
+    if format == "json":
+        return records(frame)
+    return _scenario_page(principal, frame, len(frame), 0, format, f"activity_{part}", lang)
 
 
 @router.get("/api/v1/scenarios/stirpat", tags=["scenarios"])
@@ -699,31 +740,34 @@ def api_cobenefits(
     name: StoredName,
     year: Annotated[int, Query(ge=2025, le=2060)] = 2030,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """Air pollutants and CO2 of a scenario vs the baseline in a year (co-benefits)."""
     frame = sa.cobenefits(name, year)
-    return (
-        records(frame) if format == "json" else table_download(frame, f"cobenefits_{name}", format)
-    )
+    return one(frame, format, f"cobenefits_{name}", lang, file_basis(principal, lang, frame))
 
 
 @router.get("/api/v1/scenarios/economics", tags=["scenarios"])
-def api_economics(principal: CityDep, name: StoredName, format: Format = "json") -> Any:
+def api_economics(
+    principal: CityDep, name: StoredName, format: Format = "json", lang: FileLang = None
+) -> Any:
     """Socio-economic ESTIMATES to 2060: investment, operating cost, energy savings, GDP effect,
     jobs (illustrative input-output multipliers)."""
     frame = sa.economics(name)
-    return (
-        records(frame) if format == "json" else table_download(frame, f"economics_{name}", format)
-    )
+    return one(frame, format, f"economics_{name}", lang, file_basis(principal, lang, frame))
 
 
 @router.get("/api/v1/scenarios/history", response_model=Page, tags=["scenarios"])
 def api_history(
-    principal: CityDep, limit: Limit = 100, offset: Offset = 0, format: Format = "json"
+    principal: CityDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """The city history the scenarios start from: emissions [tCO2e] and energy [tce] of the
     city inventory (the 清单 page's figures), GDP and population, by year."""
-    return page(sa.history(), limit, offset, format, "scenario_history")
+    return _scenario_page(principal, sa.history(), limit, offset, format, "scenario_history", lang)
 
 
 @router.get("/api/v1/scenarios/decomposition", tags=["scenarios"])
@@ -731,7 +775,8 @@ def api_decomposition(
     principal: CityDep,
     method: Literal["additive", "multiplicative"] = "additive",
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """LMDI-I Kaya decomposition of the city's emissions history, year on year (Ang 2015)."""
     frame = sa.decomposition(method)
-    return records(frame) if format == "json" else table_download(frame, f"lmdi_{method}", format)
+    return one(frame, format, f"lmdi_{method}", lang, file_basis(principal, lang, frame))

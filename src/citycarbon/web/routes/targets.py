@@ -22,9 +22,18 @@ from citycarbon.reports.excel import write_excel
 from citycarbon.reports.pdf import targets_pdf
 from citycarbon.runs.reports import PERIOD_PATTERN, targets_report
 from citycarbon.web import auth
-from citycarbon.web.app import lang_of, records, render, table_download
+from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.i18n import Translator
-from citycarbon.web.routes.api import Format, Limit, Offset, Page, page
+from citycarbon.web.routes.api import (
+    FileLang,
+    Format,
+    Limit,
+    Offset,
+    Page,
+    file_basis,
+    one,
+    page,
+)
 from citycarbon.web.routes.inventory import _stream_report
 
 router = APIRouter()
@@ -333,13 +342,16 @@ def api_targets(
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """Current targets the caller may see with their latest progress (actual, scheduled,
     forecast of the period end) and the worst warning lamp."""
     frame = pq.targets(principal)
     if level:
         frame = frame[frame["level"] == level]
-    return page(frame.reset_index(drop=True), limit, offset, format, "targets")
+    frame = frame.reset_index(drop=True)
+    about = file_basis(principal, lang, frame, "target_progress")
+    return page(frame, limit, offset, format, "targets", lang, about)
 
 
 @router.get("/api/v1/targets/indicators", response_model=Page, tags=["targets"])
@@ -350,13 +362,15 @@ def api_indicators(
     limit: Limit = 500,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """The dual-control indicators on the assessed basis (CO2 and its intensity, energy less
     feedstock and new renewables, non-fossil share; total GHG as reported), by entity and year,
     each with its 口径: role (assessed/reported/component), origin (computed, statistics,
     entered), status, basis, coverage, note, method and factor profile."""
     frame = pq.dual_control(principal, level, indicator)
-    return page(frame, limit, offset, format, "dual_control_indicators")
+    about = file_basis(principal, lang, frame, "dual_control_indicators")
+    return page(frame, limit, offset, format, "dual_control_indicators", lang, about)
 
 
 @router.get("/api/v1/targets/lamps", response_model=Lamps, tags=["targets"])
@@ -372,17 +386,23 @@ def api_progress(
     limit: Limit = 200,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """Yearly progress of the visible targets (or one): actual value, scheduled and actual
     decline, gap, budget use, forecast of the period end."""
-    return page(pq.progress(principal, target), limit, offset, format, "target_progress")
+    frame = pq.progress(principal, target)
+    about = file_basis(principal, lang, frame, "target_progress")
+    return page(frame, limit, offset, format, "target_progress", lang, about)
 
 
 @router.get("/api/v1/targets/annual", tags=["targets"])
-def api_annual(principal: PrincipalDep, target: TargetCode, format: Format = "json") -> Any:
+def api_annual(
+    principal: PrincipalDep, target: TargetCode, format: Format = "json", lang: FileLang = None
+) -> Any:
     """The annual (schedule-proportional) decomposition of one target."""
     frame = pq.annual_path(principal, target)
-    return records(frame) if format == "json" else table_download(frame, f"{target}_annual", format)
+    about = file_basis(principal, lang, frame)
+    return one(frame, format, f"target_annual_{target}", lang, about)
 
 
 @router.get("/api/v1/targets/status", response_model=Page, tags=["targets"])
@@ -392,20 +412,29 @@ def api_status(
     limit: Limit = 200,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """The latest evaluation of every warning rule: metric, value, threshold and lamp."""
     frame = pq.status(principal)
     if level:
         frame = frame[frame["level"] == level]
-    return page(frame.reset_index(drop=True), limit, offset, format, "target_status")
+    frame = frame.reset_index(drop=True)
+    about = file_basis(principal, lang, frame, "target_status")
+    return page(frame, limit, offset, format, "target_status", lang, about)
 
 
 @router.get("/api/v1/targets/warnings", response_model=Page, tags=["targets"])
 def api_warnings(
-    principal: PrincipalDep, limit: Limit = 100, offset: Offset = 0, format: Format = "json"
+    principal: PrincipalDep,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """The warnings log (changes of lamp), newest first."""
-    return page(pq.warnings_log(principal), limit, offset, format, "warnings_log")
+    frame = pq.warnings_log(principal)
+    about = file_basis(principal, lang, frame)
+    return page(frame, limit, offset, format, "warnings_log", lang, about)
 
 
 @router.get(
