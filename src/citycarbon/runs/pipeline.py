@@ -183,6 +183,10 @@ def _targets(ctx: Context) -> str:
 
 
 def _energy_benchmark(ctx: Context) -> str:
+    if not catalog.committed_files("industrial_output", url=ctx.settings.database_url):
+        raise NotApplicable("no industrial output in the lake yet (industrial_output)")
+    if not results.has(R.ENTERPRISE_MONTH_FUEL, lake=ctx.settings.lake):
+        raise NotApplicable("no enterprise accounts yet (enterprise_month_fuel_emissions)")
     try:
         assessed, _ = energy_benchmarks(ctx.years, settings=ctx.settings)
     except InputError as err:
