@@ -42,6 +42,7 @@ INGEST_ORDER = (
     "blue_carbon_sites",
     "mariculture",
     "transport_fuel",
+    "green_projects",
 )
 
 
