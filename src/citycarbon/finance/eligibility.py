@@ -146,30 +146,27 @@ def check_eligibility(projects: pd.DataFrame, rules: Mapping[str, Any]) -> pd.Da
     complete = out["complete"].eq(True).to_numpy()
     conds = [excluded, has_clause & no_red, has_clause & complete, has_clause]
     out["eligible"] = np.select(conds, ["no", "no", "yes", "undetermined"], "undetermined")
-    clause_zh = out["clauses"].fillna("")
-    clause_en = out["clauses_en"].fillna("")
+    clause_zh, clause_en = out["clauses"].fillna(""), out["clauses_en"].fillna("")
     missing = out["missing_evidence"].fillna("")
     out["reason_zh"] = np.select(
         conds,
         [
             out["reason_zh"].fillna(""),
-            "符合条目 " + clause_zh + "，但预期减排量不大于零",
-            "符合条目 " + clause_zh + "，所需证明材料齐全",
-            "符合条目 " + clause_zh + "，但缺少证明材料",
+            "项目类型与技术符合条目，但预期减排量不大于零",
+            "项目类型与技术符合条目，所需证明材料齐全",
+            "项目类型与技术符合条目，但缺少证明材料",
         ],
-        "规则数据中没有与项目类型 " + out["project_type"] + " 对应的条目（需人工判断）",
+        "规则数据中没有与该项目类型对应的条目（需人工判断）",
     )
     out["reason_en"] = np.select(
         conds,
         [
             out["reason_en"].fillna(""),
-            "matches " + clause_en + ", but the expected reduction is not above zero",
-            "matches " + clause_en + "; every evidence the clause asks for is held",
-            "matches " + clause_en + ", but evidence is missing",
+            "type and technology match the clause, but the expected reduction is not above zero",
+            "type and technology match the clause; every evidence it asks for is held",
+            "type and technology match the clause, but evidence is missing",
         ],
-        "no clause is mapped to project type "
-        + out["project_type"]
-        + " in the rule data (to be judged by hand)",
+        "no clause is mapped to this project type in the rule data (to be judged by hand)",
     )
     out["missing_evidence"] = np.where(has_clause & ~excluded & ~no_red, missing, "")
     out["clause_source_status"] = np.where(

@@ -12,11 +12,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from citycarbon.read import access
 from citycarbon.read import finance as fq
+from citycarbon.read import green_projects as gq
 from citycarbon.read.access import Principal
+from citycarbon.runs import green_projects as rg
 from citycarbon.runs.finance import green_credit, published, score_weights
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.routes.api import CreditCode, Format, Limit, Offset, Page, page
+from citycarbon.web.routes.techmap import project_rows
 
 router = APIRouter()
 PrincipalDep = Annotated[Principal, Depends(auth.require_principal)]
@@ -35,6 +38,8 @@ OwnerDep = Annotated[Principal, Depends(consent_owner)]
 @router.get("/finance", response_class=HTMLResponse, include_in_schema=False)
 def finance_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
     frame = green_credit(fq.overview(principal))
+    projects = gq.projects(principal)
+    techs = rg.technology_names().set_index("id")
     return render(
         request,
         "finance.html",
@@ -45,6 +50,12 @@ def finance_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
             "bank": principal.role == "bank",
             "methods": METHODS,
             "weights": score_weights(),
+            "projects": project_rows(projects),
+            "labels": rg.labels(),
+            "tech_names": {
+                i: {"zh": r["name_zh"], "en": r["name_en"]} for i, r in techs.iterrows()
+            },
+            "districts": access.registry().regions[["name_zh", "name_en"]].to_dict("index"),
         },
     )
 
