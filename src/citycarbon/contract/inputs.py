@@ -2313,7 +2313,9 @@ def _apply_rule(
         )
     elif isinstance(rule, RequiredIfRule):
         when = _np(pc.equal(out[rule.when_column], rule.value).fill_null(False), "bool")
-        missing = when & ~_present(out[rule.column])
+        values = out[rule.column]
+        numeric = isinstance(values, np.ndarray) and values.dtype.kind == "f"
+        missing = when & (np.isnan(values) if numeric else ~_present(values))
         problems.add(
             missing,
             rule.column,
