@@ -1327,6 +1327,7 @@ GREEN_PROJECTS = Schema(
             "int64",
             minimum=2000,
             maximum=2060,
+            latest="finished",  # a plan: future years accepted (allow_future)
             plausible="the programme's horizon ends in 2060",
             aliases=("开工年份", "起始年份", "投运年份", "start"),
         ),
@@ -1341,6 +1342,7 @@ GREEN_PROJECTS = Schema(
         ),
     ),
     natural_key=("project_id",),
+    allow_future=True,  # candidate projects start in years to come
     rules=(
         InCityRule(),
         *(

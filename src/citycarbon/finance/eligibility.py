@@ -162,11 +162,11 @@ def check_eligibility(projects: pd.DataFrame, rules: Mapping[str, Any]) -> pd.Da
         conds,
         [
             out["reason_en"].fillna(""),
-            "type and technology match the clause, but the expected reduction is not above zero",
-            "type and technology match the clause; every evidence it asks for is held",
-            "type and technology match the clause, but evidence is missing",
+            "Type and technology match the clause, but the expected reduction is not above zero",
+            "Type and technology match the clause; every evidence it asks for is held",
+            "Type and technology match the clause, but evidence is missing",
         ],
-        "no clause is mapped to this project type in the rule data (to be judged by hand)",
+        "No clause is mapped to this project type in the rule data (to be judged by hand)",
     )
     out["missing_evidence"] = np.where(has_clause & ~excluded & ~no_red, missing, "")
     out["clause_source_status"] = np.where(
