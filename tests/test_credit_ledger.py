@@ -156,3 +156,30 @@ def test_concurrent_redemptions_spend_exactly_the_balance(fresh_postgres_url):
         assert rec["balanced"] and rec["drifted_accounts"] == 0
     finally:
         catalog.dispose_engines()
+
+
+def test_partner_secrets_encrypted_by_the_migration_and_back(catalog_url, monkeypatch):
+    """0012_credits_privacy encrypts the stored partner secrets (Fernet, CITYCARBON_PARTNER_SECRETS_KEY)
+    and its downgrade restores them; a wrong key is an error naming the variable."""
+    from cryptography.fernet import Fernet
+
+    monkeypatch.setenv("CITYCARBON_PARTNER_SECRETS_KEY", Fernet.generate_key().decode())
+    key_id, secret = ledger.add_partner_key("metro", url=catalog_url)
+    engine = catalog.get_engine(catalog_url)
+
+    def stored() -> str:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT secret FROM credit_partner_keys")).scalar_one()
+
+    assert stored() != secret and secret not in stored()
+    catalog.downgrade(catalog_url, "0010_credits")
+    assert stored() == secret
+    catalog.upgrade(catalog_url)
+    assert stored() != secret
+    assert ledger.partner_secret("metro", key_id, url=catalog_url) == secret
+    monkeypatch.setenv("CITYCARBON_PARTNER_SECRETS_KEY", Fernet.generate_key().decode())
+    with pytest.raises(InputError, match="CITYCARBON_PARTNER_SECRETS_KEY"):
+        ledger.partner_secret("metro", key_id, url=catalog_url)
+    monkeypatch.setenv("CITYCARBON_PARTNER_SECRETS_KEY", "not-a-key")
+    with pytest.raises(InputError, match="not a Fernet key"):
+        ledger.add_partner_key("metro", url=catalog_url)

@@ -227,4 +227,4 @@ def test_account_reads_205_1_rows_and_their_year(tmp_path):
     )
     bad = runner.invoke(app, ["account", str(form)], env={"COLUMNS": "200"})
     assert bad.exit_code == 1
-    assert "one data year" in bad.output and "row 3" in bad.output and "2024" in bad.output
+    assert "one data year" in bad.output and "line 3" in bad.output and "2024" in bad.output

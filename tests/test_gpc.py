@@ -54,7 +54,7 @@ PROFILE = _profile()
 GRID = pd.Series({2023: 0.5})  # tCO2/MWh: 10^4 kWh = 10 MWh -> 5 tCO2
 HEAT = pd.Series({2023: 0.1})  # tCO2/GJ
 #: fuel burnt in the city: scope 1 of energy, I.4.4 and transboundary aviation and shipping
-FUEL_REFS = r"^(I\.\d\.1|I\.4\.4|II\.\d\.1|II\.[34]\.3)$"
+FUEL_REFS = r"^(I\.[1-6]\.1|I\.4\.4|II\.\d\.1|II\.[34]\.3)$"  # I.7, I.8: fugitive, not fuel burnt
 
 
 def hand_built_city() -> pd.DataFrame:

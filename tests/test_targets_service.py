@@ -211,6 +211,7 @@ def _city_rows(year: int, co2: float, extra: list[tuple[str, str, float]]) -> li
                 "month": None,
                 "sector": sector,
                 "sector_name_zh": "",
+                "sector_name_en": "",
                 "gas": gas,
                 "scope": 2 if sector.startswith("S2") else 1,
                 "basis": "incl_net_imported_electricity",

@@ -93,7 +93,7 @@ def test_upload_errors_are_messages_not_tracebacks(app, job_worker):
     )
     assert r.status_code == 200 and 'id="job"' in r.text  # followed to the job page
     job_id = int(str(r.url).rsplit("/", 1)[1])
-    job = wait_job(client, job_id)
+    job = wait_job(client, job_id, params={"lang": "en"})  # the API's default language is zh
     assert job["status"] == "failed" and job["error"].startswith("x.csv")
     r = client.get(f"/data/jobs/{job_id}")
     assert 'id="job-error"' in r.text and "Traceback" not in r.text

@@ -183,3 +183,54 @@ def test_only_enterprises_consenting_to_publication_are_listed(app, ent):
     assert all(i["carbon_class"] for i in listed)
     assert sign_in(app, "park").get("/api/v1/finance/published").status_code == 403
     assert "市主管部门" in client.get(f"/enterprises/{code}").text
+
+
+def test_offsets_and_sinks_enter_the_class_with_their_evidence(app):
+    """The demo's offsets (enterprise_offsets): a CCER retirement and an own forest sink are
+    netted, a VER retirement is not (only CCER is accepted); the class follows the rule on
+    the netted figures, and the evidence lists each accepted instrument once."""
+    from citycarbon.rating import classification as cl
+    from citycarbon.store import lake
+
+    offsets = lake.read_current("enterprise_offsets").set_index("instrument")
+    analyst = sign_in(app, "analyst")
+    rows = {r["enterprise_code"]: r for r in _all_rows(analyst, "/api/v1/finance/enterprises")}
+    ccer, forest, ver = (offsets.loc[i] for i in ("CCER", "forest", "VER"))
+    r = rows[ccer["enterprise_code"]]
+    assert r["offsets_t"] == pytest.approx(ccer["tco2"]) and r["sinks_t"] == 0
+    assert r["net_after_offsets_t"] == pytest.approx(r["net_co2_t"] - ccer["tco2"])
+    r = rows[forest["enterprise_code"]]
+    assert r["sinks_t"] == pytest.approx(forest["tco2"])
+    assert r["net_after_removals_t"] == pytest.approx(r["net_co2_t"] - forest["tco2"])
+    assert rows[ver["enterprise_code"]]["offsets_t"] == 0  # VER is not an accepted type
+    decimals = cl.classification_rules().decimals
+    for r in rows.values():  # the class is the rule applied to the netted figures
+        if r["net_co2_t"] is None:
+            continue  # consented, not graded
+        removals = round(r["net_after_removals_t"], decimals)
+        after = round(r["net_after_offsets_t"], decimals)
+        want = (
+            "negative"
+            if removals < 0
+            else "zero"
+            if after <= 0
+            else ("low" if r["level"] == "low" else "")
+        )
+        assert (r["carbon_class"] or "") == want
+    proof = _all_rows(analyst, "/api/v1/finance/evidence")
+    refs = {(e["kind"], e["reference"]) for e in proof}
+    assert ("offset", ccer["reference"]) in refs and ("sink", forest["reference"]) in refs
+    assert all(e["instrument"] != "VER" for e in proof)
+    page = analyst.get("/finance", params={"lang": "zh"}).text
+    if any(r["carbon_class"] for r in rows.values()):
+        assert 'id="evidence-table"' in page
+
+
+def _all_rows(client, url):
+    out, offset = [], 0
+    while True:
+        body = client.get(url, params={"limit": 1000, "offset": offset}).json()
+        out += body["items"]
+        offset += len(body["items"])
+        if offset >= body["total"] or not body["items"]:
+            return out

@@ -82,6 +82,12 @@ def test_page_renders_every_panel(clients, seeded):
         'id="cobenefits-table"',
         'id="economics-table"',
         'id="chart-lmdi"',
+        'id="chart-activity"',
+        'id="backcast-table"',
+        'id="chart-grid"',
+        'id="macc-form"',
+        'id="lp-form"',
+        'id="stirpat-vif"',
         'id="create-form"',
         'class="estimate"',
     ):
@@ -124,8 +130,18 @@ def test_macc_widths_are_cumulative_abatement(seeded):
     positive = [c for c in curve if c["abatement_tco2e"] > 0]
     for c in positive:
         assert c["x1_tco2e"] - c["x0_tco2e"] == pytest.approx(c["abatement_tco2e"], rel=1e-9)
-    costs = [c["cost_cny_per_tco2e"] for c in positive if c["cost_cny_per_tco2e"] is not None]
+    # netted: the widths add up to the package, each bar = standalone + interaction
+    for c in curve:
+        assert c["abatement_tco2e"] == pytest.approx(
+            c["standalone_tco2e"] + c["interaction_tco2e"], abs=1e-6
+        )
+    standalone = seeded.get(
+        "/api/v1/scenarios/macc", params={"name": "enhanced", "year": 2040, "method": "standalone"}
+    ).json()["items"]
+    assert [c["id"] for c in standalone] == [c["id"] for c in curve]  # the merit order
+    costs = [c["cost_cny_per_tco2e"] for c in standalone if c["abatement_tco2e"] > 0]
     assert costs == sorted(costs)
+    assert sum(c["abatement_tco2e"] for c in standalone) > curve[-1]["x1_tco2e"]
     fan = seeded.get("/api/v1/scenarios/fan", params={"name": "policy", "draws": 100}).json()[
         "items"
     ]
@@ -235,3 +251,57 @@ def test_peak_column_says_probability_with_monte_carlo(seeded):
     head = mc.text.split('id="p-peak-head">', 1)[1].split("</th>", 1)[0]
     assert head == "2030 年前达峰的概率（100 次蒙特卡洛抽样）"
     assert '"type": "scroll"' not in mc.text and '"type":"scroll"' not in mc.text  # no paging
+
+
+def test_least_cost_pathway_shows_binding_constraints_and_shadow_prices(seeded):
+    """A cap the cheap measures alone cannot meet binds and has a positive shadow price; a cap
+    below the potential is reported as infeasible, in the page's language."""
+    api = seeded.get(
+        "/api/v1/scenarios/least-cost",
+        params={"name": "enhanced", "intensity": False, "cap_year": 2040, "cap_tco2e": 1.0},
+    ).json()
+    assert api["status"] == "infeasible" and api["cost_pv_10k_cny"] is None
+    empty = seeded.get("/api/v1/scenarios/least-cost", params={"name": "baseline"}).json()
+    assert empty["status"] == "no_measures" and not empty["feasible"]
+    loose = seeded.get(
+        "/api/v1/scenarios/least-cost", params={"name": "enhanced", "intensity": False}
+    ).json()
+    assert loose["status"] == "no_constraint"
+    free = seeded.get(
+        "/api/v1/scenarios/least-cost",
+        params={"name": "enhanced", "intensity": False, "cap_year": 2040, "cap_tco2e": 1e12},
+    ).json()
+    at_2040 = next(e for e in free["emissions"] if e["year"] == 2040)
+    cap = at_2040["optimal_tco2e"] - 1000.0  # 1000 t below what the cheap measures reach
+    got = seeded.get(
+        "/api/v1/scenarios/least-cost",
+        params={"name": "enhanced", "intensity": False, "cap_year": 2040, "cap_tco2e": cap},
+    ).json()
+    assert got["status"] == "optimal"
+    row = next(c for c in got["constraints"] if c["constraint"] == "cap")
+    assert row["binding"] and row["shadow_price_cny_per_tco2e"] > 0
+    after = next(e for e in got["emissions"] if e["year"] == 2040)
+    assert after["optimal_tco2e"] == pytest.approx(cap, rel=1e-6)
+    page = seeded.get(
+        "/scenarios",
+        params={
+            "names": ["baseline", "enhanced"],
+            "macc": "enhanced",
+            "lp": "true",
+            "lp_cap_year": 2040,
+            "lp_cap": round(cap / 1e4, 1),
+            "lang": "en",
+        },
+    ).text
+    assert 'id="lp-constraints"' in page and "Binding" in page and "Shadow price" in page
+    assert "最优" not in page  # the English page is English throughout
+
+
+def test_activity_baseline_and_stirpat_api(seeded):
+    cal = seeded.get("/api/v1/scenarios/activity").json()
+    assert {r["sector"] for r in cal} == {"industry", "transport", "buildings", "other"}
+    assert all(r["within_tolerance"] for r in cal)
+    st = seeded.get("/api/v1/scenarios/stirpat").json()
+    assert st["drivers"][:2] == ["population", "affluence"] and "industrial_share" in st["drivers"]
+    # three demo years for three drivers: diagnostics shown, elasticities honestly withheld
+    assert st["elasticities"] is None and st["summary"]["residual_df"] < 1

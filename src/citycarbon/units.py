@@ -10,6 +10,8 @@ Definitions used (not emission factors; those live in factor sets):
 - 1 kgce (千克标准煤) = 29 307.6 kJ net calorific value — GB/T 2589-2020, 3.2 (标准煤的定义).
 - 1 kWh = 3.6 MJ (SI); 1 kcal = 4.1868 kJ (international table calorie, GB/T 2589-2020, 3.3 note).
 - 1 亩 = 10 000 / 15 m2 (市制, 《关于统一我国计量制度的命令》 1984).
+- 1 重量箱 (weight case) of flat glass = 50 kg: 10 m2 of 2 mm glass (GB 21340-2019 平板玻璃单位产品
+  能源消耗限额, 3.3; unverified clause number).
 - tCO2 and tCO2e share one base: CO2 has a GWP of 1 by definition (IPCC AR4-AR6).
 """
 
@@ -60,6 +62,9 @@ _UNITS: dict[str, tuple[str, float]] = {
     "tC": ("mass", 1.0),
     "kgC": ("mass", 1e-3),
     "GgC": ("mass", 1e3),
+    # 重量箱 of flat glass: 50 kg (10 m2 of 2 mm glass; GB 21340-2019, 3.3)
+    "weight case": ("mass", 0.05),
+    "10^4 weight cases": ("mass", 500.0),
     # volume
     "L": ("volume", 1e-3),
     "m3": ("volume", 1.0),
@@ -126,6 +131,9 @@ _ALIASES: dict[str, str] = {
     "万吨": "10^4 t",
     "百万吨": "Mt",
     "吨碳": "tC",
+    "重量箱": "weight case",
+    "weight cases": "weight case",
+    "万重量箱": "10^4 weight cases",
     "千克碳": "kgC",
     "升": "L",
     "立方米": "m3",

@@ -11,17 +11,22 @@ from citycarbon.errors import InputError
 def non_negative(
     values: pd.Series, *, field: str = "quantity", source: str | None = None
 ) -> np.ndarray:
-    """Values as float64; text, missing or negative values raise :class:`InputError` naming the row.
+    """Values as float64; text, missing or negative values raise :class:`InputError` naming the
+    row by its index label (a frame read from a file is indexed by its lines, see
+    :mod:`citycarbon.errors`) and the value as written.
 
     Never a silent zero: a blank quantity is an error, not 0.
     """
     numeric = pd.to_numeric(values, errors="coerce")
     bad = numeric.isna() | (numeric < 0)
     if bad.any():
-        row = values.index[np.argmax(bad.to_numpy())]
-        why = "is negative" if numeric[row] < 0 else "is not a number"
+        at = int(np.argmax(bad.to_numpy()))
         raise InputError(
-            f"{field} {values[row]!r} {why}", source=source, row=row, field=field, value=values[row]
+            code="negative" if numeric.iloc[at] < 0 else "not_a_number",
+            source=source,
+            row=values.index[at],
+            field=field,
+            value=values.iloc[at],
         )
     return numeric.to_numpy(dtype="float64")
 

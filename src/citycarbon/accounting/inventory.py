@@ -64,6 +64,7 @@ INVENTORY_COLUMNS = [
     "month",
     "sector",
     "sector_name_zh",
+    "sector_name_en",
     "gas",
     "scope",
     "basis",
@@ -373,13 +374,16 @@ def with_bases(scope1: pd.DataFrame, scope2: pd.DataFrame) -> pd.DataFrame:
 
 
 def label_sectors(rows: pd.DataFrame) -> pd.DataFrame:
-    """Add ``sector_name_zh`` (IPCC / 清单指南 name) from :func:`inventory_sectors`."""
+    """Add ``sector_name_zh`` (IPCC / 清单指南 name) and ``sector_name_en`` (IPCC name; empty
+    for IPPU product categories, which have a Chinese name only) from
+    :func:`inventory_sectors`."""
     names = inventory_sectors()["zh"]
+    en = rows["sector"].map(inventory_sectors()["en"]).fillna("")
     detail = {"1.A.4.a": "商业和公共机构", "1.A.4.b": "居民生活", "1.A.4.c": "农林牧渔业"}
 
     zh = rows["sector"].map(names).fillna(rows["sector"].map(detail))
     zh = zh.fillna(rows["sector"].map(category_names()))
-    return rows.assign(sector_name_zh=zh.fillna(""))
+    return rows.assign(sector_name_zh=zh.fillna(""), sector_name_en=en)
 
 
 def roll_up(

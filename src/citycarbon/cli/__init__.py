@@ -25,10 +25,12 @@ from citycarbon.cli.common import (
     EngineOption,
     YearOption,
     cell,
+    choose_lang,
     console,
     fail,
     frame_table,
     operator,
+    output_lang,
 )
 from citycarbon.cli.pipeline import exit_if_failed, print_run
 from citycarbon.config import load_city
@@ -38,7 +40,7 @@ from citycarbon.contract.exports import write_csv
 from citycarbon.contract.inputs import SCHEMAS
 from citycarbon.demo import generate_city
 from citycarbon.demo.pipeline import run_demo, summarise
-from citycarbon.errors import CitycarbonError, InputError
+from citycarbon.errors import LANGS, CitycarbonError, InputError, Location
 from citycarbon.ingest import excel205
 from citycarbon.read import access
 from citycarbon.reports.excel import write_excel
@@ -74,6 +76,10 @@ app.add_typer(scenario_app, name="scenario")
 from citycarbon.cli.jobs import jobs_app  # noqa: E402
 
 app.add_typer(jobs_app, name="jobs")
+# 碳普惠 operations (issue 17): `citycarbon credits reconcile|purge|held|rotate-key|revoke-key`
+from citycarbon.cli.credits import credits_app  # noqa: E402
+
+app.add_typer(credits_app, name="credits")
 
 
 class _MessageHandler(logging.Handler):
@@ -99,8 +105,21 @@ class _MessageHandler(logging.Handler):
 
 
 @app.callback()
-def _main() -> None:
+def _main(
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help="Language of error messages: zh or en (default: $CITYCARBON_LANG, else the "
+            "locale, e.g. LANG=zh_CN.UTF-8, else en).",
+        ),
+    ] = None,
+) -> None:
     """citycarbon — city carbon peaking and neutrality platform (碳达峰碳中和管理决策平台)."""
+    if lang is not None:
+        if lang not in LANGS:
+            fail(f"--lang {lang!r}: give zh or en")
+    choose_lang(lang)
     try:
         make_private()  # files 0600, directories 0700, the home closed
     except CitycarbonError:
@@ -416,11 +435,11 @@ def ingest_command(
     )
     console.print(table)
     if r.problems is not None and len(r.problems):
-        probs = Table("column", "reason", "rows", "e.g. row", title="quarantined rows by reason")
+        probs = Table("column", "reason", "rows", "first at", title="quarantined rows by reason")
+        lang = output_lang()
         for p in r.problems.itertuples(index=False):
-            probs.add_row(
-                escape(str(p.column)), escape(str(p.reason)), f"{p.rows:,}", str(p.example_row)
-            )
+            first = Location.of(p.example_source, p.example_row).text(lang)
+            probs.add_row(escape(str(p.column)), escape(str(p.reason)), f"{p.rows:,}", first)
         console.print(probs)
     if r.ignored_columns:
         console.print(f"[yellow]ignored columns:[/] {', '.join(r.ignored_columns)}")
@@ -542,25 +561,25 @@ def quarantine_command(
     batch: Annotated[int | None, typer.Option("--batch", help="Only this batch.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to print.")] = 50,
 ) -> None:
-    """Show quarantined (rejected) rows with file, row, column, value and reason."""
+    """Show quarantined (rejected) rows with their place in the file (file, sheet, line or
+    Excel row), column, value and reason."""
     try:
         frame = access.quarantine(access.SYSTEM, batch)
     except CitycarbonError as err:
         fail(err)
     table = Table(
         "batch",
-        "file",
-        "row",
+        "where (file, sheet, line)",
         "column",
         "value",
         "reason",
         title=f"quarantined rows ({len(frame):,})",
     )
-    for q in frame.head(limit).itertuples(index=False):
+    lang = output_lang()
+    for q in frame.head(limit).itertuples(index=False):  # a printed table: --limit rows
         table.add_row(
             str(q.batch_id),
-            escape(q.source_name),
-            str(q.source_row),
+            escape(Location.of(q.source_name, q.source_row).text(lang)),
             escape(str(q.column or "")),
             escape(str(q.value or "")),
             escape(str(q.reason)),
@@ -570,39 +589,50 @@ def quarantine_command(
         console.print(f"... {len(frame) - limit:,} more (--limit)")
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path, as_written: bool = False) -> pd.DataFrame:
+    """A table file, indexed by its rows as the user sees them (:mod:`citycarbon.errors`): a
+    CSV's line (header line 1), a workbook's Excel row (header in row 1), a Parquet record
+    (1-based), so an error names the place in the file. ``as_written``: every value as text,
+    as written in the file (the accounting functions read numbers from text)."""
     if path.suffix.lower() in (".xlsx", ".xls"):
-        return pd.read_excel(path, dtype={"enterprise_code": str})
-    if path.suffix.lower() == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path, dtype={"enterprise_code": str}, encoding="utf-8-sig")
+        frame = pd.read_excel(path, dtype=str if as_written else {"enterprise_code": str})
+        first = 2
+    elif path.suffix.lower() == ".parquet":
+        frame, first = pd.read_parquet(path), 1
+    else:
+        frame = pd.read_csv(
+            path,
+            dtype=str if as_written else {"enterprise_code": str},
+            encoding="utf-8-sig",
+            skip_blank_lines=False,
+        )
+        first = 2
+    frame.index = pd.RangeIndex(first, first + len(frame), name="line")
+    return frame
 
 
 def _account_year(frame: pd.DataFrame, year: int | None, source: str) -> int:
     """The data year of an account: ``--year``, or the file's ``year`` column (one year)."""
     if "year" not in frame.columns:
         if year is None:
-            raise InputError(
-                "no data year: give --year or a year column", source=source, field="year"
-            )
+            raise InputError(code="no_year", source=source, field="year")
         return int(year)
     years = pd.to_numeric(frame["year"], errors="coerce")
     other = years != (year if year is not None else years.iloc[0])
     if len(frame) and other.any():
         i = int(other.to_numpy().argmax())
         raise InputError(
-            f"year {frame['year'].iloc[i]}: an account covers one data year (--year"
-            + (f" {year}" if year is not None else f": the first row's {years.iloc[0]}")
-            + "), account each year apart",
+            code="year_mixed",
+            params={"year": year if year is not None else years.iloc[0]},
             source=source,
-            row=i + 2,  # the file's line: header is line 1
+            row=frame.index[i],  # the file's line (_read_table)
             field="year",
             value=frame["year"].iloc[i],
         )
     if year is not None:
         return int(year)
     if not len(frame):
-        raise InputError("no rows", source=source)
+        raise InputError(code="no_rows", source=source)
     return int(years.iloc[0])
 
 
@@ -672,22 +702,33 @@ def account(
         cfg = load_city(city)
         mode = mode or cfg.factors.mode.enterprise
         profile = cfg.factor_profile("enterprise")
-        rows = _read_table(energy)
+        rows = _read_table(energy, as_written=True)
         year = _account_year(rows, year, str(energy))
-        parts = [
-            account_lines(
-                rows,
-                profile,
-                year=year,
-                mode=mode,
-                grid_region=cfg.factors.grid_region,
-                source=str(energy),
-            )
-        ]
+        try:
+            parts = [
+                account_lines(
+                    rows,
+                    profile,
+                    year=year,
+                    mode=mode,
+                    grid_region=cfg.factors.grid_region,
+                    source=str(energy),
+                )
+            ]
+        except InputError as err:  # a check deep in the accounting knows the row, not the file
+            raise err.within(str(energy)) from None
         if process:
-            parts.append(
-                process_lines(_read_table(process), profile, mode=mode, source=str(process))
-            )
+            try:
+                parts.append(
+                    process_lines(
+                        _read_table(process, as_written=True),
+                        profile,
+                        mode=mode,
+                        source=str(process),
+                    )
+                )
+            except InputError as err:
+                raise err.within(str(process)) from None
         lines = pd.concat(parts, ignore_index=True)
         summary = account_summary(
             lines,

@@ -14,7 +14,23 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from citycarbon.errors import InputError, cli_lang, say
+
 console = Console()
+#: The language chosen with ``--lang`` for this command (None: the environment's).
+_chosen_lang: list[str | None] = [None]
+
+
+def choose_lang(lang: str | None) -> None:
+    """Use ``lang`` (zh or en) for this command's errors; None: :func:`cli_lang`."""
+    _chosen_lang[0] = lang
+
+
+def output_lang() -> str:
+    """The language of this command's errors: ``--lang``, else ``CITYCARBON_LANG``, else the
+    locale, else English (:func:`citycarbon.errors.cli_lang`)."""
+    return _chosen_lang[0] or cli_lang()
+
 
 CityOption = Annotated[
     str | None,
@@ -34,8 +50,11 @@ YearOption = Annotated[int | None, typer.Option("--year", help="Only this data y
 
 
 def fail(err: Exception | str) -> NoReturn:
-    """Print a user-facing error (file, row, field, reason as the error gives them) and exit 1."""
-    console.print(f"[bold red]error:[/] {escape(str(err))}")
+    """Print a user-facing error and exit 1: an :class:`InputError` names the file, line, field,
+    value, reason and way forward in the command's language (:func:`output_lang`)."""
+    lang = output_lang()
+    text = err.render(lang) if isinstance(err, InputError) else str(err)
+    console.print(f"[bold red]{say(lang, 'label.error')}:[/] {escape(text)}")
     raise typer.Exit(1)
 
 

@@ -7,10 +7,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from citycarbon.cli.common import output_lang
 from citycarbon.config.settings import get_settings
-from citycarbon.errors import CitycarbonError
+from citycarbon.errors import CitycarbonError, say
 from citycarbon.runs.jobs import run_worker
 from citycarbon.store.jobs import get_job, list_jobs
 
@@ -63,7 +65,7 @@ def jobs_list(
             j.created_by,
             j.created_at.isoformat()[:19],
             str(j.batch_id or ""),
-            (j.error or "")[:60],
+            (j.error_in(output_lang()) or "")[:60],
         )
     console.print(table)
     console.print(f"{len(items)} of {total} job(s)")
@@ -93,5 +95,8 @@ def jobs_show(job_id: Annotated[int, typer.Argument(help="Job id.")]) -> None:
     if job.batch_id:
         console.print(f"batch {job.batch_id} (`citycarbon quarantine --batch {job.batch_id}`)")
     if job.error:
-        console.print(f"[bold red]error:[/] {job.error}")
+        lang = output_lang()
+        console.print(
+            f"[bold red]{say(lang, 'label.error')}:[/] {escape(job.error_in(lang) or '')}"
+        )
         raise typer.Exit(1)

@@ -107,8 +107,12 @@ def scenario_run(
     csv: CsvOption = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Chart data (JSON).")] = None,
     baseline: Annotated[
-        str, typer.Option(help="Baseline growth: 'assumptions' or 'forecast' (>= 6 years).")
-    ] = "assumptions",
+        str,
+        typer.Option(
+            help="Baseline: 'activity' (activity x calibrated intensity), 'assumptions' (sector "
+            "growth rates) or 'forecast' (>= 6 years)."
+        ),
+    ] = "activity",
     city: CityOption = None,
 ) -> None:
     """Run a scenario to 2060: trajectory, peak, neutrality gap, intensity targets, fan chart,
@@ -176,11 +180,12 @@ def scenario_macc(
         history = ds.city_history(city)
         (_, baseline, _) = ds.run_scenarios([], history=history)
         measures = cat.resolve_measures(ds.load_scenario(name)["measures"])
-        curve = mc.macc(baseline, measures, year=year, **history.model_inputs())
+        curve = mc.macc_netted(baseline, measures, year=year, **history.model_inputs())
     except CitycarbonError as err:
         fail(err)
-    cols = ["id", "zh", "abatement_tco2e", "cost_cny_per_tco2e", "investment_10k_cny"]
-    console.print(_table(curve[cols], f"MACC {year} (standalone measures; cost CNY/tCO2e)"))
+    cols = ["id", "zh", "abatement_tco2e", "standalone_tco2e", "cost_cny_per_tco2e"]
+    title = f"MACC {year} (netted in merit order, Kesicki & Ekins 2012; cost CNY/tCO2e)"
+    console.print(_table(curve[cols], title))
     if csv:
         write_csv(curve, csv, index=False, encoding="utf-8-sig")
 

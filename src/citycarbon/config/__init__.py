@@ -99,6 +99,9 @@ class FactorChoice(Section):
     waste_climate_zone: Literal["tropical_moist_wet", "temperate_wet"] = "tropical_moist_wet"
     #: zone of the mangrove biomass defaults (IPCC 2013 Wetlands Supplement Ch. 4)
     sink_climate_zone: Literal["subtropical"] = "subtropical"
+    #: annual mean temperature class of the manure-management CH4 factors (IPCC 2006 Vol. 4
+    #: Tables 10.14, 10.15: cool < 15 C, temperate 15-25 C, warm > 25 C)
+    livestock_climate: Literal["cool", "temperate", "warm"] = "temperate"
 
     @model_validator(mode="after")
     def _one_priority(self) -> FactorChoice:
@@ -181,6 +184,13 @@ class PowerSection(Section):
     anomalies: AnomaliesSection = AnomaliesSection()
 
 
+class PathwaysSection(Section):
+    """情景分析: the declared future grid emission factor (a trajectory name of
+    ``citycarbon/pathways/data/grid_ef_trajectories.yaml``)."""
+
+    grid_ef_trajectory: str = "fujian_decarbonisation"
+
+
 class CityConfig(Section):
     """A city's configuration (see ``xiamen.yaml`` for the documented layout)."""
 
@@ -195,6 +205,7 @@ class CityConfig(Section):
     factors: FactorChoice
     targets: TargetsSection = TargetsSection()
     power: PowerSection = PowerSection()
+    pathways: PathwaysSection = PathwaysSection()
     path: Path | None = None
 
     def factor_profile(self, context: Context) -> FactorProfile:

@@ -13,8 +13,10 @@ a message before a user sees it.
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from citycarbon.config.settings import Settings, get_settings
@@ -55,3 +57,23 @@ def without_server_paths(text: str, settings: Settings | None = None) -> str:
     ):
         text = text.replace(str(path), label)
     return text
+
+
+def stored_secret(home: Path, name: str, make: Callable[[], str]) -> str:
+    """A key kept in ``home/name`` (mode 600), made by ``make`` on first use. Processes starting
+    together agree on one key: each writes a private file and links it into place, which only
+    the first succeeds at (a link never replaces a file)."""
+    path = home / name
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        mine = path.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(mine, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(make())
+        try:
+            os.link(mine, path)
+        except FileExistsError:
+            pass  # another process was first: use its key
+        finally:
+            mine.unlink()
+    return path.read_text().strip()

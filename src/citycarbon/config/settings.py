@@ -126,6 +126,16 @@ SETTINGS: tuple[Setting, ...] = (
         secret=True,
     ),
     Setting(
+        "CITYCARBON_PARTNER_SECRETS_KEY",
+        "partner_secrets_key",
+        "str",
+        "",
+        "Fernet key (32 url-safe base64 bytes) that encrypts the 碳普惠 partners' HMAC secrets "
+        "in the catalog",
+        default_text="a key kept in `$CITYCARBON_HOME/partner_secrets_key`",
+        secret=True,
+    ),
+    Setting(
         "CITYCARBON_SECURE_COOKIES",
         "secure_cookies",
         "bool",
@@ -265,6 +275,7 @@ class Settings:
     spark_driver_memory: str = "2g"
     factors_path: tuple[Path, ...] = ()
     secret_key: str = ""
+    partner_secrets_key: str = ""
     secure_cookies: bool = False
     debug: bool = False
     ingest_memory: str = "512MB"

@@ -11,9 +11,10 @@ Kinds
 -----
 Lake tables (data-contract.md, "Lake tables"): ``energy_monthly`` (205-1表 能源购进、消费与库存),
 ``meter_readings``, ``city_statistics``, ``city_monthly_statistics``, ``industrial_output``,
-``green_electricity``, ``enterprise_value_added``; waste and sinks: ``waste_disposal``,
-``wastewater``, ``land_carbon``, ``blue_carbon_sites``, ``mariculture``; transport by mode:
-``transport_fuel``; green projects (绿色低碳项目库): ``green_projects``.
+``green_electricity``, ``enterprise_value_added``, ``enterprise_offsets``; waste and sinks:
+``waste_disposal``, ``wastewater``, ``land_carbon``, ``blue_carbon_sites``, ``mariculture``;
+transport by mode: ``transport_fuel``; agriculture: ``agriculture``; fugitive emissions:
+``fugitive_activity``; green projects (绿色低碳项目库): ``green_projects``.
 Registry (catalog) tables: ``parks``, ``enterprises``, ``grid_nodes``, ``meters``.
 
 References
@@ -25,6 +26,7 @@ References
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -37,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from citycarbon import units
-from citycarbon.accounting import transport
+from citycarbon.accounting import agriculture, fugitive, transport
 from citycarbon.accounting.balance import balance_items
 from citycarbon.contract.codes import valid_credit_codes
 from citycarbon.errors import InputError, UnitError, UnknownCodeError, close_matches
@@ -756,6 +758,49 @@ def _choice(name: str, values: tuple[str, ...], aliases: tuple[str, ...], doc: s
     return Column(name, "string", pattern="|".join(values), aliases=aliases, doc=doc)
 
 
+#: Certified offsets retired for an enterprise and its own sinks, per year: the evidence of the
+#: low/zero/negative-carbon classification (rating/classification.py).
+ENTERPRISE_OFFSETS = Schema(
+    kind="enterprise_offsets",
+    table="enterprise_offsets",
+    title="Enterprise offsets retired and own sinks by year (核证减排量注销、企业自有碳汇)",
+    columns=(
+        Column("enterprise_code", "string", codes="enterprise", aliases=_ENTERPRISE),
+        _YEAR,
+        _choice(
+            "kind",
+            ("offset", "sink"),
+            ("类别", "类型"),
+            "offset (a carbon credit retired for the enterprise) or sink (its own removals)",
+        ),
+        Column(
+            "instrument",
+            "string",
+            pattern=r"[A-Za-z_]{2,20}",
+            aliases=("减排量类型", "碳汇类型", "instrument_code"),
+            doc="offset: CCER, VER, ...; sink: forest, wetland, mangrove, ccus, ...",
+        ),
+        Column(
+            "reference",
+            "string",
+            aliases=("证书编号", "注销编号", "项目编号", "serial", "site"),
+            doc="serial number of the retirement, or the sink's site or project id",
+        ),
+        Column(
+            "tco2",
+            "float64",
+            unit="t",
+            minimum=0.0,
+            maximum=1e8,
+            plausible="one enterprise in one year: 10^8 tCO2 is beyond any enterprise's emissions",
+            aliases=("减排量吨", "数量吨", "二氧化碳吨", "tCO2"),
+        ),
+    ),
+    natural_key=("enterprise_code", "year", "kind", "reference"),
+    partition="year",
+)
+
+
 WASTE_DISPOSAL = Schema(
     kind="waste_disposal",
     table="waste_disposal",
@@ -1092,6 +1137,87 @@ TRANSPORT_FUEL = Schema(
     unit_rule=UnitRule("unit", ("quantity",), target="fuel", key_column="fuel"),
 )
 
+# --- agriculture and fugitive emissions (issue 15): city-level yearly activity, Tier 1 -------
+AGRICULTURE = Schema(
+    kind="agriculture",
+    table="agriculture",
+    title="Agricultural activity by year and item: livestock, rice, nitrogen to soils (农业活动水平)",
+    columns=(
+        _REGION,
+        _YEAR,
+        _choice(
+            "item",
+            agriculture.ITEMS,
+            ("项目", "类别", "畜种", "活动"),
+            "livestock species (quantity: average annual population, head), rice_<water regime> "
+            "(IPCC 2006 Vol. 4 Table 5.12; quantity: harvested area, ha), synthetic_n, manure_n, "
+            "crop_residue_n (quantity: t N applied to soils)",
+        ),
+        Column(
+            "manure_system",
+            "string",
+            required=False,
+            nullable=True,
+            default="",
+            pattern="|".join(agriculture.MANURE_SYSTEMS),
+            aliases=("粪便管理方式", "粪便管理系统"),
+            doc="livestock rows: the manure management system of these heads (IPCC 2006 Vol. 4 "
+            "Table 10.18; pasture = pasture, range and paddock); one row per species and system",
+        ),
+        Column(
+            "quantity",
+            "float64",
+            minimum=0.0,
+            maximum=1e9,
+            plausible="10^9 head, ha or t N in one city and year is beyond China's national total",
+            aliases=("数量", "存栏量", "面积", "施用量"),
+            doc="head (livestock), ha (rice), t N (nitrogen items)",
+        ),
+        Column(
+            "days",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="day",
+            minimum=1.0,
+            maximum=366.0,
+            plausible="a crop is in the field at most one year",
+            aliases=("生长期", "生长期天数"),
+            doc="rice rows: cultivation period (else the default of agriculture_defaults.csv)",
+        ),
+    ),
+    natural_key=("region_code", "year", "item", "manure_system"),
+    partition="year",
+)
+
+FUGITIVE_ACTIVITY = Schema(
+    kind="fugitive_activity",
+    table="fugitive_activity",
+    title="Fugitive-emission activity by year: coal mined, natural gas handled (逸散排放活动水平)",
+    columns=(
+        _REGION,
+        _YEAR,
+        _choice(
+            "activity",
+            fugitive.ACTIVITIES,
+            ("活动", "类别"),
+            "coal_underground, coal_surface (quantity: raw coal mined, t; 0 = no mines), "
+            "gas_distribution (utility sales), gas_transmission (quantity: 10^6 m3)",
+        ),
+        Column(
+            "quantity",
+            "float64",
+            minimum=0.0,
+            maximum=1e9,
+            plausible="10^9 t of coal or 10^15 m3 of gas in one city and year",
+            aliases=("数量", "产量", "输配气量"),
+            doc="t raw coal (coal_*), 10^6 m3 natural gas (gas_*)",
+        ),
+    ),
+    natural_key=("region_code", "year", "activity"),
+    partition="year",
+)
+
 PARKS = Schema(
     kind="parks",
     table="parks",
@@ -1363,6 +1489,7 @@ SCHEMAS: dict[str, Schema] = {
         INDUSTRIAL_OUTPUT,
         GREEN_ELECTRICITY,
         ENTERPRISE_VALUE_ADDED,
+        ENTERPRISE_OFFSETS,
         ENERGY_BALANCE,
         WASTE_DISPOSAL,
         WASTEWATER,
@@ -1370,6 +1497,8 @@ SCHEMAS: dict[str, Schema] = {
         BLUE_CARBON_SITES,
         MARICULTURE,
         TRANSPORT_FUEL,
+        AGRICULTURE,
+        FUGITIVE_ACTIVITY,
         PARKS,
         ENTERPRISES,
         GRID_NODES,
@@ -1377,6 +1506,11 @@ SCHEMAS: dict[str, Schema] = {
         GREEN_PROJECTS,
     )
 }
+#: The file name of a correction typed into the 数据 page: one row of ``kind`` replacing the
+#: rejected row ``row`` of batch ``batch`` (the quarantine shows that row as resolved by it).
+CORRECTION_NAME = "correction-{kind}-batch{batch}-row{row}.csv"
+#: Sheets of a workbook that document it (a template's field list): never read as data.
+DOC_SHEETS = ("说明", "填表说明", "README")
 #: Kinds whose files are streamed in chunks (may be larger than memory).
 STREAMED_KINDS = frozenset({"meter_readings"})
 #: The quarantine lake table (data-contract.md): rejected rows with the reason.
@@ -1495,6 +1629,31 @@ def match_headers(
             scaled[name] = (label, alias.unit, alias.scale)
     missing = [c for c in schema.required if c not in columns and c not in scaled]
     return HeaderMatch(columns, scaled, ignored, unknown, missing)
+
+
+def raw_rows(raw_json: pd.Series) -> pd.DataFrame:
+    """Quarantined rows as written (their ``raw`` JSON lines) as a table of source headers."""
+    if raw_json.empty:
+        return pd.DataFrame(index=raw_json.index)
+    frame = pd.read_json(
+        io.StringIO("\n".join(raw_json)),
+        lines=True,
+        dtype=False,
+        convert_dates=False,
+        keep_default_dates=False,
+    )
+    frame.index = raw_json.index
+    return frame
+
+
+def canonical_rows(kind: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Source rows keyed by the kind's column names (headers matched as the ingest matches them),
+    and the headers the ingest takes in another unit (e.g. 金额（千元）), kept as they are."""
+    match = match_headers(kind, [str(c) for c in raw.columns])
+    out = pd.DataFrame(
+        {name: raw[header] for name, header in match.columns.items()}, index=raw.index
+    )
+    return out, [header for header, _, _ in match.scaled.values()]
 
 
 # -------------------------------------------------------------------------------- checks
@@ -2341,8 +2500,7 @@ def _apply_rule(
                 outside,
                 rule.lon,
                 text_of[rule.lon],
-                f"the point lies outside the city (longitude {x0:.3f}-{x1:.3f}, "
-                f"latitude {y0:.3f}-{y1:.3f})",
+                f"the point lies outside the city ({x0:.3f}-{x1:.3f} E, {y0:.3f}-{y1:.3f} N)",
             )
 
 

@@ -26,18 +26,20 @@ _CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+")
 
 @dataclass(frozen=True)
 class Source:
-    """A document a method follows: its title (and English title) and the clause."""
+    """A document a method follows: its title (and English title) and the clause (in the
+    document's language, with its Chinese or English text where that differs)."""
 
     title: str
     clause: str = ""
     title_en: str = ""
     clause_en: str = ""
+    clause_zh: str = ""
 
     def text(self, lang: str) -> str:
         """``title, clause`` in ``lang``: in English the English title, and the clause's
         English text or, lacking one, its clause numbers (a page is in one language)."""
         if lang == "zh":
-            title, clause = self.title, self.clause
+            title, clause = self.title, self.clause_zh or self.clause
         else:
             title = self.title_en or self.title
             clause = self.clause_en or " ".join(_CJK.sub(" ", self.clause).split()).strip(" ,;")
@@ -86,6 +88,7 @@ def _method(raw: dict) -> Method:
                 str(s.get("clause", "")),
                 str(s.get("title_en", "")),
                 str(s.get("clause_en", "")),
+                str(s.get("clause_zh", "")),
             )
             for s in raw["sources"]
         ),

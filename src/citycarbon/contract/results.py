@@ -203,6 +203,7 @@ CITY_INVENTORY = Result(
     columns={
         "entity_name": "",
         "sector_name_zh": "",
+        "sector_name_en": "",
         "emissions_t": "t",
         "emissions_tco2e": "tCO2e",
         "notation_key": "",
@@ -679,6 +680,43 @@ GREEN_PROJECT_ELIGIBILITY = Result(
     title_zh="绿色低碳项目库：目录符合性",
     title_en="Green project reserve: catalogue eligibility",
 )
+ENERGY_BENCHMARK = Result(
+    "energy_benchmark",
+    key=("enterprise_code", "year", "product_id"),
+    columns={
+        "product_name_zh": "",
+        "product_name_en": "",
+        "quantity": "per quantity_unit",
+        "quantity_unit": "",
+        "energy_tce": "tce",
+        "unit_energy": "per level_unit",
+        "level_unit": "",
+        "benchmark": "per level_unit",
+        "baseline": "per level_unit",
+        "position": "",  # advanced / compliant / below_baseline
+        "source_status": "",
+        "levels": "",  # the levels file, <source>@<version>
+    },
+    method=(
+        "单位产品综合能耗 of single-product enterprises (205-1 energy / output) against the "
+        "标杆水平 and 基准水平 of 发改产业〔2023〕723号 (rating/benchmarks.py)"
+    ),
+    title_zh="能效对标（标杆水平与基准水平）",
+    title_en="Energy-efficiency benchmarking (benchmark and baseline levels)",
+)
+ENERGY_BENCHMARK_SUMMARY = Result(
+    "energy_benchmark_summary",
+    key=("product_id", "year"),
+    columns={
+        "enterprises": "1",
+        "output_t": "t",
+        "share_advanced": "1",  # of output at or below the benchmark
+        "share_below_baseline": "1",  # of output above the baseline
+    },
+    method="output-weighted shares of the assessed enterprises (output stands in for capacity)",
+    title_zh="能效对标汇总",
+    title_en="Energy-efficiency benchmarking by product",
+)
 
 #: Every declared result, by name.
 RESULTS: Mapping[str, Result] = MappingProxyType(
@@ -711,6 +749,8 @@ RESULTS: Mapping[str, Result] = MappingProxyType(
             CARBON_EFFICIENCY_DISTRIBUTION,
             GREEN_PROJECT_REDUCTION,
             GREEN_PROJECT_ELIGIBILITY,
+            ENERGY_BENCHMARK,
+            ENERGY_BENCHMARK_SUMMARY,
         )
     }
 )

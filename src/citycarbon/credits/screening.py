@@ -149,3 +149,34 @@ def screen_events(
         held.loc[valid] = fraud_reasons(events.loc[valid], mset, rules)
     status = np.where(~valid, "refused", np.where(held.ne(""), "held", "ok"))
     return events.assign(status=status, reason=refused.where(~valid, held))
+
+
+def claimed_elsewhere(events: pd.DataFrame, claims: pd.DataFrame) -> pd.Series:
+    """True where another partner already claimed the same behaviour: the same resident
+    (``resident``, the city-wide pseudonymous id the partners map their accounts to), the same
+    method and overlapping time windows ``[at, ended_at]`` (``ended_at`` missing = the instant
+    ``at``). Such an event is held for review, never dropped.
+
+    Parameters
+    ----------
+    events : DataFrame   ``resident`` (None when the account has no mapping), ``method``,
+        ``at``, optional ``ended_at`` (UTC timestamps)
+    claims : DataFrame   the same columns: other partners' credited or held events
+    """
+    if claims.empty or events.empty:
+        return pd.Series(False, index=events.index)
+
+    def window(f: pd.DataFrame) -> pd.DataFrame:
+        start = pd.to_datetime(f["at"], utc=True)
+        end = pd.to_datetime(f["ended_at"], utc=True) if "ended_at" in f.columns else start
+        return pd.DataFrame(
+            {"resident": f["resident"], "method": f["method"], "start": start},
+            index=f.index,
+        ).assign(end=end.fillna(start))
+
+    mine = window(events).rename_axis("row").reset_index()
+    mine = mine[mine["resident"].notna()]
+    pairs = mine.merge(window(claims), on=["resident", "method"], suffixes=("", "_other"))
+    overlap = (pairs["start"] <= pairs["end_other"]) & (pairs["start_other"] <= pairs["end"])
+    hit = set(pairs.loc[overlap, "row"])
+    return pd.Series(events.index.isin(list(hit)), index=events.index)

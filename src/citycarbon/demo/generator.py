@@ -253,6 +253,7 @@ class DemoCity:
     profile_names: list[str] = field(default_factory=list)
     energy_balance: pd.DataFrame = field(default_factory=pd.DataFrame)  # issue 5
     city_monthly_statistics: pd.DataFrame = field(default_factory=pd.DataFrame)
+    enterprise_offsets: pd.DataFrame = field(default_factory=pd.DataFrame)
     enterprise_value_added: pd.DataFrame = field(default_factory=pd.DataFrame)  # issue 16
     #: waste and sinks (issue 15): waste_disposal, wastewater, land_carbon, blue_carbon_sites,
     #: mariculture
@@ -261,6 +262,8 @@ class DemoCity:
     transport_fuel: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: the green project reserve (issues 18 and 16), synthetic 示例 projects
     green_projects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: agriculture and fugitive activity (issue 15): agriculture, fugitive_activity
+    agriculture_and_fugitive: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def build_city(
@@ -331,6 +334,7 @@ def build_city(
     value_added = _value_added(cal, ind, ent, elec, periods, seed)
     balance = _energy_balance(cal, cfg, ent, energy, stats, year_list)
     monthly_stats = _city_monthly_statistics(cfg, stats, balance, elec, periods)
+    offsets = _enterprise_offsets(ent, elec, periods)
     return DemoCity(
         city=cfg,
         calibration=cal,
@@ -354,10 +358,12 @@ def build_city(
         profile_names=profile_names,
         energy_balance=balance,
         city_monthly_statistics=monthly_stats,
+        enterprise_offsets=offsets,
         enterprise_value_added=value_added,
         waste_and_sinks=waste_and_sinks(cal, cfg, year_list, stats),
         transport_fuel=transport_by_mode(cal, balance),
         green_projects=_green_projects(cal, cfg, ent, elec, seed),
+        agriculture_and_fugitive=agriculture_and_fugitive(cal, cfg, year_list),
     )
 
 
@@ -414,10 +420,11 @@ def generate_city(
         "industrial_output",
         "green_electricity",
         "enterprise_value_added",
+        "enterprise_offsets",
         "energy_balance",
     ):
         paths[name] = _write_csv(getattr(demo, name), out / f"{name}.csv")
-    for name, table in demo.waste_and_sinks.items():
+    for name, table in {**demo.waste_and_sinks, **demo.agriculture_and_fugitive}.items():
         paths[name] = _write_csv(table, out / f"{name}.csv")
     if not demo.transport_fuel.empty:
         paths["transport_fuel"] = _write_csv(demo.transport_fuel, out / "transport_fuel.csv")
@@ -1075,6 +1082,38 @@ def _city_monthly_statistics(
     return out[COLUMNS["city_monthly_statistics"]]
 
 
+#: Synthetic offsets and sinks (示例): kind, instrument, reference prefix and the multiple of the
+#: enterprise's electricity CO2 of the last year at a nominal 0.5 tCO2/MWh (an assumption).
+_DEMO_OFFSETS = (
+    ("offset", "CCER", "示例CCER注销", 1.5),  # covers its emissions: zero-carbon
+    ("sink", "forest", "示例自有林地", 1.5),  # removals exceed them: negative-carbon
+    ("offset", "VER", "示例VER注销", 1.5),  # not an accepted type: does not count
+)
+
+
+def _enterprise_offsets(
+    ent: pd.DataFrame, elec: np.ndarray, periods: pd.DatetimeIndex
+) -> pd.DataFrame:
+    """enterprise_offsets rows (synthetic, 示例): the three industrial enterprises of least
+    electricity in the last year, one per line of ``_DEMO_OFFSETS``."""
+    year = int(periods.year.max())
+    last = elec[:, periods.year == year].sum(axis=1)
+    industrial = np.flatnonzero(ent["industrial"].to_numpy() & (last > 0))
+    chosen = industrial[np.argsort(last[industrial], kind="stable")[: len(_DEMO_OFFSETS)]]
+    co2_t = units.convert(last[chosen], "10^4 kWh", "MWh") * 0.5
+    kind, instrument, prefix, multiple = zip(*_DEMO_OFFSETS[: len(chosen)], strict=True)
+    return pd.DataFrame(
+        {
+            "enterprise_code": ent["credit_code"].to_numpy()[chosen],
+            "year": year,
+            "kind": kind,
+            "instrument": instrument,
+            "reference": [f"{p}-{year}-{i + 1:03d}" for i, p in enumerate(prefix)],
+            "tco2": np.round(co2_t * np.asarray(multiple), 1),
+        }
+    )[COLUMNS["enterprise_offsets"]]
+
+
 def waste_and_sinks(
     cal: dict, cfg: CityConfig, years: list[int], stats: pd.DataFrame
 ) -> dict[str, pd.DataFrame]:
@@ -1200,6 +1239,49 @@ def waste_and_sinks(
         "land_carbon": land_rows[COLUMNS["land_carbon"]],
         "blue_carbon_sites": site_rows[COLUMNS["blue_carbon_sites"]],
         "mariculture": mari[COLUMNS["mariculture"]],
+    }
+
+
+def agriculture_and_fugitive(
+    cal: dict, cfg: CityConfig, years: list[int]
+) -> dict[str, pd.DataFrame]:
+    """``agriculture`` and ``fugitive_activity`` rows of the demo years from the calibration's
+    ``agriculture_and_fugitive`` (all assumptions): head counts split by manure system, rice area
+    by water regime, N applied, coal mined (0: no mines) and gas distributed, each changing by
+    a constant yearly rate back from the last year."""
+    spec = cal.get("agriculture_and_fugitive")
+    if not spec:
+        return {}
+    y = np.asarray(years)
+    scale = (1.0 + float(spec["growth"])) ** (y - y[-1])
+    items = [
+        (species, system, float(v["head"]) * float(share), np.nan)
+        for species, v in spec["livestock"].items()
+        for system, share in v["systems"].items()
+    ]
+    items += [(k, "", float(v["ha"]), float(v["days"])) for k, v in spec["rice"].items()]
+    items += [(k, "", float(v), np.nan) for k, v in spec["nitrogen_t"].items()]
+    base = pd.DataFrame(items, columns=["item", "manure_system", "q", "days"])
+    agri = base.merge(pd.DataFrame({"year": y, "scale": scale}), how="cross")
+    agri = agri.assign(region_code=cfg.adcode, quantity=np.round(agri["q"] * agri["scale"], 1))
+    fug = pd.Series(spec["fugitive"], dtype="float64")
+    gas = fug.index.str.startswith("gas_")
+    growth = (1.0 + float(spec["gas_growth"])) ** (y - y[-1])
+    fugitive = pd.DataFrame(
+        {
+            "region_code": cfg.adcode,
+            "year": np.tile(y, len(fug)),
+            "activity": np.repeat(fug.index.to_numpy(), len(y)),
+            "quantity": np.round(
+                np.outer(fug.to_numpy(), np.ones(len(y)))
+                * np.where(gas[:, None], growth[None, :], 1.0),
+                1,
+            ).ravel(),
+        }
+    )
+    return {
+        "agriculture": agri[COLUMNS["agriculture"]],
+        "fugitive_activity": fugitive[COLUMNS["fugitive_activity"]],
     }
 
 

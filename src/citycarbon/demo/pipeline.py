@@ -36,6 +36,7 @@ INGEST_ORDER = (
     "industrial_output",
     "green_electricity",
     "enterprise_value_added",
+    "enterprise_offsets",
     "waste_disposal",
     "wastewater",
     "land_carbon",
@@ -43,6 +44,8 @@ INGEST_ORDER = (
     "mariculture",
     "transport_fuel",
     "green_projects",
+    "agriculture",
+    "fugitive_activity",
 )
 
 

@@ -55,6 +55,7 @@ from citycarbon.config import as_city
 from citycarbon.config.settings import get_settings
 from citycarbon.contract.exports import neutralise_formulas, write_csv
 from citycarbon.contract.inputs import (
+    DOC_SHEETS,
     QUARANTINE_SCHEMA,
     SCHEMAS,
     CheckContext,
@@ -131,10 +132,9 @@ def file_format(path: Path) -> str:
     """'csv', 'xlsx' or 'parquet' from the file name; other files are refused."""
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        hint = " (save it as .xlsx)" if path.suffix.lower() == ".xls" else ""
         raise InputError(
-            f"unsupported file type {path.suffix or '(none)'!r}{hint}; "
-            f"give {', '.join(sorted(FORMATS))}",
+            code="file_type",
+            params={"suffix": repr(path.suffix or "(none)"), "known": ", ".join(sorted(FORMATS))},
             source=str(path),
         )
     return fmt
@@ -186,10 +186,10 @@ def _check_gb18030(path: Path, utf8_error_at: int, label: str | None = None) -> 
                 at = done + err.start
                 lines += chunk[: err.start].count(b"\n")
                 raise InputError(
-                    f"the file is neither UTF-8 nor GBK/GB18030 text (bytes at offset {at}, "
-                    f"line {lines + 1}, decode in neither; not UTF-8 from offset "
-                    f"{utf8_error_at}); save it as UTF-8 CSV",
+                    code="encoding",
+                    params={"offset": at, "utf8_offset": utf8_error_at},
                     source=label or str(path),
+                    row=lines + 1,
                 ) from None
             lines += chunk.count(b"\n")
             done += len(chunk)
@@ -248,7 +248,7 @@ class CSVReader(Reader):
         with open(path, encoding=encoding, newline="") as f:
             first = f.readline()
             if not first.strip():
-                raise InputError("the file is empty (no header line)", source=self.label)
+                raise InputError(code="empty_file", source=self.label, row=1)
             self.delimiter = max((",", "\t", ";", "|"), key=lambda d: (first.count(d), d == ","))
             header = next(csv.reader([first], delimiter=self.delimiter))
         self.names = _unique_names(header)
@@ -400,7 +400,8 @@ class ExcelReader(Reader):
     at least two columns of the kind, also as a two-row header: 购进量 / 实物量, 金额（千元）);
     the form's column-number row (甲 乙 丙 1 2 ...) is skipped; enterprise and period may be
     given above the table (``统一社会信用代码：…``, ``报告期：2024年1月``). Sheets without a
-    header are ignored. Row numbers are Excel's."""
+    header are ignored, and so are documentation sheets (``DOC_SHEETS``: 说明, README). Row
+    numbers are Excel's."""
 
     def __init__(self, path: Path, schema: Schema, name: str | None = None) -> None:
         super().__init__(path, schema, name)
@@ -435,7 +436,7 @@ class ExcelReader(Reader):
 
     def _chunks(self) -> Iterator[Chunk]:
         for sheet in self.book.worksheets:
-            if getattr(sheet, "sheet_state", "visible") != "visible":
+            if getattr(sheet, "sheet_state", "visible") != "visible" or sheet.title in DOC_SHEETS:
                 continue
             rows = bounded_rows(sheet, self.name, self.limits)
             found = self._find_header(rows)
@@ -697,13 +698,13 @@ class _Run:
                 self._mapping(best[0], None)
             if self.fmt == "xlsx":
                 raise InputError(
-                    f"no sheet has a header row of {schema.kind} (columns "
-                    f"{', '.join(schema.required)})",
+                    code="no_header_sheet",
+                    params={"kind": schema.kind, "columns": ", ".join(schema.required)},
                     source=self.name,
                 )
             self._mapping(self.reader.headers[0] if self.reader.headers else [], None)
         if not any_rows and self.rows_in == 0:
-            raise InputError("the file has no data rows (empty file)", source=self.name)
+            raise InputError(code="no_data_rows", source=self.name)
 
     def _mapping(self, headers: list[str], chunk: Chunk | None) -> Any:
         names = [h for h in headers if h != "_row"]
@@ -711,14 +712,19 @@ class _Run:
             names += [c for c in chunk.raw.column_names if c not in names and c != "_row"]
         m = match_headers(self.schema.kind, names, source=self.name)
         if m.missing:
-            hint = _other_kind_hint(self.schema.kind, names)
+            other = _other_kind(self.schema.kind, names)
             raise InputError(
-                f"missing required column(s) {', '.join(m.missing)} (also accepted: "
-                + "; ".join(
-                    f"{c}: {', '.join(self.schema.column(c).aliases[:3])}" for c in m.missing
-                )
-                + f"); the file has columns: {', '.join(map(str, names)) or '(none)'}{hint}",
+                code="missing_columns_other" if other else "missing_columns",
+                params={
+                    "columns": ", ".join(m.missing),
+                    "aliases": "; ".join(
+                        f"{c}: {', '.join(self.schema.column(c).aliases[:3])}" for c in m.missing
+                    ),
+                    "found": ", ".join(map(str, names)) or "-",
+                    "other": repr(other),
+                },
                 source=self.name,
+                row=1 if self.fmt == "csv" else None,  # the header line
                 field=m.missing[0],
             )
         self.ignored = sorted(set(self.ignored) | set(m.unknown))
@@ -1053,7 +1059,8 @@ def _json_lines(table: pa.Table) -> list[str]:
     return text.rstrip("\n").split("\n")
 
 
-def _other_kind_hint(kind: str, headers: list[str]) -> str:
+def _other_kind(kind: str, headers: list[str]) -> str | None:
+    """The ingest kind whose required columns ``headers`` has (most columns matched), if any."""
     best, score = None, 0
     for other in SCHEMAS:
         if other == kind:
@@ -1061,7 +1068,7 @@ def _other_kind_hint(kind: str, headers: list[str]) -> str:
         m = match_headers(other, headers)
         if not m.missing and len(m.columns) > score:
             best, score = other, len(m.columns)
-    return f" — this looks like a {best!r} file" if best else ""
+    return best
 
 
 def _pause(stage: str, lake: Path, batch_id: int) -> None:
@@ -1312,17 +1319,21 @@ def write_reports(quarantine_files: list[Path], out_dir: Path) -> tuple[Path, Pa
 
 
 def problem_summary(quarantine_files: list[Path], top: int = 20) -> pd.DataFrame:
-    """Quarantined rows counted by column and reason (most frequent first)."""
+    """Quarantined rows counted by column and reason (most frequent first), each with its first
+    place in the file: ``example_source`` (the file, ``book.xlsx!sheet`` for a workbook) and
+    ``example_row`` (its line or Excel row, see :mod:`citycarbon.errors`)."""
     import duckdb
 
     if not quarantine_files:
-        return pd.DataFrame(columns=["column", "reason", "rows", "example_row"])
+        return pd.DataFrame(columns=["column", "reason", "rows", "example_source", "example_row"])
     listing = "[" + ", ".join(f"'{_sql(str(p))}'" for p in quarantine_files) + "]"
     con = duckdb.connect()
     try:
         return con.execute(
             "SELECT \"column\", regexp_replace(reason, '''[^'']*''', '…', 'g') AS reason, "
-            f"count(*) AS rows, min(source_row) AS example_row FROM read_parquet({listing}) "
+            "count(*) AS rows, arg_min(source_name, (source_name, source_row)) AS example_source, "
+            "arg_min(source_row, (source_name, source_row)) AS example_row "
+            f"FROM read_parquet({listing}) "
             f"GROUP BY ALL ORDER BY rows DESC, example_row LIMIT {int(top)}"
         ).df()
     finally:

@@ -12,7 +12,8 @@ size and a part that unzips to more fails its CRC check. The sheets are then rea
 columns than allowed and does not trust the sheet's declared dimension.
 
 The limits are settings (``CITYCARBON_XLSX_MAX_*``, :mod:`citycarbon.config.settings`); a
-refusal names the file, what is too large, the limit and the setting, in English and Chinese.
+refusal names the file, what is too large, the limit and the setting, in English or Chinese
+(the ``refused`` reason of :mod:`citycarbon.errors`).
 """
 
 from __future__ import annotations
@@ -71,12 +72,9 @@ def _size(n: float) -> str:
 
 
 def refused(label: str, en: str, zh: str, setting: str) -> InputError:
-    """The refusal of a workbook over a limit: what is too large, in English and Chinese."""
-    return InputError(
-        f"refused: {en} ({setting}); save the data as CSV or split the workbook / "
-        f"已拒收：{zh}（{setting}）；请另存为 CSV 或拆分工作簿",
-        source=label,
-    )
+    """The refusal of a workbook over a limit: what is too large (``en``, ``zh``: said in the
+    reader's language) and the setting of the limit."""
+    return InputError(code="refused", params={"en": en, "zh": zh, "setting": setting}, source=label)
 
 
 def check_workbook(path: Path, label: str, limits: XlsxLimits) -> None:

@@ -64,6 +64,9 @@ class Measure:
     en: str = ""
     io_sector: str = "equipment"
     capacity_unit: str = ""
+    #: ``physical`` (local generation, both bases) or ``market`` (purchased green power:
+    #: market-based figures only, GHG Protocol Scope 2 Guidance ch. 6)
+    instrument: str = "physical"
     meta: dict[str, Any] = field(default_factory=dict)
 
     def p(self, name: str, default: float | None = None) -> Param:
@@ -217,6 +220,7 @@ def resolve_measures(specs: list[dict]) -> list[Measure]:
                 en=m["en"],
                 io_sector=m.get("io_sector", "equipment"),
                 capacity_unit=m.get("capacity_unit", ""),
+                instrument=m.get("instrument", "physical"),
                 meta={"scale": scale},
             )
         )
@@ -230,6 +234,30 @@ def default_scenarios() -> list[dict]:
     for s in data:
         resolve_measures(s["measures"])  # fail early on a bad default
     return data
+
+
+@cache
+def grid_ef_trajectories() -> dict:
+    """``grid_ef_trajectories.yaml``: name -> trajectory (zh, en, unit, source, year, note,
+    points year -> tCO2/MWh)."""
+    data = _yaml("grid_ef_trajectories.yaml")["trajectories"]
+    for name, t in data.items():
+        for key in ("unit", "source", "year", "points"):
+            if key not in t:
+                raise InputError(
+                    f"grid trajectory {name}: {key} missing",
+                    source="grid_ef_trajectories.yaml",
+                    field=key,
+                )
+    return data
+
+
+def grid_ef_trajectory(name: str) -> dict:
+    """One declared grid factor trajectory (see :func:`grid_ef_trajectories`)."""
+    known = grid_ef_trajectories()
+    if name not in known:
+        raise UnknownCodeError("grid factor trajectory", name, known, field="grid_ef_trajectory")
+    return known[name]
 
 
 @cache

@@ -8,10 +8,17 @@ State: final energy ``E[d, s, c, y]`` [tce] for draws ``d``, sectors ``s``, carr
 - Measures act on ``E`` with a linear ramp ``r(y) = clip((y - start) / (full - start), 0, 1)``:
   ``efficiency``  ``E[s] *= 1 - share r``;
   ``fuel_switch`` moves ``share r`` of carrier a to b times ``efficiency_ratio``;
-  ``clean_power`` adds zero-carbon MWh that displace grid electricity;
+  ``clean_power`` adds zero-carbon MWh that displace grid electricity (local generation,
+  ``instrument: physical``) or, for purchased green power (``instrument: market``), that lower
+  the market-based figures only: ``C_market = C - min(green, grid MWh) x EF_grid(y)``
+  (GHG Protocol Scope 2 Guidance, ch. 6: contractual instruments change the market-based, not
+  the location-based total);
   ``ccus`` captures ``min(capture r, max_share x emissions_s)``; ``sink`` adds removals.
 - Emissions: ``C[s, y] = sum_fossil E x EF_c + E_el / 0.1229 x EF_grid(y) x (1 - clean/total)``
-  with ``EF_grid(y) = max(floor, EF_grid(base) x (1 - decline)^(y - base))``.
+  with the grid factor the city declares (``EF_grid(y) = EF_grid(base) x path(y) / path(base)``,
+  a trajectory of ``grid_ef_trajectories.yaml``, :func:`grid_ef_path_tco2_per_mwh`) or, without
+  one, ``EF_grid(y) = max(floor, EF_grid(base) x (1 - decline)^(y - base))``. Every measure that
+  saves or adds electricity meets the same ``EF_grid(y)``.
 - Net = gross (after CCUS) - sinks. Peak year = year of the maximum of gross emissions inside
   the horizon (none if the maximum is the last year).
 
@@ -25,6 +32,7 @@ References
 [2] IPCC (2006) Guidelines Vol. 1 Ch. 3 (uncertainty, Monte Carlo approach, section 3.2.3.2).
 [3] Kaya (1990); Ang (2015) for the identity linking drivers and emissions.
 [4] 国务院《2030年前碳达峰行动方案》(国发〔2021〕23号): peak by 2030; neutrality by 2060.
+[5] WRI/WBCSD (2015) GHG Protocol Scope 2 Guidance, ch. 6 (location- and market-based methods).
 """
 
 from __future__ import annotations
@@ -68,6 +76,19 @@ class ScenarioRun:
     measures: list[Measure] = field(default_factory=list)
     clean_value_10k_cny: np.ndarray | None = None  # (d, y) value of clean generation
     seed: int | None = None
+    market_reduction_tco2e: np.ndarray | None = None  # (d, y) purchased green power x EF_grid
+
+    @property
+    def gross_market(self) -> np.ndarray:
+        """Market-based city emissions (d, y): gross less the grid emissions of the purchased
+        green power (GHG Protocol Scope 2 Guidance, ch. 6)."""
+        cut = 0.0 if self.market_reduction_tco2e is None else self.market_reduction_tco2e
+        return self.gross - cut
+
+    @property
+    def net_market(self) -> np.ndarray:
+        """Market-based net emissions after sinks (d, y)."""
+        return self.gross_market - self.sinks_tco2e
 
     @property
     def gross(self) -> np.ndarray:
@@ -124,6 +145,30 @@ def carrier_ef_tco2_per_tce(grid_ef_tco2_per_mwh: float) -> pd.Series:
     return pd.Series(ef)
 
 
+def grid_ef_path_tco2_per_mwh(
+    points: dict, years: np.ndarray, *, base_ef_tco2_per_mwh: float
+) -> np.ndarray:
+    """The declared grid factor path scaled to the base-year factor of the inventory.
+
+    ``EF(y) = EF_base x path(y) / path(years[0])``, ``path`` linear between the trajectory's
+    points and constant beyond them.
+
+    Parameters
+    ----------
+    points : dict         year -> grid factor of the trajectory [tCO2/MWh]
+    years : array         model years, base year first
+    base_ef_tco2_per_mwh : float   the inventory's grid factor of the base year [tCO2/MWh]
+
+    References
+    ----------
+    [1] Heaps (2022) LEAP: exogenous emission factors of imported electricity by year.
+    """
+    ks = np.array(sorted(int(k) for k in points), dtype=float)
+    vs = np.array([float(points[k] if k in points else points[str(int(k))]) for k in ks])
+    path = np.interp(np.asarray(years, dtype=float), ks, vs)
+    return base_ef_tco2_per_mwh * path / path[0]
+
+
 def _sample(p: Param, n: int, rng: np.random.Generator) -> np.ndarray:
     """Central value (n == 0 -> one 'draw') or triangular(low, mode, high) draws."""
     if n == 0 or p.low is None or p.high is None or p.low == p.high:
@@ -132,7 +177,7 @@ def _sample(p: Param, n: int, rng: np.random.Generator) -> np.ndarray:
     return rng.triangular(lo, p.value, hi, size=n)
 
 
-def _piecewise(rates: dict, years: np.ndarray) -> np.ndarray:
+def piecewise_rate(rates: dict, years: np.ndarray) -> np.ndarray:
     """Rate in force each year: the value of the latest key <= year (first key before that)."""
     keys = np.array(sorted(int(k) for k in rates))
     vals = np.array([float(rates[k] if k in rates else rates[str(k)]) for k in keys])
@@ -168,6 +213,7 @@ def simulate(
     name: str = "scenario",
     assumptions: dict | None = None,
     growth_override: pd.DataFrame | None = None,
+    grid_ef_points: dict | None = None,
 ) -> ScenarioRun:
     """Run one scenario from the base year to ``end_year``.
 
@@ -194,7 +240,12 @@ def simulate(
     growth_override : DataFrame, optional
         ``year, sector, growth``: yearly sector energy growth replacing the assumptions for those
         years (e.g. a statistical forecast for the near term, see
-        :func:`citycarbon.pathways.forecast.growth_from_forecast`).
+        :func:`citycarbon.pathways.forecast.growth_from_forecast`, or the activity baseline,
+        :func:`citycarbon.pathways.activity.baseline_energy_growth`).
+    grid_ef_points : dict, optional
+        The declared grid factor trajectory (year -> tCO2/MWh, see
+        :func:`grid_ef_path_tco2_per_mwh`); without it the assumed yearly decline (with its
+        Monte Carlo range) applies.
 
     Returns
     -------
@@ -226,7 +277,7 @@ def simulate(
     ns, ny = len(sectors), len(years)
 
     # baseline drivers: sector energy, GDP, population (persistent deviations per draw)
-    rates = np.stack([_piecewise(a["sectors"][s]["growth"], years) for s in sectors])  # (s, y)
+    rates = np.stack([piecewise_rate(a["sectors"][s]["growth"], years) for s in sectors])  # (s, y)
     if growth_override is not None and not growth_override.empty:
         rates = _override_rates(rates, growth_override, sectors, years)
     sd = np.array([float(a["sectors"][s].get("growth_sd", 0.0)) for s in sectors])
@@ -238,19 +289,25 @@ def simulate(
     gdp_dev = rng.normal(0, drv["gdp_growth"].get("sd", 0.0), n) if mc else np.zeros(1)
     pop_dev = rng.normal(0, drv["population_growth"].get("sd", 0.0), n) if mc else np.zeros(1)
     gdp_path = gdp * _growth_index(
-        np.broadcast_to(_piecewise(drv["gdp_growth"]["value"], years), (n, ny)).copy(), gdp_dev
+        np.broadcast_to(piecewise_rate(drv["gdp_growth"]["value"], years), (n, ny)).copy(), gdp_dev
     )
     pop_path = population * _growth_index(
-        np.broadcast_to(_piecewise(drv["population_growth"]["value"], years), (n, ny)).copy(),
+        np.broadcast_to(piecewise_rate(drv["population_growth"]["value"], years), (n, ny)).copy(),
         pop_dev,
     )
 
     grid = a["grid"]
-    decline = _sample(_param(grid["ef_decline"]), draws, rng)  # (n,)
-    ef_grid = np.maximum(
-        float(grid["ef_floor"]["value"]),
-        grid_ef_tco2_per_mwh * (1.0 - decline[:, None]) ** (years - base_year)[None, :],
-    )
+    if grid_ef_points is not None:
+        path = grid_ef_path_tco2_per_mwh(
+            grid_ef_points, years, base_ef_tco2_per_mwh=grid_ef_tco2_per_mwh
+        )
+        ef_grid = np.broadcast_to(path, (n, ny)).copy()
+    else:
+        decline = _sample(_param(grid["ef_decline"]), draws, rng)  # (n,)
+        ef_grid = np.maximum(
+            float(grid["ef_floor"]["value"]),
+            grid_ef_tco2_per_mwh * (1.0 - decline[:, None]) ** (years - base_year)[None, :],
+        )
     sinks = np.broadcast_to(
         _sample(_param(a["sinks"]["baseline"]), draws, rng)[:, None], (n, ny)
     ).copy()
@@ -258,6 +315,7 @@ def simulate(
     s_index = {s: i for i, s in enumerate(sectors)}
     c_index = {c: i for i, c in enumerate(carriers)}
     clean = np.zeros((n, ny))
+    green = np.zeros((n, ny))  # purchased green power (market instruments) [MWh]
     clean_value = np.zeros((n, ny))
     capacity: dict[str, np.ndarray] = {}
     ccus: list[tuple[Measure, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -291,7 +349,10 @@ def simulate(
             else:
                 mwh = _sample(m.p("energy_mwh"), draws, rng)[:, None] * r
                 capacity[m.id] = mwh
-            clean += mwh
+            if m.instrument == "market":
+                green += mwh
+            else:
+                clean += mwh
             clean_value += mwh * m.p("value_cny_per_mwh", 0.0).value * 1e-4
         elif m.kind == "ccus":
             cap = _sample(m.p("capture_tco2"), draws, rng)[:, None] * r
@@ -307,6 +368,7 @@ def simulate(
     with np.errstate(divide="ignore", invalid="ignore"):
         clean_frac = np.where(el_mwh > 0, np.clip(clean / el_mwh, 0.0, 1.0), 0.0)
     ef_eff = ef_grid * (1.0 - clean_frac)
+    market_cut = np.minimum(green, el_mwh * (1.0 - clean_frac)) * ef_grid
     ef_c = carrier_ef_tco2_per_tce(1.0)
     fossil = np.array([ef_c[c] for c in carriers[:el]] + [0.0] * (len(carriers) - el))
     emissions = np.einsum("dscy,c->dsy", energy, fossil)
@@ -334,6 +396,7 @@ def simulate(
         measures=list(measures),
         clean_value_10k_cny=clean_value,
         seed=seed if mc else None,
+        market_reduction_tco2e=market_cut,
     )
 
 

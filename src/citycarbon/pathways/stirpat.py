@@ -22,6 +22,11 @@ References
     choosing a good ridge parameter. Technometrics 21(2), 215-223.
 [5] Efron, B., Tibshirani, R. (1993) An Introduction to the Bootstrap, ch. 9 (pairs bootstrap)
     and ch. 13 (percentile intervals).
+[6] Belsley, D.A., Kuh, E., Welsch, R.E. (1980) Regression Diagnostics. Wiley, ch. 3
+    (condition number of the column-scaled design; > 30 = strong dependence).
+[7] Marquardt, D.W. (1970) Generalized inverses, ridge regression, biased linear estimation
+    and nonlinear estimation. Technometrics 12(3), 591-612 (VIF = diagonal of the inverse
+    correlation matrix; > 10 = serious collinearity).
 """
 
 from __future__ import annotations
@@ -35,9 +40,14 @@ from citycarbon.errors import InputError
 
 #: Penalties searched by generalised cross-validation (on standardised drivers).
 ALPHA_GRID = np.logspace(-4, 3, 71)
+#: Rules of thumb the diagnostics flag: VIF (Marquardt 1970), condition number (Belsley et al.
+#: 1980), observations per estimated coefficient (a common minimum for regression).
+VIF_LIMIT = 10.0
+CONDITION_LIMIT = 30.0
+OBS_PER_COEFFICIENT = 10
 
 
-def _design(frame: pd.DataFrame, response: str, drivers: Sequence[str]):
+def _design(frame: pd.DataFrame, response: str, drivers: Sequence[str], *, check_size: bool = True):
     cols = [response, *drivers]
     missing = [c for c in cols if c not in frame.columns]
     if missing:
@@ -46,7 +56,7 @@ def _design(frame: pd.DataFrame, response: str, drivers: Sequence[str]):
     if (data <= 0).any().any() or not np.isfinite(data.to_numpy()).all():
         bad = data.columns[((data <= 0) | ~np.isfinite(data)).any()].tolist()
         raise InputError("STIRPAT needs positive, finite values (log model)", field=str(bad))
-    if len(data) < len(drivers) + 2:
+    if check_size and len(data) < len(drivers) + 2:
         raise InputError(
             f"{len(data)} observations for {len(drivers)} drivers: need at least drivers + 2",
             value=len(data),
@@ -156,3 +166,63 @@ def stirpat_ridge(
             "method": f"STIRPAT ridge (York, Rosa & Dietz 2003), {ci:.0%} pairs bootstrap",
         }
     )
+
+
+def collinearity_diagnostics(
+    frame: pd.DataFrame, response: str, drivers: Sequence[str], *, check_size: bool = True
+) -> tuple[pd.DataFrame, dict]:
+    """Collinearity and sample-size diagnostics of a STIRPAT design (log drivers).
+
+    - ``VIF_j = [R^-1]_jj``, ``R`` the correlation matrix of the log drivers (Marquardt 1970);
+      infinite when a driver is an exact combination of the others (e.g. Kaya terms that
+      multiply to the response);
+    - condition number ``kappa = s_max / s_min`` of the design ``[1, ln X]`` with columns scaled
+      to unit length (Belsley, Kuh & Welsch 1980, ch. 3);
+    - observations ``n``, coefficients ``p + 1`` and residual degrees of freedom ``n - p - 1``.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        Per driver ``driver, vif, flag`` (``vif > 10`` or constant); a summary
+        ``n_obs, n_coefficients, residual_df, condition_number, condition_flag,
+        sample_flag`` (fewer than 10 observations per coefficient) and ``constant``
+        (drivers without variation, which no regression can estimate).
+        ``check_size=False`` reports a design too small to estimate (residual_df <= 0) rather
+        than refusing it, so a page can say why no elasticities are shown.
+
+    References
+    ----------
+    [6] Belsley, Kuh & Welsch (1980); [7] Marquardt (1970).
+    """
+    x, _ = _design(frame, response, drivers, check_size=check_size)
+    n, p = x.shape
+    sd = x.std(axis=0)
+    constant = [d for d, v in zip(drivers, sd, strict=True) if v == 0]
+    keep = sd > 0
+    vif = np.full(p, np.inf)
+    if keep.sum() >= 1:
+        corr = np.atleast_2d(np.corrcoef(x[:, keep], rowvar=False))
+        with np.errstate(all="ignore"):
+            try:
+                inv = np.linalg.inv(corr)
+                vif[keep] = np.where(np.isfinite(np.diag(inv)), np.diag(inv), np.inf)
+            except np.linalg.LinAlgError:
+                vif[keep] = np.inf
+    vif = np.where(vif < 0, np.inf, vif)  # round-off of a singular matrix
+    design = np.column_stack([np.ones(n), x])
+    scaled = design / np.linalg.norm(design, axis=0)
+    sv = np.linalg.svd(scaled, compute_uv=False)
+    kappa = float(sv[0] / sv[-1]) if sv[-1] > 0 else np.inf
+    per_driver = pd.DataFrame(
+        {"driver": list(drivers), "vif": vif, "flag": (vif > VIF_LIMIT) | ~keep}
+    )
+    summary = {
+        "n_obs": n,
+        "n_coefficients": p + 1,
+        "residual_df": n - p - 1,
+        "condition_number": kappa,
+        "condition_flag": bool(kappa > CONDITION_LIMIT),
+        "sample_flag": bool(n < OBS_PER_COEFFICIENT * (p + 1)),
+        "constant": constant,
+    }
+    return per_driver, summary

@@ -90,7 +90,13 @@ CACHE_TTL_S = 10.0
 
 
 class AccessDenied(CitycarbonError):
-    """The user's role does not allow this (HTTP 403)."""
+    """The user's role does not allow this (HTTP 403); ``permission`` and ``role`` name the
+    refusal so that pages can say it in their language."""
+
+    def __init__(self, message: str, *, permission: str = "", role: str = "") -> None:
+        super().__init__(message)
+        self.permission = permission
+        self.role = role
 
 
 class NotVisible(CitycarbonError):
@@ -154,7 +160,11 @@ def require(principal: Principal, permission: str) -> None:
             if principal.via == "token" and principal.role in PERMISSIONS[permission]
             else f"the role {principal.role!r}"
         )
-        raise AccessDenied(f"{who} may not {permission.replace('_', ' ')}")
+        raise AccessDenied(
+            f"{who} may not {permission.replace('_', ' ')}",
+            permission=permission,
+            role=principal.role,
+        )
 
 
 # --------------------------------------------------------------------------- cached inputs

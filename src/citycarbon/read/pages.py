@@ -106,6 +106,7 @@ def inventory_rows(
         "year",
         "sector",
         "sector_name_zh",
+        "sector_name_en",
         "gas",
         "scope",
         "basis",
@@ -115,11 +116,13 @@ def inventory_rows(
     ]
     if inv is None:
         return pd.DataFrame(columns=cols)
+    if "sector_name_en" not in inv:  # results of a run before the English names
+        inv = inv.assign(sector_name_en="")
     if principal.can("read_city"):
         rows = inv[(inv["level"] == "city") & inv["month"].isna()]
     else:
         rows = _enterprise_rows(principal, inv)
-        keys = ["year", "sector", "sector_name_zh", "gas", "scope", "basis"]
+        keys = ["year", "sector", "sector_name_zh", "sector_name_en", "gas", "scope", "basis"]
         rows = rows.groupby(keys, as_index=False)[["emissions_t", "emissions_tco2e"]].sum(
             min_count=1
         )
@@ -167,17 +170,30 @@ def inventory_summary(
     """By sector (with scope), by gas and by scope for one year and basis, and the total."""
     rows = inventory_rows(principal, year, basis)
     return {
-        "by_sector": _grouped(rows, ["sector", "sector_name_zh", "scope"]).sort_values("sector"),
+        "by_sector": _grouped(
+            rows.assign(sector_name_en=rows["sector_name_en"].fillna("")),
+            ["sector", "sector_name_zh", "sector_name_en", "scope"],
+        ).sort_values("sector"),
         "by_gas": _grouped(rows, ["gas"]).sort_values("gas"),
         "by_scope": _grouped(rows, ["scope"]).sort_values("scope"),
         "total_tco2e": float(rows["emissions_tco2e"].sum(min_count=1)),  # NaN: all NE
     }
 
 
-def inventory_trend(principal: Principal, basis: str) -> pd.DataFrame:
+def sector_label(rows: pd.DataFrame, lang: str) -> pd.Series:
+    """The sector's name in ``lang``: Chinese, or English (the code where a category has no
+    English name, so that an English page stays English)."""
+    if lang != "en":
+        return rows["sector_name_zh"]
+    en = rows["sector_name_en"].fillna("").astype(str)
+    return en.where(en != "", rows["sector"])
+
+
+def inventory_trend(principal: Principal, basis: str, lang: str = "zh") -> pd.DataFrame:
     """Emissions [tCO2e] by year and sector of the principal's scope (wide: one column a
-    sector, plus ``total``)."""
+    sector named in ``lang``, plus ``total``)."""
     rows = inventory_rows(principal, None, basis)
+    rows = rows.assign(sector_label=sector_label(rows, lang))
     estimated = rows.groupby("year")["emissions_tco2e"].sum(min_count=1).dropna().index
     rows = rows[rows["year"].isin(estimated)]  # a year without a city total (NE) is no zero
     if rows.empty:
@@ -185,7 +201,7 @@ def inventory_trend(principal: Principal, basis: str) -> pd.DataFrame:
     wide = (
         rows.pivot_table(
             index="year",
-            columns="sector_name_zh",
+            columns="sector_label",
             values="emissions_tco2e",
             aggfunc="sum",
             dropna=False,
@@ -741,7 +757,9 @@ def warnings_log(principal: Principal) -> pd.DataFrame:
     """The warnings log (newest first) of the visible entities."""
     access.require(principal, "read")
     w = targets_store.warnings_frame()
-    return w[entity_visible(principal, w["entity_level"], w["entity_code"])].reset_index(drop=True)
+    w = w[entity_visible(principal, w["entity_level"], w["entity_code"])].reset_index(drop=True)
+    names = targets_store.targets_frame(history=True).set_index("target_id")["name"]
+    return w.assign(target_name=w["target_id"].map(names))
 
 
 _SCOPES = {"zh": "范围一、二、三（GPC）", "en": "scopes 1, 2 and 3 (GPC)"}

@@ -19,7 +19,12 @@ import numpy as np
 import pandas as pd
 
 from citycarbon.contract.codes import industry_names
-from citycarbon.contract.results import CARBON_EFFICIENCY, CARBON_EFFICIENCY_DISTRIBUTION
+from citycarbon.contract.results import (
+    CARBON_EFFICIENCY,
+    CARBON_EFFICIENCY_DISTRIBUTION,
+    ENERGY_BENCHMARK,
+    ENERGY_BENCHMARK_SUMMARY,
+)
 from citycarbon.read import access
 from citycarbon.read.access import Principal
 from citycarbon.store import results
@@ -206,3 +211,54 @@ def grade_counts(graded: pd.DataFrame) -> dict[int, int]:
     """Enterprises per grade (1-5, 0 = not graded) among the rows of :func:`grades`."""
     counts = graded["grade"].value_counts()
     return {g: int(counts.get(g, 0)) for g in range(0, 6)}
+
+
+# ------------------------------------------------------------- energy-efficiency benchmarking
+BENCHMARK_COLUMNS = [
+    "enterprise_code",
+    "name",
+    "year",
+    "product_id",
+    "product_name_zh",
+    "product_name_en",
+    "unit_energy",
+    "level_unit",
+    "benchmark",
+    "baseline",
+    "position",
+    "source_status",
+    "levels",
+]
+
+
+def energy_benchmarks(principal: Principal, year: int | None = None) -> pd.DataFrame:
+    """The benchmarked enterprise-years of the visible enterprises in ``year`` (None: the
+    newest), worst position first (result ``energy_benchmark``)."""
+    access.require(principal, "read")
+    if not results.has(ENERGY_BENCHMARK):
+        return pd.DataFrame(columns=BENCHMARK_COLUMNS)
+    a = results.current(ENERGY_BENCHMARK).astype({"year": "int64"})
+    visible = access.visible_enterprise_codes(principal)
+    if visible is not None:
+        a = a[a["enterprise_code"].isin(visible).to_numpy()]
+    if a.empty:
+        return pd.DataFrame(columns=BENCHMARK_COLUMNS)
+    a = a[a["year"] == (int(year) if year is not None else int(a["year"].max()))]
+    names = access.registry().enterprises["name"]
+    a = a.assign(
+        name=names.reindex(a["enterprise_code"]).to_numpy(),
+        _order=a["position"].map({"below_baseline": 0, "compliant": 1, "advanced": 2}),
+    )
+    return a.sort_values(["_order", "product_id", "unit_energy"], ascending=[True, True, False])[
+        BENCHMARK_COLUMNS
+    ].reset_index(drop=True)
+
+
+def energy_benchmark_summary(principal: Principal, year: int) -> pd.DataFrame:
+    """Output shares per product of ``year`` (result ``energy_benchmark_summary``): city-wide
+    roles only (they describe enterprises others do not see); empty for the others."""
+    access.require(principal, "read")
+    if not principal.city_wide or not results.has(ENERGY_BENCHMARK_SUMMARY):
+        return pd.DataFrame()
+    s = results.current(ENERGY_BENCHMARK_SUMMARY).astype({"year": "int64"})
+    return s[s["year"] == int(year)].sort_values("product_id").reset_index(drop=True)

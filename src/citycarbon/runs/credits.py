@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from citycarbon.credits import methodologies as meth
-from citycarbon.credits import screening
+from citycarbon.credits import policy, screening
 from citycarbon.runs.inventory import declared_grid_factors
 from citycarbon.store import credits as ledger
 
@@ -48,6 +48,7 @@ def credit_partner_events(
     rules = rules or screening.fraud_rules()
     now = now or pd.Timestamp.now(tz="UTC")
     out = screening.screen_events(events, mset, rules, now)
+    out = _consent_and_claims(partner, out, url=url)
     ok = out[out["status"] == "ok"].assign(at=lambda f: pd.to_datetime(f["at"], utc=True))
     ok = ok.sort_values("at", kind="stable")
     credited = ok.iloc[:0].assign(reduction_kg=0.0, credited_kg=0.0, points=0, issued=False)
@@ -88,4 +89,41 @@ def credit_partner_events(
         out[col] = credited[col].reindex(out.index, fill_value=empty).astype(type(empty))
     capped = out["status"].eq("credited") & out["points"].eq(0)
     out["reason"] = out["reason"].mask(capped, "daily or annual cap reached")
+    ledger.log_events(partner, out.rename(columns={"account": "subject"}), url=url)
+    return out.drop(columns="resident")
+
+
+def _consent_and_claims(partner: str, out: pd.DataFrame, *, url: str | None) -> pd.DataFrame:
+    """Screened events with ``resident`` (the city-wide id of the account's consent): events of
+    an account whose consent to ``partner`` is withdrawn are refused; events another partner
+    already claimed for the same resident, method and time are held for review."""
+    subjects = sorted(set(out["account"].dropna().astype(str)))
+    consents = ledger.consents_of(partner, subjects, url=url).set_index("subject")
+    account = out["account"].astype(str)
+    out = out.assign(resident=account.map(consents["resident"]).astype(object))
+    out["resident"] = out["resident"].where(out["resident"].notna(), None)
+    live = out["status"].ne("refused")
+    withdrawn = live & account.map(consents["withdrawn"]).eq(True)
+    out["status"] = out["status"].mask(withdrawn, "refused")
+    out["reason"] = out["reason"].mask(withdrawn, "consent withdrawn")
+    check = out[out["status"].eq("ok") & out["resident"].notna()]
+    if not check.empty:
+        since = pd.to_datetime(check["at"], utc=True).min()
+        claims = ledger.claims_by_others(
+            partner, sorted(set(check["resident"])), since.to_pydatetime(), url=url
+        )
+        dup = screening.claimed_elsewhere(check, claims)
+        held = dup[dup].index
+        out.loc[held, "status"] = "held"
+        out.loc[held, "reason"] = "claimed by another partner"
     return out
+
+
+def purge_raw_events(
+    *, now: pd.Timestamp | None = None, url: str | None = None
+) -> tuple[int, pd.Timestamp, policy.RetentionPolicy]:
+    """Apply the retention policy: raw partner events received more than its months ago are
+    aggregated into monthly counts and deleted. Returns how many went, the cutoff, the policy."""
+    rule = policy.retention_policy()
+    cutoff = policy.retention_cutoff(now or pd.Timestamp.now(tz="UTC"), rule.raw_event_months)
+    return ledger.purge_events(cutoff.to_pydatetime(), url=url), cutoff, rule

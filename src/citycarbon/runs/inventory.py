@@ -26,8 +26,10 @@ import numpy as np
 import pandas as pd
 
 from citycarbon import units
+from citycarbon.accounting import agriculture as agriculture_
 from citycarbon.accounting import balance as bal
 from citycarbon.accounting import electricity as elec
+from citycarbon.accounting import fugitive as fugitive_
 from citycarbon.accounting import gpc
 from citycarbon.accounting import inventory as inv
 from citycarbon.accounting import ippu as ippu_
@@ -182,9 +184,11 @@ def compute_inventory(
     fuel_rows = fuel_rows[~by_mode]
     domestic = transport[~transport["memo"]]
     scope1 = _sum_with_notation(pd.concat([fuel_rows, domestic.assign(scope=1)]), keys)
-    # waste (4.A-4.D) is always reported by category, estimated or NE with the reason
-    missing = [s for s in inv.NOT_ESTIMATED if s not in {*scope1["sector"], "4"}]
+    # waste (4.A-4.D), agriculture (3.A, 3.C) and fugitive (1.B.1, 1.B.2) are always reported
+    # by category, estimated, NE or NO with the reason
+    missing = [s for s in inv.NOT_ESTIMATED if s not in {*scope1["sector"], "1.B", "3", "4"}]
     waste_city = _waste_city(cfg, year_list, profile, settings)
+    other_city = _other_city(cfg, year_list, profile, settings)
     ippu_rows, ippu_prov = _ippu_rows(ent_years, profile, settings)
     ippu_city = _ippu_city(
         ippu_rows[ippu_rows["year"].isin(year_list)], ippu_prov, cfg.adcode, year_list
@@ -194,6 +198,7 @@ def compute_inventory(
             scope1,
             ippu_city,
             waste_city.drop(columns="method"),
+            other_city.drop(columns="method"),
             inv.not_estimated_rows(cfg.adcode, year_list, missing),
         ],
         ignore_index=True,
@@ -252,6 +257,7 @@ def compute_inventory(
     )
     city_inventory["method"] = _ippu_methods(city_inventory, ippu_prov)
     city_inventory["method"] = _own_methods(city_inventory, waste_city)
+    city_inventory["method"] = _own_methods(city_inventory, other_city)
     city_inventory["method"] = _own_methods(city_inventory, _transport_methods(domestic))
     city_inventory["method"] = _scope2_methods(city_inventory, basis)
     city_inventory = inv.label_sectors(city_inventory)
@@ -297,7 +303,17 @@ def compute_inventory(
         year_list,
         mc_iterations,
         ippu=ippu_city,
-        waste=waste_city,
+        own=pd.concat(
+            [
+                waste_city.assign(kind="waste"),
+                other_city.assign(
+                    kind=np.where(
+                        other_city["sector"].str.startswith("3"), "agriculture", "fugitive"
+                    )
+                ),
+            ],
+            ignore_index=True,
+        ),
     )
     reconciliation = pd.concat(
         [
@@ -401,6 +417,17 @@ def _gpc_rows(activity, city_year, profile, basis, city_sinks, transport) -> pd.
     )
     table.loc[no_fuel, "notation_key"] = "NO"
     table.loc[no_fuel, "note"] = "no fuel of this mode and trip in transport_fuel"
+    # a reference whose inventory rows are all NO (no coal mines, say) is NO, not NE
+    not_occurring = city_year[city_year["notation_key"].eq("NO")]
+    refs = gpc.inventory_rows(not_occurring.assign(emissions_t=0.0, emissions_tco2e=0.0))
+    other = city_year[~city_year["notation_key"].eq("NO")]
+    other = gpc.inventory_rows(other.assign(emissions_t=0.0, emissions_tco2e=0.0))
+    keys = gpc.ROW_COLUMNS[:4]
+    refs = refs[keys].merge(other[keys], how="left", indicator=True)
+    refs = refs[refs.pop("_merge") == "left_only"]
+    hit = table.merge(refs.assign(no=True), on=keys, how="left").pop("no").eq(True).to_numpy()
+    table.loc[hit, "notation_key"] = "NO"
+    table.loc[hit, "note"] = "the activity does not occur in the city (inventory rows NO)"
     label = pd.Series(basis_label(basis).to_numpy(), index=basis["year"].to_numpy())
     heat_label = {y: f", heat_ef published for {p['year']}" for y, p in heat.items()}
     method = (
@@ -642,6 +669,33 @@ def _waste_city(cfg, year_list, profile, settings) -> pd.DataFrame:
         )
     )
     return rows.assign(emissions_tco2e=rows["emissions_t"] * rows["gas"].map(gwp))
+
+
+def _other_city(cfg, year_list, profile, settings) -> pd.DataFrame:
+    """City agriculture rows (3.A.1, 3.A.2, 3.C.4, 3.C.5, 3.C.7) from ``agriculture``
+    (:mod:`citycarbon.accounting.agriculture`) and fugitive rows (1.B.1, 1.B.2) from
+    ``fugitive_activity`` (:mod:`citycarbon.accounting.fugitive`) of the years, in tCO2e by the
+    profile's GWP set (agricultural CH4 is biogenic: ``CH4_non_fossil``; fugitive CH4 is
+    fossil)."""
+    read = {"lake": settings.lake, "url": settings.database_url}
+    filt = {"year": list(year_list)}
+    agri = agriculture_.agriculture_emissions(
+        lake.read_current("agriculture", filt, **read),
+        region_code=cfg.adcode,
+        years=year_list,
+        climate=cfg.factors.livestock_climate,
+    )
+    fug = fugitive_.fugitive_emissions(
+        lake.read_current("fugitive_activity", filt, **read),
+        region_code=cfg.adcode,
+        years=year_list,
+    )
+    names = ["CO2", "CH4", "CH4_non_fossil", "N2O"]
+    gwp = dict(zip(names, gwp_values(names, profile), strict=True))
+    biogenic = agri["gas"].replace({"CH4": "CH4_non_fossil"})
+    agri = agri.assign(emissions_tco2e=agri["emissions_t"] * biogenic.map(gwp))
+    fug = fug.assign(emissions_tco2e=fug["emissions_t"] * fug["gas"].map(gwp))
+    return pd.concat([agri, fug], ignore_index=True)
 
 
 def _own_methods(inventory: pd.DataFrame, own: pd.DataFrame) -> pd.Series:
@@ -903,14 +957,17 @@ def _indicators(cfg, inventory, energy, gpc_totals, stats, year_list, base_year)
 
 
 def _uncertainty(
-    fuel_rows, scope2, region, year_list, iterations, ippu=None, waste=None
+    fuel_rows, scope2, region, year_list, iterations, ippu=None, own=None
 ) -> pd.DataFrame:
+    """Approaches 1 and 2 per year and basis over the fuel rows, IPPU, the sectors computed on
+    their own (``own``: waste, agriculture, fugitive rows with ``kind``; activity range
+    ``activity|<kind>``, factor range ``ef|<kind>_<category>``) and scope 2."""
     ranges = unc.uncertainty_ranges()["uncertainty_pct"]
     rows = []
     cats = fuel_rows[fuel_rows["emissions_tco2e"].notna()]
     s2 = scope2.assign(fuel="electricity", ch4_n2o_context="grid")
     ip = ippu[ippu["emissions_tco2e"].notna()] if ippu is not None else pd.DataFrame()
-    ws = waste[waste["emissions_tco2e"].notna()] if waste is not None else pd.DataFrame()
+    ws = own[own["emissions_tco2e"].notna()] if own is not None else pd.DataFrame()
     for basis in ("territorial", "incl_net_imported_electricity"):
         for y in year_list:  # a handful of years
             c = cats[cats["year"] == y]
@@ -931,15 +988,17 @@ def _uncertainty(
                 group = np.concatenate([group, ("ippu|" + p["sector"] + "|" + p["gas"]).to_numpy()])
             if len(ws):
                 w = ws[ws["year"] == y]
-                # one factor range per waste category (ef|waste_4.A ...), activity ±30 %
+                # one factor range per category (ef|waste_4.A, ef|agriculture_3.A.1 ...), one
+                # activity range per kind (activity|waste ...)
                 x = np.concatenate([x, w["emissions_tco2e"].to_numpy()])
-                ua = np.concatenate([ua, [ranges[("activity", "waste")]] * len(w)])
-                kind = ("waste_" + w["sector"]).to_numpy()
+                act = pd.MultiIndex.from_arrays([["activity"] * len(w), w["kind"]])
+                ua = np.concatenate([ua, ranges.reindex(act).to_numpy()])
+                kind = (w["kind"] + "_" + w["sector"]).to_numpy()
                 uf = np.concatenate(
                     [uf, ranges.reindex(pd.MultiIndex.from_arrays([["ef"] * len(w), kind]))]
                 )
                 group = np.concatenate(
-                    [group, ("waste|" + w["sector"] + "|" + w["gas"]).to_numpy()]
+                    [group, (w["kind"] + "|" + w["sector"] + "|" + w["gas"]).to_numpy()]
                 )
             if basis != "territorial":
                 e = s2[s2["year"] == y]

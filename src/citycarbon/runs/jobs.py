@@ -248,8 +248,9 @@ def _finish(
     step's reason (errors users see pass through ``public``)."""
     try:
         result = work()
-    except CitycarbonError as err:
-        store.finish_job(job_id, "failed", error=public(str(err)), batch_id=batch_id)
+    except CitycarbonError as err:  # an input error is kept whole, to be said in each language
+        error = err.to_record(public) if isinstance(err, InputError) else public(str(err))
+        store.finish_job(job_id, "failed", error=error, batch_id=batch_id)
         return
     except Exception as err:
         log.exception("job %s failed", job_id)

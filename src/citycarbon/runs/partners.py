@@ -18,7 +18,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pandas as pd
+
+from citycarbon.credits import policy
 from citycarbon.errors import CitycarbonError
 from citycarbon.store import credits as ledger
 
@@ -73,3 +77,92 @@ def verify(
     if not ledger.use_nonce(partner, nonce, prune_before=now - 2 * WINDOW, url=url):
         raise PartnerAuthError("nonce already used (replay)")
     return partner
+
+
+class QuotaExceededError(CitycarbonError):
+    """A request that would take a partner past its quota; ``retry_after_s`` says when to
+    send again."""
+
+    def __init__(self, reason: str, retry_after_s: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+
+
+def check_quota(
+    partner: str, batch: int, *, url: str | None = None, now: datetime | None = None
+) -> None:
+    """Raise :class:`QuotaExceededError` when ``batch`` more events would take ``partner`` past
+    its per-minute or per-day quota (``credits/data/partner_quotas.yaml``)."""
+    quota = policy.partner_quota(partner)
+    stamp = pd.Timestamp(now or datetime.now(UTC))
+    day_start = stamp.tz_convert(quota.timezone).normalize().tz_convert("UTC")
+    used_day = ledger.events_received(partner, day_start.to_pydatetime(), url=url)
+    used_minute = ledger.events_received(
+        partner, (stamp - pd.Timedelta(minutes=1)).to_pydatetime(), url=url
+    )
+    wait = policy.quota_retry_after_s(batch, used_minute, used_day, quota, stamp)
+    if wait is not None:
+        raise QuotaExceededError(
+            f"quota of partner {partner!r} reached: {quota.events_per_minute} events per minute, "
+            f"{quota.events_per_day} per day ({used_minute} in the last minute, {used_day} today, "
+            f"{batch} in this request); retry after {wait} s",
+            wait,
+        )
+
+
+def rotate_key(partner: str, *, url: str | None = None) -> tuple[str, str]:
+    """A new key of ``partner`` (the previous one stays live until revoked): ``(key_id,
+    secret)``; the secret is shown once."""
+    return ledger.rotate_partner_key(partner, url=url)
+
+
+def revoke_key(key_id: str, *, url: str | None = None) -> None:
+    """Stop accepting a partner key."""
+    ledger.revoke_partner_key(key_id, url=url)
+
+
+def record_consents(
+    partner: str, items: list[dict[str, Any]], *, url: str | None = None
+) -> list[str]:
+    """Apply a partner's consent changes (``account``, ``action`` grant | withdraw, optional
+    ``resident`` and opt-in ``contact_name``, ``contact_phone``); the outcome of each:
+    ``granted``, ``withdrawn``, ``not found`` (a withdrawal without a valid consent) or the
+    reason it was refused."""
+    out = []
+    for item in items:  # a handful per request: residents change their consent one by one
+        account, action = str(item.get("account") or ""), item.get("action")
+        fields = {f: item.get(f) for f in ledger.CONTACT_FIELDS}
+        too_long = [f for f, n in ledger.CONTACT_FIELDS.items() if len(str(fields[f] or "")) > n]
+        if not account or len(account) > 128:
+            out.append("refused: account missing or longer than 128 characters")
+        elif action == "grant" and too_long:
+            out.append(f"refused: {', '.join(too_long)} too long")
+        elif action == "grant":
+            resident = item.get("resident")
+            ledger.record_consent(
+                partner,
+                account,
+                resident=None if resident is None else str(resident)[:128],
+                contact={f: str(v) for f, v in fields.items() if v},
+                url=url,
+            )
+            out.append("granted")
+        elif action == "withdraw":
+            out.append(
+                "withdrawn" if ledger.withdraw_consent(partner, account, url=url) else "not found"
+            )
+        else:
+            out.append("refused: action must be grant or withdraw")
+    return out
+
+
+def export_resident(partner: str, account: str, *, url: str | None = None) -> dict[str, Any] | None:
+    """Everything kept about a partner's resident (PIPL art. 45), None when nothing is."""
+    return ledger.export_account(partner, account, url=url)
+
+
+def erase_resident(partner: str, account: str, *, url: str | None = None) -> bool:
+    """Erase a partner's resident (PIPL art. 47): mapping, contact fields and raw events go,
+    the ledger account is anonymised; False when nothing was kept."""
+    return ledger.erase_account(partner, account, url=url)

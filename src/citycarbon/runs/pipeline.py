@@ -50,7 +50,7 @@ from citycarbon.runs.power import (
     run_city_backtest,
     run_indicators,
 )
-from citycarbon.runs.rating import carbon_efficiency
+from citycarbon.runs.rating import carbon_efficiency, energy_benchmarks
 from citycarbon.runs.scope2 import persist_demo_scope2
 from citycarbon.runs.targets import recompute
 from citycarbon.store import catalog, lake, query, results
@@ -183,6 +183,14 @@ def _targets(ctx: Context) -> str:
     return f"{len(got.progress)} target(s), {len(got.logged)} warning change(s)"
 
 
+def _energy_benchmark(ctx: Context) -> str:
+    try:
+        assessed, _ = energy_benchmarks(ctx.years, settings=ctx.settings)
+    except InputError as err:
+        raise NotApplicable(err.reason) from None
+    return f"{len(assessed):,} enterprise-year(s) assessed against the energy-efficiency levels"
+
+
 def _rating(ctx: Context) -> str:
 
     if not catalog.committed_files("enterprise_value_added", url=ctx.settings.database_url):
@@ -233,6 +241,8 @@ STEPS: tuple[Step, ...] = (
                 "blue_carbon_sites",
                 "mariculture",
                 "transport_fuel",
+                "agriculture",
+                "fugitive_activity",
             }
         ),
         (R.ENTERPRISE_MONTH_GASES,),  # the bottom-up: the enterprise accounts by sector and gas
@@ -298,6 +308,14 @@ STEPS: tuple[Step, ...] = (
         False,
         _green_projects,
     ),
+    Step(
+        "energy_benchmark",
+        frozenset({"industrial_output"}),
+        (R.ENTERPRISE_MONTH_FUEL,),
+        (R.ENERGY_BENCHMARK, R.ENERGY_BENCHMARK_SUMMARY),
+        True,
+        _energy_benchmark,
+    ),
 )
 STEP_NAMES = tuple(s.name for s in STEPS)
 
@@ -324,6 +342,12 @@ def stale_steps(
             out.append(step)
             written |= {r.name for r in step.writes}
     return out
+
+
+def results_written(step_names: Iterable[str]) -> list[str]:
+    """The results the named steps write, in pipeline order (what a finished job refreshed)."""
+    names = set(step_names)
+    return [r.name for step in STEPS if step.name in names for r in step.writes]
 
 
 def affected_years(batch_ids: Iterable[int], *, url: str | None = None) -> list[int] | None:

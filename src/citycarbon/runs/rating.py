@@ -8,6 +8,10 @@ grid factor -> monthly and annual sums -> net CO2, L, level, K and grade
 by city, district, park and industry class. A *reporting enterprise* has both CO2 and value
 added in the period; the annual grade sums the months it has both.
 
+Energy-efficiency benchmarking (:func:`energy_benchmarks`): the enterprises' comprehensive energy
+of the year (the same accounts) over their output (``industrial_output``) against the product
+levels of :mod:`citycarbon.rating.benchmarks`.
+
 The rule set is :data:`~citycarbon.rating.efficiency.DEFAULT_RULES` (the city config has no
 ``rating`` section yet; a city adopting another province's method adds a set to the rules file).
 """
@@ -23,9 +27,12 @@ from citycarbon.accounting import electricity as elec
 from citycarbon.contract.results import (
     CARBON_EFFICIENCY,
     CARBON_EFFICIENCY_DISTRIBUTION,
+    ENERGY_BENCHMARK,
+    ENERGY_BENCHMARK_SUMMARY,
     ENTERPRISE_MONTH_FUEL,
 )
 from citycarbon.errors import InputError
+from citycarbon.rating import benchmarks as bm
 from citycarbon.rating import efficiency as ef
 from citycarbon.store import catalog, lake, results
 
@@ -153,3 +160,46 @@ def carbon_efficiency(
     results.write(CARBON_EFFICIENCY, graded, partitions=keep, lake=settings.lake)
     results.write(CARBON_EFFICIENCY_DISTRIBUTION, dist, partitions=keep, lake=settings.lake)
     return graded, dist
+
+
+def energy_benchmarks(
+    years: Sequence[int] | None, *, settings: Any
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Assess the single-product enterprises of ``years`` (None: every year with output)
+    against the product levels (:mod:`citycarbon.rating.benchmarks`) and write
+    :data:`ENERGY_BENCHMARK` and :data:`ENERGY_BENCHMARK_SUMMARY`.
+
+    Raises InputError when no enterprise makes a product with a level in the years asked.
+    """
+    levels = bm.load_benchmarks()
+    filters = {"year": [int(y) for y in years]} if years is not None else None
+    output = lake.read_current(
+        "industrial_output",
+        filters,
+        columns=["enterprise_code", "product", "quantity", "unit", "year"],
+        lake=settings.lake,
+        url=settings.database_url,
+    )
+    energy = results.current(
+        ENTERPRISE_MONTH_FUEL,
+        partitions=years,
+        columns=["enterprise_code", "year", "energy_tce"],
+        lake=settings.lake,
+    )
+    energy = energy.groupby(["enterprise_code", "year"], as_index=False)["energy_tce"].sum()
+    for frame in (output, energy):
+        frame["year"] = frame["year"].astype("int64")
+    assessed = bm.assess(output, energy, levels).assign(levels=levels.label)
+    if assessed.empty:
+        raise InputError(
+            "no single-product enterprise makes a product with an energy-efficiency level "
+            "(rating/data/energy_benchmarks.yaml) in the years asked",
+            source="lake table industrial_output",
+            field="product",
+            value=years,
+        )
+    summary = bm.output_shares(assessed)
+    keep = sorted(set(assessed["year"])) if years is None else sorted(map(int, years))
+    results.write(ENERGY_BENCHMARK, assessed, partitions=keep, lake=settings.lake)
+    results.write(ENERGY_BENCHMARK_SUMMARY, summary, partitions=keep, lake=settings.lake)
+    return assessed, summary

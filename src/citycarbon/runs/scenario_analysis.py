@@ -1,6 +1,8 @@
 """Scenario analyses computed on request for the 情景分析 page and its API: stored scenarios
 run (Monte Carlo with the user's draws and seed), compared, and their marginal abatement cost
-curve, co-benefits, socio-economic estimates and the LMDI decomposition of the city history.
+curve (netted or standalone), co-benefits, socio-economic estimates, the LMDI decomposition and
+STIRPAT diagnostics of the city history, the activity baseline's calibration and the
+least-cost pathway (linear programme) of a scenario's measures.
 
 The face checks the role (``read_city``, ``edit_scenarios`` in :mod:`citycarbon.read.access`)
 before calling these functions. The city history and the scenario runs are cached while their
@@ -154,14 +156,77 @@ def fan(name: str, *, draws: int = 500, seed: int = 0) -> pd.DataFrame:
     return sc.fan_chart(got["runs"][0])
 
 
-def macc(name: str, year: int = 2040) -> pd.DataFrame:
-    """Marginal abatement cost curve of a scenario's measures (standalone, in ``year``)."""
+def macc(
+    name: str, year: int = 2040, *, method: str = "netted", basis: str = "location"
+) -> pd.DataFrame:
+    """Marginal abatement cost curve of a scenario's measures in ``year``: ``netted`` (merit
+    order, interactions counted, Kesicki & Ekins 2012) or ``standalone``; abatement on the
+    ``location`` or ``market`` basis."""
+    if method not in ("netted", "standalone"):
+        raise InputError("method must be netted or standalone", field="method", value=method)
     got = run_scenarios([], draws=0)
     measures = cat.resolve_measures(ds.load_scenario(name)["measures"])
     if not measures:
         return pd.DataFrame(columns=MACC_COLUMNS)
     h = got["history"]
-    return mc.macc(got["baseline"], measures, year=int(year), **h.model_inputs())
+    curve = mc.macc_netted if method == "netted" else mc.macc
+    return curve(got["baseline"], measures, year=int(year), basis=basis, **h.model_inputs())
+
+
+def activity_baseline() -> dict[str, pd.DataFrame]:
+    """The baseline by driver: calibration per sector (driver, intensity, trend, fit to the
+    inventory), the backcast of the history and the projection to 2060
+    (:func:`citycarbon.runs.scenarios.activity_baseline`)."""
+    return ds.activity_baseline(city_history())
+
+
+def grid_trajectory() -> pd.DataFrame:
+    """The grid factor the scenarios use, by year [tCO2/MWh] (the declared trajectory scaled
+    to the inventory's base-year factor), with the trajectory's name."""
+    h = city_history()
+    got = run_scenarios([], draws=0)
+    base = got["baseline"]
+    return pd.DataFrame(
+        {
+            "year": base.years,
+            "grid_ef_tco2_per_mwh": base.grid_ef_tco2_per_mwh[0],
+            "trajectory": h.grid_ef_trajectory,
+        }
+    )
+
+
+def grid_trajectory_spec() -> dict:
+    """The declared grid factor trajectory of the city (name, zh, en, unit, source, year,
+    note, points)."""
+    h = city_history()
+    return {"name": h.grid_ef_trajectory, **cat.grid_ef_trajectory(h.grid_ef_trajectory)}
+
+
+def stirpat() -> dict[str, Any]:
+    """STIRPAT of the city history on non-Kaya drivers with its diagnostics
+    (:func:`citycarbon.runs.scenarios.history_stirpat`)."""
+    return ds.history_stirpat(city_history(), n_boot=500)
+
+
+def least_cost(
+    name: str,
+    *,
+    cap_year: int | None = None,
+    cap_tco2e: float | None = None,
+    intensity: bool = True,
+    year: int = 2035,
+) -> dict[str, Any]:
+    """Least-cost deployment of a scenario's measures meeting a CO2 cap (``cap_year``,
+    ``cap_tco2e``) and/or the city's CO2-intensity targets (目标与预警, else the baseline's
+    assumed ones); a linear programme solved by HiGHS."""
+    measures = cat.resolve_measures(ds.load_scenario(name)["measures"])
+    caps = {int(cap_year): float(cap_tco2e)} if cap_year and cap_tco2e is not None else None
+    targets = None
+    if intensity:
+        targets = city_intensity_targets() or cat.baseline_assumptions()["targets"]
+    return ds.least_cost_pathway(
+        city_history(), measures, caps=caps, intensity_targets=targets, year=int(year)
+    )
 
 
 def cobenefits(name: str, year: int = 2030) -> pd.DataFrame:

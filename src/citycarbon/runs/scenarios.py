@@ -19,11 +19,18 @@ imports and local 1.A.1 generation) in proportion to their electricity and heat 
 non-energy sectors map onto the model's sectors by ``inventory_mapping`` in
 ``pathways/data/baseline.yaml``; the carrier mix is the balance's final consumption by sector
 and carrier.
+
+The baseline follows activity (LEAP style, :mod:`citycarbon.pathways.activity`): each sector's
+activity driver (``activity`` in ``baseline.yaml``: industrial and construction value added at
+comparable prices, vehicle fleet, floor area — ``city_statistics`` indicators) times its energy
+intensity calibrated on the history. The grid factor to 2060 is the trajectory the city config
+declares (``pathways.grid_ef_trajectory``). Both reach every run through
+:meth:`CityHistory.model_inputs`, so scenarios, MACCs and the least-cost pathway share them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -33,14 +40,16 @@ from citycarbon.accounting.balance import balance_items
 from citycarbon.config import load_city
 from citycarbon.errors import InputError, UnknownCodeError
 from citycarbon.factors import fuels
+from citycarbon.pathways import activity as act
 from citycarbon.pathways import catalogue as cat
 from citycarbon.pathways import cobenefits as cb
 from citycarbon.pathways import economics as ec
 from citycarbon.pathways import macc as mc
+from citycarbon.pathways import optimize as opt
 from citycarbon.pathways import scenario as sc
 from citycarbon.pathways.decomposition import decompose_panel, kaya_factors
 from citycarbon.pathways.forecast import backtest, forecast_series, growth_from_forecast
-from citycarbon.pathways.stirpat import stirpat_ridge
+from citycarbon.pathways.stirpat import collinearity_diagnostics, stirpat_ridge
 from citycarbon.runs.inventory import latest_result
 from citycarbon.store import catalog, lake
 from citycarbon.store.models import Scenario
@@ -67,20 +76,35 @@ class CityHistory:
     grid_ef: pd.Series  # year -> tCO2/MWh
     base_year: int
     method: str = METHOD_INVENTORY
+    #: year, sector, indicator, activity (real where declared) — None: no activity baseline
+    activity: pd.DataFrame | None = None
+    #: the declared grid factor trajectory (year -> tCO2/MWh); None: the assumed decline
+    grid_ef_points: dict | None = None
+    #: name of the declared trajectory (as the page shows it)
+    grid_ef_trajectory: str | None = None
+    #: city_statistics by year (wide: one column an indicator, GDP at comparable prices)
+    statistics: pd.DataFrame | None = None
 
-    def model_inputs(self) -> dict:
-        """Keyword arguments of :func:`citycarbon.pathways.scenario.simulate` for the base year."""
+    def model_inputs(self, baseline: str = "activity") -> dict:
+        """Keyword arguments of :func:`citycarbon.pathways.scenario.simulate` for the base year:
+        the base energy, the declared grid trajectory and, for ``baseline="activity"`` (with
+        activity data), the sector growth of the activity baseline."""
         b = self.base_year
         ef = float(self.grid_ef[b])
         em = self.emissions[self.emissions["year"] == b][["sector", "emissions_tco2e"]]
         d = self.drivers.set_index("year").loc[b]
-        return {
+        out = {
             "base_energy": sc.base_energy_from_emissions(em, self.mix, grid_ef_tco2_per_mwh=ef),
             "base_year": b,
             "grid_ef_tco2_per_mwh": ef,
             "gdp": float(d["gdp"]),
             "population": float(d["population"]),
+            "grid_ef_points": self.grid_ef_points,
         }
+        if baseline == "activity" and self.activity is not None:
+            growth = activity_baseline(self)["projection"]
+            out["growth_override"] = growth[["year", "sector", "growth"]]
+        return out
 
 
 def _statistics(region_code: str) -> pd.DataFrame:
@@ -109,6 +133,43 @@ def _statistics(region_code: str) -> pd.DataFrame:
         }
     )
     return frame.dropna(subset=["population", "gdp"]).rename_axis("year").reset_index()
+
+
+def _statistics_wide(region_code: str) -> pd.DataFrame:
+    """``city_statistics`` of the city by year, one column an indicator: GDP at comparable
+    prices as ``gdp`` and at current prices as ``gdp_current``, other indicators as given."""
+
+    s = lake.read_current("city_statistics")
+    s = s[s["region_code"] == region_code]
+    gdp = s["indicator"] == "gdp"
+    comparable = gdp & s["price_basis"].str.startswith("comparable")
+    s = s.assign(column=np.where(comparable, "gdp", np.where(gdp, "gdp_current", s["indicator"])))
+    return s.pivot_table(index="year", columns="column", values="value", aggfunc="first")
+
+
+def _activity(wide: pd.DataFrame, spec: dict) -> pd.DataFrame | None:
+    """``year, sector, indicator, activity`` of each model sector's driver (value added
+    deflated to comparable prices by the GDP deflator where ``real``); None when the statistics
+    lack a driver."""
+
+    missing = [v["indicator"] for v in spec.values() if v["indicator"] not in wide.columns]
+    if missing:
+        return None
+    deflator = wide["gdp"] / wide["gdp_current"] if "gdp_current" in wide else 1.0
+    frames = [
+        pd.DataFrame(
+            {
+                "year": wide.index.astype(int),
+                "sector": sector,
+                "indicator": v["indicator"],
+                "activity": (
+                    wide[v["indicator"]] * (deflator if v.get("real") else 1.0)
+                ).to_numpy(),
+            }
+        )
+        for sector, v in spec.items()  # four sectors
+    ]
+    return pd.concat(frames, ignore_index=True).dropna(subset=["activity"])
 
 
 def _energy(indicators: pd.DataFrame, region_code: str) -> pd.DataFrame:
@@ -163,8 +224,13 @@ def _inventory_history(
     by_item = bal.groupby(["year", "item", "ipcc", "sector"], as_index=False)[
         ["tce", "fossil_tce", "power_tce"]
     ].sum()
-    # scope 1 of each energy sector -> its items by fossil energy
-    direct = inv[(inv["scope"] == 1) & inv["sector"].isin(set(by_item["ipcc"]))]
+    # scope 1 of each energy sector -> its items by fossil energy; a subcategory (transport by
+    # mode, 1.A.3.a-d) counts in the balance item's category (1.A.3)
+    energy_sectors = set(by_item["ipcc"])
+    sector = inv["sector"].astype(str)
+    parent = sector.str.rsplit(".", n=1).str[0]
+    booked = sector.where(sector.isin(energy_sectors), parent.where(parent.isin(energy_sectors)))
+    direct = inv.assign(sector=booked)[(inv["scope"] == 1) & booked.notna()]
     direct = direct.groupby(["year", "sector"])["emissions_tco2e"].sum()
     fossil_share = by_item["fossil_tce"] / by_item.groupby(["year", "ipcc"])[
         "fossil_tce"
@@ -251,7 +317,66 @@ def city_history(city=None) -> CityHistory:
     base = int(drivers["year"].max())
     mix = mixes[base].reindex(sectors).fillna(0.0).stack().rename("share").reset_index()
     mix.columns = ["sector", "carrier", "share"]
-    return CityHistory(emissions, drivers, mix, grid, base)
+    wide = _statistics_wide(cfg.adcode)
+    trajectory = cfg.pathways.grid_ef_trajectory
+    return CityHistory(
+        emissions,
+        drivers,
+        mix,
+        grid,
+        base,
+        activity=_activity(wide, a["activity"]),
+        grid_ef_points=cat.grid_ef_trajectory(trajectory)["points"],
+        grid_ef_trajectory=trajectory,
+        statistics=wide,
+    )
+
+
+#: Tolerance within which the activity baseline's backcast reproduces the inventory history
+#: (mean absolute percentage error per sector): a calibration outside it is flagged.
+BACKCAST_TOLERANCE = 0.05
+
+
+def activity_baseline(history: CityHistory, *, end_year: int = sc.END_YEAR) -> dict:
+    """The LEAP-style activity baseline of the city (see :mod:`citycarbon.pathways.activity`).
+
+    Returns
+    -------
+    dict
+        ``calibration`` (per sector: driver, base intensity, trend, fit), ``backcast`` (the
+        history years: inventory vs calibrated model, with ``within_tolerance``),
+        ``projection`` (``year, sector, activity, intensity_tce_per_unit, energy_tce,
+        growth`` from the base year to ``end_year``).
+    """
+    if history.activity is None:
+        raise InputError(
+            "city_statistics lack an activity driver of the baseline (baseline.yaml activity)",
+            source="city_statistics",
+            field="indicator",
+        )
+    a = cat.baseline_assumptions()
+    spec, bounds = a["activity"], a["intensity_trend"]
+    hist = history.activity.merge(history.emissions, on=["year", "sector"])
+    cal, back = act.calibrate_intensity(
+        hist,
+        base_year=history.base_year,
+        trend_low=float(bounds["low"]),
+        trend_high=float(bounds["high"]),
+    )
+    cal["indicator"] = cal["sector"].map({s: v["indicator"] for s, v in spec.items()})
+    cal["unit"] = cal["sector"].map({s: v["unit"] for s, v in spec.items()})
+    cal["driver_zh"] = cal["sector"].map({s: v["zh"] for s, v in spec.items()})
+    cal["driver_en"] = cal["sector"].map({s: v["en"] for s, v in spec.items()})
+    cal["within_tolerance"] = cal["mape"] <= BACKCAST_TOLERANCE
+    years = np.arange(history.base_year, end_year + 1)
+    growth = pd.DataFrame(
+        {s: sc.piecewise_rate(v["growth"], years) for s, v in spec.items()}, index=years
+    ).T
+    base = hist[hist["year"] == history.base_year].set_index("sector")["activity"]
+    projection = act.baseline_energy_growth(
+        act.project_activity(base, growth, years), cal, base_year=history.base_year
+    )
+    return {"calibration": cal, "backcast": back, "projection": projection}
 
 
 # --------------------------------------------------------------------------- catalog
@@ -395,22 +520,26 @@ def run_scenarios(
     seed: int = 0,
     end_year: int = sc.END_YEAR,
     history: CityHistory | None = None,
-    baseline: str = "assumptions",
+    baseline: str = "activity",
     url: str | None = None,
 ) -> tuple[list[sc.ScenarioRun], sc.ScenarioRun, CityHistory]:
     """Run stored scenarios on the city's inputs; returns (runs, central baseline, history).
 
-    ``baseline="forecast"`` replaces the assumed sector growth of the first six years by a
-    damped-trend forecast of each sector's energy history (needs six years of history).
+    ``baseline="activity"`` (default): sector energy follows activity x calibrated intensity
+    (:func:`activity_baseline`); ``"assumptions"``: the assumed sector growth rates only;
+    ``"forecast"`` replaces the assumed sector growth of the first six years by a damped-trend
+    forecast of each sector's energy history (needs six years of history).
     """
     history = history or city_history()
-    inputs = history.model_inputs()
+    if baseline not in ("activity", "assumptions", "forecast"):
+        raise InputError(
+            "baseline must be 'activity', 'assumptions' or 'forecast'",
+            field="baseline",
+            value=baseline,
+        )
+    inputs = history.model_inputs(baseline)
     if baseline == "forecast":
         inputs["growth_override"] = forecast_growth(history)
-    elif baseline != "assumptions":
-        raise InputError(
-            "baseline must be 'assumptions' or 'forecast'", field="baseline", value=baseline
-        )
     runs = []
     for name in names:  # a few scenarios
         spec = load_scenario(name, url=url)
@@ -420,8 +549,8 @@ def run_scenarios(
                 **inputs, measures=measures, draws=draws, seed=seed, end_year=end_year, name=name
             )
         )
-    baseline = sc.simulate(**inputs, measures=[], end_year=end_year, name="baseline")
-    return runs, baseline, history
+    base_run = sc.simulate(**inputs, measures=[], end_year=end_year, name="baseline")
+    return runs, base_run, history
 
 
 def history_decomposition(history: CityHistory, *, method: str = "additive") -> pd.DataFrame:
@@ -435,18 +564,22 @@ def history_decomposition(history: CityHistory, *, method: str = "additive") -> 
 
 __all__ = [
     "CityHistory",
+    "activity_baseline",
     "city_history",
     "ensure_default_scenarios",
     "forecast_growth",
     "forecast_history",
     "history_decomposition",
     "history_stirpat",
+    "least_cost_pathway",
     "list_scenarios",
     "load_scenario",
+    "measure_potentials",
     "run_scenarios",
     "save_scenario",
     "scenario_results",
     "scenario_versions",
+    "stirpat_frame",
 ]
 
 
@@ -456,17 +589,171 @@ def forecast_growth(history: CityHistory, *, horizon: int = 6) -> pd.DataFrame:
     return growth_from_forecast(history.emissions, value="energy_tce", horizon=horizon)
 
 
-def history_stirpat(history: CityHistory, **kw) -> pd.DataFrame:
-    """STIRPAT elasticities of city emissions on population, GDP per capita and energy
-    intensity (ridge + bootstrap); needs at least five years of history."""
+#: STIRPAT drivers (not the Kaya identity rearranged): name -> how it is computed from the
+#: city statistics. Urbanisation enters when ``city_statistics`` has ``urbanisation_rate``.
+STIRPAT_DRIVERS = {
+    "population": "population [10^4 persons]",
+    "affluence": "GDP per capita, comparable prices [10^4 CNY/person]",
+    "industrial_share": "secondary-sector value added / GDP (current prices)",
+    "urbanisation": "urban population share (city_statistics urbanisation_rate)",
+}
 
-    d = history.drivers.assign(
-        gdp_per_capita=lambda f: f["gdp"] / f["population"],
-        energy_intensity=lambda f: f["energy_tce"] / f["gdp"],
+
+def stirpat_frame(history: CityHistory) -> pd.DataFrame:
+    """``year, emissions_tco2e`` and the :data:`STIRPAT_DRIVERS` the statistics give."""
+    d = history.drivers.set_index("year")[["emissions_tco2e", "population", "gdp"]]
+    w = history.statistics if history.statistics is not None else pd.DataFrame(index=d.index)
+    w = w.reindex(d.index)
+    frame = pd.DataFrame(
+        {
+            "emissions_tco2e": d["emissions_tco2e"],
+            "population": d["population"],
+            "affluence": d["gdp"] / d["population"],
+        }
     )
-    return stirpat_ridge(
-        d, "emissions_tco2e", ["population", "gdp_per_capita", "energy_intensity"], **kw
+    if {"va_secondary", "gdp_current"} <= set(w.columns):
+        frame["industrial_share"] = w["va_secondary"] / w["gdp_current"]
+    if "urbanisation_rate" in w.columns:
+        frame["urbanisation"] = w["urbanisation_rate"]
+    return frame.dropna(axis=1, how="any").reset_index()
+
+
+def history_stirpat(history: CityHistory, **kw) -> dict:
+    """STIRPAT of city emissions on population, affluence, industrial share (and urbanisation
+    where given), with its diagnostics: VIF per driver, condition number, sample size.
+
+    Returns
+    -------
+    dict
+        ``drivers`` (used), ``diagnostics`` (per driver: vif, flag), ``summary`` (n_obs,
+        n_coefficients, residual_df, condition_number and flags), ``elasticities`` (ridge +
+        bootstrap, :func:`citycarbon.pathways.stirpat.stirpat_ridge`) or None with ``reason``
+        when the history is too short to estimate them (observations < drivers + 2).
+    """
+    frame = stirpat_frame(history)
+    drivers = [d for d in STIRPAT_DRIVERS if d in frame.columns]
+    diag, summary = collinearity_diagnostics(frame, "emissions_tco2e", drivers, check_size=False)
+    out = {"drivers": drivers, "diagnostics": diag, "summary": summary, "elasticities": None}
+    if len(frame) < len(drivers) + 2:
+        out["reason"] = (
+            f"{len(frame)} years of history for {len(drivers)} drivers: at least "
+            f"{len(drivers) + 2} are needed to estimate elasticities"
+        )
+        return out
+    out["elasticities"] = stirpat_ridge(frame, "emissions_tco2e", drivers, **kw)
+    return out
+
+
+def measure_potentials(
+    history: CityHistory, measures: list[cat.Measure], *, year: int, basis: str = "location"
+) -> dict:
+    """Inputs of the least-cost LP from a scenario's measures.
+
+    - order and cost: the netted MACC in ``year`` (:func:`citycarbon.pathways.macc.macc_netted`,
+      the scenario's timing), cost per tonne ``c_m``;
+    - potential ``a[m, y]``: the netted abatement of each measure at full deployment from the
+      year after the base year (the merit-order package run cumulatively), every model year;
+    - speed ``1 / (full_year - start_year)`` and earliest year ``start_year`` of the catalogue.
+
+    Returns ``{"macc", "potential" (measures x years; empty without abating measures),
+    "cost", "max_step", "earliest",
+    "baseline" (year -> net emissions on ``basis``), "gdp" (year -> GDP)}``.
+    """
+    inputs = history.model_inputs()
+    base_run = sc.simulate(measures=[], name="baseline", **inputs)
+    curve = mc.macc_netted(base_run, measures, year=year, basis=basis, **inputs)
+    if len(curve):
+        curve = curve.dropna(subset=["cost_cny_per_tco2e"])
+    else:  # no measures: an empty curve with the columns the rest reads
+        curve = pd.DataFrame(columns=["id", "cost_cny_per_tco2e"])
+    by_id = {m.id: m for m in measures}
+    first = history.base_year + 1
+    full = [replace(by_id[i], start_year=first, full_year=first) for i in curve["id"]]
+    nets = [mc.net_emissions(base_run, basis)[0]]
+    for k in range(len(full)):  # one cumulative run per measure (a dozen, vectorised)
+        run = sc.simulate(measures=full[: k + 1], name=full[k].id, **inputs)
+        nets.append(mc.net_emissions(run, basis)[0])
+    years = base_run.years
+    potential = pd.DataFrame(
+        -np.diff(np.stack(nets), axis=0), index=list(curve["id"]), columns=years
+    ).loc[:, years > history.base_year]
+    span = np.array([max(by_id[i].full_year - by_id[i].start_year, 1) for i in curve["id"]])
+    return {
+        "macc": curve,
+        "potential": potential,
+        "cost": curve.set_index("id")["cost_cny_per_tco2e"],
+        "max_step": pd.Series(1.0 / span, index=list(curve["id"])),
+        "earliest": pd.Series([by_id[i].start_year for i in curve["id"]], index=curve["id"]),
+        "baseline": pd.Series(mc.net_emissions(base_run, basis)[0], index=years),
+        "gdp": pd.Series(base_run.gdp[0], index=years),
+    }
+
+
+def least_cost_pathway(
+    history: CityHistory,
+    measures: list[cat.Measure],
+    *,
+    caps: dict[int, float] | None = None,
+    intensity_targets: list[dict] | None = None,
+    year: int = 2035,
+    basis: str = "location",
+) -> dict:
+    """The least-cost deployment of ``measures`` meeting CO2 caps (year -> tCO2e) and/or
+    CO2-intensity targets (``base_year, year, reduction``), by linear programming (HiGHS).
+
+    An intensity target becomes the cap ``(1 - R) x C_base / GDP_base x GDP_year``
+    (:func:`citycarbon.pathways.optimize.intensity_cap_tco2e`) with ``C_base`` the inventory's
+    emissions when the target's base year is in the history, else the baseline's (a
+    simplification: deployment before the target's base year does not move its starting
+    point); a target whose base year has no emissions (before the history) or whose year is
+    outside the horizon is left out and listed in ``skipped_targets``. Returns the LP result
+    (:func:`citycarbon.pathways.optimize.least_cost_deployment`) plus ``macc`` (the netted
+    curve whose order and costs it uses), ``caps`` and ``skipped_targets``.
+    """
+    got = measure_potentials(history, measures, year=year, basis=basis)
+    hist = history.drivers.set_index("year")
+    years = got["baseline"].index[got["baseline"].index > history.base_year]
+    cap = {int(y): float(v) for y, v in (caps or {}).items() if y in years}  # inside the horizon
+    skipped = []
+    for t in intensity_targets or []:  # a handful of targets
+        b = int(t["base_year"])
+        known = b in hist.index or b in got["baseline"].index
+        if not (years[0] <= t["year"] <= years[-1]) or not known:
+            skipped.append(t)  # outside the horizon, or a base year without emissions
+            continue
+        base_em = (
+            float(hist.at[b, "emissions_tco2e"]) if b in hist.index else float(got["baseline"][b])
+        )
+        gdp_b = float(hist.at[b, "gdp"]) if b in hist.index else float(got["gdp"][b])
+        value = float(
+            opt.intensity_cap_tco2e(base_em, gdp_b, got["gdp"][t["year"]], t["reduction"])
+        )
+        cap[int(t["year"])] = min(value, cap.get(int(t["year"]), np.inf))
+    status = "no_measures" if got["potential"].empty else "no_constraint" if not cap else None
+    if status:  # nothing to optimise: said, not raised (the request itself was valid)
+        emissions = pd.DataFrame(
+            {
+                "year": years,
+                "baseline_tco2e": got["baseline"][years].to_numpy(),
+                "cap_tco2e": pd.Series(cap, dtype=float).reindex(years).to_numpy(),
+            }
+        )
+        result = opt.unsolved(status, status.replace("_", " "), emissions)
+        return {**result, "macc": got["macc"], "caps": cap, "skipped_targets": skipped}
+    result = opt.least_cost_deployment(
+        got["potential"],
+        got["cost"],
+        got["baseline"],
+        pd.Series(cap).sort_index(),
+        base_year=history.base_year,
+        rate=cat.discount_rate(),
+        max_step=got["max_step"],
+        earliest_year=got["earliest"],
     )
+    result["macc"] = got["macc"]
+    result["caps"] = cap
+    result["skipped_targets"] = skipped
+    return result
 
 
 def scenario_results(

@@ -34,13 +34,19 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.orm import Session
 
+from citycarbon.config.home import stored_secret
+from citycarbon.config.settings import get_settings
 from citycarbon.errors import InputError
 from citycarbon.store import catalog
 from citycarbon.store.models import (
     CreditAccount,
+    CreditConsent,
     CreditEntry,
+    CreditEvent,
+    CreditEventCount,
     CreditNonce,
     CreditPartnerKey,
     utcnow,
@@ -424,14 +430,68 @@ _K = CreditPartnerKey.__table__
 _N = CreditNonce.__table__
 
 
-def add_partner_key(partner: str, *, url: str | None = None) -> tuple[str, str]:
-    """A new HMAC key of ``partner``: ``(key_id, secret)``; the secret is shown once."""
+def _fernet() -> Fernet:
+    """The cipher of partner secrets: ``CITYCARBON_PARTNER_SECRETS_KEY``, else a key kept in
+    ``$CITYCARBON_HOME/partner_secrets_key`` (made on first use)."""
+    settings = get_settings()
+    key = settings.partner_secrets_key or stored_secret(
+        settings.home, "partner_secrets_key", lambda: Fernet.generate_key().decode()
+    )
+    try:
+        return Fernet(key.encode())
+    except ValueError:
+        raise InputError(
+            "is not a Fernet key (32 url-safe base64-encoded bytes)",
+            source="environment variable CITYCARBON_PARTNER_SECRETS_KEY",
+        ) from None
+
+
+def encrypt_secret(secret: str) -> str:
+    """The Fernet token of a partner secret (what the catalog stores)."""
+    return _fernet().encrypt(secret.encode()).decode()
+
+
+def decrypt_secret(token: str) -> str:
+    """A partner secret from its stored token (an InputError when the key cannot open it)."""
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise InputError(
+            "a stored partner secret does not open with the configured key",
+            source="environment variable CITYCARBON_PARTNER_SECRETS_KEY",
+        ) from None
+
+
+def _new_key(session: Session, partner: str) -> tuple[str, str]:
     key_id, secret = "pk_" + secrets.token_hex(8), secrets.token_urlsafe(32)
-    with catalog._joined(None, url) as s:
-        s.execute(
-            _K.insert().values(key_id=key_id, partner=partner, secret=secret, created_at=utcnow())
+    session.execute(
+        _K.insert().values(
+            key_id=key_id, partner=partner, secret=encrypt_secret(secret), created_at=utcnow()
         )
+    )
     return key_id, secret
+
+
+def add_partner_key(partner: str, *, url: str | None = None) -> tuple[str, str]:
+    """A new HMAC key of ``partner``: ``(key_id, secret)``; the secret is shown once and
+    stored encrypted."""
+    with catalog._joined(None, url) as s:
+        return _new_key(s, partner)
+
+
+def rotate_partner_key(partner: str, *, url: str | None = None) -> tuple[str, str]:
+    """A new key of ``partner``; its newest live key stays live beside it (the partner switches
+    meanwhile), older live keys are revoked: two live keys at most."""
+    with catalog._joined(None, url) as s:
+        live = s.execute(
+            sa.select(_K.c.key_id)
+            .where(_K.c.partner == partner, _K.c.revoked_at.is_(None))
+            .order_by(_K.c.created_at.desc(), _K.c.key_id)
+        ).scalars()
+        older = list(live)[1:]
+        if older:
+            s.execute(_K.update().where(_K.c.key_id.in_(older)).values(revoked_at=utcnow()))
+        return _new_key(s, partner)
 
 
 def revoke_partner_key(key_id: str, *, url: str | None = None) -> None:
@@ -443,11 +503,12 @@ def revoke_partner_key(key_id: str, *, url: str | None = None) -> None:
 def partner_secret(partner: str, key_id: str, *, url: str | None = None) -> str | None:
     """The secret of a live key of ``partner`` (None when unknown, another's or revoked)."""
     with catalog._joined(None, url, write=False) as s:
-        return s.execute(
+        token = s.execute(
             sa.select(_K.c.secret).where(
                 _K.c.key_id == key_id, _K.c.partner == partner, _K.c.revoked_at.is_(None)
             )
         ).scalar_one_or_none()
+    return None if token is None else decrypt_secret(token)
 
 
 def use_nonce(partner: str, nonce: str, *, prune_before: datetime, url: str | None = None) -> bool:
@@ -461,3 +522,286 @@ def use_nonce(partner: str, nonce: str, *, prune_before: datetime, url: str | No
             .on_conflict_do_nothing(index_elements=["partner", "nonce"])
         )
         return done.rowcount == 1
+
+
+# --------------------------------------------------------------------------- residents (PIPL)
+_C = CreditConsent.__table__
+_V = CreditEvent.__table__
+_VC = CreditEventCount.__table__
+#: Columns of :data:`_V` a partner's event table fills (the rest are the outcome and receipt).
+EVENT_LOG_COLUMNS = (
+    "event_id",
+    "subject",
+    "resident",
+    "method",
+    "at",
+    "ended_at",
+    "quantity",
+    "district_code",
+    "status",
+    "reason",
+)
+#: Opt-in fields a consent may carry, with their longest length.
+CONTACT_FIELDS = {"contact_name": 100, "contact_phone": 32}
+
+
+def record_consent(
+    partner: str,
+    subject: str,
+    *,
+    resident: str | None = None,
+    contact: dict[str, str] | None = None,
+    url: str | None = None,
+) -> None:
+    """Record (or renew) the consent of ``partner``'s resident ``subject``: a withdrawn consent
+    becomes valid again; ``resident`` (city-wide pseudonymous id) and opt-in ``contact`` fields
+    replace what was stored."""
+    values = {
+        "resident": resident or None,
+        **{f: (contact or {}).get(f) or None for f in CONTACT_FIELDS},
+        "granted_at": utcnow(),
+        "withdrawn_at": None,
+    }
+    with catalog._joined(None, url) as s:
+        insert = catalog._insert(s.bind.dialect.name)(_C).values(
+            partner=partner, subject=subject, **values
+        )
+        s.execute(insert.on_conflict_do_update(index_elements=["partner", "subject"], set_=values))
+
+
+def withdraw_consent(partner: str, subject: str, *, url: str | None = None) -> bool:
+    """Withdraw a resident's consent to ``partner`` (new events of the account are refused);
+    False when no valid consent was recorded."""
+    with catalog._joined(None, url) as s:
+        done = s.execute(
+            _C.update()
+            .where(_C.c.partner == partner, _C.c.subject == subject, _C.c.withdrawn_at.is_(None))
+            .values(withdrawn_at=utcnow())
+        )
+        return done.rowcount == 1
+
+
+def consents_of(partner: str, subjects: list[str], *, url: str | None = None) -> pd.DataFrame:
+    """``subject``, ``resident``, ``withdrawn`` (bool) of the recorded consents of ``partner``'s
+    accounts ``subjects``."""
+    with catalog._joined(None, url, write=False) as s:
+        rows = s.execute(
+            sa.select(_C.c.subject, _C.c.resident, _C.c.withdrawn_at.is_not(None)).where(
+                _C.c.partner == partner, _C.c.subject.in_(subjects)
+            )
+        ).all()
+    return pd.DataFrame(rows, columns=["subject", "resident", "withdrawn"])
+
+
+def claims_by_others(
+    partner: str, residents: list[str], since: datetime, *, url: str | None = None
+) -> pd.DataFrame:
+    """``resident``, ``method``, ``at``, ``ended_at`` of the credited or held events of other
+    partners for ``residents`` that end at or after ``since``."""
+    end = sa.func.coalesce(_V.c.ended_at, _V.c.at)
+    with catalog._joined(None, url, write=False) as s:
+        rows = s.execute(
+            sa.select(_V.c.resident, _V.c.method, _V.c.at, _V.c.ended_at).where(
+                _V.c.partner != partner,
+                _V.c.resident.in_(residents),
+                _V.c.status.in_(["credited", "held"]),
+                end >= since,
+            )
+        ).all()
+    frame = pd.DataFrame(rows, columns=["resident", "method", "at", "ended_at"])
+    return frame.assign(
+        at=pd.to_datetime(frame["at"], utc=True),
+        ended_at=pd.to_datetime(frame["ended_at"], utc=True),
+    )
+
+
+def log_events(partner: str, events: pd.DataFrame, *, url: str | None = None) -> None:
+    """Keep a partner's events as received, with their outcome (:data:`EVENT_LOG_COLUMNS`)."""
+    if events.empty:
+        return
+    frame = events.reindex(columns=list(EVENT_LOG_COLUMNS))
+    for col, width in (("event_id", 128), ("subject", 128), ("method", 64), ("reason", 100)):
+        text = frame[col].astype(str).str.slice(0, width)
+        frame[col] = text.where(frame[col].notna(), None)
+    frame["district_code"] = (
+        frame["district_code"]
+        .astype(str)
+        .str.slice(0, 12)
+        .where(frame["district_code"].notna(), None)
+    )
+    frame["reason"] = frame["reason"].fillna("")
+    frame["quantity"] = pd.to_numeric(frame["quantity"], errors="coerce")
+    for col in ("at", "ended_at"):
+        frame[col] = pd.to_datetime(frame[col], utc=True, errors="coerce")
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    now = utcnow()
+    with catalog._joined(None, url) as s:
+        s.execute(_V.insert(), [{**r, "partner": partner, "received_at": now} for r in records])
+
+
+def events_received(partner: str, since: datetime, *, url: str | None = None) -> int:
+    """How many events ``partner`` sent at or after ``since`` (any status)."""
+    with catalog._joined(None, url, write=False) as s:
+        return int(
+            s.execute(
+                sa.select(sa.func.count())
+                .select_from(_V)
+                .where(_V.c.partner == partner, _V.c.received_at >= since)
+            ).scalar_one()
+        )
+
+
+def held_events(*, url: str | None = None) -> pd.DataFrame:
+    """The review queue: ``partner``, ``event_id``, ``method``, ``at``, ``reason``,
+    ``received_at`` of held events (no resident id)."""
+    cols = ["partner", "event_id", "method", "at", "reason", "received_at"]
+    with catalog._joined(None, url, write=False) as s:
+        rows = s.execute(
+            sa.select(*(_V.c[c] for c in cols)).where(_V.c.status == "held").order_by(_V.c.id)
+        ).all()
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else pd.Timestamp(value).tz_localize(None).isoformat() + "Z"
+
+
+def export_account(partner: str, subject: str, *, url: str | None = None) -> dict[str, Any] | None:
+    """Everything kept about ``partner``'s resident ``subject`` (PIPL art. 45): the account,
+    its ledger entries, its consent and its raw events, as JSON-ready values; None when
+    nothing is kept."""
+    with catalog._joined(None, url, write=False) as s:
+        account = s.execute(
+            sa.select(_A.c.id, _A.c.balance, _A.c.created_at).where(
+                _A.c.partner == partner, _A.c.subject == subject, _A.c.kind == "resident"
+            )
+        ).one_or_none()
+        consent = s.execute(
+            sa.select(_C).where(_C.c.partner == partner, _C.c.subject == subject)
+        ).one_or_none()
+        entries = []
+        if account is not None:
+            entries = s.execute(
+                sa.select(
+                    _E.c.id,
+                    _E.c.at,
+                    _E.c.kind,
+                    _E.c.amount,
+                    _E.c.method,
+                    _E.c.period,
+                    _E.c.methodology,
+                    _E.c.reverses_id,
+                    sa.case((_E.c.credit_account_id == account.id, 1), else_=-1).label("sign"),
+                )
+                .where(
+                    sa.or_(
+                        _E.c.credit_account_id == account.id, _E.c.debit_account_id == account.id
+                    )
+                )
+                .order_by(_E.c.id)
+            ).all()
+        events = s.execute(
+            sa.select(
+                *(
+                    _V.c[c]
+                    for c in (
+                        "event_id",
+                        "method",
+                        "at",
+                        "ended_at",
+                        "quantity",
+                        "district_code",
+                        "status",
+                        "reason",
+                        "received_at",
+                    )
+                )
+            )
+            .where(_V.c.partner == partner, _V.c.subject == subject)
+            .order_by(_V.c.id)
+        ).all()
+    if account is None and consent is None and not events:
+        return None
+    return {
+        "partner": partner,
+        "account": subject,
+        "balance_points": None if account is None else int(account.balance),
+        "opened_at": None if account is None else _iso(account.created_at),
+        "consent": None
+        if consent is None
+        else {
+            "resident": consent.resident,
+            **{f: getattr(consent, f) for f in CONTACT_FIELDS},
+            "granted_at": _iso(consent.granted_at),
+            "withdrawn_at": _iso(consent.withdrawn_at),
+        },
+        "entries": [
+            {
+                "id": e.id,
+                "at": _iso(e.at),
+                "kind": e.kind,
+                "points": int(e.sign * e.amount),
+                "method": e.method,
+                "period": e.period,
+                "methodology": e.methodology,
+                "reverses_id": e.reverses_id,
+            }
+            for e in entries
+        ],
+        "events": [
+            {
+                **e._asdict(),
+                "at": _iso(e.at),
+                "ended_at": _iso(e.ended_at),
+                "received_at": _iso(e.received_at),
+            }
+            for e in events
+        ],
+    }
+
+
+def erase_account(partner: str, subject: str, *, url: str | None = None) -> bool:
+    """Erase ``partner``'s resident ``subject`` (PIPL art. 47): the consent with its resident
+    mapping and opt-in contact fields and the raw events are deleted; the ledger account is
+    anonymised in place (its subject becomes a random ``erased-`` id), so its entries stay as
+    they are and balanced — no ledger row is edited or deleted. False when nothing was kept."""
+    with catalog._joined(None, url) as s:
+        found = s.execute(
+            _A.update()
+            .where(_A.c.partner == partner, _A.c.subject == subject, _A.c.kind == "resident")
+            .values(subject="erased-" + secrets.token_hex(12))
+        ).rowcount
+        found += s.execute(
+            _C.delete().where(_C.c.partner == partner, _C.c.subject == subject)
+        ).rowcount
+        found += s.execute(
+            _V.delete().where(_V.c.partner == partner, _V.c.subject == subject)
+        ).rowcount
+    return found > 0
+
+
+def purge_events(before: datetime, *, url: str | None = None) -> int:
+    """Aggregate the raw events received before ``before`` into monthly counts (by partner,
+    method and status) and delete them; how many went."""
+    old = _V.c.received_at < before
+    with catalog._joined(None, url) as s:
+        rows = s.execute(
+            sa.select(_V.c.received_at, _V.c.partner, _V.c.method, _V.c.status).where(old)
+        ).all()
+        if not rows:
+            return 0
+        f = pd.DataFrame(rows, columns=["received_at", "partner", "method", "status"])
+        f["period"] = pd.to_datetime(f["received_at"], utc=True).dt.strftime("%Y-%m")
+        f["method"] = f["method"].fillna("")
+        counts = f.groupby(["period", "partner", "method", "status"], as_index=False).size()
+        insert = catalog._insert(s.bind.dialect.name)(_VC).values(
+            counts.rename(columns={"size": "events"}).to_dict("records")
+        )
+        s.execute(
+            insert.on_conflict_do_update(
+                index_elements=["period", "partner", "method", "status"],
+                set_={"events": _VC.c.events + insert.excluded.events},
+            )
+        )
+        s.execute(_V.delete().where(old))
+    return len(f)

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from citycarbon.errors import InputError, UnknownCodeError
+from citycarbon.errors import InputError, UnknownCodeError, error_text
 from citycarbon.store.catalog import _reading, session_scope
 from citycarbon.store.models import JOB_STATUSES, Job, utcnow
 
@@ -38,12 +38,32 @@ class JobInfo:
     finished_at: datetime | None
     steps: list[dict[str, Any]]
     progress: float
-    error: str | None
+    error: str | None  # in English
     batch_id: int | None
+    #: the error as stored: an InputError record (said in any language) or plain text
+    error_record: str | None = None
 
     @classmethod
     def of(cls, job: Job) -> JobInfo:
-        return cls(**{f: getattr(job, f) for f in cls.__dataclass_fields__})
+        values = {f: getattr(job, f) for f in cls.__dataclass_fields__ if f != "error_record"}
+        return cls(**{**values, "error": error_text(job.error, "en"), "error_record": job.error})
+
+    def error_in(self, lang: str) -> str | None:
+        """The error in ``lang`` (zh or en)."""
+        return error_text(self.error_record, lang)
+
+    def steps_in(self, lang: str) -> list[dict[str, Any]]:
+        """The steps, the failed step's note (the job's error, kept in English) in ``lang``."""
+        said = self.error_in(lang)
+        return [
+            {**s, "message": said} if s.get("message") == self.error and said else dict(s)
+            for s in self.steps
+        ]
+
+    def error_detail(self, lang: str) -> dict[str, Any] | None:
+        """The error's place, value, reason and way forward in ``lang``, when it names them."""
+        err = InputError.from_record(self.error_record)
+        return err.public(lang) if err is not None else None
 
     @property
     def finished(self) -> bool:
@@ -52,6 +72,7 @@ class JobInfo:
     def public(self) -> dict[str, Any]:
         """JSON-safe fields (times as ISO 8601 strings)."""
         out = dict(self.__dict__)
+        out.pop("error_record")
         for k in ("created_at", "started_at", "finished_at"):
             out[k] = out[k].isoformat() if out[k] is not None else None
         out["steps"] = [dict(s) for s in self.steps]

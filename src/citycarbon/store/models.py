@@ -551,15 +551,16 @@ class CreditEntry(Base):
 
 
 class CreditPartnerKey(Base):
-    """A partner's HMAC key for the partner API. Rotation: add a key, let the partner switch,
-    then revoke the old one (``revoked_at``); several keys may be live at once. The secret is
-    kept as issued (HMAC verification needs it)."""
+    """A partner's HMAC key for the partner API. Rotation: a new key, the previous one stays
+    live until the partner has switched (two live keys at most), then is revoked
+    (``revoked_at``). The secret is stored Fernet-encrypted (``CITYCARBON_PARTNER_SECRETS_KEY``;
+    HMAC verification needs it back, so it cannot be hashed); migration 0012_credits_privacy."""
 
     __tablename__ = "credit_partner_keys"
 
     key_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     partner: Mapped[str] = mapped_column(sa.String(64), index=True)
-    secret: Mapped[str] = mapped_column(sa.String(128))
+    secret: Mapped[str] = mapped_column(sa.Text)  # Fernet token of the secret
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
 
@@ -573,6 +574,64 @@ class CreditNonce(Base):
     partner: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     nonce: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class CreditConsent(Base):
+    """A resident's consent (PIPL art. 14-15) that ``partner`` sends their behaviour events for
+    credits: recorded and withdrawn through the partner API. A withdrawn consent stops new
+    credits from that partner. ``resident`` is the city-wide pseudonymous id the partner maps
+    its account to (duplicates across partners are found through it); ``contact_name`` and
+    ``contact_phone`` only when the resident opts in. Deleted on erasure (PIPL art. 47);
+    migration 0012_credits_privacy."""
+
+    __tablename__ = "credit_consents"
+    __table_args__ = (sa.UniqueConstraint("partner", "subject"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    partner: Mapped[str] = mapped_column(sa.String(64))
+    subject: Mapped[str] = mapped_column(sa.String(128))
+    resident: Mapped[str | None] = mapped_column(sa.String(128), index=True)
+    contact_name: Mapped[str | None] = mapped_column(sa.String(100))
+    contact_phone: Mapped[str | None] = mapped_column(sa.String(32))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+
+
+class CreditEvent(Base):
+    """A raw partner event as received, with its outcome (credited, held, refused) and reason:
+    the quota count, the cross-partner duplicate check and the review queue of held events.
+    Kept for the retention policy's months (``credits/data/retention.yaml``), then aggregated
+    into :class:`CreditEventCount` and deleted; migration 0012_credits_privacy."""
+
+    __tablename__ = "credit_events"
+    __table_args__ = (sa.Index(None, "partner", "received_at"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    partner: Mapped[str] = mapped_column(sa.String(64))
+    event_id: Mapped[str | None] = mapped_column(sa.String(128))
+    subject: Mapped[str | None] = mapped_column(sa.String(128), index=True)
+    resident: Mapped[str | None] = mapped_column(sa.String(128), index=True)
+    method: Mapped[str | None] = mapped_column(sa.String(64))
+    at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    quantity: Mapped[float | None]
+    district_code: Mapped[str | None] = mapped_column(sa.String(12))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    reason: Mapped[str] = mapped_column(sa.String(100), default="")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class CreditEventCount(Base):
+    """Raw events past retention, aggregated: count by receipt month, partner, method ('' when
+    none) and status; migration 0012_credits_privacy."""
+
+    __tablename__ = "credit_event_counts"
+
+    period: Mapped[str] = mapped_column(sa.String(7), primary_key=True)
+    partner: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    method: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    events: Mapped[int] = mapped_column(sa.BigInteger)
 
 
 #: Registry tables (loaded through ingest) and the column that identifies a row.

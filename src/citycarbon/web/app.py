@@ -50,7 +50,7 @@ from citycarbon.read.access import AccessDenied, NotVisible
 from citycarbon.read.presentation import Basis, present, table_title
 from citycarbon.runs import jobs
 from citycarbon.web import auth
-from citycarbon.web.i18n import DEFAULT_LANG, LANGS, Translator
+from citycarbon.web.i18n import DEFAULT_LANG, LANGS, Translator, reason_text
 
 log = logging.getLogger("citycarbon.web")
 WEB_DIR = Path(__file__).parent
@@ -179,6 +179,7 @@ def render(
         "active": None,
         "version": __version__,
         "url_with": lambda **kw: url_with(request, **kw),
+        "reason": lambda text: reason_text(text, lang),  # a quarantine reason, page language
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(request, template, ctx, status_code=status_code)
@@ -301,11 +302,18 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def _error(request: Request, status: int, message: str) -> Response:
+def _error(
+    request: Request, status: int, message: str, error: dict[str, Any] | None = None
+) -> Response:
+    """An error answer: JSON ``{"detail": message}`` (and ``error``: the place, value, reason
+    and way forward of an input error) for the API, the error page otherwise."""
     message = without_server_paths(message)  # e.g. a configuration file named in an error
     if _is_api(request):
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+        body: dict[str, Any] = {"detail": message}
+        if error is not None:
+            body["error"] = error
+        return JSONResponse(body, status_code=status, headers=headers)
     return render(request, "error.html", {"status": status, "message": message}, status_code=status)
 
 
@@ -319,7 +327,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AccessDenied)
     async def _denied(request: Request, exc: AccessDenied) -> Response:
-        return _error(request, 403, str(exc))
+        if _is_api(request) or not exc.permission:
+            return _error(request, 403, str(exc))
+        t = Translator(lang_of(request))
+        action = t(f"permissions.{exc.permission}")
+        return _error(request, 403, t("error.denied", role=t(f"roles.{exc.role}"), action=action))
 
     @app.exception_handler(NotVisible)
     async def _not_visible(request: Request, exc: NotVisible) -> Response:
@@ -327,7 +339,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InputError)
     async def _input(request: Request, exc: InputError) -> Response:
-        return _error(request, 422, str(exc))
+        lang = lang_of(request)  # the page's language; for the API ?lang= or the cookie
+        error = {
+            k: without_server_paths(v) if isinstance(v, str) else v
+            for k, v in exc.public(lang).items()
+        }
+        return _error(request, 422, exc.render(lang), error)
 
     @app.exception_handler(CitycarbonError)
     async def _cc(request: Request, exc: CitycarbonError) -> Response:
@@ -546,7 +563,15 @@ def _document_errors(app: FastAPI) -> None:
             }
         schemas["Message"] = {
             "type": "object",
-            "properties": {"detail": {"type": "string"}},
+            "properties": {
+                "detail": {"type": "string"},
+                "error": {
+                    "type": "object",
+                    "description": "an input error's place and reason (citycarbon.errors): "
+                    "file, sheet, line (a CSV's line, header line 1; a workbook's Excel row), "
+                    "field, value as written, code, reason, hint, message",
+                },
+            },
             "required": ["detail"],
         }
         ref = {

@@ -22,13 +22,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import HTTPException, Request
 
+from citycarbon.config.home import stored_secret
 from citycarbon.config.settings import IPNetwork, get_settings
 from citycarbon.read.access import Principal
 from citycarbon.store import sessions, users
@@ -57,23 +57,8 @@ class WebSettings:
 
 
 def _stored_secret(home: Path) -> str:
-    """A random key kept in ``$CITYCARBON_HOME/secret_key`` (mode 600), created on first use.
-    Worker processes starting together agree on one key: each writes a private file and links
-    it into place, which only the first succeeds at (a link never replaces a file)."""
-    path = home / "secret_key"
-    if not path.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        mine = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(mine, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(48))
-        try:
-            os.link(mine, path)
-        except FileExistsError:
-            pass  # another process was first: use its key
-        finally:
-            mine.unlink()
-    return path.read_text().strip()
+    """A random key kept in ``$CITYCARBON_HOME/secret_key`` (mode 600), created on first use."""
+    return stored_secret(home, "secret_key", lambda: secrets.token_urlsafe(48))
 
 
 class LoginRequired(Exception):

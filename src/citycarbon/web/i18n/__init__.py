@@ -6,6 +6,7 @@ English falls back to Chinese, a key missing in both shows the key itself.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -54,3 +55,56 @@ class Translator:
 
     def has(self, key: str) -> bool:
         return key in self._own or key in self._fallback
+
+
+#: The reasons the ingest checks give (English, :mod:`citycarbon.contract.inputs`), as patterns
+#: and the catalog key (``reasons.<key>``) that says them in the page's language; the named
+#: groups fill the catalog text. A reason no pattern matches is shown as it was written.
+REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.S), key)
+    for pattern, key in (
+        (r"is empty \(a value is required\)", "empty"),
+        (r"is empty: give the (?P<a>\w+) or the (?P<b>\w+)", "empty_either"),
+        (r"is negative", "negative"),
+        (r"not a number", "not_number"),
+        (r"not a whole number", "not_integer"),
+        (r"not yes/no .*", "not_bool"),
+        (r"not a month .*", "not_month"),
+        (r"not a timestamp .*", "not_timestamp"),
+        (r"is below (?P<limit>\S+?)(?: \(.*\))?", "below"),
+        (
+            r"(?P<what>\w+) = (?P<value>\S+)(?P<unit>.*?) is above the plausible maximum "
+            r"(?P<limit>[^:]+?)(?:: .*)?",
+            "above",
+        ),
+        (r"(?:month|timestamp) out of range: before (?P<date>\S+)", "before"),
+        (r"period in the future: .*", "future"),
+        (r"timestamp out of range: after now .*", "future"),
+        (r"no factor for this period: .*", "no_factor"),
+        (
+            r"(?P<what>.+?) '(?P<value>[^']*)' is unknown.*\(did you mean (?P<hint>.*)\?\)",
+            "unknown_hint",
+        ),
+        (r"(?P<what>.+?) '(?P<value>[^']*)' is unknown.*", "unknown"),
+        (r"(?P<total>\S+) must equal (?P<parts>.+)", "sum"),
+        (r"(?P<part>\S+) is part of (?P<whole>.+)", "part_of"),
+        (r"(?P<total>\w+) is not the sum of (?P<parts>.+)", "sum"),
+        (r"(?P<part>\w+) is larger than (?P<whole>\w+)", "part_of"),
+        (r"is required where (?P<when>\w+) is (?P<value>.+)", "required_if"),
+        (r"the point lies outside the city \((?P<box>.+)\)", "outside_city"),
+        (r"give both longitude and latitude \(or neither\)", "lon_lat_pair"),
+    )
+)
+
+
+def reason_text(reason: str | None, lang: str) -> str:
+    """A quarantine reason in ``lang`` (English reasons are shown as the ingest wrote them)."""
+    text = reason or ""
+    if lang not in LANGS or lang == "en":
+        return text
+    own = strings(lang)
+    for pattern, key in REASONS:  # tens of patterns, one reason
+        m = pattern.fullmatch(text)
+        if m and f"reasons.{key}" in own:
+            return own[f"reasons.{key}"].format(**{k: v or "" for k, v in m.groupdict().items()})
+    return text

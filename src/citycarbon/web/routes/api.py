@@ -11,7 +11,17 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, UploadFile
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    UploadFile,
+)
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,13 +32,14 @@ from citycarbon.contract.inputs import SCHEMAS
 from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.read import access
 from citycarbon.read import jobs as job_reads
+from citycarbon.read import quarantine as quarantine_reads
 from citycarbon.read.access import Principal
 from citycarbon.runs import enterprise_energy
 from citycarbon.runs import jobs as job_runs
 from citycarbon.store import users
 from citycarbon.store.jobs import JobInfo
 from citycarbon.web import auth
-from citycarbon.web.app import records, table_download
+from citycarbon.web.app import lang_of, records, table_download
 from citycarbon.web.routes.overview import overview_data
 
 router = APIRouter(prefix="/api/v1")
@@ -110,7 +121,12 @@ class JobOut(BaseModel):
     finished_at: str | None
     steps: list[JobStep]
     progress: float = Field(ge=0, le=1)
-    error: str | None
+    error: str | None = Field(description="why the job failed, in the request's language")
+    error_detail: dict[str, Any] | None = Field(
+        default=None,
+        description="an input error's file, sheet, line, field, value as written, code, reason "
+        "and hint (the Message schema's error)",
+    )
     batch_id: int | None
     batch_url: str | None = Field(description="the batch's API resource, once there is one")
 
@@ -321,19 +337,28 @@ def batch_detail(principal: PrincipalDep, batch_id: Annotated[int, Path(ge=1, le
 def quarantine(
     principal: PrincipalDep,
     batch_id: Annotated[int | None, Query(ge=1, le=2**31)] = None,
+    kind: Annotated[UploadKind | None, Query(description="ingest kind")] = None,
+    status: Annotated[
+        Literal[quarantine_reads.STATUSES] | None,  # type: ignore[valid-type]
+        Query(description="open, or superseded by a later batch covering the row's key"),
+    ] = None,
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
 ) -> Any:
-    """Quarantined (rejected) rows with the column, value and reason."""
-    return page(access.quarantine(principal, batch_id), limit, offset, format, "quarantine")
+    """Quarantined (rejected) rows with the column, value, reason and status (open, or
+    superseded by the later batch ``superseded_by``)."""
+    rows = quarantine_reads.rows(principal, batch_id=batch_id, kind=kind, status=status)
+    return page(rows, limit, offset, format, "quarantine")
 
 
 def submit_upload(principal: Principal, kind: str, upload: UploadFile) -> JobInfo:
     """Queue the ingest of an uploaded file as the principal (uploaders only); its job."""
     access.require(principal, "upload")
     if kind not in UPLOAD_KINDS:
-        raise InputError(f"unknown kind {kind!r}; known: {', '.join(UPLOAD_KINDS)}", field="kind")
+        raise InputError(
+            code="unknown_kind", params={"known": ", ".join(UPLOAD_KINDS)}, field="kind", value=kind
+        )
     return job_runs.submit_ingest(
         kind,
         upload.file,
@@ -361,10 +386,12 @@ def submit_retract(principal: Principal, batch_id: int, reason: str) -> JobInfo:
     )
 
 
-def job_out(info: JobInfo) -> dict[str, Any]:
-    """A job as the API shows it (no user ids, no server paths)."""
+def job_out(info: JobInfo, lang: str) -> dict[str, Any]:
+    """A job as the API shows it (no user ids, no server paths), its error in ``lang``."""
     out = info.public()
     out.pop("created_by_id")
+    out["error"], out["error_detail"] = info.error_in(lang), info.error_detail(lang)
+    out["steps"] = info.steps_in(lang)
     out["batch_url"] = f"/api/v1/batches/{info.batch_id}" if info.batch_id else None
     return out
 
@@ -398,6 +425,7 @@ def retract(
 
 @router.get("/jobs", response_model=JobPage, tags=["data"])
 def job_list(
+    request: Request,
     principal: PrincipalDep,
     status: Literal["queued", "running", "done", "failed"] | None = None,
     limit: Limit = 50,
@@ -405,13 +433,21 @@ def job_list(
 ) -> dict:
     """Background jobs, newest first (admins and city analysts: all; others: their own)."""
     items, total = job_reads.jobs(principal, status=status, limit=limit, offset=offset)
-    return {"total": total, "limit": limit, "offset": offset, "items": [job_out(j) for j in items]}
+    return {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "items": [job_out(j, lang_of(request)) for j in items],
+    }
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, tags=["data"])
-def job_detail(principal: PrincipalDep, job_id: Annotated[int, Path(ge=1, le=2**31)]) -> dict:
-    """One job (404 outside the caller's scope): status, steps, progress, error, batch."""
-    return job_out(job_reads.job(principal, job_id))
+def job_detail(
+    request: Request, principal: PrincipalDep, job_id: Annotated[int, Path(ge=1, le=2**31)]
+) -> dict:
+    """One job (404 outside the caller's scope): status, steps, progress, error (in the
+    request's language, ``?lang=zh|en``), batch."""
+    return job_out(job_reads.job(principal, job_id), lang_of(request))
 
 
 # --------------------------------------------------------------------------- factors

@@ -15,7 +15,7 @@ from citycarbon.read import finance as fq
 from citycarbon.read import green_projects as gq
 from citycarbon.read.access import Principal
 from citycarbon.runs import green_projects as rg
-from citycarbon.runs.finance import green_credit, published, score_weights
+from citycarbon.runs.finance import evidence, green_credit, published, score_weights
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.routes.api import CreditCode, Format, Limit, Offset, Page, page
@@ -37,7 +37,11 @@ OwnerDep = Annotated[Principal, Depends(consent_owner)]
 
 @router.get("/finance", response_class=HTMLResponse, include_in_schema=False)
 def finance_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
-    frame = green_credit(fq.overview(principal))
+    overview = fq.overview(principal)
+    frame = green_credit(overview)
+    classified = frame[frame["carbon_class"].fillna("") != ""]
+    names = dict(zip(frame["enterprise_code"], frame["name"].fillna(""), strict=True))
+    proof = evidence(overview[overview["enterprise_code"].isin(classified["enterprise_code"])])
     projects = gq.projects(principal)
     techs = rg.technology_names().set_index("id")
     return render(
@@ -47,6 +51,9 @@ def finance_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
             "active": "finance",
             "scope": access.scope_label(principal, lang_of(request)),
             "rows": records(frame),
+            "evidence": records(proof.head(200)),
+            "evidence_total": len(proof),
+            "names": names,
             "bank": principal.role == "bank",
             "methods": METHODS,
             "weights": score_weights(),
@@ -82,6 +89,16 @@ def api_finance_trend(
 ) -> Any:
     """Every graded period of one consenting enterprise (404 without a valid consent)."""
     return page(fq.trend(principal, credit_code), limit, offset, format, f"trend_{credit_code}")
+
+
+@router.get("/api/v1/finance/evidence", response_model=Page, tags=["finance"])
+def api_finance_evidence(
+    principal: PrincipalDep, limit: Limit = 100, offset: Offset = 0, format: Format = "json"
+) -> Any:
+    """What the low/zero/negative-carbon classes of the readable enterprises rest on, one row
+    per instrument of their newest graded year: green electricity (certificates counted once),
+    accepted offsets retired, own sinks."""
+    return page(evidence(fq.overview(principal)), limit, offset, format, "classification_evidence")
 
 
 @router.get("/api/v1/finance/published", response_model=Page, tags=["finance"])

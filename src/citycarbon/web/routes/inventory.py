@@ -97,7 +97,7 @@ def _year(principal: Principal, year: int | None) -> int:
 
 # --------------------------------------------------------------------------- charts
 def _charts(principal: Principal, year: int, basis: str, summary: dict, t: Translator) -> dict:
-    trend = pq.inventory_trend(principal, basis)
+    trend = pq.inventory_trend(principal, basis, t.lang)
     sectors = [c for c in trend.columns if c not in ("year", "total")]
     stacked = {
         "legend": {"type": "scroll", "bottom": 0},
@@ -138,7 +138,8 @@ def _charts(principal: Principal, year: int, basis: str, summary: dict, t: Trans
             "type": "category",
             "inverse": True,
             "data": [
-                f"{n} (S{s})" for n, s in zip(sec["sector_name_zh"], sec["scope"], strict=True)
+                f"{n} (S{s})"
+                for n, s in zip(pq.sector_label(sec, t.lang), sec["scope"], strict=True)
             ],
         },
         "series": [
@@ -386,7 +387,7 @@ def api_trend(
     lang: FileLang = None,
 ) -> Any:
     """Emissions by year and sector (wide) with the total."""
-    frame = pq.inventory_trend(principal, basis)
+    frame = pq.inventory_trend(principal, basis, lang or "zh")
     if format == "json":
         return records(frame)
     about = pq.inventory_basis(principal, None, basis, lang) if lang else None

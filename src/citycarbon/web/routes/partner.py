@@ -52,30 +52,20 @@ FIELDS = ("event_id", "account", "method", "at", "ended_at", "quantity", "distri
 )
 async def post_events(request: Request) -> JSONResponse:
     """Credit a batch of events (signed request; see the module docstring)."""
-    if not request.headers.get("content-type", "").startswith("application/json"):
-        raise HTTPException(422, detail="send the events as application/json")
-    body = await request.body()
-    database_url = get_settings().database_url
-    try:
-        partner = await run_in_threadpool(
-            partners.verify,
-            {h: request.headers.get(h, "") for h in partners.HEADERS},
-            request.method,
-            request.url.path,
-            body,
-            url=database_url,
-        )
-    except partners.PartnerAuthError as err:
-        raise HTTPException(status_code=403, detail=err.reason) from None
-    try:
-        payload: Any = json.loads(body)
-        events = payload["events"]
-        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
-            raise TypeError
-    except (ValueError, KeyError, TypeError):
-        raise HTTPException(422, detail='body must be {"events": [{...}, ...]}') from None
+    partner, payload, database_url = await _signed_json(request)
+    events = payload.get("events")
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        raise HTTPException(422, detail='body must be {"events": [{...}, ...]}')
     if len(events) > MAX_EVENTS:
         raise HTTPException(413, detail=f"at most {MAX_EVENTS} events per request")
+    try:
+        await run_in_threadpool(partners.check_quota, partner, len(events), url=database_url)
+    except partners.QuotaExceededError as err:
+        return JSONResponse(
+            {"error": "quota exceeded", "detail": err.reason, "retry_after_s": err.retry_after_s},
+            status_code=429,
+            headers={"Retry-After": str(err.retry_after_s)},
+        )
     frame = pd.DataFrame.from_records(events, columns=list(FIELDS))
     out = await run_in_threadpool(
         credit_runs.credit_partner_events, partner, frame, city=load_city(), url=database_url
@@ -92,3 +82,96 @@ async def post_events(request: Request) -> JSONResponse:
             "events": items.to_dict("records"),
         }
     )
+
+
+async def _signed_json(request: Request) -> tuple[str, dict[str, Any], str]:
+    """The partner of a signed JSON request, its body (an object) and the catalog URL; 403 when
+    the signature is refused, 422 when the body is not a JSON object."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        raise HTTPException(422, detail="send the body as application/json")
+    body = await request.body()
+    database_url = get_settings().database_url
+    try:
+        partner = await run_in_threadpool(
+            partners.verify,
+            {h: request.headers.get(h, "") for h in partners.HEADERS},
+            request.method,
+            request.url.path,
+            body,
+            url=database_url,
+        )
+    except partners.PartnerAuthError as err:
+        raise HTTPException(status_code=403, detail=err.reason) from None
+    try:
+        payload: Any = json.loads(body)
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        raise HTTPException(422, detail="body must be a JSON object")
+    return partner, payload, database_url
+
+
+def _account(payload: dict[str, Any]) -> str:
+    account = payload.get("account")
+    if not isinstance(account, str) or not account:
+        raise HTTPException(422, detail='body must be {"account": "<your id of the resident>"}')
+    return account
+
+
+@router.post(
+    "/consents",
+    responses={403: {"description": "signature refused"}, 422: {"description": "bad body"}},
+)
+async def post_consents(request: Request) -> JSONResponse:
+    """Record or withdraw residents' consents (PIPL art. 14-15): ``{"consents": [{"account",
+    "action": "grant" | "withdraw", "resident"?, "contact_name"?, "contact_phone"?}]}``.
+    ``resident`` is the city-wide pseudonymous id (cross-partner duplicates); the contact fields
+    only when the resident opts in. A withdrawal stops new credits from this partner."""
+    partner, payload, database_url = await _signed_json(request)
+    items = payload.get("consents")
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise HTTPException(422, detail='body must be {"consents": [{...}, ...]}')
+    if len(items) > MAX_EVENTS:
+        raise HTTPException(413, detail=f"at most {MAX_EVENTS} consents per request")
+    outcome = await run_in_threadpool(partners.record_consents, partner, items, url=database_url)
+    return JSONResponse(
+        {
+            "consents": [
+                {"account": i.get("account"), "outcome": o}
+                for i, o in zip(items, outcome, strict=True)
+            ]
+        }
+    )
+
+
+@router.post(
+    "/residents/export",
+    responses={404: {"description": "nothing is kept about this account"}},
+)
+async def export_resident(request: Request) -> JSONResponse:
+    """A resident's own data on request (PIPL art. 45): ``{"account"}`` -> the account and
+    balance, its ledger entries, its consent and its raw events."""
+    partner, payload, database_url = await _signed_json(request)
+    data = await run_in_threadpool(
+        partners.export_resident, partner, _account(payload), url=database_url
+    )
+    if data is None:
+        raise HTTPException(404, detail="nothing is kept about this account")
+    return JSONResponse(data)
+
+
+@router.post(
+    "/residents/erase",
+    responses={404: {"description": "nothing is kept about this account"}},
+)
+async def erase_resident(request: Request) -> JSONResponse:
+    """Delete a resident's data on request (PIPL art. 47): ``{"account"}``. The consent, the
+    resident mapping, opt-in contact fields and raw events are deleted; the ledger account is
+    anonymised (its entries stay, balanced)."""
+    partner, payload, database_url = await _signed_json(request)
+    done = await run_in_threadpool(
+        partners.erase_resident, partner, _account(payload), url=database_url
+    )
+    if not done:
+        raise HTTPException(404, detail="nothing is kept about this account")
+    return JSONResponse({"erased": True})

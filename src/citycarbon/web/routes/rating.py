@@ -26,7 +26,7 @@ Dimension = Annotated[Literal["city", "district", "park", "industry"], Query()]
 YearQ = Annotated[int | None, Query(ge=1990, le=2100, description="year (default newest)")]
 MonthQ = Annotated[int, Query(ge=0, le=12, description="month of monthly grades")]
 PAGE_SIZE = 50
-METHODS = ("carbon_intensity_l", "carbon_efficiency_grade")
+METHODS = ("carbon_intensity_l", "carbon_efficiency_grade", "energy_benchmark")
 
 
 def _distribution_chart(dist: pd.DataFrame, t: Translator) -> dict[str, Any]:
@@ -79,10 +79,19 @@ def rating_page(
         month=month,
         lang=lang,
     )
+    bench = rq.energy_benchmarks(principal)
+    bench_year = int(bench["year"].iat[0]) if len(bench) else None
+    name_col = "product_name_zh" if lang == "zh" else "product_name_en"
     return render(
         request,
         "rating.html",
         {
+            "bench": records(bench.head(PAGE_SIZE)),
+            "bench_year": bench_year,
+            "bench_summary": records(rq.energy_benchmark_summary(principal, bench_year))
+            if bench_year
+            else [],
+            "bench_names": dict(zip(bench["product_id"], bench[name_col], strict=True)),
             "active": "rating",
             "computed": rq.computed(),
             "hint": rq.HINT,

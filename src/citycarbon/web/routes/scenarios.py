@@ -1,7 +1,9 @@
 """情景分析: stored scenarios run and compared side by side (trajectories to 2060, peak year and
 value, distance to neutrality, intensity targets met or missed), the Monte Carlo fan chart, the
-marginal abatement cost curve, co-benefits, socio-economic estimates and the LMDI
-decomposition of the city's history; a form to save a new scenario (admins and city analysts,
+baseline by activity driver and the declared grid factor, the netted marginal abatement cost
+curve, the least-cost pathway (linear programme, on request) with its binding constraints and
+shadow prices, co-benefits, socio-economic estimates, the LMDI decomposition and the STIRPAT
+diagnostics of the city's history; a form to save a new scenario (admins and city analysts,
 CSRF-protected, audited by the storage); and the JSON API ``/api/v1/scenarios/...``.
 
 Scenarios are city-wide analyses: the pages and API need ``read_city``."""
@@ -234,6 +236,104 @@ def _macc_chart(curve: pd.DataFrame, lang: str) -> dict:
     }
 
 
+def _activity_chart(projection: pd.DataFrame, labels: dict[str, str], t: Translator) -> dict:
+    """Projected final energy by sector of the activity baseline [10^4 tce], stacked."""
+    years = sorted(projection["year"].unique().tolist())
+    wide = projection.pivot(index="year", columns="sector", values="energy_tce").reindex(years)
+    series = [
+        {
+            "name": labels.get(sector, sector),
+            "type": "line",
+            "stack": "energy",
+            "areaStyle": {"opacity": 0.6},
+            "showSymbol": False,
+            "data": (wide[sector] * 1e-4).round(1).tolist(),
+        }
+        for sector in wide.columns
+    ]
+    return {
+        "legend": {"bottom": 0},
+        "tooltip": {"trigger": "axis"},
+        "grid": {"left": 70, "right": 20, "top": 30, "bottom": 40 + 22 * legend_rows(series)},
+        "xAxis": {"type": "category", "data": [str(y) for y in years], "boundaryGap": False},
+        "yAxis": {"type": "value", "name": t("scenarios.unit_10ktce")},
+        "series": series,
+    }
+
+
+def _grid_chart(grid: pd.DataFrame, t: Translator) -> dict:
+    """The grid factor every electricity measure meets, by year [tCO2/MWh]."""
+    return {
+        "tooltip": {"trigger": "axis"},
+        "grid": {"left": 60, "right": 20, "top": 30, "bottom": 30},
+        "xAxis": {"type": "category", "data": [str(y) for y in grid["year"]]},
+        "yAxis": {"type": "value", "name": "tCO₂/MWh"},
+        "series": [
+            {
+                "name": t("scenarios.grid_ef"),
+                "type": "line",
+                "showSymbol": False,
+                "data": grid["grid_ef_tco2_per_mwh"].round(4).tolist(),
+            }
+        ],
+    }
+
+
+def _lp_chart(emissions: pd.DataFrame, t: Translator) -> dict:
+    """Baseline and least-cost emissions [10^4 tCO2e] with the caps as markers."""
+    years = [str(y) for y in emissions["year"]]
+    caps = emissions.dropna(subset=["cap_tco2e"])
+    series = [
+        {
+            "name": t("scenarios.lp_baseline"),
+            "type": "line",
+            "showSymbol": False,
+            "lineStyle": {"type": "dashed"},
+            "data": (emissions["baseline_tco2e"] * TO_10KT).round(1).tolist(),
+        },
+        {
+            "name": t("scenarios.lp_optimal"),
+            "type": "line",
+            "showSymbol": False,
+            "data": (emissions["optimal_tco2e"] * TO_10KT).round(1).tolist(),
+        },
+        {
+            "name": t("scenarios.lp_cap"),
+            "type": "scatter",
+            "symbol": "triangle",
+            "symbolSize": 12,
+            "itemStyle": {"color": "#b3261e"},
+            "data": [
+                [str(int(y)), round(float(v) * TO_10KT, 1)]
+                for y, v in zip(caps["year"], caps["cap_tco2e"], strict=True)
+            ],
+        },
+    ]
+    return {
+        "legend": {"bottom": 0},
+        "tooltip": {"trigger": "axis"},
+        "grid": {"left": 70, "right": 20, "top": 30, "bottom": 62},
+        "xAxis": {"type": "category", "data": years},
+        "yAxis": {"type": "value", "name": t("scenarios.unit_10kt")},
+        "series": series,
+    }
+
+
+def _lp_deployment(deployment: pd.DataFrame, cap_years: list[int]) -> list[dict]:
+    """Per measure: first year deployed, year fully deployed, deployment in the cap years."""
+    d = deployment
+    on = d[d["deployment"] > 1e-6].groupby("measure")["year"].min()
+    full = d[d["deployment"] >= 1 - 1e-6].groupby("measure")["year"].min()
+    wide = d.pivot(index="measure", columns="year", values="deployment")
+    out = pd.DataFrame({"measure": wide.index})
+    out["first_year"] = out["measure"].map(on)
+    out["full_year"] = out["measure"].map(full)
+    out["at_caps"] = [
+        [float(wide.at[m, y]) for y in cap_years if y in wide.columns] for m in wide.index
+    ]
+    return records(out)
+
+
 def _lmdi_chart(decomp: pd.DataFrame, t: Translator) -> dict:
     factors = [c for c in decomp.columns if c not in ("from", "to", "total")]
     periods = [f"{a}–{b}" for a, b in zip(decomp["from"], decomp["to"], strict=True)]
@@ -277,6 +377,12 @@ def scenarios_page(
     fan: Annotated[str | None, Query(max_length=100)] = None,
     macc: Annotated[str | None, Query(max_length=100)] = None,
     macc_year: Annotated[int, Query(ge=2025, le=2060)] = 2040,
+    macc_method: Literal["netted", "standalone"] = "netted",
+    macc_basis: Literal["location", "market"] = "location",
+    lp: bool = False,
+    lp_cap_year: Annotated[int | None, Query(ge=2026, le=2060)] = None,
+    lp_cap: Annotated[float | None, Query(ge=0, le=1e6, description="10^4 tCO2e")] = None,
+    lp_intensity: bool = False,
     cob_year: Annotated[int, Query(ge=2025, le=2060)] = 2030,
     notice: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
@@ -308,14 +414,37 @@ def scenarios_page(
         summary = sa.compare(chosen, draws=draws)
         traj = sa.trajectories(chosen, draws=draws)
         fan_frame = sa.fan(fan_name, draws=max(draws, FAN_DRAWS))
-        curve = sa.macc(macc_name, macc_year)
+        curve = sa.macc(macc_name, macc_year, method=macc_method, basis=macc_basis)
         cob = sa.cobenefits(fan_name, cob_year)
         econ = sa.economics(fan_name)
         decomp = sa.decomposition()
+        activity = sa.activity_baseline()
+        grid = sa.grid_trajectory()
+        stirpat = sa.stirpat()
     except CitycarbonError as err:
         ctx["error"] = str(err)
         return render(request, "scenarios.html", ctx)
+    if lp:
+        try:
+            least = sa.least_cost(
+                macc_name,
+                cap_year=lp_cap_year,
+                cap_tco2e=None if lp_cap is None else lp_cap / TO_10KT,
+                intensity=lp_intensity,
+                year=macc_year,
+            )
+            ctx.update(
+                lp=least,
+                lp_chart=_lp_chart(least["emissions"], t),
+                lp_constraints=records(least["constraints"]),
+                lp_deployment=_lp_deployment(least["deployment"], sorted(least["caps"])),
+                lp_cap_years=sorted(least["caps"]),
+            )
+        except CitycarbonError as err:
+            ctx["lp_error"] = str(err)
     history = sa.city_history()
+    labels = {m["id"]: m[lang] for m in ctx["catalogue"]}
+    sector_labels = {s: t("scenarios.sector_" + s) for s in activity["calibration"]["sector"]}
     ctx.update(
         chosen=chosen,
         draws=draws,
@@ -328,6 +457,24 @@ def scenarios_page(
         fan_chart=_fan_chart(fan_frame, t),
         macc_chart=_macc_chart(curve, lang),
         macc_rows=records(curve),
+        macc_method=macc_method,
+        macc_basis=macc_basis,
+        measure_labels=labels,
+        activity_rows=records(activity["calibration"]),
+        backcast_rows=records(activity["backcast"]),
+        activity_chart=_activity_chart(activity["projection"], sector_labels, t),
+        backcast_tolerance=stored_scenarios.BACKCAST_TOLERANCE,
+        grid_chart=_grid_chart(grid, t),
+        grid_trajectory=sa.grid_trajectory_spec(),
+        stirpat=stirpat,
+        stirpat_diag=records(stirpat["diagnostics"]),
+        stirpat_rows=records(stirpat["elasticities"])
+        if stirpat["elasticities"] is not None
+        else [],
+        lp_requested=lp,
+        lp_cap_year=lp_cap_year,
+        lp_cap_value=lp_cap,
+        lp_intensity=lp_intensity,
         cobenefits=records(cob),
         economics=records(econ),
         lmdi_chart=_lmdi_chart(decomp, t) if len(decomp) else None,
@@ -479,13 +626,71 @@ def api_macc(
     principal: CityDep,
     name: StoredName,
     year: Annotated[int, Query(ge=2025, le=2060)] = 2040,
+    method: Literal["netted", "standalone"] = "netted",
+    basis: Literal["location", "market"] = "location",
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
 ) -> Any:
     """Marginal abatement cost curve of a scenario's measures: abatement [tCO2e] (bar width)
-    and cost [CNY/tCO2e] (height), cheapest first."""
-    return page(sa.macc(name, year), limit, offset, format, f"macc_{name}")
+    and cost [CNY/tCO2e] (height). ``netted``: in merit order, each measure counted with the
+    cheaper ones in place (interactions; widths add up to the package); ``standalone``: each
+    alone, cheapest first. ``basis=market`` counts purchased green power."""
+    curve = sa.macc(name, year, method=method, basis=basis)
+    return page(curve, limit, offset, format, f"macc_{method}_{name}")
+
+
+@router.get("/api/v1/scenarios/least-cost", tags=["scenarios"])
+def api_least_cost(
+    principal: CityDep,
+    name: StoredName,
+    cap_year: Annotated[int | None, Query(ge=2026, le=2060)] = None,
+    cap_tco2e: Annotated[float | None, Query(ge=0)] = None,
+    intensity: bool = True,
+    year: Annotated[int, Query(ge=2025, le=2060)] = 2035,
+) -> Any:
+    """Least-cost deployment of a scenario's measures meeting a CO2 cap and/or the city's
+    CO2-intensity targets (linear programme, HiGHS): status, discounted cost [10^4 CNY],
+    emissions by year, deployment per measure and year, and the constraints with slack,
+    binding flag and shadow price [CNY/tCO2e]."""
+    got = sa.least_cost(
+        name, cap_year=cap_year, cap_tco2e=cap_tco2e, intensity=intensity, year=year
+    )
+    return {
+        "status": got["status"],
+        "feasible": got["feasible"],
+        "cost_pv_10k_cny": None if not got["feasible"] else got["cost_pv_10k_cny"],
+        "caps": {str(k): v for k, v in got["caps"].items()},
+        "skipped_targets": got["skipped_targets"],
+        "emissions": records(got["emissions"]),
+        "deployment": records(got["deployment"]),
+        "constraints": records(got["constraints"]),
+    }
+
+
+@router.get("/api/v1/scenarios/activity", tags=["scenarios"])
+def api_activity(
+    principal: CityDep,
+    part: Literal["calibration", "backcast", "projection"] = "calibration",
+    format: Format = "json",
+) -> Any:
+    """The baseline by activity driver: per-sector calibration on the inventory history, the
+    backcast of the history, or the projection to 2060 (activity, intensity, energy)."""
+    frame = sa.activity_baseline()[part]
+    return records(frame) if format == "json" else table_download(frame, f"activity_{part}", format)
+
+
+@router.get("/api/v1/scenarios/stirpat", tags=["scenarios"])
+def api_stirpat(principal: CityDep) -> Any:
+    """STIRPAT of the city history on non-Kaya drivers with its diagnostics (VIF, condition
+    number, sample size) and the elasticities when the history is long enough."""
+    got = sa.stirpat()
+    return {
+        "drivers": got["drivers"],
+        "summary": got["summary"],
+        "diagnostics": records(got["diagnostics"]),
+        "elasticities": None if got["elasticities"] is None else records(got["elasticities"]),
+    }
 
 
 @router.get("/api/v1/scenarios/cobenefits", tags=["scenarios"])
