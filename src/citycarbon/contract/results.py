@@ -651,7 +651,7 @@ GREEN_PROJECT_REDUCTION = Result(
     partition=None,
     method=(
         "expected annual CO2 reduction per project type, as disclosed under the PBoC "
-        "carbon-emission-reduction facility (碳减排支持工具, 银发〔2021〕278号): renewable generation "
+        "carbon-emission-reduction facility (Yinfa [2021] No. 278): renewable generation "
         "x the city's location-based grid factor; energy saved (tce) x CO2 per tce; fuel "
         "switched to electricity: fuel replaced x CO2 per tce - added electricity x grid factor"
     ),
@@ -673,9 +673,9 @@ GREEN_PROJECT_ELIGIBILITY = Result(
     },
     partition=None,
     method=(
-        "match of project type and technology to the clauses of 绿色低碳转型产业指导目录（2024年版） "
-        "and 绿色债券支持项目目录（2021年版） (versioned rule data; exclusions; evidence required "
-        "per clause)"
+        "match of project type and technology to the clauses of the Guiding Catalogue of Green "
+        "and Low-carbon Transition Industries (2024) and the Green Bond Endorsed Projects "
+        "Catalogue (2021) (versioned rule data; exclusions; evidence required per clause)"
     ),
     title_zh="绿色低碳项目库：目录符合性",
     title_en="Green project reserve: catalogue eligibility",
