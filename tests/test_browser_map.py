@@ -194,3 +194,27 @@ def test_map_keeps_the_period_and_names_what_it_maps(server, browser):
     page.screenshot(path=str(ARTIFACTS / "map_panel_indicator_zh.png"))
     assert errors == []
     page.close()
+
+
+def test_green_projects_are_a_layer_scoped_like_the_api(server, browser):
+    """The project reserve's pins: every demo project for the admin, the district's for a
+    district manager (the layer reads /api/v1/techmap/projects, which applies the scope)."""
+    for user, expected in (("b_admin", None), ("b_dist", {"350211"})):
+        page, errors = _sign_in(browser, server, user)
+        page.wait_for_selector("#cc-map[data-projects]", timeout=20_000)
+        info = page.evaluate(
+            """() => {
+                const o = window.ccMapChart.getOption();
+                const s = o.series[5];
+                return {name: s.name, districts: s.data.map(d => d.item.district_code),
+                        legend: o.legend[0].data};
+            }"""
+        )
+        assert info["name"] == "绿色低碳项目" and "绿色低碳项目" in info["legend"]
+        if expected is None:
+            assert len(info["districts"]) == 8
+            page.screenshot(path=str(ARTIFACTS / "map_green_projects.png"), full_page=True)
+        else:
+            assert info["districts"] and set(info["districts"]) == expected
+        assert errors == []
+        page.close()

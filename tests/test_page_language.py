@@ -25,9 +25,10 @@ import citycarbon.accounting as accounting
 import citycarbon.factors as factors
 from citycarbon.config import load_city
 from citycarbon.contract.methods import methods
+from citycarbon.contract.results import GREEN_PROJECT_REDUCTION
 from citycarbon.demo.users import DEMO_USERNAMES
 from citycarbon.runs.scenarios import list_scenarios
-from citycarbon.store import catalog, users
+from citycarbon.store import catalog, results, users
 from citycarbon.store.targets import targets_frame
 from citycarbon.web.app import create_app, route_table
 from tests.page_language import foreign_words, names_pattern, visible_text
@@ -87,6 +88,8 @@ def _names() -> set[str]:
     for csv in (p for d in data for p in d.glob("*.csv")):
         table = pd.read_csv(csv, dtype=str)
         frames.append(table[[c for c in table.columns if c in ("zh", "name_zh", "aliases")]])
+    projects = results.current(GREEN_PROJECT_REDUCTION)  # names of the project reserve
+    frames.append(projects[["name", "owner_name"]])
     names = {
         str(v)
         for f in frames

@@ -14,7 +14,7 @@ Lake tables (data-contract.md, "Lake tables"): ``energy_monthly`` (205-1表 能�
 ``green_electricity``, ``enterprise_value_added``, ``enterprise_offsets``; waste and sinks:
 ``waste_disposal``, ``wastewater``, ``land_carbon``, ``blue_carbon_sites``, ``mariculture``;
 transport by mode: ``transport_fuel``; agriculture: ``agriculture``; fugitive emissions:
-``fugitive_activity``.
+``fugitive_activity``; green projects (绿色低碳项目库): ``green_projects``.
 Registry (catalog) tables: ``parks``, ``enterprises``, ``grid_nodes``, ``meters``.
 
 References
@@ -44,6 +44,8 @@ from citycarbon.accounting.balance import balance_items
 from citycarbon.contract.codes import valid_credit_codes
 from citycarbon.errors import InputError, UnitError, UnknownCodeError, close_matches
 from citycarbon.factors import fuels
+from citycarbon.finance.reduction import project_types
+from citycarbon.techmap.catalogue import technologies
 
 # ------------------------------------------------------------------------------ declarations
 DTYPES = ("string", "float64", "int64", "bool", "month", "timestamp")
@@ -169,7 +171,16 @@ class EitherRule:
     alternative: str
 
 
-Rule = SumRule | AtMostRule | RequiredIfRule | EitherRule
+@dataclass(frozen=True)
+class InCityRule:
+    """The point (``lon``, ``lat``), where given, lies inside the city's bounding box (the
+    packaged boundaries of :mod:`citycarbon.geo`); both or neither must be given."""
+
+    lon: str = "lon"
+    lat: str = "lat"
+
+
+Rule = SumRule | AtMostRule | RequiredIfRule | EitherRule | InCityRule
 
 #: Purchased energy (scope 2) and the factor time series (parameter, key) that prices it; key
 #: None is the city's grid region (``factors.grid_region`` of the city config). Used by the
@@ -273,6 +284,13 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("gasoline_sales", "汽油销售量", "10^4 t"),
     Indicator("diesel_sales", "柴油销售量", "10^4 t"),
 )
+#: Statuses of a green project (绿色低碳项目库) and their spellings.
+PROJECT_STATUSES: dict[str, tuple[str, ...]] = {
+    "candidate": ("储备", "备选", "候选", "拟建"),
+    "approved": ("已批准", "已审批", "已备案", "批准"),
+    "under_construction": ("在建", "建设中", "construction"),
+    "operating": ("运营", "已投运", "投运", "operation", "in operation"),
+}
 INSTRUMENTS: dict[str, tuple[str, ...]] = {
     "green_certificate": ("绿证", "绿色电力证书", "gec", "certificate"),
     "green_power_contract": ("绿电交易", "绿色电力交易", "绿电", "ppa", "contract"),
@@ -305,6 +323,9 @@ CODE_LISTS = (
     "indicator",
     "instrument",
     "balance_item",
+    "technology",
+    "project_type",
+    "project_status",
 )
 _EMPTY_MARKS = ("-", "—", "－", "--", "/", "nan", "NaN", "null", "NULL", "None")
 
@@ -1334,6 +1355,130 @@ METERS = Schema(
     natural_key=("meter_id",),
 )
 
+# --- green projects (绿色低碳项目库, issues 18 and 16) -------------------------------------
+_PROJECT_WHY = "one project in one year: 10^8 is beyond any single plant or retrofit"
+_PROJECT_ACTIVITY = dict(
+    dtype="float64",
+    required=False,
+    nullable=True,
+    minimum=0.0,
+    maximum=1e8,
+    plausible=_PROJECT_WHY,
+)
+GREEN_PROJECTS = Schema(
+    kind="green_projects",
+    table="green_projects",
+    title="Green and low-carbon projects (绿色低碳项目库): demonstration and candidate projects",
+    columns=(
+        Column(
+            "project_id",
+            "string",
+            pattern=r"[A-Za-z0-9_.\-]{1,40}",
+            aliases=("项目编号", "项目代码", "project"),
+        ),
+        Column("name", "string", aliases=("项目名称", "名称", "project_name")),
+        Column("owner_name", "string", aliases=("业主单位", "项目业主", "建设单位", "owner")),
+        Column(
+            "owner_code",
+            "string",
+            required=False,
+            nullable=True,
+            codes="enterprise",
+            aliases=("业主统一社会信用代码", "统一社会信用代码", "信用代码", "owner_credit_code"),
+            doc="the owner's credit code where the owner is a registered enterprise",
+        ),
+        Column("district_code", "string", codes="district", aliases=_DISTRICT),
+        Column(
+            "lon", "float64", required=False, nullable=True, minimum=-180, maximum=180, aliases=_LON
+        ),
+        Column(
+            "lat", "float64", required=False, nullable=True, minimum=-90, maximum=90, aliases=_LAT
+        ),
+        Column(
+            "technology",
+            "string",
+            codes="technology",
+            aliases=("技术", "技术类别", "技术图谱编号", "technology_id"),
+            doc="id (or name) of a technology of the techmap catalogue (techmap/data)",
+        ),
+        Column(
+            "project_type",
+            "string",
+            codes="project_type",
+            aliases=("项目类型", "类型", "type"),
+            doc="project type of finance/data/project_reduction.yaml (code or name)",
+        ),
+        Column(
+            "investment_10k_cny",
+            "float64",
+            unit="10^4 CNY",
+            minimum=0.0,
+            maximum=1e8,
+            plausible="10^12 CNY is beyond any single project",
+            aliases=("总投资万元", "总投资", "投资额万元", "investment"),
+        ),
+        Column(
+            "annual_generation_mwh",
+            **_PROJECT_ACTIVITY,
+            unit="MWh",
+            aliases=("年发电量mwh", "年发电量", "annual_generation"),
+        ),
+        Column(
+            "energy_saved_tce",
+            **_PROJECT_ACTIVITY,
+            unit="tce",
+            aliases=("年节能量tce", "年节能量", "节能量", "energy_saved"),
+        ),
+        Column(
+            "fuel_replaced_tce",
+            **_PROJECT_ACTIVITY,
+            unit="tce",
+            aliases=("替代化石能源tce", "替代化石能源量", "fuel_replaced"),
+        ),
+        Column(
+            "added_electricity_mwh",
+            **_PROJECT_ACTIVITY,
+            unit="MWh",
+            aliases=("新增用电量mwh", "新增用电量", "added_electricity"),
+        ),
+        Column(
+            "status",
+            "string",
+            codes="project_status",
+            aliases=("项目状态", "状态", "project_status"),
+            doc="candidate | approved | under_construction | operating (or 储备, 已批准, 在建, 运营)",
+        ),
+        Column(
+            "start_year",
+            "int64",
+            minimum=2000,
+            maximum=2060,
+            latest="finished",  # a plan: future years accepted (allow_future)
+            plausible="the programme's horizon ends in 2060",
+            aliases=("开工年份", "起始年份", "投运年份", "start"),
+        ),
+        Column(
+            "evidence",
+            "string",
+            required=False,
+            nullable=True,
+            pattern=r"[a-z_]+(?:\s*;\s*[a-z_]+)*",
+            aliases=("证明材料", "已有材料", "evidence_held"),
+            doc="codes of the evidence held, ';'-separated (finance/data/green_catalogues.yaml)",
+        ),
+    ),
+    natural_key=("project_id",),
+    allow_future=True,  # candidate projects start in years to come
+    rules=(
+        InCityRule(),
+        *(
+            RequiredIfRule(activity, "project_type", code)
+            for code, spec in project_types().items()
+            for activity in spec["activity"]
+        ),
+    ),
+)
+
 SCHEMAS: dict[str, Schema] = {
     s.kind: s
     for s in (
@@ -1358,6 +1503,7 @@ SCHEMAS: dict[str, Schema] = {
         ENTERPRISES,
         GRID_NODES,
         METERS,
+        GREEN_PROJECTS,
     )
 }
 #: The file name of a correction typed into the 数据 page: one row of ``kind`` replacing the
@@ -1522,6 +1668,8 @@ class CheckContext:
     #: Schema.factor_periods resolved for the city: value of its ``when`` column -> (series
     #: label, first data year or None if the profile has none); empty: not checked
     factor_years: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    #: the city's bounding box (min lon, min lat, max lon, max lat), for :class:`InCityRule`
+    city_bbox: tuple[float, float, float, float] | None = None
 
     @property
     def local_now(self) -> pd.Timestamp:
@@ -1858,10 +2006,33 @@ def _spelling_map(kind: str) -> dict[str, str]:
         return spell
     if kind == "instrument":
         return {w.lower(): code for code, words in INSTRUMENTS.items() for w in (code, *words)}
+    if kind == "project_status":
+        return {w.lower(): code for code, words in PROJECT_STATUSES.items() for w in (code, *words)}
+    if kind == "technology":  # the techmap catalogue: tens of technologies
+        techs = technologies()
+        return {
+            str(w).strip().lower(): code
+            for code, zh, en in zip(techs["id"], techs["name_zh"], techs["name_en"], strict=True)
+            for w in (code, zh, en)
+        }
+    if kind == "project_type":
+        return {
+            str(w).lower(): code
+            for code, spec in project_types().items()
+            for w in (code, spec["zh"], spec["en"])
+        }
     raise KeyError(kind)
 
 
-VOCABULARIES = ("fuel", "indicator", "instrument", "balance_item")
+VOCABULARIES = (
+    "fuel",
+    "indicator",
+    "instrument",
+    "balance_item",
+    "technology",
+    "project_type",
+    "project_status",
+)
 
 
 def resolve_vocabulary(kind: str, text: pa.Array) -> tuple[pa.Array, np.ndarray, list[str]]:
@@ -2011,7 +2182,7 @@ def check_table(schema: Schema, raw: pa.Table, ctx: CheckContext) -> Checked:
 
     _code_checks(schema, out, text_of, problems, ctx)
     for rule in schema.rules:
-        _apply_rule(rule, schema, out, text_of, problems)
+        _apply_rule(rule, schema, out, text_of, problems, ctx)
     if schema.unit_rule is not None:
         _unit_checks(schema, schema.unit_rule, raw, out, text_of, problems)
         for name in schema.unit_rule.value_columns:  # plausible maxima in the stored unit
@@ -2227,7 +2398,9 @@ def _code_checks(
             )
 
 
-def _apply_rule(rule: Rule, schema: Schema, out: dict, text_of: dict, problems: _Problems) -> None:
+def _apply_rule(
+    rule: Rule, schema: Schema, out: dict, text_of: dict, problems: _Problems, ctx: CheckContext
+) -> None:
     if isinstance(rule, EitherRule):
         code_v, _, known = out[rule.column]
         vocabulary = schema.column(rule.column).codes
@@ -2301,13 +2474,34 @@ def _apply_rule(rule: Rule, schema: Schema, out: dict, text_of: dict, problems: 
         )
     elif isinstance(rule, RequiredIfRule):
         when = _np(pc.equal(out[rule.when_column], rule.value).fill_null(False), "bool")
-        missing = when & ~_present(out[rule.column])
+        values = out[rule.column]
+        numeric = isinstance(values, np.ndarray) and values.dtype.kind == "f"
+        missing = when & (np.isnan(values) if numeric else ~_present(values))
         problems.add(
             missing,
             rule.column,
             text_of[rule.column],
             f"is required where {rule.when_column} is {rule.value}",
         )
+    elif isinstance(rule, InCityRule):
+        lon, lat = out[rule.lon], out[rule.lat]
+        has_lon, has_lat = ~np.isnan(lon), ~np.isnan(lat)
+        problems.add(
+            has_lon ^ has_lat,
+            rule.lat,
+            text_of[rule.lat],
+            "give both longitude and latitude (or neither)",
+        )
+        if ctx.city_bbox is not None:
+            x0, y0, x1, y1 = ctx.city_bbox
+            with np.errstate(invalid="ignore"):
+                outside = has_lon & has_lat & ((lon < x0) | (lon > x1) | (lat < y0) | (lat > y1))
+            problems.add(
+                outside,
+                rule.lon,
+                text_of[rule.lon],
+                f"the point lies outside the city ({x0:.3f}-{x1:.3f} E, {y0:.3f}-{y1:.3f} N)",
+            )
 
 
 def text_of_as_text(arr: pa.Array) -> pa.Array:

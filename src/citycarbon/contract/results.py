@@ -619,6 +619,67 @@ CARBON_EFFICIENCY_DISTRIBUTION = Result(
     title_en="Distribution of carbon-efficiency grades",
 )
 
+# --------------------------------------------------------------------------- green projects
+GREEN_PROJECT_REDUCTION = Result(
+    "green_project_reduction",
+    key=("project_id",),
+    columns={
+        "name": "",
+        "owner_name": "",
+        "owner_code": "",  # credit code where the owner is a registered enterprise
+        "district_code": "",
+        "lon": "deg",
+        "lat": "deg",
+        "technology": "",  # techmap catalogue id
+        "project_type": "",
+        "status": "",  # candidate | approved | under_construction | operating
+        "start_year": "1",
+        "investment_10k_cny": "10^4 CNY",
+        "annual_generation_mwh": "MWh",
+        "energy_saved_tce": "tce",
+        "fuel_replaced_tce": "tce",
+        "added_electricity_mwh": "MWh",
+        "evidence": "",  # evidence held, ';'-separated codes
+        "grid_region": "",  # key of the grid factor series (the city's declared basis)
+        "grid_factor_year": "1",  # the year the factor used was published for
+        "grid_ef_tco2_per_mwh": "tCO2/MWh",
+        "co2_per_tce_tco2_per_tce": "tCO2/tce",
+        "reduction_method": "",  # renewable_generation | energy_saving | fuel_switch... | none
+        "reduction_tco2_per_yr": "t",  # expected annual CO2 reduction (NaN: an input missing)
+        "reduction_per_investment_t_per_10k_cny": "tCO2/10^4 CNY",
+    },
+    partition=None,
+    method=(
+        "expected annual CO2 reduction per project type, as disclosed under the PBoC "
+        "carbon-emission-reduction facility (Yinfa [2021] No. 278): renewable generation "
+        "x the city's location-based grid factor; energy saved (tce) x CO2 per tce; fuel "
+        "switched to electricity: fuel replaced x CO2 per tce - added electricity x grid factor"
+    ),
+    title_zh="绿色低碳项目库：预期年减排量",
+    title_en="Green project reserve: expected annual CO2 reduction",
+)
+GREEN_PROJECT_ELIGIBILITY = Result(
+    "green_project_eligibility",
+    key=("project_id", "catalogue"),
+    columns={
+        "eligible": "",  # yes | no | undetermined
+        "clauses": "",  # matching clauses, "number title_zh", '; '-joined
+        "clauses_en": "",
+        "clause_source_status": "",  # unverified | verified
+        "missing_evidence": "",  # evidence codes, ';'-joined
+        "reason_zh": "",
+        "reason_en": "",
+        "rules": "",  # rule file version
+    },
+    partition=None,
+    method=(
+        "match of project type and technology to the clauses of the Guiding Catalogue of Green "
+        "and Low-carbon Transition Industries (2024) and the Green Bond Endorsed Projects "
+        "Catalogue (2021) (versioned rule data; exclusions; evidence required per clause)"
+    ),
+    title_zh="绿色低碳项目库：目录符合性",
+    title_en="Green project reserve: catalogue eligibility",
+)
 ENERGY_BENCHMARK = Result(
     "energy_benchmark",
     key=("enterprise_code", "year", "product_id"),
@@ -686,6 +747,8 @@ RESULTS: Mapping[str, Result] = MappingProxyType(
             TARGET_STATUS,
             CARBON_EFFICIENCY,
             CARBON_EFFICIENCY_DISTRIBUTION,
+            GREEN_PROJECT_REDUCTION,
+            GREEN_PROJECT_ELIGIBILITY,
             ENERGY_BENCHMARK,
             ENERGY_BENCHMARK_SUMMARY,
         )

@@ -260,6 +260,8 @@ class DemoCity:
     waste_and_sinks: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: transport fuel by mode (issue 15), the balance's 交通运输 fuel split (assumptions)
     transport_fuel: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the green project reserve (issues 18 and 16), synthetic 示例 projects
+    green_projects: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: agriculture and fugitive activity (issue 15): agriculture, fugitive_activity
     agriculture_and_fugitive: dict[str, pd.DataFrame] = field(default_factory=dict)
 
@@ -360,6 +362,7 @@ def build_city(
         enterprise_value_added=value_added,
         waste_and_sinks=waste_and_sinks(cal, cfg, year_list, stats),
         transport_fuel=transport_by_mode(cal, balance),
+        green_projects=_green_projects(cal, cfg, ent, elec, seed),
         agriculture_and_fugitive=agriculture_and_fugitive(cal, cfg, year_list),
     )
 
@@ -425,6 +428,8 @@ def generate_city(
         paths[name] = _write_csv(table, out / f"{name}.csv")
     if not demo.transport_fuel.empty:
         paths["transport_fuel"] = _write_csv(demo.transport_fuel, out / "transport_fuel.csv")
+    if not demo.green_projects.empty:
+        paths["green_projects"] = _write_csv(demo.green_projects, out / "green_projects.csv")
     return paths
 
 
@@ -528,6 +533,30 @@ def _enterprises(
         }
     )
     return ent, ind
+
+
+def _green_projects(
+    cal: dict, cfg: CityConfig, ent: pd.DataFrame, elec: np.ndarray, seed: int
+) -> pd.DataFrame:
+    """The synthetic projects of the calibration's ``green_projects`` (all assumptions): the
+    owner is the enterprise of ``owner_rank`` by electricity use in the project's district,
+    the position a random point inside the district."""
+    spec = cal.get("green_projects")
+    if not spec:
+        return pd.DataFrame(columns=COLUMNS["green_projects"])
+    projects = pd.DataFrame(spec).rename(columns={"district": "district_code"})
+    ranked = ent.assign(kwh=elec.sum(axis=1)).sort_values(
+        ["district_code", "kwh"], ascending=[True, False]
+    )
+    ranked["owner_rank"] = ranked.groupby("district_code").cumcount()
+    owners = ranked[["district_code", "owner_rank", "credit_code", "name"]]
+    projects = projects.merge(owners, on=["district_code", "owner_rank"], how="left")
+    projects["owner_code"] = projects["credit_code"]
+    projects["owner_name"] = projects["owner_name"].fillna(projects["name_y"])
+    projects["name"] = projects["name_x"]
+    lon, lat = _positions(cfg, projects["district_code"].to_numpy(), _rng(seed, "projects")).T
+    projects["lon"], projects["lat"] = np.round(lon, 6), np.round(lat, 6)
+    return projects.reindex(columns=COLUMNS["green_projects"])
 
 
 def _key_enterprises(

@@ -43,6 +43,7 @@ INGEST_ORDER = (
     "blue_carbon_sites",
     "mariculture",
     "transport_fuel",
+    "green_projects",
     "agriculture",
     "fugitive_activity",
 )

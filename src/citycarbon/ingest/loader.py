@@ -59,6 +59,7 @@ from citycarbon.contract.inputs import (
     QUARANTINE_SCHEMA,
     SCHEMAS,
     CheckContext,
+    InCityRule,
     Schema,
     check_table,
     get_schema,
@@ -66,6 +67,7 @@ from citycarbon.contract.inputs import (
     normalize_header,
 )
 from citycarbon.errors import CitycarbonError, InputError
+from citycarbon.geo import bbox, boundaries
 from citycarbon.ingest.workbook import XlsxLimits, bounded_rows, check_workbook
 from citycarbon.store import catalog
 from citycarbon.store import lake as lk
@@ -569,6 +571,14 @@ def _cell_text(v: Any) -> str | None:
 
 
 # ------------------------------------------------------------------------------ the run
+def city_bbox(schema: Schema, city: Any) -> tuple[float, float, float, float] | None:
+    """The city's bounding box from its packaged boundaries, where the kind checks that points
+    lie in the city (:class:`InCityRule`); None otherwise."""
+    if not any(isinstance(r, InCityRule) for r in schema.rules):
+        return None
+    return bbox(boundaries(city))
+
+
 def factor_years(schema: Schema, city: Any) -> dict[str, tuple[str, int | None]]:
     """The kind's factor-period rule resolved in the city's factor profile: value of the rule's
     selector column (the fuel; '' for every row) -> (series label, first data year or None)."""
@@ -617,6 +627,7 @@ class _Run:
             self._code_lists(),
             source=self.name,
             factor_years=factor_years(schema, city),
+            city_bbox=city_bbox(schema, city),
         )
         self.writer = (
             None

@@ -41,6 +41,7 @@ from citycarbon.contract.results import Result
 from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.ingest.loader import ingest
 from citycarbon.runs.enterprise import compute_accounts
+from citycarbon.runs.green_projects import green_projects
 from citycarbon.runs.inventory import METHOD_NO_BALANCE, compute_inventory
 from citycarbon.runs.power import (
     read_power_data,
@@ -203,6 +204,18 @@ def _rating(ctx: Context) -> str:
     return f"{annual['enterprise_code'].nunique():,} enterprise(s) graded, {len(graded):,} rows"
 
 
+def _green_projects(ctx: Context) -> str:
+
+    if not catalog.committed_files("green_projects", url=ctx.settings.database_url):
+        raise NotApplicable("no green projects in the lake yet (green_projects)")
+    reduced, eligible = green_projects(city=ctx.cfg, settings=ctx.settings)
+    yes = eligible.loc[eligible["eligible"] == "yes", "project_id"].nunique()
+    return (
+        f"{len(reduced):,} project(s), {reduced['reduction_tco2_per_yr'].sum():,.0f} tCO2/yr "
+        f"expected; {yes:,} eligible under at least one catalogue"
+    )
+
+
 METER_KINDS = frozenset({"meter_readings", "meters", "enterprises"})
 STEPS: tuple[Step, ...] = (
     Step(
@@ -290,6 +303,14 @@ STEPS: tuple[Step, ...] = (
         (R.CARBON_EFFICIENCY, R.CARBON_EFFICIENCY_DISTRIBUTION),
         True,
         _rating,
+    ),
+    Step(
+        "green_projects",
+        frozenset({"green_projects"}),
+        (),
+        (R.GREEN_PROJECT_REDUCTION, R.GREEN_PROJECT_ELIGIBILITY),
+        False,
+        _green_projects,
     ),
     Step(
         "energy_benchmark",

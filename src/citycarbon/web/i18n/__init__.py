@@ -91,6 +91,8 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?P<total>\w+) is not the sum of (?P<parts>.+)", "sum"),
         (r"(?P<part>\w+) is larger than (?P<whole>\w+)", "part_of"),
         (r"is required where (?P<when>\w+) is (?P<value>.+)", "required_if"),
+        (r"the point lies outside the city \((?P<box>.+)\)", "outside_city"),
+        (r"give both longitude and latitude \(or neither\)", "lon_lat_pair"),
     )
 )
 

@@ -12,7 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from citycarbon.read import access
 from citycarbon.read import finance as fq
+from citycarbon.read import green_projects as gq
 from citycarbon.read.access import Principal
+from citycarbon.runs import green_projects as rg
 from citycarbon.runs.finance import evidence, green_credit, published, score_weights
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
@@ -26,6 +28,7 @@ from citycarbon.web.routes.api import (
     file_basis,
     page,
 )
+from citycarbon.web.routes.techmap import project_rows
 
 router = APIRouter()
 PrincipalDep = Annotated[Principal, Depends(auth.require_principal)]
@@ -48,6 +51,8 @@ def finance_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
     classified = frame[frame["carbon_class"].fillna("") != ""]
     names = dict(zip(frame["enterprise_code"], frame["name"].fillna(""), strict=True))
     proof = evidence(overview[overview["enterprise_code"].isin(classified["enterprise_code"])])
+    projects = gq.projects(principal)
+    techs = rg.technology_names().set_index("id")
     return render(
         request,
         "finance.html",
@@ -61,6 +66,12 @@ def finance_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
             "bank": principal.role == "bank",
             "methods": METHODS,
             "weights": score_weights(),
+            "projects": project_rows(projects),
+            "labels": rg.labels(),
+            "tech_names": {
+                i: {"zh": r["name_zh"], "en": r["name_en"]} for i, r in techs.iterrows()
+            },
+            "districts": access.registry().regions[["name_zh", "name_en"]].to_dict("index"),
         },
     )
 

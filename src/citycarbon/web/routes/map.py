@@ -249,7 +249,8 @@ JS_KEYS = (
     "layer_districts", "layer_parks", "layer_enterprises", "layer_nodes", "enterprises", "area",
     "top_emitters", "positions_outside", "position_off", "credit_code", "industry",
     "open_enterprise", "node_id", "voltage", "meters", "intensity", "intensity_note",
-    "not_in_scope", "loading", "error", "no_data", "mapped",
+    "not_in_scope", "loading", "error", "no_data", "mapped", "layer_projects",
+    "project_reduction",
 )  # fmt: skip
 
 

@@ -6,23 +6,28 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from citycarbon.read import access
+from citycarbon.read import green_projects as gq
 from citycarbon.read.access import Principal
 from citycarbon.reports.excel import write_excel
 from citycarbon.reports.pdf import actions_pdf
 from citycarbon.runs import actions as ra
+from citycarbon.runs import green_projects as rg
 from citycarbon.web import auth
-from citycarbon.web.app import records, render
+from citycarbon.web.app import lang_of, records, render
+from citycarbon.web.routes.api import Format, Limit, Offset, Page, page
 
 router = APIRouter()
 PrincipalDep = Annotated[Principal, Depends(auth.principal_dep)]
 Status = Literal["not_started", "in_progress", "done", "delayed"]
 TaskId = Annotated[str, Path(pattern=r"^[a-z0-9_]{1,64}$")]
+ProjectId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.\-]{1,40}$")]
+ProjectStatus = Literal["candidate", "approved", "under_construction", "operating"]
 
 
 @router.get("/techmap", response_class=HTMLResponse, include_in_schema=False)
@@ -69,6 +74,80 @@ def techmap_api(principal: PrincipalDep) -> list[dict]:
     """The technology catalogue of the programme's 专栏 1-10 (with linked measures)."""
     access.require(principal, "read")
     return records(ra.technology_table())
+
+
+# --------------------------------------------------------------------- green project reserve
+def project_rows(frame) -> list[dict]:
+    """Projects with their eligibility rows attached (``eligibility``: one per catalogue)."""
+    rows = records(frame)
+    by_project: dict[str, list[dict]] = {}
+    for e in records(gq.eligibility(frame["project_id"])) if len(frame) else []:
+        by_project.setdefault(e["project_id"], []).append(e)
+    for r in rows:
+        r["eligibility"] = by_project.get(r["project_id"], [])
+    return rows
+
+
+@router.get("/techmap/projects", response_class=HTMLResponse, include_in_schema=False)
+def projects_page(
+    request: Request,
+    principal: PrincipalDep,
+    status: Annotated[ProjectStatus | None, Query()] = None,
+    technology: Annotated[str | None, Query(max_length=64)] = None,
+    district: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+) -> HTMLResponse:
+    access.require(principal, "read")
+    frame = gq.projects(principal, status=status, technology=technology, district=district)
+    techs = rg.technology_names().set_index("id")
+    return render(
+        request,
+        "techmap_projects.html",
+        {
+            "active": "techmap",
+            "scope": access.scope_label(principal, lang_of(request)),
+            "projects": project_rows(frame),
+            "totals": gq.totals(frame),
+            "options": gq.filter_options(principal),
+            "filters": {"status": status, "technology": technology, "district": district},
+            "tech_names": {
+                i: {"zh": r["name_zh"], "en": r["name_en"]} for i, r in techs.iterrows()
+            },
+            "labels": rg.labels(),
+            "districts": access.registry().regions[["name_zh", "name_en"]].to_dict("index"),
+        },
+    )
+
+
+@router.get("/api/v1/techmap/projects", response_model=Page, tags=["techmap"])
+def projects_api(
+    principal: PrincipalDep,
+    status: Annotated[ProjectStatus | None, Query()] = None,
+    technology: Annotated[str | None, Query(max_length=64)] = None,
+    district: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """The green project reserve (绿色低碳项目库) the caller may read: owner, location, technology,
+    type, status, investment, the expected annual CO2 reduction with its method and grid factor
+    (year, basis). City-wide roles: every project; district managers: their district's; park
+    managers and enterprise users: their enterprises'; banks: those of consenting enterprises."""
+    frame = gq.projects(principal, status=status, technology=technology, district=district)
+    return page(frame, limit, offset, format, "green_projects")
+
+
+@router.get(
+    "/api/v1/techmap/projects/{project_id}/eligibility", response_model=Page, tags=["techmap"]
+)
+def project_eligibility_api(
+    principal: PrincipalDep, project_id: ProjectId, format: Format = "json"
+) -> Any:
+    """Eligibility of one readable project under 绿色低碳转型产业指导目录（2024年版） and 绿色债券支持
+    项目目录（2021年版）: yes / no / undetermined, the matching clauses (marked unverified until
+    checked against the catalogue text), the reason and the missing evidence. 404 outside the
+    caller's scope."""
+    _, rows = gq.project(principal, project_id)
+    return page(rows, 100, 0, format, f"eligibility_{project_id}")
 
 
 @router.get("/actions", response_class=HTMLResponse, include_in_schema=False)

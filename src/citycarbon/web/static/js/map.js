@@ -2,8 +2,8 @@
  *
  * Draws the city's districts (ECharts registerMap with the GeoJSON from /api/v1/map/boundaries)
  * as a choropleth, with parks, enterprises and grid nodes as scatter layers (toggled from the
- * legend), a period slider (year / month / day) and a side panel with the clicked district,
- * park or enterprise. Everything comes from the /api/v1/map/... JSON endpoints, which apply the
+ * legend), the green project reserve as a scatter layer (from /api/v1/techmap/projects), a period
+ * slider (year / month / day) and a side panel with the clicked district, park or enterprise. Everything comes from the /api/v1/map/... JSON endpoints, which apply the
  * signed-in user's scope. No external resources: ECharts is vendored.
  */
 (function () {
@@ -132,7 +132,7 @@
         top: 8,
         left: 8,
         orient: "vertical",
-        data: [T.layer_parks, T.layer_enterprises, T.layer_nodes],
+        data: [T.layer_parks, T.layer_enterprises, T.layer_nodes, T.layer_projects],
         selected: { [T.layer_nodes]: false },
         backgroundColor: "rgba(255,255,255,0.85)",
       },
@@ -188,6 +188,11 @@
             name: nameOf(f.properties), value: f.properties.cp,
           })),
         },
+        {
+          // the green project reserve (绿色低碳项目库): not tied to the period
+          name: T.layer_projects, type: "scatter", coordinateSystem: "geo", symbol: "pin",
+          symbolSize: 24, z: 6, data: [], itemStyle: { color: "#2e7d32", borderColor: "#fff" },
+        },
       ],
     };
   }
@@ -219,6 +224,10 @@
       const em = METRICS[key];
       return `<b>${esc(o.name)}</b><br>${esc(o.credit_code)}<br>${esc(em.label)}: ` +
         `${fmt(o[key])} ${em.unit}` + (o.position_ok ? "" : `<br><i>${esc(T.position_off)}</i>`);
+    }
+    if (p.seriesIndex === 5) {
+      return `<b>${esc(o.name)}</b><br>${esc(o.owner_name)}<br>${esc(T.project_reduction)}: ` +
+        `${fmt(o.reduction_tco2_per_yr)} tCO₂`;
     }
     return `<b>${esc(o.name)}</b> (${fmt(o.voltage_kv, 0)} kV)<br>${esc(T.metric_electricity)}: ` +
       `${fmt(o.electricity_mwh)} MWh<br>${esc(T.intensity)}: ${fmt(o.intensity_tco2_per_mwh, 4)} tCO₂/MWh`;
@@ -359,7 +368,24 @@
     if (p.seriesIndex === 1) return showPark(o.code);
     if (p.seriesIndex === 2) return showEnterprise(o);
     if (p.seriesIndex === 3) return showNode(o);
+    if (p.seriesIndex === 5) {
+      window.location.href = "/techmap/projects#project-" + encodeURIComponent(o.project_id);
+    }
   });
+
+  async function loadProjects() {
+    // every readable project with a position (the API applies the user's scope)
+    const res = await fetch("/api/v1/techmap/projects?limit=1000", {
+      headers: { Accept: "application/json" },
+    });
+    if (!res.ok) return;
+    const body = await res.json();
+    const rows = body.items.filter((o) => o.lon !== null && o.lat !== null);
+    chart.setOption({ series: [{}, {}, {}, {}, {}, {
+      data: rows.map((o) => ({ value: [o.lon, o.lat], item: o })),
+    }] });
+    root.dataset.projects = String(rows.length);
+  }
 
   // ------------------------------------------------------------------ controls
   els.kind.addEventListener("change", () => setKind(els.kind.value, state.period));
@@ -393,6 +419,7 @@
       for (const f of geojson.features) state.names[f.properties.code] = f.properties;
       state.periods = periods;
       chart.setOption(baseOption(geojson));
+      loadProjects().catch(() => { root.dataset.projects = "error"; });
       if (!periods.months.length) {
         setStatus(T.no_data, true);
         return;
