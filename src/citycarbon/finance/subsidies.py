@@ -128,7 +128,7 @@ def interest_subsidy_by_loan_10k_cny(
         raise InputError(f"unknown day count {rules['day_count']!r}", source="subsidies.yaml")
     years = int(rules["years"])
     s = schedule[["loan", "date", "amount_10k_cny"]].assign(
-        date=pd.to_datetime(schedule["date"]).dt.normalize()
+        date=pd.to_datetime(schedule["date"]).dt.normalize().astype("datetime64[ns]")
     )
     start = s[s["amount_10k_cny"].to_numpy() > 0].groupby("loan")["date"].min().rename("start")
     window = start.to_frame().assign(end=start + pd.DateOffset(years=years)).reset_index()
@@ -152,6 +152,7 @@ def interest_subsidy_by_loan_10k_cny(
         .drop_duplicates()
         .sort_values(["loan", "date"])
     )
+    bounds["date"] = bounds["date"].astype("datetime64[ns]")
     bounds["until"] = bounds.groupby("loan")["date"].shift(-1)
     segments = bounds.dropna(subset=["until"]).sort_values("date")
     flows = s.groupby(["loan", "date"], as_index=False)["amount_10k_cny"].sum()
