@@ -9,7 +9,7 @@ import pytest
 
 from citycarbon.demo.users import demo_password
 from citycarbon.store import consents, users
-from tests.web_fixtures import page_csrf, sign_in
+from tests.web_fixtures import page_csrf, sign_in, wait_job
 
 LOAN = "2024-11-01, 1000\n2025-03-01, 1000\n2026-06-30, -500\n"
 
@@ -69,7 +69,6 @@ def test_an_enterprise_sees_only_its_own_applications(app):
     own = client.get("/api/v1/me").json()["scope_code"]
     apps = _apps(client)
     assert all(a["enterprise_code"] == own for a in apps.values())
-    assert client.get("/finance/subsidies/DEMO-ZJTX-1").status_code in (200, 404)
     others = [i for i, a in _apps(sign_in(app, "analyst")).items() if a["enterprise_code"] != own]
     for app_id in others:
         assert client.get(f"/finance/subsidies/{app_id}").status_code == 404
@@ -90,3 +89,44 @@ def test_a_bank_sees_an_application_only_under_a_full_consent(app, analyst):
     assert list(_apps(bank)) == ["DEMO-LOAN-1"]
     assert bank.get("/finance/subsidies/DEMO-LOAN-1").status_code == 200
     assert bank.get("/finance/subsidies/DEMO-LOAN-2").status_code == 404
+
+
+def test_an_upload_goes_through_the_pipeline_and_the_owner_sees_it(app, analyst, job_worker):
+    """A loan of the enterprise user's own enterprise, 600 万 on 2024-12-01 and 400 万 on
+    2025-01-31 (window 2024-12-01 .. 2027-12-01, 2 %, act/365):
+    2024: 31 x 600 = 18,600; 2025: 30 x 600 + 335 x 1000 = 353,000; 2026: 365,000;
+    2027: 334 x 1000 = 334,000; total 1,070,600 x 0.02 / 365 = 58.663014 万元."""
+    ent = sign_in(app, "enterprise")
+    own = ent.get("/api/v1/me").json()["scope_code"]
+    before = analyst.get("/api/v1/finance/subsidies/budgets").json()["items"]
+    before = {b["programme"]: b["committed_10k_cny"] for b in before}
+    head = "申报编号,序号,统一社会信用代码,申报年度,政策,状态,贷款银行,技改投资万元,日期,金额万元"
+    body = "\n".join(
+        [
+            head,
+            f"E-LOAN-1,1,{own},2025,renovation_loan,approved,厦门银行,2500,2024-12-01,600",
+            f"E-LOAN-1,2,{own},2025,renovation_loan,approved,厦门银行,2500,2025-01-31,400",
+        ]
+    ).encode()
+    token = users.create_token("analyst", "subsidy-test", actor="test")[1]
+    auth = {"Authorization": f"Bearer {token}"}
+    r = analyst.post(
+        "/api/v1/uploads",
+        data={"kind": "subsidy_applications"},
+        files={"file": ("补贴申报.csv", body, "text/csv")},
+        headers=auth,
+    )
+    assert r.status_code == 202, r.text
+    job = wait_job(analyst, r.json()["job_id"], headers=auth)
+    assert job["status"] == "done", job
+    steps = {s["name"]: s["status"] for s in job["steps"]}
+    assert steps["subsidies"] == "done"
+    got = _apps(analyst)["E-LOAN-1"]
+    assert got["eligible"] and got["entitlement_10k_cny"] == pytest.approx(21_412 / 365)
+    after = analyst.get("/api/v1/finance/subsidies/budgets").json()["items"]
+    after = {b["programme"]: b["committed_10k_cny"] for b in after}
+    assert after["renovation_loan"] == pytest.approx(before["renovation_loan"] + 21_412 / 365)
+    mine = _apps(ent)
+    assert "E-LOAN-1" in mine and {a["enterprise_code"] for a in mine.values()} == {own}
+    page = ent.get("/finance/subsidies/E-LOAN-1?lang=zh")
+    assert page.status_code == 200 and "58.6630" in page.text and "353,000" in page.text
