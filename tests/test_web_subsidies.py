@@ -61,6 +61,11 @@ def test_calculator_by_hand_and_refusals(analyst):
     assert 'data-eligible="no"' in r.text
     assert 'data-code="investment_below_minimum"' in r.text
     assert "Lender is not a cooperating bank" in r.text and "Line 4" in r.text
+    r = analyst.post("/finance/subsidies", data={**form, "csrf_token": token})  # no schedule
+    assert 'data-code="no_disbursement"' in r.text and "无实际放款" in r.text
+    award = {"programme": "zhuanjingtexin", "recognition": "national_little_giant"}
+    r = analyst.post("/finance/subsidies", data={**award, "csrf_token": token})
+    assert 'data-eligible="yes"' in r.text and ">50.0000<" in r.text
     assert analyst.post("/finance/subsidies", data={**form, "schedule": LOAN}).status_code == 403
 
 

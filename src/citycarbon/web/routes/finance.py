@@ -74,7 +74,7 @@ def parse_schedule(text: str) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Typed schedule lines ``YYYY-MM-DD, amount`` (万元; repayments negative) as ``date``,
     ``amount_10k_cny``, and the lines that are not (``line`` number, ``text``)."""
     raw = [s.strip() for s in text.replace("，", ",").splitlines()][:MAX_SCHEDULE_LINES]
-    lines = pd.DataFrame({"line": range(1, len(raw) + 1), "text": raw})
+    lines = pd.DataFrame({"line": range(1, len(raw) + 1), "text": pd.Series(raw, dtype=object)})
     lines = lines[lines["text"] != ""]
     parts = lines["text"].str.split(r"[,\s]+", n=1, expand=True, regex=True)
     parts = parts.reindex(columns=[0, 1])
