@@ -4,12 +4,17 @@ one-off 专精特新 grants, as versioned rule data (``finance/data/subsidies.ya
 Interest subsidy (rule set ``fujian-2025-renovation-loan``):
 
 - eligible when the project's technical-renovation investment is >= 2,000 万元 and the lender is
-  a cooperating bank; otherwise the reasons are returned;
+  a cooperating bank (the rule's ``cooperating_banks``: an assumption, the report names none)
+  and some loan was disbursed; otherwise the refusal codes (:data:`REFUSALS`) are returned;
 - subsidy = sum over days d in [first disbursement, first disbursement + 3 years) of
   balance(d) x 2 % / 365, where balance(d) = disbursements - repayments up to and including day
   d (act/365: the report does not fix a day count, so this is an assumption of the rule data);
 - split by calendar year, so a loan disbursed in instalments across year ends is budgeted in
-  the years the interest accrues.
+  the years the interest accrues; many loans at once (:func:`interest_subsidy_by_loan_10k_cny`).
+
+One-off 专精特新 grants (rule set ``fujian-2025-zhuanjingtexin``) by recognition level; committed
+(entitlements of approved applications) and paid amounts against each programme's allocation
+(:func:`entitlements_10k_cny`, :func:`budgets_10k_cny`).
 
 References
 ----------
