@@ -61,7 +61,9 @@ def test_calculator_by_hand_and_refusals(analyst):
     assert 'data-eligible="no"' in r.text
     assert 'data-code="investment_below_minimum"' in r.text
     assert "Lender is not a cooperating bank" in r.text and "Line 4" in r.text
-    r = analyst.post("/finance/subsidies", data={**form, "csrf_token": token})  # no schedule
+    r = analyst.post(
+        "/finance/subsidies?lang=zh", data={**form, "csrf_token": token}
+    )  # no schedule
     assert 'data-code="no_disbursement"' in r.text and "无实际放款" in r.text
     award = {"programme": "zhuanjingtexin", "recognition": "national_little_giant"}
     r = analyst.post("/finance/subsidies", data={**award, "csrf_token": token})
