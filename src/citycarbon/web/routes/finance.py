@@ -93,6 +93,7 @@ def _subsidy_page(request: Request, principal: Principal, **extra: Any) -> HTMLR
         "applications": records(sq.applications(principal)),
         "budgets": records(sq.budgets(principal)) if city else [],
         "calculator": city,
+        "can_upload": principal.can("upload"),
         "form": {"programme": "renovation_loan", "schedule": "", "bank": "", "investment": ""},
     }
     return render(request, "subsidies.html", {**context, **extra})
