@@ -793,13 +793,13 @@ SUBSIDY_APPLICATIONS = Schema(
             pattern=r"[A-Za-z0-9_-]{1,40}",
             aliases=("申报编号", "申请编号", "application"),
         ),
-        Column("line", "int64", minimum=1, maximum=1000, aliases=("序号", "行号")),
+        Column("line", "string", pattern=r"[0-9]{1,4}", aliases=("序号", "行号")),
         Column("enterprise_code", "string", codes="enterprise", aliases=_ENTERPRISE),
         Column(
             "year",
             "int64",
             minimum=2000,
-            maximum=2100,
+            latest="finished",  # the schema allows future periods: this year's applications
             aliases=("申报年度", "年度", "年份"),
             doc="year of the application",
         ),

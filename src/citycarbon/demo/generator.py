@@ -1140,7 +1140,7 @@ def _subsidy_applications(ent: pd.DataFrame, periods: pd.DatetimeIndex) -> pd.Da
         dated = [(f"{year + dy}-{md}", amount) for dy, md, amount in lines] or [(None, None)]
         for i, (date, amount) in enumerate(dated):
             rows.append(
-                {**common, "line": i + 1, "date": date, "amount_10k_cny": amount}
+                {**common, "line": str(i + 1), "date": date, "amount_10k_cny": amount}
                 | {"paid_10k_cny": paid if i == 0 else None}
             )
     return pd.DataFrame(rows)[COLUMNS["subsidy_applications"]]

@@ -38,7 +38,9 @@ _LINE_COLUMNS = ["application_id", "date", "amount_10k_cny"]
 def applications_and_lines(rows: pd.DataFrame, timezone: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per application (its fields, ``paid_10k_cny`` summed over its lines) and the
     dated loan lines, ``date`` as the day in ``timezone`` (stored instants are UTC)."""
-    ordered = rows.sort_values(["application_id", "line"])
+    ordered = rows.sort_values(
+        ["application_id", "line"], key=lambda c: c.astype(int) if c.name == "line" else c
+    )
     grouped = ordered.groupby("application_id", sort=True)
     apps = grouped[APPLICATION_FIELDS].first()
     apps["paid_10k_cny"] = grouped["paid_10k_cny"].sum(min_count=1).fillna(0.0)
