@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from citycarbon.errors import UnknownCodeError
@@ -49,6 +49,7 @@ def test_no_disbursement_no_subsidy():
     assert sb.interest_subsidy_10k_cny(empty).empty
 
 
+@settings(deadline=None)  # pandas calls: slow on a shared machine, not a bug
 @given(st.floats(1, 1e5), st.integers(0, 364))
 def test_a_constant_balance_earns_2_percent_for_3_years(amount, offset):
     """Any one disbursement kept 3 years: 2 % x amount x days of the 3 years / 365."""
@@ -89,3 +90,68 @@ def test_green_credit_score_by_hand():
     assert out.loc[0, ["contribution_grade", "contribution_data_quality"]].tolist() == [32.0, 15.0]
     parts = [f"contribution_{c}" for c in credit.COMPONENTS]
     assert out[parts].sum(axis=1).tolist() == pytest.approx(out["green_credit_score"].tolist())
+
+
+def _applications() -> tuple[pd.DataFrame, pd.DataFrame]:
+    apps = pd.DataFrame(
+        {
+            "application_id": ["L1", "L2", "L3", "A1", "A2"],
+            "programme": ["renovation_loan"] * 3 + ["zhuanjingtexin"] * 2,
+            "status": ["approved", "approved", "submitted", "approved", "approved"],
+            "investment_10k_cny": [3500.0, 1999.0, 2500.0, None, None],
+            "bank": ["兴业银行", "示例银行", "厦门银行", None, None],
+            "recognition": [None, None, None, "national_little_giant", None],
+            "paid_10k_cny": [30.0, 0.0, 0.0, 50.0, 0.0],
+        }
+    )
+    lines = pd.DataFrame(
+        {
+            "application_id": ["L1", "L1", "L1", "L2", "L3"],
+            "date": pd.to_datetime(
+                ["2024-11-01", "2025-03-01", "2026-06-30", "2025-01-01", "2025-01-01"]
+            ),
+            "amount_10k_cny": [1000.0, 1000.0, -500.0, 800.0, -100.0],
+        }
+    )
+    return apps, lines
+
+
+def test_entitlements_refusals_and_budget_by_hand():
+    """L1 is the instalment loan above (100.027397 万元, approved: committed); L2 is refused
+    twice (1999 < 2000 万元, a bank not cooperating); L3 only repays (no disbursement); A1 a
+    national 小巨人 (50 万元); A2 gives no recognition. Budgets: loans 10000 万元, committed
+    100.027397, paid 30; grants 8000, committed 50, paid 50."""
+    apps, lines = _applications()
+    out, yearly = sb.entitlements_10k_cny(apps, lines)
+    got = out.set_index("application_id")
+    assert got["refusals"].to_dict() == {
+        "L1": "",
+        "L2": "investment_below_minimum;bank_not_cooperating",
+        "L3": "no_disbursement",
+        "A1": "",
+        "A2": "no_recognition",
+    }
+    assert got["entitlement_10k_cny"].tolist() == pytest.approx([36_510 / 365, 0, 0, 50, 0])
+    assert got["committed_10k_cny"].tolist() == pytest.approx([36_510 / 365, 0, 0, 50, 0])
+    assert got.loc["L1", "disbursed_10k_cny"] == 2000.0
+    assert yearly["application_id"].unique().tolist() == ["L1"]  # refused loans: no schedule
+    assert yearly["subsidy_year"].tolist() == [2024, 2025, 2026, 2027]
+    budget = sb.budgets_10k_cny(out).set_index("programme")
+    assert budget.loc["renovation_loan", "budget_10k_cny"] == 10000.0
+    assert budget.loc["renovation_loan", "committed_10k_cny"] == pytest.approx(100.027397)
+    assert budget.loc["renovation_loan", "paid_10k_cny"] == 30.0
+    assert budget.loc["zhuanjingtexin", ["budget_10k_cny", "committed_10k_cny"]].tolist() == [
+        8000.0,
+        50.0,
+    ]
+    assert budget.loc["zhuanjingtexin", "uncommitted_10k_cny"] == 7950.0
+
+
+def test_loans_together_equal_loans_one_by_one():
+    _, lines = _applications()
+    lines = lines.assign(amount_10k_cny=lines["amount_10k_cny"].abs())
+    together = sb.interest_subsidy_by_loan_10k_cny(lines.rename(columns={"application_id": "loan"}))
+    for loan, own in lines.groupby("application_id"):
+        alone = sb.interest_subsidy_10k_cny(own.drop(columns="application_id"))
+        mine = together[together["loan"] == loan].drop(columns="loan").reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine, alone, check_dtype=False)

@@ -11,10 +11,10 @@ Kinds
 -----
 Lake tables (data-contract.md, "Lake tables"): ``energy_monthly`` (205-1表 能源购进、消费与库存),
 ``meter_readings``, ``city_statistics``, ``city_monthly_statistics``, ``industrial_output``,
-``green_electricity``, ``enterprise_value_added``, ``enterprise_offsets``; waste and sinks:
-``waste_disposal``, ``wastewater``, ``land_carbon``, ``blue_carbon_sites``, ``mariculture``;
-transport by mode: ``transport_fuel``; agriculture: ``agriculture``; fugitive emissions:
-``fugitive_activity``; green projects (绿色低碳项目库): ``green_projects``.
+``green_electricity``, ``enterprise_value_added``, ``enterprise_offsets``,
+``subsidy_applications``; waste and sinks: ``waste_disposal``, ``wastewater``, ``land_carbon``,
+``blue_carbon_sites``, ``mariculture``; transport by mode: ``transport_fuel``; agriculture:
+``agriculture``; fugitive emissions: ``fugitive_activity``; green projects (绿色低碳项目库): ``green_projects``.
 Registry (catalog) tables: ``parks``, ``enterprises``, ``grid_nodes``, ``meters``.
 
 References
@@ -44,6 +44,7 @@ from citycarbon.accounting.balance import balance_items
 from citycarbon.contract.codes import valid_credit_codes
 from citycarbon.errors import InputError, UnitError, UnknownCodeError, close_matches
 from citycarbon.factors import fuels
+from citycarbon.finance import subsidies
 from citycarbon.finance.reduction import project_types
 from citycarbon.techmap.catalogue import technologies
 
@@ -801,6 +802,108 @@ ENTERPRISE_OFFSETS = Schema(
 )
 
 
+#: Subsidy applications (补贴申报), one row per line: a technical-renovation loan's
+#: disbursements and repayments, or a 专精特新 recognition (finance/subsidies.py); the
+#: application's own fields repeat on each of its lines.
+SUBSIDY_APPLICATIONS = Schema(
+    kind="subsidy_applications",
+    table="subsidy_applications",
+    title="Subsidy applications: loan schedules and 专精特新 recognitions (补贴申报)",
+    columns=(
+        Column(
+            "application_id",
+            "string",
+            pattern=r"[A-Za-z0-9_-]{1,40}",
+            aliases=("申报编号", "申请编号", "application"),
+        ),
+        Column("line", "string", pattern=r"[0-9]{1,4}", aliases=("序号", "行号")),
+        Column("enterprise_code", "string", codes="enterprise", aliases=_ENTERPRISE),
+        Column(
+            "year",
+            "int64",
+            minimum=2000,
+            latest="finished",  # the schema allows future periods: this year's applications
+            aliases=("申报年度", "年度", "年份"),
+            doc="year of the application",
+        ),
+        _choice(
+            "programme",
+            tuple(subsidies.PROGRAMMES),
+            ("政策", "补贴类别", "项目类别"),
+            "renovation_loan (技改贷款贴息) or zhuanjingtexin (专精特新奖励)",
+        ),
+        _choice(
+            "status",
+            ("submitted", "approved", "rejected"),
+            ("状态", "审核状态"),
+            "approved applications are committed against the programme's budget",
+        ),
+        Column(
+            "bank",
+            "string",
+            required=False,
+            nullable=True,
+            aliases=("贷款银行", "合作银行", "lender"),
+        ),
+        Column(
+            "investment_10k_cny",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="10^4 CNY",
+            minimum=0.0,
+            maximum=1e7,
+            plausible="one project: 10^7 万元 is 1,000 亿元",
+            aliases=("技改投资万元", "技术改造投资", "investment"),
+        ),
+        Column(
+            "date",
+            "timestamp",
+            required=False,
+            nullable=True,
+            aliases=("日期", "放款还款日期"),
+            doc="day of the disbursement (amount > 0) or repayment (amount < 0)",
+        ),
+        Column(
+            "amount_10k_cny",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="10^4 CNY",
+            minimum=-1e7,
+            maximum=1e7,
+            plausible="one loan line: ±10^7 万元 is 1,000 亿元",
+            aliases=("金额万元", "放款还款金额", "amount"),
+            doc="disbursement > 0, repayment < 0",
+        ),
+        Column(
+            "recognition",
+            "string",
+            required=False,
+            nullable=True,
+            pattern="|".join(subsidies.rule_set(subsidies.AWARD_RULES)["awards_10k_cny"]),
+            aliases=("认定等级", "认定类型"),
+            doc="provincial_sme (省级专精特新中小企业) or national_little_giant (国家级小巨人)",
+        ),
+        Column(
+            "paid_10k_cny",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="10^4 CNY",
+            minimum=0.0,
+            maximum=1e6,
+            plausible="paid to one application: 10^6 万元 is 100 亿元",
+            aliases=("已拨付万元", "已拨付", "paid"),
+            doc="amount paid out so far, on any line of the application (summed)",
+        ),
+    ),
+    natural_key=("application_id", "line"),
+    partition="year",
+    allow_future=True,
+)
+
+
 WASTE_DISPOSAL = Schema(
     kind="waste_disposal",
     table="waste_disposal",
@@ -1490,6 +1593,7 @@ SCHEMAS: dict[str, Schema] = {
         GREEN_ELECTRICITY,
         ENTERPRISE_VALUE_ADDED,
         ENTERPRISE_OFFSETS,
+        SUBSIDY_APPLICATIONS,
         ENERGY_BALANCE,
         WASTE_DISPOSAL,
         WASTEWATER,

@@ -718,6 +718,67 @@ ENERGY_BENCHMARK_SUMMARY = Result(
     title_en="Energy-efficiency benchmarking by product",
 )
 
+SUBSIDY_APPLICATION = Result(
+    "subsidy_application",
+    key=("year", "application_id"),  # year: of the application
+    columns={
+        "enterprise_code": "",
+        "programme": "",  # renovation_loan | zhuanjingtexin
+        "status": "",  # submitted | approved | rejected
+        "bank": "",
+        "investment_10k_cny": "10^4 CNY",
+        "recognition": "",
+        "first_disbursement": "time",
+        "disbursed_10k_cny": "10^4 CNY",
+        "eligible": "bool",
+        "refusals": "",  # ';'-joined codes of finance.subsidies.REFUSALS
+        "entitlement_10k_cny": "10^4 CNY",  # the whole window's interest subsidy, or the grant
+        "committed_10k_cny": "10^4 CNY",  # the entitlement of an approved application
+        "paid_10k_cny": "10^4 CNY",
+        "rules": "",  # <set>@<version> of finance/data/subsidies.yaml
+    },
+    method=(
+        "Fujian technical-renovation loan interest subsidy (2 % a year of the daily disbursed "
+        "balance for 3 years from the first disbursement) and one-off 专精特新 grants "
+        "(finance/subsidies.py, rules finance/data/subsidies.yaml)"
+    ),
+    title_zh="补贴测算（申报）",
+    title_en="Subsidy entitlements by application",
+)
+SUBSIDY_SCHEDULE = Result(
+    "subsidy_schedule",
+    key=("year", "application_id", "subsidy_year"),  # year: of the application
+    columns={
+        "enterprise_code": "",
+        "balance_days_10k_cny": "10^4 CNY",  # sum of balance x days (万元·天)
+        "subsidy_10k_cny": "10^4 CNY",
+    },
+    method="interest subsidy of the eligible loans by the calendar year it accrues in",
+    title_zh="技改贷款贴息分年测算",
+    title_en="Loan interest subsidy by year",
+)
+SUBSIDY_BUDGET = Result(
+    "subsidy_budget",
+    key=("programme",),
+    columns={
+        "budget_10k_cny": "10^4 CNY",
+        "committed_10k_cny": "10^4 CNY",
+        "paid_10k_cny": "10^4 CNY",
+        "uncommitted_10k_cny": "10^4 CNY",
+        "committed_share": "1",
+        "paid_share": "1",
+        "rules": "",
+        "title_zh": "",
+        "title_en": "",
+        "source": "",  # the announcement the budget is taken from
+        "source_status": "",
+    },
+    partition=None,
+    method="committed (approved entitlements) and paid amounts against the allocation",
+    title_zh="补贴资金使用",
+    title_en="Subsidy budgets: committed and paid",
+)
+
 #: Every declared result, by name.
 RESULTS: Mapping[str, Result] = MappingProxyType(
     {
@@ -751,6 +812,9 @@ RESULTS: Mapping[str, Result] = MappingProxyType(
             GREEN_PROJECT_ELIGIBILITY,
             ENERGY_BENCHMARK,
             ENERGY_BENCHMARK_SUMMARY,
+            SUBSIDY_APPLICATION,
+            SUBSIDY_SCHEDULE,
+            SUBSIDY_BUDGET,
         )
     }
 )

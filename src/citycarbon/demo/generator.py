@@ -254,6 +254,7 @@ class DemoCity:
     energy_balance: pd.DataFrame = field(default_factory=pd.DataFrame)  # issue 5
     city_monthly_statistics: pd.DataFrame = field(default_factory=pd.DataFrame)
     enterprise_offsets: pd.DataFrame = field(default_factory=pd.DataFrame)
+    subsidy_applications: pd.DataFrame = field(default_factory=pd.DataFrame)
     enterprise_value_added: pd.DataFrame = field(default_factory=pd.DataFrame)  # issue 16
     #: waste and sinks (issue 15): waste_disposal, wastewater, land_carbon, blue_carbon_sites,
     #: mariculture
@@ -359,6 +360,7 @@ def build_city(
         energy_balance=balance,
         city_monthly_statistics=monthly_stats,
         enterprise_offsets=offsets,
+        subsidy_applications=_subsidy_applications(ent, periods),
         enterprise_value_added=value_added,
         waste_and_sinks=waste_and_sinks(cal, cfg, year_list, stats),
         transport_fuel=transport_by_mode(cal, balance),
@@ -421,6 +423,7 @@ def generate_city(
         "green_electricity",
         "enterprise_value_added",
         "enterprise_offsets",
+        "subsidy_applications",
         "energy_balance",
     ):
         paths[name] = _write_csv(getattr(demo, name), out / f"{name}.csv")
@@ -1112,6 +1115,67 @@ def _enterprise_offsets(
             "tco2": np.round(co2_t * np.asarray(multiple), 1),
         }
     )[COLUMNS["enterprise_offsets"]]
+
+
+#: Synthetic subsidy applications (示例): id, programme, status, bank, investment [万元],
+#: recognition, paid [万元] and the loan lines (date as month-day with a year offset from the
+#: demo's last year, amount [万元]); one case per eligibility outcome.
+_DEMO_APPLICATIONS = (
+    (
+        "DEMO-LOAN-1",
+        "renovation_loan",
+        "approved",
+        "兴业银行",
+        3500.0,
+        None,
+        30.0,
+        ((-1, "11-01", 1000.0), (0, "03-01", 1000.0), (0, "06-30", -500.0)),
+    ),
+    (
+        "DEMO-LOAN-2",
+        "renovation_loan",
+        "submitted",
+        "厦门银行",
+        1500.0,
+        None,
+        None,
+        ((0, "02-01", 800.0),),
+    ),
+    (
+        "DEMO-LOAN-3",
+        "renovation_loan",
+        "rejected",
+        "示例农村商业银行",
+        5000.0,
+        None,
+        None,
+        ((0, "05-01", 2000.0),),
+    ),
+    ("DEMO-ZJTX-1", "zhuanjingtexin", "approved", None, None, "national_little_giant", 50.0, ()),
+    ("DEMO-ZJTX-2", "zhuanjingtexin", "approved", None, None, "provincial_sme", None, ()),
+    ("DEMO-ZJTX-3", "zhuanjingtexin", "submitted", None, None, "provincial_sme", None, ()),
+)
+
+
+def _subsidy_applications(ent: pd.DataFrame, periods: pd.DatetimeIndex) -> pd.DataFrame:
+    """subsidy_applications rows (synthetic, 示例): the cases of ``_DEMO_APPLICATIONS`` for the
+    industrial enterprises of lowest credit code, applied in the demo's last year."""
+    year = int(periods.year.max())
+    codes = np.sort(ent.loc[ent["industrial"].to_numpy(), "credit_code"].to_numpy())
+    rows = []
+    for (app_id, programme, status, bank, inv, recog, paid, lines), code in zip(
+        _DEMO_APPLICATIONS, codes, strict=False
+    ):  # six fixed cases, not bulk rows
+        common = {"application_id": app_id, "enterprise_code": code, "year": year}
+        common |= {"programme": programme, "status": status, "bank": bank}
+        common |= {"investment_10k_cny": inv, "recognition": recog}
+        dated = [(f"{year + dy}-{md}", amount) for dy, md, amount in lines] or [(None, None)]
+        for i, (date, amount) in enumerate(dated):
+            rows.append(
+                {**common, "line": str(i + 1), "date": date, "amount_10k_cny": amount}
+                | {"paid_10k_cny": paid if i == 0 else None}
+            )
+    return pd.DataFrame(rows)[COLUMNS["subsidy_applications"]]
 
 
 def waste_and_sinks(

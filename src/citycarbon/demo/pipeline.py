@@ -37,6 +37,7 @@ INGEST_ORDER = (
     "green_electricity",
     "enterprise_value_added",
     "enterprise_offsets",
+    "subsidy_applications",
     "waste_disposal",
     "wastewater",
     "land_carbon",

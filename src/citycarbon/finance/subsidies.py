@@ -4,12 +4,17 @@ one-off 专精特新 grants, as versioned rule data (``finance/data/subsidies.ya
 Interest subsidy (rule set ``fujian-2025-renovation-loan``):
 
 - eligible when the project's technical-renovation investment is >= 2,000 万元 and the lender is
-  a cooperating bank; otherwise the reasons are returned;
+  a cooperating bank (the rule's ``cooperating_banks``: an assumption, the report names none)
+  and some loan was disbursed; otherwise the refusal codes (:data:`REFUSALS`) are returned;
 - subsidy = sum over days d in [first disbursement, first disbursement + 3 years) of
   balance(d) x 2 % / 365, where balance(d) = disbursements - repayments up to and including day
   d (act/365: the report does not fix a day count, so this is an assumption of the rule data);
 - split by calendar year, so a loan disbursed in instalments across year ends is budgeted in
-  the years the interest accrues.
+  the years the interest accrues; many loans at once (:func:`interest_subsidy_by_loan_10k_cny`).
+
+One-off 专精特新 grants (rule set ``fujian-2025-zhuanjingtexin``) by recognition level; committed
+(entitlements of approved applications) and paid amounts against each programme's allocation
+(:func:`entitlements_10k_cny`, :func:`budgets_10k_cny`).
 
 References
 ----------
@@ -25,6 +30,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -50,10 +56,44 @@ def rule_set(set_id: str, path: Path = RULES_FILE) -> Mapping[str, Any]:
     return sets[set_id]
 
 
+#: Programme of an application (ingest kind ``subsidy_applications``) -> its rule set.
+PROGRAMMES: Mapping[str, str] = {"renovation_loan": LOAN_RULES, "zhuanjingtexin": AWARD_RULES}
+#: Statuses whose computed entitlement is committed against the budget.
+COMMITTING_STATUSES = ("approved",)
+#: Why an application is refused: code -> English text (pages translate the code).
+REFUSALS: Mapping[str, str] = {
+    "investment_below_minimum": (
+        "technical-renovation investment {investment:g} 万元 is below {minimum:g} 万元"
+    ),
+    "bank_not_cooperating": "{bank!r} is not a cooperating bank",
+    "no_disbursement": "the schedule has no loan disbursement",
+    "no_recognition": "no 专精特新 recognition is given",
+}
+
+
 @dataclass(frozen=True)
 class Eligibility:
     eligible: bool
     reasons: tuple[str, ...]  # why not (empty when eligible)
+
+
+def _codes(flags: Mapping[str, Any]) -> pd.Series:
+    """';'-joined codes of the flags that are True, per row ('' where none)."""
+    parts = [pd.Series(np.where(np.asarray(f, dtype=bool), f"{c};", "")) for c, f in flags.items()]
+    return pd.concat(parts, axis=1).sum(axis=1).str.rstrip(";")
+
+
+def loan_refusal_codes(
+    investment_10k_cny: pd.Series, bank: pd.Series, rules: Mapping[str, Any] | None = None
+) -> pd.Series:
+    """Refusal codes of loans (:data:`REFUSALS`, ';'-joined; '' = eligible): investment below
+    the rule's minimum (or not given), lender not among the rule's cooperating banks."""
+    rules = rules or rule_set(LOAN_RULES)
+    investment = pd.to_numeric(pd.Series(investment_10k_cny), errors="coerce").to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        below = ~(investment >= float(rules["min_investment_10k_cny"]))
+    foreign = ~pd.Series(bank).isin(set(rules["cooperating_banks"])).to_numpy()
+    return _codes({"investment_below_minimum": below, "bank_not_cooperating": foreign})
 
 
 def loan_eligibility(
@@ -63,67 +103,96 @@ def loan_eligibility(
     rules: Mapping[str, Any] | None = None,
 ) -> Eligibility:
     """Whether a project's loan qualifies for the interest subsidy, with the reasons if not."""
-    rules = rules or rule_set(LOAN_RULES)
-    reasons = []
-    minimum = float(rules["min_investment_10k_cny"])
-    if not float(investment_10k_cny) >= minimum:
-        reasons.append(
-            f"technical-renovation investment {investment_10k_cny:g} 万元 is below {minimum:g} 万元"
-        )
-    if bank not in set(cooperating_banks):
-        reasons.append(f"{bank!r} is not a cooperating bank")
-    return Eligibility(not reasons, tuple(reasons))
+    rules = {**(rules or rule_set(LOAN_RULES)), "cooperating_banks": list(cooperating_banks)}
+    codes = loan_refusal_codes(pd.Series([investment_10k_cny]), pd.Series([bank]), rules)[0]
+    values = {"investment": investment_10k_cny, "bank": bank}
+    values["minimum"] = float(rules["min_investment_10k_cny"])
+    reasons = tuple(REFUSALS[c].format(**values) for c in codes.split(";") if c)
+    return Eligibility(not reasons, reasons)
 
 
-def interest_subsidy_10k_cny(
+def interest_subsidy_by_loan_10k_cny(
     schedule: pd.DataFrame, rules: Mapping[str, Any] | None = None
 ) -> pd.DataFrame:
-    """Interest subsidy by calendar year from a loan's schedule.
+    """Interest subsidy by loan and calendar year from the loans' schedules.
 
     Parameters
     ----------
     schedule : DataFrame
-        ``date`` (datetime-like) and ``amount_10k_cny`` (disbursement > 0, repayment < 0).
+        ``loan`` (any key), ``date`` (datetime-like) and ``amount_10k_cny`` (disbursement > 0,
+        repayment < 0).
 
     Returns
     -------
-    DataFrame: ``year``, ``balance_days_10k_cny`` (sum of balance x days), ``subsidy_10k_cny``;
-    the window is [first disbursement, first disbursement + ``years`` years).
+    DataFrame: ``loan``, ``year``, ``balance_days_10k_cny`` (sum of balance x days),
+    ``subsidy_10k_cny``; each loan's window is [first disbursement, first disbursement +
+    ``years`` years); a loan without a disbursement has no rows.
     """
     rules = rules or rule_set(LOAN_RULES)
     if rules["day_count"] not in _DAYS_PER_YEAR:
         raise InputError(f"unknown day count {rules['day_count']!r}", source="subsidies.yaml")
-    s = schedule.assign(date=pd.to_datetime(schedule["date"]).dt.normalize())
-    disbursed = s[s["amount_10k_cny"].to_numpy() > 0]
-    if disbursed.empty:
-        return pd.DataFrame(columns=["year", "balance_days_10k_cny", "subsidy_10k_cny"])
-    start = disbursed["date"].min()
-    end = start + pd.DateOffset(years=int(rules["years"]))
-    year_starts = pd.date_range(
-        pd.Timestamp(year=start.year + 1, month=1, day=1), end, freq="YS", inclusive="left"
+    years = int(rules["years"])
+    s = schedule[["loan", "date", "amount_10k_cny"]].assign(
+        date=pd.to_datetime(schedule["date"]).dt.normalize().astype("datetime64[ns]")
     )
-    events = s[(s["date"] >= start) & (s["date"] < end)]["date"]
+    start = s[s["amount_10k_cny"].to_numpy() > 0].groupby("loan")["date"].min().rename("start")
+    window = start.to_frame().assign(end=start + pd.DateOffset(years=years)).reset_index()
+    events = s.merge(window, on="loan")
+    events = events[(events["date"] >= events["start"]) & (events["date"] < events["end"])]
+    year_starts = window.loc[window.index.repeat(years + 1)].assign(
+        date=lambda w: pd.to_datetime(
+            (w["start"].dt.year + w.groupby("loan").cumcount() + 1).astype(str) + "-01-01"
+        )
+    )
+    year_starts = year_starts[year_starts["date"] < year_starts["end"]]
     bounds = (
-        pd.DatetimeIndex([start, end])
-        .append(pd.DatetimeIndex(events))
-        .append(year_starts)
-        .unique()
-        .sort_values()
+        pd.concat(
+            [
+                window[["loan", "start"]].rename(columns={"start": "date"}),
+                window[["loan", "end"]].rename(columns={"end": "date"}),
+                events[["loan", "date"]],
+                year_starts[["loan", "date"]],
+            ]
+        )
+        .drop_duplicates()
+        .sort_values(["loan", "date"])
     )
-    seg_start, seg_end = bounds[:-1], bounds[1:]
-    flows = s.groupby("date")["amount_10k_cny"].sum().sort_index().cumsum()
-    balance = flows.reindex(flows.index.union(seg_start)).ffill().fillna(0.0)[seg_start]
-    days = (seg_end - seg_start).days.to_numpy(dtype=float)
+    bounds["date"] = bounds["date"].astype("datetime64[ns]")
+    bounds["until"] = bounds.groupby("loan")["date"].shift(-1)
+    segments = bounds.dropna(subset=["until"]).sort_values("date")
+    flows = s.groupby(["loan", "date"], as_index=False)["amount_10k_cny"].sum()
+    flows["balance_10k_cny"] = flows.groupby("loan")["amount_10k_cny"].cumsum()
+    segments = pd.merge_asof(
+        segments,
+        flows.sort_values("date")[["loan", "date", "balance_10k_cny"]],
+        on="date",
+        by="loan",
+    )
+    days = (segments["until"] - segments["date"]).dt.days.to_numpy(dtype=float)
     per = pd.DataFrame(
-        {"year": seg_start.year, "balance_days_10k_cny": balance.to_numpy().clip(min=0) * days}
+        {
+            "loan": segments["loan"].to_numpy(),
+            "year": segments["date"].dt.year.to_numpy(),
+            "balance_days_10k_cny": segments["balance_10k_cny"].fillna(0.0).clip(lower=0).to_numpy()
+            * days,
+        }
     )
-    out = per.groupby("year", as_index=False)["balance_days_10k_cny"].sum()
+    out = per.groupby(["loan", "year"], as_index=False)["balance_days_10k_cny"].sum()
     out["subsidy_10k_cny"] = (
         out["balance_days_10k_cny"]
         * float(rules["rate_per_year"])
         / _DAYS_PER_YEAR[rules["day_count"]]
     )
     return out
+
+
+def interest_subsidy_10k_cny(
+    schedule: pd.DataFrame, rules: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
+    """Interest subsidy by calendar year from one loan's schedule (``date``,
+    ``amount_10k_cny``): :func:`interest_subsidy_by_loan_10k_cny` without the ``loan`` key."""
+    out = interest_subsidy_by_loan_10k_cny(schedule.assign(loan=0), rules)
+    return out.drop(columns="loan")
 
 
 def recognition_award_10k_cny(
@@ -152,3 +221,82 @@ def budget_use(
         "committed_share": float(committed_10k_cny) / budget,
         "paid_share": float(paid_10k_cny) / budget,
     }
+
+
+def entitlements_10k_cny(
+    applications: pd.DataFrame,
+    schedule: pd.DataFrame,
+    loan_rules: Mapping[str, Any] | None = None,
+    award_rules: Mapping[str, Any] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What each application is entitled to, and the loans' subsidy by year.
+
+    Parameters
+    ----------
+    applications : DataFrame, one row per application
+        ``application_id``, ``programme`` (a key of :data:`PROGRAMMES`), ``status``,
+        ``investment_10k_cny`` and ``bank`` (loans), ``recognition`` (专精特新).
+    schedule : DataFrame
+        The loans' lines: ``application_id``, ``date``, ``amount_10k_cny``.
+
+    Returns
+    -------
+    (applications with ``disbursed_10k_cny``, ``refusals`` (codes of :data:`REFUSALS`),
+    ``eligible``, ``entitlement_10k_cny`` (the whole window's subsidy, or the grant) and
+    ``committed_10k_cny`` (the entitlement of an approved application),
+    per loan and year: ``application_id``, ``subsidy_year``, ``balance_days_10k_cny``,
+    ``subsidy_10k_cny`` of the eligible loans).
+    """
+    loan_rules = loan_rules or rule_set(LOAN_RULES)
+    award_rules = award_rules or rule_set(AWARD_RULES)
+    apps = applications.reset_index(drop=True)
+    is_loan = (apps["programme"] == "renovation_loan").to_numpy()
+    lines = schedule.rename(columns={"application_id": "loan"})
+    lines = lines[lines["loan"].isin(apps.loc[is_loan, "application_id"])]
+    disbursed = lines[lines["amount_10k_cny"] > 0].groupby("loan")["amount_10k_cny"].sum()
+    apps["disbursed_10k_cny"] = apps["application_id"].map(disbursed).fillna(0.0).where(is_loan)
+    loan_codes = loan_refusal_codes(apps["investment_10k_cny"], apps["bank"], loan_rules)
+    loan_codes = (
+        loan_codes + np.where(apps["disbursed_10k_cny"] > 0, "", ";no_disbursement")
+    ).str.strip(";")
+    recognised = apps["recognition"].fillna("").astype(str) != ""
+    award_codes = pd.Series(np.where(recognised, "", "no_recognition"))
+    apps["refusals"] = np.where(is_loan, loan_codes, award_codes)
+    apps["eligible"] = apps["refusals"] == ""
+    yearly = interest_subsidy_by_loan_10k_cny(lines, loan_rules)
+    yearly = yearly[yearly["loan"].isin(apps.loc[apps["eligible"], "application_id"])]
+    yearly = yearly.rename(columns={"loan": "application_id", "year": "subsidy_year"})
+    loan_total = apps["application_id"].map(
+        yearly.groupby("application_id")["subsidy_10k_cny"].sum()
+    )
+    grants = apps["recognition"].where(~is_loan & apps["eligible"].to_numpy())
+    award = recognition_award_10k_cny(grants.dropna(), award_rules).reindex(apps.index)
+    apps["entitlement_10k_cny"] = (
+        np.where(is_loan, loan_total.fillna(0.0), award.fillna(0.0)) * apps["eligible"]
+    )
+    committing = apps["status"].isin(COMMITTING_STATUSES).to_numpy()
+    apps["committed_10k_cny"] = apps["entitlement_10k_cny"].where(committing, 0.0)
+    return apps, yearly.reset_index(drop=True)
+
+
+def budgets_10k_cny(applications: pd.DataFrame) -> pd.DataFrame:
+    """Per programme of :data:`PROGRAMMES`: its rule set, budget, committed and paid amounts
+    (sums of ``committed_10k_cny`` and ``paid_10k_cny`` of ``applications``) and their shares
+    (:func:`budget_use`), with the rule set's titles and announcement."""
+    sums = applications.groupby("programme")[["committed_10k_cny", "paid_10k_cny"]].sum()
+    rows = []
+    for programme, set_id in PROGRAMMES.items():  # one row per programme (two)
+        rules = rule_set(set_id)
+        committed, paid = sums.reindex([programme]).fillna(0.0).iloc[0]
+        rows.append(
+            {
+                "programme": programme,
+                **budget_use(committed, paid, rules),
+                "rules": f"{set_id}@{rules['version']}",
+                "title_zh": rules["title_zh"],
+                "title_en": rules["title_en"],
+                "source": " ".join(str(rules["source"]).split()),
+                "source_status": rules["source_status"],
+            }
+        )
+    return pd.DataFrame(rows)

@@ -52,6 +52,7 @@ from citycarbon.runs.power import (
 )
 from citycarbon.runs.rating import carbon_efficiency, energy_benchmarks
 from citycarbon.runs.scope2 import persist_demo_scope2
+from citycarbon.runs.subsidies import subsidies
 from citycarbon.runs.targets import recompute
 from citycarbon.store import catalog, lake, query, results
 
@@ -195,6 +196,14 @@ def _energy_benchmark(ctx: Context) -> str:
     return f"{len(assessed):,} enterprise-year(s) assessed against the energy-efficiency levels"
 
 
+def _subsidies(ctx: Context) -> str:
+    try:
+        apps, _, _ = subsidies(city=ctx.cfg, settings=ctx.settings)
+    except InputError as err:
+        raise NotApplicable(err.reason) from None
+    return f"{len(apps):,} subsidy application(s), {int(apps['eligible'].sum()):,} eligible"
+
+
 def _rating(ctx: Context) -> str:
 
     if not catalog.committed_files("enterprise_value_added", url=ctx.settings.database_url):
@@ -319,6 +328,14 @@ STEPS: tuple[Step, ...] = (
         (R.ENERGY_BENCHMARK, R.ENERGY_BENCHMARK_SUMMARY),
         True,
         _energy_benchmark,
+    ),
+    Step(
+        "subsidies",
+        frozenset({"subsidy_applications"}),
+        (),
+        (R.SUBSIDY_APPLICATION, R.SUBSIDY_SCHEDULE, R.SUBSIDY_BUDGET),
+        False,
+        _subsidies,
     ),
 )
 STEP_NAMES = tuple(s.name for s in STEPS)

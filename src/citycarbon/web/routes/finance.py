@@ -1,21 +1,29 @@
 """绿色金融: for banks, the enterprises that consented to them — carbon-efficiency grade, trend,
 data quality — and ``/api/v1/finance/...``; for an enterprise user, granting and revoking its
 consents on its own page (form POST, then a redirect). Reads only through
-:mod:`citycarbon.read.finance`."""
+:mod:`citycarbon.read.finance`.
+
+补贴测算 (``/finance/subsidies``): the programmes' budgets with committed and paid amounts
+(city-wide roles), a calculator of one project's interest subsidy or 专精特新 grant (city-wide
+roles; form POST, nothing stored), and the ingested applications of the user's visible
+enterprises with their entitlements (:mod:`citycarbon.read.subsidies`)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from citycarbon.read import access
 from citycarbon.read import finance as fq
 from citycarbon.read import green_projects as gq
+from citycarbon.read import subsidies as sq
 from citycarbon.read.access import Principal
 from citycarbon.runs import green_projects as rg
 from citycarbon.runs.finance import evidence, green_credit, published, score_weights
+from citycarbon.runs.subsidies import estimate
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.routes.api import (
@@ -76,7 +84,119 @@ def finance_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
     )
 
 
+# --------------------------------------------------------------------------- 补贴测算
+Programme = Literal["renovation_loan", "zhuanjingtexin"]
+#: Most lines a typed schedule may have.
+MAX_SCHEDULE_LINES = 200
+
+
+def parse_schedule(text: str) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Typed schedule lines ``YYYY-MM-DD, amount`` (万元; repayments negative) as ``date``,
+    ``amount_10k_cny``, and the lines that are not (``line`` number, ``text``)."""
+    raw = [s.strip() for s in text.replace("，", ",").splitlines()][:MAX_SCHEDULE_LINES]
+    lines = pd.DataFrame({"line": range(1, len(raw) + 1), "text": pd.Series(raw, dtype=object)})
+    lines = lines[lines["text"] != ""]
+    parts = lines["text"].str.split(r"[,\s]+", n=1, expand=True, regex=True)
+    parts = parts.reindex(columns=[0, 1])
+    date = pd.to_datetime(parts[0], format="%Y-%m-%d", errors="coerce")
+    amount = pd.to_numeric(parts[1], errors="coerce")
+    ok = date.notna() & amount.notna() & (amount != 0)
+    schedule = pd.DataFrame({"date": date[ok], "amount_10k_cny": amount[ok].astype(float)})
+    return schedule.reset_index(drop=True), records(lines[~ok])
+
+
+def _subsidy_page(request: Request, principal: Principal, **extra: Any) -> HTMLResponse:
+    city = principal.city_wide
+    context = {
+        "active": "finance",
+        "scope": access.scope_label(principal, lang_of(request)),
+        "applications": records(sq.applications(principal)),
+        "budgets": records(sq.budgets(principal)) if city else [],
+        "calculator": city,
+        "can_upload": principal.can("upload"),
+        "form": {"programme": "renovation_loan", "schedule": "", "bank": "", "investment": ""},
+    }
+    return render(request, "subsidies.html", {**context, **extra})
+
+
+@router.get("/finance/subsidies", response_class=HTMLResponse, include_in_schema=False)
+def subsidies_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
+    return _subsidy_page(request, principal)
+
+
+@router.post("/finance/subsidies", response_class=HTMLResponse, include_in_schema=False)
+def subsidies_estimate(
+    request: Request,
+    principal: PrincipalDep,
+    programme: Annotated[Programme, Form()],
+    schedule: Annotated[str, Form(max_length=20_000)] = "",
+    investment: Annotated[float | None, Form(ge=0, le=1e7)] = None,
+    bank: Annotated[str, Form(max_length=64)] = "",
+    recognition: Annotated[Literal["", "provincial_sme", "national_little_giant"], Form()] = "",
+) -> HTMLResponse:
+    access.require(principal, "read_city")
+    lines, bad = parse_schedule(schedule)
+    app, yearly = estimate(
+        programme=programme,
+        investment_10k_cny=investment,
+        bank=bank.strip(),
+        recognition=recognition,
+        schedule=lines,
+    )
+    form = {
+        "programme": programme,
+        "schedule": schedule,
+        "bank": bank,
+        "investment": "" if investment is None else f"{investment:g}",
+        "recognition": recognition,
+    }
+    return _subsidy_page(
+        request,
+        principal,
+        form=form,
+        estimate={**records(pd.DataFrame([app]))[0], "years": records(yearly)},
+        bad_lines=bad,
+    )
+
+
+@router.get(
+    "/finance/subsidies/{application_id}", response_class=HTMLResponse, include_in_schema=False
+)
+def subsidy_application_page(
+    request: Request,
+    principal: PrincipalDep,
+    application_id: Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9_-]+$")],
+) -> HTMLResponse:
+    app, yearly = sq.application(principal, application_id)
+    return render(
+        request,
+        "subsidy_application.html",
+        {
+            "active": "finance",
+            "app": records(pd.DataFrame([app]))[0],
+            "years": records(yearly),
+        },
+    )
+
+
 # --------------------------------------------------------------------------- API
+@router.get("/api/v1/finance/subsidies", response_model=Page, tags=["finance"])
+def api_subsidies(
+    principal: PrincipalDep, limit: Limit = 100, offset: Offset = 0, format: Format = "json"
+) -> Any:
+    """Subsidy applications of the caller's visible enterprises (a bank: those with a valid
+    ``full`` consent, audited) with eligibility, refusal codes and entitlements [万元]."""
+    return page(sq.applications(principal), limit, offset, format, "subsidy_applications")
+
+
+@router.get("/api/v1/finance/subsidies/budgets", response_model=Page, tags=["finance"])
+def api_subsidy_budgets(
+    principal: PrincipalDep, limit: Limit = 100, offset: Offset = 0, format: Format = "json"
+) -> Any:
+    """City-wide roles: each programme's allocation, committed and paid amounts [万元]."""
+    return page(sq.budgets(principal), limit, offset, format, "subsidy_budgets")
+
+
 @router.get("/api/v1/finance/enterprises", response_model=Page, tags=["finance"])
 def api_finance_enterprises(
     principal: PrincipalDep,
