@@ -516,14 +516,17 @@ def targets_pdf(data: ReportData, out: str | Path | BinaryIO, lang: str = "zh") 
     return d.build(out)
 
 
-def actions_pdf(data: ReportData, out: str | Path | BinaryIO) -> Path | BinaryIO:
+def actions_pdf(data: ReportData, out: str | Path | BinaryIO, lang: str = "zh") -> Path | BinaryIO:
     """Write the action plan's progress report (tasks with status, due date, overdue days and
-    linked indicators) to a path or a binary stream."""
-    d = _Doc(data)
+    linked indicators) to a path or a binary stream, its labels in ``lang``."""
+    d = _Doc(data, lang)
     d.h(data.title, 1)
-    d.p(f"城市 City: {data.city} | 日期 Date: {data.period} | 依据 Source: {data.source}")
+    if lang == "en":
+        d.p(f"City: {data.city} | Date: {data.period} | Source: {data.source}")
+    else:
+        d.p(f"城市：{data.city} | 日期：{data.period} | 依据：{data.source}")
     for note in data.notes:
         d.p(note)
-    d.h("任务进展 Task progress")
+    d.h("Task progress" if lang == "en" else "任务进展")
     d.table(data.tables["tasks"], max_rows=80)
     return d.build(out)

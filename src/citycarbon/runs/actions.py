@@ -161,48 +161,122 @@ def overdue_warnings(cfg: Any = None, *, today: date | None = None, notify: bool
     return len(logged)
 
 
+def _figure(value) -> str:
+    """A linked indicator's value for people: four significant digits, thousands separated."""
+    try:
+        return f"{float(value):,.4g}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+_REPORT_TEXT = {
+    "zh": {
+        "cols": (
+            "行动",
+            "任务",
+            "责任单位",
+            "状态",
+            "进度（%）",
+            "到期日",
+            "逾期天数",
+            "指标",
+            "说明",
+        ),
+        "title": "科技支撑碳达峰碳中和行动进展报告 — {scope}",
+        "action": "行动{n} {name}",
+        "all": "全部行动",
+        "sep": "、",
+        "summary": "任务 {n} 项，已完成 {done} 项，逾期 {late} 项。",
+        "status": {
+            "not_started": "未开始",
+            "in_progress": "进行中",
+            "done": "已完成",
+            "delayed": "滞后",
+        },
+    },
+    "en": {
+        "cols": (
+            "Action",
+            "Task",
+            "Responsible units",
+            "Status",
+            "Progress (%)",
+            "Due",
+            "Days overdue",
+            "Indicator",
+            "Note",
+        ),
+        "title": "Progress of the science-and-technology carbon actions — {scope}",
+        "action": "Action {n} {name}",
+        "all": "all actions",
+        "sep": ", ",
+        "summary": "{n} tasks, {done} done, {late} overdue.",
+        "status": {
+            "not_started": "not started",
+            "in_progress": "in progress",
+            "done": "done",
+            "delayed": "delayed",
+        },
+    },
+}
+
+
 def progress_report(
-    *, action: int | None = None, unit: str | None = None, today: date | None = None
+    *,
+    action: int | None = None,
+    unit: str | None = None,
+    today: date | None = None,
+    lang: str = "zh",
 ) -> ReportData:
-    """The action plan's progress report for one action, one responsible unit or all tasks."""
+    """The action plan's progress report for one action, one responsible unit or all tasks, in
+    ``lang`` (zh or en) throughout."""
+    text = _REPORT_TEXT["en" if lang == "en" else "zh"]
+    lang = "en" if lang == "en" else "zh"
     board = task_board(today)
     if action is not None:
         board = board[board["action"] == action]
     if unit is not None:
         board = board[board["units"].map(lambda us: unit in us)]
     units = tc.units()
+    cols = text["cols"]
     table = pd.DataFrame(
         {
-            "行动 action": board["action"],
-            "任务 task": board["name_zh"],
-            "责任单位 units": board["units"].map(lambda us: "、".join(units[u]["zh"] for u in us)),
-            "状态 status": board["status"],
-            "进度 progress %": board["progress_pct"],
-            "到期 due": board["due_date"].dt.strftime("%Y-%m-%d"),
-            "逾期天数 days overdue": board["days_overdue"],
-            "指标 indicator": board["indicator"].map(
-                lambda i: "" if not i else f"{i['zh']}: {i['value']} {i['unit']} ({i['year']})"
+            cols[0]: board["action"],
+            cols[1]: board[f"name_{lang}"] if f"name_{lang}" in board else board["name_zh"],
+            cols[2]: board["units"].map(lambda us: text["sep"].join(units[u][lang] for u in us)),
+            cols[3]: board["status"].map(text["status"]).fillna(board["status"]),
+            cols[4]: board["progress_pct"],
+            cols[5]: board["due_date"].dt.strftime("%Y-%m-%d"),
+            cols[6]: board["days_overdue"],
+            cols[7]: board["indicator"].map(
+                lambda i: (
+                    "" if not i else f"{i[lang]}: {_figure(i['value'])} {i['unit']} ({i['year']})"
+                )
             ),
-            "说明 note": board["note"],
+            cols[8]: board["note"],
         }
     )
     acts = tc.actions().set_index("action")
+    name_col = f"name_{lang}" if f"name_{lang}" in acts else "name_zh"
     scope = (
-        f"行动{action} {acts.at[action, 'name_zh']}"
+        text["action"].format(n=action, name=acts.at[action, name_col])
         if action is not None
-        else (units[unit]["zh"] if unit is not None else "全部行动")
+        else (units[unit][lang] if unit is not None else text["all"])
     )
     cfg = as_city(None)
     return ReportData(
         kind="actions",
-        title=f"科技支撑碳达峰碳中和行动进展报告 — {scope}",
-        city=cfg.name.zh,
+        title=text["title"].format(scope=scope),
+        city=getattr(cfg.name, lang),
         period=str(pd.Timestamp(today or date.today()).date()),
         source=tc.action_data()["source"]["document"],
         tables={"tasks": table},
         notes=[
-            f"任务 {len(board)} 项，已完成 {int((board['status'] == 'done').sum())} 项，"
-            f"逾期 {int((board['days_overdue'] > 0).sum())} 项。"
+            text["summary"].format(
+                n=len(board),
+                done=int((board["status"] == "done").sum()),
+                late=int((board["days_overdue"] > 0).sum()),
+            )
         ],
     )
 

@@ -250,14 +250,14 @@ def _inventory_history(
     )
     sector_em = by_item.groupby(["year", "sector"])[["direct", "power", "tce"]].sum()
     # non-energy sectors (IPPU, AFOLU, waste) by the mapping
-    top = inv["sector"].astype(str).str.split(".").str[0]
-    other = inv[top.isin(list(mapping["ipcc_sectors"])) & (inv["scope"] == 1)]
+    # (and fugitive 1.B): a two-level key of the mapping before its category's first level
+    keys = {str(k): v for k, v in mapping["ipcc_sectors"].items()}
+    parts = inv["sector"].astype(str).str.split(".")
+    two, top = parts.str[:2].str.join("."), parts.str[0]
+    key = two.where(two.isin(list(keys)), top)
+    other = inv[key.isin(list(keys)) & (inv["scope"] == 1)]
     other = (
-        other.assign(
-            model_sector=top[other.index].map(
-                {str(k): v for k, v in mapping["ipcc_sectors"].items()}
-            )
-        )
+        other.assign(model_sector=key[other.index].map(keys))
         .groupby(["year", "model_sector"])["emissions_tco2e"]
         .sum()
     )

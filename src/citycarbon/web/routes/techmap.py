@@ -234,6 +234,7 @@ def check_overdue(principal: PrincipalDep) -> RedirectResponse:
 
 @router.get("/actions-report.{fmt}", include_in_schema=False)
 def actions_report(
+    request: Request,
     principal: PrincipalDep,
     fmt: Literal["pdf", "xlsx"],
     action: Annotated[int | None, Query(ge=1, le=10)] = None,
@@ -242,13 +243,14 @@ def actions_report(
     access.require(principal, "read")
     if unit is not None and unit not in ra.unit_labels():
         raise HTTPException(404, "unit not found")
-    data = ra.progress_report(action=action, unit=unit)
+    lang = lang_of(request)
+    data = ra.progress_report(action=action, unit=unit, lang=lang)
     buf = io.BytesIO()
     if fmt == "pdf":
-        actions_pdf(data, buf)
+        actions_pdf(data, buf, lang)
         media = "application/pdf"
     else:
-        write_excel(data, buf)
+        write_excel(data, buf, lang)
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     name = f"actions-{action or unit or 'all'}.{fmt}"
     return Response(
