@@ -323,7 +323,7 @@ def test_neutrality_starts_from_the_accounted_sinks(clients, seeded, web_home):
     t = pd.DataFrame(r.json()["items"])
     base = t[t["scenario"] == "baseline"].set_index("year")
     assert base["removals_tco2e"].to_numpy() == pytest.approx(accounted)  # constant, accounted
-    assert (t["net_tco2e"]).to_numpy() == pytest.approx((t["gross_tco2e"] + t["removals_tco2e"]))
+    assert t["net_tco2e"].to_numpy() == pytest.approx(t["gross_tco2e"] + t["removals_tco2e"])
     assert t["neutrality_gap_tco2e"].to_numpy() == pytest.approx(t["net_tco2e"].clip(lower=0))
     grown = t[t["scenario"] == "enhanced"].set_index("year")["removals_tco2e"]
     # blue_carbon_sinks: growth 3 %/yr (assumption) from 2025 to 2040, then held

@@ -88,18 +88,31 @@ def _gas_wide(rows: pd.DataFrame, index: list[str]) -> pd.DataFrame:
 
 
 def _named(frame: pd.DataFrame) -> pd.DataFrame:
-    """The IPCC code's names (zh, en) beside it (``inventory_sectors.csv``)."""
-    names = inventory_sectors()
+    """The IPCC code's names (zh, en) beside it (``inventory_sectors.csv``, then the layout's
+    ``names``; the code where neither has it)."""
+    extra = pd.DataFrame(layout()["names"]).T
+    names = pd.concat([inventory_sectors()[["zh", "en"]], extra])
+    names = names[~names.index.duplicated()]
     return frame.assign(
         name_zh=frame["sector"].map(names["zh"]).fillna(frame["sector"]),
         name_en=frame["sector"].map(names["en"]).fillna(frame["sector"]),
     )
 
 
-def _line(key: str, names: dict, values: pd.DataFrame, gases: list[str]) -> dict:
-    """One summary line: the sums of ``values`` per gas and total, named."""
+def _without_empty_parents(table: pd.DataFrame) -> pd.DataFrame:
+    """The table less the rows of an aggregate code (``2``) that has no value while rows of
+    its sub-categories (``2.A.1``) are in the table: the parts stand for it."""
+    codes = table["sector"].astype(str)
+    parent = codes.map(lambda c: bool(codes.str.startswith(c + ".").any()))  # a few rows
+    return table[~(parent & table["total_tco2e"].isna())].reset_index(drop=True)
+
+
+def _line(names: dict, values: pd.DataFrame, gases: list[str]) -> dict:
+    """One summary line: the sums of ``values`` per gas and total, with the IPCC code of the
+    line (``codes``; none for a total) and its names."""
     sums = values.reindex(columns=[*gases, "total_tco2e"]).sum(min_count=1)
-    return {"sector": key, "name_zh": names["zh"], "name_en": names["en"], **sums.to_dict()}
+    code = ",".join(names.get("codes", []))
+    return {"sector": code, "name_zh": names["zh"], "name_en": names["en"], **sums.to_dict()}
 
 
 def guideline_tables(inventory: pd.DataFrame, sinks: pd.DataFrame | None, year: int) -> dict:
@@ -125,6 +138,7 @@ def guideline_tables(inventory: pd.DataFrame, sinks: pd.DataFrame | None, year: 
     for key, spec in lay["guideline"].items():  # five sector tables
         rows = city[_in_codes(city["sector"], spec["codes"], spec.get("except", []))]
         table = _named(_gas_wide(rows, ["sector"])) if len(rows) else pd.DataFrame()
+        table = _without_empty_parents(table) if len(table) else table
         if spec.get("sinks") and sinks is not None and len(sinks):
             counted = sinks[(sinks["year"] == year) & (sinks["sector"] != "memo")]
             removals = counted.groupby(["sector", "pool"], as_index=False)["co2_t"].sum()
@@ -149,21 +163,20 @@ def guideline_tables(inventory: pd.DataFrame, sinks: pd.DataFrame | None, year: 
             columns=["sector", "name_zh", "name_en", *gases, "total_tco2e", "notation_key"]
         )
         out[f"guideline_{key}"] = table
-        summary.append({**_line(key, spec, table, gases), "notation_key": ""})
+        summary.append(_line(spec, table, gases))
     sectors = pd.DataFrame(summary)
-    gross_keys = [k for k, s in lay["guideline"].items() if not s.get("sinks")]
-    gross = sectors[sectors["sector"].isin(gross_keys)]
-    gross = _line("gross", lay["totals"]["gross"], gross, gases)
-    net = _line("net", lay["totals"]["net"], sectors, gases)
+    in_gross = [not s.get("sinks") for s in lay["guideline"].values()]
+    gross = _line(lay["totals"]["gross"], sectors[in_gross], gases)
+    net = _line(lay["totals"]["net"], sectors, gases)
     memo = []
-    for key, spec in lay["memo"].items():
+    for spec in lay["memo"].values():
         rows = inventory[
             (inventory["level"] == "city")
             & inventory["month"].isna()
             & (inventory["year"] == year)
             & _in_codes(inventory["sector"], spec["codes"], [])
         ]
-        memo.append(_line(key, spec, _gas_wide(rows, ["sector"]), gases) if len(rows) else {})
+        memo.append(_line(spec, _gas_wide(rows, ["sector"]), gases) if len(rows) else {})
     out["guideline_summary"] = pd.concat(
         [pd.DataFrame([gross]), sectors, pd.DataFrame([net]), pd.DataFrame(memo)],
         ignore_index=True,
