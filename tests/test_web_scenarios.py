@@ -329,7 +329,7 @@ def test_neutrality_starts_from_the_accounted_sinks(clients, seeded, web_home):
     # blue_carbon_sinks: growth 3 %/yr (assumption) from 2025 to 2040, then held
     assert grown[2040] == pytest.approx(accounted * 1.03**15, rel=1e-9)
     assert grown[2060] == pytest.approx(grown[2040])
-    zh = seeded.get("/scenarios", params={"names": ["baseline", "enhanced"]}).text
+    zh = seeded.get("/scenarios", params={"names": ["baseline", "enhanced"], "lang": "zh"}).text
     assert 'id="neutrality-table"' in zh and "距碳中和差距" in zh
     assert f"清单核算的 {latest} 年碳汇清除量" in zh
     en = seeded.get("/scenarios", params={"names": ["baseline"], "lang": "en"}).text
