@@ -150,7 +150,24 @@ def test_macc_is_sorted_and_contiguous(inputs):
     bars = mc.macc_chart(curve)
     assert [b["cost"] for b in bars] == sorted(b["cost"] for b in bars)
     sink = curve.set_index("id").loc["blue_carbon_sinks"]
-    assert sink["abatement_tco2e"] == pytest.approx(200_000)  # full deployment by 2040
+    # sink growth 3 %/yr (assumption) on the assumed 300 kt base sink, 2025-2040 (15 years)
+    assert sink["abatement_tco2e"] == pytest.approx(300_000 * (1.03**15 - 1))
+
+
+def test_accounted_sink_replaces_the_assumed_one_and_grows(inputs):
+    """With the accounted removals (city_sinks), the base sink is that figure in every draw;
+    sink growth compounds it: 100 000 t x (1.05^10 - 1) = 62 889.46 t (compound interest)."""
+    assert float(sc.sink_growth_tco2e(100_000, 0.05, 10)) == pytest.approx(62_889.46, abs=0.01)
+    enh = [m for m in _enhanced() if m.kind == "sink"]
+    run = sc.simulate(measures=enh, sink_base_tco2e=170_000.0, draws=50, seed=1, **inputs)
+    i = list(run.years).index(2025)
+    assert (run.sinks_tco2e[:, : i + 1] == 170_000.0).all()  # no growth before the start
+    grown = run.sinks_tco2e[:, list(run.years).index(2040)]
+    assert grown.min() >= 170_000 * 1.01**15 - 1e-6 and grown.max() <= 170_000 * 1.05**15 + 1e-6
+    central = sc.simulate(measures=enh, sink_base_tco2e=170_000.0, **inputs)
+    table = sc.neutrality_balance(central)  # a central run: net = gross + removals exactly
+    assert (table["removals_tco2e"] <= 0).all()
+    np.testing.assert_allclose(table["net_tco2e"], table["gross_tco2e"] + table["removals_tco2e"])
 
 
 def test_capital_recovery_factor_published_value():

@@ -175,3 +175,30 @@ def test_concurrent_requests_for_a_new_layer_build_it_once(web, monkeypatch):
     assert {r.status_code for r in answers} == {200}
     assert len({r.content for r in answers}) == 1
     assert len(built) == 1
+
+
+def test_blue_carbon_layer_has_each_sites_annual_sink(web):
+    """蓝碳 layer: every positioned blue_carbon_sites site of the year with its annual sink from
+    city_sinks (sum of its pools); city-wide roles only."""
+    from citycarbon.contract.results import CITY_SINKS
+    from citycarbon.store import results
+
+    year = get(web, "m_admin", "/api/v1/map/periods")["years"][-1]
+    pts = get(web, "m_admin", f"/api/v1/map/points?period={year}&layers=blue_carbon")
+    sites = pts["blue_carbon"]
+    assert sites and pts["enterprises"]["rows"] == [] and pts["parks"] == []
+    sinks = results.current(CITY_SINKS, lake=web["home"] / "lake")
+    blue = sinks[(sinks["sector"] == "3.B.4") & (sinks["year"] == int(year))]
+    expected = blue.groupby("source")["co2_t"].sum()
+    assert {s["site_id"] for s in sites} == set(expected.index)
+    for s in sites:
+        assert s["co2_t"] == pytest.approx(expected[s["site_id"]], rel=1e-3)
+        assert s["co2_t"] < 0 and s["year"] == int(year)  # a removal
+        assert 117 < s["lon"] < 119 and 24 < s["lat"] < 25  # Xiamen
+        assert s["ecosystem"] in {"mangrove", "salt_marsh", "seagrass"}
+    month = get(web, "m_admin", "/api/v1/map/periods")["months"][-1]
+    by_month = get(web, "m_admin", f"/api/v1/map/points?period={month}")["blue_carbon"]
+    assert {s["year"] for s in by_month} == {int(month[:4])}  # a month shows its year's sink
+    for user in ("m_ent", "m_dist"):  # city-wide figures: scoped users get no sites
+        assert get(web, user, f"/api/v1/map/points?period={year}")["blue_carbon"] == []
+    get(web, "m_admin", f"/api/v1/map/points?period={year}&layers=sinks", 422)

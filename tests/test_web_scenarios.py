@@ -305,3 +305,37 @@ def test_activity_baseline_and_stirpat_api(seeded):
     assert st["drivers"][:2] == ["population", "affluence"] and "industrial_share" in st["drivers"]
     # three demo years for three drivers: diagnostics shown, elasticities honestly withheld
     assert st["elasticities"] is None and st["summary"]["residual_df"] < 1
+
+
+def test_neutrality_starts_from_the_accounted_sinks(clients, seeded, web_home):
+    """情景分析 nets the removals accounted in the inventory (city_sinks of the latest year,
+    memo items out), grown by the sink measure's assumed rate; gap = max(net, 0)."""
+    from citycarbon.contract.results import CITY_SINKS
+    from citycarbon.store import results
+
+    sinks = results.current(CITY_SINKS, lake=web_home / "lake")
+    counted = sinks[sinks["sector"] != "memo"]
+    latest = int(counted["year"].max())
+    accounted = counted.loc[counted["year"] == latest, "co2_t"].sum()
+    assert accounted < 0
+    r = seeded.get("/api/v1/scenarios/neutrality", params={"names": ["baseline", "enhanced"]})
+    assert r.status_code == 200, r.text
+    t = pd.DataFrame(r.json()["items"])
+    base = t[t["scenario"] == "baseline"].set_index("year")
+    assert base["removals_tco2e"].to_numpy() == pytest.approx(accounted)  # constant, accounted
+    assert t["net_tco2e"].to_numpy() == pytest.approx(t["gross_tco2e"] + t["removals_tco2e"])
+    assert t["neutrality_gap_tco2e"].to_numpy() == pytest.approx(t["net_tco2e"].clip(lower=0))
+    grown = t[t["scenario"] == "enhanced"].set_index("year")["removals_tco2e"]
+    # blue_carbon_sinks: growth 3 %/yr (assumption) from 2025 to 2040, then held
+    assert grown[2040] == pytest.approx(accounted * 1.03**15, rel=1e-9)
+    assert grown[2060] == pytest.approx(grown[2040])
+    zh = seeded.get("/scenarios", params={"names": ["baseline", "enhanced"], "lang": "zh"}).text
+    assert 'id="neutrality-table"' in zh and "距碳中和差距" in zh
+    assert f"清单核算的 {latest} 年碳汇清除量" in zh
+    en = seeded.get("/scenarios", params={"names": ["baseline"], "lang": "en"}).text
+    assert "Gross emissions, removals and the gap to neutrality" in en
+    assert "距碳中和差距" not in en and f"accounted in the inventory for {latest}" in en
+    assert clients["siming"].get("/api/v1/scenarios/neutrality?names=baseline").status_code in (
+        403,
+        404,
+    )

@@ -192,6 +192,8 @@ def resolve_measures(specs: list[dict]) -> list[Measure]:
             key = MAIN_PARAM[m["kind"]]
             if key not in params and m["kind"] == "clean_power":
                 key = "energy_mwh"
+            if key not in params and m["kind"] == "sink":
+                key = "growth"
             p = params[key]
             params[key] = Param(
                 p.value * scale,

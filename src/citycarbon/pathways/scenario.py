@@ -13,7 +13,9 @@ State: final energy ``E[d, s, c, y]`` [tce] for draws ``d``, sectors ``s``, carr
   the market-based figures only: ``C_market = C - min(green, grid MWh) x EF_grid(y)``
   (GHG Protocol Scope 2 Guidance, ch. 6: contractual instruments change the market-based, not
   the location-based total);
-  ``ccus`` captures ``min(capture r, max_share x emissions_s)``; ``sink`` adds removals.
+  ``ccus`` captures ``min(capture r, max_share x emissions_s)``; ``sink`` adds removals: a
+  fixed ``removal_tco2`` x r, or sink growth ``S0 x ((1 + growth)^(min(y, full) - start) - 1)``
+  on the base-year sink ``S0`` (the accounted removals of the inventory, ``city_sinks``).
 - Emissions: ``C[s, y] = sum_fossil E x EF_c + E_el / 0.1229 x EF_grid(y) x (1 - clean/total)``
   with the grid factor the city declares (``EF_grid(y) = EF_grid(base) x path(y) / path(base)``,
   a trajectory of ``grid_ef_trajectories.yaml``, :func:`grid_ef_path_tco2_per_mwh`) or, without
@@ -192,6 +194,18 @@ def ramp(years: np.ndarray, start_year: int, full_year: int) -> np.ndarray:
     return np.clip((years - start_year) / (full_year - start_year), 0.0, 1.0)
 
 
+def sink_growth_tco2e(base_tco2e, growth_per_yr, years_grown):
+    """Removals added by sink growth, tCO2e/yr: ``S0 x ((1 + g)^n - 1)``.
+
+    Parameters
+    ----------
+    base_tco2e : array-like   base-year removals S0 [tCO2e/yr, positive]
+    growth_per_yr : array-like   yearly growth of the sink g [1/yr]
+    years_grown : array-like   years of growth n (0 before the measure starts) [yr]
+    """
+    return base_tco2e * ((1.0 + growth_per_yr) ** years_grown - 1.0)
+
+
 def _growth_index(rates: np.ndarray, dev: np.ndarray) -> np.ndarray:
     """Cumulative index (d, ..., y) with value 1 in the base year (first column)."""
     g = 1.0 + rates + dev[..., None]
@@ -214,6 +228,7 @@ def simulate(
     assumptions: dict | None = None,
     growth_override: pd.DataFrame | None = None,
     grid_ef_points: dict | None = None,
+    sink_base_tco2e: float | None = None,
 ) -> ScenarioRun:
     """Run one scenario from the base year to ``end_year``.
 
@@ -246,6 +261,9 @@ def simulate(
         The declared grid factor trajectory (year -> tCO2/MWh, see
         :func:`grid_ef_path_tco2_per_mwh`); without it the assumed yearly decline (with its
         Monte Carlo range) applies.
+    sink_base_tco2e : float, optional
+        Removals of the base year [tCO2e/yr, positive]: the accounted sinks of the latest
+        inventory year (``city_sinks``); without it the assumed ``sinks.baseline``.
 
     Returns
     -------
@@ -308,9 +326,12 @@ def simulate(
             float(grid["ef_floor"]["value"]),
             grid_ef_tco2_per_mwh * (1.0 - decline[:, None]) ** (years - base_year)[None, :],
         )
-    sinks = np.broadcast_to(
-        _sample(_param(a["sinks"]["baseline"]), draws, rng)[:, None], (n, ny)
-    ).copy()
+    sink0 = (
+        _sample(_param(a["sinks"]["baseline"]), draws, rng)
+        if sink_base_tco2e is None
+        else np.full(n, float(sink_base_tco2e))
+    )  # (n,)
+    sinks = np.broadcast_to(sink0[:, None], (n, ny)).copy()
 
     s_index = {s: i for i, s in enumerate(sectors)}
     c_index = {c: i for i, c in enumerate(carriers)}
@@ -359,7 +380,12 @@ def simulate(
             share = _sample(m.p("max_share", 1.0), draws, rng)[:, None]
             ccus.append((m, cap, share, np.array(si)))
         elif m.kind == "sink":
-            removal = _sample(m.p("removal_tco2"), draws, rng)[:, None] * r
+            if "growth" in m.params:
+                grown = np.clip(years, m.start_year, m.full_year) - m.start_year  # (y,)
+                rate = _sample(m.p("growth"), draws, rng)[:, None]
+                removal = sink_growth_tco2e(sink0[:, None], rate, grown[None, :])
+            else:
+                removal = _sample(m.p("removal_tco2"), draws, rng)[:, None] * r
             sinks += removal
             capacity[m.id] = removal
 
@@ -450,6 +476,28 @@ def probability_of_peak_by(run: ScenarioRun, year: int = 2030) -> float:
     """Share of draws whose gross emissions peak in or before ``year``."""
     peak_year, _ = peak(run.years, run.gross)
     return float(np.mean(np.nan_to_num(peak_year, nan=np.inf) <= year))
+
+
+def neutrality_balance(run: ScenarioRun) -> pd.DataFrame:
+    """Per year: gross emissions (after CCUS), removals (negative), net and the gap to
+    neutrality, tCO2e (each the median over draws, so with draws the net is the median net,
+    not the sum of the other two medians).
+
+    net = gross + removals; gap = max(net, 0): what is left to avoid or remove for carbon
+    neutrality (removals are counted once, as in :func:`citycarbon.accounting.sinks.net_emissions`).
+    """
+    net = np.median(run.net, 0)
+    out = pd.DataFrame(
+        {
+            "year": run.years,
+            "gross_tco2e": np.median(run.gross, 0),
+            "removals_tco2e": -np.median(run.sinks_tco2e, 0),
+            "net_tco2e": net,
+            "neutrality_gap_tco2e": np.maximum(net, 0.0),
+        }
+    )
+    out.insert(0, "scenario", run.name)
+    return out
 
 
 def trajectory(run: ScenarioRun, *, statistic: str = "median") -> pd.DataFrame:

@@ -20,6 +20,8 @@ Sources
 - ``city_inventory`` (latest run, when the inventory was run): yearly GHG [tCO2e] of its
   district roll-up (basis incl. net imported electricity).
 - The registry (catalog): parks, enterprises (lon/lat, district, park), grid nodes, meters.
+- ``blue_carbon_sites`` (ingest kind; optional lon/lat) and ``city_sinks`` (latest inventory
+  run): the 蓝碳 layer, one point per site with its annual sink per year [tCO2] by pool.
 
 Periods are ``YYYY`` (a year), ``YYYY-MM`` (a month) or ``YYYY-MM-DD`` (a day: metered
 electricity only, the fuel returns being monthly). Who may see what is decided by the caller
@@ -49,6 +51,7 @@ from citycarbon.config.settings import get_settings
 from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
 from citycarbon.store import catalog, query, results
+from citycarbon.store import lake as lake_store
 
 FUEL_RESULT = "enterprise_month_fuel_emissions"
 ELECTRICITY_RESULT = "enterprise_month_electricity_emissions"
@@ -56,8 +59,16 @@ ELECTRICITY_RESULT = "enterprise_month_electricity_emissions"
 INVENTORY_RESULT = "city_inventory"
 INVENTORY_BASIS = "incl_net_imported_electricity"
 NODE_INTENSITY_RESULT = "grid_node_intensity"
+#: the carbon sinks of the inventory run: the annual sink of each blue-carbon site
+SINKS_RESULT = "city_sinks"
 #: the results a cube is built from (a new run of any other result keeps the cube)
-MAP_RESULTS = (FUEL_RESULT, ELECTRICITY_RESULT, INVENTORY_RESULT, NODE_INTENSITY_RESULT)
+MAP_RESULTS = (
+    FUEL_RESULT,
+    ELECTRICITY_RESULT,
+    INVENTORY_RESULT,
+    NODE_INTENSITY_RESULT,
+    SINKS_RESULT,
+)
 PERIOD_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 CACHE_TTL_S = 30.0  # how often a served MapData has its inputs checked (in the background)
 
@@ -140,6 +151,9 @@ class MapData:
     node_enterprises: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: nodal carbon intensity per (node_id, period 'YYYY' | 'YYYY-MM') when computed
     node_intensity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: blue-carbon sites per year: site_id, year, site_name, ecosystem, area_ha, lon, lat,
+    #: co2_t (the annual sink, negative = removal), sediment_co2_t, vegetation_co2_t, tier
+    blue_carbon: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: enterprise point rows per period, built on first use (every enterprise, unscoped)
     _rows: dict[str, list[list]] = field(default_factory=dict, repr=False)
     _visibility: dict[frozenset[str], Visibility] = field(default_factory=dict, repr=False)
@@ -557,8 +571,40 @@ def build_map_data(cfg: Any, *, settings: Any, key: tuple | None = None) -> MapD
     if ni is not None:  # carbon emission flow (runs/scope2.py)
         data.node_intensity = ni.set_index(["node_id", "period"])
         provenance["node_intensity_run_id"] = str(ni["run_id"].iat[0]) if len(ni) else None
+    data.blue_carbon = _blue_carbon_sites(lake, settings)
     provenance["build_s"] = round(time.perf_counter() - t0, 3)
     return data
+
+
+def _blue_carbon_sites(lake: Path, settings: Any) -> pd.DataFrame:
+    """Each blue-carbon site and year with its position (``blue_carbon_sites``) and its annual
+    sink by pool from ``city_sinks`` (sector 3.B.4, ``source`` = site id); sites without a
+    position are left out of the layer."""
+    sinks = _current(lake, SINKS_RESULT, ["year", "sector", "pool", "source", "co2_t", "tier"])
+    sites = lake_store.read_current(
+        "blue_carbon_sites",
+        columns=["site_id", "year", "site_name", "ecosystem", "area_ha", "lon", "lat"],
+        lake=lake,
+        url=settings.database_url,
+    )
+    if sinks is None or sites.empty:
+        return pd.DataFrame()
+    blue = sinks[sinks["sector"] == BLUE_CARBON_SECTOR]
+    pools = blue.pivot_table(
+        index=["source", "year"], columns="pool", values="co2_t", aggfunc="sum"
+    ).reindex(columns=["sediment", "vegetation"])
+    tier = blue.groupby(["source", "year"])["tier"].agg(lambda t: "/".join(sorted(set(t))))
+    per_site = pd.DataFrame(
+        {
+            "co2_t": pools.sum(axis=1, min_count=1),
+            "sediment_co2_t": pools["sediment"],
+            "vegetation_co2_t": pools["vegetation"],
+            "tier": tier,
+        }
+    )
+    per_site.index = per_site.index.set_names(["site_id", "year"])
+    sites = sites.dropna(subset=["lon", "lat"]).astype({"year": "int64"})
+    return sites.merge(per_site.reset_index(), on=["site_id", "year"], how="left")
 
 
 # --------------------------------------------------------------------------- layers
@@ -692,6 +738,34 @@ def park_points(data: MapData, period: Period, scope: Scope = EVERYTHING) -> lis
 
 
 NODE_E = "intensity_tco2_per_mwh"
+#: IPCC category of the blue-carbon rows of ``city_sinks`` (coastal wetlands, 3.B.4)
+BLUE_CARBON_SECTOR = "3.B.4"
+
+
+def blue_carbon_points(data: MapData, period: Period, scope: Scope = EVERYTHING) -> list[dict]:
+    """Blue-carbon sites (蓝碳) with their annual sink of the period's year [tCO2, negative =
+    removal] by pool. The sinks are city-wide figures (the 清单 page shows them to city-wide
+    roles only): a scoped user gets no sites."""
+    if scope.enterprises is not None or data.blue_carbon.empty:
+        return []
+    year = period.year
+    rows = data.blue_carbon[data.blue_carbon["year"] == year]
+    return [
+        {
+            "site_id": r.site_id,
+            "site_name": r.site_name,
+            "ecosystem": r.ecosystem,
+            "area_ha": _num(r.area_ha),
+            "lon": _num(r.lon),
+            "lat": _num(r.lat),
+            "year": year,
+            "co2_t": _num(r.co2_t),
+            "sediment_co2_t": _num(r.sediment_co2_t),
+            "vegetation_co2_t": _num(r.vegetation_co2_t),
+            "tier": r.tier if isinstance(r.tier, str) else None,
+        }
+        for r in rows.itertuples()  # a handful of sites
+    ]
 
 
 def _nodal(data: MapData, node_ids: pd.Index, period: Period) -> dict[str, tuple[float, str]]:

@@ -124,6 +124,13 @@ def city_intensity_targets() -> list[dict] | None:
     ]
 
 
+def neutrality(names: list[str], *, draws: int = 0, seed: int = 0) -> pd.DataFrame:
+    """Gross emissions, removals, net and the gap to neutrality per year of each scenario;
+    the removals start from the accounted sinks of the latest inventory year (``city_sinks``)."""
+    got = run_scenarios(names, draws=draws, seed=seed)
+    return pd.concat([sc.neutrality_balance(r) for r in got["runs"]], ignore_index=True)
+
+
 def compare(names: list[str], *, draws: int = 0, seed: int = 0) -> pd.DataFrame:
     """Headline figures side by side (one row a scenario) with the city's CO2-intensity
     targets of 目标与预警 met (✓) or missed (✗), each named by its target code."""

@@ -38,6 +38,7 @@ import sqlalchemy as sa
 
 from citycarbon.accounting.balance import balance_items
 from citycarbon.config import load_city
+from citycarbon.contract.results import CITY_SINKS
 from citycarbon.errors import InputError, UnknownCodeError
 from citycarbon.factors import fuels
 from citycarbon.pathways import activity as act
@@ -51,7 +52,7 @@ from citycarbon.pathways.decomposition import decompose_panel, kaya_factors
 from citycarbon.pathways.forecast import backtest, forecast_series, growth_from_forecast
 from citycarbon.pathways.stirpat import collinearity_diagnostics, stirpat_ridge
 from citycarbon.runs.inventory import latest_result
-from citycarbon.store import catalog, lake
+from citycarbon.store import catalog, lake, results
 from citycarbon.store.models import Scenario
 
 METHOD_INVENTORY = (
@@ -84,6 +85,10 @@ class CityHistory:
     grid_ef_trajectory: str | None = None
     #: city_statistics by year (wide: one column an indicator, GDP at comparable prices)
     statistics: pd.DataFrame | None = None
+    #: accounted removals of the latest sink year [tCO2e/yr, positive] (``city_sinks``, memo
+    #: items left out) and that year; None: no sinks accounted (the assumed baseline sink)
+    sinks_tco2e: float | None = None
+    sinks_year: int | None = None
 
     def model_inputs(self, baseline: str = "activity") -> dict:
         """Keyword arguments of :func:`citycarbon.pathways.scenario.simulate` for the base year:
@@ -100,6 +105,7 @@ class CityHistory:
             "gdp": float(d["gdp"]),
             "population": float(d["population"]),
             "grid_ef_points": self.grid_ef_points,
+            "sink_base_tco2e": self.sinks_tco2e,
         }
         if baseline == "activity" and self.activity is not None:
             growth = activity_baseline(self)["projection"]
@@ -285,6 +291,19 @@ def _inventory_history(
     return out, mixes
 
 
+def accounted_sinks(sinks: pd.DataFrame | None) -> tuple[float | None, int | None]:
+    """Removals of the latest year of ``city_sinks`` [tCO2e/yr, positive] and that year:
+    the sum of the counted rows (memo items, mariculture, left out); (None, None) without
+    sink rows."""
+    if sinks is None or sinks.empty:
+        return None, None
+    counted = sinks[sinks["sector"] != "memo"]
+    if counted.empty:
+        return None, None
+    year = int(counted["year"].max())
+    return float(-counted.loc[counted["year"] == year, "co2_t"].sum()), year
+
+
 def city_history(city=None) -> CityHistory:
     """The city's emissions history and drivers from the lake (see the module docstring)."""
 
@@ -319,6 +338,8 @@ def city_history(city=None) -> CityHistory:
     mix.columns = ["sector", "carrier", "share"]
     wide = _statistics_wide(cfg.adcode)
     trajectory = cfg.pathways.grid_ef_trajectory
+    sink_rows = latest_result("city_sinks") if results.has(CITY_SINKS) else None
+    sinks_tco2e, sinks_year = accounted_sinks(sink_rows)
     return CityHistory(
         emissions,
         drivers,
@@ -329,6 +350,8 @@ def city_history(city=None) -> CityHistory:
         grid_ef_points=cat.grid_ef_trajectory(trajectory)["points"],
         grid_ef_trajectory=trajectory,
         statistics=wide,
+        sinks_tco2e=sinks_tco2e,
+        sinks_year=sinks_year,
     )
 
 

@@ -8,6 +8,7 @@ JSON API ``/api/v1/inventory/...``. Reads only through :mod:`citycarbon.read.pag
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 import tempfile
@@ -25,7 +26,9 @@ from citycarbon.read import pages as pq
 from citycarbon.read.access import Principal
 from citycarbon.reports.excel import write_excel
 from citycarbon.reports.pdf import inventory_pdf
+from citycarbon.reports.tables import write_tables
 from citycarbon.runs.inventory import write_balance_xlsx
+from citycarbon.runs.reporting_tables import GUIDELINE_BASIS, layout, reporting_tables
 from citycarbon.runs.reports import inventory_report
 from citycarbon.web import auth
 from citycarbon.web.app import XLSX, attachment, lang_of, records, render, table_download
@@ -591,6 +594,51 @@ def api_report(
     data = inventory_report(y)
     return _stream_report(
         data, f"inventory-{data.period}", format, inventory_pdf, write_excel, lang
+    )
+
+
+#: The reporting-table workbooks: sheets, the basis of their figures and their file title.
+TABLE_FILES = {
+    "guideline": (
+        [f"guideline_{k}" for k in ("summary", *layout()["guideline"])],
+        GUIDELINE_BASIS,
+        "guideline_tables",
+    ),
+    "gpc": (["gpc_ciris"], "", "gpc_ciris"),
+}
+XLSX_RESPONSE = {200: {"content": {XLSX: {}}}}
+
+
+@router.get(
+    "/api/v1/inventory/tables/{workbook}.xlsx",
+    tags=["inventory"],
+    response_class=Response,
+    responses=XLSX_RESPONSE,
+)
+def api_reporting_tables(
+    principal: PrincipalDep,
+    workbook: Literal["guideline", "gpc"],
+    year: Year = None,
+    lang: Literal["zh", "en"] = "zh",
+) -> Response:
+    """The reporting tables of a year as Excel (city-wide roles): ``guideline`` = the
+    provincial guideline's 总表 and sector tables (energy, IPPU, agriculture, LUCF, waste;
+    territorial), ``gpc`` = GPC BASIC / BASIC+ in a CIRIS-like layout (sub-sectors x scopes,
+    notation keys, data-quality marks). Sheets, labels and file name in ``lang``."""
+    access.require(principal, "read_city")
+    y = _year(principal, year)
+    names, basis, title = TABLE_FILES[workbook]
+    t = Translator(lang)
+    about = dataclasses.replace(
+        pq.inventory_basis(principal, y, basis, lang),
+        scope=t(f"inventory.tables_scope_{workbook}"),
+        source=layout()["source"][lang],
+    )
+    body = write_tables(reporting_tables(y), names, about, io.BytesIO(), lang)
+    return Response(
+        body.getvalue(),
+        media_type=XLSX,
+        headers=attachment(f"{title}_{y}.xlsx", about.file_name(title, "xlsx", lang)),
     )
 
 

@@ -76,6 +76,22 @@ class ParkPoint(BaseModel):
     co2_t: float | None = None
 
 
+class BlueCarbonSite(BaseModel):
+    site_id: str
+    site_name: str
+    ecosystem: str = Field(description="mangrove, salt_marsh or seagrass")
+    area_ha: float | None
+    lon: float | None
+    lat: float | None
+    year: int
+    co2_t: float | None = Field(
+        None, description="annual sink of the year, city_sinks [tCO2, negative = removal]"
+    )
+    sediment_co2_t: float | None = None
+    vegetation_co2_t: float | None = None
+    tier: str | None = None
+
+
 class NodePoint(BaseModel):
     node_id: str
     name: str | None
@@ -105,6 +121,9 @@ class PointsOut(BaseModel):
     enterprises: EnterpriseTable
     parks: list[ParkPoint]
     nodes: list[NodePoint]
+    blue_carbon: list[BlueCarbonSite] = Field(
+        default_factory=list, description="蓝碳 sites (city-wide roles; empty for others)"
+    )
 
 
 class SeriesPoint(BaseModel):
@@ -250,7 +269,8 @@ JS_KEYS = (
     "top_emitters", "positions_outside", "position_off", "credit_code", "industry",
     "open_enterprise", "node_id", "voltage", "meters", "intensity", "intensity_note",
     "not_in_scope", "loading", "error", "no_data", "mapped", "layer_projects",
-    "project_reduction",
+    "project_reduction", "layer_blue_carbon", "annual_sink", "sediment", "vegetation",
+    "ecosystem", "area_ha", "eco_mangrove", "eco_salt_marsh", "eco_seagrass", "site_id",
 )  # fmt: skip
 
 
@@ -308,19 +328,20 @@ async def map_points(
     layers: Annotated[
         str,
         Query(
-            description="comma list of enterprises, parks, nodes",
-            pattern=r"^(enterprises|parks|nodes)(,(enterprises|parks|nodes))*$",
+            description="comma list of enterprises, parks, nodes, blue_carbon",
+            pattern=r"^(enterprises|parks|nodes|blue_carbon)(,(enterprises|parks|nodes|blue_carbon))*$",
         ),
-    ] = "enterprises,parks,nodes",
+    ] = "enterprises,parks,nodes,blue_carbon",
 ) -> Response:
-    """Point layers for a period: enterprises (columnar rows), parks and grid nodes."""
+    """Point layers for a period: enterprises (columnar rows), parks, grid nodes and the 蓝碳
+    sites with their annual sink of the period's year (city-wide roles)."""
     data = await _data()
     p = _period(data, period)
     wanted = {w.strip() for w in layers.split(",") if w.strip()}
-    unknown = wanted - {"enterprises", "parks", "nodes"}
+    unknown = wanted - {"enterprises", "parks", "nodes", "blue_carbon"}
     if unknown:
         raise HTTPException(
-            422, f"unknown layer(s) {sorted(unknown)}: use enterprises, parks, nodes"
+            422, f"unknown layer(s) {sorted(unknown)}: use enterprises, parks, nodes, blue_carbon"
         )
     empty = {"columns": ml.ENTERPRISE_COLUMNS, "rows": []}
     return await _cached_json(
@@ -336,6 +357,7 @@ async def map_points(
             if "parks" in wanted and p.kind != "day"
             else [],
             "nodes": ml.node_points(data, p, scope) if "nodes" in wanted else [],
+            "blue_carbon": ml.blue_carbon_points(data, p, scope) if "blue_carbon" in wanted else [],
         },
         PointsOut,
     )

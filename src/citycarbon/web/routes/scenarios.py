@@ -116,6 +116,10 @@ class ScenarioOut(BaseModel):
 
 
 # --------------------------------------------------------------------------- charts
+#: The neutrality table shows every fifth year (2025, 2030 … 2060); the API has every year.
+MILESTONE_STEP = 5
+
+
 def legend_rows(series: list[dict], per_row: int = 4) -> int:
     """Lines a wrapping legend takes below a chart (about ``per_row`` names a line)."""
     return -(-len(series) // per_row)
@@ -422,6 +426,7 @@ def scenarios_page(
     try:
         summary = sa.compare(chosen, draws=draws)
         traj = sa.trajectories(chosen, draws=draws)
+        neutral = sa.neutrality(chosen, draws=draws)
         fan_frame = sa.fan(fan_name, draws=max(draws, FAN_DRAWS))
         curve = sa.macc(macc_name, macc_year, method=macc_method, basis=macc_basis)
         cob = sa.cobenefits(fan_name, cob_year)
@@ -463,6 +468,9 @@ def scenarios_page(
         cob_year=cob_year,
         summary=records(summary),
         trajectory_chart=_trajectory_chart(traj, summary, t),
+        neutrality_rows=records(neutral[neutral["year"] % MILESTONE_STEP == 0]),
+        sinks_tco2e=history.sinks_tco2e,
+        sinks_year=history.sinks_year,
         fan_chart=_fan_chart(fan_frame, t),
         macc_chart=_macc_chart(curve, lang),
         macc_rows=records(curve),
@@ -638,6 +646,28 @@ def api_trajectories(
         format,
         "scenario_trajectories",
         lang,
+    )
+
+
+@router.get("/api/v1/scenarios/neutrality", response_model=Page, tags=["scenarios"])
+def api_neutrality(
+    principal: CityDep,
+    names: StoredNames,
+    draws: Draws = 0,
+    seed: Seed = 0,
+    limit: Limit = 1000,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> Any:
+    """Per year and scenario: gross emissions, removals (negative; from the accounted sinks of
+    the latest inventory year, grown by the scenario's sink measures), net and the gap to
+    neutrality [tCO2e] (median over draws)."""
+    return page(
+        sa.neutrality(names, draws=draws, seed=seed),
+        limit,
+        offset,
+        format,
+        "scenario_neutrality",
     )
 
 

@@ -1,9 +1,10 @@
 /* 电碳生态地图 — the electricity-carbon eco map page.
  *
  * Draws the city's districts (ECharts registerMap with the GeoJSON from /api/v1/map/boundaries)
- * as a choropleth, with parks, enterprises and grid nodes as scatter layers (toggled from the
- * legend), the green project reserve as a scatter layer (from /api/v1/techmap/projects), a period
- * slider (year / month / day) and a side panel with the clicked district, park or enterprise. Everything comes from the /api/v1/map/... JSON endpoints, which apply the
+ * as a choropleth, with parks, enterprises, grid nodes, the green project reserve (from
+ * /api/v1/techmap/projects) and 蓝碳 (blue-carbon) sites with their annual sink as scatter
+ * layers (toggled from the legend), a period slider (year / month / day) and a side panel with
+ * the clicked district, park or enterprise. Everything comes from the JSON endpoints, which apply the
  * signed-in user's scope. No external resources: ECharts is vendored.
  */
 (function () {
@@ -132,7 +133,7 @@
         top: 8,
         left: 8,
         orient: "vertical",
-        data: [T.layer_parks, T.layer_enterprises, T.layer_nodes, T.layer_projects],
+        data: [T.layer_parks, T.layer_enterprises, T.layer_nodes, T.layer_projects, T.layer_blue_carbon],
         selected: { [T.layer_nodes]: false },
         backgroundColor: "rgba(255,255,255,0.85)",
       },
@@ -193,6 +194,12 @@
           name: T.layer_projects, type: "scatter", coordinateSystem: "geo", symbol: "pin",
           symbolSize: 24, z: 6, data: [], itemStyle: { color: "#2e7d32", borderColor: "#fff" },
         },
+        {
+          // 蓝碳 sites, sized by their annual sink (city-wide roles; empty for others)
+          name: T.layer_blue_carbon, type: "scatter", coordinateSystem: "geo", symbol: "circle",
+          data: [], z: 6, itemStyle: { color: "#00897b", borderColor: "#fff", borderWidth: 1 },
+          symbolSize: (v) => v[2],
+        },
       ],
     };
   }
@@ -218,6 +225,14 @@
     if (p.seriesIndex === 1) {
       return `<b>${esc(nameOf(o))}</b><br>${esc(T.enterprises)}: ${o.enterprises}` +
         `<br>${esc(METRICS.co2_t.label)}: ${fmt(o.co2_t)} t`;
+    }
+    if (p.seriesIndex === 6) {
+      const sink = (v) => (v === null || v === undefined ? "–" : fmt(-v) + " tCO₂");
+      return `<b>${esc(o.site_name)}</b> (${esc(o.site_id)})<br>${esc(T.ecosystem)}: ` +
+        `${esc(T["eco_" + o.ecosystem] || o.ecosystem)} · ${esc(T.area_ha)}: ${fmt(o.area_ha, 1)} ha` +
+        `<br><b>${esc(T.annual_sink)} ${o.year}</b>: ${sink(o.co2_t)}` +
+        `<br>${esc(T.sediment)}: ${sink(o.sediment_co2_t)} · ${esc(T.vegetation)}: ${sink(o.vegetation_co2_t)}` +
+        (o.tier ? ` (${esc(o.tier)})` : "");
     }
     if (p.seriesIndex === 2) {
       const key = state.metric in o ? state.metric : "co2_t";
@@ -270,6 +285,8 @@
     const entMetric = ix[metric] === undefined ? "co2_t" : metric;
     const entSize = sizeScale(ents.map((e) => e[entMetric]), 3, 26);
     const nodeSize = sizeScale(points.nodes.map((n) => n.electricity_mwh), 7, 22);
+    const blue = points.blue_carbon || [];
+    const blueSize = sizeScale(blue.map((b) => -(b.co2_t || 0)), 9, 24);
     chart.setOption({
       // the legend names the indicator, its unit and the period
       visualMap: { min: 0, max: max || 1, text: [mappedLabel(), ""] },
@@ -290,12 +307,16 @@
             value: [n.lon, n.lat, nodeSize(n.electricity_mwh)], item: n,
           })),
         },
+        {}, // district labels: unchanged
+        {}, // the project reserve: loaded once (loadProjects)
+        { data: blue.map((b) => ({ value: [b.lon, b.lat, blueSize(-(b.co2_t || 0))], item: b })) },
       ],
     });
     root.dataset.period = state.period;
     root.dataset.kind = districts.kind;
     root.dataset.districts = String(state.districts.length);
     root.dataset.enterprises = String(ents.length);
+    root.dataset.blueCarbon = String(blue.length);
     root.dataset.ready = "1";
   }
 
@@ -351,6 +372,16 @@
       `</table><p><a class="cc-button" href="${enterpriseUrl}${encodeURIComponent(e.credit_code)}">` +
       `${esc(T.open_enterprise)} →</a></p>`;
   }
+  function showBlueCarbon(b) {
+    const sink = (v) => (v === null || v === undefined ? "—" : fmt(-v) + " tCO₂");
+    els.panel.innerHTML =
+      `<h3>${esc(b.site_name)}</h3><table>` + row(T.site_id, esc(b.site_id)) +
+      row(T.ecosystem, esc(T["eco_" + b.ecosystem] || b.ecosystem)) +
+      row(T.area_ha, fmt(b.area_ha, 1) + " ha") +
+      row(`${T.annual_sink} ${b.year}`, sink(b.co2_t)) +
+      row(T.sediment, sink(b.sediment_co2_t)) + row(T.vegetation, sink(b.vegetation_co2_t)) +
+      (b.tier ? row("Tier", esc(b.tier)) : "") + `</table>`;
+  }
   function showNode(n) {
     els.panel.innerHTML =
       `<h3>${esc(n.name)}</h3>` + mappedLine() + `<table>` + row(T.node_id, esc(n.node_id)) +
@@ -371,6 +402,7 @@
     if (p.seriesIndex === 5) {
       window.location.href = "/techmap/projects#project-" + encodeURIComponent(o.project_id);
     }
+    if (p.seriesIndex === 6) return showBlueCarbon(o);
   });
 
   async function loadProjects() {
