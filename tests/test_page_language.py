@@ -23,12 +23,13 @@ import yaml
 
 import citycarbon.accounting as accounting
 import citycarbon.factors as factors
+import citycarbon.finance as finance
 from citycarbon.config import load_city
 from citycarbon.contract.methods import methods
 from citycarbon.contract.results import GREEN_PROJECT_REDUCTION
 from citycarbon.demo.users import DEMO_USERNAMES
 from citycarbon.runs.scenarios import list_scenarios
-from citycarbon.store import catalog, results, users
+from citycarbon.store import catalog, lake, results, users
 from citycarbon.store.targets import targets_frame
 from citycarbon.web.app import create_app, route_table
 from tests.page_language import foreign_words, names_pattern, visible_text
@@ -90,6 +91,14 @@ def _names() -> set[str]:
         frames.append(table[[c for c in table.columns if c in ("zh", "name_zh", "aliases")]])
     projects = results.current(GREEN_PROJECT_REDUCTION)  # names of the project reserve
     frames.append(projects[["name", "owner_name"]])
+    frames.append(lake.read_current("enterprise_offsets")[["reference"]])  # serials, sites
+    subsidy = yaml.safe_load(
+        (Path(finance.__file__).parent / "data" / "subsidies.yaml").read_text(encoding="utf-8")
+    )
+    for rule in subsidy["sets"].values():  # programme titles, cooperating banks
+        frames.append(
+            pd.DataFrame({"name": [rule.get("title_zh"), *rule.get("cooperating_banks", [])]})
+        )
     names = {
         str(v)
         for f in frames
