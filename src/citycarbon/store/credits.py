@@ -257,21 +257,20 @@ def issue_batch(
         insert = catalog._insert(s.bind.dialect.name)
         now = utcnow()
         subjects = sorted(set(rows["subject"].astype(str)))
+        # executemany (SQLAlchemy's insertmanyvalues batches), not one multi-row VALUES: a
+        # statement of thousands of rows costs more to compile than to run
         s.execute(
-            insert(_A)
-            .values(
-                [
-                    {
-                        "partner": partner,
-                        "subject": x,
-                        "kind": "resident",
-                        "balance": 0,
-                        "created_at": now,
-                    }
-                    for x in subjects
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["partner", "subject"])
+            insert(_A).on_conflict_do_nothing(index_elements=["partner", "subject"]),
+            [
+                {
+                    "partner": partner,
+                    "subject": x,
+                    "kind": "resident",
+                    "balance": 0,
+                    "created_at": now,
+                }
+                for x in subjects
+            ],
         )
         ids = dict(
             s.execute(
@@ -301,9 +300,9 @@ def issue_batch(
             raise InputError("every issued event needs positive points", field="points")
         posted = s.execute(
             insert(_E)
-            .values(entries.to_dict("records"))
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(_E.c.idempotency_key, _E.c.credit_account_id, _E.c.amount)
+            .returning(_E.c.idempotency_key, _E.c.credit_account_id, _E.c.amount),
+            entries.to_dict("records"),
         ).all()
         new = pd.DataFrame(posted, columns=["key", "account", "amount"])
         if not new.empty:
