@@ -4,8 +4,9 @@
   a share held or refused by the screening) through the use case the partner API calls
   (:func:`citycarbon.runs.credits.credit_partner_events`: screen, consent and cross-partner
   checks, caps after earlier issuances, ledger issuance, event log): >= 2,000 events/s.
-- Redemption: 50 concurrent clients (threads, the catalog's own engine and pool) each posting
-  redemptions of funded accounts (:func:`citycarbon.store.credits.post`): p95 <= 100 ms.
+- Redemption: 50 concurrent clients (25 threads in each of 2 processes, each process with the
+  catalog's own engine and pool) posting redemptions from 500 funded accounts
+  (:func:`citycarbon.store.credits.post`, one transaction each): p95 <= 100 ms.
 - The public page's first contentful paint (/public, no sign-in) in headless Debian chromium,
   fresh context each time, against ``citycarbon serve``-equivalent uvicorn: <= 1 s.
 
@@ -15,11 +16,13 @@ uses the full demo, or ``$CITYCARBON_BENCH_HOME``; see benchmarks/conftest.py).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -38,6 +41,7 @@ EVENTS_PER_S_MIN = 2000.0
 BATCH = 1000
 BATCHES = 20
 CLIENTS = 50
+PROCESSES = 2  # as the 2 uvicorn workers of bench_web.py on a 2-core machine
 REDEMPTIONS_PER_CLIENT = 40
 P95_LIMIT_MS = 100.0
 FCP_LIMIT_MS = 1000.0
@@ -97,18 +101,12 @@ def test_partner_events_ingested_and_credited_per_second(fresh_postgres_url):  #
     assert rate >= EVENTS_PER_S_MIN, f"{rate:.0f} events/s < {EVENTS_PER_S_MIN:.0f}"
 
 
-@pytest.mark.slow
-@pytest.mark.postgres
-def test_redemption_p95_under_50_clients(fresh_postgres_url):  # noqa: F811
-    url = fresh_postgres_url
-    catalog.upgrade(url)
-    accounts = [ledger.open_account("bench", f"r{i}", url=url) for i in range(500)]
-    for a in accounts:
-        ledger.post("issuance", a, 1_000_000, url=url)
+def _redeem(url: str, accounts: list[int], first: int, clients: int) -> list[float]:
+    """Clients ``first`` .. ``first + clients - 1`` as threads of one process: the latency [ms]
+    of each of their redemptions (an error fails the benchmark)."""
     latencies: list[float] = []
-    failures: list[BaseException] = []
     lock = threading.Lock()
-    go = threading.Barrier(CLIENTS)
+    go = threading.Barrier(clients)
 
     def client(k: int) -> None:
         rng = np.random.default_rng(k)
@@ -117,31 +115,47 @@ def test_redemption_p95_under_50_clients(fresh_postgres_url):  # noqa: F811
         for j in range(REDEMPTIONS_PER_CLIENT):
             account = accounts[int(rng.integers(0, len(accounts)))]
             t = time.perf_counter()
-            try:
-                ledger.post("redemption", account, 10, key=f"red-{k}-{j}", url=url)
-            except Exception as err:  # reported below; the benchmark fails on any
-                with lock:
-                    failures.append(err)
+            ledger.post("redemption", account, 10, key=f"red-{k}-{j}", url=url)
             mine.append((time.perf_counter() - t) * 1000)
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(CLIENTS)]
-    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(first + k,)) for k in range(clients)]
     for th in threads:
         th.start()
     for th in threads:
         th.join()
+    assert len(latencies) == clients * REDEMPTIONS_PER_CLIENT, "a client failed"
+    return latencies
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_redemption_p95_under_50_clients(fresh_postgres_url):  # noqa: F811
+    """50 clients as 25 threads in each of 2 processes (as merchants' requests would reach
+    several server workers, each with the catalog's own engine and pool)."""
+    url = fresh_postgres_url
+    catalog.upgrade(url)
+    accounts = [ledger.open_account("bench", f"r{i}", url=url) for i in range(500)]
+    for a in accounts:
+        ledger.post("issuance", a, 1_000_000, url=url)
+    catalog.dispose_engines()  # the forked processes open their own connections
+    per = CLIENTS // PROCESSES
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(PROCESSES, mp_context=multiprocessing.get_context("fork")) as pool:
+        runs = [pool.submit(_redeem, url, accounts, i * per, per) for i in range(PROCESSES)]
+        parts = [r.result() for r in runs]
     wall = time.perf_counter() - t0
+    latencies = [v for part in parts for v in part]
     p95 = _pct(latencies, 95)
     print(
-        f"\n碳普惠 redemptions on PostgreSQL, {CLIENTS} concurrent clients: {len(latencies):,} in "
-        f"{wall:.2f} s ({len(latencies) / wall:,.0f}/s); ms p50 {_pct(latencies, 50):.1f}, "
-        f"p95 {p95:.1f}, p99 {_pct(latencies, 99):.1f}, max {max(latencies):.1f}; "
-        f"failures {len(failures)}"
+        f"\n碳普惠 redemptions on PostgreSQL, {CLIENTS} concurrent clients ({PROCESSES} processes): "
+        f"{len(latencies):,} in {wall:.2f} s ({len(latencies) / wall:,.0f}/s); ms p50 "
+        f"{_pct(latencies, 50):.1f}, p95 {p95:.1f}, p99 {_pct(latencies, 99):.1f}, "
+        f"max {max(latencies):.1f}"
     )
     rec = ledger.reconciliation(url=url)
-    assert not failures and rec["balanced"] and rec["drifted_accounts"] == 0
+    assert rec["balanced"] and rec["drifted_accounts"] == 0
     assert rec["redeemed"] == 10 * CLIENTS * REDEMPTIONS_PER_CLIENT
     catalog.dispose_engines()
     assert p95 <= P95_LIMIT_MS, f"p95 {p95:.0f} ms > {P95_LIMIT_MS:.0f} ms"

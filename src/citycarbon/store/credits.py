@@ -110,6 +110,13 @@ def open_account(
 
 
 def _system_id(session: Session, subject: str) -> int:
+    """The id of a system account: looked up (it exists after the first posting), created only
+    when missing — no insert attempt on every posting."""
+    found = session.execute(
+        sa.select(_A.c.id).where(_A.c.partner == SYSTEM_PARTNER, _A.c.subject == subject)
+    ).scalar_one_or_none()
+    if found is not None:
+        return found
     return _account_id(session, SYSTEM_PARTNER, subject, SYSTEM_ACCOUNTS[subject])
 
 
