@@ -28,6 +28,16 @@ QUEUE_SHOWN = 50
 RowId = Annotated[int, Path(ge=1, le=2**62)]
 
 
+async def reviewer(principal: PrincipalDep) -> Principal:
+    """Dependency: the signed-in user, when they may review held events (checked before the
+    form is read: others get 403 whatever they send)."""
+    access.require(principal, "review_credits")
+    return principal
+
+
+ReviewerDep = Annotated[Principal, Depends(reviewer)]
+
+
 def _page(
     request: Request, principal: Principal, *, error: str | None = None, status_code: int = 200
 ) -> HTMLResponse:
@@ -64,7 +74,6 @@ def credits_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
 def _reviewed(
     request: Request, principal: Principal, review: str, act: Callable[[], object]
 ) -> Response:
-    access.require(principal, "review_credits")
     try:
         act()
     except InputError as err:  # no reason given, or reviewed meanwhile / no such held event
@@ -75,7 +84,7 @@ def _reviewed(
 
 
 @router.post("/credits/held/{row_id}/release", include_in_schema=False)
-def release(request: Request, principal: PrincipalDep, row_id: RowId) -> Response:
+def release(request: Request, principal: ReviewerDep, row_id: RowId) -> Response:
     return _reviewed(
         request,
         principal,
@@ -87,7 +96,7 @@ def release(request: Request, principal: PrincipalDep, row_id: RowId) -> Respons
 @router.post("/credits/held/{row_id}/refuse", include_in_schema=False)
 def refuse(
     request: Request,
-    principal: PrincipalDep,
+    principal: ReviewerDep,
     row_id: RowId,
     reason: Annotated[str, Form(min_length=1, max_length=80)],
 ) -> Response:
