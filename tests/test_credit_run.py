@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from citycarbon.config import load_city
 from citycarbon.credits.methodologies import methodology_set
+from citycarbon.errors import InputError
 from citycarbon.runs import credits as run
 from citycarbon.runs.inventory import declared_grid_factors
-from citycarbon.store import catalog
+from citycarbon.store import catalog, users
 from citycarbon.store import credits as ledger
+from citycarbon.store.models import CreditEvent
 
 NOW = pd.Timestamp("2026-03-02T12:00Z")
 T0 = pd.Timestamp("2026-03-02T01:00Z")
@@ -149,3 +152,65 @@ def test_events_in_equal_credited_held_refused(tmp_path_factory, rows):
         assert (out.loc[out["status"] != "credited", "points"] == 0).all()
     finally:
         catalog.dispose_engines()
+
+
+def _logged_statuses(url: str) -> dict[str, int]:
+    with catalog._reading(url) as s:
+        rows = s.execute(
+            sa.select(CreditEvent.status, sa.func.count()).group_by(CreditEvent.status)
+        ).all()
+    return dict(rows)
+
+
+def test_review_releases_through_the_ledger_or_refuses_with_a_reason(catalog_url):
+    grid = run.grid_factor_per_event(pd.Series([T0]), city=CITY)[0]
+    per_km = 0.17 - 0.04 * grid
+    events = pd.DataFrame(
+        [
+            _trip("e1", "u1", 0, 10, 20),  # credited
+            _trip("e2", "u1", 30, 30, 10),  # 180 km/h: held
+            _trip("e3", "", 60, 10, 20),  # refused
+            _trip("e4", "u2", 90, 30, 10),  # held
+        ]
+    )
+    out = run.credit_partner_events("metro", events, city=CITY, url=catalog_url, now=NOW)
+    assert out["status"].tolist() == ["credited", "held", "refused", "held"]
+    first = int(out["points"].iloc[0])
+    queue = ledger.held_events(url=catalog_url).set_index("event_id")
+    assert list(queue.index) == ["e2", "e4"]
+
+    released = run.release_held(int(queue.loc["e2", "id"]), actor="ana", city=CITY, url=catalog_url)
+    # the same path: e2 (30 km, about 4.4 kg) meets u1's daily cap of 5 kg after e1
+    assert released["issued"] and released["points"] == 5000 - first
+    assert released["credited_kg"] == pytest.approx(5 - first / 1000)
+    assert 30 * per_km > released["credited_kg"]
+    account = ledger.open_account("metro", "u1", url=catalog_url)
+    assert ledger.balance(account, url=catalog_url) == 5000
+    # released once: a second release, or a refusal after it, changes nothing
+    for again in (
+        lambda: run.release_held(
+            int(queue.loc["e2", "id"]), actor="ana", city=CITY, url=catalog_url
+        ),
+        lambda: run.refuse_held(int(queue.loc["e2", "id"]), "late", actor="ana", url=catalog_url),
+    ):
+        with pytest.raises(InputError):
+            again()
+    assert ledger.balance(account, url=catalog_url) == 5000
+
+    with pytest.raises(InputError):
+        run.refuse_held(int(queue.loc["e4", "id"]), "  ", actor="ana", url=catalog_url)
+    run.refuse_held(
+        int(queue.loc["e4", "id"]), "bike trip sent as metro", actor="ana", url=catalog_url
+    )
+    assert ledger.held_events(url=catalog_url).empty
+    # events in = credited + held + refused, before and after the review
+    assert _logged_statuses(catalog_url) == {"credited": 2, "refused": 2}
+    rec = ledger.reconciliation(url=catalog_url)
+    assert rec["issued"] == 5000 and rec["balanced"] and rec["drifted_accounts"] == 0
+    audit, total = users.audit_frame(entity="credit_event", url=catalog_url)
+    assert total == 2 and set(audit["actor"]) == {"ana"}
+    refusal = audit[audit["entity_id"] == str(queue.loc["e4", "id"])].iloc[0]
+    assert (
+        refusal["before"]["status"] == "held" and refusal["before"]["reason"] == "implausible speed"
+    )
+    assert refusal["after"]["reason"] == "refused on review: bike trip sent as metro"

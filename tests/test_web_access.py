@@ -99,6 +99,7 @@ def _fill(path: str, facts: dict, which: str) -> str:
         sig="0" * 64,
         batch_id="1",
         job_id="1",
+        row_id="1",
         set_id="cn-mee-grid",
         username="viewer",
         token_id="1",

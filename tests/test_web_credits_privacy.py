@@ -76,7 +76,7 @@ def test_credits_page_shows_the_daily_reconciliation(app, credited):
     issued = int(credited["points"].sum())
     assert f'<td class="num">{issued:,}</td>' in section and "不平衡" not in section
     assert "<td>是</td>" in section and "credits." not in section
-    assert 'id="credits-held">1<' in section
+    assert 'id="credits-held-count">1<' in section
     en = client.get("/credits?lang=en").text
     section = en.split('id="credits-reconciliation"')[1].split("</section>")[0]
     assert "Daily reconciliation" in section and "Outstanding" in section
@@ -94,3 +94,17 @@ def test_cli_prints_the_daily_reconciliation(credited):
     held = CliRunner().invoke(cli_app, ["credits", "held"])
     assert held.exit_code == 0 and "1 held" in held.output
     assert "p2" in held.output and SUBJECT not in held.output
+
+
+def test_cli_reviews_held_events(credited):
+    queue = ledger.held_events().set_index("event_id")
+    row = str(int(queue.loc["p2", "id"]))
+    denied = CliRunner().invoke(cli_app, ["credits", "release", row, "--as", "viewer"])
+    assert denied.exit_code != 0 and "review credits" in denied.output
+    refused = CliRunner().invoke(
+        cli_app, ["credits", "refuse", row, "--reason", "same bag twice", "--as", "analyst"]
+    )
+    assert refused.exit_code == 0 and f"held event {row} refused" in refused.output
+    again = CliRunner().invoke(cli_app, ["credits", "release", row])
+    assert again.exit_code != 0 and "no held event" in again.output
+    assert "0 held" in CliRunner().invoke(cli_app, ["credits", "held"]).output

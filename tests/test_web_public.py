@@ -6,6 +6,8 @@ appears; the rate limit answers 429; the CSV downloads carry their licence."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import pandas as pd
@@ -15,6 +17,7 @@ from fastapi.testclient import TestClient
 from citycarbon.config import load_city
 from citycarbon.read import public
 from citycarbon.runs import credits as credit_runs
+from citycarbon.runs import map_layers as ml
 from citycarbon.store import catalog
 from citycarbon.web.app import route_table
 from citycarbon.web.routes import public as public_routes
@@ -106,3 +109,72 @@ def test_rate_limit(anonymous, monkeypatch):
     assert codes == [200, 200, 200, 429, 429]
     r = anonymous.get("/api/public/datasets")
     assert int(r.headers["retry-after"]) >= 1
+
+
+#: Routes outside the public module that answer a visitor without sign-in, and why.
+OPEN_ELSEWHERE = {
+    "/login": "the sign-in form",
+    "/healthz": "status and version",
+    "/docs": "the API documentation (no data)",
+    "/openapi.json": "the API description (no data)",
+}
+#: Public routes that verify a signature in their path: an unsigned path is not found.
+SIGNED = {"/badge/{period}/{grade}/{subject}/{sig}": "碳效码 badge (HMAC-signed link)"}
+
+
+def test_nothing_else_answers_a_visitor(app, anonymous):
+    """Every GET route of the app, path parameters filled, as a visitor without sign-in: the
+    public module's routes answer, a few documented pages do, signed links without a valid
+    signature are not found, every other route answers 401 or sends to the sign-in page — no
+    scoped or personal data is reachable without signing in."""
+    unexpected = []
+    for r in route_table(app):
+        if "GET" not in r.methods or r.module == "public" or r.path.startswith("/static"):
+            continue
+        path = re.sub(r"{[^}]+}", "1", r.path)
+        got = anonymous.get(path, follow_redirects=False)
+        if r.path in OPEN_ELSEWHERE:
+            ok = got.status_code == 200
+        elif r.path in SIGNED:
+            ok = got.status_code == 404
+        else:
+            signing_in = got.status_code == 303 and got.headers["location"].startswith("/login")
+            ok = signing_in or got.status_code == 401
+        if not ok:
+            unexpected.append((r.module, path, got.status_code))
+    assert unexpected == []
+
+
+def test_district_map_shows_district_aggregates_only(anonymous):
+    outline = anonymous.get("/api/public/map/boundaries").json()
+    codes = {d.code for d in load_city().districts}
+    assert {f["properties"]["code"] for f in outline["features"]} == codes
+    periods = anonymous.get("/api/public/map/periods").json()
+    assert periods["months"] and periods["days"] is None and "provenance" not in periods
+    latest = anonymous.get("/api/public/map/districts")
+    assert latest.status_code == 200 and "public" in latest.headers["cache-control"]
+    body = latest.json()
+    assert body["period"] == periods["months"][-1] and body["kind"] == "month"
+    shown = {"code", "name_zh", "name_en", "area_km2", "visible", *ml.PUBLIC_DISTRICT_VALUES}
+    assert {d["code"] for d in body["districts"]} == codes
+    assert all(set(d) == shown for d in body["districts"])  # no enterprise sums, no counts
+    assert all(d["visible"] and d["electricity_co2_t"] is not None for d in body["districts"])
+    year = anonymous.get(f"/api/public/map/districts?period={periods['years'][-1]}").json()
+    assert any(d["ghg_tco2e"] for d in year["districts"])
+    assert anonymous.get("/api/public/map/districts?period=1990").status_code == 404
+    assert anonymous.get("/api/public/map/districts?period=2024-06-01").status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"), [("zh", ("口径", "许可协议", "全部年份")), ("en", ("Basis", "Licence"))]
+)
+def test_csv_for_people_has_basis_and_licence(anonymous, lang, words):
+    r = anonymous.get(f"/api/public/data/credits.csv?lang={lang}")
+    assert r.status_code == 200 and "public" in r.headers["cache-control"]
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    header, first = rows[0], rows[1]
+    assert all(w in ",".join(header + first) for w in words)
+    licence = first[next(i for i, h in enumerate(header) if words[1] in h)]
+    assert licence.startswith(public.LICENCE["id"] + " " + public.LICENCE["url"])
+    assert "period" not in header  # labelled columns
+    assert SECRET_SUBJECT not in r.text and "recycler" not in r.text

@@ -1,5 +1,6 @@
-"""CLI of 碳普惠 operations: ``citycarbon credits reconcile|purge|held|rotate-key|revoke-key``
-(registered in :mod:`citycarbon.cli`)."""
+"""CLI of 碳普惠 operations: ``citycarbon credits
+reconcile|purge|held|release|refuse|rotate-key|revoke-key`` (registered in
+:mod:`citycarbon.cli`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from citycarbon.cli.common import fail, operator
+from citycarbon.config import load_city
+from citycarbon.errors import CitycarbonError
+from citycarbon.read import access
 from citycarbon.read import credits as read_credits
 from citycarbon.read.access import SYSTEM
 from citycarbon.runs import credits as credit_runs
@@ -70,10 +75,64 @@ def revoke_key(key_id: Annotated[str, typer.Argument(help="Key id (pk_...).")]) 
 def held(limit: Annotated[int, typer.Option(help="Events to show, oldest first.")] = 50) -> None:
     """The review queue: partner events held by the anti-fraud rules (no resident id shown)."""
     queue = read_credits.held_for_review(SYSTEM)
-    table = Table("partner", "event", "method", "at", "reason", "received")
+    table = Table("id", "partner", "event", "method", "at", "reason", "received")
     for r in queue.head(limit).itertuples(index=False):
         table.add_row(
-            r.partner, str(r.event_id), str(r.method), str(r.at), r.reason, str(r.received_at)
+            str(r.id),
+            r.partner,
+            str(r.event_id),
+            str(r.method),
+            str(r.at),
+            r.reason,
+            str(r.received_at),
         )
     console.print(table)
     console.print(f"{len(queue)} held")
+
+
+RowArg = Annotated[int, typer.Argument(min=1, help="The held event's id (first column of `held`).")]
+AsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="The reviewing platform user (a city analyst or admin), recorded in the audit log; "
+        "default: your OS account, recorded as cli:<name>.",
+    ),
+]
+
+
+def _reviewer(as_user: str | None) -> str:
+    if as_user is None:
+        return operator()
+    principal = access.principal_named(as_user)
+    access.require(principal, "review_credits")
+    return principal.username
+
+
+@credits_app.command("release")
+def release(row_id: RowArg, as_user: AsOption = None) -> None:
+    """Release a held event after review: credited by the same method, grid factor and caps as
+    any accepted event, issued once (audited)."""
+    try:
+        out = credit_runs.release_held(row_id, actor=_reviewer(as_user), city=load_city())
+    except CitycarbonError as err:
+        fail(err)
+    console.print(
+        f"{out['partner']} event {out['event_id']} released: {out['credited_kg']:.3f} kgCO2e, "
+        f"{out['points']:,} points" + ("" if out["issued"] else " (issued before: nothing new)")
+    )
+
+
+@credits_app.command("refuse")
+def refuse(
+    row_id: RowArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why the event is refused (required).")],
+    as_user: AsOption = None,
+) -> None:
+    """Refuse a held event after review, with a reason (audited; the hold reason is kept in the
+    audit entry)."""
+    try:
+        credit_runs.refuse_held(row_id, reason[:80], actor=_reviewer(as_user))
+    except CitycarbonError as err:
+        fail(err)
+    console.print(f"held event {row_id} refused")

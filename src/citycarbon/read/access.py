@@ -63,6 +63,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "grant_consent": frozenset({"enterprise_user"}),  # to banks, for their own enterprise
     "read_finance": CITY_WIDE_ROLES | {"bank"},  # 绿色金融 views
     "report_tasks": frozenset({"admin", "city_analyst", "unit_user"}),  # 行动任务 status
+    "review_credits": frozenset({"admin", "city_analyst"}),  # 碳普惠 held events
 }
 #: Roles from the least to the most privileged: fewest permissions first, then the narrowest
 #: scope (one enterprise, one park, one district, the city). A new user gets the first.

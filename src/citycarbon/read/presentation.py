@@ -191,6 +191,7 @@ class Basis:
     coverage: str = ""
     energy: str = ""
     source: str = ""
+    licence: str = ""
 
     def _basis_text(self, lang: str) -> str:
         coded = catalog()["values"]["basis"].get(self.basis)
@@ -209,6 +210,7 @@ class Basis:
             "coverage": self.coverage,
             "energy": self.energy,
             "source": self.source,
+            "licence": self.licence,
         }
         return [(labels[k][_lang(lang)], v) for k, v in texts.items() if v]
 

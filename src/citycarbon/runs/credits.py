@@ -15,7 +15,9 @@ import pandas as pd
 
 from citycarbon.credits import methodologies as meth
 from citycarbon.credits import policy, screening
+from citycarbon.errors import InputError
 from citycarbon.runs.inventory import declared_grid_factors
+from citycarbon.store import catalog
 from citycarbon.store import credits as ledger
 
 #: Columns of the outcome table beside the partner's own.
@@ -49,29 +51,10 @@ def credit_partner_events(
     now = now or pd.Timestamp.now(tz="UTC")
     out = screening.screen_events(events, mset, rules, now)
     out = _consent_and_claims(partner, out, url=url)
-    ok = out[out["status"] == "ok"].assign(at=lambda f: pd.to_datetime(f["at"], utc=True))
-    ok = ok.sort_values("at", kind="stable")
+    ok = out[out["status"] == "ok"]
     credited = ok.iloc[:0].assign(reduction_kg=0.0, credited_kg=0.0, points=0, issued=False)
     if not ok.empty:
-        year_start = ok["at"].min().tz_convert(mset.timezone).normalize().replace(month=1, day=1)
-        before = ledger.issued_since(
-            partner, sorted(set(ok["account"].astype(str))), year_start, url=url
-        )
-        prior = before.rename(columns={"subject": "account"}).assign(
-            credited_kg=before["points"] / mset.points_per_kg
-        )
-        credited = meth.credit_events(
-            ok.assign(account=ok["account"].astype(str)),
-            mset,
-            grid_factor_per_event(ok["at"], city=city),
-            prior=prior,
-        )
-        local = credited["at"].dt.tz_convert(mset.timezone)
-        districts = {d.code for d in city.districts}
-        region = credited.get("district_code", pd.Series(None, index=credited.index))
-        credited = credited.assign(
-            period=local.dt.strftime("%Y-%m"), region_code=region.where(region.isin(districts))
-        )
+        credited = _credited(partner, ok, city=city, mset=mset, url=url)
         to_issue = credited[credited["points"] > 0]
         issued = ledger.issue_batch(
             partner,
@@ -91,6 +74,94 @@ def credit_partner_events(
     out["reason"] = out["reason"].mask(capped, "daily or annual cap reached")
     ledger.log_events(partner, out.rename(columns={"account": "subject"}), url=url)
     return out.drop(columns="resident")
+
+
+def _credited(
+    partner: str, ok: pd.DataFrame, *, city: Any, mset: meth.MethodologySet, url: str | None
+) -> pd.DataFrame:
+    """Accepted events (``account``, ``method``, ``at``, ``quantity``, optional
+    ``district_code``) with their reduction, credited part and points on the declared grid
+    factor, after what the accounts' earlier issuances of the year used of the caps, and the
+    ``period`` and ``region_code`` the ledger books them under."""
+    ok = ok.assign(
+        at=pd.to_datetime(ok["at"], utc=True), account=ok["account"].astype(str)
+    ).sort_values("at", kind="stable")
+    year_start = ok["at"].min().tz_convert(mset.timezone).normalize().replace(month=1, day=1)
+    before = ledger.issued_since(partner, sorted(set(ok["account"])), year_start, url=url)
+    prior = before.rename(columns={"subject": "account"}).assign(
+        credited_kg=before["points"] / mset.points_per_kg
+    )
+    credited = meth.credit_events(ok, mset, grid_factor_per_event(ok["at"], city=city), prior=prior)
+    local = credited["at"].dt.tz_convert(mset.timezone)
+    districts = {d.code for d in city.districts}
+    region = credited.get("district_code", pd.Series(None, index=credited.index))
+    return credited.assign(
+        period=local.dt.strftime("%Y-%m"), region_code=region.where(region.isin(districts))
+    )
+
+
+#: The reason a released event is logged with (a cap may leave it no points).
+RELEASED = "released on review"
+
+
+def release_held(
+    row_id: int,
+    *,
+    actor: str,
+    city: Any,
+    url: str | None = None,
+    mset: meth.MethodologySet | None = None,
+) -> dict[str, Any]:
+    """Release a held event after review: credited through the same path as a partner's
+    accepted events (declared grid factor, daily and annual caps after the account's earlier
+    issuances, issuance under the idempotency key ``<partner>:<event_id>``). The status change,
+    the issuance and the audit entry commit together; an event that is no longer held is an
+    InputError and nothing is issued. Returns the event's ``partner``, ``event_id``,
+    ``credited_kg``, ``points`` and ``issued`` (False when the same event was issued before)."""
+    mset = mset or meth.methodology_set()
+    row = ledger.held_event(row_id, url=url)
+    if row is None:
+        raise InputError("no held event with this id", field="event", value=row_id)
+    partner = row.pop("partner")
+    one = _credited(
+        partner,
+        pd.DataFrame([row]).rename(columns={"subject": "account"}),
+        city=city,
+        mset=mset,
+        url=url,
+    )
+    points = int(one["points"].iloc[0])
+    reason = RELEASED if points > 0 else f"{RELEASED}; daily or annual cap reached"
+    with catalog.session_scope(url) as s:
+        ledger.settle_held(row_id, "credited", reason, actor=actor, session=s)
+        issued = (
+            bool(
+                ledger.issue_batch(
+                    partner, one.rename(columns={"account": "subject"}), session=s
+                ).iloc[0]
+            )
+            if points > 0
+            else False
+        )
+    return {
+        "partner": partner,
+        "event_id": row["event_id"],
+        "credited_kg": float(one["credited_kg"].iloc[0]),
+        "points": points,
+        "issued": issued,
+    }
+
+
+def refuse_held(row_id: int, reason: str, *, actor: str, url: str | None = None) -> None:
+    """Refuse a held event after review, with the reviewer's ``reason`` (required; the hold
+    reason stays in the audit entry). An event that is no longer held is an InputError."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise InputError("a refusal needs a reason", field="reason")
+    with catalog.session_scope(url) as s:
+        ledger.settle_held(
+            row_id, "refused", f"refused on review: {reason}", actor=actor, session=s
+        )
 
 
 def _consent_and_claims(partner: str, out: pd.DataFrame, *, url: str | None) -> pd.DataFrame:

@@ -675,6 +675,32 @@ def district_layer(data: MapData, period: Period, scope: Scope = EVERYTHING) -> 
     return out
 
 
+#: District values of the public citizen view (公众视图): metered electricity, its CO2 and the
+#: inventory's district roll-up. The sums of reporting enterprises' returns (energy, CO2, how
+#: many report) stay off it: in a district with few reporting enterprises they would disclose
+#: those enterprises' own figures, which statistics law keeps confidential (统计法 第九条).
+PUBLIC_DISTRICT_VALUES = ("electricity_mwh", "electricity_co2_t", "ghg_tco2e")
+
+
+def public_district_layer(data: MapData, period: Period) -> list[dict]:
+    """One row per district for the public view: ``code``, ``name_zh``, ``name_en``,
+    ``area_km2``, ``visible`` (always true: every district's totals are public) and
+    :data:`PUBLIC_DISTRICT_VALUES` (district aggregates only)."""
+    keep = ("code", "name_zh", "name_en", "area_km2", "visible", *PUBLIC_DISTRICT_VALUES)
+    return [{k: row[k] for k in keep} for row in district_layer(data, period)]
+
+
+def public_periods(data: MapData) -> dict:
+    """The years and months the public map can show and the grid factor of each year (no
+    days, no run provenance)."""
+    return {
+        "years": data.years,
+        "months": data.months,
+        "days": None,
+        "grid_ef_tco2_per_mwh": {str(k): v for k, v in data.grid_ef_tco2_per_mwh.items()},
+    }
+
+
 ENTERPRISE_COLUMNS = [
     "credit_code", "name", "lon", "lat", "district_code", "park_code", "industry_code", "is_key",
     "position_ok", "energy_tce", "co2_t", "electricity_mwh", "electricity_co2_t",

@@ -110,6 +110,13 @@ def open_account(
 
 
 def _system_id(session: Session, subject: str) -> int:
+    """The id of a system account: looked up (it exists after the first posting), created only
+    when missing — no insert attempt on every posting."""
+    found = session.execute(
+        sa.select(_A.c.id).where(_A.c.partner == SYSTEM_PARTNER, _A.c.subject == subject)
+    ).scalar_one_or_none()
+    if found is not None:
+        return found
     return _account_id(session, SYSTEM_PARTNER, subject, SYSTEM_ACCOUNTS[subject])
 
 
@@ -257,21 +264,20 @@ def issue_batch(
         insert = catalog._insert(s.bind.dialect.name)
         now = utcnow()
         subjects = sorted(set(rows["subject"].astype(str)))
+        # executemany (SQLAlchemy's insertmanyvalues batches), not one multi-row VALUES: a
+        # statement of thousands of rows costs more to compile than to run
         s.execute(
-            insert(_A)
-            .values(
-                [
-                    {
-                        "partner": partner,
-                        "subject": x,
-                        "kind": "resident",
-                        "balance": 0,
-                        "created_at": now,
-                    }
-                    for x in subjects
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["partner", "subject"])
+            insert(_A).on_conflict_do_nothing(index_elements=["partner", "subject"]),
+            [
+                {
+                    "partner": partner,
+                    "subject": x,
+                    "kind": "resident",
+                    "balance": 0,
+                    "created_at": now,
+                }
+                for x in subjects
+            ],
         )
         ids = dict(
             s.execute(
@@ -301,9 +307,9 @@ def issue_batch(
             raise InputError("every issued event needs positive points", field="points")
         posted = s.execute(
             insert(_E)
-            .values(entries.to_dict("records"))
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(_E.c.idempotency_key, _E.c.credit_account_id, _E.c.amount)
+            .returning(_E.c.idempotency_key, _E.c.credit_account_id, _E.c.amount),
+            entries.to_dict("records"),
         ).all()
         new = pd.DataFrame(posted, columns=["key", "account", "amount"])
         if not new.empty:
@@ -652,14 +658,56 @@ def events_received(partner: str, since: datetime, *, url: str | None = None) ->
 
 
 def held_events(*, url: str | None = None) -> pd.DataFrame:
-    """The review queue: ``partner``, ``event_id``, ``method``, ``at``, ``reason``,
-    ``received_at`` of held events (no resident id)."""
-    cols = ["partner", "event_id", "method", "at", "reason", "received_at"]
+    """The review queue: ``id`` (the logged event's row), ``partner``, ``event_id``,
+    ``method``, ``at``, ``reason``, ``received_at`` of held events (no resident id)."""
+    cols = ["id", "partner", "event_id", "method", "at", "reason", "received_at"]
     with catalog._joined(None, url, write=False) as s:
         rows = s.execute(
             sa.select(*(_V.c[c] for c in cols)).where(_V.c.status == "held").order_by(_V.c.id)
         ).all()
     return pd.DataFrame(rows, columns=cols)
+
+
+def held_event(row_id: int, *, url: str | None = None) -> dict[str, Any] | None:
+    """The logged event ``row_id`` with every column of :data:`EVENT_LOG_COLUMNS` and
+    ``partner``, when it is held (None otherwise)."""
+    with catalog._joined(None, url, write=False) as s:
+        row = s.execute(
+            sa.select(_V.c.partner, *(_V.c[c] for c in EVENT_LOG_COLUMNS)).where(
+                _V.c.id == row_id, _V.c.status == "held"
+            )
+        ).one_or_none()
+    return None if row is None else row._asdict()
+
+
+#: What a review makes of a held event.
+REVIEW_OUTCOMES = ("credited", "refused")
+
+
+def settle_held(
+    row_id: int, status: str, reason: str, *, actor: str, session: Session
+) -> dict[str, Any]:
+    """Move the held event ``row_id`` to ``status`` (credited | refused) with ``reason``, in
+    the caller's transaction, with an audit entry (who, the hold reason before, the outcome
+    after). Only a held event moves (one conditional UPDATE: two reviewers racing settle it
+    once); otherwise an InputError and nothing changes."""
+    if status not in REVIEW_OUTCOMES:
+        raise InputError("a review credits or refuses", field="status", value=status)
+    before = session.execute(
+        sa.select(_V.c.partner, _V.c.event_id, _V.c.method, _V.c.status, _V.c.reason).where(
+            _V.c.id == row_id
+        )
+    ).one_or_none()
+    done = session.execute(
+        _V.update()
+        .where(_V.c.id == row_id, _V.c.status == "held")
+        .values(status=status, reason=reason[:100])
+    ).rowcount
+    if before is None or done != 1:
+        raise InputError("no held event with this id", field="event", value=row_id)
+    after = {**before._asdict(), "status": status, "reason": reason[:100]}
+    catalog.record_audit(session, actor, "review", "credit_event", row_id, before._asdict(), after)
+    return after
 
 
 def _iso(value: Any) -> str | None:

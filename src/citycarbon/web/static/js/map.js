@@ -16,6 +16,10 @@
   const lang = (document.documentElement.lang || "zh").toLowerCase().startsWith("en") ? "en" : "zh";
   const api = root.dataset.api || "/api/v1/map";
   const enterpriseUrl = root.dataset.enterpriseUrl || "/enterprises/";
+  // data-layers="districts": the district choropleth alone (the public page: its API has no
+  // points and no district summaries; a click shows the district's own values)
+  const districtsOnly = root.dataset.layers === "districts";
+  const NO_POINTS = { enterprises: { columns: [], rows: [] }, parks: [], nodes: [] };
   const chart = echarts.init(root, null, { renderer: "canvas" });
   window.ccMapChart = chart; // for tests and the browser console
 
@@ -33,7 +37,7 @@
     periods: null,
     list: [],
     period: null,
-    metric: "co2_t",
+    metric: els.metric.value,
     districts: [],
     names: {},
     timer: null,
@@ -113,7 +117,9 @@
       kind === "day" ? m.startsWith("electricity") : kind === "year" || m !== "ghg_tco2e";
     for (const opt of els.metric.options) opt.disabled = !allowed(opt.value);
     if (!allowed(state.metric)) {
-      state.metric = kind === "day" ? "electricity_co2_t" : "co2_t";
+      const preferred = kind === "day" ? "electricity_co2_t" : "co2_t";
+      const offered = [...els.metric.options].filter((o) => !o.disabled).map((o) => o.value);
+      state.metric = offered.includes(preferred) ? preferred : offered[0];
       els.metric.value = state.metric;
     }
     choose(i);
@@ -130,6 +136,7 @@
       animation: false,
       tooltip: { trigger: "item", confine: true, formatter: tooltip },
       legend: {
+        show: !districtsOnly,
         top: 8,
         left: 8,
         orient: "vertical",
@@ -263,7 +270,7 @@
     try {
       const [districts, points] = await Promise.all([
         getJSON("/districts" + q),
-        getJSON("/points" + q),
+        districtsOnly ? NO_POINTS : getJSON("/points" + q),
       ]);
       if (seq !== state.seq) return; // a newer period was chosen meanwhile
       draw(districts, points);
@@ -324,7 +331,18 @@
   function row(label, value) {
     return `<tr><th>${esc(label)}</th><td>${value}</td></tr>`;
   }
+  function showDistrictValues(code) {
+    const d = state.districts.find((x) => x.code === code);
+    if (!d) return;
+    const metrics = [...els.metric.options].map((o) => o.value).filter((k) => d[k] != null);
+    els.panel.innerHTML =
+      `<h3>${esc(nameOf(d))} <small>${esc(d.code)} · ${esc(state.period)}</small></h3>` +
+      mappedLine() + `<table>` +
+      metrics.map((k) => row(METRICS[k].label, fmt(d[k]) + " " + METRICS[k].unit)).join("") +
+      row(T.area, fmt(d.area_km2, 1) + " km²") + `</table>`;
+  }
   async function showDistrict(code) {
+    if (districtsOnly) return showDistrictValues(code);
     try {
       const d = await getJSON(`/districts/${encodeURIComponent(code)}?period=${state.period}`);
       const tops = d.top_enterprises.map((e) =>
@@ -456,7 +474,8 @@
         setStatus(T.no_data, true);
         return;
       }
-      if (!periods.days) els.kind.querySelector('option[value="day"]').disabled = true;
+      const dayOption = els.kind.querySelector('option[value="day"]');
+      if (!periods.days && dayOption) dayOption.disabled = true;
       setKind(els.kind.value || "month");
     } catch (err) {
       setStatus(T.error + ": " + err.message, true);
