@@ -495,6 +495,19 @@ def test_city_wide_nowcast_with_monthly_proxies_hand_computed():
     feb = m.loc[pd.Timestamp("2024-02-01")]
     assert feb["proxy"] == "reporters"
     assert feb["estimate_tco2"] == pytest.approx(11 + 29 / 366 * (540 + 188 + 152) * 1.1)
+    # with the reporters' own electricity (2.0 -> 2.6 in January) the unreported electricity
+    # grows as the city's less theirs: (8.8 - 2.6) / (8 - 2) = 1.03333 x 0.96 = 0.992;
+    # 11 + 31/366 x (540 x 0.992 + 188 x 0.9 + 152 x 1.1) = 11 + 27,034.48 / 366 = 84.86470 t
+    kwh = np.full(24, np.nan)
+    kwh[0], kwh[12] = 2.0, 2.6
+    net = nc.city_wide_tco2(
+        reporters.assign(reporters_kwh=kwh),
+        inventory,
+        grid_ef_tco2_per_kwh=pd.Series({2023: 0.5, 2024: 0.48}),
+        electricity_kwh_monthly=pd.Series([8.0, 8.8], index=jan),
+        fuel_sales_tco2_monthly=pd.Series([50.0, 45.0], index=jan),
+    ).set_index("period")
+    assert net.at[pd.Timestamp("2024-01-01"), "estimate_tco2"] == pytest.approx(84.86470, abs=1e-5)
     # a monthly electricity figure without the grid factor cannot be turned into CO2 growth
     no_ef = nc.city_wide_tco2(
         reporters, inventory, electricity_kwh_monthly=pd.Series([8.0, 8.8], index=jan)
@@ -562,3 +575,19 @@ def test_city_wide_nowcast_and_backtest_on_small_demo(demo_home):
     # on the demo the scaled estimates beat persistence (the city grows)
     err = bt.pivot_table(index="year", columns="approach", values="error_pct").abs()
     assert (err["city_wide"] < err["persistence"]).all()
+
+
+def test_city_electricity_is_the_total_or_the_sum_of_its_four_sectors():
+    """city_monthly_statistics: a month with the 全社会用电量 row uses it; a month with the four
+    sector rows (第一/二/三产业, 城乡居民) their sum; a month with three sectors has no figure."""
+    from citycarbon.runs.power import ELECTRICITY_SECTORS, _kwh
+
+    rows = [("2024-01", "electricity_consumption", 30.0)]
+    rows += [
+        ("2024-02", s, v) for s, v in zip(ELECTRICITY_SECTORS, (0.5, 18.0, 7.0, 4.5), strict=True)
+    ]
+    rows += [("2024-03", s, 1.0) for s in ELECTRICITY_SECTORS[:3]]
+    stats = pd.DataFrame(rows, columns=["period", "indicator", "value"]).assign(unit="10^8 kWh")
+    stats["period"] = pd.to_datetime(stats["period"])
+    got = _kwh(stats, "period")
+    assert got.to_dict() == {pd.Timestamp("2024-01-01"): 30e8, pd.Timestamp("2024-02-01"): 30e8}

@@ -281,6 +281,11 @@ INDICATORS: tuple[Indicator, ...] = (
     # CO2 of a region as its statistics or carbon accounting publish it (a district's own total:
     # the base of district dual control, citycarbon.runs.targets_inputs)
     Indicator("co2_emissions", "二氧化碳排放量", "10^4 t"),
+    # 全社会用电量 by sector (电力统计 分产业用电量): they add up to electricity_consumption
+    Indicator("electricity_primary", "第一产业用电量", "10^8 kWh"),
+    Indicator("electricity_secondary", "第二产业用电量", "10^8 kWh"),
+    Indicator("electricity_tertiary", "第三产业用电量", "10^8 kWh"),
+    Indicator("electricity_residential", "城乡居民生活用电量", "10^8 kWh"),
     # road-fuel sales (成品油销售量), the in-year proxy of transport CO2 (city_monthly_statistics)
     Indicator("gasoline_sales", "汽油销售量", "10^4 t"),
     Indicator("diesel_sales", "柴油销售量", "10^4 t"),

@@ -820,7 +820,9 @@ def city_wide_tco2(
         Ŷ_t = R_t + d_t / D_Y · (S_B · g_S + V_B · g_V + O_B · g_R)
         S_B = S^inv_B − S^rep_B,   V_B = V^inv_B − V^rep_B,   O_B = T_B − R_B − S_B − V_B
         g_R = R_t / R_{t,B}
-        g_S = (E_t / E_{t,B}) · (EF_Y / EF_B)   city electricity of both months known,
+        g_S = ((E_t − K_t) / (E_{t,B} − K_{t,B})) · (EF_Y / EF_B)   city and reporters'
+                                                  electricity of both months known,
+            = (E_t / E_{t,B}) · (EF_Y / EF_B)   city electricity of both months known,
             = (E_Y / E_B) · (EF_Y / EF_B)       else city electricity of both years, else g_R
         g_V = F_t / F_{t,B}                     fuel sales of both months known, else g_R
 
@@ -828,7 +830,8 @@ def city_wide_tco2(
     calendar month of ``B`` and ``R_B`` its year; ``T_B`` the inventory's CO2, ``S^inv_B`` its
     electricity (scope 2) part and ``V^inv_B`` its transport (1.A.3) part; ``S^rep_B`` and
     ``V^rep_B`` the same parts of the reporters; ``E`` the city's electricity consumption
-    (全社会用电量, by month where the monthly statistics are ingested, else by year), ``EF`` the
+    (全社会用电量, by month where the monthly statistics are ingested — the total or the sum of
+    its sectors —, else by year), ``K`` the reporters' own electricity, ``EF`` the
     grid factor, ``F`` the CO2 of the month's road-fuel sales (成品油销售量); ``d_t / D_Y`` the
     month's share of the days of its year (the inventory's rule for the months of what no
     reporter covers). Without proxies every unreported part grows like the reporters, i.e. the
@@ -841,7 +844,9 @@ def city_wide_tco2(
     reporters : pandas.DataFrame
         ``period`` (month start), ``reporters_tco2`` [tCO2] (statistics, or their nowcast for
         recent months), ``reporters_electricity_tco2`` [tCO2] (statistics; base years only) and
-        optionally ``reporters_transport_tco2`` [tCO2] (the reporters' 1.A.3 CO2; 0 if absent).
+        optionally ``reporters_transport_tco2`` [tCO2] (the reporters' 1.A.3 CO2; 0 if absent)
+        and ``reporters_kwh`` [kWh] (their electricity: statistics, or metered for recent
+        months; the unreported electricity is then the city's less theirs).
     inventory : pandas.DataFrame
         ``year``, ``total_tco2``, ``electricity_tco2`` and optionally ``transport_tco2`` [tCO2]:
         the city inventory's CO2 on the basis including net imported electricity, its scope-2
@@ -871,14 +876,15 @@ def city_wide_tco2(
     r = reporters.copy()
     if "reporters_transport_tco2" not in r:
         r["reporters_transport_tco2"] = 0.0
-    r = r[["period", "reporters_tco2", "reporters_electricity_tco2", "reporters_transport_tco2"]]
+    if "reporters_kwh" not in r:
+        r["reporters_kwh"] = np.nan
+    cols = ["reporters_tco2", "reporters_electricity_tco2", "reporters_transport_tco2"]
+    r = r[["period", *cols, "reporters_kwh"]]
     r["year"], r["month"] = _year_month(r["period"])
     months = r.groupby("year")["reporters_tco2"].count()
     annual = (
         r[r["year"].isin(months.index[months == 12])]
-        .groupby("year")[
-            ["reporters_tco2", "reporters_electricity_tco2", "reporters_transport_tco2"]
-        ]
+        .groupby("year")[cols]
         .sum()
         .add_prefix("base_")
     )
@@ -903,7 +909,22 @@ def city_wide_tco2(
     if grid_ef_tco2_per_kwh is not None:
         ef = grid_ef_tco2_per_kwh
         ef_ratio = ef.reindex(t["year"]).to_numpy() / ef.reindex(t["base_year"]).to_numpy()
-    g_month = _month_growth(electricity_kwh_monthly, t) * ef_ratio
+    g_month = _month_growth(electricity_kwh_monthly, t)
+    if electricity_kwh_monthly is not None and t["reporters_kwh"].notna().any():
+        # the unreported electricity: the city's less the reporters' own, month on month
+        e = pd.Series(
+            electricity_kwh_monthly.to_numpy(dtype=float),
+            index=pd.DatetimeIndex(electricity_kwh_monthly.index),
+        )
+        k = r.set_index(pd.DatetimeIndex(r["period"]))["reporters_kwh"]
+        base = pd.DatetimeIndex(pd.to_datetime(dict(year=t["base_year"], month=t["month"], day=1)))
+        now = pd.DatetimeIndex(t["period"])
+        rest_now = e.reindex(now).to_numpy() - k.reindex(now).to_numpy()
+        rest_base = e.reindex(base).to_numpy() - k.reindex(base).to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            net = np.where(rest_base > 0, rest_now / rest_base, np.nan)
+        g_month = np.where(np.isfinite(net), net, g_month)
+    g_month = g_month * ef_ratio
     g_year = np.full(len(t), np.nan)
     if electricity_kwh is not None:
         e = electricity_kwh

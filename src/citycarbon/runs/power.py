@@ -408,16 +408,29 @@ TRANSPORT_SECTOR = "1.A.3"
 FUEL_SALES = {"gasoline_sales": "gasoline", "diesel_sales": "diesel"}
 
 
+#: 全社会用电量 by sector: their sum stands for the total where a period has no total row.
+ELECTRICITY_SECTORS = (
+    "electricity_primary",
+    "electricity_secondary",
+    "electricity_tertiary",
+    "electricity_residential",
+)
+
+
 def _kwh(stats: pd.DataFrame, index: str) -> pd.Series | None:
-    """``electricity_consumption`` rows of a statistics table as kWh by ``index``."""
-    el = stats[stats["indicator"] == "electricity_consumption"] if len(stats) else stats
+    """City electricity consumption as kWh by ``index``: the ``electricity_consumption`` rows,
+    else (per period) the sum of the four sector rows when all four are given."""
+    wanted = ["electricity_consumption", *ELECTRICITY_SECTORS]
+    el = stats[stats["indicator"].isin(wanted)] if len(stats) else stats
     if el.empty:
         return None
     factor = el["unit"].map(lambda u: units.factor(u, "kWh"))  # one per unit: a handful
-    return pd.Series(
-        el["value"].to_numpy() * factor.to_numpy(),
-        index=pd.Index(el[index].to_numpy()),
-    ).sort_index()
+    el = el.assign(kwh=el["value"].to_numpy() * factor.to_numpy())
+    total = el[el["indicator"] == "electricity_consumption"].groupby(index)["kwh"].sum()
+    sectors = el[el["indicator"] != "electricity_consumption"].groupby(index)
+    by_sector = sectors["kwh"].sum()[sectors["indicator"].nunique() == len(ELECTRICITY_SECTORS)]
+    out = total.combine_first(by_sector).sort_index()
+    return out if len(out) else None
 
 
 def _fuel_sales_tco2(stats: pd.DataFrame, profile) -> pd.Series | None:
@@ -502,8 +515,9 @@ def city_wide_inputs(data: PowerData, *, settings=None) -> CityWideInputs | None
 
 def reporters_monthly(data: PowerData, through: pd.Timestamp | None = None) -> pd.DataFrame:
     """The 205-1 reporters' CO2 per month from the statistics (``period, reporters_tco2,
-    reporters_electricity_tco2, reporters_transport_tco2``: the direct CO2 of the reporters the
-    inventory books in transport, 1.A.3), the months up to ``through`` only when given."""
+    reporters_electricity_tco2, reporters_transport_tco2`` (the direct CO2 of the reporters the
+    inventory books in transport, 1.A.3) and ``reporters_kwh`` (their electricity), the months
+    up to ``through`` only when given."""
     s = data.stats
     if through is not None:
         s = s[s["period"] <= through]
@@ -511,13 +525,14 @@ def reporters_monthly(data: PowerData, through: pd.Timestamp | None = None) -> p
     sector = enterprise_sectors(industry.reindex(s["enterprise_code"]).fillna("").to_numpy())
     in_transport = sector["sector"].str.startswith(TRANSPORT_SECTOR).to_numpy()
     s = s.assign(transport_co2_t=(s["co2_t"] - s["electricity_co2_t"]).where(in_transport, 0.0))
-    cols = ["co2_t", "electricity_co2_t", "transport_co2_t"]
+    cols = ["co2_t", "electricity_co2_t", "transport_co2_t", "kwh"]
     g = s.groupby("period", as_index=False)[cols].sum(min_count=1)
     return g.rename(
         columns={
             "co2_t": "reporters_tco2",
             "electricity_co2_t": "reporters_electricity_tco2",
             "transport_co2_t": "reporters_transport_tco2",
+            "kwh": "reporters_kwh",
         }
     )
 
@@ -529,7 +544,9 @@ def _city_wide_rows(
     monthly nowcast (level ``city``) after it, scaled to the city (:func:`~citycarbon.power.
     nowcast.city_wide_tco2`); no interval (the annual backtest is the accuracy check)."""
     city = monthly[monthly["level"] == "city"]
-    recent = city[["period", "estimate_tco2"]].rename(columns={"estimate_tco2": "reporters_tco2"})
+    recent = city[["period", "estimate_tco2", "metered_kwh"]].rename(
+        columns={"estimate_tco2": "reporters_tco2", "metered_kwh": "reporters_kwh"}
+    )
     reporters = pd.concat([reporters_monthly(data, through), recent], ignore_index=True)
     wide = nc.city_wide_tco2(reporters, inputs.inventory, **inputs.proxies(data.grid_ef))
     keep = ["period", "metered_kwh", "days", "period_complete", "metered_complete"]
