@@ -73,15 +73,29 @@ def green_credit(overview: pd.DataFrame) -> pd.DataFrame:
 
 def evidence(overview: pd.DataFrame) -> pd.DataFrame:
     """What the classes of the overview's enterprises rest on, one row per instrument: green
-    electricity bought in the year (each certificate once), accepted offsets retired, own
-    sinks (:func:`citycarbon.rating.classification.evidence`)."""
+    electricity bought in the year (each certificate once; deals without a certificate id summed
+    per enterprise and type, ``records`` counting them), accepted offsets retired, own sinks
+    (:func:`citycarbon.rating.classification.evidence`)."""
     green = elec.instruments_counted_once(
         _of_overview(
             "green_electricity", overview, ["mwh", "instrument", "certificate_id", "month"]
         )
     )
     offsets, sinks = offsets_and_sinks(overview)
-    return cl.evidence(green, offsets, sinks, cl.classification_rules())
+    rows = cl.evidence(green, offsets, sinks, cl.classification_rules())
+    # instruments without a reference (monthly green-power deals) summed per enterprise and type
+    keys = ["enterprise_code", "kind", "instrument", "unit"]
+    blank = rows["reference"].fillna("") == ""
+    summed = (
+        rows[blank]
+        .groupby(keys, as_index=False, dropna=False)
+        .agg(quantity=("quantity", "sum"), records=("quantity", "size"))
+        .assign(reference="")
+    )
+    out = pd.concat([rows[~blank].assign(records=1), summed], ignore_index=True)
+    return out.sort_values(["enterprise_code", "kind", "reference"]).reset_index(drop=True)[
+        [*cl.EVIDENCE_COLUMNS, "records"]
+    ]
 
 
 def score_weights() -> dict[str, float]:
