@@ -115,6 +115,7 @@ def _subsidy_page(request: Request, principal: Principal, **extra: Any) -> HTMLR
         "calculator": city,
         "can_upload": principal.can("upload"),
         "form": {"programme": "renovation_loan", "schedule": "", "bank": "", "investment": ""},
+        "methods": ("subsidy_entitlement",),
     }
     return render(request, "subsidies.html", {**context, **extra})
 
