@@ -23,7 +23,7 @@ demo: $(STAMP)
 ## test: install what the tests need (system packages too) and run the whole default suite
 test: system-deps $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadfile
 
 ## system-deps: Debian packages the tests use (Java for Spark, PostgreSQL), installed when missing
 system-deps:

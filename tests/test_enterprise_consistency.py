@@ -101,6 +101,7 @@ def account(small_demo_dir, sample, tmp_path_factory) -> tuple[pd.DataFrame, pd.
                 str(folder / "summary.csv"),
                 "--lines",
                 str(folder / "lines.csv"),
+                "--raw",  # field names and values as computed: read by this test
             ],
             env={"COLUMNS": "200"},
         )
@@ -211,7 +212,7 @@ def test_account_reads_205_1_rows_and_their_year(tmp_path):
     for f, extra in ((form, []), (plain, ["--year", "2023"])):
         out = tmp_path / f"{f.stem}-summary.csv"
         r = runner.invoke(
-            app, ["account", str(f), "--summary", str(out), *extra], env={"COLUMNS": "200"}
+            app, ["account", str(f), "--summary", str(out), "--raw", *extra], env={"COLUMNS": "200"}
         )
         assert r.exit_code == 0, r.output
         got[f.stem] = pd.read_csv(out, encoding="utf-8-sig").set_index("enterprise_code").loc["E1"]

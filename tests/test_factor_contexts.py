@@ -269,16 +269,16 @@ def test_cli_account_report_in_the_city_mode(tmp_path):
     ENERGY.to_csv(energy, index=False)
     report = tmp_path / "account.xlsx"
     r = CliRunner().invoke(
-        app, ["account", str(energy), "--year", "2023", "--report", str(report)],
+        app, ["account", str(energy), "--year", "2023", "--report", str(report), "--lang", "en"],
         env={"COLUMNS": "200"},
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     assert "account mode: guideline" in r.output
-    sheets = pd.read_excel(report, sheet_name=None)
-    assert {"summary", "emissions", "activity", "factors", "lines"} <= set(sheets)
-    notes = sheets["summary"]["value"].astype(str)
+    sheets = pd.read_excel(report, sheet_name=None)  # labelled for people, in English
+    assert {"About", "Emissions", "Activity data", "Factors", "Account lines"} <= set(sheets)
+    notes = sheets["About"]["Value"].astype(str)
     assert notes.str.startswith("account mode: guideline").any()
-    total = sheets["emissions"].set_index("enterprise_code").at["A", "total_co2_t"]
+    total = sheets["Emissions"].set_index("Enterprise code").at["A", "Total (tCO2)"]
     assert total == pytest.approx(1741.7496 + 530.6 + 55.0, abs=1e-3)
 
 

@@ -86,11 +86,19 @@ def test_unmapped_and_incompatible_products_are_ne_not_converted(profile):
             ("E1", 2024, 1, "印制电路板", 5.0, "10^4 m2"),  # not an IPPU source: ignored
             ("E2", 2024, 1, "集成电路", 7.0, "10^4 pieces"),  # 2.E.1, pieces: NE
             ("E3", 2024, 1, "液晶显示面板", 2.0, "10^4 pieces"),  # right product, wrong unit
-            ("E4", 2024, 1, "平板玻璃", 3.0, "10^4 weight cases"),  # unit unknown to units
+            ("E4", 2024, 1, "平板玻璃", 3.0, "10^4 crates"),  # unit unknown to units
         ]
     )
     rows, prov = ippu_emissions(out, profile)
     assert rows.empty
+    # 重量箱 is a mass (50 kg): 3 x 10^4 weight cases are 1,500 t of glass, converted
+    cases, _ = ippu_emissions(
+        _output([("E5", 2024, 1, "平板玻璃", 3.0, "10^4 weight cases")]), profile
+    )
+    tonnes, _ = ippu_emissions(_output([("E5", 2024, 1, "平板玻璃", 1500.0, "t")]), profile)
+    assert len(cases) == 1 and cases["emissions_t"].sum() == pytest.approx(
+        tonnes["emissions_t"].sum()
+    )
     assert match_products(pd.Series(["印制电路板"]))["category"].isna().all()
     ne = prov.set_index(["sector", "gas"])
     assert (prov["notation_key"] == "NE").all()

@@ -73,7 +73,15 @@ def test_every_result_is_written_by_exactly_one_step():
 
 def test_a_205_1_upload_makes_every_dependent_result_stale():
     names = [s.name for s in pipeline.stale_steps({"energy_monthly"})]
-    assert names == ["enterprise_results", "inventory", "nowcast", "backtest", "targets", "rating"]
+    assert names == [
+        "enterprise_results",
+        "inventory",
+        "nowcast",
+        "backtest",
+        "targets",
+        "rating",
+        "energy_benchmark",
+    ]
 
 
 def test_demo_results_conform_to_their_declarations(demo_home):

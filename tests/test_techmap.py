@@ -140,6 +140,9 @@ def test_progress_reports_render(unit_client):
     assert pdf.status_code == 200 and pdf.content[:4] == b"%PDF"
     xlsx = unit_client.get("/actions-report.xlsx?unit=sti")
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
-    tasks = pd.read_excel(pd.io.common.BytesIO(xlsx.content), sheet_name="tasks")
-    assert "新能源发电技术" in set(tasks["任务 task"])
+    tasks = pd.read_excel(pd.io.common.BytesIO(xlsx.content), sheet_name="任务进展")
+    assert "新能源发电技术" in set(tasks["任务"])  # the page's language: zh
+    en = unit_client.get("/actions-report.xlsx?unit=sti&lang=en")
+    tasks = pd.read_excel(pd.io.common.BytesIO(en.content), sheet_name="Task progress")
+    assert {"Task", "Responsible units", "Days overdue"} <= set(tasks.columns)
     assert unit_client.get("/actions-report.pdf?unit=nobody").status_code == 404

@@ -107,6 +107,11 @@ def _fill(path: str, facts: dict, which: str) -> str:
         number="1",
         task_id="a1_pv",
         fmt="xlsx",
+        kind="energy_monthly",
+        source_row="2",
+        application_id="DEMO-LOAN-1",
+        workbook="guideline",
+        project_id="DEMO-PV-1",
     )
     return PARAM_RE.sub(lambda m: str(values[m.group(1)]), path)
 

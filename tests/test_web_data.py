@@ -194,14 +194,14 @@ def test_enterprise_page_shows_the_account_mode_and_its_report(app):
     en = client.get(f"/enterprises/{GOOD}?lang=en").text
     assert "Guideline mode" in en and "核算" not in en
     year = client.get(f"/api/v1/enterprises/{GOOD}").json()["rank"]["year"]
-    r = client.get(f"/enterprises/{GOOD}/account.xlsx", params={"year": year})
+    r = client.get(f"/enterprises/{GOOD}/account.xlsx", params={"year": year, "lang": "en"})
     assert r.status_code == 200, r.text[:300]
-    sheets = pd.read_excel(io.BytesIO(r.content), sheet_name=None)
-    assert set(sheets["lines"]["gas"]) == {"CO2"}
-    assert sheets["summary"]["value"].astype(str).str.startswith("account mode: guideline").any()
+    sheets = pd.read_excel(io.BytesIO(r.content), sheet_name=None)  # labelled, in English
+    assert set(sheets["Account lines"]["Gas"]) == {"CO2"}
+    assert sheets["About"]["Value"].astype(str).str.startswith("account mode: guideline").any()
     monthly = client.get(f"/api/v1/enterprises/{GOOD}/monthly").json()
     co2 = sum(m["co2_t"] for m in monthly if m["year"] == year)
-    assert sheets["emissions"]["total_co2_t"].sum() == pytest.approx(co2, rel=1e-9)
+    assert sheets["Emissions"]["Total (tCO2)"].sum() == pytest.approx(co2, rel=1e-6)
     assert client.get("/enterprises/000000000000000000/account.xlsx").status_code == 404
 
 

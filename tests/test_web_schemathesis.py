@@ -36,7 +36,10 @@ CHECKS = [
 #: and a token's owner must exist; a scenario measure's full year follows its start year.
 DATA_DEPENDENT = {
     ("POST", "/api/v1/uploads"),
-    ("POST", "/api/partner/events"),  # a signed request: no generated body carries a signature
+    ("POST", "/api/partner/events"),  # signed requests: no generated body carries a signature
+    ("POST", "/api/partner/consents"),
+    ("POST", "/api/partner/residents/export"),
+    ("POST", "/api/partner/residents/erase"),
     ("POST", "/api/v1/users"),
     ("POST", "/api/v1/tokens"),
     ("POST", "/api/v1/scenarios"),

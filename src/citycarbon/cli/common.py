@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from citycarbon.config.settings import environment
 from citycarbon.contract.exports import write_csv
 from citycarbon.errors import InputError, cli_lang, say
 from citycarbon.read.presentation import present
@@ -31,7 +32,7 @@ def choose_lang(lang: str | None) -> None:
 def output_lang() -> str:
     """The language of this command's errors: ``--lang``, else ``CITYCARBON_LANG``, else the
     locale, else English (:func:`citycarbon.errors.cli_lang`)."""
-    return _chosen_lang[0] or cli_lang()
+    return _chosen_lang[0] or cli_lang(environment())
 
 
 CityOption = Annotated[

@@ -432,3 +432,9 @@ def export(name: str, value: str) -> None:
     s = BY_NAME[name]
     parse(s, value)  # refuse what get_settings would refuse
     os.environ[s.name] = value
+
+
+def environment() -> Mapping[str, str]:
+    """The process environment, for the few readers of variables that are not settings (the
+    CLI's locale, :func:`citycarbon.errors.cli_lang`): this module is the one that reads it."""
+    return os.environ

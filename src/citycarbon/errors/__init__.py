@@ -25,7 +25,6 @@ from __future__ import annotations
 import difflib
 import json
 import math
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from functools import cache
@@ -73,11 +72,12 @@ def say(lang: str, key: str, **params: object) -> str:
         return text
 
 
-def cli_lang(environ: Mapping[str, str] | None = None) -> str:
-    """The command line's language: ``CITYCARBON_LANG`` (zh or en), else the locale
-    (``LC_ALL``, ``LC_MESSAGES``, ``LANG``: ``zh_CN.UTF-8`` gives zh), else English, the
+def cli_lang(environ: Mapping[str, str]) -> str:
+    """The command line's language from an environment (the CLI passes
+    :func:`citycarbon.config.settings.environment`): ``CITYCARBON_LANG`` (zh or en), else the
+    locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``: ``zh_CN.UTF-8`` gives zh), else English, the
     language of the CLI's other output."""
-    env = os.environ if environ is None else environ
+    env = environ
     chosen = env.get("CITYCARBON_LANG", "").strip().lower()
     if chosen in LANGS:
         return chosen

@@ -125,10 +125,16 @@ def subsidies_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
     return _subsidy_page(request, principal)
 
 
+def _city_reader(principal: PrincipalDep) -> Principal:
+    """The calculator's users (city-wide roles), checked before the form is read (403, not 422)."""
+    access.require(principal, "read_city")
+    return principal
+
+
 @router.post("/finance/subsidies", response_class=HTMLResponse, include_in_schema=False)
 def subsidies_estimate(
     request: Request,
-    principal: PrincipalDep,
+    principal: Annotated[Principal, Depends(_city_reader)],
     programme: Annotated[Programme, Form()],
     schedule: Annotated[str, Form(max_length=20_000)] = "",
     investment: Annotated[float | None, Form(ge=0, le=1e7)] = None,

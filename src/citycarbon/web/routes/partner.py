@@ -28,6 +28,14 @@ MAX_EVENTS = 5000
 FIELDS = ("event_id", "account", "method", "at", "ended_at", "quantity", "district_code")
 
 
+#: What every signed request may answer besides 200 (the operations add their own).
+SIGNED_RESPONSES: dict[int | str, dict[str, str]] = {
+    403: {"description": "signature, timestamp, nonce or key refused"},
+    422: {"description": "not JSON, or not the body the operation takes"},
+    429: {"description": "over the partner's quota (Retry-After)"},
+}
+
+
 @router.post(
     "/events",
     openapi_extra={
@@ -44,11 +52,7 @@ FIELDS = ("event_id", "account", "method", "at", "ended_at", "quantity", "distri
             },
         }
     },
-    responses={
-        403: {"description": "signature, timestamp, nonce or key refused"},
-        413: {"description": "too many events in one request"},
-        422: {"description": "not JSON, or not {events: [...]}"},
-    },
+    responses={**SIGNED_RESPONSES, 413: {"description": "too many events in one request"}},
 )
 async def post_events(request: Request) -> JSONResponse:
     """Credit a batch of events (signed request; see the module docstring)."""
@@ -120,7 +124,7 @@ def _account(payload: dict[str, Any]) -> str:
 
 @router.post(
     "/consents",
-    responses={403: {"description": "signature refused"}, 422: {"description": "bad body"}},
+    responses=SIGNED_RESPONSES,
 )
 async def post_consents(request: Request) -> JSONResponse:
     """Record or withdraw residents' consents (PIPL art. 14-15): ``{"consents": [{"account",
@@ -146,7 +150,7 @@ async def post_consents(request: Request) -> JSONResponse:
 
 @router.post(
     "/residents/export",
-    responses={404: {"description": "nothing is kept about this account"}},
+    responses={**SIGNED_RESPONSES, 404: {"description": "nothing is kept about this account"}},
 )
 async def export_resident(request: Request) -> JSONResponse:
     """A resident's own data on request (PIPL art. 45): ``{"account"}`` -> the account and
@@ -162,7 +166,7 @@ async def export_resident(request: Request) -> JSONResponse:
 
 @router.post(
     "/residents/erase",
-    responses={404: {"description": "nothing is kept about this account"}},
+    responses={**SIGNED_RESPONSES, 404: {"description": "nothing is kept about this account"}},
 )
 async def erase_resident(request: Request) -> JSONResponse:
     """Delete a resident's data on request (PIPL art. 47): ``{"account"}``. The consent, the

@@ -713,7 +713,7 @@ def api_least_cost(
     principal: CityDep,
     name: StoredName,
     cap_year: Annotated[int | None, Query(ge=2026, le=2060)] = None,
-    cap_tco2e: Annotated[float | None, Query(ge=0)] = None,
+    cap_tco2e: Annotated[float | None, Query(ge=0, le=1e10)] = None,
     intensity: bool = True,
     year: Annotated[int, Query(ge=2025, le=2060)] = 2035,
 ) -> Any:
