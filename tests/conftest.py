@@ -1,5 +1,6 @@
 """Shared test fixtures."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,10 @@ import pytest
 # spark_cluster: a standalone Spark master and two workers (spark_cluster, spark_master);
 # web_fixtures: web_home, app.
 pytest_plugins = ["tests.pgserver", "tests.spark_cluster", "tests.web_fixtures"]
+
+# The CLI's rich console takes its width from COLUMNS when it is created: one wide terminal for
+# every test, whichever test first imports the CLI (and on every pytest-xdist worker).
+os.environ["COLUMNS"] = "300"
 
 #: Size of the small demo city the tests share (built once per test session).
 SMALL_DEMO = {"enterprises": 150, "years": 3}

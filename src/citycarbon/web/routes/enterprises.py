@@ -191,15 +191,18 @@ def enterprise_page(
 
 @router.get("/enterprises/{credit_code}/account.xlsx")
 def enterprise_account_download(
+    request: Request,
     principal: PrincipalDep,
     credit_code: Annotated[str, Path(max_length=18)],
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
 ) -> Response:
-    """The enterprise's account report (Excel): the 核算指南 report tables in the guideline
-    mode, emissions by gas in the inventory mode, every line with its factors."""
+    """The enterprise's account report (Excel) in the page's language: the 核算指南 report
+    tables in the guideline mode, emissions by gas in the inventory mode, every line with its
+    factors."""
     access.enterprise(principal, credit_code)  # visible, else 404
     data = enterprise_account_report(credit_code, year)
-    return _stream_report(data, f"account-{credit_code}-{data.period}", "xlsx", None, write_excel)
+    stem = f"account-{credit_code}-{data.period}"
+    return _stream_report(data, stem, "xlsx", None, write_excel, lang_of(request))
 
 
 def _power_panel(request: Request, principal: Principal, code: str) -> object:
