@@ -201,7 +201,8 @@ def test_enterprise_page_shows_the_account_mode_and_its_report(app):
     assert sheets["About"]["Value"].astype(str).str.startswith("account mode: guideline").any()
     monthly = client.get(f"/api/v1/enterprises/{GOOD}/monthly").json()
     co2 = sum(m["co2_t"] for m in monthly if m["year"] == year)
-    assert sheets["Emissions"]["Total (tCO2)"].sum() == pytest.approx(co2, rel=1e-6)
+    emissions = sheets["Emissions"]["Total (tCO2)"]  # rounded to 0.1 t for people
+    assert emissions.sum() == pytest.approx(co2, abs=0.05 * len(emissions))
     assert client.get("/enterprises/000000000000000000/account.xlsx").status_code == 404
 
 
