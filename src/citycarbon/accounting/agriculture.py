@@ -29,12 +29,11 @@ References
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 import pandas as pd
 
 from citycarbon.accounting.balance import DATA_DIR
+from citycarbon.accounting.defaults import cite_default, default_values, read_defaults
 
 DEFAULTS_CSV = DATA_DIR / "agriculture_defaults.csv"
 LIVESTOCK = (
@@ -89,28 +88,19 @@ CATEGORIES = {
 N2O_N_TO_N2O = 44.0 / 28.0
 
 
-@cache
 def agriculture_defaults() -> pd.DataFrame:
     """The default parameters: parameter, key, context, value, unit, source, assumption, note."""
-    t = pd.read_csv(DEFAULTS_CSV, dtype=str, keep_default_na=False)
-    t["value"] = t["value"].astype("float64")
-    t["assumption"] = t["assumption"].str.lower().eq("true")
-    return t
+    return read_defaults(DEFAULTS_CSV)
 
 
 def default(parameter: str, keys, context: str = "") -> np.ndarray:
     """Default values of ``parameter`` for each key (NaN where the table has none)."""
-    t = agriculture_defaults()
-    t = t[(t["parameter"] == parameter) & (t["context"] == context)]
-    return t.set_index("key")["value"].reindex(pd.Index(keys, dtype=object)).to_numpy()
+    return default_values(agriculture_defaults(), parameter, keys, context)
 
 
 def cite(parameter: str, key: str = "", context: str = "") -> str:
     """``value unit (source)`` of one default, ``ASSUMPTION`` marked."""
-    t = agriculture_defaults()
-    r = t[(t["parameter"] == parameter) & (t["key"] == key) & (t["context"] == context)].iloc[0]
-    flag = "; ASSUMPTION" if r["assumption"] else ""
-    return f"{parameter}[{key or '-'}]={r['value']:g} {r['unit']} ({r['source']}{flag})"
+    return cite_default(agriculture_defaults(), parameter, key, context)
 
 
 # ------------------------------------------------------------------------- single equations

@@ -22,12 +22,11 @@ References
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 import pandas as pd
 
 from citycarbon.accounting.balance import DATA_DIR
+from citycarbon.accounting.defaults import read_defaults
 
 DEFAULTS_CSV = DATA_DIR / "sink_defaults.csv"
 ECOSYSTEMS = ("mangrove", "salt_marsh", "seagrass")
@@ -37,13 +36,9 @@ SECTOR = {"forest": "3.B.1", "urban_green": "3.B.6", "blue_carbon": "3.B.4"}
 C_TO_CO2 = 44.0 / 12.0
 
 
-@cache
 def sink_defaults() -> pd.DataFrame:
     """The default parameters: parameter, key, context, value, unit, source, assumption, note."""
-    t = pd.read_csv(DEFAULTS_CSV, dtype=str, keep_default_na=False)
-    t["value"] = t["value"].astype("float64")
-    t["assumption"] = t["assumption"].str.lower().eq("true")
-    return t
+    return read_defaults(DEFAULTS_CSV)
 
 
 def default(parameter: str, keys, context: str = "") -> np.ndarray:

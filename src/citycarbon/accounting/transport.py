@@ -30,13 +30,12 @@ References
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 import pandas as pd
 
 from citycarbon.accounting.balance import DATA_DIR
 from citycarbon.accounting.combustion import fuel_combustion_emissions
+from citycarbon.accounting.defaults import read_defaults
 from citycarbon.accounting.gpc import reference_numbers
 from citycarbon.accounting.gwp import gwp_values
 from citycarbon.factors import FactorProfile, fuels
@@ -60,14 +59,10 @@ GPC_SUBSECTOR = {"road": "II.1", "rail": "II.2", "navigation": "II.3", "aviation
 GASES = ("CO2", "CH4", "N2O")
 
 
-@cache
 def transport_defaults() -> pd.DataFrame:
     """CH4 and N2O factors: parameter, mode, ipcc_fuel, technology, value, unit, source,
     assumption, note."""
-    t = pd.read_csv(DEFAULTS_CSV, dtype=str, keep_default_na=False)
-    t["value"] = t["value"].astype("float64")
-    t["assumption"] = t["assumption"].str.lower().eq("true")
-    return t
+    return read_defaults(DEFAULTS_CSV)
 
 
 def mobile_ef_kg_per_tj(parameter: str, mode, ipcc_fuel, technology) -> np.ndarray:

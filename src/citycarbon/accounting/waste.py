@@ -23,12 +23,11 @@ References
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 import pandas as pd
 
 from citycarbon.accounting.balance import DATA_DIR
+from citycarbon.accounting.defaults import cite_default, default_values, read_defaults
 
 DEFAULTS_CSV = DATA_DIR / "waste_defaults.csv"
 LANDFILL = (
@@ -64,28 +63,19 @@ C_TO_CH4 = 16.0 / 12.0
 N2O_N_TO_N2O = 44.0 / 28.0
 
 
-@cache
 def waste_defaults() -> pd.DataFrame:
     """The default parameters: parameter, key, context, value, unit, source, assumption, note."""
-    t = pd.read_csv(DEFAULTS_CSV, dtype=str, keep_default_na=False)
-    t["value"] = t["value"].astype("float64")
-    t["assumption"] = t["assumption"].str.lower().eq("true")
-    return t
+    return read_defaults(DEFAULTS_CSV)
 
 
 def default(parameter: str, keys, context: str = "") -> np.ndarray:
     """Default values of ``parameter`` for each key (NaN where the table has none)."""
-    t = waste_defaults()
-    t = t[(t["parameter"] == parameter) & (t["context"] == context)]
-    return t.set_index("key")["value"].reindex(pd.Index(keys, dtype=object)).to_numpy()
+    return default_values(waste_defaults(), parameter, keys, context)
 
 
 def cite(parameter: str, key: str = "", context: str = "") -> str:
     """``value unit (source)`` of one default, ``ASSUMPTION`` marked."""
-    t = waste_defaults()
-    r = t[(t["parameter"] == parameter) & (t["key"] == key) & (t["context"] == context)].iloc[0]
-    flag = "; ASSUMPTION" if r["assumption"] else ""
-    return f"{parameter}[{key or '-'}]={r['value']:g} {r['unit']} ({r['source']}{flag})"
+    return cite_default(waste_defaults(), parameter, key, context)
 
 
 # ------------------------------------------------------------------------- single equations

@@ -1,0 +1,36 @@
+"""Default-parameter tables of the inventory methods (``accounting/data/*_defaults.csv``: one row
+per parameter, key and context with value, unit, source, ``assumption`` flag and note), read the
+same way for waste, sinks, transport, agriculture and fugitive emissions."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+@cache
+def read_defaults(path: Path) -> pd.DataFrame:
+    """A defaults table: parameter, key, context, value (float), unit, source, assumption
+    (bool), note."""
+    t = pd.read_csv(path, dtype=str, keep_default_na=False)
+    t["value"] = t["value"].astype("float64")
+    t["assumption"] = t["assumption"].str.lower().eq("true")
+    return t
+
+
+def default_values(table: pd.DataFrame, parameter: str, keys, context: str = "") -> np.ndarray:
+    """Values of ``parameter`` for each key in ``context`` (NaN where the table has none)."""
+    t = table[(table["parameter"] == parameter) & (table["context"] == context)]
+    return t.set_index("key")["value"].reindex(pd.Index(keys, dtype=object)).to_numpy()
+
+
+def cite_default(table: pd.DataFrame, parameter: str, key: str = "", context: str = "") -> str:
+    """``parameter[key]=value unit (source)`` of one default, ``ASSUMPTION`` marked."""
+    r = table[
+        (table["parameter"] == parameter) & (table["key"] == key) & (table["context"] == context)
+    ].iloc[0]
+    flag = "; ASSUMPTION" if r["assumption"] else ""
+    return f"{parameter}[{key or '-'}]={r['value']:g} {r['unit']} ({r['source']}{flag})"
