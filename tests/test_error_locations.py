@@ -214,3 +214,12 @@ def test_location_of_a_quarantine_row_is_the_same_model():
     loc = Location.of("205.xlsx!能源", 12, "consumed_total", "-7")
     assert loc.text("en") == "205.xlsx, sheet 能源, row 12, field consumed_total, value '-7'"
     assert Location.of("a.csv", 3).text("zh") == "文件 a.csv，第 3 行"
+
+
+def test_cli_names_a_missing_file_in_the_chosen_language(tmp_path):
+    missing = tmp_path / "nowhere.csv"
+    runner = CliRunner()
+    zh = runner.invoke(cli, ["--lang", "zh", "account", str(missing)], env=WIDE)
+    assert zh.exit_code == 1 and f"找不到文件 {missing}" in zh.output and "Errno" not in zh.output
+    en = runner.invoke(cli, ["--lang", "en", "account", str(missing)], env=WIDE)
+    assert en.exit_code == 1 and f"no such file: {missing}" in en.output

@@ -56,7 +56,10 @@ def fail(err: Exception | str) -> NoReturn:
     """Print a user-facing error and exit 1: an :class:`InputError` names the file, line, field,
     value, reason and way forward in the command's language (:func:`output_lang`)."""
     lang = output_lang()
-    text = err.render(lang) if isinstance(err, InputError) else str(err)
+    if isinstance(err, FileNotFoundError) and err.filename:
+        text = say(lang, "reason.file_not_found", path=err.filename)
+    else:
+        text = err.render(lang) if isinstance(err, InputError) else str(err)
     console.print(f"[bold red]{say(lang, 'label.error')}:[/] {escape(text)}")
     raise typer.Exit(1)
 
