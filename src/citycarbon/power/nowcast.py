@@ -791,15 +791,23 @@ def _year_month(periods: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return p.year.to_numpy(), p.month.to_numpy()
 
 
-def _month_growth(monthly: pd.Series | None, t: pd.DataFrame) -> np.ndarray:
+def _month_growth(
+    monthly: pd.Series | None, t: pd.DataFrame, less: pd.Series | None = None
+) -> np.ndarray:
     """``X_t / X_{t,B}``: a monthly proxy of each month over the same calendar month of its base
-    year (NaN where either month is missing)."""
+    year (NaN where either month is missing); with ``less`` (also by month start),
+    ``(X_t − L_t) / (X_{t,B} − L_{t,B})``, NaN where the base-month difference is not positive."""
     if monthly is None or monthly.empty:
         return np.full(len(t), np.nan)
     m = pd.Series(monthly.to_numpy(dtype=float), index=pd.DatetimeIndex(monthly.index))
-    base = pd.to_datetime(dict(year=t["base_year"], month=t["month"], day=1))
+    now = pd.DatetimeIndex(t["period"])
+    base = pd.DatetimeIndex(pd.to_datetime(dict(year=t["base_year"], month=t["month"], day=1)))
+    x_now, x_base = m.reindex(now).to_numpy(), m.reindex(base).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        return m.reindex(pd.DatetimeIndex(t["period"])).to_numpy() / m.reindex(base).to_numpy()
+        if less is None:
+            return x_now / x_base
+        rest_base = x_base - less.reindex(base).to_numpy()
+        return np.where(rest_base > 0, (x_now - less.reindex(now).to_numpy()) / rest_base, np.nan)
 
 
 def city_wide_tco2(
@@ -909,21 +917,11 @@ def city_wide_tco2(
     if grid_ef_tco2_per_kwh is not None:
         ef = grid_ef_tco2_per_kwh
         ef_ratio = ef.reindex(t["year"]).to_numpy() / ef.reindex(t["base_year"]).to_numpy()
-    g_month = _month_growth(electricity_kwh_monthly, t)
-    if electricity_kwh_monthly is not None and t["reporters_kwh"].notna().any():
-        # the unreported electricity: the city's less the reporters' own, month on month
-        e = pd.Series(
-            electricity_kwh_monthly.to_numpy(dtype=float),
-            index=pd.DatetimeIndex(electricity_kwh_monthly.index),
-        )
-        k = r.set_index(pd.DatetimeIndex(r["period"]))["reporters_kwh"]
-        base = pd.DatetimeIndex(pd.to_datetime(dict(year=t["base_year"], month=t["month"], day=1)))
-        now = pd.DatetimeIndex(t["period"])
-        rest_now = e.reindex(now).to_numpy() - k.reindex(now).to_numpy()
-        rest_base = e.reindex(base).to_numpy() - k.reindex(base).to_numpy()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            net = np.where(rest_base > 0, rest_now / rest_base, np.nan)
-        g_month = np.where(np.isfinite(net), net, g_month)
+    # the unreported electricity: the city's less the reporters' own, month on month (else the
+    # city's alone, where the reporters' electricity of either month is unknown)
+    own_kwh = r.set_index(pd.DatetimeIndex(r["period"]))["reporters_kwh"]
+    net = _month_growth(electricity_kwh_monthly, t, less=own_kwh)
+    g_month = np.where(np.isfinite(net), net, _month_growth(electricity_kwh_monthly, t))
     g_month = g_month * ef_ratio
     g_year = np.full(len(t), np.nan)
     if electricity_kwh is not None:
