@@ -65,7 +65,9 @@ def _session_row(cookie: str) -> UserSession | None:
 
 
 def _set(model, key, **values) -> None:
-    """Change a row behind the app's back (time travel), then drop the cached look-ups."""
+    """Change a row behind the app's back (time travel), then drop the cached look-ups.
+    Pending last-seen writes land first, so none of them undoes the change afterwards."""
+    users.flush_touches()
     with catalog.session_scope() as s:
         row = s.get(model, key)
         for k, v in values.items():

@@ -387,6 +387,12 @@ def touch(column: Any, key_column: Any, key: Any, *, url: str | None = None) -> 
     _touch_pool().submit(write)
 
 
+def flush_touches() -> None:
+    """Wait until every ``touch`` submitted so far is written (its one thread runs them in
+    order): at shutdown, and before anything reads or rewrites those columns directly."""
+    _touch_pool().submit(lambda: None).result()
+
+
 # --------------------------------------------------------------------------- sign-in
 class RateLimited(InputError):
     """Too many sign-in attempts from this address, or for this user name from it:
