@@ -325,6 +325,20 @@ def test_neutrality_starts_from_the_accounted_sinks(clients, seeded, web_home):
     assert base["removals_tco2e"].to_numpy() == pytest.approx(accounted)  # constant, accounted
     assert t["net_tco2e"].to_numpy() == pytest.approx(t["gross_tco2e"] + t["removals_tco2e"])
     assert t["neutrality_gap_tco2e"].to_numpy() == pytest.approx(t["net_tco2e"].clip(lower=0))
+    csv = seeded.get(
+        "/api/v1/scenarios/neutrality",
+        params={"names": ["baseline"], "format": "csv", "lang": "zh"},
+    )
+    head = csv.text.lstrip("\ufeff").splitlines()[0]
+    assert head.split(",")[:6] == [
+        "情景",
+        "年份",
+        "总排放量（万吨CO2当量）",
+        "碳汇清除量（万吨CO2当量）",
+        "净排放量（万吨CO2当量）",
+        "距碳中和差距（万吨CO2当量）",
+    ]
+    assert "%E7%A2%B3%E4%B8%AD%E5%92%8C%E5%B7%AE%E8%B7%9D" in csv.headers["content-disposition"]
     grown = t[t["scenario"] == "enhanced"].set_index("year")["removals_tco2e"]
     # blue_carbon_sinks: growth 3 %/yr (assumption) from 2025 to 2040, then held
     assert grown[2040] == pytest.approx(accounted * 1.03**15, rel=1e-9)

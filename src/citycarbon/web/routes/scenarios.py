@@ -658,16 +658,19 @@ def api_neutrality(
     limit: Limit = 1000,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
     """Per year and scenario: gross emissions, removals (negative; from the accounted sinks of
     the latest inventory year, grown by the scenario's sink measures), net and the gap to
     neutrality [tCO2e] (median over draws)."""
-    return page(
+    return _scenario_page(
+        principal,
         sa.neutrality(names, draws=draws, seed=seed),
         limit,
         offset,
         format,
         "scenario_neutrality",
+        lang,
     )
 
 
