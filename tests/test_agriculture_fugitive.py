@@ -76,17 +76,84 @@ def test_fugitive_equations_by_hand():
 def test_every_default_is_sourced_and_marked():
     for table in (agri.agriculture_defaults(), fug.fugitive_defaults()):
         assert (table["source"].str.len() > 0).all() and (table["unit"].str.len() > 0).all()
-        # recalled values, not checked against the printed tables: every one says so
-        assert table["assumption"].all()
+        # a value is either checked against a transcription of its table or labelled an
+        # assumption that says what is left to verify (or that it is citycarbon's choice)
+        checked = table["note"].str.contains("checked")
+        assert (checked ^ table["assumption"]).all()
+        unchecked = table[table["assumption"] & table["source"].str.startswith("IPCC")]
+        assert unchecked["note"].str.contains("to verify|no factor").all()
     # every livestock species has the factors of each Tier 1 equation
     d = agri.agriculture_defaults()
     for parameter in ("ef_enteric", "n_rate", "tam", "ef3_prp"):
         assert set(d.loc[d["parameter"] == parameter, "key"]) == set(agri.LIVESTOCK), parameter
-    for climate in agri.CLIMATES:
-        assert not np.isnan(agri.default("ef_manure_ch4", agri.LIVESTOCK, climate)).any()
+    for temperature_c in range(5, 35):  # every column of Tables 10.14 and 10.15, clipped
+        ctx = agri.manure_ch4_context(agri.LIVESTOCK, temperature_c)
+        t = d[d["parameter"] == "ef_manure_ch4"].set_index(["key", "context"])["value"]
+        assert t.reindex(pd.MultiIndex.from_arrays([list(agri.LIVESTOCK), ctx])).notna().all()
     assert not np.isnan(agri.default("sf_w", agri.RICE)).any()
     systems = [s for s in agri.MANURE_SYSTEMS if s != "pasture"]
     assert not np.isnan(agri.default("ef3", systems)).any()
+
+
+@pytest.mark.parametrize(
+    ("parameter", "key", "context", "published"),
+    [
+        # IPCC 2006 Vol. 4 Ch. 10 Table 10.11 (Asia) and Table 10.10 (developing countries)
+        ("ef_enteric", "dairy_cattle", "", 68),
+        ("ef_enteric", "other_cattle", "", 47),
+        ("ef_enteric", "buffalo", "", 55),
+        ("ef_enteric", "swine", "", 1),
+        # Table 10.14 (Asia, per degree of annual average temperature)
+        ("ef_manure_ch4", "dairy_cattle", "10", 9),
+        ("ef_manure_ch4", "dairy_cattle", "21", 20),
+        ("ef_manure_ch4", "dairy_cattle", "28", 31),
+        ("ef_manure_ch4", "swine", "10", 2),
+        ("ef_manure_ch4", "swine", "21", 4),
+        ("ef_manure_ch4", "buffalo", "15", 2),
+        # Table 10.15 (developing countries)
+        ("ef_manure_ch4", "sheep", "temperate", 0.15),
+        ("ef_manure_ch4", "horses", "warm", 2.19),
+        # Table 10.19 (Asia) and its typical animal mass
+        ("n_rate", "dairy_cattle", "", 0.47),
+        ("tam", "buffalo", "", 380),
+        # Table 10.21 (EF3) and Ch. 11 Tables 11.1, 11.3
+        ("ef3", "solid_storage", "", 0.005),
+        ("ef1", "", "", 0.01),
+        ("ef5", "", "", 0.0075),
+        # Ch. 5 Tables 5.11, 5.12
+        ("ef_c", "", "", 1.30),
+        ("sf_w", "rice_intermittent_multiple", "", 0.52),
+    ],
+)
+def test_agriculture_defaults_are_the_ipcc_2006_table_values(parameter, key, context, published):
+    assert agri.default(parameter, [key], context)[0] == pytest.approx(published)
+
+
+@pytest.mark.parametrize(
+    ("parameter", "key", "context", "published", "low", "high"),
+    [
+        # IPCC 2006 Vol. 2 Ch. 4 §4.1.3.2 and §4.1.4.2 (Tier 1 coal mining, m3 CH4/t)
+        ("ef_ch4", "coal_underground", "mining", 18, 10, 25),
+        ("ef_ch4", "coal_surface", "mining", 1.2, 0.3, 2.0),
+        # Table 4.2.5 (developing countries; low end of the range, Gg/10^6 m3)
+        ("ef_ch4", "gas_distribution", "", 1.1e-3, 1.1e-3, 2.5e-3),
+        ("ef_ch4", "gas_transmission", "", 1.66e-4, 1.66e-4, 1.1e-3),
+        ("ef_co2", "gas_transmission", "", 8.8e-7, 8.8e-7, 2.0e-6),
+    ],
+)
+def test_fugitive_defaults_and_ranges_are_the_ipcc_2006_values(
+    parameter, key, context, published, low, high
+):
+    t = fug.fugitive_defaults()
+    r = t[(t["parameter"] == parameter) & (t["key"] == key) & (t["context"] == context)].iloc[0]
+    assert (r["value"], r["low"], r["high"]) == pytest.approx((published, low, high))
+
+
+def test_manure_ch4_column_follows_the_temperature():
+    got = agri.manure_ch4_context(["dairy_cattle", "sheep", "swine"], 21.4)
+    assert list(got) == ["21", "temperate", "21"]
+    assert list(agri.manure_ch4_context(["buffalo", "goats"], 3.0)) == ["10", "cool"]
+    assert list(agri.manure_ch4_context(["swine", "horses"], 30.0)) == ["28", "warm"]
 
 
 # ------------------------------------------------------------------------------ tier chains
@@ -94,7 +161,8 @@ def test_agriculture_chain_by_hand_and_ne_reasons():
     """One year of a small farm: 1 000 swine (500 solid storage, 500 pasture), 100 ha of
     continuously flooded rice for 100 days, 50 t synthetic N; the other year has no data.
 
-    3.A.1 CH4 = 1000 x 1.0 kg = 1.0 t; 3.A.2 CH4 = 1000 x 4 kg (temperate) = 4.0 t
+    3.A.1 CH4 = 1000 x 1.0 kg = 1.0 t (Table 10.10, swine, developing countries)
+    3.A.2 CH4 = 1000 x 4 kg = 4.0 t (Table 10.14, Asia swine at 20 C)
     Nex = 0.50 x 28/1000 x 365 = 5.11 kg N/head/yr
     3.A.2 N2O = 500 x 5.11 x 0.005 x 44/28 kg = 0.0200750 t
     F_PRP = 500 x 5.11 kg = 2.555 t N
@@ -110,7 +178,7 @@ def test_agriculture_chain_by_hand_and_ne_reasons():
         ("350200", 2022, "synthetic_n", "", 50.0, np.nan),
     )
     out = agri.agriculture_emissions(
-        rows, region_code="350200", years=[2022, 2023], climate="temperate"
+        rows, region_code="350200", years=[2022, 2023], temperature_c=20
     )
     got = out[out["year"] == 2022].set_index(["sector", "gas"])["emissions_t"]
     assert got[("3.A.1", "CH4")] == pytest.approx(1.0)
@@ -130,11 +198,12 @@ def test_manure_n2o_is_ne_without_the_system_of_every_head():
         ("350200", 2022, "dairy_cattle", "solid_storage", 10.0, np.nan),
         ("350200", 2022, "other_cattle", "", 10.0, np.nan),
     )
-    out = agri.agriculture_emissions(rows, region_code="350200", years=[2022], climate="warm")
+    out = agri.agriculture_emissions(rows, region_code="350200", years=[2022], temperature_c=27)
     got = out.set_index(["sector", "gas"])
     assert got.loc[("3.A.2", "N2O"), "notation_key"] == "NE"
     assert "manure_system" in got.loc[("3.A.2", "N2O"), "method"]
-    # CH4 needs no system (Tier 1 factors per head): 10 x 31 + 10 x 1 kg = 0.32 t
+    # CH4 needs no system (Tier 1 factors per head; Table 10.14 Asia at 27 C: dairy 31, other
+    # cattle 1 kg/head/yr): 10 x 31 + 10 x 1 kg = 0.32 t
     assert got.loc[("3.A.2", "CH4"), "emissions_t"] == pytest.approx(0.32)
 
 
@@ -148,8 +217,8 @@ def test_agriculture_scales_linearly_and_parts_sum(scale, q):
         ("350200", 2022, "rice_intermittent_multiple", "", q[2], 90.0),
         ("350200", 2022, "manure_n", "", q[3], np.nan),
     )
-    base = agri.agriculture_gases(rows, "temperate")
-    big = agri.agriculture_gases(rows.assign(quantity=rows["quantity"] * scale), "temperate")
+    base = agri.agriculture_gases(rows, 21.0)
+    big = agri.agriculture_gases(rows.assign(quantity=rows["quantity"] * scale), 21.0)
     np.testing.assert_allclose(big["emissions_t"], base["emissions_t"] * scale, rtol=1e-9)
     per_gas = base.groupby("gas")["emissions_t"].sum()
     assert per_gas.sum() == pytest.approx(base["emissions_t"].sum())

@@ -14,7 +14,7 @@ from citycarbon.config import as_city
 @pytest.mark.parametrize(
     ("parameter", "mode", "fuel", "technology", "published_kg_per_tj"),
     [
-        # IPCC 2006 Vol. 2 Ch. 3 Table 3.2.2 (road transport N2O and CH4 default factors)
+        # IPCC 2006 Vol. 2 Ch. 3 Table 3.2.2, p. 3.21 (road transport N2O and CH4 defaults)
         ("ch4_ef", "road", "motor_gasoline", "uncontrolled", 33),
         ("n2o_ef", "road", "motor_gasoline", "uncontrolled", 3.2),
         ("ch4_ef", "road", "motor_gasoline", "oxidation_catalyst", 25),

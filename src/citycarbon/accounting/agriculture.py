@@ -4,14 +4,15 @@ IPCC 2006 Tier 1.
 One function per equation of IPCC 2006 Vol. 4, then :func:`agriculture_emissions`, which chains
 them over the ingest table ``agriculture`` (one row per year and item: livestock head counts by
 species and manure management system, rice harvested area by water regime, nitrogen applied to
-soils). Defaults are data (``data/agriculture_defaults.csv``: value, unit, source per row; every
-value there is labelled ``assumption``: recalled from the IPCC tables, not checked against the
-printed pages).
+soils). Defaults are data (``data/agriculture_defaults.csv``: value, unit, source and table per
+row, checked against a transcription of the IPCC 2006 tables; rows that could not be checked are
+labelled ``assumption`` and say so).
 
 Categories (IPCC 2006 codes; 省级温室气体清单编制指南 第四章 农业):
 
 - 3.A.1 enteric fermentation CH4 (eq. 10.19, Tables 10.10, 10.11);
-- 3.A.2 manure management CH4 (eq. 10.22, Tables 10.14, 10.15) and direct N2O
+- 3.A.2 manure management CH4 (eq. 10.22; Table 10.14 by annual average temperature for cattle,
+  buffalo and swine, Table 10.15 by climate class for the other species) and direct N2O
   (eqs. 10.25, 10.30; Tables 10.19, 10.21); manure on pasture, range and paddock is 3.C.4;
 - 3.C.4 direct N2O of managed soils (eq. 11.1, Tier 1 without organic soils and mineralisation:
   synthetic N, manure N, crop-residue N x EF1; pasture N x EF3PRP);
@@ -77,6 +78,10 @@ MANURE_SYSTEMS = (
     "aerobic_treatment",
 )
 CLIMATES = ("cool", "temperate", "warm")
+#: Species whose manure CH4 factor Table 10.14 gives per degree of annual average temperature,
+#: from <= 10 C to >= 28 C; the others (Table 10.15) per climate class.
+BY_TEMPERATURE = ("dairy_cattle", "other_cattle", "buffalo", "swine")
+TEMPERATURE_COLUMNS_C = (10, 28)
 #: Agriculture categories: code, gases.
 CATEGORIES = {
     "3.A.1": ("CH4",),
@@ -101,6 +106,22 @@ def default(parameter: str, keys, context: str = "") -> np.ndarray:
 def cite(parameter: str, key: str = "", context: str = "") -> str:
     """``value unit (source)`` of one default, ``ASSUMPTION`` marked."""
     return cite_default(agriculture_defaults(), parameter, key, context)
+
+
+def climate_class(temperature_c: float) -> str:
+    """Climate class of Table 10.15: cool < 15 C, temperate 15-25 C, warm > 25 C (annual
+    average temperature; IPCC 2006 Vol. 4 Tables 10.14, 10.15 column heads)."""
+    return "cool" if temperature_c < 15 else "warm" if temperature_c > 25 else "temperate"
+
+
+def manure_ch4_context(species, temperature_c: float) -> np.ndarray:
+    """The column of the manure CH4 factor of each species: the whole degree of Table 10.14
+    (clipped to its <= 10 and >= 28 C columns) or the climate class of Table 10.15."""
+    low, high = TEMPERATURE_COLUMNS_C
+    degree = str(int(np.clip(np.floor(temperature_c + 0.5), low, high)))
+    return np.where(
+        pd.Series(species).isin(BY_TEMPERATURE).to_numpy(), degree, climate_class(temperature_c)
+    )
 
 
 # ------------------------------------------------------------------------- single equations
@@ -217,13 +238,14 @@ def soil_n2o_leaching_t(n_t, frac_leach, ef5):
 
 
 # ------------------------------------------------------------------------- tier sequences
-def agriculture_gases(rows: pd.DataFrame, climate: str) -> pd.DataFrame:
+def agriculture_gases(rows: pd.DataFrame, temperature_c: float) -> pd.DataFrame:
     """Agriculture gases per region and year, long by category and gas (only where data).
 
     Parameters
     ----------
     rows : ``agriculture`` rows: region_code, year, item, manure_system, quantity, days
-    climate : annual mean temperature class of Table 10.14 (``cool`` | ``temperate`` | ``warm``)
+    temperature_c : annual average temperature [C] of the manure CH4 factors (Tables 10.14,
+        10.15)
 
     Returns
     -------
@@ -249,7 +271,7 @@ def agriculture_gases(rows: pd.DataFrame, climate: str) -> pd.DataFrame:
         lv.assign(
             sector="3.A.2",
             gas="CH4",
-            emissions_t=livestock_ch4_t(head, default("ef_manure_ch4", species, climate)),
+            emissions_t=livestock_ch4_t(head, _manure_ch4_ef(species, temperature_c)),
         ),
         lv[housed].assign(
             sector="3.A.2",
@@ -314,7 +336,7 @@ def agriculture_gases(rows: pd.DataFrame, climate: str) -> pd.DataFrame:
 
 
 def agriculture_emissions(
-    rows: pd.DataFrame, *, region_code: str, years, climate: str
+    rows: pd.DataFrame, *, region_code: str, years, temperature_c: float
 ) -> pd.DataFrame:
     """Agriculture rows (3.A.1, 3.A.2, 3.C.4, 3.C.5, 3.C.7) of a region's inventory years, with
     NE and the reason where data are missing.
@@ -324,7 +346,8 @@ def agriculture_emissions(
     rows : ``agriculture`` rows (region_code, year, item, manure_system, quantity, days)
     region_code : the city
     years : inventory years
-    climate : annual mean temperature class of the manure CH4 factors (Table 10.14)
+    temperature_c : annual average temperature [C] of the manure CH4 factors (Tables 10.14,
+        10.15)
 
     Returns
     -------
@@ -334,7 +357,7 @@ def agriculture_emissions(
     """
     years = [int(y) for y in years]
     rows = rows[(rows["region_code"] == region_code) & rows["year"].isin(years)]
-    got = agriculture_gases(rows, climate).drop(columns="region_code")
+    got = agriculture_gases(rows, temperature_c).drop(columns="region_code")
     got["year"] = got["year"].astype("int64")
     grid = pd.DataFrame(
         [(y, s, g) for y in years for s, gases in CATEGORIES.items() for g in gases],
@@ -377,7 +400,7 @@ def agriculture_emissions(
     manure_n2o = ((out["sector"] == "3.A.2") & (out["gas"] == "N2O")).to_numpy()
     some_livestock = out["year"].isin(set(lv["year"])).to_numpy()
     reason = np.where(manure_n2o & some_livestock, _NO_SYSTEM, reason)
-    out["method"] = np.where(has, out["sector"].map(_methods(climate)), reason)
+    out["method"] = np.where(has, out["sector"].map(_methods(temperature_c)), reason)
     return out.assign(region_code=region_code, scope=1)
 
 
@@ -396,15 +419,26 @@ _NO_SYSTEM = (
 )
 
 
-def _methods(climate: str) -> dict[str, str]:
+def _manure_ch4_ef(species, temperature_c: float) -> np.ndarray:
+    """Manure CH4 factor of each species at the annual average temperature [kg CH4/head/yr]."""
+    context = manure_ch4_context(species, temperature_c)
+    t = agriculture_defaults()
+    t = t[t["parameter"] == "ef_manure_ch4"].set_index(["key", "context"])["value"]
+    keys = pd.MultiIndex.from_arrays([np.asarray(species, dtype=object), context])
+    return t.reindex(keys).to_numpy()
+
+
+def _methods(temperature_c: float) -> dict[str, str]:
     return {
         "3.A.1": "enteric fermentation CH4 = N x EF (IPCC 2006 Vol. 4 eq. 10.19, Tier 1, EF "
         "Tables 10.10 and 10.11 Asia, per species in accounting/data/agriculture_defaults.csv; "
-        "ASSUMPTION: factors recalled, not checked; poultry: no factor, counted as zero)",
-        "3.A.2": "manure management CH4 = N x EF (eq. 10.22, Tables 10.14/10.15, "
-        f"{climate} climate); N2O = N x Nex x EF3 x 44/28 (eqs. 10.25, 10.30, Tables 10.19, "
-        "10.21; manure on pasture is 3.C.4; indirect N2O of manure management, eq. 10.27, not "
-        "estimated); ASSUMPTION: factors recalled, not checked",
+        "poultry: no factor, counted as zero)",
+        "3.A.2": "manure management CH4 = N x EF (eq. 10.22; Table 10.14 Asia at "
+        f"{temperature_c:g} C, Table 10.15 {climate_class(temperature_c)}); N2O = N x Nex x "
+        "EF3 x 44/28 (eqs. 10.25, 10.30, Tables 10.19, 10.21; manure on pasture is 3.C.4; "
+        "indirect N2O of manure management, eq. 10.27, not estimated); ASSUMPTION: typical "
+        "animal mass of sheep, goats, horses, mules and poultry and EF3 of poultry manure and "
+        "aerobic treatment not checked",
         "3.C.4": "direct N2O of managed soils = [(F_SN + F_ON + F_CR) x EF1 + F_PRP x EF3PRP] x "
         "44/28 (eq. 11.1, Tier 1; no organic soils, no F_SOM); "
         + "; ".join([cite("ef1"), "EF3PRP Table 11.1"]),

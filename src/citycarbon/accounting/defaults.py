@@ -14,9 +14,12 @@ import pandas as pd
 @cache
 def read_defaults(path: Path) -> pd.DataFrame:
     """A defaults table: parameter, key, context, value (float), unit, source, assumption
-    (bool), note."""
+    (bool), note, and where the table has them the source's range ``low``, ``high`` (float,
+    NaN where the source gives none)."""
     t = pd.read_csv(path, dtype=str, keep_default_na=False)
-    t["value"] = t["value"].astype("float64")
+    for col in ("value", "low", "high"):
+        if col in t:
+            t[col] = pd.to_numeric(t[col].replace("", np.nan)).astype("float64")
     t["assumption"] = t["assumption"].str.lower().eq("true")
     return t
 
@@ -28,9 +31,12 @@ def default_values(table: pd.DataFrame, parameter: str, keys, context: str = "")
 
 
 def cite_default(table: pd.DataFrame, parameter: str, key: str = "", context: str = "") -> str:
-    """``parameter[key]=value unit (source)`` of one default, ``ASSUMPTION`` marked."""
+    """``parameter[key]=value unit (source)`` of one default, with the source's range where
+    the table has one, ``ASSUMPTION`` marked."""
     r = table[
         (table["parameter"] == parameter) & (table["key"] == key) & (table["context"] == context)
     ].iloc[0]
     flag = "; ASSUMPTION" if r["assumption"] else ""
-    return f"{parameter}[{key or '-'}]={r['value']:g} {r['unit']} ({r['source']}{flag})"
+    low, high = r.get("low", np.nan), r.get("high", np.nan)
+    rng = f" [{low:g}-{high:g}]" if pd.notna(low) and pd.notna(high) else ""
+    return f"{parameter}[{key or '-'}]={r['value']:g}{rng} {r['unit']} ({r['source']}{flag})"

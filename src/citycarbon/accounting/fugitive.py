@@ -2,8 +2,8 @@
 
 Chains one function per equation over the ingest table ``fugitive_activity`` (one row per year
 and activity: raw coal mined underground or at the surface [t], natural gas distributed or
-transmitted [10^6 m3]). Defaults are data (``data/fugitive_defaults.csv``; every value is
-labelled ``assumption``: recalled from the IPCC text, not checked against the printed tables).
+transmitted [10^6 m3]). Defaults are data (``data/fugitive_defaults.csv``: value, unit, source
+and table, and the IPCC range as ``low``/``high`` where the source gives one).
 
 Categories: 1.B.1 solid fuels (coal mining and post-mining CH4), 1.B.2 oil and natural gas
 (natural gas transmission and distribution CH4 and CO2). The notation key is data-driven:

@@ -99,9 +99,10 @@ class FactorChoice(Section):
     waste_climate_zone: Literal["tropical_moist_wet", "temperate_wet"] = "tropical_moist_wet"
     #: zone of the mangrove biomass defaults (IPCC 2013 Wetlands Supplement Ch. 4)
     sink_climate_zone: Literal["subtropical"] = "subtropical"
-    #: annual mean temperature class of the manure-management CH4 factors (IPCC 2006 Vol. 4
-    #: Tables 10.14, 10.15: cool < 15 C, temperate 15-25 C, warm > 25 C)
-    livestock_climate: Literal["cool", "temperate", "warm"] = "temperate"
+    #: annual average temperature [C] of the manure-management CH4 factors (IPCC 2006 Vol. 4
+    #: Table 10.14 per degree from <= 10 to >= 28 C; Table 10.15 by class: cool < 15 C,
+    #: temperate 15-25 C, warm > 25 C)
+    livestock_temperature_c: float = Field(21.0, ge=-30.0, le=40.0)
 
     @model_validator(mode="after")
     def _one_priority(self) -> FactorChoice:

@@ -683,7 +683,7 @@ def _other_city(cfg, year_list, profile, settings) -> pd.DataFrame:
         lake.read_current("agriculture", filt, **read),
         region_code=cfg.adcode,
         years=year_list,
-        climate=cfg.factors.livestock_climate,
+        temperature_c=cfg.factors.livestock_temperature_c,
     )
     fug = fugitive_.fugitive_emissions(
         lake.read_current("fugitive_activity", filt, **read),
