@@ -665,7 +665,7 @@ GREEN_PROJECT_ELIGIBILITY = Result(
         "eligible": "",  # yes | no | undetermined
         "clauses": "",  # matching clauses, "number title_zh", '; '-joined
         "clauses_en": "",
-        "clause_source_status": "",  # unverified | verified
+        "clause_source_status": "",  # verified | corroborated | assumption (';'-joined)
         "missing_evidence": "",  # evidence codes, ';'-joined
         "reason_zh": "",
         "reason_en": "",
