@@ -728,6 +728,8 @@ SUBSIDY_APPLICATION = Result(
         "bank": "",
         "investment_10k_cny": "10^4 CNY",
         "recognition": "",
+        "recognition_year": "1",
+        "recognition_batch": "",
         "first_disbursement": "time",
         "disbursed_10k_cny": "10^4 CNY",
         "eligible": "bool",
