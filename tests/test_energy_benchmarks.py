@@ -19,9 +19,12 @@ app, web_home = web_fixtures.app, web_fixtures.web_home  # shared fixtures
 def test_levels_file_is_checked_and_labelled():
     levels = bm.load_benchmarks()
     t = levels.table
-    assert levels.label == "ndrc-2023-723@2023.1" and "723号" in levels.title_zh
+    assert levels.label == "ndrc-2023-723@2023.2" and "723号" in levels.title_zh
     assert (t["benchmark"] <= t["baseline"]).all()
-    assert set(t["source_status"]) <= {"verified", "unverified"}
+    assert set(t["source_status"]) <= set(bm.SOURCE_STATUSES)
+    # 2023.2: no row read in the document itself; each agrees with a named published source
+    assert set(t["source_status"]) == {"corroborated"} and t["checks"].map(len).min() >= 1
+    assert t["clause_zh"].str.contains("·").all()
     # every level unit has its display name in both catalogs (the page never shows a raw key)
     import yaml
 
@@ -35,6 +38,29 @@ def test_levels_file_is_checked_and_labelled():
             assert unit.replace("/", "_per_").replace(" ", "_") in names, (lang, unit)
     clinker = t.set_index("id").loc["cement_clinker"]
     assert (clinker["benchmark"], clinker["baseline"], clinker["unit"]) == (100, 117, "kgce/t")
+    levels_of = t.set_index("id")[["benchmark", "baseline"]].T.to_dict("list")
+    # GB 16780-2021 / GB 21340-2019 / GB 21342-2025 grades 1 and 3; 723号 per a transcription
+    assert levels_of == {
+        "cement_clinker": [100, 117],
+        "flat_glass": [8.0, 12.0],
+        "blast_furnace_iron": [361, 435],
+        "bof_steel": [-30, -10],
+        "coke_top_charged": [110, 135],
+    }
+
+
+def test_a_row_without_its_checks_or_with_the_old_status_is_refused(tmp_path):
+    import yaml
+
+    from citycarbon.errors import InputError
+
+    doc = yaml.safe_load(bm.BENCHMARKS_FILE.read_text(encoding="utf-8"))
+    for change in ({"checks": []}, {"source_status": "unverified"}):
+        bad = {**doc, "products": [{**doc["products"][0], **change}]}
+        path = tmp_path / "levels.yaml"
+        path.write_text(yaml.safe_dump(bad, allow_unicode=True), encoding="utf-8")
+        with pytest.raises(InputError):
+            bm.load_benchmarks.__wrapped__(path)
 
 
 def test_unit_energy_hand_computed():
@@ -135,7 +161,7 @@ def test_an_output_upload_is_benchmarked_and_shown(app, web_home, tmp_path):
     # 205-1 energy [tce] x 1000 kgce/tce / 12,000 t
     assert row["unit_energy"] == pytest.approx(energy_tce * 1000 / 12000.0)
     assert row["position"] == bm.benchmark_position([row["unit_energy"]], 100.0, 117.0)[0]
-    assert row["source_status"] == "unverified"
+    assert row["source_status"] == "corroborated"
     s = results.current(ENERGY_BENCHMARK_SUMMARY)
     assert s["share_advanced"].between(0, 1).all()
 

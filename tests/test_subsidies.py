@@ -69,6 +69,119 @@ def test_zhuanjingtexin_grants_and_budget():
     use = sb.budget_use(90.0, 40.0, sb.rule_set(sb.AWARD_RULES))
     assert use["uncommitted_10k_cny"] == 7910.0 and use["paid_share"] == pytest.approx(0.005)
     assert sb.rule_set(sb.LOAN_RULES)["source_status"] == "unverified"
+    award_rules = sb.rule_set(sb.AWARD_RULES)
+    assert award_rules["years_after_recognition"] == 0 and award_rules["upgrade_award"] == "full"
+    assert award_rules["years_after_recognition_status"] == "assumption"
+    assert award_rules["upgrade_award_status"] == "assumption"
+
+
+#: No loan line (grants only), typed as the pipeline's lines are.
+NO_LINES = pd.DataFrame(
+    {
+        "application_id": pd.Series(dtype=object),
+        "date": pd.Series(dtype="datetime64[ns]"),
+        "amount_10k_cny": pd.Series(dtype=float),
+    }
+)
+
+
+def _awards(rows: list[tuple]) -> pd.DataFrame:
+    """专精特新 applications: id, enterprise, application year, status, level, recognition year."""
+    cols = ["application_id", "enterprise_code", "year", "status", "recognition"]
+    return pd.DataFrame(rows, columns=[*cols, "recognition_year"]).assign(
+        programme="zhuanjingtexin", investment_10k_cny=None, bank=None
+    )
+
+
+def test_only_a_new_recognition_is_paid():
+    """Applications of 2025 (window 0 years: the recognition year only): recognised 2025 ->
+    20 万元; 2024 (an old recognition) and 2026 (not yet recognised) -> not new; no year given
+    -> refused; no level -> refused."""
+    apps = _awards(
+        [
+            ("N", "E1", 2025, "approved", "provincial_sme", 2025),
+            ("OLD", "E2", 2025, "approved", "provincial_sme", 2024),
+            ("FUTURE", "E3", 2025, "approved", "provincial_sme", 2026),
+            ("NOYEAR", "E4", 2025, "approved", "provincial_sme", None),
+            ("NOLEVEL", "E5", 2025, "approved", None, 2025),
+        ]
+    )
+    out, _ = sb.entitlements_10k_cny(apps, NO_LINES)
+    got = out.set_index("application_id")
+    assert got["refusals"].to_dict() == {
+        "N": "",
+        "OLD": "recognition_not_new",
+        "FUTURE": "recognition_not_new",
+        "NOYEAR": "no_recognition_year",
+        "NOLEVEL": "no_recognition",
+    }
+    assert got["entitlement_10k_cny"].tolist() == [20.0, 0, 0, 0, 0]
+    # a rule set with a one-year window pays the 2024 recognition too
+    wider = {**sb.rule_set(sb.AWARD_RULES), "years_after_recognition": 1}
+    codes = sb.award_refusal_codes(apps, wider)
+    assert codes.tolist() == [
+        "",
+        "",
+        "recognition_not_new",
+        "no_recognition_year",
+        "no_recognition",
+    ]
+
+
+def test_one_grant_per_enterprise_and_level():
+    """E1 applies twice for its 2025 provincial recognition (two batches' paperwork): the first
+    by year then id holds the grant, the second is refused. E2's first application was
+    rejected, so its second one holds it. E3 holds a provincial and a national grant: the levels
+    are separate. Committed (approved): 20 + 20 + 20 + 50 = 110 万元."""
+    apps = _awards(
+        [
+            ("A", "E1", 2025, "approved", "provincial_sme", 2025),
+            ("B", "E1", 2025, "approved", "provincial_sme", 2025),
+            ("C", "E2", 2025, "rejected", "provincial_sme", 2025),
+            ("D", "E2", 2025, "approved", "provincial_sme", 2025),
+            ("E", "E3", 2025, "approved", "provincial_sme", 2025),
+            ("F", "E3", 2025, "approved", "national_little_giant", 2025),
+        ]
+    )
+    lines = NO_LINES
+    out, _ = sb.entitlements_10k_cny(apps, lines)
+    got = out.set_index("application_id")
+    assert got["refusals"].tolist() == ["", "already_awarded", "", "", "", ""]
+    assert got["entitlement_10k_cny"].tolist() == [20.0, 0, 20.0, 20.0, 20.0, 50.0]
+    assert got["committed_10k_cny"].sum() == 110.0  # C is rejected: entitled, not committed
+    # the holder does not depend on the rows' order
+    again, _ = sb.entitlements_10k_cny(apps.iloc[::-1].reset_index(drop=True), lines)
+    assert again.set_index("application_id").loc[list("ABCDEF"), "refusals"].tolist() == [
+        "",
+        "already_awarded",
+        "",
+        "",
+        "",
+        "",
+    ]
+
+
+def test_a_provincial_sme_later_recognised_national():
+    """E1: provincial in 2024 (20 万元), national 小巨人 in 2025: with ``upgrade_award: full``
+    (the rule data) 50 万元, 70 in all; with ``difference`` 50 - 20 = 30, 50 in all. E2 is
+    national without a provincial grant: 50 either way; E3's provincial application was
+    refused (not new), so its national grant is whole either way."""
+    apps = _awards(
+        [
+            ("P1", "E1", 2024, "approved", "provincial_sme", 2024),
+            ("N1", "E1", 2025, "approved", "national_little_giant", 2025),
+            ("N2", "E2", 2025, "approved", "national_little_giant", 2025),
+            ("P3", "E3", 2025, "approved", "provincial_sme", 2023),
+            ("N3", "E3", 2025, "approved", "national_little_giant", 2025),
+        ]
+    )
+    lines = NO_LINES
+    full, _ = sb.entitlements_10k_cny(apps, lines)
+    assert full["entitlement_10k_cny"].tolist() == [20.0, 50.0, 50.0, 0.0, 50.0]
+    rules = {**sb.rule_set(sb.AWARD_RULES), "upgrade_award": "difference"}
+    diff, _ = sb.entitlements_10k_cny(apps, lines, award_rules=rules)
+    assert diff["entitlement_10k_cny"].tolist() == [20.0, 30.0, 50.0, 0.0, 50.0]
+    assert diff.loc[diff["enterprise_code"] == "E1", "entitlement_10k_cny"].sum() == 50.0
 
 
 def test_green_credit_score_by_hand():
@@ -96,11 +209,14 @@ def _applications() -> tuple[pd.DataFrame, pd.DataFrame]:
     apps = pd.DataFrame(
         {
             "application_id": ["L1", "L2", "L3", "A1", "A2"],
+            "enterprise_code": ["E1", "E2", "E3", "E4", "E5"],
+            "year": [2025] * 5,
             "programme": ["renovation_loan"] * 3 + ["zhuanjingtexin"] * 2,
             "status": ["approved", "approved", "submitted", "approved", "approved"],
             "investment_10k_cny": [3500.0, 1999.0, 2500.0, None, None],
             "bank": ["兴业银行", "示例银行", "厦门银行", None, None],
             "recognition": [None, None, None, "national_little_giant", None],
+            "recognition_year": [None, None, None, 2025, None],
             "paid_10k_cny": [30.0, 0.0, 0.0, 50.0, 0.0],
         }
     )

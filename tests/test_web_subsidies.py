@@ -66,8 +66,19 @@ def test_calculator_by_hand_and_refusals(analyst):
     )  # no schedule
     assert 'data-code="no_disbursement"' in r.text and "无实际放款" in r.text
     award = {"programme": "zhuanjingtexin", "recognition": "national_little_giant"}
+    award |= {"year": "2025", "recognition_year": "2025"}
     r = analyst.post("/finance/subsidies", data={**award, "csrf_token": token})
     assert 'data-eligible="yes"' in r.text and ">50.0000<" in r.text
+    # recognised in 2023, applied for in 2025: not new, refused with the reason in zh and en
+    old = {**award, "recognition_year": "2023", "csrf_token": token}
+    r = analyst.post("/finance/subsidies?lang=zh", data=old)
+    assert 'data-code="recognition_not_new"' in r.text and "不是新认定" in r.text
+    r = analyst.post("/finance/subsidies?lang=en", data=old)
+    assert "Not a new recognition" in r.text
+    r = analyst.post(
+        "/finance/subsidies?lang=en", data={**award, "recognition_year": ""} | {"csrf_token": token}
+    )
+    assert 'data-code="no_recognition_year"' in r.text
     assert analyst.post("/finance/subsidies", data={**form, "schedule": LOAN}).status_code == 403
 
 

@@ -891,6 +891,23 @@ SUBSIDY_APPLICATIONS = Schema(
             doc="provincial_sme (省级专精特新中小企业) or national_little_giant (国家级小巨人)",
         ),
         Column(
+            "recognition_year",
+            "int64",
+            required=False,
+            nullable=True,
+            minimum=2000,
+            aliases=("认定年度", "认定年份"),
+            doc="year of the 专精特新 recognition (a grant is paid for a new recognition only)",
+        ),
+        Column(
+            "recognition_batch",
+            "string",
+            required=False,
+            nullable=True,
+            aliases=("认定批次", "批次"),
+            doc="the recognition's batch as announced, e.g. 2025年第一批 (shown, not checked)",
+        ),
+        Column(
             "paid_10k_cny",
             "float64",
             required=False,

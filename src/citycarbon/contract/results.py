@@ -665,7 +665,7 @@ GREEN_PROJECT_ELIGIBILITY = Result(
         "eligible": "",  # yes | no | undetermined
         "clauses": "",  # matching clauses, "number title_zh", '; '-joined
         "clauses_en": "",
-        "clause_source_status": "",  # unverified | verified
+        "clause_source_status": "",  # verified | corroborated | assumption (';'-joined)
         "missing_evidence": "",  # evidence codes, ';'-joined
         "reason_zh": "",
         "reason_en": "",
@@ -728,6 +728,8 @@ SUBSIDY_APPLICATION = Result(
         "bank": "",
         "investment_10k_cny": "10^4 CNY",
         "recognition": "",
+        "recognition_year": "1",
+        "recognition_batch": "",
         "first_disbursement": "time",
         "disbursed_10k_cny": "10^4 CNY",
         "eligible": "bool",

@@ -1169,6 +1169,10 @@ def _subsidy_applications(ent: pd.DataFrame, periods: pd.DatetimeIndex) -> pd.Da
         common = {"application_id": app_id, "enterprise_code": code, "year": year}
         common |= {"programme": programme, "status": status, "bank": bank}
         common |= {"investment_10k_cny": inv, "recognition": recog}
+        common |= {  # recognised in the year applied for (a new recognition)
+            "recognition_year": year if recog else None,
+            "recognition_batch": f"{year}年第一批（示例）" if recog else None,
+        }
         dated = [(f"{year + dy}-{md}", amount) for dy, md, amount in lines] or [(None, None)]
         for i, (date, amount) in enumerate(dated):
             rows.append(

@@ -15,7 +15,9 @@ References
 ----------
 [1] 国家发展改革委等《绿色低碳转型产业指导目录（2024年版）》.
 [2] 中国人民银行 国家发展改革委 中国证监会《绿色债券支持项目目录（2021年版）》（银发〔2021〕96号）.
-Clause numbers in the rule data are marked ``source_status: unverified`` until checked.
+Every catalogue, clause and exclusion of the rule data says how it was checked
+(``source_status`` of :data:`SOURCE_STATUSES`, and a ``check`` unless ``verified``): clause
+sub-level numbers are ``assumption`` until read in the catalogue text.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from citycarbon.errors import InputError
 
 RULES_FILE = Path(__file__).parent / "data" / "green_catalogues.yaml"
 OUTCOMES = ("yes", "no", "undetermined")
+#: verified: read in the catalogue text; corroborated: agrees with a named published source;
+#: assumption: not checked against the text.
+SOURCE_STATUSES = ("verified", "corroborated", "assumption")
 EVIDENCE_SEPARATOR = ";"
 OUT_COLUMNS = (
     "project_id",
@@ -50,14 +55,18 @@ OUT_COLUMNS = (
 @cache
 def catalogue_rules(path: Path = RULES_FILE) -> Mapping[str, Any]:
     """The rules file, checked: clauses and exclusions name a declared catalogue, clause evidence
-    is declared, every clause and catalogue says its ``source_status``."""
+    is declared, every clause, exclusion and catalogue says its ``source_status`` (one of
+    :data:`SOURCE_STATUSES`) and, unless verified, its ``check``."""
     with open(path, encoding="utf-8") as fh:
         data = yaml.safe_load(fh)
     cats, evidence = data["catalogues"], data["evidence"]
     for item in [*data["clauses"], *data["exclusions"], *cats.values()]:
-        if not item.get("source_status"):
+        status = item.get("source_status")
+        if status not in SOURCE_STATUSES or (status != "verified" and not item.get("check")):
             raise InputError(
-                "every catalogue, clause and exclusion needs source_status", source=path.name
+                "every catalogue, clause and exclusion needs a source_status of "
+                f"{list(SOURCE_STATUSES)} and, unless verified, its check (found {status!r})",
+                source=path.name,
             )
     for c in data["clauses"]:
         if c["catalogue"] not in cats or not set(c["evidence"]) <= set(evidence):

@@ -12,9 +12,20 @@ Interest subsidy (rule set ``fujian-2025-renovation-loan``):
 - split by calendar year, so a loan disbursed in instalments across year ends is budgeted in
   the years the interest accrues; many loans at once (:func:`interest_subsidy_by_loan_10k_cny`).
 
-One-off 专精特新 grants (rule set ``fujian-2025-zhuanjingtexin``) by recognition level; committed
-(entitlements of approved applications) and paid amounts against each programme's allocation
-(:func:`entitlements_10k_cny`, :func:`budgets_10k_cny`).
+One-off 专精特新 grants (rule set ``fujian-2025-zhuanjingtexin``) for a *newly* recognised
+enterprise, by level (``provincial_sme`` 20 万元, ``national_little_giant`` 50 万元):
+
+- the application carries the recognition's level and year (and batch, shown); it is paid when
+  application year - recognition year is in [0, ``years_after_recognition``] (0: the
+  recognition year only, an assumption of the rule data) (:func:`award_refusal_codes`);
+- one grant per enterprise and level: of the applications that are not rejected and otherwise
+  eligible, the first (application year, then id) holds it, later ones are refused;
+- a provincial SME later recognised national gets the whole national grant (``upgrade_award:
+  full``) or the national grant less the provincial one it was granted (``difference``), as the
+  rule data say (:func:`grants_10k_cny`).
+
+Committed (entitlements of approved applications) and paid amounts against each programme's
+allocation (:func:`entitlements_10k_cny`, :func:`budgets_10k_cny`).
 
 References
 ----------
@@ -68,7 +79,11 @@ REFUSALS: Mapping[str, str] = {
     "bank_not_cooperating": "{bank!r} is not a cooperating bank",
     "no_disbursement": "the schedule has no loan disbursement",
     "no_recognition": "no 专精特新 recognition is given",
+    "no_recognition_year": "the year of the 专精特新 recognition is not given",
+    "recognition_not_new": "the recognition is not new: it is not of the application's year",
+    "already_awarded": "the enterprise holds this level's grant in an earlier application",
 }
+UPGRADE_AWARDS = ("full", "difference")
 
 
 @dataclass(frozen=True)
@@ -80,7 +95,7 @@ class Eligibility:
 def _codes(flags: Mapping[str, Any]) -> pd.Series:
     """';'-joined codes of the flags that are True, per row ('' where none)."""
     parts = [pd.Series(np.where(np.asarray(f, dtype=bool), f"{c};", "")) for c, f in flags.items()]
-    return pd.concat(parts, axis=1).sum(axis=1).str.rstrip(";")
+    return pd.concat(parts, axis=1).sum(axis=1).astype(str).str.rstrip(";")
 
 
 def loan_refusal_codes(
@@ -198,14 +213,76 @@ def interest_subsidy_10k_cny(
 def recognition_award_10k_cny(
     recognitions: pd.Series, rules: Mapping[str, Any] | None = None
 ) -> pd.Series:
-    """One-off 专精特新 grant per newly recognised enterprise [10^4 CNY]: ``provincial_sme`` or
-    ``national_little_giant``; an unknown recognition is refused."""
+    """One-off 专精特新 grant of a recognition level [10^4 CNY]: ``provincial_sme`` or
+    ``national_little_giant``; an unknown level is refused."""
     rules = rules or rule_set(AWARD_RULES)
     awards = rules["awards_10k_cny"]
     unknown = sorted(set(recognitions) - set(awards))
     if unknown:
         raise UnknownCodeError("专精特新 recognition", unknown[0], awards)
     return recognitions.map(awards).astype(float)
+
+
+def award_refusal_codes(apps: pd.DataFrame, rules: Mapping[str, Any] | None = None) -> pd.Series:
+    """Refusal codes of 专精特新 applications (:data:`REFUSALS`, ';'-joined; '' = eligible).
+
+    ``apps``: ``application_id``, ``enterprise_code``, ``year`` (of the application),
+    ``status``, ``recognition`` (level) and ``recognition_year``. Codes: ``no_recognition``,
+    ``no_recognition_year``, ``recognition_not_new`` (year - recognition year outside [0,
+    ``years_after_recognition``]) and ``already_awarded`` (an earlier application, by year then
+    id, of the same enterprise and level that is not rejected and otherwise eligible).
+    """
+    rules = rules or rule_set(AWARD_RULES)
+    level = apps["recognition"].fillna("").astype(str)
+    since = pd.to_numeric(apps["year"], errors="coerce") - pd.to_numeric(
+        apps["recognition_year"], errors="coerce"
+    )
+    none = (level == "").to_numpy()
+    no_year = ~none & since.isna().to_numpy()
+    with np.errstate(invalid="ignore"):
+        new = ((since >= 0) & (since <= int(rules["years_after_recognition"]))).to_numpy()
+    not_new = ~none & ~no_year & ~new
+    holder = ~none & new & (apps["status"] != "rejected").to_numpy()
+    who = apps["enterprise_code"].fillna(apps["application_id"])
+    order = apps.assign(who=who, level=level, holder=holder).sort_values(["year", "application_id"])
+    rank = order[order["holder"]].groupby(["who", "level"]).cumcount()
+    later = rank[rank > 0].index
+    flags = {
+        "no_recognition": none,
+        "no_recognition_year": no_year,
+        "recognition_not_new": not_new,
+        "already_awarded": apps.index.isin(later),
+    }
+    return _codes(flags).set_axis(apps.index)
+
+
+def grants_10k_cny(
+    apps: pd.DataFrame, eligible: pd.Series, rules: Mapping[str, Any] | None = None
+) -> pd.Series:
+    """The grant of each eligible 专精特新 application [10^4 CNY] (0 where not eligible).
+
+    The level's award; a national 小巨人 whose enterprise was granted the provincial award in an
+    application of the same or an earlier year (eligible, not rejected) gets the national award
+    less the provincial one when the rule data say ``upgrade_award: difference``, the whole
+    national award when they say ``full``.
+    """
+    rules = rules or rule_set(AWARD_RULES)
+    if rules["upgrade_award"] not in UPGRADE_AWARDS:
+        raise InputError(
+            f"upgrade_award must be one of {list(UPGRADE_AWARDS)}", source="subsidies.yaml"
+        )
+    ok = eligible.to_numpy(dtype=bool)
+    award = recognition_award_10k_cny(apps["recognition"][ok], rules).reindex(apps.index)
+    provincial = apps[ok & (apps["status"] != "rejected").to_numpy()]
+    provincial = provincial[provincial["recognition"] == "provincial_sme"]
+    first_year = provincial.groupby("enterprise_code")["year"].min()
+    upgraded = (
+        (apps["recognition"] == "national_little_giant")
+        & (apps["enterprise_code"].map(first_year) <= apps["year"])
+        & (rules["upgrade_award"] == "difference")
+    )
+    deduct = np.where(upgraded, float(rules["awards_10k_cny"]["provincial_sme"]), 0.0)
+    return (award.fillna(0.0) - deduct).where(ok, 0.0)
 
 
 def budget_use(
@@ -235,7 +312,8 @@ def entitlements_10k_cny(
     ----------
     applications : DataFrame, one row per application
         ``application_id``, ``programme`` (a key of :data:`PROGRAMMES`), ``status``,
-        ``investment_10k_cny`` and ``bank`` (loans), ``recognition`` (专精特新).
+        ``investment_10k_cny`` and ``bank`` (loans); ``enterprise_code``, ``year``,
+        ``recognition`` and ``recognition_year`` (专精特新, :func:`award_refusal_codes`).
     schedule : DataFrame
         The loans' lines: ``application_id``, ``date``, ``amount_10k_cny``.
 
@@ -259,8 +337,7 @@ def entitlements_10k_cny(
     loan_codes = (
         loan_codes + np.where(apps["disbursed_10k_cny"] > 0, "", ";no_disbursement")
     ).str.strip(";")
-    recognised = apps["recognition"].fillna("").astype(str) != ""
-    award_codes = pd.Series(np.where(recognised, "", "no_recognition"))
+    award_codes = award_refusal_codes(apps[~is_loan], award_rules).reindex(apps.index)
     apps["refusals"] = np.where(is_loan, loan_codes, award_codes)
     apps["eligible"] = apps["refusals"] == ""
     yearly = interest_subsidy_by_loan_10k_cny(lines, loan_rules)
@@ -269,10 +346,9 @@ def entitlements_10k_cny(
     loan_total = apps["application_id"].map(
         yearly.groupby("application_id")["subsidy_10k_cny"].sum()
     )
-    grants = apps["recognition"].where(~is_loan & apps["eligible"].to_numpy())
-    award = recognition_award_10k_cny(grants.dropna(), award_rules).reindex(apps.index)
+    award = grants_10k_cny(apps, apps["eligible"] & ~is_loan, award_rules)
     apps["entitlement_10k_cny"] = (
-        np.where(is_loan, loan_total.fillna(0.0), award.fillna(0.0)) * apps["eligible"]
+        np.where(is_loan, loan_total.fillna(0.0), award) * apps["eligible"]
     )
     committing = apps["status"].isin(COMMITTING_STATUSES).to_numpy()
     apps["committed_10k_cny"] = apps["entitlement_10k_cny"].where(committing, 0.0)

@@ -36,7 +36,8 @@ from citycarbon.errors import InputError
 
 BENCHMARKS_FILE = Path(__file__).parent / "data" / "energy_benchmarks.yaml"
 POSITIONS = ("advanced", "compliant", "below_baseline")
-_STATUSES = ("verified", "unverified")
+#: How a row's numbers were checked (the data file says what each means).
+SOURCE_STATUSES = ("verified", "corroborated", "assumption")
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,9 @@ class Benchmarks:
 @cache
 def load_benchmarks(path: Path = BENCHMARKS_FILE) -> Benchmarks:
     """Read and check the levels file: every product has a unit of energy per unit of mass,
-    a benchmark not above its baseline and a source status."""
+    a benchmark not above its baseline, its clause (field and product row) and a source status
+    of :data:`SOURCE_STATUSES`; a row not ``verified`` lists its ``checks`` (what agrees with
+    it, or why nothing could be found)."""
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     rows = pd.DataFrame(doc["products"])
     where = str(path)
@@ -73,13 +76,23 @@ def load_benchmarks(path: Path = BENCHMARKS_FILE) -> Benchmarks:
                 field="benchmark",
                 value=row["benchmark"],
             )
-        if row.get("source_status") not in _STATUSES:
+        if row.get("source_status") not in SOURCE_STATUSES:
             raise InputError(
-                f"product {row['id']}: source_status must be one of {list(_STATUSES)}",
+                f"product {row['id']}: source_status must be one of {list(SOURCE_STATUSES)}",
                 source=where,
                 row=int(i) + 1,
                 field="source_status",
                 value=row.get("source_status"),
+            )
+        checks = row.get("checks")
+        checked = row["source_status"] == "verified" or (isinstance(checks, list) and checks)
+        if not isinstance(row.get("clause_zh"), str) or not checked:
+            raise InputError(
+                f"product {row['id']}: a row needs its clause, and checks unless verified",
+                source=where,
+                row=int(i) + 1,
+                field="checks",
+                value=checks,
             )
     rows["aliases"] = rows["aliases"].apply(lambda a: list(a or []))
     src = doc["source"]

@@ -31,6 +31,8 @@ APPLICATION_FIELDS = [
     "bank",
     "investment_10k_cny",
     "recognition",
+    "recognition_year",
+    "recognition_batch",
 ]
 _LINE_COLUMNS = ["application_id", "date", "amount_10k_cny"]
 
@@ -105,17 +107,24 @@ def estimate(
     bank: str,
     recognition: str,
     schedule: pd.DataFrame,
+    year: int | None = None,
+    recognition_year: int | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """One project typed into the 补贴测算 page: its eligibility, refusal codes and
-    entitlement, and the loan's subsidy by year (``schedule``: ``date``, ``amount_10k_cny``)."""
+    entitlement, and the loan's subsidy by year (``schedule``: ``date``, ``amount_10k_cny``);
+    a 专精特新 grant needs the application ``year`` and the ``recognition_year`` (one
+    application: no earlier grant of the enterprise is known)."""
     app = pd.DataFrame(
         {
             "application_id": ["estimate"],
+            "enterprise_code": [None],
+            "year": [year],
             "programme": [programme],
             "status": ["submitted"],
             "investment_10k_cny": [investment_10k_cny],
             "bank": [bank],
             "recognition": [recognition or None],
+            "recognition_year": [recognition_year],
         }
     )
     lines = schedule.assign(application_id="estimate")

@@ -140,6 +140,8 @@ def subsidies_estimate(
     investment: Annotated[float | None, Form(ge=0, le=1e7)] = None,
     bank: Annotated[str, Form(max_length=64)] = "",
     recognition: Annotated[Literal["", "provincial_sme", "national_little_giant"], Form()] = "",
+    year: Annotated[int | None, Form(ge=2000, le=2100)] = None,
+    recognition_year: Annotated[int | None, Form(ge=2000, le=2100)] = None,
 ) -> HTMLResponse:
     access.require(principal, "read_city")
     lines, bad = parse_schedule(schedule)
@@ -149,6 +151,8 @@ def subsidies_estimate(
         bank=bank.strip(),
         recognition=recognition,
         schedule=lines,
+        year=year or pd.Timestamp.now().year,  # 申报年度 left empty: this year
+        recognition_year=recognition_year,
     )
     form = {
         "programme": programme,
@@ -156,6 +160,8 @@ def subsidies_estimate(
         "bank": bank,
         "investment": "" if investment is None else f"{investment:g}",
         "recognition": recognition,
+        "year": year or "",
+        "recognition_year": recognition_year or "",
     }
     return _subsidy_page(
         request,

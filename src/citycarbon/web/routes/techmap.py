@@ -143,9 +143,9 @@ def project_eligibility_api(
     principal: PrincipalDep, project_id: ProjectId, format: Format = "json"
 ) -> Any:
     """Eligibility of one readable project under 绿色低碳转型产业指导目录（2024年版） and 绿色债券支持
-    项目目录（2021年版）: yes / no / undetermined, the matching clauses (marked unverified until
-    checked against the catalogue text), the reason and the missing evidence. 404 outside the
-    caller's scope."""
+    项目目录（2021年版）: yes / no / undetermined, the matching clauses (their source status:
+    sub-level numbers are assumptions until read in the catalogue text), the reason and the
+    missing evidence. 404 outside the caller's scope."""
     _, rows = gq.project(principal, project_id)
     return page(rows, 100, 0, format, f"eligibility_{project_id}")
 
