@@ -2670,9 +2670,9 @@ def _boundary_reasons(
         if invalid:
             problem[i] = f"the boundary is not a valid polygon: {invalid[0]}"  # the first
             continue
-        west, south, east, north = geo.bounds([shape])
         if city_bbox is not None:
             x0, y0, x1, y1 = city_bbox
+            west, south, east, north = geo.bounds([shape])
             if west < x0 or east > x1 or south < y0 or north > y1:
                 problem[i] = (
                     f"the boundary lies outside the city ({x0:.3f}-{x1:.3f} E, {y0:.3f}-{y1:.3f} N)"
