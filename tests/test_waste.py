@@ -48,6 +48,55 @@ def test_fod_matches_recursion_of_eq_3_4():
         assert acc[:, t] == pytest.approx(a)
 
 
+def test_landfill_fod_constant_deposits_closed_form():
+    """The IPCC Waste Model spreadsheet's own worked example was not found in the sources
+    searched (IPCC_Waste_Model.xls is not in them, and no national report or EPA/UNFCCC text
+    found states its inputs and outputs), so the whole tier sequence (eqs. 3.2, 3.4-3.6, 3.1)
+    is checked against the closed form of the FOD for constant deposits instead.
+
+    W t/yr deposited in years 0 .. N-1, DDOCm = W x DOC x DOCf x MCF (eq. 3.2); with eqs.
+    3.4/3.5 (decay from the year after deposition) the DDOCm decomposed in year n is
+        DDOCm x (1 - e^{-k n})                          for n <= N
+        DDOCm x (1 - e^{-k N}) x e^{-k (n - N)}         for n >= N (no more deposits),
+    and CH4 = decomposed x F x 16/12 x (1 - OX) (eqs. 3.6, 3.1). At steady state it tends to
+    W x DOC x DOCf x MCF x F x 16/12, the mass-balance value of the same waste.
+
+    Unmanaged deep site (MCF 0.8, OX 0: Tables 3.1, 3.2), tropical moist (k food 0.40, paper
+    0.07: Table 3.3), DOC food 0.15, paper 0.40 (Table 2.4), DOCf 0.5, F 0.5:
+    food 1 000 t/yr -> DDOCm 60 t C/yr, CH4 at most 40 t/yr; paper 500 t/yr -> DDOCm 80 t C/yr,
+    CH4 at most 53.333 t/yr.
+    """
+    first, n_dep, last = 2000, 20, 2029
+    years = np.arange(first, first + n_dep)
+    disposal = pd.DataFrame(
+        {
+            "region_code": "350200",
+            "year": np.repeat(years, 2),
+            "treatment": "landfill_unmanaged_deep",
+            "waste_type": np.tile(["food", "paper"], n_dep),
+            "quantity_t": np.tile([1000.0, 500.0], n_dep),
+            "ch4_recovered_t": 0.0,
+        }
+    )
+    got = waste.landfill_ch4(disposal, "tropical_moist_wet", last).set_index("year")["ch4_t"]
+    n = np.arange(last - first + 1)
+
+    def closed_form(ch4_max_t: float, k: float) -> np.ndarray:
+        rising = 1.0 - np.exp(-k * np.minimum(n, n_dep))
+        return ch4_max_t * rising * np.exp(-k * np.clip(n - n_dep, 0, None))
+
+    expected = closed_form(60 * 0.5 * 16 / 12, 0.40) + closed_form(80 * 0.5 * 16 / 12, 0.07)
+    assert got.index.tolist() == list(range(first, last + 1))
+    assert got.to_numpy() == pytest.approx(expected, rel=1e-12)
+    # year 1 (2001): 40 x (1 - e^-0.4) + 53.333 x (1 - e^-0.07) = 13.18720 + 3.60566 t
+    assert got[2001] == pytest.approx(16.79286, rel=1e-6)
+    # 2020, the year after the last deposit: food close to its steady state, 40 x (1 - e^-8)
+    # = 39.98658 t; paper still rising, 53.333 x (1 - e^-1.4) = 40.18150 t
+    assert got[2020] == pytest.approx(39.98658 + 40.18150, rel=1e-6)
+    # 2029, nine years without deposits: both decay as e^{-k (n - N)}
+    assert got[2029] == pytest.approx(expected[-1]) and got[2029] < got[2020]
+
+
 @settings(max_examples=50, deadline=None)
 @given(
     st.lists(st.floats(0, 1e4), min_size=1, max_size=15),

@@ -7,6 +7,7 @@ import warnings
 
 import pytest
 
+from citycarbon import geo
 from citycarbon.runs import map_layers as ml
 from citycarbon.store import catalog, users
 
@@ -196,6 +197,11 @@ def test_blue_carbon_layer_has_each_sites_annual_sink(web):
         assert s["co2_t"] < 0 and s["year"] == int(year)  # a removal
         assert 117 < s["lon"] < 119 and 24 < s["lat"] < 25  # Xiamen
         assert s["ecosystem"] in {"mangrove", "salt_marsh", "seagrass"}
+        # its boundary (the demo's synthetic outline) with the declared area, and the method
+        assert s["geometry"]["type"] == "Polygon" and not geo.validity_problems(s["geometry"])
+        assert geo.area_km2(s["geometry"]) * 100 == pytest.approx(s["area_ha"], rel=1e-3)
+        assert geo.contains(s["geometry"], [s["lon"]], [s["lat"]])[0]
+        assert "sediment" in s["method"] and "Table 4.12" in s["method"]
     month = get(web, "m_admin", "/api/v1/map/periods")["months"][-1]
     by_month = get(web, "m_admin", f"/api/v1/map/points?period={month}")["blue_carbon"]
     assert {s["year"] for s in by_month} == {int(month[:4])}  # a month shows its year's sink

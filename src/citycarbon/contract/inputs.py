@@ -38,7 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from citycarbon import units
+from citycarbon import geo, units
 from citycarbon.accounting import agriculture, fugitive, transport
 from citycarbon.accounting.balance import balance_items
 from citycarbon.contract.codes import valid_credit_codes
@@ -181,7 +181,25 @@ class InCityRule:
     lat: str = "lat"
 
 
-Rule = SumRule | AtMostRule | RequiredIfRule | EitherRule | InCityRule
+@dataclass(frozen=True)
+class BoundaryRule:
+    """The boundary ``geometry`` (GeoJSON Polygon or MultiPolygon text), where given, is a
+    valid polygon (closed, simple rings of at least 4 positions), lies inside the city's
+    bounding box, and its area on the authalic sphere (:func:`citycarbon.geo.area_km2`) agrees
+    with the declared ``area`` [ha] within ``rel_tol``.
+
+    The declared area is what the accounting multiplies (area x rate), so a boundary that
+    contradicts it holds the row back until one of them is corrected. ``rel_tol`` 0.10 is an
+    assumption (no standard found for it): it allows a generalised outline and the difference
+    between a planted or vegetated area and the project boundary.
+    """
+
+    geometry: str = "geometry"
+    area: str = "area_ha"
+    rel_tol: float = 0.10
+
+
+Rule = SumRule | AtMostRule | RequiredIfRule | EitherRule | InCityRule | BoundaryRule
 
 #: Purchased energy (scope 2) and the factor time series (parameter, key) that prices it; key
 #: None is the city's grid region (``factors.grid_region`` of the city config). Used by the
@@ -1163,9 +1181,19 @@ BLUE_CARBON_SITES = Schema(
         Column(
             "lat", "float64", required=False, nullable=True, minimum=-90, maximum=90, aliases=_LAT
         ),
+        Column(
+            "geometry",
+            "string",
+            required=False,
+            nullable=True,
+            aliases=("边界", "站点边界", "范围", "boundary", "geojson"),
+            doc="the site's boundary: a GeoJSON Polygon or MultiPolygon (lon/lat, WGS 84 or the "
+            "map's frame), its area close to area_ha",
+        ),
     ),
     natural_key=("site_id", "year"),
     partition="year",
+    rules=(InCityRule(), BoundaryRule()),
 )
 
 MARICULTURE = Schema(
@@ -2628,6 +2656,57 @@ def _apply_rule(
                 text_of[rule.lon],
                 f"the point lies outside the city ({x0:.3f}-{x1:.3f} E, {y0:.3f}-{y1:.3f} N)",
             )
+    elif isinstance(rule, BoundaryRule):
+        reasons = _boundary_reasons(
+            out[rule.geometry].to_pylist(),
+            np.asarray(out[rule.area], dtype="float64"),
+            rule,
+            ctx.city_bbox,
+        )
+        problems.add(reasons != "", rule.geometry, text_of[rule.geometry], reasons)
+
+
+def _boundary_reasons(
+    texts: list[str | None],
+    declared_ha: np.ndarray,
+    rule: BoundaryRule,
+    city_bbox: tuple[float, float, float, float] | None,
+) -> np.ndarray:
+    """Per row, what is wrong with its boundary ('' = nothing, or none given): each distinct
+    boundary is parsed and measured once (a site repeats its boundary every year)."""
+    codes, distinct = pd.factorize(pd.Series(texts, dtype=object), use_na_sentinel=True)
+    area_ha = np.full(len(distinct), np.nan)
+    problem = np.full(len(distinct), "", dtype=object)
+    for i, text in enumerate(distinct):  # distinct boundaries: a few sites
+        try:
+            shape = geo.parse_polygon(text)
+        except ValueError as err:
+            problem[i] = f"the boundary is not a GeoJSON Polygon or MultiPolygon: {err}"
+            continue
+        invalid = geo.validity_problems(shape)
+        if invalid:
+            problem[i] = f"the boundary is not a valid polygon: {invalid[0]}"  # the first
+            continue
+        if city_bbox is not None:
+            x0, y0, x1, y1 = city_bbox
+            west, south, east, north = geo.bounds([shape])
+            if west < x0 or east > x1 or south < y0 or north > y1:
+                problem[i] = (
+                    f"the boundary lies outside the city ({x0:.3f}-{x1:.3f} E, {y0:.3f}-{y1:.3f} N)"
+                )
+                continue
+        area_ha[i] = units.convert(geo.area_km2(shape), "km2", "ha")
+    reasons = np.where(codes >= 0, problem[codes], "").astype(object)
+    measured = np.where(codes >= 0, area_ha[codes], np.nan)
+    with np.errstate(invalid="ignore"):
+        off = np.abs(measured - declared_ha) > rule.rel_tol * declared_ha
+    pos = np.flatnonzero(off)
+    reasons[pos] = [
+        f"the boundary's area {m:.4g} ha differs from {rule.area} {d:.4g} ha by more than "
+        f"{rule.rel_tol:.0%}"
+        for m, d in zip(measured[pos], declared_ha[pos], strict=True)
+    ]
+    return reasons
 
 
 def text_of_as_text(arr: pa.Array) -> pa.Array:

@@ -41,6 +41,7 @@ References
 
 from __future__ import annotations
 
+import json
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -1286,11 +1287,22 @@ def waste_and_sinks(
         }
     )
     sites = pd.DataFrame(spec["blue_carbon_sites"])
-    site_rows = sites.merge(pd.DataFrame({"year": years}), how="cross").assign(
-        region_code=cfg.adcode,
-        year_planted=lambda t: t["year_planted"].astype("Int64"),
-        soil_c_rate_tc_per_ha_yr=np.nan,
-        biomass_c_rate_tc_per_ha_yr=np.nan,
+    outlines = [  # a few sites: each its synthetic boundary, GeoJSON text as a file carries it
+        json.dumps(
+            geo.ellipse_polygon(s.lon, s.lat, units.convert(s.area_ha, "ha", "m2"), **s.outline),
+            separators=(",", ":"),
+        )
+        for s in sites.itertuples()
+    ]
+    site_rows = (
+        sites.assign(geometry=outlines)
+        .merge(pd.DataFrame({"year": years}), how="cross")
+        .assign(
+            region_code=cfg.adcode,
+            year_planted=lambda t: t["year_planted"].astype("Int64"),
+            soil_c_rate_tc_per_ha_yr=np.nan,
+            biomass_c_rate_tc_per_ha_yr=np.nan,
+        )
     )
     harvest = pd.Series(spec["mariculture"], dtype="float64")
     mari = pd.DataFrame(

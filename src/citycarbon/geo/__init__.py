@@ -266,17 +266,79 @@ def district_of_points(fc: dict, lon: np.ndarray, lat: np.ndarray) -> np.ndarray
     return out
 
 
-def bbox(fc: dict) -> tuple[float, float, float, float]:
-    """(west, south, east, north) of a FeatureCollection."""
-    pts = np.concatenate(
-        [ring for f in fc["features"] for rings in polygons(f["geometry"]) for ring in rings]
-    )
+def bounds(geometries: list[dict]) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of (Multi)Polygons."""
+    pts = np.concatenate([ring for g in geometries for rings in polygons(g) for ring in rings])
     return (
         float(pts[:, 0].min()),
         float(pts[:, 1].min()),
         float(pts[:, 0].max()),
         float(pts[:, 1].max()),
     )
+
+
+def bbox(fc: dict) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of a FeatureCollection."""
+    return bounds([f["geometry"] for f in fc["features"]])
+
+
+def parse_polygon(text: str) -> dict:
+    """A GeoJSON Polygon or MultiPolygon from its text (a bare geometry or a Feature), lon/lat
+    positions reduced to 2-D.
+
+    Raises
+    ------
+    ValueError
+        Not JSON, not a (Multi)Polygon, or positions that are not pairs of numbers (the reason
+        says which); ring validity is :func:`validity_problems`' business.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"not JSON ({err.msg} at character {err.pos})") from None
+    if isinstance(data, dict) and data.get("type") == "Feature":
+        data = data.get("geometry")
+    kind = data.get("type") if isinstance(data, dict) else None
+    if kind not in ("Polygon", "MultiPolygon"):
+        raise ValueError(f"type {kind!r} is not Polygon or MultiPolygon")
+    coords = data.get("coordinates")
+    polys = [coords] if kind == "Polygon" else coords
+    try:
+        rings = [[_positions(ring) for ring in poly] for poly in polys]
+    except (TypeError, ValueError):
+        raise ValueError("coordinates are not rings of [lon, lat] positions") from None
+    if not rings or not all(rings):
+        raise ValueError("a polygon without rings")
+    return {"type": kind, "coordinates": rings[0] if kind == "Polygon" else rings}
+
+
+def _positions(ring: Any) -> list[list[float]]:
+    arr = np.asarray(ring, dtype="float64")
+    if arr.ndim != 2 or arr.shape[1] < 2:
+        raise ValueError("not a list of positions")
+    return arr[:, :2].tolist()
+
+
+def ellipse_polygon(
+    lon_deg: float, lat_deg: float, area_m2: float, axis_ratio: float, bearing_deg: float
+) -> dict:
+    """A 24-sided ellipse Polygon of ``area_m2`` centred on a lon/lat point, its long axis
+    ``axis_ratio`` times the short one and turned ``bearing_deg`` clockwise from north: a
+    plausible synthetic outline (demo sites); its :func:`ring_area_m2` is ``area_m2`` up to the
+    rounding of the positions to 6 decimals (0.1 m)."""
+    t = np.linspace(0.0, 2 * np.pi, 25)
+    b = np.sqrt(area_m2 / (np.pi * axis_ratio))
+    along, across = axis_ratio * b * np.cos(t), b * np.sin(t)
+    turn = np.radians(bearing_deg)
+    north = along * np.cos(turn) - across * np.sin(turn)
+    east = along * np.sin(turn) + across * np.cos(turn)
+    metres_per_deg = np.radians(1.0) * AUTHALIC_RADIUS_M
+    dlon = east / (metres_per_deg * np.cos(np.radians(lat_deg)))
+    dlat = north / metres_per_deg
+    scale = np.sqrt(area_m2 / ring_area_m2(lon_deg + dlon, lat_deg + dlat))
+    ring = np.column_stack([lon_deg + scale * dlon, lat_deg + scale * dlat]).round(6)
+    ring[-1] = ring[0]
+    return {"type": "Polygon", "coordinates": [ring.tolist()]}
 
 
 def random_points_in(

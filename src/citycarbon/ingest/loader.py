@@ -58,6 +58,7 @@ from citycarbon.contract.inputs import (
     DOC_SHEETS,
     QUARANTINE_SCHEMA,
     SCHEMAS,
+    BoundaryRule,
     CheckContext,
     InCityRule,
     Schema,
@@ -573,8 +574,8 @@ def _cell_text(v: Any) -> str | None:
 # ------------------------------------------------------------------------------ the run
 def city_bbox(schema: Schema, city: Any) -> tuple[float, float, float, float] | None:
     """The city's bounding box from its packaged boundaries, where the kind checks that points
-    lie in the city (:class:`InCityRule`); None otherwise."""
-    if not any(isinstance(r, InCityRule) for r in schema.rules):
+    or boundaries lie in the city (:class:`InCityRule`, :class:`BoundaryRule`); None otherwise."""
+    if not any(isinstance(r, InCityRule | BoundaryRule) for r in schema.rules):
         return None
     return bbox(boundaries(city))
 

@@ -20,8 +20,9 @@ Sources
 - ``city_inventory`` (latest run, when the inventory was run): yearly GHG [tCO2e] of its
   district roll-up (basis incl. net imported electricity).
 - The registry (catalog): parks, enterprises (lon/lat, district, park), grid nodes, meters.
-- ``blue_carbon_sites`` (ingest kind; optional lon/lat) and ``city_sinks`` (latest inventory
-  run): the 蓝碳 layer, one point per site with its annual sink per year [tCO2] by pool.
+- ``blue_carbon_sites`` (ingest kind; optional lon/lat and boundary polygon) and ``city_sinks``
+  (latest inventory run): the 蓝碳 layer, one polygon (or point) per site with its annual sink
+  per year [tCO2] by pool and the method of each pool.
 
 Periods are ``YYYY`` (a year), ``YYYY-MM`` (a month) or ``YYYY-MM-DD`` (a day: metered
 electricity only, the fuel returns being monthly). Who may see what is decided by the caller
@@ -152,7 +153,8 @@ class MapData:
     #: nodal carbon intensity per (node_id, period 'YYYY' | 'YYYY-MM') when computed
     node_intensity: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: blue-carbon sites per year: site_id, year, site_name, ecosystem, area_ha, lon, lat,
-    #: co2_t (the annual sink, negative = removal), sediment_co2_t, vegetation_co2_t, tier
+    #: geometry (GeoJSON dict or None), co2_t (the annual sink, negative = removal),
+    #: sediment_co2_t, vegetation_co2_t, tier, method
     blue_carbon: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: enterprise point rows per period, built on first use (every enterprise, unscoped)
     _rows: dict[str, list[list]] = field(default_factory=dict, repr=False)
@@ -577,13 +579,16 @@ def build_map_data(cfg: Any, *, settings: Any, key: tuple | None = None) -> MapD
 
 
 def _blue_carbon_sites(lake: Path, settings: Any) -> pd.DataFrame:
-    """Each blue-carbon site and year with its position (``blue_carbon_sites``) and its annual
-    sink by pool from ``city_sinks`` (sector 3.B.4, ``source`` = site id); sites without a
-    position are left out of the layer."""
-    sinks = _current(lake, SINKS_RESULT, ["year", "sector", "pool", "source", "co2_t", "tier"])
+    """Each blue-carbon site and year with its boundary and position (``blue_carbon_sites``)
+    and its annual sink by pool from ``city_sinks`` (sector 3.B.4, ``source`` = site id) with
+    the method of each pool. A site with a boundary and no lon/lat is placed at its label
+    point; sites with neither are left out of the layer."""
+    sinks = _current(
+        lake, SINKS_RESULT, ["year", "sector", "pool", "source", "co2_t", "tier", "method"]
+    )
     sites = lake_store.read_current(
         "blue_carbon_sites",
-        columns=["site_id", "year", "site_name", "ecosystem", "area_ha", "lon", "lat"],
+        columns=["site_id", "year", "site_name", "ecosystem", "area_ha", "lon", "lat", "geometry"],
         lake=lake,
         url=settings.database_url,
     )
@@ -593,16 +598,30 @@ def _blue_carbon_sites(lake: Path, settings: Any) -> pd.DataFrame:
     pools = blue.pivot_table(
         index=["source", "year"], columns="pool", values="co2_t", aggfunc="sum"
     ).reindex(columns=["sediment", "vegetation"])
-    tier = blue.groupby(["source", "year"])["tier"].agg(lambda t: "/".join(sorted(set(t))))
+    by_site = blue.sort_values("pool").groupby(["source", "year"])
     per_site = pd.DataFrame(
         {
             "co2_t": pools.sum(axis=1, min_count=1),
             "sediment_co2_t": pools["sediment"],
             "vegetation_co2_t": pools["vegetation"],
-            "tier": tier,
+            "tier": by_site["tier"].agg(lambda t: "/".join(sorted(set(t)))),
+            "method": by_site["method"].agg(" | ".join),
         }
     )
     per_site.index = per_site.index.set_names(["site_id", "year"])
+    texts = sites["geometry"]
+    # each distinct boundary parsed once (a few sites; checked at ingest)
+    shapes = {text: geo.parse_polygon(text) for text in texts.dropna().unique()}
+    labels = pd.DataFrame(
+        [geo.label_point(shape) for shape in shapes.values()],
+        index=pd.Index(list(shapes), dtype=object),
+        columns=["lon", "lat"],
+    ).reindex(texts)
+    sites = sites.assign(
+        lon=sites["lon"].fillna(pd.Series(labels["lon"].to_numpy(), index=sites.index)),
+        lat=sites["lat"].fillna(pd.Series(labels["lat"].to_numpy(), index=sites.index)),
+        geometry=texts.map(shapes),
+    )
     sites = sites.dropna(subset=["lon", "lat"]).astype({"year": "int64"})
     return sites.merge(per_site.reset_index(), on=["site_id", "year"], how="left")
 
@@ -769,9 +788,10 @@ BLUE_CARBON_SECTOR = "3.B.4"
 
 
 def blue_carbon_points(data: MapData, period: Period, scope: Scope = EVERYTHING) -> list[dict]:
-    """Blue-carbon sites (蓝碳) with their annual sink of the period's year [tCO2, negative =
-    removal] by pool. The sinks are city-wide figures (the 清单 page shows them to city-wide
-    roles only): a scoped user gets no sites."""
+    """Blue-carbon sites (蓝碳) with their boundary (GeoJSON, where given), their annual sink of
+    the period's year [tCO2, negative = removal] by pool and its method. The sinks are
+    city-wide figures (the 清单 page shows them to city-wide roles only): a scoped user gets no
+    sites."""
     if scope.enterprises is not None or data.blue_carbon.empty:
         return []
     year = period.year
@@ -789,6 +809,8 @@ def blue_carbon_points(data: MapData, period: Period, scope: Scope = EVERYTHING)
             "sediment_co2_t": _num(r.sediment_co2_t),
             "vegetation_co2_t": _num(r.vegetation_co2_t),
             "tier": r.tier if isinstance(r.tier, str) else None,
+            "method": r.method if isinstance(r.method, str) else None,
+            "geometry": r.geometry if isinstance(r.geometry, dict) else None,
         }
         for r in rows.itertuples()  # a handful of sites
     ]

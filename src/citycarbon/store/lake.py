@@ -507,8 +507,8 @@ def read_current(
     finally:
         con.close()
     parts = [c for c in ("year", "month") if c in frame.columns and c not in empty.columns]
-    order = [c for c in empty.columns if c in frame.columns] + parts
-    frame = frame[order]
+    # a column declared after the files were written (a new optional column) reads as empty
+    frame = frame.reindex(columns=[*empty.columns, *parts])
     for c in parts:
         frame[c] = frame[c].astype("int64")
     return frame if columns is None else frame[list(columns)]

@@ -93,6 +93,22 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"is required where (?P<when>\w+) is (?P<value>.+)", "required_if"),
         (r"the point lies outside the city \((?P<box>.+)\)", "outside_city"),
         (r"give both longitude and latitude \(or neither\)", "lon_lat_pair"),
+        (r"the boundary is not a GeoJSON Polygon or MultiPolygon: .*", "boundary_not_polygon"),
+        *(
+            (rf"the boundary is not a valid polygon: polygon (?P<p>\d+) ring (?P<r>\d+): {w}", k)
+            for w, k in (
+                (r"fewer than 4 positions", "boundary_ring_short"),
+                (r"non-finite coordinate", "boundary_ring_nan"),
+                (r"not closed", "boundary_ring_open"),
+                (r"(?P<n>\d+) self-intersection\(s\)", "boundary_ring_crossing"),
+            )
+        ),
+        (r"the boundary lies outside the city \((?P<box>.+)\)", "boundary_outside_city"),
+        (
+            r"the boundary's area (?P<measured>\S+) ha differs from (?P<column>\w+) "
+            r"(?P<declared>\S+) ha by more than (?P<tol>\S+)",
+            "boundary_area",
+        ),
     )
 )
 

@@ -90,6 +90,10 @@ class BlueCarbonSite(BaseModel):
     sediment_co2_t: float | None = None
     vegetation_co2_t: float | None = None
     tier: str | None = None
+    method: str | None = Field(None, description="method of each pool (city_sinks), ' | '-joined")
+    geometry: dict[str, Any] | None = Field(
+        None, description="the site's boundary, a GeoJSON Polygon or MultiPolygon (lon/lat)"
+    )
 
 
 class NodePoint(BaseModel):
@@ -271,6 +275,8 @@ JS_KEYS = (
     "not_in_scope", "loading", "error", "no_data", "mapped", "layer_projects",
     "project_reduction", "layer_blue_carbon", "annual_sink", "sediment", "vegetation",
     "ecosystem", "area_ha", "eco_mangrove", "eco_salt_marsh", "eco_seagrass", "site_id",
+    "method", "method_sediment", "method_vegetation", "methods_link", "boundary",
+    "boundary_polygon", "boundary_point",
 )  # fmt: skip
 
 

@@ -2,8 +2,8 @@
  *
  * Draws the city's districts (ECharts registerMap with the GeoJSON from /api/v1/map/boundaries)
  * as a choropleth, with parks, enterprises, grid nodes, the green project reserve (from
- * /api/v1/techmap/projects) and 蓝碳 (blue-carbon) sites with their annual sink as scatter
- * layers (toggled from the legend), a period slider (year / month / day) and a side panel with
+ * /api/v1/techmap/projects) as scatter layers and 蓝碳 (blue-carbon) sites as their boundary
+ * polygons with a dot sized by their annual sink (all toggled from the legend), a period slider (year / month / day) and a side panel with
  * the clicked district, park or enterprise. Everything comes from the JSON endpoints, which apply the
  * signed-in user's scope. No external resources: ECharts is vendored.
  */
@@ -42,6 +42,7 @@
     names: {},
     timer: null,
     seq: 0,
+    blue: [], // the 蓝碳 sites drawn (renderItem reads their boundaries)
   };
 
   const METRICS = {
@@ -202,13 +203,43 @@
           symbolSize: 24, z: 6, data: [], itemStyle: { color: "#2e7d32", borderColor: "#fff" },
         },
         {
-          // 蓝碳 sites, sized by their annual sink (city-wide roles; empty for others)
-          name: T.layer_blue_carbon, type: "scatter", coordinateSystem: "geo", symbol: "circle",
-          data: [], z: 6, itemStyle: { color: "#00897b", borderColor: "#fff", borderWidth: 1 },
-          symbolSize: (v) => v[2],
+          // 蓝碳 sites: each its boundary polygon (where given) and a dot sized by its annual
+          // sink (city-wide roles; empty for others)
+          name: T.layer_blue_carbon, type: "custom", coordinateSystem: "geo", data: [], z: 6,
+          itemStyle: { color: "#00897b" }, renderItem: blueSite,
         },
       ],
     };
+  }
+
+  // the method of each pool a site has a sink in, in the page's language (the API's ``method``
+  // is the result table's English text)
+  function blueMethods(o) {
+    return [["sediment_co2_t", T.method_sediment], ["vegetation_co2_t", T.method_vegetation]]
+      .filter(([k]) => o[k] !== null && o[k] !== undefined).map(([, text]) => text);
+  }
+
+  // a 蓝碳 site: its outer rings filled, holes outlined, and a dot at its position
+  function blueSite(params, api) {
+    const b = state.blue[params.dataIndex];
+    const g = b.geometry;
+    const polys = !g ? [] : g.type === "Polygon" ? [g.coordinates] : g.coordinates;
+    const ring = (r, fill) => ({
+      type: "polygon",
+      shape: { points: r.map((c) => api.coord(c)) },
+      style: { fill: fill, stroke: "#00695c", lineWidth: 1.5 },
+    });
+    const children = polys.flatMap((rings) => [
+      ring(rings[0], "rgba(0,137,123,0.35)"),
+      ...rings.slice(1).map((h) => ring(h, "rgba(255,255,255,0.6)")),
+    ]);
+    const [x, y] = api.coord([api.value(0), api.value(1)]);
+    children.push({
+      type: "circle",
+      shape: { cx: x, cy: y, r: api.value(2) / 2 },
+      style: { fill: "#00897b", stroke: "#fff", lineWidth: 1 },
+    });
+    return { type: "group", children: children };
   }
 
   function mappedLabel() {
@@ -239,7 +270,8 @@
         `${esc(T["eco_" + o.ecosystem] || o.ecosystem)} · ${esc(T.area_ha)}: ${fmt(o.area_ha, 1)} ha` +
         `<br><b>${esc(T.annual_sink)} ${o.year}</b>: ${sink(o.co2_t)}` +
         `<br>${esc(T.sediment)}: ${sink(o.sediment_co2_t)} · ${esc(T.vegetation)}: ${sink(o.vegetation_co2_t)}` +
-        (o.tier ? ` (${esc(o.tier)})` : "");
+        (o.tier ? ` (${esc(o.tier)})` : "") +
+        blueMethods(o).map((m) => `<br><span class="cc-note">${esc(m)}</span>`).join("");
     }
     if (p.seriesIndex === 2) {
       const key = state.metric in o ? state.metric : "co2_t";
@@ -293,6 +325,7 @@
     const entSize = sizeScale(ents.map((e) => e[entMetric]), 3, 26);
     const nodeSize = sizeScale(points.nodes.map((n) => n.electricity_mwh), 7, 22);
     const blue = points.blue_carbon || [];
+    state.blue = blue;
     const blueSize = sizeScale(blue.map((b) => -(b.co2_t || 0)), 9, 24);
     chart.setOption({
       // the legend names the indicator, its unit and the period
@@ -324,6 +357,7 @@
     root.dataset.districts = String(state.districts.length);
     root.dataset.enterprises = String(ents.length);
     root.dataset.blueCarbon = String(blue.length);
+    root.dataset.blueCarbonPolygons = String(blue.filter((b) => b.geometry).length);
     root.dataset.ready = "1";
   }
 
@@ -398,7 +432,10 @@
       row(T.area_ha, fmt(b.area_ha, 1) + " ha") +
       row(`${T.annual_sink} ${b.year}`, sink(b.co2_t)) +
       row(T.sediment, sink(b.sediment_co2_t)) + row(T.vegetation, sink(b.vegetation_co2_t)) +
-      (b.tier ? row("Tier", esc(b.tier)) : "") + `</table>`;
+      (b.tier ? row("Tier", esc(b.tier)) : "") +
+      row(T.method, blueMethods(b).map(esc).join("<br>") +
+        ` <a class="method-link" href="/methods/city_net_emissions">${esc(T.methods_link)}</a>`) +
+      row(T.boundary, b.geometry ? esc(T.boundary_polygon) : esc(T.boundary_point)) + `</table>`;
   }
   function showNode(n) {
     els.panel.innerHTML =
