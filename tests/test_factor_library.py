@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from citycarbon.errors import InputError, UnitError, UnknownCodeError
-from citycarbon.factors import FactorProfile, diff, load_factor_set
+from citycarbon.factors import FactorProfile, diff, in_language, load_factor_set
 from citycarbon.factors.library import validate_rows
 
 HEADER = "parameter,key,context,year,value,unit,source,clause,note\n"
@@ -158,3 +158,51 @@ def test_diff_matches_non_series_across_publication_years():
     assert d.at["CH4", "status"] == "changed"
     assert d.at["CH4", "rel_change"] == pytest.approx(29.8 / 28 - 1)
     assert d.at["SF6", "value_b_in_unit_a"] == pytest.approx(25_200)
+
+
+def test_texts_in_one_language_keep_the_record(tmp_path):
+    d = tmp_path / "t3"
+    d.mkdir()
+    (d / "manifest.yaml").write_text(
+        "id: t3\nversion: '1'\ntitle: 综合能耗 reference values\ntitle_en: reference values\n"
+        "description: as published\ndescription_zh: 按发布值\n",
+        encoding="utf-8",
+    )
+    (d / "factors.csv").write_text(
+        "parameter,key,context,year,value,unit,source,clause,note,note_zh,note_en\n"
+        "ncv,raw_coal,,2020,20908,kJ/kg,GB/T 2589-2020,表A.1,平均低位发热量; 原煤,"
+        "平均低位发热量；原煤,average net calorific value; raw coal\n"
+        "ncv,coke,,2020,28435,kJ/kg,GB/T 2589-2020,表A.1,as recorded,,\n",
+        encoding="utf-8",
+    )
+    fs = load_factor_set(d)
+    assert fs.text("title", "en") == "reference values"
+    assert fs.text("title", "zh") == "综合能耗 reference values"  # no translation: the record
+    assert fs.text("description", "zh") == "按发布值"
+    for lang, first in (
+        ("zh", "平均低位发热量；原煤"),
+        ("en", "average net calorific value; raw coal"),
+    ):
+        shown = in_language(fs.table, lang)
+        assert list(shown["note"]) == [first, "as recorded"]
+        assert not {"note_zh", "note_en"} & set(shown.columns)
+    assert list(fs.table["note"]) == ["平均低位发热量; 原煤", "as recorded"]  # the record
+    # a city's override note has no translation: shown as written
+    ov = validate_rows(
+        pd.DataFrame(
+            [
+                {
+                    "parameter": "ncv",
+                    "key": "coke",
+                    "year": 2024,
+                    "value": 28,
+                    "unit": "GJ/t",
+                    "source": "city",
+                    "clause": "p. 1",
+                    "note": "实测",
+                }
+            ]
+        ),
+        "config",
+    )
+    assert list(in_language(ov, "en")["note"]) == ["实测"]

@@ -53,9 +53,20 @@ def test_visible_text_skips_scripts_and_keeps_tooltips():
         "<html><head><title>总览</title><style>body{color:red}</style></head><body>"
         '<p title="提示">排放<b>总量</b></p><script>var x = "hello";</script>'
         '<input type="submit" value="保存"><input placeholder="搜索">'
-        '<pre class="json">{"status": "committed"}</pre><pre>文本</pre><code>va_gdp</code>末</body>'
+        '<pre class="json">{"status": "committed"}</pre><pre>文本</pre><code>va_gdp</code>末'
+        "<p>see <cite>《综合能耗计算通则》</cite></p></body>"
     )
-    assert visible_text(html) == ["总览", "提示", "排放", "总量", "保存", "搜索", "文本", "末"]
+    assert visible_text(html) == [
+        "总览",
+        "提示",
+        "排放",
+        "总量",
+        "保存",
+        "搜索",
+        "文本",
+        "末",
+        "see",
+    ]
 
 
 def test_latin_words_on_a_chinese_page_are_found_outside_codes_units_and_names():

@@ -1,6 +1,7 @@
 """因子库 pages and ``/api/v1/factor-sets``: keys are found by their Chinese and English names
 (grid regions from ``grid_regions.csv``, fuels from ``fuels.csv``), the sets and values the
-city's configuration uses are marked per context, and the compare form never proposes A = B."""
+city's configuration uses are marked per context, the compare form never proposes A = B, and
+titles, descriptions and notes are shown in the page's (and the file's) language."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import re
 import pandas as pd
 import pytest
 
+from citycarbon import factors
 from citycarbon.config import CONTEXTS, load_city
+from citycarbon.web.app import data_text_html
 from citycarbon.web.routes.api import factor_values
 from tests import web_fixtures
+from tests.page_language import foreign_words, visible_text
 from tests.web_fixtures import sign_in
 
 app, web_home = web_fixtures.app, web_fixtures.web_home  # shared fixtures
@@ -96,8 +100,6 @@ def test_compare_form_does_not_default_to_the_same_set(viewer):
 def test_every_grid_key_has_a_name():
     """grid_regions.csv names every key of the grid_ef series (provinces with their GB/T 2260
     codes), so no grid value is left findable only by its pinyin."""
-    from citycarbon import factors
-
     grid = factors.load_factor_set("cn-mee-grid").table
     regions = factors.grid_regions()
     assert set(grid.loc[grid["parameter"] == "grid_ef", "key"]) <= set(regions.index)
@@ -105,3 +107,45 @@ def test_every_grid_key_has_a_name():
     assert provinces["adcode"].str.fullmatch(r"\d{2}0000").all()
     assert regions.at["fujian", "adcode"] == "350000"  # as the city config's province
     assert (regions["name_zh"] != "").all() and (regions["name_en"] != "").all()
+
+
+@pytest.mark.parametrize("set_id", factors.available_ids())
+def test_every_text_of_a_set_is_in_one_language(set_id):
+    """Title, description and every note of a built-in set read in Chinese on a Chinese page
+    and in English on an English page, as rendered: cited documents (《…》, 文号) stay as
+    published in <cite>, identifiers in backticks become <code> (tests/page_language.py)."""
+    fs = factors.load_factor_set(set_id)
+    for lang in factors.LANGS:
+        notes = factors.in_language(fs.table, lang)["note"].unique()
+        for text in [fs.text("title", lang), fs.text("description", lang), *notes]:
+            chunks = visible_text(f"<p>{data_text_html(text)}</p>")
+            assert foreign_words(chunks, lang) == [], (lang, text)
+    assert (fs.table["note"] == "").eq(fs.table["note_zh"] == "").all()
+    assert (fs.table["note"] == "").eq(fs.table["note_en"] == "").all()
+
+
+def test_notes_follow_the_page_and_the_file_language(viewer):
+    page = {
+        lang: viewer.get("/factors/cn-gbt2589-2020", params={"q": "raw_coal", "lang": lang}).text
+        for lang in factors.LANGS
+    }
+    assert "平均低位发热量 5000 千卡/千克；原煤" in page["zh"]
+    assert "average net calorific value" not in page["zh"]
+    assert "average net calorific value 5000 kcal/kg; raw coal" in page["en"]
+    assert "平均低位发热量" not in page["en"]
+    assert "<cite>《综合能耗计算通则》</cite>" in page["en"]  # a cited title, as published
+    assert "<code>raw_coal</code>" in page["zh"]
+    assert "General rules for calculation" in viewer.get("/factors", params={"lang": "en"}).text
+    # a file for people holds the note of its language; the API the record and both languages
+    csv = viewer.get(
+        "/api/v1/factor-sets/cn-gbt2589-2020",
+        params={"q": "raw_coal", "format": "csv", "lang": "en"},
+    ).content.decode("utf-8-sig")
+    assert "average net calorific value 5000 kcal/kg; raw coal" in csv
+    assert "平均低位发热量" not in csv
+    ncv = next(
+        i for i in _items(viewer, "cn-gbt2589-2020", q="raw_coal") if i["parameter"] == "ncv"
+    )
+    assert ncv["note"] == "平均低位发热量 5000 kcal/kg; 原煤"
+    assert ncv["note_zh"] == "平均低位发热量 5000 千卡/千克；原煤"
+    assert ncv["note_en"] == "average net calorific value 5000 kcal/kg; raw coal"

@@ -3,10 +3,12 @@ regions (with the names of factor keys)."""
 
 from citycarbon.factors.library import (
     COLUMNS,
+    LANGS,
     FactorProfile,
     FactorSet,
     available_ids,
     diff,
+    in_language,
     list_factor_sets,
     load_factor_set,
     parameters,
@@ -22,6 +24,7 @@ from citycarbon.factors.reference import (
 
 __all__ = [
     "COLUMNS",
+    "LANGS",
     "FactorProfile",
     "FactorSet",
     "available_ids",
@@ -29,6 +32,7 @@ __all__ = [
     "fuels",
     "gases",
     "grid_regions",
+    "in_language",
     "key_names",
     "list_factor_sets",
     "load_factor_set",

@@ -3,7 +3,7 @@
 A factor set is a directory ``<id>/`` holding ``manifest.yaml`` (id, version, title, publisher,
 description) and ``factors.csv`` with one value per row::
 
-    parameter,key,context,year,value,unit,source,clause,note[,status]
+    parameter,key,context,year,value,unit,source,clause,note[,status][,note_zh,note_en]
 
 ``parameter`` is one of ``parameters.yaml``; ``key`` is a fuel, gas, region or material code;
 ``context`` narrows it (a source category, a product) and may be empty; ``year`` is the year the
@@ -13,6 +13,13 @@ anything else, naming file, row and field. ``status`` is empty for a published v
 ``assumption`` for a value that is not (a mapping the platform chose, a year carried forward, a
 figure not verified against its source); its ``note`` says why, and every citation of the value
 (:meth:`FactorProfile.cite`) and every page that lists it says "assumption".
+
+``title``, ``description`` and ``note`` are the record as the set's author wrote them (often
+English with the Chinese terms of the source). For the pages and files of one language the
+manifest adds ``title_zh``/``title_en`` and ``description_zh``/``description_en``, and
+``factors.csv`` the columns ``note_zh``/``note_en``: the same text translated, where a cited
+document keeps its published title in 《》 (:func:`in_language` picks them; a text without a
+translation, e.g. a city's override note, is shown as recorded).
 
 A :class:`FactorProfile` stacks factor sets in priority order under a city's own overrides, and is
 what the accounting core looks values up in. Its :attr:`FactorProfile.version` identifies the
@@ -46,10 +53,17 @@ COLUMNS = [
     "clause",
     "note",
     "status",
+    "note_zh",
+    "note_en",
 ]
 REQUIRED = ["parameter", "key", "year", "value", "unit", "source", "clause"]
 INDEX = ["parameter", "key", "context", "year"]
 STATUSES = ("", "assumption")
+#: Languages of the translated texts (``note_zh``, ``title_en``, ...).
+LANGS = ("zh", "en")
+#: Texts of a set that have translations: columns of the table, keys of the manifest.
+TRANSLATED_COLUMNS = ("note",)
+TRANSLATED_MANIFEST = ("title", "description")
 
 
 @cache
@@ -74,7 +88,7 @@ def validate_rows(table: pd.DataFrame, source: str, *, first_row: int = 2) -> pd
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", source=source)
     table = table.reindex(columns=COLUMNS).copy()
-    for col in ("context", "note", "status"):
+    for col in ("context", "note", "status", "note_zh", "note_en"):
         table[col] = table[col].fillna("").astype(str).str.strip()
     for col in ("parameter", "key", "unit", "source", "clause"):
         table[col] = table[col].astype("string").str.strip()
@@ -187,11 +201,18 @@ class FactorSet:
     publisher: str = ""
     description: str = ""
     path: Path | None = None
+    #: ``title_zh``, ``title_en``, ``description_zh``, ``description_en`` of the manifest
+    translations: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def label(self) -> str:
         """``id@version``, as recorded with results."""
         return f"{self.id}@{self.version}"
+
+    def text(self, name: str, lang: str) -> str:
+        """The set's ``title`` or ``description`` in ``lang`` (the record where the manifest
+        has no translation)."""
+        return self.translations.get(f"{name}_{lang}") or getattr(self, name)
 
 
 def load_factor_set(
@@ -234,7 +255,26 @@ def _load_dir(path: Path) -> FactorSet:
         publisher=manifest.get("publisher", ""),
         description=manifest.get("description", ""),
         path=path,
+        translations={
+            f"{n}_{lang}": str(manifest[f"{n}_{lang}"]).strip()
+            for n in TRANSLATED_MANIFEST
+            for lang in LANGS
+            if manifest.get(f"{n}_{lang}")
+        },
     )
+
+
+def in_language(
+    table: pd.DataFrame, lang: str, names: Sequence[str] = TRANSLATED_COLUMNS
+) -> pd.DataFrame:
+    """``table`` with each text column of ``names`` in ``lang``: ``<name>_<lang>`` where the
+    row has it, the recorded ``<name>`` otherwise; the translation columns left out. For a page
+    or file in one language (``lang`` one of :data:`LANGS`); the record stays in the set's file."""
+    out = table.copy()
+    for name in names:
+        own = out[f"{name}_{lang}"].fillna("")
+        out[name] = own.where(own != "", out[name])
+    return out.drop(columns=[f"{n}_{x}" for n in names for x in LANGS])
 
 
 def available_ids(extra_paths: Iterable[str | Path] = ()) -> list[str]:

@@ -36,7 +36,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.formparsers import MultiPartException
 
 from citycarbon import __version__
@@ -131,7 +131,28 @@ def _qr_svg(url: str) -> Markup:
     return Markup(segno.make(url, error="m").svg_inline(scale=4, title="QR"))
 
 
+#: Marks in a data text (a factor note, a set's description): a cited document's title in 《》
+#: or its number (``发改办气候〔2015〕1722号``, ``公告2024年第12号``), shown as published in
+#: either language; an identifier in backticks (`` `ncv` ``).
+DATA_TEXT_MARKS = re.compile(
+    r"(?P<cite>《[^《》]*》|[\u4e00-\u9fff]*〔\d{4}〕\d+号|公告\d{4}年第\d+号)|`(?P<code>[^`]+)`"
+)
+
+
+def data_text_html(text: str | None) -> Markup:
+    """A data text as HTML: cited documents (:data:`DATA_TEXT_MARKS`) in ``<cite>``,
+    identifiers in ``<code>``, everything else escaped."""
+    text = text or ""
+    parts, end = [], 0
+    for m in DATA_TEXT_MARKS.finditer(text):
+        tag = m.lastgroup
+        parts += [escape(text[end : m.start()]), Markup(f"<{tag}>{escape(m[tag])}</{tag}>")]
+        end = m.end()
+    return Markup("").join([*parts, escape(text[end:])])
+
+
 templates.env.filters["num"] = _fmt_num
+templates.env.filters["data_text"] = data_text_html
 templates.env.filters["qr_svg"] = _qr_svg
 templates.env.globals["method"] = read_methods.method  # 口径 links and 方法说明 panels
 

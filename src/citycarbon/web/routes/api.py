@@ -504,6 +504,8 @@ FACTOR_SET_COLUMNS = [
     "id",
     "version",
     "title",
+    "title_zh",
+    "title_en",
     "publisher",
     "values",
     "parameters",
@@ -528,6 +530,7 @@ def factor_sets_frame() -> pd.DataFrame:
             "id": s.id,
             "version": s.version,
             "title": s.title,
+            **{f"title_{lang}": s.text("title", lang) for lang in factors.LANGS},
             "publisher": s.publisher,
             "values": len(s.table),
             "parameters": ", ".join(sorted(s.table["parameter"].unique())),
@@ -541,10 +544,14 @@ def factor_sets_frame() -> pd.DataFrame:
 
 
 @router.get("/factor-sets", tags=["factors"])
-def factor_set_list(principal: PrincipalDep, format: Format = "json") -> Any:
-    """The factor sets of the library (id, version, title, publisher, counts)."""
+def factor_set_list(principal: PrincipalDep, format: Format = "json", lang: FileLang = None) -> Any:
+    """The factor sets of the library (id, version, title as recorded and in each language,
+    publisher, counts); with ``lang`` the title in that language only."""
     access.require(principal, "read")
-    return one(factor_sets_frame(), format, "factor_sets")
+    frame = factor_sets_frame()
+    if lang:
+        frame = factors.in_language(frame, lang, ["title"])
+    return one(frame, format, "factor_sets", lang)
 
 
 #: a factor set's columns with the key's names after the key, and where the city uses the value
@@ -590,10 +597,15 @@ def factor_set_values(
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
+    lang: FileLang = None,
 ) -> Any:
-    """Values of a factor set with unit, source and clause."""
+    """Values of a factor set with unit, source, clause and note (as recorded, ``note_zh``,
+    ``note_en``); with ``lang`` the note in that language only."""
     access.require(principal, "read")
-    return page(factor_values(set_id, parameter, q), limit, offset, format, f"factors_{set_id}")
+    frame = factor_values(set_id, parameter, q)
+    if lang:
+        frame = factors.in_language(frame, lang)
+    return page(frame, limit, offset, format, f"factors_{set_id}", lang)
 
 
 def factor_diff(a: str, b: str) -> pd.DataFrame:

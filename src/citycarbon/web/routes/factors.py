@@ -1,5 +1,6 @@
 """因子库: browse the factor sets (values with unit, source and clause) and compare two sets
-(:func:`citycarbon.factors.library.diff`)."""
+(:func:`citycarbon.factors.library.diff`). Titles, descriptions and notes are shown in the
+page's language (:func:`citycarbon.factors.in_language`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from citycarbon.config import CONTEXTS
 from citycarbon.read import access
 from citycarbon.read.access import Principal
 from citycarbon.web import auth
-from citycarbon.web.app import records, render
+from citycarbon.web.app import lang_of, records, render
 from citycarbon.web.routes.api import _factor_set, factor_diff, factor_sets_frame, factor_values
 
 router = APIRouter(include_in_schema=False)
@@ -42,7 +43,7 @@ def factors_page(
         "factors.html",
         {
             "active": "factors",
-            "sets": records(factor_sets_frame()),
+            "sets": records(factors.in_language(factor_sets_frame(), lang_of(request), ["title"])),
             "contexts": CONTEXTS,
             "ids": ids,
             "a": a_choice,
@@ -63,16 +64,20 @@ def factor_set_page(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> HTMLResponse:
     access.require(principal, "read")
+    lang = lang_of(request)
     fs = _factor_set(set_id)
-    values = factor_values(set_id, parameter or None, q or None)
+    values = factors.in_language(factor_values(set_id, parameter or None, q or None), lang)
     params = {k: v for k, v in {"parameter": parameter, "q": q}.items() if v}
+    names = factors.parameters()
     return render(
         request,
         "factor_set.html",
         {
             "active": "factors",
             "fs": fs,
-            "parameters": sorted(fs.table["parameter"].unique()),
+            "title": fs.text("title", lang),
+            "description": fs.text("description", lang),
+            "parameters": {p: names[p][lang] for p in sorted(fs.table["parameter"].unique())},
             "parameter": parameter or "",
             "q": q or "",
             "rows": records(values.iloc[offset : offset + PAGE_SIZE]),
