@@ -426,8 +426,9 @@ def calibration_fit(history: CityHistory, calibration: pd.DataFrame) -> pd.DataF
     ``year, source, history_tco2e`` (the inventory's total, else the yearbook series' CO2),
     ``baseline_tco2e`` (:func:`citycarbon.pathways.activity.city_backcast_tco2e`), ``error``
     (baseline / history - 1) and ``within_tolerance`` (``|error| <=``
-    :data:`BACKCAST_TOLERANCE`): the years with both a history total and every sector's
-    activity driver."""
+    :data:`BACKCAST_TOLERANCE`, the year's flag; the calibration's own criterion is the mean
+    absolute error over the years, as per sector): the years with both a history total and
+    every sector's activity driver."""
     hist = long_history(history).dropna(subset=["emissions_tco2e"])
     model = act.city_backcast_tco2e(
         history.activity, calibration, history.emissions, base_year=history.base_year

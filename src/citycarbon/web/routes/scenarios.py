@@ -480,6 +480,7 @@ def scenarios_page(
         activity_rows=records(activity["calibration"]),
         backcast_rows=records(activity["backcast"]),
         fit_rows=records(activity["fit"]),
+        fit_mape=float(activity["fit"]["error"].abs().mean()) if len(activity["fit"]) else None,
         activity_chart=_activity_chart(activity["projection"], sector_labels, t),
         backcast_tolerance=stored_scenarios.BACKCAST_TOLERANCE,
         grid_chart=_grid_chart(grid, t),
