@@ -261,3 +261,28 @@ def test_activity_baseline_reproduces_the_inventory_history(demo_home):
         / proj.loc[("buildings", h.base_year), "energy_tce"]
     )
     assert ratio == pytest.approx(expected, rel=1e-9)
+
+
+def test_demo_stirpat_and_fit_use_the_yearbook_series(demo_home):
+    """The demo ingests Xiamen's yearbook series 2015-2024 (kind yearbook_series): STIRPAT then
+    has enough years for elasticities (inventory years from the inventory, earlier years the
+    series' synthetic CO2) and the baseline's fit lists the inventory years within tolerance."""
+    from citycarbon.runs import scenarios as ds
+
+    h = ds.city_history()
+    assert h.series is not None and h.series["year"].min() == 2015
+    assert (h.series["gdp_base_year"] == 2020).all()
+    got = ds.history_stirpat(h, n_boot=100)
+    s = got["summary"]
+    assert s["first_year"] == 2015 and s["years_inventory"] == len(h.drivers)
+    assert s["n_obs"] == s["years_inventory"] + s["years_series"]
+    # urbanisation was not found for Xiamen: left empty, so it is not a driver
+    assert got["drivers"] == ["population", "affluence", "industrial_share"]
+    assert got["elasticities"] is not None
+    fit = ds.activity_baseline(h)["fit"].set_index("year")
+    assert set(fit.index) == set(h.drivers["year"])  # activity drivers only in the demo years
+    assert fit.at[h.base_year, "error"] == pytest.approx(0.0, abs=1e-12)
+    # the stated tolerance: mean absolute error of the city total (as per sector); a single
+    # year may exceed it and is flagged (the demo's first year, its trend clipped at +1 %/yr)
+    assert fit["error"].abs().mean() <= ds.BACKCAST_TOLERANCE
+    assert (fit["within_tolerance"] == (fit["error"].abs() <= ds.BACKCAST_TOLERANCE)).all()

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from citycarbon.demo.users import demo_password
 from citycarbon.store import catalog, consents, users
 from citycarbon.store.models import AuditLog
-from tests.web_fixtures import sign_in
+from tests.web_fixtures import csrf_of, sign_in, wait_job
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +144,40 @@ def test_the_pages_are_entirely_in_one_language(analyst):
         assert word not in en
     fin = analyst.get("/finance?lang=en").text
     assert "Green projects of consenting enterprises" in fin and "授权企业的绿色低碳项目" not in fin
+
+
+def test_a_project_uploaded_from_the_reserve_page_is_listed_mapped_and_checked(app, job_worker):
+    """/techmap/projects links the template of kind green_projects and uploads a file through
+    the one pipeline (POST /data/upload): the job page shows its status and links back to the
+    reserve; the project is then listed with its reduction, on the map layer and checked
+    against the catalogues."""
+    client = sign_in(app, "analyst")
+    page = client.get("/techmap/projects").text
+    assert 'id="projects-upload-form"' in page and 'name="kind" value="green_projects"' in page
+    assert "/data/templates/green_projects?format=xlsx" in page
+    template = client.get("/data/templates/green_projects?format=csv")
+    assert template.status_code == 200 and "项目编号" in template.content.decode("utf-8-sig")
+    body = (
+        "project_id,name,owner_name,district_code,lon,lat,technology,project_type,"
+        "investment_10k_cny,annual_generation_mwh,status,start_year,evidence\n"
+        "GP-T18,示例翔安屋顶光伏示范项目,示例能源有限公司,350213,118.25,24.62,pv_generation,"
+        "pv_generation,1200,3600,运营,2024,project_filing;grid_connection\n"
+    ).encode()
+    r = client.post(
+        "/data/upload",
+        data={"kind": "green_projects", "csrf_token": csrf_of(page)},
+        files={"file": ("projects.csv", body, "text/csv")},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith("/data/jobs/")
+    job = wait_job(client, int(r.headers["location"].rsplit("/", 1)[1]))
+    assert job["status"] == "done", job
+    job_page = client.get(r.headers["location"]).text
+    assert 'href="/techmap/projects" class="refreshed-link"' in job_page
+    listed = client.get("/api/v1/techmap/projects").json()["items"]
+    mine = next(p for p in listed if p["project_id"] == "GP-T18")
+    assert mine["status"] == "operating" and mine["reduction_tco2_per_yr"] > 0
+    assert (mine["lon"], mine["lat"]) == (118.25, 24.62)  # the map layer reads these
+    assert "GP-T18" in client.get("/techmap/projects").text
+    eligibility = client.get("/api/v1/techmap/projects/GP-T18/eligibility").json()["items"]
+    assert len(eligibility) >= 1 and {e["project_id"] for e in eligibility} == {"GP-T18"}

@@ -303,8 +303,14 @@ def test_activity_baseline_and_stirpat_api(seeded):
     assert all(r["within_tolerance"] for r in cal)
     st = seeded.get("/api/v1/scenarios/stirpat").json()
     assert st["drivers"][:2] == ["population", "affluence"] and "industrial_share" in st["drivers"]
-    # three demo years for three drivers: diagnostics shown, elasticities honestly withheld
-    assert st["elasticities"] is None and st["summary"]["residual_df"] < 1
+    # the demo's yearbook series (2015-) before its three inventory years: enough years for
+    # elasticities, with R² and the sample's sources
+    s = st["summary"]
+    assert s["first_year"] == 2015 and s["years_inventory"] == 3 and s["n_obs"] >= 8
+    assert st["elasticities"] is not None and s["residual_df"] >= 4
+    assert all(0 <= r["r_squared"] <= 1 for r in st["elasticities"])
+    fit = seeded.get("/api/v1/scenarios/activity", params={"part": "fit"}).json()
+    assert {r["source"] for r in fit} == {"inventory"} and len(fit) == 3
 
 
 def test_neutrality_starts_from_the_accounted_sinks(clients, seeded, web_home):

@@ -10,8 +10,8 @@ Python loop over rows); :mod:`citycarbon.ingest.loader` streams files through it
 Kinds
 -----
 Lake tables (data-contract.md, "Lake tables"): ``energy_monthly`` (205-1表 能源购进、消费与库存),
-``meter_readings``, ``city_statistics``, ``city_monthly_statistics``, ``industrial_output``,
-``green_electricity``, ``enterprise_value_added``, ``enterprise_offsets``,
+``meter_readings``, ``city_statistics``, ``city_monthly_statistics``, ``yearbook_series``,
+``industrial_output``, ``green_electricity``, ``enterprise_value_added``, ``enterprise_offsets``,
 ``subsidy_applications``; waste and sinks: ``waste_disposal``, ``wastewater``, ``land_carbon``,
 ``blue_carbon_sites``, ``mariculture``; transport by mode: ``transport_fuel``; agriculture:
 ``agriculture``; fugitive emissions: ``fugitive_activity``; green projects (绿色低碳项目库): ``green_projects``.
@@ -626,6 +626,103 @@ CITY_MONTHLY_STATISTICS = Schema(
     natural_key=("region_code", "period", "indicator"),
     partition="period",
     unit_rule=UnitRule("unit", ("value",), target="indicator", key_column="indicator"),
+)
+
+#: The city's long statistical-yearbook series (统计年鉴 / 统计公报时间序列), one row a year: the
+#: drivers and emissions history of STIRPAT and of the baseline's calibration before the inventory
+#: years (citycarbon.runs.scenarios). Percentages are stored in percent.
+_PCT = dict(dtype="float64", required=False, nullable=True, unit="%", minimum=0.0, maximum=100.0)
+YEARBOOK_SERIES = Schema(
+    kind="yearbook_series",
+    table="yearbook_series",
+    title="Statistical-yearbook series of drivers and emissions, one row a year (统计年鉴时间序列)",
+    columns=(
+        _REGION,
+        Column("year", "int64", minimum=1949, latest="finished", aliases=("年份", "年度", "年")),
+        Column(
+            "population_1e4",
+            "float64",
+            unit="10^4 persons",
+            minimum=0.0,
+            maximum=2e5,
+            plausible="2 x 10^5 x 10^4 persons is above the population of China",
+            aliases=("年末常住人口（万人）", "常住人口万人", "常住人口", "population"),
+        ),
+        Column(
+            "urbanisation_rate_pct",
+            **_PCT,
+            aliases=(
+                "常住人口城镇化率（%）",
+                "常住人口城镇化率",
+                "城镇化率",
+                "urbanisation_rate",
+                "urbanization_rate",
+            ),
+        ),
+        Column(
+            "gdp_comparable_1e8_cny",
+            "float64",
+            unit="10^8 CNY",
+            minimum=0.0,
+            maximum=1e7,
+            plausible="10^7 x 10^8 CNY is several times the GDP of China",
+            aliases=("地区生产总值（可比价，亿元）", "地区生产总值可比价", "gdp_comparable"),
+            doc="GDP at the comparable (constant) prices of gdp_base_year",
+        ),
+        Column(
+            "gdp_base_year",
+            "int64",
+            minimum=1949,
+            maximum=2100,
+            aliases=("可比价基年", "不变价基年", "价格基年", "base_year"),
+            doc="the year whose prices the comparable GDP is in (one base year per city)",
+        ),
+        Column(
+            "secondary_share_pct",
+            **_PCT,
+            aliases=(
+                "第二产业增加值占GDP比重（%）",
+                "第二产业增加值占比",
+                "第二产业比重",
+                "第二产业占gdp比重",
+                "secondary_share",
+            ),
+            doc="secondary-sector value added / GDP at current prices (三次产业结构)",
+        ),
+        Column(
+            "energy_consumption_1e4_tce",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="10^4 tce",
+            minimum=0.0,
+            maximum=1e6,
+            plausible="10^6 x 10^4 tce is above the energy consumption of China",
+            aliases=("能源消费总量（万吨标准煤）", "能源消费总量", "energy_consumption"),
+        ),
+        Column(
+            "co2_1e4_t",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="10^4 t",
+            minimum=0.0,
+            maximum=2e6,
+            plausible="2 x 10^6 x 10^4 t is above the CO2 emissions of China",
+            aliases=("二氧化碳排放量（万吨）", "二氧化碳排放量", "co2_emissions"),
+            doc="the city's CO2 as its statistics or carbon accounting publish it",
+        ),
+        Column(
+            "source",
+            "string",
+            required=False,
+            nullable=True,
+            aliases=("数据来源", "来源", "出处"),
+            doc="where the row's figures are published (yearbook table, bulletin) or 'synthetic'",
+        ),
+    ),
+    natural_key=("region_code", "year"),
+    partition="year",
 )
 
 INDUSTRIAL_OUTPUT = Schema(
@@ -1639,6 +1736,7 @@ SCHEMAS: dict[str, Schema] = {
         METER_READINGS,
         CITY_STATISTICS,
         CITY_MONTHLY_STATISTICS,
+        YEARBOOK_SERIES,
         INDUSTRIAL_OUTPUT,
         GREEN_ELECTRICITY,
         ENTERPRISE_VALUE_ADDED,

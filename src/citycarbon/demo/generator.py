@@ -266,6 +266,8 @@ class DemoCity:
     green_projects: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: agriculture and fugitive activity (issue 15): agriculture, fugitive_activity
     agriculture_and_fugitive: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: the city's statistical-yearbook series before and through the demo years (issue 18)
+    yearbook_series: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def build_city(
@@ -367,6 +369,7 @@ def build_city(
         transport_fuel=transport_by_mode(cal, balance),
         green_projects=_green_projects(cal, cfg, ent, elec, seed),
         agriculture_and_fugitive=agriculture_and_fugitive(cal, cfg, year_list),
+        yearbook_series=yearbook_series(cal, cfg, year_list),
     )
 
 
@@ -426,6 +429,7 @@ def generate_city(
         "enterprise_offsets",
         "subsidy_applications",
         "energy_balance",
+        "yearbook_series",
     ):
         paths[name] = _write_csv(getattr(demo, name), out / f"{name}.csv")
     for name, table in {**demo.waste_and_sinks, **demo.agriculture_and_fugitive}.items():
@@ -964,6 +968,39 @@ def _shares(city_rows: pd.DataFrame, spec: dict, years: list[int]) -> np.ndarray
             known[int(y)] = float(v) / float(g["value"].iloc[0])
     ks = sorted(known)
     return np.interp(years, ks, [known[k] for k in ks])
+
+
+def yearbook_series(cal: dict, cfg: CityConfig, demo_years: list[int]) -> pd.DataFrame:
+    """The city's yearbook series (kind ``yearbook_series``) over the calibration's
+    ``yearbook_series.years``, built by :func:`city_series` from the cited points (GDP at
+    comparable prices chained from published real growth, population, secondary share from
+    published structures; energy by the assumed intensity). CO2 is given only for the years
+    before the demo's inventory years (they have the inventory): energy x the assumed
+    ``co2_per_tce`` — synthetic. Each row names its sources."""
+    spec = cal.get("yearbook_series")
+    if not spec:
+        return pd.DataFrame(columns=COLUMNS["yearbook_series"])
+    first, last = spec["years"]
+    years = list(range(int(first), int(last) + 1))
+    s = {name: values for name, (_, values) in city_series(cal, cfg, years).items()}
+    base = int(cal["series"]["gdp_comparable"]["base_year"])
+    before = np.array(years) < min(demo_years)
+    energy = s["energy_consumption"]
+    co2 = np.where(before, energy * float(_assumption(cal, "co2_per_tce")), np.nan)
+    return pd.DataFrame(
+        {
+            "region_code": cfg.adcode,
+            "year": years,
+            "population_1e4": np.round(s["population"], _DECIMALS),
+            "urbanisation_rate_pct": np.nan,  # not found: left empty, not made up
+            "gdp_comparable_1e8_cny": np.round(s["gdp_comparable"], _DECIMALS),
+            "gdp_base_year": base,
+            "secondary_share_pct": np.round(100 * s["va_secondary"] / s["gdp"], _DECIMALS),
+            "energy_consumption_1e4_tce": np.round(energy, _DECIMALS),
+            "co2_1e4_t": np.round(co2, _DECIMALS),
+            "source": np.where(before, spec["source_before"], spec["source"]),
+        }
+    )[COLUMNS["yearbook_series"]]
 
 
 def _city_statistics(

@@ -32,6 +32,7 @@ INGEST_ORDER = (
     "meter_readings",
     "city_statistics",
     "city_monthly_statistics",
+    "yearbook_series",
     "energy_balance",
     "industrial_output",
     "green_electricity",

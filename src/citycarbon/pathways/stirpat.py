@@ -100,6 +100,19 @@ def gcv_alpha(x: np.ndarray, y: np.ndarray, grid: np.ndarray = ALPHA_GRID) -> fl
     return float(grid[int(np.argmin(gcv))])
 
 
+def r_squared(x: np.ndarray, y: np.ndarray, beta: np.ndarray) -> float:
+    """Coefficient of determination of ``ln I`` fitted with elasticities ``beta`` and the
+    least-squares intercept: ``R^2 = 1 - RSS / TSS``.
+
+    For ridge (any penalty) ``0 <= R^2 <= 1``: ``beta = 0`` is a candidate of the penalised
+    least squares with ``RSS = TSS``, so the ridge solution's RSS is no larger (Hoerl & Kennard
+    1970); OLS (``alpha = 0``) has the largest R^2 of all.
+    """
+    resid = (y - y.mean()) - (x - x.mean(axis=0)) @ beta
+    tss = float(((y - y.mean()) ** 2).sum())
+    return 1.0 - float(resid @ resid) / tss if tss > 0 else float("nan")
+
+
 def stirpat_ridge(
     frame: pd.DataFrame,
     response: str,
@@ -132,7 +145,8 @@ def stirpat_ridge(
     Returns
     -------
     DataFrame
-        One row per driver: ``driver, elasticity, ci_low, ci_high, alpha, n_obs, method``.
+        One row per driver: ``driver, elasticity, ci_low, ci_high, alpha, n_obs, r_squared,
+        method`` (``r_squared`` of the fit on the log scale, :func:`r_squared`).
 
     References
     ----------
@@ -163,6 +177,7 @@ def stirpat_ridge(
             "ci_high": hi,
             "alpha": alpha,
             "n_obs": n,
+            "r_squared": r_squared(x, y, beta),
             "method": f"STIRPAT ridge (York, Rosa & Dietz 2003), {ci:.0%} pairs bootstrap",
         }
     )

@@ -43,8 +43,13 @@ _run_cache: dict[tuple, dict[str, Any]] = {}
 
 
 def _history_key() -> tuple:
-    # the committed statistics files (a retracted batch leaves the list, its file stays on disk)
-    return (results.generation(), tuple(catalog.committed_files("city_statistics")))
+    # the committed statistics and yearbook-series files (a retracted batch leaves the list, its
+    # file stays on disk)
+    return (
+        results.generation(),
+        tuple(catalog.committed_files("city_statistics")),
+        tuple(catalog.committed_files("yearbook_series")),
+    )
 
 
 def city_history() -> ds.CityHistory:

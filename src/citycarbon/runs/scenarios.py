@@ -50,6 +50,7 @@ from citycarbon.pathways import optimize as opt
 from citycarbon.pathways import scenario as sc
 from citycarbon.pathways.decomposition import decompose_panel, kaya_factors
 from citycarbon.pathways.forecast import backtest, forecast_series, growth_from_forecast
+from citycarbon.pathways.history import SERIES_COLUMNS, series_drivers, splice_history
 from citycarbon.pathways.stirpat import collinearity_diagnostics, stirpat_ridge
 from citycarbon.runs.inventory import latest_result
 from citycarbon.store import catalog, lake, results
@@ -89,6 +90,9 @@ class CityHistory:
     #: items left out) and that year; None: no sinks accounted (the assumed baseline sink)
     sinks_tco2e: float | None = None
     sinks_year: int | None = None
+    #: the city's yearbook series (``yearbook_series``) by year in the model's units
+    #: (:data:`citycarbon.pathways.history.SERIES_COLUMNS`); None: the city supplied none
+    series: pd.DataFrame | None = None
 
     def model_inputs(self, baseline: str = "activity") -> dict:
         """Keyword arguments of :func:`citycarbon.pathways.scenario.simulate` for the base year:
@@ -176,6 +180,13 @@ def _activity(wide: pd.DataFrame, spec: dict) -> pd.DataFrame | None:
         for sector, v in spec.items()  # four sectors
     ]
     return pd.concat(frames, ignore_index=True).dropna(subset=["activity"])
+
+
+def _yearbook_series(region_code: str) -> pd.DataFrame | None:
+    """The city's ``yearbook_series`` in the model's units; None when it has no rows."""
+
+    rows = lake.read_current("yearbook_series", {"region_code": region_code})
+    return series_drivers(rows) if len(rows) else None
 
 
 def _energy(indicators: pd.DataFrame, region_code: str) -> pd.DataFrame:
@@ -352,6 +363,7 @@ def city_history(city=None) -> CityHistory:
         statistics=wide,
         sinks_tco2e=sinks_tco2e,
         sinks_year=sinks_year,
+        series=_yearbook_series(cfg.adcode),
     )
 
 
@@ -367,7 +379,8 @@ def activity_baseline(history: CityHistory, *, end_year: int = sc.END_YEAR) -> d
     -------
     dict
         ``calibration`` (per sector: driver, base intensity, trend, fit), ``backcast`` (the
-        history years: inventory vs calibrated model, with ``within_tolerance``),
+        history years: inventory vs calibrated model, with ``within_tolerance``), ``fit`` (the
+        city total against the long history, :func:`calibration_fit`),
         ``projection`` (``year, sector, activity, intensity_tce_per_unit, energy_tce,
         growth`` from the base year to ``end_year``).
     """
@@ -399,7 +412,34 @@ def activity_baseline(history: CityHistory, *, end_year: int = sc.END_YEAR) -> d
     projection = act.baseline_energy_growth(
         act.project_activity(base, growth, years), cal, base_year=history.base_year
     )
-    return {"calibration": cal, "backcast": back, "projection": projection}
+    return {
+        "calibration": cal,
+        "backcast": back,
+        "fit": calibration_fit(history, cal),
+        "projection": projection,
+    }
+
+
+def calibration_fit(history: CityHistory, calibration: pd.DataFrame) -> pd.DataFrame:
+    """The calibrated baseline against the city's long history, by year.
+
+    ``year, source, history_tco2e`` (the inventory's total, else the yearbook series' CO2),
+    ``baseline_tco2e`` (:func:`citycarbon.pathways.activity.city_backcast_tco2e`), ``error``
+    (baseline / history - 1) and ``within_tolerance`` (``|error| <=``
+    :data:`BACKCAST_TOLERANCE`, the year's flag; the calibration's own criterion is the mean
+    absolute error over the years, as per sector): the years with both a history total and
+    every sector's activity driver."""
+    hist = long_history(history).dropna(subset=["emissions_tco2e"])
+    model = act.city_backcast_tco2e(
+        history.activity, calibration, history.emissions, base_year=history.base_year
+    )
+    fit = hist[["year", "source", "emissions_tco2e"]].merge(model, on="year")
+    fit = fit.rename(
+        columns={"emissions_tco2e": "history_tco2e", "backcast_tco2e": "baseline_tco2e"}
+    )
+    fit["error"] = fit["baseline_tco2e"] / fit["history_tco2e"] - 1.0
+    fit["within_tolerance"] = fit["error"].abs() <= BACKCAST_TOLERANCE
+    return fit.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- catalog
@@ -588,7 +628,9 @@ def history_decomposition(history: CityHistory, *, method: str = "additive") -> 
 __all__ = [
     "CityHistory",
     "activity_baseline",
+    "calibration_fit",
     "city_history",
+    "driver_series",
     "ensure_default_scenarios",
     "forecast_growth",
     "forecast_history",
@@ -597,6 +639,7 @@ __all__ = [
     "least_cost_pathway",
     "list_scenarios",
     "load_scenario",
+    "long_history",
     "measure_potentials",
     "run_scenarios",
     "save_scenario",
@@ -613,32 +656,69 @@ def forecast_growth(history: CityHistory, *, horizon: int = 6) -> pd.DataFrame:
 
 
 #: STIRPAT drivers (not the Kaya identity rearranged): name -> how it is computed from the
-#: city statistics. Urbanisation enters when ``city_statistics`` has ``urbanisation_rate``.
+#: driver series (:func:`driver_series`).
 STIRPAT_DRIVERS = {
     "population": "population [10^4 persons]",
     "affluence": "GDP per capita, comparable prices [10^4 CNY/person]",
     "industrial_share": "secondary-sector value added / GDP (current prices)",
-    "urbanisation": "urban population share (city_statistics urbanisation_rate)",
+    "urbanisation": "urban population share (yearbook_series urbanisation_rate_pct)",
 }
 
 
-def stirpat_frame(history: CityHistory) -> pd.DataFrame:
-    """``year, emissions_tco2e`` and the :data:`STIRPAT_DRIVERS` the statistics give."""
-    d = history.drivers.set_index("year")[["emissions_tco2e", "population", "gdp"]]
+def driver_series(history: CityHistory) -> pd.DataFrame:
+    """The drivers by year (:data:`citycarbon.pathways.history.SERIES_COLUMNS`): the city's
+    yearbook series where it supplied one, else the inventory years' ``city_statistics``
+    (population, GDP at comparable prices, secondary share of current-price GDP)."""
+    if history.series is not None:
+        return history.series
+    d = history.drivers.set_index("year")
     w = history.statistics if history.statistics is not None else pd.DataFrame(index=d.index)
     w = w.reindex(d.index)
-    frame = pd.DataFrame(
+    share = (
+        w["va_secondary"] / w["gdp_current"]
+        if {"va_secondary", "gdp_current"} <= set(w)
+        else np.nan
+    )
+    out = pd.DataFrame(
         {
-            "emissions_tco2e": d["emissions_tco2e"],
             "population": d["population"],
-            "affluence": d["gdp"] / d["population"],
+            "gdp": d["gdp"],
+            "gdp_base_year": d["gdp_price_basis"].str.extract(r"(\d{4})", expand=False)
+            if "gdp_price_basis" in d
+            else np.nan,
+            "urbanisation": np.nan,
+            "industrial_share": share,
+            "energy_tce": np.nan,
+            "emissions_tco2e": np.nan,
         }
     )
-    if {"va_secondary", "gdp_current"} <= set(w.columns):
-        frame["industrial_share"] = w["va_secondary"] / w["gdp_current"]
-    if "urbanisation_rate" in w.columns:
-        frame["urbanisation"] = w["urbanisation_rate"]
-    return frame.dropna(axis=1, how="any").reset_index()
+    return out.rename_axis("year").reset_index()[SERIES_COLUMNS]
+
+
+def long_history(history: CityHistory) -> pd.DataFrame:
+    """The inventory years spliced onto the driver series
+    (:func:`citycarbon.pathways.history.splice_history`): emissions and energy of the inventory
+    where it has the year, else of the yearbook series, with each year's ``source``."""
+    inventory = history.drivers[["year", "emissions_tco2e", "energy_tce"]]
+    return splice_history(inventory, driver_series(history))
+
+
+def stirpat_frame(history: CityHistory) -> pd.DataFrame:
+    """``year, source, emissions_tco2e`` and the :data:`STIRPAT_DRIVERS` given in every year
+    with emissions (a driver missing in one of them is left out)."""
+    h = long_history(history).dropna(subset=["emissions_tco2e", "population", "gdp"])
+    frame = pd.DataFrame(
+        {
+            "year": h["year"],
+            "source": h["source"],
+            "emissions_tco2e": h["emissions_tco2e"],
+            "population": h["population"],
+            "affluence": h["gdp"] / h["population"],
+            "industrial_share": h["industrial_share"],
+            "urbanisation": h["urbanisation"],
+        }
+    )
+    return frame.dropna(axis=1, how="any").reset_index(drop=True)
 
 
 def history_stirpat(history: CityHistory, **kw) -> dict:
@@ -649,13 +729,17 @@ def history_stirpat(history: CityHistory, **kw) -> dict:
     -------
     dict
         ``drivers`` (used), ``diagnostics`` (per driver: vif, flag), ``summary`` (n_obs,
-        n_coefficients, residual_df, condition_number and flags), ``elasticities`` (ridge +
+        n_coefficients, residual_df, condition_number and flags, first_year, last_year and the
+        years from the inventory and from the yearbook series), ``elasticities`` (ridge +
         bootstrap, :func:`citycarbon.pathways.stirpat.stirpat_ridge`) or None with ``reason``
         when the history is too short to estimate them (observations < drivers + 2).
     """
     frame = stirpat_frame(history)
     drivers = [d for d in STIRPAT_DRIVERS if d in frame.columns]
     diag, summary = collinearity_diagnostics(frame, "emissions_tco2e", drivers, check_size=False)
+    summary["first_year"], summary["last_year"] = int(frame["year"].min()), int(frame["year"].max())
+    summary["years_inventory"] = int((frame["source"] == "inventory").sum())
+    summary["years_series"] = int((frame["source"] == "series").sum())
     out = {"drivers": drivers, "diagnostics": diag, "summary": summary, "elasticities": None}
     if len(frame) < len(drivers) + 2:
         out["reason"] = (

@@ -57,6 +57,8 @@ RESULT_PAGES: dict[str, tuple[tuple[str, str], ...]] = {
     "target_status": (("targets", "/targets"),),
     "carbon_efficiency": (("rating", "/rating"),),
     "carbon_efficiency_distribution": (("rating", "/rating"),),
+    "green_project_reduction": (("projects", "/techmap/projects"), ("map", "/map")),
+    "green_project_eligibility": (("projects", "/techmap/projects"),),
 }
 #: Pages a registry or data change shows at once, without a recompute (the batch ledger).
 DATA_PAGE = (("data", "/data"),)

@@ -479,6 +479,8 @@ def scenarios_page(
         measure_labels=labels,
         activity_rows=records(activity["calibration"]),
         backcast_rows=records(activity["backcast"]),
+        fit_rows=records(activity["fit"]),
+        fit_mape=float(activity["fit"]["error"].abs().mean()) if len(activity["fit"]) else None,
         activity_chart=_activity_chart(activity["projection"], sector_labels, t),
         backcast_tolerance=stored_scenarios.BACKCAST_TOLERANCE,
         grid_chart=_grid_chart(grid, t),
@@ -742,12 +744,13 @@ def api_least_cost(
 @router.get("/api/v1/scenarios/activity", tags=["scenarios"])
 def api_activity(
     principal: CityDep,
-    part: Literal["calibration", "backcast", "projection"] = "calibration",
+    part: Literal["calibration", "backcast", "fit", "projection"] = "calibration",
     format: Format = "json",
     lang: FileLang = None,
 ) -> Any:
     """The baseline by activity driver: per-sector calibration on the inventory history, the
-    backcast of the history, or the projection to 2060 (activity, intensity, energy)."""
+    backcast of the history, the fit of the city total to the long history (inventory years,
+    else the yearbook series) or the projection to 2060 (activity, intensity, energy)."""
     frame = sa.activity_baseline()[part]
     if format == "json":
         return records(frame)

@@ -17,6 +17,7 @@ from citycarbon.read.access import Principal
 from citycarbon.reports.excel import write_excel
 from citycarbon.reports.pdf import actions_pdf
 from citycarbon.runs import actions as ra
+from citycarbon.runs import corrections
 from citycarbon.runs import green_projects as rg
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
@@ -114,6 +115,8 @@ def projects_page(
             },
             "labels": rg.labels(),
             "districts": access.registry().regions[["name_zh", "name_en"]].to_dict("index"),
+            "template_formats": corrections.template_formats("green_projects"),
+            "can_upload": principal.can("upload"),
         },
     )
 
