@@ -73,6 +73,12 @@ def test_values_the_city_takes_are_marked_per_context(viewer, web_home):
     assert gbt and all(i["used_inventory"] for i in gbt)
     ar6 = _items(viewer, "ipcc-ar6-gwp100")
     assert not any(i["used_inventory"] or i["used_enterprise"] for i in ar6)
+    # of the grid factors only the declared region (national) and, for the inventory, the
+    # regions of the sensitivity table (east_china, fujian) are the city's
+    grid = pd.DataFrame(_items(viewer, "cn-mee-grid", parameter="grid_ef"))
+    inventory = set(grid.loc[grid["used_inventory"], "key"])
+    assert inventory == {"national", "east_china", "fujian"}
+    assert set(grid.loc[grid["used_enterprise"], "key"]) == {"national"}
     # one value per parameter, key, context and year across all the sets of a context
     city = load_city()
     for context in CONTEXTS:

@@ -568,7 +568,9 @@ def factor_values(set_id: str, parameter: str | None = None, q: str | None = Non
     """Values of a set with the names of their keys (``福建`` finds ``fujian``, ``原煤``
     ``raw_coal``) and, per context, whether the city's profile takes this value
     (``used_inventory``, ``used_enterprise``: the set is in the city's priority and no set
-    before it, nor an override, gives the same parameter, key, context and year)."""
+    before it, nor an override, gives the same parameter, key, context and year; of the grid
+    regions' values only the declared ``grid_region`` and, for the inventory, the regions of
+    its sensitivity table)."""
     t = _factor_set(set_id).table
     names = factors.key_names().reindex(t["key"])
     t = t.assign(**{c: names[c].fillna("").to_numpy() for c in ("name_zh", "name_en", "aliases")})
@@ -579,10 +581,18 @@ def factor_values(set_id: str, parameter: str | None = None, q: str | None = Non
         hay = t["key"].str.cat(t[["name_zh", "name_en", "aliases"]], sep="\t").str.lower()
         t = t[hay.str.contains(text, regex=False)]
     index = ["set_id", *factors.library.INDEX]
+    choice = load_city().factors
+    declared = {
+        "inventory": {choice.grid_region, *choice.grid_sensitivity.values()},
+        "enterprise": {choice.grid_region},
+    }
+    regions = factors.grid_regions().index
     for c, profile in city_profiles().items():
         chosen = profile.table[index].assign(**{f"used_{c}": True})
         t = t.merge(chosen, on=index, how="left")
-        t[f"used_{c}"] = t[f"used_{c}"].astype("boolean").fillna(False).astype(bool)
+        used = t[f"used_{c}"].astype("boolean").fillna(False).astype(bool)
+        undeclared = t["key"].isin(regions) & ~t["key"].isin(declared[c])
+        t[f"used_{c}"] = used & ~undeclared
     return t[[c for c in FactorValueColumns if c in t.columns]].reset_index(drop=True)
 
 
