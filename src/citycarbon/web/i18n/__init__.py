@@ -93,6 +93,8 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"is required where (?P<when>\w+) is (?P<value>.+)", "required_if"),
         (r"the point lies outside the city \((?P<box>.+)\)", "outside_city"),
         (r"give both longitude and latitude \(or neither\)", "lon_lat_pair"),
+        (r"give both (?P<a>\w+) and (?P<b>\w+) \(or neither\)", "pair"),
+        (r"is given only where (?P<when>\w+) is (?P<value>.+)", "only_if"),
     )
 )
 
