@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from citycarbon.accounting import transport as tr
 from citycarbon.config import as_city
@@ -152,6 +154,128 @@ def test_demo_inventory_by_mode_memo_outside_totals(demo_inventory):
     one = ind[ind["sector"] == "1.A.3"].groupby("year")["emissions_tco2e"].sum()
     np.testing.assert_allclose(one.reindex(inv.index), inv, rtol=1e-9)
     assert not ind["sector"].str.startswith("1.A.3.").any()
+
+
+def test_lto_and_cruise_fuel_reproduce_a_published_split():
+    # Danish EPA (Winther 2001), 1998 fuel use for Danish IFR flights, Table 4.17: domestic
+    # 50,623 t of which LTO 20,343 t in 63,295 LTOs and cruise 30,280 t; international
+    # 538,913 t, LTO 69,807 t in 126,313 LTOs, cruise 469,106 t
+    assert tr.lto_fuel_t(63295, 20343e3 / 63295) == pytest.approx(20343)
+    assert tr.cruise_fuel_t(50623, 20343) == pytest.approx(30280)
+    assert tr.cruise_fuel_t(538913, tr.lto_fuel_t(126313, 69807e3 / 126313)) == pytest.approx(
+        469106
+    )
+
+
+def _aviation(quantity, cycles, kg, trips) -> pd.DataFrame:
+    n = len(quantity)
+    return pd.DataFrame(
+        {
+            "region_code": "350200",
+            "year": 2023,
+            "mode": "aviation",
+            "vehicle_type": "",
+            "technology": "",
+            "fuel": "jet_kerosene",
+            "trip": trips,
+            "quantity": quantity,
+            "lto_cycles": cycles,
+            "lto_fuel_kg_per_cycle": kg,
+        },
+        index=range(n),
+    )
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(1.0, 1e6),
+            st.floats(0.0, 1.0),
+            st.sampled_from(["transboundary", "international"]),
+        ),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda r: r[2],
+    )
+)
+def test_lto_plus_cruise_is_the_aviation_total_and_international_stays_memo(rows):
+    profile = as_city(None).factor_profile("inventory")
+    quantity = [q for q, _, _ in rows]
+    trips = [t for _, _, t in rows]
+    kg = [800.0] * len(rows)
+    cycles = [q * f * 1e3 / 800.0 for q, f, _ in rows]  # LTO fuel: a share f of the total
+    split = tr.transport_emissions(_aviation(quantity, cycles, kg, trips), profile)
+    whole = tr.transport_emissions(_aviation(quantity, np.nan, np.nan, trips), profile)
+    assert set(split["phase"]) == {"lto", "cruise"} and set(whole["phase"]) == {""}
+    keys = ["trip", "gas", "memo", "sector"]
+    got = split.groupby(keys)[["energy_tj", "emissions_t", "emissions_tco2e"]].sum()
+    want = whole.groupby(keys)[["energy_tj", "emissions_t", "emissions_tco2e"]].sum()
+    pd.testing.assert_frame_equal(got, want, rtol=1e-9, atol=1e-9)
+    assert (split["memo"] == (split["trip"] == "international")).all()
+    lto = split[(split["phase"] == "lto") & (split["gas"] == "CO2")].set_index("trip")
+    assert lto["lto_cycles"].to_dict() == pytest.approx(dict(zip(trips, cycles, strict=True)))
+    assert split.loc[split["phase"] == "cruise", "lto_cycles"].isna().all()
+
+
+def test_lto_statistics_leave_other_modes_and_aviation_without_them_unsplit():
+    profile = as_city(None).factor_profile("inventory")
+    out = tr.transport_emissions(_activity(), profile)
+    assert set(out["phase"]) == {""} and out["lto_cycles"].isna().all()
+
+
+def test_demo_city_transport_by_phase_and_memo(demo_inventory):
+    ct = demo_inventory["city_transport"]
+    air = ct[ct["mode"] == "aviation"]
+    assert (
+        set(air["phase"]) == {"lto", "cruise"}
+        and (ct.loc[ct["mode"] != "aviation", "phase"] == "").all()
+    )
+    assert (air.loc[air["phase"] == "lto", "lto_cycles"] > 0).all()
+    assert (ct["memo"] == (ct["trip"] == "international")).all()
+    # the counted rows are the inventory's modes; the memo rows are in no total
+    ci = demo_inventory["city_inventory"]
+    city = ci[(ci["level"] == "city") & ci["month"].isna() & (ci["basis"] == "territorial")]
+    modes = city[city["sector"].str.startswith("1.A.3")]
+    inv = modes.groupby(["year", "sector", "gas"])["emissions_tco2e"].sum()
+    counted = ct[~ct["memo"]].groupby(["year", "sector", "gas"])["emissions_tco2e"].sum()
+    np.testing.assert_allclose(counted.reindex(inv.index), inv, rtol=1e-9)
+
+
+def test_transport_fuel_ingest_checks_lto_statistics(tmp_path, monkeypatch):
+    from citycarbon.ingest.loader import ingest
+    from citycarbon.store import catalog, lake
+
+    monkeypatch.setenv("CITYCARBON_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
+    f = tmp_path / "transport.csv"
+    f.write_text(
+        "行政区划代码,年份,交通方式,车型,燃料品种,出行类型,消费量,单位,起降循环数,单次起降油耗\n"
+        "350200,2020,aviation,,jet_kerosene,transboundary,1,万吨,10000,850\n"  # 8,500 t <= 10^4
+        "350200,2020,aviation,,jet_kerosene,international,1000,t,10000,850\n"  # 8,500 t > 1,000
+        "350200,2020,aviation,,kerosene,transboundary,1000,t,100,\n"  # cycles without fuel
+        "350200,2020,road,bus,diesel,in_boundary,1000,t,100,850\n"  # not aviation
+        "350200,2020,aviation,,jet_gasoline,transboundary,1000,t,inf,850\n",  # not finite
+        encoding="utf-8",
+    )
+    try:
+        r = ingest("transport_fuel", f)
+        assert (r.rows_accepted, r.rows_quarantined) == (1, 4)
+        reasons = " | ".join(r.problems["reason"])
+        for words in (
+            "is part of quantity",
+            "give both lto_cycles and lto_fuel_kg_per_cycle",
+            "is given only where mode is aviation",
+        ):
+            assert words in reasons, words
+        got = lake.read_current("transport_fuel")
+        assert got[["quantity", "lto_cycles", "lto_fuel_kg_per_cycle"]].iloc[0].tolist() == [
+            10000.0,
+            10000.0,
+            850.0,
+        ]
+    finally:
+        catalog.dispose_engines()
 
 
 def test_transport_fuel_ingest_refuses_electricity_and_unknown_modes(tmp_path, monkeypatch):

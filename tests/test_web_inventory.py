@@ -290,3 +290,41 @@ def test_a_value_is_never_ne_and_every_key_says_why(clients):
     # each partly estimated row names its gases without an estimate beside the value
     for gases in set(partly["notation_gases"]):
         assert f"其中 {gases}" in html, gases
+
+
+def test_transport_by_mode_section_in_both_languages(clients, web_home):
+    """Transport by mode on 清单: one table per mode (the airport's and the port's), aviation
+    by flight phase, international trips as memo rows outside the counted total; the API gives
+    the same rows."""
+    from citycarbon.contract.results import CITY_TRANSPORT
+
+    ct = results.current(CITY_TRANSPORT, lake=web_home / "lake")
+    year = int(ct["year"].max())
+    for lang, words in (
+        ("zh", ["交通分方式排放", "航空（机场）", "水运（港口）", "起降阶段", "巡航阶段"]),
+        ("en", ["Transport emissions by mode", "Aviation (the airport)", "Cruise"]),
+    ):
+        page = clients["analyst"].get("/inventory", params={"year": year, "lang": lang}).text
+        assert 'id="transport"' in page
+        for w in words:
+            assert w in page, (lang, w)
+        for mode in ("road", "rail", "navigation", "aviation"):
+            assert f'data-mode="{mode}"' in page, mode
+        assert 'data-phase="lto"' in page and 'data-phase="cruise"' in page
+    api = (
+        clients["analyst"]
+        .get("/api/v1/inventory/transport", params={"year": year, "limit": 500})
+        .json()
+    )
+    rows = pd.DataFrame(api["items"])
+    this = ct[ct["year"] == year]
+    assert rows["emissions_tco2e"].sum() == pytest.approx(this["emissions_tco2e"].sum())
+    memo = rows.loc[rows["memo"], "emissions_tco2e"].sum()
+    assert memo == pytest.approx(this.loc[this["memo"], "emissions_tco2e"].sum()) and memo > 0
+    air = rows[rows["mode"] == "aviation"]
+    assert air.loc[air["phase"] == "lto", "lto_cycles"].gt(0).all()
+    assert clients["enterprise"].get("/api/v1/inventory/transport").status_code == 403
+    csv = clients["analyst"].get(
+        "/api/v1/inventory/transport", params={"year": year, "format": "csv", "lang": "zh"}
+    )
+    assert csv.status_code == 200 and "交通方式" in csv.text and "起降循环数" in csv.text

@@ -10,6 +10,14 @@ or used per year, mode, vehicle type, technology, fuel and kind of trip):
   (``data/transport_defaults.csv``: Tables 3.2.2, 3.4.1, 3.5.3, 3.6.5, source and range per row;
   a fuel without a row is ``NE`` for the gas, never zero).
 
+Aviation fuel of an airport that reports its landing/take-off cycles (``lto_cycles``, and its
+fuel per cycle ``lto_fuel_kg_per_cycle``, from the airport's own statistics) is split into the LTO
+phase (below 3,000 ft: cycles x fuel per cycle) and cruise (the rest of the fuel), the fuel split
+of the Tier 2 method of IPCC 2006 Vol. 2 §3.6.1.2 (eqs. 3.6.2-3.6.3: total = LTO + cruise; LTO
+fuel = number of LTOs x fuel per LTO; cruise fuel = total fuel - LTO fuel). Each phase keeps
+the Tier 1 factors per TJ of its fuel, so the split never changes a total; rows get ``phase``
+``lto`` or ``cruise`` (blank: other modes, or aviation without LTO statistics).
+
 Categories (IPCC): 1.A.3.a civil aviation, 1.A.3.b road, 1.A.3.c railways, 1.A.3.d water-borne
 navigation, domestic trips only. International aviation and navigation (trip
 ``international``: fuel of trips ending abroad) are memo items (``M.1.A.3.a.i``,
@@ -26,6 +34,7 @@ References
 [2] 国家发展改革委《省级温室气体清单编制指南（试行）》(2011), 第一章 能源活动, 交通运输
     (分交通方式的燃料消费; 国际燃料舱单独报告).
 [3] WRI, C40, ICLEI (2021) GPC v1.1, Ch. 7 Transportation.
+[4] IPCC 2006 Guidelines, Vol. 2 Ch. 3, §3.6.1.2 Tier 2 (LTO and cruise), eqs. 3.6.2-3.6.3.
 """
 
 from __future__ import annotations
@@ -44,6 +53,8 @@ DEFAULTS_CSV = DATA_DIR / "transport_defaults.csv"
 MODES = ("road", "rail", "navigation", "aviation")
 TRIPS = ("in_boundary", "transboundary", "international")
 TECHNOLOGIES = ("uncontrolled", "oxidation_catalyst", "low_mileage_ldv_1995_or_later")
+#: Flight phases of aviation rows with LTO statistics (IPCC 2006 Vol. 2 §3.6.1.2, Tier 2).
+PHASES = ("lto", "cruise")
 ROAD_VEHICLES = (
     "passenger_car",
     "taxi",
@@ -97,6 +108,65 @@ def mobile_gas_t(fuel_tj, ef_kg_per_tj):
     return fuel_tj * ef_kg_per_tj * 1e-3
 
 
+def lto_fuel_t(lto_cycles, lto_fuel_kg_per_cycle):
+    """Fuel burnt in the landing/take-off cycles (below 3,000 ft), t.
+
+    LTO fuel = number of LTOs x fuel consumption per LTO  (IPCC 2006 Vol. 2 §3.6.1.2, Tier 2,
+    eq. 3.6.3)
+
+    Parameters
+    ----------
+    lto_cycles : array-like   landing/take-off cycles [1] (one landing and one take-off)
+    lto_fuel_kg_per_cycle : array-like   fuel per cycle [kg]
+
+    References
+    ----------
+    IPCC 2006 Guidelines, Vol. 2, Ch. 3, §3.6.1.2 (Tier 2), eq. 3.6.3.
+    """
+    return lto_cycles * lto_fuel_kg_per_cycle * 1e-3
+
+
+def cruise_fuel_t(total_fuel_t, lto_fuel_t_):
+    """Fuel burnt in cruise (above 3,000 ft), t.
+
+    Cruise fuel = total fuel - LTO fuel  (IPCC 2006 Vol. 2 §3.6.1.2, Tier 2, eqs. 3.6.2-3.6.3:
+    total emissions = LTO emissions + cruise emissions)
+
+    Parameters
+    ----------
+    total_fuel_t : array-like   aviation fuel of the trips [t]
+    lto_fuel_t_ : array-like   of it, fuel of the LTO cycles [t] (:func:`lto_fuel_t`)
+
+    References
+    ----------
+    IPCC 2006 Guidelines, Vol. 2, Ch. 3, §3.6.1.2 (Tier 2), eqs. 3.6.2-3.6.3.
+    """
+    return total_fuel_t - lto_fuel_t_
+
+
+def by_flight_phase(activity: pd.DataFrame) -> pd.DataFrame:
+    """``transport_fuel`` rows with the aviation rows that carry LTO statistics split into an
+    ``lto`` and a ``cruise`` row (:func:`lto_fuel_t`, :func:`cruise_fuel_t`), each with its part
+    of ``quantity``; other rows keep theirs with ``phase`` blank. ``lto_cycles`` stays on the LTO
+    row only. Quantities add up to the input's (aviation fuel is in t: fuels.csv)."""
+    lto_columns = ["lto_cycles", "lto_fuel_kg_per_cycle"]
+    a = activity.reindex(columns=list(dict.fromkeys([*activity.columns, *lto_columns])))
+    a = a.reset_index(drop=True)
+    cycles = a["lto_cycles"].to_numpy(dtype="float64")
+    per_cycle = a["lto_fuel_kg_per_cycle"].to_numpy(dtype="float64")
+    split = (a["mode"] == "aviation").to_numpy() & ~np.isnan(cycles) & ~np.isnan(per_cycle)
+    total = a["quantity"].to_numpy(dtype="float64")
+    lto = lto_fuel_t(cycles, per_cycle)
+    lto_phase, cruise_phase = PHASES
+    whole = a[~split].assign(phase="", lto_cycles=np.nan)
+    in_lto = a[split].assign(phase=lto_phase, quantity=lto[split])
+    in_cruise = a[split].assign(
+        phase=cruise_phase, quantity=cruise_fuel_t(total[split], lto[split]), lto_cycles=np.nan
+    )
+    out = pd.concat([whole, in_lto, in_cruise], ignore_index=True)
+    return out.drop(columns="lto_fuel_kg_per_cycle")
+
+
 # ------------------------------------------------------------------------- tier sequence
 def transport_emissions(activity: pd.DataFrame, profile: FactorProfile) -> pd.DataFrame:
     """Emissions of ``transport_fuel`` rows by mode, vehicle type, trip and gas.
@@ -104,23 +174,28 @@ def transport_emissions(activity: pd.DataFrame, profile: FactorProfile) -> pd.Da
     Parameters
     ----------
     activity : region_code, year, mode, vehicle_type, technology, fuel (code, not electricity
-        or heat), trip, quantity (the fuel's statistical unit)
+        or heat), trip, quantity (the fuel's statistical unit); optionally lto_cycles and
+        lto_fuel_kg_per_cycle of aviation rows (:func:`by_flight_phase`)
     profile : factor profile of the inventory (NCV, CO2 factors, GWP100)
 
     Returns
     -------
     pandas.DataFrame
-        region_code, year, mode, vehicle_type, trip, fuel, sector (IPCC category, ``M.``
-        prefixed for international trips), gpc_ref, memo (bool), gas, energy_tj, emissions_t
-        (NaN where the gas has no factor: NE), emissions_tco2e, notation_key, method.
+        region_code, year, mode, vehicle_type, technology, trip, fuel, phase (``lto``,
+        ``cruise`` or blank), lto_cycles (LTO rows), sector (IPCC category, ``M.`` prefixed for
+        international trips), gpc_ref, memo (bool), gas, energy_tj, emissions_t (NaN where the
+        gas has no factor: NE), emissions_tco2e, notation_key, method.
     """
     cols = [
         "region_code",
         "year",
         "mode",
         "vehicle_type",
+        "technology",
         "trip",
         "fuel",
+        "phase",
+        "lto_cycles",
         "sector",
         "gpc_ref",
         "memo",
@@ -133,7 +208,7 @@ def transport_emissions(activity: pd.DataFrame, profile: FactorProfile) -> pd.Da
     ]
     if activity.empty:
         return pd.DataFrame(columns=cols)
-    a = activity.reset_index(drop=True)
+    a = by_flight_phase(activity)
     a = a.assign(
         vehicle_type=a["vehicle_type"].fillna("").astype(str),
         technology=a["technology"].fillna("").astype(str),
@@ -154,7 +229,8 @@ def transport_emissions(activity: pd.DataFrame, profile: FactorProfile) -> pd.Da
     sector = np.where(memo, "M." + category + ".i", category)
     ref = reference_numbers(a["mode"].map(GPC_SUBSECTOR), a["trip"], np.zeros(len(a), bool))
     gwp = dict(zip(GASES, gwp_values(["CO2", "CH4_non_fossil", "N2O"], profile), strict=True))
-    base = a[["region_code", "year", "mode", "vehicle_type", "trip", "fuel"]].assign(
+    keys = ["region_code", "year", "mode", "vehicle_type", "technology", "trip", "fuel"]
+    base = a[[*keys, "phase", "lto_cycles"]].assign(
         sector=sector, gpc_ref=ref, memo=memo, energy_tj=tj
     )
     co2_method = em["method"].astype(str).to_numpy()

@@ -199,7 +199,28 @@ class BoundaryRule:
     rel_tol: float = 0.10
 
 
-Rule = SumRule | AtMostRule | RequiredIfRule | EitherRule | InCityRule | BoundaryRule
+@dataclass(frozen=True)
+class ProductAtMostRule:
+    """``factors`` are given both or neither, only where ``when_column`` is ``value``, and their
+    product times ``scale`` is not larger than ``whole`` — checked after the unit rule, in the
+    stored unit of ``whole`` (e.g. LTO cycles x kg per cycle x 10^-3 <= the aviation fuel, t)."""
+
+    factors: tuple[str, str]
+    whole: str
+    scale: float
+    when_column: str
+    value: str
+
+
+Rule = (
+    SumRule
+    | AtMostRule
+    | RequiredIfRule
+    | EitherRule
+    | InCityRule
+    | BoundaryRule
+    | ProductAtMostRule
+)
 
 #: Purchased energy (scope 2) and the factor time series (parameter, key) that prices it; key
 #: None is the city's grid region (``factors.grid_region`` of the city config). Used by the
@@ -1381,10 +1402,42 @@ TRANSPORT_FUEL = Schema(
             aliases=("消费量", "燃料消费量", "实物量", "数量"),
         ),
         Column("unit", "string", aliases=("计量单位", "单位")),
+        Column(
+            "lto_cycles",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="1",
+            minimum=0.0,
+            maximum=1e7,
+            plausible="one airport's yearly landing/take-off cycles: the busiest airports of "
+            "the world have about 4 x 10^5",
+            aliases=("起降循环数", "LTO循环数", "LTO次数"),
+            doc="aviation only: landing/take-off cycles of the trips of this row (one landing and "
+            "one take-off; half the airport's 起降架次), from the airport's own statistics",
+        ),
+        Column(
+            "lto_fuel_kg_per_cycle",
+            "float64",
+            required=False,
+            nullable=True,
+            unit="kg",
+            minimum=0.0,
+            maximum=5e4,
+            plausible="fuel of one LTO cycle: a wide-body aircraft burns a few tonnes",
+            aliases=("每循环LTO燃油", "LTO单耗", "单次起降油耗"),
+            doc="aviation only: average fuel of one LTO cycle below 3,000 ft [kg]; LTO fuel = "
+            "cycles x fuel per cycle, cruise = quantity - LTO (IPCC 2006 Vol. 2 §3.6.1.2 Tier 2)",
+        ),
     ),
     natural_key=("region_code", "year", "mode", "vehicle_type", "technology", "fuel", "trip"),
     partition="year",
     unit_rule=UnitRule("unit", ("quantity",), target="fuel", key_column="fuel"),
+    rules=(
+        ProductAtMostRule(
+            ("lto_cycles", "lto_fuel_kg_per_cycle"), "quantity", 1e-3, "mode", "aviation"
+        ),
+    ),
 )
 
 # --- agriculture and fugitive emissions (issue 15): city-level yearly activity, Tier 1 -------
@@ -2433,13 +2486,17 @@ def check_table(schema: Schema, raw: pa.Table, ctx: CheckContext) -> Checked:
         _range_checks(col, values, given, arr, problems, ctx, schema, upper=not converted)
 
     _code_checks(schema, out, text_of, problems, ctx)
+    in_stored_units = [r for r in schema.rules if isinstance(r, ProductAtMostRule)]
     for rule in schema.rules:
-        _apply_rule(rule, schema, out, text_of, problems, ctx)
+        if rule not in in_stored_units:
+            _apply_rule(rule, schema, out, text_of, problems, ctx)
     if schema.unit_rule is not None:
         _unit_checks(schema, schema.unit_rule, raw, out, text_of, problems)
         for name in schema.unit_rule.value_columns:  # plausible maxima in the stored unit
             col = schema.column(name)
             _upper_check(col, out[name], ~np.isnan(out[name]), text_of[name], problems)
+    for rule in in_stored_units:
+        _apply_rule(rule, schema, out, text_of, problems, ctx)
     if schema.factor_periods is not None:
         _factor_period_checks(schema.factor_periods, out, text_of, problems, ctx)
 
@@ -2735,6 +2792,21 @@ def _apply_rule(
             text_of[rule.column],
             f"is required where {rule.when_column} is {rule.value}",
         )
+    elif isinstance(rule, ProductAtMostRule):
+        a, b = rule.factors
+        has_a, has_b = ~np.isnan(out[a]), ~np.isnan(out[b])
+        problems.add(has_a ^ has_b, b, text_of[b], f"give both {a} and {b} (or neither)")
+        applies = _np(pc.equal(out[rule.when_column], rule.value).fill_null(False), "bool")
+        problems.add(
+            (has_a | has_b) & ~applies,
+            a,
+            text_of[a],
+            f"is given only where {rule.when_column} is {rule.value}",
+        )
+        whole = out[rule.whole]
+        with np.errstate(invalid="ignore"):
+            over = has_a & has_b & (out[a] * out[b] * rule.scale > whole * (1 + 1e-6) + 1e-12)
+        problems.add(over, b, text_of[b], f"{a}×{b} is part of {rule.whole}")
     elif isinstance(rule, InCityRule):
         lon, lat = out[rule.lon], out[rule.lat]
         has_lon, has_lat = ~np.isnan(lon), ~np.isnan(lat)

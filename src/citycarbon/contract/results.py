@@ -292,6 +292,38 @@ CITY_SINKS = Result(
     title_zh="城市碳汇",
     title_en="City carbon sinks",
 )
+CITY_TRANSPORT = Result(
+    "city_transport",
+    key=(
+        "region_code",
+        "year",
+        "mode",
+        "vehicle_type",
+        "technology",
+        "trip",
+        "fuel",
+        "phase",
+        "gas",
+    ),
+    columns={
+        "sector": "",
+        "gpc_ref": "",
+        "memo": "bool",
+        "lto_cycles": "1",
+        "energy_tj": "TJ",
+        "emissions_t": "t",
+        "emissions_tco2e": "tCO2e",
+        "notation_key": "",
+    },
+    method=(
+        "transport by mode (accounting/transport.py): fuel x NCV x CO2 factor, CH4 and N2O per "
+        "TJ (IPCC 2006 Vol. 2 Ch. 3 Tier 1); aviation with LTO statistics split into LTO "
+        "(cycles x fuel per cycle) and cruise (the rest; §3.6.1.2 Tier 2, eqs. 3.6.2-3.6.3); "
+        "international trips memo items (memo true), outside every total"
+    ),
+    title_zh="交通分方式排放",
+    title_en="Transport emissions by mode",
+)
 GPC_INVENTORY = Result(
     "gpc_inventory",
     key=("region_code", "year", "gpc_ref", "gas"),
@@ -797,6 +829,7 @@ RESULTS: Mapping[str, Result] = MappingProxyType(
             CITY_SCOPE2,
             GPC_INVENTORY,
             CITY_SINKS,
+            CITY_TRANSPORT,
             NOWCAST,
             NOWCAST_BACKTEST,
             NOWCAST_CITY_BACKTEST,

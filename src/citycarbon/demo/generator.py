@@ -1406,7 +1406,9 @@ def transport_by_mode(cal: dict, balance: pd.DataFrame) -> pd.DataFrame:
     """``transport_fuel`` rows: the balance's 交通运输 fuel of each year split by the
     calibration's ``transport_by_mode`` shares (normalised per fuel, so the domestic modes add
     up to the balance), and international fuel (memo) as a multiple of the mode's domestic
-    fuel. All shares are assumptions (labelled in the calibration)."""
+    fuel. All shares are assumptions (labelled in the calibration). Aviation rows carry the
+    airport's LTO cycles (half its movements, split domestic/international by the published
+    share) and fuel per cycle (``aviation_lto``), for the LTO/cruise split."""
     spec = cal.get("transport_by_mode")
     if not spec or balance.empty:
         return pd.DataFrame(columns=COLUMNS["transport_fuel"])
@@ -1430,6 +1432,14 @@ def transport_by_mode(cal: dict, balance: pd.DataFrame) -> pd.DataFrame:
     )
     out = pd.concat([rows, abroad], ignore_index=True).assign(technology="")
     out["quantity"] = out["quantity"].round(1)
+    lto = spec["aviation_lto"]
+    intl = float(lto["international_share"])
+    cycles = 0.5 * float(lto["movements_per_year"])  # an LTO cycle: one landing, one take-off
+    aviation = (out["mode"] == "aviation").to_numpy()
+    trip_share = out["trip"].map({"transboundary": 1.0 - intl, "international": intl})
+    out["lto_cycles"] = np.where(aviation, (cycles * trip_share).round(), np.nan)
+    per_cycle = out["trip"].map(lto["fuel_kg_per_cycle"]).astype("float64")
+    out["lto_fuel_kg_per_cycle"] = np.where(aviation, per_cycle, np.nan)
     return out[COLUMNS["transport_fuel"]].sort_values(["year", "mode", "fuel", "trip"])
 
 

@@ -456,6 +456,51 @@ def sinks(principal: Principal, year: int) -> pd.DataFrame:
     return f.drop(columns=["run_id", "factor_profile"], errors="ignore").reset_index(drop=True)
 
 
+TRANSPORT_KEYS = ["mode", "trip", "phase", "sector", "gpc_ref", "memo"]
+TRANSPORT_GASES = {"CO2": "co2_t", "CH4": "ch4_t", "N2O": "n2o_t"}
+
+
+def transport(principal: Principal, year: int) -> pd.DataFrame:
+    """Transport of a year by mode, kind of trip and flight phase (``city_transport``): IPCC
+    category, GPC reference, memo flag (international trips, outside every total), energy [TJ],
+    LTO cycles, CO2, CH4 and N2O [t] and tCO2e; per mode the counted rows first, memo rows
+    last. The aviation rows are the airport's report, the navigation rows the port's.
+    City-wide roles only."""
+    access.require(principal, "read_city")
+    f = result("city_transport")
+    cols = [*TRANSPORT_KEYS, "energy_tj", "lto_cycles", *TRANSPORT_GASES.values()]
+    if f is None:
+        return pd.DataFrame(columns=[*cols, "emissions_tco2e"])
+    f = f[f["year"].to_numpy() == int(year)]
+    by = f.groupby(TRANSPORT_KEYS, dropna=False)
+    co2 = f[f["gas"] == "CO2"].groupby(TRANSPORT_KEYS, dropna=False)
+    gases = f.groupby([*TRANSPORT_KEYS, "gas"], dropna=False)["emissions_t"].sum(min_count=1)
+    gases = gases.unstack("gas").rename(columns=TRANSPORT_GASES)
+    out = pd.concat(
+        [
+            co2[["energy_tj", "lto_cycles"]].sum(min_count=1),
+            gases.reindex(columns=list(TRANSPORT_GASES.values())),
+            by["emissions_tco2e"].sum(min_count=1),
+        ],
+        axis=1,
+    ).reset_index()
+    out = out.sort_values(["mode", "memo", "trip", "phase"], kind="stable")
+    return out[[*cols, "emissions_tco2e"]].reset_index(drop=True)
+
+
+def transport_totals(table: pd.DataFrame) -> pd.DataFrame:
+    """Per mode of :func:`transport`: counted (domestic) and memo (international) tCO2e."""
+    sums = table.groupby(["mode", "memo"])["emissions_tco2e"].sum(min_count=1).unstack("memo")
+    sums = sums.reindex(columns=[False, True])
+    return pd.DataFrame(
+        {
+            "mode": sums.index.to_numpy(),
+            "counted_tco2e": sums[False].to_numpy(),
+            "memo_tco2e": sums[True].to_numpy(),
+        }
+    )
+
+
 NET_TOTALS = ("total_ghg_tco2e", "removals_tco2e", "net_ghg_tco2e")
 
 

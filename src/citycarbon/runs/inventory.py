@@ -9,8 +9,10 @@ region registries; the city's factor profile), calls them and writes the results
 
 Results (columns: see ``RESULTS``): ``energy_balance``, ``city_inventory``, ``city_indicators``,
 ``inventory_uncertainty``, ``inventory_reconciliation``, ``city_scope2`` (the scope-2 basis:
-declared grid region and factor year, the sensitivity to the other grid regions, market-based)
-and ``gpc_inventory`` (:mod:`~citycarbon.accounting.gpc`).
+declared grid region and factor year, the sensitivity to the other grid regions, market-based),
+``gpc_inventory`` (:mod:`~citycarbon.accounting.gpc`), ``city_sinks`` and ``city_transport``
+(transport by mode, trip and flight phase, memo items flagged:
+:mod:`~citycarbon.accounting.transport`).
 
 Every scope-2 figure uses the one declared basis: the city config's ``factors.grid_region``, the
 factor published for the latest year up to the data year
@@ -56,6 +58,7 @@ RESULTS = (
     "city_scope2",
     "gpc_inventory",
     "city_sinks",
+    "city_transport",
 )
 METHOD_BALANCE = (
     "能源平衡表: A = supply items, T = transformation, D = A + T - losses - F "
@@ -331,6 +334,7 @@ def compute_inventory(
         "city_scope2": city_scope2,
         "gpc_inventory": gpc_rows.assign(run_id=run_id, factor_profile=version),
         "city_sinks": city_sinks.assign(run_id=run_id, factor_profile=version),
+        "city_transport": transport.assign(run_id=run_id, factor_profile=version),
     }
     if write:
         parts = requested if requested is not None else ent_years

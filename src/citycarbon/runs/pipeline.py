@@ -268,6 +268,7 @@ STEPS: tuple[Step, ...] = (
             R.CITY_SCOPE2,
             R.GPC_INVENTORY,
             R.CITY_SINKS,
+            R.CITY_TRANSPORT,
         ),
         True,
         _inventory,

@@ -109,6 +109,8 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"(?P<declared>\S+) ha by more than (?P<tol>\S+)",
             "boundary_area",
         ),
+        (r"give both (?P<a>\w+) and (?P<b>\w+) \(or neither\)", "pair"),
+        (r"is given only where (?P<when>\w+) is (?P<value>.+)", "only_if"),
     )
 )
 

@@ -43,6 +43,7 @@ RESULT_PAGES: dict[str, tuple[tuple[str, str], ...]] = {
     "inventory_reconciliation": (("inventory", "/inventory"),),
     "city_scope2": (("inventory", "/inventory"),),
     "city_sinks": (("inventory", "/inventory"),),
+    "city_transport": (("inventory", "/inventory"),),
     "gpc_inventory": (("inventory", "/inventory"),),
     "nowcast": (("power", "/power"),),
     "nowcast_backtest": (("power", "/power"),),

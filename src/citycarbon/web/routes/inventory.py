@@ -3,7 +3,8 @@
 → enterprise, coverage and the unattributed residual, indicators (year, quarter, month),
 uncertainty (IPCC approaches 1 and 2), the scope-2 basis (declared grid region and factor year
 on every scope-2 figure, the city total under the other grid regions, market-based), the GPC
-reporting table (BASIC, BASIC+, memo items) and the 能源平衡表 with its Excel download; and the
+reporting table (BASIC, BASIC+, memo items), transport by mode (domestic vs international memo
+items, aviation LTO vs cruise; the airport and the port as entities) and the 能源平衡表 with its Excel download; and the
 JSON API ``/api/v1/inventory/...``. Reads only through :mod:`citycarbon.read.pages`."""
 
 from __future__ import annotations
@@ -304,6 +305,7 @@ def inventory_page(
         views = _indicator_views(principal, period, t)
         unc = pq.uncertainty(principal, year)
         bal = pq.energy_balance(principal, year, tce_basis)
+        transport = pq.transport(principal, year)
         ctx.update(
             reconciliation=records(rec),
             indicators=views,
@@ -320,6 +322,8 @@ def inventory_page(
             gpc_totals=pq.gpc_totals(principal, year),
             sinks=records(pq.sinks(principal, year)),
             net=pq.net_totals(principal, year, basis),
+            transport=records(transport),
+            transport_totals={r["mode"]: r for r in records(pq.transport_totals(transport))},
         )
     return render(request, "inventory.html", ctx)
 
@@ -475,6 +479,24 @@ def api_gpc(
         about = pq.inventory_basis(principal, y, "incl_net_imported_electricity", lang)
         return table_download(frame, "inventory_gpc", format, lang, about)
     return page(frame, limit, offset, format, f"inventory_gpc_{y}")
+
+
+@router.get("/api/v1/inventory/transport", response_model=Page, tags=["inventory"])
+def api_transport(
+    principal: PrincipalDep,
+    year: Year = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    format: Format = "json",
+    lang: FileLang = None,
+) -> Any:
+    """Transport of a year by mode, kind of trip and flight phase (LTO / cruise of aviation with
+    the airport's LTO statistics): energy, CO2, CH4, N2O and tCO2e; international trips are memo
+    items outside every total (city-wide roles)."""
+    y = _year(principal, year)
+    frame = pq.transport(principal, y)
+    about = file_basis(principal, lang, frame, "city_transport", year=y)
+    return page(frame, limit, offset, format, "inventory_transport", lang, about)
 
 
 @router.get("/api/v1/inventory/uncertainty", response_model=Page, tags=["inventory"])
