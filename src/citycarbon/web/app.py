@@ -49,7 +49,6 @@ from citycarbon.read import methods as read_methods
 from citycarbon.read.access import AccessDenied, NotVisible
 from citycarbon.read.presentation import Basis, present, table_title
 from citycarbon.runs import jobs
-from citycarbon.store import users
 from citycarbon.web import auth
 from citycarbon.web.i18n import DEFAULT_LANG, LANGS, Translator, reason_text
 
@@ -632,7 +631,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if consumer is not None:
             await run_in_threadpool(jobs.stop_worker, consumer)
-        await run_in_threadpool(users.flush_touches)  # last-seen times are not lost
+        await run_in_threadpool(auth.write_pending_last_seen)
 
 
 def create_app(settings: auth.WebSettings | None = None) -> FastAPI:

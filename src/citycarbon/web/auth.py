@@ -96,6 +96,11 @@ def _csrf_of(secret_key: str, value: str) -> str:
     return hmac.new(secret_key.encode(), b"csrf:" + value.encode(), hashlib.sha256).hexdigest()
 
 
+def write_pending_last_seen() -> None:
+    """Wait for the sessions' and tokens' last-seen times still being written (at shutdown)."""
+    users.flush_touches()
+
+
 def sign_in(request: Request, user: users.UserInfo) -> None:
     """Start a new session for the user: a new id in the cookie (and so a new CSRF token)."""
     session_id = sessions.start(
