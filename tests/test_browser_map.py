@@ -198,21 +198,28 @@ def test_map_keeps_the_period_and_names_what_it_maps(server, browser):
 
 def test_green_projects_are_a_layer_scoped_like_the_api(server, browser):
     """The project reserve's pins: every demo project for the admin, the district's for a
-    district manager (the layer reads /api/v1/techmap/projects, which applies the scope)."""
+    district manager (the layer reads /api/v1/techmap/projects, which applies the scope); the
+    demonstration projects among them starred (series 7, a legend entry of its own)."""
     for user, expected in (("b_admin", None), ("b_dist", {"350211"})):
         page, errors = _sign_in(browser, server, user)
         page.wait_for_selector("#cc-map[data-projects]", timeout=20_000)
         info = page.evaluate(
             """() => {
                 const o = window.ccMapChart.getOption();
-                const s = o.series[5];
+                const s = o.series[5], stars = o.series[7];
                 return {name: s.name, districts: s.data.map(d => d.item.district_code),
-                        legend: o.legend[0].data};
+                        legend: o.legend[0].data, starName: stars.name,
+                        starred: stars.data.map(d => d.item.project_id),
+                        count: document.getElementById("cc-map").dataset.demoProjects};
             }"""
         )
         assert info["name"] == "绿色低碳项目" and "绿色低碳项目" in info["legend"]
+        # demonstration projects (示范项目) starred in a layer of their own, in the legend
+        assert info["starName"] == "示范项目" and "示范项目" in info["legend"]
+        assert info["count"] == str(len(info["starred"]))
         if expected is None:
             assert len(info["districts"]) == 8
+            assert sorted(info["starred"]) == ["GP-001", "GP-006", "GP-007"]
             page.screenshot(path=str(ARTIFACTS / "map_green_projects.png"), full_page=True)
         else:
             assert info["districts"] and set(info["districts"]) == expected

@@ -8,15 +8,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from citycarbon.contract.codes import credit_code_check_char
+from citycarbon.contract.inputs import DEMONSTRATION_LEVELS, GREEN_PROJECTS, resolve_vocabulary
 from citycarbon.contract.results import GREEN_PROJECT_ELIGIBILITY, GREEN_PROJECT_REDUCTION
 from citycarbon.finance import eligibility as el
 from citycarbon.finance import reduction as rd
+from citycarbon.ingest import templates
 from citycarbon.ingest.loader import ingest
 from citycarbon.runs import pipeline
 from citycarbon.store import catalog, lake, results
+from citycarbon.web.i18n import reason_text
 
 # MEE/NBS announcement of the 2023 electricity CO2 factors: national average 0.5306 tCO2/MWh
 NATIONAL_2023 = 0.5306
@@ -200,6 +206,73 @@ def test_ingest_quarantines_unknown_technology_and_bad_points_then_the_pipeline_
     assert elig.at[("P2", "green_bond_2021"), "missing_evidence"] == (
         "project_filing;energy_review;savings_verification"
     )
+
+
+def test_demonstration_levels_are_checked_located_and_carried_to_the_result(home, tmp_path):
+    """示范项目: the level resolves from its Chinese name, a level needs its recognition year,
+    an unknown level is quarantined at the file's header and row with a reason in Chinese and
+    English; a file without the columns (or an empty cell) is no demonstration."""
+    header = (
+        "项目编号,项目名称,业主单位,所属区,技术,项目类型,总投资万元,年节能量tce,项目状态,开工年份"
+    )
+    base = "某单位,350205,energy_saving_systems,节能改造,800,100,储备,2026"
+    rows = [
+        f"D1,示范甲,{base},市级,2024",
+        f"D2,示范乙,{base},national,2023",
+        f"D3,非示范,{base},,",
+        f"D4,级别有误,{base},省部级,2024",
+        f"D5,缺认定年份,{base},省级示范,",
+    ]
+    path = _csv(tmp_path / "demo.csv", header + ",示范级别,示范认定年份\n" + "\n".join(rows) + "\n")
+    run = pipeline.ingest_and_run("green_projects", path, created_by="test")
+    assert run.batch.rows_accepted == 3 and run.batch.rows_quarantined == 2
+    q = lake.read_current("quarantine", {"batch_id": run.batch.batch_id}).set_index("source_row")
+    assert q.loc[5, "column"] == "示范级别"  # the header as the file names it, row 5
+    bad = q.loc[5, "reason"]
+    assert bad.startswith("demonstration_level '省部级' is unknown (did you mean ")
+    assert reason_text(bad, "zh").startswith("demonstration_level “省部级” 未知（是否为 ")
+    assert reason_text(bad, "en") == bad
+    assert q.loc[6, "column"] == "示范认定年份"
+    missing = q.loc[6, "reason"]
+    assert missing == "is required where demonstration_level is provincial"
+    assert reason_text(missing, "zh") == "当 demonstration_level 为 provincial 时必填"
+    got = results.current(GREEN_PROJECT_REDUCTION).set_index("project_id")
+    assert got.loc[["D1", "D2", "D3"], "demonstration_level"].tolist() == [
+        "city",
+        "national",
+        "none",
+    ]
+    assert got.at["D1", "demonstration_year"] == 2024 and pd.isna(
+        got.at["D3", "demonstration_year"]
+    )
+    # a later file without the columns: its project is no demonstration
+    plain = _csv(tmp_path / "plain.csv", f"{header}\nD6,无示范列,{base}\n")
+    assert (
+        pipeline.ingest_and_run("green_projects", plain, created_by="test").batch.rows_accepted == 1
+    )
+    assert (
+        results.current(GREEN_PROJECT_REDUCTION)
+        .set_index("project_id")
+        .at["D6", "demonstration_level"]
+        == "none"
+    )
+
+
+def test_the_template_declares_the_demonstration_columns():
+    zh = templates.readme_frame(GREEN_PROJECTS, "zh").set_index("表头")
+    assert {"示范级别", "示范认定年份"} <= set(templates.template_headers(GREEN_PROJECTS, "zh"))
+    assert zh.at["示范级别", "允许值"] == "代码表：demonstration_level"
+    assert zh.at["示范认定年份", "必填"] == "否" and "2000" in zh.at["示范认定年份", "允许值"]
+    assert {"demonstration_level", "demonstration_year"} <= set(
+        templates.template_headers(GREEN_PROJECTS, "en")
+    )
+
+
+@given(st.sampled_from([(c, w) for c, ws in DEMONSTRATION_LEVELS.items() for w in (c, *ws)]))
+def test_every_spelling_of_a_level_resolves_to_its_code(pair):
+    code, word = pair
+    codes, unknown, _ = resolve_vocabulary("demonstration_level", pa.array([word.upper()]))
+    assert codes.to_pylist() == [code] and not unknown.any()
 
 
 def _csv(path: Path, text: str) -> Path:

@@ -5,6 +5,7 @@ reports only its own tasks, the progress reports render."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -146,3 +147,26 @@ def test_progress_reports_render(unit_client):
     tasks = pd.read_excel(pd.io.common.BytesIO(en.content), sheet_name="Task progress")
     assert {"Task", "Responsible units", "Days overdue"} <= set(tasks.columns)
     assert unit_client.get("/actions-report.pdf?unit=nobody").status_code == 404
+
+
+def test_technologies_link_the_reserves_demonstration_projects(app):
+    """A technology lists the reserve's demonstration projects (示范项目) that deploy it, as far
+    as the user may read them (demo: GP-001 PV, city level; GP-007 buildings, district level;
+    GP-006 shore power, provincial level; GP-002 deploys buildings too but is no
+    demonstration)."""
+    analyst = sign_in(app, "analyst")
+    page = analyst.get("/techmap?lang=zh").text
+    pv = page.split('id="tech-pv_generation"')[1].split("</tr>")[0]
+    assert 'href="/techmap/projects?demonstration=true#project-GP-001"' in pv and "市级示范" in pv
+    buildings = page.split('id="tech-ultra_low_energy_buildings"')[1].split("</tr>")[0]
+    assert 'data-project="GP-007"' in buildings and 'data-project="GP-002"' not in buildings
+    assert page.count('class="reserve-demo"') == 3
+    en = analyst.get("/techmap?lang=en").text
+    assert "District demonstration" in en and "Xiamen demonstrations" in en
+    api = {t["id"]: t for t in analyst.get("/api/v1/techmap").json()}
+    assert [d["project_id"] for d in api["port_shipping"]["reserve_demonstrations"]] == ["GP-006"]
+    assert api["port_shipping"]["reserve_demonstrations"][0]["demonstration_level"] == "provincial"
+    assert api["biomass_power"]["reserve_demonstrations"] == []
+    # a district manager of 思明区 (350203) reads only its district's demonstration project
+    siming = sign_in(app, "siming").get("/techmap").text
+    assert re.findall(r'class="reserve-demo" data-project="([^"]+)"', siming) == ["GP-007"]

@@ -70,6 +70,35 @@ def test_filters_by_status_technology_and_district(analyst, all_projects):
     assert analyst.get("/techmap/projects?status=built").status_code == 422
 
 
+def test_demonstration_projects_are_a_column_a_filter_and_an_api_field(analyst, all_projects):
+    """示范项目 (synthetic in the demo: GP-001 city 2024, GP-006 provincial 2024, GP-007
+    district 2025): the API carries level and year, ``demonstration=true`` keeps them only,
+    the page shows the level in its language."""
+    levels = {
+        k: (p["demonstration_level"], p["demonstration_year"]) for k, p in all_projects.items()
+    }
+    assert levels["GP-001"] == ("city", 2024) and levels["GP-006"] == ("provincial", 2024)
+    assert levels["GP-007"] == ("district", 2025) and levels["GP-002"] == ("none", None)
+    demos = {k for k, (level, _) in levels.items() if level != "none"}
+    api = analyst.get("/api/v1/techmap/projects?demonstration=true").json()
+    assert {p["project_id"] for p in api["items"]} == demos == {"GP-001", "GP-006", "GP-007"}
+    zh = analyst.get("/techmap/projects?demonstration=true&lang=zh").text
+    assert zh.count('data-project="') == 3 and 'id="total-projects">3<' in zh
+    assert 'name="demonstration" value="true" id="demonstration" checked' in zh
+    assert "仅示范项目" in zh and "市级示范" in zh and "2024 年认定" in zh
+    row = zh.split('id="project-GP-006"')[1].split("</tr>")[0]
+    assert 'data-level="provincial"' in row and "省级示范" in row
+    en = analyst.get("/techmap/projects?demonstration=true&lang=en").text
+    assert "Demonstration projects only" in en and "Provincial demonstration" in en
+    assert "recognised 2025" in en and "省级示范" not in en
+    everything = analyst.get("/techmap/projects?lang=zh").text
+    assert (
+        everything.count('data-project="') == 8 and 'id="demonstration" checked' not in everything
+    )
+    both = analyst.get("/api/v1/techmap/projects?demonstration=true&status=operating").json()
+    assert [p["project_id"] for p in both["items"]] == ["GP-001"]
+
+
 def test_a_district_manager_sees_the_district_only(app, all_projects):
     siming = sign_in(app, "siming")  # 350203
     got = siming.get("/api/v1/techmap/projects").json()["items"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import warnings
 
@@ -136,6 +137,14 @@ def test_page_renders_in_both_languages(web):
     assert zh.status_code == 200 and "电碳生态地图" in zh.text and "/static/js/map.js" in zh.text
     en = c.get("/map?lang=en")
     assert "Electricity-carbon eco map" in en.text and "Grid nodes" in en.text
+    # the strings map.js draws the demonstration projects' layer and tooltips with
+    for r, lang, layer, city in (
+        (zh, "zh", "示范项目", "市级示范"),
+        (en, "en", "Demonstration projects", "City demonstration"),
+    ):
+        strings = json.loads(r.text.split('id="cc-map-i18n"')[1].split(">", 1)[1].split("</")[0])
+        assert (strings["layer_demo_projects"], strings["demo_city"]) == (layer, city), lang
+        assert {"demo_district", "demo_provincial", "demo_national"} <= set(strings)
     c.get("/map?lang=zh")  # leave the language cookie at the default for other tests
 
 
@@ -208,3 +217,17 @@ def test_blue_carbon_layer_has_each_sites_annual_sink(web):
     for user in ("m_ent", "m_dist"):  # city-wide figures: scoped users get no sites
         assert get(web, user, f"/api/v1/map/points?period={year}")["blue_carbon"] == []
     get(web, "m_admin", f"/api/v1/map/points?period={year}&layers=sinks", 422)
+
+
+def test_the_projects_layer_json_marks_demonstration_projects(web):
+    """The projects layer (map.js series 5, the demonstration stars series 7) reads
+    /api/v1/techmap/projects: every project has a position and a demonstration level, the
+    starred ones (level above none) have the year they were recognised."""
+    items = get(web, "m_admin", "/api/v1/techmap/projects?limit=1000")["items"]
+    assert items and all(p["lon"] is not None and p["lat"] is not None for p in items)
+    demos = {p["project_id"]: p for p in items if p["demonstration_level"] != "none"}
+    assert set(demos) == {"GP-001", "GP-006", "GP-007"}
+    assert all(isinstance(p["demonstration_year"], int) for p in demos.values())
+    assert {p["demonstration_level"] for p in items} == {"none", "district", "city", "provincial"}
+    mine = get(web, "m_dist", "/api/v1/techmap/projects?demonstration=true")["items"]
+    assert {p["project_id"] for p in mine} == {"GP-006"}  # 海沧区 (350205): GP-004 to GP-006

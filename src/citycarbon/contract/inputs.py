@@ -336,6 +336,16 @@ PROJECT_STATUSES: dict[str, tuple[str, ...]] = {
     "under_construction": ("在建", "建设中", "construction"),
     "operating": ("运营", "已投运", "投运", "operation", "in operation"),
 }
+#: Levels at which a green project is recognised as a demonstration project (示范项目), lowest
+#: first: the government level that named it (区、市、省、国家), after :data:`NOT_DEMONSTRATION`.
+NOT_DEMONSTRATION = "none"
+DEMONSTRATION_LEVELS: dict[str, tuple[str, ...]] = {
+    NOT_DEMONSTRATION: ("无", "否", "非示范", "no"),
+    "district": ("区级", "区级示范", "区级示范项目"),
+    "city": ("市级", "市级示范", "市级示范项目"),
+    "provincial": ("省级", "省级示范", "省级示范项目"),
+    "national": ("国家级", "国家级示范", "国家级示范项目"),
+}
 INSTRUMENTS: dict[str, tuple[str, ...]] = {
     "green_certificate": ("绿证", "绿色电力证书", "gec", "certificate"),
     "green_power_contract": ("绿电交易", "绿色电力交易", "绿电", "ppa", "contract"),
@@ -371,6 +381,7 @@ CODE_LISTS = (
     "technology",
     "project_type",
     "project_status",
+    "demonstration_level",
 )
 _EMPTY_MARKS = ("-", "—", "－", "--", "/", "nan", "NaN", "null", "NULL", "None")
 
@@ -1752,6 +1763,29 @@ GREEN_PROJECTS = Schema(
             doc="candidate | approved | under_construction | operating (or 储备, 已批准, 在建, 运营)",
         ),
         Column(
+            "demonstration_level",
+            "string",
+            required=False,
+            nullable=True,
+            codes="demonstration_level",
+            default=NOT_DEMONSTRATION,
+            aliases=("示范级别", "示范项目", "示范等级", "demonstration"),
+            doc="the level that recognised the project as a demonstration project (示范项目): "
+            "none | district | city | provincial | national (or 无, 区级, 市级, 省级, 国家级); "
+            "empty: none",
+        ),
+        Column(
+            "demonstration_year",
+            "int64",
+            required=False,
+            nullable=True,
+            minimum=2000,
+            maximum=2060,
+            plausible="the programme's horizon ends in 2060",
+            aliases=("示范认定年份", "认定年份", "示范年份", "demonstration_recognised"),
+            doc="the year the project was recognised as a demonstration project",
+        ),
+        Column(
             "start_year",
             "int64",
             minimum=2000,
@@ -1778,6 +1812,11 @@ GREEN_PROJECTS = Schema(
             RequiredIfRule(activity, "project_type", code)
             for code, spec in project_types().items()
             for activity in spec["activity"]
+        ),
+        *(
+            RequiredIfRule("demonstration_year", "demonstration_level", level)
+            for level in DEMONSTRATION_LEVELS
+            if level != NOT_DEMONSTRATION
         ),
     ),
 )
@@ -2286,6 +2325,14 @@ def to_text(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
 
 
 # ----------------------------------------------------------------------- vocabularies lookup
+#: Vocabularies that are a code -> other spellings map of this module.
+_WORD_LISTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "instrument": INSTRUMENTS,
+    "project_status": PROJECT_STATUSES,
+    "demonstration_level": DEMONSTRATION_LEVELS,
+}
+
+
 def _spelling_map(kind: str) -> dict[str, str]:
     if kind == "fuel":
         table = fuels()
@@ -2309,10 +2356,9 @@ def _spelling_map(kind: str) -> dict[str, str]:
                 if w.strip():
                     spell.setdefault(w.strip().lower(), code)
         return spell
-    if kind == "instrument":
-        return {w.lower(): code for code, words in INSTRUMENTS.items() for w in (code, *words)}
-    if kind == "project_status":
-        return {w.lower(): code for code, words in PROJECT_STATUSES.items() for w in (code, *words)}
+    if kind in _WORD_LISTS:
+        words_of = _WORD_LISTS[kind]
+        return {w.lower(): code for code, words in words_of.items() for w in (code, *words)}
     if kind == "technology":  # the techmap catalogue: tens of technologies
         techs = technologies()
         return {
@@ -2337,6 +2383,7 @@ VOCABULARIES = (
     "technology",
     "project_type",
     "project_status",
+    "demonstration_level",
 )
 
 

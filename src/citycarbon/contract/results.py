@@ -665,6 +665,8 @@ GREEN_PROJECT_REDUCTION = Result(
         "technology": "",  # techmap catalogue id
         "project_type": "",
         "status": "",  # candidate | approved | under_construction | operating
+        "demonstration_level": "",  # none | district | city | provincial | national (示范项目)
+        "demonstration_year": "1",  # the year it was recognised (NaN: not a demonstration)
         "start_year": "1",
         "investment_10k_cny": "10^4 CNY",
         "annual_generation_mwh": "MWh",

@@ -20,12 +20,16 @@ import numpy as np
 import pandas as pd
 
 from citycarbon.config.settings import get_settings
+from citycarbon.contract.inputs import DEMONSTRATION_LEVELS as DEMONSTRATION
+from citycarbon.contract.inputs import NOT_DEMONSTRATION
 from citycarbon.contract.results import GREEN_PROJECT_ELIGIBILITY, GREEN_PROJECT_REDUCTION
 from citycarbon.read import access
 from citycarbon.read.access import NotVisible, Principal
 from citycarbon.store import results
 
 STATUSES = ("candidate", "approved", "under_construction", "operating")
+#: Recognition levels of a demonstration project (示范项目), lowest first.
+DEMONSTRATION_LEVELS = tuple(level for level in DEMONSTRATION if level != NOT_DEMONSTRATION)
 TOTAL_COLUMNS = ("investment_10k_cny", "reduction_tco2_per_yr")
 
 
@@ -57,16 +61,20 @@ def projects(
     status: str | None = None,
     technology: str | None = None,
     district: str | None = None,
+    demonstration: bool = False,
     owners: frozenset[str] | None = None,
 ) -> pd.DataFrame:
-    """The readable projects matching every given filter (``owners``: owned by these
-    enterprises), largest expected reduction first. Audited for banks."""
+    """The readable projects matching every given filter (``demonstration``: demonstration
+    projects only, at any level; ``owners``: owned by these enterprises), largest expected
+    reduction first. Audited for banks."""
     access.require(principal, "read")
     frame = _current(GREEN_PROJECT_REDUCTION)
     keep = _visible(principal, frame)
     for col, value in (("status", status), ("technology", technology), ("district_code", district)):
         if value:
             keep &= (frame[col] == value).to_numpy()
+    if demonstration:
+        keep &= (frame["demonstration_level"] != NOT_DEMONSTRATION).to_numpy()
     if owners is not None:
         keep &= frame["owner_code"].isin(owners).to_numpy()
     out = frame[keep].sort_values("reduction_tco2_per_yr", ascending=False, na_position="last")

@@ -27,10 +27,15 @@ from citycarbon.techmap import catalogue as tc
 
 
 def read_projects(*, settings: Any) -> pd.DataFrame:
-    """The current rows of ``green_projects`` (every committed batch, latest per project)."""
-    return lake.read_current(
-        GREEN_PROJECTS.table, lake=settings.lake, url=settings.database_url
-    ).drop(columns="batch_id")
+    """The current rows of ``green_projects`` (every committed batch, latest per project); a
+    project of a file written before ``demonstration_level`` was declared has its default
+    (``none``: not a demonstration project)."""
+    level = GREEN_PROJECTS.column("demonstration_level")
+    return (
+        lake.read_current(GREEN_PROJECTS.table, lake=settings.lake, url=settings.database_url)
+        .drop(columns="batch_id")
+        .fillna({level.name: level.default})
+    )
 
 
 def with_grid_factor(projects: pd.DataFrame, *, city: Any) -> pd.DataFrame:

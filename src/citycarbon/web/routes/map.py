@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from citycarbon.errors import InputError
 from citycarbon.read import access
+from citycarbon.read import green_projects as gq
 from citycarbon.runs import map_layers as ml
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, render
@@ -276,8 +277,10 @@ JS_KEYS = (
     "project_reduction", "layer_blue_carbon", "annual_sink", "sediment", "vegetation",
     "ecosystem", "area_ha", "eco_mangrove", "eco_salt_marsh", "eco_seagrass", "site_id",
     "method", "method_sediment", "method_vegetation", "methods_link", "boundary",
-    "boundary_polygon", "boundary_point",
+    "boundary_polygon", "boundary_point", "layer_demo_projects",
 )  # fmt: skip
+#: UI strings map.js needs from the project reserve's section: the demonstration levels
+PROJECT_JS_KEYS = tuple(f"demo_{level}" for level in gq.DEMONSTRATION_LEVELS)
 
 
 @router.get("/map", response_class=HTMLResponse, include_in_schema=False)
@@ -292,7 +295,10 @@ def map_page(request: Request, principal: Annotated[Any, Depends(_principal)]) -
         "map.html",
         {
             "active": "map",
-            "js_strings": {k: t(f"map.{k}") for k in JS_KEYS},
+            "js_strings": {
+                **{k: t(f"map.{k}") for k in JS_KEYS},
+                **{k: t(f"projects.{k}") for k in PROJECT_JS_KEYS},
+            },
             "scope_label": access.scope_label(principal, t.lang),
         },
     )

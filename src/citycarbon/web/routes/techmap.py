@@ -56,6 +56,7 @@ def techmap_page(
         {
             "active": "techmap",
             "techs": records(shown),
+            "reserve_demos": reserve_demonstrations(principal),
             "total": len(techs),
             "roadmap": roadmap,
             "labels": ra.tc_labels(),
@@ -72,12 +73,26 @@ def techmap_page(
 
 @router.get("/api/v1/techmap", tags=["techmap"])
 def techmap_api(principal: PrincipalDep) -> list[dict]:
-    """The technology catalogue of the programme's 专栏 1-10 (with linked measures)."""
+    """The technology catalogue of the programme's 专栏 1-10 (with linked measures), and per
+    technology the demonstration projects of the project reserve that deploy it and that the
+    caller may read (``reserve_demonstrations``)."""
     access.require(principal, "read")
-    return records(ra.technology_table())
+    techs = ra.technology_table()
+    reserve = reserve_demonstrations(principal)
+    return records(techs.assign(reserve_demonstrations=[reserve.get(t, []) for t in techs["id"]]))
 
 
 # --------------------------------------------------------------------- green project reserve
+DEMO_COLUMNS = ["project_id", "name", "demonstration_level", "demonstration_year", "status"]
+
+
+def reserve_demonstrations(principal: Principal) -> dict[str, list[dict]]:
+    """Technology id -> the readable demonstration projects (示范项目) of the reserve that
+    deploy it (:data:`DEMO_COLUMNS`)."""
+    demos = gq.projects(principal, demonstration=True)
+    return {tech: records(g[DEMO_COLUMNS]) for tech, g in demos.groupby("technology")}
+
+
 def project_rows(frame) -> list[dict]:
     """Projects with their eligibility rows attached (``eligibility``: one per catalogue)."""
     rows = records(frame)
@@ -96,9 +111,16 @@ def projects_page(
     status: Annotated[ProjectStatus | None, Query()] = None,
     technology: Annotated[str | None, Query(max_length=64)] = None,
     district: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    demonstration: bool = False,
 ) -> HTMLResponse:
     access.require(principal, "read")
-    frame = gq.projects(principal, status=status, technology=technology, district=district)
+    frame = gq.projects(
+        principal,
+        status=status,
+        technology=technology,
+        district=district,
+        demonstration=demonstration,
+    )
     techs = rg.technology_names().set_index("id")
     return render(
         request,
@@ -109,7 +131,12 @@ def projects_page(
             "projects": project_rows(frame),
             "totals": gq.totals(frame),
             "options": gq.filter_options(principal),
-            "filters": {"status": status, "technology": technology, "district": district},
+            "filters": {
+                "status": status,
+                "technology": technology,
+                "district": district,
+                "demonstration": demonstration,
+            },
             "tech_names": {
                 i: {"zh": r["name_zh"], "en": r["name_en"]} for i, r in techs.iterrows()
             },
@@ -127,15 +154,24 @@ def projects_api(
     status: Annotated[ProjectStatus | None, Query()] = None,
     technology: Annotated[str | None, Query(max_length=64)] = None,
     district: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    demonstration: Annotated[bool, Query(description="demonstration projects only")] = False,
     limit: Limit = 100,
     offset: Offset = 0,
     format: Format = "json",
 ) -> Any:
     """The green project reserve (绿色低碳项目库) the caller may read: owner, location, technology,
-    type, status, investment, the expected annual CO2 reduction with its method and grid factor
-    (year, basis). City-wide roles: every project; district managers: their district's; park
-    managers and enterprise users: their enterprises'; banks: those of consenting enterprises."""
-    frame = gq.projects(principal, status=status, technology=technology, district=district)
+    type, status, demonstration level (示范项目: none, district, city, provincial, national) and
+    the year it was recognised, investment, the expected annual CO2 reduction with its method
+    and grid factor (year, basis). City-wide roles: every project; district managers: their
+    district's; park managers and enterprise users: their enterprises'; banks: those of
+    consenting enterprises."""
+    frame = gq.projects(
+        principal,
+        status=status,
+        technology=technology,
+        district=district,
+        demonstration=demonstration,
+    )
     return page(frame, limit, offset, format, "green_projects")
 
 

@@ -2,7 +2,8 @@
  *
  * Draws the city's districts (ECharts registerMap with the GeoJSON from /api/v1/map/boundaries)
  * as a choropleth, with parks, enterprises, grid nodes, the green project reserve (from
- * /api/v1/techmap/projects) as scatter layers and 蓝碳 (blue-carbon) sites as their boundary
+ * /api/v1/techmap/projects; its demonstration projects, 示范项目, starred in a layer of their
+ * own) as scatter layers and 蓝碳 (blue-carbon) sites as their boundary
  * polygons with a dot sized by their annual sink (all toggled from the legend), a period slider (year / month / day) and a side panel with
  * the clicked district, park or enterprise. Everything comes from the JSON endpoints, which apply the
  * signed-in user's scope. No external resources: ECharts is vendored.
@@ -141,7 +142,10 @@
         top: 8,
         left: 8,
         orient: "vertical",
-        data: [T.layer_parks, T.layer_enterprises, T.layer_nodes, T.layer_projects, T.layer_blue_carbon],
+        data: [
+          T.layer_parks, T.layer_enterprises, T.layer_nodes, T.layer_projects,
+          T.layer_demo_projects, T.layer_blue_carbon,
+        ],
         selected: { [T.layer_nodes]: false },
         backgroundColor: "rgba(255,255,255,0.85)",
       },
@@ -208,9 +212,18 @@
           name: T.layer_blue_carbon, type: "custom", coordinateSystem: "geo", data: [], z: 6,
           itemStyle: { color: "#00897b" }, renderItem: blueSite,
         },
+        {
+          // the reserve's demonstration projects (示范项目): a gold star in their pin's head
+          name: T.layer_demo_projects, type: "scatter", coordinateSystem: "geo",
+          symbol: STAR, symbolSize: 13, symbolOffset: [0, -15], z: 7, data: [],
+          itemStyle: { color: "#f9a825", borderColor: "#5d4037", borderWidth: 0.6 },
+        },
       ],
     };
   }
+  const STAR = "path://M12,2L14.9,8.6L22,9.3L16.6,14L18.2,21L12,17.3L5.8,21L7.4,14L2,9.3L9.1,8.6Z";
+  const PROJECT_SERIES = [5, 7]; // every project; the demonstration projects among them
+  const isDemo = (o) => Boolean(o.demonstration_level) && o.demonstration_level !== "none";
 
   // the method of each pool a site has a sink in, in the page's language (the API's ``method``
   // is the result table's English text)
@@ -279,9 +292,13 @@
       return `<b>${esc(o.name)}</b><br>${esc(o.credit_code)}<br>${esc(em.label)}: ` +
         `${fmt(o[key])} ${em.unit}` + (o.position_ok ? "" : `<br><i>${esc(T.position_off)}</i>`);
     }
-    if (p.seriesIndex === 5) {
-      return `<b>${esc(o.name)}</b><br>${esc(o.owner_name)}<br>${esc(T.project_reduction)}: ` +
-        `${fmt(o.reduction_tco2_per_yr)} tCO₂`;
+    if (PROJECT_SERIES.includes(p.seriesIndex)) {
+      const demo = isDemo(o)
+        ? `<br>★ ${esc(T["demo_" + o.demonstration_level] || o.demonstration_level)}` +
+          (o.demonstration_year ? ` ${o.demonstration_year}` : "")
+        : "";
+      return `<b>${esc(o.name)}</b><br>${esc(o.owner_name)}${demo}<br>` +
+        `${esc(T.project_reduction)}: ${fmt(o.reduction_tco2_per_yr)} tCO₂`;
     }
     return `<b>${esc(o.name)}</b> (${fmt(o.voltage_kv, 0)} kV)<br>${esc(T.metric_electricity)}: ` +
       `${fmt(o.electricity_mwh)} MWh<br>${esc(T.intensity)}: ${fmt(o.intensity_tco2_per_mwh, 4)} tCO₂/MWh`;
@@ -454,7 +471,7 @@
     if (p.seriesIndex === 1) return showPark(o.code);
     if (p.seriesIndex === 2) return showEnterprise(o);
     if (p.seriesIndex === 3) return showNode(o);
-    if (p.seriesIndex === 5) {
+    if (PROJECT_SERIES.includes(p.seriesIndex)) {
       window.location.href = "/techmap/projects#project-" + encodeURIComponent(o.project_id);
     }
     if (p.seriesIndex === 6) return showBlueCarbon(o);
@@ -468,10 +485,11 @@
     if (!res.ok) return;
     const body = await res.json();
     const rows = body.items.filter((o) => o.lon !== null && o.lat !== null);
-    chart.setOption({ series: [{}, {}, {}, {}, {}, {
-      data: rows.map((o) => ({ value: [o.lon, o.lat], item: o })),
-    }] });
+    const points = (list) => list.map((o) => ({ value: [o.lon, o.lat], item: o }));
+    const demos = rows.filter(isDemo);
+    chart.setOption({ series: [{}, {}, {}, {}, {}, { data: points(rows) }, {}, { data: points(demos) }] });
     root.dataset.projects = String(rows.length);
+    root.dataset.demoProjects = String(demos.length);
   }
 
   // ------------------------------------------------------------------ controls
