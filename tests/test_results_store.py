@@ -3,6 +3,7 @@ together or not at all, and the one cache that sees every commit."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pandas as pd
@@ -48,6 +49,16 @@ def test_a_year_run_replaces_only_its_years_and_keeps_vintages(tmp_path):
     assert sorted(first["year"]) == [2022, 2023, 2024]  # the vintage stays readable
     v = results.vintages(CITY_INDICATORS, lake=tmp_path)
     assert v["partitions"].tolist() == ["2022,2023,2024", "2024"]
+
+
+def test_a_column_declared_after_the_files_were_written_reads_as_empty(tmp_path):
+    """An upgrade that adds a column to a declared result does not break its pages before the
+    step runs again: the stored rows read with the new column empty."""
+    results.write(CITY_INDICATORS, _indicators([2023, 2024], 1.0), lake=tmp_path)
+    newer = dataclasses.replace(CITY_INDICATORS, columns={**CITY_INDICATORS.columns, "quality": ""})
+    cur = results.current(newer, lake=tmp_path)
+    assert cur["value"].tolist() == [2024.0, 2025.0] and cur["quality"].isna().all()
+    assert list(cur.columns) == list(newer.all_columns)
 
 
 def test_a_listed_partition_without_rows_becomes_empty(tmp_path):

@@ -345,7 +345,7 @@ def current(
     hit = _FRAMES.get(key) if cacheable else None
     if hit is not None and hit[0] == gen:
         return hit[1].copy(deep=False)
-    frames = [pq.read_table(f, columns=cols).to_pandas() for f in files]
+    frames = [_read(f, cols) for f in files]
     frames = [f for f in frames if len(f)] or frames[:1]
     out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if cacheable:
@@ -354,6 +354,14 @@ def current(
                 _FRAMES.clear()
             _FRAMES[key] = (gen, out)
     return out.copy(deep=False)
+
+
+def _read(path: Path, columns: list[str]) -> pd.DataFrame:
+    """``columns`` of one result file; a column declared after the file was written (a newer
+    version of the platform, before its step ran again) comes back empty, as in the lake."""
+    stored = set(pq.read_schema(path).names)
+    frame = pq.read_table(path, columns=[c for c in columns if c in stored]).to_pandas()
+    return frame.assign(**{c: None for c in columns if c not in stored})[columns]
 
 
 def runs(result: Result, *, lake: str | Path | None = None) -> list[str]:
