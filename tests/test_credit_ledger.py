@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from citycarbon.errors import InputError
 from citycarbon.store import catalog
 from citycarbon.store import credits as ledger
-from citycarbon.store.models import CreditEntry
+from citycarbon.store.models import CreditAccount, CreditEntry
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -128,6 +128,39 @@ def test_reconciliation_as_of_a_day(catalog_url):
         True,
     )
     assert "stored_outstanding" not in rec
+
+
+def test_system_accounts_come_with_the_migration(catalog_url):
+    """0013_redeem makes the system accounts (a posting names them by subject); its downgrade
+    removes those no entry uses. A posting's resident leg must be a resident account, and a
+    donation's reversal moves the points back out of the pool."""
+    accounts = CreditAccount.__table__
+
+    def system() -> dict[str, str]:
+        with catalog.get_engine(catalog_url).connect() as conn:
+            rows = conn.execute(
+                sa.select(accounts.c.subject, accounts.c.kind).where(accounts.c.partner == "system")
+            )
+            return dict(rows.all())
+
+    assert system() == ledger.SYSTEM_ACCOUNTS
+    a = ledger.open_account("metro", "a", url=catalog_url)
+    ledger.post("issuance", a, 10, url=catalog_url)
+    catalog.downgrade(catalog_url, "0012_credits_privacy")
+    assert system() == {"issuance": "system"}
+    catalog.upgrade(catalog_url)
+    assert system() == ledger.SYSTEM_ACCOUNTS
+    with catalog.get_engine(catalog_url).connect() as conn:
+        source = conn.execute(
+            sa.select(accounts.c.id).where(accounts.c.subject == "issuance")
+        ).scalar_one()
+    with pytest.raises(InputError, match="no resident credit account"):
+        ledger.post("redemption", source, 1, url=catalog_url)
+    gift = ledger.post("donation", a, 4, url=catalog_url)
+    ledger.reverse(gift.entry_id, note="donated by mistake", url=catalog_url)
+    assert ledger.balance(a, url=catalog_url) == 10
+    rec = ledger.reconciliation(url=catalog_url)
+    assert (rec["donated"], rec["outstanding"], rec["drifted_accounts"]) == (0, 10, 0)
 
 
 @pytest.mark.postgres

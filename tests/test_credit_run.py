@@ -1,7 +1,10 @@
 """The 碳普惠 use case (citycarbon.runs.credits): a partner batch screened, credited on the
-declared grid factor and issued once, on SQLite and PostgreSQL."""
+declared grid factor and issued once, on SQLite and PostgreSQL; only accounts with consent to
+the sending partner are credited."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pandas as pd
 import pytest
@@ -11,6 +14,7 @@ from hypothesis import strategies as st
 
 from citycarbon.config import load_city
 from citycarbon.credits.methodologies import methodology_set
+from citycarbon.credits.screening import fraud_rules
 from citycarbon.errors import InputError
 from citycarbon.runs import credits as run
 from citycarbon.runs.inventory import declared_grid_factors
@@ -23,13 +27,20 @@ T0 = pd.Timestamp("2026-03-02T01:00Z")
 CITY = load_city()
 
 
+def _grant(url: str, partner: str, *accounts: str) -> None:
+    for account in accounts:
+        ledger.record_consent(partner, account, url=url)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def catalog_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """An empty, migrated catalog where metro's residents u1, u2, u3 granted consent."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'catalog.sqlite'}"
     else:
         url = request.getfixturevalue("fresh_postgres_url")
     catalog.upgrade(url)
+    _grant(url, "metro", "u1", "u2", "u3")
     yield url
     catalog.dispose_engines()
 
@@ -143,6 +154,7 @@ def test_events_in_equal_credited_held_refused(tmp_path_factory, rows):
         at=at, ended_at=at + pd.to_timedelta(frame["minutes"], unit="min")
     )
     try:
+        _grant(url, "metro", "u1")  # u2 never did: its valid events are refused, "no consent"
         out = run.credit_partner_events("metro", events, city=CITY, url=url, now=NOW)
         counts = out["status"].value_counts()
         assert set(counts.index) <= {"credited", "held", "refused"}
@@ -150,6 +162,7 @@ def test_events_in_equal_credited_held_refused(tmp_path_factory, rows):
         # what the ledger holds is exactly the points of the credited events
         assert ledger.reconciliation(url=url)["outstanding"] == out["points"].sum()
         assert (out.loc[out["status"] != "credited", "points"] == 0).all()
+        assert not out["status"].eq("credited")[events["account"].ne("u1")].any()
     finally:
         catalog.dispose_engines()
 
@@ -214,3 +227,49 @@ def test_review_releases_through_the_ledger_or_refuses_with_a_reason(catalog_url
         refusal["before"]["status"] == "held" and refusal["before"]["reason"] == "implausible speed"
     )
     assert refusal["after"]["reason"] == "refused on review: bike trip sent as metro"
+
+
+def test_only_accounts_with_consent_to_the_partner_are_credited(catalog_url):
+    # u1 granted consent to metro; u4 only to bikes (consent is per partner); u5 to nobody
+    _grant(catalog_url, "bikes", "u4")
+    events = pd.DataFrame(
+        [
+            _trip("e1", "u1", 0, 10, 20),
+            _trip("e2", "u4", 0, 10, 20),
+            _trip("e3", "u5", 0, 10, 20),
+            _trip("e4", "u5", 30, 30, 10),  # 180 km/h and no consent: refused, not held
+        ]
+    )
+    out = run.credit_partner_events("metro", events, city=CITY, url=catalog_url, now=NOW)
+    assert out["status"].tolist() == ["credited", "refused", "refused", "refused"]
+    assert out["reason"].tolist()[1:] == ["no consent"] * 3
+    assert out["points"].iloc[1:].eq(0).all() and not out["issued"].iloc[1:].any()
+    # once u5 grants consent, the same event sent again is credited
+    ledger.record_consent("metro", "u5", url=catalog_url)
+    again = run.credit_partner_events(
+        "metro", events.iloc[[2]], city=CITY, url=catalog_url, now=NOW
+    )
+    assert again["status"].tolist() == ["credited"] and again["issued"].tolist() == [True]
+    assert _logged_statuses(catalog_url) == {"credited": 2, "refused": 3}
+    rec = ledger.reconciliation(url=catalog_url)
+    assert rec["issued"] == out["points"].sum() + again["points"].sum() and rec["balanced"]
+
+
+def test_no_consent_held_by_the_rules_is_released_only_after_consent(catalog_url):
+    rules = dataclasses.replace(fraud_rules(), no_consent="held")
+    events = pd.DataFrame([_trip("e1", "u7", 0, 10, 20), _trip("e2", "u7", 30, 30, 10)])
+    out = run.credit_partner_events(
+        "metro", events, city=CITY, url=catalog_url, now=NOW, rules=rules
+    )
+    # held for "no consent" only what would be credited; a fraud hold keeps its reason
+    assert out["status"].tolist() == ["held", "held"]
+    assert out["reason"].tolist() == ["no consent", "implausible speed"]
+    row = int(ledger.held_events(url=catalog_url).set_index("event_id").loc["e1", "id"])
+    with pytest.raises(InputError, match="consent"):
+        run.release_held(row, actor="ana", city=CITY, url=catalog_url)
+    assert ledger.reconciliation(url=catalog_url)["issued"] == 0
+    ledger.record_consent("metro", "u7", url=catalog_url)
+    released = run.release_held(row, actor="ana", city=CITY, url=catalog_url)
+    assert released["issued"] and released["points"] > 0
+    account = ledger.open_account("metro", "u7", url=catalog_url)
+    assert ledger.balance(account, url=catalog_url) == released["points"]

@@ -1,14 +1,26 @@
 """Screening of partner events (citycarbon.credits.screening): refused with a reason per event,
-held by the anti-fraud rules, and events in = ok + held + refused (hypothesis)."""
+held by the anti-fraud rules, consent per partner as the rules say, and events in = ok + held +
+refused (hypothesis)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
+import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from citycarbon.credits.methodologies import methodology_set
-from citycarbon.credits.screening import STATUSES, fraud_rules, screen_events
+from citycarbon.credits.screening import (
+    RULES_FILE,
+    STATUSES,
+    consent_screened,
+    fraud_rules,
+    screen_events,
+)
+from citycarbon.errors import UnknownCodeError
 
 MSET = methodology_set()
 RULES = fraud_rules()
@@ -110,3 +122,48 @@ def test_every_event_ends_in_exactly_one_status(rows):
     assert set(counts.index) <= set(STATUSES)
     assert counts.sum() == len(events)  # events in = ok (credited) + held + refused
     assert (out["reason"].eq("") == out["status"].eq("ok")).all()
+
+
+def test_no_consent_outcome_is_rule_data(tmp_path):
+    assert RULES.no_consent == "refused"
+    sets = yaml.safe_load(RULES_FILE.read_text("utf-8"))["sets"]
+    sets["lenient"] = {**sets["default-2026"], "no_consent": "credited"}
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump({"sets": sets}, allow_unicode=True), "utf-8")
+    with pytest.raises(UnknownCodeError, match="credited"):
+        fraud_rules("lenient", path)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["ok", "held", "refused"]),
+            st.sampled_from(["granted", "withdrawn", None]),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.sampled_from(["refused", "held"]),
+)
+def test_only_granted_consent_leaves_an_event_creditable(rows, outcome):
+    screened = pd.DataFrame(
+        {
+            "status": [r[0] for r in rows],
+            "reason": ["" if r[0] == "ok" else "earlier reason" for r in rows],
+        }
+    )
+    consent = pd.Series([r[1] for r in rows], dtype=object)
+    out = consent_screened(screened, consent, dataclasses.replace(RULES, no_consent=outcome))
+    assert len(out) == len(screened) and set(out["status"]) <= set(STATUSES)
+    assert not (out["status"].eq("ok") & consent.ne("granted")).any()
+    granted = consent.eq("granted")
+    assert out[granted].equals(screened[granted])  # consent changes nothing else
+    was_refused = screened["status"].eq("refused")
+    assert out[was_refused].equals(screened[was_refused])
+    withdrawn = consent.eq("withdrawn") & ~was_refused
+    assert out.loc[withdrawn, "status"].eq("refused").all()
+    assert out.loc[withdrawn, "reason"].eq("consent withdrawn").all()
+    missing_ok = consent.isna() & screened["status"].eq("ok")
+    assert out.loc[missing_ok, "status"].eq(outcome).all()
+    assert out.loc[missing_ok, "reason"].eq("no consent").all()

@@ -8,6 +8,7 @@ import pytest
 
 from citycarbon.config import load_city
 from citycarbon.runs import credits as credit_runs
+from citycarbon.store import credits as ledger
 from tests.web_fixtures import sign_in
 
 
@@ -35,6 +36,8 @@ def credited(web_home):
             },
         ]
     )
+    for resident in ("r1", "r2"):  # the residents consent to the recycler
+        ledger.record_consent("recycler", resident)
     out = credit_runs.credit_partner_events("recycler", events, city=load_city())
     assert out["status"].tolist() == ["credited", "credited"]
     return out

@@ -23,6 +23,7 @@ def held(web_home):
             for i in range(3)
         ]
     )  # the same account, method and start three times: the second and third are held
+    ledger.record_consent("recycler", "r9")  # the resident consents to the recycler
     out = credit_runs.credit_partner_events("recycler", events, city=load_city())
     assert out["status"].tolist() == ["credited", "held", "held"]
     return ledger.held_events().set_index("event_id")["id"].astype(int).to_dict()

@@ -1,5 +1,6 @@
 """Partner API /api/partner/events: HMAC-signed requests (timestamp, nonce, replay refused,
-key rotation), the same event twice credits once, and every event gets a status."""
+key rotation), the same event twice credits once, only residents with consent to the partner
+are credited, and every event gets a status."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from citycarbon.store import credits as ledger
 from citycarbon.web.app import create_app
 from tests.web_fixtures import SETTINGS
 
-PATH = "/api/partner/events"
+PATH, CONSENTS = "/api/partner/events", "/api/partner/consents"
 
 
 @pytest.fixture
@@ -27,7 +28,9 @@ def client(tmp_path, monkeypatch) -> TestClient:
     catalog.dispose_engines()
 
 
-def _signed(key: tuple[str, str], body: bytes, *, partner="metro", stamp=None, nonce=None):
+def _signed(
+    key: tuple[str, str], body: bytes, *, partner="metro", stamp=None, nonce=None, path=PATH
+):
     stamp = str(int(time.time()) if stamp is None else stamp)
     nonce = nonce or uuid.uuid4().hex
     return {
@@ -35,7 +38,7 @@ def _signed(key: tuple[str, str], body: bytes, *, partner="metro", stamp=None, n
         "x-key-id": key[0],
         "x-timestamp": stamp,
         "x-nonce": nonce,
-        "x-signature": signature(key[1], "POST", PATH, stamp, nonce, body),
+        "x-signature": signature(key[1], "POST", path, stamp, nonce, body),
         "content-type": "application/json",
     }
 
@@ -54,8 +57,18 @@ TRIP = {
 }
 
 
+def _grant(client, key: tuple[str, str], *accounts: str) -> None:
+    body = json.dumps({"consents": [{"account": a, "action": "grant"} for a in accounts]}).encode()
+    r = client.post(CONSENTS, content=body, headers=_signed(key, body, path=CONSENTS))
+    assert [c["outcome"] for c in r.json()["consents"]] == ["granted"] * len(accounts)
+
+
 def test_signed_batch_is_credited_once(client):
     key = ledger.add_partner_key("metro")
+    # before the resident grants metro consent, the trip is refused (and nothing issued)
+    before = client.post(PATH, content=_body(TRIP), headers=_signed(key, _body(TRIP))).json()
+    assert [(e["status"], e["reason"]) for e in before["events"]] == [("refused", "no consent")]
+    _grant(client, key, "u-1")
     body = _body(
         TRIP,
         {
@@ -83,6 +96,7 @@ def test_signed_batch_is_credited_once(client):
 
 def test_replay_and_bad_signatures_are_refused(client):
     key = ledger.add_partner_key("metro")
+    _grant(client, key, "u-1")
     body = _body(TRIP)
     headers = _signed(key, body)
     assert client.post(PATH, content=body, headers=headers).status_code == 200

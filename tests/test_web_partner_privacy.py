@@ -1,7 +1,8 @@
 """Partner API, residents' rights and partner limits (碳普惠, issue 17): consent per partner
-(withdrawal stops new credits), export and erasure on request (PIPL arts. 15, 45, 47), retention
-of raw events, per-partner quotas (429 + Retry-After), encrypted and rotatable keys, duplicates
-across partners held for review (events in = credited + held + refused)."""
+(only accounts that granted it are credited; withdrawal stops new credits), export and erasure
+on request (PIPL arts. 15, 45, 47), retention of raw events, per-partner quotas (429 +
+Retry-After), encrypted and rotatable keys, duplicates across partners held for review (events
+in = credited + held + refused)."""
 
 from __future__ import annotations
 
@@ -143,6 +144,8 @@ def test_export_then_erase_keeps_the_ledger_balanced(client):
 
 def test_retention_aggregates_then_deletes_old_raw_events(client):
     key = ledger.add_partner_key("metro")
+    grant = {"account": "u-2", "action": "grant"}
+    _post(client, key, CONSENTS, {"consents": [grant]}, partner="metro")
     _post(
         client,
         key,

@@ -19,6 +19,7 @@ from citycarbon.read import public
 from citycarbon.runs import credits as credit_runs
 from citycarbon.runs import map_layers as ml
 from citycarbon.store import catalog
+from citycarbon.store import credits as ledger
 from citycarbon.web.app import route_table
 from citycarbon.web.routes import public as public_routes
 
@@ -39,6 +40,7 @@ def anonymous(app, web_home) -> TestClient:
             }
         ]
     )
+    ledger.record_consent("recycler", SECRET_SUBJECT)  # the resident consents to the recycler
     out = credit_runs.credit_partner_events("recycler", events, city=load_city())
     assert out["status"].tolist() == ["credited"]
     public.invalidate()

@@ -69,6 +69,14 @@ SETTINGS: tuple[Setting, ...] = (
         secret=True,  # its password part
     ),
     Setting(
+        "CITYCARBON_DATABASE_POOL",
+        "database_pool",
+        "int",
+        "20",
+        "connections each process keeps open to a PostgreSQL catalog (10 more are opened "
+        "for a burst, then closed): about the requests a server worker runs at once",
+    ),
+    Setting(
         "CITYCARBON_ENGINE",
         "engine",
         "choice",
@@ -268,6 +276,7 @@ BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 class Settings:
     home: Path
     database_url: str
+    database_pool: int = 20
     engine: str = "duckdb"
     spark_master: str = "local[2]"
     city: str = "xiamen"

@@ -1,5 +1,6 @@
 """Screening of partner behaviour events before crediting: validation (refused, with the reason
-per event) and anti-fraud rules as data (held for review, with the reason).
+per event), anti-fraud rules as data (held for review, with the reason) and consent per partner
+(an account without consent to the partner: refused or held, as the rules say).
 
 Every event ends in exactly one status — ``refused``, ``held`` or ``ok`` (to be credited) — so
 events in = credited + held + refused. Rules come from ``credits/data/fraud_rules.yaml``; the
@@ -24,6 +25,8 @@ from citycarbon.errors import UnknownCodeError
 RULES_FILE = Path(__file__).parent / "data" / "fraud_rules.yaml"
 DEFAULT_RULES = "default-2026"
 STATUSES = ("ok", "held", "refused")
+#: What may become of an event of an account without consent to its partner.
+NO_CONSENT_OUTCOMES = ("refused", "held")
 #: Columns a partner event carries (``ended_at`` and ``distance_km`` for travel methods).
 EVENT_FIELDS = ("event_id", "account", "method", "at", "quantity")
 
@@ -39,6 +42,7 @@ class FraudRules:
     max_events_per_account_hour: int
     duplicates: bool
     max_clock_skew_minutes: float
+    no_consent: str  # refused | held
     raw: Mapping[str, Any]
 
 
@@ -50,6 +54,14 @@ def fraud_rules(set_id: str = DEFAULT_RULES, path: Path = RULES_FILE) -> FraudRu
     if set_id not in sets:
         raise UnknownCodeError("anti-fraud rule set", set_id, sets, field="credits.fraud_rules")
     raw = sets[set_id]
+    if raw["no_consent"] not in NO_CONSENT_OUTCOMES:
+        raise UnknownCodeError(
+            "outcome of an event without consent",
+            raw["no_consent"],
+            NO_CONSENT_OUTCOMES,
+            source=path.name,
+            field=f"{set_id}.no_consent",
+        )
     return FraudRules(
         set_id=set_id,
         version=str(raw["version"]),
@@ -58,6 +70,7 @@ def fraud_rules(set_id: str = DEFAULT_RULES, path: Path = RULES_FILE) -> FraudRu
         max_events_per_account_hour=int(raw["max_events_per_account_hour"]),
         duplicates=bool(raw["duplicates"]["enabled"]),
         max_clock_skew_minutes=float(raw["max_clock_skew_minutes"]),
+        no_consent=str(raw["no_consent"]),
         raw=raw,
     )
 
@@ -149,6 +162,31 @@ def screen_events(
         held.loc[valid] = fraud_reasons(events.loc[valid], mset, rules)
     status = np.where(~valid, "refused", np.where(held.ne(""), "held", "ok"))
     return events.assign(status=status, reason=refused.where(~valid, held))
+
+
+def consent_screened(screened: pd.DataFrame, consent: pd.Series, rules: FraudRules) -> pd.DataFrame:
+    """``screened`` (``status``, ``reason``) after consent per partner: an event whose account
+    withdrew its consent to the partner is refused ("consent withdrawn"); one whose account never
+    granted it is refused or held as ``rules.no_consent`` says ("no consent"; held only if it
+    was to be credited, a held event keeps its first reason). Refused events stay as they were.
+
+    Parameters
+    ----------
+    screened : DataFrame   events with ``status`` (ok | held | refused) and ``reason``
+    consent : Series       per event: ``granted``, ``withdrawn`` or missing (never recorded)
+    rules : FraudRules     ``no_consent`` (refused | held)
+
+    References
+    ----------
+    [1] 个人信息保护法 (PIPL), art. 13(1) and 14: personal information processed for a purpose on
+        the individual's consent to it; art. 15: the consent can be withdrawn.
+    """
+    live = screened["status"].ne("refused")
+    withdrawn = live & consent.eq("withdrawn")
+    missing = consent.isna() & (screened["status"].eq("ok") if rules.no_consent == "held" else live)
+    status = screened["status"].mask(withdrawn, "refused").mask(missing, rules.no_consent)
+    reason = screened["reason"].mask(withdrawn, "consent withdrawn").mask(missing, "no consent")
+    return screened.assign(status=status, reason=reason)
 
 
 def claimed_elsewhere(events: pd.DataFrame, claims: pd.DataFrame) -> pd.Series:

@@ -1,6 +1,7 @@
 """碳普惠 use case: a partner's batch of behaviour events → screened, credited, issued.
 
-Steps: screen (validation → refused, anti-fraud rules → held) → reductions and caps on the city's
+Steps: screen (validation → refused, anti-fraud rules → held, consent per partner → refused or
+held as the rules say, duplicates across partners → held) → reductions and caps on the city's
 declared grid factor, after what earlier batches already used of the caps → issuance in the
 ledger (one transaction, idempotent per event). Every event ends in exactly one status:
 ``credited``, ``held`` or ``refused`` (events in = credited + held + refused).
@@ -50,7 +51,7 @@ def credit_partner_events(
     rules = rules or screening.fraud_rules()
     now = now or pd.Timestamp.now(tz="UTC")
     out = screening.screen_events(events, mset, rules, now)
-    out = _consent_and_claims(partner, out, url=url)
+    out = _consent_and_claims(partner, out, rules, url=url)
     ok = out[out["status"] == "ok"]
     credited = ok.iloc[:0].assign(reduction_kg=0.0, credited_kg=0.0, points=0, issued=False)
     if not ok.empty:
@@ -116,13 +117,23 @@ def release_held(
     accepted events (declared grid factor, daily and annual caps after the account's earlier
     issuances, issuance under the idempotency key ``<partner>:<event_id>``). The status change,
     the issuance and the audit entry commit together; an event that is no longer held is an
-    InputError and nothing is issued. Returns the event's ``partner``, ``event_id``,
-    ``credited_kg``, ``points`` and ``issued`` (False when the same event was issued before)."""
+    InputError and nothing is issued, and so is an event whose account has no valid consent to
+    its partner (consent per partner: a hold for "no consent" is released once the consent is
+    recorded). Returns the event's ``partner``, ``event_id``, ``credited_kg``, ``points`` and
+    ``issued`` (False when the same event was issued before)."""
     mset = mset or meth.methodology_set()
     row = ledger.held_event(row_id, url=url)
     if row is None:
         raise InputError("no held event with this id", field="event", value=row_id)
     partner = row.pop("partner")
+    consent = _consents(partner, pd.Series([row["subject"]]), url=url)["consent"].iloc[0]
+    if consent != "granted":
+        raise InputError(
+            "the resident has not granted consent to this partner; the event is released once "
+            "the consent is recorded",
+            field="event",
+            value=row_id,
+        )
     one = _credited(
         partner,
         pd.DataFrame([row]).rename(columns={"subject": "account"}),
@@ -164,19 +175,29 @@ def refuse_held(row_id: int, reason: str, *, actor: str, url: str | None = None)
         )
 
 
-def _consent_and_claims(partner: str, out: pd.DataFrame, *, url: str | None) -> pd.DataFrame:
-    """Screened events with ``resident`` (the city-wide id of the account's consent): events of
-    an account whose consent to ``partner`` is withdrawn are refused; events another partner
-    already claimed for the same resident, method and time are held for review."""
-    subjects = sorted(set(out["account"].dropna().astype(str)))
-    consents = ledger.consents_of(partner, subjects, url=url).set_index("subject")
-    account = out["account"].astype(str)
-    out = out.assign(resident=account.map(consents["resident"]).astype(object))
-    out["resident"] = out["resident"].where(out["resident"].notna(), None)
-    live = out["status"].ne("refused")
-    withdrawn = live & account.map(consents["withdrawn"]).eq(True)
-    out["status"] = out["status"].mask(withdrawn, "refused")
-    out["reason"] = out["reason"].mask(withdrawn, "consent withdrawn")
+def _consents(partner: str, accounts: pd.Series, *, url: str | None) -> pd.DataFrame:
+    """Per account of ``accounts``: ``consent`` (granted | withdrawn | None: never recorded) to
+    ``partner`` and ``resident`` (the city-wide id the consent maps it to, or None)."""
+    account = accounts.astype(str)
+    found = ledger.consents_of(partner, sorted(set(account)), url=url).set_index("subject")
+    state = found["withdrawn"].map({True: "withdrawn", False: "granted"})
+    frame = pd.DataFrame(
+        {"consent": account.map(state), "resident": account.map(found["resident"])},
+        index=accounts.index,
+    ).astype(object)
+    return frame.where(frame.notna(), None)
+
+
+def _consent_and_claims(
+    partner: str, out: pd.DataFrame, rules: screening.FraudRules, *, url: str | None
+) -> pd.DataFrame:
+    """Screened events with ``resident`` (the city-wide id of the account's consent), after
+    consent per partner (:func:`screening.consent_screened`: no consent to ``partner``, or a
+    withdrawn one, is not credited); events another partner already claimed for the same
+    resident, method and time are held for review."""
+    consents = _consents(partner, out["account"], url=url)
+    out = screening.consent_screened(out, consents["consent"], rules)
+    out = out.assign(resident=consents["resident"])
     check = out[out["status"].eq("ok") & out["resident"].notna()]
     if not check.empty:
         since = pd.to_datetime(check["at"], utc=True).min()

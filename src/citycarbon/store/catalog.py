@@ -44,6 +44,7 @@ BATCH_COUNT_FIELDS = ("rows_in", "rows_accepted", "rows_quarantined")
 _PG_MIGRATION_LOCK = 0x63697479  # pg_advisory_xact_lock key serialising concurrent upgrades
 _engines: dict[str, sa.Engine] = {}
 _sessionmakers: dict[str, sessionmaker[Session]] = {}
+_writers: dict[str, sa.Engine] = {}  # the engine whose transactions are writes (SQLite: IMMEDIATE)
 _ready: set[str] = set()
 _lock = threading.RLock()
 
@@ -77,6 +78,9 @@ def get_engine(url: str | None = None) -> sa.Engine:
 
     SQLite: the file's directory is created, foreign keys are enforced, the journal is WAL
     (readers do not block the writer) and a locked database is waited for up to 30 s.
+    PostgreSQL: ``CITYCARBON_DATABASE_POOL`` connections kept open (10 more for a burst), so
+    the concurrent requests of a server process neither queue for a connection nor open and
+    close one each (a new PostgreSQL connection costs a server process).
     """
     url = database_url(url)
     with _lock:
@@ -91,12 +95,12 @@ def get_engine(url: str | None = None) -> sa.Engine:
             sa.event.listen(engine, "connect", _sqlite_on_connect)
             sa.event.listen(engine, "begin", _sqlite_on_begin)
         else:
-            engine = sa.create_engine(url, pool_pre_ping=True)
+            engine = sa.create_engine(
+                url, pool_pre_ping=True, pool_size=get_settings().database_pool
+            )
         _engines[url] = engine
-        _sessionmakers[url] = sessionmaker(
-            bind=engine.execution_options(sqlite_begin="BEGIN IMMEDIATE"),
-            expire_on_commit=False,
-        )
+        _writers[url] = engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+        _sessionmakers[url] = sessionmaker(bind=_writers[url], expire_on_commit=False)
         return engine
 
 
@@ -106,6 +110,7 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _writers.clear()
         _sessionmakers.clear()
         _ready.clear()
 
@@ -139,6 +144,24 @@ def _reading(url: str | None) -> Iterator[Session]:
     ensure_catalog(url)
     with Session(get_engine(url), expire_on_commit=False) as session:
         yield session
+
+
+@contextmanager
+def connection_scope(session: Session | None, url: str | None) -> Iterator[sa.Connection]:
+    """A Core connection in a write transaction: the caller's session's (joining their
+    transaction), else a new one, committed when the block ends and rolled back on an error.
+
+    For hot paths of Core statements only (the 碳普惠 ledger's postings): an ORM session's own
+    bookkeeping costs as much CPU as the statements of a posting.
+    """
+    if session is not None:
+        yield session.connection()
+        return
+    url = database_url(url)
+    ensure_catalog(url)
+    get_engine(url)
+    with _writers[url].begin() as conn:
+        yield conn
 
 
 def _joined(session: Session | None, url: str | None, *, write: bool = True) -> Any:
@@ -207,22 +230,30 @@ def downgrade(url: str | None = None, revision: str = "base") -> None:
 
 
 def ensure_catalog(url: str | None = None) -> None:
-    """Upgrade the catalog when it is behind the packaged head (cheap when up to date)."""
+    """Upgrade the catalog when it is behind the packaged head (cheap when up to date).
+
+    Checked once per URL and process; threads arriving meanwhile wait for that one check
+    instead of each reading the migrations and asking the database.
+    """
     url = database_url(url)
     if url in _ready:
         return
-    current = current_revision(url)
-    if current != head_revision():
-        known = {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-        if current is not None and not set(current.split("+")) <= known:
-            raise InputError(
-                f"the catalog is at revision {current!r}, which this version of "
-                f"citycarbon does not know (newest {head_revision()!r}); "
-                "upgrade citycarbon",
-                source=sa.make_url(url).render_as_string(),
-            )
-        upgrade(url)
-    _ready.add(url)
+    with _lock:
+        if url in _ready:
+            return
+        current = current_revision(url)
+        if current != head_revision():
+            scripts = ScriptDirectory.from_config(alembic_config())
+            known = {r.revision for r in scripts.walk_revisions()}
+            if current is not None and not set(current.split("+")) <= known:
+                raise InputError(
+                    f"the catalog is at revision {current!r}, which this version of "
+                    f"citycarbon does not know (newest {head_revision()!r}); "
+                    "upgrade citycarbon",
+                    source=sa.make_url(url).render_as_string(),
+                )
+            upgrade(url)
+        _ready.add(url)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ No session and no user: every request is HMAC-signed by the partner
 (:mod:`citycarbon.runs.partners`). ``POST /api/partner/events`` takes ``{"events": [...]}``
 (``event_id``, ``account`` = the partner's pseudonymous id of the resident, ``method``, ``at``,
 ``quantity``, ``ended_at`` for trips) and answers the status of every event: credited, held for
-review or refused, with the reason — events in = credited + held + refused.
+review or refused, with the reason — events in = credited + held + refused. Only accounts that
+granted consent to the partner (``POST /api/partner/consents``) are credited.
 """
 
 from __future__ import annotations
