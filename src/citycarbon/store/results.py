@@ -16,6 +16,9 @@ wrote that partition; a run that computes 2024 never replaces 2023. Of a whole-t
 is the newest run. Every committed run stays readable (:func:`runs`, :func:`read_run`,
 :func:`vintages`).
 
+A column added to a declaration after a run was written reads as missing (null) in that run's
+rows (:func:`current`): stored runs stay readable as the declarations grow.
+
 One cache holds the frames read; it is dropped whenever a commit appears (checked with one
 ``stat`` of the commit directory, so other processes' commits are seen too). Read models that
 derive their own encodings key them on :func:`generation`.
@@ -345,7 +348,7 @@ def current(
     hit = _FRAMES.get(key) if cacheable else None
     if hit is not None and hit[0] == gen:
         return hit[1].copy(deep=False)
-    frames = [pq.read_table(f, columns=cols).to_pandas() for f in files]
+    frames = [_read_file(f, cols) for f in files]
     frames = [f for f in frames if len(f)] or frames[:1]
     out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if cacheable:
@@ -354,6 +357,13 @@ def current(
                 _FRAMES.clear()
             _FRAMES[key] = (gen, out)
     return out.copy(deep=False)
+
+
+def _read_file(path: Path, columns: list[str]) -> pd.DataFrame:
+    """``columns`` of one stored file; those its run did not write (declared later) are null."""
+    stored = set(pq.read_schema(path).names)
+    frame = pq.read_table(path, columns=[c for c in columns if c in stored]).to_pandas()
+    return frame.reindex(columns=columns)
 
 
 def runs(result: Result, *, lake: str | Path | None = None) -> list[str]:
