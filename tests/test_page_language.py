@@ -4,11 +4,13 @@ English, holds no text of the other language outside names from the data and the
 
 Pages are the app's GET routes outside ``/api``; a route with path parameters is filled from the
 links the role's pages show (an enterprise, a batch, a job, a factor set, a method, a badge), so
-every page a role can reach is read. Text that is still untranslated data (notes and sources of
-factor sets, method references) is listed in ``tests/data/one_language_leftovers.txt`` as
-``lang<TAB>route<TAB>word``: a finding outside it fails, and a line nobody finds any more fails too
-(remove it), so the list only shrinks. ``CITYCARBON_REWRITE_LEFTOVERS=1`` rewrites the list from
-what the walk finds (after fixing texts; review the diff: it must only lose lines).
+every page a role can reach is read. The roles are the demo users' and a bank (fixture
+``bank_user``: the demo has none; it sees one enterprise, under a ``full`` consent). Text that
+is still untranslated data (notes and sources of factor sets, method references) is listed in
+``tests/data/one_language_leftovers.txt`` as ``lang<TAB>route<TAB>word``: a finding outside it
+fails, and a line nobody finds any more fails too (remove it), so the list only shrinks.
+``CITYCARBON_REWRITE_LEFTOVERS=1`` rewrites the list from what the walk finds (after fixing
+texts; review the diff: it must only lose lines).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 import citycarbon.accounting as accounting
@@ -27,9 +30,9 @@ import citycarbon.finance as finance
 from citycarbon.config import load_city
 from citycarbon.contract.methods import methods
 from citycarbon.contract.results import GREEN_PROJECT_REDUCTION
-from citycarbon.demo.users import DEMO_USERNAMES
+from citycarbon.demo.users import DEMO_USERNAMES, demo_password
 from citycarbon.runs.scenarios import list_scenarios
-from citycarbon.store import catalog, lake, results, users
+from citycarbon.store import catalog, consents, lake, results, users
 from citycarbon.store.targets import targets_frame
 from citycarbon.web.app import create_app, route_table
 from tests.page_language import foreign_words, names_pattern, visible_text
@@ -45,6 +48,9 @@ PAGES = [
 #: Pages whose every instance is read (for one role): their texts differ from one to the next.
 EVERY_INSTANCE = ("/methods/{key}", "/factors/{set_id}")
 HREF_RE = re.compile(r'href="(?:http://testserver)?(/[^"?#]*)"')
+#: The bank user of the walk (not a demo user: banks join with their own accounts), its name
+#: and the purpose of the consent it holds (text users typed: names on every page).
+BANK, BANK_NAME, PURPOSE = "bank", "示例银行", "授信审查"
 
 
 # --------------------------------------------------------------------------- the helper
@@ -90,10 +96,21 @@ def test_han_text_on_an_english_page_is_found_outside_names():
 
 
 # --------------------------------------------------------------------------- every page
+@pytest.fixture(scope="module")
+def bank_user(web_home) -> str:
+    """A bank user whom the demo enterprise user's enterprise gave a ``full`` consent: it reads
+    the finance views and that enterprise's pages, nothing else."""
+    users.create_user(BANK, demo_password(BANK), "bank", display_name=BANK_NAME, actor="admin")
+    own = users.get_user_by_name("enterprise").scope_code
+    consents.grant(own, BANK, scope="full", purpose=PURPOSE, days=30, actor="enterprise")
+    return BANK
+
+
 def _names() -> set[str]:
     """Names the pages may show in either language: registry entries, targets, users, sectors,
-    balance-table items, fuels, grid regions, factor set ids, the documents that factor values
-    and methods cite, city and district names."""
+    blue-carbon sites (as their owners name them), balance-table items, fuels, grid regions,
+    factor set ids, the documents that factor values and methods cite, city and district
+    names."""
     frames = [catalog.registry_frame(t) for t in ("regions", "parks", "enterprises", "grid_nodes")]
     frames.append(targets_frame()[["code", "name"]])
     data = [Path(accounting.__file__).parent / "data", Path(factors.__file__).parent / "data"]
@@ -103,6 +120,7 @@ def _names() -> set[str]:
     projects = results.current(GREEN_PROJECT_REDUCTION)  # names of the project reserve
     frames.append(projects[["name", "owner_name"]])
     frames.append(lake.read_current("enterprise_offsets")[["reference"]])  # serials, sites
+    frames.append(lake.read_current("blue_carbon_sites")[["site_name"]])  # the sites' own names
     subsidy = yaml.safe_load(
         (Path(finance.__file__).parent / "data" / "subsidies.yaml").read_text(encoding="utf-8")
     )
@@ -135,10 +153,10 @@ def _names() -> set[str]:
     return {n for n in names if len(n) > 1}
 
 
-def _read_every_page(app, names: set[str]) -> set[tuple[str, str, str]]:
+def _read_every_page(app, names: set[str], roles: tuple[str, ...]) -> set[tuple[str, str, str]]:
     pattern, found = names_pattern(names), set()
     seen: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for username in DEMO_USERNAMES:
+    for username in roles:
         client = sign_in(app, username)
         queue, done, links = [p for p in PAGES if "{" not in p], set(), set()
         while queue:
@@ -164,9 +182,9 @@ def _read_every_page(app, names: set[str]) -> set[tuple[str, str, str]]:
     return found
 
 
-def test_every_page_is_in_one_language(app, web_home):
-    names = _names()  # of the demo home (fixture web_home)
-    found = _read_every_page(app, names)
+def test_every_page_is_in_one_language(app, web_home, bank_user):
+    names = _names() | {bank_user, BANK_NAME, PURPOSE}  # of the demo home (fixture web_home)
+    found = _read_every_page(app, names, (*DEMO_USERNAMES, bank_user))
     listed = {
         tuple(line.split("\t"))
         for line in LEFTOVERS.read_text(encoding="utf-8").splitlines()

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from citycarbon.accounting import electricity as elec
 from citycarbon.accounting.enterprise import account_summary
+from citycarbon.contract.records import message_record
 from citycarbon.factors import FactorProfile, load_factor_set
 
 PROFILE = FactorProfile([load_factor_set("cn-mee-grid")], name="test")
@@ -186,12 +187,8 @@ def test_demo_inventory_and_flow_use_the_same_declared_basis(demo_home):
     # the city inventory's scope-2 rows record the factor and its year
     ci = results.current(CITY_INVENTORY)
     s2 = ci[(ci["sector"] == "S2.1") & (ci["year"] == year)]
-    assert (
-        len(s2)
-        and s2["method"]
-        .str.contains("grid_ef[national] published for 2023 (data year 2024)", regex=False)
-        .all()
-    )
+    record = message_record("grid_factor", grid_region="national", factor_year=2023, year=2024)
+    assert len(s2) and s2["method"].str.contains(record, regex=False).all()
     # the declared row of the sensitivity is the city total the indicators report
     ind = results.current(CITY_INDICATORS)
     ind = ind[(ind["period_type"] == "year") & (ind["indicator"] == "total_ghg_tco2e")]

@@ -28,7 +28,9 @@ reference number with its scope and BASIC / BASIC+ membership):
 
 The balance is classified by ``data/gpc_activity.csv`` (balance item and fuel -> GPC sub-sector
 and kind of trip; the transport modes are assumptions there, the balance does not split
-transport). Non-energy sectors of the IPCC inventory map to GPC by ``data/gpc_ipcc.csv``.
+transport). Non-energy sectors of the IPCC inventory map to GPC by ``data/gpc_ipcc.csv``. The
+notes of the table (why a row is NO, IE or outside BASIC) are ``data/gpc_notes.csv``, in Chinese
+and English, each with its source.
 
 References
 ----------
@@ -74,12 +76,27 @@ TOTALS = (
 def gpc_reference() -> pd.DataFrame:
     """The GPC reporting framework: one row per reference number (index ``ref``) with sector,
     sub-sector, scope (0 for memo items), names (zh, en), ``basic``, ``basic_plus``, ``memo``,
-    the notation key ``absent`` when a city's data give no row, and a note."""
+    the notation key ``absent`` when a city's data give no row, and a note (a key of
+    :func:`gpc_notes`)."""
     t = pd.read_csv(DATA_DIR / "gpc_reference.csv", dtype=str, keep_default_na=False)
     for c in ("basic", "basic_plus", "memo"):
         t[c] = t[c].str.lower().eq("true")
     t["scope"] = t["scope"].astype("int64")
     return t.set_index("ref")
+
+
+@cache
+def gpc_notes() -> pd.DataFrame:
+    """The notes of the reporting table (index ``key``): ``note_zh``, ``note_en``, source."""
+    return pd.read_csv(DATA_DIR / "gpc_notes.csv", dtype=str, keep_default_na=False).set_index(
+        "key"
+    )
+
+
+def note_columns(keys: pd.Series) -> dict[str, np.ndarray]:
+    """``note_zh`` and ``note_en`` of note keys (:func:`gpc_notes`; '' = no note)."""
+    notes = gpc_notes().reindex(keys.to_numpy()).fillna("")
+    return {"note_zh": notes["note_zh"].to_numpy(), "note_en": notes["note_en"].to_numpy()}
 
 
 @cache
@@ -343,7 +360,7 @@ def reporting_table(rows: pd.DataFrame, regions_years: pd.DataFrame) -> pd.DataF
     -------
     pandas.DataFrame
         region_code, year, gpc_ref, gas, scope, name_zh, name_en, emissions_t,
-        emissions_tco2e, notation_key, basic, basic_plus, memo, note.
+        emissions_tco2e, notation_key, basic, basic_plus, memo, note_zh, note_en.
     """
     ref = gpc_reference()
     grid = (
@@ -370,7 +387,7 @@ def reporting_table(rows: pd.DataFrame, regions_years: pd.DataFrame) -> pd.DataF
         basic=info["basic"].to_numpy(),
         basic_plus=info["basic_plus"].to_numpy(),
         memo=info["memo"].to_numpy(),
-        note=info["note"].to_numpy(),
+        **note_columns(info["note"]),
         order=pd.Categorical(out["gpc_ref"], categories=ref.index, ordered=True),
     )
     cols = [
@@ -387,7 +404,8 @@ def reporting_table(rows: pd.DataFrame, regions_years: pd.DataFrame) -> pd.DataF
         "basic",
         "basic_plus",
         "memo",
-        "note",
+        "note_zh",
+        "note_en",
     ]
     return out.sort_values(["region_code", "year", "order", "gas"])[cols].reset_index(drop=True)
 

@@ -42,6 +42,7 @@ from citycarbon import geo, units
 from citycarbon.accounting import agriculture, fugitive, transport
 from citycarbon.accounting.balance import balance_items
 from citycarbon.contract.codes import valid_credit_codes
+from citycarbon.contract.records import message_record
 from citycarbon.errors import InputError, UnitError, UnknownCodeError, close_matches
 from citycarbon.factors import fuels
 from citycarbon.finance import subsidies
@@ -1857,7 +1858,10 @@ CORRECTION_NAME = "correction-{kind}-batch{batch}-row{row}.csv"
 DOC_SHEETS = ("说明", "填表说明", "README")
 #: Kinds whose files are streamed in chunks (may be larger than memory).
 STREAMED_KINDS = frozenset({"meter_readings"})
-#: The quarantine lake table (data-contract.md): rejected rows with the reason.
+#: The quarantine lake table (data-contract.md): rejected rows with the reason, in English as
+#: written and as a message record (``reason_key``, :mod:`citycarbon.contract.records`: the
+#: catalog key ``reasons.<key>`` with its parameters; empty for a reason without a key, and
+#: absent in rows quarantined before it existed).
 QUARANTINE_SCHEMA = pa.schema(
     [
         ("batch_id", pa.int64()),
@@ -1868,6 +1872,7 @@ QUARANTINE_SCHEMA = pa.schema(
         ("value", pa.string()),
         ("reason", pa.string()),
         ("raw", pa.string()),
+        ("reason_key", pa.string()),
     ]
 )
 
@@ -2021,44 +2026,51 @@ class CheckContext:
 
 
 class _Problems:
-    """Row problems collected column by column: (row position, column, value, reason)."""
+    """Row problems collected column by column: (row position, column, value, reason, reason
+    key: the message record the faces say the reason with)."""
 
     def __init__(self, n: int) -> None:
         self.n = n
         self.bad = np.zeros(n, dtype=bool)
-        self.parts: list[tuple[np.ndarray, str, pa.Array, str | np.ndarray]] = []
+        self.parts: list[tuple[np.ndarray, str, pa.Array, str | np.ndarray, str | np.ndarray]]
+        self.parts = []
 
     def add(
-        self, mask: np.ndarray, column: str, values: pa.Array, reason: str | np.ndarray
+        self,
+        mask: np.ndarray,
+        column: str,
+        values: pa.Array,
+        reason: str | np.ndarray,
+        key: str | np.ndarray = "",
     ) -> None:
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
             pos = np.flatnonzero(mask)
             why = reason[pos] if isinstance(reason, np.ndarray) else reason
-            self.parts.append((pos, column, values, why))
+            said = key[pos] if isinstance(key, np.ndarray) else key
+            self.parts.append((pos, column, values, why, said))
             self.bad[pos] = True
 
     def flagged(self, column: str) -> np.ndarray:
         """Rows with a problem in ``column`` so far."""
         mask = np.zeros(self.n, dtype=bool)
-        for pos, col, _, _ in self.parts:  # problems found, not rows
+        for pos, col, *_ in self.parts:  # problems found, not rows
             if col == column:
                 mask[pos] = True
         return mask
 
     def table(self, rows: np.ndarray) -> pa.Table:
-        """Problems as a table: ``_row`` (source row), ``column``, ``value``, ``reason``."""
+        """Problems as a table: ``_row`` (source row), ``column``, ``value``, ``reason``,
+        ``reason_key``."""
         if not self.parts:
             return pa.table(
                 {
-                    "_row": pa.array([], pa.int64()),
-                    "column": pa.array([], pa.string()),
-                    "value": pa.array([], pa.string()),
-                    "reason": pa.array([], pa.string()),
+                    name: pa.array([], pa.int64() if name == "_row" else pa.string())
+                    for name in ("_row", "column", "value", "reason", "reason_key")
                 }
             )
         pieces = []
-        for pos, column, values, why in self.parts:
+        for pos, column, values, why, said in self.parts:
             vals = _as_text(values.take(pa.array(pos)))
             n = len(pos)
             pieces.append(
@@ -2069,6 +2081,9 @@ class _Problems:
                         "value": vals,
                         "reason": pa.array(
                             np.broadcast_to(np.asarray(why, dtype=object), (n,)), pa.string()
+                        ),
+                        "reason_key": pa.array(
+                            np.broadcast_to(np.asarray(said, dtype=object), (n,)), pa.string()
                         ),
                     }
                 )
@@ -2409,21 +2424,28 @@ def resolve_vocabulary(kind: str, text: pa.Array) -> tuple[pa.Array, np.ndarray,
 
 def _suggest_reason(
     kind: str, values: pa.Array, mask: np.ndarray, known: list[str], label: str, note: str = ""
-) -> np.ndarray:
-    """Reasons for unknown codes, with suggestions for (at most 50) distinct unknown values."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reasons for unknown codes, with suggestions for (at most 50) distinct unknown values,
+    and their message records (``unknown`` / ``unknown_hint`` with the column's code list)."""
     reasons = np.full(len(values), "", dtype=object)
+    keys = np.full(len(values), "", dtype=object)
     pos = np.flatnonzero(mask)
     if not len(pos):
-        return reasons
+        return reasons, keys
     bad = _np(values.take(pa.array(pos)), None)
     distinct, inverse = np.unique(bad.astype(str), return_inverse=True)
-    texts = []
+    texts, said = [], []
     for i, v in enumerate(distinct):  # distinct unknown values, not rows
         hints = close_matches(v, known) if i < 50 and len(known) < 200_000 else []
         hint = f" (did you mean {', '.join(repr(h) for h in hints)}?)" if hints else ""
         texts.append(f"{label} {str(v)!r} is unknown{note}{hint}")
+        shown = ", ".join(map(str, hints)) or None
+        said.append(
+            message_record("unknown_hint" if hints else "unknown", what=kind, value=v, hint=shown)
+        )
     reasons[pos] = np.array(texts, dtype=object)[inverse]
-    return reasons
+    keys[pos] = np.array(said, dtype=object)[inverse]
+    return reasons, keys
 
 
 # ---------------------------------------------------------------------------------- limits
@@ -2439,7 +2461,7 @@ class Checked:
 
     table: pa.Table  # every row, typed (columns of the schema's output, plus ``_row``)
     bad: np.ndarray  # rows with at least one problem
-    problems: pa.Table  # _row, column, value, reason (several per row possible)
+    problems: pa.Table  # _row, column, value, reason, reason_key (several per row possible)
     skipped: np.ndarray  # rows that are not data (form total rows), neither kept nor rejected
 
 
@@ -2498,36 +2520,55 @@ def check_table(schema: Schema, raw: pa.Table, ctx: CheckContext) -> Checked:
             scale_col = column(f"{col.name}__scale")
             if scale_col is not None:
                 values = values * _np(scale_col.fill_null(1.0), "float64")
-            problems.add(bad, col.name, arr, "not a number")
+            problems.add(bad, col.name, arr, "not a number", message_record("not_number"))
         elif col.dtype == "int64":
             values, given, bad = to_int(arr)
-            problems.add(bad, col.name, arr, "not a whole number")
+            problems.add(bad, col.name, arr, "not a whole number", message_record("not_integer"))
         elif col.dtype == "bool":
             values, given, bad = to_bool(arr)
-            problems.add(bad, col.name, arr, "not yes/no (true/false, 1/0, 是/否)")
+            problems.add(
+                bad,
+                col.name,
+                arr,
+                "not yes/no (true/false, 1/0, 是/否)",
+                message_record("not_bool"),
+            )
             if col.default is not None:
                 values = np.where(given, values, bool(col.default))
                 given = np.ones(n, dtype=bool)
         elif col.dtype == "month":
             values, given, bad, not_first = to_month(arr)
-            problems.add(bad, col.name, arr, "not a month (expected YYYY-MM, e.g. 2024-01)")
+            problems.add(
+                bad,
+                col.name,
+                arr,
+                "not a month (expected YYYY-MM, e.g. 2024-01)",
+                message_record("not_month"),
+            )
             problems.add(
                 not_first,
                 col.name,
                 arr,
                 "a month is its first day (YYYY-MM or YYYY-MM-01), not another day",
+                message_record("month_not_first"),
             )
             bad = bad | not_first
         elif col.dtype == "timestamp":
             values, given, bad = to_timestamp(arr, ctx.timezone)
             problems.add(
-                bad, col.name, arr, "not a timestamp (expected YYYY-MM-DD HH:MM[:SS][+08:00])"
+                bad,
+                col.name,
+                arr,
+                "not a timestamp (expected YYYY-MM-DD HH:MM[:SS][+08:00])",
+                message_record("not_timestamp"),
             )
         else:  # pragma: no cover - schemas are declared above
             raise ValueError(col.dtype)
         missing = ~given & ~bad & ~skipped
         if not col.nullable:
-            problems.add(missing, col.name, arr, "is empty (a value is required)")
+            problems.add(
+                missing, col.name, arr, "is empty (a value is required)", message_record("empty")
+            )
         out[col.name] = values
         converted = schema.unit_rule is not None and col.name in schema.unit_rule.value_columns
         _range_checks(col, values, given, arr, problems, ctx, schema, upper=not converted)
@@ -2573,10 +2614,11 @@ def _range_checks(
         if col.minimum is not None:
             low = given & (v < col.minimum)
             if col.minimum == 0:
-                problems.add(low, col.name, arr, "is negative")
+                problems.add(low, col.name, arr, "is negative", message_record("negative"))
             else:
                 why = f" ({col.plausible})" if col.plausible else ""
-                problems.add(low, col.name, arr, f"is below {col.minimum:g}{why}")
+                key = message_record("below", limit=f"{col.minimum:g}")
+                problems.add(low, col.name, arr, f"is below {col.minimum:g}{why}", key)
         if upper:
             _upper_check(col, values, given, arr, problems)
         if col.latest == "finished" and not schema.allow_future:
@@ -2587,6 +2629,7 @@ def _range_checks(
                 arr,
                 f"period in the future: the year {this_year} is not over yet (only finished "
                 "years are accepted)",
+                message_record("future"),
             )
     if col.dtype in ("month", "timestamp"):
         scale = 86_400_000_000 if col.dtype == "month" else 1
@@ -2596,7 +2639,11 @@ def _range_checks(
         if lo is not None:
             lo_us = _utc_us(lo, ctx, col.dtype)
             problems.add(
-                given & (us < lo_us), col.name, arr, f"{what} out of range: before {lo.date()}"
+                given & (us < lo_us),
+                col.name,
+                arr,
+                f"{what} out of range: before {lo.date()}",
+                message_record("before", date=lo.date()),
             )
         if col.latest == "finished" and not schema.allow_future:
             local = ctx.local_now
@@ -2608,6 +2655,7 @@ def _range_checks(
                     arr,
                     f"period in the future: the month {first:%Y-%m} is not over yet (only "
                     "finished months are accepted)",
+                    message_record("future"),
                 )
             else:
                 problems.add(
@@ -2616,6 +2664,7 @@ def _range_checks(
                     arr,
                     f"timestamp out of range: after now ({local:%Y-%m-%d %H:%M %Z}), a reading "
                     "in the future",
+                    message_record("future"),
                 )
 
 
@@ -2632,13 +2681,20 @@ def _upper_check(
     stat = " (in the statistical unit of the fuel)" if col.unit == FUEL_STAT_UNIT else ""
     why = f": {col.plausible}" if col.plausible else ""
     reasons = np.full(len(values), "", dtype=object)
+    keys = np.full(len(values), "", dtype=object)
     pos = np.flatnonzero(high)
     shown = np.char.mod("%.6g", np.asarray(values, dtype="float64")[pos])
     reasons[pos] = np.char.add(
         np.char.add(f"{col.name} = ", shown),
         f"{unit}{stat} is above the plausible maximum {col.maximum:g}{unit}{why}",
     )
-    problems.add(high, col.name, arr, reasons)
+    distinct, inverse = np.unique(shown, return_inverse=True)
+    said = [  # distinct values above the maximum, not rows
+        message_record("above", what=col.name, value=v, unit=unit, limit=f"{col.maximum:g}{unit}")
+        for v in distinct
+    ]
+    keys[pos] = np.asarray(said, dtype=object)[inverse]
+    problems.add(high, col.name, arr, reasons, keys)
 
 
 def _factor_period_checks(
@@ -2672,6 +2728,7 @@ def _factor_period_checks(
             text_of[rule.period],
             f"no factor for this period: the factor profile has no {label} {when}; "
             f"{value or 'this reading'} of this period cannot be accounted",
+            message_record("no_factor"),
         )
 
 
@@ -2702,7 +2759,7 @@ def _code_checks(
                     unknown,
                     col.name,
                     text_of[col.name],
-                    _suggest_reason(col.codes, values, unknown, known, col.codes),
+                    *_suggest_reason(col.codes, values, unknown, known, col.codes),
                 )
                 out[col.name] = codes
             else:
@@ -2728,7 +2785,7 @@ def _code_checks(
                 else ""
             )
             reasons = _suggest_reason(col.codes, values, unknown, hint, label, note)
-            problems.add(unknown, col.name, text_of[col.name], reasons)
+            problems.add(unknown, col.name, text_of[col.name], *reasons)
         if col.pattern is not None and not isinstance(out[col.name], tuple):
             values = out[col.name]
             given = _present(values) & ~_np(pc.equal(values, "").fill_null(False), "bool")
@@ -2740,6 +2797,7 @@ def _code_checks(
                 col.name,
                 text_of[col.name],
                 f"does not match the pattern {col.pattern}",
+                message_record("pattern", pattern=col.pattern),
             )
         if col.check == "credit_code":
             values = out[col.name]
@@ -2751,6 +2809,7 @@ def _code_checks(
                 text_of[col.name],
                 "not a valid 统一社会信用代码 (18 characters with the GB 32100-2015 "
                 "check character)",
+                message_record("credit_code"),
             )
 
 
@@ -2771,12 +2830,13 @@ def _apply_rule(
             rule.alternative,
             text_of[rule.alternative],
             f"is empty: give the {rule.alternative} or the {rule.column}",
+            message_record("empty_either", a=rule.alternative, b=rule.column),
         )
         problems.add(
             none & code_given,
             rule.column,
             text_of[rule.column],
-            _suggest_reason(
+            *_suggest_reason(
                 rule.column,
                 text_of_as_text(text_of[rule.column]),
                 none & code_given,
@@ -2788,7 +2848,7 @@ def _apply_rule(
             none & ~code_given & alt_given,
             rule.alternative,
             text_of[rule.alternative],
-            _suggest_reason(
+            *_suggest_reason(
                 rule.column,
                 text_of_as_text(text_of[rule.alternative]),
                 none & ~code_given & alt_given,
@@ -2802,6 +2862,7 @@ def _apply_rule(
             rule.alternative,
             text_of[rule.alternative],
             f"names another {rule.column} than the {rule.column} column",
+            message_record("either_clash", column=rule.column),
         )
         out[rule.column] = resolved
         out[rule.alternative] = alt_v
@@ -2818,6 +2879,9 @@ def _apply_rule(
             rule.total,
             text_of[rule.total],
             rule.reason or f"{rule.total} is not the sum of {', '.join(rule.parts)}",
+            ""
+            if rule.reason
+            else message_record("sum", total=rule.total, parts=", ".join(rule.parts)),
         )
     elif isinstance(rule, AtMostRule):
         part, whole = out[rule.part], out[rule.whole]
@@ -2827,6 +2891,7 @@ def _apply_rule(
             rule.part,
             text_of[rule.part],
             rule.reason or f"{rule.part} is larger than {rule.whole}",
+            "" if rule.reason else message_record("part_of", part=rule.part, whole=rule.whole),
         )
     elif isinstance(rule, RequiredIfRule):
         when = _np(pc.equal(out[rule.when_column], rule.value).fill_null(False), "bool")
@@ -2838,6 +2903,7 @@ def _apply_rule(
             rule.column,
             text_of[rule.column],
             f"is required where {rule.when_column} is {rule.value}",
+            message_record("required_if", when=rule.when_column, value=rule.value),
         )
     elif isinstance(rule, ProductAtMostRule):
         a, b = rule.factors
@@ -2862,6 +2928,7 @@ def _apply_rule(
             rule.lat,
             text_of[rule.lat],
             "give both longitude and latitude (or neither)",
+            message_record("lon_lat_pair"),
         )
         if ctx.city_bbox is not None:
             x0, y0, x1, y1 = ctx.city_bbox
@@ -2872,6 +2939,7 @@ def _apply_rule(
                 rule.lon,
                 text_of[rule.lon],
                 f"the point lies outside the city ({x0:.3f}-{x1:.3f} E, {y0:.3f}-{y1:.3f} N)",
+                message_record("outside_city", box=f"{x0:.3f}-{x1:.3f} E, {y0:.3f}-{y1:.3f} N"),
             )
     elif isinstance(rule, BoundaryRule):
         reasons = _boundary_reasons(

@@ -337,7 +337,8 @@ GPC_INVENTORY = Result(
         "basic": "bool",
         "basic_plus": "bool",
         "memo": "bool",
-        "note": "",
+        "note_zh": "",
+        "note_en": "",
     },
     method=(
         "GPC v1.1 reporting framework (accounting/gpc.py): scope 2 of electricity and heat "

@@ -67,6 +67,7 @@ from citycarbon.contract.inputs import (
     match_headers,
     normalize_header,
 )
+from citycarbon.contract.records import message_record
 from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.geo import bbox, boundaries
 from citycarbon.ingest.workbook import XlsxLimits, bounded_rows, check_workbook
@@ -799,6 +800,7 @@ class _Run:
                 "raw": pa.array(
                     np.asarray(raw_json, dtype=object)[where] if len(where) else [], pa.string()
                 ),
+                "reason_key": probs["reason_key"],
             }
         )
         if chunk.invalid:
@@ -816,6 +818,7 @@ class _Run:
                                 [json.dumps({"line": i[1]}, ensure_ascii=False) for i in inv],
                                 pa.string(),
                             ),
+                            "reason_key": pa.array([""] * len(inv), pa.string()),  # as written
                         }
                     ),
                 ]
@@ -848,6 +851,7 @@ class _Run:
                 "value": t["value"],
                 "reason": t["reason"],
                 "raw": t["raw"],
+                "reason_key": t["reason_key"],
             },
             schema=QUARANTINE_SCHEMA,
         )
@@ -896,14 +900,18 @@ class _Run:
         drop = ~exact | (rank > 0)
         label = ", ".join(self._key_labels())
         other = np.where(rank == 0, second, first).astype("int64") & ((1 << _ROW_BITS) - 1)
+        first_row = (first & ((1 << _ROW_BITS) - 1)).astype(str)
         reasons = np.where(
             exact,
-            np.char.add(
-                "duplicate row: same values as row ", (first & ((1 << _ROW_BITS) - 1)).astype(str)
-            ),
+            np.char.add("duplicate row: same values as row ", first_row),
             np.char.add(
                 f"conflicting values for the same key ({label}) as row ", other.astype(str)
             ),
+        )
+        said = np.where(  # message records: the row numbers are digits, written as they are
+            exact,
+            np.char.add(message_record("duplicate_row") + "?row=", first_row),
+            np.char.add(message_record("conflicting_key", key=label) + "&row=", other.astype(str)),
         )
         key_text = dups[key].astype(str).agg(" | ".join, axis=1).to_numpy()
         rec = pd.DataFrame(
@@ -915,6 +923,7 @@ class _Run:
                 "raw": _json_lines(
                     pa.Table.from_pandas(dups.loc[drop, values], preserve_index=False)
                 ),
+                "reason_key": said[drop],
             }
         )
         return dups["_row"].to_numpy()[drop], rec
@@ -950,7 +959,8 @@ class _Run:
         self.rows_quarantined += len(rec)
         self._add_quarantine(
             pa.Table.from_pandas(
-                rec[["_row", "column", "value", "reason", "raw"]], preserve_index=False
+                rec[["_row", "column", "value", "reason", "raw", "reason_key"]],
+                preserve_index=False,
             ).cast(
                 pa.schema(
                     [
@@ -959,6 +969,7 @@ class _Run:
                         ("value", pa.string()),
                         ("reason", pa.string()),
                         ("raw", pa.string()),
+                        ("reason_key", pa.string()),
                     ]
                 )
             )

@@ -416,11 +416,11 @@ def gpc_table(principal: Principal, year: int) -> pd.DataFrame:
     access.require(principal, "read_city")
     f = result("gpc_inventory")
     cols = ["gpc_ref", "scope", "name_zh", "name_en", "emissions_tco2e", "notation_key"]
-    cols += ["notation_gases", "basic", "basic_plus", "memo", "note"]
+    cols += ["notation_gases", "basic", "basic_plus", "memo", "note_zh", "note_en"]
     if f is None:
         return pd.DataFrame(columns=cols)
     f = f[f["year"].to_numpy() == int(year)]
-    firsts = ["scope", "name_zh", "name_en", "basic", "basic_plus", "memo", "note"]
+    firsts = ["scope", "name_zh", "name_en", "basic", "basic_plus", "memo", "note_zh", "note_en"]
     out = f.groupby("gpc_ref", sort=False).agg(
         emissions_tco2e=("emissions_tco2e", lambda v: v.sum(min_count=1)),
         **{c: (c, "first") for c in firsts},

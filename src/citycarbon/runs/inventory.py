@@ -43,6 +43,7 @@ from citycarbon.accounting.energy import energy_consumption_tce
 from citycarbon.accounting.gwp import gwp_values
 from citycarbon.config import as_city
 from citycarbon.config.settings import get_settings
+from citycarbon.contract.records import PART_SEP, join_records, message_record
 from citycarbon.contract.results import ENTERPRISE_MONTH_GASES
 from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
@@ -60,34 +61,13 @@ RESULTS = (
     "city_sinks",
     "city_transport",
 )
-METHOD_BALANCE = (
-    "能源平衡表: A = supply items, T = transformation, D = A + T - losses - F "
-    "(中国能源统计年鉴 地区能源平衡表); tce by GB/T 2589-2020 (当量值), electricity 等价值 by the "
-    "year's coal rate (coal_equivalent_primary)"
-)
-METHOD_CITY = (
-    "top-down from the energy balance: fuel burnt x NCV x CC x OF x 44/12 or IPCC Tier 1 "
-    "(省级温室气体清单编制指南; IPCC 2006 Vol. 2 Ch. 2); net imported electricity x grid_ef "
-    "(incl_net_imported_electricity basis); NE = not estimated (GPC notation key)"
-)
-METHOD_MONTHLY = (
-    " monthly: covered enterprises' own months + (city - covered) spread by days (assumption)"
-)
-METHOD_ENTITY = (
-    "bottom-up from the enterprise accounts (enterprise_month_sector_gas_emissions, the 205-1 "
-    "returns): scope 1 = fuel burnt (less feedstock), scope 2 = electricity x grid_ef; each "
-    "enterprise counted once; unattributed = city - sum"
-)
-METHOD_NO_BALANCE = (
-    "NE: no 能源平衡表 of the city for this year yet, so no city total (top-down); the district, "
-    "park, industry and enterprise levels are the 205-1 reporters' own (bottom-up), without the "
-    "unattributed residual"
-)
-METHOD_IPPU_OTHER = (
-    "NE: IPPU categories without product output data (2.B chemical, 2.C metal, 2.D non-energy "
-    "products, 2.F ODS substitutes, 2.G, 2.H, and 2.A/2.E products not reported); product map "
-    "accounting/data/ippu_products.csv"
-)
+#: The method records of the inventory's rows (:mod:`citycarbon.contract.records`; said by the
+#: faces' catalogs, ``run_method.<key>``).
+METHOD_CITY = message_record("city_top_down")
+METHOD_MONTHLY = message_record("monthly_spread")
+METHOD_ENTITY = message_record("entity_bottom_up")
+METHOD_NO_BALANCE = message_record("no_balance")
+METHOD_IPPU_OTHER = message_record("ippu_other_ne")
 
 
 def compute_inventory(
@@ -253,7 +233,7 @@ def compute_inventory(
         [
             city_year.assign(method=METHOD_CITY),
             no_balance.assign(method=METHOD_NO_BALANCE),
-            months.assign(method=METHOD_CITY + METHOD_MONTHLY),
+            months.assign(method=join_records(METHOD_CITY, METHOD_MONTHLY)),
             sub.assign(method=METHOD_ENTITY),
         ],
         ignore_index=True,
@@ -368,16 +348,33 @@ def basis_label(factors: pd.DataFrame) -> pd.Series:
     )
 
 
+def grid_factor_records(factors: pd.DataFrame) -> pd.Series:
+    """Per factor row, the method record of :func:`basis_label`: ``grid_factor`` with the grid
+    region, context, the year the factor was published for and the data year."""
+    return pd.Series(
+        [
+            message_record("grid_factor", grid_region=g, context=c or None, factor_year=fy, year=y)
+            for g, c, fy, y in zip(  # a handful of regions and years
+                factors["grid_region"],
+                factors["context"],
+                factors["factor_year"],
+                factors["year"],
+                strict=True,
+            )
+        ],
+        index=factors.index,
+        dtype=object,
+    )
+
+
 def _scope2_methods(inventory: pd.DataFrame, basis: pd.DataFrame) -> pd.Series:
     """The ``method`` of scope-2 rows with the grid factor they used and its year."""
-    label = pd.Series(basis_label(basis).to_numpy(), index=basis["year"].to_numpy())
+    record = pd.Series(grid_factor_records(basis).to_numpy(), index=basis["year"].to_numpy())
     s2 = (inventory["sector"] == inv.NET_IMPORT_SECTOR).to_numpy()
-    used = label.reindex(inventory["year"].to_numpy()).fillna("").to_numpy()
+    used = record.reindex(inventory["year"].to_numpy()).fillna("").to_numpy()
+    with_factor = inventory["method"].astype(str) + PART_SEP + used
     return pd.Series(
-        np.where(
-            s2 & (used != ""), inventory["method"] + "; scope 2: " + used, inventory["method"]
-        ),
-        index=inventory.index,
+        np.where(s2 & (used != ""), with_factor, inventory["method"]), index=inventory.index
     )
 
 
@@ -420,7 +417,9 @@ def _gpc_rows(activity, city_year, profile, basis, city_sinks, transport) -> pd.
         & table["notation_key"].eq("IE")
     )
     table.loc[no_fuel, "notation_key"] = "NO"
-    table.loc[no_fuel, "note"] = "no fuel of this mode and trip in transport_fuel"
+    table.loc[no_fuel, ["note_zh", "note_en"]] = (
+        gpc.gpc_notes().loc["no_transport_fuel", ["note_zh", "note_en"]].to_numpy()
+    )
     # a reference whose inventory rows are all NO (no coal mines, say) is NO, not NE
     not_occurring = city_year[city_year["notation_key"].eq("NO")]
     refs = gpc.inventory_rows(not_occurring.assign(emissions_t=0.0, emissions_tco2e=0.0))
@@ -431,14 +430,16 @@ def _gpc_rows(activity, city_year, profile, basis, city_sinks, transport) -> pd.
     refs = refs[refs.pop("_merge") == "left_only"]
     hit = table.merge(refs.assign(no=True), on=keys, how="left").pop("no").eq(True).to_numpy()
     table.loc[hit, "notation_key"] = "NO"
-    table.loc[hit, "note"] = "the activity does not occur in the city (inventory rows NO)"
-    label = pd.Series(basis_label(basis).to_numpy(), index=basis["year"].to_numpy())
-    heat_label = {y: f", heat_ef published for {p['year']}" for y, p in heat.items()}
+    table.loc[hit, ["note_zh", "note_en"]] = (
+        gpc.gpc_notes().loc["not_occurring", ["note_zh", "note_en"]].to_numpy()
+    )
+    record = pd.Series(grid_factor_records(basis).to_numpy(), index=basis["year"].to_numpy())
+    heat_record = {y: message_record("heat_factor", factor_year=p["year"]) for y, p in heat.items()}
     method = (
-        declared("gpc_inventory").method
-        + "; scope 2: "
-        + table["year"].map(label)
-        + table["year"].map(heat_label).fillna("")
+        message_record("gpc_framework")
+        + PART_SEP
+        + table["year"].map(record)
+        + table["year"].map(heat_record).radd(PART_SEP).fillna("")
     )
     return table.assign(method=method)
 
@@ -460,7 +461,7 @@ def _city_scope2(cfg, profile, activity, city_year, scope2, year_list, settings)
         territorial.groupby("year")["emissions_tco2e"].sum(min_count=1),
         cfg.factors.grid_region,
     ).assign(approach="location_based")
-    location["method"] = "location-based: " + basis_label(location)
+    location["method"] = message_record("location_based") + PART_SEP + grid_factor_records(location)
     key, context = elec.RESIDUAL_FACTOR
     residual = elec.grid_factors(profile, [key], year_list, context=context, skip_unpublished=True)
     parts = [location]
@@ -495,10 +496,7 @@ def _city_scope2(cfg, profile, activity, city_year, scope2, year_list, settings)
         market = residual.merge(market, on="year").assign(
             approach="market_based", level="", declared=False
         )
-        market["method"] = (
-            "market-based: green certificates and contracts counted once, each holder's cover "
-            "at most its electricity (205-1); residual x " + basis_label(market)
-        )
+        market["method"] = message_record("market_based") + PART_SEP + grid_factor_records(market)
         parts.append(market)
     return pd.concat(parts, ignore_index=True).assign(region_code=cfg.adcode)
 
@@ -526,14 +524,24 @@ def _coefficients(completed: pd.DataFrame, profile) -> pd.DataFrame:
 
 
 def _balance_method(year: pd.Series, profile) -> np.ndarray:
-    """:data:`METHOD_BALANCE` with, per year, the coal rate its electricity 等价值 used, cited
-    (set, value, the year of the value, and 'assumption' where it is one)."""
-    years = pd.unique(year)
-    rate = {
-        y: profile.cite("coal_equivalent_primary", ["electricity"], year=int(y)).iat[0]
-        for y in years  # a handful of years
-    }
-    return (METHOD_BALANCE + "; 等价值 electricity: " + year.map(rate)).to_numpy()
+    """The method record of the energy balance (``energy_balance``) with, per year, the coal
+    rate its electricity 等价值 used, cited: factor set and version, value, unit, the year of the
+    value, and ``assumed_value`` where the value is an assumption."""
+    records = {}
+    for y in pd.unique(year):  # a handful of years
+        row = profile.chosen("coal_equivalent_primary", year=int(y)).loc["electricity"]
+        records[y] = join_records(
+            message_record(
+                "energy_balance",
+                set_id=row["set_id"],
+                version=row["set_version"],
+                rate=f"{row['value']:g}",
+                unit=row["unit"],
+                rate_year=int(row["year"]),
+            ),
+            message_record("assumed_value") if row["status"] == "assumption" else "",
+        )
+    return year.map(records).to_numpy()
 
 
 def _label_balance(btce: pd.DataFrame) -> pd.DataFrame:

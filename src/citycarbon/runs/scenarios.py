@@ -38,6 +38,7 @@ import sqlalchemy as sa
 
 from citycarbon.accounting.balance import balance_items
 from citycarbon.config import load_city
+from citycarbon.contract.records import message_record
 from citycarbon.contract.results import CITY_SINKS
 from citycarbon.errors import InputError, UnknownCodeError
 from citycarbon.factors import fuels
@@ -56,11 +57,11 @@ from citycarbon.runs.inventory import latest_result
 from citycarbon.store import catalog, lake, results
 from citycarbon.store.models import Scenario
 
-METHOD_INVENTORY = (
-    "city inventory (city_inventory, basis incl_net_imported_electricity) allocated to the "
-    "model's sectors by the energy balance's final consumption (fossil tce for scope 1, "
-    "electricity and heat for scope 2 and 1.A.1); carrier mix from the energy balance"
-)
+#: How the inputs are built (a method record, :mod:`citycarbon.contract.records`): the city
+#: inventory (basis incl_net_imported_electricity) allocated to the model's sectors by the energy
+#: balance's final consumption (fossil tce for scope 1, electricity and heat for scope 2 and
+#: 1.A.1); carrier mix from the energy balance.
+METHOD_INVENTORY = message_record("scenario_inputs_inventory")
 #: fuels.csv category -> carrier of the pathways model.
 FUEL_CARRIER = {"coal": "coal", "coal_gas": "coal", "oil": "oil", "gas": "gas"}
 #: The energy of the history: the inventory's indicator of total energy consumption (energy

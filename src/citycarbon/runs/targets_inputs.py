@@ -30,6 +30,7 @@ import pandas as pd
 from citycarbon import units
 from citycarbon.config import CityConfig, as_city
 from citycarbon.config.settings import get_settings
+from citycarbon.contract.records import message_record
 from citycarbon.contract.results import CITY_INVENTORY, DUAL_CONTROL, ENERGY_BALANCE
 from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
@@ -347,6 +348,14 @@ def _unit(frame: pd.DataFrame, default: str) -> str:
 STATUS_ORDER = ("published", "statistics", "estimate", "assumption", "illustrative")
 
 
+def _source_note(value: Mapping[str, Any]) -> str:
+    """The ``note`` of an entered value: its citation as written, or with ``source_en`` the
+    message ``cited`` with the citation in both languages (pages show their language's)."""
+    text = str(value["source"]).strip()
+    english = str(value.get("source_en") or "").strip()
+    return message_record("cited", zh=text, en=english) if english else text
+
+
 def entered_indicators(
     specs: Sequence[Mapping[str, Any]],
     source: str,
@@ -358,7 +367,8 @@ def entered_indicators(
     intensities and the controlled energy that follow from them where not entered themselves.
 
     Each entry: ``level, entity_code, year`` (``entity_name`` optional) and ``values``: indicator
-    code -> ``{value, unit, status, source}`` (``price_basis`` for GDP, ``basis`` for energy).
+    code -> ``{value, unit, status, source}`` (``price_basis`` for GDP, ``basis`` for energy;
+    ``source_en``: the citation in English, see :func:`_source_note`).
     The controlled energy of an entry follows from it only in the renewable base year (2020),
     where no renewable electricity is new yet. ``names``: (level, code) -> the name the city
     config gives the entity (wins over the file's ``entity_name``).
@@ -412,7 +422,7 @@ def entered_indicators(
                     ),
                     "status": str(v["status"]),
                     "basis": str(v.get("price_basis") or v.get("basis") or ""),
-                    "note": str(v["source"]).strip(),
+                    "note": _source_note(v),
                 }
             )
     if not rows:

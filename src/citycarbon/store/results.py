@@ -16,6 +16,9 @@ wrote that partition; a run that computes 2024 never replaces 2023. Of a whole-t
 is the newest run. Every committed run stays readable (:func:`runs`, :func:`read_run`,
 :func:`vintages`).
 
+A column added to a declaration after a run was written reads as missing (null) in that run's
+rows (:func:`current`): stored runs stay readable as the declarations grow.
+
 One cache holds the frames read; it is dropped whenever a commit appears (checked with one
 ``stat`` of the commit directory, so other processes' commits are seen too). Read models that
 derive their own encodings key them on :func:`generation`.
@@ -361,7 +364,7 @@ def _read(path: Path, columns: list[str]) -> pd.DataFrame:
     version of the platform, before its step ran again) comes back empty, as in the lake."""
     stored = set(pq.read_schema(path).names)
     frame = pq.read_table(path, columns=[c for c in columns if c in stored]).to_pandas()
-    return frame.assign(**{c: None for c in columns if c not in stored})[columns]
+    return frame.reindex(columns=columns)
 
 
 def runs(result: Result, *, lake: str | Path | None = None) -> list[str]:

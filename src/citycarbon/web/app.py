@@ -50,7 +50,7 @@ from citycarbon.read.access import AccessDenied, NotVisible
 from citycarbon.read.presentation import Basis, present, table_title
 from citycarbon.runs import jobs
 from citycarbon.web import auth
-from citycarbon.web.i18n import DEFAULT_LANG, LANGS, Translator, reason_text
+from citycarbon.web.i18n import DEFAULT_LANG, LANGS, Translator, reason_text, record_text
 
 log = logging.getLogger("citycarbon.web")
 WEB_DIR = Path(__file__).parent
@@ -154,6 +154,7 @@ templates.env.filters["num"] = _fmt_num
 templates.env.filters["data_text"] = data_text_html
 templates.env.filters["qr_svg"] = _qr_svg
 templates.env.globals["method"] = read_methods.method  # 口径 links and 方法说明 panels
+templates.env.globals["record_text"] = record_text  # method records in the page's language
 
 
 def lang_of(request: Request) -> str:
@@ -200,7 +201,7 @@ def render(
         "active": None,
         "version": __version__,
         "url_with": lambda **kw: url_with(request, **kw),
-        "reason": lambda text: reason_text(text, lang),  # a quarantine reason, page language
+        "reason": lambda text, key=None: reason_text(text, lang, key),  # quarantine, page language
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(request, template, ctx, status_code=status_code)

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from citycarbon.contract.records import parse_record
+
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 _DIR = Path(__file__).parent
@@ -57,9 +59,33 @@ class Translator:
         return key in self._own or key in self._fallback
 
 
-#: The reasons the ingest checks give (English, :mod:`citycarbon.contract.inputs`), as patterns
-#: and the catalog key (``reasons.<key>``) that says them in the page's language; the named
-#: groups fill the catalog text. A reason no pattern matches is shown as it was written.
+#: Parameters of method records whose values are codes, and the catalog prefix naming them.
+RECORD_CODES = {"grid_region": "grid.", "basis": "inventory.basis_"}
+
+
+def record_text(t: Translator, record: str | None) -> str:
+    """A method record (:mod:`citycarbon.contract.records`) in ``t``'s language, each part by
+    its ``run_method.<key>``; a text that is no record, or one with a part the catalog does not
+    know, as it was stored (runs of earlier versions wrote free text)."""
+    parts = parse_record(record)
+    if parts is None or not all(t.has(f"run_method.{key}") for key, _ in parts):
+        return record or ""
+    return t("run_method.sep").join(
+        t(f"run_method.{key}", **{k: _named(t, k, v) for k, v in params.items()})
+        for key, params in parts
+    )
+
+
+def _named(t: Translator, param: str, value: str) -> str:
+    """A record parameter's value, by its name in the catalog where it is a code."""
+    key = RECORD_CODES.get(param, "\0") + value
+    return t(key) if t.has(key) else value
+
+
+#: The reasons the ingest checks wrote before they gave message records (English, as stored in
+#: older quarantine rows; also the rules' own reasons, which name columns in Chinese), as
+#: patterns and the catalog key (``reasons.<key>``) that says them in the page's language; the
+#: named groups fill the catalog text. A reason no pattern matches is shown as it was written.
 REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.S), key)
     for pattern, key in (
@@ -115,14 +141,28 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
-def reason_text(reason: str | None, lang: str) -> str:
-    """A quarantine reason in ``lang`` (English reasons are shown as the ingest wrote them)."""
+def reason_text(reason: str | None, lang: str, key: str | None = None) -> str:
+    """A quarantine reason in ``lang``: its message record (``reason_key``, the catalog's
+    ``reasons.<key>``; code lists by their ``reason_codes.<list>`` names), or for rows stored
+    before reasons had keys (or a reason without one) the English text by :data:`REASONS`.
+    English reasons are shown as the ingest wrote them."""
     text = reason or ""
     if lang not in LANGS or lang == "en":
         return text
     own = strings(lang)
-    for pattern, key in REASONS:  # tens of patterns, one reason
+    parts = parse_record(key) if isinstance(key, str) else None
+    if parts and all(f"reasons.{k}" in own for k, _ in parts):
+        return own["run_method.sep"].join(
+            own[f"reasons.{k}"].format(**_code_list_named(own, params)) for k, params in parts
+        )
+    for pattern, name in REASONS:  # tens of patterns, one reason
         m = pattern.fullmatch(text)
-        if m and f"reasons.{key}" in own:
-            return own[f"reasons.{key}"].format(**{k: v or "" for k, v in m.groupdict().items()})
+        if m and f"reasons.{name}" in own:
+            return own[f"reasons.{name}"].format(**{k: v or "" for k, v in m.groupdict().items()})
     return text
+
+
+def _code_list_named(own: dict[str, str], params: dict[str, str]) -> dict[str, str]:
+    """Reason parameters with the code list (``what``) by its name in the catalog."""
+    what = params.get("what")
+    return {**params, "what": own.get(f"reason_codes.{what}", what)} if what else params
