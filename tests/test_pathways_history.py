@@ -167,6 +167,7 @@ def _long_history(series_shift: float = 1.0):
             "emissions_tco2e": np.where(
                 years < 2022, totals["emissions_tco2e"] * series_shift, np.nan
             ),
+            "citation": "synthetic test series",
         }
     )
     from citycarbon.pathways import catalogue as cat

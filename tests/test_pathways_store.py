@@ -279,6 +279,10 @@ def test_demo_stirpat_and_fit_use_the_yearbook_series(demo_home):
     # urbanisation was not found for Xiamen: left empty, so it is not a driver
     assert got["drivers"] == ["population", "affluence", "industrial_share"]
     assert got["elasticities"] is not None
+    # every sample year says where it comes from; the series' synthetic CO2 says so
+    sample = got["sample"].set_index("year")
+    assert len(sample) == s["n_obs"] and (sample["citation"] != "").all()
+    assert "合成" in sample.at[2015, "citation"] and sample.at[2015, "source"] == "series"
     fit = ds.activity_baseline(h)["fit"].set_index("year")
     assert set(fit.index) == set(h.drivers["year"])  # activity drivers only in the demo years
     assert fit.at[h.base_year, "error"] == pytest.approx(0.0, abs=1e-12)

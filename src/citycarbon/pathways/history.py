@@ -31,6 +31,7 @@ SERIES_COLUMNS = [
     "industrial_share",
     "energy_tce",
     "emissions_tco2e",
+    "citation",
 ]
 
 
@@ -39,7 +40,8 @@ def series_drivers(rows: pd.DataFrame) -> pd.DataFrame:
 
     ``population`` [10^4 persons], ``gdp`` [10^8 CNY, comparable prices of ``gdp_base_year``],
     ``urbanisation`` and ``industrial_share`` [fraction], ``energy_tce`` [tce] and
-    ``emissions_tco2e`` [t CO2] from the stored columns of kind ``yearbook_series``.
+    ``emissions_tco2e`` [t CO2] and ``citation`` (the row's ``source``, where its figures are
+    published) from the stored columns of kind ``yearbook_series``.
 
     Raises :class:`InputError` when the rows mix GDP base years (comparable prices of two years
     cannot share one regression).
@@ -67,6 +69,10 @@ def series_drivers(rows: pd.DataFrame) -> pd.DataFrame:
                 rows["energy_consumption_1e4_tce"].to_numpy(float), "10^4 tce", "tce"
             ),
             "emissions_tco2e": units.convert(rows["co2_1e4_t"].to_numpy(float), "10^4 t", "t"),
+            "citation": rows.get("source", pd.Series("", index=rows.index))
+            .fillna("")
+            .astype(str)
+            .to_numpy(),
         }
     )
     return out.sort_values("year").reset_index(drop=True)

@@ -691,6 +691,7 @@ def driver_series(history: CityHistory) -> pd.DataFrame:
             "industrial_share": share,
             "energy_tce": np.nan,
             "emissions_tco2e": np.nan,
+            "citation": "",
         }
     )
     return out.rename_axis("year").reset_index()[SERIES_COLUMNS]
@@ -705,13 +706,14 @@ def long_history(history: CityHistory) -> pd.DataFrame:
 
 
 def stirpat_frame(history: CityHistory) -> pd.DataFrame:
-    """``year, source, emissions_tco2e`` and the :data:`STIRPAT_DRIVERS` given in every year
-    with emissions (a driver missing in one of them is left out)."""
+    """``year, source, citation, emissions_tco2e`` and the :data:`STIRPAT_DRIVERS` given in
+    every year with emissions (a driver missing in one of them is left out)."""
     h = long_history(history).dropna(subset=["emissions_tco2e", "population", "gdp"])
     frame = pd.DataFrame(
         {
             "year": h["year"],
             "source": h["source"],
+            "citation": h["citation"].fillna(""),
             "emissions_tco2e": h["emissions_tco2e"],
             "population": h["population"],
             "affluence": h["gdp"] / h["population"],
@@ -731,7 +733,8 @@ def history_stirpat(history: CityHistory, **kw) -> dict:
     dict
         ``drivers`` (used), ``diagnostics`` (per driver: vif, flag), ``summary`` (n_obs,
         n_coefficients, residual_df, condition_number and flags, first_year, last_year and the
-        years from the inventory and from the yearbook series), ``elasticities`` (ridge +
+        years from the inventory and from the yearbook series), ``sample`` (the regression's
+        years: origin, the series row's citation, emissions and drivers), ``elasticities`` (ridge +
         bootstrap, :func:`citycarbon.pathways.stirpat.stirpat_ridge`) or None with ``reason``
         when the history is too short to estimate them (observations < drivers + 2).
     """
@@ -741,7 +744,14 @@ def history_stirpat(history: CityHistory, **kw) -> dict:
     summary["first_year"], summary["last_year"] = int(frame["year"].min()), int(frame["year"].max())
     summary["years_inventory"] = int((frame["source"] == "inventory").sum())
     summary["years_series"] = int((frame["source"] == "series").sum())
-    out = {"drivers": drivers, "diagnostics": diag, "summary": summary, "elasticities": None}
+    sample = frame[["year", "source", "citation", "emissions_tco2e", *drivers]]
+    out = {
+        "drivers": drivers,
+        "diagnostics": diag,
+        "summary": summary,
+        "sample": sample,
+        "elasticities": None,
+    }
     if len(frame) < len(drivers) + 2:
         out["reason"] = (
             f"{len(frame)} years of history for {len(drivers)} drivers: at least "

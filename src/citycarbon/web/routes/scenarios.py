@@ -487,6 +487,7 @@ def scenarios_page(
         grid_trajectory=sa.grid_trajectory_spec(),
         stirpat=stirpat,
         stirpat_diag=records(stirpat["diagnostics"]),
+        stirpat_sample=records(stirpat["sample"]),
         stirpat_rows=records(stirpat["elasticities"])
         if stirpat["elasticities"] is not None
         else [],
@@ -760,12 +761,14 @@ def api_activity(
 @router.get("/api/v1/scenarios/stirpat", tags=["scenarios"])
 def api_stirpat(principal: CityDep) -> Any:
     """STIRPAT of the city history on non-Kaya drivers with its diagnostics (VIF, condition
-    number, sample size) and the elasticities when the history is long enough."""
+    number, sample size), the sample's years with their origin and citation, and the
+    elasticities when the history is long enough."""
     got = sa.stirpat()
     return {
         "drivers": got["drivers"],
         "summary": got["summary"],
         "diagnostics": records(got["diagnostics"]),
+        "sample": records(got["sample"]),
         "elasticities": None if got["elasticities"] is None else records(got["elasticities"]),
     }
 
