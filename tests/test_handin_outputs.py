@@ -16,8 +16,17 @@ from urllib.parse import unquote
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from citycarbon.read.presentation import labelled, present, present_with_unit
+from citycarbon.read.presentation import (
+    in_display_units,
+    labelled,
+    present,
+    present_with_unit,
+    unit_label,
+    value_label,
+)
 from citycarbon.reports.excel import write_excel
 from citycarbon.reports.pdf import inventory_pdf, targets_pdf
 from citycarbon.runs.reports import inventory_report, targets_report
@@ -285,6 +294,49 @@ def test_columns_of_one_unit_share_their_display_unit():
     bare, unit = present_with_unit(gpc, "en")
     assert unit == "10^4 tCO2e" and list(bare.columns) == ["GPC ref.", "Scope", "CO2", "Total"]
     assert bare.iloc[0].tolist() == ["I.1.1", 1, 2500.0, 2600.0]
+
+
+@given(st.integers(min_value=1900, max_value=2199))
+def test_a_change_against_any_base_year_has_its_unit_in_both_languages(year):
+    unit = f"% vs {year}"
+    assert unit_label(unit, "zh") == f"%（较{year}年）"
+    assert unit_label(unit, "en") == unit
+    long = pd.DataFrame({"value": [-1.23456, 6.789], "unit": [unit, "tCO2e/person"]})
+    shown = in_display_units(long, "zh")
+    assert shown["unit"].tolist() == [f"%（较{year}年）", "吨CO2当量/人"]
+    assert shown["value"].tolist() == [-1.23, 6.79]  # two decimals each (presentation.yaml)
+
+
+def test_units_and_coded_values_in_the_page_language():
+    assert unit_label("1 (local production)", "zh") == "%（本地生产）"
+    assert unit_label("tce (coal_equivalent)", "zh") == "吨标准煤（等价值）"
+    assert unit_label("no such unit", "zh") == "no such unit"  # shown as it is
+    # IPCC tiers as the Chinese edition of the 2006 Guidelines writes them
+    assert [value_label("tier", f"Tier {n}", "zh") for n in (1, 2)] == ["方法1", "方法2"]
+    assert value_label("tier", "Tier 1", "en") == "Tier 1"
+    assert value_label("flag", "reported 1 != computed 2", "zh") == "reported 1 != computed 2"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_reconciliation_and_drilldown_name_their_rows_in_the_file_language(analyst, lang):
+    han = re.compile(r"[\u4e00-\u9fff]")
+    shown, _ = _csv(analyst, "/api/v1/inventory/reconciliation", {"year": 2024}, lang=lang)
+    zh, en = (
+        shown["部门" if lang == "zh" else "Sector (Chinese name)"],
+        shown["部门（英文名）" if lang == "zh" else "Sector"],
+    )
+    assert zh.notna().all() and zh.map(lambda s: bool(han.search(s))).all()  # every sector
+    # English names are in English; IPPU product categories have a Chinese name only
+    assert not en.fillna("").map(lambda s: bool(han.search(s))).any()
+    assert en.notna().sum() > len(en) / 2
+    district = {"district": "350211", "year": 2024}  # 集美区: parks and enterprises outside any
+    drill, _ = _csv(analyst, "/api/v1/inventory/drilldown", district, lang=lang)
+    code, name = ("主体代码", "主体名称") if lang == "zh" else ("Entity code", "Entity name")
+    no_park = drill.loc[drill[code].str.lstrip("'") == "-", name].tolist()
+    assert no_park == [{"zh": "不属于任何园区", "en": "Outside any park"}[lang]]
+    city, _ = _csv(analyst, "/api/v1/inventory/drilldown", {"year": 2024}, lang=lang)
+    rest = city.loc[city[code] == "unattributed", name].tolist()
+    assert len(rest) == 1 and bool(han.search(rest[0])) == (lang == "zh")
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

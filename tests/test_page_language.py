@@ -5,10 +5,10 @@ English, holds no text of the other language outside names from the data and the
 Pages are the app's GET routes outside ``/api``; a route with path parameters is filled from the
 links the role's pages show (an enterprise, a batch, a job, a factor set, a method, a badge), so
 every page a role can reach is read. The roles are the demo users' and a bank (fixture
-``bank_user``: the demo has none; it sees one enterprise, under a ``full`` consent). Text that
-is still untranslated data (notes and sources of factor sets, method references) is listed in
-``tests/data/one_language_leftovers.txt`` as ``lang<TAB>route<TAB>word``: a finding outside it
-fails, and a line nobody finds any more fails too (remove it), so the list only shrinks.
+``bank_user``: the demo has none; it sees one enterprise, under a ``full`` consent). Text still
+untranslated would be listed in ``tests/data/one_language_leftovers.txt`` as
+``lang<TAB>route<TAB>word`` (the list is empty now): a finding outside it fails, and a line
+nobody finds any more fails too (remove it), so the list only shrinks.
 ``CITYCARBON_REWRITE_LEFTOVERS=1`` rewrites the list from what the walk finds (after fixing
 texts; review the diff: it must only lose lines).
 """

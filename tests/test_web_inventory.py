@@ -328,3 +328,23 @@ def test_transport_by_mode_section_in_both_languages(clients, web_home):
         "/api/v1/inventory/transport", params={"year": year, "format": "csv", "lang": "zh"}
     )
     assert csv.status_code == 200 and "交通方式" in csv.text and "起降循环数" in csv.text
+
+
+def test_tables_speak_the_page_language(clients):
+    """Codes, units and tiers of the reconciliation, indicator, sink and balance tables are said
+    in the page's language (issue 19, "One language per page")."""
+    import re
+
+    zh = clients["analyst"].get("/inventory", params={"lang": "zh"}).text
+    table = re.search(r'id="reconciliation-table".*?</table>', zh, re.S).group(0)
+    assert "制造业" in table and "城镇" in table and ">residential_urban<" not in table
+    indicators = re.search(r'id="indicator-table".*?</table>', zh, re.S).group(0)
+    assert (
+        "吨CO2当量/人" in indicators and "%（较" in indicators and "tCO2e/person" not in indicators
+    )
+    sinks = re.search(r'id="sinks-table".*?</table>', zh, re.S).group(0)
+    assert "方法1" in sinks and "Tier" not in sinks
+    en = clients["analyst"].get("/inventory", params={"lang": "en", "district": "350211"}).text
+    assert "Outside any park" in en and "不属于任何园区" not in en
+    balance = re.search(r'id="balance-tce".*?</thead>', en, re.S).group(0)
+    assert "total (tce)" in balance and "合计" not in balance and "electricity (tce)" in balance

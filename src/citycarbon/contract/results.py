@@ -188,6 +188,7 @@ ENERGY_BALANCE = Result(
         "item_en": "",
         "order": "1",
         "fuel_zh": "",
+        "fuel_en": "",
         "quantity": "stat_unit",
         "unit": "",
         "tce": "tce",

@@ -29,7 +29,7 @@ from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
 from citycarbon.read import access
 from citycarbon.read.access import Principal
-from citycarbon.read.presentation import Basis, catalog
+from citycarbon.read.presentation import Basis, catalog, with_unit
 from citycarbon.store import results
 from citycarbon.store import targets as targets_store
 
@@ -217,6 +217,13 @@ def inventory_trend(principal: Principal, basis: str, lang: str = "zh") -> pd.Da
     return wide.reset_index().rename_axis(columns=None)
 
 
+def pseudo_entity_name(code: str, lang: str) -> str:
+    """The name in ``lang`` of a drill-down row that is no registry entity: ``-`` (the
+    enterprises outside any park) or ``unattributed`` (``pseudo_entities`` of
+    ``read/data/presentation.yaml``)."""
+    return catalog()["pseudo_entities"][code]["en" if lang == "en" else "zh"]
+
+
 def drilldown(
     principal: Principal,
     year: int,
@@ -225,12 +232,15 @@ def drilldown(
     district: str | None = None,
     park: str | None = None,
     industry: str | None = None,
+    lang: str = "zh",
 ) -> dict[str, Any]:
     """One step of the drill-down city → district → park → industry → enterprise.
 
     The next level below the given filters is listed: each entity with its emissions [tCO2e]
     (sum of its enterprises' bottom-up rows) and share. At the city level city-wide roles also
     get the ``unattributed`` row (city total - all enterprises), so the rows add up to the city.
+    Rows that are no registry entity (no park, unattributed) are named in ``lang``
+    (:func:`pseudo_entity_name`).
 
     Returns
     -------
@@ -294,7 +304,7 @@ def drilldown(
     else:
         names = pd.Series(dtype=object)
     out["entity_name"] = out["entity_code"].map(names).fillna(out["entity_code"])
-    out.loc[out["entity_code"] == NO_PARK, "entity_name"] = "不属于任何园区"
+    out.loc[out["entity_code"] == NO_PARK, "entity_name"] = pseudo_entity_name(NO_PARK, lang)
     total = float(out["emissions_tco2e"].sum())
     city = (
         inventory_rows(principal, year, basis)["emissions_tco2e"].sum(min_count=1)
@@ -306,7 +316,7 @@ def drilldown(
             [
                 {
                     "entity_code": UNATTRIBUTED,
-                    "entity_name": "未归属（城市总量 - 自下而上合计）",
+                    "entity_name": pseudo_entity_name(UNATTRIBUTED, lang),
                     "emissions_tco2e": float(city) - total,
                     "enterprises": 0,
                 }
@@ -326,15 +336,34 @@ def drilldown(
     }
 
 
+def _sector_names() -> pd.DataFrame:
+    """Chinese and English names (``sector_name_zh``, ``sector_name_en``) by sector code: the
+    inventory's sectors (``city_inventory``) and the energy balance's items
+    (``energy_balance``), as the runs wrote them."""
+    inv, bal = result("city_inventory"), result("energy_balance")
+    names = ["sector_name_zh", "sector_name_en"]
+    frames = [pd.DataFrame(columns=["sector", *names])]
+    if inv is not None:
+        frames.append(inv.reindex(columns=["sector", *names]).drop_duplicates("sector"))
+    if bal is not None:
+        items = bal[["item", "item_zh", "item_en"]].drop_duplicates("item")
+        frames.append(items.set_axis(["sector", *names], axis=1))
+    return pd.concat(frames, ignore_index=True).drop_duplicates("sector").set_index("sector")
+
+
 def reconciliation(principal: Principal, year: int | None = None) -> pd.DataFrame:
     """Top-down city vs bottom-up enterprises (coverage and unattributed residual) by sector,
-    basis and measure (emissions tCO2e, energy tce): city-wide roles only."""
+    basis and measure (emissions tCO2e, energy tce), each sector with its Chinese and English
+    name: city-wide roles only."""
     access.require(principal, "read_city")
     r = result("inventory_reconciliation")
     if r is None:
         return pd.DataFrame()
     if year is not None:
         r = r[r["year"].to_numpy() == int(year)]
+    names = _sector_names().reindex(r["sector"]).fillna("").set_axis(r.index)
+    at = r.columns.get_loc("sector") + 1
+    r = pd.concat([r.iloc[:, :at], names, r.iloc[:, at:]], axis=1)
     return r.drop(columns=["run_id", "factor_profile"], errors="ignore").reset_index(drop=True)
 
 
@@ -530,10 +559,13 @@ def uncertainty(principal: Principal, year: int | None = None) -> pd.DataFrame:
 RESIDUAL_SHOWN_TCE = 0.05
 
 
-def energy_balance(principal: Principal, year: int, tce_basis: str = "calorific") -> dict[str, Any]:
+def energy_balance(
+    principal: Principal, year: int, tce_basis: str = "calorific", lang: str = "zh"
+) -> dict[str, Any]:
     """The 能源平衡表 of a year: long rows and two wide tables (items × fuels) in physical
     units and in tce, with the flagged cells and the 平衡差额 (statistical difference) row:
-    city-wide roles only."""
+    city-wide roles only. The wide tables, flags and residual name items and fuels in
+    ``lang`` (``item``/``fuel`` with ``_zh`` or ``_en``: columns ``item_name``, ``fuel_name``)."""
     access.require(principal, "read_city")
     b = result("energy_balance")
     if b is None:
@@ -549,8 +581,12 @@ def energy_balance(principal: Principal, year: int, tce_basis: str = "calorific"
             "tce basis must be calorific or coal_equivalent", field="tce_basis", value=tce_basis
         )
     part = b[(b["year"].to_numpy() == int(year)) & (b["tce_basis"].to_numpy() == tce_basis)]
-    items = part.drop_duplicates("item").sort_values("order")[["item", "item_zh", "item_en"]]
-    fuel_cols = part.drop_duplicates("fuel")[["fuel", "fuel_zh", "unit"]]
+    lang = "en" if lang == "en" else "zh"
+    fuel_en = part.get("fuel_en", part["fuel_zh"])  # a run before the English fuel names
+    part = part.assign(fuel_en=fuel_en.fillna(part["fuel_zh"]))
+    part = part.assign(item_name=part[f"item_{lang}"], fuel_name=part[f"fuel_{lang}"])
+    items = part.drop_duplicates("item").sort_values("order")[["item", "item_name"]]
+    fuel_cols = part.drop_duplicates("fuel")[["fuel", "fuel_name", "unit"]]
     fuels = [f for f in fuel_cols["fuel"] if f != "total"] + (
         ["total"] if (fuel_cols["fuel"] == "total").any() else []
     )
@@ -561,24 +597,27 @@ def energy_balance(principal: Principal, year: int, tce_basis: str = "calorific"
         cols = [f for f in fuels if with_total or f != "total"]
         w = w.reindex(index=items["item"], columns=cols)
         w.columns = [
-            f"{meta.at[f, 'fuel_zh']}（{meta.at[f, 'unit'] or 'tce'}）"
-            if values == "quantity"
-            else f"{meta.at[f, 'fuel_zh']}（tce）"
+            with_unit(
+                meta.at[f, "fuel_name"],
+                (meta.at[f, "unit"] or "tce") if values == "quantity" else "tce",
+                lang,
+            )
             for f in cols
         ]
-        w.insert(0, "item_zh", items["item_zh"].to_numpy())
+        w.insert(0, "item_name", items["item_name"].to_numpy())
         return w.reset_index()
 
     flagged = part[part["flag"].fillna("").astype(str) != ""][
-        ["item", "item_zh", "fuel", "fuel_zh", "flag"]
+        ["item", "item_name", "fuel", "fuel_name", "flag"]
     ]
     residual = part[part["item"] == "statistical_difference"]
     # a difference that rounds to 0.0 tce (the page shows one decimal) is no difference: the
     # float residue of a balanced table (-0.0001 tce) must not raise "平衡差额不为零"
     residual = residual[residual["tce"].fillna(0).abs() >= RESIDUAL_SHOWN_TCE][
-        ["fuel", "fuel_zh", "quantity", "unit", "tce"]
+        ["fuel", "fuel_name", "quantity", "unit", "tce"]
     ]
-    long = part.drop(columns=["run_id", "factor_profile", "method"], errors="ignore")
+    drop = ["run_id", "factor_profile", "method", "item_name", "fuel_name"]
+    long = part.drop(columns=drop, errors="ignore")
     return {
         "long": long.reset_index(drop=True),
         "physical": wide("quantity", False),

@@ -8,6 +8,7 @@ figures divided by 10⁴ or 10⁸ with the unit beside them), never a computatio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -25,6 +26,8 @@ BIG = 1e7
 #: or a count held as a float): no 16-digit floats in a file.
 PLAIN_DECIMALS = 4
 _FILE = Path(__file__).parent / "data" / "presentation.yaml"
+#: The year in a unit such as ``% vs 2022`` (the catalog holds it as ``% vs {year}``).
+_YEAR_RE = re.compile(r"(?<!\d)(?:19|20|21)\d{2}(?!\d)")
 
 
 @cache
@@ -63,6 +66,39 @@ def table_title(name: str, lang: str) -> str:
     return f"{tables[key][_lang(lang)]}_{name[len(key) + 1 :]}"
 
 
+def unit_spec(unit: str) -> dict[str, Any] | None:
+    """The catalog's entry of a unit: its own, or for a unit holding a year (``% vs 2022``)
+    the entry of its form with ``{year}`` (``% vs {year}``) with the year filled into the
+    display names; None for a unit the catalog does not know."""
+    units = catalog()["units"]
+    if unit in units:
+        return units[unit]
+    year = _YEAR_RE.search(unit)
+    spec = units.get(_YEAR_RE.sub("{year}", unit, count=1)) if year else None
+    if spec is None:
+        return None
+    shown = {k: v.format(year=year[0]) for k, v in spec.items() if k in LANGS}
+    return {**spec, **shown}
+
+
+def unit_label(unit: str, lang: str) -> str:
+    """A unit as people read it in ``lang`` (``tCO2e/person`` -> ``吨CO2当量/人``); the unit
+    itself where the catalog does not know it."""
+    spec = unit_spec(unit)
+    return spec[_lang(lang)] if spec else unit
+
+
+def _spelled(column: str, lang: str) -> dict[str, str]:
+    """The coded values of ``column`` spelled out in ``lang`` (``values`` of the catalog)."""
+    return {k: v[_lang(lang)] for k, v in catalog()["values"].get(column, {}).items()}
+
+
+def value_label(column: str, value: Any, lang: str) -> str:
+    """A coded value of ``column`` as people read it in ``lang`` (``tier`` ``Tier 1`` ->
+    ``方法1``); the value itself where the catalog does not spell it out."""
+    return _spelled(column, lang).get(str(value), str(value))
+
+
 def with_unit(label: str, unit: str, lang: str) -> str:
     """A header or title with its unit: ``排放量（万吨CO2当量）`` / ``Emissions (10^4 tCO2e)``."""
     if not unit:
@@ -82,7 +118,7 @@ def _scale(
     """A numeric column in its display unit: the larger unit where a figure reaches eight
     digits (of the column, or ``largest``: of every column of the unit in the table), fractions
     as percentages, rounded to the unit's decimals."""
-    spec = catalog()["units"].get(unit)
+    spec = unit_spec(unit)
     if spec is None:
         return values, unit
     numbers = pd.to_numeric(values, errors="coerce").astype("float64")
@@ -92,9 +128,10 @@ def _scale(
     return (numbers * spec.get("scale", 1)).round(spec["decimals"]), spec[lang]
 
 
-def _scale_long(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+def in_display_units(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     """A long table whose ``value`` column has its unit per row (``unit``): each row in its
-    display unit (rows of one unit scaled together)."""
+    display unit, the unit as people read it in ``lang`` (rows of one unit scaled together)."""
+    lang = _lang(lang)
     out = frame.copy()
     values = pd.to_numeric(out["value"], errors="coerce").astype("float64")
     units = out["unit"].astype(str)
@@ -139,9 +176,9 @@ def present_with_unit(
     out and it is returned (for the table's title: one unit a table); else it is "".
     """
     lang = _lang(lang)
-    cat = catalog()
     columns = _columns(table)
-    out = _scale_long(frame, lang) if {"value", "unit"} <= set(frame.columns) else frame.copy()
+    long = {"value", "unit"} <= set(frame.columns)
+    out = in_display_units(frame, lang) if long else frame.copy()
     unit_of = {
         col: (units or {}).get(str(col), columns.get(str(col), {}).get("unit", ""))
         for col in out.columns
@@ -154,14 +191,13 @@ def present_with_unit(
     for col in out.columns:
         entry = columns.get(str(col), {})
         unit = (units or {}).get(str(col), entry.get("unit", ""))
-        shown = cat["units"].get(unit, {}).get(lang, unit)
+        shown = unit_label(unit, lang)
         if unit and col in unit_of:
             out[col], shown = _scale(out[col], unit, lang, largest[unit])
         elif pd.api.types.is_float_dtype(out[col]):
             out[col] = out[col].round(PLAIN_DECIMALS)
-        coded = cat["values"].get(str(col))
-        if coded:
-            spelled = {k: v[lang] for k, v in coded.items()}
+        spelled = _spelled(str(col), lang)
+        if spelled:
             out[col] = out[col].astype(str).map(spelled).fillna(out[col])
         labels[col] = (entry.get(lang, str(col)), shown)
     measured = {col for col, unit in unit_of.items() if unit}
@@ -194,8 +230,7 @@ class Basis:
     licence: str = ""
 
     def _basis_text(self, lang: str) -> str:
-        coded = catalog()["values"]["basis"].get(self.basis)
-        return coded[_lang(lang)] if coded else self.basis
+        return value_label("basis", self.basis, lang)
 
     def rows(self, lang: str) -> list[tuple[str, str]]:
         """(label, text) pairs in ``lang``, the empty ones left out."""
@@ -249,9 +284,13 @@ __all__ = [
     "PLAIN_DECIMALS",
     "Basis",
     "catalog",
+    "in_display_units",
     "labelled",
     "present",
     "present_with_unit",
     "table_title",
+    "unit_label",
+    "unit_spec",
+    "value_label",
     "with_unit",
 ]

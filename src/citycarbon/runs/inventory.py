@@ -551,6 +551,7 @@ def _label_balance(btce: pd.DataFrame) -> pd.DataFrame:
     out["item_zh"] = items["zh"].reindex(out["item"]).to_numpy()
     out["item_en"] = items["en"].reindex(out["item"]).to_numpy()
     out["fuel_zh"] = f["name_zh"].reindex(out["fuel"]).fillna("合计").to_numpy()
+    out["fuel_en"] = f["name_en"].reindex(out["fuel"]).fillna("total").to_numpy()
     out["unit"] = f["stat_unit"].reindex(out["fuel"]).fillna("").to_numpy()
     out["order"] = items["order"].reindex(out["item"]).to_numpy()
     cols = [
@@ -562,6 +563,7 @@ def _label_balance(btce: pd.DataFrame) -> pd.DataFrame:
         "order",
         "fuel",
         "fuel_zh",
+        "fuel_en",
         "quantity",
         "unit",
         "tce",

@@ -47,7 +47,7 @@ from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.read import access
 from citycarbon.read import methods as read_methods
 from citycarbon.read.access import AccessDenied, NotVisible
-from citycarbon.read.presentation import Basis, present, table_title
+from citycarbon.read.presentation import Basis, present, table_title, value_label
 from citycarbon.runs import jobs
 from citycarbon.web import auth
 from citycarbon.web.i18n import DEFAULT_LANG, LANGS, Translator, reason_text, record_text
@@ -155,6 +155,7 @@ templates.env.filters["data_text"] = data_text_html
 templates.env.filters["qr_svg"] = _qr_svg
 templates.env.globals["method"] = read_methods.method  # 口径 links and 方法说明 panels
 templates.env.globals["record_text"] = record_text  # method records in the page's language
+templates.env.globals["value_label"] = value_label  # coded values in the page's language
 
 
 def lang_of(request: Request) -> str:

@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from citycarbon.read import access
 from citycarbon.read import pages as pq
 from citycarbon.read.access import Principal
+from citycarbon.read.presentation import in_display_units
 from citycarbon.reports.excel import write_excel
 from citycarbon.reports.pdf import inventory_pdf
 from citycarbon.reports.tables import write_tables
@@ -154,13 +155,17 @@ def _indicator_views(principal: Principal, period: str, t: Translator) -> dict[s
     if ind.empty:
         return {"table": None, "chart": None}
     if period == "year":
-        wide = ind.pivot_table(
-            index=["indicator", "unit", "basis"],
-            columns="year",
-            values="value",
-            aggfunc="first",
-            sort=False,
-        ).reset_index()
+        wide = (
+            in_display_units(ind, t.lang)
+            .pivot_table(
+                index=["indicator", "unit", "basis"],
+                columns="year",
+                values="value",
+                aggfunc="first",
+                sort=False,
+            )
+            .reset_index()
+        )
         wide.columns = [str(c) for c in wide.columns]
         years = [c for c in wide.columns if c.isdigit()]
         inten = ind[ind["indicator"] == "intensity_tco2e_per_10k_cny"]
@@ -240,7 +245,7 @@ def _crumbs(principal: Principal, filters: dict, t: Translator) -> list[dict[str
             continue
         params[key] = v
         name = (names.get(v) if names is not None else None) or (
-            t("inventory.no_park") if v == pq.NO_PARK else v
+            pq.pseudo_entity_name(v, t.lang) if v == pq.NO_PARK else v
         )
         crumbs.append(
             {
@@ -285,7 +290,9 @@ def inventory_page(
         basis: summary["total_tco2e"],
         other: float(pq.inventory_rows(principal, year, other)["emissions_tco2e"].sum(min_count=1)),
     }
-    drill = pq.drilldown(principal, year, basis, district=district, park=park, industry=industry)
+    drill = pq.drilldown(
+        principal, year, basis, district=district, park=park, industry=industry, lang=lang
+    )
     ctx.update(
         year=year,
         summary={k: (records(v) if isinstance(v, pd.DataFrame) else v) for k, v in summary.items()},
@@ -304,7 +311,7 @@ def inventory_page(
         rec = pq.reconciliation(principal, year)
         views = _indicator_views(principal, period, t)
         unc = pq.uncertainty(principal, year)
-        bal = pq.energy_balance(principal, year, tce_basis)
+        bal = pq.energy_balance(principal, year, tce_basis, lang)
         transport = pq.transport(principal, year)
         ctx.update(
             reconciliation=records(rec),
@@ -412,7 +419,9 @@ def api_drilldown(
     """The level below the filters (district → park → industry → enterprise) with emissions and
     shares; at the city level city-wide roles also get the unattributed residual."""
     y = _year(principal, year)
-    d = pq.drilldown(principal, y, basis, district=district, park=park, industry=industry)
+    d = pq.drilldown(
+        principal, y, basis, district=district, park=park, industry=industry, lang=lang or "zh"
+    )
     if format != "json":
         about = pq.inventory_basis(principal, y, basis, lang) if lang else None
         return table_download(d["rows"], f"inventory_{d['level']}", format, lang, about)
