@@ -223,3 +223,15 @@ def test_category_partly_estimated_says_so(profile):
     p = prov.set_index("gas")
     assert (prov["notation_key"] == "").all() and len(prov) == 3
     assert "partly NE" in p.loc["CF4", "method"] and "10^4 pieces" in p.loc["CF4", "method"]
+
+
+def test_every_ippu_category_of_the_product_map_has_an_english_name():
+    """English pages and files name every IPPU row (no bare code such as 2.E.1)."""
+    from citycarbon.accounting.inventory import category_names_by_code, label_sectors
+    from citycarbon.accounting.ippu import ippu_products
+
+    codes = sorted(set(ippu_products()["category"]))
+    named = label_sectors(pd.DataFrame({"sector": codes}))
+    assert (named["sector_name_en"] != "").all(), named[named["sector_name_en"] == ""]
+    assert (named["sector_name_zh"] != "").all()
+    assert category_names_by_code().at["2.E.2", "en"] == "TFT flat panel display"

@@ -82,6 +82,23 @@ def inventory_sectors() -> pd.DataFrame:
     return t.set_index("code")
 
 
+@cache
+def ipcc_categories() -> pd.DataFrame:
+    """Names (zh, en) of IPCC categories below those of :func:`inventory_sectors`: IPPU
+    sub-categories (IPCC 2006 Vol. 3 Table 1.1; 省级清单指南 工业生产过程) and the sink rows'
+    land categories, by code."""
+    return pd.read_csv(
+        DATA_DIR / "ipcc_categories.csv", dtype=str, keep_default_na=False
+    ).set_index("code")
+
+
+def category_names_by_code() -> pd.DataFrame:
+    """``zh`` and ``en`` names of every IPCC code the inventory and its tables use: those of
+    :func:`inventory_sectors`, then :func:`ipcc_categories`."""
+    names = pd.concat([inventory_sectors()[["zh", "en"]], ipcc_categories()[["zh", "en"]]])
+    return names[~names.index.duplicated()]
+
+
 def combustion_activity(balance: pd.DataFrame) -> pd.DataFrame:
     """Fuel burnt per region, year, fuel and IPCC source category, from a completed balance.
 
@@ -374,15 +391,15 @@ def with_bases(scope1: pd.DataFrame, scope2: pd.DataFrame) -> pd.DataFrame:
 
 
 def label_sectors(rows: pd.DataFrame) -> pd.DataFrame:
-    """Add ``sector_name_zh`` (IPCC / 清单指南 name) and ``sector_name_en`` (IPCC name; empty
-    for IPPU product categories, which have a Chinese name only) from
-    :func:`inventory_sectors`."""
-    names = inventory_sectors()["zh"]
-    en = rows["sector"].map(inventory_sectors()["en"]).fillna("")
+    """Add ``sector_name_zh`` (IPCC / 清单指南 name; an IPPU category by the product map's
+    name) and ``sector_name_en`` (IPCC name; empty for a code no table names) from
+    :func:`category_names_by_code`."""
+    known = category_names_by_code()
+    en = rows["sector"].map(known["en"]).fillna("")
     detail = {"1.A.4.a": "商业和公共机构", "1.A.4.b": "居民生活", "1.A.4.c": "农林牧渔业"}
 
-    zh = rows["sector"].map(names).fillna(rows["sector"].map(detail))
-    zh = zh.fillna(rows["sector"].map(category_names()))
+    zh = rows["sector"].map(inventory_sectors()["zh"]).fillna(rows["sector"].map(detail))
+    zh = zh.fillna(rows["sector"].map(category_names())).fillna(rows["sector"].map(known["zh"]))
     return rows.assign(sector_name_zh=zh.fillna(""), sector_name_en=en)
 
 

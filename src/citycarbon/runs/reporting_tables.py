@@ -25,7 +25,7 @@ import pandas as pd
 import yaml
 
 from citycarbon.accounting.gpc import gpc_reference
-from citycarbon.accounting.inventory import inventory_sectors
+from citycarbon.accounting.inventory import category_names_by_code
 from citycarbon.config import load_city
 from citycarbon.contract.results import CITY_SINKS
 from citycarbon.errors import InputError
@@ -88,11 +88,9 @@ def _gas_wide(rows: pd.DataFrame, index: list[str]) -> pd.DataFrame:
 
 
 def _named(frame: pd.DataFrame) -> pd.DataFrame:
-    """The IPCC code's names (zh, en) beside it (``inventory_sectors.csv``, then the layout's
-    ``names``; the code where neither has it)."""
-    extra = pd.DataFrame(layout()["names"]).T
-    names = pd.concat([inventory_sectors()[["zh", "en"]], extra])
-    names = names[~names.index.duplicated()]
+    """The IPCC code's names (zh, en) beside it (``inventory_sectors.csv``, then
+    ``ipcc_categories.csv``; the code where neither has it)."""
+    names = category_names_by_code()
     return frame.assign(
         name_zh=frame["sector"].map(names["zh"]).fillna(frame["sector"]),
         name_en=frame["sector"].map(names["en"]).fillna(frame["sector"]),
