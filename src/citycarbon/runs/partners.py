@@ -93,13 +93,16 @@ def check_quota(
     partner: str, batch: int, *, url: str | None = None, now: datetime | None = None
 ) -> None:
     """Raise :class:`QuotaExceededError` when ``batch`` more events would take ``partner`` past
-    its per-minute or per-day quota (``credits/data/partner_quotas.yaml``)."""
+    its per-minute or per-day quota (``credits/data/partner_quotas.yaml``); a redemption or a
+    donation counts as one event."""
     quota = policy.partner_quota(partner)
     stamp = pd.Timestamp(now or datetime.now(UTC))
     day_start = stamp.tz_convert(quota.timezone).normalize().tz_convert("UTC")
-    used_day = ledger.events_received(partner, day_start.to_pydatetime(), url=url)
-    used_minute = ledger.events_received(
-        partner, (stamp - pd.Timedelta(minutes=1)).to_pydatetime(), url=url
+    used_day, used_minute = ledger.quota_used(
+        partner,
+        day_start.to_pydatetime(),
+        (stamp - pd.Timedelta(minutes=1)).to_pydatetime(),
+        url=url,
     )
     wait = policy.quota_retry_after_s(batch, used_minute, used_day, quota, stamp)
     if wait is not None:
@@ -166,3 +169,60 @@ def erase_resident(partner: str, account: str, *, url: str | None = None) -> boo
     """Erase a partner's resident (PIPL art. 47): mapping, contact fields and raw events go,
     the ledger account is anonymised; False when nothing was kept."""
     return ledger.erase_account(partner, account, url=url)
+
+
+class DebitRefusedError(CitycarbonError):
+    """A redemption or donation that posted nothing; ``refusal`` is one of
+    :data:`DEBIT_REFUSALS`' values, ``reason`` says why."""
+
+    def __init__(self, refusal: str, reason: str) -> None:
+        super().__init__(reason)
+        self.refusal = refusal
+        self.reason = reason
+
+
+#: The ledger's refusals of a resident debit, by what the partner is told.
+DEBIT_REFUSALS: dict[type[Exception], str] = {
+    ledger.UnknownAccountError: "unknown account",
+    ledger.NoConsentError: "no consent",
+    ledger.InsufficientCreditsError: "insufficient balance",
+    ledger.KeyReusedError: "id reused",
+}
+
+
+#: Longest request id (``redemption_id``, ``donation_id``): with the partner and the kind it
+#: makes the ledger's idempotency key (200 characters at most).
+MAX_REQUEST_ID = 100
+
+
+def debit_points(
+    partner: str,
+    kind: str,
+    account: str,
+    points: int,
+    request_id: str,
+    *,
+    merchant: str | None = None,
+    url: str | None = None,
+    now: datetime | None = None,
+) -> ledger.Debit:
+    """A partner's redemption (at ``merchant``, kept as the entry's note) or donation (to the
+    pool) of ``points`` from its resident ``account``; counts 1 against the partner's quota
+    (:func:`check_quota`). The ledger entry is the record. ``request_id`` (unique per partner
+    and kind) is the idempotency key: sent again, it answers the first entry and debits
+    nothing. Raises :class:`QuotaExceededError`, or :class:`DebitRefusedError` when the
+    account is not the partner's, its consent to the partner is not valid, it holds fewer
+    points, or ``request_id`` was used by another debit."""
+    check_quota(partner, 1, url=url, now=now)
+    try:
+        return ledger.debit_resident(
+            kind,
+            partner,
+            account,
+            points,
+            key=f"{partner}:{kind}:{request_id}",
+            note=merchant,
+            url=url,
+        )
+    except tuple(DEBIT_REFUSALS) as err:
+        raise DebitRefusedError(DEBIT_REFUSALS[type(err)], str(err)) from None
