@@ -149,6 +149,17 @@ def test_signature_is_checked_first(client):
     assert ledger.reconciliation()["redeemed"] == 10
 
 
+def test_a_refused_request_uses_up_its_nonce(client):
+    """The posting is refused in a savepoint: the nonce stays recorded, a replay is refused."""
+    key = ledger.add_partner_key("shop")
+    _funded("shop", "u-1", 5)
+    raw = json.dumps({"account": "u-1", "points": 10, "redemption_id": "a"}).encode()
+    headers = _signed(key, raw, partner="shop", path=REDEEM)
+    assert client.post(REDEEM, content=raw, headers=headers).status_code == 409
+    replay = client.post(REDEEM, content=raw, headers=headers)
+    assert replay.status_code == 403 and "replay" in replay.json()["detail"]
+
+
 def test_quota_counts_redemptions(client, monkeypatch):
     key = ledger.add_partner_key("shop")
     _funded("shop", "u-1", 100)

@@ -563,9 +563,11 @@ def revoke_partner_key(key_id: str, *, url: str | None = None) -> None:
         s.execute(_K.update().where(_K.c.key_id == key_id).values(revoked_at=utcnow()))
 
 
-def partner_secret(partner: str, key_id: str, *, url: str | None = None) -> str | None:
+def partner_secret(
+    partner: str, key_id: str, *, session: Session | None = None, url: str | None = None
+) -> str | None:
     """The secret of a live key of ``partner`` (None when unknown, another's or revoked)."""
-    with catalog._joined(None, url, write=False) as s:
+    with catalog._joined(session, url, write=False) as s:
         token = s.execute(
             sa.select(_K.c.secret).where(
                 _K.c.key_id == key_id, _K.c.partner == partner, _K.c.revoked_at.is_(None)
@@ -574,11 +576,23 @@ def partner_secret(partner: str, key_id: str, *, url: str | None = None) -> str 
     return None if token is None else decrypt_secret(token)
 
 
-def use_nonce(partner: str, nonce: str, *, prune_before: datetime, url: str | None = None) -> bool:
+def use_nonce(
+    partner: str,
+    nonce: str,
+    *,
+    prune_before: datetime,
+    session: Session | None = None,
+    url: str | None = None,
+) -> bool:
     """Record a request's nonce; False when ``partner`` used it before (a replay). Nonces older
-    than ``prune_before`` (outside the signature window, so refused by their timestamp) go."""
-    with catalog._joined(None, url) as s:
-        s.execute(_N.delete().where(_N.c.at < prune_before))
+    than ``prune_before`` (outside the signature window, so refused by their timestamp) go;
+    on PostgreSQL those another request is deleting are skipped (``SKIP LOCKED``), so a request
+    whose transaction goes on (a debit) never makes the others wait."""
+    with catalog._joined(session, url) as s:
+        old = sa.select(_N.c.partner, _N.c.nonce).where(_N.c.at < prune_before)
+        if s.bind.dialect.name == "postgresql":
+            old = old.with_for_update(skip_locked=True)
+        s.execute(_N.delete().where(sa.tuple_(_N.c.partner, _N.c.nonce).in_(old)))
         # RETURNING, not rowcount: psycopg reports -1 rows for an INSERT ... ON CONFLICT
         done = s.execute(
             catalog._insert(s.bind.dialect.name)(_N)
@@ -710,6 +724,7 @@ def debit_resident(
     *,
     key: str,
     note: str | None = None,
+    session: Session | None = None,
     url: str | None = None,
 ) -> Debit:
     """Debit ``points`` of ``kind`` (redemption, donation) from ``partner``'s resident
@@ -722,7 +737,7 @@ def debit_resident(
     used before by this same debit answers its first entry (``created`` False)."""
     if kind not in ("redemption", "donation"):
         raise InputError(f"{kind!r} is not a resident debit", field="kind", value=kind)
-    with catalog.connection_scope(None, url) as conn:
+    with catalog.connection_scope(session, url) as conn:
         found = conn.execute(
             _RESIDENT_OF_PARTNER, {"partner": partner, "subject": subject}
         ).one_or_none()
@@ -789,7 +804,12 @@ def log_events(partner: str, events: pd.DataFrame, *, url: str | None = None) ->
 
 
 def quota_used(
-    partner: str, day_start: datetime, minute_start: datetime, *, url: str | None = None
+    partner: str,
+    day_start: datetime,
+    minute_start: datetime,
+    *,
+    session: Session | None = None,
+    url: str | None = None,
 ) -> tuple[int, int]:
     """What ``partner`` used of its quota since ``day_start`` and since ``minute_start``
     (later): the events it sent (any status) and the debits (redemptions, donations) of its
@@ -805,7 +825,7 @@ def quota_used(
         _V.c.partner == partner, _V.c.received_at >= day_start
     )
     used = sa.union_all(events, debits).subquery()
-    with catalog._joined(None, url, write=False) as s:
+    with catalog._joined(session, url, write=False) as s:
         day, minute = s.execute(
             sa.select(sa.func.count(), sa.func.count().filter(used.c.at >= minute_start))
         ).one()

@@ -188,14 +188,11 @@ async def erase_resident(request: Request) -> JSONResponse:
     return JSONResponse({"erased": True})
 
 
-#: A debit's request-id field, by kind.
-DEBIT_ID_FIELDS = {"redemption": "redemption_id", "donation": "donation_id"}
-#: The most points one request moves.
-MAX_POINTS = 1_000_000_000
-#: HTTP status of each refusal of a debit (:data:`citycarbon.runs.partners.DEBIT_REFUSALS`):
+#: HTTP status of each refusal of a debit (:class:`citycarbon.runs.partners.DebitRefusedError`):
 #: a withdrawn (or never recorded) consent is 409 like a short balance: the request was
 #: authenticated, the resident's state refuses it (403 stays "your signature or key").
 DEBIT_STATUS = {
+    "bad body": 422,
     "unknown account": 404,
     "no consent": 409,
     "insufficient balance": 409,
@@ -207,8 +204,8 @@ def _debit_body(kind: str) -> dict[str, Any]:
     """The OpenAPI request body of a debit of ``kind``."""
     properties: dict[str, Any] = {
         "account": {"type": "string", "minLength": 1, "maxLength": 128},
-        "points": {"type": "integer", "minimum": 1, "maximum": MAX_POINTS},
-        DEBIT_ID_FIELDS[kind]: {
+        "points": {"type": "integer", "minimum": 1, "maximum": partners.MAX_POINTS},
+        partners.DEBIT_ID_FIELDS[kind]: {
             "type": "string",
             "minLength": 1,
             "maxLength": partners.MAX_REQUEST_ID,
@@ -216,11 +213,15 @@ def _debit_body(kind: str) -> dict[str, Any]:
     }
     if kind == "redemption":
         properties["merchant"] = {"type": "string", "maxLength": 100}
-    schema = {"type": "object", "required": ["account", "points", DEBIT_ID_FIELDS[kind]]}
+    required = ["account", "points", partners.DEBIT_ID_FIELDS[kind]]
     return {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {**schema, "properties": properties}}},
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "required": required, "properties": properties}
+                }
+            },
         }
     }
 
@@ -249,44 +250,24 @@ DEBIT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _debit_request(kind: str, payload: dict[str, Any]) -> tuple[str, int, str, str | None]:
-    """``account``, ``points``, the request id and the merchant of a debit's body (422 when
-    it is not the documented one)."""
-    id_field = DEBIT_ID_FIELDS[kind]
-    account, points, request_id = (payload.get(f) for f in ("account", "points", id_field))
-    merchant = payload.get("merchant") if kind == "redemption" else None
-    if (
-        not isinstance(account, str)
-        or not 0 < len(account) <= 128
-        or type(points) is not int
-        or not 0 < points <= MAX_POINTS
-        or not isinstance(request_id, str)
-        or not 0 < len(request_id) <= partners.MAX_REQUEST_ID
-        or not (merchant is None or (isinstance(merchant, str) and len(merchant) <= 100))
-    ):
-        raise HTTPException(
-            422,
-            detail=f'body must be {{"account": "<your id of the resident>", "points": 1..'
-            f'{MAX_POINTS}, "{id_field}": "<unique id, at most {partners.MAX_REQUEST_ID} '
-            'characters>"' + (', "merchant"?: "<name>"}' if kind == "redemption" else "}"),
-        )
-    return account, points, request_id, merchant
-
-
 async def _debit(request: Request, kind: str) -> JSONResponse:
-    partner, payload, database_url = await _signed_json(request)
-    account, points, request_id, merchant = _debit_request(kind, payload)
+    """A signed debit: one call of the use case (signature, nonce, quota, posting share one
+    transaction), its refusals as HTTP answers."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        raise HTTPException(422, detail="send the body as application/json")
+    body = await request.body()
     try:
         debit = await run_in_threadpool(
-            partners.debit_points,
-            partner,
+            partners.signed_debit,
             kind,
-            account,
-            points,
-            request_id,
-            merchant=merchant,
-            url=database_url,
+            {h: request.headers.get(h, "") for h in partners.HEADERS},
+            request.method,
+            request.url.path,
+            body,
+            url=get_settings().database_url,
         )
+    except partners.PartnerAuthError as err:
+        raise HTTPException(status_code=403, detail=err.reason) from None
     except partners.QuotaExceededError as err:
         return _over_quota(err)
     except partners.DebitRefusedError as err:
