@@ -152,6 +152,21 @@ def _wrk_redeem_script(key: tuple[str, str], stamp: str) -> str:
     )
 
 
+def _cpu_s(root_pid: int) -> float:
+    """CPU seconds (user + system) of process ``root_pid`` and its live descendants, from
+    /proc: what the server itself spent, whatever else the shared machine runs."""
+    tree, used = {root_pid}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        used[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    while grown := {pid for pid, (ppid, _) in used.items() if ppid in tree} - tree:
+        tree |= grown
+    return sum(used[pid][1] for pid in tree if pid in used) / os.sysconf("SC_CLK_TCK")
+
+
 @pytest.fixture
 def partner_server(fresh_postgres_url, tmp_path):  # noqa: F811
     """``citycarbon serve``-equivalent uvicorn (2 workers, as bench_web.py) on a PostgreSQL
@@ -189,25 +204,34 @@ def partner_server(fresh_postgres_url, tmp_path):  # noqa: F811
 @pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk not installed (apt-get install wrk)")
-def test_redemption_api_p95_under_50_clients(partner_server, tmp_path):
+def test_redemption_api_p95_under_50_clients(partner_server, postgres_server, tmp_path):  # noqa: F811
     """50 wrk connections (C: the CPU stays with the server) each sending signed redemptions
     (``POST /api/partner/redemptions``: HMAC, nonce, quota, consent, posting) one after the
     other to a server just started; every request is measured (no warm-up left out)."""
     base, key, url, server = partner_server
     lua = tmp_path / "redeem.lua"
     lua.write_text(_wrk_redeem_script(key, str(int(time.time()))))
+    postmaster = int((postgres_server.datadir / "postmaster.pid").read_text().split()[0])
+    cpu = _cpu_s(server.pid), _cpu_s(postmaster)
     out = subprocess.run(
         ["wrk", f"-t{WRK_THREADS}", f"-c{CLIENTS}", f"-d{DURATION_S}s", "--timeout", "10s",
          "-s", str(lua), base],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
+    app_ms, db_ms = (
+        (_cpu_s(pid) - before) * 1000
+        for pid, before in zip((server.pid, postmaster), cpu, strict=True)
+    )
     line = next(x for x in out.stdout.splitlines() if x.startswith("WRKJSON "))
     d = json.loads(line[len("WRKJSON ") :])
+    n = d["requests"]
     print(
         f"\n碳普惠 redemptions over the partner API on PostgreSQL, {CLIENTS} wrk connections: "
-        f"{d['requests']:,} in {d['duration_s']:.1f} s ({d['requests'] / d['duration_s']:,.0f}/s)"
-        f"; ms p50 {d['p50']:.1f}, p95 {d['p95']:.1f}, p99 {d['p99']:.1f}, max {d['max']:.1f}; "
-        f"errors {d['errors']}, non-2xx {d['non2xx']}"
+        f"{n:,} in {d['duration_s']:.1f} s ({n / d['duration_s']:,.0f}/s); ms p50 {d['p50']:.1f}"
+        f", p95 {d['p95']:.1f}, p99 {d['p99']:.1f}, max {d['max']:.1f}; errors {d['errors']}, "
+        f"non-2xx {d['non2xx']}; CPU per request: server {app_ms / n:.1f} ms, PostgreSQL "
+        f"{db_ms / n:.1f} ms; machine load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores"
     )
     assert d["requests"] < SIGNED, "wrk ran out of signed requests"
     assert d["errors"] == 0 and d["non2xx"] == 0
