@@ -40,6 +40,8 @@ DATA_DEPENDENT = {
     ("POST", "/api/partner/consents"),
     ("POST", "/api/partner/residents/export"),
     ("POST", "/api/partner/residents/erase"),
+    ("POST", "/api/partner/redemptions"),
+    ("POST", "/api/partner/donations"),
     ("POST", "/api/v1/users"),
     ("POST", "/api/v1/tokens"),
     ("POST", "/api/v1/scenarios"),

@@ -265,10 +265,12 @@ def results() -> Results | None:
 
 
 def warm() -> None:
-    """Load the registry and the results and answer the city-wide dashboard questions once, so
-    the first visit after a server start is as fast as later ones (called in a thread at
-    start-up; failures are logged, not raised)."""
+    """Open the catalog's connection pool, load the registry and the results and answer the
+    city-wide dashboard questions once, so the first visit (or partner request) after a server
+    start is as fast as later ones (called in a thread at start-up; failures are logged, not
+    raised)."""
     try:
+        catalog.open_pool()
         registry()
         if results() is not None:
             for fn in (totals_by_year, totals_by_month, year_to_date, totals_by_district):

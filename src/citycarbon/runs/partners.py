@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
+from sqlalchemy.orm import Session
 
 from citycarbon.credits import policy
 from citycarbon.errors import CitycarbonError
+from citycarbon.store import catalog
 from citycarbon.store import credits as ledger
 
 #: How far a request's timestamp may be from the server's clock.
@@ -51,10 +54,12 @@ def verify(
     path: str,
     body: bytes,
     *,
+    session: Session | None = None,
     url: str | None = None,
     now: datetime | None = None,
 ) -> str:
-    """The partner of a signed request (raises :class:`PartnerAuthError` otherwise)."""
+    """The partner of a signed request (raises :class:`PartnerAuthError` otherwise); in the
+    caller's ``session`` (its transaction) when given."""
     missing = [h for h in HEADERS if not headers.get(h)]
     if missing:
         raise PartnerAuthError(f"missing headers: {', '.join(missing)}")
@@ -68,13 +73,15 @@ def verify(
         raise PartnerAuthError("x-timestamp is outside the accepted window")
     if len(nonce) > 64:
         raise PartnerAuthError("x-nonce is longer than 64 characters")
-    secret = ledger.partner_secret(partner, key_id, url=url)
+    secret = ledger.partner_secret(partner, key_id, session=session, url=url)
     if secret is None:
         raise PartnerAuthError("unknown or revoked key")
     expected = signature(secret, method, path, stamp, nonce, body)
     if not hmac.compare_digest(expected, sent.lower()):
         raise PartnerAuthError("bad signature")
-    if not ledger.use_nonce(partner, nonce, prune_before=now - 2 * WINDOW, url=url):
+    if not ledger.use_nonce(
+        partner, nonce, prune_before=now - 2 * WINDOW, session=session, url=url
+    ):
         raise PartnerAuthError("nonce already used (replay)")
     return partner
 
@@ -90,16 +97,25 @@ class QuotaExceededError(CitycarbonError):
 
 
 def check_quota(
-    partner: str, batch: int, *, url: str | None = None, now: datetime | None = None
+    partner: str,
+    batch: int,
+    *,
+    session: Session | None = None,
+    url: str | None = None,
+    now: datetime | None = None,
 ) -> None:
     """Raise :class:`QuotaExceededError` when ``batch`` more events would take ``partner`` past
-    its per-minute or per-day quota (``credits/data/partner_quotas.yaml``)."""
+    its per-minute or per-day quota (``credits/data/partner_quotas.yaml``); a redemption or a
+    donation counts as one event."""
     quota = policy.partner_quota(partner)
     stamp = pd.Timestamp(now or datetime.now(UTC))
     day_start = stamp.tz_convert(quota.timezone).normalize().tz_convert("UTC")
-    used_day = ledger.events_received(partner, day_start.to_pydatetime(), url=url)
-    used_minute = ledger.events_received(
-        partner, (stamp - pd.Timedelta(minutes=1)).to_pydatetime(), url=url
+    used_day, used_minute = ledger.quota_used(
+        partner,
+        day_start.to_pydatetime(),
+        (stamp - pd.Timedelta(minutes=1)).to_pydatetime(),
+        session=session,
+        url=url,
     )
     wait = policy.quota_retry_after_s(batch, used_minute, used_day, quota, stamp)
     if wait is not None:
@@ -166,3 +182,106 @@ def erase_resident(partner: str, account: str, *, url: str | None = None) -> boo
     """Erase a partner's resident (PIPL art. 47): mapping, contact fields and raw events go,
     the ledger account is anonymised; False when nothing was kept."""
     return ledger.erase_account(partner, account, url=url)
+
+
+class DebitRefusedError(CitycarbonError):
+    """A redemption or donation that posted nothing; ``refusal`` is ``bad body`` or one of
+    :data:`DEBIT_REFUSALS`' values, ``reason`` says why."""
+
+    def __init__(self, refusal: str, reason: str) -> None:
+        super().__init__(reason)
+        self.refusal = refusal
+        self.reason = reason
+
+
+#: The ledger's refusals of a resident debit, by what the partner is told.
+DEBIT_REFUSALS: dict[type[Exception], str] = {
+    ledger.UnknownAccountError: "unknown account",
+    ledger.NoConsentError: "no consent",
+    ledger.InsufficientCreditsError: "insufficient balance",
+    ledger.KeyReusedError: "id reused",
+}
+
+
+#: A debit's request-id field, by kind.
+DEBIT_ID_FIELDS = {"redemption": "redemption_id", "donation": "donation_id"}
+#: Longest request id: with the partner and the kind it makes the ledger's idempotency key
+#: (200 characters at most).
+MAX_REQUEST_ID = 100
+#: The most points one request moves.
+MAX_POINTS = 1_000_000_000
+
+
+def parse_debit(kind: str, body: bytes) -> tuple[str, int, str, str | None]:
+    """``account``, ``points``, the request id and (a redemption) the ``merchant`` of a debit's
+    JSON body; :class:`DebitRefusedError` (``bad body``) when it is not the documented one."""
+    id_field = DEBIT_ID_FIELDS[kind]
+    try:
+        payload: Any = json.loads(body)
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        payload = {}
+    account, points, request_id = (payload.get(f) for f in ("account", "points", id_field))
+    merchant = payload.get("merchant") if kind == "redemption" else None
+    if (
+        not isinstance(account, str)
+        or not 0 < len(account) <= 128
+        or type(points) is not int
+        or not 0 < points <= MAX_POINTS
+        or not isinstance(request_id, str)
+        or not 0 < len(request_id) <= MAX_REQUEST_ID
+        or not (merchant is None or (isinstance(merchant, str) and len(merchant) <= 100))
+    ):
+        merchant_field = ', "merchant"?: "<name>"' if kind == "redemption" else ""
+        raise DebitRefusedError(
+            "bad body",
+            f'body must be {{"account": "<your id of the resident>", "points": 1..{MAX_POINTS}, '
+            f'"{id_field}": "<unique id, at most {MAX_REQUEST_ID} characters>"{merchant_field}}}',
+        )
+    return account, points, request_id, merchant
+
+
+def signed_debit(
+    kind: str,
+    headers: dict[str, str],
+    method: str,
+    path: str,
+    body: bytes,
+    *,
+    url: str | None = None,
+    now: datetime | None = None,
+) -> ledger.Debit:
+    """A partner's signed redemption (at ``merchant``, kept as the entry's note) or donation (to
+    the pool) from its resident ``account`` (:func:`parse_debit`), counting 1 against the
+    partner's quota. The ledger entry is the record. The request id (unique per partner and
+    kind) is the idempotency key: sent again, it answers the first entry and debits nothing.
+
+    One connection and one transaction: key, nonce, quota, account and consent, posting (the
+    posting in a savepoint: a refused request still uses up its nonce). Raises
+    :class:`PartnerAuthError`, :class:`QuotaExceededError`, or :class:`DebitRefusedError` when
+    the body is not a debit's, the account is not the partner's, its consent to the partner is
+    not valid, it holds fewer points, or the request id was used by another debit."""
+    refused: CitycarbonError | None = None
+    with catalog.session_scope(url) as session:
+        partner = verify(headers, method, path, body, session=session, now=now)
+        try:
+            account, points, request_id, merchant = parse_debit(kind, body)
+            check_quota(partner, 1, session=session, now=now)
+            with session.begin_nested():
+                debit = ledger.debit_resident(
+                    kind,
+                    partner,
+                    account,
+                    points,
+                    key=f"{partner}:{kind}:{request_id}",
+                    note=merchant,
+                    session=session,
+                )
+        except tuple(DEBIT_REFUSALS) as err:
+            refused = DebitRefusedError(DEBIT_REFUSALS[type(err)], str(err))
+        except (DebitRefusedError, QuotaExceededError) as err:
+            refused = err
+    if refused is not None:
+        raise refused
+    return debit

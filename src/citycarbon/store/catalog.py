@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -102,6 +102,20 @@ def get_engine(url: str | None = None) -> sa.Engine:
         _writers[url] = engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
         _sessionmakers[url] = sessionmaker(bind=_writers[url], expire_on_commit=False)
         return engine
+
+
+def open_pool(url: str | None = None) -> None:
+    """Migrate the catalog if needed and open the pool's ``CITYCARBON_DATABASE_POOL``
+    connections (PostgreSQL; SQLite opens a file), so a server's first requests neither open
+    a connection nor wait for another that does (called at start-up)."""
+    url = database_url(url)
+    ensure_catalog(url)
+    engine = get_engine(url)
+    if engine.dialect.name != "postgresql":
+        return
+    with ExitStack() as held:  # all at once: the pool keeps each one as it is returned
+        for _ in range(get_settings().database_pool):
+            held.enter_context(engine.connect())
 
 
 def dispose_engines() -> None:

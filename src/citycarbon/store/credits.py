@@ -225,6 +225,17 @@ def _post(
     return Posting(entry.id, created=True)
 
 
+def _legs(kind: str, account_id: int) -> tuple[Leg, Leg]:
+    """The (debit, credit) legs of a posting of ``kind`` for the resident ``account_id``."""
+    if kind not in LEGS:
+        raise InputError(f"unknown posting kind {kind!r}", field="kind", value=kind)
+    debit, credit = (
+        (account_id, "resident") if leg is None else (leg, SYSTEM_ACCOUNTS[leg])
+        for leg in LEGS[kind]
+    )
+    return debit, credit
+
+
 def post(
     kind: str,
     account_id: int,
@@ -245,13 +256,8 @@ def post(
     A redemption is three statements on one pooled connection: the entry (naming the system
     account by its subject), the conditional debit, the commit; no ORM session (its
     bookkeeping cost as much CPU as the statements)."""
-    if kind not in LEGS:
-        raise InputError(f"unknown posting kind {kind!r}", field="kind", value=kind)
+    debit, credit = _legs(kind, account_id)
     with catalog.connection_scope(session, url) as conn:
-        debit, credit = (
-            (account_id, "resident") if leg is None else (leg, SYSTEM_ACCOUNTS[leg])
-            for leg in LEGS[kind]
-        )
         return _post(
             conn,
             kind,
@@ -557,9 +563,11 @@ def revoke_partner_key(key_id: str, *, url: str | None = None) -> None:
         s.execute(_K.update().where(_K.c.key_id == key_id).values(revoked_at=utcnow()))
 
 
-def partner_secret(partner: str, key_id: str, *, url: str | None = None) -> str | None:
+def partner_secret(
+    partner: str, key_id: str, *, session: Session | None = None, url: str | None = None
+) -> str | None:
     """The secret of a live key of ``partner`` (None when unknown, another's or revoked)."""
-    with catalog._joined(None, url, write=False) as s:
+    with catalog._joined(session, url, write=False) as s:
         token = s.execute(
             sa.select(_K.c.secret).where(
                 _K.c.key_id == key_id, _K.c.partner == partner, _K.c.revoked_at.is_(None)
@@ -568,17 +576,31 @@ def partner_secret(partner: str, key_id: str, *, url: str | None = None) -> str 
     return None if token is None else decrypt_secret(token)
 
 
-def use_nonce(partner: str, nonce: str, *, prune_before: datetime, url: str | None = None) -> bool:
+def use_nonce(
+    partner: str,
+    nonce: str,
+    *,
+    prune_before: datetime,
+    session: Session | None = None,
+    url: str | None = None,
+) -> bool:
     """Record a request's nonce; False when ``partner`` used it before (a replay). Nonces older
-    than ``prune_before`` (outside the signature window, so refused by their timestamp) go."""
-    with catalog._joined(None, url) as s:
-        s.execute(_N.delete().where(_N.c.at < prune_before))
+    than ``prune_before`` (outside the signature window, so refused by their timestamp) go;
+    on PostgreSQL those another request is deleting are skipped (``SKIP LOCKED``), so a request
+    whose transaction goes on (a debit) never makes the others wait."""
+    with catalog._joined(session, url) as s:
+        old = sa.select(_N.c.partner, _N.c.nonce).where(_N.c.at < prune_before)
+        if s.bind.dialect.name == "postgresql":
+            old = old.with_for_update(skip_locked=True)
+        s.execute(_N.delete().where(sa.tuple_(_N.c.partner, _N.c.nonce).in_(old)))
+        # RETURNING, not rowcount: psycopg reports -1 rows for an INSERT ... ON CONFLICT
         done = s.execute(
             catalog._insert(s.bind.dialect.name)(_N)
             .values(partner=partner, nonce=nonce, at=utcnow())
             .on_conflict_do_nothing(index_elements=["partner", "nonce"])
+            .returning(_N.c.nonce)
         )
-        return done.rowcount == 1
+        return done.first() is not None
 
 
 # --------------------------------------------------------------------------- residents (PIPL)
@@ -650,6 +672,91 @@ def consents_of(partner: str, subjects: list[str], *, url: str | None = None) ->
     return pd.DataFrame(rows, columns=["subject", "resident", "withdrawn"])
 
 
+class UnknownAccountError(InputError):
+    """No resident account of this partner with this subject; nothing was posted."""
+
+
+class NoConsentError(InputError):
+    """The resident's consent to the partner was never recorded or is withdrawn; nothing was
+    posted."""
+
+
+class KeyReusedError(InputError):
+    """An idempotency key already used by a different posting; nothing was posted."""
+
+
+@dataclass(frozen=True)
+class Debit:
+    """A resident debit (redemption, donation): its entry, whether this call posted it, and the
+    account's balance [points] after it."""
+
+    entry_id: int
+    created: bool
+    balance: int
+
+
+#: A partner's resident account and whether the resident's consent to the partner is valid
+#: (recorded, not withdrawn), in one statement.
+_RESIDENT_OF_PARTNER = (
+    sa.select(
+        _A.c.id, sa.and_(_C.c.id.is_not(None), _C.c.withdrawn_at.is_(None)).label("consented")
+    )
+    .select_from(
+        _A.outerjoin(_C, sa.and_(_C.c.partner == _A.c.partner, _C.c.subject == _A.c.subject))
+    )
+    .where(
+        _A.c.partner == sa.bindparam("partner"),
+        _A.c.subject == sa.bindparam("subject"),
+        _A.c.kind == "resident",
+    )
+)
+_BALANCE = sa.select(_A.c.balance).where(_A.c.id == sa.bindparam("account_id"))
+_ENTRY = sa.select(_E.c.kind, _E.c.debit_account_id, _E.c.amount).where(
+    _E.c.id == sa.bindparam("entry_id")
+)
+
+
+def debit_resident(
+    kind: str,
+    partner: str,
+    subject: str,
+    points: int,
+    *,
+    key: str,
+    note: str | None = None,
+    session: Session | None = None,
+    url: str | None = None,
+) -> Debit:
+    """Debit ``points`` of ``kind`` (redemption, donation) from ``partner``'s resident
+    ``subject`` in one transaction: the account and its consent (one statement), the posting
+    (:func:`post`'s entry and conditional debit), the balance after.
+
+    Raises :class:`UnknownAccountError`, :class:`NoConsentError`,
+    :class:`InsufficientCreditsError`, or :class:`KeyReusedError` when ``key`` names an entry
+    that is not this debit (another kind, account or amount); each posts nothing. A ``key``
+    used before by this same debit answers its first entry (``created`` False)."""
+    if kind not in ("redemption", "donation"):
+        raise InputError(f"{kind!r} is not a resident debit", field="kind", value=kind)
+    with catalog.connection_scope(session, url) as conn:
+        found = conn.execute(
+            _RESIDENT_OF_PARTNER, {"partner": partner, "subject": subject}
+        ).one_or_none()
+        if found is None:
+            raise UnknownAccountError(f"partner {partner!r} has no resident account {subject!r}")
+        if not found.consented:
+            raise NoConsentError(f"the resident {subject!r} has no valid consent to {partner!r}")
+        debit, credit = _legs(kind, found.id)
+        posting = _post(conn, kind, debit, credit, points, key=key, note=note)
+        if not posting.created:
+            first = conn.execute(_ENTRY, {"entry_id": posting.entry_id}).one()
+            if (first.kind, first.debit_account_id, first.amount) != (kind, found.id, points):
+                raise KeyReusedError(
+                    f"the key {key!r} was used by another posting", field="key", value=key
+                )
+        balance = conn.execute(_BALANCE, {"account_id": found.id}).scalar_one()
+    return Debit(posting.entry_id, posting.created, int(balance))
+
+
 def claims_by_others(
     partner: str, residents: list[str], since: datetime, *, url: str | None = None
 ) -> pd.DataFrame:
@@ -696,16 +803,33 @@ def log_events(partner: str, events: pd.DataFrame, *, url: str | None = None) ->
         s.execute(_V.insert(), [{**r, "partner": partner, "received_at": now} for r in records])
 
 
-def events_received(partner: str, since: datetime, *, url: str | None = None) -> int:
-    """How many events ``partner`` sent at or after ``since`` (any status)."""
-    with catalog._joined(None, url, write=False) as s:
-        return int(
-            s.execute(
-                sa.select(sa.func.count())
-                .select_from(_V)
-                .where(_V.c.partner == partner, _V.c.received_at >= since)
-            ).scalar_one()
+def quota_used(
+    partner: str,
+    day_start: datetime,
+    minute_start: datetime,
+    *,
+    session: Session | None = None,
+    url: str | None = None,
+) -> tuple[int, int]:
+    """What ``partner`` used of its quota since ``day_start`` and since ``minute_start``
+    (later): the events it sent (any status) and the debits (redemptions, donations) of its
+    accounts posted, in one statement."""
+    debits = (
+        sa.select(_E.c.at.label("at"))
+        .select_from(_E.join(_A, _A.c.id == _E.c.debit_account_id))
+        .where(
+            _A.c.partner == partner, _E.c.kind.in_(("redemption", "donation")), _E.c.at >= day_start
         )
+    )
+    events = sa.select(_V.c.received_at.label("at")).where(
+        _V.c.partner == partner, _V.c.received_at >= day_start
+    )
+    used = sa.union_all(events, debits).subquery()
+    with catalog._joined(session, url, write=False) as s:
+        day, minute = s.execute(
+            sa.select(sa.func.count(), sa.func.count().filter(used.c.at >= minute_start))
+        ).one()
+    return int(day), int(minute)
 
 
 def held_events(*, url: str | None = None) -> pd.DataFrame:

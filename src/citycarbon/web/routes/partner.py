@@ -5,7 +5,9 @@ No session and no user: every request is HMAC-signed by the partner
 (``event_id``, ``account`` = the partner's pseudonymous id of the resident, ``method``, ``at``,
 ``quantity``, ``ended_at`` for trips) and answers the status of every event: credited, held for
 review or refused, with the reason — events in = credited + held + refused. Only accounts that
-granted consent to the partner (``POST /api/partner/consents``) are credited.
+granted consent to the partner (``POST /api/partner/consents``) are credited. Merchant
+partners redeem residents' points (``POST /api/partner/redemptions``); residents give points
+to the donation pool through a partner (``POST /api/partner/donations``).
 """
 
 from __future__ import annotations
@@ -66,11 +68,7 @@ async def post_events(request: Request) -> JSONResponse:
     try:
         await run_in_threadpool(partners.check_quota, partner, len(events), url=database_url)
     except partners.QuotaExceededError as err:
-        return JSONResponse(
-            {"error": "quota exceeded", "detail": err.reason, "retry_after_s": err.retry_after_s},
-            status_code=429,
-            headers={"Retry-After": str(err.retry_after_s)},
-        )
+        return _over_quota(err)
     frame = pd.DataFrame.from_records(events, columns=list(FIELDS))
     out = await run_in_threadpool(
         credit_runs.credit_partner_events, partner, frame, city=load_city(), url=database_url
@@ -86,6 +84,14 @@ async def post_events(request: Request) -> JSONResponse:
             **{s: int(counts.get(s, 0)) for s in ("credited", "held", "refused")},
             "events": items.to_dict("records"),
         }
+    )
+
+
+def _over_quota(err: partners.QuotaExceededError) -> JSONResponse:
+    return JSONResponse(
+        {"error": "quota exceeded", "detail": err.reason, "retry_after_s": err.retry_after_s},
+        status_code=429,
+        headers={"Retry-After": str(err.retry_after_s)},
     )
 
 
@@ -180,3 +186,111 @@ async def erase_resident(request: Request) -> JSONResponse:
     if not done:
         raise HTTPException(404, detail="nothing is kept about this account")
     return JSONResponse({"erased": True})
+
+
+#: HTTP status of each refusal of a debit (:class:`citycarbon.runs.partners.DebitRefusedError`):
+#: a withdrawn (or never recorded) consent is 409 like a short balance: the request was
+#: authenticated, the resident's state refuses it (403 stays "your signature or key").
+DEBIT_STATUS = {
+    "bad body": 422,
+    "unknown account": 404,
+    "no consent": 409,
+    "insufficient balance": 409,
+    "id reused": 422,
+}
+
+
+def _debit_body(kind: str) -> dict[str, Any]:
+    """The OpenAPI request body of a debit of ``kind``."""
+    properties: dict[str, Any] = {
+        "account": {"type": "string", "minLength": 1, "maxLength": 128},
+        "points": {"type": "integer", "minimum": 1, "maximum": partners.MAX_POINTS},
+        partners.DEBIT_ID_FIELDS[kind]: {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": partners.MAX_REQUEST_ID,
+        },
+    }
+    if kind == "redemption":
+        properties["merchant"] = {"type": "string", "maxLength": 100}
+    required = ["account", "points", partners.DEBIT_ID_FIELDS[kind]]
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object", "required": required, "properties": properties}
+                }
+            },
+        }
+    }
+
+
+DEBIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **SIGNED_RESPONSES,
+    200: {
+        "description": "posted (new) or, for an id sent before, the first entry (not new)",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["entry", "new", "balance"],
+                    "properties": {
+                        "entry": {"type": "integer"},
+                        "new": {"type": "boolean"},
+                        "balance": {"type": "integer"},
+                    },
+                }
+            }
+        },
+    },
+    404: {"description": "the partner has no resident account with this id"},
+    409: {"description": "insufficient balance, or no valid consent to the partner (error)"},
+    422: {"description": "not the body the operation takes, or the id names another debit"},
+}
+
+
+async def _debit(request: Request, kind: str) -> JSONResponse:
+    """A signed debit: one call of the use case (signature, nonce, quota, posting share one
+    transaction), its refusals as HTTP answers."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        raise HTTPException(422, detail="send the body as application/json")
+    body = await request.body()
+    try:
+        debit = await run_in_threadpool(
+            partners.signed_debit,
+            kind,
+            {h: request.headers.get(h, "") for h in partners.HEADERS},
+            request.method,
+            request.url.path,
+            body,
+            url=get_settings().database_url,
+        )
+    except partners.PartnerAuthError as err:
+        raise HTTPException(status_code=403, detail=err.reason) from None
+    except partners.QuotaExceededError as err:
+        return _over_quota(err)
+    except partners.DebitRefusedError as err:
+        return JSONResponse(
+            {"error": err.refusal, "detail": err.reason}, status_code=DEBIT_STATUS[err.refusal]
+        )
+    return JSONResponse({"entry": debit.entry_id, "new": debit.created, "balance": debit.balance})
+
+
+@router.post("/redemptions", openapi_extra=_debit_body("redemption"), responses=DEBIT_RESPONSES)
+async def post_redemption(request: Request) -> JSONResponse:
+    """A resident redeems points at a partner merchant: ``{"account", "points",
+    "redemption_id", "merchant"?}`` -> ``{"entry", "new", "balance"}``. ``redemption_id`` is
+    the idempotency key (unique per partner): sent again, the first entry is answered (``new``
+    false) and nothing is debited twice. Refused, nothing posted: 404 unknown account (of this
+    partner); 409 ``insufficient balance``, or ``no consent`` (the resident withdrew, or never
+    gave, consent to this partner); 422 an id used before for another debit. Counts 1 against
+    the partner's quota (429). The ledger entry is the record (``merchant`` is its note)."""
+    return await _debit(request, "redemption")
+
+
+@router.post("/donations", openapi_extra=_debit_body("donation"), responses=DEBIT_RESPONSES)
+async def post_donation(request: Request) -> JSONResponse:
+    """A resident gives points to the donation pool: ``{"account", "points", "donation_id"}``,
+    answered and refused as ``POST /api/partner/redemptions``."""
+    return await _debit(request, "donation")
