@@ -93,7 +93,7 @@ def test_han_text_on_an_english_page_is_found_outside_names():
 def _names() -> set[str]:
     """Names the pages may show in either language: registry entries, targets, users, sectors,
     balance-table items, fuels, grid regions, factor set ids, the documents that factor values
-    and methods cite, city and district names."""
+    and methods cite, city and district names, airports and ports."""
     frames = [catalog.registry_frame(t) for t in ("regions", "parks", "enterprises", "grid_nodes")]
     frames.append(targets_frame()[["code", "name"]])
     data = [Path(accounting.__file__).parent / "data", Path(factors.__file__).parent / "data"]
@@ -103,6 +103,7 @@ def _names() -> set[str]:
     projects = results.current(GREEN_PROJECT_REDUCTION)  # names of the project reserve
     frames.append(projects[["name", "owner_name"]])
     frames.append(lake.read_current("enterprise_offsets")[["reference"]])  # serials, sites
+    frames.append(lake.read_current("transport_fuel")[["facility"]])  # airports and ports
     subsidy = yaml.safe_load(
         (Path(finance.__file__).parent / "data" / "subsidies.yaml").read_text(encoding="utf-8")
     )

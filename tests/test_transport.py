@@ -218,6 +218,15 @@ def test_lto_plus_cruise_is_the_aviation_total_and_international_stays_memo(rows
     assert split.loc[split["phase"] == "cruise", "lto_cycles"].isna().all()
 
 
+def test_lto_fuel_rounded_above_the_total_leaves_no_negative_cruise():
+    # 0.3 t of fuel, all of it in LTO cycles as reported (cycles x kg rounds above 0.3 t)
+    profile = as_city(None).factor_profile("inventory")
+    one = _aviation([0.3], [3.0], [100.00000000000003], ["transboundary"])
+    out = tr.transport_emissions(one, profile)
+    co2 = out[out["gas"] == "CO2"].set_index("phase")
+    assert co2.loc["cruise", "energy_tj"] == 0.0 and co2.loc["lto", "energy_tj"] > 0
+
+
 def test_lto_statistics_leave_other_modes_and_aviation_without_them_unsplit():
     profile = as_city(None).factor_profile("inventory")
     out = tr.transport_emissions(_activity(), profile)

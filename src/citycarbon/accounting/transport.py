@@ -175,7 +175,8 @@ def by_flight_phase(activity: pd.DataFrame) -> pd.DataFrame:
     per_cycle = a["lto_fuel_kg_per_cycle"].to_numpy(dtype="float64")
     split = (a["mode"] == "aviation").to_numpy() & ~np.isnan(cycles) & ~np.isnan(per_cycle)
     total = a["quantity"].to_numpy(dtype="float64")
-    lto = lto_fuel_t(cycles, per_cycle)
+    # at most the row's fuel: statistics rounded to LTO = total must not leave a negative cruise
+    lto = np.minimum(lto_fuel_t(cycles, per_cycle), total)
     lto_phase, cruise_phase = PHASES
     whole = a[~split].assign(phase="", lto_cycles=np.nan)
     in_lto = a[split].assign(phase=lto_phase, quantity=lto[split])
