@@ -30,8 +30,9 @@ shipping between domestic ports) are both 1.A.3.d.ii domestic water-borne naviga
 machinery ashore is off-road equipment (1.A.3.e.ii; GPC II.5), not water-borne navigation.
 Rows may name the ``facility`` (the airport or port whose fuel they are, e.g. ``XMN
 厦门高崎国际机场``, ``厦门港``): it is carried into every result row, so the airport and the
-port each report as an entity; it never changes a total. GPC (v1.1 Ch. 7): in-boundary trips scope 1 (II.x.1),
-transboundary domestic trips scope 3 (II.x.3), international trips memo (M.II.x), by
+port each report as an entity; it never changes a total. GPC (v1.1 Ch. 7): in-boundary trips
+scope 1 (II.x.1), transboundary domestic trips scope 3 (II.x.3), international trips memo
+(M.II.x; water-borne navigation is II.3, aviation II.4), by
 :func:`citycarbon.accounting.gpc.reference_numbers`. Electricity of transport is grid energy
 (scope 2, from the balance), not a ``transport_fuel`` row.
 
@@ -205,10 +206,9 @@ def transport_emissions(activity: pd.DataFrame, profile: FactorProfile) -> pd.Da
     pandas.DataFrame
         region_code, year, facility, mode, navigation_type, vehicle_type, technology, trip,
         fuel, fuel_zh and fuel_en (its names), phase (``lto``, ``cruise`` or blank),
-        lto_cycles (LTO rows), sector (IPCC
-        category, ``M.`` prefixed for international trips), gpc_ref, memo (bool), gas,
-        energy_tj, emissions_t (NaN where the gas has no factor: NE), emissions_tco2e,
-        notation_key, method.
+        lto_cycles (LTO rows), sector (IPCC category, ``M.`` prefixed for international
+        trips), gpc_ref, memo (bool), gas, energy_tj, emissions_t (NaN where the gas has no
+        factor: NE), emissions_tco2e, notation_key, method.
     """
     cols = [
         "region_code",
