@@ -207,6 +207,8 @@ DOWNLOADS = [
     ("/api/v1/inventory/scope2", {}),
     ("/api/v1/inventory/uncertainty", {}),
     ("/api/v1/inventory/reconciliation", {}),
+    ("/api/v1/inventory/transport", {}),
+    ("/api/v1/inventory/transport/facilities", {}),
     ("/api/v1/targets", {}),
     ("/api/v1/targets/indicators", {}),
     ("/api/v1/targets/progress", {}),

@@ -218,6 +218,15 @@ def test_lto_plus_cruise_is_the_aviation_total_and_international_stays_memo(rows
     assert split.loc[split["phase"] == "cruise", "lto_cycles"].isna().all()
 
 
+def test_lto_fuel_rounded_above_the_total_leaves_no_negative_cruise():
+    # 0.3 t of fuel, all of it in LTO cycles as reported (cycles x kg rounds above 0.3 t)
+    profile = as_city(None).factor_profile("inventory")
+    one = _aviation([0.3], [3.0], [100.00000000000003], ["transboundary"])
+    out = tr.transport_emissions(one, profile)
+    co2 = out[out["gas"] == "CO2"].set_index("phase")
+    assert co2.loc["cruise", "energy_tj"] == 0.0 and co2.loc["lto", "energy_tj"] > 0
+
+
 def test_lto_statistics_leave_other_modes_and_aviation_without_them_unsplit():
     profile = as_city(None).factor_profile("inventory")
     out = tr.transport_emissions(_activity(), profile)
@@ -300,5 +309,192 @@ def test_transport_fuel_ingest_refuses_electricity_and_unknown_modes(tmp_path, m
         got = lake.read_current("transport_fuel").sort_values("mode")
         assert list(got["fuel"]) == ["jet_kerosene", "diesel"]
         assert got["quantity"].iloc[0] == pytest.approx(200000.0)  # 20 万吨 in t
+    finally:
+        catalog.dispose_engines()
+
+
+# ------------------------------------------------------------- facilities and kinds of navigation
+def test_navigation_kinds_map_to_the_ipcc_and_gpc_categories():
+    """IPCC 2006 Vol. 2 §3.5 (Table 3.5.1): harbour craft and coastal shipping are domestic
+    water-borne navigation (1.A.3.d.ii, reported here as 1.A.3.d), international voyages
+    1.A.3.d.i, a memo item; GPC v1.1 Ch. 7: water-borne navigation is II.3 (II.4 is aviation),
+    in-boundary scope 1 (II.3.1), transboundary domestic scope 3 (II.3.3), international memo."""
+    profile = as_city(None).factor_profile("inventory")
+    a = _activity(
+        mode="navigation",
+        vehicle_type="",
+        fuel="diesel",
+        facility="厦门港",
+        navigation_type=["harbour", "coastal", "coastal", "international", "", ""],
+        trip=[
+            "in_boundary",
+            "in_boundary",
+            "transboundary",
+            "international",
+            "in_boundary",
+            "transboundary",
+        ],
+    )
+    co2 = tr.transport_emissions(a, profile).query("gas == 'CO2'").reset_index(drop=True)
+    assert list(co2["sector"]) == ["1.A.3.d"] * 3 + ["M.1.A.3.d.i"] + ["1.A.3.d"] * 2
+    assert list(co2["gpc_ref"]) == ["II.3.1", "II.3.1", "II.3.3", "M.II.3", "II.3.1", "II.3.3"]
+    assert list(co2["memo"]) == [False, False, False, True, False, False]
+    assert list(co2["navigation_type"]) == list(a["navigation_type"])
+    assert (co2["facility"] == "厦门港").all()
+
+
+def test_rows_without_facility_columns_read_as_blank():
+    profile = as_city(None).factor_profile("inventory")
+    out = tr.transport_emissions(_activity(), profile)
+    assert (out["facility"] == "").all() and (out["navigation_type"] == "").all()
+    some = _activity(facility=[None, "", "X", np.nan, "XMN", "P"])
+    got = tr.transport_emissions(some, profile)
+    assert set(got["facility"]) == {"", "X", "XMN", "P"}
+
+
+_FACILITIES = st.sampled_from(["", "XMN 厦门高崎国际机场", "XMN2 翔安机场", "厦门港", "漳州港"])
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["aviation", "navigation", "road"]),
+            st.sampled_from(["in_boundary", "transboundary", "international"]),
+            _FACILITIES,
+            st.floats(1.0, 1e5),
+            st.one_of(st.none(), st.floats(0.0, 0.9)),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_facilities_add_up_to_the_mode_totals_and_memo_stays_out(rows):
+    """Whatever facility each row names, the facilities' reports plus the rows naming none add
+    up to the mode totals, counted and memo apart; a facility never changes a total."""
+    from citycarbon.read.pages import FACILITY_KEYS, TRANSPORT_KEYS, transport_table
+
+    profile = as_city(None).factor_profile("inventory")
+    a = pd.DataFrame(
+        {
+            "region_code": "350200",
+            "year": 2023,
+            "mode": [r[0] for r in rows],
+            "vehicle_type": "",
+            "technology": "",
+            "fuel": ["kerosene" if r[0] == "aviation" else "diesel" for r in rows],
+            "trip": [r[1] for r in rows],
+            "facility": [r[2] if r[0] != "road" else "" for r in rows],
+            "quantity": [r[3] for r in rows],
+            # an LTO share of the fuel on some aviation rows (800 kg per cycle)
+            "lto_cycles": [
+                r[3] * r[4] * 1e3 / 800 if r[0] == "aviation" and r[4] is not None else np.nan
+                for r in rows
+            ],
+            "lto_fuel_kg_per_cycle": [
+                800.0 if r[0] == "aviation" and r[4] is not None else np.nan for r in rows
+            ],
+        }
+    )
+    a = a.drop_duplicates(["mode", "fuel", "trip", "facility"])  # the natural key
+    out = tr.transport_emissions(a, profile)
+    whole = tr.transport_emissions(a.drop(columns="facility"), profile)
+    by_mode = transport_table(out, TRANSPORT_KEYS)
+    by_facility = transport_table(out[out["facility"] != ""], FACILITY_KEYS)
+    unnamed = transport_table(out[out["facility"] == ""], TRANSPORT_KEYS)
+    figures = ["energy_tj", "emissions_tco2e"]
+    parts = [t for t in (by_facility, unnamed) if len(t)]
+    parts = pd.concat(parts).groupby(["mode", "memo"])[figures].sum()
+    want = by_mode.groupby(["mode", "memo"])[figures].sum()
+    pd.testing.assert_frame_equal(parts.sort_index(), want.sort_index(), rtol=1e-9)
+    unsplit = transport_table(whole, TRANSPORT_KEYS).groupby(["mode", "memo"])[figures].sum()
+    pd.testing.assert_frame_equal(want.sort_index(), unsplit.sort_index(), rtol=1e-9)
+    # memo rows are exactly the international trips, in every report
+    for t in (by_mode, by_facility):
+        assert (t["memo"] == (t["trip"] == "international")).all()
+
+
+def test_demo_airport_and_port_report_as_entities(demo_inventory):
+    ct = demo_inventory["city_transport"]
+    named = ct[ct["facility"] != ""]
+    assert set(named["facility"]) == {"XMN 厦门高崎国际机场", "厦门港"}
+    assert set(named["mode"]) == {"aviation", "navigation"}
+    assert (ct.loc[ct["mode"].isin(["road", "rail"]), "facility"] == "").all()
+    port = ct[ct["facility"] == "厦门港"]
+    assert set(port["navigation_type"]) == {"harbour", "coastal", "international"}
+    assert (port["memo"] == (port["navigation_type"] == "international")).all()
+    assert (port.loc[port["navigation_type"] == "harbour", "gpc_ref"] == "II.3.1").all()
+    # the names of the fuels travel with the rows (pages in zh and en)
+    assert (ct["fuel_zh"] != "").all() and (ct["fuel_en"] != "").all()
+
+
+def test_transport_fuel_ingest_checks_facility_and_navigation_type(tmp_path, monkeypatch):
+    from citycarbon.ingest.loader import ingest
+    from citycarbon.store import catalog, lake
+
+    monkeypatch.setenv("CITYCARBON_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
+    f = tmp_path / "transport.csv"
+    f.write_text(
+        "行政区划代码,年份,港口,交通方式,水运类型,车型,燃料品种,出行类型,消费量,单位\n"
+        "350200,2020,厦门港,navigation,harbour,,diesel,in_boundary,100,t\n"
+        "350200,2020,厦门港,navigation,coastal,,diesel,in_boundary,200,t\n"  # same key but type
+        "350200,2020,漳州港,navigation,harbour,,diesel,in_boundary,50,t\n"  # another port
+        "350200,2020,XMN 厦门高崎国际机场,aviation,,,kerosene,transboundary,900,t\n"
+        "350200,2020,厦门港,navigation,harbour,,diesel,transboundary,10,t\n"  # harbour leaves
+        "350200,2020,厦门港,navigation,international,,fuel_oil,transboundary,10,t\n"
+        "350200,2020,厦门港,navigation,coastal,,fuel_oil,international,10,t\n"
+        "350200,2020,某公交场站,road,,bus,diesel,in_boundary,10,t\n"  # not an airport or port
+        "350200,2020,,road,harbour,bus,diesel,in_boundary,10,t\n"  # kind on a road row
+        "350200,2020,厦门港,navigation,ferry,,diesel,in_boundary,10,t\n",  # unknown kind
+        encoding="utf-8",
+    )
+    try:
+        r = ingest("transport_fuel", f)
+        assert (r.rows_accepted, r.rows_quarantined) == (4, 6)
+        reasons = set(r.problems["reason"])
+        for words in (
+            "is given only where trip is in_boundary",
+            "is given only where trip is international",
+            "is given only where trip is in_boundary/transboundary",
+            "is given only where mode is aviation/navigation",
+            "is given only where mode is navigation",
+        ):
+            assert words in reasons, words
+        got = lake.read_current("transport_fuel").set_index(["facility", "navigation_type"])
+        assert got.loc[("厦门港", "harbour"), "quantity"] == pytest.approx(100.0)
+        assert got.loc[("漳州港", "harbour"), "quantity"] == pytest.approx(50.0)
+        assert got.loc[("XMN 厦门高崎国际机场", ""), "mode"] == "aviation"
+    finally:
+        catalog.dispose_engines()
+
+
+def test_older_transport_files_without_facility_read_as_blank_and_are_superseded(
+    tmp_path, monkeypatch
+):
+    """A file ingested before the facility and navigation_type columns existed reads with
+    them blank, and a correction without them supersedes its row (same key, not a second
+    row)."""
+    import pyarrow.parquet as pq
+
+    from citycarbon.ingest.loader import ingest
+    from citycarbon.store import catalog, lake
+
+    monkeypatch.setenv("CITYCARBON_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CITYCARBON_DATABASE_URL", raising=False)
+    head = "行政区划代码,年份,交通方式,车型,燃料品种,出行类型,消费量,单位\n"
+    f = tmp_path / "old.csv"
+    f.write_text(head + "350200,2020,rail,,diesel,transboundary,100,t\n", encoding="utf-8")
+    try:
+        ingest("transport_fuel", f)
+        for path in lake.table_files("transport_fuel"):  # as written by an older version
+            t = pq.ParquetFile(path).read()
+            pq.write_table(t.drop_columns(["facility", "navigation_type"]), path)
+        old = lake.read_current("transport_fuel")
+        assert len(old) == 1 and old["facility"].isna().all()
+        f.write_text(head + "350200,2020,rail,,diesel,transboundary,120,t\n", encoding="utf-8")
+        ingest("transport_fuel", f)
+        now = lake.read_current("transport_fuel")
+        assert len(now) == 1 and now["quantity"].iloc[0] == pytest.approx(120.0)
     finally:
         catalog.dispose_engines()

@@ -301,8 +301,11 @@ def test_transport_by_mode_section_in_both_languages(clients, web_home):
     ct = results.current(CITY_TRANSPORT, lake=web_home / "lake")
     year = int(ct["year"].max())
     for lang, words in (
-        ("zh", ["交通分方式排放", "航空（机场）", "水运（港口）", "起降阶段", "巡航阶段"]),
-        ("en", ["Transport emissions by mode", "Aviation (the airport)", "Cruise"]),
+        (
+            "zh",
+            ["交通分方式排放", "航空（机场）", "水运（港口）", "起降阶段", "巡航阶段", "港作船舶"],
+        ),
+        ("en", ["Transport emissions by mode", "Aviation (airports)", "Cruise"]),
     ):
         page = clients["analyst"].get("/inventory", params={"year": year, "lang": lang}).text
         assert 'id="transport"' in page
@@ -348,3 +351,79 @@ def test_tables_speak_the_page_language(clients):
     assert "Outside any park" in en and "不属于任何园区" not in en
     balance = re.search(r'id="balance-tce".*?</thead>', en, re.S).group(0)
     assert "total (tce)" in balance and "合计" not in balance and "electricity (tce)" in balance
+
+
+def test_airport_and_port_report_as_entities_in_both_languages(clients, web_home):
+    """Each facility of city_transport has its own table on 清单 (zh and en) and download: its
+    rows by mode, trip, phase and fuel add up to its share of the mode table, international
+    trips memo rows outside its counted total."""
+    from citycarbon.contract.results import CITY_TRANSPORT
+
+    ct = results.current(CITY_TRANSPORT, lake=web_home / "lake")
+    year = int(ct["year"].max())
+    this = ct[ct["year"] == year]
+    airport, port = "XMN 厦门高崎国际机场", "厦门港"
+    for lang, words in (
+        ("zh", ["机场、港口作为报告主体", "港作船舶及港内作业", "沿海及内河航运", "煤油"]),
+        ("en", ["Airports and ports as reporting entities", "Harbour craft", "kerosene"]),
+    ):
+        page = clients["analyst"].get("/inventory", params={"year": year, "lang": lang}).text
+        assert 'id="transport-facilities"' in page
+        for name in (airport, port):
+            assert f'data-facility="{name}"' in page, (lang, name)
+        for w in words:
+            assert w in page, (lang, w)
+    api = clients["analyst"].get(
+        "/api/v1/inventory/transport/facilities", params={"year": year, "limit": 500}
+    )
+    rows = pd.DataFrame(api.json()["items"])
+    assert set(rows["facility"]) == {airport, port}
+    for name, mode in ((airport, "aviation"), (port, "navigation")):
+        mine = this[this["facility"] == name]
+        got = rows[rows["facility"] == name]
+        assert set(got["mode"]) == {mode}
+        for memo in (False, True):
+            assert got.loc[got["memo"] == memo, "emissions_tco2e"].sum() == pytest.approx(
+                mine.loc[mine["memo"] == memo, "emissions_tco2e"].sum()
+            )
+        assert (got["memo"] == (got["trip"] == "international")).all()
+    # the demo names a facility for all its aviation and navigation fuel: the entities' sums
+    # are the mode totals
+    mode_rows = pd.DataFrame(
+        clients["analyst"]
+        .get("/api/v1/inventory/transport", params={"year": year, "limit": 500})
+        .json()["items"]
+    )
+    sums = rows.groupby(["mode", "memo"])["emissions_tco2e"].sum()
+    modes = mode_rows[mode_rows["mode"].isin(["aviation", "navigation"])]
+    assert sums.to_dict() == pytest.approx(
+        modes.groupby(["mode", "memo"])["emissions_tco2e"].sum().to_dict()
+    )
+    air = rows[rows["facility"] == airport]
+    assert set(air["phase"]) == {"lto", "cruise"}
+    assert set(rows.loc[rows["facility"] == port, "navigation_type"]) == {
+        "harbour",
+        "coastal",
+        "international",
+    }
+    one = clients["analyst"].get(
+        "/api/v1/inventory/transport/facilities",
+        params={"year": year, "facility": port, "limit": 500},
+    )
+    assert set(pd.DataFrame(one.json()["items"])["facility"]) == {port}
+    missing = clients["analyst"].get(
+        "/api/v1/inventory/transport/facilities", params={"year": year, "facility": "no such"}
+    )
+    assert missing.status_code == 404
+    assert clients["enterprise"].get("/api/v1/inventory/transport/facilities").status_code == 403
+    for lang, labels in (
+        ("zh", ["设施（机场或港口）", "航运类型", "能源品种", "港作船舶及港内作业"]),
+        ("en", ["Facility (airport or port)", "Kind of navigation", "Fuel", "coastal and inland"]),
+    ):
+        csv = clients["analyst"].get(
+            "/api/v1/inventory/transport/facilities",
+            params={"year": year, "facility": port, "format": "csv", "lang": lang},
+        )
+        assert csv.status_code == 200
+        for label in labels:
+            assert label in csv.text, (lang, label)

@@ -21,8 +21,18 @@ the Tier 1 factors per TJ of its fuel, so the split never changes a total; rows 
 Categories (IPCC): 1.A.3.a civil aviation, 1.A.3.b road, 1.A.3.c railways, 1.A.3.d water-borne
 navigation, domestic trips only. International aviation and navigation (trip
 ``international``: fuel of trips ending abroad) are memo items (``M.1.A.3.a.i``,
-``M.1.A.3.d.i``) outside every total. GPC (v1.1 Ch. 7): in-boundary trips scope 1 (II.x.1),
-transboundary domestic trips scope 3 (II.x.3), international trips memo (M.II.x), by
+``M.1.A.3.d.i``) outside every total. Water-borne rows may name their kind of navigation
+(``navigation_type``, IPCC 2006 Vol. 2 §3.5, Table 3.5.1 and the domestic/international
+criteria of Table 3.5.2): ``harbour`` (harbour craft and port operations afloat: tugs, pilot
+and work boats within the port's waters, in-boundary) and ``coastal`` (coastal and inland
+shipping between domestic ports) are both 1.A.3.d.ii domestic water-borne navigation;
+``international`` (voyages ending abroad) is 1.A.3.d.i, a memo item. Port cargo-handling
+machinery ashore is off-road equipment (1.A.3.e.ii; GPC II.5), not water-borne navigation.
+Rows may name the ``facility`` (the airport or port whose fuel they are, e.g. ``XMN
+厦门高崎国际机场``, ``厦门港``): it is carried into every result row, so the airport and the
+port each report as an entity; it never changes a total. GPC (v1.1 Ch. 7): in-boundary trips
+scope 1 (II.x.1), transboundary domestic trips scope 3 (II.x.3), international trips memo
+(M.II.x; water-borne navigation is II.3, aviation II.4), by
 :func:`citycarbon.accounting.gpc.reference_numbers`. Electricity of transport is grid energy
 (scope 2, from the balance), not a ``transport_fuel`` row.
 
@@ -53,6 +63,16 @@ DEFAULTS_CSV = DATA_DIR / "transport_defaults.csv"
 MODES = ("road", "rail", "navigation", "aviation")
 TRIPS = ("in_boundary", "transboundary", "international")
 TECHNOLOGIES = ("uncontrolled", "oxidation_catalyst", "low_mileage_ldv_1995_or_later")
+#: Kinds of water-borne navigation (IPCC 2006 Vol. 2 §3.5, Table 3.5.1): harbour craft and
+#: coastal shipping are domestic (1.A.3.d.ii), international voyages memo (1.A.3.d.i), with
+#: the trips each may have.
+NAVIGATION_TYPES = {
+    "harbour": ("in_boundary",),
+    "coastal": ("in_boundary", "transboundary"),
+    "international": ("international",),
+}
+#: Modes whose fuel is reported by a facility (the airport, the port).
+FACILITY_MODES = ("aviation", "navigation")
 #: Flight phases of aviation rows with LTO statistics (IPCC 2006 Vol. 2 §3.6.1.2, Tier 2).
 PHASES = ("lto", "cruise")
 ROAD_VEHICLES = (
@@ -156,7 +176,8 @@ def by_flight_phase(activity: pd.DataFrame) -> pd.DataFrame:
     per_cycle = a["lto_fuel_kg_per_cycle"].to_numpy(dtype="float64")
     split = (a["mode"] == "aviation").to_numpy() & ~np.isnan(cycles) & ~np.isnan(per_cycle)
     total = a["quantity"].to_numpy(dtype="float64")
-    lto = lto_fuel_t(cycles, per_cycle)
+    # at most the row's fuel: statistics rounded to LTO = total must not leave a negative cruise
+    lto = np.minimum(lto_fuel_t(cycles, per_cycle), total)
     lto_phase, cruise_phase = PHASES
     whole = a[~split].assign(phase="", lto_cycles=np.nan)
     in_lto = a[split].assign(phase=lto_phase, quantity=lto[split])
@@ -169,31 +190,38 @@ def by_flight_phase(activity: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------- tier sequence
 def transport_emissions(activity: pd.DataFrame, profile: FactorProfile) -> pd.DataFrame:
-    """Emissions of ``transport_fuel`` rows by mode, vehicle type, trip and gas.
+    """Emissions of ``transport_fuel`` rows by facility, mode, vehicle type, trip and gas.
 
     Parameters
     ----------
     activity : region_code, year, mode, vehicle_type, technology, fuel (code, not electricity
-        or heat), trip, quantity (the fuel's statistical unit); optionally lto_cycles and
-        lto_fuel_kg_per_cycle of aviation rows (:func:`by_flight_phase`)
+        or heat), trip, quantity (the fuel's statistical unit); optionally facility (airport or
+        port), navigation_type (:data:`NAVIGATION_TYPES`), and lto_cycles and
+        lto_fuel_kg_per_cycle of aviation rows (:func:`by_flight_phase`); a missing or empty
+        optional text reads as blank
     profile : factor profile of the inventory (NCV, CO2 factors, GWP100)
 
     Returns
     -------
     pandas.DataFrame
-        region_code, year, mode, vehicle_type, technology, trip, fuel, phase (``lto``,
-        ``cruise`` or blank), lto_cycles (LTO rows), sector (IPCC category, ``M.`` prefixed for
-        international trips), gpc_ref, memo (bool), gas, energy_tj, emissions_t (NaN where the
-        gas has no factor: NE), emissions_tco2e, notation_key, method.
+        region_code, year, facility, mode, navigation_type, vehicle_type, technology, trip,
+        fuel, fuel_zh and fuel_en (its names), phase (``lto``, ``cruise`` or blank),
+        lto_cycles (LTO rows), sector (IPCC category, ``M.`` prefixed for international
+        trips), gpc_ref, memo (bool), gas, energy_tj, emissions_t (NaN where the gas has no
+        factor: NE), emissions_tco2e, notation_key, method.
     """
     cols = [
         "region_code",
         "year",
+        "facility",
         "mode",
+        "navigation_type",
         "vehicle_type",
         "technology",
         "trip",
         "fuel",
+        "fuel_zh",
+        "fuel_en",
         "phase",
         "lto_cycles",
         "sector",
@@ -209,10 +237,8 @@ def transport_emissions(activity: pd.DataFrame, profile: FactorProfile) -> pd.Da
     if activity.empty:
         return pd.DataFrame(columns=cols)
     a = by_flight_phase(activity)
-    a = a.assign(
-        vehicle_type=a["vehicle_type"].fillna("").astype(str),
-        technology=a["technology"].fillna("").astype(str),
-    )
+    texts = ["facility", "navigation_type", "vehicle_type", "technology"]
+    a = a.assign(**{c: a.reindex(columns=texts)[c].fillna("").astype(str) for c in texts})
     f = fuels()
     act = pd.DataFrame(
         {
@@ -229,9 +255,24 @@ def transport_emissions(activity: pd.DataFrame, profile: FactorProfile) -> pd.Da
     sector = np.where(memo, "M." + category + ".i", category)
     ref = reference_numbers(a["mode"].map(GPC_SUBSECTOR), a["trip"], np.zeros(len(a), bool))
     gwp = dict(zip(GASES, gwp_values(["CO2", "CH4_non_fossil", "N2O"], profile), strict=True))
-    keys = ["region_code", "year", "mode", "vehicle_type", "technology", "trip", "fuel"]
+    keys = [
+        "region_code",
+        "year",
+        "facility",
+        "mode",
+        "navigation_type",
+        "vehicle_type",
+        "technology",
+        "trip",
+        "fuel",
+    ]
     base = a[[*keys, "phase", "lto_cycles"]].assign(
-        sector=sector, gpc_ref=ref, memo=memo, energy_tj=tj
+        fuel_zh=f["name_zh"].reindex(a["fuel"]).to_numpy(),
+        fuel_en=f["name_en"].reindex(a["fuel"]).to_numpy(),
+        sector=sector,
+        gpc_ref=ref,
+        memo=memo,
+        energy_tj=tj,
     )
     co2_method = em["method"].astype(str).to_numpy()
     parts = [

@@ -202,15 +202,25 @@ class BoundaryRule:
 
 @dataclass(frozen=True)
 class ProductAtMostRule:
-    """``factors`` are given both or neither, only where ``when_column`` is ``value``, and their
-    product times ``scale`` is not larger than ``whole`` — checked after the unit rule, in the
-    stored unit of ``whole`` (e.g. LTO cycles x kg per cycle x 10^-3 <= the aviation fuel, t)."""
+    """``factors`` are given both or neither, and their product times ``scale`` is not larger
+    than ``whole`` — checked after the unit rule, in the stored unit of ``whole`` (e.g. LTO
+    cycles x kg per cycle x 10^-3 <= the aviation fuel, t)."""
 
     factors: tuple[str, str]
     whole: str
     scale: float
+
+
+@dataclass(frozen=True)
+class OnlyWhereRule:
+    """``column`` is given (with ``value``: is ``value``) only where ``when_column`` is one of
+    ``allowed`` (e.g. LTO statistics only on aviation rows, a harbour-craft row only within the
+    city)."""
+
+    column: str
     when_column: str
-    value: str
+    allowed: tuple[str, ...]
+    value: str | None = None
 
 
 Rule = (
@@ -221,6 +231,7 @@ Rule = (
     | InCityRule
     | BoundaryRule
     | ProductAtMostRule
+    | OnlyWhereRule
 )
 
 #: Purchased energy (scope 2) and the factor time series (parameter, key) that prices it; key
@@ -1357,15 +1368,39 @@ _COMBUSTIBLE = "|".join(c for c in fuels().index if c not in ("electricity", "he
 TRANSPORT_FUEL = Schema(
     kind="transport_fuel",
     table="transport_fuel",
-    title="Transport fuel by year, mode, vehicle type and trip (分交通方式燃料消费量)",
+    title="Transport fuel by year, facility, mode, vehicle type and trip (分交通方式燃料消费量)",
     columns=(
         _REGION,
         _YEAR,
+        Column(
+            "facility",
+            "string",
+            required=False,
+            nullable=True,
+            default="",
+            aliases=("设施", "机场", "港口", "设施名称", "facility_name"),
+            doc="aviation and navigation only: the airport or port whose fuel the row is (code "
+            "and name, e.g. 'XMN 厦门高崎国际机场', '厦门港'), for its report as an entity; "
+            "empty = the city's, no facility named",
+        ),
         _choice(
             "mode",
             transport.MODES,
             ("交通方式", "运输方式"),
             "road, rail, navigation (water-borne) or aviation (IPCC 2006 Vol. 2 Ch. 3)",
+        ),
+        Column(
+            "navigation_type",
+            "string",
+            required=False,
+            nullable=True,
+            default="",
+            pattern="|".join(transport.NAVIGATION_TYPES),
+            aliases=("水运类型", "航运类型", "船舶作业类型"),
+            doc="navigation only (IPCC 2006 Vol. 2 §3.5): harbour (harbour craft and port "
+            "operations afloat, trip in_boundary) or coastal (coastal and inland shipping "
+            "between domestic ports), both 1.A.3.d.ii domestic; international (trip "
+            "international: 1.A.3.d.i, memo); empty = not split",
         ),
         Column(
             "vehicle_type",
@@ -1442,13 +1477,29 @@ TRANSPORT_FUEL = Schema(
             "cycles x fuel per cycle, cruise = quantity - LTO (IPCC 2006 Vol. 2 §3.6.1.2 Tier 2)",
         ),
     ),
-    natural_key=("region_code", "year", "mode", "vehicle_type", "technology", "fuel", "trip"),
+    natural_key=(
+        "region_code",
+        "year",
+        "facility",
+        "mode",
+        "navigation_type",
+        "vehicle_type",
+        "technology",
+        "fuel",
+        "trip",
+    ),
     partition="year",
     unit_rule=UnitRule("unit", ("quantity",), target="fuel", key_column="fuel"),
     rules=(
-        ProductAtMostRule(
-            ("lto_cycles", "lto_fuel_kg_per_cycle"), "quantity", 1e-3, "mode", "aviation"
+        OnlyWhereRule("facility", "mode", transport.FACILITY_MODES),
+        OnlyWhereRule("navigation_type", "mode", ("navigation",)),
+        *(
+            OnlyWhereRule("navigation_type", "trip", trips, value=kind)
+            for kind, trips in transport.NAVIGATION_TYPES.items()
         ),
+        OnlyWhereRule("lto_cycles", "mode", ("aviation",)),
+        OnlyWhereRule("lto_fuel_kg_per_cycle", "mode", ("aviation",)),
+        ProductAtMostRule(("lto_cycles", "lto_fuel_kg_per_cycle"), "quantity", 1e-3),
     ),
 )
 
@@ -2905,17 +2956,27 @@ def _apply_rule(
             f"is required where {rule.when_column} is {rule.value}",
             message_record("required_if", when=rule.when_column, value=rule.value),
         )
+    elif isinstance(rule, OnlyWhereRule):
+        values = out[rule.column]
+        if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+            given = ~np.isnan(values)
+        else:
+            text = _as_text(values)
+            given = _present(text)
+            if rule.value is not None:
+                given &= _np(pc.equal(text, rule.value).fill_null(False), "bool")
+        allowed = pa.array(list(rule.allowed), pa.string())
+        applies = _np(pc.is_in(out[rule.when_column], value_set=allowed).fill_null(False), "bool")
+        problems.add(
+            given & ~applies,
+            rule.column,
+            text_of[rule.column],
+            f"is given only where {rule.when_column} is {'/'.join(rule.allowed)}",
+        )
     elif isinstance(rule, ProductAtMostRule):
         a, b = rule.factors
         has_a, has_b = ~np.isnan(out[a]), ~np.isnan(out[b])
         problems.add(has_a ^ has_b, b, text_of[b], f"give both {a} and {b} (or neither)")
-        applies = _np(pc.equal(out[rule.when_column], rule.value).fill_null(False), "bool")
-        problems.add(
-            (has_a | has_b) & ~applies,
-            a,
-            text_of[a],
-            f"is given only where {rule.when_column} is {rule.value}",
-        )
         whole = out[rule.whole]
         with np.errstate(invalid="ignore"):
             over = has_a & has_b & (out[a] * out[b] * rule.scale > whole * (1 + 1e-6) + 1e-12)

@@ -298,7 +298,9 @@ CITY_TRANSPORT = Result(
     key=(
         "region_code",
         "year",
+        "facility",
         "mode",
+        "navigation_type",
         "vehicle_type",
         "technology",
         "trip",
@@ -307,6 +309,8 @@ CITY_TRANSPORT = Result(
         "gas",
     ),
     columns={
+        "fuel_zh": "",
+        "fuel_en": "",
         "sector": "",
         "gpc_ref": "",
         "memo": "bool",
@@ -320,7 +324,9 @@ CITY_TRANSPORT = Result(
         "transport by mode (accounting/transport.py): fuel x NCV x CO2 factor, CH4 and N2O per "
         "TJ (IPCC 2006 Vol. 2 Ch. 3 Tier 1); aviation with LTO statistics split into LTO "
         "(cycles x fuel per cycle) and cruise (the rest; §3.6.1.2 Tier 2, eqs. 3.6.2-3.6.3); "
-        "international trips memo items (memo true), outside every total"
+        "water-borne by kind (harbour, coastal: 1.A.3.d.ii; international: 1.A.3.d.i, §3.5); "
+        "international trips memo items (memo true), outside every total; facility: the "
+        "airport or port reporting as an entity (blank: the city's, none named)"
     ),
     title_zh="交通分方式排放",
     title_en="Transport emissions by mode",

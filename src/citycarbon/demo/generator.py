@@ -1408,14 +1408,18 @@ def transport_by_mode(cal: dict, balance: pd.DataFrame) -> pd.DataFrame:
     up to the balance), and international fuel (memo) as a multiple of the mode's domestic
     fuel. All shares are assumptions (labelled in the calibration). Aviation rows carry the
     airport's LTO cycles (half its movements, split domestic/international by the published
-    share) and fuel per cycle (``aviation_lto``), for the LTO/cruise split."""
+    share) and fuel per cycle (``aviation_lto``), for the LTO/cruise split; aviation and
+    navigation rows name their facility (``facilities``: the airport, the port) and water-borne
+    rows their kind of navigation (harbour, coastal, international)."""
     spec = cal.get("transport_by_mode")
     if not spec or balance.empty:
         return pd.DataFrame(columns=COLUMNS["transport_fuel"])
     split = pd.DataFrame(
         [{"fuel": fuel, **row} for fuel, rows in spec["split"].items() for row in rows]
-    ).reindex(columns=["fuel", "mode", "vehicle_type", "trip", "share"])
-    split["vehicle_type"] = split["vehicle_type"].fillna("")
+    ).reindex(columns=["fuel", "mode", "navigation_type", "vehicle_type", "trip", "share"])
+    split[["navigation_type", "vehicle_type"]] = split[["navigation_type", "vehicle_type"]].fillna(
+        ""
+    )
     split["share"] = split["share"] / split.groupby("fuel")["share"].transform("sum")
     b = balance[(balance["item"] == "transport") & balance["fuel"].isin(split["fuel"])]
     rows = b[["region_code", "year", "fuel", "quantity", "unit"]].merge(split, on="fuel")
@@ -1429,8 +1433,10 @@ def transport_by_mode(cal: dict, balance: pd.DataFrame) -> pd.DataFrame:
         quantity=abroad["quantity"] * abroad["mode"].map(multiple),
         vehicle_type="",
         trip="international",
+        navigation_type=np.where(abroad["mode"] == "navigation", "international", ""),
     )
     out = pd.concat([rows, abroad], ignore_index=True).assign(technology="")
+    out["facility"] = out["mode"].map(spec.get("facilities", {})).fillna("")
     out["quantity"] = out["quantity"].round(1)
     lto = spec["aviation_lto"]
     intl = float(lto["international_share"])

@@ -989,7 +989,7 @@ class _Run:
             con.execute(f"SET temp_directory = '{_sql(str(tmp))}'")
             con.execute("SET preserve_insertion_order = false")
             con.execute("SET TimeZone = 'UTC'")
-            key_sql = lk._key_sql(schema)
+            key_sql = lk._key_sql(schema, schema.arrow_schema().names)  # staged: every column
             for files in self.staged.values():  # partitions (months), not rows
                 listing = "[" + ", ".join(f"'{_sql(str(f.data))}'" for f in files) + "]"
                 count = con.execute(

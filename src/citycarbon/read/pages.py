@@ -485,45 +485,93 @@ def sinks(principal: Principal, year: int) -> pd.DataFrame:
     return f.drop(columns=["run_id", "factor_profile"], errors="ignore").reset_index(drop=True)
 
 
-TRANSPORT_KEYS = ["mode", "trip", "phase", "sector", "gpc_ref", "memo"]
+TRANSPORT_KEYS = ["mode", "navigation_type", "trip", "phase", "sector", "gpc_ref", "memo"]
+#: The entity report of an airport or port: its rows by mode, trip, phase and fuel.
+FACILITY_KEYS = [
+    "facility",
+    "mode",
+    "navigation_type",
+    "trip",
+    "phase",
+    "fuel",
+    "fuel_zh",
+    "fuel_en",
+    "sector",
+    "gpc_ref",
+    "memo",
+]
 TRANSPORT_GASES = {"CO2": "co2_t", "CH4": "ch4_t", "N2O": "n2o_t"}
+TRANSPORT_FIGURES = ["energy_tj", "lto_cycles", *TRANSPORT_GASES.values(), "emissions_tco2e"]
 
 
-def transport(principal: Principal, year: int) -> pd.DataFrame:
-    """Transport of a year by mode, kind of trip and flight phase (``city_transport``): IPCC
-    category, GPC reference, memo flag (international trips, outside every total), energy [TJ],
-    LTO cycles, CO2, CH4 and N2O [t] and tCO2e; per mode the counted rows first, memo rows
-    last. The aviation rows are the airport's report, the navigation rows the port's.
-    City-wide roles only."""
-    access.require(principal, "read_city")
+def _city_transport(year: int) -> pd.DataFrame:
+    """``city_transport`` rows of a year; facility, navigation type and fuel names blank where
+    a run before those columns left them empty."""
     f = result("city_transport")
-    cols = [*TRANSPORT_KEYS, "energy_tj", "lto_cycles", *TRANSPORT_GASES.values()]
     if f is None:
-        return pd.DataFrame(columns=[*cols, "emissions_tco2e"])
+        return pd.DataFrame(columns=[*declared("city_transport").all_columns])
     f = f[f["year"].to_numpy() == int(year)]
-    by = f.groupby(TRANSPORT_KEYS, dropna=False)
-    co2 = f[f["gas"] == "CO2"].groupby(TRANSPORT_KEYS, dropna=False)
-    gases = f.groupby([*TRANSPORT_KEYS, "gas"], dropna=False)["emissions_t"].sum(min_count=1)
-    gases = gases.unstack("gas").rename(columns=TRANSPORT_GASES)
+    texts = ["facility", "navigation_type", "fuel_zh", "fuel_en"]
+    return f.assign(**{c: f[c].fillna("").astype(str) for c in texts})
+
+
+def transport_table(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``city_transport`` rows summed by ``keys``: energy [TJ] and LTO cycles of the CO2 rows
+    (one per fuel row), CO2, CH4 and N2O [t] (NaN where NE) and tCO2e; per group the counted
+    rows first, memo rows last."""
+    if rows.empty:
+        return pd.DataFrame(columns=[*keys, *TRANSPORT_FIGURES])
+    by = rows.groupby(keys, dropna=False)
+    co2 = rows[rows["gas"] == "CO2"].groupby(keys, dropna=False)
+    gases = rows.groupby([*keys, "gas"], dropna=False)["emissions_t"].sum(min_count=1)
     out = pd.concat(
         [
             co2[["energy_tj", "lto_cycles"]].sum(min_count=1),
-            gases.reindex(columns=list(TRANSPORT_GASES.values())),
+            gases.unstack("gas")
+            .reindex(columns=list(TRANSPORT_GASES))
+            .rename(columns=TRANSPORT_GASES),
             by["emissions_tco2e"].sum(min_count=1),
         ],
         axis=1,
     ).reset_index()
-    out = out.sort_values(["mode", "memo", "trip", "phase"], kind="stable")
-    return out[[*cols, "emissions_tco2e"]].reset_index(drop=True)
+    head = keys[: keys.index("mode") + 1]
+    out = out.sort_values([*head, "memo", "navigation_type", "trip", "phase"], kind="stable")
+    return out[[*keys, *TRANSPORT_FIGURES]].reset_index(drop=True)
 
 
-def transport_totals(table: pd.DataFrame) -> pd.DataFrame:
-    """Per mode of :func:`transport`: counted (domestic) and memo (international) tCO2e."""
-    sums = table.groupby(["mode", "memo"])["emissions_tco2e"].sum(min_count=1).unstack("memo")
+def transport(principal: Principal, year: int) -> pd.DataFrame:
+    """Transport of a year by mode, kind of navigation, trip and flight phase
+    (``city_transport``): IPCC category, GPC reference, memo flag (international trips, outside
+    every total), energy [TJ], LTO cycles, CO2, CH4 and N2O [t] and tCO2e; per mode the counted
+    rows first, memo rows last. City-wide roles only."""
+    access.require(principal, "read_city")
+    return transport_table(_city_transport(year), TRANSPORT_KEYS)
+
+
+def transport_facilities(
+    principal: Principal, year: int, facility: str | None = None
+) -> pd.DataFrame:
+    """The entity reports of the airports and ports (``city_transport`` rows that name a
+    facility), or of one ``facility``: per facility, mode, kind of navigation, trip, flight
+    phase and fuel, energy, LTO cycles, CO2, CH4, N2O and tCO2e, international trips memo
+    rows. Rows without a facility (fuel the city reports for no airport or port) are in
+    :func:`transport` only. City-wide roles only."""
+    access.require(principal, "read_city")
+    rows = _city_transport(year)
+    named = rows["facility"] != ""
+    if facility is not None:
+        named &= rows["facility"] == facility
+    return transport_table(rows[named.to_numpy()], FACILITY_KEYS)
+
+
+def transport_totals(table: pd.DataFrame, by: str = "mode") -> pd.DataFrame:
+    """Per ``by`` (mode, facility) of :func:`transport` or :func:`transport_facilities`:
+    counted (domestic) and memo (international) tCO2e."""
+    sums = table.groupby([by, "memo"])["emissions_tco2e"].sum(min_count=1).unstack("memo")
     sums = sums.reindex(columns=[False, True])
     return pd.DataFrame(
         {
-            "mode": sums.index.to_numpy(),
+            by: sums.index.to_numpy(),
             "counted_tco2e": sums[False].to_numpy(),
             "memo_tco2e": sums[True].to_numpy(),
         }

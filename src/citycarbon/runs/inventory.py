@@ -724,7 +724,7 @@ def _own_methods(inventory: pd.DataFrame, own: pd.DataFrame) -> pd.Series:
 
 
 def _transport_city(cfg, year_list, profile, settings) -> pd.DataFrame:
-    """The city's ``transport_fuel`` rows of the years by mode, trip and gas
+    """The city's ``transport_fuel`` rows of the years by facility, mode, trip and gas
     (:func:`citycarbon.accounting.transport.transport_emissions`; international trips flagged
     ``memo``)."""
     read = {"lake": settings.lake, "url": settings.database_url}

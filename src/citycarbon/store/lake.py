@@ -422,12 +422,30 @@ def _fail(
 
 
 # --------------------------------------------------------------------------------- readers
-def _key_sql(schema: Schema) -> str:
+def key_columns_sql(schema: Schema, stored: Iterable[str]) -> list[str]:
+    """SQL of each natural-key column over files that hold the ``stored`` columns: an optional
+    text column with a default, declared after some files were written, is its default in
+    those files (absent: the literal; NULL in a union of old and new files: COALESCE), so a
+    later row with the default supersedes the older one."""
+    stored = set(stored)
+    out = []
+    for name in schema.natural_key:
+        default = schema.column(name).default
+        if not isinstance(default, str):
+            out.append(name)
+        elif name not in stored:
+            out.append(f"'{default}'")
+        else:
+            out.append(f"COALESCE({name}, '{default}')")
+    return out
+
+
+def _key_sql(schema: Schema, stored: Iterable[str]) -> str:
     if schema.alt_key:
         first = schema.natural_key[0]
         alt = " || '|' || ".join(f"CAST({c} AS VARCHAR)" for c in schema.alt_key)
         return f"CASE WHEN COALESCE({first}, '') = '' THEN 'k|' || {alt} ELSE 'c|' || {first} END"
-    return ", ".join(schema.natural_key)
+    return ", ".join(key_columns_sql(schema, stored))
 
 
 def committed_paths(table: str, *, lake: Path | None = None, url: str | None = None) -> list[Path]:
@@ -498,10 +516,12 @@ def read_current(
         if schema is None:  # quarantine
             sql = f"SELECT * FROM {src}{cond} ORDER BY batch_id, source_row"
         else:
+            stored = set(con.execute(f"SELECT * FROM {src} LIMIT 0").df().columns)
+            order = ", ".join(k for k in schema.natural_key if k in stored)
             sql = (
                 f"SELECT * EXCLUDE (_rank) FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "
-                f"{_key_sql(schema)} ORDER BY batch_id DESC) AS _rank FROM {src}{cond}) "
-                f"WHERE _rank = 1 ORDER BY {', '.join(schema.natural_key)}"
+                f"{_key_sql(schema, stored)} ORDER BY batch_id DESC) AS _rank FROM {src}{cond}) "
+                f"WHERE _rank = 1 ORDER BY {order}"
             )
         frame = con.execute(sql, params).df()
     finally:

@@ -70,7 +70,7 @@ from citycarbon.contract.results import result as declared
 from citycarbon.errors import CitycarbonError, InputError, UnknownCodeError
 from citycarbon.factors import FactorProfile, fuels, parameters
 from citycarbon.store import catalog, results
-from citycarbon.store.lake import LAKE_TABLES
+from citycarbon.store.lake import LAKE_TABLES, key_columns_sql
 
 ENGINES = ("duckdb", "spark")
 QUERY_DIR = Path(__file__).parent / "queries"
@@ -88,11 +88,12 @@ ALT_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _partition_sql(table: str) -> str:
-    """PARTITION BY expressions of a table's natural key (portable SQL)."""
+def _partition_sql(table: str, stored: Sequence[str]) -> str:
+    """PARTITION BY expressions of a table's natural key over files holding the ``stored``
+    columns (portable SQL; :func:`citycarbon.store.lake.key_columns_sql`)."""
     key, alt = NATURAL_KEYS[table], ALT_KEYS.get(table, ())
     if not alt:
-        return ", ".join(key)
+        return ", ".join(key_columns_sql(SCHEMAS[table], stored))
     empty = f"COALESCE({key[0]}, '') = ''"
     return ", ".join([f"NULLIF({key[0]}, '')", *(f"CASE WHEN {empty} THEN {c} END" for c in alt)])
 
@@ -686,7 +687,7 @@ def register_lake(
         cols = ", ".join(engine.columns(raw["plain"] if plain else raw["window"]))
         parts = [f"SELECT {cols} FROM {raw['plain']}"] if plain else []
         if dedup:
-            partition = _partition_sql(table)
+            partition = _partition_sql(table, engine.columns(raw["window"]))
             parts.append(
                 f"SELECT {cols} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {partition} "
                 f"ORDER BY batch_id DESC) AS _row_rank FROM {raw['window']}) w "

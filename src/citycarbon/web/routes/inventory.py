@@ -4,8 +4,9 @@
 uncertainty (IPCC approaches 1 and 2), the scope-2 basis (declared grid region and factor year
 on every scope-2 figure, the city total under the other grid regions, market-based), the GPC
 reporting table (BASIC, BASIC+, memo items), transport by mode (domestic vs international memo
-items, aviation LTO vs cruise; the airport and the port as entities) and the 能源平衡表 with its Excel download; and the
-JSON API ``/api/v1/inventory/...``. Reads only through :mod:`citycarbon.read.pages`."""
+items, aviation LTO vs cruise, water-borne harbour vs coastal) with each airport and port
+reported as an entity, and the 能源平衡表 with its Excel download; and the JSON API
+``/api/v1/inventory/...``. Reads only through :mod:`citycarbon.read.pages`."""
 
 from __future__ import annotations
 
@@ -313,6 +314,7 @@ def inventory_page(
         unc = pq.uncertainty(principal, year)
         bal = pq.energy_balance(principal, year, tce_basis, lang)
         transport = pq.transport(principal, year)
+        facilities = pq.transport_facilities(principal, year)
         ctx.update(
             reconciliation=records(rec),
             indicators=views,
@@ -331,6 +333,10 @@ def inventory_page(
             net=pq.net_totals(principal, year, basis),
             transport=records(transport),
             transport_totals={r["mode"]: r for r in records(pq.transport_totals(transport))},
+            facilities=records(facilities),
+            facility_totals={
+                r["facility"]: r for r in records(pq.transport_totals(facilities, by="facility"))
+            },
         )
     return render(request, "inventory.html", ctx)
 
@@ -506,6 +512,30 @@ def api_transport(
     frame = pq.transport(principal, y)
     about = file_basis(principal, lang, frame, "city_transport", year=y)
     return page(frame, limit, offset, format, "inventory_transport", lang, about)
+
+
+@router.get("/api/v1/inventory/transport/facilities", response_model=Page, tags=["inventory"])
+def api_transport_facilities(
+    principal: PrincipalDep,
+    year: Year = None,
+    facility: Annotated[
+        str | None, Query(max_length=100, description="one airport or port (default all)")
+    ] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    format: Format = "json",
+    lang: FileLang = None,
+) -> Any:
+    """The entity reports of the airports and ports of a year (or of one ``facility``): per
+    facility, mode, kind of navigation, trip, flight phase (LTO / cruise) and fuel, energy,
+    CO2, CH4, N2O and tCO2e; international trips are memo rows outside every total (city-wide
+    roles)."""
+    y = _year(principal, year)
+    frame = pq.transport_facilities(principal, y, facility)
+    if facility is not None and frame.empty:
+        raise HTTPException(404, f"no facility {facility!r} reports transport fuel in {y}")
+    about = file_basis(principal, lang, frame, "city_transport", year=y)
+    return page(frame, limit, offset, format, "inventory_transport_facilities", lang, about)
 
 
 @router.get("/api/v1/inventory/uncertainty", response_model=Page, tags=["inventory"])
