@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import pandas as pd
 import yaml
 
 #: Languages of the message catalog (``messages_<lang>.yaml``), the first the default.
@@ -194,3 +195,13 @@ def _code_list_named(own: dict[str, str], params: dict[str, str]) -> dict[str, s
     """Reason parameters with the code list (``what``) by its name in the catalog."""
     what = params.get("what")
     return {**params, "what": own.get(f"reason_codes.{what}", what)} if what else params
+
+
+def reason_texts(problems: pd.DataFrame, lang: str) -> pd.Series:
+    """:func:`reason_text` of every row of ``problems`` (columns ``reason`` and, where stored,
+    ``reason_key``), said once per distinct reason."""
+    key = problems["reason_key"] if "reason_key" in problems else pd.Series("", problems.index)
+    pairs = pd.MultiIndex.from_arrays([problems["reason"].fillna(""), key.fillna("")])
+    codes, distinct = pairs.factorize()
+    said = [reason_text(r, lang, k) for r, k in distinct]  # one per distinct reason
+    return pd.Series(pd.Index(said, dtype=object).take(codes), index=problems.index)
