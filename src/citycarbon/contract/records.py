@@ -18,6 +18,7 @@ The same form holds the reasons of quarantined rows (``reason_key``: ``reasons.<
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -80,8 +81,14 @@ def flat_keys(node: Any, prefix: str = "") -> dict[str, str]:
     return out
 
 
-#: Parameters of method records whose values are codes, and the catalog prefix naming them.
-RECORD_CODES = {"grid_region": "grid.", "model": "power.model_"}
+#: Parameters of method records whose values are codes, and the catalog prefix naming them
+#: (a nowcast's models per level are parameters named by the levels).
+RECORD_CODES = {
+    "grid_region": "grid.",
+    **dict.fromkeys(
+        ("model", "city", "district", "park", "industry", "enterprise"), "power.model_"
+    ),
+}
 
 
 def record_text(record: str | None, lang: str) -> str:
@@ -104,10 +111,10 @@ def _named(own: dict[str, str], param: str, value: str) -> str:
 
 
 def _formatted(text: str, params: dict[str, str]) -> str:
-    """``text`` with its ``{name}`` fields filled (as written where a field has no value)."""
+    """``text`` with its ``{name}`` fields filled, "–" where the record has no value."""
     try:
-        return text.format(**params)
-    except (KeyError, IndexError, ValueError):
+        return text.format_map(defaultdict(lambda: "–", params))
+    except (IndexError, ValueError):
         return text
 
 
