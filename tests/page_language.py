@@ -36,6 +36,7 @@ ZH_ALLOWED = frozenset(
     QR CCUS GaN SiC APU MTV ONCE CIRIS VIF HiGHS GHG AMEE ClimateView FOD TFT LTO
     NE IE NO
     Kesicki Ekins Heaps York Rosa Dietz Belsley Marquardt Ang LMDI-I ln max X_k b_k Protocol EF1FR
+    Liu Kang
     """.split()
 )
 #: Chinese an English page may use outside names: the language switch.

@@ -109,7 +109,9 @@ def test_cli_ingest_names_the_file_line_of_a_refused_file_and_of_quarantined_row
     assert "文件 月报.csv，第 1 行，字段 consumed_total：缺少必填列 consumed_total" in r.output
     assert "文件中的列：enterprise_code, period, unit" in r.output
     rows = cli_home / "rows.csv"
-    for month, lang, first in ((1, "en", "rows.csv, line 3"), (2, "zh", "文件 rows.csv，第 3 行")):
+    said = {"en": ("rows.csv, line 3", "is negative"), "zh": ("文件 rows.csv，第 3 行", "为负数")}
+    for month, lang in ((1, "en"), (2, "zh")):
+        first, reason = said[lang]
         rows.write_text(  # another file each time (the same file again adds nothing)
             "enterprise_code,period,fuel,unit,consumed_total\n"
             f"{_code(1)},2024-0{month},diesel,t,5\n{_code(1)},2024-03,diesel,t,-7\n",
@@ -119,10 +121,17 @@ def test_cli_ingest_names_the_file_line_of_a_refused_file_and_of_quarantined_row
             cli, ["ingest", "energy_monthly", str(rows)], env={**WIDE, "CITYCARBON_LANG": lang}
         )
         assert r.exit_code == 0, r.output
-        assert first in r.output and "is negative" in r.output, r.output
+        assert first in r.output and reason in r.output, r.output  # the reason in its language
     r = runner.invoke(cli, ["--lang", "zh", "quarantine"], env=WIDE)
     row = next(line for line in r.output.splitlines() if "第 3 行" in line)
     assert "文件 rows.csv，第 3 行" in row and "-7" in row and "consumed_total" in row, r.output
+    # the command's own --lang: column heads and reasons in that language (message catalog)
+    for lang, (place, reason) in said.items():
+        r = runner.invoke(cli, ["quarantine", "--lang", lang], env=WIDE)
+        assert r.exit_code == 0, r.output
+        rows = [line for line in r.output.splitlines() if place in line]
+        assert rows and all(reason in line for line in rows), r.output
+        assert ("原因" in r.output) == (lang == "zh") and ("reason" in r.output) == (lang == "en")
 
 
 def test_a_205_1_workbook_names_the_sheet_and_the_excel_row(cli_home):
@@ -148,7 +157,8 @@ def test_a_205_1_workbook_names_the_sheet_and_the_excel_row(cli_home):
             cli, ["ingest", "energy_monthly", str(path)], env={**WIDE, "CITYCARBON_LANG": lang}
         )
         assert r.exit_code == 0, r.output
-        assert first in r.output and "is negative" in r.output, r.output
+        reason = {"en": "is negative", "zh": "为负数"}[lang]  # said in the command's language
+        assert first in r.output and reason in r.output, r.output
 
 
 # --------------------------------------------------------------------------- page and API

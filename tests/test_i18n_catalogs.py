@@ -1,12 +1,20 @@
-"""The UI catalogs (web/i18n/zh.yaml, en.yaml): the same keys in both languages, no key given
-twice in a file (YAML would keep the last silently, e.g. after a merge), no empty text."""
+"""The UI catalogs (web/i18n/zh.yaml, en.yaml) and the message catalog of stored records
+(contract/data/messages_zh.yaml, messages_en.yaml, which the pages merge in): the same keys in
+both languages, no key given twice in a file (YAML would keep the last silently, e.g. after a
+merge), no key in both catalogs (one copy of each message), no empty text."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
+from citycarbon.contract import records
 from citycarbon.web import i18n
+
+CATALOGS = [
+    *(i18n._DIR / f"{lang}.yaml" for lang in i18n.LANGS),
+    *(records._DATA / f"messages_{lang}.yaml" for lang in records.LANGS),
+]
 
 
 class _UniqueKeys(yaml.SafeLoader):
@@ -26,10 +34,15 @@ def _mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False
 _UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
-@pytest.mark.parametrize("lang", i18n.LANGS)
-def test_no_key_twice(lang):
-    path = i18n._DIR / f"{lang}.yaml"
+@pytest.mark.parametrize("path", CATALOGS, ids=lambda p: p.name)
+def test_no_key_twice(path):
     yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeys)
+
+
+@pytest.mark.parametrize("lang", i18n.LANGS)
+def test_a_message_is_in_one_catalog_only(lang):
+    page = records.flat_keys(yaml.safe_load((i18n._DIR / f"{lang}.yaml").read_text("utf-8")))
+    assert sorted(set(page) & set(records.messages(lang))) == []
 
 
 def test_both_languages_have_the_same_keys_and_no_empty_text():

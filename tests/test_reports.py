@@ -3,6 +3,7 @@ the Excel workbook holds every table, the GPC table adds up, and the CLI writes 
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,9 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from citycarbon.cli import app
+from citycarbon.contract.records import messages, parse_record, record_text
 from citycarbon.read.presentation import table_title
 from citycarbon.reports.excel import write_excel
-from citycarbon.reports.pdf import cjk_font, inventory_pdf
+from citycarbon.reports.pdf import cjk_font, inventory_pdf, targets_pdf
 from citycarbon.runs.reports import inventory_report, targets_report
 from citycarbon.runs.targets_inputs import latest_result
 
@@ -84,6 +86,43 @@ def test_excel_holds_every_table_and_gpc_adds_up(home, tmp_path):
     empty = gpc[gpc[list(gas_cols)].isna().all(axis=1)]  # every gas, F-gases of IPPU too
     assert len(empty) and empty["total_tco2e"].isna().all()  # blank, never a silent zero
     assert (empty["notation_key"].fillna("") != "").all()  # ... and says why (NE, NO, IE)
+
+
+def _pdf_text(pdf: Path) -> str:
+    run = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True)
+    return re.sub(r"\s+", "", run.stdout)  # table cells wrap: compare without white space
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_report_provenance_says_the_method_records_in_the_report_language(home, tmp_path, lang):
+    """The inventory and targets reports (Excel and PDF) show each result's method record in
+    their language, never the record's keys; free text of runs not converted is shown as
+    stored."""
+    assert runner_ok(["targets", "recompute", "--no-notify"])
+    known = {k.split(".", 1)[1] for k in messages(lang) if k.startswith("run_method.")}
+    for data, pdf in ((inventory_report(2024), inventory_pdf), (targets_report(), targets_pdf)):
+        stored = data.provenance["method"]
+        records = [
+            m for m in stored if parse_record(m) and {k for k, _ in parse_record(m)} <= known
+        ]
+        assert len(records) >= 2, stored.tolist()  # records said from the catalog
+        said = [record_text(m, lang) for m in records]
+        sheet = pd.read_excel(write_excel(data, tmp_path / f"r.{lang}.xlsx", lang), sheet_name=None)
+        cells = set(sheet[table_title("provenance", lang)].astype(str).stack())
+        assert set(said) <= cells, set(said) - cells
+        assert not {m for m in records if "?" in m} & cells  # none as stored
+        assert all(bool(re.search("[\u4e00-\u9fff]", t)) == (lang == "zh") for t in said)
+        text = _pdf_text(pdf(data, tmp_path / f"r.{lang}.pdf", lang))
+        for record, say in zip(records, said, strict=True):
+            assert re.sub(r"\s+", "", say)[:10] in text  # said (its beginning: cells wrap)
+            assert "?" not in record or record.split("?")[0] + "?" not in text  # not as stored
+    first = {"zh": "自上而下（能源平衡表）", "en": "top-down from the energy balance"}[lang]
+    assert first in record_text("city_top_down", lang)
+
+
+def runner_ok(args: list[str]) -> bool:
+    r = CliRunner().invoke(app, args)
+    return r.exit_code == 0
 
 
 def test_cli_reports(home):

@@ -195,6 +195,12 @@ def test_the_failed_rows_workbook_goes_round(app, web_home, job_worker):
     assert headers == [*labels, "原文件行号", "问题原因"]
     assert [row[-2] for row in table[1:]] == [3, 4]
     assert "天燃气X" in table[1][-1] and "consumed_total" in table[2][-1]
+    assert "未知" in table[1][-1] and "is unknown" not in table[1][-1]  # reasons in Chinese
+    en = openpyxl.load_workbook(
+        io.BytesIO(client.get(f"/data/batches/{batch['id']}/failed.xlsx?lang=en").content)
+    )["data"]
+    reasons = [row[-1] for row in list(en.values)[1:]]
+    assert "is unknown" in reasons[0] and "未知" not in reasons[0]
     # fix the two rows in the workbook and upload it again: both accepted
     fuel, total = labels.index("代码") + 1, labels.index("消费量合计") + 1
     sheet.cell(2, fuel, good.iloc[1]["fuel"])

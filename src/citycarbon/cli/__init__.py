@@ -42,6 +42,7 @@ from citycarbon.config.home import make_private
 from citycarbon.config.settings import describe, get_settings
 from citycarbon.contract.exports import write_csv
 from citycarbon.contract.inputs import SCHEMAS
+from citycarbon.contract.records import reason_texts
 from citycarbon.demo import generate_city
 from citycarbon.demo.pipeline import run_demo, summarise
 from citycarbon.errors import LANGS, CitycarbonError, InputError, Location
@@ -441,9 +442,10 @@ def ingest_command(
     if r.problems is not None and len(r.problems):
         probs = Table("column", "reason", "rows", "first at", title="quarantined rows by reason")
         lang = output_lang()
-        for p in r.problems.itertuples(index=False):
+        said = reason_texts(r.problems, lang)
+        for p, why in zip(r.problems.itertuples(index=False), said, strict=True):
             first = Location.of(p.example_source, p.example_row).text(lang)
-            probs.add_row(escape(str(p.column)), escape(str(p.reason)), f"{p.rows:,}", first)
+            probs.add_row(escape(str(p.column)), escape(why), f"{p.rows:,}", first)
         console.print(probs)
     if r.ignored_columns:
         console.print(f"[yellow]ignored columns:[/] {', '.join(r.ignored_columns)}")
@@ -564,33 +566,44 @@ def batches_retract(
 def quarantine_command(
     batch: Annotated[int | None, typer.Option("--batch", help="Only this batch.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to print.")] = 50,
+    lang: LangOption = None,
 ) -> None:
     """Show quarantined (rejected) rows with their place in the file (file, sheet, line or
-    Excel row), column, value and reason."""
+    Excel row), column, value and reason (in --lang: reasons said from the message catalog)."""
     try:
         frame = access.quarantine(access.SYSTEM, batch)
     except CitycarbonError as err:
         fail(err)
-    table = Table(
-        "batch",
-        "where (file, sheet, line)",
-        "column",
-        "value",
-        "reason",
-        title=f"quarantined rows ({len(frame):,})",
-    )
     lang = output_lang()
-    for q in frame.head(limit).itertuples(index=False):  # a printed table: --limit rows
+    head = _QUARANTINE_HEAD["zh" if lang == "zh" else "en"]
+    table = Table(*head[:-1], title=head[-1].format(n=f"{len(frame):,}"))
+    shown = frame.head(limit)  # a printed table: --limit rows
+    said = reason_texts(shown, lang)
+    for q, why in zip(shown.itertuples(index=False), said, strict=True):
         table.add_row(
             str(q.batch_id),
             escape(Location.of(q.source_name, q.source_row).text(lang)),
             escape(str(q.column or "")),
             escape(str(q.value or "")),
-            escape(str(q.reason)),
+            escape(why),
         )
     console.print(table)
     if len(frame) > limit:
         console.print(f"... {len(frame) - limit:,} more (--limit)")
+
+
+#: Column heads and title of ``citycarbon quarantine`` by language.
+_QUARANTINE_HEAD = {
+    "zh": ("批次", "位置（文件、工作表、行）", "列", "值", "原因", "隔离的行（{n}）"),
+    "en": (
+        "batch",
+        "where (file, sheet, line)",
+        "column",
+        "value",
+        "reason",
+        "quarantined rows ({n})",
+    ),
+}
 
 
 def _read_table(path: Path, as_written: bool = False) -> pd.DataFrame:

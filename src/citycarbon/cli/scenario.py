@@ -20,6 +20,7 @@ from citycarbon.cli.common import (
     output_lang,
     write_table,
 )
+from citycarbon.contract.records import record_text
 from citycarbon.errors import CitycarbonError
 from citycarbon.pathways import catalogue as cat
 from citycarbon.pathways import cobenefits as cb
@@ -27,7 +28,6 @@ from citycarbon.pathways import economics as ec
 from citycarbon.pathways import macc as mc
 from citycarbon.pathways import scenario as sc
 from citycarbon.runs import scenarios as ds
-from citycarbon.web.i18n import Translator, record_text
 
 scenario_app = typer.Typer(
     help="Pathways and scenarios (情景分析): peak, neutrality, Monte Carlo, MACC, co-benefits.",
@@ -150,7 +150,7 @@ def scenario_run(
         if json_out:
             json_out.write_text(json.dumps(sc.chart_data([run])), encoding="utf-8")
             console.print(f"chart data written to {json_out}")
-        console.print(f"inputs: {record_text(Translator(lang or output_lang()), history.method)}")
+        console.print(f"inputs: {record_text(history.method, lang or output_lang())}")
     except CitycarbonError as err:
         fail(err)
 

@@ -24,6 +24,7 @@ from types import MappingProxyType
 
 import pandas as pd
 
+from citycarbon.contract.records import message_record
 from citycarbon.errors import InputError
 
 #: Provenance columns every result row carries (added by the store where a run leaves them out).
@@ -52,7 +53,8 @@ class Result:
     partition : str or None
         ``"year"``: written per data year; None: written whole per run (vintages).
     method : str
-        Default ``method`` text where a run does not set one per row.
+        Default ``method`` record (:mod:`citycarbon.contract.records`) where a run does not set
+        one per row.
     title_zh, title_en : str
         What the table holds, for status pages and exports.
     """
@@ -167,14 +169,7 @@ ENTERPRISE_MONTH_GASES = Result(
         "emissions_tco2e": "tCO2e",
         "notation_key": "",
     },
-    method=(
-        "enterprise accounts by IPCC sector (of the enterprise's industry) and gas: CO2 of scope 1 "
-        "= combustion_co2_t and of scope 2 (S2.1 net imported electricity) = electricity_co2_t of "
-        "enterprise_month_fuel_emissions; CH4 and N2O of the fuel burnt (less feedstock) by the "
-        "stationary-combustion factors of the sector (IPCC 2006 Vol. 2 Tables 2.2-2.5), GWP100 of "
-        "the profile; NE where the profile has no factor. Purchased heat is not a row: the city "
-        "inventory counts heat where it is produced (1.A.1)"
-    ),
+    method=message_record("enterprise_sector_gas"),
     title_zh="企业月度分部门分气体排放",
     title_en="Enterprise monthly emissions by IPCC sector and gas",
 )
@@ -216,7 +211,7 @@ CITY_INDICATORS = Result(
     "city_indicators",
     key=("region_code", "period_type", "year", "period", "indicator", "basis"),
     columns={"value": "per unit column", "unit": ""},
-    method="indicators of the city inventory and energy balance (see city_inventory)",
+    method=message_record("city_indicators"),
     title_zh="城市统计指标",
     title_en="City indicators",
 )
@@ -229,7 +224,7 @@ INVENTORY_UNCERTAINTY = Result(
         "upper_95": "tCO2e",
         "uncertainty_pct": "%",
     },
-    method="IPCC 2006 Vol. 1 Ch. 3: approach 1 (eq. 3.1, 3.2) and approach 2 (Monte Carlo)",
+    method=message_record("inventory_uncertainty"),
     title_zh="清单不确定性",
     title_en="Inventory uncertainty",
 )
@@ -243,7 +238,7 @@ INVENTORY_RECONCILIATION = Result(
         "coverage_share": "1",
         "flag": "",
     },
-    method="bottom-up (205-1 reporters) vs top-down (energy balance); unattributed = city - sum",
+    method=message_record("inventory_reconciliation"),
     title_zh="自下而上与自上而下核对",
     title_en="Bottom-up vs top-down reconciliation",
 )
@@ -266,12 +261,7 @@ CITY_SCOPE2 = Result(
         "residual_mwh": "MWh",
         "consumption_co2_t": "t",
     },
-    method=(
-        "scope 2 of electricity: location-based under the declared grid region and the other "
-        "grid regions of the sensitivity (MEE/NBS factors, the latest published for a year up to "
-        "the data year); market-based with green certificates and contracts counted once and the "
-        "MEE/NBS factor excluding market-traded non-fossil electricity on the residual"
-    ),
+    method=message_record("city_scope2"),
     title_zh="范围二口径与电网因子敏感性",
     title_en="Scope 2 basis and grid-factor sensitivity",
 )
@@ -285,11 +275,7 @@ CITY_SINKS = Result(
         "co2_t": "tCO2",
         "tier": "",
     },
-    method=(
-        "carbon sinks (accounting/sinks.py): land by stock difference (IPCC 2006 Vol. 4 eq. 2.5), "
-        "blue carbon per site (IPCC 2013 Wetlands Supplement Ch. 4; HY/T 0349-2022 pools), "
-        "mariculture as memo (sector 'memo', outside the removals); removals negative"
-    ),
+    method=message_record("city_sinks"),
     title_zh="城市碳汇",
     title_en="City carbon sinks",
 )
@@ -320,14 +306,7 @@ CITY_TRANSPORT = Result(
         "emissions_tco2e": "tCO2e",
         "notation_key": "",
     },
-    method=(
-        "transport by mode (accounting/transport.py): fuel x NCV x CO2 factor, CH4 and N2O per "
-        "TJ (IPCC 2006 Vol. 2 Ch. 3 Tier 1); aviation with LTO statistics split into LTO "
-        "(cycles x fuel per cycle) and cruise (the rest; §3.6.1.2 Tier 2, eqs. 3.6.2-3.6.3); "
-        "water-borne by kind (harbour, coastal: 1.A.3.d.ii; international: 1.A.3.d.i, §3.5); "
-        "international trips memo items (memo true), outside every total; facility: the "
-        "airport or port reporting as an entity (blank: the city's, none named)"
-    ),
+    method=message_record("city_transport"),
     title_zh="交通分方式排放",
     title_en="Transport emissions by mode",
 )
@@ -347,11 +326,7 @@ GPC_INVENTORY = Result(
         "note_zh": "",
         "note_en": "",
     },
-    method=(
-        "GPC v1.1 reporting framework (accounting/gpc.py): scope 2 of electricity and heat "
-        "consumed, T&D losses scope 3 (BASIC+), I.4.4 reported outside BASIC, transboundary "
-        "aviation and shipping scope 3, international bunkers memo items"
-    ),
+    method=message_record("gpc_framework"),
     title_zh="GPC 城市温室气体清单",
     title_en="GPC city inventory",
 )
@@ -379,12 +354,7 @@ NOWCAST = Result(
         "city": "",
     },
     partition=None,
-    method=(
-        "levels city (the 205-1 reporters' sum), district, industry, enterprise: metered "
-        "electricity x ratios calibrated on the statistics, conformal intervals; level "
-        "city_wide: the reporters plus the rest of the city inventory scaled with city-wide "
-        "proxies (power/nowcast.py)"
-    ),
+    method=message_record("nowcast"),
     title_zh="以电折碳快报",
     title_en="Emissions nowcast from power data",
 )
@@ -404,7 +374,7 @@ NOWCAST_BACKTEST = Result(
         "confidence": "1",
     },
     partition=None,
-    method="rolling-origin backtest of the nowcast against the statistics (MAPE)",
+    method=message_record("nowcast_backtest"),
     title_zh="快报回测",
     title_en="Nowcast backtest",
 )
@@ -420,11 +390,7 @@ NOWCAST_CITY_BACKTEST = Result(
         "proxy": "",
     },
     partition=None,
-    method=(
-        "city-wide nowcast of each inventory year (twelve months of 205-1 statistics, the base "
-        "year's inventory scaled with city-wide proxies) against the city inventory's CO2 "
-        "(incl. net imported electricity); persistence = the base year's inventory"
-    ),
+    method=message_record("nowcast_city_backtest"),
     title_zh="全市快报年度回测",
     title_en="City-wide nowcast backtest against the inventory",
 )
@@ -433,7 +399,7 @@ METER_QUALITY = Result(
     key=("meter_id", "issue", "from", "to"),
     columns={"count": "1"},
     partition=None,
-    method="meter data quality: gaps, duplicates, DST-invalid local times (power/meters.py)",
+    method=message_record("meter_quality"),
     unique_key=False,
     title_zh="电表数据质量",
     title_en="Meter data quality",
@@ -463,7 +429,7 @@ POWER_INDICATORS = Result(
         "industry_size": "1",
     },
     partition=None,
-    method="电-碳-能 indicators of the enterprises (power/indicators.py)",
+    method=message_record("power_indicators"),
     title_zh="电-碳-能指标",
     title_en="Power-carbon-energy indicators",
 )
@@ -472,7 +438,7 @@ LOAD_ANOMALIES = Result(
     key=("enterprise_code", "day"),
     columns={"kwh": "kWh", "trailing_median_kwh": "kWh", "z": "1", "change": "1", "direction": ""},
     partition=None,
-    method="daily load against the trailing median (robust z-score)",
+    method=message_record("load_anomalies"),
     title_zh="负荷异常",
     title_en="Load anomalies",
 )
@@ -577,7 +543,7 @@ DUAL_CONTROL = Result(
         "note": "",
     },
     partition=None,
-    method="carbon and energy dual control on the assessed basis (targets/indicators.py)",
+    method=message_record("dual_control"),
     title_zh="碳排放双控与能耗双控指标（考核口径）",
     title_en="Carbon and energy dual-control indicators (assessed basis)",
 )
@@ -611,12 +577,6 @@ TARGET_STATUS = Result(
 )
 
 # --------------------------------------------------------------------------- carbon efficiency
-_EFFICIENCY_METHOD = (
-    "碳效 (rating/efficiency.py, rule set in the rules column): L = (CO2 of the enterprise accounts "
-    "less green electricity at the location-based grid factor, capped at the electricity CO2) / "
-    "value added; level 低碳 L <= 0.6, 中碳 <= 2.0, 高碳 above; K = L / L of the GB/T 4754 class "
-    "(its CO2 / its value added, same period); grades 1-5 at K <= 0.6, 0.8, 1.2, 2.0"
-)
 CARBON_EFFICIENCY = Result(
     "carbon_efficiency",
     key=("period_type", "year", "month", "enterprise_code"),  # month 0: the year
@@ -641,7 +601,7 @@ CARBON_EFFICIENCY = Result(
         "movement": "",  # up | down | same | new
         "rules": "",  # rule set@version
     },
-    method=_EFFICIENCY_METHOD,
+    method=message_record("carbon_efficiency"),
     title_zh="企业碳效等级（碳效码）",
     title_en="Enterprise carbon-efficiency grades (carbon-efficiency code)",
 )
@@ -654,7 +614,7 @@ CARBON_EFFICIENCY_DISTRIBUTION = Result(
         "value_added_10k_cny": "10^4 CNY",
         "net_co2_t": "t",
     },
-    method="count of graded enterprises per grade, by city, district, park and industry class",
+    method=message_record("carbon_efficiency_distribution"),
     title_zh="碳效等级分布",
     title_en="Distribution of carbon-efficiency grades",
 )
@@ -691,12 +651,7 @@ GREEN_PROJECT_REDUCTION = Result(
         "reduction_per_investment_t_per_10k_cny": "tCO2/10^4 CNY",
     },
     partition=None,
-    method=(
-        "expected annual CO2 reduction per project type, as disclosed under the PBoC "
-        "carbon-emission-reduction facility (Yinfa [2021] No. 278): renewable generation "
-        "x the city's location-based grid factor; energy saved (tce) x CO2 per tce; fuel "
-        "switched to electricity: fuel replaced x CO2 per tce - added electricity x grid factor"
-    ),
+    method=message_record("green_project_reduction"),
     title_zh="绿色低碳项目库：预期年减排量",
     title_en="Green project reserve: expected annual CO2 reduction",
 )
@@ -714,11 +669,7 @@ GREEN_PROJECT_ELIGIBILITY = Result(
         "rules": "",  # rule file version
     },
     partition=None,
-    method=(
-        "match of project type and technology to the clauses of the Guiding Catalogue of Green "
-        "and Low-carbon Transition Industries (2024) and the Green Bond Endorsed Projects "
-        "Catalogue (2021) (versioned rule data; exclusions; evidence required per clause)"
-    ),
+    method=message_record("green_project_eligibility"),
     title_zh="绿色低碳项目库：目录符合性",
     title_en="Green project reserve: catalogue eligibility",
 )
@@ -739,10 +690,7 @@ ENERGY_BENCHMARK = Result(
         "source_status": "",
         "levels": "",  # the levels file, <source>@<version>
     },
-    method=(
-        "单位产品综合能耗 of single-product enterprises (205-1 energy / output) against the "
-        "标杆水平 and 基准水平 of 发改产业〔2023〕723号 (rating/benchmarks.py)"
-    ),
+    method=message_record("energy_benchmark"),
     title_zh="能效对标（标杆水平与基准水平）",
     title_en="Energy-efficiency benchmarking (benchmark and baseline levels)",
 )
@@ -755,7 +703,7 @@ ENERGY_BENCHMARK_SUMMARY = Result(
         "share_advanced": "1",  # of output at or below the benchmark
         "share_below_baseline": "1",  # of output above the baseline
     },
-    method="output-weighted shares of the assessed enterprises (output stands in for capacity)",
+    method=message_record("energy_benchmark_summary"),
     title_zh="能效对标汇总",
     title_en="Energy-efficiency benchmarking by product",
 )
@@ -781,11 +729,7 @@ SUBSIDY_APPLICATION = Result(
         "paid_10k_cny": "10^4 CNY",
         "rules": "",  # <set>@<version> of finance/data/subsidies.yaml
     },
-    method=(
-        "Fujian technical-renovation loan interest subsidy (2 % a year of the daily disbursed "
-        "balance for 3 years from the first disbursement) and one-off 专精特新 grants "
-        "(finance/subsidies.py, rules finance/data/subsidies.yaml)"
-    ),
+    method=message_record("subsidy_application"),
     title_zh="补贴测算（申报）",
     title_en="Subsidy entitlements by application",
 )
@@ -797,7 +741,7 @@ SUBSIDY_SCHEDULE = Result(
         "balance_days_10k_cny": "10^4 CNY",  # sum of balance x days (万元·天)
         "subsidy_10k_cny": "10^4 CNY",
     },
-    method="interest subsidy of the eligible loans by the calendar year it accrues in",
+    method=message_record("subsidy_schedule"),
     title_zh="技改贷款贴息分年测算",
     title_en="Loan interest subsidy by year",
 )
@@ -818,7 +762,7 @@ SUBSIDY_BUDGET = Result(
         "source_status": "",
     },
     partition=None,
-    method="committed (approved entitlements) and paid amounts against the allocation",
+    method=message_record("subsidy_budget"),
     title_zh="补贴资金使用",
     title_en="Subsidy budgets: committed and paid",
 )

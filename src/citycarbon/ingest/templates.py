@@ -32,6 +32,7 @@ from citycarbon.contract.inputs import (
     get_schema,
     raw_rows,
 )
+from citycarbon.contract.records import reason_texts
 from citycarbon.errors import InputError
 
 LANGS = ("zh", "en")
@@ -202,7 +203,8 @@ def failed_rows_frame(kind: str, quarantine: pd.DataFrame, lang: str) -> pd.Data
         return pd.DataFrame(
             columns=[*template_headers(schema, lang), text["source_row"], text["reason"]]
         )
-    problems = quarantine.assign(why=quarantine["column"].fillna("") + ": " + quarantine["reason"])
+    said = reason_texts(quarantine, lang)  # in the user's language
+    problems = quarantine.assign(why=quarantine["column"].fillna("") + ": " + said)
     grouped = problems.groupby(["source_name", "source_row"], sort=True)
     firsts = grouped.first()
     reasons = grouped["why"].agg("; ".join)

@@ -3,6 +3,9 @@ and its 说明 sheet."""
 
 from __future__ import annotations
 
+import pandas as pd
+
+from citycarbon.contract.records import record_text
 from citycarbon.read.presentation import Basis
 from citycarbon.runs.reports import BASIS, ReportData
 
@@ -44,5 +47,15 @@ def report_basis(data: ReportData, lang: str) -> Basis:
         gases=_GASES[data.kind][lang].format(gwp=gwp) if data.kind in _GASES else "",
         factors=factors,
         coverage=coverage,
-        source=data.source,
+        source=record_text(data.source, lang),
     )
+
+
+def provenance_in(data: ReportData, lang: str) -> pd.DataFrame:
+    """The provenance rows of ``data`` with each result's method record said in ``lang`` (free
+    text of earlier runs as stored)."""
+    prov = data.provenance
+    if "method" not in prov:
+        return prov
+    said = {m: record_text(m, lang) for m in prov["method"].unique()}  # a row per result
+    return prov.assign(method=prov["method"].map(said))

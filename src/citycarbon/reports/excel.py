@@ -18,7 +18,7 @@ import pandas as pd
 from citycarbon.contract.exports import spreadsheet_ready, write_csv
 from citycarbon.errors import InputError
 from citycarbon.read.presentation import present, table_title
-from citycarbon.reports.basis import report_basis
+from citycarbon.reports.basis import provenance_in, report_basis
 from citycarbon.runs.reports import ReportData
 
 _NOTE = {"zh": "说明", "en": "Note"}
@@ -70,7 +70,7 @@ def write_excel(data: ReportData, out: str | Path | BinaryIO, lang: str = "zh") 
             sheet = _sheet(f"chart_{name}", lang, used)
             spreadsheet_ready(present(frame, lang)).to_excel(xw, sheet_name=sheet, index=False)
         sheet = _sheet("provenance", lang, used)
-        spreadsheet_ready(present(data.provenance, lang)).to_excel(
+        spreadsheet_ready(present(provenance_in(data, lang), lang)).to_excel(
             xw, sheet_name=sheet, index=False
         )
     return target

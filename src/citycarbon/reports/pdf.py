@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 import pandas as pd
 
 from citycarbon.read.presentation import present, present_with_unit, table_title, with_unit
-from citycarbon.reports.basis import report_basis
+from citycarbon.reports.basis import provenance_in, report_basis
 from citycarbon.runs.reports import ReportData
 
 FALLBACK_CID = "STSong-Light"
@@ -307,7 +307,7 @@ class _Doc:
         self.h(self.text["provenance"])
         self.p(self.text["provenance_text"])
         if len(self.data.provenance):
-            self.table(self.data.provenance)
+            self.table(provenance_in(self.data, self.lang))
 
     def build(self, out: str | Path | BinaryIO) -> Path | BinaryIO:
         """Write the PDF to a path (its directory created) or a binary stream."""

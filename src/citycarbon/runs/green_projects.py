@@ -84,9 +84,7 @@ def green_projects(*, city: Any, settings: Any) -> tuple[pd.DataFrame, pd.DataFr
             source="lake table green_projects",
         )
     reduced, eligible = assess(projects, city=city)
-    kind = reduced["reduction_method"].replace("", "unknown project type")
-    method = GREEN_PROJECT_REDUCTION.method + " [" + kind + "]"
-    results.write(GREEN_PROJECT_REDUCTION, reduced.assign(method=method), lake=settings.lake)
+    results.write(GREEN_PROJECT_REDUCTION, reduced, lake=settings.lake)  # its declared method
     results.write(GREEN_PROJECT_ELIGIBILITY, eligible, lake=settings.lake)
     return reduced, eligible
 

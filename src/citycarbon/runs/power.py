@@ -47,6 +47,7 @@ from citycarbon.accounting.energy import energy_consumption_tce
 from citycarbon.accounting.inventory import enterprise_sectors
 from citycarbon.config import CityConfig, PowerSection, as_city
 from citycarbon.config.settings import get_settings
+from citycarbon.contract.records import message_record, parse_record
 from citycarbon.contract.results import CITY_INVENTORY, ENTERPRISE_MONTH_FUEL
 from citycarbon.contract.results import NOWCAST as NOWCAST_R
 from citycarbon.contract.results import result as declared
@@ -703,12 +704,7 @@ def run_nowcast(
         calibrated_through=through,
         city=data.city.id,
         factor_profile=data.factor_profile,
-        method="electricity-to-carbon nowcast (Liu et al. 2020), model per level: "
-        + (
-            str(chosen)
-            if isinstance(chosen, str)
-            else ", ".join(f"{k}={v}" for k, v in chosen.items())
-        ),
+        method=models_record(chosen),
     )
     cols = [
         "run_id",
@@ -830,9 +826,21 @@ def renowcast(*, cfg=None, settings=None, data: PowerData | None = None) -> Nowc
     return run_nowcast(holdout_months=holdout, model=models, settings=settings, data=data)
 
 
+def models_record(chosen: str | dict[str, str]) -> str:
+    """The method record of a nowcast vintage with the models it used: ``nowcast_model?model=``
+    (one for every level) or ``nowcast_models?city=...&district=...`` (per level)."""
+    if isinstance(chosen, str):
+        return message_record("nowcast_model", model=chosen)
+    return message_record("nowcast_models", **chosen)
+
+
 def _models_of(method: str) -> str | dict[str, str]:
-    """The models a vintage used, from its ``method`` text ('... model per level: city=ratio,
+    """The models a vintage used, from its ``method`` record (:func:`models_record`), or the
+    text of vintages written before records ('... model per level: city=ratio,
     district=loglinear' or '... model per level: ratio')."""
+    parts = dict(parse_record(method) or [])
+    if "nowcast_model" in parts or "nowcast_models" in parts:
+        return parts.get("nowcast_model", {}).get("model") or parts["nowcast_models"]
     spec = method.rsplit("model per level:", 1)[-1].strip()
     if "=" not in spec:
         return spec or "auto"

@@ -70,7 +70,7 @@ def _prov_rows(**frames: tuple[pd.DataFrame, str] | None) -> pd.DataFrame:
                 "factor_profile": str(f["factor_profile"].iloc[0])
                 if "factor_profile" in f and len(f)
                 else "",
-                "method": (str(f["method"].iloc[0])[:160] if "method" in f and len(f) else ""),
+                "method": str(f["method"].iloc[0]) if "method" in f and len(f) else "",
                 "rows": len(f),
             }
         )

@@ -23,9 +23,11 @@ from typing import Any
 
 from citycarbon.config import as_city
 from citycarbon.config.settings import get_settings
+from citycarbon.contract.records import join_records, message_record
 from citycarbon.contract.results import GRID_NODE_INTENSITY, HOURLY_SCOPE2
 from citycarbon.power.scope2 import period_node_intensity
 from citycarbon.runs.flow import demo_scope2_run
+from citycarbon.runs.inventory import grid_factor_records
 from citycarbon.store import results
 
 log = logging.getLogger("citycarbon.power")
@@ -56,13 +58,15 @@ def persist_demo_scope2(
     }
     nodes = nodes.assign(
         basis=f"{BASIS}; imports at {basis['label']}",
-        method="Kang et al. (2015) carbon emission flow",
+        method=message_record("emission_flow"),
         **common,
     )
     ents = res.enterprises.drop(columns=["grid"], errors="ignore")
     ents = ents.assign(
         year=readings.year,
-        method=f"hourly nodal scope 2 vs annual factor (GHG Protocol); {basis['label']}",
+        method=join_records(
+            message_record("hourly_scope2"), grid_factor_records(basis.to_frame().T).iat[0]
+        ),
         grid_region=basis["grid_region"],
         factor_year=int(basis["factor_year"]),
         **common,

@@ -36,6 +36,7 @@ import yaml
 
 from citycarbon.config import TargetsSection, as_city
 from citycarbon.config.settings import get_settings
+from citycarbon.contract.records import message_record
 from citycarbon.contract.results import DUAL_CONTROL, TARGET_PROGRESS, TARGET_STATUS
 from citycarbon.errors import InputError
 from citycarbon.runs import notify as nt
@@ -44,6 +45,14 @@ from citycarbon.store import results
 from citycarbon.store import targets as targets_store
 from citycarbon.targets import targets as tg
 from citycarbon.targets import warnings as wn
+
+#: The method records of progress and status by where the actual values come from
+#: (:attr:`Actuals.source`).
+ACTUALS_METHODS = {
+    "city_inventory": message_record("targets_from_inventory"),
+    "enterprise_fallback": message_record("targets_from_enterprises"),
+    "none": message_record("targets_no_actuals"),
+}
 
 log = logging.getLogger(__name__)
 DATA_DIR = Path(__file__).parents[1] / "targets" / "data"
@@ -378,7 +387,7 @@ def recompute(
         tag = {
             "run_id": run_id,
             "factor_profile": _profile(actuals.provenance, actuals.source),
-            "method": f"targets:{actuals.source}",
+            "method": ACTUALS_METHODS[actuals.source],
         }
         with results.transaction(run_id, lake=settings.lake):
             if len(actuals.indicators):
