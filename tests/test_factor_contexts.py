@@ -339,15 +339,23 @@ def test_the_statistics_bureau_rate_wins(tmp_path):
 
 
 def test_the_energy_balance_method_cites_each_year_rate():
+    from citycarbon.contract.records import parse_record, record_text
     from citycarbon.runs.inventory import _balance_method
 
     method = _balance_method(pd.Series([2022, 2022, 2024]), INVENTORY)
     assert method[0] == method[1]
-    assert method[0].endswith(
-        "cn-power-coal-rate@2024.1 coal_equivalent_primary[electricity] = 0.3007 kgce/kWh "
-        "(year 2022)"
-    )
-    assert method[2].endswith("(year 2024), assumption")
+    (key, params), *rest = parse_record(method[0])
+    assert key == "energy_balance" and not rest
+    assert params == {
+        "set_id": "cn-power-coal-rate",
+        "version": "2024.1",
+        "rate": "0.3007",
+        "unit": "kgce/kWh",
+        "rate_year": "2022",
+    }
+    assert [k for k, _ in parse_record(method[2])] == ["energy_balance", "assumed_value"]
+    said = record_text(method[2], "en")
+    assert "cn-power-coal-rate@2024.1" in said and "2024" in said and "assumption" in said
 
 
 # --- the status column ----------------------------------------------------------------------
