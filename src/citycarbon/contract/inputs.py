@@ -675,7 +675,15 @@ CITY_MONTHLY_STATISTICS = Schema(
 #: The city's long statistical-yearbook series (统计年鉴 / 统计公报时间序列), one row a year: the
 #: drivers and emissions history of STIRPAT and of the baseline's calibration before the inventory
 #: years (citycarbon.runs.scenarios). Percentages are stored in percent.
-_PCT = dict(dtype="float64", required=False, nullable=True, unit="%", minimum=0.0, maximum=100.0)
+_PCT = dict(
+    dtype="float64",
+    required=False,
+    nullable=True,
+    unit="%",
+    minimum=0.0,
+    maximum=100.0,
+    plausible="a share of a whole is at most 100 %",
+)
 YEARBOOK_SERIES = Schema(
     kind="yearbook_series",
     table="yearbook_series",
@@ -717,7 +725,7 @@ YEARBOOK_SERIES = Schema(
             "gdp_base_year",
             "int64",
             minimum=1949,
-            maximum=2100,
+            latest="finished",
             aliases=("可比价基年", "不变价基年", "价格基年", "base_year"),
             doc="the year whose prices the comparable GDP is in (one base year per city)",
         ),
