@@ -1063,6 +1063,7 @@ SUBSIDY_APPLICATIONS = Schema(
             required=False,
             nullable=True,
             minimum=2000,
+            latest="finished",  # the schema allows this year (allow_future)
             aliases=("认定年度", "认定年份"),
             doc="year of the 专精特新 recognition (a grant is paid for a new recognition only)",
         ),
@@ -1841,6 +1842,7 @@ GREEN_PROJECTS = Schema(
             nullable=True,
             minimum=2000,
             maximum=2060,
+            latest="finished",  # the schema allows future years (allow_future)
             plausible="the programme's horizon ends in 2060",
             aliases=("示范认定年份", "认定年份", "示范年份", "demonstration_recognised"),
             doc="the year the project was recognised as a demonstration project",
