@@ -210,7 +210,7 @@ def transport_emissions(activity: pd.DataFrame, profile: FactorProfile) -> pd.Da
         trips), gpc_ref, memo (bool), gas, energy_tj, emissions_t (NaN where the gas has no
         factor: NE), emissions_tco2e, notation_key, method.
     """
-    cols = [
+    keys = [
         "region_code",
         "year",
         "facility",
@@ -220,6 +220,9 @@ def transport_emissions(activity: pd.DataFrame, profile: FactorProfile) -> pd.Da
         "technology",
         "trip",
         "fuel",
+    ]
+    cols = [
+        *keys,
         "fuel_zh",
         "fuel_en",
         "phase",
@@ -255,17 +258,6 @@ def transport_emissions(activity: pd.DataFrame, profile: FactorProfile) -> pd.Da
     sector = np.where(memo, "M." + category + ".i", category)
     ref = reference_numbers(a["mode"].map(GPC_SUBSECTOR), a["trip"], np.zeros(len(a), bool))
     gwp = dict(zip(GASES, gwp_values(["CO2", "CH4_non_fossil", "N2O"], profile), strict=True))
-    keys = [
-        "region_code",
-        "year",
-        "facility",
-        "mode",
-        "navigation_type",
-        "vehicle_type",
-        "technology",
-        "trip",
-        "fuel",
-    ]
     base = a[[*keys, "phase", "lto_cycles"]].assign(
         fuel_zh=f["name_zh"].reindex(a["fuel"]).to_numpy(),
         fuel_en=f["name_en"].reindex(a["fuel"]).to_numpy(),
