@@ -56,12 +56,16 @@ def offsets_and_sinks(overview: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
     return offsets, sinks
 
 
-def green_credit(overview: pd.DataFrame) -> pd.DataFrame:
+Held = tuple[pd.DataFrame, pd.DataFrame]
+
+
+def green_credit(overview: pd.DataFrame, held: Held | None = None) -> pd.DataFrame:
     """``overview`` with ``carbon_class`` (negative | zero | low | ''), the classification rule
     set, the sinks and accepted offsets netted, the points and contributions of each score
-    component and ``green_credit_score``."""
+    component and ``green_credit_score``. ``held``: the overview's
+    :func:`offsets_and_sinks`, when the caller has read them already."""
     rules = cl.classification_rules()
-    offsets, sinks = offsets_and_sinks(overview)
+    offsets, sinks = held if held is not None else offsets_and_sinks(overview)
     classified = cl.classify(
         overview,
         sinks.groupby("enterprise_code")["tco2"].sum(),
@@ -71,17 +75,21 @@ def green_credit(overview: pd.DataFrame) -> pd.DataFrame:
     return credit.green_credit_score(classified, credit.credit_rules())
 
 
-def evidence(overview: pd.DataFrame) -> pd.DataFrame:
+def evidence(overview: pd.DataFrame, held: Held | None = None) -> pd.DataFrame:
     """What the classes of the overview's enterprises rest on, one row per instrument: green
     electricity bought in the year (each certificate once; deals without a certificate id summed
     per enterprise and type, ``records`` counting them), accepted offsets retired, own sinks
-    (:func:`citycarbon.rating.classification.evidence`)."""
+    (:func:`citycarbon.rating.classification.evidence`). ``held`` as in :func:`green_credit`
+    (rows of other enterprises are left out)."""
     green = elec.instruments_counted_once(
         _of_overview(
             "green_electricity", overview, ["mwh", "instrument", "certificate_id", "month"]
         )
     )
-    offsets, sinks = offsets_and_sinks(overview)
+    offsets, sinks = held if held is not None else offsets_and_sinks(overview)
+    codes = overview["enterprise_code"]
+    offsets = offsets[offsets["enterprise_code"].isin(codes)]
+    sinks = sinks[sinks["enterprise_code"].isin(codes)]
     rows = cl.evidence(green, offsets, sinks, cl.classification_rules())
     # instruments without a reference (monthly green-power deals) summed per enterprise and type
     keys = ["enterprise_code", "kind", "instrument", "unit"]

@@ -22,7 +22,13 @@ from citycarbon.read import green_projects as gq
 from citycarbon.read import subsidies as sq
 from citycarbon.read.access import Principal
 from citycarbon.runs import green_projects as rg
-from citycarbon.runs.finance import evidence, green_credit, published, score_weights
+from citycarbon.runs.finance import (
+    evidence,
+    green_credit,
+    offsets_and_sinks,
+    published,
+    score_weights,
+)
 from citycarbon.runs.subsidies import estimate
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render
@@ -55,10 +61,13 @@ OwnerDep = Annotated[Principal, Depends(consent_owner)]
 @router.get("/finance", response_class=HTMLResponse, include_in_schema=False)
 def finance_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
     overview = fq.overview(principal)
-    frame = green_credit(overview)
+    held = offsets_and_sinks(overview)  # read once for the classes and their evidence
+    frame = green_credit(overview, held)
     classified = frame[frame["carbon_class"].fillna("") != ""]
     names = dict(zip(frame["enterprise_code"], frame["name"].fillna(""), strict=True))
-    proof = evidence(overview[overview["enterprise_code"].isin(classified["enterprise_code"])])
+    proof = evidence(
+        overview[overview["enterprise_code"].isin(classified["enterprise_code"])], held
+    )
     projects = gq.projects(principal)
     techs = rg.technology_names().set_index("id")
     return render(
