@@ -110,7 +110,7 @@ def _names() -> set[str]:
     """Names the pages may show in either language: registry entries, targets, users, sectors,
     blue-carbon sites (as their owners name them), balance-table items, fuels, grid regions,
     factor set ids, the documents that factor values and methods cite, city and district
-    names, airports and ports."""
+    names, airports and ports, the purposes of consents (as their enterprise wrote them)."""
     frames = [catalog.registry_frame(t) for t in ("regions", "parks", "enterprises", "grid_nodes")]
     frames.append(targets_frame()[["code", "name"]])
     data = [Path(accounting.__file__).parent / "data", Path(factors.__file__).parent / "data"]
@@ -122,6 +122,8 @@ def _names() -> set[str]:
     frames.append(lake.read_current("enterprise_offsets")[["reference"]])  # serials, sites
     frames.append(lake.read_current("blue_carbon_sites")[["site_name"]])  # the sites' own names
     frames.append(lake.read_current("transport_fuel")[["facility"]])  # airports and ports
+    own = users.get_user_by_name("enterprise").scope_code  # consents' purposes, as written
+    frames.append(consents.of_enterprise(own)[["purpose"]])
     subsidy = yaml.safe_load(
         (Path(finance.__file__).parent / "data" / "subsidies.yaml").read_text(encoding="utf-8")
     )

@@ -77,6 +77,21 @@ def unit_client(web_home, app):
     return sign_in(app, "sti1")
 
 
+def test_a_unit_user_lands_on_its_tasks_under_its_units_name(app):
+    """The demo's 责任单位 user (unit1, 市科技局): no emission pages in its menu, 总览 leads to
+    行动跟踪, the header names the unit (not its code)."""
+    client = sign_in(app, "unit1")
+    r = client.get("/?lang=zh", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/actions")
+    page = client.get("/actions?lang=zh").text
+    nav = page.split('class="mainnav"', 1)[1].split("</nav>", 1)[0]
+    assert 'data-nav="actions"' in nav and 'data-nav="techmap"' in nav
+    assert not any(f'data-nav="{k}"' in nav for k in ("overview", "map", "inventory", "data"))
+    assert "市科技局" in page and "Municipal Science and Technology Bureau" in client.get(
+        "/actions?lang=en"
+    ).text
+
+
 @pytest.mark.parametrize("user", ["admin", "analyst", "viewer", "siming", "enterprise"])
 def test_pages_open_for_every_role(app, user):
     client = sign_in(app, user)

@@ -3,7 +3,10 @@
 The passwords are for the synthetic demo only and documented (README): ``<username>-demo``.
 Scopes are chosen deterministically from the demo registry: the district manager manages 思明区
 (the first district of the city config), the park manager the park with the most enterprises,
-the enterprise user the largest emitter of that park (the lowest credit code when no results).
+the enterprise user the largest emitter of that park (the lowest credit code when no results);
+the bank user ``bank1`` sees that enterprise, whose user gave it a ``full`` consent for a year,
+and the responsible-unit user ``unit1`` reports for 市科技局 (``sti``), the first unit of the
+action plan.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from citycarbon.read import access
+from citycarbon.read import finance as finance_reads
+from citycarbon.runs import actions
 from citycarbon.store import catalog, users
 
 
@@ -26,7 +31,9 @@ class DemoUser:
 
 
 #: The demo users' names (one per role), in the order they are created.
-DEMO_USERNAMES = ("admin", "analyst", "siming", "park", "enterprise", "viewer")
+DEMO_USERNAMES = ("admin", "analyst", "siming", "park", "enterprise", "viewer", "bank1", "unit1")
+#: The demo bank's consent from the demo enterprise (store.consents).
+DEMO_CONSENT = {"scope": "full", "purpose": "授信审查（演示）", "days": 365}
 
 
 def demo_password(username: str) -> str:
@@ -56,11 +63,30 @@ def create_demo_users(city_config) -> list[DemoUser]:
         if len(annual):
             totals = annual.groupby("enterprise_code")["co2_t"].sum().sort_index()
             enterprise = str(totals.idxmax())
+    unit = next(iter(actions.unit_labels()))
     wanted = zip(
         DEMO_USERNAMES,
-        ("admin", "city_analyst", "district_manager", "park_manager", "enterprise_user", "viewer"),
-        (None, None, district.code, park, enterprise, None),
-        ("管理员", "市级分析员", f"{district.zh}管理员", "园区管理员", "企业用户", "只读用户"),
+        (
+            "admin",
+            "city_analyst",
+            "district_manager",
+            "park_manager",
+            "enterprise_user",
+            "viewer",
+            "bank",
+            "unit_user",
+        ),
+        (None, None, district.code, park, enterprise, None, None, unit),
+        (
+            "管理员",
+            "市级分析员",
+            f"{district.zh}管理员",
+            "园区管理员",
+            "企业用户",
+            "只读用户",
+            "示例银行",
+            "责任单位用户",
+        ),
         strict=True,
     )
     out = []
@@ -76,6 +102,9 @@ def create_demo_users(city_config) -> list[DemoUser]:
                 display_name=name,
                 actor="demo",
             )
+            if role == "bank":  # given by the enterprise user, as on its page
+                owner = access.principal_named("enterprise")
+                finance_reads.grant(owner, enterprise, grantee=username, **DEMO_CONSENT)
         out.append(DemoUser(username, demo_password(username), role, scope, name))
     access.invalidate()
     return out

@@ -52,6 +52,8 @@ CITY_WIDE_ROLES = frozenset({"admin", "city_analyst", "viewer"})
 #: permission -> roles that have it (one place for every role rule).
 PERMISSIONS: dict[str, frozenset[str]] = {
     "read": frozenset(USER_ROLES),
+    # the emission, energy and target pages; a 责任单位 user has none of that data in scope
+    "read_emissions": frozenset(USER_ROLES) - {"unit_user"},
     "read_city": CITY_WIDE_ROLES,
     "upload": frozenset({"admin", "city_analyst"}),
     "retract": frozenset({"admin", "city_analyst"}),

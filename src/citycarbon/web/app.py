@@ -46,9 +46,10 @@ from citycarbon.contract.exports import spreadsheet_ready, write_csv
 from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.read import access
 from citycarbon.read import methods as read_methods
-from citycarbon.read.access import AccessDenied, NotVisible
+from citycarbon.read.access import AccessDenied, NotVisible, Principal
 from citycarbon.read.presentation import Basis, present, table_title, value_label
 from citycarbon.runs import jobs
+from citycarbon.runs.actions import unit_labels
 from citycarbon.web import auth
 from citycarbon.web.i18n import DEFAULT_LANG, LANGS, Translator, reason_text, record_text
 
@@ -92,25 +93,35 @@ class NavItem:
 
 
 NAV = (
-    NavItem("overview", "/", "overview"),
-    NavItem("map", "/map", "map"),
-    NavItem("power", "/power", "power"),
-    NavItem("enterprises", "/enterprises", "enterprises"),
-    NavItem("rating", "/rating", "rating"),
+    NavItem("overview", "/", "overview", "read_emissions"),
+    NavItem("map", "/map", "map", "read_emissions"),
+    NavItem("power", "/power", "power", "read_emissions"),
+    NavItem("enterprises", "/enterprises", "enterprises", "read_emissions"),
+    NavItem("rating", "/rating", "rating", "read_emissions"),
     NavItem("finance", "/finance", "finance", "read_finance"),
-    NavItem("inventory", "/inventory", "inventory"),
-    NavItem("scenarios", "/scenarios", "scenarios"),
-    NavItem("targets", "/targets", "targets"),
+    NavItem("inventory", "/inventory", "inventory", "read_emissions"),
+    NavItem("scenarios", "/scenarios", "scenarios", "read_emissions"),
+    NavItem("targets", "/targets", "targets", "read_emissions"),
     NavItem("techmap", "/techmap", "techmap"),
     NavItem("actions", "/actions", "techmap"),
-    NavItem("credits", "/credits", "credits"),
-    NavItem("data", "/data", "data"),
+    NavItem("credits", "/credits", "credits", "read_emissions"),
+    NavItem("data", "/data", "data", "read_emissions"),
     NavItem("factors", "/factors", "factors"),
     NavItem("methods", "/methods", "methods"),
     NavItem("admin", "/admin", "admin", "manage_users"),
 )
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+
+def scope_label(principal: Principal, lang: str) -> str:
+    """What the principal sees, for page headers: :func:`citycarbon.read.access.scope_label`,
+    and for a 责任单位 user its unit's name (the action plan's units)."""
+    if principal.role == "unit_user":
+        unit = unit_labels().get(principal.scope_code or "")
+        if unit:
+            return unit[lang]
+    return access.scope_label(principal, lang)
 
 
 def _fmt_num(value: Any, digits: int = 1) -> str:

@@ -31,7 +31,7 @@ from citycarbon.runs.finance import (
 )
 from citycarbon.runs.subsidies import estimate
 from citycarbon.web import auth
-from citycarbon.web.app import lang_of, records, render
+from citycarbon.web.app import lang_of, records, render, scope_label
 from citycarbon.web.routes.api import (
     CreditCode,
     FileLang,
@@ -75,7 +75,7 @@ def finance_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
         "finance.html",
         {
             "active": "finance",
-            "scope": access.scope_label(principal, lang_of(request)),
+            "scope": scope_label(principal, lang_of(request)),
             "rows": records(frame),
             "evidence": records(proof.head(200)),
             "evidence_total": len(proof),
@@ -118,7 +118,7 @@ def _subsidy_page(request: Request, principal: Principal, **extra: Any) -> HTMLR
     city = principal.city_wide
     context = {
         "active": "finance",
-        "scope": access.scope_label(principal, lang_of(request)),
+        "scope": scope_label(principal, lang_of(request)),
         "applications": records(sq.applications(principal)),
         "budgets": records(sq.budgets(principal)) if city else [],
         "calculator": city,

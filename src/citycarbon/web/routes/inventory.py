@@ -34,7 +34,15 @@ from citycarbon.runs.inventory import write_balance_xlsx
 from citycarbon.runs.reporting_tables import GUIDELINE_BASIS, layout, reporting_tables
 from citycarbon.runs.reports import inventory_report
 from citycarbon.web import auth
-from citycarbon.web.app import XLSX, attachment, lang_of, records, render, table_download
+from citycarbon.web.app import (
+    XLSX,
+    attachment,
+    lang_of,
+    records,
+    render,
+    scope_label,
+    table_download,
+)
 from citycarbon.web.i18n import Translator
 from citycarbon.web.routes.api import FileLang, Format, Limit, Offset, Page, file_basis, page
 
@@ -279,7 +287,7 @@ def inventory_page(
         "basis": basis,
         "period": period,
         "tce_basis": tce_basis,
-        "scope": access.scope_label(principal, lang),
+        "scope": scope_label(principal, lang),
         "city_wide": principal.can("read_city"),
     }
     if not years:
@@ -361,7 +369,7 @@ def api_summary(
         "basis": basis,
         "scope": "city"
         if principal.can("read_city")
-        else f"enterprises of {access.scope_label(principal, 'en')}",
+        else f"enterprises of {scope_label(principal, 'en')}",
         "total_tco2e": s["total_tco2e"],
         "by_sector": records(s["by_sector"]),
         "by_gas": records(s["by_gas"]),

@@ -24,7 +24,7 @@ from citycarbon.read import access
 from citycarbon.read import green_projects as gq
 from citycarbon.runs import map_layers as ml
 from citycarbon.web import auth
-from citycarbon.web.app import lang_of, render
+from citycarbon.web.app import lang_of, render, scope_label
 from citycarbon.web.i18n import Translator
 
 
@@ -299,7 +299,7 @@ def map_page(request: Request, principal: Annotated[Any, Depends(_principal)]) -
                 **{k: t(f"map.{k}") for k in JS_KEYS},
                 **{k: t(f"projects.{k}") for k in PROJECT_JS_KEYS},
             },
-            "scope_label": access.scope_label(principal, t.lang),
+            "scope_label": scope_label(principal, t.lang),
         },
     )
 

@@ -13,14 +13,14 @@ from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from citycarbon.read import access
 from citycarbon.read import pages as pq
 from citycarbon.read.access import Principal
 from citycarbon.web import auth
-from citycarbon.web.app import lang_of, records, render
+from citycarbon.web.app import lang_of, records, render, scope_label
 from citycarbon.web.i18n import Translator
 
 router = APIRouter(include_in_schema=False)
@@ -163,7 +163,9 @@ def _statistics(principal: Principal, lang: str) -> pd.DataFrame:
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
+def overview_page(request: Request, principal: PrincipalDep) -> Response:
+    if not principal.can("read_emissions"):  # a 责任单位 user: its home is 行动跟踪
+        return RedirectResponse(f"/actions?lang={lang_of(request)}", status_code=303)
     lang = lang_of(request)
     t = Translator(lang)
     data = overview_data(principal)
@@ -180,7 +182,7 @@ def overview_page(request: Request, principal: PrincipalDep) -> HTMLResponse:
             "data": data,
             "kpis": kpis,
             "charts": _charts(data, t, lang) if data["years"] else None,
-            "scope": access.scope_label(principal, lang),
+            "scope": scope_label(principal, lang),
             "panels": _panels(request, principal),
             "stats": stats,
             "scope2_basis": records(pq.scope2_basis(principal, kpis["last"]["year"]).head(1))

@@ -18,7 +18,7 @@ from citycarbon.read import power as pw
 from citycarbon.read.access import Principal
 from citycarbon.runs import power as power_runs
 from citycarbon.web import auth
-from citycarbon.web.app import lang_of, records, render, templates
+from citycarbon.web.app import lang_of, records, render, scope_label, templates
 from citycarbon.web.i18n import Translator
 from citycarbon.web.routes.api import FileLang, Format, Limit, Offset, Page, file_basis, page
 
@@ -224,7 +224,7 @@ def power_page(
     episodes = pw.anomaly_episodes(principal)
     ctx: dict[str, Any] = {
         "active": "power",
-        "scope": access.scope_label(principal, lang),
+        "scope": scope_label(principal, lang),
         "levels": pw.levels(principal),
         "level": level,
         "entity": entity,

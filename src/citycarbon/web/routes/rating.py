@@ -11,11 +11,11 @@ import pandas as pd
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from citycarbon.read import access, badge
+from citycarbon.read import badge
 from citycarbon.read import rating as rq
 from citycarbon.read.access import Principal
 from citycarbon.web import auth
-from citycarbon.web.app import lang_of, records, render
+from citycarbon.web.app import lang_of, records, render, scope_label
 from citycarbon.web.i18n import Translator
 from citycarbon.web.routes.api import (
     CreditCode,
@@ -104,7 +104,7 @@ def rating_page(
             "active": "rating",
             "computed": rq.computed(),
             "hint": rq.HINT,
-            "scope": access.scope_label(principal, lang),
+            "scope": scope_label(principal, lang),
             "period_type": period_type,
             "year": year,
             "month": month,

@@ -22,7 +22,7 @@ from citycarbon.reports.excel import write_excel
 from citycarbon.reports.pdf import targets_pdf
 from citycarbon.runs.reports import PERIOD_PATTERN, targets_report
 from citycarbon.web import auth
-from citycarbon.web.app import lang_of, records, render
+from citycarbon.web.app import lang_of, records, render, scope_label
 from citycarbon.web.i18n import Translator
 from citycarbon.web.routes.api import (
     FileLang,
@@ -290,7 +290,7 @@ def targets_page(
     computed = pq.result("target_progress") is not None
     ctx: dict[str, Any] = {
         "active": "targets",
-        "scope": access.scope_label(principal, lang),
+        "scope": scope_label(principal, lang),
         "computed": computed,
         "targets": records(tg),
         "lamps": {lv: int((st["level"] == lv).sum()) for lv in LAMPS},

@@ -20,7 +20,7 @@ from citycarbon.runs import actions as ra
 from citycarbon.runs import corrections
 from citycarbon.runs import green_projects as rg
 from citycarbon.web import auth
-from citycarbon.web.app import lang_of, records, render
+from citycarbon.web.app import lang_of, records, render, scope_label
 from citycarbon.web.routes.api import Format, Limit, Offset, Page, page
 
 router = APIRouter()
@@ -127,7 +127,7 @@ def projects_page(
         "techmap_projects.html",
         {
             "active": "techmap",
-            "scope": access.scope_label(principal, lang_of(request)),
+            "scope": scope_label(principal, lang_of(request)),
             "projects": project_rows(frame),
             "totals": gq.totals(frame),
             "options": gq.filter_options(principal),
@@ -218,6 +218,7 @@ def _actions(request: Request, principal: Principal, number: int | None) -> HTML
         "actions.html",
         {
             "active": "actions",
+            "scope": scope_label(principal, lang_of(request)),
             "number": number,
             "actions": records(ra.action_table()),
             "tasks": records(board.drop(columns=["at"])),
