@@ -78,9 +78,9 @@ def unit_client(web_home, app):
 
 
 def test_a_unit_user_lands_on_its_tasks_under_its_units_name(app):
-    """The demo's 责任单位 user (unit1, 市科技局): no emission pages in its menu, 总览 leads to
+    """The demo's 责任单位 user (unit, 市科技局): no emission pages in its menu, 总览 leads to
     行动跟踪, the header names the unit (not its code)."""
-    client = sign_in(app, "unit1")
+    client = sign_in(app, "unit")
     r = client.get("/?lang=zh", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/actions")
     page = client.get("/actions?lang=zh").text

@@ -335,7 +335,7 @@ def test_every_number_of_every_kind_has_a_declared_plausible_range():
 # --------------------------------------------------------------------------- serve
 def test_serve_refuses_demo_passwords_in_production(web_home):
     """Last: it changes a password."""
-    assert users_with_demo_password() == [*ALL_USERS, "bank1", "unit1"]
+    assert users_with_demo_password() == [*ALL_USERS, "greenbank", "unit"]
     r = CliRunner().invoke(cli, ["serve", "--production", "--no-worker", "--no-schedule"])
     assert r.exit_code == 1, r.output
     assert "not starting with --production" in r.output and "admin" in r.output

@@ -4,8 +4,8 @@ The passwords are for the synthetic demo only and documented (README): ``<userna
 Scopes are chosen deterministically from the demo registry: the district manager manages 思明区
 (the first district of the city config), the park manager the park with the most enterprises,
 the enterprise user the largest emitter of that park (the lowest credit code when no results);
-the bank user ``bank1`` sees that enterprise, whose user gave it a ``full`` consent for a year,
-and the responsible-unit user ``unit1`` reports for 市科技局 (``sti``), the first unit of the
+the bank user ``greenbank`` sees that enterprise, whose user gave it a ``full`` consent for a year,
+and the responsible-unit user ``unit`` reports for 市科技局 (``sti``), the first unit of the
 action plan.
 """
 
@@ -31,7 +31,7 @@ class DemoUser:
 
 
 #: The demo users' names (one per role), in the order they are created.
-DEMO_USERNAMES = ("admin", "analyst", "siming", "park", "enterprise", "viewer", "bank1", "unit1")
+DEMO_USERNAMES = ("admin", "analyst", "siming", "park", "enterprise", "viewer", "greenbank", "unit")
 #: The demo bank's consent from the demo enterprise (store.consents).
 DEMO_CONSENT = {"scope": "full", "purpose": "授信审查（演示）", "days": 365}
 

@@ -14,6 +14,7 @@ Run it with ``citycarbon serve`` (uvicorn).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import io
@@ -42,6 +43,7 @@ from starlette.formparsers import MultiPartException
 from citycarbon import __version__
 from citycarbon.config.home import make_private, without_server_paths
 from citycarbon.config.settings import get_settings
+from citycarbon.contract.codes import industry_names
 from citycarbon.contract.exports import spreadsheet_ready, write_csv
 from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.read import access
@@ -161,7 +163,14 @@ def data_text_html(text: str | None) -> Markup:
     return Markup("").join([*parts, escape(text[end:])])
 
 
+@functools.cache  # GB/T 4754 has about 1,400 codes; a lookup costs ~2 ms the first time
+def _industry_name(code: str | None, lang: str = "zh") -> str:
+    """The GB/T 4754-2017 name of an industry code ('' for an unknown code)."""
+    return str(industry_names(pd.Series([code]), lang).iloc[0] or "")
+
+
 templates.env.filters["num"] = _fmt_num
+templates.env.filters["industry_name"] = _industry_name
 templates.env.filters["data_text"] = data_text_html
 templates.env.filters["qr_svg"] = _qr_svg
 templates.env.globals["method"] = read_methods.method  # 口径 links and 方法说明 panels
