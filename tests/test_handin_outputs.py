@@ -69,7 +69,7 @@ def test_inventory_rows_download_for_people(analyst, lang, fmt):
         assert "说明" in sheets if lang == "zh" else "About" in sheets
         assert INCL[lang] in about.iloc[:, 1].tolist()
     # a sector's row reaches eight digits in tonnes: the column is in 万吨
-    emissions = "排放量（万吨CO2当量）" if lang == "zh" else "Emissions (10^4 tCO2e)"
+    emissions = "排放量（万吨CO2当量）" if lang == "zh" else "Emissions (10⁴ tCO2e)"
     assert emissions in frame.columns
     assert not [c for c in frame.columns if "_" in str(c)]  # no raw field name
     if fmt == "csv":  # the 口径 as constant columns
@@ -88,7 +88,7 @@ def test_inventory_rows_download_for_people(analyst, lang, fmt):
 def test_trend_download_in_10k_tonnes(analyst, lang):
     r = analyst.get("/api/v1/inventory/trend", params={"format": "csv", "lang": lang})
     frame = pd.read_csv(io.BytesIO(r.content), encoding="utf-8-sig")
-    total = "合计（万吨CO2当量）" if lang == "zh" else "Total (10^4 tCO2e)"
+    total = "合计（万吨CO2当量）" if lang == "zh" else "Total (10⁴ tCO2e)"
     assert total in frame.columns
     raw = pd.DataFrame(analyst.get("/api/v1/inventory/trend").json())
     assert raw["total"].max() >= 1e7  # eight digits in tonnes: shown in 万吨
@@ -294,7 +294,7 @@ def test_columns_of_one_unit_share_their_display_unit():
     # a table of one unit (the GPC table): the unit once, for its title; bare headers
     gpc = pd.DataFrame({"gpc_ref": ["I.1.1"], "scope": [1], "CO2": [2.5e7], "total": [2.6e7]})
     bare, unit = present_with_unit(gpc, "en")
-    assert unit == "10^4 tCO2e" and list(bare.columns) == ["GPC ref.", "Scope", "CO2", "Total"]
+    assert unit == "10⁴ tCO2e" and list(bare.columns) == ["GPC ref.", "Scope", "CO2", "Total"]
     assert bare.iloc[0].tolist() == ["I.1.1", 1, 2500.0, 2600.0]
 
 

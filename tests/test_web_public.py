@@ -102,6 +102,12 @@ def test_the_page_is_one_language(anonymous):
     assert "已包含在上方实测排放中" in zh and "already inside the measured emissions" in en
     for text in (zh, en):  # no missing keys
         assert not re.search(r"\b(public|targets|inventory|common)\.[a-z_]+\b", text)
+    # figures in 万吨 with units in the page's language, never raw unit codes
+    emissions = zh.split('id="public-emissions"', 1)[1].split("</section>", 1)[0]
+    assert "万吨CO2当量" in emissions and "tCO2e" not in emissions
+    dual = zh.split('id="public-dual-control"', 1)[1].split("</section>", 1)[0]
+    assert "10^4" not in dual and "万吨" in dual
+    assert "10^4" not in en.split('id="public-dual-control"', 1)[1].split("</section>", 1)[0]
 
 
 def test_rate_limit(anonymous, monkeypatch):

@@ -16,6 +16,7 @@ import time
 from collections import deque
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -23,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from citycarbon.config import load_city
 from citycarbon.errors import InputError
 from citycarbon.read import public
-from citycarbon.read.presentation import Basis
+from citycarbon.read.presentation import Basis, in_display_units
 from citycarbon.runs import map_layers as ml
 from citycarbon.web import auth
 from citycarbon.web.app import lang_of, records, render, table_download
@@ -187,11 +188,19 @@ MAP_JS_KEYS = (
 @router.get("/public", include_in_schema=False)
 async def public_page(request: Request) -> Response:
     summary = await run_in_threadpool(_summary)
+    lang = lang_of(request)
+    trend = pd.DataFrame(summary["emissions_trend"])
+    if len(trend):  # 万吨 where tonnes run to eight digits, units in the page's language
+        trend = trend.assign(value=trend["emissions_tco2e"], unit="tCO2e")
     response = render(
         request,
         "public.html",
         {
             "summary": summary,
+            "trend": records(in_display_units(trend, lang)) if len(trend) else [],
+            "dual_control": records(in_display_units(pd.DataFrame(summary["dual_control"]), lang))
+            if summary["dual_control"]
+            else [],
             "datasets": list(public.DATASETS.values()),
             "active": "public",
             "map_strings": {k: Translator(lang_of(request))(f"map.{k}") for k in MAP_JS_KEYS},
