@@ -32,6 +32,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -501,9 +502,13 @@ def _fernet_key() -> str:
     """The key of partner secrets: ``CITYCARBON_PARTNER_SECRETS_KEY``, else a key kept in
     ``$CITYCARBON_HOME/partner_secrets_key`` (made on first use)."""
     settings = get_settings()
-    return settings.partner_secrets_key or stored_secret(
-        settings.home, "partner_secrets_key", lambda: Fernet.generate_key().decode()
-    )
+    return settings.partner_secrets_key or _stored_key(settings.home)
+
+
+@lru_cache(maxsize=16)
+def _stored_key(home: Path) -> str:
+    """The key kept in ``home`` (read once per home: once made, it is never replaced)."""
+    return stored_secret(home, "partner_secrets_key", lambda: Fernet.generate_key().decode())
 
 
 @lru_cache(maxsize=16)
