@@ -88,3 +88,18 @@ def test_citycarbon_config_prints_settings_masks_secrets_and_names_the_city(tmp_
     bad = CliRunner().invoke(app, ["config"], env={"CITYCARBON_ENGINE": "sprak"})
     assert bad.exit_code == 1 and "CITYCARBON_ENGINE" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_settings_are_parsed_once_per_environment_and_follow_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv("CITYCARBON_HOME", str(tmp_path / "a"))
+    first = st.get_settings()
+    assert st.get_settings() is first  # the same environment: parsed once
+    monkeypatch.setenv("CITYCARBON_HOME", str(tmp_path / "b"))
+    assert st.get_settings().home == tmp_path / "b"
+    monkeypatch.setenv("CITYCARBON_HOME", "rel")
+    monkeypatch.chdir(tmp_path)
+    assert st.get_settings().home == tmp_path / "rel"  # a relative path follows the directory
+    monkeypatch.setenv("CITYCARBON_ENGINE", "sprak")
+    for _ in range(2):  # a bad value is refused every time, never remembered as good
+        with pytest.raises(InputError, match="CITYCARBON_ENGINE"):
+            st.get_settings()

@@ -127,3 +127,21 @@ def test_malformed_body_is_refused(client):
     key = ledger.add_partner_key("metro")
     for body in (b"not json", b'{"events": 3}', b"{}"):
         assert client.post(PATH, content=body, headers=_signed(key, body)).status_code == 422
+
+
+def test_partner_routes_are_matched_first_and_shadow_nothing(client):
+    """The partner API is included first (its requests skip matching the pages' routes); only
+    its own route matches any of its paths, so the order changes no answer."""
+    from starlette.routing import Match
+
+    from citycarbon.web.app import available_route_modules, route_table
+
+    assert available_route_modules()[0] == "partner"
+    routes = client.app.router.routes
+    partner = [r for r in route_table(client.app) if r.module == "partner"]
+    assert {r.path for r in partner} >= {"/api/partner/redemptions", "/api/partner/donations"}
+    for info in partner:
+        for method in info.methods:
+            scope = {"type": "http", "method": method, "path": info.path, "root_path": ""}
+            matched = [r for r in routes if r.matches(dict(scope))[0] != Match.NONE]
+            assert len(matched) == 1, info.path

@@ -1,8 +1,9 @@
 """Partner API redemptions and donations (/api/partner/redemptions, /donations) on SQLite and on
 a real PostgreSQL server: signed, idempotent per partner's id (a repeated id answers the first
 entry and never debits twice), refused without a trace (404 unknown account, 409 insufficient
-balance or no consent, 422 bad body or an id of another debit), counted in the quota, and 200
-concurrent redemptions against one account spend exactly its balance."""
+balance or no consent, 422 bad body or an id of another debit), counted in the quota, 200
+concurrent redemptions against one account spend exactly its balance, and concurrent requests
+under one id debit once."""
 
 from __future__ import annotations
 
@@ -200,7 +201,35 @@ def test_concurrent_redemptions_spend_exactly_the_balance(app):
     assert rec["balanced"] and rec["drifted_accounts"] == 0
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("path", [REDEEM, DONATE])
+def test_concurrent_requests_under_one_id_debit_once(app, path):
+    """60 signed requests at once under one id (a partner retrying, each with its own nonce):
+    one posts, every other answers that first entry (``new`` false), the balance is debited
+    once (on PostgreSQL the later ones meet the first's entry after their own debit, roll back
+    and answer it)."""
+    key = ledger.add_partner_key("shop")
+    account = _funded("shop", "twice", 1000)
+    field = "redemption_id" if path == REDEEM else "donation_id"
+    raw = json.dumps({"account": "twice", "points": 7, field: "same"}).encode()
+
+    async def run() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            sends = (
+                client.post(path, content=raw, headers=_signed(key, raw, partner="shop", path=path))
+                for _ in range(60)
+            )
+            return await asyncio.gather(*sends)
+
+    answers = [r.json() for r in asyncio.run(run())]
+    assert {a["entry"] for a in answers} == {answers[0]["entry"]}
+    assert sorted(a["new"] for a in answers) == [False] * 59 + [True]
+    assert {a["balance"] for a in answers} == {993} and ledger.balance(account) == 993
+    rec = ledger.reconciliation()
+    assert rec["redeemed"] + rec["donated"] == 7 and rec["donated"] == (7 if path == DONATE else 0)
+    assert rec["balanced"] and rec["drifted_accounts"] == 0
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     requests=st.lists(

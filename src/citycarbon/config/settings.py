@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -381,11 +382,21 @@ def size_bytes(text: str) -> int:
 
 
 def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Current settings from the environment (read on every call: tests change them)."""
+    """Current settings from the environment.
+
+    Parsed once per distinct environment: the key is the raw values of the declared variables
+    and the working directory (relative paths resolve against it), so a changed variable (a
+    test's ``monkeypatch.setenv``) is seen at the next call, and a request path calling this
+    several times pays a tuple of lookups, not a parse."""
     env = os.environ if environ is None else environ
+    return _parsed(tuple(env.get(s.name) for s in SETTINGS), os.getcwd())
+
+
+@lru_cache(maxsize=64)
+def _parsed(raws: tuple[str | None, ...], cwd: str) -> Settings:
+    """The settings of the raw values ``raws`` (in :data:`SETTINGS` order) read in ``cwd``."""
     values: dict[str, Any] = {}
-    for s in SETTINGS:
-        raw = env.get(s.name)
+    for s, raw in zip(SETTINGS, raws, strict=True):
         if raw is None or not raw.strip():  # set but empty counts as unset
             raw = s.default
         values[s.field] = None if raw is None else parse(s, raw)

@@ -60,6 +60,30 @@ def verify(
 ) -> str:
     """The partner of a signed request (raises :class:`PartnerAuthError` otherwise); in the
     caller's ``session`` (its transaction) when given."""
+    partner, nonce, now = _signed_by(headers, method, path, body, session=session, url=url, now=now)
+    if not ledger.use_nonce(
+        partner, nonce, prune_before=now - 2 * WINDOW, session=session, url=url
+    ):
+        raise PartnerAuthError(REPLAY)
+    return partner
+
+
+#: Why a request whose nonce was used before is refused.
+REPLAY = "nonce already used (replay)"
+
+
+def _signed_by(
+    headers: dict[str, str],
+    method: str,
+    path: str,
+    body: bytes,
+    *,
+    session: Session | None,
+    url: str | None,
+    now: datetime | None,
+) -> tuple[str, str, datetime]:
+    """The partner, nonce and server time of a request whose timestamp, key and signature are
+    valid (its nonce not yet recorded); :class:`PartnerAuthError` otherwise."""
     missing = [h for h in HEADERS if not headers.get(h)]
     if missing:
         raise PartnerAuthError(f"missing headers: {', '.join(missing)}")
@@ -79,11 +103,7 @@ def verify(
     expected = signature(secret, method, path, stamp, nonce, body)
     if not hmac.compare_digest(expected, sent.lower()):
         raise PartnerAuthError("bad signature")
-    if not ledger.use_nonce(
-        partner, nonce, prune_before=now - 2 * WINDOW, session=session, url=url
-    ):
-        raise PartnerAuthError("nonce already used (replay)")
-    return partner
+    return partner, nonce, now
 
 
 class QuotaExceededError(CitycarbonError):
@@ -107,24 +127,46 @@ def check_quota(
     """Raise :class:`QuotaExceededError` when ``batch`` more events would take ``partner`` past
     its per-minute or per-day quota (``credits/data/partner_quotas.yaml``); a redemption or a
     donation counts as one event."""
+    quota, stamp, window = _quota_window(partner, now)
+    used_day, used_minute = ledger.quota_used(
+        partner, window.day_start, window.minute_start, session=session, url=url
+    )
+    over = _over_quota(quota, stamp, batch, used_day, used_minute)
+    if over is not None:
+        raise over
+
+
+def _quota_window(
+    partner: str, now: datetime | None
+) -> tuple[policy.PartnerQuota, pd.Timestamp, ledger.QuotaWindow]:
+    """``partner``'s quota, the time ``now`` and the window its use is counted in: since the
+    local day began and over the last minute."""
     quota = policy.partner_quota(partner)
     stamp = pd.Timestamp(now or datetime.now(UTC))
     day_start = stamp.tz_convert(quota.timezone).normalize().tz_convert("UTC")
-    used_day, used_minute = ledger.quota_used(
-        partner,
+    window = ledger.QuotaWindow(
         day_start.to_pydatetime(),
         (stamp - pd.Timedelta(minutes=1)).to_pydatetime(),
-        session=session,
-        url=url,
+        quota.events_per_day,
+        quota.events_per_minute,
     )
+    return quota, stamp, window
+
+
+def _over_quota(
+    quota: policy.PartnerQuota, stamp: pd.Timestamp, batch: int, used_day: int, used_minute: int
+) -> QuotaExceededError | None:
+    """The refusal of ``batch`` more events after ``used_day`` and ``used_minute``, None when
+    they fit."""
     wait = policy.quota_retry_after_s(batch, used_minute, used_day, quota, stamp)
-    if wait is not None:
-        raise QuotaExceededError(
-            f"quota of partner {partner!r} reached: {quota.events_per_minute} events per minute, "
-            f"{quota.events_per_day} per day ({used_minute} in the last minute, {used_day} today, "
-            f"{batch} in this request); retry after {wait} s",
-            wait,
-        )
+    if wait is None:
+        return None
+    return QuotaExceededError(
+        f"quota of partner {quota.partner!r} reached: {quota.events_per_minute} events per "
+        f"minute, {quota.events_per_day} per day ({used_minute} in the last minute, "
+        f"{used_day} today, {batch} in this request); retry after {wait} s",
+        wait,
+    )
 
 
 def rotate_key(partner: str, *, url: str | None = None) -> tuple[str, str]:
@@ -194,7 +236,8 @@ class DebitRefusedError(CitycarbonError):
         self.reason = reason
 
 
-#: The ledger's refusals of a resident debit, by what the partner is told.
+#: The ledger's refusals of a resident debit (:data:`citycarbon.store.credits.DEBIT_REFUSALS`),
+#: by what the partner is told.
 DEBIT_REFUSALS: dict[type[Exception], str] = {
     ledger.UnknownAccountError: "unknown account",
     ledger.NoConsentError: "no consent",
@@ -257,31 +300,61 @@ def signed_debit(
     partner's quota. The ledger entry is the record. The request id (unique per partner and
     kind) is the idempotency key: sent again, it answers the first entry and debits nothing.
 
-    One connection and one transaction: key, nonce, quota, account and consent, posting (the
-    posting in a savepoint: a refused request still uses up its nonce). Raises
+    One connection and one transaction: the key, then (the signature checked)
+    :func:`citycarbon.store.credits.signed_debit` (nonce, quota, account and consent, posting;
+    one statement on PostgreSQL); a refused request still uses up its nonce. Raises
     :class:`PartnerAuthError`, :class:`QuotaExceededError`, or :class:`DebitRefusedError` when
     the body is not a debit's, the account is not the partner's, its consent to the partner is
     not valid, it holds fewer points, or the request id was used by another debit."""
+    try:
+        return _signed_debit(kind, headers, method, path, body, url=url, now=now)
+    except ledger.DebitRacedError:  # rolled back; its key's first entry is now committed
+        return _signed_debit(kind, headers, method, path, body, url=url, now=now)
+
+
+def _signed_debit(
+    kind: str,
+    headers: dict[str, str],
+    method: str,
+    path: str,
+    body: bytes,
+    *,
+    url: str | None,
+    now: datetime | None,
+) -> ledger.Debit:
     refused: CitycarbonError | None = None
     with catalog.session_scope(url) as session:
-        partner = verify(headers, method, path, body, session=session, now=now)
+        partner, nonce, now = _signed_by(
+            headers, method, path, body, session=session, url=url, now=now
+        )
+        prune_before = now - 2 * WINDOW
         try:
             account, points, request_id, merchant = parse_debit(kind, body)
-            check_quota(partner, 1, session=session, now=now)
-            with session.begin_nested():
-                debit = ledger.debit_resident(
-                    kind,
-                    partner,
-                    account,
-                    points,
-                    key=f"{partner}:{kind}:{request_id}",
-                    note=merchant,
-                    session=session,
-                )
-        except tuple(DEBIT_REFUSALS) as err:
-            refused = DebitRefusedError(DEBIT_REFUSALS[type(err)], str(err))
-        except (DebitRefusedError, QuotaExceededError) as err:
+        except DebitRefusedError as err:  # the nonce is used up all the same
+            if not ledger.use_nonce(partner, nonce, prune_before=prune_before, session=session):
+                raise PartnerAuthError(REPLAY) from None
             refused = err
+        else:
+            quota, stamp, window = _quota_window(partner, now)
+            done = ledger.signed_debit(
+                kind,
+                partner,
+                account,
+                points,
+                key=f"{partner}:{kind}:{request_id}",
+                note=merchant,
+                nonce=nonce,
+                prune_before=prune_before,
+                quota=window,
+                session=session,
+            )
+            if done.replayed:
+                raise PartnerAuthError(REPLAY)
+            if done.over_quota:
+                refused = _over_quota(quota, stamp, 1, done.used_day, done.used_minute)
+            elif done.refusal is not None:
+                refused = DebitRefusedError(DEBIT_REFUSALS[type(done.refusal)], str(done.refusal))
     if refused is not None:
         raise refused
-    return debit
+    assert done.debit is not None
+    return done.debit

@@ -19,7 +19,8 @@ makes concurrent debits of one account queue, and each re-checks the condition o
 balance (PostgreSQL READ COMMITTED; SQLite serialises writers), so no interleaving spends more
 than the balance; a CHECK (balance >= 0) backs it. System accounts (made by the migrations) keep
 no stored balance (their position is the sum of their entries), so no posting ever waits on a
-shared hot row, and one posting locks at most two guarded rows, in id order (no deadlock).
+shared hot row, and one posting locks at most two guarded rows, a resident's before the pool's
+(no deadlock).
 
 Idempotency: a posting with an ``idempotency_key`` already used is not posted again; the first
 entry is returned (``INSERT ... ON CONFLICT DO NOTHING``, safe under concurrency).
@@ -30,6 +31,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -174,9 +177,11 @@ def _refusal(conn: sa.Connection, leg: tuple[int, str], points: int) -> InputErr
 def _move(
     conn: sa.Connection, debit: tuple[int, str], credit: tuple[int, str], points: int
 ) -> None:
-    """Apply a posting to the stored balances of its guarded (resident, pool) accounts, in id
-    order; a debit that would go below 0 moves nothing and raises."""
-    for leg, statement in sorted(((debit, _DEBIT), (credit, _CREDIT)), key=lambda m: m[0][0]):
+    """Apply a posting to the stored balances of its guarded accounts, the resident's before the
+    pool's (every posting locks them in this order); a debit that would go below 0 moves
+    nothing and raises."""
+    moves = ((debit, _DEBIT), (credit, _CREDIT))
+    for leg, statement in sorted(moves, key=lambda m: m[0][1] != "resident"):
         account, kind = leg
         if kind == "system":
             continue
@@ -493,13 +498,22 @@ _K = CreditPartnerKey.__table__
 _N = CreditNonce.__table__
 
 
-def _fernet() -> Fernet:
-    """The cipher of partner secrets: ``CITYCARBON_PARTNER_SECRETS_KEY``, else a key kept in
+def _fernet_key() -> str:
+    """The key of partner secrets: ``CITYCARBON_PARTNER_SECRETS_KEY``, else a key kept in
     ``$CITYCARBON_HOME/partner_secrets_key`` (made on first use)."""
     settings = get_settings()
-    key = settings.partner_secrets_key or stored_secret(
-        settings.home, "partner_secrets_key", lambda: Fernet.generate_key().decode()
-    )
+    return settings.partner_secrets_key or _stored_key(settings.home)
+
+
+@lru_cache(maxsize=16)
+def _stored_key(home: Path) -> str:
+    """The key kept in ``home`` (read once per home: once made, it is never replaced)."""
+    return stored_secret(home, "partner_secrets_key", lambda: Fernet.generate_key().decode())
+
+
+@lru_cache(maxsize=16)
+def _fernet(key: str) -> Fernet:
+    """The cipher of partner secrets under ``key`` (made once per key)."""
     try:
         return Fernet(key.encode())
     except ValueError:
@@ -511,13 +525,20 @@ def _fernet() -> Fernet:
 
 def encrypt_secret(secret: str) -> str:
     """The Fernet token of a partner secret (what the catalog stores)."""
-    return _fernet().encrypt(secret.encode()).decode()
+    return _fernet(_fernet_key()).encrypt(secret.encode()).decode()
 
 
 def decrypt_secret(token: str) -> str:
     """A partner secret from its stored token (an InputError when the key cannot open it)."""
+    return _opened(_fernet_key(), token)
+
+
+@lru_cache(maxsize=256)
+def _opened(key: str, token: str) -> str:
+    """The secret in ``token`` under ``key``: opened once per key and token (every signed
+    request of a partner looks its key up; the token of a key never changes)."""
     try:
-        return _fernet().decrypt(token.encode()).decode()
+        return _fernet(key).decrypt(token.encode()).decode()
     except InvalidToken:
         raise InputError(
             "a stored partner secret does not open with the configured key",
@@ -568,12 +589,15 @@ def partner_secret(
 ) -> str | None:
     """The secret of a live key of ``partner`` (None when unknown, another's or revoked)."""
     with catalog._joined(session, url, write=False) as s:
-        token = s.execute(
-            sa.select(_K.c.secret).where(
-                _K.c.key_id == key_id, _K.c.partner == partner, _K.c.revoked_at.is_(None)
-            )
-        ).scalar_one_or_none()
+        token = s.execute(_LIVE_SECRET, {"key_id": key_id, "partner": partner}).scalar_one_or_none()
     return None if token is None else decrypt_secret(token)
+
+
+_LIVE_SECRET = sa.select(_K.c.secret).where(
+    _K.c.key_id == sa.bindparam("key_id"),
+    _K.c.partner == sa.bindparam("partner"),
+    _K.c.revoked_at.is_(None),
+)
 
 
 def use_nonce(
@@ -716,6 +740,122 @@ _ENTRY = sa.select(_E.c.kind, _E.c.debit_account_id, _E.c.amount).where(
 )
 
 
+#: A signed debit on PostgreSQL in one statement (data-modifying CTEs; all parts see one
+#: snapshot): prune old nonces (rows another request is deleting skipped), record the nonce,
+#: count the partner's quota (:func:`quota_used`), find the account with its consent and the
+#: entry already under the key; then, only when the nonce is new, the quota fits, the consent is
+#: valid and the key unused, the conditional debit (its row lock makes concurrent debits of the
+#: account queue and re-check the balance on the committed row), the entry from the debited row
+#: (none without the debit), and the pool's credit (a donation) from the entry: run after the
+#: main query (nothing reads it), so the rows are locked resident first, pool second, as
+#: :func:`_move` does. A concurrent request under the
+#: same key makes the entry conflict after the debit: ``debited`` without ``entry_id`` (roll
+#: back). See PostgreSQL, "Data-Modifying Statements in WITH" (docs, queries.html#QUERIES-WITH).
+_SIGNED_DEBIT_PG = sa.text(
+    f"""
+WITH pruned AS (
+  DELETE FROM {_N.name} WHERE (partner, nonce) IN (
+    SELECT partner, nonce FROM {_N.name} WHERE at < :prune_before FOR UPDATE SKIP LOCKED)
+), fresh AS (
+  INSERT INTO {_N.name} (partner, nonce, at) VALUES (:partner, :nonce, :now)
+  ON CONFLICT (partner, nonce) DO NOTHING RETURNING nonce
+), used AS (
+  SELECT count(*) AS day, count(*) FILTER (WHERE u.at >= :minute_start) AS minute FROM (
+    SELECT received_at AS at FROM {_V.name}
+    WHERE partner = :partner AND received_at >= :day_start
+    UNION ALL
+    SELECT e.at FROM {_E.name} e JOIN {_A.name} a ON a.id = e.debit_account_id
+    WHERE a.partner = :partner AND e.kind IN ('redemption', 'donation') AND e.at >= :day_start
+  ) AS u
+), resident AS (
+  SELECT a.id, a.balance, c.id IS NOT NULL AND c.withdrawn_at IS NULL AS consented
+  FROM {_A.name} a LEFT JOIN {_C.name} c ON c.partner = a.partner AND c.subject = a.subject
+  WHERE a.partner = :partner AND a.subject = :subject AND a.kind = 'resident'
+), first AS (
+  SELECT id, kind, debit_account_id, amount FROM {_E.name} WHERE idempotency_key = :key
+), debited AS (
+  UPDATE {_A.name} SET balance = balance - :points
+  WHERE id = (SELECT id FROM resident WHERE consented) AND balance >= :points
+    AND EXISTS (SELECT FROM fresh) AND NOT EXISTS (SELECT FROM first)
+    AND (SELECT day + 1 <= :per_day AND minute + 1 <= :per_minute FROM used)
+  RETURNING id, balance
+), entry AS (
+  INSERT INTO {_E.name} (at, kind, debit_account_id, credit_account_id, amount,
+                         idempotency_key, note)
+  SELECT :now, :kind, d.id, t.id, :points, :key, :note FROM debited d
+  JOIN {_A.name} t ON t.partner = '{SYSTEM_PARTNER}' AND t.subject = :credit_subject
+  ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, credit_account_id
+), pooled AS (
+  UPDATE {_A.name} SET balance = balance + :points
+  WHERE id = (SELECT credit_account_id FROM entry) AND kind = 'pool' RETURNING id
+)
+SELECT EXISTS (SELECT FROM fresh) AS fresh, used.day, used.minute,
+  r.id, r.consented, f.id AS first_id, f.kind, f.debit_account_id, f.amount,
+  (SELECT id FROM entry) AS entry_id, EXISTS (SELECT FROM debited) AS debited,
+  COALESCE((SELECT balance FROM debited), r.balance) AS balance
+FROM used LEFT JOIN resident r ON true LEFT JOIN first f ON true
+"""
+).bindparams(
+    *(
+        sa.bindparam(n, type_=UTCDateTime())
+        for n in ("now", "prune_before", "day_start", "minute_start")
+    )
+)
+
+
+def _signed_debit_pg(
+    conn: sa.Connection,
+    kind: str,
+    partner: str,
+    subject: str,
+    points: int,
+    key: str,
+    note: str | None,
+    nonce: str,
+    prune_before: datetime,
+    quota: QuotaWindow,
+) -> SignedDebit:
+    """:func:`signed_debit` on PostgreSQL: :data:`_SIGNED_DEBIT_PG`, read."""
+    row = conn.execute(
+        _SIGNED_DEBIT_PG,
+        {
+            "partner": partner,
+            "nonce": nonce,
+            "now": utcnow(),
+            "prune_before": prune_before,
+            "day_start": quota.day_start,
+            "minute_start": quota.minute_start,
+            "per_day": quota.events_per_day,
+            "per_minute": quota.events_per_minute,
+            "subject": subject,
+            "key": key,
+            "kind": kind,
+            "points": points,
+            "note": note,
+            "credit_subject": LEGS[kind][1],
+        },
+    ).one()
+    if not row.fresh:
+        return SignedDebit(replayed=True)
+    used = int(row.day), int(row.minute)
+    if not quota.fits(*used):
+        return SignedDebit(False, *used, over_quota=True)
+    try:
+        _check_resident(row, partner, subject)
+        if row.first_id is not None:
+            _check_same_debit(row, kind, row.id, points, key)
+            return SignedDebit(False, *used, debit=Debit(row.first_id, False, int(row.balance)))
+        if row.debited and row.entry_id is None:
+            raise DebitRacedError(f"a concurrent request posted under the key {key!r}")
+        if not row.debited:
+            raise InsufficientCreditsError(
+                f"account {row.id} holds fewer than {points} points", field="amount", value=points
+            )
+    except DEBIT_REFUSALS as err:
+        return SignedDebit(False, *used, refusal=err)
+    return SignedDebit(False, *used, debit=Debit(row.entry_id, True, int(row.balance)))
+
+
 def debit_resident(
     kind: str,
     partner: str,
@@ -735,26 +875,120 @@ def debit_resident(
     :class:`InsufficientCreditsError`, or :class:`KeyReusedError` when ``key`` names an entry
     that is not this debit (another kind, account or amount); each posts nothing. A ``key``
     used before by this same debit answers its first entry (``created`` False)."""
-    if kind not in ("redemption", "donation"):
-        raise InputError(f"{kind!r} is not a resident debit", field="kind", value=kind)
+    _check_debit_kind(kind)
     with catalog.connection_scope(session, url) as conn:
         found = conn.execute(
             _RESIDENT_OF_PARTNER, {"partner": partner, "subject": subject}
         ).one_or_none()
-        if found is None:
-            raise UnknownAccountError(f"partner {partner!r} has no resident account {subject!r}")
-        if not found.consented:
-            raise NoConsentError(f"the resident {subject!r} has no valid consent to {partner!r}")
+        _check_resident(found, partner, subject)
         debit, credit = _legs(kind, found.id)
         posting = _post(conn, kind, debit, credit, points, key=key, note=note)
         if not posting.created:
             first = conn.execute(_ENTRY, {"entry_id": posting.entry_id}).one()
-            if (first.kind, first.debit_account_id, first.amount) != (kind, found.id, points):
-                raise KeyReusedError(
-                    f"the key {key!r} was used by another posting", field="key", value=key
-                )
+            _check_same_debit(first, kind, found.id, points, key)
         balance = conn.execute(_BALANCE, {"account_id": found.id}).scalar_one()
     return Debit(posting.entry_id, posting.created, int(balance))
+
+
+def _check_debit_kind(kind: str) -> None:
+    if kind not in ("redemption", "donation"):
+        raise InputError(f"{kind!r} is not a resident debit", field="kind", value=kind)
+
+
+def _check_resident(found: Any, partner: str, subject: str) -> None:
+    """Refuse a debit of ``partner``'s ``subject`` when ``found`` (its account id and whether
+    its consent is valid, or None) names no account or no valid consent."""
+    if found is None or found.id is None:
+        raise UnknownAccountError(f"partner {partner!r} has no resident account {subject!r}")
+    if not found.consented:
+        raise NoConsentError(f"the resident {subject!r} has no valid consent to {partner!r}")
+
+
+def _check_same_debit(first: Any, kind: str, account: int, points: int, key: str) -> None:
+    """Refuse ``key`` when the ``first`` entry under it (kind, debit account, amount) is not
+    this debit."""
+    if (first.kind, first.debit_account_id, first.amount) != (kind, account, points):
+        raise KeyReusedError(f"the key {key!r} was used by another posting", field="key", value=key)
+
+
+@dataclass(frozen=True)
+class QuotaWindow:
+    """A partner's quota as a signed debit checks it: what it used since ``day_start`` and since
+    ``minute_start`` (later), plus this debit, may not pass ``events_per_day`` and
+    ``events_per_minute``."""
+
+    day_start: datetime
+    minute_start: datetime
+    events_per_day: int
+    events_per_minute: int
+
+    def fits(self, used_day: int, used_minute: int) -> bool:
+        """Whether one more event fits after ``used_day`` and ``used_minute``."""
+        return used_day + 1 <= self.events_per_day and used_minute + 1 <= self.events_per_minute
+
+
+@dataclass(frozen=True)
+class SignedDebit:
+    """What a signed debit found and did: ``replayed`` (its nonce was used before; nothing else
+    happened), the quota the partner had used before it, ``over_quota`` (nothing posted), else
+    the ``debit`` or the ledger's ``refusal`` (nothing posted)."""
+
+    replayed: bool
+    used_day: int = 0
+    used_minute: int = 0
+    over_quota: bool = False
+    debit: Debit | None = None
+    refusal: InputError | None = None
+
+
+class DebitRacedError(InputError):
+    """Another request posted under the same key while this one debited: this transaction must
+    roll back, and the request, sent again, answers the first entry."""
+
+
+#: The refusals of a resident debit by the ledger.
+DEBIT_REFUSALS = (UnknownAccountError, NoConsentError, InsufficientCreditsError, KeyReusedError)
+
+
+def signed_debit(
+    kind: str,
+    partner: str,
+    subject: str,
+    points: int,
+    *,
+    key: str,
+    note: str | None,
+    nonce: str,
+    prune_before: datetime,
+    quota: QuotaWindow,
+    session: Session,
+) -> SignedDebit:
+    """A partner's signed debit (its signature checked by the caller) in the caller's
+    transaction: record the nonce (a replay stops here), count the partner's quota, then
+    :func:`debit_resident`. A refused debit posts nothing and keeps the nonce.
+
+    On PostgreSQL this is one statement (:data:`_SIGNED_DEBIT_PG`); on SQLite the steps, each
+    its own statement, with the posting in a savepoint. Raises :class:`DebitRacedError` when a
+    concurrent request posted under ``key`` first (roll back and send again)."""
+    _check_debit_kind(kind)
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        return _signed_debit_pg(
+            conn, kind, partner, subject, points, key, note, nonce, prune_before, quota
+        )
+    if not use_nonce(partner, nonce, prune_before=prune_before, session=session):
+        return SignedDebit(replayed=True)
+    used = quota_used(partner, quota.day_start, quota.minute_start, session=session)
+    if not quota.fits(*used):
+        return SignedDebit(False, *used, over_quota=True)
+    try:
+        with session.begin_nested():
+            debit = debit_resident(
+                kind, partner, subject, points, key=key, note=note, session=session
+            )
+    except DEBIT_REFUSALS as err:
+        return SignedDebit(False, *used, refusal=err)
+    return SignedDebit(False, *used, debit=debit)
 
 
 def claims_by_others(

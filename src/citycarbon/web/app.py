@@ -60,8 +60,13 @@ WEB_DIR = Path(__file__).parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 
-#: Route modules under citycarbon.web.routes, included when present.
+#: Route modules under citycarbon.web.routes, included when present, in this order. A request
+#: is matched against the routes in order (a regular expression each, ~1.5 µs): the signed
+#: partner API, the hot path (merchants' tills redeeming), comes first, so its requests are
+#: not matched against the ~150 routes of the pages first (0.2 ms each); none of its paths is
+#: another module's (tested), so the order changes no answer.
 ROUTE_MODULES = (
+    "partner",
     "login",
     "overview",
     "map",
@@ -79,7 +84,6 @@ ROUTE_MODULES = (
     "admin",
     "account",
     "api",
-    "partner",
     "public",
     "credits",
     "techmap",
