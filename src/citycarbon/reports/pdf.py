@@ -390,7 +390,9 @@ def inventory_pdf(
     gpc = data.tables.get("gpc")
     if gpc is not None and len(gpc):
         other = "name_en" if d.lang == "zh" else "name_zh"  # one language a page
-        shown = gpc.drop(columns=[other]).dropna(axis=1, how="all")  # gases the city has not
+        shown = gpc.drop(columns=[other])
+        blank = shown.isna() | shown.astype(str).apply(lambda c: c.str.strip().eq(""))
+        shown = shown.loc[:, ~blank.all()]  # gases the city has not: their columns left out
         d.landscape_table(shown, table_title("gpc", d.lang), max_rows=60)
     d.h(text["appendix"])
     d.table(data.tables["factor_sets"])
