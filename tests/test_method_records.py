@@ -14,15 +14,9 @@ from hypothesis import strategies as st
 
 from citycarbon.accounting import gpc
 from citycarbon.contract.inputs import INDUSTRIAL_OUTPUT, CheckContext, check_table
-from citycarbon.contract.records import (
-    join_records,
-    message_record,
-    messages,
-    parse_record,
-    reason_text,
-    record_text,
-)
+from citycarbon.contract.records import messages, reason_text, record_text
 from citycarbon.contract.results import RESULTS
+from citycarbon.records import join_records, message_record, parse_record
 from citycarbon.runs import inventory as run_inventory
 from citycarbon.runs import scenarios as run_scenarios
 from citycarbon.web.i18n import strings

@@ -14,8 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from citycarbon.cli import app
-from citycarbon.contract.records import messages, parse_record, record_text
+from citycarbon.contract.records import messages, record_text
 from citycarbon.read.presentation import table_title
+from citycarbon.records import parse_record
 from citycarbon.reports.excel import write_excel
 from citycarbon.reports.pdf import cjk_font, inventory_pdf, targets_pdf
 from citycarbon.runs.reports import inventory_report, targets_report

@@ -1,13 +1,11 @@
-"""Message records: how a run computed its rows, why the ingest refused a row, as message keys
-with parameters, so that a page says them in its own language (issue 19, "One language per
-page").
+"""Message records said in a language: how a run computed its rows, why the ingest refused a
+row (issue 19, "One language per page").
 
-A run writes into a result's ``method`` provenance column a *record*: one or more parts joined
-by ``"; "``, each a message key with its parameters in URL query form, e.g.
-``city_top_down; scope2_grid?grid_region=east_china&factor_year=2022&year=2024``. The faces say
+A run writes into a result's ``method`` provenance column a *record*
+(:mod:`citycarbon.records`: message keys with parameters, e.g.
+``city_top_down; scope2_grid?grid_region=east_china&factor_year=2022&year=2024``). The faces say
 each part from the message catalog ``contract/data/messages_{zh,en}.yaml`` (``run_method.<key>``;
-:func:`record_text`), which the web pages, the reports and the CLI share; the parameter values
-are URL-encoded, so a value never holds the separator. A text that is not a
+:func:`record_text`), which the web pages, the reports and the CLI share; a text that is not a
 record (runs of earlier versions wrote free English text, and so do the methods not converted
 yet) is shown as it was stored: :func:`parse_record` returns None for it.
 
@@ -22,45 +20,15 @@ from collections import defaultdict
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 import pandas as pd
 import yaml
 
+from citycarbon.records import parse_record
+
 #: Languages of the message catalog (``messages_<lang>.yaml``), the first the default.
 LANGS = ("zh", "en")
 _DATA = Path(__file__).parent / "data"
-#: Separator of the parts of a record.
-PART_SEP = "; "
-_KEY_RE = re.compile(r"[a-z][a-z0-9_]*")
-_QUERY_RE = re.compile(r"[A-Za-z0-9_]+=[^&\s]*(?:&[A-Za-z0-9_]+=[^&\s]*)*")
-
-
-def message_record(key: str, /, **params: object) -> str:
-    """One part of a record: ``key`` with ``params`` (``key?name=value&...``; None left out)."""
-    if not _KEY_RE.fullmatch(key):
-        raise ValueError(f"a method key is lower-case letters, digits and _: {key!r}")
-    given = {k: v for k, v in params.items() if v is not None}
-    return f"{key}?{urlencode(given)}" if given else key
-
-
-def join_records(*records: str) -> str:
-    """Records (or parts) as one record, empty ones left out."""
-    return PART_SEP.join(r for r in records if r)
-
-
-def parse_record(text: str | None) -> list[tuple[str, dict[str, str]]] | None:
-    """The parts of a record as ``(key, params)``; None for a text that is not a record (free
-    text as earlier runs stored it)."""
-    if not isinstance(text, str) or not text:
-        return None
-    parts = []
-    for part in text.split(PART_SEP):
-        key, sep, query = part.partition("?")
-        if not _KEY_RE.fullmatch(key) or (sep and not _QUERY_RE.fullmatch(query)):
-            return None
-        parts.append((key, dict(parse_qsl(query, keep_blank_values=True))))
-    return parts
 
 
 @cache

@@ -43,11 +43,11 @@ from citycarbon.accounting.energy import energy_consumption_tce
 from citycarbon.accounting.gwp import gwp_values
 from citycarbon.config import as_city
 from citycarbon.config.settings import get_settings
-from citycarbon.contract.records import PART_SEP, join_records, message_record
 from citycarbon.contract.results import ENTERPRISE_MONTH_GASES
 from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
 from citycarbon.factors import fuels, resolve_fuels
+from citycarbon.records import PART_SEP, join_records, message_record
 from citycarbon.store import catalog, lake, results
 
 RESULTS = (
