@@ -15,6 +15,7 @@ The same form holds the reasons of quarantined rows (``reason_key``: ``reasons.<
 
 from __future__ import annotations
 
+import html
 import re
 from collections import defaultdict
 from functools import cache
@@ -53,9 +54,27 @@ def flat_keys(node: Any, prefix: str = "") -> dict[str, str]:
 #: (a nowcast's models per level are parameters named by the levels).
 RECORD_CODES = {
     "grid_region": "grid.",
+    "mode": "account_mode.",
+    "climate_zone": "climate_zone.",
+    "climate_class": "climate_class.",
+    "need": "dimension.",
+    "product": "ippu_product.",
+    "note": "ippu_note.",
+    "indicator": "indicator_definition.",
     **dict.fromkeys(
         ("model", "city", "district", "park", "industry", "enterprise"), "power.model_"
     ),
+}
+#: Parameters of method records shown as written in either language, and the HTML element that
+#: marks them (:func:`record_html`): identifiers and units as stored (``<code>``), the documents
+#: a default cites (``<cite>``, a title or clause as published).
+RECORD_MARKS = {
+    "parameter": "code",
+    "key": "code",
+    "unit": "code",
+    "factors": "code",
+    "gwp": "code",
+    "source": "cite",
 }
 
 
@@ -63,12 +82,30 @@ def record_text(record: str | None, lang: str) -> str:
     """A method record in ``lang``, each part by its ``run_method.<key>`` with code parameters
     by their names (:data:`RECORD_CODES`); a text that is no record, or one with a part the
     catalog does not know, as it was stored (runs of earlier versions wrote free text)."""
+    said = _said(record, lang, as_html=False)
+    return said if said is not None else record or ""
+
+
+def record_html(record: str | None, lang: str) -> str:
+    """:func:`record_text` as HTML: escaped, the parameters of :data:`RECORD_MARKS` in their
+    element; a text that is no record escaped as it was stored."""
+    said = _said(record, lang, as_html=True)
+    return said if said is not None else html.escape(record or "")
+
+
+def _said(record: str | None, lang: str, *, as_html: bool) -> str | None:
+    """The parts of ``record`` said in ``lang`` (as text or HTML); None for a text that is no
+    record or a record with a part the catalog does not know."""
     parts = parse_record(record)
     own = messages(lang)
     if parts is None or not all(f"run_method.{key}" in own for key, _ in parts):
-        return record or ""
-    return own["run_method.sep"].join(
-        _formatted(own[f"run_method.{key}"], {k: _named(own, k, v) for k, v in params.items()})
+        return None
+    escape = html.escape if as_html else str
+    return escape(own["run_method.sep"]).join(
+        _formatted(
+            escape(own[f"run_method.{key}"]),
+            {k: _shown(k, _named(own, k, v), as_html) for k, v in params.items()},
+        )
         for key, params in parts
     )
 
@@ -76,6 +113,14 @@ def record_text(record: str | None, lang: str) -> str:
 def _named(own: dict[str, str], param: str, value: str) -> str:
     """A record parameter's value, by its name in the catalog where it is a code."""
     return own.get(RECORD_CODES.get(param, "\0") + value, value)
+
+
+def _shown(param: str, value: str, as_html: bool) -> str:
+    """A parameter's value as text, or as HTML in the element :data:`RECORD_MARKS` gives it."""
+    if not as_html:
+        return value
+    tag = RECORD_MARKS.get(param)
+    return f"<{tag}>{html.escape(value)}</{tag}>" if tag else html.escape(value)
 
 
 def _formatted(text: str, params: dict[str, str]) -> str:

@@ -740,13 +740,8 @@ def _transport_methods(domestic: pd.DataFrame) -> pd.DataFrame:
     keys = ["year", "sector", "gas"]
     if domestic.empty:
         return pd.DataFrame(columns=[*keys, "method"])
-    used = domestic.groupby(keys)["method"].agg(lambda m: "; ".join(sorted(set(m))))
-    head = (
-        "by mode from transport_fuel (fuel sold or used, replaces the balance's 交通运输 item of "
-        "this year; IPCC 2006 Vol. 2 Ch. 3, 省级清单指南 交通运输; international trips are memo "
-        "items): "
-    )
-    return (head + used).rename("method").reset_index()
+    used = domestic.groupby(keys)["method"].agg(lambda m: join_records(*sorted(set(m))))
+    return (message_record("transport_by_mode") + PART_SEP + used).rename("method").reset_index()
 
 
 def _city_sinks(cfg, year_list, settings) -> pd.DataFrame:
