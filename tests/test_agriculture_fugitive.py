@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from citycarbon.accounting import agriculture as agri
 from citycarbon.accounting import fugitive as fug
+from citycarbon.contract.records import record_text
+from citycarbon.records import parse_record
 from tests import web_fixtures
 from tests.web_fixtures import sign_in
 
@@ -190,7 +192,8 @@ def test_agriculture_chain_by_hand_and_ne_reasons():
     assert (out.loc[out["year"] == 2022, "notation_key"] == "").all()
     empty = out[out["year"] == 2023]
     assert empty["emissions_t"].isna().all() and (empty["notation_key"] == "NE").all()
-    assert empty["method"].str.startswith("NE: no ").all()
+    assert empty["method"].map(lambda m: record_text(m, "en")).str.startswith("NE: no ").all()
+    assert "没有" in record_text(empty["method"].iloc[0], "zh")  # said in the page's language
 
 
 def test_manure_n2o_is_ne_without_the_system_of_every_head():
@@ -201,7 +204,8 @@ def test_manure_n2o_is_ne_without_the_system_of_every_head():
     out = agri.agriculture_emissions(rows, region_code="350200", years=[2022], temperature_c=27)
     got = out.set_index(["sector", "gas"])
     assert got.loc[("3.A.2", "N2O"), "notation_key"] == "NE"
-    assert "manure_system" in got.loc[("3.A.2", "N2O"), "method"]
+    assert parse_record(got.loc[("3.A.2", "N2O"), "method"]) == [("agri_ne_manure_system", {})]
+    assert "manure_system" in record_text(got.loc[("3.A.2", "N2O"), "method"], "en")
     # CH4 needs no system (Tier 1 factors per head; Table 10.14 Asia at 27 C: dairy 31, other
     # cattle 1 kg/head/yr): 10 x 31 + 10 x 1 kg = 0.32 t
     assert got.loc[("3.A.2", "CH4"), "emissions_t"] == pytest.approx(0.32)
@@ -237,7 +241,7 @@ def test_fugitive_no_ne_and_estimate_by_data():
     got = out.set_index(["year", "sector", "gas"])
     coal = got.loc[(2022, "1.B.1", "CH4")]
     assert coal["notation_key"] == "NO" and np.isnan(coal["emissions_t"])
-    assert "no coal mines" in coal["method"]
+    assert "no coal mines" in record_text(coal["method"], "en")
     assert got.loc[(2022, "1.B.2", "CH4"), "emissions_t"] == pytest.approx(495.0)
     assert got.loc[(2022, "1.B.2", "CO2"), "emissions_t"] == pytest.approx(450 * 5.1e-5 * 1e3)
     assert got.loc[(2023, "1.B.1", "CH4"), "notation_key"] == "NE"  # not reported
@@ -288,7 +292,9 @@ def test_demo_inventory_has_agriculture_and_fugitive_rows(demo_inventory):
     farm = city[city["sector"].str.startswith("3")]
     assert set(farm["sector"]) == set(agri.CATEGORIES)
     assert (farm["notation_key"] == "").all() and (farm["emissions_tco2e"] > 0).all()
-    assert farm["method"].str.contains("IPCC 2006 Vol. 4|eq. 10.22", regex=True).all()
+    said = farm["method"].map(lambda m: record_text(m, "en"))
+    assert said.str.contains("IPCC 2006 Vol. 4|eq. 10.22", regex=True).all()
+    assert farm["method"].map(parse_record).notna().all()  # records, said in either language
     assert (farm["sector_name_en"] != "").all() and (farm["sector_name_zh"] != "").all()
     coal = city[city["sector"] == "1.B.1"]
     assert (coal["notation_key"] == "NO").all() and coal["emissions_t"].isna().all()

@@ -45,7 +45,8 @@ def test_contracts_state_the_rule():
     by_id = {c["id"]: c for c in _contracts()}
     layers = by_id["layers"]["layers"]
     # faces on top, runs | read below the faces, domain below config, the ground floor last
-    assert layers[0] == "cli" and layers[-3:] == ["factors", "units", "errors"]
+    # (errors and the stdlib-only message records, which every layer writes)
+    assert layers[0] == "cli" and layers[-3:] == ["factors", "units", "errors | records"]
     assert layers.index("reports") < layers.index("runs | read") < layers.index("store")
     assert layers.index("config") < layers.index(
         "accounting | power | pathways | targets | geo | rating | credits | finance | techmap"

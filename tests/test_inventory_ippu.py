@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from citycarbon.accounting.ippu import ippu_activity, ippu_emissions, match_products
 from citycarbon.config import load_city
+from citycarbon.contract.records import record_text
 
 # IPCC 2006 Vol. 3 Table 6.2, TFT-FPD, converted g/m2 -> kg/m2; AR5 Table 8.A.1 GWP100.
 TABLE_6_2_TFT_KG_PER_M2 = {"CF4": 0.0005, "NF3": 0.0009, "SF6": 0.004}
@@ -62,9 +63,9 @@ def test_lcd_panel_tier1_hand_computed(profile):
     assert got.loc["SF6", "emissions_tco2e"] == pytest.approx(94000.0, rel=1e-12)
     assert got["emissions_tco2e"].sum() == pytest.approx(111805.0, rel=1e-12)
     # provenance: method, the factor values used and the GWP set, per gas
-    sf6 = prov.set_index("gas").loc["SF6", "method"]
+    sf6 = record_text(prov.set_index("gas").loc["SF6", "method"], "en")
     assert "eq. 6.1" in sf6 and "fgas_ef[SF6|tft_fpd] = 0.004 kg/m2" in sf6
-    assert "ipcc-ar5-gwp100" in sf6 and "ASSUMPTION" in sf6
+    assert "ipcc-ar5-gwp100" in sf6 and "assumption: the panel area" in sf6
     assert (prov["notation_key"] == "").all()
 
 
@@ -100,13 +101,13 @@ def test_unmapped_and_incompatible_products_are_ne_not_converted(profile):
         tonnes["emissions_t"].sum()
     )
     assert match_products(pd.Series(["印制电路板"]))["category"].isna().all()
-    ne = prov.set_index(["sector", "gas"])
+    ne = prov.set_index(["sector", "gas"])["method"].map(lambda m: record_text(m, "en"))
     assert (prov["notation_key"] == "NE").all()
     assert set(prov["sector"]) == {"2.E.1", "2.E.2", "2.A.3"}
-    assert "pieces" in ne.loc[("2.E.1", "CF4"), "method"]
-    assert "m2" in ne.loc[("2.E.1", "CF4"), "method"]
-    assert "no conversion applied" in ne.loc[("2.E.2", "SF6"), "method"]
-    assert "no conversion applied" in ne.loc[("2.A.3", "CO2"), "method"]
+    assert "pieces" in ne.loc[("2.E.1", "CF4")]
+    assert "m2" in ne.loc[("2.E.1", "CF4")]
+    assert "no conversion applied" in ne.loc[("2.E.2", "SF6")]
+    assert "no conversion applied" in ne.loc[("2.A.3", "CO2")]
     # the NE rows of an electronics category list the gases of its Tier 1 factor set
     assert set(prov.loc[prov["sector"] == "2.E.1", "gas"]) == {
         "CF4",
@@ -158,7 +159,7 @@ def test_demo_city_display_panels_ippu_positive_and_rolled_up(demo_inventory):
     assert len(by_year) == 3 and (by_year > 0).all()
     assert set(city["gas"]) == {"CF4", "NF3", "SF6"}
     assert (city["scope"] == 1).all() and (city["sector_name_zh"] != "").all()
-    assert city["method"].str.contains("Table 6.2").all()
+    assert city["method"].map(lambda m: record_text(m, "en")).str.contains("Table 6.2").all()
     # both bases carry IPPU (it is scope 1, territorial)
     both = ci[(ci["level"] == "city") & ci["month"].isna() & (ci["sector"] == "2.E.2")]
     assert set(both["basis"]) == {"territorial", "incl_net_imported_electricity"}
@@ -177,7 +178,7 @@ def test_demo_city_display_panels_ippu_positive_and_rolled_up(demo_inventory):
     # ICs are reported in pieces in the demo: 2.E.1 is NE with the reason; other IPPU stays NE
     ic = yearly[(yearly["level"] == "city") & (yearly["sector"] == "2.E.1")]
     assert len(ic) and (ic["notation_key"] == "NE").all() and ic["emissions_t"].isna().all()
-    assert ic["method"].str.contains("pieces").all()
+    assert ic["method"].map(lambda m: record_text(m, "en")).str.contains("pieces").all()
     other = yearly[(yearly["level"] == "city") & (yearly["sector"] == "2")]
     assert (other["notation_key"] == "NE").all()
 
@@ -222,7 +223,9 @@ def test_category_partly_estimated_says_so(profile):
     assert set(rows["enterprise_code"]) == {"E1"}
     p = prov.set_index("gas")
     assert (prov["notation_key"] == "").all() and len(prov) == 3
-    assert "partly NE" in p.loc["CF4", "method"] and "10^4 pieces" in p.loc["CF4", "method"]
+    cf4 = record_text(p.loc["CF4", "method"], "en")
+    assert "partly NE" in cf4 and "10^4 pieces" in cf4
+    assert "部分 NE" in record_text(p.loc["CF4", "method"], "zh")
 
 
 def test_every_ippu_category_of_the_product_map_has_an_english_name():

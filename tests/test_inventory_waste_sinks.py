@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from citycarbon.contract.records import record_text
 from tests import web_fixtures
 from tests.web_fixtures import sign_in
 
@@ -19,7 +20,12 @@ def test_waste_rows_in_inventory_gpc_and_uncertainty(demo_inventory):
     # every category and gas estimated in the demo, none reported as the aggregate "4"
     assert set(waste["sector"]) == {"4.A", "4.B", "4.C", "4.D"}
     assert (waste["notation_key"] == "").all() and (waste["emissions_tco2e"] > 0).all()
-    assert waste["method"].str.contains("IPCC 2006 Vol. 5").all()
+    assert (
+        waste["method"].map(lambda m: record_text(m, "en")).str.contains("IPCC 2006 Vol. 5").all()
+    )
+    assert (
+        waste["method"].map(lambda m: record_text(m, "zh")).str.contains("IPCC 2006 第 5 卷").all()
+    )
     total = city.groupby("year")["emissions_tco2e"].sum()
     gpc = demo_inventory["gpc_inventory"]
     gpc_waste = gpc[gpc["gpc_ref"].str.startswith("III")].groupby("year")["emissions_tco2e"].sum()

@@ -12,19 +12,14 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from citycarbon.accounting import gpc
+from citycarbon.accounting import gpc, process
 from citycarbon.contract.inputs import INDUSTRIAL_OUTPUT, CheckContext, check_table
-from citycarbon.contract.records import (
-    join_records,
-    message_record,
-    messages,
-    parse_record,
-    reason_text,
-    record_text,
-)
+from citycarbon.contract.records import messages, reason_text, record_html, record_text
 from citycarbon.contract.results import RESULTS
+from citycarbon.records import join_records, message_record, parse_record
 from citycarbon.runs import inventory as run_inventory
 from citycarbon.runs import scenarios as run_scenarios
+from citycarbon.store.query import named_queries
 from citycarbon.web.i18n import strings
 
 KEYS = st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True)
@@ -87,9 +82,13 @@ def test_every_method_key_the_runs_write_is_in_both_catalogs():
         )
         for key, _ in parse_record(record) or []
     }
-    for source in Path(run_inventory.__file__).parent.glob("*.py"):
+    package = Path(run_inventory.__file__).parents[1]
+    writers = ("runs", "config", "accounting", "power", "pathways", "targets", "rating", "finance")
+    for source in (p for w in writers for p in (package / w).glob("*.py")):
         text = source.read_text(encoding="utf-8")
         written |= set(re.findall(r'message_record\(\s*"([a-z0-9_]+)"', text))
+    written |= {k for m in process.METHODS.values() for k, _ in parse_record(m)}
+    written |= {q.method for q in named_queries().values()}  # the query headers' methods
     written -= {"cited"}  # the targets file's notes (targets.note_cited of the web catalogs)
     for lang in ("zh", "en"):
         said = {k.split(".", 1)[1] for k in messages(lang) if k.startswith("run_method.")}
@@ -144,3 +143,22 @@ def test_refused_rows_carry_their_reason_as_a_record_said_in_the_page_language()
         == "能源品种 “原 煤” 未知（是否为 原煤？）"
     )
     assert reason_text("is negative", "zh", None) == "为负数"  # a row stored before keys
+
+
+def test_a_record_on_a_page_marks_identifiers_and_citations_and_escapes_the_rest():
+    """On a page, a default's parameter, key and unit are identifiers (``<code>``) and its
+    source a cited document (``<cite>``), shown as written in either language; values from the
+    data are escaped; free text of earlier runs is escaped, never shown as a record."""
+    record = join_records(
+        message_record(
+            "default", parameter="docf", key="-", value="0.5", unit="1", source="IPCC <2006>"
+        ),
+        "assumed_value",
+    )
+    zh = record_html(record, "zh")
+    assert zh.startswith("<code>docf</code>[<code>-</code>] = 0.5 <code>1</code>")
+    assert "<cite>IPCC &lt;2006&gt;</cite>" in zh and zh.endswith("；（该值为假设）")
+    assert record_text(record, "en").endswith("(IPCC <2006>); (the value is an assumption)")
+    assert record_html("a < b (free text)", "en") == "a &lt; b (free text)"
+    named = message_record("ippu_ne_product", product="LED芯片", note="led_pieces")
+    assert record_text(named, "en").startswith("NE: LED chips: activity is reported in pieces")

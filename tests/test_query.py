@@ -34,10 +34,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from citycarbon.contract.records import record_text
 from citycarbon.contract.results import ENTERPRISE_MONTH_ELECTRICITY
 from citycarbon.errors import InputError, UnknownCodeError
 from citycarbon.factors import FactorProfile, FactorSet
 from citycarbon.factors.library import validate_rows
+from citycarbon.records import parse_record
 from citycarbon.store import query, results
 
 GB2589 = "GB/T 2589-2020 综合能耗计算通则"
@@ -618,7 +620,11 @@ def test_compute_writes_results_with_provenance(duck, tmp_path):
     assert back["run_id"].unique().tolist() == ["r1"]
     assert back["factor_profile"].iloc[0] == make_profile().version
     # the method names the account mode the factors were registered for
-    assert back["method"].iloc[0].startswith("account mode: inventory; location-based scope 2")
+    assert parse_record(back["method"].iloc[0]) == [
+        ("account_mode", {"mode": "inventory"}),
+        ("enterprise_electricity_query", {}),
+    ]
+    assert record_text(back["method"].iloc[0], "en").startswith("account mode: inventory mode")
     assert back["co2_t"].sum() == pytest.approx(expected_electricity()["co2_t"].sum(), rel=1e-12)
 
 

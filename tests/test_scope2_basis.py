@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from citycarbon.accounting import electricity as elec
 from citycarbon.accounting.enterprise import account_summary
-from citycarbon.contract.records import message_record
 from citycarbon.factors import FactorProfile, load_factor_set
+from citycarbon.records import message_record
 
 PROFILE = FactorProfile([load_factor_set("cn-mee-grid")], name="test")
 

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from citycarbon.accounting import transport as tr
 from citycarbon.config import as_city
+from citycarbon.contract.records import record_text
+from citycarbon.records import parse_record
 
 
 @pytest.mark.parametrize(
@@ -127,7 +129,8 @@ def test_a_fuel_without_mode_factor_is_ne_never_zero():
     out = tr.transport_emissions(a, profile).set_index("gas")
     assert out.loc["CO2", "emissions_t"] > 0
     assert np.isnan(out.loc["CH4", "emissions_t"]) and out.loc["CH4", "notation_key"] == "NE"
-    assert out.loc["CH4", "method"].startswith("NE:")
+    assert parse_record(out.loc["CH4", "method"]) == [("mobile_gas_ne", {"gas": "CH4"})]
+    assert record_text(out.loc["CH4", "method"], "en").startswith("NE: no CH4 factor")
 
 
 def test_demo_inventory_by_mode_memo_outside_totals(demo_inventory):

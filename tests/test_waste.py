@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from citycarbon.accounting import waste
+from citycarbon.contract.records import record_text
+from citycarbon.records import parse_record
 
 
 def test_fod_single_deposit_hand_computation():
@@ -169,7 +171,7 @@ def test_waste_emissions_table_and_notation_keys():
     assert out.loc[(2022, "4.C", "CO2"), "emissions_t"] == pytest.approx(2750.0)
     assert out.loc[(2021, "4.C", "CO2"), "notation_key"] == "NE"
     assert math.isnan(out.loc[(2021, "4.D", "CH4"), "emissions_t"])
-    assert out.loc[(2022, "4.B", "N2O"), "method"].startswith("NE")
+    assert parse_record(out.loc[(2022, "4.B", "N2O"), "method"]) == [("waste_ne_biological", {})]
     assert len(out) == 2 * 8  # (category, gas) pairs: 1 + 2 + 3 + 2
 
 
@@ -191,4 +193,5 @@ def test_no_waste_data_is_ne_never_zero():
         climate_zone="tropical_moist_wet",
     )
     assert (out["notation_key"] == "NE").all() and out["emissions_t"].isna().all()
-    assert out["method"].str.startswith("NE: no").all()
+    assert out["method"].map(lambda m: record_text(m, "en")).str.startswith("NE: no").all()
+    assert out["method"].map(lambda m: record_text(m, "zh")).str.startswith("NE：").all()

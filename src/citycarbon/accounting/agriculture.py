@@ -35,6 +35,7 @@ import pandas as pd
 
 from citycarbon.accounting.balance import DATA_DIR
 from citycarbon.accounting.defaults import cite_default, default_values, read_defaults
+from citycarbon.records import join_records, message_record
 
 DEFAULTS_CSV = DATA_DIR / "agriculture_defaults.csv"
 LIVESTOCK = (
@@ -104,7 +105,7 @@ def default(parameter: str, keys, context: str = "") -> np.ndarray:
 
 
 def cite(parameter: str, key: str = "", context: str = "") -> str:
-    """``value unit (source)`` of one default, ``ASSUMPTION`` marked."""
+    """One default as a method record (:func:`citycarbon.accounting.defaults.cite_default`)."""
     return cite_default(agriculture_defaults(), parameter, key, context)
 
 
@@ -404,19 +405,15 @@ def agriculture_emissions(
     return out.assign(region_code=region_code, scope=1)
 
 
+#: Why a category is NE, as method records (:mod:`citycarbon.records`).
 _NE_REASON = {
-    "3.A.1": "NE: no livestock head counts (agriculture, livestock items) this year",
-    "3.A.2": "NE: no livestock head counts (agriculture, livestock items) this year",
-    "3.C.4": "NE: no nitrogen applied (agriculture: synthetic_n, manure_n, crop_residue_n) and "
-    "no grazing livestock this year",
-    "3.C.5": "NE: no nitrogen applied (agriculture: synthetic_n, manure_n, crop_residue_n) and "
-    "no grazing livestock this year",
-    "3.C.7": "NE: no rice harvested area (agriculture, rice_* items) this year",
+    "3.A.1": message_record("agri_ne_livestock"),
+    "3.A.2": message_record("agri_ne_livestock"),
+    "3.C.4": message_record("agri_ne_nitrogen"),
+    "3.C.5": message_record("agri_ne_nitrogen"),
+    "3.C.7": message_record("agri_ne_rice"),
 }
-_NO_SYSTEM = (
-    "NE: N2O of manure management needs the manure_system of every livestock row (some rows "
-    "of this year have none)"
-)
+_NO_SYSTEM = message_record("agri_ne_manure_system")
 
 
 def _manure_ch4_ef(species, temperature_c: float) -> np.ndarray:
@@ -429,22 +426,20 @@ def _manure_ch4_ef(species, temperature_c: float) -> np.ndarray:
 
 
 def _methods(temperature_c: float) -> dict[str, str]:
+    """The method record of each category: equations, then the defaults used."""
     return {
-        "3.A.1": "enteric fermentation CH4 = N x EF (IPCC 2006 Vol. 4 eq. 10.19, Tier 1, EF "
-        "Tables 10.10 and 10.11 Asia, per species in accounting/data/agriculture_defaults.csv; "
-        "poultry: no factor, counted as zero)",
-        "3.A.2": "manure management CH4 = N x EF (eq. 10.22; Table 10.14 Asia at "
-        f"{temperature_c:g} C, Table 10.15 {climate_class(temperature_c)}); N2O = N x Nex x "
-        "EF3 x 44/28 (eqs. 10.25, 10.30, Tables 10.19, 10.21; manure on pasture is 3.C.4; "
-        "indirect N2O of manure management, eq. 10.27, not estimated); ASSUMPTION: typical "
-        "animal mass of sheep, goats, horses, mules and poultry and EF3 of poultry manure and "
-        "aerobic treatment not checked",
-        "3.C.4": "direct N2O of managed soils = [(F_SN + F_ON + F_CR) x EF1 + F_PRP x EF3PRP] x "
-        "44/28 (eq. 11.1, Tier 1; no organic soils, no F_SOM); "
-        + "; ".join([cite("ef1"), "EF3PRP Table 11.1"]),
-        "3.C.5": "indirect N2O of managed soils: volatilisation (eq. 11.9) + leaching (eq. "
-        "11.10); "
-        + "; ".join(cite(p) for p in ("frac_gasf", "frac_gasm", "frac_leach", "ef4", "ef5")),
-        "3.C.7": "rice CH4 = A x t x EF_c x SF_w x SF_p x SF_o (eqs. 5.1, 5.2; Tables 5.11-5.13); "
-        + "; ".join(cite(p) for p in ("ef_c", "sf_p", "sf_o", "days")),
+        "3.A.1": message_record("agri_enteric"),
+        "3.A.2": message_record(
+            "agri_manure",
+            temperature_c=f"{temperature_c:g}",
+            climate_class=climate_class(temperature_c),
+        ),
+        "3.C.4": join_records(message_record("agri_soils_direct"), cite("ef1")),
+        "3.C.5": join_records(
+            message_record("agri_soils_indirect"),
+            *(cite(p) for p in ("frac_gasf", "frac_gasm", "frac_leach", "ef4", "ef5")),
+        ),
+        "3.C.7": join_records(
+            message_record("agri_rice"), *(cite(p) for p in ("ef_c", "sf_p", "sf_o", "days"))
+        ),
     }

@@ -28,13 +28,14 @@ from citycarbon.accounting.gwp import gwp_set_label, gwp_values
 from citycarbon.accounting.inputs import distinct_rows, non_negative, scale_per_unit
 from citycarbon.errors import InputError
 from citycarbon.factors import FactorProfile, fuels, resolve_fuels
+from citycarbon.records import message_record
 
 CO2_PER_C = 44 / 12  # molar mass ratio CO2 : C (IPCC 2006 Vol. 2 eq. 2.1 note; 核算指南 通则)
 
 CH4_N2O_CONTEXTS = ("energy_industries", "manufacturing", "commercial", "residential")
 
-METHOD_GUIDELINE = "guideline: NCV×CC×OF"
-METHOD_TIER1 = "IPCC 2006 Tier 1"
+METHOD_GUIDELINE = message_record("combustion_guideline")
+METHOD_TIER1 = message_record("combustion_tier1")
 
 COLUMNS = [
     "fuel",

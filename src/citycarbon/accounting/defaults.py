@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from citycarbon.records import join_records, message_record
+
 
 @cache
 def read_defaults(path: Path) -> pd.DataFrame:
@@ -31,12 +33,22 @@ def default_values(table: pd.DataFrame, parameter: str, keys, context: str = "")
 
 
 def cite_default(table: pd.DataFrame, parameter: str, key: str = "", context: str = "") -> str:
-    """``parameter[key]=value unit (source)`` of one default, with the source's range where
-    the table has one, ``ASSUMPTION`` marked."""
+    """One default as a method record (:mod:`citycarbon.records`): ``default`` (or
+    ``default_range`` with the source's range where the table has one) with the parameter, key,
+    value, unit and source, and the part ``assumed_value`` where the value is an assumption."""
     r = table[
         (table["parameter"] == parameter) & (table["key"] == key) & (table["context"] == context)
     ].iloc[0]
-    flag = "; ASSUMPTION" if r["assumption"] else ""
     low, high = r.get("low", np.nan), r.get("high", np.nan)
-    rng = f" [{low:g}-{high:g}]" if pd.notna(low) and pd.notna(high) else ""
-    return f"{parameter}[{key or '-'}]={r['value']:g}{rng} {r['unit']} ({r['source']}{flag})"
+    ranged = pd.notna(low) and pd.notna(high)
+    cited = message_record(
+        "default_range" if ranged else "default",
+        parameter=parameter,
+        key=key or "-",
+        value=f"{r['value']:g}",
+        low=f"{low:g}" if ranged else None,
+        high=f"{high:g}" if ranged else None,
+        unit=r["unit"],
+        source=r["source"],
+    )
+    return join_records(cited, "assumed_value" if r["assumption"] else "")

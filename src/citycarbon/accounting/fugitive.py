@@ -32,6 +32,7 @@ import pandas as pd
 
 from citycarbon.accounting.balance import DATA_DIR
 from citycarbon.accounting.defaults import cite_default, default_values, read_defaults
+from citycarbon.records import join_records, message_record
 
 DEFAULTS_CSV = DATA_DIR / "fugitive_defaults.csv"
 COAL = ("coal_underground", "coal_surface")
@@ -52,7 +53,7 @@ def default(parameter: str, keys, context: str = "") -> np.ndarray:
 
 
 def cite(parameter: str, key: str = "", context: str = "") -> str:
-    """``value unit (source)`` of one default, ``ASSUMPTION`` marked."""
+    """One default as a method record (:func:`citycarbon.accounting.defaults.cite_default`)."""
     return cite_default(fugitive_defaults(), parameter, key, context)
 
 
@@ -147,22 +148,23 @@ def fugitive_emissions(rows: pd.DataFrame, *, region_code: str, years) -> pd.Dat
     return out.assign(region_code=region_code, scope=1)
 
 
+#: Why a category is NE or NO, and how it is estimated, as method records
+#: (:mod:`citycarbon.records`): equations, then every default used.
 _NE_REASON = {
-    "1.B.1": "NE: no coal production reported (fugitive_activity: coal_underground, "
-    "coal_surface) this year",
-    "1.B.2": "NE: no natural gas throughput reported (fugitive_activity: gas_distribution, "
-    "gas_transmission) this year; LNG terminals not covered (no IPCC Tier 1 factor)",
+    "1.B.1": message_record("fugitive_ne_coal"),
+    "1.B.2": message_record("fugitive_ne_gas"),
 }
 _NO_REASON = {
-    "1.B.1": "NO: the city reports no coal mined (fugitive_activity coal_* = 0): no coal mines "
-    "in its territory",
-    "1.B.2": "NO: the city reports no natural gas transmitted or distributed "
-    "(fugitive_activity gas_* = 0)",
+    "1.B.1": message_record("fugitive_no_coal"),
+    "1.B.2": message_record("fugitive_no_gas"),
 }
 _METHODS = {
-    "1.B.1": "coal mining and post-mining CH4 = coal x (EF_mining + EF_post) x 0.67 kg/m3 "
-    "(IPCC 2006 Vol. 2 eqs. 4.1.3, 4.1.4, Tier 1); "
-    + "; ".join(cite("ef_ch4", k, c) for k in COAL for c in ("mining", "post_mining")),
-    "1.B.2": "natural gas systems = throughput x EF (IPCC 2006 Vol. 2 eq. 4.2.1, Tier 1); "
-    + "; ".join(cite(p, k) for p in ("ef_ch4", "ef_co2") for k in GAS),
+    "1.B.1": join_records(
+        message_record("fugitive_coal"),
+        *(cite("ef_ch4", k, c) for k in COAL for c in ("mining", "post_mining")),
+    ),
+    "1.B.2": join_records(
+        message_record("fugitive_gas"),
+        *(cite(p, k) for p in ("ef_ch4", "ef_co2") for k in GAS),
+    ),
 }

@@ -31,6 +31,7 @@ from citycarbon.accounting.gwp import gwp_set_label, gwp_values
 from citycarbon.accounting.process import PROCESSES, process_emissions, process_gas_masses
 from citycarbon.errors import UnitError
 from citycarbon.factors import FactorProfile
+from citycarbon.records import PART_SEP, join_records, message_record
 
 PRODUCTS_CSV = DATA_DIR / "ippu_products.csv"
 #: IPPU categories not covered by any mapped product: reported NE under sector "2".
@@ -50,7 +51,8 @@ ROW_COLUMNS = [
 @cache
 def ippu_products() -> pd.DataFrame:
     """The product map: product, aliases (``|``), category, category_zh, process, material,
-    fgas_product, estimable (bool), note, source, version."""
+    fgas_product, estimable (bool), note_key (the product's note or reason of NE, said by the
+    message catalog: ``ippu_note.<key>``), source, version."""
     t = pd.read_csv(PRODUCTS_CSV, dtype=str, keep_default_na=False)
     t["estimable"] = t["estimable"].str.lower().eq("true")
     return t
@@ -150,17 +152,19 @@ def ippu_activity(
     activity = _concat([good[~elec], tier1])
     bad = act[~ok.to_numpy()].assign(dim=dim[~ok].to_numpy(), need=need[~ok].to_numpy())
     bad = bad.drop_duplicates(["sector", "product_name", "unit", "product"])
-    reason = np.where(
-        m["estimable"].reindex(bad.index).astype(bool).to_numpy(),
-        "NE: "
-        + bad["product_name"]
-        + " is reported in "
-        + bad["unit"].astype(str)
-        + " but the method needs a "
-        + bad["need"]
-        + " (no conversion applied)",
-        bad["product_name"] + ": " + m["note"].reindex(bad.index),
-    )
+    reason = [  # bad holds distinct (category, product, unit) rows: a few
+        message_record("ippu_ne_unit", product=p, unit=u, need=n)
+        if estimable
+        else message_record("ippu_ne_product", product=p, note=k)
+        for p, u, n, k, estimable in zip(
+            bad["product_name"],
+            bad["unit"].astype(str),
+            bad["need"],
+            m["note_key"].reindex(bad.index),
+            m["estimable"].reindex(bad.index).astype(bool),
+            strict=True,
+        )
+    ]
     bad = bad.assign(reason=reason)
     e = bad["process"].str.startswith("electronics").to_numpy()
     ne = _concat(
@@ -236,35 +240,39 @@ def ippu_emissions(
             }
         )
         rows = rows.groupby(ROW_COLUMNS[:6], as_index=False)[ROW_COLUMNS[6:]].sum()
-        notes = ippu_products().set_index("product")["note"]
-        info = pd.DataFrame(
+        notes = ippu_products().set_index("product")["note_key"]
+        used = pd.DataFrame(
             {
                 "sector": ctx["sector"].to_numpy(),
                 "gas": gas,
-                "text": (
-                    res["method"].astype(str).iloc[long["row"].to_numpy()].to_numpy()
-                    + "; activity "
-                    + ctx["product_name"].astype(str).to_numpy()
-                    + " ("
-                    + notes.reindex(ctx["product_name"]).fillna("").to_numpy()
-                    + "); factors: "
-                    + res["factors"].astype(str).iloc[long["row"].to_numpy()].to_numpy()
-                ),
+                "method": res["method"].astype(str).iloc[long["row"].to_numpy()].to_numpy(),
+                "product": ctx["product_name"].astype(str).to_numpy(),
+                "factors": res["factors"].astype(str).iloc[long["row"].to_numpy()].to_numpy(),
             }
-        ).drop_duplicates()
-        label = gwp_set_label(profile)
+        ).drop_duplicates()  # a few rows per (category, gas)
+        used["text"] = [
+            join_records(
+                method,
+                message_record("ippu_activity", product=product, note=notes.get(product)),
+                message_record("factors_used", factors=factors),
+            )
+            for method, product, factors in zip(
+                used["method"], used["product"], used["factors"], strict=True
+            )
+        ]
+        gwp = message_record("gwp_set", gwp=gwp_set_label(profile))
         prov = (
-            info.groupby(["sector", "gas"])["text"]
-            .agg(lambda s: " | ".join(sorted(s)))  # few distinct (category, gas) pairs
+            used.groupby(["sector", "gas"])["text"]
+            .agg(lambda s: join_records(*sorted(s)))  # few distinct (category, gas) pairs
             .reset_index()
         )
         prov = prov.assign(
             notation_key="",
-            method="IPPU from industrial_output: " + prov["text"] + f"; GWP100 {label}",
+            method=message_record("ippu_from_output") + PART_SEP + prov["text"] + PART_SEP + gwp,
         ).drop(columns="text")
     ne_prov = (
         ne.groupby(["sector", "gas"])["reason"]
-        .agg(lambda s: " | ".join(sorted(set(s))))
+        .agg(lambda s: join_records(*sorted(set(s))))
         .reset_index()
         .rename(columns={"reason": "method"})
         .assign(notation_key="NE")
@@ -273,7 +281,13 @@ def ippu_emissions(
     partly = both["method_y"].notna().to_numpy()
     prov = prov.assign(
         method=np.where(
-            partly, both["method_x"] + "; partly NE: " + both["method_y"], prov["method"]
+            partly,
+            both["method_x"]
+            + PART_SEP
+            + message_record("ippu_partly_ne")
+            + PART_SEP
+            + both["method_y"],
+            prov["method"],
         )
     )
     ne_prov = ne_prov.merge(prov[["sector", "gas"]], how="left", indicator=True)

@@ -27,8 +27,7 @@ from citycarbon.accounting.gwp import gas_codes
 from citycarbon.accounting.inputs import non_negative
 from citycarbon.errors import InputError, UnitError, UnknownCodeError
 from citycarbon.factors import FactorProfile
-
-IPCC = "IPCC 2006 Vol. 3"
+from citycarbon.records import message_record
 
 #: process code -> (dimension of the quantity, description)
 PROCESSES: dict[str, tuple[str, str]] = {
@@ -41,17 +40,21 @@ PROCESSES: dict[str, tuple[str, str]] = {
     "electronics_tier2a": ("mass", "F-gas consumed (Tier 2a)"),
 }
 
+#: The method of each process (and tier) as a method record (:mod:`citycarbon.records`;
+#: ``run_method.process_<name>`` of the message catalog says the equation, IPCC 2006 Vol. 3).
 METHODS = {
-    "cement": f"{IPCC} Tier 1, eq. 2.1: cement x clinker fraction x EF_clc",
-    "clinker": f"{IPCC} Tier 2, eq. 2.2: clinker x EF_cl x CF_ckd",
-    "lime_tier1": f"{IPCC} §2.3 Tier 1: lime x EF_lime (eq. 2.8 default)",
-    "lime_tier2": f"{IPCC} §2.3 Tier 2: lime x EF_lime,i x CF_lkd x C_h",
-    "glass_tier1": f"{IPCC} §2.4 Tier 1: glass x EF x (1 - CR)",
-    "glass_tier2": f"{IPCC} §2.4 Tier 2: glass x EF_i x (1 - CR_i), Table 2.6",
-    "carbonate": f"{IPCC} §2.5: carbonate x EF (Table 2.1) x F",
-    "electronics_tier1": f"{IPCC} Tier 1, eq. 6.1: substrate area x EF (Table 6.2)",
-    "electronics_tier2a": f"{IPCC} Tier 2a, eq. 6.2 and by-product equations: "
-    "(1-h) x FC x (1-U) x (1 - a x d)",
+    name: message_record(f"process_{name}")
+    for name in (
+        "cement",
+        "clinker",
+        "lime_tier1",
+        "lime_tier2",
+        "glass_tier1",
+        "glass_tier2",
+        "carbonate",
+        "electronics_tier1",
+        "electronics_tier2a",
+    )
 }
 
 #: by-product symbol in the factor set -> gas code of the by-product, output column

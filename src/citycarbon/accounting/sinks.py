@@ -27,6 +27,7 @@ import pandas as pd
 
 from citycarbon.accounting.balance import DATA_DIR
 from citycarbon.accounting.defaults import read_defaults
+from citycarbon.records import message_record
 
 DEFAULTS_CSV = DATA_DIR / "sink_defaults.csv"
 ECOSYSTEMS = ("mangrove", "salt_marsh", "seagrass")
@@ -150,7 +151,7 @@ def land_stock_difference(stocks: pd.DataFrame) -> pd.DataFrame:
         pool="stock",
         source=s["land_class"],
         co2_t=co2_flux_t(dc),
-        method="stock difference (IPCC 2006 Vol. 4 eq. 2.5): (area x stock - previous) / years",
+        method=message_record("sink_stock_difference"),
     )
     out = out[prev_year.notna().to_numpy()]
     cols = ["region_code", "year", "sector", "pool", "source", "area_ha", "co2_t", "method"]
@@ -206,16 +207,13 @@ def blue_carbon_sites(sites: pd.DataFrame, *, climate_zone: str = "subtropical")
                 pool="sediment",
                 co2_t=co2_flux_t(soil.to_numpy()),
                 tier=soil_tier,
-                method="sediment: area x soil C accumulation rate x 44/12 (IPCC 2013 Wetlands "
-                "Supplement Ch. 4, Table 4.12 Tier 1 or site rate; HY/T 0349-2022 sediment pool)",
+                method=message_record("sink_sediment"),
             ),
             base.assign(
                 pool="vegetation",
                 co2_t=co2_flux_t(bio),
                 tier=bio_tier,
-                method="vegetation: area x G_W x (1 + R) x CF x 44/12 while the planted stand "
-                "grows (IPCC 2006 Vol. 4 eq. 2.9; Wetlands Supplement Ch. 4 mangrove defaults, "
-                "labelled assumptions; HY/T 0349-2022 vegetation pool)",
+                method=message_record("sink_vegetation", climate_zone=climate_zone),
             ),
         ],
         ignore_index=True,
@@ -254,9 +252,7 @@ def mariculture_removals(harvest: pd.DataFrame) -> pd.DataFrame:
         pool="mariculture",
         source=g.to_numpy(),
         co2_t=co2_flux_t(tc),
-        method="mariculture (HY/T 0349-2022 structure; shell, tissue and seaweed carbon "
-        "coefficients are labelled assumptions in sink_defaults.csv); memo item, not in the "
-        "removals",
+        method=message_record("sink_mariculture"),
     )
     return out.groupby(
         ["region_code", "year", "sector", "pool", "source", "method"], as_index=False

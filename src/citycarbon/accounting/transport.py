@@ -58,6 +58,7 @@ from citycarbon.accounting.defaults import read_defaults
 from citycarbon.accounting.gpc import reference_numbers
 from citycarbon.accounting.gwp import gwp_values
 from citycarbon.factors import FactorProfile, fuels
+from citycarbon.records import message_record
 
 DEFAULTS_CSV = DATA_DIR / "transport_defaults.csv"
 MODES = ("road", "rail", "navigation", "aviation")
@@ -271,18 +272,15 @@ def transport_emissions(activity: pd.DataFrame, profile: FactorProfile) -> pd.Da
         base.assign(gas="CO2", emissions_t=em["co2_t"].to_numpy(dtype="float64"), method=co2_method)
     ]
     for gas, parameter in (("CH4", "ch4_ef"), ("N2O", "n2o_ef")):
-        ef = mobile_ef_kg_per_tj(parameter, a["mode"], ipcc, a["technology"])
+        ef = pd.Series(mobile_ef_kg_per_tj(parameter, a["mode"], ipcc, a["technology"]))
+        said = {  # a method record per distinct factor (a few per gas)
+            v: message_record("mobile_gas", gas=gas, ef=f"{v:g}") for v in ef.dropna().unique()
+        }
         parts.append(
             base.assign(
                 gas=gas,
-                emissions_t=mobile_gas_t(tj, ef),
-                method=np.where(
-                    np.isnan(ef),
-                    f"NE: no {gas} factor of this mode and fuel in transport_defaults.csv",
-                    f"{gas} = fuel TJ x EF (IPCC 2006 Vol. 2 Ch. 3 Tier 1, kg/TJ "
-                    + pd.Series(ef).map("{:g}".format).to_numpy()
-                    + ")",
-                ),
+                emissions_t=mobile_gas_t(tj, ef.to_numpy()),
+                method=np.where(ef.isna(), message_record("mobile_gas_ne", gas=gas), ef.map(said)),
             )
         )
     out = pd.concat(parts, ignore_index=True)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from citycarbon.accounting.balance import DATA_DIR
 from citycarbon.accounting.defaults import cite_default, default_values, read_defaults
+from citycarbon.records import join_records, message_record
 
 DEFAULTS_CSV = DATA_DIR / "waste_defaults.csv"
 LANDFILL = (
@@ -74,7 +75,7 @@ def default(parameter: str, keys, context: str = "") -> np.ndarray:
 
 
 def cite(parameter: str, key: str = "", context: str = "") -> str:
-    """``value unit (source)`` of one default, ``ASSUMPTION`` marked."""
+    """One default as a method record (:func:`citycarbon.accounting.defaults.cite_default`)."""
     return cite_default(waste_defaults(), parameter, key, context)
 
 
@@ -444,30 +445,35 @@ def waste_emissions(
     return out.assign(region_code=region_code, scope=1)
 
 
+#: Why a category is NE, as method records (:mod:`citycarbon.records`; said by the message
+#: catalog, ``run_method.<key>``).
 _NE_REASON = {
-    "4.A": "NE: no landfill deposits (waste_disposal, treatment landfill_*) up to this year",
-    "4.B": "NE: no composting or anaerobic digestion quantities (waste_disposal) this year",
-    "4.C": "NE: no incineration quantities (waste_disposal) this year",
-    "4.D": "NE: no wastewater COD (wastewater) this year",
+    "4.A": message_record("waste_ne_landfill"),
+    "4.B": message_record("waste_ne_biological"),
+    "4.C": message_record("waste_ne_incineration"),
+    "4.D": message_record("waste_ne_wastewater"),
 }
-_N2O_NOTE = (
-    "NE: N2O of domestic effluent needs population_10k and protein_kg_per_person_yr on the "
-    "domestic wastewater rows"
-)
+_N2O_NOTE = message_record("waste_ne_effluent_n2o")
 
 
 def _methods(climate_zone: str) -> dict[str, str]:
+    """The method record of each category: equations, then every default used."""
     return {
-        "4.A": "landfill CH4 by first-order decay (IPCC 2006 Vol. 5 eqs. 3.1-3.6, Tier 1 "
-        f"defaults, k for {climate_zone}; deposits from the first year on record); "
-        + "; ".join([cite("docf"), cite("f_ch4"), "MCF, OX Tables 3.1/3.2, DOC Table 2.4"]),
-        "4.B": "biological treatment (IPCC 2006 Vol. 5 eq. 4.1/4.2, Table 4.1); "
-        + "; ".join(cite(p, t) for p in ("ef_ch4", "ef_n2o") for t in BIOLOGICAL),
-        "4.C": "incineration: fossil CO2 = SW x dm x CF x FCF x OF x 44/12 (eq. 5.1, Table 2.4; "
-        "biogenic CO2 not counted), CH4 and N2O (eqs. 5.4, 5.5); "
-        + "; ".join(cite(p, "incineration") for p in ("of", "ef_ch4", "ef_n2o")),
-        "4.D": "wastewater CH4 = (TOW - S) x B0 x MCF - R (eqs. 6.1, 6.2, COD basis); "
-        "domestic effluent N2O = P x Protein x F_NPR x F_NON-CON x F_IND-COM x EF x 44/28 "
-        "(eqs. 6.7, 6.8); "
-        + "; ".join(cite(p) for p in ("f_npr", "f_non_con", "f_ind_com", "ef_effluent")),
+        "4.A": join_records(
+            message_record("waste_landfill", climate_zone=climate_zone),
+            cite("docf"),
+            cite("f_ch4"),
+        ),
+        "4.B": join_records(
+            message_record("waste_biological"),
+            *(cite(p, t) for p in ("ef_ch4", "ef_n2o") for t in BIOLOGICAL),
+        ),
+        "4.C": join_records(
+            message_record("waste_incineration"),
+            *(cite(p, "incineration") for p in ("of", "ef_ch4", "ef_n2o")),
+        ),
+        "4.D": join_records(
+            message_record("waste_wastewater"),
+            *(cite(p) for p in ("f_npr", "f_non_con", "f_ind_com", "ef_effluent")),
+        ),
     }

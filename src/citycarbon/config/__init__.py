@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from citycarbon.config.settings import get_settings
 from citycarbon.errors import InputError, close_matches
 from citycarbon.factors import FactorProfile, load_factor_set
+from citycarbon.records import join_records, message_record, parse_record
 
 CONFIG_DIR = Path(__file__).parent
 DEFAULT_CITY = "xiamen"
@@ -56,19 +57,25 @@ class Priority(Section):
 
 
 AccountMode = Literal["guideline", "inventory"]
-#: How a result's ``method`` provenance column names the account mode it was computed in.
-MODE_METHOD = "account mode: {mode}; {method}"
-_MODE_PREFIX = re.compile(r"^account mode: (guideline|inventory); ")
+#: The record part (:mod:`citycarbon.records`) by which a result's ``method`` provenance column
+#: names the account mode it was computed in (``account_mode?mode=guideline``).
+MODE_RECORD = "account_mode"
+#: How runs of earlier versions named it: free text before the method.
+_OLD_MODE_PREFIX = re.compile(r"^account mode: (guideline|inventory); ")
 
 
 def method_with_mode(mode: str, method: str) -> str:
-    """``method`` prefixed with the account mode (``account mode: guideline; ...``)."""
-    return MODE_METHOD.format(mode=mode, method=method)
+    """``method`` (a record) led by the account mode (``account_mode?mode=guideline; ...``)."""
+    return join_records(message_record(MODE_RECORD, mode=mode), method)
 
 
-def mode_of_method(method: str) -> str | None:
-    """The account mode a ``method`` names (:func:`method_with_mode`), None if it names none."""
-    found = _MODE_PREFIX.match(method or "")
+def mode_of_method(method: str | None) -> str | None:
+    """The account mode a ``method`` names (:func:`method_with_mode`, or the free-text prefix
+    ``account mode: guideline; `` of earlier runs), None if it names none."""
+    parts = parse_record(method)
+    if parts:
+        return next((p["mode"] for k, p in parts if k == MODE_RECORD and "mode" in p), None)
+    found = _OLD_MODE_PREFIX.match(method or "")
     return found.group(1) if found else None
 
 

@@ -42,11 +42,11 @@ from citycarbon import geo, units
 from citycarbon.accounting import agriculture, fugitive, transport
 from citycarbon.accounting.balance import balance_items
 from citycarbon.contract.codes import valid_credit_codes
-from citycarbon.contract.records import message_record
 from citycarbon.errors import InputError, UnitError, UnknownCodeError, close_matches
 from citycarbon.factors import fuels
 from citycarbon.finance import subsidies
 from citycarbon.finance.reduction import project_types
+from citycarbon.records import message_record
 from citycarbon.techmap.catalogue import technologies
 
 # ------------------------------------------------------------------------------ declarations

@@ -1,13 +1,11 @@
-"""Message records: how a run computed its rows, why the ingest refused a row, as message keys
-with parameters, so that a page says them in its own language (issue 19, "One language per
-page").
+"""Message records said in a language: how a run computed its rows, why the ingest refused a
+row (issue 19, "One language per page").
 
-A run writes into a result's ``method`` provenance column a *record*: one or more parts joined
-by ``"; "``, each a message key with its parameters in URL query form, e.g.
-``city_top_down; scope2_grid?grid_region=east_china&factor_year=2022&year=2024``. The faces say
+A run writes into a result's ``method`` provenance column a *record*
+(:mod:`citycarbon.records`: message keys with parameters, e.g.
+``city_top_down; scope2_grid?grid_region=east_china&factor_year=2022&year=2024``). The faces say
 each part from the message catalog ``contract/data/messages_{zh,en}.yaml`` (``run_method.<key>``;
-:func:`record_text`), which the web pages, the reports and the CLI share; the parameter values
-are URL-encoded, so a value never holds the separator. A text that is not a
+:func:`record_text`), which the web pages, the reports and the CLI share; a text that is not a
 record (runs of earlier versions wrote free English text, and so do the methods not converted
 yet) is shown as it was stored: :func:`parse_record` returns None for it.
 
@@ -17,50 +15,21 @@ The same form holds the reasons of quarantined rows (``reason_key``: ``reasons.<
 
 from __future__ import annotations
 
+import html
 import re
 from collections import defaultdict
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 import pandas as pd
 import yaml
 
+from citycarbon.records import parse_record
+
 #: Languages of the message catalog (``messages_<lang>.yaml``), the first the default.
 LANGS = ("zh", "en")
 _DATA = Path(__file__).parent / "data"
-#: Separator of the parts of a record.
-PART_SEP = "; "
-_KEY_RE = re.compile(r"[a-z][a-z0-9_]*")
-_QUERY_RE = re.compile(r"[A-Za-z0-9_]+=[^&\s]*(?:&[A-Za-z0-9_]+=[^&\s]*)*")
-
-
-def message_record(key: str, /, **params: object) -> str:
-    """One part of a record: ``key`` with ``params`` (``key?name=value&...``; None left out)."""
-    if not _KEY_RE.fullmatch(key):
-        raise ValueError(f"a method key is lower-case letters, digits and _: {key!r}")
-    given = {k: v for k, v in params.items() if v is not None}
-    return f"{key}?{urlencode(given)}" if given else key
-
-
-def join_records(*records: str) -> str:
-    """Records (or parts) as one record, empty ones left out."""
-    return PART_SEP.join(r for r in records if r)
-
-
-def parse_record(text: str | None) -> list[tuple[str, dict[str, str]]] | None:
-    """The parts of a record as ``(key, params)``; None for a text that is not a record (free
-    text as earlier runs stored it)."""
-    if not isinstance(text, str) or not text:
-        return None
-    parts = []
-    for part in text.split(PART_SEP):
-        key, sep, query = part.partition("?")
-        if not _KEY_RE.fullmatch(key) or (sep and not _QUERY_RE.fullmatch(query)):
-            return None
-        parts.append((key, dict(parse_qsl(query, keep_blank_values=True))))
-    return parts
 
 
 @cache
@@ -85,9 +54,27 @@ def flat_keys(node: Any, prefix: str = "") -> dict[str, str]:
 #: (a nowcast's models per level are parameters named by the levels).
 RECORD_CODES = {
     "grid_region": "grid.",
+    "mode": "account_mode.",
+    "climate_zone": "climate_zone.",
+    "climate_class": "climate_class.",
+    "need": "dimension.",
+    "product": "ippu_product.",
+    "note": "ippu_note.",
+    "indicator": "indicator_definition.",
     **dict.fromkeys(
         ("model", "city", "district", "park", "industry", "enterprise"), "power.model_"
     ),
+}
+#: Parameters of method records shown as written in either language, and the HTML element that
+#: marks them (:func:`record_html`): identifiers and units as stored (``<code>``), the documents
+#: a default cites (``<cite>``, a title or clause as published).
+RECORD_MARKS = {
+    "parameter": "code",
+    "key": "code",
+    "unit": "code",
+    "factors": "code",
+    "gwp": "code",
+    "source": "cite",
 }
 
 
@@ -95,12 +82,30 @@ def record_text(record: str | None, lang: str) -> str:
     """A method record in ``lang``, each part by its ``run_method.<key>`` with code parameters
     by their names (:data:`RECORD_CODES`); a text that is no record, or one with a part the
     catalog does not know, as it was stored (runs of earlier versions wrote free text)."""
+    said = _said(record, lang, as_html=False)
+    return said if said is not None else record or ""
+
+
+def record_html(record: str | None, lang: str) -> str:
+    """:func:`record_text` as HTML: escaped, the parameters of :data:`RECORD_MARKS` in their
+    element; a text that is no record escaped as it was stored."""
+    said = _said(record, lang, as_html=True)
+    return said if said is not None else html.escape(record or "")
+
+
+def _said(record: str | None, lang: str, *, as_html: bool) -> str | None:
+    """The parts of ``record`` said in ``lang`` (as text or HTML); None for a text that is no
+    record or a record with a part the catalog does not know."""
     parts = parse_record(record)
     own = messages(lang)
     if parts is None or not all(f"run_method.{key}" in own for key, _ in parts):
-        return record or ""
-    return own["run_method.sep"].join(
-        _formatted(own[f"run_method.{key}"], {k: _named(own, k, v) for k, v in params.items()})
+        return None
+    escape = html.escape if as_html else str
+    return escape(own["run_method.sep"]).join(
+        _formatted(
+            escape(own[f"run_method.{key}"]),
+            {k: _shown(k, _named(own, k, v), as_html) for k, v in params.items()},
+        )
         for key, params in parts
     )
 
@@ -108,6 +113,14 @@ def record_text(record: str | None, lang: str) -> str:
 def _named(own: dict[str, str], param: str, value: str) -> str:
     """A record parameter's value, by its name in the catalog where it is a code."""
     return own.get(RECORD_CODES.get(param, "\0") + value, value)
+
+
+def _shown(param: str, value: str, as_html: bool) -> str:
+    """A parameter's value as text, or as HTML in the element :data:`RECORD_MARKS` gives it."""
+    if not as_html:
+        return value
+    tag = RECORD_MARKS.get(param)
+    return f"<{tag}>{html.escape(value)}</{tag}>" if tag else html.escape(value)
 
 
 def _formatted(text: str, params: dict[str, str]) -> str:

@@ -24,8 +24,8 @@ from types import MappingProxyType
 
 import pandas as pd
 
-from citycarbon.contract.records import message_record
 from citycarbon.errors import InputError
+from citycarbon.records import message_record
 
 #: Provenance columns every result row carries (added by the store where a run leaves them out).
 PROVENANCE: Mapping[str, str] = MappingProxyType(

@@ -67,10 +67,10 @@ from citycarbon.contract.inputs import (
     match_headers,
     normalize_header,
 )
-from citycarbon.contract.records import message_record
 from citycarbon.errors import CitycarbonError, InputError
 from citycarbon.geo import bbox, boundaries
 from citycarbon.ingest.workbook import XlsxLimits, bounded_rows, check_workbook
+from citycarbon.records import message_record
 from citycarbon.store import catalog
 from citycarbon.store import lake as lk
 

@@ -54,8 +54,13 @@ def report_basis(data: ReportData, lang: str) -> Basis:
 def provenance_in(data: ReportData, lang: str) -> pd.DataFrame:
     """The provenance rows of ``data`` with each result's method record said in ``lang`` (free
     text of earlier runs as stored)."""
-    prov = data.provenance
-    if "method" not in prov:
-        return prov
-    said = {m: record_text(m, lang) for m in prov["method"].unique()}  # a row per result
-    return prov.assign(method=prov["method"].map(said))
+    return methods_in(data.provenance, lang)
+
+
+def methods_in(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """``table`` with its ``method`` column (where it has one: provenance, account lines) said
+    in ``lang``, once per distinct record."""
+    if "method" not in table:
+        return table
+    said = {m: record_text(m, lang) for m in table["method"].unique()}  # a few distinct
+    return table.assign(method=table["method"].map(said))

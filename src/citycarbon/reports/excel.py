@@ -18,7 +18,7 @@ import pandas as pd
 from citycarbon.contract.exports import spreadsheet_ready, write_csv
 from citycarbon.errors import InputError
 from citycarbon.read.presentation import present, table_title
-from citycarbon.reports.basis import provenance_in, report_basis
+from citycarbon.reports.basis import methods_in, provenance_in, report_basis
 from citycarbon.runs.reports import ReportData
 
 _NOTE = {"zh": "说明", "en": "Note"}
@@ -64,7 +64,8 @@ def write_excel(data: ReportData, out: str | Path | BinaryIO, lang: str = "zh") 
         xw.sheets[table_title("summary", lang)].set_column(1, 1, 90)
         for name, frame in data.tables.items():
             sheet = _sheet(name, lang, used)
-            spreadsheet_ready(present(frame, lang)).to_excel(xw, sheet_name=sheet, index=False)
+            shown = present(methods_in(frame, lang), lang)
+            spreadsheet_ready(shown).to_excel(xw, sheet_name=sheet, index=False)
             xw.sheets[sheet].set_column(0, len(frame.columns), 16)
         for name, frame in data.charts.items():
             sheet = _sheet(f"chart_{name}", lang, used)

@@ -43,11 +43,11 @@ from citycarbon.accounting.energy import energy_consumption_tce
 from citycarbon.accounting.gwp import gwp_values
 from citycarbon.config import as_city
 from citycarbon.config.settings import get_settings
-from citycarbon.contract.records import PART_SEP, join_records, message_record
 from citycarbon.contract.results import ENTERPRISE_MONTH_GASES
 from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
 from citycarbon.factors import fuels, resolve_fuels
+from citycarbon.records import PART_SEP, join_records, message_record
 from citycarbon.store import catalog, lake, results
 
 RESULTS = (
@@ -740,13 +740,8 @@ def _transport_methods(domestic: pd.DataFrame) -> pd.DataFrame:
     keys = ["year", "sector", "gas"]
     if domestic.empty:
         return pd.DataFrame(columns=[*keys, "method"])
-    used = domestic.groupby(keys)["method"].agg(lambda m: "; ".join(sorted(set(m))))
-    head = (
-        "by mode from transport_fuel (fuel sold or used, replaces the balance's 交通运输 item of "
-        "this year; IPCC 2006 Vol. 2 Ch. 3, 省级清单指南 交通运输; international trips are memo "
-        "items): "
-    )
-    return (head + used).rename("method").reset_index()
+    used = domestic.groupby(keys)["method"].agg(lambda m: join_records(*sorted(set(m))))
+    return (message_record("transport_by_mode") + PART_SEP + used).rename("method").reset_index()
 
 
 def _city_sinks(cfg, year_list, settings) -> pd.DataFrame:

@@ -47,7 +47,6 @@ from citycarbon.accounting.energy import energy_consumption_tce
 from citycarbon.accounting.inventory import enterprise_sectors
 from citycarbon.config import CityConfig, PowerSection, as_city
 from citycarbon.config.settings import get_settings
-from citycarbon.contract.records import message_record, parse_record
 from citycarbon.contract.results import CITY_INVENTORY, ENTERPRISE_MONTH_FUEL
 from citycarbon.contract.results import NOWCAST as NOWCAST_R
 from citycarbon.contract.results import result as declared
@@ -55,6 +54,7 @@ from citycarbon.errors import InputError
 from citycarbon.power import indicators as ind
 from citycarbon.power import meters as mt
 from citycarbon.power import nowcast as nc
+from citycarbon.records import message_record, parse_record
 from citycarbon.store import catalog, lake, query, results
 
 LEVEL_COLUMN = {

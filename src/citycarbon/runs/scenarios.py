@@ -38,7 +38,6 @@ import sqlalchemy as sa
 
 from citycarbon.accounting.balance import balance_items
 from citycarbon.config import load_city
-from citycarbon.contract.records import message_record
 from citycarbon.contract.results import CITY_SINKS
 from citycarbon.errors import InputError, UnknownCodeError
 from citycarbon.factors import fuels
@@ -53,6 +52,7 @@ from citycarbon.pathways.decomposition import decompose_panel, kaya_factors
 from citycarbon.pathways.forecast import backtest, forecast_series, growth_from_forecast
 from citycarbon.pathways.history import SERIES_COLUMNS, series_drivers, splice_history
 from citycarbon.pathways.stirpat import collinearity_diagnostics, stirpat_ridge
+from citycarbon.records import message_record
 from citycarbon.runs.inventory import latest_result
 from citycarbon.store import catalog, lake, results
 from citycarbon.store.models import Scenario

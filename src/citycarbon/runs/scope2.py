@@ -23,9 +23,9 @@ from typing import Any
 
 from citycarbon.config import as_city
 from citycarbon.config.settings import get_settings
-from citycarbon.contract.records import join_records, message_record
 from citycarbon.contract.results import GRID_NODE_INTENSITY, HOURLY_SCOPE2
 from citycarbon.power.scope2 import period_node_intensity
+from citycarbon.records import join_records, message_record
 from citycarbon.runs.flow import demo_scope2_run
 from citycarbon.runs.inventory import grid_factor_records
 from citycarbon.store import results

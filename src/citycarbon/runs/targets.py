@@ -36,9 +36,9 @@ import yaml
 
 from citycarbon.config import TargetsSection, as_city
 from citycarbon.config.settings import get_settings
-from citycarbon.contract.records import message_record
 from citycarbon.contract.results import DUAL_CONTROL, TARGET_PROGRESS, TARGET_STATUS
 from citycarbon.errors import InputError
+from citycarbon.records import message_record
 from citycarbon.runs import notify as nt
 from citycarbon.runs.targets_inputs import Actuals, load_actuals, months_label
 from citycarbon.store import results

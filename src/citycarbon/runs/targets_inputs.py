@@ -30,11 +30,11 @@ import pandas as pd
 from citycarbon import units
 from citycarbon.config import CityConfig, as_city
 from citycarbon.config.settings import get_settings
-from citycarbon.contract.records import message_record
 from citycarbon.contract.results import CITY_INVENTORY, DUAL_CONTROL, ENERGY_BALANCE
 from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
 from citycarbon.factors import fuels
+from citycarbon.records import PART_SEP, message_record
 from citycarbon.store import catalog, results
 from citycarbon.store import lake as lk
 from citycarbon.targets import indicators as di
@@ -475,7 +475,7 @@ def entered_indicators(
     return out.assign(
         origin="entered",
         coverage=np.nan,
-        method="entered in the targets file (base_years): " + out["definition"],
+        method=message_record("entered_in_targets") + PART_SEP + out["definition"],
     ).drop(columns="definition")
 
 

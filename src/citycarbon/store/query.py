@@ -38,8 +38,9 @@ registry tables
     so no constant lives in SQL).
 
 Named queries live in ``queries/<name>.sql``; a header of ``-- key: value`` lines gives their
-``title``, ``method``, ``requires`` (views), ``not_null`` and ``zero`` (result columns that reveal
-gaps in the inputs). A query has a ``year`` column and ends with an ORDER BY of output column
+``title``, ``method`` (a message record key, ``run_method.<key>`` of the message catalog, which
+says it in the page's language), ``requires`` (views), ``not_null`` and ``zero`` (result columns
+that reveal gaps in the inputs). A query has a ``year`` column and ends with an ORDER BY of output column
 names (so ``run_query(..., year=Y)`` can filter and keep the order). ``queries/<name>.check.sql``,
 when present, lists the gaps (missing factors, unknown meters) that would otherwise count as zero.
 Numeric literals in SQL are written as DOUBLE (``44E0``): Spark reads ``44.0`` as DECIMAL.

@@ -62,78 +62,41 @@ import numpy as np
 import pandas as pd
 
 from citycarbon.errors import InputError
+from citycarbon.records import message_record
 
-#: The indicators of dual control: code -> (unit, role, definition). ``assessed``: what the
-#: assessment counts; ``reported``: shown beside it, not assessed; ``component``: a part of an
-#: assessed indicator.
-INDICATORS: dict[str, tuple[str, str, str]] = {
-    "co2_t": (
-        "t",
-        "assessed",
-        "total CO2: energy activity (IPCC 1 + net imported electricity on the city's basis), plus "
-        "industrial process CO2 where the city includes it (中办 国办 碳排放双控 2024)",
-    ),
-    "co2_intensity_t_per_10k_cny": (
-        "tCO2/10^4 CNY",
-        "assessed",
-        "CO2 per 10^4 CNY of GDP at comparable prices (十四五规划纲要 专栏1: -18 % 2020-2025)",
-    ),
-    "energy_co2_t": ("t", "component", "CO2 of energy activity (IPCC 1, S2 net imported power)"),
-    "process_co2_t": ("t", "reported", "CO2 of industrial processes (IPCC 2), shown separately"),
-    "total_ghg_tco2e": ("tCO2e", "reported", "all greenhouse gases, GWP100 of the factor profile"),
-    "gdp_10k_cny": ("10^4 CNY", "component", "GDP at comparable prices (city_statistics)"),
-    "energy_tce": ("tce", "reported", "能源消费总量 (消费量合计 of the energy balance)"),
-    "feedstock_tce": (
-        "tce",
-        "component",
-        "原料用能: fossil fuels used as raw materials, excluded (发改环资〔2022〕803号)",
-    ),
-    "renewable_electricity_mwh": (
-        "MWh",
-        "component",
-        "renewable electricity consumed: green certificates and green-power contracts held "
-        "(发改运行〔2022〕1258号 二)",
-    ),
-    "new_renewable_tce": (
-        "tce",
-        "component",
-        "新增可再生能源电力消费量 over the 2020 base, excluded from the total (1258号 一(二))",
-    ),
-    "energy_control_tce": (
-        "tce",
-        "assessed",
-        "energy consumption less feedstock and new renewable electricity (803号, 1258号)",
-    ),
-    "energy_intensity_tce_per_10k_cny": (
-        "tce/10^4 CNY",
-        "assessed",
-        "energy consumption less feedstock per 10^4 CNY of GDP at comparable prices (803号 二(二); "
-        "十四五规划纲要 专栏1: -13.5 % 2020-2025)",
-    ),
-    "nonfossil_share": (
-        "1",
-        "reported",
-        "非化石能源占比: local non-fossil production + non-fossil content of net imported "
-        "electricity at the grid's generation mix, over energy consumption",
-    ),
-    "reporters_co2_t": (
-        "t",
-        "reported",
-        "CO2 of the reporting enterprises (205-1, bottom-up) in the entity: not its total",
-    ),
-    "coverage_share": (
-        "1",
-        "reported",
-        "share of the city's CO2 that the entity's reporting enterprises account for",
-    ),
+#: The indicators of dual control: code -> (unit, role). ``assessed``: what the assessment counts;
+#: ``reported``: shown beside it, not assessed; ``component``: a part of an assessed indicator.
+#: Their definitions (with the documents that set them) are said by the message catalog
+#: (``indicator.<code>``) from the record :func:`definition_record`.
+INDICATORS: dict[str, tuple[str, str]] = {
+    "co2_t": ("t", "assessed"),
+    "co2_intensity_t_per_10k_cny": ("tCO2/10^4 CNY", "assessed"),
+    "energy_co2_t": ("t", "component"),
+    "process_co2_t": ("t", "reported"),
+    "total_ghg_tco2e": ("tCO2e", "reported"),
+    "gdp_10k_cny": ("10^4 CNY", "component"),
+    "energy_tce": ("tce", "reported"),
+    "feedstock_tce": ("tce", "component"),
+    "renewable_electricity_mwh": ("MWh", "component"),
+    "new_renewable_tce": ("tce", "component"),
+    "energy_control_tce": ("tce", "assessed"),
+    "energy_intensity_tce_per_10k_cny": ("tce/10^4 CNY", "assessed"),
+    "nonfossil_share": ("1", "reported"),
+    "reporters_co2_t": ("t", "reported"),
+    "coverage_share": ("1", "reported"),
 }
 
 
+def definition_record(code: str) -> str:
+    """The definition of indicator ``code`` as a method record (:mod:`citycarbon.records`)."""
+    return message_record("indicator_definition", indicator=code)
+
+
 def indicator_table() -> pd.DataFrame:
-    """:data:`INDICATORS` as a table indexed by code: ``unit``, ``role``, ``definition``."""
-    return pd.DataFrame.from_dict(
-        INDICATORS, orient="index", columns=["unit", "role", "definition"]
-    )
+    """:data:`INDICATORS` as a table indexed by code: ``unit``, ``role``, ``definition`` (the
+    record of :func:`definition_record`)."""
+    t = pd.DataFrame.from_dict(INDICATORS, orient="index", columns=["unit", "role"])
+    return t.assign(definition=[definition_record(c) for c in t.index])  # 14 indicators
 
 
 #: Inventory sectors whose CO2 is energy activity: IPCC sector 1 and the scope-2 rows (S2.x).

@@ -53,7 +53,14 @@ from citycarbon.read.presentation import Basis, present, table_title, value_labe
 from citycarbon.runs import jobs
 from citycarbon.runs.actions import unit_labels
 from citycarbon.web import auth
-from citycarbon.web.i18n import DEFAULT_LANG, LANGS, Translator, reason_text, record_text
+from citycarbon.web.i18n import (
+    DEFAULT_LANG,
+    LANGS,
+    Translator,
+    reason_text,
+    record_html,
+    record_text,
+)
 
 log = logging.getLogger("citycarbon.web")
 WEB_DIR = Path(__file__).parent
@@ -179,6 +186,7 @@ templates.env.filters["data_text"] = data_text_html
 templates.env.filters["qr_svg"] = _qr_svg
 templates.env.globals["method"] = read_methods.method  # 口径 links and 方法说明 panels
 templates.env.globals["record_text"] = record_text  # method records in the page's language
+templates.env.globals["record_html"] = lambda record, lang: Markup(record_html(record, lang))
 templates.env.globals["value_label"] = value_label  # coded values in the page's language
 
 

@@ -1,5 +1,5 @@
 -- title: Metered electricity and its location-based CO2, per enterprise and month (企业月度用电碳排放)
--- method: location-based scope 2 from metered electricity, E = AD x EF_grid (GB/T 32150-2015, 6.7; GHG Protocol Scope 2 Guidance, ch. 6)
+-- method: enterprise_electricity_query
 -- requires: current_meter_readings, meters, factor_values, factor_choice, unit_factors
 -- not_null: enterprise_code, co2_t
 --

@@ -1,5 +1,5 @@
 -- title: Energy (tce) and CO2 by enterprise and month from the 205-1 fuel returns (企业月度能耗与碳排放)
--- method: energy = AD x coal-equivalent coefficient (GB/T 2589-2020); combustion CO2 = (AD - feedstock) x NCV x CC x OF x 44/12 (GB/T 32150-2015, 6.4), else x EF_CO2 (IPCC 2006 Vol. 2 eq. 2.1, Tier 1); scope 2 = AD x EF of grid electricity / heat (GB/T 32150-2015, 6.7)
+-- method: enterprise_fuel_query
 -- requires: current_energy_monthly, fuel_factors, factor_values
 -- zero: rows_missing_factors
 --

@@ -14,9 +14,23 @@ from typing import Any
 
 import yaml
 
-from citycarbon.contract.records import flat_keys, messages, reason_text, record_text
+from citycarbon.contract.records import (
+    flat_keys,
+    messages,
+    reason_text,
+    record_html,
+    record_text,
+)
 
-__all__ = ["DEFAULT_LANG", "LANGS", "Translator", "reason_text", "record_text", "strings"]
+__all__ = [
+    "DEFAULT_LANG",
+    "LANGS",
+    "Translator",
+    "reason_text",
+    "record_html",
+    "record_text",
+    "strings",
+]
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
