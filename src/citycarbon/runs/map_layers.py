@@ -49,6 +49,7 @@ import pyarrow.parquet as pq
 from citycarbon import geo, units
 from citycarbon.config import load_city
 from citycarbon.config.settings import get_settings
+from citycarbon.contract.records import record_text
 from citycarbon.contract.results import result as declared
 from citycarbon.errors import InputError
 from citycarbon.store import catalog, query, results
@@ -605,7 +606,10 @@ def _blue_carbon_sites(lake: Path, settings: Any) -> pd.DataFrame:
             "sediment_co2_t": pools["sediment"],
             "vegetation_co2_t": pools["vegetation"],
             "tier": by_site["tier"].agg(lambda t: "/".join(sorted(set(t)))),
-            "method": by_site["method"].agg(" | ".join),
+            # the API's text of each pool's method record (a few sites; pages say their own)
+            "method": by_site["method"].agg(
+                lambda ms: " | ".join(record_text(m, "en") for m in ms)
+            ),
         }
     )
     per_site.index = per_site.index.set_names(["site_id", "year"])
